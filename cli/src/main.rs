@@ -1,0 +1,35 @@
+//! The `adama` command. This file only parses the command line and dispatches to one module per
+//! subcommand.
+
+mod commands;
+mod input;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The Adama toolchain: check, parse and, as it grows, test, run and serve Adama documents.
+#[derive(Debug, Parser)]
+#[command(name = "adama", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check Adama files and report their problems.
+    Check(commands::check::CheckArgs),
+    /// Print the syntax tree of an Adama file (for grammar work).
+    Parse(commands::parse::ParseArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Check(args) => commands::check::run(&args),
+        Command::Parse(args) => commands::parse::run(&args),
+    };
+    ExitCode::from(outcome.code())
+}

@@ -1,0 +1,147 @@
+//! The diagnostic value every stage of the compiler produces.
+//!
+//! A diagnostic points at a byte range of one file, has a stable code, a message that says what is
+//! wrong, and optionally a hint that says how to fix it and related locations. The words for each
+//! code live in [`Code`]; checks only choose the code and fill in the specifics.
+
+use std::fmt;
+use std::ops::Range;
+
+/// How serious a diagnostic is, in the order of the Language Server Protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+    Information,
+    Hint,
+}
+
+impl Severity {
+    /// The lower-case name used by `adama check --format json` and the human format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Information => "information",
+            Severity::Hint => "hint",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// A stable diagnostic code. Codes are never reused once retired; `docs/diagnostics.md` lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    /// A token the grammar cannot place here.
+    UnexpectedToken,
+    /// A token the grammar requires is absent.
+    MissingToken,
+    /// A number literal that the number scanner accepted but that is not a valid number.
+    MalformedNumber,
+    /// An integer literal outside the 32-bit range (or a long outside 64 bits).
+    IntegerOutOfRange,
+    /// An escape sequence inside a string literal that the language does not define.
+    InvalidEscape,
+    /// A character outside the range the lexer accepts outside strings and comments.
+    InvalidCharacter,
+    /// An operator chain the language forbids without parentheses.
+    OperatorChain,
+    /// A reserved word used as a declared name.
+    ReservedName,
+    /// A file that is not UTF-8 text.
+    NotText,
+    /// A construct that parses but is malformed in a way the grammar tolerates for better messages.
+    MalformedDeclaration,
+}
+
+impl Code {
+    /// The code as printed: `E0001` and so on.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::UnexpectedToken => "E0001",
+            Code::MissingToken => "E0002",
+            Code::MalformedNumber => "E0003",
+            Code::IntegerOutOfRange => "E0004",
+            Code::InvalidEscape => "E0005",
+            Code::InvalidCharacter => "E0006",
+            Code::OperatorChain => "E0007",
+            Code::ReservedName => "E0008",
+            Code::NotText => "E0009",
+            Code::MalformedDeclaration => "E0010",
+        }
+    }
+
+    /// A one-line title, as used in the diagnostics reference.
+    pub fn title(self) -> &'static str {
+        match self {
+            Code::UnexpectedToken => "unexpected token",
+            Code::MissingToken => "missing token",
+            Code::MalformedNumber => "malformed number literal",
+            Code::IntegerOutOfRange => "number literal out of range",
+            Code::InvalidEscape => "invalid string escape",
+            Code::InvalidCharacter => "invalid character",
+            Code::OperatorChain => "operator chain needs parentheses",
+            Code::ReservedName => "reserved word used as a name",
+            Code::NotText => "file is not UTF-8 text",
+            Code::MalformedDeclaration => "malformed declaration",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// A secondary location that helps explain a diagnostic ("the block opened here").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub range: Range<usize>,
+    pub message: String,
+}
+
+/// One problem found in one file. Ranges are byte offsets into the file's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub range: Range<usize>,
+    pub severity: Severity,
+    pub code: Code,
+    pub message: String,
+    pub help: Option<String>,
+    pub related: Vec<Label>,
+}
+
+impl Diagnostic {
+    /// An error with the given code, range and message.
+    pub fn error(code: Code, range: Range<usize>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            range,
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    /// Adds a hint that says how to fix the problem.
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a related location.
+    pub fn with_label(mut self, range: Range<usize>, message: impl Into<String>) -> Diagnostic {
+        self.related.push(Label {
+            range,
+            message: message.into(),
+        });
+        self
+    }
+}

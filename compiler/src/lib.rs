@@ -1,0 +1,19 @@
+//! The Adama compiler front end.
+//!
+//! Source text goes in; diagnostics (and, as the compiler grows, a typed program and the IR the
+//! runtime executes) come out. Today this crate parses with the shared tree-sitter grammar and runs
+//! the syntax checks: errors recovered by the parser, malformed literals, forbidden operator chains
+//! and reserved names. The salsa database of names and types builds on [`parse`] and [`syntax`].
+//!
+//! Invariant: the compiler does no IO. File contents arrive as text from its callers.
+
+pub mod diagnostic;
+pub mod line_index;
+pub mod parse;
+pub mod source;
+pub mod syntax;
+
+pub use diagnostic::{Code, Diagnostic, Label, Severity};
+pub use line_index::{LineIndex, Position};
+pub use parse::{ParsedFile, parse};
+pub use source::{SourceError, decode_source};

@@ -1,0 +1,93 @@
+//! The syntax checks: everything wrong with a file that can be seen without names or types.
+//!
+//! One walk over the concrete syntax tree feeds every check: parser recovery (ERROR and MISSING
+//! nodes) in [`recovery`], literal validation in [`literals`], operator chains the language forbids
+//! in [`chains`], reserved words used as names in [`reserved`], and declarations the grammar
+//! accepts loosely in [`declarations`]. The grammar is deliberately a little more permissive than
+//! the language in these places, so that each mistake gets a message of its own.
+
+mod chains;
+mod declarations;
+mod describe;
+mod literals;
+mod recovery;
+mod reserved;
+
+use tree_sitter::{Node, Tree};
+
+use crate::diagnostic::Diagnostic;
+
+/// At most this many syntax diagnostics are reported for one file; past that, they are noise.
+pub const MAX_SYNTAX_DIAGNOSTICS: usize = 200;
+
+/// Runs every syntax check on a parsed file and returns the diagnostics in source order.
+pub fn check(text: &str, tree: &Tree) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    let mut cursor = tree.walk();
+    // Invariant: the walk is iterative, so a deeply nested input cannot overflow the stack.
+    'walk: loop {
+        let node = cursor.node();
+        let descend = visit(text, node, &mut diagnostics);
+        if descend && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                continue 'walk;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    finish(diagnostics)
+}
+
+/// Checks one node; returns whether its children should be visited.
+fn visit(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) -> bool {
+    if node.is_error() {
+        diagnostics.push(recovery::error_node(text, node));
+        return false;
+    }
+    if node.is_missing() {
+        diagnostics.push(recovery::missing_node(text, node));
+        return false;
+    }
+    match node.kind() {
+        "number" => literals::number(text, node, diagnostics),
+        "string" => literals::string(text, node, diagnostics),
+        "binary_expression" | "conditional_expression" | "prefix_expression" | "containment_expression" => {
+            chains::check(text, node, diagnostics);
+        }
+        "function_declaration" => declarations::function(text, node, diagnostics),
+        _ => {}
+    }
+    reserved::check(text, node, diagnostics);
+    true
+}
+
+/// Sorts, drops diagnostics that a previous one already covers, and caps the count.
+fn finish(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end));
+    let mut kept: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    for diagnostic in diagnostics {
+        let covered = kept.last().is_some_and(|previous| {
+            previous.range.start == diagnostic.range.start && previous.code == diagnostic.code
+        });
+        if !covered {
+            kept.push(diagnostic);
+        }
+        if kept.len() == MAX_SYNTAX_DIAGNOSTICS {
+            break;
+        }
+    }
+    kept
+}
+
+/// The source text of a node (empty if the node's range is not in `text`).
+fn node_text<'text>(text: &'text str, node: Node<'_>) -> &'text str {
+    text.get(node.byte_range()).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests;
