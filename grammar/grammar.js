@@ -77,9 +77,17 @@ module.exports = grammar({
 
   externals: $ => [$.template_literal],
 
-  conflicts: $ => [
-    // `{` at the start of a statement opens a block; `{ x: 1 }` is an anonymous message.
-    [$.block, $.object_expression],
+  // The precedence levels are separate rules so that each operand says which level it takes;
+  // inlining them keeps the tree (and the parse) free of one hidden node per level.
+  inline: $ => [
+    $._assign_level,
+    $._contain_level,
+    $._ternary_level,
+    $._binary_level,
+    $._unary_level,
+    $._postfix_level,
+    $._chain_level,
+    $._primary_expression,
   ],
 
   rules: {
@@ -652,7 +660,8 @@ module.exports = grammar({
     // Statements
     // ---------------------------------------------------------------------------------------
 
-    block: $ => seq('{', repeat($._statement), '}'),
+    // `{ }` at the start of a statement is an empty block, not an empty anonymous message.
+    block: $ => prec(1, seq('{', repeat($._statement), '}')),
 
     _statement: $ => choice(
       $.empty_statement,

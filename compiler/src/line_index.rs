@@ -95,8 +95,20 @@ mod tests {
         let text = "a\n\u{1F600}x\n";
         let index = LineIndex::new(text);
         let x_offset = text.find('x').unwrap_or_default();
-        assert_eq!(index.position_utf16(text, x_offset), Position { line: 1, character: 2 });
-        assert_eq!(index.position_chars(text, x_offset), Position { line: 1, character: 1 });
+        assert_eq!(
+            index.position_utf16(text, x_offset),
+            Position {
+                line: 1,
+                character: 2
+            }
+        );
+        assert_eq!(
+            index.position_chars(text, x_offset),
+            Position {
+                line: 1,
+                character: 1
+            }
+        );
     }
 
     #[test]

@@ -40,7 +40,10 @@ pub fn parse(text: &str, old_tree: Option<&Tree>) -> Tree {
 pub fn parse_with(parser: &mut Parser, text: &str, old_tree: Option<&Tree>) -> Tree {
     // Invariant: tree-sitter returns no tree only when parsing was cancelled or no language was
     // set; we never cancel and `new_parser` sets the language.
-    parser
-        .parse(text, old_tree)
-        .unwrap_or_else(|| panic!("tree-sitter returned no tree for a {} byte text", text.len()))
+    parser.parse(text, old_tree).unwrap_or_else(|| {
+        panic!(
+            "tree-sitter returned no tree for a {} byte text",
+            text.len()
+        )
+    })
 }

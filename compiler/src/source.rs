@@ -47,7 +47,9 @@ impl SourceError {
     /// The hint shown with the error.
     pub fn help(&self) -> &'static str {
         match self.kind {
-            SourceErrorKind::Binary => "Adama sources are text files; check that the right file was named",
+            SourceErrorKind::Binary => {
+                "Adama sources are text files; check that the right file was named"
+            }
             SourceErrorKind::InvalidUtf8 => "save the file as UTF-8",
         }
     }
@@ -61,14 +63,21 @@ pub fn decode_source(bytes: &[u8]) -> Result<String, SourceError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(text.to_owned()),
-        Err(error) => Err(source_error(bytes, error.valid_up_to(), SourceErrorKind::InvalidUtf8)),
+        Err(error) => Err(source_error(
+            bytes,
+            error.valid_up_to(),
+            SourceErrorKind::InvalidUtf8,
+        )),
     }
 }
 
 fn source_error(bytes: &[u8], offset: usize, kind: SourceErrorKind) -> SourceError {
     let before = bytes.get(..offset).unwrap_or(bytes);
     let line = before.iter().filter(|byte| **byte == b'\n').count();
-    let line_start = before.iter().rposition(|byte| *byte == b'\n').map_or(0, |newline| newline + 1);
+    let line_start = before
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |newline| newline + 1);
     SourceError {
         offset,
         line,
@@ -84,17 +93,26 @@ mod tests {
     #[test]
     fn a_nul_byte_marks_a_binary_file_at_its_line() {
         let error = decode_source(b"public int x;\n\x00\x01").err();
-        assert_eq!(error.map(|e| (e.kind, e.line, e.column)), Some((SourceErrorKind::Binary, 1, 0)));
+        assert_eq!(
+            error.map(|e| (e.kind, e.line, e.column)),
+            Some((SourceErrorKind::Binary, 1, 0))
+        );
     }
 
     #[test]
     fn invalid_utf8_is_located() {
         let error = decode_source(b"ab\ncd\xFFe").err();
-        assert_eq!(error.map(|e| (e.kind, e.offset, e.line, e.column)), Some((SourceErrorKind::InvalidUtf8, 5, 1, 2)));
+        assert_eq!(
+            error.map(|e| (e.kind, e.offset, e.line, e.column)),
+            Some((SourceErrorKind::InvalidUtf8, 5, 1, 2))
+        );
     }
 
     #[test]
     fn a_byte_order_mark_is_dropped() {
-        assert_eq!(decode_source(b"\xEF\xBB\xBFint x;").ok().as_deref(), Some("int x;"));
+        assert_eq!(
+            decode_source(b"\xEF\xBB\xBFint x;").ok().as_deref(),
+            Some("int x;")
+        );
     }
 }

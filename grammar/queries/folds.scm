@@ -1,0 +1,15 @@
+[
+  (block)
+  (record_body)
+  (message_body)
+  (enum_declaration)
+  (static_block)
+  (service_declaration)
+  (link_declaration)
+  (parameters)
+  (arguments)
+  (object_expression)
+  (array_expression)
+  (template_declaration)
+  (comment)
+] @fold

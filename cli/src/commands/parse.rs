@@ -27,7 +27,12 @@ pub fn run(args: &ParseArgs) -> Outcome {
     let text = match read_source(&args.file) {
         Ok(Input::Text(text)) => text,
         Ok(Input::NotText(error)) => {
-            eprintln!("{name}:{}:{}: error: {}", error.line + 1, error.column + 1, error);
+            eprintln!(
+                "{name}:{}:{}: error: {}",
+                error.line + 1,
+                error.column + 1,
+                error
+            );
             return Outcome::Errors;
         }
         Err(error) => {
@@ -39,7 +44,11 @@ pub fn run(args: &ParseArgs) -> Outcome {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let _ = print_tree(&mut out, &tree).and_then(|()| out.flush());
-    if tree.root_node().has_error() { Outcome::Errors } else { Outcome::Clean }
+    if tree.root_node().has_error() {
+        Outcome::Errors
+    } else {
+        Outcome::Clean
+    }
 }
 
 /// Prints the named nodes of `tree`, iteratively so that deep nesting cannot overflow the stack.
@@ -49,7 +58,10 @@ fn print_tree(out: &mut impl Write, tree: &Tree) -> std::io::Result<()> {
     loop {
         let node = cursor.node();
         if node.is_named() || node.is_missing() {
-            let field = cursor.field_name().map(|name| format!("{name}: ")).unwrap_or_default();
+            let field = cursor
+                .field_name()
+                .map(|name| format!("{name}: "))
+                .unwrap_or_default();
             let kind = if node.is_missing() {
                 format!("MISSING {}", node.kind())
             } else {

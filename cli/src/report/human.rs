@@ -19,11 +19,19 @@ pub fn write(out: &mut impl Write, reports: &[FileReport]) -> io::Result<()> {
     let mut n_errors = 0usize;
     let mut n_files_with_errors = 0usize;
     for report in reports {
-        let lines: Vec<&str> = report.text.as_deref().map(|text| text.split('\n').collect()).unwrap_or_default();
+        let lines: Vec<&str> = report
+            .text
+            .as_deref()
+            .map(|text| text.split('\n').collect())
+            .unwrap_or_default();
         for entry in &report.entries {
             write_entry(out, &report.file, &lines, entry)?;
         }
-        let errors = report.entries.iter().filter(|entry| entry.severity == adama_compiler::Severity::Error).count();
+        let errors = report
+            .entries
+            .iter()
+            .filter(|entry| entry.severity == adama_compiler::Severity::Error)
+            .count();
         n_errors += errors;
         n_files_with_errors += usize::from(errors > 0);
     }
@@ -39,14 +47,26 @@ pub fn write(out: &mut impl Write, reports: &[FileReport]) -> io::Result<()> {
 fn write_entry(out: &mut impl Write, file: &str, lines: &[&str], entry: &Entry) -> io::Result<()> {
     let line_number = entry.start_chars.line as usize + 1;
     let column = entry.start_chars.character as usize + 1;
-    writeln!(out, "{file}:{line_number}:{column}: {}: {} [{}]", entry.severity, entry.message, entry.code)?;
+    writeln!(
+        out,
+        "{file}:{line_number}:{column}: {}: {} [{}]",
+        entry.severity, entry.message, entry.code
+    )?;
     if let Some(source_line) = lines.get(line_number - 1) {
         let source_line = source_line.trim_end_matches('\r');
         let gutter = " ".repeat(line_number.to_string().len());
         let width = if entry.end_chars.line == entry.start_chars.line {
-            (entry.end_chars.character.saturating_sub(entry.start_chars.character) as usize).max(1)
+            (entry
+                .end_chars
+                .character
+                .saturating_sub(entry.start_chars.character) as usize)
+                .max(1)
         } else {
-            source_line.chars().count().saturating_sub(column - 1).max(1)
+            source_line
+                .chars()
+                .count()
+                .saturating_sub(column - 1)
+                .max(1)
         };
         // Tabs are kept so that the caret lines up under them in a terminal.
         let padding: String = source_line
@@ -58,7 +78,12 @@ fn write_entry(out: &mut impl Write, file: &str, lines: &[&str], entry: &Entry) 
         writeln!(out, "{line_number} | {source_line}")?;
         writeln!(out, "{gutter} | {padding}{}", "^".repeat(width))?;
         for (position, message) in &entry.related {
-            writeln!(out, "{gutter} = note: {message} at {}:{}", position.line + 1, position.character + 1)?;
+            writeln!(
+                out,
+                "{gutter} = note: {message} at {}:{}",
+                position.line + 1,
+                position.character + 1
+            )?;
         }
         if let Some(help) = &entry.help {
             writeln!(out, "{gutter} = help: {help}")?;

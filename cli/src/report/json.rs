@@ -36,8 +36,14 @@ fn to_json<'report>(file: &'report str, entry: &'report Entry) -> JsonDiagnostic
     JsonDiagnostic {
         file,
         range: JsonRange {
-            start: JsonPosition { line: entry.start_utf16.line, character: entry.start_utf16.character },
-            end: JsonPosition { line: entry.end_utf16.line, character: entry.end_utf16.character },
+            start: JsonPosition {
+                line: entry.start_utf16.line,
+                character: entry.start_utf16.character,
+            },
+            end: JsonPosition {
+                line: entry.end_utf16.line,
+                character: entry.end_utf16.character,
+            },
         },
         severity: entry.severity.as_str(),
         code: Some(entry.code.as_str()),
@@ -49,7 +55,12 @@ fn to_json<'report>(file: &'report str, entry: &'report Entry) -> JsonDiagnostic
 pub fn write(out: &mut impl Write, reports: &[FileReport]) -> io::Result<()> {
     let diagnostics: Vec<JsonDiagnostic<'_>> = reports
         .iter()
-        .flat_map(|report| report.entries.iter().map(|entry| to_json(&report.file, entry)))
+        .flat_map(|report| {
+            report
+                .entries
+                .iter()
+                .map(|entry| to_json(&report.file, entry))
+        })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &diagnostics).map_err(io::Error::other)?;
     writeln!(out)

@@ -48,11 +48,20 @@ impl FileReport {
                 related: diagnostic
                     .related
                     .into_iter()
-                    .map(|label| (index.position_chars(&text, label.range.start), label.message))
+                    .map(|label| {
+                        (
+                            index.position_chars(&text, label.range.start),
+                            label.message,
+                        )
+                    })
                     .collect(),
             })
             .collect();
-        FileReport { file, text: Some(text), entries }
+        FileReport {
+            file,
+            text: Some(text),
+            entries,
+        }
     }
 
     /// The report of a file whose bytes are not text.
@@ -72,6 +81,10 @@ impl FileReport {
             help: Some(error.help().to_owned()),
             related: Vec::new(),
         };
-        FileReport { file, text: None, entries: vec![entry] }
+        FileReport {
+            file,
+            text: None,
+            entries: vec![entry],
+        }
     }
 }

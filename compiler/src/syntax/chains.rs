@@ -21,7 +21,8 @@ pub fn check(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
 }
 
 fn operator<'text>(text: &'text str, node: Node<'_>) -> &'text str {
-    node.child_by_field_name("operator").map_or("", |op| node_text(text, op))
+    node.child_by_field_name("operator")
+        .map_or("", |op| node_text(text, op))
 }
 
 fn is_equality(op: &str) -> bool {
@@ -34,7 +35,10 @@ fn is_relation(op: &str) -> bool {
 
 fn binary(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let op = operator(text, node);
-    let Some(left) = node.child_by_field_name("left").filter(|left| left.kind() == "binary_expression") else {
+    let Some(left) = node
+        .child_by_field_name("left")
+        .filter(|left| left.kind() == "binary_expression")
+    else {
         return;
     };
     let left_op = operator(text, left);
@@ -45,14 +49,16 @@ fn binary(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
                 node.byte_range(),
                 format!("comparisons do not chain: '{left_op}' followed by '{op}'"),
             )
-            .with_help("compare two values at a time and join the tests with '&&', or add parentheses"),
+            .with_help(
+                "compare two values at a time and join the tests with '&&', or add parentheses",
+            ),
         );
         return;
     }
     if is_relation(op) && is_relation(left_op) {
-        let nested_range = left
-            .child_by_field_name("left")
-            .is_some_and(|inner| inner.kind() == "binary_expression" && is_relation(operator(text, inner)));
+        let nested_range = left.child_by_field_name("left").is_some_and(|inner| {
+            inner.kind() == "binary_expression" && is_relation(operator(text, inner))
+        });
         let is_range = matches!(op, "<" | "<=") && matches!(left_op, "<" | "<=") && !nested_range;
         if !is_range {
             diagnostics.push(
@@ -69,7 +75,10 @@ fn binary(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
 
 fn conditional(node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
     for field in ["consequence", "alternative"] {
-        if let Some(branch) = node.child_by_field_name(field).filter(|branch| branch.kind() == "conditional_expression") {
+        if let Some(branch) = node
+            .child_by_field_name(field)
+            .filter(|branch| branch.kind() == "conditional_expression")
+        {
             diagnostics.push(
                 Diagnostic::error(
                     Code::OperatorChain,
@@ -84,10 +93,16 @@ fn conditional(node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
 
 fn prefix(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
     // Report only on the outermost prefix of a stack.
-    if node.parent().is_some_and(|parent| parent.kind() == "prefix_expression") {
+    if node
+        .parent()
+        .is_some_and(|parent| parent.kind() == "prefix_expression")
+    {
         return;
     }
-    if let Some(operand) = node.child_by_field_name("operand").filter(|operand| operand.kind() == "prefix_expression") {
+    if let Some(operand) = node
+        .child_by_field_name("operand")
+        .filter(|operand| operand.kind() == "prefix_expression")
+    {
         let outer = operator(text, node);
         let inner = operator(text, operand);
         diagnostics.push(
@@ -102,10 +117,17 @@ fn prefix(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
 }
 
 fn containment(node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
-    if node.child_by_field_name("key").is_some_and(|key| key.kind() == "containment_expression") {
+    if node
+        .child_by_field_name("key")
+        .is_some_and(|key| key.kind() == "containment_expression")
+    {
         diagnostics.push(
-            Diagnostic::error(Code::OperatorChain, node.byte_range(), "'inside'/'outside' tests do not chain")
-                .with_help("test one key at a time and join the tests with '&&'"),
+            Diagnostic::error(
+                Code::OperatorChain,
+                node.byte_range(),
+                "'inside'/'outside' tests do not chain",
+            )
+            .with_help("test one key at a time and join the tests with '&&'"),
         );
     }
 }

@@ -47,8 +47,12 @@ pub fn token_phrase(kind: &str) -> String {
         "string" => "a string".to_owned(),
         "label" => "a state label such as '#next'".to_owned(),
         "template_literal" => "a template literal".to_owned(),
-        other if other.starts_with('_') || other.contains('_') && other.chars().all(|c| c.is_ascii_lowercase() || c == '_') => {
-            format!("{}", node_phrase(other).trim_start_matches("the "))
+        other
+            if other.starts_with('_')
+                || other.contains('_')
+                    && other.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+        {
+            node_phrase(other).trim_start_matches("the ").to_owned()
         }
         other => format!("'{other}'"),
     }

@@ -20,16 +20,26 @@ pub fn number(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
 fn judge_number(literal: &str, range: std::ops::Range<usize>) -> Option<Diagnostic> {
     let malformed = |help: &str| {
         Some(
-            Diagnostic::error(Code::MalformedNumber, range.clone(), format!("'{literal}' is not a valid number"))
-                .with_help(help.to_owned()),
+            Diagnostic::error(
+                Code::MalformedNumber,
+                range.clone(),
+                format!("'{literal}' is not a valid number"),
+            )
+            .with_help(help.to_owned()),
         )
     };
     if let Some(digits) = literal.strip_suffix('L') {
         if !digits.bytes().all(|byte| byte.is_ascii_digit()) {
-            return malformed("a long literal is decimal digits followed by 'L', such as 42L; hexadecimal longs are not supported");
+            return malformed(
+                "a long literal is decimal digits followed by 'L', such as 42L; hexadecimal longs are not supported",
+            );
         }
         if digits.parse::<i64>().is_err() {
-            return Some(out_of_range(literal, range, "a long holds at most 9223372036854775807"));
+            return Some(out_of_range(
+                literal,
+                range,
+                "a long holds at most 9223372036854775807",
+            ));
         }
         return None;
     }
@@ -37,8 +47,14 @@ fn judge_number(literal: &str, range: std::ops::Range<usize>) -> Option<Diagnost
         if literal.parse::<f64>().is_ok() {
             return None;
         }
-        if literal.contains('-') && !literal.ends_with('-') && !literal.contains("e-") && !literal.contains("E-") {
-            return malformed("a '-' directly after a number is read as part of it; put spaces around the minus: '3 - 1'");
+        if literal.contains('-')
+            && !literal.ends_with('-')
+            && !literal.contains("e-")
+            && !literal.contains("E-")
+        {
+            return malformed(
+                "a '-' directly after a number is read as part of it; put spaces around the minus: '3 - 1'",
+            );
         }
         return malformed("a double is written like 1.5, .5, 2.0e3 or 1e-5");
     }
@@ -47,25 +63,41 @@ fn judge_number(literal: &str, range: std::ops::Range<usize>) -> Option<Diagnost
             return malformed("a hexadecimal integer is '0x' followed by the digits 0-9 and a-f");
         }
         if i32::from_str_radix(hex, 16).is_err() {
-            return Some(out_of_range(literal, range, "an int holds at most 0x7fffffff; use a long for larger values"));
+            return Some(out_of_range(
+                literal,
+                range,
+                "an int holds at most 0x7fffffff; use a long for larger values",
+            ));
         }
         return None;
     }
     if literal.bytes().all(|byte| byte.is_ascii_digit()) {
         if literal.parse::<i32>().is_err() {
-            return Some(out_of_range(literal, range, "an int holds at most 2147483647; write a long such as 2147483648L"));
+            return Some(out_of_range(
+                literal,
+                range,
+                "an int holds at most 2147483647; write a long such as 2147483648L",
+            ));
         }
         return None;
     }
-    if literal.bytes().any(|byte| byte == b'e' || byte == b'E') && literal.bytes().all(|byte| byte.is_ascii_digit() || byte == b'e' || byte == b'E') {
+    if literal.bytes().any(|byte| byte == b'e' || byte == b'E')
+        && literal
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || byte == b'e' || byte == b'E')
+    {
         return malformed("an exponent needs a decimal point: write 1.0e3 instead of 1e3");
     }
     malformed("a number is made of digits; a name cannot start with a digit")
 }
 
 fn out_of_range(literal: &str, range: std::ops::Range<usize>, help: &str) -> Diagnostic {
-    Diagnostic::error(Code::IntegerOutOfRange, range, format!("the number '{literal}' is out of range"))
-        .with_help(help.to_owned())
+    Diagnostic::error(
+        Code::IntegerOutOfRange,
+        range,
+        format!("the number '{literal}' is out of range"),
+    )
+    .with_help(help.to_owned())
 }
 
 /// Checks the escapes of a `string` token.
@@ -83,8 +115,14 @@ pub fn string(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
         let valid = match escape {
             'b' | 't' | 'n' | 'r' | 'f' | '"' | '\\' => true,
             'u' => {
-                let digits: String = literal.get(escape_offset + 1..).unwrap_or("").chars().take(4).collect();
-                let valid = digits.len() == 4 && digits.bytes().all(|byte| byte.is_ascii_hexdigit());
+                let digits: String = literal
+                    .get(escape_offset + 1..)
+                    .unwrap_or("")
+                    .chars()
+                    .take(4)
+                    .collect();
+                let valid =
+                    digits.len() == 4 && digits.bytes().all(|byte| byte.is_ascii_hexdigit());
                 if valid {
                     for _ in 0..4 {
                         chars.next();
@@ -96,7 +134,11 @@ pub fn string(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
         };
         if !valid {
             let end = base + escape_offset + escape.len_utf8();
-            let shown = if escape == 'u' { "\\u".to_owned() } else { format!("\\{escape}") };
+            let shown = if escape == 'u' {
+                "\\u".to_owned()
+            } else {
+                format!("\\{escape}")
+            };
             diagnostics.push(
                 Diagnostic::error(Code::InvalidEscape, base + offset..end, format!("'{shown}' is not a valid escape in a string"))
                     .with_help("the escapes are \\b \\t \\n \\r \\f \\\" \\\\ and \\u followed by four hex digits; write \\\\ for a backslash"),
@@ -116,14 +158,31 @@ mod tests {
 
     #[test]
     fn valid_numbers_pass() {
-        for literal in ["0", "42", "2147483647", "0x7fffffff", "0xFF", "42L", "9223372036854775807L", "1.5", ".5", "2.0e3", "1.23E91", "2.0e-32", "1e-5", "10.0"] {
+        for literal in [
+            "0",
+            "42",
+            "2147483647",
+            "0x7fffffff",
+            "0xFF",
+            "42L",
+            "9223372036854775807L",
+            "1.5",
+            ".5",
+            "2.0e3",
+            "1.23E91",
+            "2.0e-32",
+            "1e-5",
+            "10.0",
+        ] {
             assert_eq!(code(literal), None, "{literal}");
         }
     }
 
     #[test]
     fn malformed_numbers_are_reported() {
-        for literal in ["1e3", "12ab", "1.2.3e1", "3-1", "0.5-0.25", "0x", "0xFFL", "0xZZ"] {
+        for literal in [
+            "1e3", "12ab", "1.2.3e1", "3-1", "0.5-0.25", "0x", "0xFFL", "0xZZ",
+        ] {
             assert_eq!(code(literal), Some(Code::MalformedNumber), "{literal}");
         }
     }

@@ -56,7 +56,10 @@ fn visit(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) -> bool 
     match node.kind() {
         "number" => literals::number(text, node, diagnostics),
         "string" => literals::string(text, node, diagnostics),
-        "binary_expression" | "conditional_expression" | "prefix_expression" | "containment_expression" => {
+        "binary_expression"
+        | "conditional_expression"
+        | "prefix_expression"
+        | "containment_expression" => {
             chains::check(text, node, diagnostics);
         }
         "function_declaration" => declarations::function(text, node, diagnostics),

@@ -33,7 +33,10 @@ pub fn missing_node(text: &str, node: Node<'_>) -> Diagnostic {
         return Diagnostic::error(
             Code::MissingToken,
             at..at,
-            format!("expected {expected} to close {} opened on line {line}", node_phrase(context)),
+            format!(
+                "expected {expected} to close {} opened on line {line}",
+                node_phrase(context)
+            ),
         )
         .with_label(opener.byte_range(), "opened here")
         .with_help(format!("add {expected}"));
@@ -41,17 +44,27 @@ pub fn missing_node(text: &str, node: Node<'_>) -> Diagnostic {
 
     let message = match (kind, previous) {
         (";", _) => format!("expected ';' after {}", node_phrase(context)),
-        (_, Some(token)) => format!("expected {expected} after '{}'", short(node_text(text, token))),
+        (_, Some(token)) => format!(
+            "expected {expected} after '{}'",
+            short(node_text(text, token))
+        ),
         (_, None) => format!("expected {expected} in {}", node_phrase(context)),
     };
-    let help = if kind == ";" { "add ';' here".to_owned() } else { format!("insert {expected}") };
+    let help = if kind == ";" {
+        "add ';' here".to_owned()
+    } else {
+        format!("insert {expected}")
+    };
     Diagnostic::error(Code::MissingToken, at..at, message).with_help(help)
 }
 
 /// A diagnostic for tokens the parser could not place.
 pub fn error_node(text: &str, node: Node<'_>) -> Diagnostic {
     let tokens = tokens_of(node);
-    if let Some(bad) = tokens.iter().find(|token| token.is_error() && token.child_count() == 0) {
+    if let Some(bad) = tokens
+        .iter()
+        .find(|token| token.is_error() && token.child_count() == 0)
+    {
         return bad_character(text, *bad);
     }
     let context = node.parent().map_or("document", |parent| parent.kind());
@@ -61,10 +74,8 @@ pub fn error_node(text: &str, node: Node<'_>) -> Diagnostic {
     // Replay: the first token that the parse state it was read in does not accept.
     let mut predecessor = before;
     for token in tokens.iter().copied().chain(after) {
-        if let Some(expected) = rejected(token) {
-            if let Some(previous) = predecessor {
-                return unexpected(text, previous, token, &expected, context);
-            }
+        if let (Some(expected), Some(previous)) = (rejected(token), predecessor) {
+            return unexpected(text, previous, token, &expected, context);
         }
         predecessor = Some(token);
     }
@@ -86,14 +97,29 @@ pub fn error_node(text: &str, node: Node<'_>) -> Diagnostic {
 }
 
 /// Builds the diagnostic for `token` not being acceptable after `previous`.
-fn unexpected(text: &str, previous: Node<'_>, token: Node<'_>, expected: &BTreeSet<String>, context: &str) -> Diagnostic {
+fn unexpected(
+    text: &str,
+    previous: Node<'_>,
+    token: Node<'_>,
+    expected: &BTreeSet<String>,
+    context: &str,
+) -> Diagnostic {
     let after = short(node_text(text, previous));
     let expectation = summarise(expected);
-    let ends_line = previous.end_position().row < token.start_position().row;
-    if expected.contains("';'") && (ends_line || token.kind() == "}" || token.end_byte() == token.start_byte()) {
+    // After ';', '{' or '}' a new construct starts: the token itself is the mistake.
+    let previous_closes = matches!(previous.kind(), ";" | "{" | "}");
+    let ends_line = !previous_closes && previous.end_position().row < token.start_position().row;
+    if !previous_closes
+        && expected.contains("';'")
+        && (ends_line || token.kind() == "}" || token.end_byte() == token.start_byte())
+    {
         let at = previous.end_byte();
-        return Diagnostic::error(Code::MissingToken, at..at, format!("expected ';' after '{after}'"))
-            .with_help("add ';' to end the statement");
+        return Diagnostic::error(
+            Code::MissingToken,
+            at..at,
+            format!("expected ';' after '{after}'"),
+        )
+        .with_help("add ';' to end the statement");
     }
     if ends_line {
         // The mistake is at the end of the line that stops short, not on the next line.
@@ -110,11 +136,13 @@ fn unexpected(text: &str, previous: Node<'_>, token: Node<'_>, expected: &BTreeS
     } else {
         previous.end_byte()..previous.end_byte()
     };
-    let mut diagnostic = Diagnostic::error(
-        Code::UnexpectedToken,
-        range,
-        format!("expected {expectation} after '{after}', found {found}"),
-    );
+    let message = if previous_closes && expected.len() > MAX_LISTED_EXPECTATIONS {
+        // At the start of a construct almost anything may come; listing it helps no one.
+        format!("unexpected {found} in {}", node_phrase(context))
+    } else {
+        format!("expected {expectation} after '{after}', found {found}")
+    };
+    let mut diagnostic = Diagnostic::error(Code::UnexpectedToken, range, message);
     if context == "document" {
         diagnostic = diagnostic.with_help("only declarations may appear at the top level");
     }
@@ -130,7 +158,10 @@ fn rejected(token: Node<'_>) -> Option<BTreeSet<String>> {
     }
     let language = token.language();
     let token_symbol = token.grammar_id();
-    if language.lookahead_iterator(state)?.any(|symbol| symbol == token_symbol) {
+    if language
+        .lookahead_iterator(state)?
+        .any(|symbol| symbol == token_symbol)
+    {
         return None;
     }
     let expected = language
@@ -149,7 +180,12 @@ fn expectation_phrase(name: &str, named: bool) -> Option<String> {
         return None;
     }
     if named {
-        return Some(token_phrase(name));
+        // Only token classes are worth naming; a rule name ("web method") is not a token.
+        let is_token_class = matches!(
+            name,
+            "identifier" | "type_identifier" | "number" | "string" | "label" | "template_literal"
+        );
+        return is_token_class.then(|| token_phrase(name));
     }
     Some(format!("'{name}'"))
 }
@@ -163,11 +199,13 @@ fn summarise(expected: &BTreeSet<String>) -> String {
     }
     if items.len() > MAX_LISTED_EXPECTATIONS {
         let has_operators = operators.iter().all(|op| expected.contains(*op));
-        let mut essentials: Vec<String> = ["';'", "')'", "']'", "'}'", "','", "a name", "a number", "'{'", "'='"]
-            .iter()
-            .filter(|item| expected.contains(**item))
-            .map(|item| (*item).to_owned())
-            .collect();
+        let mut essentials: Vec<String> = [
+            "';'", "')'", "']'", "'}'", "','", "a name", "a number", "'{'", "'='",
+        ]
+        .iter()
+        .filter(|item| expected.contains(**item))
+        .map(|item| (*item).to_owned())
+        .collect();
         if has_operators {
             essentials.push("an operator".to_owned());
         }

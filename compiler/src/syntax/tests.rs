@@ -11,17 +11,27 @@ fn diagnose(text: &str) -> Vec<(Code, usize, String)> {
     let index = LineIndex::new(text);
     check(text, &tree)
         .into_iter()
-        .map(|diagnostic| (diagnostic.code, index.line_of(diagnostic.range.start) + 1, diagnostic.message))
+        .map(|diagnostic| {
+            (
+                diagnostic.code,
+                index.line_of(diagnostic.range.start) + 1,
+                diagnostic.message,
+            )
+        })
         .collect()
 }
 
 fn first(text: &str) -> (Code, usize, String) {
-    diagnose(text).into_iter().next().unwrap_or((Code::NotText, 0, "no diagnostic".to_owned()))
+    diagnose(text)
+        .into_iter()
+        .next()
+        .unwrap_or((Code::NotText, 0, "no diagnostic".to_owned()))
 }
 
 #[test]
 fn a_valid_program_has_no_syntax_diagnostic() {
-    let text = "public int x = 1;\nrecord R { public int id; }\ntable<R> t;\nchannel c(M m) { x += 1; }\n";
+    let text =
+        "public int x = 1;\nrecord R { public int id; }\ntable<R> t;\nchannel c(M m) { x += 1; }\n";
     assert_eq!(diagnose(text), vec![]);
 }
 
@@ -44,8 +54,17 @@ fn an_unclosed_record_points_at_its_opening_brace() {
     let text = "record R {\n  public int x;\n\npublic int y;\n";
     let tree = parse(text, None);
     let diagnostics = check(text, &tree);
-    let first = diagnostics.first().map(|d| (d.code, d.message.clone(), d.related.len()));
-    assert_eq!(first, Some((Code::MissingToken, "expected '}' to close the record opened on line 1".to_owned(), 1)));
+    let first = diagnostics
+        .first()
+        .map(|d| (d.code, d.message.clone(), d.related.len()));
+    assert_eq!(
+        first,
+        Some((
+            Code::MissingToken,
+            "expected '}' to close the record opened on line 1".to_owned(),
+            1
+        ))
+    );
 }
 
 #[test]
@@ -79,12 +98,18 @@ fn single_quotes_get_a_hint_about_double_quotes() {
     let text = "public string s = 'a';\n";
     let tree = parse(text, None);
     let diagnostics = check(text, &tree);
-    assert_eq!(diagnostics.first().and_then(|d| d.help.clone()).as_deref(), Some("strings are written with double quotes: \"text\""));
+    assert_eq!(
+        diagnostics.first().and_then(|d| d.help.clone()).as_deref(),
+        Some("strings are written with double quotes: \"text\"")
+    );
 }
 
 #[test]
 fn characters_beyond_latin1_are_only_allowed_in_strings_and_comments() {
-    assert_eq!(diagnose("// ok: \u{4e16}\npublic string s = \"\u{4e16}\";\n"), vec![]);
+    assert_eq!(
+        diagnose("// ok: \u{4e16}\npublic string s = \"\u{4e16}\";\n"),
+        vec![]
+    );
     let (code, line, _) = first("public int x = 1;\npublic int \u{4e16} = 2;\n");
     assert_eq!((code, line), (Code::InvalidCharacter, 2));
 }
@@ -92,35 +117,80 @@ fn characters_beyond_latin1_are_only_allowed_in_strings_and_comments() {
 #[test]
 fn malformed_numbers_are_reported_with_their_text() {
     let (code, line, message) = first("public int x = 1;\npublic int y = 1e3;\n");
-    assert_eq!((code, line, message.as_str()), (Code::MalformedNumber, 2, "'1e3' is not a valid number"));
+    assert_eq!(
+        (code, line, message.as_str()),
+        (Code::MalformedNumber, 2, "'1e3' is not a valid number")
+    );
     assert_eq!(first("public int y = 3-1;\n").0, Code::MalformedNumber);
-    assert_eq!(first("public int y = 2147483648;\n").0, Code::IntegerOutOfRange);
-    assert_eq!(diagnose("public int y = 3 - 1;\npublic int z = -2147483647;\n"), vec![]);
+    assert_eq!(
+        first("public int y = 2147483648;\n").0,
+        Code::IntegerOutOfRange
+    );
+    assert_eq!(
+        diagnose("public int y = 3 - 1;\npublic int z = -2147483647;\n"),
+        vec![]
+    );
 }
 
 #[test]
 fn bad_string_escapes_are_reported() {
     let (code, _, message) = first("public string s = \"a\\zb\";\n");
-    assert_eq!((code, message.as_str()), (Code::InvalidEscape, "'\\z' is not a valid escape in a string"));
-    assert_eq!(diagnose("public string s = \"\\t\\n\\\"\\\\\\u0041\";\n"), vec![]);
-    assert_eq!(first("public string s = \"\\u00G1\";\n").0, Code::InvalidEscape);
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            Code::InvalidEscape,
+            "'\\z' is not a valid escape in a string"
+        )
+    );
+    assert_eq!(
+        diagnose("public string s = \"\\t\\n\\\"\\\\\\u0041\";\n"),
+        vec![]
+    );
+    assert_eq!(
+        first("public string s = \"\\u00G1\";\n").0,
+        Code::InvalidEscape
+    );
 }
 
 #[test]
 fn forbidden_chains_are_reported_and_ranges_are_not() {
-    assert_eq!(first("public bool b = 1 == 2 == true;\n").0, Code::OperatorChain);
-    assert_eq!(first("public int t = true ? 1 : false ? 2 : 3;\n").0, Code::OperatorChain);
+    assert_eq!(
+        first("public bool b = 1 == 2 == true;\n").0,
+        Code::OperatorChain
+    );
+    assert_eq!(
+        first("public int t = true ? 1 : false ? 2 : 3;\n").0,
+        Code::OperatorChain
+    );
     assert_eq!(first("public bool b = !!true;\n").0, Code::OperatorChain);
     assert_eq!(first("public bool b = 1 < 2 > 3;\n").0, Code::OperatorChain);
-    assert_eq!(diagnose("public bool b = 1 < 2 <= 3;\npublic int t = true ? 1 : (false ? 2 : 3);\npublic bool c = !(!true);\n"), vec![]);
+    assert_eq!(
+        diagnose(
+            "public bool b = 1 < 2 <= 3;\npublic int t = true ? 1 : (false ? 2 : 3);\npublic bool c = !(!true);\n"
+        ),
+        vec![]
+    );
 }
 
 #[test]
 fn reserved_words_cannot_name_declarations() {
     let (code, line, message) = first("public int x;\npublic int int;\n");
-    assert_eq!((code, line, message.as_str()), (Code::ReservedName, 2, "'int' is reserved and cannot be used as a name"));
-    assert_eq!(first("function f(int class) -> int { return 1; }\n").0, Code::ReservedName);
-    assert_eq!(first("procedure p() { let while = 1; }\n").0, Code::ReservedName);
+    assert_eq!(
+        (code, line, message.as_str()),
+        (
+            Code::ReservedName,
+            2,
+            "'int' is reserved and cannot be used as a name"
+        )
+    );
+    assert_eq!(
+        first("function f(int class) -> int { return 1; }\n").0,
+        Code::ReservedName
+    );
+    assert_eq!(
+        first("procedure p() { let while = 1; }\n").0,
+        Code::ReservedName
+    );
 }
 
 #[test]
@@ -133,9 +203,12 @@ fn a_function_without_a_return_type_is_told_to_declare_one() {
 #[test]
 fn deep_nesting_neither_overflows_nor_hangs() {
     let depth = 10_000;
-    let text = format!("public int x = {}1{};\n", "(".repeat(depth), ")".repeat(depth));
+    let text = format!(
+        "public int x = {}1{};\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
     assert_eq!(diagnose(&text), vec![]);
     let unbalanced = format!("public int x = {}1;\n", "(".repeat(depth));
     assert!(!diagnose(&unbalanced).is_empty());
 }
-

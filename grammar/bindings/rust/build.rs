@@ -13,12 +13,18 @@ fn main() {
 
     let parser_path = src_dir.join("parser.c");
     c_config.file(&parser_path);
-    println!("cargo:rerun-if-changed={}", parser_path.to_str().unwrap_or("src/parser.c"));
+    println!(
+        "cargo:rerun-if-changed={}",
+        parser_path.to_str().unwrap_or("src/parser.c")
+    );
 
     let scanner_path = src_dir.join("scanner.c");
     if scanner_path.exists() {
         c_config.file(&scanner_path);
-        println!("cargo:rerun-if-changed={}", scanner_path.to_str().unwrap_or("src/scanner.c"));
+        println!(
+            "cargo:rerun-if-changed={}",
+            scanner_path.to_str().unwrap_or("src/scanner.c")
+        );
     }
 
     c_config.compile("tree-sitter-adama");

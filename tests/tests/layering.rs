@@ -1,0 +1,99 @@
+//! The crate layering, checked by machine: grammar <- compiler <- {runtime, lsp, debugger} <- cli.
+//!
+//! Each crate's normal (non-dev) dependency tree must not contain the crates above it or beside it,
+//! nor infrastructure it must not know: the compiler and the runtime stay free of async runtimes,
+//! protocol stacks and consensus.
+
+use std::process::Command;
+
+/// The package names in the normal dependency tree of `package`.
+fn dependency_names(package: &str) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args([
+            "tree", "--locked", "-p", package, "-e", "normal", "--prefix", "none", "--format",
+            "{p}",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap_or_else(|error| panic!("cargo tree runs: {error}"));
+    assert!(
+        output.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn assert_free_of(package: &str, forbidden: &[&str]) {
+    let names = dependency_names(package);
+    let found: Vec<&&str> = forbidden
+        .iter()
+        .filter(|name| names.iter().any(|dependency| dependency == *name))
+        .collect();
+    assert!(found.is_empty(), "{package} must not depend on {found:?}");
+}
+
+const INFRASTRUCTURE: &[&str] = &[
+    "tokio",
+    "tower-lsp-server",
+    "tower-lsp",
+    "openraft",
+    "axum",
+    "hyper",
+    "redb",
+];
+
+#[test]
+fn the_grammar_depends_on_no_other_workspace_crate() {
+    assert_free_of(
+        "tree-sitter-adama",
+        &[
+            "adama-compiler",
+            "adama-runtime",
+            "adama-lsp",
+            "adama-debugger",
+            "adama-cli",
+        ],
+    );
+}
+
+#[test]
+fn the_compiler_knows_nothing_above_it_and_no_io_infrastructure() {
+    let mut forbidden = vec!["adama-runtime", "adama-lsp", "adama-debugger", "adama-cli"];
+    forbidden.extend_from_slice(INFRASTRUCTURE);
+    assert_free_of("adama-compiler", &forbidden);
+}
+
+#[test]
+fn the_runtime_is_sans_io_and_independent_of_the_editors() {
+    let mut forbidden = vec!["adama-lsp", "adama-debugger", "adama-cli"];
+    forbidden.extend_from_slice(INFRASTRUCTURE);
+    assert_free_of("adama-runtime", &forbidden);
+}
+
+#[test]
+fn the_language_server_does_not_know_the_runtime() {
+    assert_free_of(
+        "adama-lsp",
+        &[
+            "adama-runtime",
+            "adama-debugger",
+            "adama-cli",
+            "openraft",
+            "redb",
+        ],
+    );
+}
+
+#[test]
+fn the_debugger_does_not_know_the_language_server() {
+    assert_free_of(
+        "adama-debugger",
+        &["adama-lsp", "adama-cli", "openraft", "redb"],
+    );
+}
