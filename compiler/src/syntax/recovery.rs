@@ -80,8 +80,15 @@ pub fn error_node(text: &str, node: Node<'_>) -> Diagnostic {
         predecessor = Some(token);
     }
 
-    // No recorded state rejected anything: report the first token of the error.
+    if let Some(diagnostic) = unclosed_bracket(text, &tokens) {
+        return diagnostic;
+    }
     let first = tokens.first().copied().unwrap_or(node);
+    if let Some(diagnostic) = dangling_operator(text, first, tokens.get(1).copied().or(after)) {
+        return diagnostic;
+    }
+
+    // No recorded state rejected anything: report the first token of the error.
     let found = describe_found(text, first);
     let mut diagnostic = Diagnostic::error(
         Code::UnexpectedToken,
@@ -94,6 +101,60 @@ pub fn error_node(text: &str, node: Node<'_>) -> Diagnostic {
         );
     }
     diagnostic
+}
+
+/// An opening bracket inside an error that nothing inside it closes: the usual cause of an error
+/// that swallows the rest of a statement, such as `for (…; i++ {`.
+fn unclosed_bracket(text: &str, tokens: &[Node<'_>]) -> Option<Diagnostic> {
+    let mut open: Vec<Node<'_>> = Vec::new();
+    let mut previous: Option<Node<'_>> = None;
+    let mut stop: Option<Node<'_>> = None;
+    for token in tokens {
+        match token.kind() {
+            "(" | "[" => open.push(*token),
+            ")" | "]" => {
+                open.pop();
+            }
+            // A block cannot start inside parentheses: the bracket should have closed before it.
+            "{" if !open.is_empty() => {
+                stop = previous;
+                break;
+            }
+            _ => {}
+        }
+        previous = Some(*token);
+    }
+    let opener = *open.last()?;
+    let last = stop.or_else(|| tokens.last().copied())?;
+    let closer = if opener.kind() == "(" { "')'" } else { "']'" };
+    let at = last.end_byte();
+    let line = opener.start_position().row + 1;
+    Some(
+        Diagnostic::error(
+            Code::MissingToken,
+            at..at,
+            format!("expected {closer} after '{}' to close the '{}' opened on line {line}", short(node_text(text, last)), opener.kind()),
+        )
+        .with_label(opener.byte_range(), "opened here")
+        .with_help(format!("add {closer}")),
+    )
+}
+
+/// An operator with nothing after it, as in `x = x + ;`.
+fn dangling_operator(text: &str, operator: Node<'_>, next: Option<Node<'_>>) -> Option<Diagnostic> {
+    let operators = ["+", "-", "*", "/", "%", "&&", "||", "^^", "==", "!=", "<", "<=", ">", ">=", "=", "<-", "+=", "-=", "*=", "?", ":", "!"];
+    if !operators.contains(&operator.kind()) {
+        return None;
+    }
+    let next = next.filter(|next| matches!(next.kind(), ";" | ")" | "]" | "}" | ","))?;
+    Some(
+        Diagnostic::error(
+            Code::UnexpectedToken,
+            next.byte_range(),
+            format!("expected an expression after '{}', found '{}'", node_text(text, operator), node_text(text, next)),
+        )
+        .with_help("complete the expression, or remove the operator"),
+    )
 }
 
 /// Builds the diagnostic for `token` not being acceptable after `previous`.
@@ -242,6 +303,10 @@ fn bad_character(text: &str, node: Node<'_>) -> Diagnostic {
             format!("the character '{character}' (U+{code_point:04X}) may only appear inside strings and comments"),
         )
         .with_help("names and operators use ASCII; put this character inside a string literal");
+    }
+    if character == '"' {
+        return Diagnostic::error(Code::UnexpectedToken, range, "this string is never closed")
+            .with_help("add the closing '\"'; a '\"' inside a string is written \\\"");
     }
     let help = match character {
         '\'' => "strings are written with double quotes: \"text\"",
