@@ -56,9 +56,9 @@ function M.setup(opts)
     vim.opt.runtimepath:prepend(root)
   end
 
-  local ok, err = pcall(vim.treesitter.language.add, 'adama', { path = M.config.parser_path })
-  if not ok or err == nil then
-    vim.notify('adama: parser not loaded: ' .. tostring(err or 'parser/adama.so not found'), vim.log.levels.WARN)
+  local ok, loaded, err = pcall(vim.treesitter.language.add, 'adama', { path = M.config.parser_path })
+  if not ok or not loaded then
+    vim.notify('adama: parser not loaded: ' .. tostring(ok and err or loaded), vim.log.levels.WARN)
   end
   vim.treesitter.language.register('adama', 'adama')
 
