@@ -79,6 +79,12 @@ module.exports = grammar({
 
   // The precedence levels are separate rules so that each operand says which level it takes;
   // inlining them keeps the tree (and the parse) free of one hidden node per level.
+  conflicts: $ => [
+    // `int(Hidden) x = 1;` declares an annotated local; `f(x);` calls a function. The tokens
+    // after the parentheses tell them apart.
+    [$._type_name, $.call_expression],
+  ],
+
   inline: $ => [
     $._assign_level,
     $._contain_level,
@@ -88,6 +94,8 @@ module.exports = grammar({
     $._postfix_level,
     $._chain_level,
     $._primary_expression,
+    $._chaining_clause,
+    $._swallowing_clause,
   ],
 
   rules: {
@@ -197,7 +205,13 @@ module.exports = grammar({
       ';',
     ),
 
-    view_declaration: $ => seq('view', field('type', $._type), field('name', $.identifier), ';'),
+    view_declaration: $ => seq(
+      'view',
+      field('type', $._type),
+      optional(field('annotation', $.annotation)),
+      field('name', $.identifier),
+      ';',
+    ),
 
     annotation: $ => seq('(', commaSep($.annotation_entry), ')'),
 
@@ -335,6 +349,7 @@ module.exports = grammar({
     parameter: $ => seq(
       optional(field('mutability', choice('readonly', 'mutable'))),
       field('type', $._type),
+      optional(field('annotation', $.annotation)),
       field('name', $.identifier),
     ),
 
@@ -370,10 +385,12 @@ module.exports = grammar({
       field('name', $.identifier),
       '(',
       field('who', $.identifier),
-      repeat(seq(',', field('parameter', $.parameter))),
+      repeat(seq(',', field('parameter', $.rpc_parameter))),
       ')',
       field('body', $.block),
     ),
+
+    rpc_parameter: $ => seq(field('type', $._type), field('name', $.identifier)),
 
     state_block: $ => seq(field('label', $.label), field('body', $.block)),
 
@@ -619,7 +636,7 @@ module.exports = grammar({
       $.projection_type,
     ),
 
-    _type_name: $ => alias($.identifier, $.type_identifier),
+    _type_name: $ => prec(PREC.POSTFIX, alias($.identifier, $.type_identifier)),
 
     generic_type: $ => seq(
       field('name', $.generic_name),
@@ -715,6 +732,7 @@ module.exports = grammar({
     local_declaration: $ => seq(
       optional(field('readonly', 'readonly')),
       field('type', $._type),
+      optional(field('annotation', $.annotation)),
       field('name', $.identifier),
       optional(seq('=', field('value', $._expression))),
       ';',
@@ -759,13 +777,13 @@ module.exports = grammar({
       ),
       optional(field('condition', $._expression)),
       ';',
-      optional(field('update', choice($.assignment, $._expression))),
+      optional(field('update', choice($.assignment, $._statement_expression))),
       ')',
       field('body', $._statement),
     ),
 
     // The `for` update clause: an assignment without its `;`.
-    assignment: $ => seq(field('left', $._expression), '=', field('right', $._expression)),
+    assignment: $ => seq(field('left', $._statement_expression), '=', field('right', $._expression)),
 
     foreach_statement: $ => seq(
       'foreach',
@@ -839,21 +857,21 @@ module.exports = grammar({
     aborts_statement: $ => seq('@aborts', field('body', $.block)),
 
     assignment_statement: $ => seq(
-      field('left', $._expression),
+      field('left', $._statement_expression),
       '=',
       field('right', $._expression),
       ';',
     ),
 
     ingestion_statement: $ => seq(
-      field('target', $._expression),
+      field('target', $._statement_expression),
       '<-',
       field('source', $._expression),
       optional(seq('as', field('binding', $.identifier))),
       ';',
     ),
 
-    expression_statement: $ => seq(field('expression', $._expression), ';'),
+    expression_statement: $ => seq(field('expression', $._statement_expression), ';'),
 
     // ---------------------------------------------------------------------------------------
     // Expressions, loosest first
@@ -865,28 +883,49 @@ module.exports = grammar({
       $._assign_level,
     ),
 
+    // An expression that starts a statement. A query there must begin with `iterate`, and an
+    // `inside` test cannot start one (it has no effect): after a leading name, a LINQ word or
+    // `inside` is then the name of a declared variable (`int limit = 5;`).
+    _statement_expression: $ => choice(
+      $.iterate_expression,
+      alias($._iterate_query, $.query_expression),
+      $.compound_assignment,
+      $._ternary_level,
+    ),
+
+    _iterate_query: $ => choice(
+      prec.left(PREC.LINQ, seq(
+        field('source', choice($.iterate_expression, alias($._iterate_query, $.query_expression))),
+        field('clause', $._chaining_clause),
+      )),
+      prec.right(PREC.LINQ, seq(
+        field('source', choice($.iterate_expression, alias($._iterate_query, $.query_expression))),
+        field('clause', $._swallowing_clause),
+      )),
+    ),
+
     iterate_expression: $ => prec(PREC.LINQ, seq('iterate', field('source', $._assign_level))),
 
     query_expression: $ => choice(
-      prec.left(PREC.LINQ, seq(field('source', $._expression), field('clause', choice(
-        $.where_clause,
-        $.where_as_clause,
-        $.order_clause,
-        $.shuffle_clause,
-        $.limit_clause,
-        $.offset_clause,
-        $.unique_clause,
-        $.rank_clause,
-        $.materialize_clause,
-        $.traverse_clause,
-      )))),
+      prec.left(PREC.LINQ, seq(field('source', $._expression), field('clause', $._chaining_clause))),
       // These clauses take a whole expression, which swallows any clause that follows them.
-      prec.right(PREC.LINQ, seq(field('source', $._expression), field('clause', choice(
-        $.map_clause,
-        $.order_dyn_clause,
-        $.reduce_clause,
-      )))),
+      prec.right(PREC.LINQ, seq(field('source', $._expression), field('clause', $._swallowing_clause))),
     ),
+
+    _chaining_clause: $ => choice(
+      $.where_clause,
+      $.where_as_clause,
+      $.order_clause,
+      $.shuffle_clause,
+      $.limit_clause,
+      $.offset_clause,
+      $.unique_clause,
+      $.rank_clause,
+      $.materialize_clause,
+      $.traverse_clause,
+    ),
+
+    _swallowing_clause: $ => choice($.map_clause, $.order_dyn_clause, $.reduce_clause),
 
     where_clause: $ => seq('where', field('predicate', $._assign_level)),
 
@@ -941,8 +980,9 @@ module.exports = grammar({
 
     _assign_level: $ => choice($.compound_assignment, $._contain_level),
 
+    // The left side is an assignable location, never an `inside` test.
     compound_assignment: $ => prec.right(PREC.COMPOUND, seq(
-      field('left', $._contain_level),
+      field('left', $._ternary_level),
       field('operator', choice('+=', '-=', '*=')),
       field('right', $._assign_level),
     )),

@@ -2,7 +2,8 @@
 //!
 //! The grammar parses `a == b == c`, `a ? b : c ? d : e`, `!!x` and `k inside m inside n` so that
 //! these get a message of their own here instead of a bare syntax error. The one chain the language
-//! allows is a range test: `lo < x < hi` with `<` or `<=` on both sides.
+//! allows is a range test: `lo < x < hi` with `<` or `<=` on both sides. A `<-` inside an expression
+//! is reported here too, since the language never reads it as `< -`.
 
 use tree_sitter::Node;
 
@@ -35,6 +36,9 @@ fn is_relation(op: &str) -> bool {
 
 fn binary(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let op = operator(text, node);
+    if op == "<" {
+        ingestion_arrow(text, node, diagnostics);
+    }
     let Some(left) = node
         .child_by_field_name("left")
         .filter(|left| left.kind() == "binary_expression")
@@ -128,6 +132,31 @@ fn containment(node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
                 "'inside'/'outside' tests do not chain",
             )
             .with_help("test one key at a time and join the tests with '&&'"),
+        );
+    }
+}
+
+/// `a<-1` outside a statement: the language always reads `<-` as the ingestion arrow, so a
+/// comparison with a negative number needs a space. (Where an ingestion cannot stand, the parser
+/// splits the arrow; the language does not.)
+fn ingestion_arrow(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let Some(less) = node.child_by_field_name("operator") else {
+        return;
+    };
+    let Some(right) = node
+        .child_by_field_name("right")
+        .filter(|right| right.kind() == "prefix_expression")
+    else {
+        return;
+    };
+    if operator(text, right) == "-" && right.start_byte() == less.end_byte() {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::UnexpectedToken,
+                less.start_byte()..right.start_byte() + 1,
+                "'<-' is the ingestion arrow, not a comparison",
+            )
+            .with_help("to compare with a negative number, put a space after '<': a < -1"),
         );
     }
 }

@@ -133,7 +133,11 @@ fn unclosed_bracket(text: &str, tokens: &[Node<'_>]) -> Option<Diagnostic> {
         Diagnostic::error(
             Code::MissingToken,
             at..at,
-            format!("expected {closer} after '{}' to close the '{}' opened on line {line}", short(node_text(text, last)), opener.kind()),
+            format!(
+                "expected {closer} after '{}' to close the '{}' opened on line {line}",
+                short(node_text(text, last)),
+                opener.kind()
+            ),
         )
         .with_label(opener.byte_range(), "opened here")
         .with_help(format!("add {closer}")),
@@ -142,7 +146,10 @@ fn unclosed_bracket(text: &str, tokens: &[Node<'_>]) -> Option<Diagnostic> {
 
 /// An operator with nothing after it, as in `x = x + ;`.
 fn dangling_operator(text: &str, operator: Node<'_>, next: Option<Node<'_>>) -> Option<Diagnostic> {
-    let operators = ["+", "-", "*", "/", "%", "&&", "||", "^^", "==", "!=", "<", "<=", ">", ">=", "=", "<-", "+=", "-=", "*=", "?", ":", "!"];
+    let operators = [
+        "+", "-", "*", "/", "%", "&&", "||", "^^", "==", "!=", "<", "<=", ">", ">=", "=", "<-",
+        "+=", "-=", "*=", "?", ":", "!",
+    ];
     if !operators.contains(&operator.kind()) {
         return None;
     }
@@ -151,7 +158,11 @@ fn dangling_operator(text: &str, operator: Node<'_>, next: Option<Node<'_>>) -> 
         Diagnostic::error(
             Code::UnexpectedToken,
             next.byte_range(),
-            format!("expected an expression after '{}', found '{}'", node_text(text, operator), node_text(text, next)),
+            format!(
+                "expected an expression after '{}', found '{}'",
+                node_text(text, operator),
+                node_text(text, next)
+            ),
         )
         .with_help("complete the expression, or remove the operator"),
     )

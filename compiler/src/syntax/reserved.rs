@@ -107,6 +107,7 @@ fn declared_name_field(kind: &str) -> Option<&'static str> {
         | "function_declaration"
         | "procedure_declaration"
         | "parameter"
+        | "rpc_parameter"
         | "local_declaration"
         | "inferred_declaration"
         | "channel_declaration"

@@ -216,23 +216,65 @@ fn deep_nesting_neither_overflows_nor_hangs() {
 #[test]
 fn an_operator_with_nothing_after_it_is_named() {
     let (code, line, message) = first("procedure p() {\n  int x = 1;\n  x = x + ;\n}\n");
-    assert_eq!((code, line, message.as_str()), (Code::UnexpectedToken, 3, "expected an expression after '+', found ';'"));
+    assert_eq!(
+        (code, line, message.as_str()),
+        (
+            Code::UnexpectedToken,
+            3,
+            "expected an expression after '+', found ';'"
+        )
+    );
 }
 
 #[test]
 fn an_unclosed_parenthesis_before_a_block_is_found() {
     let (code, line, message) = first("procedure p() {\n  for (int i = 0; i < 10; i++ {\n  }\n}\n");
-    assert_eq!((code, line, message.as_str()), (Code::MissingToken, 2, "expected ')' after '++' to close the '(' opened on line 2"));
+    assert_eq!(
+        (code, line, message.as_str()),
+        (
+            Code::MissingToken,
+            2,
+            "expected ')' after '++' to close the '(' opened on line 2"
+        )
+    );
 }
 
 #[test]
 fn an_unterminated_string_says_so() {
     let (code, line, message) = first("public string s = \"open;\npublic int y = 2;\n");
-    assert_eq!((code, line, message.as_str()), (Code::UnexpectedToken, 1, "this string is never closed"));
+    assert_eq!(
+        (code, line, message.as_str()),
+        (Code::UnexpectedToken, 1, "this string is never closed")
+    );
 }
 
 #[test]
 fn a_stray_token_at_the_top_level_is_unexpected_there() {
-    let (code, line, message) = first("public int score;\n/* no /* nesting */ */\npublic int other;\n");
-    assert_eq!((code, line, message.as_str()), (Code::UnexpectedToken, 2, "unexpected '*' in the top level of the document"));
+    let (code, line, message) =
+        first("public int score;\n/* no /* nesting */ */\npublic int other;\n");
+    assert_eq!(
+        (code, line, message.as_str()),
+        (
+            Code::UnexpectedToken,
+            2,
+            "unexpected '*' in the top level of the document"
+        )
+    );
+}
+
+#[test]
+fn an_arrow_inside_an_expression_is_not_a_comparison() {
+    let (code, line, message) = first("procedure p(int a) {\n  if (a<-1) { }\n}\n");
+    assert_eq!(
+        (code, line, message.as_str()),
+        (
+            Code::UnexpectedToken,
+            2,
+            "'<-' is the ingestion arrow, not a comparison"
+        )
+    );
+    assert_eq!(
+        diagnose("procedure p(int a) {\n  if (a < -1) { }\n}\n"),
+        vec![]
+    );
 }
