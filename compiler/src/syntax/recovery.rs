@@ -374,25 +374,20 @@ fn collect_leaves<'tree>(cursor: &mut TreeCursor<'tree>, tokens: &mut Vec<Node<'
 
 /// The last token before `node` in the tree, skipping comments.
 fn previous_token(node: Node<'_>) -> Option<Node<'_>> {
-    let mut current = node;
-    loop {
-        if let Some(sibling) = current.prev_sibling() {
-            if let Some(token) = last_token(sibling) {
-                return Some(token);
-            }
-            current = sibling;
-        } else {
-            current = current.parent()?;
-        }
-    }
+    neighbour_token(node, false)
 }
 
 /// The first token after `node` in the tree, skipping comments.
 fn next_token(node: Node<'_>) -> Option<Node<'_>> {
+    neighbour_token(node, true)
+}
+
+fn neighbour_token(node: Node<'_>, forward: bool) -> Option<Node<'_>> {
     let mut current = node;
     loop {
-        if let Some(sibling) = current.next_sibling() {
-            if let Some(token) = first_token(sibling) {
+        let sibling = if forward { current.next_sibling() } else { current.prev_sibling() };
+        if let Some(sibling) = sibling {
+            if let Some(token) = edge_token(sibling, !forward) {
                 return Some(token);
             }
             current = sibling;
@@ -400,14 +395,6 @@ fn next_token(node: Node<'_>) -> Option<Node<'_>> {
             current = current.parent()?;
         }
     }
-}
-
-fn last_token(node: Node<'_>) -> Option<Node<'_>> {
-    edge_token(node, true)
-}
-
-fn first_token(node: Node<'_>) -> Option<Node<'_>> {
-    edge_token(node, false)
 }
 
 /// The first (or last) non-comment token inside `node`, found without recursion so that deeply
