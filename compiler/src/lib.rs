@@ -8,6 +8,7 @@
 //! Invariant: the compiler does no IO. File contents arrive as text from its callers.
 
 pub mod diagnostic;
+pub mod hir;
 pub mod line_index;
 pub mod parse;
 pub mod source;
