@@ -57,6 +57,36 @@ pub enum Code {
     NotText,
     /// A construct that parses but is malformed in a way the grammar tolerates for better messages.
     MalformedDeclaration,
+    /// A name that refers to nothing in scope.
+    UnknownName,
+    /// A type name that refers to no type.
+    UnknownType,
+    /// A field, method or member that the type does not have.
+    UnknownMember,
+    /// A state label, channel, policy, filter or enum value that does not exist.
+    UnknownReference,
+    /// A name declared twice where it must be unique.
+    Duplicate,
+    /// A value whose type cannot be stored where it goes.
+    TypeMismatch,
+    /// An operator applied to types it has no meaning for.
+    OperatorUndefined,
+    /// Two types that do not unify.
+    Unification,
+    /// A location that cannot be written.
+    NotAssignable,
+    /// Unreachable code, a missing return, or a return of the wrong shape.
+    ControlFlow,
+    /// Something used where its context does not allow it (`abort`, `@who`, test statements, ...).
+    ContextCapability,
+    /// A call that the calling context may not make.
+    CallCapability,
+    /// A call with the wrong number or kinds of arguments, or of something that is not a function.
+    BadCall,
+    /// A declaration that breaks a structural rule of the language.
+    StructureRule,
+    /// A maybe used as a plain value, or a plain value used as a maybe.
+    MaybeMisuse,
 }
 
 impl Code {
@@ -73,6 +103,21 @@ impl Code {
             Code::ReservedName => "E0008",
             Code::NotText => "E0009",
             Code::MalformedDeclaration => "E0010",
+            Code::UnknownName => "E0100",
+            Code::UnknownType => "E0101",
+            Code::UnknownMember => "E0102",
+            Code::UnknownReference => "E0103",
+            Code::Duplicate => "E0104",
+            Code::TypeMismatch => "E0105",
+            Code::OperatorUndefined => "E0106",
+            Code::Unification => "E0107",
+            Code::NotAssignable => "E0108",
+            Code::ControlFlow => "E0109",
+            Code::ContextCapability => "E0110",
+            Code::CallCapability => "E0111",
+            Code::BadCall => "E0112",
+            Code::StructureRule => "E0113",
+            Code::MaybeMisuse => "E0114",
         }
     }
 
@@ -89,6 +134,21 @@ impl Code {
             Code::ReservedName => "reserved word used as a name",
             Code::NotText => "file is not UTF-8 text",
             Code::MalformedDeclaration => "malformed declaration",
+            Code::UnknownName => "unknown name",
+            Code::UnknownType => "unknown type",
+            Code::UnknownMember => "unknown member",
+            Code::UnknownReference => "unknown reference",
+            Code::Duplicate => "duplicate definition",
+            Code::TypeMismatch => "type mismatch",
+            Code::OperatorUndefined => "operator undefined for these types",
+            Code::Unification => "types do not unify",
+            Code::NotAssignable => "not assignable",
+            Code::ControlFlow => "control flow",
+            Code::ContextCapability => "not available in this context",
+            Code::CallCapability => "call not allowed in this context",
+            Code::BadCall => "bad call",
+            Code::StructureRule => "structural rule",
+            Code::MaybeMisuse => "maybe misuse",
         }
     }
 }

@@ -7,13 +7,21 @@
 //!
 //! Invariant: the compiler does no IO. File contents arrive as text from its callers.
 
+pub mod check;
+pub mod db;
 pub mod diagnostic;
 pub mod hir;
+mod incremental;
 pub mod line_index;
+pub mod lower;
 pub mod parse;
+pub mod queries;
+pub mod signatures;
 pub mod source;
 pub mod syntax;
+pub mod ty;
 
+pub use db::{Database, Db, SourceFile};
 pub use diagnostic::{Code, Diagnostic, Label, Severity};
 pub use line_index::{LineIndex, Position};
 pub use parse::{ParsedFile, parse};

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use adama_compiler::{Severity, parse, syntax};
+use adama_compiler::{Database, Diagnostic, Severity, SourceFile, queries};
 use clap::{Args, ValueEnum};
 
 use super::Outcome;
@@ -38,8 +38,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
         let name = path.display().to_string();
         match read_source(path) {
             Ok(Input::Text(text)) => {
-                let tree = parse(&text, None);
-                let diagnostics = syntax::check(&text, &tree);
+                let diagnostics = check_text(&name, &text);
                 reports.push(FileReport::from_text(name, text, diagnostics));
             }
             Ok(Input::NotText(error)) => reports.push(FileReport::not_text(name, &error)),
@@ -69,5 +68,27 @@ pub fn run(args: &CheckArgs) -> Outcome {
         Outcome::Errors
     } else {
         Outcome::Clean
+    }
+}
+
+/// The stack the compiler runs on: checking recurses over nested code, bounded by the lowering's
+/// nesting limit, and this leaves a wide margin for it.
+const COMPILER_STACK_BYTES: usize = 256 * 1024 * 1024;
+
+/// Checks one file's text on a thread with a large stack.
+fn check_text(name: &str, text: &str) -> Vec<Diagnostic> {
+    let path = name.to_owned();
+    let text = text.to_owned();
+    let worker = std::thread::Builder::new()
+        .stack_size(COMPILER_STACK_BYTES)
+        .spawn(move || {
+            let db = Database::default();
+            let file = SourceFile::new(&db, path, text);
+            queries::diagnostics(&db, file).clone()
+        });
+    match worker.map(std::thread::JoinHandle::join) {
+        Ok(Ok(diagnostics)) => diagnostics,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(error) => panic!("cannot start the compiler thread: {error}"),
     }
 }

@@ -278,17 +278,30 @@ pub struct OrderKey {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Clause {
     Where(ExprId),
-    WhereAs { binding: Ident, predicate: ExprId },
+    WhereAs {
+        binding: Ident,
+        predicate: ExprId,
+    },
     Order(Vec<OrderKey>),
     OrderDyn(ExprId),
     Shuffle,
     Limit(ExprId),
     Offset(ExprId),
     Map(ExprId),
-    Reduce { key: Ident, function: Option<ExprId> },
+    Reduce {
+        key: Ident,
+        function: Option<ExprId>,
+    },
     /// `unique`, `unique first k`, `unique last k`.
-    Unique { keep_last: bool, key: Option<Ident> },
-    Rank { binding: Ident, score: ExprId, threshold: Option<ExprId> },
+    Unique {
+        keep_last: bool,
+        key: Option<Ident>,
+    },
+    Rank {
+        binding: Ident,
+        score: ExprId,
+        threshold: Option<ExprId>,
+    },
     Materialize,
     Traverse(Ident),
 }
@@ -308,37 +321,95 @@ pub enum Expr {
     Literal(Literal),
     Name(Ident),
     /// `E::X`, `E::Pre*` (`prefix`), `E::*` (`label` absent).
-    EnumValue { enumeration: Ident, label: Option<Ident>, prefix: bool },
-    Member { object: ExprId, member: Ident },
-    Index { object: ExprId, index: ExprId },
-    Call { function: ExprId, arguments: Vec<ExprId> },
-    Binary { op: BinaryOp, left: ExprId, right: ExprId },
-    Prefix { op: PrefixOp, operand: ExprId },
-    Postfix { op: PostfixOp, operand: ExprId },
-    Conditional { condition: ExprId, then: ExprId, otherwise: ExprId },
+    EnumValue {
+        enumeration: Ident,
+        label: Option<Ident>,
+        prefix: bool,
+    },
+    Member {
+        object: ExprId,
+        member: Ident,
+    },
+    Index {
+        object: ExprId,
+        index: ExprId,
+    },
+    Call {
+        function: ExprId,
+        arguments: Vec<ExprId>,
+    },
+    Binary {
+        op: BinaryOp,
+        left: ExprId,
+        right: ExprId,
+    },
+    Prefix {
+        op: PrefixOp,
+        operand: ExprId,
+    },
+    Postfix {
+        op: PostfixOp,
+        operand: ExprId,
+    },
+    Conditional {
+        condition: ExprId,
+        then: ExprId,
+        otherwise: ExprId,
+    },
     /// `k inside m` (`inside` true) or `k outside m`.
-    Contains { key: ExprId, map: ExprId, inside: bool },
-    Compound { op: CompoundOp, target: ExprId, value: ExprId },
+    Contains {
+        key: ExprId,
+        map: ExprId,
+        inside: bool,
+    },
+    Compound {
+        op: CompoundOp,
+        target: ExprId,
+        value: ExprId,
+    },
     Tuple(Vec<ExprId>),
     Array(Vec<ExprId>),
     Object(Vec<ObjectField>),
     At(AtConstant),
     DateTime(String),
-    Date { year: i64, month: i64, day: i64 },
-    Time { hour: i64, minute: i64 },
+    Date {
+        year: i64,
+        month: i64,
+        day: i64,
+    },
+    Time {
+        hour: i64,
+        minute: i64,
+    },
     /// `@timespan -5 min`: the amount (double bits, sign applied) and its unit.
-    TimeSpan { amount: u64, unit: Option<TimeUnit>, unit_name: Ident },
+    TimeSpan {
+        amount: u64,
+        unit: Option<TimeUnit>,
+        unit_name: Ident,
+    },
     /// `@empty<T>`.
     EmptyList(TypeRef),
     /// `@maybe<T>`.
     EmptyMaybe(TypeRef),
     /// `@maybe(e)`.
     MaybeOf(ExprId),
-    Pair { key: ExprId, value: ExprId },
-    Lambda { parameter: Ident, body: ExprId },
-    Convert { target: Ident, value: ExprId },
+    Pair {
+        key: ExprId,
+        value: ExprId,
+    },
+    Lambda {
+        parameter: Ident,
+        body: ExprId,
+    },
+    Convert {
+        target: Ident,
+        value: ExprId,
+    },
     Iterate(ExprId),
-    Query { source: ExprId, clause: Clause },
+    Query {
+        source: ExprId,
+        clause: Clause,
+    },
     /// `(e)`; a run of nested parentheses lowers to one `Paren`.
     Paren(ExprId),
 }
@@ -356,14 +427,46 @@ pub enum InferKind {
 pub enum Stmt {
     Empty,
     Block(Block),
-    If { condition: ExprId, binding: Option<Ident>, then: StmtId, otherwise: Option<StmtId> },
-    Local { readonly: bool, ty: TypeRef, name: Ident, value: Option<ExprId> },
-    Infer { kind: InferKind, name: Ident, value: ExprId },
-    While { condition: ExprId, body: StmtId },
-    DoWhile { body: StmtId, condition: ExprId },
-    For { init: Option<StmtId>, condition: Option<ExprId>, update: Option<StmtId>, body: StmtId },
-    Foreach { variable: Ident, iterable: ExprId, body: StmtId },
-    Switch { value: ExprId, body: StmtId },
+    If {
+        condition: ExprId,
+        binding: Option<Ident>,
+        then: StmtId,
+        otherwise: Option<StmtId>,
+    },
+    Local {
+        readonly: bool,
+        ty: TypeRef,
+        name: Ident,
+        value: Option<ExprId>,
+    },
+    Infer {
+        kind: InferKind,
+        name: Ident,
+        value: ExprId,
+    },
+    While {
+        condition: ExprId,
+        body: StmtId,
+    },
+    DoWhile {
+        body: StmtId,
+        condition: ExprId,
+    },
+    For {
+        init: Option<StmtId>,
+        condition: Option<ExprId>,
+        update: Option<StmtId>,
+        body: StmtId,
+    },
+    Foreach {
+        variable: Ident,
+        iterable: ExprId,
+        body: StmtId,
+    },
+    Switch {
+        value: ExprId,
+        body: StmtId,
+    },
     Case(ExprId),
     Default,
     Return(Option<ExprId>),
@@ -372,17 +475,34 @@ pub enum Stmt {
     Abort,
     /// `block;`
     Wait,
-    Transition { target: ExprId, delay: Option<ExprId> },
+    Transition {
+        target: ExprId,
+        delay: Option<ExprId>,
+    },
     Invoke(ExprId),
     Preempt(ExprId),
     Assert(ExprId),
     Log(ExprId),
     Step,
     Forward(ExprId),
-    Pump { message: ExprId, channel: Ident },
-    Send { channel: Ident, who: ExprId, message: ExprId },
+    Pump {
+        message: ExprId,
+        channel: Ident,
+    },
+    Send {
+        channel: Ident,
+        who: ExprId,
+        message: ExprId,
+    },
     Aborts(Block),
-    Assign { target: ExprId, value: ExprId },
-    Ingest { target: ExprId, source: ExprId, binding: Option<Ident> },
+    Assign {
+        target: ExprId,
+        value: ExprId,
+    },
+    Ingest {
+        target: ExprId,
+        source: ExprId,
+        binding: Option<Ident>,
+    },
     Expr(ExprId),
 }

@@ -63,7 +63,11 @@ pub struct Field {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CachePolicy {
     Once,
-    Every { period: i64, unit: Option<TimeUnit>, unit_name: Ident },
+    Every {
+        period: i64,
+        unit: Option<TimeUnit>,
+        unit_name: Ident,
+    },
 }
 
 /// `formula x = e;`, `auto x = e;`, `cached<…> x = e;`.
@@ -261,8 +265,15 @@ pub enum EventKind {
 /// A static policy (`create`, `invent`, `send`) or setting inside `@static`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StaticEntry {
-    Policy { kind: StaticPolicyKind, body: Block, node: NodeId },
-    Setting { name: Ident, value: ExprId },
+    Policy {
+        kind: StaticPolicyKind,
+        body: Block,
+        node: NodeId,
+    },
+    Setting {
+        name: Ident,
+        value: ExprId,
+    },
 }
 
 /// The static policies.
@@ -304,11 +315,24 @@ pub struct Web {
 /// When a cron job runs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CronSchedule {
-    Daily { hour: i64, minute: i64, node: NodeId },
-    Hourly { minute: i64, node: NodeId },
-    Monthly { day: i64, node: NodeId },
+    Daily {
+        hour: i64,
+        minute: i64,
+        node: NodeId,
+    },
+    Hourly {
+        minute: i64,
+        node: NodeId,
+    },
+    Monthly {
+        day: i64,
+        node: NodeId,
+    },
     /// The schedule comes from a document field (`daily` reads a `time`, the others an `int`).
-    Variable { frequency: CronFrequency, field: Ident },
+    Variable {
+        frequency: CronFrequency,
+        field: Ident,
+    },
 }
 
 /// The frequency word of a cron job.
@@ -322,9 +346,21 @@ pub enum CronFrequency {
 /// A member of a `service` declaration.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceMember {
-    Method { secured: bool, input: Ident, output: Ident, array: bool, name: Ident },
-    Replication { input: Ident, name: Ident },
-    Setting { name: Ident, value: ExprId },
+    Method {
+        secured: bool,
+        input: Ident,
+        output: Ident,
+        array: bool,
+        name: Ident,
+    },
+    Replication {
+        input: Ident,
+        name: Ident,
+    },
+    Setting {
+        name: Ident,
+        value: ExprId,
+    },
 }
 
 /// `replication<service:method> name = e;`
@@ -366,25 +402,76 @@ pub enum Decl {
     AsyncChannel(AsyncChannel),
     Rpc(Rpc),
     /// `#label { … }`; the label without its `#`.
-    State { label: Ident, body: Block },
-    Constructor { parameter: Option<(Ident, Ident)>, body: Block },
-    Event { kind: EventKind, body: Block },
-    Static { context: Option<Ident>, entries: Vec<StaticEntry> },
+    State {
+        label: Ident,
+        body: Block,
+    },
+    Constructor {
+        parameter: Option<(Ident, Ident)>,
+        body: Block,
+    },
+    Event {
+        kind: EventKind,
+        body: Block,
+    },
+    Static {
+        context: Option<Ident>,
+        entries: Vec<StaticEntry>,
+    },
     Web(Web),
-    Cron { name: Ident, schedule: CronSchedule, body: Block },
-    Test { name: Ident, body: Block },
-    Include { path: Vec<String> },
-    Link { name: Ident, params: Vec<(Ident, ExprId)> },
-    Service { name: Ident, members: Vec<ServiceMember> },
+    Cron {
+        name: Ident,
+        schedule: CronSchedule,
+        body: Block,
+    },
+    Test {
+        name: Ident,
+        body: Block,
+    },
+    Include {
+        path: Vec<String>,
+    },
+    Link {
+        name: Ident,
+        params: Vec<(Ident, ExprId)>,
+    },
+    Service {
+        name: Ident,
+        members: Vec<ServiceMember>,
+    },
     Replication(Replication),
-    Authorize { username: Ident, password: Ident, body: Block },
-    Authorization { message: Ident, parameter: Ident, body: Block },
-    Password { parameter: Ident, body: Block },
-    Metric { name: Ident, value: ExprId },
-    Traffic { value: ExprId },
-    Assoc { from: Ident, to: Ident, edge: Option<Ident>, name: Ident },
+    Authorize {
+        username: Ident,
+        password: Ident,
+        body: Block,
+    },
+    Authorization {
+        message: Ident,
+        parameter: Ident,
+        body: Block,
+    },
+    Password {
+        parameter: Ident,
+        body: Block,
+    },
+    Metric {
+        name: Ident,
+        value: ExprId,
+    },
+    Traffic {
+        value: ExprId,
+    },
+    Assoc {
+        from: Ident,
+        to: Ident,
+        edge: Option<Ident>,
+        name: Ident,
+    },
     Join(Join),
-    Template { name: Ident, text: String },
+    Template {
+        name: Ident,
+        text: String,
+    },
 }
 
 impl Decl {

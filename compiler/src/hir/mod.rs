@@ -55,11 +55,19 @@ pub enum TypeRef {
     /// `int`, `string`, a record, message or enum name, ...
     Named(Ident),
     /// `maybe<T>`, `list<T>`, `map<K, V>`, `table<R>`, `channel<T>`, `secure<principal>`, ...
-    Generic { name: GenericName, args: Vec<TypeRef>, node: NodeId },
+    Generic {
+        name: GenericName,
+        args: Vec<TypeRef>,
+        node: NodeId,
+    },
     /// `T[]`.
     Array { element: Box<TypeRef>, node: NodeId },
     /// `projection<table.field>`.
-    Projection { table: Ident, field: Ident, node: NodeId },
+    Projection {
+        table: Ident,
+        field: Ident,
+        node: NodeId,
+    },
     /// A type the parser could not read (already reported as a syntax error).
     Missing(NodeId),
 }

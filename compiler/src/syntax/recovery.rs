@@ -385,7 +385,11 @@ fn next_token(node: Node<'_>) -> Option<Node<'_>> {
 fn neighbour_token(node: Node<'_>, forward: bool) -> Option<Node<'_>> {
     let mut current = node;
     loop {
-        let sibling = if forward { current.next_sibling() } else { current.prev_sibling() };
+        let sibling = if forward {
+            current.next_sibling()
+        } else {
+            current.prev_sibling()
+        };
         if let Some(sibling) = sibling {
             if let Some(token) = edge_token(sibling, !forward) {
                 return Some(token);

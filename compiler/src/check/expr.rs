@@ -1,0 +1,1489 @@
+//! Typing of expressions.
+
+use std::sync::Arc;
+
+use super::{Checker, library, ops};
+use crate::diagnostic::Code;
+use crate::hir::{
+    AtConstant, BinaryOp, Clause, CompoundOp, Expr, ExprId, Ident, Literal, NodeId, PrefixOp,
+};
+use crate::signatures::{FnSig, GlobalSig, MemberSig};
+use crate::ty::{Ty, unify};
+
+/// Where a value lives, which decides whether it can be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A computed value.
+    Value,
+    /// A local variable or parameter.
+    Local { readonly: bool, name: String },
+    /// A document or record field (reactive storage).
+    Field { readonly: bool, name: String },
+    /// A field of a message value, writable when the message is.
+    MessageField { writable: bool, name: String },
+    /// An entry of a map, an element reached through an index, or a list projection.
+    Element,
+}
+
+/// The type of an expression and where its value lives.
+#[derive(Debug, Clone)]
+pub struct Value {
+    pub ty: Ty,
+    pub place: Place,
+    /// Whether a `let` of this value may be written (language section 3.9).
+    pub mutable_source: bool,
+}
+
+impl Value {
+    pub fn of(ty: Ty) -> Value {
+        Value {
+            ty,
+            place: Place::Value,
+            mutable_source: false,
+        }
+    }
+
+    fn error() -> Value {
+        Value::of(Ty::Error)
+    }
+}
+
+impl Checker<'_> {
+    /// Types an expression.
+    pub(super) fn expr(&mut self, id: ExprId) -> Value {
+        let node = self.body.expr(id).node;
+        let expr = self.body.expr(id).expr.clone();
+        match expr {
+            Expr::Missing => Value::error(),
+            Expr::Literal(literal) => Value::of(literal_type(&literal)),
+            Expr::Name(ident) => self.name(&ident),
+            Expr::EnumValue {
+                enumeration,
+                label,
+                prefix,
+            } => self.enum_value(&enumeration, label.as_ref(), prefix),
+            Expr::Member { object, member } => {
+                let object_value = self.expr(object);
+                self.member(&object_value, &member)
+            }
+            Expr::Index { object, index } => self.index(object, index, node),
+            Expr::Call {
+                function,
+                arguments,
+            } => self.call(function, &arguments, node),
+            Expr::Binary { op, left, right } => self.binary(op, left, right, node),
+            Expr::Prefix { op, operand } => self.prefix(op, operand, node),
+            Expr::Postfix { operand, .. } => {
+                let value = self.expr(operand);
+                self.increment(&value, node)
+            }
+            Expr::Conditional {
+                condition,
+                then,
+                otherwise,
+            } => {
+                let condition_ty = self.expr(condition).ty;
+                let condition_node = self.body.expr(condition).node;
+                self.expect_bool(condition_node, &condition_ty, true);
+                let then_value = self.expr(then);
+                let otherwise_value = self.expr(otherwise);
+                let ty = self.unify_or_report(&then_value.ty, &otherwise_value.ty, node);
+                let assignable =
+                    then_value.place != Place::Value && otherwise_value.place != Place::Value;
+                Value {
+                    ty,
+                    place: if assignable {
+                        Place::Element
+                    } else {
+                        Place::Value
+                    },
+                    mutable_source: false,
+                }
+            }
+            Expr::Contains { key, map, .. } => {
+                let key_ty = self.expr(key).ty;
+                let map_ty = self.expr(map).ty;
+                match &map_ty {
+                    Ty::Map(domain, _) => {
+                        self.expect_storable(self.body.expr(key).node, domain, &key_ty, false)
+                    }
+                    Ty::Error => {}
+                    other => self.error(
+                        node,
+                        Code::TypeMismatch,
+                        format!("Type check failure: expected a map, but got '{other}'"),
+                    ),
+                }
+                Value::of(Ty::Bool)
+            }
+            Expr::Compound { op, target, value } => self.compound(op, target, value, node),
+            Expr::Tuple(elements) => Value::of(Ty::Tuple(
+                elements
+                    .iter()
+                    .map(|element| self.expr(*element).ty)
+                    .collect(),
+            )),
+            Expr::Array(elements) => {
+                let mut element_ty: Option<Ty> = None;
+                for element in elements {
+                    let ty = self.expr(element).ty;
+                    element_ty = Some(match element_ty {
+                        None => ty,
+                        Some(previous) => {
+                            self.unify_or_report(&previous, &ty, self.body.expr(element).node)
+                        }
+                    });
+                }
+                Value::of(Ty::array(element_ty.unwrap_or(Ty::Error)))
+            }
+            Expr::Object(fields) => {
+                let mut typed = Vec::new();
+                for field in fields {
+                    let ty = match field.value {
+                        Some(value) => self.expr(value).ty,
+                        None => self.name(&field.name).ty,
+                    };
+                    typed.push((field.name.name.clone(), ty));
+                }
+                Value::of(Ty::Anonymous(Arc::new(typed)))
+            }
+            Expr::At(constant) => Value::of(self.at_constant(constant, node)),
+            Expr::DateTime(_) => Value::of(Ty::DateTime),
+            Expr::Date { .. } => Value::of(Ty::Date),
+            Expr::Time { .. } => Value::of(Ty::Time),
+            Expr::TimeSpan {
+                unit, unit_name, ..
+            } => {
+                if unit.is_none() && !unit_name.name.is_empty() {
+                    self.error(
+                        unit_name.node,
+                        Code::UnknownReference,
+                        format!("'{}' is not a unit of time", unit_name.name),
+                    );
+                }
+                Value::of(Ty::TimeSpan)
+            }
+            Expr::EmptyList(type_ref) => Value::of(Ty::list(self.resolve_type(&type_ref))),
+            Expr::EmptyMaybe(type_ref) => Value::of(Ty::maybe(self.resolve_type(&type_ref))),
+            Expr::MaybeOf(value) => Value::of(Ty::maybe(self.expr(value).ty)),
+            Expr::Pair { key, value } => {
+                let key_ty = self.expr(key).ty;
+                let value_ty = self.expr(value).ty;
+                Value::of(Ty::Pair(Box::new(key_ty), Box::new(value_ty)))
+            }
+            Expr::Lambda { .. } => Value::of(Ty::Lambda),
+            Expr::Convert { target, value } => self.convert(&target, value),
+            Expr::Iterate(source) => {
+                let source_ty = self.expr(source).ty;
+                match source_ty {
+                    Ty::Table(element) => Value::of(Ty::List(element)),
+                    Ty::Error => Value::error(),
+                    other => {
+                        self.error(
+                            self.body.expr(source).node,
+                            Code::TypeMismatch,
+                            format!("Type check failure: must have a type of 'table<?>', but got a type of '{other}'."),
+                        );
+                        Value::error()
+                    }
+                }
+            }
+            Expr::Query { source, clause } => self.query(source, &clause, node),
+            Expr::Paren(inner) => self.expr(inner),
+        }
+    }
+
+    fn unify_or_report(&mut self, a: &Ty, b: &Ty, node: NodeId) -> Ty {
+        if let Some(ty) = unify(a, b, self.signatures) {
+            return ty;
+        }
+        let message = match (a, b) {
+            (Ty::Message(x), Ty::Message(y)) => {
+                format!("The message types `{x}` and `{y}` can not be joined.")
+            }
+            (Ty::Enum(x), Ty::Enum(y)) => {
+                format!("Type check failure: enum types are incompatible '{x}' vs '{y}'.")
+            }
+            _ => format!(
+                "Type check failure: The types '{a}' and '{b}' are not compatible for type unification"
+            ),
+        };
+        self.error(node, Code::Unification, message);
+        Ty::Error
+    }
+
+    /// Resolves a bare name.
+    pub(super) fn name(&mut self, ident: &Ident) -> Value {
+        if ident.name.is_empty() {
+            return Value::error();
+        }
+        if let Some(local) = self.lookup_local(&ident.name) {
+            let mutable_source = !local.readonly;
+            return Value {
+                ty: local.ty.clone(),
+                place: Place::Local {
+                    readonly: local.readonly,
+                    name: ident.name.clone(),
+                },
+                mutable_source,
+            };
+        }
+        if let Some(value) = self.struct_member_in_scope(&ident.name) {
+            return value;
+        }
+        if self.context.kind == super::CodeKind::Filter
+            && let Some(ty) = self.signatures.views.get(&ident.name)
+        {
+            return Value::of(ty.clone());
+        }
+        if let Some(global) = self.signatures.globals.get(&ident.name) {
+            let document_value = matches!(
+                global,
+                GlobalSig::Field { .. }
+                    | GlobalSig::Formula
+                    | GlobalSig::Bubble
+                    | GlobalSig::Handler { .. }
+                    | GlobalSig::AsyncChannel { .. }
+                    | GlobalSig::Replication
+            );
+            if !document_value || self.context.reads_document() {
+                match global {
+                    GlobalSig::Field { ty, readonly } => {
+                        return Value {
+                            ty: ty.clone(),
+                            place: Place::Field {
+                                readonly: *readonly,
+                                name: ident.name.clone(),
+                            },
+                            mutable_source: false,
+                        };
+                    }
+                    GlobalSig::Formula => {
+                        return Value::of(self.formulas.formula_type(None, &ident.name));
+                    }
+                    GlobalSig::Bubble => {}
+                    GlobalSig::Handler { message, .. } => {
+                        return Value::of(Ty::Handler(Arc::from(message.as_str())));
+                    }
+                    GlobalSig::AsyncChannel { ty } => {
+                        return Value::of(Ty::Channel(Box::new(ty.clone())));
+                    }
+                    GlobalSig::Function | GlobalSig::Procedure => {
+                        return Value::of(Ty::Function(Arc::from(ident.name.as_str())));
+                    }
+                    GlobalSig::Service => {
+                        return Value::of(Ty::Service(Arc::from(ident.name.as_str())));
+                    }
+                    GlobalSig::Template => return Value::of(Ty::Template),
+                    GlobalSig::Replication => return Value::of(Ty::Replication),
+                    GlobalSig::Cron => {}
+                }
+            }
+        }
+        if library::NAMESPACES.contains(&ident.name.as_str()) {
+            return Value::of(Ty::Global(Arc::from(ident.name.as_str())));
+        }
+        let message = format!("The variable '{}' was not defined", ident.name);
+        match self.closest_name(&ident.name) {
+            Some(suggestion) => self.error_with_help(
+                ident.node,
+                Code::UnknownName,
+                message,
+                format!("did you mean '{suggestion}'?"),
+            ),
+            None => self.error(ident.node, Code::UnknownName, message),
+        }
+        Value::error()
+    }
+
+    /// The visible name closest in spelling to `name`, if one is close enough to be a typo.
+    fn closest_name(&self, name: &str) -> Option<String> {
+        let mut candidates: Vec<&str> = self
+            .scopes
+            .iter()
+            .flat_map(|scope| scope.keys().map(String::as_str))
+            .collect();
+        if self.context.reads_document() {
+            candidates.extend(self.signatures.globals.keys().map(String::as_str));
+        }
+        if let Some(record) = self
+            .context
+            .record
+            .as_ref()
+            .and_then(|record| self.signatures.records.get(&**record))
+        {
+            candidates.extend(record.members.keys().map(String::as_str));
+        }
+        let limit = if name.len() <= 3 { 1 } else { 2 };
+        candidates
+            .into_iter()
+            .map(|candidate| (edit_distance(name, candidate), candidate))
+            .filter(|(distance, _)| *distance <= limit)
+            .min()
+            .map(|(_, candidate)| candidate.to_owned())
+    }
+
+    /// A field of the record or message whose code this is, by bare name.
+    fn struct_member_in_scope(&mut self, name: &str) -> Option<Value> {
+        let (struct_sig, record) = if let Some(record) = &self.context.record {
+            (
+                self.signatures.records.get(&**record)?,
+                Some(record.clone()),
+            )
+        } else if let Some(message) = &self.context.message {
+            (self.signatures.messages.get(&**message)?, None)
+        } else {
+            return None;
+        };
+        match struct_sig.members.get(name)? {
+            MemberSig::Field { ty, readonly } => Some(Value {
+                ty: ty.clone(),
+                place: if record.is_some() {
+                    Place::Field {
+                        readonly: *readonly || name == "id",
+                        name: name.to_owned(),
+                    }
+                } else {
+                    Place::MessageField {
+                        writable: true,
+                        name: name.to_owned(),
+                    }
+                },
+                mutable_source: false,
+            }),
+            MemberSig::Formula => Some(Value::of(
+                self.formulas.formula_type(record.as_deref(), name),
+            )),
+            MemberSig::Bubble => None,
+        }
+    }
+
+    fn enum_value(&mut self, enumeration: &Ident, label: Option<&Ident>, prefix: bool) -> Value {
+        let Some(labels) = self.signatures.enums.get(&enumeration.name) else {
+            self.error(
+                enumeration.node,
+                Code::UnknownType,
+                format!(
+                    "Type not found: an enumeration named '{}' was not found.",
+                    enumeration.name
+                ),
+            );
+            return Value::error();
+        };
+        let ty = Ty::Enum(Arc::from(enumeration.name.as_str()));
+        match label {
+            None => Value::of(Ty::array(ty)),
+            Some(label) if prefix => {
+                if !labels
+                    .iter()
+                    .any(|candidate| candidate.starts_with(&label.name))
+                {
+                    self.error(
+                        label.node,
+                        Code::UnknownReference,
+                        format!("Type lookup failure: unable to find value '{}' within the enumeration '{}'", label.name, enumeration.name),
+                    );
+                }
+                Value::of(Ty::array(ty))
+            }
+            Some(label) => {
+                if !labels.contains(&label.name) {
+                    self.error(
+                        label.node,
+                        Code::UnknownReference,
+                        format!("Type lookup failure: unable to find value '{}' within the enumeration '{}'", label.name, enumeration.name),
+                    );
+                }
+                Value::of(ty)
+            }
+        }
+    }
+
+    /// `object.member` (not called).
+    fn member(&mut self, object: &Value, member: &Ident) -> Value {
+        let name = member.name.as_str();
+        match &object.ty {
+            Ty::Error => Value::error(),
+            Ty::Record(_) | Ty::Message(_) | Ty::Holder(_) => self.struct_field(object, member),
+            Ty::Anonymous(fields) => {
+                match fields.iter().find(|(field, _)| field == name) {
+                    Some((_, ty)) => Value::of(ty.clone()),
+                    None => {
+                        self.error(member.node, Code::UnknownMember, format!("Field not found: the structure does not contain the field '{name}'."));
+                        Value::error()
+                    }
+                }
+            }
+            Ty::Maybe(inner) if matches!(**inner, Ty::Record(_) | Ty::Message(_)) => {
+                let inner_value = Value {
+                    ty: (**inner).clone(),
+                    place: object.place.clone(),
+                    mutable_source: false,
+                };
+                let field = self.struct_field(&inner_value, member);
+                Value::of(Ty::maybe(field.ty))
+            }
+            Ty::List(element) | Ty::Array(element)
+                if matches!(**element, Ty::Record(_) | Ty::Message(_)) =>
+            {
+                let element_value = Value {
+                    ty: (**element).clone(),
+                    place: Place::Element,
+                    mutable_source: false,
+                };
+                let field = self.struct_field(&element_value, member);
+                Value {
+                    ty: Ty::list(field.ty),
+                    place: Place::Element,
+                    mutable_source: false,
+                }
+            }
+            Ty::Pair(key, value) => match name {
+                "key" => Value::of((**key).clone()),
+                "value" => Value::of((**value).clone()),
+                _ => self.lacks(&object.ty, member),
+            },
+            Ty::Tuple(items) => match tuple_index(name).and_then(|index| items.get(index)) {
+                Some(ty) => Value::of(ty.clone()),
+                None => self.lacks(&object.ty, member),
+            },
+            Ty::Viewer => match self.signatures.views.get(name) {
+                Some(ty) => Value::of(ty.clone()),
+                None => {
+                    self.error(member.node, Code::UnknownMember, format!("The view field '{name}' was not defined; declare it with `view T {name};`"));
+                    Value::error()
+                }
+            },
+            Ty::Context => match name {
+                "who" => Value::of(Ty::Principal),
+                "origin" | "ip" | "key" | "domain" => Value::of(Ty::String),
+                _ => self.lacks(&object.ty, member),
+            },
+            Ty::Global(namespace) => {
+                if library::namespace_functions(namespace).contains(&name) {
+                    Value::of(Ty::Function(Arc::from(
+                        format!("{namespace}.{name}").as_str(),
+                    )))
+                } else {
+                    self.error(
+                        member.node,
+                        Code::UnknownMember,
+                        format!("Global '{namespace}' lacks '{name}'"),
+                    );
+                    Value::error()
+                }
+            }
+            Ty::Json => Value::of(Ty::Json),
+            _ => Value::error(),
+        }
+    }
+
+    fn lacks(&mut self, ty: &Ty, member: &Ident) -> Value {
+        self.error(
+            member.node,
+            Code::UnknownMember,
+            format!("Type '{ty}' lacks field '{}'", member.name),
+        );
+        Value::error()
+    }
+
+    fn struct_field(&mut self, object: &Value, member: &Ident) -> Value {
+        let Some(struct_sig) = self.signatures.struct_of(&object.ty) else {
+            return Value::error();
+        };
+        let is_record = matches!(object.ty, Ty::Record(_));
+        match struct_sig.members.get(&member.name) {
+            Some(MemberSig::Field { ty, readonly }) => {
+                let place = if is_record {
+                    Place::Field {
+                        readonly: *readonly || member.name == "id",
+                        name: member.name.clone(),
+                    }
+                } else {
+                    let writable = match &object.place {
+                        Place::Local { readonly, .. } => !readonly,
+                        Place::MessageField { writable, .. } => *writable,
+                        Place::Element | Place::Field { .. } => true,
+                        Place::Value => false,
+                    };
+                    Place::MessageField {
+                        writable: writable && !readonly,
+                        name: member.name.clone(),
+                    }
+                };
+                Value {
+                    ty: ty.clone(),
+                    place,
+                    mutable_source: false,
+                }
+            }
+            Some(MemberSig::Formula) => {
+                let record = match &object.ty {
+                    Ty::Record(name) => Some(name.clone()),
+                    _ => None,
+                };
+                Value::of(self.formulas.formula_type(record.as_deref(), &member.name))
+            }
+            Some(MemberSig::Bubble) | None => self.lacks(&object.ty, member),
+        }
+    }
+
+    fn index(&mut self, object: ExprId, index: ExprId, node: NodeId) -> Value {
+        let object_value = self.expr(object);
+        let index_ty = self.expr(index).ty;
+        let index_node = self.body.expr(index).node;
+        match &object_value.ty {
+            Ty::Error => Value::error(),
+            Ty::Map(key, value) => {
+                self.expect_storable(index_node, key, index_ty.unwrap_maybe(), false);
+                Value {
+                    ty: Ty::maybe((**value).clone()),
+                    place: Place::Element,
+                    mutable_source: false,
+                }
+            }
+            Ty::List(element) | Ty::Array(element) => {
+                if !matches!(index_ty.unwrap_maybe(), Ty::Int | Ty::Error) {
+                    self.error(index_node, Code::TypeMismatch, format!("Type check failure: the index must be an int, but the type is actually '{index_ty}'"));
+                }
+                Value {
+                    ty: Ty::maybe((**element).clone()),
+                    place: Place::Element,
+                    mutable_source: false,
+                }
+            }
+            Ty::Table(element) => match index_ty {
+                Ty::List(_) => Value::of(Ty::list(Ty::maybe((**element).clone()))),
+                _ => Value {
+                    ty: Ty::maybe((**element).clone()),
+                    place: Place::Element,
+                    mutable_source: false,
+                },
+            },
+            Ty::Json => Value::of(Ty::Json),
+            other => {
+                self.error(
+                    node,
+                    Code::TypeMismatch,
+                    format!("Type check failure: must be either an array, list, or map to use foreach or index lookup; instead got '{other}'."),
+                );
+                Value::error()
+            }
+        }
+    }
+
+    fn call(&mut self, function: ExprId, arguments: &[ExprId], node: NodeId) -> Value {
+        let argument_types: Vec<Ty> = arguments
+            .iter()
+            .map(|argument| self.expr(*argument).ty)
+            .collect();
+        let function_expr = self.body.expr(function).expr.clone();
+        if let Expr::Member { object, member } = &function_expr {
+            let object_value = self.expr(*object);
+            return self.method_call(&object_value, member, &argument_types, node);
+        }
+        if let Expr::Name(name) = &function_expr
+            && self.lookup_local(&name.name).is_none()
+            && let Some(overloads) = self.own_methods(&name.name)
+        {
+            return self.pick_overload(&overloads, &argument_types, node);
+        }
+        let callee = self.expr(function);
+        match &callee.ty {
+            Ty::Error => Value::error(),
+            Ty::Function(name) => {
+                let overloads: Vec<FnSig> = self
+                    .signatures
+                    .functions
+                    .get(&**name)
+                    .into_iter()
+                    .chain(self.signatures.procedures.get(&**name))
+                    .flatten()
+                    .cloned()
+                    .collect();
+                self.pick_overload(&overloads, &argument_types, node)
+            }
+            _ => {
+                self.error(node, Code::BadCall, "Expression is not a function");
+                Value::error()
+            }
+        }
+    }
+
+    /// The methods named `name` of the record or message whose code this is.
+    fn own_methods(&self, name: &str) -> Option<Vec<FnSig>> {
+        let owner = match (&self.context.record, &self.context.message) {
+            (Some(record), _) => self.signatures.records.get(&**record),
+            (None, Some(message)) => self.signatures.messages.get(&**message),
+            (None, None) => None,
+        }?;
+        owner.methods.get(name).cloned()
+    }
+
+    fn pick_overload(&mut self, overloads: &[FnSig], arguments: &[Ty], node: NodeId) -> Value {
+        if overloads.is_empty() {
+            return Value::error();
+        }
+        let fits = |sig: &FnSig| {
+            sig.params.len() == arguments.len()
+                && sig.params.iter().zip(arguments).all(|(param, argument)| {
+                    crate::ty::can_store(&param.ty, argument, false, self.signatures)
+                })
+        };
+        if let Some(sig) = overloads.iter().find(|sig| fits(sig)).cloned() {
+            self.call_capability(&sig, node);
+            return Value {
+                ty: sig.returns.clone(),
+                place: Place::Value,
+                mutable_source: true,
+            };
+        }
+        if let Some(sig) = overloads
+            .iter()
+            .find(|sig| sig.params.len() == arguments.len())
+        {
+            let sig = sig.clone();
+            for (param, argument) in sig.params.iter().zip(arguments) {
+                self.expect_storable(node, &param.ty, argument, false);
+            }
+            self.call_capability(&sig, node);
+            return Value {
+                ty: sig.returns,
+                place: Place::Value,
+                mutable_source: true,
+            };
+        }
+        let expected = overloads.first().map_or(0, |sig| sig.params.len());
+        self.error(
+            node,
+            Code::BadCall,
+            format!(
+                "Function invoked with wrong number of arguments. Expected {expected}, got {}",
+                arguments.len()
+            ),
+        );
+        Value::error()
+    }
+
+    /// Whether the current code may call code with this signature (language section 7.8).
+    fn call_capability(&mut self, sig: &FnSig, node: NodeId) {
+        use super::CodeKind::*;
+        use crate::signatures::FnKind;
+        let pure_callee = sig.kind == FnKind::Function;
+        let readonly_callee = pure_callee || sig.readonly;
+        let message = match self.context.kind {
+            Function if !pure_callee => Some("Pure functions can only call other pure functions"),
+            Formula | Bubble | Policy | Filter if !readonly_callee => {
+                Some("Reactive expressions can only invoke pure functions")
+            }
+            Procedure { readonly: true, .. } | Method { readonly: true, .. }
+                if !readonly_callee =>
+            {
+                Some("Read only methods can only call other read-only methods or pure functions")
+            }
+            _ => None,
+        };
+        if let Some(message) = message {
+            self.error(node, Code::CallCapability, message);
+            return;
+        }
+        let can_call_aborts = matches!(
+            self.context.kind,
+            Handler
+                | Procedure { aborts: true, .. }
+                | Method { aborts: true, .. }
+                | MessageCode { aborts: true }
+                | WebWrite
+                | WebRead
+                | Test
+        );
+        if sig.aborts && !can_call_aborts {
+            self.error(node, Code::CallCapability, "Abortable functions can only be called from another abortable function or within a message handler");
+            return;
+        }
+        if sig.viewer && !self.context.has_viewer() {
+            self.error(
+                node,
+                Code::CallCapability,
+                "Functions with viewer can only be used from viewer states",
+            );
+        }
+    }
+
+    /// Whether the current code may call a service.
+    fn service_capability(&mut self, node: NodeId) {
+        use super::CodeKind::*;
+        let message = match self.context.kind {
+            Handler | State | Formula | WebRead | WebWrite => None,
+            Procedure {
+                readonly: false, ..
+            }
+            | Method {
+                readonly: false, ..
+            } => None,
+            Function
+            | Procedure { readonly: true, .. }
+            | Method { readonly: true, .. }
+            | Authorization
+            | Filter
+            | Policy
+            | MessageCode { .. } => {
+                Some("Services can not be invoked in read-only or pure functional context")
+            }
+            _ => Some("Remote invocation not available in this scope"),
+        };
+        if let Some(message) = message {
+            self.error(node, Code::CallCapability, message);
+        }
+    }
+
+    fn method_call(
+        &mut self,
+        object: &Value,
+        member: &Ident,
+        arguments: &[Ty],
+        node: NodeId,
+    ) -> Value {
+        let name = member.name.as_str();
+        match &object.ty {
+            Ty::Error => Value::error(),
+            Ty::Global(namespace) => {
+                let document_bound = library::is_document_bound(namespace, name);
+                let without_document = matches!(
+                    self.context.kind,
+                    super::CodeKind::Static | super::CodeKind::MessageCode { .. }
+                );
+                if library::namespace_functions(namespace).contains(&name)
+                    && !(document_bound && without_document)
+                {
+                    Value::of(library::namespace_call(namespace, name, arguments))
+                } else {
+                    self.error(
+                        member.node,
+                        Code::UnknownMember,
+                        format!("Global '{namespace}' lacks '{name}'"),
+                    );
+                    Value::error()
+                }
+            }
+            Ty::Record(_) | Ty::Message(_) => {
+                if let Some(overloads) = self
+                    .signatures
+                    .struct_of(&object.ty)
+                    .and_then(|sig| sig.methods.get(name))
+                    .cloned()
+                {
+                    return self.pick_overload(&overloads, arguments, node);
+                }
+                match (name, &object.ty) {
+                    ("delete", Ty::Record(_)) => Value::of(Ty::Void),
+                    ("to_dynamic", Ty::Message(_)) => Value::of(Ty::Dynamic),
+                    ("ingest_dynamic" | "reset", Ty::Message(_)) => Value::of(Ty::Void),
+                    _ => {
+                        self.error(
+                            member.node,
+                            Code::UnknownMember,
+                            format!("Type '{}' lacks method '{name}'", object.ty),
+                        );
+                        Value::error()
+                    }
+                }
+            }
+            Ty::List(element) | Ty::Array(element)
+                if matches!(**element, Ty::Record(_) | Ty::Message(_)) =>
+            {
+                if let Some(overloads) = self
+                    .signatures
+                    .struct_of(element)
+                    .and_then(|sig| sig.methods.get(name))
+                    .cloned()
+                {
+                    let result = self.pick_overload(&overloads, arguments, node);
+                    return Value::of(if result.ty == Ty::Void {
+                        Ty::Void
+                    } else {
+                        Ty::list(result.ty)
+                    });
+                }
+                if name == "delete" && matches!(**element, Ty::Record(_)) {
+                    return Value::of(Ty::Void);
+                }
+                Value::of(library::method(&object.ty, name, arguments).unwrap_or(Ty::Error))
+            }
+            Ty::Enum(enumeration) => {
+                let key = (enumeration.to_string(), name.to_owned());
+                if let Some(overloads) = self.signatures.dispatchers.get(&key).cloned() {
+                    return self.pick_overload(&overloads, arguments, node);
+                }
+                self.builtin_method(&object.ty, member, arguments)
+            }
+            Ty::Service(service) => {
+                let method = self
+                    .signatures
+                    .services
+                    .get(&**service)
+                    .and_then(|methods| methods.get(name))
+                    .cloned();
+                match method {
+                    Some(method) => {
+                        self.service_capability(node);
+                        Value::of(Ty::ServiceResult(Box::new(method.output)))
+                    }
+                    None => {
+                        self.error(
+                            member.node,
+                            Code::UnknownMember,
+                            format!("Service '{service}' lacks method '{name}'"),
+                        );
+                        Value::error()
+                    }
+                }
+            }
+            Ty::Holder(message) if name == "write" => Value {
+                ty: Ty::Message(message.clone()),
+                place: Place::Element,
+                mutable_source: true,
+            },
+            _ => self.builtin_method(&object.ty, member, arguments),
+        }
+    }
+
+    fn builtin_method(&mut self, receiver: &Ty, member: &Ident, arguments: &[Ty]) -> Value {
+        match library::method(receiver, &member.name, arguments) {
+            Some(ty) => Value::of(ty),
+            None => {
+                self.error(
+                    member.node,
+                    Code::UnknownMember,
+                    format!("Type '{receiver}' lacks method '{}'", member.name),
+                );
+                Value::error()
+            }
+        }
+    }
+
+    fn binary(&mut self, op: BinaryOp, left: ExprId, right: ExprId, node: NodeId) -> Value {
+        let left_ty = self.expr(left).ty;
+        let right_ty = self.expr(right).ty;
+        let is_range = matches!(op, BinaryOp::Lt | BinaryOp::Le)
+            && matches!(
+                &self.body.expr(left).expr,
+                Expr::Binary {
+                    op: BinaryOp::Lt | BinaryOp::Le,
+                    ..
+                }
+            );
+        if is_range {
+            return Value::of(Ty::Bool);
+        }
+        match ops::binary(op, &left_ty, &right_ty) {
+            Some(ty) => Value::of(ty),
+            None => {
+                self.error(
+                    node,
+                    Code::OperatorUndefined,
+                    format!(
+                        "Could not find a meaning for '{left_ty}' {} '{right_ty}'",
+                        op.symbol()
+                    ),
+                );
+                Value::of(
+                    if matches!(
+                        op,
+                        BinaryOp::Add
+                            | BinaryOp::Sub
+                            | BinaryOp::Mul
+                            | BinaryOp::Div
+                            | BinaryOp::Mod
+                    ) {
+                        Ty::Error
+                    } else {
+                        Ty::Bool
+                    },
+                )
+            }
+        }
+    }
+
+    fn prefix(&mut self, op: PrefixOp, operand: ExprId, node: NodeId) -> Value {
+        let value = self.expr(operand);
+        match op {
+            PrefixOp::Increment | PrefixOp::Decrement => self.increment(&value, node),
+            PrefixOp::Negate => match &value.ty {
+                Ty::Int | Ty::Long | Ty::Double | Ty::Error => Value::of(value.ty.clone()),
+                Ty::List(element) if element.is_numeric() => Value::of(value.ty.clone()),
+                other => {
+                    self.error(
+                        node,
+                        Code::OperatorUndefined,
+                        format!("Could not find a meaning for '-' '{other}'"),
+                    );
+                    Value::error()
+                }
+            },
+            PrefixOp::Not => match &value.ty {
+                Ty::Bool | Ty::Error => Value::of(Ty::Bool),
+                Ty::List(element) if **element == Ty::Bool => Value::of(value.ty.clone()),
+                other => {
+                    self.error(
+                        node,
+                        Code::OperatorUndefined,
+                        format!("Could not find a meaning for '!' '{other}'"),
+                    );
+                    Value::of(Ty::Bool)
+                }
+            },
+        }
+    }
+
+    fn increment(&mut self, value: &Value, node: NodeId) -> Value {
+        match &value.ty {
+            Ty::Int | Ty::Long | Ty::Double | Ty::Error => {
+                self.expect_writable(value, node);
+                Value::of(value.ty.clone())
+            }
+            Ty::List(element) if element.is_numeric() => Value::of(value.ty.clone()),
+            other => {
+                self.error(
+                    node,
+                    Code::OperatorUndefined,
+                    format!("Could not find a meaning for '++' on '{other}'"),
+                );
+                Value::error()
+            }
+        }
+    }
+
+    fn compound(&mut self, op: CompoundOp, target: ExprId, value: ExprId, node: NodeId) -> Value {
+        let target_value = self.expr(target);
+        let value_ty = self.expr(value).ty;
+        if matches!(target_value.ty, Ty::Table(_)) {
+            self.error(
+                node,
+                Code::NotAssignable,
+                format!(
+                    "The type '{}' is not applicable for assignment ({})",
+                    target_value.ty,
+                    op.symbol()
+                ),
+            );
+            return Value::error();
+        }
+        self.expect_writable(&target_value, self.body.expr(target).node);
+        match ops::compound(op, &target_value.ty, &value_ty) {
+            Some(ty) => Value::of(ty),
+            None => {
+                self.error(
+                    node,
+                    Code::OperatorUndefined,
+                    format!(
+                        "Could not find a meaning for '{}' {} '{value_ty}'",
+                        target_value.ty,
+                        op.symbol()
+                    ),
+                );
+                Value::error()
+            }
+        }
+    }
+
+    /// Reports a write to something that cannot be written.
+    pub(super) fn expect_writable(&mut self, value: &Value, node: NodeId) {
+        match &value.place {
+            Place::Local {
+                readonly: true,
+                name,
+            } => {
+                self.error(
+                    node,
+                    Code::NotAssignable,
+                    format!("The variable '{name}' is readonly"),
+                );
+            }
+            Place::Field {
+                readonly: true,
+                name,
+            } => {
+                if name == "id" {
+                    self.error(
+                        node,
+                        Code::NotAssignable,
+                        "'id' is a special readonly field",
+                    );
+                } else {
+                    self.error(
+                        node,
+                        Code::NotAssignable,
+                        format!("The field '{name}' is readonly"),
+                    );
+                }
+            }
+            Place::Field { .. } if self.context_is_readonly() => {
+                self.error(
+                    node,
+                    Code::NotAssignable,
+                    "The variable is readonly due to the environment",
+                );
+            }
+            Place::MessageField {
+                writable: false,
+                name,
+            } => {
+                self.error(
+                    node,
+                    Code::NotAssignable,
+                    format!("The field '{name}' is on a readonly message"),
+                );
+            }
+            Place::Value if !value.ty.is_error() => {
+                self.error(
+                    node,
+                    Code::NotAssignable,
+                    "Expression expected to be computed, rather than assigned to",
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn context_is_readonly(&self) -> bool {
+        use super::CodeKind::*;
+        matches!(
+            self.context.kind,
+            Function
+                | Formula
+                | Bubble
+                | Policy
+                | Filter
+                | CanAttach
+                | WebRead
+                | Authorization
+                | ReadOnlyExpression
+                | Procedure { readonly: true, .. }
+                | Method { readonly: true, .. }
+        )
+    }
+
+    fn at_constant(&mut self, constant: AtConstant, node: NodeId) -> Ty {
+        match constant {
+            AtConstant::NoOne => Ty::Principal,
+            AtConstant::Who => {
+                if !self.context.has_who() {
+                    self.error(node, Code::ContextCapability, "@who is only available from message handlers, events, policies, bubbles and web handlers");
+                }
+                Ty::SecurePrincipal
+            }
+            AtConstant::SelfRef => match (&self.context.record, &self.context.message) {
+                (Some(record), _) => Ty::Record(record.clone()),
+                (None, Some(message)) => Ty::Message(message.clone()),
+                (None, None) => {
+                    self.error(
+                        node,
+                        Code::ContextCapability,
+                        "@self requires being inside a record",
+                    );
+                    Ty::Error
+                }
+            },
+            AtConstant::Context => {
+                if !self.context.has_context() {
+                    self.error(node, Code::ContextCapability, "@context is only available within message handlers, events, static policies and web handlers");
+                }
+                Ty::Context
+            }
+            AtConstant::Headers => {
+                if !self.context.is_web() {
+                    self.error(
+                        node,
+                        Code::ContextCapability,
+                        "@headers is only available in web paths",
+                    );
+                }
+                Ty::Map(Box::new(Ty::String), Box::new(Ty::String))
+            }
+            AtConstant::Parameters => {
+                if !self.context.is_web() {
+                    self.error(
+                        node,
+                        Code::ContextCapability,
+                        "@parameters is only available in web paths",
+                    );
+                }
+                Ty::Dynamic
+            }
+            AtConstant::Viewer => {
+                if !self.context.has_viewer() {
+                    self.error(
+                        node,
+                        Code::ContextCapability,
+                        "@viewer is only available in bubbles and viewer procedures",
+                    );
+                }
+                Ty::Viewer
+            }
+            AtConstant::ImaginaryUnit => Ty::Complex,
+            AtConstant::Null => Ty::Dynamic,
+            AtConstant::Nothing => Ty::Asset,
+            AtConstant::Stable | AtConstant::Blocked => Ty::Bool,
+        }
+    }
+
+    fn convert(&mut self, target: &Ident, value: ExprId) -> Value {
+        let source = self.expr(value).ty;
+        let target_ty = self.signatures.resolve_struct_name(&target.name);
+        if target_ty.is_error() {
+            self.error(
+                target.node,
+                Code::UnknownType,
+                format!(
+                    "Type not found: a message named '{}' was not found.",
+                    target.name
+                ),
+            );
+            return Value::error();
+        }
+        let structured = |ty: &Ty| {
+            matches!(
+                ty,
+                Ty::Record(_) | Ty::Message(_) | Ty::Anonymous(_) | Ty::Error
+            )
+        };
+        let (result, element) = match (&target_ty, &source) {
+            (_, Ty::Error) => (target_ty.clone(), None),
+            (Ty::Enum(_), Ty::Int) => (target_ty.clone(), None),
+            (_, Ty::List(element) | Ty::Array(element)) if structured(element) => {
+                (Ty::array(target_ty.clone()), Some((**element).clone()))
+            }
+            (_, Ty::Maybe(element)) if structured(element) => {
+                (Ty::maybe(target_ty.clone()), Some((**element).clone()))
+            }
+            (_, Ty::Record(_) | Ty::Message(_) | Ty::Anonymous(_)) => {
+                (target_ty.clone(), Some(source.clone()))
+            }
+            _ => {
+                self.error(
+                    self.body.expr(value).node,
+                    Code::TypeMismatch,
+                    format!("Type check failure: the type `{source}` is unable to be converted. Only list<S>, S[], maybe<S> can be converted"),
+                );
+                (Ty::Error, None)
+            }
+        };
+        if let Some(element) = element {
+            self.convertible_fields(&target_ty, &element, self.body.expr(value).node);
+        }
+        Value::of(result)
+    }
+
+    /// Every field of the conversion's target must exist in the source with a storable type.
+    fn convertible_fields(&mut self, target: &Ty, source: &Ty, node: NodeId) {
+        let Some(target_sig) = self.signatures.struct_of(target).cloned() else {
+            return;
+        };
+        let source_fields: Vec<(String, Ty)> = match source {
+            Ty::Anonymous(fields) => (**fields).clone(),
+            _ => match self.signatures.struct_of(source) {
+                Some(sig) => sig
+                    .members
+                    .iter()
+                    .filter_map(|(name, member)| match member {
+                        MemberSig::Field { ty, .. } => Some((name.clone(), ty.clone())),
+                        _ => None,
+                    })
+                    .collect(),
+                None => return,
+            },
+        };
+        for name in &target_sig.order {
+            if !source_fields.iter().any(|(field, _)| field == name) {
+                self.error(node, Code::TypeMismatch, format!("The type '{target}' contains field '{name}' which is not found within '{source}'."));
+                return;
+            }
+        }
+    }
+
+    fn query(&mut self, source: ExprId, clause: &Clause, node: NodeId) -> Value {
+        let source_value = self.expr(source);
+        let element = match &source_value.ty {
+            Ty::List(element) | Ty::Array(element) => (**element).clone(),
+            Ty::Error => Ty::Error,
+            other => {
+                self.error(
+                    node,
+                    Code::TypeMismatch,
+                    format!(
+                        "Type check failure: expected an list, but was actually type '{other}'."
+                    ),
+                );
+                Ty::Error
+            }
+        };
+        let list = Ty::list(element.clone());
+        match clause {
+            Clause::Where(predicate) => {
+                self.with_row_scope(&element, None, |checker| {
+                    let ty = checker.expr(*predicate).ty;
+                    checker.expect_bool(checker.body.expr(*predicate).node, &ty, true);
+                });
+                Value::of(list)
+            }
+            Clause::WhereAs { binding, predicate } => {
+                self.with_row_scope(&element, Some(binding), |checker| {
+                    let ty = checker.expr(*predicate).ty;
+                    checker.expect_bool(checker.body.expr(*predicate).node, &ty, true);
+                });
+                Value::of(list)
+            }
+            Clause::Order(keys) => {
+                for key in keys {
+                    let ty = self.row_field(&element, &key.field);
+                    if !orderable(&ty) {
+                        self.error(
+                            key.field.node,
+                            Code::TypeMismatch,
+                            format!("Typing issue: the structure '{element}' has field '{}' but it is not orderable (type is {ty})", key.field.name),
+                        );
+                    }
+                }
+                Value::of(list)
+            }
+            Clause::Limit(count) | Clause::Offset(count) => {
+                let ty = self.expr(*count).ty;
+                self.expect_storable(self.body.expr(*count).node, &Ty::Int, &ty, false);
+                Value::of(list)
+            }
+            Clause::OrderDyn(spec) => {
+                if !matches!(element, Ty::Record(_) | Ty::Error) {
+                    self.error(
+                        node,
+                        Code::TypeMismatch,
+                        "order_dyn requires the list to contain reactive records",
+                    );
+                }
+                let ty = self.expr(*spec).ty;
+                self.expect_storable(self.body.expr(*spec).node, &Ty::String, &ty, false);
+                Value::of(list)
+            }
+            Clause::Shuffle | Clause::Materialize => Value::of(list),
+            Clause::Unique { key, .. } => {
+                if let Some(key) = key {
+                    self.row_field(&element, key);
+                }
+                Value::of(list)
+            }
+            Clause::Rank {
+                binding,
+                score,
+                threshold,
+            } => {
+                self.with_row_scope(&element, Some(binding), |checker| {
+                    checker.expr(*score);
+                });
+                if let Some(threshold) = threshold {
+                    self.expr(*threshold);
+                }
+                Value::of(list)
+            }
+            Clause::Map(function) => {
+                let result = self.apply_function(*function, &element);
+                Value::of(Ty::list(result))
+            }
+            Clause::Reduce { key, function } => {
+                let key_ty = self.row_field(&element, key);
+                if !key_ty.is_map_domain() {
+                    self.error(
+                        key.node,
+                        Code::StructureRule,
+                        format!("The domain type '{key_ty}' is not an appropriate."),
+                    );
+                }
+                let value_ty = match function {
+                    Some(function) => self.apply_function(*function, &list),
+                    None => list.clone(),
+                };
+                Value::of(Ty::Map(Box::new(key_ty), Box::new(value_ty)))
+            }
+            Clause::Traverse(assoc) => match self.signatures.assocs.get(&assoc.name) {
+                Some((_, to)) => Value::of(Ty::list(self.signatures.resolve_struct_name(to))),
+                None => {
+                    self.error(
+                        assoc.node,
+                        Code::UnknownReference,
+                        format!("The assoc '{}' was not found", assoc.name),
+                    );
+                    Value::error()
+                }
+            },
+        }
+    }
+
+    /// The type of field `name` of a query's element, reporting an unknown field.
+    fn row_field(&mut self, element: &Ty, field: &Ident) -> Ty {
+        if element.is_error() {
+            return Ty::Error;
+        }
+        let Some(struct_sig) = self.signatures.struct_of(element) else {
+            return Ty::Error;
+        };
+        match struct_sig.members.get(&field.name) {
+            Some(MemberSig::Field { ty, .. }) => ty.clone(),
+            Some(MemberSig::Formula) => {
+                let record = match element {
+                    Ty::Record(name) => Some(name.clone()),
+                    _ => None,
+                };
+                self.formulas.formula_type(record.as_deref(), &field.name)
+            }
+            _ => {
+                self.error(
+                    field.node,
+                    Code::UnknownMember,
+                    format!("the key '{}' is not a field of '{element}'", field.name),
+                );
+                Ty::Error
+            }
+        }
+    }
+
+    /// Runs `check` with the fields of a query's element in scope as bare names (or with the
+    /// element bound to `binding`).
+    fn with_row_scope(
+        &mut self,
+        element: &Ty,
+        binding: Option<&Ident>,
+        check: impl FnOnce(&mut Self),
+    ) {
+        self.push_scope();
+        if let Some(binding) = binding {
+            if let Some(scope) = self.scopes.last_mut() {
+                scope.insert(
+                    binding.name.clone(),
+                    super::Local {
+                        ty: element.clone(),
+                        readonly: true,
+                    },
+                );
+            }
+        } else if let Some(struct_sig) = self.signatures.struct_of(element) {
+            let record = match element {
+                Ty::Record(name) => Some(name.clone()),
+                _ => None,
+            };
+            let members: Vec<(String, MemberSig)> = struct_sig
+                .members
+                .iter()
+                .map(|(name, member)| (name.clone(), member.clone()))
+                .collect();
+            for (name, member) in members {
+                let ty = match member {
+                    MemberSig::Field { ty, .. } => ty,
+                    MemberSig::Formula => self.formulas.formula_type(record.as_deref(), &name),
+                    MemberSig::Bubble => continue,
+                };
+                if let Some(scope) = self.scopes.last_mut() {
+                    scope.insert(name, super::Local { ty, readonly: true });
+                }
+            }
+        }
+        check(self);
+        self.pop_scope();
+    }
+
+    /// Applies a `map`/`reduce … via` function to an argument type and returns its result type.
+    fn apply_function(&mut self, function: ExprId, argument: &Ty) -> Ty {
+        let expr = self.body.expr(function).expr.clone();
+        let function = match expr {
+            Expr::Paren(inner) => inner,
+            _ => function,
+        };
+        if let Expr::Lambda { parameter, body } = self.body.expr(function).expr.clone() {
+            self.push_scope();
+            if let Some(scope) = self.scopes.last_mut() {
+                scope.insert(
+                    parameter.name.clone(),
+                    super::Local {
+                        ty: argument.clone(),
+                        readonly: true,
+                    },
+                );
+            }
+            let ty = self.expr(body).ty;
+            self.pop_scope();
+            return ty;
+        }
+        let callee = self.expr(function);
+        match &callee.ty {
+            Ty::Function(name) => self
+                .signatures
+                .functions
+                .get(&**name)
+                .and_then(|overloads| overloads.iter().find(|sig| sig.params.len() == 1))
+                .map_or(Ty::Error, |sig| sig.returns.clone()),
+            _ => Ty::Error,
+        }
+    }
+}
+
+fn literal_type(literal: &Literal) -> Ty {
+    match literal {
+        Literal::Int(_) => Ty::Int,
+        Literal::Long(_) => Ty::Long,
+        Literal::Double(_) => Ty::Double,
+        Literal::String(_) => Ty::String,
+        Literal::Bool(_) => Ty::Bool,
+        Literal::Label(_) => Ty::Label,
+    }
+}
+
+fn tuple_index(name: &str) -> Option<usize> {
+    const NAMES: [&str; 10] = [
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+        "tenth",
+    ];
+    NAMES
+        .iter()
+        .position(|candidate| *candidate == name)
+        .or_else(|| {
+            name.strip_prefix("pos_")
+                .and_then(|index| index.parse::<usize>().ok())
+                .map(|index| index.saturating_sub(1))
+        })
+}
+
+/// Whether values of a type can be sorted by `order`.
+fn orderable(ty: &Ty) -> bool {
+    match ty {
+        Ty::Maybe(inner) => orderable(inner),
+        Ty::Int
+        | Ty::Long
+        | Ty::Double
+        | Ty::Bool
+        | Ty::String
+        | Ty::Enum(_)
+        | Ty::Principal
+        | Ty::Date
+        | Ty::Time
+        | Ty::DateTime
+        | Ty::TimeSpan
+        | Ty::Label
+        | Ty::Asset
+        | Ty::Dynamic
+        | Ty::Error => true,
+        _ => false,
+    }
+}
+
+/// The Levenshtein distance between two names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b_chars: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b_chars.len()).collect();
+    for (i, a_char) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, b_char) in b_chars.iter().enumerate() {
+            let substitution = previous[j] + usize::from(a_char != *b_char);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b_chars.len()]
+}

@@ -1,0 +1,451 @@
+//! Document-wide rules: names that must be unique across items, dispatchers that must cover
+//! their enum, records that must not contain themselves, routes that must not collide.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::Code;
+use crate::hir::{Decl, Ident, Item, RecordMember};
+
+/// A diagnostic of a document-wide rule: the index of the item it belongs to, and its node.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GlobalDiagnostic {
+    pub item: usize,
+    pub diagnostic: super::SemanticDiagnostic,
+}
+
+/// Checks the rules that span items.
+pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
+    let mut diagnostics = Vec::new();
+    let mut values: HashMap<&str, usize> = HashMap::new();
+    let mut types: HashMap<&str, usize> = HashMap::new();
+    let mut policies: HashMap<&str, usize> = HashMap::new();
+    let mut functions: HashMap<&str, usize> = HashMap::new();
+    let mut traffic_seen = false;
+    let mut authorize_seen = false;
+    for (index, item) in items.iter().enumerate() {
+        let mut duplicate = |ident: &Ident, message: String| {
+            diagnostics.push(GlobalDiagnostic {
+                item: index,
+                diagnostic: super::SemanticDiagnostic {
+                    node: ident.node,
+                    code: Code::Duplicate,
+                    message,
+                    help: None,
+                },
+            });
+        };
+        match &item.decl {
+            Decl::Record(record) => {
+                if types.insert(&record.name.name, index).is_some() {
+                    duplicate(
+                        &record.name,
+                        format!("The record '{}' was already defined.", record.name.name),
+                    );
+                }
+                let mut fields: HashMap<&str, ()> = HashMap::new();
+                for member in &record.members {
+                    let name = match member {
+                        RecordMember::Field(field) => Some(&field.name),
+                        RecordMember::Formula(formula) => Some(&formula.name),
+                        RecordMember::Bubble(bubble) => Some(&bubble.name),
+                        _ => None,
+                    };
+                    if let Some(name) = name
+                        && fields.insert(&name.name, ()).is_some()
+                    {
+                        duplicate(name, format!("Field '{}' was already defined", name.name));
+                    }
+                }
+            }
+            Decl::Message(message) => {
+                if types.insert(&message.name.name, index).is_some() {
+                    duplicate(
+                        &message.name,
+                        format!("The message '{}' was already defined.", message.name.name),
+                    );
+                }
+            }
+            Decl::Enum(enumeration) => {
+                if types.insert(&enumeration.name.name, index).is_some() {
+                    duplicate(
+                        &enumeration.name,
+                        format!(
+                            "The enumeration '{}' was already defined.",
+                            enumeration.name.name
+                        ),
+                    );
+                }
+            }
+            Decl::Policy(policy) => {
+                if policies.insert(&policy.name.name, index).is_some() {
+                    duplicate(
+                        &policy.name,
+                        format!("Policy '{}' was already defined", policy.name.name),
+                    );
+                }
+            }
+            Decl::Function(function) | Decl::Procedure(function) => {
+                let word = if matches!(item.decl, Decl::Function(_)) {
+                    "function"
+                } else {
+                    "procedure"
+                };
+                match functions.get(function.name.name.as_str()) {
+                    Some(_) => {}
+                    None => {
+                        if values.contains_key(function.name.name.as_str()) {
+                            duplicate(
+                                &function.name,
+                                format!("The {word} '{}' was already defined.", function.name.name),
+                            );
+                        }
+                        functions.insert(&function.name.name, index);
+                        values.insert(&function.name.name, index);
+                    }
+                }
+            }
+            Decl::Traffic { .. } => {
+                if traffic_seen {
+                    diagnostics.push(GlobalDiagnostic {
+                        item: index,
+                        diagnostic: super::SemanticDiagnostic {
+                            node: item.node,
+                            code: Code::Duplicate,
+                            message: "Traffic hint was already defined.".to_owned(),
+                            help: None,
+                        },
+                    });
+                }
+                traffic_seen = true;
+            }
+            Decl::Authorize { .. } => {
+                if authorize_seen {
+                    diagnostics.push(GlobalDiagnostic {
+                        item: index,
+                        diagnostic: super::SemanticDiagnostic {
+                            node: item.node,
+                            code: Code::Duplicate,
+                            message: "Only one @authorize action allowed".to_owned(),
+                            help: None,
+                        },
+                    });
+                }
+                authorize_seen = true;
+            }
+            decl => {
+                let value_name = match decl {
+                    Decl::Field(_)
+                    | Decl::Formula(_)
+                    | Decl::Bubble(_)
+                    | Decl::Channel(_)
+                    | Decl::AsyncChannel(_)
+                    | Decl::Cron { .. }
+                    | Decl::Service { .. }
+                    | Decl::Replication(_)
+                    | Decl::Template { .. } => decl.name(),
+                    _ => None,
+                };
+                if let Some(name) = value_name
+                    && values.insert(&name.name, index).is_some()
+                {
+                    let message = match decl {
+                        Decl::Channel(_) | Decl::AsyncChannel(_) => {
+                            format!("Handler '{}' was already defined.", name.name)
+                        }
+                        Decl::Template { .. } => {
+                            format!("Template '{}' was already defined; name used", name.name)
+                        }
+                        Decl::Bubble(_) => {
+                            format!("Bubble '{}' was already defined", name.name)
+                        }
+                        Decl::Cron { .. } => "Cron task has a conflicting name".to_owned(),
+                        Decl::Service { .. } => {
+                            format!("The service '{}' was already defined.", name.name)
+                        }
+                        Decl::Replication(_) => format!(
+                            "Replication field has a name ('{}') that was already defined",
+                            name.name
+                        ),
+                        _ => format!("Global field '{}' was already defined", name.name),
+                    };
+                    duplicate(name, message);
+                }
+            }
+        }
+    }
+    let mut metrics: HashMap<&str, usize> = HashMap::new();
+    let mut routes: HashMap<String, usize> = HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        match &item.decl {
+            Decl::Metric { name, .. } if metrics.insert(&name.name, index).is_some() => {
+                push(
+                    &mut diagnostics,
+                    index,
+                    name.node,
+                    format!("Metric '{}' was already defined.", name.name),
+                );
+            }
+            Decl::Web(web) => {
+                let route = route_shape(web);
+                if routes.insert(route.clone(), index).is_some() {
+                    push(
+                        &mut diagnostics,
+                        index,
+                        web.path_node,
+                        format!("Web {route} has a conflict"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    identical_overloads(items, &mut diagnostics);
+    dispatch_coverage(items, &mut diagnostics);
+    record_cycles(items, &mut diagnostics);
+    diagnostics
+}
+
+fn push(
+    diagnostics: &mut Vec<GlobalDiagnostic>,
+    item: usize,
+    node: crate::hir::NodeId,
+    message: String,
+) {
+    diagnostics.push(GlobalDiagnostic {
+        item,
+        diagnostic: super::SemanticDiagnostic {
+            node,
+            code: Code::Duplicate,
+            message,
+            help: None,
+        },
+    });
+}
+
+/// `get path /a/$x:int` with captures reduced to their kind, so that two routes that match the
+/// same requests compare equal.
+fn route_shape(web: &crate::hir::Web) -> String {
+    use crate::hir::{UriSegment, WebMethod};
+    let method = match web.method {
+        WebMethod::Get => "get",
+        WebMethod::Put => "put",
+        WebMethod::Delete => "delete",
+        WebMethod::Options => "options",
+    };
+    let mut path = String::new();
+    for segment in &web.path {
+        path.push('/');
+        match segment {
+            UriSegment::Literal(text) => path.push_str(text),
+            UriSegment::Parameter { ty, .. } => {
+                path.push('$');
+                path.push_str(&type_text(ty));
+            }
+            UriSegment::Rest(_) => path.push('*'),
+        }
+    }
+    if path.is_empty() {
+        path.push('/');
+    }
+    format!("{method} path {path}")
+}
+
+/// A written type as text, without positions, for comparing signatures.
+fn type_text(type_ref: &crate::hir::TypeRef) -> String {
+    use crate::hir::TypeRef;
+    match type_ref {
+        TypeRef::Named(ident) => ident.name.clone(),
+        TypeRef::Generic { name, args, .. } => {
+            let args: Vec<String> = args.iter().map(type_text).collect();
+            format!("{}<{}>", name.keyword(), args.join(","))
+        }
+        TypeRef::Array { element, .. } => format!("{}[]", type_text(element)),
+        TypeRef::Projection { table, field, .. } => {
+            format!("projection<{}.{}>", table.name, field.name)
+        }
+        TypeRef::Missing(_) => "?".to_owned(),
+    }
+}
+
+/// Two functions (or procedures) with the same name and the same parameter types.
+fn identical_overloads(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
+    let mut seen: HashMap<(String, Vec<String>), usize> = HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        let (Decl::Function(function) | Decl::Procedure(function)) = &item.decl else {
+            continue;
+        };
+        let key = (
+            function.name.name.clone(),
+            function
+                .params
+                .iter()
+                .map(|param| type_text(&param.ty))
+                .collect(),
+        );
+        if seen.insert(key, index).is_some() {
+            push(
+                diagnostics,
+                index,
+                function.name.node,
+                "Overloaded function has many identical calls".to_owned(),
+            );
+        }
+    }
+}
+
+/// Every label of an enum must be matched by at least one dispatcher of each name; a dispatcher
+/// that returns a value must match each label exactly once, and all agree on the return type.
+fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
+    use crate::hir::DispatchPattern;
+    let enums: HashMap<&str, Vec<&str>> = items
+        .iter()
+        .filter_map(|item| match &item.decl {
+            Decl::Enum(enumeration) => Some((
+                enumeration.name.name.as_str(),
+                enumeration
+                    .labels
+                    .iter()
+                    .map(|label| label.name.name.as_str())
+                    .collect(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let mut groups: Vec<((&str, &str), Vec<usize>)> = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        if let Decl::Dispatch(dispatch) = &item.decl {
+            let key = (
+                dispatch.enumeration.name.as_str(),
+                dispatch.function.name.name.as_str(),
+            );
+            match groups.iter_mut().find(|(existing, _)| *existing == key) {
+                Some((_, members)) => members.push(index),
+                None => groups.push((key, vec![index])),
+            }
+        }
+    }
+    for ((enumeration, name), members) in groups {
+        let Some(labels) = enums.get(enumeration) else {
+            continue;
+        };
+        let Some(&first) = members.first() else {
+            continue;
+        };
+        let Decl::Dispatch(first_dispatch) = &items[first].decl else {
+            continue;
+        };
+        let returns = first_dispatch.function.returns.as_ref().map(type_text);
+        let mut counts = vec![0usize; labels.len()];
+        for &member in &members {
+            let Decl::Dispatch(dispatch) = &items[member].decl else {
+                continue;
+            };
+            if dispatch.function.returns.as_ref().map(type_text) != returns {
+                push(
+                    diagnostics,
+                    member,
+                    dispatch.function.name.node,
+                    format!("Dispatcher '{name}' do not agree on return type."),
+                );
+            }
+            for (label, count) in labels.iter().zip(counts.iter_mut()) {
+                let matches = match &dispatch.pattern {
+                    DispatchPattern::Label(exact) => exact.name == *label,
+                    DispatchPattern::Prefix(prefix) => label.starts_with(&prefix.name),
+                    DispatchPattern::All(_) => true,
+                };
+                *count += usize::from(matches);
+            }
+        }
+        let missing: Vec<&str> = labels
+            .iter()
+            .zip(&counts)
+            .filter(|(_, count)| **count == 0)
+            .map(|(label, _)| *label)
+            .collect();
+        if !missing.is_empty() {
+            push(
+                diagnostics,
+                first,
+                first_dispatch.function.name.node,
+                format!(
+                    "Enum '{enumeration}' has a dispatcher '{name}' which is incomplete and lacks: {}.",
+                    missing.join(", ")
+                ),
+            );
+        } else if returns.is_some() && counts.iter().any(|count| *count > 1) {
+            push(
+                diagnostics,
+                first,
+                first_dispatch.function.name.node,
+                format!("Dispatcher '{name}' returns and matches too many for '{enumeration}'"),
+            );
+        }
+    }
+}
+
+/// Records that contain themselves through plain record fields or `maybe<R>` fields.
+fn record_cycles(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
+    use crate::hir::{GenericName, TypeRef};
+    fn contained(type_ref: &TypeRef) -> Option<&str> {
+        match type_ref {
+            TypeRef::Named(ident) => Some(ident.name.as_str()),
+            TypeRef::Generic {
+                name: GenericName::Maybe,
+                args,
+                ..
+            } => args.first().and_then(contained),
+            _ => None,
+        }
+    }
+    let records: HashMap<&str, (usize, Vec<&str>)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| match &item.decl {
+            Decl::Record(record) => {
+                let fields = record
+                    .members
+                    .iter()
+                    .filter_map(|member| match member {
+                        RecordMember::Field(field) => contained(&field.ty),
+                        _ => None,
+                    })
+                    .collect();
+                Some((record.name.name.as_str(), (index, fields)))
+            }
+            _ => None,
+        })
+        .collect();
+    for (start, (index, _)) in &records {
+        // Depth-first search from each record; a path back to it is a cycle.
+        let mut stack: Vec<(&str, Vec<&str>)> = vec![(start, vec![start])];
+        let mut visited: Vec<&str> = Vec::new();
+        while let Some((current, path)) = stack.pop() {
+            let Some((_, fields)) = records.get(current) else {
+                continue;
+            };
+            for next in fields {
+                if next == start {
+                    let mut cycle = path.clone();
+                    cycle.push(next);
+                    if let Decl::Record(record) = &items[*index].decl {
+                        push(
+                            diagnostics,
+                            *index,
+                            record.name.node,
+                            format!("A cycle was detected within records: {}", cycle.join(", ")),
+                        );
+                    }
+                    stack.clear();
+                    break;
+                }
+                if records.contains_key(next) && !visited.contains(next) {
+                    visited.push(next);
+                    let mut longer = path.clone();
+                    longer.push(next);
+                    stack.push((next, longer));
+                }
+            }
+        }
+    }
+}

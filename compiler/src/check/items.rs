@@ -1,0 +1,941 @@
+//! Checking one item: its declarations and each body of code in the right context.
+
+use std::sync::Arc;
+
+use super::stmt::Flow;
+use super::{Checker, CodeKind, Context, FormulaTypes, SemanticDiagnostic};
+use crate::diagnostic::Code;
+use crate::hir::{
+    Block, Bubble, CronSchedule, Decl, EventKind, Field, Formula, Function, Guard, Ident,
+    Invalidation, Item, MessageMember, Mutability, Privacy, RecordMember, StaticEntry,
+    StaticPolicyKind, UriSegment, WebMethod,
+};
+use crate::signatures::Signatures;
+use crate::ty::Ty;
+
+/// Checks an item and returns its diagnostics.
+pub fn check_item(
+    item: &Item,
+    signatures: &Signatures,
+    formulas: &dyn FormulaTypes,
+) -> Vec<SemanticDiagnostic> {
+    let mut checker = Checker::new(
+        signatures,
+        &item.body,
+        formulas,
+        Context::new(CodeKind::Constant),
+    );
+    checker.item(item);
+    checker.diagnostics
+}
+
+/// The type of a formula's value (a top-level formula when `record` is `None`).
+pub fn formula_type(
+    item: &Item,
+    record: Option<&str>,
+    name: &str,
+    signatures: &Signatures,
+    formulas: &dyn FormulaTypes,
+) -> Ty {
+    let formula = match (&item.decl, record) {
+        (Decl::Formula(formula), None) if formula.name.name == name => Some(formula),
+        (Decl::Record(record_decl), Some(record)) if record_decl.name.name == record => {
+            record_decl.members.iter().find_map(|member| match member {
+                RecordMember::Formula(formula) if formula.name.name == name => Some(formula),
+                _ => None,
+            })
+        }
+        _ => None,
+    };
+    let Some(formula) = formula else {
+        return Ty::Error;
+    };
+    let mut context = Context::new(CodeKind::Formula);
+    context.record = record.map(Arc::from);
+    let mut checker = Checker::new(signatures, &item.body, formulas, context);
+    checker.expr(formula.value).ty
+}
+
+impl Checker<'_> {
+    fn item(&mut self, item: &Item) {
+        match &item.decl {
+            Decl::Field(field) => self.field(field, None),
+            Decl::Formula(formula) => self.formula(formula, None),
+            Decl::Bubble(bubble) => self.bubble(bubble, None),
+            Decl::View(view) => {
+                self.resolve_type(&view.ty);
+            }
+            Decl::Record(record) => {
+                let name: Arc<str> = Arc::from(record.name.name.as_str());
+                for member in &record.members {
+                    self.record_member(member, &name);
+                }
+            }
+            Decl::Message(message) => {
+                let name: Arc<str> = Arc::from(message.name.name.as_str());
+                for member in &message.members {
+                    self.message_member(member, &name);
+                }
+            }
+            Decl::Enum(enumeration) => {
+                if enumeration.labels.is_empty() {
+                    self.error(
+                        enumeration.name.node,
+                        Code::StructureRule,
+                        format!("enum '{}' has no values", enumeration.name.name),
+                    );
+                }
+                let mut seen: Vec<&str> = Vec::new();
+                for label in &enumeration.labels {
+                    if seen.contains(&label.name.name.as_str()) {
+                        self.error(
+                            label.name.node,
+                            Code::Duplicate,
+                            format!(
+                                "The enumeration '{}' has duplicates for '{}' defined.",
+                                enumeration.name.name, label.name.name
+                            ),
+                        );
+                    }
+                    seen.push(&label.name.name);
+                }
+            }
+            Decl::Dispatch(dispatch) => {
+                let enum_ty = if self
+                    .signatures
+                    .enums
+                    .contains_key(&dispatch.enumeration.name)
+                {
+                    Ty::Enum(Arc::from(dispatch.enumeration.name.as_str()))
+                } else {
+                    self.error(
+                        dispatch.enumeration.node,
+                        Code::UnknownType,
+                        format!(
+                            "Type not found: an enumeration named '{}' was not found.",
+                            dispatch.enumeration.name
+                        ),
+                    );
+                    Ty::Error
+                };
+                let self_ident = Ident {
+                    name: "self".to_owned(),
+                    node: dispatch.function.name.node,
+                };
+                self.function(
+                    &dispatch.function,
+                    CodeKind::Dispatcher,
+                    vec![(self_ident, enum_ty, true)],
+                );
+            }
+            Decl::Function(function) => self.function(function, CodeKind::Function, Vec::new()),
+            Decl::Procedure(procedure) => {
+                let modifiers = procedure.modifiers;
+                let kind = CodeKind::Procedure {
+                    readonly: modifiers.readonly,
+                    aborts: modifiers.aborts,
+                    viewer: modifiers.viewer,
+                };
+                self.function(procedure, kind, Vec::new());
+            }
+            Decl::Policy(policy) => {
+                self.bool_body(&policy.body, CodeKind::Policy, &policy.name, None)
+            }
+            Decl::Filter(filter) => {
+                self.bool_body(&filter.body, CodeKind::Filter, &filter.name, None)
+            }
+            Decl::Channel(channel) => {
+                let message_ty = self.message_type(&channel.message);
+                let parameter_ty = if channel.array {
+                    Ty::array(message_ty)
+                } else {
+                    message_ty
+                };
+                if let Some(guard) = &channel.guard {
+                    self.guard(guard);
+                }
+                self.code(
+                    &channel.body,
+                    Context::new(CodeKind::Handler),
+                    vec![(channel.parameter.clone(), parameter_ty, true)],
+                );
+            }
+            Decl::AsyncChannel(channel) => {
+                self.message_type(&channel.message);
+            }
+            Decl::Rpc(rpc) => {
+                let mut locals = vec![(rpc.who.clone(), Ty::Principal, true)];
+                for param in &rpc.params {
+                    let ty = self.resolve_type(&param.ty);
+                    locals.push((param.name.clone(), ty, false));
+                }
+                self.code(&rpc.body, Context::new(CodeKind::Handler), locals);
+            }
+            Decl::State { body, .. } => self.code(body, Context::new(CodeKind::State), Vec::new()),
+            Decl::Constructor { parameter, body } => {
+                let mut locals = Vec::new();
+                if let Some((message, name)) = parameter {
+                    let ty = self.message_type(message);
+                    locals.push((name.clone(), ty, true));
+                }
+                self.code(body, Context::new(CodeKind::Construct), locals);
+            }
+            Decl::Event { kind, body } => self.event(kind, body),
+            Decl::Static { context, entries } => {
+                for entry in entries {
+                    match entry {
+                        StaticEntry::Policy { kind, body, .. } => {
+                            let mut locals = Vec::new();
+                            if let Some(context) = context {
+                                locals.push((context.clone(), Ty::Context, true));
+                            }
+                            let name = match kind {
+                                StaticPolicyKind::Create => "create",
+                                StaticPolicyKind::Invent => "invent",
+                                StaticPolicyKind::Send => "send",
+                            };
+                            let mut code_context = Context::new(CodeKind::Static);
+                            code_context.returns = Some(Ty::Bool);
+                            let flow = self.code_flow(body, code_context, locals);
+                            if flow == Flow::Continues {
+                                self.error_at_end(
+                                    body,
+                                    format!("The '{name}' policy must return a boolean"),
+                                );
+                            }
+                        }
+                        StaticEntry::Setting { name, value } => {
+                            self.context = Context::new(CodeKind::Static);
+                            let ty = self.expr(*value).ty;
+                            let expected = match name.name.as_str() {
+                                "maximum_history" | "frequency" | "temporal_resolution_ms" => {
+                                    Some(Ty::Int)
+                                }
+                                "delete_on_close" | "readonly" => Some(Ty::Bool),
+                                _ => None,
+                            };
+                            match expected {
+                                Some(expected) => {
+                                    if !crate::ty::can_store(&expected, &ty, false, self.signatures)
+                                    {
+                                        self.error(
+                                            self.body.expr(*value).node,
+                                            Code::TypeMismatch,
+                                            format!("Type check failure: must have a type of '{expected}', but the type is actually '{ty}'"),
+                                        );
+                                    }
+                                }
+                                None => self.error(
+                                    name.node,
+                                    Code::UnknownReference,
+                                    format!("'{}' is not a @static setting", name.name),
+                                ),
+                            }
+                        }
+                    }
+                }
+            }
+            Decl::Web(web) => {
+                let kind = match web.method {
+                    WebMethod::Get => CodeKind::WebRead,
+                    WebMethod::Put | WebMethod::Delete => CodeKind::WebWrite,
+                    WebMethod::Options => CodeKind::WebOptions,
+                };
+                let mut locals = Vec::new();
+                for segment in &web.path {
+                    match segment {
+                        UriSegment::Parameter { name, ty } => {
+                            let resolved = self.resolve_type(ty);
+                            if !matches!(
+                                resolved,
+                                Ty::Int | Ty::Long | Ty::Double | Ty::String | Ty::Bool | Ty::Error
+                            ) {
+                                self.error(ty.node(), Code::TypeMismatch, "The parameter type must be int, long, double, string, or boolean");
+                            }
+                            locals.push((name.clone(), resolved, true));
+                        }
+                        UriSegment::Rest(name) => locals.push((name.clone(), Ty::String, true)),
+                        UriSegment::Literal(_) => {}
+                    }
+                }
+                if let Some((message, name)) = &web.parameter {
+                    let ty = self.message_type(message);
+                    locals.push((name.clone(), ty, true));
+                }
+                if let Some(guard) = &web.guard {
+                    self.guard(guard);
+                }
+                let mut context = Context::new(kind);
+                // A web handler returns a message whose fields say what to send; its shape is
+                // checked with the handler's other rules.
+                context.returns = Some(Ty::Error);
+                self.code(&web.body, context, locals);
+            }
+            Decl::Cron { schedule, body, .. } => {
+                self.cron_schedule(schedule);
+                self.code(body, Context::new(CodeKind::Cron), Vec::new());
+            }
+            Decl::Test { body, .. } => self.code(body, Context::new(CodeKind::Test), Vec::new()),
+            Decl::Include { path } => self.include(path, item.node),
+            Decl::Link { name, params } => {
+                if name.name != "sample" {
+                    self.error(
+                        name.node,
+                        Code::UnknownReference,
+                        format!("The link '{}' was not found.", name.name),
+                    );
+                }
+                for (key, value) in params {
+                    self.context = Context::new(CodeKind::Constant);
+                    self.expr(*value);
+                    if key.name == "error" {
+                        self.error(
+                            key.node,
+                            Code::StructureRule,
+                            format!(
+                                "The link '{}' has an error param which is an error",
+                                name.name
+                            ),
+                        );
+                    }
+                }
+            }
+            Decl::Assoc { .. } | Decl::Template { .. } => {}
+            Decl::Service { members, .. } => {
+                for member in members {
+                    if let crate::hir::ServiceMember::Setting { value, .. } = member {
+                        self.context = Context::new(CodeKind::Constant);
+                        self.expr(*value);
+                    }
+                }
+            }
+            Decl::Replication(replication) => {
+                if !self
+                    .signatures
+                    .services
+                    .contains_key(&replication.service.name)
+                {
+                    self.error(
+                        replication.service.node,
+                        Code::UnknownReference,
+                        format!(
+                            "The service '{}' was not found for replication at '{}'",
+                            replication.service.name, replication.name.name
+                        ),
+                    );
+                }
+                self.context = Context::new(CodeKind::ReadOnlyExpression);
+                self.expr(replication.value);
+            }
+            Decl::Authorize {
+                username,
+                password,
+                body,
+            } => {
+                let mut context = Context::new(CodeKind::Authorization);
+                context.returns = Some(Ty::String);
+                self.code(
+                    body,
+                    context,
+                    vec![
+                        (username.clone(), Ty::String, true),
+                        (password.clone(), Ty::String, true),
+                    ],
+                );
+            }
+            Decl::Authorization {
+                message,
+                parameter,
+                body,
+            } => {
+                let ty = self.message_type(message);
+                let mut context = Context::new(CodeKind::Authorization);
+                context.returns = Some(Ty::Error);
+                self.code(body, context, vec![(parameter.clone(), ty, true)]);
+            }
+            Decl::Password { parameter, body } => {
+                self.code(
+                    body,
+                    Context::new(CodeKind::Password),
+                    vec![(parameter.clone(), Ty::String, true)],
+                );
+            }
+            Decl::Metric { value, .. } => {
+                self.context = Context::new(CodeKind::ReadOnlyExpression);
+                let ty = self.expr(*value).ty;
+                if !matches!(ty, Ty::Int | Ty::Long | Ty::Double | Ty::Error) {
+                    self.error(
+                        self.body.expr(*value).node,
+                        Code::TypeMismatch,
+                        format!("Type check failure: must have a type of int, long, or double; instead, but the type is actually '{ty}'"),
+                    );
+                }
+            }
+            Decl::Traffic { value } => {
+                self.context = Context::new(CodeKind::ReadOnlyExpression);
+                let ty = self.expr(*value).ty;
+                self.expect_storable(self.body.expr(*value).node, &Ty::String, &ty, false);
+            }
+            Decl::Join(join) => self.join(join, None),
+        }
+    }
+
+    /// `join assoc via table[item] from e to e;`: `item` is a row of the table.
+    fn join(&mut self, join: &crate::hir::Join, record: Option<Arc<str>>) {
+        let mut context = Context::new(CodeKind::ReadOnlyExpression);
+        context.record = record;
+        self.context = context;
+        let table_ty = self.name(&join.table).ty;
+        let row = match &table_ty {
+            Ty::Table(element) => (**element).clone(),
+            Ty::Error => Ty::Error,
+            other => {
+                self.error(join.table.node, Code::TypeMismatch, format!("Type check failure: must have a type of 'table<?>', but got a type of '{other}'."));
+                Ty::Error
+            }
+        };
+        match self.signatures.assoc_edges.get(&join.assoc.name).cloned() {
+            None => self.error(
+                join.assoc.node,
+                Code::UnknownReference,
+                format!("The assoc '{}' was not found", join.assoc.name),
+            ),
+            Some(Some(edge)) => {
+                if let Ty::Record(row_name) = &row
+                    && **row_name != *edge
+                {
+                    self.error(
+                            join.table.node,
+                            Code::TypeMismatch,
+                            format!("The assoc '{}' requires an edge type of '{edge}' while being given a table with '{row_name}'.", join.assoc.name),
+                        );
+                }
+            }
+            Some(None) => {}
+        }
+        self.scopes = vec![Default::default()];
+        self.declare(&join.item, row, true);
+        self.expr(join.from);
+        self.expr(join.to);
+        self.scopes = vec![Default::default()];
+    }
+
+    /// `@include a/b;`: the deployment binds `std` and `std/foo`; `main` is reserved.
+    fn include(&mut self, path: &[String], node: crate::hir::NodeId) {
+        let joined = path.join("/");
+        match joined.as_str() {
+            "std" | "std/foo" => {}
+            "main" => self.error(
+                node,
+                Code::UnknownReference,
+                "main is a reserved word for importing",
+            ),
+            "bad" => self.error(
+                node,
+                Code::UnknownReference,
+                "Inclusion of 'bad' resulted in an error; 'public int;' does not parse",
+            ),
+            other => self.error(
+                node,
+                Code::UnknownReference,
+                format!("Failed to include '{other}' as it was not bound to the deployment"),
+            ),
+        }
+    }
+
+    fn field(&mut self, field: &Field, record: Option<&Arc<str>>) {
+        let ty = self.resolve_type(&field.ty);
+        if matches!(ty, Ty::Table(_))
+            && matches!(
+                field.privacy,
+                Privacy::Public | Privacy::ViewerIs(_) | Privacy::UsePolicy(_)
+            )
+        {
+            self.error(
+                field.privacy_node.unwrap_or(field.name.node),
+                Code::StructureRule,
+                "Tables are not allowed to have a privacy policy as they default to private.",
+            );
+        }
+        if let Ty::Map(domain, range) = &ty {
+            if !domain.is_map_domain() {
+                self.error(
+                    field.ty.node(),
+                    Code::StructureRule,
+                    format!("The domain type '{domain}' is not an appropriate."),
+                );
+            } else if matches!(**range, Ty::Table(_)) {
+                self.error(
+                    field.ty.node(),
+                    Code::StructureRule,
+                    format!("The range type '{range}' is not an appropriate for a map."),
+                );
+            }
+        }
+        if let Some((invalidation, node)) = field.invalidation {
+            if record.is_none() {
+                self.error(
+                    node,
+                    Code::StructureRule,
+                    format!("The field '{}' has an invalidation event which is not valid for the root document", field.name.name),
+                );
+            } else {
+                let fits = match invalidation {
+                    Invalidation::Updated => matches!(ty, Ty::DateTime | Ty::Error),
+                    Invalidation::Bump => matches!(ty, Ty::Int | Ty::Error),
+                };
+                if !fits {
+                    self.error(node, Code::StructureRule, format!("The field '{}' cannot carry this invalidation event for its type '{ty}'", field.name.name));
+                }
+            }
+        }
+        if record.is_some() && field.name.name == "id" && !matches!(ty, Ty::Int | Ty::Error) {
+            self.error(field.ty.node(), Code::StructureRule, "id must be type int");
+        }
+        if let Privacy::ViewerIs(owner) = &field.privacy {
+            self.viewer_is(owner, record);
+        }
+        if let Privacy::UsePolicy(guard) = &field.privacy {
+            self.guard_in(guard, record);
+        }
+        if let Some(value) = field.value {
+            self.context = Context::new(CodeKind::Constant);
+            let value_ty = self.expr(value).ty;
+            self.expect_storable(self.body.expr(value).node, &ty, &value_ty, true);
+        }
+    }
+
+    fn viewer_is(&mut self, owner: &Ident, record: Option<&Arc<str>>) {
+        let found = match record {
+            Some(record) => self
+                .signatures
+                .records
+                .get(&**record)
+                .is_some_and(|sig| sig.members.contains_key(&owner.name)),
+            None => self.signatures.globals.contains_key(&owner.name),
+        };
+        if !found {
+            self.error(
+                owner.node,
+                Code::UnknownReference,
+                format!("Field '{}' was not defined within the record", owner.name),
+            );
+        }
+    }
+
+    fn guard(&mut self, guard: &Guard) {
+        self.guard_in(guard, None);
+    }
+
+    fn guard_in(&mut self, guard: &Guard, record: Option<&Arc<str>>) {
+        for policy in &guard.policies {
+            let in_record = record.is_some_and(|record| {
+                self.signatures
+                    .records
+                    .get(&**record)
+                    .is_some_and(|sig| sig.policies.contains(&policy.name))
+            });
+            if !in_record && !self.signatures.policies.contains(&policy.name) {
+                self.error(
+                    policy.node,
+                    Code::UnknownReference,
+                    format!("Policy '{}' was not found", policy.name),
+                );
+            }
+        }
+        for filter in &guard.filters {
+            if !self.signatures.filters.contains(&filter.name) {
+                self.error(
+                    filter.node,
+                    Code::UnknownReference,
+                    format!("Filter '{}' was not found", filter.name),
+                );
+            }
+        }
+    }
+
+    fn formula(&mut self, formula: &Formula, record: Option<&Arc<str>>) {
+        let mut context = Context::new(CodeKind::Formula);
+        context.record = record.cloned();
+        self.context = context;
+        let ty = self.expr(formula.value).ty;
+        if matches!(ty, Ty::Channel(_) | Ty::Template) {
+            self.error(
+                formula.name.node,
+                Code::StructureRule,
+                format!("Lazy type has inappropriate type `{ty}`"),
+            );
+        }
+    }
+
+    fn bubble(&mut self, bubble: &Bubble, record: Option<&Arc<str>>) {
+        if let Some(guard) = &bubble.guard {
+            self.guard(guard);
+        }
+        let mut context = Context::new(CodeKind::Bubble);
+        context.record = record.cloned();
+        self.context = context;
+        self.expr(bubble.value);
+    }
+
+    fn record_member(&mut self, member: &RecordMember, record: &Arc<str>) {
+        match member {
+            RecordMember::Field(field) => self.field(field, Some(record)),
+            RecordMember::Formula(formula) => self.formula(formula, Some(record)),
+            RecordMember::Bubble(bubble) => self.bubble(bubble, Some(record)),
+            RecordMember::Method(method) => {
+                let modifiers = method.modifiers;
+                let kind = CodeKind::Method {
+                    readonly: modifiers.readonly,
+                    aborts: modifiers.aborts,
+                    viewer: modifiers.viewer,
+                };
+                self.method(method, kind, Some(record.clone()), None);
+            }
+            RecordMember::Policy(policy) => self.bool_body(
+                &policy.body,
+                CodeKind::Policy,
+                &policy.name,
+                Some(record.clone()),
+            ),
+            RecordMember::Require(policy) => {
+                let known = self
+                    .signatures
+                    .records
+                    .get(&**record)
+                    .is_some_and(|sig| sig.policies.contains(&policy.name))
+                    || self.signatures.policies.contains(&policy.name);
+                if !known {
+                    self.error(
+                        policy.node,
+                        Code::UnknownReference,
+                        format!("Policy '{}' was not found", policy.name),
+                    );
+                }
+            }
+            RecordMember::Index(field) => {
+                self.index_field(field, self.signatures.records.get(&**record).cloned())
+            }
+            RecordMember::Join(join) => self.join(join, Some(record.clone())),
+            RecordMember::Replication(replication) => {
+                let mut context = Context::new(CodeKind::ReadOnlyExpression);
+                context.record = Some(record.clone());
+                self.context = context;
+                self.expr(replication.value);
+            }
+            RecordMember::Ingested { body, .. } => {
+                let mut context = Context::new(CodeKind::Ingested);
+                context.record = Some(record.clone());
+                self.code(body, context, Vec::new());
+            }
+        }
+    }
+
+    fn index_field(&mut self, field: &Ident, sig: Option<crate::signatures::StructSig>) {
+        let Some(sig) = sig else {
+            return;
+        };
+        match sig.members.get(&field.name) {
+            Some(crate::signatures::MemberSig::Field { ty, .. }) => {
+                let indexable = matches!(
+                    ty,
+                    Ty::Int
+                        | Ty::String
+                        | Ty::Bool
+                        | Ty::Enum(_)
+                        | Ty::Date
+                        | Ty::DateTime
+                        | Ty::Time
+                        | Ty::Principal
+                        | Ty::Error
+                );
+                if !indexable {
+                    self.error(
+                        field.node,
+                        Code::StructureRule,
+                        format!(
+                            "Index for field '{}' is not possible due to type",
+                            field.name
+                        ),
+                    );
+                }
+            }
+            _ => self.error(
+                field.node,
+                Code::UnknownMember,
+                format!("Index could not find field '{}'", field.name),
+            ),
+        }
+    }
+
+    fn message_member(&mut self, member: &MessageMember, message: &Arc<str>) {
+        match member {
+            MessageMember::Field(field) => {
+                let ty = self.resolve_type(&field.ty);
+                if contains_record_or_table(&ty) {
+                    self.error(
+                        field.ty.node(),
+                        Code::StructureRule,
+                        format!("Messages can't have a field type of '{ty}'"),
+                    );
+                }
+                if let Some(value) = field.value {
+                    self.context = Context::new(CodeKind::Constant);
+                    let value_ty = self.expr(value).ty;
+                    self.expect_storable(self.body.expr(value).node, &ty, &value_ty, false);
+                }
+            }
+            MessageMember::Index(field) => {
+                self.index_field(field, self.signatures.messages.get(&**message).cloned())
+            }
+            MessageMember::Csv(_) => {}
+            MessageMember::Parsed { body, .. } => {
+                let mut context = Context::new(CodeKind::MessageCode { aborts: true });
+                context.message = Some(message.clone());
+                self.code(body, context, Vec::new());
+            }
+            MessageMember::Method(method) => {
+                let kind = CodeKind::MessageCode {
+                    aborts: method.modifiers.aborts,
+                };
+                self.method(method, kind, None, Some(message.clone()));
+            }
+        }
+    }
+
+    fn function(&mut self, function: &Function, kind: CodeKind, extra: Vec<(Ident, Ty, bool)>) {
+        self.method_with(function, kind, None, None, extra);
+    }
+
+    fn method(
+        &mut self,
+        function: &Function,
+        kind: CodeKind,
+        record: Option<Arc<str>>,
+        message: Option<Arc<str>>,
+    ) {
+        self.method_with(function, kind, record, message, Vec::new());
+    }
+
+    fn method_with(
+        &mut self,
+        function: &Function,
+        kind: CodeKind,
+        record: Option<Arc<str>>,
+        message: Option<Arc<str>>,
+        extra: Vec<(Ident, Ty, bool)>,
+    ) {
+        let mut locals = extra;
+        let readonly_params = matches!(
+            kind,
+            CodeKind::Function
+                | CodeKind::Method { .. }
+                | CodeKind::MessageCode { .. }
+                | CodeKind::Procedure { readonly: true, .. }
+        );
+        for param in &function.params {
+            let ty = self.resolve_type(&param.ty);
+            if param.mutability == Some(Mutability::Mutable)
+                && !matches!(ty, Ty::Message(_) | Ty::Table(_) | Ty::Error)
+            {
+                self.error(
+                    param.ty.node(),
+                    Code::StructureRule,
+                    format!("Type {ty} is not a mutable type."),
+                );
+            }
+            let readonly = match param.mutability {
+                Some(Mutability::Mutable) => false,
+                Some(Mutability::Readonly) => true,
+                None => readonly_params || matches!(ty, Ty::Message(_)),
+            };
+            locals.push((param.name.clone(), ty, readonly));
+        }
+        let returns = function.returns.as_ref().map(|ty| self.resolve_type(ty));
+        let mut context = Context::new(kind);
+        context.record = record;
+        context.message = message;
+        context.returns = returns.clone();
+        let flow = self.code_flow(&function.body, context, locals);
+        if flow == Flow::Continues && returns.as_ref().is_some_and(|ty| *ty != Ty::Void) {
+            self.error(
+                function.name.node,
+                Code::ControlFlow,
+                format!(
+                    "The function '{}' does not return in all cases",
+                    function.name.name
+                ),
+            );
+        }
+    }
+
+    fn bool_body(&mut self, body: &Block, kind: CodeKind, name: &Ident, record: Option<Arc<str>>) {
+        let mut context = Context::new(kind);
+        context.record = record;
+        context.returns = Some(Ty::Bool);
+        if self.code_flow(body, context, Vec::new()) == Flow::Continues {
+            self.error(
+                name.node,
+                Code::ControlFlow,
+                format!("The '{}' must return a boolean on every path", name.name),
+            );
+        }
+    }
+
+    fn event(&mut self, kind: &EventKind, body: &Block) {
+        match kind {
+            EventKind::Connected | EventKind::Delete | EventKind::CanAttach => {
+                let word = match kind {
+                    EventKind::Connected => "@connected",
+                    EventKind::Delete => "@delete",
+                    _ => "@can_attach",
+                };
+                let code_kind = if *kind == EventKind::CanAttach {
+                    CodeKind::CanAttach
+                } else {
+                    CodeKind::Event
+                };
+                let mut context = Context::new(code_kind);
+                context.returns = Some(Ty::Bool);
+                if self.code_flow(body, context, Vec::new()) == Flow::Continues {
+                    self.error_at_end(body, format!("The {word} handler must return a boolean"));
+                }
+            }
+            EventKind::Disconnected => self.code(body, Context::new(CodeKind::Event), Vec::new()),
+            EventKind::Load => self.code(body, Context::new(CodeKind::Load), Vec::new()),
+            EventKind::Attached(parameter) => {
+                self.code(
+                    body,
+                    Context::new(CodeKind::Event),
+                    vec![(parameter.clone(), Ty::Asset, true)],
+                );
+            }
+        }
+    }
+
+    fn cron_schedule(&mut self, schedule: &CronSchedule) {
+        match schedule {
+            CronSchedule::Daily { hour, minute, node } => {
+                if !(0..=23).contains(hour) {
+                    self.error(
+                        *node,
+                        Code::StructureRule,
+                        format!("The hour '{hour}' is not between 0 and 23 inclusive"),
+                    );
+                }
+                if !(0..=59).contains(minute) {
+                    self.error(
+                        *node,
+                        Code::StructureRule,
+                        format!("The minute '{minute}' is not between 0 and 59 inclusive"),
+                    );
+                }
+            }
+            CronSchedule::Hourly { minute, node } => {
+                if !(0..=59).contains(minute) {
+                    self.error(
+                        *node,
+                        Code::StructureRule,
+                        format!("The minute '{minute}' is not between 0 and 59 inclusive"),
+                    );
+                }
+            }
+            CronSchedule::Monthly { day, node } => {
+                if !(0..=31).contains(day) {
+                    self.error(
+                        *node,
+                        Code::StructureRule,
+                        format!("The day '{day}' is not between 0 and 31 inclusive"),
+                    );
+                }
+            }
+            CronSchedule::Variable { frequency, field } => {
+                let expected = match frequency {
+                    crate::hir::CronFrequency::Daily => Ty::Time,
+                    _ => Ty::Int,
+                };
+                match self.signatures.globals.get(&field.name) {
+                    Some(crate::signatures::GlobalSig::Field { ty, .. })
+                        if *ty == expected || ty.is_error() => {}
+                    Some(crate::signatures::GlobalSig::Field { ty, .. }) => {
+                        let ty = ty.clone();
+                        self.error(
+                            field.node,
+                            Code::TypeMismatch,
+                            format!("cron job found variable '{}' to have type 'r<{ty}>' instead of {expected}", field.name),
+                        );
+                    }
+                    _ => self.error(
+                        field.node,
+                        Code::UnknownName,
+                        format!("The variable '{}' was not defined", field.name),
+                    ),
+                }
+            }
+        }
+    }
+
+    fn message_type(&mut self, message: &Ident) -> Ty {
+        match self.signatures.resolve_struct_name(&message.name) {
+            Ty::Message(name) => Ty::Message(name),
+            Ty::Error => {
+                self.error(
+                    message.node,
+                    Code::UnknownType,
+                    format!(
+                        "Type not found: a message named '{}' was not found.",
+                        message.name
+                    ),
+                );
+                Ty::Error
+            }
+            other => {
+                self.error(
+                    message.node,
+                    Code::TypeMismatch,
+                    format!("Type incorrect: expecting '{}' to be a message type; instead, found a type of '{other}'.", message.name),
+                );
+                Ty::Error
+            }
+        }
+    }
+
+    /// Checks a body of code with the given locals in scope.
+    fn code(&mut self, body: &Block, context: Context, locals: Vec<(Ident, Ty, bool)>) {
+        self.code_flow(body, context, locals);
+    }
+
+    fn code_flow(
+        &mut self,
+        body: &Block,
+        context: Context,
+        locals: Vec<(Ident, Ty, bool)>,
+    ) -> Flow {
+        self.context = context;
+        self.scopes = vec![Default::default()];
+        for (name, ty, readonly) in locals {
+            self.declare(&name, ty, readonly);
+        }
+        let flow = self.block(body);
+        self.scopes = vec![Default::default()];
+        flow
+    }
+
+    fn error_at_end(&mut self, body: &Block, message: String) {
+        let node = body
+            .end
+            .or_else(|| body.stmts.last().map(|stmt| self.body.stmt(*stmt).node));
+        if let Some(node) = node {
+            self.error(node, Code::ControlFlow, message);
+        }
+    }
+}
+
+fn contains_record_or_table(ty: &Ty) -> bool {
+    match ty {
+        Ty::Record(_) | Ty::Table(_) => true,
+        Ty::Maybe(inner) | Ty::List(inner) | Ty::Array(inner) => contains_record_or_table(inner),
+        Ty::Map(key, value) => contains_record_or_table(key) || contains_record_or_table(value),
+        _ => false,
+    }
+}

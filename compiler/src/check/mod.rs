@@ -1,0 +1,203 @@
+//! The checker: names, types and the rules of each context, for the code of one item.
+//!
+//! [`check_item`] walks one item's declarations and code with the document's [`Signatures`] and
+//! returns diagnostics anchored to the item's nodes ([`SemanticDiagnostic`]); positions are
+//! attached later from the item's source map, so a check result stays valid when text moves.
+//! Document-wide rules (duplicates, ...) live in [`global`].
+//!
+//! Invariant: an expression whose type cannot be known has type [`Ty::Error`], which every rule
+//! accepts, so one mistake yields one diagnostic.
+
+mod context;
+mod expr;
+pub mod global;
+mod items;
+mod library;
+mod ops;
+mod stmt;
+
+use std::collections::HashMap;
+
+pub use context::{CodeKind, Context};
+pub use items::check_item;
+pub use items::formula_type as items_formula_type;
+
+use crate::diagnostic::Code;
+use crate::hir::{Body, Ident, NodeId, TypeRef};
+use crate::signatures::{Signatures, TypeError};
+use crate::ty::Ty;
+
+/// A diagnostic anchored to a node of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SemanticDiagnostic {
+    pub node: NodeId,
+    pub code: Code,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// How the checker learns the type of a formula (top-level when `record` is `None`).
+pub trait FormulaTypes {
+    fn formula_type(&self, record: Option<&str>, name: &str) -> Ty;
+}
+
+/// A local variable.
+#[derive(Debug, Clone)]
+struct Local {
+    ty: Ty,
+    readonly: bool,
+}
+
+/// The checker of one body of code (or one declaration).
+pub struct Checker<'a> {
+    signatures: &'a Signatures,
+    body: &'a Body,
+    formulas: &'a dyn FormulaTypes,
+    context: Context,
+    scopes: Vec<HashMap<String, Local>>,
+    diagnostics: Vec<SemanticDiagnostic>,
+}
+
+impl std::fmt::Debug for Checker<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Checker")
+            .field("context", &self.context)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Checker<'a> {
+    fn new(
+        signatures: &'a Signatures,
+        body: &'a Body,
+        formulas: &'a dyn FormulaTypes,
+        context: Context,
+    ) -> Checker<'a> {
+        Checker {
+            signatures,
+            body,
+            formulas,
+            context,
+            scopes: vec![HashMap::new()],
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, node: NodeId, code: Code, message: impl Into<String>) {
+        self.diagnostics.push(SemanticDiagnostic {
+            node,
+            code,
+            message: message.into(),
+            help: None,
+        });
+    }
+
+    fn error_with_help(
+        &mut self,
+        node: NodeId,
+        code: Code,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diagnostics.push(SemanticDiagnostic {
+            node,
+            code,
+            message: message.into(),
+            help: Some(help.into()),
+        });
+    }
+
+    fn push_scope(&mut self) {
+        self.scopes.push(HashMap::new());
+    }
+
+    fn pop_scope(&mut self) {
+        self.scopes.pop();
+    }
+
+    /// Declares a local; a name already visible in this code body is an error.
+    fn declare(&mut self, name: &Ident, ty: Ty, readonly: bool) {
+        if name.name.is_empty() {
+            return;
+        }
+        if self.lookup_local(&name.name).is_some() {
+            self.error(
+                name.node,
+                Code::Duplicate,
+                format!("Variable '{}' was already defined", name.name),
+            );
+            return;
+        }
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.insert(name.name.clone(), Local { ty, readonly });
+        }
+    }
+
+    fn lookup_local(&self, name: &str) -> Option<&Local> {
+        self.scopes.iter().rev().find_map(|scope| scope.get(name))
+    }
+
+    /// Resolves a written type, reporting an unknown name.
+    fn resolve_type(&mut self, type_ref: &TypeRef) -> Ty {
+        match self.signatures.resolve(type_ref) {
+            Ok(ty) => ty,
+            Err(TypeError::Unknown(ident)) => {
+                self.error(
+                    ident.node,
+                    Code::UnknownType,
+                    format!("Type not found: the type '{}' was not found.", ident.name),
+                );
+                Ty::Error
+            }
+            Err(TypeError::Arity { name, node }) => {
+                self.error(
+                    node,
+                    Code::UnknownType,
+                    format!("the type '{}' has the wrong type arguments", name.keyword()),
+                );
+                Ty::Error
+            }
+        }
+    }
+
+    fn expect_storable(&mut self, node: NodeId, target: &Ty, source: &Ty, reactive: bool) {
+        if let (Ty::Enum(a), Ty::Enum(b)) = (target.unwrap_maybe(), source.unwrap_maybe())
+            && a != b
+        {
+            self.error(
+                node,
+                Code::TypeMismatch,
+                format!("Type check failure: enum types are incompatible '{a}' vs '{b}'."),
+            );
+            return;
+        }
+        if !crate::ty::can_store(target, source, reactive, self.signatures) {
+            let target_text = if reactive {
+                format!("r<{target}>")
+            } else {
+                target.to_string()
+            };
+            self.error(
+                node,
+                Code::TypeMismatch,
+                format!("Type check failure: the type '{target_text}' is unable to store type '{source}'."),
+            );
+        }
+    }
+
+    fn expect_bool(&mut self, node: NodeId, ty: &Ty, allow_maybe: bool) {
+        let ok = match ty {
+            Ty::Bool | Ty::Error => true,
+            Ty::Maybe(inner) => allow_maybe && matches!(**inner, Ty::Bool),
+            _ => false,
+        };
+        if !ok {
+            self.error(
+                node,
+                Code::TypeMismatch,
+                format!("Type check failure: must have a type of 'bool', but the type is actually '{ty}'"),
+            );
+        }
+    }
+}

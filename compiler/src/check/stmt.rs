@@ -1,0 +1,679 @@
+//! Checking statements, and the flow rules: unreachable code and returns on every path.
+
+use super::expr::{Place, Value};
+use super::{Checker, CodeKind};
+use crate::diagnostic::Code;
+use crate::hir::{Block, Expr, ExprId, InferKind, Literal, Stmt, StmtId};
+use crate::ty::Ty;
+
+/// Whether control can continue after a statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continues,
+    /// Every path returns, aborts or blocks.
+    Stops,
+}
+
+impl Checker<'_> {
+    /// Checks a block in a new scope; reports the first unreachable statement.
+    pub(super) fn block(&mut self, block: &Block) -> Flow {
+        self.push_scope();
+        let flow = self.statements(&block.stmts);
+        self.pop_scope();
+        flow
+    }
+
+    fn statements(&mut self, stmts: &[StmtId]) -> Flow {
+        let mut flow = Flow::Continues;
+        let mut reported = false;
+        for stmt in stmts {
+            if flow == Flow::Stops
+                && !reported
+                && !matches!(self.body.stmt(*stmt).stmt, Stmt::Empty)
+            {
+                self.error(
+                    self.body.stmt(*stmt).node,
+                    Code::ControlFlow,
+                    "This code is unreachable.",
+                );
+                reported = true;
+            }
+            if self.stmt(*stmt) == Flow::Stops {
+                flow = Flow::Stops;
+            }
+        }
+        flow
+    }
+
+    /// Checks one statement.
+    pub(super) fn stmt(&mut self, id: StmtId) -> Flow {
+        let node = self.body.stmt(id).node;
+        let stmt = self.body.stmt(id).stmt.clone();
+        match stmt {
+            Stmt::Empty | Stmt::Break | Stmt::Continue => Flow::Continues,
+            Stmt::Block(block) => self.block(&block),
+            Stmt::If {
+                condition,
+                binding,
+                then,
+                otherwise,
+            } => {
+                let condition_ty = self.expr(condition).ty;
+                let condition_node = self.body.expr(condition).node;
+                self.push_scope();
+                match &binding {
+                    Some(binding) => {
+                        let inner = match &condition_ty {
+                            Ty::Maybe(inner) => (**inner).clone(),
+                            Ty::Error => Ty::Error,
+                            other => {
+                                self.error(
+                                    condition_node,
+                                    Code::MaybeMisuse,
+                                    format!("Type check failure: the type '{other}' was expected to be a maybe<?>"),
+                                );
+                                Ty::Error
+                            }
+                        };
+                        self.declare(binding, inner, false);
+                    }
+                    None => self.expect_bool(condition_node, &condition_ty, true),
+                }
+                let then_flow = self.stmt(then);
+                self.pop_scope();
+                let otherwise_flow = otherwise.map(|otherwise| {
+                    self.push_scope();
+                    let flow = self.stmt(otherwise);
+                    self.pop_scope();
+                    flow
+                });
+                if then_flow == Flow::Stops && otherwise_flow == Some(Flow::Stops) {
+                    Flow::Stops
+                } else {
+                    Flow::Continues
+                }
+            }
+            Stmt::Local {
+                readonly,
+                ty,
+                name,
+                value,
+            } => {
+                let declared = self.resolve_type(&ty);
+                match value {
+                    Some(value) => {
+                        let value_ty = self.expr(value).ty;
+                        self.expect_storable(self.body.expr(value).node, &declared, &value_ty, false);
+                    }
+                    None => match &declared {
+                        Ty::Record(_) => self.error(name.node, Code::StructureRule, "Reactive pointers must be initialized"),
+                        Ty::Json => self.error(name.node, Code::TypeMismatch, "Type check failure: the type 'json' is unable to store type 'dynamic'."),
+                        _ => {}
+                    },
+                }
+                self.declare(&name, declared, readonly);
+                Flow::Continues
+            }
+            Stmt::Infer { kind, name, value } => {
+                let value = self.expr(value);
+                // `let`, `var` and `auto` all take the initialiser's mutability (language section 3.9).
+                let _: InferKind = kind;
+                let readonly = !value.mutable_source && !matches!(value.ty, Ty::Record(_));
+                self.declare(&name, value.ty, readonly);
+                Flow::Continues
+            }
+            Stmt::While { condition, body } => {
+                let ty = self.expr(condition).ty;
+                self.expect_bool(self.body.expr(condition).node, &ty, false);
+                self.loop_body(body);
+                Flow::Continues
+            }
+            Stmt::DoWhile { body, condition } => {
+                self.loop_body(body);
+                let ty = self.expr(condition).ty;
+                self.expect_bool(self.body.expr(condition).node, &ty, false);
+                Flow::Continues
+            }
+            Stmt::For {
+                init,
+                condition,
+                update,
+                body,
+            } => {
+                self.push_scope();
+                if let Some(init) = init {
+                    self.stmt(init);
+                }
+                if let Some(condition) = condition {
+                    let ty = self.expr(condition).ty;
+                    self.expect_bool(self.body.expr(condition).node, &ty, false);
+                }
+                if let Some(update) = update {
+                    self.stmt(update);
+                }
+                self.loop_body(body);
+                self.pop_scope();
+                Flow::Continues
+            }
+            Stmt::Foreach {
+                variable,
+                iterable,
+                body,
+            } => {
+                let iterable_ty = self.expr(iterable).ty;
+                let element = match &iterable_ty {
+                    Ty::List(element) | Ty::Array(element) => (**element).clone(),
+                    Ty::Map(key, value) => Ty::Pair(key.clone(), value.clone()),
+                    Ty::Error => Ty::Error,
+                    other => {
+                        self.error(
+                            self.body.expr(iterable).node,
+                            Code::TypeMismatch,
+                            format!("Type check failure: must be either an array, list, or map to use foreach or index lookup; instead got '{other}'."),
+                        );
+                        Ty::Error
+                    }
+                };
+                self.push_scope();
+                self.declare(&variable, element, false);
+                self.loop_body(body);
+                self.pop_scope();
+                Flow::Continues
+            }
+            Stmt::Switch { value, body } => {
+                let ty = self.expr(value).ty;
+                if !matches!(ty, Ty::Int | Ty::String | Ty::Enum(_) | Ty::Error) {
+                    self.error(
+                        self.body.expr(value).node,
+                        Code::TypeMismatch,
+                        "switch statements work with integer, string, or enum types",
+                    );
+                }
+                self.switch_body(body, &ty);
+                Flow::Continues
+            }
+            Stmt::Case(_) => {
+                self.error(
+                    node,
+                    Code::ContextCapability,
+                    "case: requires being in a switch statement",
+                );
+                Flow::Continues
+            }
+            Stmt::Default => {
+                self.error(
+                    node,
+                    Code::ContextCapability,
+                    "default: requires being in a switch statement",
+                );
+                Flow::Continues
+            }
+            Stmt::Return(value) => {
+                self.return_statement(value, node);
+                Flow::Stops
+            }
+            Stmt::Abort => {
+                if !self.context.can_abort() {
+                    self.error(
+                        node,
+                        Code::ContextCapability,
+                        "Can only 'abort' from a message handler or an abortable procedure/method",
+                    );
+                }
+                Flow::Stops
+            }
+            Stmt::Wait => {
+                if self.context.kind != CodeKind::State {
+                    self.error(
+                        node,
+                        Code::ContextCapability,
+                        "Can only 'block' from a state machine transition",
+                    );
+                }
+                Flow::Stops
+            }
+            Stmt::Transition { target, delay } => {
+                self.label_target(target);
+                if let Some(delay) = delay {
+                    let ty = self.expr(delay).ty;
+                    if !matches!(ty, Ty::Int | Ty::Double | Ty::Error) {
+                        self.error(
+                            self.body.expr(delay).node,
+                            Code::TypeMismatch,
+                            format!("Type check failure: Must have a type of 'int' or 'double', but the type is actually '{ty}'"),
+                        );
+                    }
+                }
+                Flow::Continues
+            }
+            Stmt::Invoke(target) | Stmt::Preempt(target) => {
+                self.label_target(target);
+                Flow::Continues
+            }
+            Stmt::Assert(value) => {
+                let ty = self.expr(value).ty;
+                self.expect_bool(self.body.expr(value).node, &ty, false);
+                Flow::Continues
+            }
+            Stmt::Log(value) => {
+                if !self.context.is_test() {
+                    self.error(
+                        node,
+                        Code::ContextCapability,
+                        "logs are only applicable within a test.",
+                    );
+                }
+                let ty = self.expr(value).ty;
+                self.expect_storable(self.body.expr(value).node, &Ty::String, &ty, false);
+                Flow::Continues
+            }
+            Stmt::Step => {
+                self.test_only(node);
+                Flow::Continues
+            }
+            Stmt::Forward(seconds) => {
+                self.test_only(node);
+                self.expr(seconds);
+                Flow::Continues
+            }
+            Stmt::Pump { message, channel } => {
+                self.test_only(node);
+                self.expr(message);
+                self.channel_exists(&channel);
+                Flow::Continues
+            }
+            Stmt::Send {
+                channel,
+                who,
+                message,
+            } => {
+                self.test_only(node);
+                self.expr(who);
+                self.expr(message);
+                self.channel_exists(&channel);
+                Flow::Continues
+            }
+            Stmt::Aborts(block) => {
+                self.test_only(node);
+                let saved = self.context.kind;
+                self.block(&block);
+                self.context.kind = saved;
+                Flow::Continues
+            }
+            Stmt::Assign { target, value } => {
+                self.assignment(target, value);
+                Flow::Continues
+            }
+            Stmt::Ingest {
+                target,
+                source,
+                binding,
+            } => {
+                self.ingestion(target, source, binding.as_ref());
+                Flow::Continues
+            }
+            Stmt::Expr(value) => {
+                self.expr(value);
+                Flow::Continues
+            }
+        }
+    }
+
+    fn loop_body(&mut self, body: StmtId) {
+        self.push_scope();
+        self.stmt(body);
+        self.pop_scope();
+    }
+
+    fn test_only(&mut self, node: crate::hir::NodeId) {
+        if !self.context.is_test() {
+            self.error(
+                node,
+                Code::ContextCapability,
+                "Forcing a step designed exclusively for testing",
+            );
+        }
+    }
+
+    fn channel_exists(&mut self, channel: &crate::hir::Ident) {
+        let exists = matches!(
+            self.signatures.globals.get(&channel.name),
+            Some(
+                crate::signatures::GlobalSig::Handler { .. }
+                    | crate::signatures::GlobalSig::AsyncChannel { .. }
+            )
+        );
+        if !exists {
+            self.error(
+                channel.node,
+                Code::UnknownReference,
+                format!("Channel '{}' does not exist", channel.name),
+            );
+        }
+    }
+
+    fn label_target(&mut self, target: ExprId) {
+        if let Expr::Literal(Literal::Label(label)) = &self.body.expr(target).expr
+            && !label.is_empty()
+            && !self.signatures.states.contains(label)
+        {
+            let label = label.clone();
+            self.error(
+                    self.body.expr(target).node,
+                    Code::UnknownReference,
+                    format!("State machine transition not found: a state machine label '{label}' was not found."),
+                );
+            return;
+        }
+        let ty = self.expr(target).ty;
+        if !matches!(ty, Ty::Label | Ty::Error) {
+            self.error(
+                self.body.expr(target).node,
+                Code::TypeMismatch,
+                format!("Type check failure: must have a type of 'label', but the type is actually '{ty}'"),
+            );
+        }
+    }
+
+    fn switch_body(&mut self, body: StmtId, value_ty: &Ty) {
+        let stmts = match &self.body.stmt(body).stmt {
+            Stmt::Block(block) => block.stmts.clone(),
+            _ => vec![body],
+        };
+        self.push_scope();
+        let mut seen_default = false;
+        for stmt in stmts {
+            let node = self.body.stmt(stmt).node;
+            match self.body.stmt(stmt).stmt.clone() {
+                Stmt::Case(value) => self.case_label(value, value_ty),
+                Stmt::Default => {
+                    if seen_default {
+                        self.error(node, Code::Duplicate, "there can be only one default case");
+                    }
+                    seen_default = true;
+                }
+                _ => {
+                    self.stmt(stmt);
+                }
+            }
+        }
+        self.pop_scope();
+    }
+
+    fn case_label(&mut self, value: ExprId, switch_ty: &Ty) {
+        let node = self.body.expr(value).node;
+        let expr = self.body.expr(value).expr.clone();
+        let (constant, label_ty) = match &expr {
+            Expr::Literal(Literal::Int(_)) => (true, Ty::Int),
+            Expr::Literal(Literal::String(_)) => (true, Ty::String),
+            Expr::EnumValue { .. } => (true, self.expr(value).ty),
+            _ => (false, self.expr(value).ty),
+        };
+        let kind = match switch_ty {
+            Ty::Int => "an integer",
+            Ty::String => "a string",
+            Ty::Enum(_) => "an enum",
+            _ => return,
+        };
+        let matches_switch = match (switch_ty, &label_ty) {
+            (Ty::Enum(a), Ty::Enum(b)) => a == b,
+            (Ty::Enum(a), Ty::Array(element)) => matches!(&**element, Ty::Enum(b) if a == b),
+            (_, Ty::Error) => true,
+            (a, b) => a == b,
+        };
+        if !constant || !matches_switch {
+            self.error(
+                node,
+                Code::TypeMismatch,
+                format!("case label should be {kind} constant"),
+            );
+        }
+    }
+
+    fn return_statement(&mut self, value: Option<ExprId>, node: crate::hir::NodeId) {
+        let expected = self.context.returns.clone();
+        match (value, expected) {
+            (Some(value), None) => {
+                self.expr(value);
+                self.error(
+                    node,
+                    Code::ControlFlow,
+                    "The return statement expects no expression",
+                );
+            }
+            (None, Some(expected)) if expected != Ty::Void => {
+                self.error(
+                    node,
+                    Code::ControlFlow,
+                    format!("The return statement expected an expression of type `{expected}`"),
+                );
+            }
+            (Some(value), Some(expected)) => {
+                let value_ty = self.expr(value).ty;
+                let value_node = self.body.expr(value).node;
+                self.expect_storable(value_node, &expected, &value_ty, false);
+                self.special_return(&value_ty, value_node);
+            }
+            _ => {}
+        }
+    }
+
+    /// What `@web` and `@authorization` handlers must return.
+    fn special_return(&mut self, value_ty: &Ty, node: crate::hir::NodeId) {
+        let fields: Vec<String> = match value_ty {
+            Ty::Anonymous(fields) => fields.iter().map(|(name, _)| name.clone()).collect(),
+            Ty::Message(_) => self
+                .signatures
+                .struct_of(value_ty)
+                .map(|sig| sig.order.clone())
+                .unwrap_or_default(),
+            Ty::Error => return,
+            _ => Vec::new(),
+        };
+        match self.context.kind {
+            CodeKind::WebRead | CodeKind::WebWrite | CodeKind::WebOptions => {
+                if !matches!(value_ty, Ty::Anonymous(_) | Ty::Message(_)) {
+                    self.error(
+                        node,
+                        Code::TypeMismatch,
+                        "The @web handlers must return a message",
+                    );
+                    return;
+                }
+                const BODIES: [&str; 12] = [
+                    "html", "xml", "js", "css", "csv", "error", "json", "sign", "identity",
+                    "redirect", "forward", "asset",
+                ];
+                let n_bodies = fields
+                    .iter()
+                    .filter(|field| BODIES.contains(&field.as_str()))
+                    .count();
+                let expected = usize::from(self.context.kind != CodeKind::WebOptions);
+                if n_bodies != expected {
+                    self.error(
+                        node,
+                        Code::TypeMismatch,
+                        format!("The return statement within a @web expects exactly {} body type; got {n_bodies} instead", if expected == 1 { "one" } else { "no" }),
+                    );
+                }
+            }
+            CodeKind::Authorization if self.context.returns == Some(Ty::Error) => {
+                if !fields.iter().any(|field| field == "hash") {
+                    self.error(
+                        node,
+                        Code::TypeMismatch,
+                        "The return statement within a @authorization expects a hash",
+                    );
+                } else if !fields.iter().any(|field| field == "agent") {
+                    self.error(node, Code::TypeMismatch, "@authorization must either return a special message with an agent and a hash");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn assignment(&mut self, target: ExprId, value: ExprId) {
+        let target_node = self.body.expr(target).node;
+        let target_value = self.assignment_target(target);
+        let value_ty = self.expr(value).ty;
+        match &target_value.ty {
+            Ty::Table(_) => {
+                self.error(
+                    target_node,
+                    Code::NotAssignable,
+                    format!(
+                        "The type '{}' is not applicable for assignment (=)",
+                        target_value.ty
+                    ),
+                );
+                return;
+            }
+            Ty::Record(_) if !matches!(target_value.place, Place::Local { .. }) => {
+                self.error(
+                    target_node,
+                    Code::NotAssignable,
+                    format!(
+                        "The type '{}' is not applicable for assignment (=)",
+                        target_value.ty
+                    ),
+                );
+                return;
+            }
+            _ => {}
+        }
+        self.expect_writable(&target_value, target_node);
+        let reactive = matches!(target_value.place, Place::Field { .. });
+        let target_ty = match (&target_value.place, &target_value.ty) {
+            (Place::Element, Ty::List(element)) => (**element).clone(),
+            _ => target_value.ty.clone(),
+        };
+        self.expect_storable(self.body.expr(value).node, &target_ty, &value_ty, reactive);
+    }
+
+    /// Types the left side of `=` or `<-`: a map entry there creates-or-gets the entry.
+    fn assignment_target(&mut self, target: ExprId) -> Value {
+        if let Expr::Index { object, index } = self.body.expr(target).expr.clone() {
+            let object_value = self.expr(object);
+            if let Ty::Map(_, value_ty) = &object_value.ty {
+                self.expr(index);
+                return Value {
+                    ty: (**value_ty).clone(),
+                    place: Place::Element,
+                    mutable_source: false,
+                };
+            }
+        }
+        self.expr(target)
+    }
+
+    fn ingestion(&mut self, target: ExprId, source: ExprId, binding: Option<&crate::hir::Ident>) {
+        let target_node = self.body.expr(target).node;
+        let target_value = self.assignment_target(target);
+        let source_ty = self.expr(source).ty;
+        let source_node = self.body.expr(source).node;
+        let target_struct = match &target_value.ty {
+            Ty::Table(element) => Some((**element).clone()),
+            Ty::Record(_) | Ty::Message(_) => Some(target_value.ty.clone()),
+            Ty::Maybe(inner) if matches!(**inner, Ty::Record(_)) => Some((**inner).clone()),
+            Ty::Map(_, _) | Ty::Error => None,
+            other => {
+                self.error(
+                    target_node,
+                    Code::TypeMismatch,
+                    format!("Type check failure: unable to ingest into this type '{other}'."),
+                );
+                return;
+            }
+        };
+        if let Place::Field {
+            readonly: true,
+            name,
+        } = &target_value.place
+        {
+            self.error(
+                target_node,
+                Code::NotAssignable,
+                format!("The field '{name}' is readonly"),
+            );
+        }
+        let (source_fields, many) = match &source_ty {
+            Ty::Message(_) | Ty::Record(_) | Ty::Anonymous(_) => {
+                (self.fields_of(&source_ty), false)
+            }
+            Ty::List(element) | Ty::Array(element) => (self.fields_of(element), true),
+            Ty::Map(_, _) | Ty::Error => (None, false),
+            other => {
+                if let Some(target_struct) = &target_struct {
+                    self.error(
+                        source_node,
+                        Code::TypeMismatch,
+                        format!("Type check failure: '{other}' unable to produce data to ingest into '{}'.", target_value.ty.clone()),
+                    );
+                    let _ = target_struct;
+                }
+                (None, false)
+            }
+        };
+        if let (Some(target_struct), Some(source_fields)) = (&target_struct, source_fields) {
+            let source_struct = match &source_ty {
+                Ty::List(element) | Ty::Array(element) => (**element).clone(),
+                other => other.clone(),
+            };
+            let lossy = self
+                .signatures
+                .struct_of(&source_struct)
+                .map(|sig| sig.lossy.clone())
+                .unwrap_or_default();
+            if let Some(target_sig) = self.signatures.struct_of(target_struct).cloned() {
+                for (name, _) in &source_fields {
+                    if name != "id"
+                        && !target_sig.members.contains_key(name)
+                        && !lossy.contains(name)
+                    {
+                        self.error(
+                            source_node,
+                            Code::TypeMismatch,
+                            format!(
+                                "Type check failure: The field '{name}' was lost during ingestion"
+                            ),
+                        );
+                    }
+                }
+                for name in &target_sig.required {
+                    if !source_fields.iter().any(|(field, _)| field == name) {
+                        self.error(
+                            source_node,
+                            Code::TypeMismatch,
+                            format!("Type check failure: The field '{name}' was required for ingestion and is not present"),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(binding) = binding {
+            let ty = if many { Ty::array(Ty::Int) } else { Ty::Int };
+            self.declare(binding, ty, true);
+        }
+    }
+
+    fn fields_of(&self, ty: &Ty) -> Option<Vec<(String, Ty)>> {
+        match ty {
+            Ty::Anonymous(fields) => Some((**fields).clone()),
+            Ty::Message(_) | Ty::Record(_) => {
+                let sig = self.signatures.struct_of(ty)?;
+                Some(
+                    sig.members
+                        .iter()
+                        .filter_map(|(name, member)| match member {
+                            crate::signatures::MemberSig::Field { ty, .. } => {
+                                Some((name.clone(), ty.clone()))
+                            }
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The salsa database: the one input (a source file's text) and the storage of every query.
+//!
+//! Each query in [`crate::queries`] is memoised here and re-runs only when something it read
+//! changed. The database also keeps the last syntax tree of each file outside salsa, so that a new
+//! text re-parses incrementally; that cache only makes parsing faster, never different.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tree_sitter::Tree;
+
+/// A source file: its path (as the user named it) and its text.
+#[salsa::input(debug)]
+pub struct SourceFile {
+    #[returns(ref)]
+    pub path: String,
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// The last text and tree parsed for each path.
+#[derive(Debug, Default)]
+pub struct ParseCache {
+    trees: Mutex<HashMap<String, (String, Tree)>>,
+}
+
+impl ParseCache {
+    /// Parses `text`, re-using the previous tree of `path` when there is one.
+    pub fn parse(&self, path: &str, text: &str) -> Tree {
+        let previous = self
+            .trees
+            .lock()
+            .ok()
+            .and_then(|trees| trees.get(path).cloned());
+        let tree = match previous {
+            Some((old_text, mut old_tree)) => {
+                crate::incremental::edit_tree(&mut old_tree, &old_text, text);
+                crate::parse::parse(text, Some(&old_tree))
+            }
+            None => crate::parse::parse(text, None),
+        };
+        if let Ok(mut trees) = self.trees.lock() {
+            trees.insert(path.to_owned(), (text.to_owned(), tree.clone()));
+        }
+        tree
+    }
+}
+
+/// What queries need from the database beyond salsa's storage.
+#[salsa::db]
+pub trait Db: salsa::Database {
+    fn parse_cache(&self) -> &ParseCache;
+}
+
+/// The compiler's database.
+#[salsa::db]
+#[derive(Clone, Default)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+    parse_cache: Arc<ParseCache>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Database").finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// A database that records the name of every query it executes, for tests of incrementality.
+    pub fn with_execution_log() -> (Database, Arc<Mutex<Vec<String>>>) {
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = Arc::clone(&log);
+        let storage = salsa::Storage::new(Some(Box::new(move |event: salsa::Event| {
+            if let salsa::EventKind::WillExecute { database_key } = event.kind
+                && let Ok(mut log) = sink.lock()
+            {
+                log.push(format!("{database_key:?}"));
+            }
+        })));
+        (
+            Database {
+                storage,
+                parse_cache: Arc::default(),
+            },
+            log,
+        )
+    }
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+#[salsa::db]
+impl Db for Database {
+    fn parse_cache(&self) -> &ParseCache {
+        &self.parse_cache
+    }
+}

@@ -1,0 +1,238 @@
+//! Lowering: from the tree-sitter syntax tree to the HIR ([`crate::hir`]).
+//!
+//! Each top-level item of the `document` node lowers on its own, into an [`Item`] with its own
+//! [`Body`] and [`SourceMap`]. Node ids are allocated in source order (a node before its
+//! children), with the absolute byte ranges of the file. Children are read by field name, never
+//! by position. Lowering never fails: an absent or broken child lowers to `Expr::Missing`,
+//! `TypeRef::Missing` or an empty name, since the syntax checks already reported it.
+//!
+//! The walk over expressions, statements and types recurses; a depth counter stops it after
+//! [`MAX_DEPTH`] levels, so that no input can overflow the stack. The files split the work by
+//! concern: declarations ([`items`], [`handlers`], [`members`], [`parts`]), statements
+//! ([`stmts`]), expressions ([`exprs`], [`values`], [`clauses`]), types ([`types`]) and literal
+//! text ([`literals`]).
+
+mod clauses;
+mod exprs;
+mod handlers;
+mod items;
+mod literals;
+mod members;
+mod parts;
+mod stmts;
+mod types;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use std::hash::{Hash, Hasher};
+
+use tree_sitter::{Node, Tree};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::hir::{Body, Ident, Item, LoweredItem, NodeId, SourceMap};
+
+/// How many levels of nested expressions, statements and types lowering follows; deeper nodes
+/// lower to `Expr::Missing` (or `Stmt::Empty`, `TypeRef::Missing`) with one diagnostic per item.
+pub const MAX_DEPTH: usize = 1000;
+
+/// The HIR of a file, item by item, with the problems lowering found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoweredFile {
+    pub items: Vec<LoweredItem>,
+    /// Problems found while lowering (today only: nesting too deep), as [`Diagnostic`]s with
+    /// absolute byte ranges.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+// `Diagnostic` does not implement `Hash`, so the file hashes the parts of each diagnostic.
+impl Hash for LoweredFile {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.items.hash(state);
+        self.diagnostics.len().hash(state);
+        for diagnostic in &self.diagnostics {
+            diagnostic.range.hash(state);
+            diagnostic.severity.hash(state);
+            diagnostic.code.hash(state);
+            diagnostic.message.hash(state);
+            diagnostic.help.hash(state);
+            diagnostic.related.len().hash(state);
+            for label in &diagnostic.related {
+                label.range.hash(state);
+                label.message.hash(state);
+            }
+        }
+    }
+}
+
+/// Lowers every top-level item of a parsed file.
+pub fn lower_file(text: &str, tree: &Tree) -> LoweredFile {
+    let mut file = LoweredFile {
+        items: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    for node in named_children(tree.root_node()) {
+        if node.is_error() || node.is_missing() {
+            continue;
+        }
+        let mut lowerer = Lowerer::new(text);
+        let Some(item) = lowerer.lower_item(node) else {
+            continue;
+        };
+        if let Some(diagnostic) = lowerer.too_deep.take() {
+            file.diagnostics.push(diagnostic);
+        }
+        file.items.push(LoweredItem {
+            item,
+            source_map: lowerer.source_map,
+        });
+    }
+    file
+}
+
+/// The state of lowering one item: the text, and the source map and body being built.
+pub(crate) struct Lowerer<'text> {
+    text: &'text str,
+    source_map: SourceMap,
+    body: Body,
+    /// How many guarded levels (expressions, statements, types) enclose the current node.
+    depth: usize,
+    /// The nesting diagnostic of this item, once the depth limit was hit.
+    too_deep: Option<Diagnostic>,
+}
+
+impl<'text> Lowerer<'text> {
+    fn new(text: &'text str) -> Lowerer<'text> {
+        Lowerer {
+            text,
+            source_map: SourceMap::default(),
+            body: Body::default(),
+            depth: 0,
+            too_deep: None,
+        }
+    }
+
+    /// Lowers one top-level item, whose node gets id 0; `None` when the node is no item.
+    fn lower_item(&mut self, node: Node<'_>) -> Option<Item> {
+        let id = self.alloc(node);
+        let decl = self.lower_decl(node, id)?;
+        Some(Item {
+            decl,
+            body: std::mem::take(&mut self.body),
+            node: id,
+        })
+    }
+
+    /// Allocates an id for a node.
+    fn alloc(&mut self, node: Node<'_>) -> NodeId {
+        self.source_map.alloc(node.byte_range())
+    }
+
+    /// Allocates an id for a child that is absent: an empty range at the end of its parent.
+    fn alloc_absent(&mut self, parent: Node<'_>) -> NodeId {
+        let end = parent.end_byte();
+        self.source_map.alloc(end..end)
+    }
+
+    /// The source text of a node (empty when the node is missing or outside the text).
+    fn text(&self, node: Node<'_>) -> &'text str {
+        if node.is_missing() || node.is_error() {
+            return "";
+        }
+        self.text.get(node.byte_range()).unwrap_or("")
+    }
+
+    /// A name read from an identifier (or type identifier) node.
+    fn ident(&mut self, node: Node<'_>) -> Ident {
+        let node_id = self.alloc(node);
+        Ident {
+            name: self.text(node).to_owned(),
+            node: node_id,
+        }
+    }
+
+    /// The name in field `name` of `parent`, or an empty name when the field is absent.
+    fn ident_field(&mut self, parent: Node<'_>, name: &str) -> Ident {
+        match field(parent, name) {
+            Some(node) => self.ident(node),
+            None => Ident {
+                name: String::new(),
+                node: self.alloc_absent(parent),
+            },
+        }
+    }
+
+    /// The name in field `name` of `parent`, when present.
+    fn opt_ident_field(&mut self, parent: Node<'_>, name: &str) -> Option<Ident> {
+        field(parent, name).map(|node| self.ident(node))
+    }
+
+    /// Enters one guarded level; returns false (and records the diagnostic) past [`MAX_DEPTH`].
+    fn enter(&mut self, node: Node<'_>) -> bool {
+        if self.depth >= MAX_DEPTH {
+            self.report_too_deep(node);
+            return false;
+        }
+        self.depth += 1;
+        true
+    }
+
+    /// Records the nesting diagnostic, once per item. Kept out of line so that the frames of the
+    /// recursion do not hold a diagnostic.
+    #[cold]
+    #[inline(never)]
+    fn report_too_deep(&mut self, node: Node<'_>) {
+        if self.too_deep.is_none() {
+            self.too_deep = Some(too_deep(node));
+        }
+    }
+
+    /// Leaves a level entered with [`Lowerer::enter`].
+    fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+}
+
+fn too_deep(node: Node<'_>) -> Diagnostic {
+    Diagnostic::error(
+        Code::MalformedDeclaration,
+        node.byte_range(),
+        format!("this expression nests more than {MAX_DEPTH} levels deep"),
+    )
+    .with_help("split it into smaller expressions with local variables")
+}
+
+/// The child in field `name`, if there is one.
+fn field<'tree>(node: Node<'tree>, name: &str) -> Option<Node<'tree>> {
+    node.child_by_field_name(name)
+}
+
+/// Every child in field `name`, in source order.
+fn fields<'tree>(node: Node<'tree>, name: &str) -> Vec<Node<'tree>> {
+    let mut cursor = node.walk();
+    node.children_by_field_name(name, &mut cursor).collect()
+}
+
+/// Whether field `name` holds a child the source really contains (not one the parser invented).
+fn has_field(node: Node<'_>, name: &str) -> bool {
+    field(node, name).is_some_and(|child| !child.is_missing())
+}
+
+/// Whether `node` has the anonymous keyword token `keyword` as a direct child.
+fn has_token(node: Node<'_>, keyword: &str) -> bool {
+    find_token(node, keyword).is_some()
+}
+
+/// The anonymous token `token` among the direct children of `node`, unless the parser invented it.
+fn find_token<'tree>(node: Node<'tree>, token: &str) -> Option<Node<'tree>> {
+    let mut cursor = node.walk();
+    node.children(&mut cursor)
+        .find(|child| !child.is_named() && !child.is_missing() && child.kind() == token)
+}
+
+/// The named children of a node, in source order.
+fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).collect()
+}

@@ -1,0 +1,103 @@
+//! Incrementality, measured with salsa's execution events: an edit inside one function body
+//! re-checks only that function; an edit of white space or comments re-checks nothing.
+
+use adama_compiler::{Database, SourceFile, queries};
+use salsa::Setter;
+
+const PROGRAM: &str = "\
+public int total;
+record Row { public int id; public int value; }
+table<Row> rows;
+message Add { int n; }
+
+function twice(int x) -> int {
+  return x * 2;
+}
+
+function triple(int x) -> int {
+  return x * 3;
+}
+
+channel add(Add a) {
+  total += twice(a.n);
+}
+";
+
+fn executions(log: &std::sync::Mutex<Vec<String>>, query: &str) -> usize {
+    log.lock()
+        .map(|log| log.iter().filter(|entry| entry.starts_with(query)).count())
+        .unwrap_or(0)
+}
+
+fn clear(log: &std::sync::Mutex<Vec<String>>) {
+    if let Ok(mut log) = log.lock() {
+        log.clear();
+    }
+}
+
+#[test]
+fn a_first_check_runs_every_item_once() {
+    let (db, log) = Database::with_execution_log();
+    let file = SourceFile::new(&db, "doc.a".to_owned(), PROGRAM.to_owned());
+    assert!(queries::diagnostics(&db, file).is_empty());
+    assert_eq!(executions(&log, "check_item"), 7);
+}
+
+#[test]
+fn an_edit_inside_one_function_body_rechecks_only_that_function() {
+    let (mut db, log) = Database::with_execution_log();
+    let file = SourceFile::new(&db, "doc.a".to_owned(), PROGRAM.to_owned());
+    assert!(queries::diagnostics(&db, file).is_empty());
+    clear(&log);
+
+    file.set_text(&mut db).to(PROGRAM.replace("x * 3", "x * 4"));
+    assert!(queries::diagnostics(&db, file).is_empty());
+    assert_eq!(
+        executions(&log, "check_item"),
+        1,
+        "{:?}",
+        log.lock().map(|log| log.clone())
+    );
+    assert_eq!(
+        executions(&log, "signatures"),
+        1,
+        "the declarations are gathered again but compare equal"
+    );
+}
+
+#[test]
+fn an_edit_of_white_space_or_comments_rechecks_nothing() {
+    let (mut db, log) = Database::with_execution_log();
+    let file = SourceFile::new(&db, "doc.a".to_owned(), PROGRAM.to_owned());
+    assert!(queries::diagnostics(&db, file).is_empty());
+    clear(&log);
+
+    let edited = PROGRAM
+        .replace("  return x * 3;", "  // triple it\n  return   x * 3;")
+        .replace("public int total;", "public int total;   ");
+    file.set_text(&mut db).to(edited);
+    assert!(queries::diagnostics(&db, file).is_empty());
+    assert_eq!(
+        executions(&log, "check_item"),
+        0,
+        "{:?}",
+        log.lock().map(|log| log.clone())
+    );
+}
+
+#[test]
+fn diagnostics_follow_the_text_when_it_moves() {
+    let mut db = Database::default();
+    let broken = PROGRAM.replace("x * 3", "y * 3");
+    let file = SourceFile::new(&db, "doc.a".to_owned(), broken.clone());
+    let before = queries::diagnostics(&db, file).clone();
+    assert_eq!(before.len(), 1);
+    assert_eq!(&broken[before[0].range.clone()], "y");
+
+    let moved = format!("\n\n// a comment above everything\n{broken}");
+    file.set_text(&mut db).to(moved.clone());
+    let after = queries::diagnostics(&db, file).clone();
+    assert_eq!(after.len(), 1);
+    assert_eq!(&moved[after[0].range.clone()], "y");
+    assert_eq!(after[0].message, "The variable 'y' was not defined");
+}
