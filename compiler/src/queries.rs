@@ -8,6 +8,7 @@
 //! function body changes only that item's HIR, so only that item is re-checked. Positions are
 //! attached at the end, in `diagnostics`, from the current source maps.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::check::global::check_document;
@@ -93,13 +94,23 @@ fn keys_of<'a>(items: impl Iterator<Item = &'a Item>) -> Vec<ItemKey> {
     keys
 }
 
+/// Where each item key sits in the file's list of items.
+#[salsa::tracked(returns(ref))]
+pub fn item_positions(db: &dyn Db, file: SourceFile) -> Arc<HashMap<ItemKey, usize>> {
+    Arc::new(
+        item_keys(db, file)
+            .iter()
+            .enumerate()
+            .map(|(index, key)| (key.clone(), index))
+            .collect(),
+    )
+}
+
 /// The HIR of one item, without positions.
 #[salsa::tracked(returns(ref))]
 pub fn item_hir<'db>(db: &'db dyn Db, item: ItemRef<'db>) -> Option<Arc<Item>> {
     let file = item.file(db);
-    let index = item_keys(db, file)
-        .iter()
-        .position(|key| key == item.key(db))?;
+    let index = *item_positions(db, file).get(item.key(db))?;
     lowered(db, file)
         .items
         .get(index)
@@ -216,8 +227,9 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
             all.push(to_diagnostic(semantic, source_map));
         }
     }
+    let positions = item_positions(db, file);
     for (key, semantic) in document_checks(db, file) {
-        if let Some(index) = keys.iter().position(|candidate| candidate == key)
+        if let Some(&index) = positions.get(key)
             && let Some(lowered_item) = lowered.items.get(index)
         {
             all.push(to_diagnostic(semantic, &lowered_item.source_map));

@@ -114,6 +114,8 @@ pub struct Signatures {
     /// The edge record of each assoc that declares one.
     pub assoc_edges: BTreeMap<String, Option<String>>,
     pub has_static_invent: bool,
+    /// The messages that `@construct` blocks take, in declaration order.
+    pub constructor_messages: Vec<String>,
 }
 
 impl Signatures {
@@ -342,6 +344,12 @@ impl Signatures {
             Decl::State { label, .. } => {
                 self.states.insert(label.name.clone());
             }
+            Decl::Constructor {
+                parameter: Some((message, _)),
+                ..
+            } => {
+                self.constructor_messages.push(message.name.clone());
+            }
             Decl::Static { entries, .. } => {
                 self.has_static_invent |= entries.iter().any(|entry| {
                     matches!(
@@ -369,7 +377,7 @@ impl Signatures {
                         name,
                     } = member
                     {
-                        let output_ty = self.resolve_struct_name(&output.name);
+                        let output_ty = self.resolve_name(&output.name).unwrap_or(Ty::Error);
                         let output = if *array {
                             Ty::array(output_ty)
                         } else {

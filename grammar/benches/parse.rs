@@ -10,29 +10,6 @@ use tree_sitter::{InputEdit, Parser, Point, Tree};
 /// Lines in the generated program.
 const TARGET_LINES: usize = 10_000;
 
-/// A realistic program of about `lines` lines: numbered units of a record, a table, fields,
-/// formulas, a message, a function and a handler, each unit referring to the previous one.
-fn generate_program(lines: usize) -> String {
-    let mut program = String::new();
-    let mut unit = 1;
-    while program.lines().count() < lines {
-        let previous = if unit > 1 { unit - 1 } else { 1 };
-        program.push_str(&format!(
-            "// unit {unit}\n\
-             record R{unit} {{\n  public int a;\n  public string b;\n  public double c;\n}}\n\n\
-             table<R{unit}> t{unit};\npublic int f{unit};\n\
-             public formula g{unit} = f{unit} + f{previous} + 1;\n\
-             public formula n{unit} = (iterate t{unit} where a > {unit}).size();\n\n\
-             message M{unit} {{\n  int x;\n  string y;\n}}\n\n\
-             function h{unit}(int x) -> int {{\n  return x * 2 + {unit};\n}}\n\n\
-             channel c{unit}(M{unit} m) {{\n  f{unit} += m.x;\n  t{unit} <- {{a: m.x, b: m.y, c: 1.5}};\n\
-             \x20 if (m.x > {unit}) {{\n    f{unit} = h{unit}(f{unit}) + h{previous}(m.x);\n  }} else {{\n    f{unit} -= g{unit};\n  }}\n}}\n\n"
-        ));
-        unit += 1;
-    }
-    program
-}
-
 fn new_parser() -> Parser {
     let mut parser = Parser::new();
     parser
@@ -53,7 +30,7 @@ fn point_of(text: &str, offset: usize) -> Point {
 }
 
 fn full_parse(criterion: &mut Criterion) {
-    let program = generate_program(TARGET_LINES);
+    let program = tree_sitter_adama::generated_program(TARGET_LINES);
     let mut parser = new_parser();
     assert!(
         !parse(&mut parser, &program, None).root_node().has_error(),
@@ -68,7 +45,7 @@ fn full_parse(criterion: &mut Criterion) {
 }
 
 fn incremental_reparse(criterion: &mut Criterion) {
-    let program = generate_program(TARGET_LINES);
+    let program = tree_sitter_adama::generated_program(TARGET_LINES);
     let mut parser = new_parser();
     let tree = parse(&mut parser, &program, None);
 

@@ -105,7 +105,7 @@ impl Context {
                 | CodeKind::WebWrite
                 | CodeKind::WebOptions
                 | CodeKind::ReadOnlyExpression
-        ) || matches!(self.kind, CodeKind::Method { .. }) && self.record.is_some()
+        )
     }
 
     /// Whether `@context` is available.

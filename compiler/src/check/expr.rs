@@ -171,7 +171,15 @@ impl Checker<'_> {
                 let value_ty = self.expr(value).ty;
                 Value::of(Ty::Pair(Box::new(key_ty), Box::new(value_ty)))
             }
-            Expr::Lambda { .. } => Value::of(Ty::Lambda),
+            Expr::Lambda { .. } => {
+                self.error_with_help(
+                    node,
+                    Code::StructureRule,
+                    "@lambda is only accepted where a one-argument function is expected",
+                    "use it as the function of `map` or `reduce … via`",
+                );
+                Value::error()
+            }
             Expr::Convert { target, value } => self.convert(&target, value),
             Expr::Iterate(source) => {
                 let source_ty = self.expr(source).ty;
@@ -710,6 +718,44 @@ impl Checker<'_> {
         }
     }
 
+    /// A service call takes the caller's principal and the method's input message; a `secured`
+    /// method requires a proven `secure<principal>` (language section 3.6).
+    fn service_arguments(
+        &mut self,
+        method: &crate::signatures::ServiceMethodSig,
+        arguments: &[Ty],
+        node: NodeId,
+    ) {
+        let [who, input] = arguments else {
+            self.error(
+                node,
+                Code::BadCall,
+                format!(
+                    "Function invoked with wrong number of arguments. Expected 2, got {}",
+                    arguments.len()
+                ),
+            );
+            return;
+        };
+        let who_ty = if method.secured {
+            Ty::SecurePrincipal
+        } else {
+            Ty::Principal
+        };
+        if method.secured && *who == Ty::Principal {
+            self.error_with_help(
+                node,
+                Code::TypeMismatch,
+                "Type check failure: the type 'secure<principal>' is unable to store type 'principal'.",
+                "a secured service method must be called with @who",
+            );
+        } else {
+            self.expect_storable(node, &who_ty, who, false);
+        }
+        let input_ty = self.signatures.resolve_struct_name(&method.input);
+        self.expect_storable(node, &input_ty, input, false);
+    }
+
     /// Whether the current code may call a service.
     fn service_capability(&mut self, node: NodeId) {
         use super::CodeKind::*;
@@ -776,7 +822,10 @@ impl Checker<'_> {
                     return self.pick_overload(&overloads, arguments, node);
                 }
                 match (name, &object.ty) {
-                    ("delete", Ty::Record(_)) => Value::of(Ty::Void),
+                    ("delete", Ty::Record(_)) => {
+                        self.expect_document_change(member);
+                        Value::of(Ty::Void)
+                    }
                     ("to_dynamic", Ty::Message(_)) => Value::of(Ty::Dynamic),
                     ("ingest_dynamic" | "reset", Ty::Message(_)) => Value::of(Ty::Void),
                     _ => {
@@ -806,9 +855,31 @@ impl Checker<'_> {
                     });
                 }
                 if name == "delete" && matches!(**element, Ty::Record(_)) {
+                    self.expect_document_change(member);
                     return Value::of(Ty::Void);
                 }
-                Value::of(library::method(&object.ty, name, arguments).unwrap_or(Ty::Error))
+                self.builtin_method(&object.ty, member, arguments)
+            }
+            Ty::Maybe(_) if name == "delete" => {
+                self.expect_writable(object, node);
+                Value::of(Ty::Void)
+            }
+            Ty::Map(_, _) if matches!(name, "clear" | "remove" | "insert") => {
+                self.expect_writable(object, node);
+                let result = self.builtin_method(&object.ty, member, arguments);
+                if name == "insert" {
+                    // `insert` returns its receiver, so calls chain on the same map.
+                    return Value {
+                        place: object.place.clone(),
+                        mutable_source: object.mutable_source,
+                        ..result
+                    };
+                }
+                result
+            }
+            Ty::Handler(_) if name == "enqueue" => {
+                self.expect_document_change(member);
+                self.builtin_method(&object.ty, member, arguments)
             }
             Ty::Enum(enumeration) => {
                 let key = (enumeration.to_string(), name.to_owned());
@@ -827,6 +898,7 @@ impl Checker<'_> {
                 match method {
                     Some(method) => {
                         self.service_capability(node);
+                        self.service_arguments(&method, arguments, node);
                         Value::of(Ty::ServiceResult(Box::new(method.output)))
                     }
                     None => {
@@ -845,6 +917,19 @@ impl Checker<'_> {
                 mutable_source: true,
             },
             _ => self.builtin_method(&object.ty, member, arguments),
+        }
+    }
+
+    /// Built-in methods that change the document (`delete` of rows, `enqueue`) are not available
+    /// in read-only or pure code (language section 7.8).
+    fn expect_document_change(&mut self, member: &Ident) {
+        if self.context_is_readonly() {
+            self.error_with_help(
+                member.node,
+                Code::NotAssignable,
+                format!("'{}' changes the document, which read-only code can not do", member.name),
+                "move this call into a message handler, procedure or other code that may change the document",
+            );
         }
     }
 
@@ -1277,15 +1362,25 @@ impl Checker<'_> {
                 threshold,
             } => {
                 self.with_row_scope(&element, Some(binding), |checker| {
-                    checker.expr(*score);
+                    let ty = checker.expr(*score).ty;
+                    checker.expect_number(checker.body.expr(*score).node, &ty, "rank score");
                 });
                 if let Some(threshold) = threshold {
-                    self.expr(*threshold);
+                    let ty = self.expr(*threshold).ty;
+                    self.expect_number(self.body.expr(*threshold).node, &ty, "rank threshold");
                 }
                 Value::of(list)
             }
             Clause::Map(function) => {
                 let result = self.apply_function(*function, &element);
+                if result == Ty::Void {
+                    self.error(
+                        self.body.expr(*function).node,
+                        Code::BadCall,
+                        "The function given to map must return a value",
+                    );
+                    return Value::error();
+                }
                 Value::of(Ty::list(result))
             }
             Clause::Reduce { key, function } => {
@@ -1303,17 +1398,30 @@ impl Checker<'_> {
                 };
                 Value::of(Ty::Map(Box::new(key_ty), Box::new(value_ty)))
             }
-            Clause::Traverse(assoc) => match self.signatures.assocs.get(&assoc.name) {
-                Some((_, to)) => Value::of(Ty::list(self.signatures.resolve_struct_name(to))),
-                None => {
-                    self.error(
-                        assoc.node,
-                        Code::UnknownReference,
-                        format!("The assoc '{}' was not found", assoc.name),
-                    );
-                    Value::error()
+            Clause::Traverse(assoc) => {
+                match self.signatures.assocs.get(&assoc.name).cloned() {
+                    Some((from, to)) => {
+                        if let Ty::Record(name) | Ty::Message(name) = &element
+                            && **name != *from
+                        {
+                            self.error(
+                            assoc.node,
+                            Code::TypeMismatch,
+                            format!("The assoc '{}' starts from '{from}', but the list holds '{name}'", assoc.name),
+                        );
+                        }
+                        Value::of(Ty::list(self.signatures.resolve_struct_name(&to)))
+                    }
+                    None => {
+                        self.error(
+                            assoc.node,
+                            Code::UnknownReference,
+                            format!("The assoc '{}' was not found", assoc.name),
+                        );
+                        Value::error()
+                    }
                 }
-            },
+            }
         }
     }
 
@@ -1411,15 +1519,62 @@ impl Checker<'_> {
             self.pop_scope();
             return ty;
         }
+        let node = self.body.expr(function).node;
         let callee = self.expr(function);
-        match &callee.ty {
-            Ty::Function(name) => self
-                .signatures
-                .functions
-                .get(&**name)
-                .and_then(|overloads| overloads.iter().find(|sig| sig.params.len() == 1))
-                .map_or(Ty::Error, |sig| sig.returns.clone()),
-            _ => Ty::Error,
+        let Ty::Function(name) = &callee.ty else {
+            return Ty::Error;
+        };
+        let overloads: Vec<FnSig> = self
+            .signatures
+            .functions
+            .get(&**name)
+            .into_iter()
+            .chain(self.signatures.procedures.get(&**name))
+            .flatten()
+            .cloned()
+            .collect();
+        if overloads.is_empty() {
+            return Ty::Error;
+        }
+        let fits = overloads.iter().find(|sig| {
+            sig.params.len() == 1
+                && sig
+                    .params
+                    .iter()
+                    .all(|param| crate::ty::can_store(&param.ty, argument, false, self.signatures))
+        });
+        let Some(sig) = fits.cloned() else {
+            self.error_with_help(
+                node,
+                Code::BadCall,
+                format!("Function '{name}' can not be applied to one argument of type '{argument}'"),
+                "the function of `map`/`reduce … via` takes exactly one parameter: the element (or group)",
+            );
+            return Ty::Error;
+        };
+        if sig.aborts {
+            self.error(
+                node,
+                Code::CallCapability,
+                format!(
+                    "Function '{callee_ty}' must not abort within a map function",
+                    callee_ty = callee.ty
+                ),
+            );
+            return Ty::Error;
+        }
+        self.call_capability(&sig, node);
+        sig.returns
+    }
+
+    /// An int, long or double (rank scores and thresholds).
+    fn expect_number(&mut self, node: NodeId, ty: &Ty, what: &str) {
+        if !matches!(ty, Ty::Int | Ty::Long | Ty::Double | Ty::Error) {
+            self.error(
+                node,
+                Code::TypeMismatch,
+                format!("Type check failure: the {what} must have a type of int, long, or double, but the type is actually '{ty}'"),
+            );
         }
     }
 }

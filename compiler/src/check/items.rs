@@ -85,6 +85,7 @@ impl Checker<'_> {
                         format!("enum '{}' has no values", enumeration.name.name),
                     );
                 }
+                self.enum_values_unique(enumeration);
                 let mut seen: Vec<&str> = Vec::new();
                 for label in &enumeration.labels {
                     if seen.contains(&label.name.name.as_str()) {
@@ -175,6 +176,8 @@ impl Checker<'_> {
             Decl::Constructor { parameter, body } => {
                 let mut locals = Vec::new();
                 if let Some((message, name)) = parameter {
+                    self.constructor_without_invention(message);
+                    self.constructor_messages_unify(message);
                     let ty = self.message_type(message);
                     locals.push((name.clone(), ty, true));
                 }
@@ -303,9 +306,24 @@ impl Checker<'_> {
             Decl::Assoc { .. } | Decl::Template { .. } => {}
             Decl::Service { members, .. } => {
                 for member in members {
-                    if let crate::hir::ServiceMember::Setting { value, .. } = member {
-                        self.context = Context::new(CodeKind::Constant);
-                        self.expr(*value);
+                    match member {
+                        crate::hir::ServiceMember::Setting { value, .. } => {
+                            self.context = Context::new(CodeKind::Constant);
+                            self.expr(*value);
+                        }
+                        crate::hir::ServiceMember::Method {
+                            output,
+                            array: true,
+                            ..
+                        } if output.name == "dynamic" => {
+                            self.error_with_help(
+                                output.node,
+                                Code::StructureRule,
+                                "service method returns dynamic, and can't be an array",
+                                "return `dynamic` (a JSON array is a dynamic value) or an array of messages",
+                            );
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -380,6 +398,93 @@ impl Checker<'_> {
         }
     }
 
+    /// Labels of an enum must have distinct values (language section 7.10): a label without a
+    /// value takes the previous label's value plus one.
+    fn enum_values_unique(&mut self, enumeration: &crate::hir::Enum) {
+        let mut next: i64 = 0;
+        let mut seen: Vec<i64> = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        for label in &enumeration.labels {
+            let value = label.value.unwrap_or(next);
+            // A repeated name is reported by the name rule; one diagnostic per mistake.
+            let repeated_name = names.contains(&label.name.name.as_str());
+            names.push(&label.name.name);
+            if seen.contains(&value) && !repeated_name {
+                self.error_with_help(
+                    label.name.node,
+                    Code::Duplicate,
+                    format!(
+                        "The enumeration '{}' has duplicates for '{}' defined.",
+                        enumeration.name.name, label.name.name
+                    ),
+                    format!("the value {value} is already taken by an earlier label; give '{}' a value of its own", label.name.name),
+                );
+            }
+            seen.push(value);
+            next = value.saturating_add(1);
+        }
+    }
+
+    /// A document with an `invent` policy is created without an argument, so no constructor may
+    /// take a message (language section 7.1).
+    fn constructor_without_invention(&mut self, message: &Ident) {
+        if self.signatures.has_static_invent {
+            self.error_with_help(
+                message.node,
+                Code::StructureRule,
+                "Invention requires all constructors to not accept messages",
+                "remove the message parameter from @construct, or remove the invent policy",
+            );
+        }
+    }
+
+    /// All constructors receive one creation argument, the union of their messages: fields they
+    /// share must unify (language sections 3.5 and 7.1).
+    fn constructor_messages_unify(&mut self, message: &Ident) {
+        let Some(mine) = self.anonymous_message(&message.name) else {
+            return;
+        };
+        // Compare with the constructors declared before this message's first one, so that a
+        // conflict is reported once, on the later constructor.
+        let others: Vec<String> = self
+            .signatures
+            .constructor_messages
+            .iter()
+            .take_while(|other| **other != message.name)
+            .cloned()
+            .collect();
+        for other in others {
+            let Some(theirs) = self.anonymous_message(&other) else {
+                continue;
+            };
+            if crate::ty::unify(&mine, &theirs, self.signatures).is_none() {
+                self.error_with_help(
+                    message.node,
+                    Code::Unification,
+                    format!("The message types `{}` and `{other}` can not be joined.", message.name),
+                    "constructors share one creation argument: fields with the same name must have compatible types",
+                );
+                return;
+            }
+        }
+    }
+
+    /// A named message's fields as an anonymous message type, for rectification.
+    fn anonymous_message(&self, name: &str) -> Option<Ty> {
+        let sig = self.signatures.messages.get(name)?;
+        let fields = sig
+            .order
+            .iter()
+            .filter_map(|field| match sig.members.get(field) {
+                Some(crate::signatures::MemberSig::Field { ty, .. }) => {
+                    Some((field.clone(), ty.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        Some(Ty::Anonymous(Arc::new(fields)))
+    }
+
     /// `join assoc via table[item] from e to e;`: `item` is a row of the table.
     fn join(&mut self, join: &crate::hir::Join, record: Option<Arc<str>>) {
         let mut context = Context::new(CodeKind::ReadOnlyExpression);
@@ -415,8 +520,17 @@ impl Checker<'_> {
         }
         self.scopes = vec![Default::default()];
         self.declare(&join.item, row, true);
-        self.expr(join.from);
-        self.expr(join.to);
+        for end in [join.from, join.to] {
+            let ty = self.expr(end).ty;
+            if !matches!(ty.unwrap_maybe(), Ty::Int | Ty::Error) {
+                self.error_with_help(
+                    self.body.expr(end).node,
+                    Code::TypeMismatch,
+                    format!("Type check failure: must have a type of 'int' or 'maybe<int>', but the type is actually '{ty}'"),
+                    "the ends of a join are row ids",
+                );
+            }
+        }
         self.scopes = vec![Default::default()];
     }
 
@@ -445,6 +559,7 @@ impl Checker<'_> {
 
     fn field(&mut self, field: &Field, record: Option<&Arc<str>>) {
         let ty = self.resolve_type(&field.ty);
+        self.reactive_field_type(&ty, field);
         if matches!(ty, Ty::Table(_))
             && matches!(
                 field.privacy,
@@ -456,21 +571,6 @@ impl Checker<'_> {
                 Code::StructureRule,
                 "Tables are not allowed to have a privacy policy as they default to private.",
             );
-        }
-        if let Ty::Map(domain, range) = &ty {
-            if !domain.is_map_domain() {
-                self.error(
-                    field.ty.node(),
-                    Code::StructureRule,
-                    format!("The domain type '{domain}' is not an appropriate."),
-                );
-            } else if matches!(**range, Ty::Table(_)) {
-                self.error(
-                    field.ty.node(),
-                    Code::StructureRule,
-                    format!("The range type '{range}' is not an appropriate for a map."),
-                );
-            }
         }
         if let Some((invalidation, node)) = field.invalidation {
             if record.is_none() {
@@ -502,6 +602,30 @@ impl Checker<'_> {
             self.context = Context::new(CodeKind::Constant);
             let value_ty = self.expr(value).ty;
             self.expect_storable(self.body.expr(value).node, &ty, &value_ty, true);
+        }
+    }
+
+    /// Some native values have no reactive storage: they exist only in code (language section 3.1).
+    fn reactive_field_type(&mut self, ty: &Ty, field: &Field) {
+        let (storable, help) = match ty.unwrap_maybe() {
+            Ty::List(_) | Ty::Array(_) => (
+                false,
+                "lists and arrays are query results: expose them with a formula, store rows in a table",
+            ),
+            Ty::SecurePrincipal => (false, "store a `principal`; @who converts to it"),
+            Ty::Json => (false, "store a `dynamic` instead"),
+            Ty::Future(_) | Ty::Pair(_, _) | Ty::Tuple(_) => {
+                (false, "keep this value in a local variable")
+            }
+            _ => (true, ""),
+        };
+        if !storable {
+            self.error_with_help(
+                field.ty.node(),
+                Code::StructureRule,
+                format!("The type '{ty}' can not be stored in a document or record field"),
+                help,
+            );
         }
     }
 
@@ -559,11 +683,18 @@ impl Checker<'_> {
         context.record = record.cloned();
         self.context = context;
         let ty = self.expr(formula.value).ty;
-        if matches!(ty, Ty::Channel(_) | Ty::Template) {
-            self.error(
-                formula.name.node,
+        self.lazy_type(&ty, &formula.name);
+    }
+
+    /// Formula and bubble results may be any native type except channels and templates, or maybes
+    /// of those (language section 3.1).
+    fn lazy_type(&mut self, ty: &Ty, name: &Ident) {
+        if matches!(ty.unwrap_maybe(), Ty::Channel(_) | Ty::Template) {
+            self.error_with_help(
+                name.node,
                 Code::StructureRule,
                 format!("Lazy type has inappropriate type `{ty}`"),
+                "channels and templates can not be exposed through formulas or bubbles",
             );
         }
     }
@@ -575,7 +706,8 @@ impl Checker<'_> {
         let mut context = Context::new(CodeKind::Bubble);
         context.record = record.cloned();
         self.context = context;
-        self.expr(bubble.value);
+        let ty = self.expr(bubble.value).ty;
+        self.lazy_type(&ty, &bubble.name);
     }
 
     fn record_member(&mut self, member: &RecordMember, record: &Arc<str>) {
@@ -931,9 +1063,16 @@ impl Checker<'_> {
     }
 }
 
+/// Whether a message field of this type would hold something that is not plain data: a record,
+/// a table, a channel, a future, or reactive-only storage (`text`, `holder<M>`).
 fn contains_record_or_table(ty: &Ty) -> bool {
     match ty {
-        Ty::Record(_) | Ty::Table(_) => true,
+        Ty::Record(_)
+        | Ty::Table(_)
+        | Ty::Channel(_)
+        | Ty::Future(_)
+        | Ty::Text
+        | Ty::Holder(_) => true,
         Ty::Maybe(inner) | Ty::List(inner) | Ty::Array(inner) => contains_record_or_table(inner),
         Ty::Map(key, value) => contains_record_or_table(key) || contains_record_or_table(value),
         _ => false,

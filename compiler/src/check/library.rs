@@ -409,29 +409,30 @@ pub fn method(receiver: &Ty, name: &str, arguments: &[Ty]) -> Option<Ty> {
     };
     match receiver {
         Ty::Error => Some(Ty::Error),
-        Ty::String => extension("String").or(Some(Ty::Error)),
+        Ty::String => match name {
+            "dyn" => Some(Ty::Dynamic),
+            _ => extension("String"),
+        },
         Ty::Int | Ty::Long | Ty::Double => match name {
             "strOf" | "hexOf" | "charOf" | "to_roman" => Some(Ty::String),
             "dyn" => Some(Ty::Dynamic),
-            _ => extension("Math").or(Some(Ty::Error)),
+            _ => extension("Math"),
         },
         Ty::Bool => match name {
             "strOf" => Some(Ty::String),
             "dyn" => Some(Ty::Dynamic),
-            _ => Some(Ty::Error),
+            _ => extension("Math"),
         },
         Ty::Complex => match name {
             "re" | "real" | "im" | "imaginary" | "length" | "abs" => Some(Ty::Double),
             "conj" => Some(Ty::Complex),
-            _ => Some(Ty::Error),
+            _ => extension("Math"),
         },
         Ty::Maybe(inner) => match name {
             "has" => Some(Ty::Bool),
             "getOrDefaultTo" => Some((**inner).clone()),
             "delete" => Some(Ty::Void),
-            _ => method(inner, name, arguments)
-                .map(Ty::maybe)
-                .or(Some(Ty::Error)),
+            _ => method(inner, name, arguments).map(Ty::maybe),
         },
         Ty::List(element) | Ty::Array(element) => match name {
             "size" => Some(Ty::Int),
@@ -447,9 +448,7 @@ pub fn method(receiver: &Ty, name: &str, arguments: &[Ty]) -> Option<Ty> {
             } else {
                 Ty::String
             }),
-            _ => extension("Statistics")
-                .or_else(|| extension("Token"))
-                .or(Some(Ty::Error)),
+            _ => extension("Statistics").or_else(|| extension("Token")),
         },
         Ty::Map(key, value) => match name {
             "size" => Some(Ty::Int),
@@ -509,7 +508,7 @@ pub fn method(receiver: &Ty, name: &str, arguments: &[Ty]) -> Option<Ty> {
                     Ty::maybe(plain)
                 })
             }
-            _ => Some(Ty::Error),
+            _ => extension("Dynamic"),
         },
         Ty::Json => match name {
             "to_dynamic" => Some(Ty::Dynamic),
@@ -517,7 +516,7 @@ pub fn method(receiver: &Ty, name: &str, arguments: &[Ty]) -> Option<Ty> {
             "to_b" => Some(Ty::maybe(Ty::Bool)),
             "to_i" => Some(Ty::maybe(Ty::Int)),
             "to_s" => Some(Ty::maybe(Ty::String)),
-            _ => Some(Ty::Error),
+            _ => None,
         },
         Ty::Channel(message) => match name {
             "fetch" => Some(Ty::Future(message.clone())),

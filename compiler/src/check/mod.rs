@@ -141,7 +141,10 @@ impl<'a> Checker<'a> {
     /// Resolves a written type, reporting an unknown name.
     fn resolve_type(&mut self, type_ref: &TypeRef) -> Ty {
         match self.signatures.resolve(type_ref) {
-            Ok(ty) => ty,
+            Ok(ty) => {
+                self.map_shapes(&ty, type_ref.node());
+                ty
+            }
             Err(TypeError::Unknown(ident)) => {
                 self.error(
                     ident.node,
@@ -157,6 +160,48 @@ impl<'a> Checker<'a> {
                     format!("the type '{}' has the wrong type arguments", name.keyword()),
                 );
                 Ty::Error
+            }
+        }
+    }
+
+    /// Every map inside a written type has a legal domain (int, long, string, enum, principal)
+    /// and a range that is not a table (language section 3.1). Reports the first offence.
+    fn map_shapes(&mut self, ty: &Ty, node: NodeId) {
+        let mut pending: Vec<&Ty> = vec![ty];
+        while let Some(ty) = pending.pop() {
+            match ty {
+                Ty::Map(domain, range) => {
+                    if !domain.is_map_domain() {
+                        self.error_with_help(
+                            node,
+                            Code::StructureRule,
+                            format!("The domain type '{domain}' is not an appropriate."),
+                            "map keys must be int, long, string, an enum or principal",
+                        );
+                        return;
+                    }
+                    if matches!(**range, Ty::Table(_)) {
+                        self.error(
+                            node,
+                            Code::StructureRule,
+                            format!("The range type '{range}' is not an appropriate for a map."),
+                        );
+                        return;
+                    }
+                    pending.push(range);
+                }
+                Ty::Maybe(inner)
+                | Ty::List(inner)
+                | Ty::Array(inner)
+                | Ty::Table(inner)
+                | Ty::Future(inner)
+                | Ty::Channel(inner) => pending.push(inner),
+                Ty::Pair(key, value) => {
+                    pending.push(key);
+                    pending.push(value);
+                }
+                Ty::Tuple(items) => pending.extend(items.iter()),
+                _ => {}
             }
         }
     }

@@ -100,6 +100,14 @@ impl Checker<'_> {
                 value,
             } => {
                 let declared = self.resolve_type(&ty);
+                if matches!(declared, Ty::Text | Ty::Holder(_)) {
+                    self.error_with_help(
+                        ty.node(),
+                        Code::StructureRule,
+                        format!("The type '{declared}' is only available for document and record fields"),
+                        "use a `string` (for text) or the message itself (for holder<M>) in a local",
+                    );
+                }
                 match value {
                     Some(value) => {
                         let value_ty = self.expr(value).ty;
@@ -233,20 +241,21 @@ impl Checker<'_> {
                 Flow::Stops
             }
             Stmt::Transition { target, delay } => {
+                self.state_machine_available(node, "transition");
                 self.label_target(target);
                 if let Some(delay) = delay {
                     let ty = self.expr(delay).ty;
-                    if !matches!(ty, Ty::Int | Ty::Double | Ty::Error) {
-                        self.error(
-                            self.body.expr(delay).node,
-                            Code::TypeMismatch,
-                            format!("Type check failure: Must have a type of 'int' or 'double', but the type is actually '{ty}'"),
-                        );
-                    }
+                    self.expect_seconds(self.body.expr(delay).node, &ty);
                 }
                 Flow::Continues
             }
             Stmt::Invoke(target) | Stmt::Preempt(target) => {
+                let word = if matches!(stmt, Stmt::Invoke(_)) {
+                    "invoke"
+                } else {
+                    "preempt"
+                };
+                self.state_machine_available(node, word);
                 self.label_target(target);
                 Flow::Continues
             }
@@ -273,13 +282,21 @@ impl Checker<'_> {
             }
             Stmt::Forward(seconds) => {
                 self.test_only(node);
-                self.expr(seconds);
+                let ty = self.expr(seconds).ty;
+                self.expect_seconds(self.body.expr(seconds).node, &ty);
                 Flow::Continues
             }
             Stmt::Pump { message, channel } => {
                 self.test_only(node);
-                self.expr(message);
-                self.channel_exists(&channel);
+                let message_ty = self.expr(message).ty;
+                if let Some(channel_ty) = self.channel_exists(&channel) {
+                    self.expect_storable(
+                        self.body.expr(message).node,
+                        &channel_ty,
+                        &message_ty,
+                        false,
+                    );
+                }
                 Flow::Continues
             }
             Stmt::Send {
@@ -288,9 +305,17 @@ impl Checker<'_> {
                 message,
             } => {
                 self.test_only(node);
-                self.expr(who);
-                self.expr(message);
-                self.channel_exists(&channel);
+                let who_ty = self.expr(who).ty;
+                self.expect_storable(self.body.expr(who).node, &Ty::Principal, &who_ty, false);
+                let message_ty = self.expr(message).ty;
+                if let Some(channel_ty) = self.channel_exists(&channel) {
+                    self.expect_storable(
+                        self.body.expr(message).node,
+                        &channel_ty,
+                        &message_ty,
+                        false,
+                    );
+                }
                 Flow::Continues
             }
             Stmt::Aborts(block) => {
@@ -335,19 +360,46 @@ impl Checker<'_> {
         }
     }
 
-    fn channel_exists(&mut self, channel: &crate::hir::Ident) {
-        let exists = matches!(
-            self.signatures.globals.get(&channel.name),
-            Some(
-                crate::signatures::GlobalSig::Handler { .. }
-                    | crate::signatures::GlobalSig::AsyncChannel { .. }
-            )
-        );
-        if !exists {
+    /// The message type a channel accepts, reporting an unknown channel.
+    fn channel_exists(&mut self, channel: &crate::hir::Ident) -> Option<Ty> {
+        use crate::signatures::GlobalSig;
+        match self.signatures.globals.get(&channel.name) {
+            Some(GlobalSig::Handler { message, array }) => {
+                let message = self.signatures.resolve_struct_name(message);
+                Some(if *array { Ty::array(message) } else { message })
+            }
+            Some(GlobalSig::AsyncChannel { ty }) => Some(ty.clone()),
+            _ => {
+                self.error(
+                    channel.node,
+                    Code::UnknownReference,
+                    format!("Channel '{}' does not exist", channel.name),
+                );
+                None
+            }
+        }
+    }
+
+    /// A number of seconds (`transition … in`, `@forward`): an int or a double.
+    fn expect_seconds(&mut self, node: crate::hir::NodeId, ty: &Ty) {
+        if !matches!(ty, Ty::Int | Ty::Double | Ty::Error) {
             self.error(
-                channel.node,
-                Code::UnknownReference,
-                format!("Channel '{}' does not exist", channel.name),
+                node,
+                Code::TypeMismatch,
+                format!("Type check failure: Must have a type of 'int' or 'double', but the type is actually '{ty}'"),
+            );
+        }
+    }
+
+    /// `@static` policies run before (or without) a document, so they have no state machine
+    /// (language section 4.7).
+    fn state_machine_available(&mut self, node: crate::hir::NodeId, word: &str) {
+        if self.context.kind == CodeKind::Static {
+            self.error_with_help(
+                node,
+                Code::ContextCapability,
+                format!("'{word}' is not available in @static code: there is no document state machine yet"),
+                "transition from @construct instead",
             );
         }
     }
@@ -547,7 +599,28 @@ impl Checker<'_> {
             (Place::Element, Ty::List(element)) => (**element).clone(),
             _ => target_value.ty.clone(),
         };
+        if reactive && self.maybe_record_field_assigned(&target_ty, &value_ty, value) {
+            return;
+        }
         self.expect_storable(self.body.expr(value).node, &target_ty, &value_ty, reactive);
+    }
+
+    /// A `maybe<R>` field holds a row of its own: it is filled by ingestion, never by pointing it
+    /// at another record (language section 3.3). Returns whether it reported.
+    fn maybe_record_field_assigned(&mut self, target: &Ty, value_ty: &Ty, value: ExprId) -> bool {
+        let Ty::Maybe(inner) = target else {
+            return false;
+        };
+        if !matches!(**inner, Ty::Record(_)) || !matches!(value_ty.unwrap_maybe(), Ty::Record(_)) {
+            return false;
+        }
+        self.error_with_help(
+            self.body.expr(value).node,
+            Code::TypeMismatch,
+            format!("Type check failure: the type 'r<{target}>' is unable to store type '{value_ty}'."),
+            "a maybe<record> field owns its record: fill it with ingestion (`field <- {...};`) and empty it with `.delete()`",
+        );
+        true
     }
 
     /// Types the left side of `=` or `<-`: a map entry there creates-or-gets the entry.

@@ -8,9 +8,9 @@
 //!
 //! The walk over expressions, statements and types recurses; a depth counter stops it after
 //! [`MAX_DEPTH`] levels, so that no input can overflow the stack. The files split the work by
-//! concern: declarations ([`items`], [`handlers`], [`members`], [`parts`]), statements
-//! ([`stmts`]), expressions ([`exprs`], [`values`], [`clauses`]), types ([`types`]) and literal
-//! text ([`literals`]).
+//! concern: declarations (`items.rs`, `handlers.rs`, `members.rs`, `parts.rs`), statements
+//! (`stmts.rs`), expressions (`exprs.rs`, `values.rs`, `clauses.rs`), types (`types.rs`) and
+//! literal text (`literals.rs`).
 
 mod clauses;
 mod exprs;

@@ -448,6 +448,182 @@ fn message_members() {
     assert!(!b.lossy && b.unique.is_none());
 }
 
+#[test]
+fn for_updates_and_events_missing_from_the_corpus() {
+    let source = "record R { int a; ingested { a = 1; } }\n\
+                  message M { int b; @parsed { b = 2; } }\n\
+                  public projection<t.f> p;\n\
+                  procedure run() { for (int i = 0; i < 3; i = i + 1) { } for (;;i++) ; }";
+    assert_eq!(
+        crate::syntax::check(source, &parse(source, None)),
+        Vec::new()
+    );
+    let file = lower(source);
+    assert!(file.diagnostics.is_empty());
+    let [record, message, projection, procedure] = file.items.as_slice() else {
+        panic!("{:?}", file.items)
+    };
+    let Decl::Record(record) = &record.item.decl else {
+        panic!("record")
+    };
+    assert!(
+        matches!(&record.members[1], RecordMember::Ingested { body, .. } if body.stmts.len() == 1)
+    );
+    let Decl::Message(message) = &message.item.decl else {
+        panic!("message")
+    };
+    assert!(
+        matches!(&message.members[1], MessageMember::Parsed { body, .. } if body.stmts.len() == 1)
+    );
+    let Decl::Field(field) = &projection.item.decl else {
+        panic!("field")
+    };
+    assert!(
+        matches!(&field.ty, TypeRef::Projection { table, field, .. } if table.name == "t" && field.name == "f")
+    );
+    let item = &procedure.item;
+    let Decl::Procedure(function) = &item.decl else {
+        panic!("procedure")
+    };
+    let [first, second] = function.body.stmts.as_slice() else {
+        panic!("{:?}", function.body)
+    };
+    let Stmt::For {
+        init: Some(init),
+        condition: Some(_),
+        update: Some(update),
+        body,
+    } = stmt(item, *first)
+    else {
+        panic!("for")
+    };
+    assert!(matches!(stmt(item, *init), Stmt::Local { .. }));
+    assert!(matches!(stmt(item, *update), Stmt::Assign { .. }));
+    assert!(matches!(stmt(item, *body), Stmt::Block(_)));
+    let Stmt::For {
+        init: None,
+        condition: None,
+        update: Some(update),
+        body,
+    } = stmt(item, *second)
+    else {
+        panic!("second for")
+    };
+    let Stmt::Expr(postfix) = stmt(item, *update) else {
+        panic!("update expression")
+    };
+    assert_eq!(item.body.stmt(*update).node, item.body.expr(*postfix).node);
+    assert_eq!(stmt(item, *body), &Stmt::Empty);
+}
+
+#[test]
+fn handlers_and_schedules() {
+    let source = "@cron a daily 8:30 { }\n\
+                  @cron b hourly 15 { }\n\
+                  @cron c monthly day { }\n\
+                  @static (ctx) { create { return true; } max_age = 5; }\n\
+                  public cached<every 5 min> n = 1;\n\
+                  dispatch E::Pre* f() -> int { return 1; }\n\
+                  #waiting { block; @aborts { abort; } }\n\
+                  template t: `x`<b>[[a]]</b>`x`\n\
+                  @include std/util;\n\
+                  rpc ask(who, int a) { }\n\
+                  channel<M[]> inbox;\n\
+                  viewer_is<owner> int secret;\n\
+                  use_policy<p | f> int guarded;";
+    assert_eq!(
+        crate::syntax::check(source, &parse(source, None)),
+        Vec::new()
+    );
+    let file = lower(source);
+    assert!(file.diagnostics.is_empty());
+    let decls: Vec<&Decl> = file
+        .items
+        .iter()
+        .map(|lowered| &lowered.item.decl)
+        .collect();
+    assert_eq!(decls.len(), 13, "{decls:?}");
+    assert!(matches!(
+        decls[0],
+        Decl::Cron {
+            schedule: crate::hir::CronSchedule::Daily {
+                hour: 8,
+                minute: 30,
+                ..
+            },
+            ..
+        }
+    ));
+    assert!(matches!(
+        decls[1],
+        Decl::Cron {
+            schedule: crate::hir::CronSchedule::Hourly { minute: 15, .. },
+            ..
+        }
+    ));
+    assert!(
+        matches!(decls[2], Decl::Cron { schedule: crate::hir::CronSchedule::Variable { frequency: crate::hir::CronFrequency::Monthly, field }, .. } if field.name == "day")
+    );
+    let Decl::Static {
+        context: Some(context),
+        entries,
+    } = decls[3]
+    else {
+        panic!("static")
+    };
+    assert_eq!(context.name, "ctx");
+    assert!(matches!(
+        &entries[0],
+        crate::hir::StaticEntry::Policy {
+            kind: crate::hir::StaticPolicyKind::Create,
+            ..
+        }
+    ));
+    assert!(
+        matches!(&entries[1], crate::hir::StaticEntry::Setting { name, .. } if name.name == "max_age")
+    );
+    let Decl::Formula(formula) = decls[4] else {
+        panic!("cached formula")
+    };
+    assert_eq!(formula.privacy, Privacy::Public);
+    assert!(matches!(
+        &formula.cached,
+        Some(crate::hir::CachePolicy::Every {
+            period: 5,
+            unit: Some(crate::hir::TimeUnit::Minutes),
+            ..
+        })
+    ));
+    assert!(
+        matches!(decls[5], Decl::Dispatch(dispatch) if matches!(&dispatch.pattern, crate::hir::DispatchPattern::Prefix(label) if label.name == "Pre"))
+    );
+    let Decl::State { label, body } = decls[6] else {
+        panic!("state")
+    };
+    assert_eq!(label.name, "waiting");
+    let waiting = &file.items[6].item;
+    assert_eq!(stmt(waiting, body.stmts[0]), &Stmt::Wait);
+    assert!(matches!(stmt(waiting, body.stmts[1]), Stmt::Aborts(block) if block.stmts.len() == 1));
+    assert!(
+        matches!(decls[7], Decl::Template { name, text } if name.name == "t" && text == "<b>[[a]]</b>")
+    );
+    assert!(matches!(decls[8], Decl::Include { path } if path == &["std", "util"]));
+    assert!(matches!(decls[9], Decl::Rpc(rpc) if rpc.who.name == "who" && rpc.params.len() == 1));
+    assert!(
+        matches!(decls[10], Decl::AsyncChannel(channel) if channel.array && channel.message.name == "M")
+    );
+    assert!(
+        matches!(decls[11], Decl::Field(field) if matches!(&field.privacy, Privacy::ViewerIs(owner) if owner.name == "owner"))
+    );
+    let Decl::Field(guarded) = decls[12] else {
+        panic!("guarded field")
+    };
+    let Privacy::UsePolicy(guard) = &guarded.privacy else {
+        panic!("use_policy")
+    };
+    assert_eq!((guard.policies.len(), guard.filters.len()), (1, 1));
+}
+
 /// The programs of the corpus and the examples, with their names.
 #[allow(clippy::disallowed_methods)] // tests read the corpus; the compiler itself does no IO
 fn programs() -> Vec<(String, String)> {
@@ -476,6 +652,19 @@ fn programs() -> Vec<(String, String)> {
         .collect()
 }
 
+#[test]
+fn every_truncated_program_lowers_without_panicking() {
+    for (path, text) in programs() {
+        let step = (text.len() / 16).max(1);
+        for cut in (0..text.len()).step_by(step) {
+            if text.is_char_boundary(cut) {
+                let file = lower(&text[..cut]);
+                assert!(file.diagnostics.is_empty(), "{path} cut at {cut}");
+            }
+        }
+    }
+}
+
 /// The top-level children that are items: everything but `;` and comments.
 fn top_level_items(tree: &tree_sitter::Tree) -> usize {
     let root = tree.root_node();
@@ -493,6 +682,7 @@ fn incomplete_parts(item: &Item) -> Vec<&'static str> {
         ("expr: Missing", "Expr::Missing"),
         ("Missing(NodeId(", "TypeRef::Missing"),
         ("Ident { name: \"\",", "an empty name"),
+        ("end: None", "a block without its closing brace"),
     ]
     .into_iter()
     .filter(|(pattern, _)| debug.contains(pattern))

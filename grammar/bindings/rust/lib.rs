@@ -17,6 +17,11 @@
 
 use tree_sitter_language::LanguageFn;
 
+mod generated;
+
+#[doc(hidden)]
+pub use generated::generated_program;
+
 unsafe extern "C" {
     fn tree_sitter_adama() -> *const ();
 }
