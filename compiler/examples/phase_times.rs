@@ -1,4 +1,6 @@
 //! Prints how long each phase of checking takes on a generated program (a profiling aid).
+//! It is not part of the library, so it may read the clock.
+#![allow(clippy::disallowed_methods)]
 
 use std::time::Instant;
 
