@@ -50,6 +50,7 @@ impl ParseCache {
 #[salsa::db]
 pub trait Db: salsa::Database {
     fn parse_cache(&self) -> &ParseCache;
+    fn lower_cache(&self) -> &crate::lower::LowerCache;
 }
 
 /// The compiler's database.
@@ -58,6 +59,7 @@ pub trait Db: salsa::Database {
 pub struct Database {
     storage: salsa::Storage<Self>,
     parse_cache: Arc<ParseCache>,
+    lower_cache: Arc<crate::lower::LowerCache>,
 }
 
 impl std::fmt::Debug for Database {
@@ -82,6 +84,7 @@ impl Database {
             Database {
                 storage,
                 parse_cache: Arc::default(),
+                lower_cache: Arc::default(),
             },
             log,
         )
@@ -95,5 +98,9 @@ impl salsa::Database for Database {}
 impl Db for Database {
     fn parse_cache(&self) -> &ParseCache {
         &self.parse_cache
+    }
+
+    fn lower_cache(&self) -> &crate::lower::LowerCache {
+        &self.lower_cache
     }
 }

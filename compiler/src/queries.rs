@@ -1,9 +1,10 @@
 //! The compiler's queries, from a file's text to its diagnostics.
 //!
-//! `parsed` → `lowered` → `item_hir` (one per item) and `signatures` (the declarations of the
-//! document) → `check_item` (one per item) and `document_checks` → `diagnostics`.
+//! `parsed` → `lowered` → `file_items` (one tracked struct per item) → `signatures` (the
+//! declarations of the document) → `check_item` (one per item) and `document_checks` →
+//! `diagnostics`.
 //!
-//! Invariant: `item_hir` and `signatures` hold no positions, so they compare equal after an edit
+//! Invariant: an item's HIR and `signatures` hold no positions, so they compare equal after an edit
 //! that only moves text; salsa then re-uses every `check_item` that read them. An edit inside one
 //! function body changes only that item's HIR, so only that item is re-checked. Positions are
 //! attached at the end, in `diagnostics`, from the current source maps.
@@ -16,7 +17,7 @@ use crate::check::{FormulaTypes, SemanticDiagnostic};
 use crate::db::{Db, SourceFile};
 use crate::diagnostic::Diagnostic;
 use crate::hir::{Decl, Item};
-use crate::lower::{LoweredFile, lower_file};
+use crate::lower::{LoweredFile, lower_file_with};
 use crate::parse::ParsedFile;
 use crate::signatures::Signatures;
 use crate::ty::Ty;
@@ -28,15 +29,6 @@ pub struct ItemKey {
     pub kind: &'static str,
     pub name: String,
     pub occurrence: u32,
-}
-
-/// An item of a file, as a query argument.
-#[salsa::interned(debug)]
-pub struct ItemRef<'db> {
-    #[returns(copy)]
-    pub file: SourceFile,
-    #[returns(ref)]
-    pub key: ItemKey,
 }
 
 /// A formula (of a record when `record` is set), as a query argument.
@@ -62,73 +54,80 @@ pub fn parsed(db: &dyn Db, file: SourceFile) -> ParsedFile {
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn lowered(db: &dyn Db, file: SourceFile) -> LoweredFile {
     let parsed = parsed(db, file);
-    lower_file(&parsed.text, &parsed.tree)
+    lower_file_with(&parsed.text, &parsed.tree, db.lower_cache(), file.path(db))
 }
 
-/// The keys of a file's items, in source order.
+/// One item of a file, as salsa tracks it. Its identity is its file and key; its HIR and its
+/// declaration are tracked fields, so a query that read an unchanged item's field is not re-run
+/// when another item changes.
+#[salsa::tracked(debug)]
+pub struct FileItem<'db> {
+    #[returns(copy)]
+    pub file: SourceFile,
+    #[returns(ref)]
+    pub key: ItemKey,
+    #[tracked]
+    #[returns(ref)]
+    pub hir: Arc<Item>,
+    /// The declaration without its code (see [`crate::hir::LoweredItem::decl`]).
+    #[tracked]
+    #[returns(ref)]
+    pub decl: Arc<Item>,
+}
+
+/// The items of a file, in source order.
 #[salsa::tracked(returns(ref))]
-pub fn item_keys(db: &dyn Db, file: SourceFile) -> Vec<ItemKey> {
-    keys_of(lowered(db, file).items.iter().map(|lowered| &lowered.item))
+pub fn file_items<'db>(db: &'db dyn Db, file: SourceFile) -> Vec<FileItem<'db>> {
+    let lowered = lowered(db, file);
+    let keys = keys_of(lowered.items.iter().map(|lowered| &*lowered.item));
+    keys.into_iter()
+        .zip(&lowered.items)
+        .map(|(key, item)| {
+            FileItem::new(
+                db,
+                file,
+                key,
+                Arc::clone(&item.item),
+                Arc::clone(&item.decl),
+            )
+        })
+        .collect()
 }
 
 fn keys_of<'a>(items: impl Iterator<Item = &'a Item>) -> Vec<ItemKey> {
-    let mut keys: Vec<ItemKey> = Vec::new();
-    for item in items {
-        let kind = item.decl.kind();
-        let name = item
-            .decl
-            .name()
-            .map_or_else(String::new, |ident| ident.name.clone());
-        let occurrence = u32::try_from(
-            keys.iter()
-                .filter(|key| key.kind == kind && key.name == name)
-                .count(),
-        )
-        .unwrap_or(u32::MAX);
-        keys.push(ItemKey {
-            kind,
-            name,
-            occurrence,
-        });
-    }
-    keys
+    let mut seen: HashMap<(&'static str, String), u32> = HashMap::new();
+    items
+        .map(|item| {
+            let kind = item.decl.kind();
+            let name = item
+                .decl
+                .name()
+                .map_or_else(String::new, |ident| ident.name.clone());
+            let occurrence = seen.entry((kind, name.clone())).or_insert(0);
+            let key = ItemKey {
+                kind,
+                name,
+                occurrence: *occurrence,
+            };
+            *occurrence += 1;
+            key
+        })
+        .collect()
 }
 
-/// Where each item key sits in the file's list of items.
-#[salsa::tracked(returns(ref))]
-pub fn item_positions(db: &dyn Db, file: SourceFile) -> Arc<HashMap<ItemKey, usize>> {
-    Arc::new(
-        item_keys(db, file)
-            .iter()
-            .enumerate()
-            .map(|(index, key)| (key.clone(), index))
-            .collect(),
-    )
-}
-
-/// The HIR of one item, without positions.
-#[salsa::tracked(returns(ref))]
-pub fn item_hir<'db>(db: &'db dyn Db, item: ItemRef<'db>) -> Option<Arc<Item>> {
-    let file = item.file(db);
-    let index = *item_positions(db, file).get(item.key(db))?;
-    lowered(db, file)
-        .items
-        .get(index)
-        .map(|lowered| Arc::new(lowered.item.clone()))
-}
-
-fn items(db: &dyn Db, file: SourceFile) -> Vec<Arc<Item>> {
-    item_keys(db, file)
+/// The declarations of every item of a file, without code.
+fn decls(db: &dyn Db, file: SourceFile) -> Vec<Arc<Item>> {
+    file_items(db, file)
         .iter()
-        .filter_map(|key| item_hir(db, ItemRef::new(db, file, key.clone())).clone())
+        .map(|item| Arc::clone(item.decl(db)))
         .collect()
 }
 
 /// The declarations of a file.
 #[salsa::tracked(returns(ref))]
 pub fn signatures(db: &dyn Db, file: SourceFile) -> Arc<Signatures> {
-    let items = items(db, file);
-    Arc::new(Signatures::build(items.iter().map(|item| &**item)))
+    let decls = decls(db, file);
+    Arc::new(Signatures::build(decls.iter().map(|item| &**item)))
 }
 
 struct QueryFormulas<'db> {
@@ -162,10 +161,13 @@ pub fn formula_type<'db>(db: &'db dyn Db, formula: FormulaRef<'db>) -> Ty {
         Some(record) => ("record", record.clone()),
         None => ("formula", formula.name(db).clone()),
     };
-    let Some(item) = item_keys(db, file)
+    let Some(item) = file_items(db, file)
         .iter()
-        .filter(|key| key.kind == kind && key.name == owner)
-        .find_map(|key| item_hir(db, ItemRef::new(db, file, key.clone())).clone())
+        .find(|item| {
+            let key = item.key(db);
+            key.kind == kind && key.name == owner
+        })
+        .map(|item| Arc::clone(item.hir(db)))
     else {
         return Ty::Error;
     };
@@ -181,68 +183,51 @@ pub fn formula_type<'db>(db: &'db dyn Db, formula: FormulaRef<'db>) -> Ty {
 
 /// The diagnostics of one item.
 #[salsa::tracked(returns(ref))]
-pub fn check_item<'db>(db: &'db dyn Db, item: ItemRef<'db>) -> Vec<SemanticDiagnostic> {
+pub fn check_item<'db>(db: &'db dyn Db, item: FileItem<'db>) -> Vec<SemanticDiagnostic> {
     let file = item.file(db);
-    let Some(hir) = item_hir(db, item) else {
-        return Vec::new();
-    };
     let formulas = QueryFormulas { db, file };
-    crate::check::check_item(hir, signatures(db, file), &formulas)
+    crate::check::check_item(item.hir(db), signatures(db, file), &formulas)
 }
 
 /// Diagnostics of the rules that span items, with the index of the item each belongs to.
 #[salsa::tracked(returns(ref))]
-pub fn document_checks(db: &dyn Db, file: SourceFile) -> Vec<(ItemKey, SemanticDiagnostic)> {
-    let keys = item_keys(db, file);
-    let items = items(db, file);
-    let references: Vec<&Item> = items.iter().map(|item| &**item).collect();
+pub fn document_checks(db: &dyn Db, file: SourceFile) -> Vec<(usize, SemanticDiagnostic)> {
+    let decls = decls(db, file);
+    let references: Vec<&Item> = decls.iter().map(|item| &**item).collect();
     check_document(&references)
         .into_iter()
-        .filter_map(|global| {
-            keys.get(global.item)
-                .map(|key| (key.clone(), global.diagnostic))
-        })
+        .map(|global| (global.item, global.diagnostic))
         .collect()
 }
 
-/// Every diagnostic of a file, in source order: syntax first-class, then names and types.
+/// Every diagnostic of a file, in source order: syntax first, then names and types.
 #[salsa::tracked(returns(ref))]
 pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
-    let parsed = parsed(db, file);
-    let mut all = crate::syntax::check(&parsed.text, &parsed.tree);
     let lowered = lowered(db, file);
-    all.extend(lowered.diagnostics.iter().cloned());
     // A file with syntax errors reports only those: its HIR is partial, and names and types
     // checked on a partial program mostly repeat the same mistake.
-    if !all.is_empty() {
-        all.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end));
-        return all;
+    if !lowered.diagnostics.is_empty() {
+        return lowered.diagnostics.clone();
     }
-    let keys = item_keys(db, file);
-    for (index, key) in keys.iter().enumerate() {
-        let Some(source_map) = lowered.items.get(index).map(|lowered| &lowered.source_map) else {
-            continue;
-        };
-        for semantic in check_item(db, ItemRef::new(db, file, key.clone())) {
-            all.push(to_diagnostic(semantic, source_map));
+    let mut all = Vec::new();
+    for (item, lowered_item) in file_items(db, file).iter().zip(&lowered.items) {
+        for semantic in check_item(db, *item) {
+            all.push(to_diagnostic(semantic, lowered_item));
         }
     }
-    let positions = item_positions(db, file);
-    for (key, semantic) in document_checks(db, file) {
-        if let Some(&index) = positions.get(key)
-            && let Some(lowered_item) = lowered.items.get(index)
-        {
-            all.push(to_diagnostic(semantic, &lowered_item.source_map));
+    for (index, semantic) in document_checks(db, file) {
+        if let Some(lowered_item) = lowered.items.get(*index) {
+            all.push(to_diagnostic(semantic, lowered_item));
         }
     }
     all.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end));
     all
 }
 
-fn to_diagnostic(semantic: &SemanticDiagnostic, source_map: &crate::hir::SourceMap) -> Diagnostic {
+fn to_diagnostic(semantic: &SemanticDiagnostic, item: &crate::hir::LoweredItem) -> Diagnostic {
     let mut diagnostic = Diagnostic::error(
         semantic.code,
-        source_map.span(semantic.node),
+        item.span(semantic.node),
         semantic.message.clone(),
     );
     diagnostic.help = semantic.help.clone();

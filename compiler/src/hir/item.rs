@@ -1,5 +1,7 @@
 //! Declarations: what each top-level item (and each member of a record or message) declares.
 
+use std::sync::Arc;
+
 use super::{Block, Body, ExprId, Ident, NodeId, SourceMap, TimeUnit, TypeRef};
 
 /// One top-level item: its declaration and all of its code.
@@ -12,10 +14,36 @@ pub struct Item {
 }
 
 /// An item together with the spans of its nodes, as lowering produces it.
+///
+/// The source map's spans are relative to `offset`, the item's first byte in the file, so that
+/// an unchanged item can be re-used as it is when text before it moves.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LoweredItem {
-    pub item: Item,
-    pub source_map: SourceMap,
+    pub item: Arc<Item>,
+    /// The same declaration without its code: it stays equal when only statements and
+    /// expressions inside a body change, which is what spares re-reading the declarations.
+    pub decl: Arc<Item>,
+    pub source_map: Arc<SourceMap>,
+    pub offset: usize,
+}
+
+impl Item {
+    /// This item's declaration with an empty body.
+    pub fn without_code(&self) -> Item {
+        Item {
+            decl: self.decl.clone(),
+            body: Body::default(),
+            node: self.node,
+        }
+    }
+}
+
+impl LoweredItem {
+    /// The absolute byte range of a node of the item.
+    pub fn span(&self, node: NodeId) -> std::ops::Range<usize> {
+        let relative = self.source_map.span(node);
+        relative.start + self.offset..relative.end + self.offset
+    }
 }
 
 /// Who may see a field.

@@ -26,7 +26,9 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
 
 use tree_sitter::{Node, Tree};
 
@@ -41,8 +43,8 @@ pub const MAX_DEPTH: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoweredFile {
     pub items: Vec<LoweredItem>,
-    /// Problems found while lowering (today only: nesting too deep), as [`Diagnostic`]s with
-    /// absolute byte ranges.
+    /// The syntax diagnostics of the file and the problems lowering found (nesting too deep),
+    /// in source order, with absolute byte ranges.
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -66,29 +68,146 @@ impl Hash for LoweredFile {
     }
 }
 
-/// Lowers every top-level item of a parsed file.
+/// Lowers every top-level item of a parsed file, and runs the syntax checks on each.
 pub fn lower_file(text: &str, tree: &Tree) -> LoweredFile {
+    lower_file_with(text, tree, &LowerCache::default(), "")
+}
+
+/// Like [`lower_file`], re-using from `cache` every item whose text did not change since the
+/// last call for the same `path`.
+///
+/// Invariant: an error-free top-level item lowers and checks the same way whatever comes before
+/// or after it, because the parser reads every item from the same state; so its text alone
+/// decides its HIR, its relative spans and its syntax diagnostics. Items with syntax errors are
+/// never cached.
+pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) -> LoweredFile {
     let mut file = LoweredFile {
         items: Vec::new(),
         diagnostics: Vec::new(),
     };
-    for node in named_children(tree.root_node()) {
-        if node.is_error() || node.is_missing() {
-            continue;
-        }
-        let mut lowerer = Lowerer::new(text);
-        let Some(item) = lowerer.lower_item(node) else {
-            continue;
-        };
-        if let Some(diagnostic) = lowerer.too_deep.take() {
-            file.diagnostics.push(diagnostic);
-        }
-        file.items.push(LoweredItem {
-            item,
-            source_map: lowerer.source_map,
-        });
+    let mut syntax = Vec::new();
+    let previous = cache.take(path);
+    let mut kept: HashMap<(u16, String), Arc<CachedItem>> = HashMap::new();
+    let root = tree.root_node();
+    if root.is_error() {
+        // The parser could not place even the outline of the file: nothing is an item.
+        file.diagnostics = crate::syntax::finish(crate::syntax::check_node(text, root));
+        return file;
     }
+    let mut cursor = root.walk();
+    for node in root.children(&mut cursor) {
+        let offset = node.start_byte();
+        if node.is_error() || node.is_missing() || !node.is_named() || node.kind() == "comment" {
+            syntax.extend(crate::syntax::check_node(text, node));
+            continue;
+        }
+        let key = (
+            node.kind_id(),
+            text.get(node.byte_range()).unwrap_or("").to_owned(),
+        );
+        let cacheable = !node.has_error();
+        let cached = if cacheable {
+            previous.get(&key).cloned()
+        } else {
+            None
+        };
+        let entry = match cached {
+            Some(entry) => entry,
+            None => Arc::new(lower_top_level(text, node)),
+        };
+        syntax.extend(
+            entry
+                .diagnostics
+                .iter()
+                .map(|diagnostic| shifted(diagnostic, offset)),
+        );
+        if let (Some(item), Some(decl)) = (&entry.item, &entry.decl) {
+            file.items.push(LoweredItem {
+                item: Arc::clone(item),
+                decl: Arc::clone(decl),
+                source_map: Arc::clone(&entry.source_map),
+                offset,
+            });
+        }
+        if cacheable {
+            kept.insert(key, entry);
+        }
+    }
+    cache.put(path, kept);
+    file.diagnostics = crate::syntax::finish(syntax);
     file
+}
+
+/// Lowers one top-level node and checks its syntax, with spans relative to its first byte.
+fn lower_top_level(text: &str, node: Node<'_>) -> CachedItem {
+    let offset = node.start_byte();
+    let mut lowerer = Lowerer::new(text);
+    let item = lowerer.lower_item(node);
+    let mut diagnostics = crate::syntax::check_node(text, node);
+    diagnostics.extend(lowerer.too_deep.take());
+    let mut source_map = lowerer.source_map;
+    for span in &mut source_map.spans {
+        *span = span.start.saturating_sub(offset)..span.end.saturating_sub(offset);
+    }
+    CachedItem {
+        decl: item.as_ref().map(|item| Arc::new(item.without_code())),
+        item: item.map(Arc::new),
+        source_map: Arc::new(source_map),
+        diagnostics: diagnostics
+            .iter()
+            .map(|diagnostic| unshifted(diagnostic, offset))
+            .collect(),
+    }
+}
+
+fn shifted(diagnostic: &Diagnostic, offset: usize) -> Diagnostic {
+    let mut moved = diagnostic.clone();
+    moved.range = moved.range.start + offset..moved.range.end + offset;
+    for label in &mut moved.related {
+        label.range = label.range.start + offset..label.range.end + offset;
+    }
+    moved
+}
+
+fn unshifted(diagnostic: &Diagnostic, offset: usize) -> Diagnostic {
+    let mut moved = diagnostic.clone();
+    moved.range = moved.range.start.saturating_sub(offset)..moved.range.end.saturating_sub(offset);
+    for label in &mut moved.related {
+        label.range =
+            label.range.start.saturating_sub(offset)..label.range.end.saturating_sub(offset);
+    }
+    moved
+}
+
+/// A lowered top-level node with its syntax diagnostics, spans relative to the node.
+#[derive(Debug)]
+struct CachedItem {
+    item: Option<Arc<Item>>,
+    decl: Option<Arc<Item>>,
+    source_map: Arc<SourceMap>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// The lowered items of each file's last version, by item text.
+#[derive(Debug, Default)]
+pub struct LowerCache {
+    files: Mutex<HashMap<String, HashMap<(u16, String), Arc<CachedItem>>>>,
+}
+
+impl LowerCache {
+    fn take(&self, path: &str) -> HashMap<(u16, String), Arc<CachedItem>> {
+        self.files
+            .lock()
+            .ok()
+            .and_then(|mut files| files.remove(path))
+            .unwrap_or_default()
+    }
+
+    fn put(&self, path: &str, items: HashMap<(u16, String), Arc<CachedItem>>) {
+        if let Ok(mut files) = self.files.lock() {
+            files.insert(path.to_owned(), items);
+        }
+    }
 }
 
 /// The state of lowering one item: the text, and the source map and body being built.

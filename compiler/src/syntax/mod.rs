@@ -22,8 +22,14 @@ pub const MAX_SYNTAX_DIAGNOSTICS: usize = 200;
 
 /// Runs every syntax check on a parsed file and returns the diagnostics in source order.
 pub fn check(text: &str, tree: &Tree) -> Vec<Diagnostic> {
+    finish(check_node(text, tree.root_node()))
+}
+
+/// Runs every syntax check on one node and its descendants, unsorted; [`finish`] orders a
+/// file's collected diagnostics.
+pub fn check_node(text: &str, root: Node<'_>) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
-    let mut cursor = tree.walk();
+    let mut cursor = root.walk();
     // Invariant: the walk is iterative, so a deeply nested input cannot overflow the stack.
     'walk: loop {
         let node = cursor.node();
@@ -32,6 +38,9 @@ pub fn check(text: &str, tree: &Tree) -> Vec<Diagnostic> {
             continue;
         }
         loop {
+            if cursor.node().id() == root.id() {
+                break 'walk;
+            }
             if cursor.goto_next_sibling() {
                 continue 'walk;
             }
@@ -40,7 +49,7 @@ pub fn check(text: &str, tree: &Tree) -> Vec<Diagnostic> {
             }
         }
     }
-    finish(diagnostics)
+    diagnostics
 }
 
 /// Checks one node; returns whether its children should be visited.
@@ -70,7 +79,7 @@ fn visit(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) -> bool 
 }
 
 /// Sorts, drops diagnostics that a previous one already covers, and caps the count.
-fn finish(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+pub fn finish(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end));
     let mut kept: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
     for diagnostic in diagnostics {
