@@ -87,7 +87,7 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
     };
     let mut syntax = Vec::new();
     let previous = cache.take(path);
-    let mut kept: HashMap<(u16, String), Arc<CachedItem>> = HashMap::new();
+    let mut kept: CachedItems = HashMap::new();
     let root = tree.root_node();
     if root.is_error() {
         // The parser could not place even the outline of the file: nothing is an item.
@@ -188,14 +188,17 @@ struct CachedItem {
     diagnostics: Vec<Diagnostic>,
 }
 
+/// A file's cached items, by node kind and item text.
+type CachedItems = HashMap<(u16, String), Arc<CachedItem>>;
+
 /// The lowered items of each file's last version, by item text.
 #[derive(Debug, Default)]
 pub struct LowerCache {
-    files: Mutex<HashMap<String, HashMap<(u16, String), Arc<CachedItem>>>>,
+    files: Mutex<HashMap<String, CachedItems>>,
 }
 
 impl LowerCache {
-    fn take(&self, path: &str) -> HashMap<(u16, String), Arc<CachedItem>> {
+    fn take(&self, path: &str) -> CachedItems {
         self.files
             .lock()
             .ok()
@@ -203,7 +206,7 @@ impl LowerCache {
             .unwrap_or_default()
     }
 
-    fn put(&self, path: &str, items: HashMap<(u16, String), Arc<CachedItem>>) {
+    fn put(&self, path: &str, items: CachedItems) {
         if let Ok(mut files) = self.files.lock() {
             files.insert(path.to_owned(), items);
         }
