@@ -153,6 +153,52 @@ impl Code {
     }
 }
 
+impl Code {
+    /// The general hint for a code, shown when a check has no more specific one.
+    pub fn hint(self) -> Option<&'static str> {
+        Some(match self {
+            Code::UnknownName => {
+                "declare it first (a local, a field, a function), or fix the spelling"
+            }
+            Code::UnknownType => {
+                "declare the record, message or enum, or use a built-in type such as int, string or maybe<T>"
+            }
+            Code::UnknownMember => {
+                "use a field or method the type declares; section 6 of the language reference lists the library"
+            }
+            Code::UnknownReference => {
+                "declare what is named here (the state block, policy, filter, channel, enum label, ...)"
+            }
+            Code::Duplicate => "rename one of the two declarations",
+            Code::TypeMismatch => {
+                "convert the value (for example with intOf(), strOf() or getOrDefaultTo()) or change the declared type"
+            }
+            Code::OperatorUndefined => {
+                "convert an operand so that both sides have types the operator accepts"
+            }
+            Code::Unification => "make both branches produce the same type",
+            Code::NotAssignable => {
+                "write to a mutable local or field; declare a mutable copy with an explicit type"
+            }
+            Code::ControlFlow => {
+                "make every path end as the code requires, and remove code that can never run"
+            }
+            Code::ContextCapability => {
+                "move this into code that allows it (section 7.8 of the language reference lists what each context may do)"
+            }
+            Code::CallCapability => {
+                "call only code that this context allows, or change the modifiers of the callee"
+            }
+            Code::BadCall => "pass the arguments a declared signature expects",
+            Code::StructureRule => "change the declaration to follow the rule named in the message",
+            Code::MaybeMisuse => {
+                "unwrap a maybe with `if (m as v)` or `getOrDefaultTo(…)`; a plain value needs no unwrapping"
+            }
+            _ => return None,
+        })
+    }
+}
+
 impl fmt::Display for Code {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(self.as_str())

@@ -230,7 +230,10 @@ fn to_diagnostic(semantic: &SemanticDiagnostic, item: &crate::hir::LoweredItem) 
         item.span(semantic.node),
         semantic.message.clone(),
     );
-    diagnostic.help = semantic.help.clone();
+    diagnostic.help = semantic
+        .help
+        .clone()
+        .or_else(|| semantic.code.hint().map(str::to_owned));
     diagnostic
 }
 
