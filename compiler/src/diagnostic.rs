@@ -57,6 +57,8 @@ pub enum Code {
     NotText,
     /// A construct that parses but is malformed in a way the grammar tolerates for better messages.
     MalformedDeclaration,
+    /// Code nested deeper than the compiler follows.
+    NestingTooDeep,
     /// A name that refers to nothing in scope.
     UnknownName,
     /// A type name that refers to no type.
@@ -103,6 +105,7 @@ impl Code {
             Code::ReservedName => "E0008",
             Code::NotText => "E0009",
             Code::MalformedDeclaration => "E0010",
+            Code::NestingTooDeep => "E0011",
             Code::UnknownName => "E0100",
             Code::UnknownType => "E0101",
             Code::UnknownMember => "E0102",
@@ -134,6 +137,7 @@ impl Code {
             Code::ReservedName => "reserved word used as a name",
             Code::NotText => "file is not UTF-8 text",
             Code::MalformedDeclaration => "malformed declaration",
+            Code::NestingTooDeep => "nesting too deep",
             Code::UnknownName => "unknown name",
             Code::UnknownType => "unknown type",
             Code::UnknownMember => "unknown member",

@@ -318,7 +318,7 @@ impl<'text> Lowerer<'text> {
 
 fn too_deep(node: Node<'_>) -> Diagnostic {
     Diagnostic::error(
-        Code::MalformedDeclaration,
+        Code::NestingTooDeep,
         node.byte_range(),
         format!("this expression nests more than {MAX_DEPTH} levels deep"),
     )

@@ -377,7 +377,7 @@ fn five_thousand_nested_negations_are_cut_off_with_one_diagnostic() {
     let [diagnostic] = file.diagnostics.as_slice() else {
         panic!("{:?}", file.diagnostics)
     };
-    assert_eq!(diagnostic.code, Code::MalformedDeclaration);
+    assert_eq!(diagnostic.code, Code::NestingTooDeep);
     assert_eq!(
         diagnostic.message,
         format!("this expression nests more than {MAX_DEPTH} levels deep")
@@ -435,7 +435,7 @@ fn broken_input_lowers_without_panicking() {
 
 #[test]
 fn message_members() {
-    let lowered = only_item("message M { int a = 1 lossy unique; @csv; string b; }");
+    let lowered = only_item("message M { int id = 1 lossy unique; @csv; string b; }");
     let Decl::Message(message) = &lowered.item.decl else {
         panic!("not a message")
     };
@@ -750,5 +750,5 @@ fn out_of_order(lowered: &LoweredItem) -> Option<String> {
 fn no_nesting_diagnostic(file: &crate::lower::LoweredFile) -> bool {
     file.diagnostics
         .iter()
-        .all(|diagnostic| diagnostic.code != crate::diagnostic::Code::MalformedDeclaration)
+        .all(|diagnostic| diagnostic.code != crate::diagnostic::Code::NestingTooDeep)
 }

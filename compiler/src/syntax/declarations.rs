@@ -18,3 +18,63 @@ pub fn function(_text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) 
             .with_help("declare what it returns, as in `function f(int x) -> int { … }`, or make it a `procedure`"),
     );
 }
+
+/// `@web put` takes the request body as a message parameter; the other methods take none.
+pub fn web_handler(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let Some(method) = node.child_by_field_name("method") else {
+        return;
+    };
+    let method_text = super::node_text(text, method);
+    let parameter = node.child_by_field_name("parameter");
+    match (method_text, parameter) {
+        ("put", None) => {
+            let at = node
+                .child_by_field_name("path")
+                .map_or(method.end_byte(), |path| path.end_byte());
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::MissingToken,
+                    at..at,
+                    "expected '(' and a message parameter after the path of a @web put",
+                )
+                .with_help(
+                    "a put receives its body as a message: `@web put /path (Body body) { … }`",
+                ),
+            );
+        }
+        ("get" | "delete" | "options", Some(parameter)) => {
+            let start = node
+                .child_by_field_name("message_type")
+                .map_or(parameter.start_byte(), |ty| ty.start_byte());
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::UnexpectedToken,
+                    start..parameter.end_byte(),
+                    format!("a @web {method_text} takes no message parameter"),
+                )
+                .with_help("only `@web put` receives a body; read query values with @parameters"),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// `unique` marks the id of a message used as a row key, so only a field named `id` may carry it.
+pub fn message_field(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let name = node
+        .child_by_field_name("name")
+        .map_or("", |name| super::node_text(text, name));
+    let mut cursor = node.walk();
+    for option in node.children_by_field_name("option", &mut cursor) {
+        if super::node_text(text, option) == "unique" && name != "id" {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::MalformedDeclaration,
+                    option.byte_range(),
+                    "only a field named 'id' can be unique",
+                )
+                .with_help("remove `unique`, or mark the message's `int id` field instead"),
+            );
+        }
+    }
+}

@@ -72,6 +72,8 @@ fn visit(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) -> bool 
             chains::check(text, node, diagnostics);
         }
         "function_declaration" => declarations::function(text, node, diagnostics),
+        "web_handler" => declarations::web_handler(text, node, diagnostics),
+        "message_field" => declarations::message_field(text, node, diagnostics),
         _ => {}
     }
     reserved::check(text, node, diagnostics);
