@@ -1,7 +1,7 @@
-//! Whatever the text, parsing and the syntax checks return diagnostics with ranges inside the
-//! text; they never panic.
+//! Whatever the text, parsing, the syntax checks and the whole checker return diagnostics with
+//! ranges inside the text; they never panic.
 
-use adama_compiler::{parse, syntax};
+use adama_compiler::{Database, SourceFile, parse, queries, syntax};
 use proptest::prelude::*;
 
 /// Fragments of Adama and of common mistakes, so that random texts get deep into the grammar.
@@ -98,6 +98,16 @@ proptest! {
             prop_assert!(diagnostic.range.start <= diagnostic.range.end);
             prop_assert!(diagnostic.range.end <= text.len());
             prop_assert!(!diagnostic.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_whole_checker_never_panics_and_stays_in_range(text in program()) {
+        let db = Database::default();
+        let file = SourceFile::new(&db, "soup.a".to_owned(), text.clone());
+        for diagnostic in queries::diagnostics(&db, file) {
+            prop_assert!(diagnostic.range.start <= diagnostic.range.end);
+            prop_assert!(diagnostic.range.end <= text.len());
         }
     }
 
