@@ -82,6 +82,17 @@ const FRAGMENTS: &[&str] = &[
     "é",
     "\u{4e16}",
     "\u{1F600}",
+    "public int x;\n",
+    "record R { public int id; public string name; }\n",
+    "table<R> t;\n",
+    "message M { int n; }\n",
+    "channel c(M m) { x += m.n; }\n",
+    "formula f = x + 1;\n",
+    "procedure p(int a) -> int { return a; }\n",
+    "#s { transition #s in 1; }\n",
+    "enum E { A, B }\n",
+    "@construct { x = 1; }\n",
+    "formula q = iterate t where id > 1 order by name;\n",
 ];
 
 fn program() -> impl Strategy<Value = String> {
