@@ -14,6 +14,7 @@ pub mod hir;
 mod incremental;
 pub mod line_index;
 pub mod lower;
+pub mod navigation;
 pub mod parse;
 pub mod queries;
 pub mod signatures;
