@@ -1,7 +1,14 @@
 //! The Adama language server.
 //!
-//! This crate will translate the Language Server Protocol into queries on the compiler's salsa
-//! database: diagnostics on every edit, hover with types and declaration comments, go-to-definition,
-//! references, rename, completion, semantic tokens, document symbols and formatting. Each request is
-//! a thin handler in its own module; only this crate knows LSP types, and it knows nothing of the
-//! runtime or the node.
+//! It speaks the Language Server Protocol over stdio and answers from the compiler's salsa
+//! database, the same one `adama check` uses, so the editor and the command line never disagree.
+//! `server.rs` holds the protocol loop and the open documents; each request is a thin handler in
+//! `handlers/`, and every conversion between protocol types and compiler values lives in
+//! `convert.rs`. Only this crate knows LSP types; it knows nothing of the runtime or the node.
+
+mod convert;
+mod document;
+mod handlers;
+mod server;
+
+pub use server::{Backend, serve_stdio};

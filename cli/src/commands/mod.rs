@@ -1,6 +1,7 @@
 //! One module per subcommand, and the outcome they share.
 
 pub mod check;
+pub mod lsp;
 pub mod parse;
 
 /// How a command ended, which sets the process's exit code.

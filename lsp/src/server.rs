@@ -1,0 +1,216 @@
+//! The protocol loop: capabilities, the open documents, and dispatch to the handlers.
+//!
+//! Edits are applied synchronously, before any `.await`, so that requests always see the latest
+//! text. Queries run on a snapshot of the database in a blocking task; a newer edit cancels them
+//! (salsa unwinds them with `Cancelled`), so a long check never holds up typing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use adama_compiler::{Database, SourceFile};
+use salsa::Setter;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::{
+    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+    DocumentSymbolParams, DocumentSymbolResponse, FoldingRange, FoldingRangeParams,
+    FoldingRangeProviderCapability, Hover, HoverParams, HoverProviderCapability, InitializeParams,
+    InitializeResult, InitializedParams, MessageType, OneOf, ServerCapabilities, ServerInfo,
+    TextDocumentSyncCapability, TextDocumentSyncKind, Uri,
+};
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use crate::convert::offset_of;
+use crate::document::Document;
+use crate::handlers;
+
+/// The stack of the threads that run compiler queries: checking recurses over nested code.
+const QUERY_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// The open documents and the database that knows them.
+#[derive(Debug, Default)]
+struct State {
+    db: Database,
+    documents: HashMap<Uri, (SourceFile, Document)>,
+}
+
+/// The language server.
+#[derive(Debug)]
+pub struct Backend {
+    client: Client,
+    state: Arc<Mutex<State>>,
+}
+
+impl Backend {
+    pub fn new(client: Client) -> Backend {
+        Backend {
+            client,
+            state: Arc::default(),
+        }
+    }
+
+    /// Runs `query` on a snapshot of the database in a blocking task; `None` if a newer edit
+    /// cancelled it or the document is not open.
+    async fn query<T: Send + 'static>(
+        &self,
+        uri: &Uri,
+        query: impl FnOnce(&Database, SourceFile, &Document) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (db, file, document) = {
+            let state = self.state.lock().ok()?;
+            let (file, document) = state.documents.get(uri)?;
+            (state.db.clone(), *file, document.clone())
+        };
+        tokio::task::spawn_blocking(move || {
+            salsa::Cancelled::catch(std::panic::AssertUnwindSafe(|| query(&db, file, &document)))
+                .ok()
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// Checks a document and publishes its diagnostics, unless a newer version arrived meanwhile.
+    async fn publish_diagnostics(&self, uri: Uri) {
+        let result = self
+            .query(&uri, |db, file, document| {
+                (
+                    handlers::diagnostics::diagnostics(db, file, &document.rope),
+                    document.version,
+                )
+            })
+            .await;
+        let Some((diagnostics, version)) = result else {
+            return;
+        };
+        let current = self.state.lock().ok().and_then(|state| {
+            state
+                .documents
+                .get(&uri)
+                .map(|(_, document)| document.version)
+        });
+        if current == Some(version) {
+            self.client
+                .publish_diagnostics(uri, diagnostics, Some(version))
+                .await;
+        }
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, _: InitializeParams) -> Result<InitializeResult> {
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                text_document_sync: Some(TextDocumentSyncCapability::Kind(
+                    TextDocumentSyncKind::INCREMENTAL,
+                )),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                ..ServerCapabilities::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "adama".to_owned(),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        self.client
+            .log_message(MessageType::INFO, "adama language server ready")
+            .await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let document = params.text_document;
+        if let Ok(mut state) = self.state.lock() {
+            let file = SourceFile::new(
+                &state.db,
+                document.uri.as_str().to_owned(),
+                document.text.clone(),
+            );
+            state.documents.insert(
+                document.uri.clone(),
+                (file, Document::new(&document.text, document.version)),
+            );
+        }
+        self.publish_diagnostics(document.uri).await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let uri = params.text_document.uri;
+        if let Ok(mut state) = self.state.lock() {
+            let state = &mut *state;
+            if let Some((file, document)) = state.documents.get_mut(&uri) {
+                for change in &params.content_changes {
+                    document.apply(change);
+                }
+                document.version = params.text_document.version;
+                let text = document.text();
+                let file = *file;
+                file.set_text(&mut state.db).to(text);
+            }
+        }
+        self.publish_diagnostics(uri).await;
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        if let Ok(mut state) = self.state.lock() {
+            state.documents.remove(&uri);
+        }
+        self.client.publish_diagnostics(uri, Vec::new(), None).await;
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        let symbols = self
+            .query(&params.text_document.uri, |db, file, document| {
+                handlers::symbols::document_symbols(db, file, &document.rope)
+            })
+            .await;
+        Ok(symbols.map(DocumentSymbolResponse::Nested))
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        Ok(self
+            .query(&params.text_document.uri, |db, file, _| {
+                handlers::folding::folding_ranges(db, file)
+            })
+            .await)
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let position = params.text_document_position_params.position;
+        let uri = params.text_document_position_params.text_document.uri;
+        Ok(self
+            .query(&uri, move |db, file, document| {
+                let offset = offset_of(&document.rope, position);
+                handlers::hover::hover(db, file, &document.rope, offset)
+            })
+            .await
+            .flatten())
+    }
+}
+
+/// Serves the protocol on stdin and stdout until the client exits.
+pub fn serve_stdio() -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(QUERY_STACK_BYTES)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let (service, socket) = LspService::new(Backend::new);
+        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+            .serve(service)
+            .await;
+    });
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! The server in process: real JSON-RPC requests in, responses asserted.
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tower::{Service, ServiceExt};
+use tower_lsp_server::LspService;
+use tower_lsp_server::jsonrpc::{Request, Response};
+
+const URI: &str = "file:///doc.a";
+const PROGRAM: &str = "// The running total.\npublic int total;\n\nmessage Add {\n  int n;\n}\n\nchannel add(Add a) {\n  total += a.n;\n}\n";
+
+struct Harness {
+    service: LspService<adama_lsp::Backend>,
+    messages: tokio::sync::mpsc::UnboundedReceiver<Request>,
+    next_id: i64,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let (service, mut socket) = LspService::new(adama_lsp::Backend::new);
+        let (sender, messages) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(message) = socket.next().await {
+                if sender.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut harness = Harness {
+            service,
+            messages,
+            next_id: 1,
+        };
+        let initialized = harness
+            .request("initialize", json!({"capabilities": {}}))
+            .await;
+        assert_eq!(
+            initialized["capabilities"]["textDocumentSync"],
+            json!(2),
+            "incremental sync"
+        );
+        harness.notify("initialized", json!({})).await;
+        harness
+    }
+
+    async fn request(&mut self, method: &'static str, params: Value) -> Value {
+        let request = Request::build(method)
+            .params(params)
+            .id(self.next_id)
+            .finish();
+        self.next_id += 1;
+        let response: Option<Response> = self
+            .service
+            .ready()
+            .await
+            .unwrap_or_else(|error| panic!("{error}"))
+            .call(request)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let response = response.unwrap_or_else(|| panic!("a response to {method}"));
+        let (_, result) = response.into_parts();
+        result.unwrap_or_else(|error| panic!("{method} failed: {error:?}"))
+    }
+
+    async fn notify(&mut self, method: &'static str, params: Value) {
+        let notification = Request::build(method).params(params).finish();
+        let response = self
+            .service
+            .ready()
+            .await
+            .unwrap_or_else(|error| panic!("{error}"))
+            .call(notification)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert!(response.is_none());
+    }
+
+    /// The next published diagnostics, skipping other server messages.
+    async fn diagnostics(&mut self) -> Value {
+        loop {
+            let message =
+                tokio::time::timeout(std::time::Duration::from_secs(10), self.messages.recv())
+                    .await
+                    .unwrap_or_else(|_| panic!("diagnostics within 10 s"))
+                    .unwrap_or_else(|| panic!("the server is still running"));
+            if message.method() == "textDocument/publishDiagnostics" {
+                return message.params().cloned().unwrap_or(Value::Null);
+            }
+        }
+    }
+
+    async fn open(&mut self, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": URI, "languageId": "adama", "version": 1, "text": text}}),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn opening_and_editing_publishes_diagnostics_as_you_type() {
+    let mut harness = Harness::start().await;
+    harness.open(PROGRAM).await;
+    assert_eq!(harness.diagnostics().await["diagnostics"], json!([]));
+
+    // Misspell `total` in the handler: one diagnostic, on that line, with the hint.
+    harness
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": 2},
+                   "contentChanges": [{"range": {"start": {"line": 8, "character": 2}, "end": {"line": 8, "character": 7}}, "text": "totl"}]}),
+        )
+        .await;
+    let published = harness.diagnostics().await;
+    assert_eq!(published["version"], json!(2));
+    let diagnostics = published["diagnostics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(
+        diagnostics[0]["range"],
+        json!({"start": {"line": 8, "character": 2}, "end": {"line": 8, "character": 6}})
+    );
+    assert_eq!(diagnostics[0]["code"], json!("E0100"));
+    assert_eq!(
+        diagnostics[0]["message"],
+        json!("The variable 'totl' was not defined\nhelp: did you mean 'total'?")
+    );
+}
+
+#[tokio::test]
+async fn the_outline_lists_every_declaration() {
+    let mut harness = Harness::start().await;
+    harness.open(PROGRAM).await;
+    let symbols = harness
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": URI}}),
+        )
+        .await;
+    let names: Vec<(&str, i64)> = symbols
+        .as_array()
+        .map(|symbols| {
+            symbols
+                .iter()
+                .map(|symbol| {
+                    (
+                        symbol["name"].as_str().unwrap_or(""),
+                        symbol["kind"].as_i64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(names, vec![("total", 8), ("Add", 11), ("add", 24)]);
+    assert_eq!(
+        symbols[1]["selectionRange"],
+        json!({"start": {"line": 3, "character": 8}, "end": {"line": 3, "character": 11}})
+    );
+}
+
+#[tokio::test]
+async fn hover_shows_the_declaration_and_its_comment() {
+    let mut harness = Harness::start().await;
+    harness.open(PROGRAM).await;
+    let hover = harness
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": URI}, "position": {"line": 1, "character": 12}}),
+        )
+        .await;
+    assert_eq!(
+        hover["contents"]["value"],
+        json!("```adama\nfield total\n```\n\nThe running total.")
+    );
+}
+
+#[tokio::test]
+async fn blocks_and_bodies_fold() {
+    let mut harness = Harness::start().await;
+    harness.open(PROGRAM).await;
+    let folds = harness
+        .request(
+            "textDocument/foldingRange",
+            json!({"textDocument": {"uri": URI}}),
+        )
+        .await;
+    let lines: Vec<(i64, i64)> = folds
+        .as_array()
+        .map(|folds| {
+            folds
+                .iter()
+                .map(|fold| {
+                    (
+                        fold["startLine"].as_i64().unwrap_or(-1),
+                        fold["endLine"].as_i64().unwrap_or(-1),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(lines, vec![(3, 5), (7, 9)]);
+}
