@@ -14,8 +14,11 @@ use tower_lsp_server::ls_types::{
     DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
     DocumentSymbolParams, DocumentSymbolResponse, FoldingRange, FoldingRangeParams,
     FoldingRangeProviderCapability, Hover, HoverParams, HoverProviderCapability, InitializeParams,
-    InitializeResult, InitializedParams, MessageType, OneOf, ServerCapabilities, ServerInfo,
-    TextDocumentSyncCapability, TextDocumentSyncKind, Uri,
+    InitializeResult, InitializedParams, MessageType, OneOf, SelectionRange, SelectionRangeParams,
+    SelectionRangeProviderCapability, SemanticTokensFullOptions, SemanticTokensOptions,
+    SemanticTokensParams, SemanticTokensResult, SemanticTokensServerCapabilities,
+    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, Uri,
+    WorkDoneProgressOptions,
 };
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
@@ -106,6 +109,17 @@ impl LanguageServer for Backend {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
+                selection_range_provider: Some(SelectionRangeProviderCapability::Simple(true)),
+                semantic_tokens_provider: Some(
+                    SemanticTokensServerCapabilities::SemanticTokensOptions(
+                        SemanticTokensOptions {
+                            legend: handlers::semantic_tokens::legend(),
+                            full: Some(SemanticTokensFullOptions::Bool(true)),
+                            range: None,
+                            work_done_progress_options: WorkDoneProgressOptions::default(),
+                        },
+                    ),
+                ),
                 ..ServerCapabilities::default()
             },
             server_info: Some(ServerInfo {
@@ -185,6 +199,36 @@ impl LanguageServer for Backend {
                 handlers::folding::folding_ranges(db, file)
             })
             .await)
+    }
+
+    async fn selection_range(
+        &self,
+        params: SelectionRangeParams,
+    ) -> Result<Option<Vec<SelectionRange>>> {
+        let positions = params.positions;
+        Ok(self
+            .query(&params.text_document.uri, move |db, file, document| {
+                positions
+                    .iter()
+                    .map(|position| {
+                        let offset = offset_of(&document.rope, *position);
+                        handlers::selection::selection_range(db, file, &document.rope, offset)
+                    })
+                    .collect()
+            })
+            .await)
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        let tokens = self
+            .query(&params.text_document.uri, |db, file, document| {
+                handlers::semantic_tokens::semantic_tokens(db, file, &document.rope)
+            })
+            .await;
+        Ok(tokens.map(SemanticTokensResult::Tokens))
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {

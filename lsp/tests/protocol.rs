@@ -203,3 +203,52 @@ async fn blocks_and_bodies_fold() {
         .unwrap_or_default();
     assert_eq!(lines, vec![(3, 5), (7, 9)]);
 }
+
+#[tokio::test]
+async fn semantic_tokens_colour_keywords_types_and_names() {
+    let mut harness = Harness::start().await;
+    harness.open("public int total;\n").await;
+    let tokens = harness
+        .request(
+            "textDocument/semanticTokens/full",
+            json!({"textDocument": {"uri": URI}}),
+        )
+        .await;
+    // (deltaLine, deltaStart, length, type, modifiers): `public` keyword, `int` type, `total` property.
+    let data: Vec<i64> = tokens["data"]
+        .as_array()
+        .map(|data| data.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        data,
+        vec![0, 0, 6, 0, 0, 0, 7, 3, 1, 0, 0, 4, 5, 6, 0],
+        "a field name is a property"
+    );
+}
+
+#[tokio::test]
+async fn selection_expands_from_the_name_to_the_whole_document() {
+    let mut harness = Harness::start().await;
+    harness.open(PROGRAM).await;
+    let selections = harness
+        .request(
+            "textDocument/selectionRange",
+            json!({"textDocument": {"uri": URI}, "positions": [{"line": 8, "character": 11}]}),
+        )
+        .await;
+    let mut ranges = Vec::new();
+    let mut current = &selections[0];
+    while current.is_object() {
+        ranges.push(current["range"].clone());
+        current = &current["parent"];
+    }
+    assert_eq!(
+        ranges.first(),
+        Some(&json!({"start": {"line": 8, "character": 11}, "end": {"line": 8, "character": 12}}))
+    );
+    assert_eq!(
+        ranges.last(),
+        Some(&json!({"start": {"line": 0, "character": 0}, "end": {"line": 10, "character": 0}}))
+    );
+    assert!(ranges.len() >= 5, "{ranges:?}");
+}

@@ -3,4 +3,6 @@
 pub mod diagnostics;
 pub mod folding;
 pub mod hover;
+pub mod selection;
+pub mod semantic_tokens;
 pub mod symbols;
