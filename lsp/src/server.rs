@@ -13,8 +13,9 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
     DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
     DocumentSymbolParams, DocumentSymbolResponse, FoldingRange, FoldingRangeParams,
-    FoldingRangeProviderCapability, Hover, HoverParams, HoverProviderCapability, InitializeParams,
-    InitializeResult, InitializedParams, MessageType, OneOf, SelectionRange, SelectionRangeParams,
+    FoldingRangeProviderCapability, GotoDefinitionParams, GotoDefinitionResponse, Hover,
+    HoverParams, HoverProviderCapability, InitializeParams, InitializeResult, InitializedParams,
+    Location, MessageType, OneOf, SelectionRange, SelectionRangeParams,
     SelectionRangeProviderCapability, SemanticTokensFullOptions, SemanticTokensOptions,
     SemanticTokensParams, SemanticTokensResult, SemanticTokensServerCapabilities,
     ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, Uri,
@@ -22,7 +23,7 @@ use tower_lsp_server::ls_types::{
 };
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
-use crate::convert::offset_of;
+use crate::convert::{offset_of, range_of};
 use crate::document::Document;
 use crate::handlers;
 
@@ -109,6 +110,7 @@ impl LanguageServer for Backend {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
+                definition_provider: Some(OneOf::Left(true)),
                 selection_range_provider: Some(SelectionRangeProviderCapability::Simple(true)),
                 semantic_tokens_provider: Some(
                     SemanticTokensServerCapabilities::SemanticTokensOptions(
@@ -229,6 +231,27 @@ impl LanguageServer for Backend {
             })
             .await;
         Ok(tokens.map(SemanticTokensResult::Tokens))
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        let position = params.text_document_position_params.position;
+        let uri = params.text_document_position_params.text_document.uri;
+        let target_uri = uri.clone();
+        Ok(self
+            .query(&uri, move |db, file, document| {
+                let offset = offset_of(&document.rope, position);
+                handlers::definition::definition(db, file, offset).map(|span| {
+                    GotoDefinitionResponse::Scalar(Location::new(
+                        target_uri,
+                        range_of(&document.rope, span),
+                    ))
+                })
+            })
+            .await
+            .flatten())
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {

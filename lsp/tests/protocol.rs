@@ -252,3 +252,27 @@ async fn selection_expands_from_the_name_to_the_whole_document() {
     );
     assert!(ranges.len() >= 5, "{ranges:?}");
 }
+
+#[tokio::test]
+async fn definition_goes_to_fields_types_states_and_locals() {
+    let mut harness = Harness::start().await;
+    let program = "record Row { public int id; }\ntable<Row> rows;\npublic int total;\nmessage Add { int n; }\nchannel add(Add a) {\n  int doubled = a.n * 2;\n  total += doubled;\n  transition #done;\n}\n#done { }\n";
+    harness.open(program).await;
+    let mut targets = Vec::new();
+    for (line, character) in [(1, 7), (4, 13), (6, 3), (6, 12), (7, 14), (5, 16)] {
+        let params = json!({"textDocument": {"uri": URI}, "position": {"line": line, "character": character}});
+        let response = harness.request("textDocument/definition", params).await;
+        targets.push(response["range"]["start"].clone());
+    }
+    assert_eq!(
+        targets,
+        vec![
+            json!({"line": 0, "character": 7}),  // `Row` in table<Row>
+            json!({"line": 3, "character": 8}),  // `Add` as the handler's message type
+            json!({"line": 2, "character": 11}), // `total`
+            json!({"line": 5, "character": 6}),  // the local `doubled`
+            json!({"line": 9, "character": 0}),  // `#done`
+            json!({"line": 4, "character": 16}), // the parameter `a`
+        ]
+    );
+}
