@@ -276,3 +276,65 @@ async fn definition_goes_to_fields_types_states_and_locals() {
         ]
     );
 }
+
+#[tokio::test]
+async fn completion_offers_states_enum_labels_and_names_in_scope() {
+    let mut harness = Harness::start().await;
+    let program = "enum Color { Red, Green }\npublic int total;\n#idle { }\nprocedure p(int amount) {\n  int doubled = amount * 2;\n  transition #\n}\n";
+    harness.open(program).await;
+    let labels = |response: &Value| -> Vec<String> {
+        response
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item["label"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let states = harness
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": URI}, "position": {"line": 5, "character": 14}}),
+        )
+        .await;
+    assert_eq!(labels(&states), vec!["idle"]);
+
+    harness
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": 2},
+                   "contentChanges": [{"range": {"start": {"line": 5, "character": 2}, "end": {"line": 5, "character": 14}}, "text": "Color c = Color::"}]}),
+        )
+        .await;
+    let colors = harness
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": URI}, "position": {"line": 5, "character": 19}}),
+        )
+        .await;
+    assert_eq!(labels(&colors), vec!["Red", "Green"]);
+
+    let names = harness
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": URI}, "position": {"line": 5, "character": 2}}),
+        )
+        .await;
+    let names = labels(&names);
+    for expected in [
+        "doubled",
+        "amount",
+        "total",
+        "p",
+        "Color",
+        "int",
+        "transition",
+    ] {
+        assert!(
+            names.iter().any(|name| name == expected),
+            "{expected} in {names:?}"
+        );
+    }
+}

@@ -98,7 +98,7 @@ fn local(db: &dyn Db, file: SourceFile, offset: usize, name: &str) -> Option<Ran
 }
 
 /// Every node that declares a local named `name` in an item: parameters, locals, bindings.
-fn local_declarations(item: &Item, name: &str) -> Vec<adama_compiler::hir::NodeId> {
+pub(crate) fn local_declarations(item: &Item, name: &str) -> Vec<adama_compiler::hir::NodeId> {
     let mut nodes = Vec::new();
     let params = match &item.decl {
         Decl::Function(function) | Decl::Procedure(function) => {

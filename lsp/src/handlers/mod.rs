@@ -1,5 +1,6 @@
 //! One module per request: each turns compiler queries into protocol values.
 
+pub mod completion;
 pub mod definition;
 pub mod diagnostics;
 pub mod folding;

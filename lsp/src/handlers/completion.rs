@@ -1,0 +1,225 @@
+//! `textDocument/completion`: names that fit where the cursor is.
+//!
+//! After `#`, the state labels; after `E::`, the labels of enum `E`; elsewhere the locals of the
+//! item around the cursor, the document's fields, functions, channels and types, the built-in
+//! types and the keywords.
+
+use adama_compiler::hir::{Decl, Stmt};
+use adama_compiler::queries::{file_items, lowered, parsed};
+use adama_compiler::{Db, SourceFile};
+use tower_lsp_server::ls_types::{CompletionItem, CompletionItemKind};
+
+const KEYWORDS: &[&str] = &[
+    "public",
+    "private",
+    "record",
+    "message",
+    "enum",
+    "function",
+    "procedure",
+    "channel",
+    "formula",
+    "bubble",
+    "policy",
+    "view",
+    "test",
+    "if",
+    "else",
+    "while",
+    "for",
+    "foreach",
+    "in",
+    "return",
+    "break",
+    "continue",
+    "abort",
+    "transition",
+    "invoke",
+    "let",
+    "var",
+    "readonly",
+    "iterate",
+    "where",
+    "order",
+    "by",
+    "limit",
+    "offset",
+    "map",
+    "reduce",
+    "true",
+    "false",
+    "@construct",
+    "@connected",
+    "@disconnected",
+    "@static",
+    "@who",
+    "@no_one",
+    "@maybe",
+    "@web",
+    "@cron",
+];
+
+const BUILTIN_TYPES: &[&str] = &[
+    "bool",
+    "int",
+    "long",
+    "double",
+    "complex",
+    "string",
+    "principal",
+    "dynamic",
+    "json",
+    "asset",
+    "date",
+    "datetime",
+    "time",
+    "timespan",
+    "label",
+    "maybe",
+    "list",
+    "map",
+    "table",
+];
+
+/// The completions at `offset`.
+pub fn completions(db: &dyn Db, file: SourceFile, offset: usize) -> Vec<CompletionItem> {
+    let text = &parsed(db, file).text;
+    let before = text.get(..offset).unwrap_or("");
+    let word_start = before
+        .rfind(|character: char| !(character.is_ascii_alphanumeric() || character == '_'))
+        .map_or(0, |index| index + 1);
+    let prefix_text = &before[..word_start];
+    if prefix_text.ends_with('#') {
+        return named(db, file, &["state"], CompletionItemKind::ENUM_MEMBER);
+    }
+    if let Some(enumeration) = prefix_text.strip_suffix("::") {
+        let name_start = enumeration
+            .rfind(|character: char| !(character.is_ascii_alphanumeric() || character == '_'))
+            .map_or(0, |index| index + 1);
+        return enum_labels(db, file, &enumeration[name_start..]);
+    }
+    if prefix_text.ends_with('.') {
+        return Vec::new();
+    }
+    let mut items = locals(db, file, offset);
+    items.extend(named(
+        db,
+        file,
+        &["field", "formula"],
+        CompletionItemKind::FIELD,
+    ));
+    items.extend(named(
+        db,
+        file,
+        &["function", "procedure"],
+        CompletionItemKind::FUNCTION,
+    ));
+    items.extend(named(
+        db,
+        file,
+        &["channel", "async channel", "rpc"],
+        CompletionItemKind::EVENT,
+    ));
+    items.extend(named(
+        db,
+        file,
+        &["record", "message", "enum"],
+        CompletionItemKind::STRUCT,
+    ));
+    items.extend(
+        BUILTIN_TYPES
+            .iter()
+            .map(|name| item(name, CompletionItemKind::TYPE_PARAMETER, "type")),
+    );
+    items.extend(
+        KEYWORDS
+            .iter()
+            .map(|name| item(name, CompletionItemKind::KEYWORD, "keyword")),
+    );
+    items
+}
+
+fn item(label: &str, kind: CompletionItemKind, detail: &str) -> CompletionItem {
+    CompletionItem {
+        label: label.to_owned(),
+        kind: Some(kind),
+        detail: Some(detail.to_owned()),
+        ..CompletionItem::default()
+    }
+}
+
+fn named(
+    db: &dyn Db,
+    file: SourceFile,
+    kinds: &[&str],
+    kind: CompletionItemKind,
+) -> Vec<CompletionItem> {
+    file_items(db, file)
+        .iter()
+        .map(|item| item.key(db))
+        .filter(|key| kinds.contains(&key.kind) && !key.name.is_empty() && key.occurrence == 0)
+        .map(|key| item(&key.name, kind, key.kind))
+        .collect()
+}
+
+fn enum_labels(db: &dyn Db, file: SourceFile, enumeration: &str) -> Vec<CompletionItem> {
+    file_items(db, file)
+        .iter()
+        .find_map(|file_item| match &file_item.hir(db).decl {
+            Decl::Enum(decl) if decl.name.name == enumeration => Some(
+                decl.labels
+                    .iter()
+                    .map(|label| {
+                        item(
+                            &label.name.name,
+                            CompletionItemKind::ENUM_MEMBER,
+                            enumeration,
+                        )
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// The locals declared before `offset` in the item around it.
+fn locals(db: &dyn Db, file: SourceFile, offset: usize) -> Vec<CompletionItem> {
+    let lowered = lowered(db, file);
+    let Some(index) = lowered.items.iter().position(|item| {
+        let whole = item.span(item.item.node);
+        whole.start <= offset && offset <= whole.end
+    }) else {
+        return Vec::new();
+    };
+    let (Some(file_item), Some(lowered_item)) =
+        (file_items(db, file).get(index), lowered.items.get(index))
+    else {
+        return Vec::new();
+    };
+    let hir = file_item.hir(db);
+    let mut names: Vec<String> = hir
+        .body
+        .stmts
+        .iter()
+        .filter_map(|stmt| match &stmt.stmt {
+            Stmt::Local { name, .. } | Stmt::Infer { name, .. } => Some(name),
+            Stmt::Foreach { variable, .. } => Some(variable),
+            _ => None,
+        })
+        .filter(|ident| lowered_item.span(ident.node).end <= offset)
+        .map(|ident| ident.name.clone())
+        .collect();
+    if let Decl::Function(function) | Decl::Procedure(function) = &hir.decl {
+        names.extend(function.params.iter().map(|param| param.name.name.clone()));
+    }
+    if let Decl::Channel(channel) = &hir.decl {
+        names.push(channel.parameter.name.clone());
+    }
+    names.sort();
+    names.dedup();
+    names
+        .iter()
+        .map(|name| item(name, CompletionItemKind::VARIABLE, "local"))
+        .collect()
+}
