@@ -19,7 +19,8 @@ use tower_lsp_server::ls_types::{
     SelectionRange, SelectionRangeParams, SelectionRangeProviderCapability,
     SemanticTokensFullOptions, SemanticTokensOptions, SemanticTokensParams, SemanticTokensResult,
     SemanticTokensServerCapabilities, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
-    TextDocumentSyncKind, Uri, WorkDoneProgressOptions,
+    TextDocumentSyncKind, Uri, WorkDoneProgressOptions, WorkspaceSymbol, WorkspaceSymbolParams,
+    WorkspaceSymbolResponse,
 };
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
@@ -111,6 +112,7 @@ impl LanguageServer for Backend {
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 definition_provider: Some(OneOf::Left(true)),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
                 completion_provider: Some(CompletionOptions {
                     trigger_characters: Some(vec!["#".to_owned(), ":".to_owned()]),
                     ..CompletionOptions::default()
@@ -256,6 +258,34 @@ impl LanguageServer for Backend {
             })
             .await
             .flatten())
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> Result<Option<WorkspaceSymbolResponse>> {
+        let snapshot = self.state.lock().ok().map(|state| {
+            let files: Vec<(Uri, SourceFile, ropey::Rope)> = state
+                .documents
+                .iter()
+                .map(|(uri, (file, document))| (uri.clone(), *file, document.rope.clone()))
+                .collect();
+            (state.db.clone(), files)
+        });
+        let Some((db, files)) = snapshot else {
+            return Ok(None);
+        };
+        let query = params.query;
+        let symbols: Option<Vec<WorkspaceSymbol>> = tokio::task::spawn_blocking(move || {
+            salsa::Cancelled::catch(std::panic::AssertUnwindSafe(|| {
+                handlers::symbols::workspace_symbols(&db, &files, &query)
+            }))
+            .ok()
+        })
+        .await
+        .ok()
+        .flatten();
+        Ok(symbols.map(WorkspaceSymbolResponse::Nested))
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {

@@ -338,3 +338,23 @@ async fn completion_offers_states_enum_labels_and_names_in_scope() {
         );
     }
 }
+
+#[tokio::test]
+async fn workspace_symbols_search_every_open_document() {
+    let mut harness = Harness::start().await;
+    harness.open(PROGRAM).await;
+    let symbols = harness
+        .request("workspace/symbol", json!({"query": "ad"}))
+        .await;
+    let names: Vec<&str> = symbols
+        .as_array()
+        .map(|symbols| {
+            symbols
+                .iter()
+                .filter_map(|symbol| symbol["name"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(names, vec!["Add", "add"]);
+    assert_eq!(symbols[0]["location"]["uri"], json!(URI));
+}

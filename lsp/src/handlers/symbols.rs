@@ -4,7 +4,9 @@ use adama_compiler::hir::Decl;
 use adama_compiler::queries::{file_items, lowered};
 use adama_compiler::{Db, SourceFile};
 use ropey::Rope;
-use tower_lsp_server::ls_types::{DocumentSymbol, SymbolKind};
+use tower_lsp_server::ls_types::{
+    DocumentSymbol, Location, OneOf, SymbolKind, Uri, WorkspaceSymbol,
+};
 
 use crate::convert::range_of;
 
@@ -37,6 +39,31 @@ pub fn document_symbols(db: &dyn Db, file: SourceFile, rope: &Rope) -> Vec<Docum
             }
         })
         .collect()
+}
+
+/// The top-level declarations of open files whose names contain `query` (ignoring case).
+pub fn workspace_symbols(
+    db: &dyn Db,
+    files: &[(Uri, SourceFile, Rope)],
+    query: &str,
+) -> Vec<WorkspaceSymbol> {
+    let query = query.to_lowercase();
+    let mut symbols = Vec::new();
+    for (uri, file, rope) in files {
+        for symbol in document_symbols(db, *file, rope) {
+            if symbol.name.to_lowercase().contains(&query) {
+                symbols.push(WorkspaceSymbol {
+                    name: symbol.name,
+                    kind: symbol.kind,
+                    tags: None,
+                    container_name: symbol.detail,
+                    location: OneOf::Left(Location::new(uri.clone(), symbol.range)),
+                    data: None,
+                });
+            }
+        }
+    }
+    symbols
 }
 
 fn symbol_kind(decl: &Decl) -> SymbolKind {
