@@ -189,6 +189,14 @@ pub fn check_item<'db>(db: &'db dyn Db, item: FileItem<'db>) -> Vec<SemanticDiag
     crate::check::check_item(item.hir(db), signatures(db, file), &formulas)
 }
 
+/// The type of every expression of one item, by expression id, for tools that show types.
+#[salsa::tracked(returns(ref))]
+pub fn expression_types<'db>(db: &'db dyn Db, item: FileItem<'db>) -> Arc<Vec<Ty>> {
+    let file = item.file(db);
+    let formulas = QueryFormulas { db, file };
+    Arc::new(crate::check::expression_types(item.hir(db), signatures(db, file), &formulas))
+}
+
 /// Diagnostics of the rules that span items, with the index of the item each belongs to.
 #[salsa::tracked(returns(ref))]
 pub fn document_checks(db: &dyn Db, file: SourceFile) -> Vec<(usize, SemanticDiagnostic)> {

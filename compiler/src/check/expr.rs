@@ -51,6 +51,15 @@ impl Value {
 impl Checker<'_> {
     /// Types an expression.
     pub(super) fn expr(&mut self, id: ExprId) -> Value {
+        let value = self.expr_value(id);
+        if let Some(slot) = self.expr_types.get_mut(id.0 as usize) {
+            *slot = value.ty.clone();
+        }
+        value
+    }
+
+    /// Types an expression (without recording it; see [`Checker::expr`]).
+    fn expr_value(&mut self, id: ExprId) -> Value {
         let node = self.body.expr(id).node;
         let expr = self.body.expr(id).expr.clone();
         match expr {

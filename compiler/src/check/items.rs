@@ -29,6 +29,14 @@ pub fn check_item(
     checker.diagnostics
 }
 
+/// The type of every expression of an item, by expression id (`Ty::Error` where unknown), for
+/// tools that show types.
+pub fn expression_types(item: &Item, signatures: &Signatures, formulas: &dyn FormulaTypes) -> Vec<Ty> {
+    let mut checker = Checker::new(signatures, &item.body, formulas, Context::new(CodeKind::Constant));
+    checker.item(item);
+    checker.expr_types
+}
+
 /// The type of a formula's value (a top-level formula when `record` is `None`).
 pub fn formula_type(
     item: &Item,

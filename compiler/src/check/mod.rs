@@ -19,7 +19,7 @@ mod stmt;
 use std::collections::HashMap;
 
 pub use context::{CodeKind, Context};
-pub use items::check_item;
+pub use items::{check_item, expression_types};
 pub use items::formula_type as items_formula_type;
 
 use crate::diagnostic::Code;
@@ -56,6 +56,8 @@ pub struct Checker<'a> {
     context: Context,
     scopes: Vec<HashMap<String, Local>>,
     diagnostics: Vec<SemanticDiagnostic>,
+    /// The type of every expression of the body, by expression id, as last computed.
+    expr_types: Vec<Ty>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -81,6 +83,7 @@ impl<'a> Checker<'a> {
             context,
             scopes: vec![HashMap::new()],
             diagnostics: Vec::new(),
+            expr_types: vec![Ty::Error; body.exprs.len()],
         }
     }
 
