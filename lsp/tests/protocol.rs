@@ -358,3 +358,23 @@ async fn workspace_symbols_search_every_open_document() {
     assert_eq!(names, vec!["Add", "add"]);
     assert_eq!(symbols[0]["location"]["uri"], json!(URI));
 }
+
+#[tokio::test]
+async fn hover_shows_the_type_of_an_expression() {
+    let mut harness = Harness::start().await;
+    harness.open(PROGRAM).await;
+    let hover = harness
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": URI}, "position": {"line": 8, "character": 13}}),
+        )
+        .await;
+    assert_eq!(hover["contents"]["value"], json!("```adama\na.n: int\n```"));
+    let whole = harness
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": URI}, "position": {"line": 8, "character": 11}}),
+        )
+        .await;
+    assert_eq!(whole["contents"]["value"], json!("```adama\na: Add\n```"));
+}
