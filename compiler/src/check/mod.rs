@@ -12,15 +12,15 @@ mod context;
 mod expr;
 pub mod global;
 mod items;
-mod library;
+pub mod library;
 mod ops;
 mod stmt;
 
 use std::collections::HashMap;
 
 pub use context::{CodeKind, Context};
-pub use items::{check_item, expression_types};
 pub use items::formula_type as items_formula_type;
+pub use items::{check_item, expression_types};
 
 use crate::diagnostic::Code;
 use crate::hir::{Body, Ident, NodeId, TypeRef};
