@@ -378,3 +378,49 @@ async fn hover_shows_the_type_of_an_expression() {
         .await;
     assert_eq!(whole["contents"]["value"], json!("```adama\na: Add\n```"));
 }
+
+#[tokio::test]
+async fn completion_after_a_dot_offers_members_and_library_functions() {
+    let mut harness = Harness::start().await;
+    let program = "record Row { public int id; public string name; method label() -> string { return name; } }\nmessage Add { int n; }\nchannel add(Add a) {\n  int total = a.n;\n}\n";
+    harness.open(program).await;
+    let labels = |response: &Value| -> Vec<String> {
+        response
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item["label"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let members = harness
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": URI}, "position": {"line": 3, "character": 16}}),
+        )
+        .await;
+    assert_eq!(labels(&members), vec!["n"]);
+
+    harness
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": 2},
+                   "contentChanges": [{"range": {"start": {"line": 3, "character": 14}, "end": {"line": 3, "character": 17}}, "text": "Math."}]}),
+        )
+        .await;
+    let functions = labels(
+        &harness
+            .request(
+                "textDocument/completion",
+                json!({"textDocument": {"uri": URI}, "position": {"line": 3, "character": 19}}),
+            )
+            .await,
+    );
+    assert!(
+        functions.iter().any(|name| name == "sqrt")
+            && functions.iter().any(|name| name == "floorDiv"),
+        "{functions:?}"
+    );
+}

@@ -1,11 +1,13 @@
 //! `textDocument/completion`: names that fit where the cursor is.
 //!
-//! After `#`, the state labels; after `E::`, the labels of enum `E`; elsewhere the locals of the
-//! item around the cursor, the document's fields, functions, channels and types, the built-in
-//! types and the keywords.
+//! After `#`, the state labels; after `E::`, the labels of enum `E`; after `x.`, the fields and
+//! methods of `x`'s record or message (or a library namespace's functions); elsewhere the locals
+//! of the item around the cursor, the document's fields, functions, channels and types, the
+//! built-in types and the keywords.
 
 use adama_compiler::hir::{Decl, Stmt};
-use adama_compiler::queries::{file_items, lowered, parsed};
+use adama_compiler::queries::{expression_types, file_items, lowered, parsed, signatures};
+use adama_compiler::ty::Ty;
 use adama_compiler::{Db, SourceFile};
 use tower_lsp_server::ls_types::{CompletionItem, CompletionItemKind};
 
@@ -98,8 +100,11 @@ pub fn completions(db: &dyn Db, file: SourceFile, offset: usize) -> Vec<Completi
             .map_or(0, |index| index + 1);
         return enum_labels(db, file, &enumeration[name_start..]);
     }
-    if prefix_text.ends_with('.') {
-        return Vec::new();
+    if let Some(object) = prefix_text.strip_suffix('.') {
+        let name_start = object
+            .rfind(|character: char| !(character.is_ascii_alphanumeric() || character == '_'))
+            .map_or(0, |index| index + 1);
+        return members(db, file, offset, &object[name_start..]);
     }
     let mut items = locals(db, file, offset);
     items.extend(named(
@@ -181,6 +186,89 @@ fn enum_labels(db: &dyn Db, file: SourceFile, enumeration: &str) -> Vec<Completi
             _ => None,
         })
         .unwrap_or_default()
+}
+
+/// The fields and methods of the value named `object` (a local, a parameter or a document
+/// field), or the functions of a library namespace.
+fn members(db: &dyn Db, file: SourceFile, offset: usize, object: &str) -> Vec<CompletionItem> {
+    if adama_compiler::check::library::NAMESPACES.contains(&object) {
+        return adama_compiler::check::library::namespace_functions(object)
+            .iter()
+            .map(|function| item(function, CompletionItemKind::FUNCTION, object))
+            .collect();
+    }
+    let Some(ty) = type_of_name(db, file, offset, object) else {
+        return Vec::new();
+    };
+    let signatures = signatures(db, file);
+    let Some(shape) = signatures.struct_of(ty.unwrap_maybe()) else {
+        return Vec::new();
+    };
+    let mut items: Vec<CompletionItem> = shape
+        .order
+        .iter()
+        .map(|field| item(field, CompletionItemKind::FIELD, "field"))
+        .collect();
+    items.extend(
+        shape
+            .methods
+            .keys()
+            .map(|method| item(method, CompletionItemKind::METHOD, "method")),
+    );
+    items
+}
+
+/// The type of a name at `offset`: a parameter or local of the item around it (the closest
+/// earlier declaration), else a document field.
+fn type_of_name(db: &dyn Db, file: SourceFile, offset: usize, name: &str) -> Option<Ty> {
+    let signatures = signatures(db, file);
+    let lowered = lowered(db, file);
+    let index = lowered.items.iter().position(|item| {
+        let whole = item.span(item.item.node);
+        whole.start <= offset && offset <= whole.end
+    });
+    if let Some(index) = index {
+        let (file_item, lowered_item) =
+            (file_items(db, file).get(index)?, lowered.items.get(index)?);
+        let hir = file_item.hir(db);
+        let params: Vec<&adama_compiler::hir::Param> = match &hir.decl {
+            Decl::Function(function) | Decl::Procedure(function) => {
+                function.params.iter().collect()
+            }
+            _ => Vec::new(),
+        };
+        if let Some(param) = params.iter().find(|param| param.name.name == name) {
+            return signatures.resolve(&param.ty).ok();
+        }
+        if let Decl::Channel(channel) = &hir.decl {
+            if channel.parameter.name == name {
+                return Some(signatures.resolve_struct_name(&channel.message.name));
+            }
+        }
+        let types = expression_types(db, *file_item);
+        let local = hir
+            .body
+            .stmts
+            .iter()
+            .filter_map(|stmt| match &stmt.stmt {
+                Stmt::Local {
+                    ty, name: local, ..
+                } if local.name == name => Some((local.node, signatures.resolve(ty).ok())),
+                Stmt::Infer {
+                    name: local, value, ..
+                } if local.name == name => Some((local.node, types.get(value.0 as usize).cloned())),
+                _ => None,
+            })
+            .filter(|(node, _)| lowered_item.span(*node).end <= offset)
+            .last();
+        if let Some((_, ty)) = local {
+            return ty;
+        }
+    }
+    match signatures.globals.get(name) {
+        Some(adama_compiler::signatures::GlobalSig::Field { ty, .. }) => Some(ty.clone()),
+        _ => None,
+    }
 }
 
 /// The locals declared before `offset` in the item around it.
