@@ -240,10 +240,10 @@ fn type_of_name(db: &dyn Db, file: SourceFile, offset: usize, name: &str) -> Opt
         if let Some(param) = params.iter().find(|param| param.name.name == name) {
             return signatures.resolve(&param.ty).ok();
         }
-        if let Decl::Channel(channel) = &hir.decl {
-            if channel.parameter.name == name {
-                return Some(signatures.resolve_struct_name(&channel.message.name));
-            }
+        if let Decl::Channel(channel) = &hir.decl
+            && channel.parameter.name == name
+        {
+            return Some(signatures.resolve_struct_name(&channel.message.name));
         }
         let types = expression_types(db, *file_item);
         let local = hir
@@ -260,7 +260,7 @@ fn type_of_name(db: &dyn Db, file: SourceFile, offset: usize, name: &str) -> Opt
                 _ => None,
             })
             .filter(|(node, _)| lowered_item.span(*node).end <= offset)
-            .last();
+            .next_back();
         if let Some((_, ty)) = local {
             return ty;
         }
