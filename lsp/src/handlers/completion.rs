@@ -259,8 +259,7 @@ fn type_of_name(db: &dyn Db, file: SourceFile, offset: usize, name: &str) -> Opt
                 } if local.name == name => Some((local.node, types.get(value.0 as usize).cloned())),
                 _ => None,
             })
-            .filter(|(node, _)| lowered_item.span(*node).end <= offset)
-            .next_back();
+            .rfind(|(node, _)| lowered_item.span(*node).end <= offset);
         if let Some((_, ty)) = local {
             return ty;
         }
