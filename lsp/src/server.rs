@@ -12,15 +12,17 @@ use salsa::Setter;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
     CompletionOptions, CompletionParams, CompletionResponse, DidChangeTextDocumentParams,
-    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DocumentSymbolParams,
-    DocumentSymbolResponse, FoldingRange, FoldingRangeParams, FoldingRangeProviderCapability,
-    GotoDefinitionParams, GotoDefinitionResponse, Hover, HoverParams, HoverProviderCapability,
-    InitializeParams, InitializeResult, InitializedParams, Location, MessageType, OneOf,
-    SelectionRange, SelectionRangeParams, SelectionRangeProviderCapability,
-    SemanticTokensFullOptions, SemanticTokensOptions, SemanticTokensParams, SemanticTokensResult,
-    SemanticTokensServerCapabilities, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
-    TextDocumentSyncKind, Uri, WorkDoneProgressOptions, WorkspaceSymbol, WorkspaceSymbolParams,
-    WorkspaceSymbolResponse,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DocumentHighlight,
+    DocumentHighlightParams, DocumentSymbolParams, DocumentSymbolResponse, FoldingRange,
+    FoldingRangeParams, FoldingRangeProviderCapability, GotoDefinitionParams,
+    GotoDefinitionResponse, Hover, HoverParams, HoverProviderCapability, InitializeParams,
+    InitializeResult, InitializedParams, Location, MessageType, OneOf, PrepareRenameResponse,
+    ReferenceParams, RenameOptions, RenameParams, SelectionRange, SelectionRangeParams,
+    SelectionRangeProviderCapability, SemanticTokensFullOptions, SemanticTokensOptions,
+    SemanticTokensParams, SemanticTokensResult, SemanticTokensServerCapabilities,
+    ServerCapabilities, ServerInfo, TextDocumentPositionParams, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextEdit, Uri, WorkDoneProgressOptions, WorkspaceEdit, WorkspaceSymbol,
+    WorkspaceSymbolParams, WorkspaceSymbolResponse,
 };
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
@@ -113,6 +115,12 @@ impl LanguageServer for Backend {
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 definition_provider: Some(OneOf::Left(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
+                document_highlight_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Right(RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                })),
                 completion_provider: Some(CompletionOptions {
                     trigger_characters: Some(vec!["#".to_owned(), ":".to_owned()]),
                     ..CompletionOptions::default()
@@ -286,6 +294,84 @@ impl LanguageServer for Backend {
         .ok()
         .flatten();
         Ok(symbols.map(WorkspaceSymbolResponse::Nested))
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let position = params.text_document_position.position;
+        let uri = params.text_document_position.text_document.uri;
+        let target_uri = uri.clone();
+        let include_declaration = params.context.include_declaration;
+        Ok(self
+            .query(&uri, move |db, file, document| {
+                let offset = offset_of(&document.rope, position);
+                let declaration = handlers::definition::definition(db, file, offset);
+                handlers::references::references(db, file, offset)
+                    .into_iter()
+                    .filter(|range| include_declaration || Some(range) != declaration.as_ref())
+                    .map(|range| Location::new(target_uri.clone(), range_of(&document.rope, range)))
+                    .collect()
+            })
+            .await)
+    }
+
+    async fn document_highlight(
+        &self,
+        params: DocumentHighlightParams,
+    ) -> Result<Option<Vec<DocumentHighlight>>> {
+        let position = params.text_document_position_params.position;
+        let uri = params.text_document_position_params.text_document.uri;
+        Ok(self
+            .query(&uri, move |db, file, document| {
+                let offset = offset_of(&document.rope, position);
+                handlers::references::references(db, file, offset)
+                    .into_iter()
+                    .map(|range| DocumentHighlight {
+                        range: range_of(&document.rope, range),
+                        kind: None,
+                    })
+                    .collect()
+            })
+            .await)
+    }
+
+    async fn prepare_rename(
+        &self,
+        params: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        let position = params.position;
+        Ok(self
+            .query(&params.text_document.uri, move |db, file, document| {
+                let offset = offset_of(&document.rope, position);
+                handlers::definition::definition(db, file, offset)?;
+                let (range, _) = handlers::references::name_at(db, file, offset)?;
+                Some(PrepareRenameResponse::Range(range_of(
+                    &document.rope,
+                    range,
+                )))
+            })
+            .await
+            .flatten())
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let position = params.text_document_position.position;
+        let uri = params.text_document_position.text_document.uri;
+        let new_name = params.new_name;
+        let target_uri = uri.clone();
+        Ok(self
+            .query(&uri, move |db, file, document| {
+                let offset = offset_of(&document.rope, position);
+                let edits: Vec<TextEdit> = handlers::references::references(db, file, offset)
+                    .into_iter()
+                    .map(|range| TextEdit::new(range_of(&document.rope, range), new_name.clone()))
+                    .collect();
+                (!edits.is_empty()).then(|| WorkspaceEdit {
+                    changes: Some(std::iter::once((target_uri, edits)).collect()),
+                    ..WorkspaceEdit::default()
+                })
+            })
+            .await
+            .flatten())
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {

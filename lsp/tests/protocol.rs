@@ -424,3 +424,57 @@ async fn completion_after_a_dot_offers_members_and_library_functions() {
         "{functions:?}"
     );
 }
+
+#[tokio::test]
+async fn rename_edits_every_use_and_keeps_other_names_apart() {
+    let mut harness = Harness::start().await;
+    // `total` the field and `total` the local of `p` are different declarations.
+    let program = "public int total;\nmessage Add { int n; }\nchannel add(Add a) {\n  total += a.n;\n}\nprocedure p() {\n  int total = 1;\n  total++;\n}\nformula doubled = total * 2;\n";
+    harness.open(program).await;
+    let position = json!({"textDocument": {"uri": URI}, "position": {"line": 3, "character": 3}});
+    let prepared = harness
+        .request("textDocument/prepareRename", position.clone())
+        .await;
+    assert_eq!(
+        prepared,
+        json!({"start": {"line": 3, "character": 2}, "end": {"line": 3, "character": 7}})
+    );
+
+    let mut rename = position.clone();
+    rename["newName"] = json!("sum");
+    let edit = harness.request("textDocument/rename", rename).await;
+    let lines: Vec<i64> = edit["changes"][URI]
+        .as_array()
+        .map(|edits| {
+            edits
+                .iter()
+                .filter_map(|edit| edit["range"]["start"]["line"].as_i64())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        lines,
+        vec![0, 3, 9],
+        "the field's declaration and uses, not the local"
+    );
+
+    let mut references = position.clone();
+    references["context"] = json!({"includeDeclaration": false});
+    let found = harness.request("textDocument/references", references).await;
+    assert_eq!(found.as_array().map(Vec::len), Some(2));
+
+    let local = json!({"textDocument": {"uri": URI}, "position": {"line": 7, "character": 3}});
+    let highlights = harness
+        .request("textDocument/documentHighlight", local)
+        .await;
+    let lines: Vec<i64> = highlights
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item["range"]["start"]["line"].as_i64())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(lines, vec![6, 7]);
+}

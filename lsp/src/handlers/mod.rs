@@ -5,6 +5,7 @@ pub mod definition;
 pub mod diagnostics;
 pub mod folding;
 pub mod hover;
+pub mod references;
 pub mod selection;
 pub mod semantic_tokens;
 pub mod symbols;
