@@ -32,6 +32,10 @@ pub fn definition(db: &dyn Db, file: SourceFile, offset: usize) -> Option<Range<
                     .and_then(|index| parent.field_name_for_child(u32::try_from(index).ok()?))
             });
             match (parent.map(|parent| parent.kind()), field) {
+                // A declared name is its own definition.
+                (Some(_), Some("name" | "who" | "parameter" | "variable" | "binding")) => {
+                    Some(node.byte_range())
+                }
                 (Some("enum_value"), Some("enum"))
                 | (Some("dispatch_declaration"), Some("enum")) => {
                     declaration(db, file, &["enum"], text)
