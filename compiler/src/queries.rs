@@ -194,7 +194,11 @@ pub fn check_item<'db>(db: &'db dyn Db, item: FileItem<'db>) -> Vec<SemanticDiag
 pub fn expression_types<'db>(db: &'db dyn Db, item: FileItem<'db>) -> Arc<Vec<Ty>> {
     let file = item.file(db);
     let formulas = QueryFormulas { db, file };
-    Arc::new(crate::check::expression_types(item.hir(db), signatures(db, file), &formulas))
+    Arc::new(crate::check::expression_types(
+        item.hir(db),
+        signatures(db, file),
+        &formulas,
+    ))
 }
 
 /// Diagnostics of the rules that span items, with the index of the item each belongs to.
