@@ -478,3 +478,61 @@ async fn rename_edits_every_use_and_keeps_other_names_apart() {
         .unwrap_or_default();
     assert_eq!(lines, vec![6, 7]);
 }
+
+#[tokio::test]
+async fn inlay_hints_show_inferred_types() {
+    let mut harness = Harness::start().await;
+    let program = "public int total;\nprocedure p() {\n  let doubled = total * 2;\n  var ratio = total / 3;\n}\n";
+    harness.open(program).await;
+    let hints = harness
+        .request("textDocument/inlayHint", json!({"textDocument": {"uri": URI}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 5, "character": 0}}}))
+        .await;
+    let labels: Vec<(i64, i64, &str)> = hints
+        .as_array()
+        .map(|hints| {
+            hints
+                .iter()
+                .map(|hint| {
+                    (
+                        hint["position"]["line"].as_i64().unwrap_or(-1),
+                        hint["position"]["character"].as_i64().unwrap_or(-1),
+                        hint["label"].as_str().unwrap_or(""),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(labels, vec![(2, 13, ": int"), (3, 11, ": maybe<double>")]);
+}
+
+#[tokio::test]
+async fn quick_fixes_insert_a_semicolon_and_fix_a_misspelt_name() {
+    let mut harness = Harness::start().await;
+    harness.open("public int total\n").await;
+    let whole = json!({"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0}});
+    let actions = harness
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": whole, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert_eq!(actions[0]["title"], json!("Insert ';'"));
+    assert_eq!(
+        actions[0]["edit"]["changes"][URI][0],
+        json!({"range": {"start": {"line": 0, "character": 16}, "end": {"line": 0, "character": 16}}, "newText": ";"})
+    );
+
+    harness
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": "public int total;\nformula f = totl + 1;\n"}]}),
+        )
+        .await;
+    let actions = harness
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": whole, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert_eq!(actions[0]["title"], json!("Change to 'total'"));
+}

@@ -1,10 +1,12 @@
 //! One module per request: each turns compiler queries into protocol values.
 
+pub mod code_actions;
 pub mod completion;
 pub mod definition;
 pub mod diagnostics;
 pub mod folding;
 pub mod hover;
+pub mod inlay_hints;
 pub mod references;
 pub mod selection;
 pub mod semantic_tokens;
