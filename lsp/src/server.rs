@@ -21,9 +21,12 @@ use tower_lsp_server::ls_types::{
     PrepareRenameResponse, ReferenceParams, RenameOptions, RenameParams, SelectionRange,
     SelectionRangeParams, SelectionRangeProviderCapability, SemanticTokensFullOptions,
     SemanticTokensOptions, SemanticTokensParams, SemanticTokensResult,
-    SemanticTokensServerCapabilities, ServerCapabilities, ServerInfo, TextDocumentPositionParams,
-    TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Uri, WorkDoneProgressOptions,
-    WorkspaceEdit, WorkspaceSymbol, WorkspaceSymbolParams, WorkspaceSymbolResponse,
+    SemanticTokensServerCapabilities, ServerCapabilities, ServerInfo, SignatureHelp,
+    SignatureHelpOptions, SignatureHelpParams, TextDocumentPositionParams,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, TypeDefinitionProviderCapability,
+    Uri, WorkDoneProgressOptions, WorkspaceEdit, WorkspaceSymbol, WorkspaceSymbolParams,
+    WorkspaceSymbolResponse,
+    request::{GotoTypeDefinitionParams, GotoTypeDefinitionResponse},
 };
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
@@ -117,6 +120,12 @@ impl LanguageServer for Backend {
                 definition_provider: Some(OneOf::Left(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 references_provider: Some(OneOf::Left(true)),
+                type_definition_provider: Some(TypeDefinitionProviderCapability::Simple(true)),
+                signature_help_provider: Some(SignatureHelpOptions {
+                    trigger_characters: Some(vec!["(".to_owned(), ",".to_owned()]),
+                    retrigger_characters: None,
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                }),
                 inlay_hint_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
                 document_highlight_provider: Some(OneOf::Left(true)),
@@ -297,6 +306,44 @@ impl LanguageServer for Backend {
         .ok()
         .flatten();
         Ok(symbols.map(WorkspaceSymbolResponse::Nested))
+    }
+
+    async fn goto_type_definition(
+        &self,
+        params: GotoTypeDefinitionParams,
+    ) -> Result<Option<GotoTypeDefinitionResponse>> {
+        let position = params.text_document_position_params.position;
+        let uri = params.text_document_position_params.text_document.uri;
+        let target_uri = uri.clone();
+        Ok(self
+            .query(&uri, move |db, file, document| {
+                let offset = offset_of(&document.rope, position);
+                handlers::definition::type_definition(db, file, offset).map(|span| {
+                    GotoDefinitionResponse::Scalar(Location::new(
+                        target_uri,
+                        range_of(&document.rope, span),
+                    ))
+                })
+            })
+            .await
+            .flatten())
+    }
+
+    async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
+        let position = params.text_document_position_params.position;
+        Ok(self
+            .query(
+                &params.text_document_position_params.text_document.uri,
+                move |db, file, document| {
+                    handlers::signature_help::signature_help(
+                        db,
+                        file,
+                        offset_of(&document.rope, position),
+                    )
+                },
+            )
+            .await
+            .flatten())
     }
 
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {

@@ -536,3 +536,32 @@ async fn quick_fixes_insert_a_semicolon_and_fix_a_misspelt_name() {
         .await;
     assert_eq!(actions[0]["title"], json!("Change to 'total'"));
 }
+
+#[tokio::test]
+async fn type_definition_and_signature_help() {
+    let mut harness = Harness::start().await;
+    let program = "message Add { int n; }\nfunction scale(int x, double factor) -> double { return x * factor; }\nchannel add(Add a) {\n  double d = scale(a.n, 2.0);\n}\n";
+    harness.open(program).await;
+    let target = harness
+        .request(
+            "textDocument/typeDefinition",
+            json!({"textDocument": {"uri": URI}, "position": {"line": 3, "character": 19}}),
+        )
+        .await;
+    assert_eq!(
+        target["range"]["start"],
+        json!({"line": 0, "character": 8}),
+        "`a` is an Add"
+    );
+    let help = harness
+        .request(
+            "textDocument/signatureHelp",
+            json!({"textDocument": {"uri": URI}, "position": {"line": 3, "character": 24}}),
+        )
+        .await;
+    assert_eq!(
+        help["signatures"][0]["label"],
+        json!("scale(int x, double factor) -> double")
+    );
+    assert_eq!(help["activeParameter"], json!(1));
+}

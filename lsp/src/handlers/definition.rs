@@ -68,6 +68,39 @@ pub fn definition(db: &dyn Db, file: SourceFile, offset: usize) -> Option<Range<
     }
 }
 
+/// The declaration of the type of the expression at `offset` (a record, message or enum).
+pub fn type_definition(db: &dyn Db, file: SourceFile, offset: usize) -> Option<Range<usize>> {
+    use adama_compiler::queries::expression_types;
+    use adama_compiler::ty::Ty;
+    let lowered = lowered(db, file);
+    let items = file_items(db, file);
+    let index = lowered.items.iter().position(|item| {
+        let whole = item.span(item.item.node);
+        whole.start <= offset && offset <= whole.end
+    })?;
+    let (item, lowered_item) = (items.get(index)?, lowered.items.get(index)?);
+    let expression = item
+        .hir(db)
+        .body
+        .exprs
+        .iter()
+        .enumerate()
+        .map(|(expression, node)| (expression, lowered_item.span(node.node)))
+        .filter(|(_, span)| span.start <= offset && offset <= span.end)
+        .min_by_key(|(_, span)| span.end - span.start)?
+        .0;
+    let mut ty = expression_types(db, *item).get(expression)?.clone();
+    while let Ty::Maybe(inner) | Ty::List(inner) | Ty::Array(inner) | Ty::Table(inner) = ty {
+        ty = *inner;
+    }
+    match ty {
+        Ty::Record(name) | Ty::Message(name) | Ty::Enum(name) => {
+            declaration(db, file, &["record", "message", "enum"], &name)
+        }
+        _ => None,
+    }
+}
+
 /// The name span of the first document-level declaration of one of `kinds` named `name`.
 fn declaration(db: &dyn Db, file: SourceFile, kinds: &[&str], name: &str) -> Option<Range<usize>> {
     let lowered = lowered(db, file);

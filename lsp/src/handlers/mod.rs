@@ -10,4 +10,5 @@ pub mod inlay_hints;
 pub mod references;
 pub mod selection;
 pub mod semantic_tokens;
+pub mod signature_help;
 pub mod symbols;
