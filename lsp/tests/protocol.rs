@@ -482,10 +482,10 @@ async fn rename_edits_every_use_and_keeps_other_names_apart() {
 #[tokio::test]
 async fn inlay_hints_show_inferred_types() {
     let mut harness = Harness::start().await;
-    let program = "public int total;\nprocedure p() {\n  let doubled = total * 2;\n  var ratio = total / 3;\n}\n";
+    let program = "public int total;\nprocedure p() {\n  let doubled = total * 2;\n  var ratio = total / 3;\n  q(doubled, 1);\n}\nprocedure q(int doubled, int times) { }\n";
     harness.open(program).await;
     let hints = harness
-        .request("textDocument/inlayHint", json!({"textDocument": {"uri": URI}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 5, "character": 0}}}))
+        .request("textDocument/inlayHint", json!({"textDocument": {"uri": URI}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 7, "character": 0}}}))
         .await;
     let labels: Vec<(i64, i64, &str)> = hints
         .as_array()
@@ -502,7 +502,14 @@ async fn inlay_hints_show_inferred_types() {
                 .collect()
         })
         .unwrap_or_default();
-    assert_eq!(labels, vec![(2, 13, ": int"), (3, 11, ": maybe<double>")]);
+    assert_eq!(
+        labels,
+        vec![
+            (4, 13, "times:"),
+            (2, 13, ": int"),
+            (3, 11, ": maybe<double>")
+        ]
+    );
 }
 
 #[tokio::test]

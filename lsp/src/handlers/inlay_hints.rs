@@ -1,4 +1,5 @@
-//! `textDocument/inlayHint`: the inferred type after each `let`, `var` or `auto` name.
+//! `textDocument/inlayHint`: the inferred type after each `let`, `var` or `auto` name, and the
+//! parameter names before the arguments of calls to the document's functions and procedures.
 
 use adama_compiler::hir::Stmt;
 use adama_compiler::queries::{expression_types, file_items, lowered};
@@ -25,6 +26,7 @@ pub fn inlay_hints(
         }
         let hir = item.hir(db);
         let types = expression_types(db, *item);
+        hints.extend(parameter_hints(db, file, rope, item, lowered_item, &range));
         for stmt in &hir.body.stmts {
             let Stmt::Infer { name, value, .. } = &stmt.stmt else {
                 continue;
@@ -47,6 +49,63 @@ pub fn inlay_hints(
                 tooltip: None,
                 padding_left: None,
                 padding_right: None,
+                data: None,
+            });
+        }
+    }
+    hints
+}
+
+/// `name:` before each argument of a call to a user function, unless the argument already reads
+/// as that name.
+fn parameter_hints(
+    db: &dyn Db,
+    file: SourceFile,
+    rope: &Rope,
+    item: &adama_compiler::queries::FileItem<'_>,
+    lowered_item: &adama_compiler::hir::LoweredItem,
+    range: &std::ops::Range<usize>,
+) -> Vec<InlayHint> {
+    use adama_compiler::hir::Expr;
+    let signatures = adama_compiler::queries::signatures(db, file);
+    let body = &item.hir(db).body;
+    let mut hints = Vec::new();
+    for expression in &body.exprs {
+        let Expr::Call {
+            function,
+            arguments,
+        } = &expression.expr
+        else {
+            continue;
+        };
+        let Expr::Name(name) = &body.expr(*function).expr else {
+            continue;
+        };
+        let overloads = signatures
+            .functions
+            .get(&name.name)
+            .or_else(|| signatures.procedures.get(&name.name));
+        let Some(signature) = overloads.and_then(|overloads| {
+            overloads
+                .iter()
+                .find(|signature| signature.params.len() == arguments.len())
+        }) else {
+            continue;
+        };
+        for (argument, param) in arguments.iter().zip(&signature.params) {
+            let span = lowered_item.span(body.expr(*argument).node);
+            let reads_as_name = matches!(&body.expr(*argument).expr, Expr::Name(argument_name) if argument_name.name == param.name);
+            if reads_as_name || !range.contains(&span.start) {
+                continue;
+            }
+            hints.push(InlayHint {
+                position: position_of(rope, span.start),
+                label: InlayHintLabel::String(format!("{}:", param.name)),
+                kind: Some(InlayHintKind::PARAMETER),
+                text_edits: None,
+                tooltip: None,
+                padding_left: None,
+                padding_right: Some(true),
                 data: None,
             });
         }
