@@ -31,8 +31,17 @@ pub fn check_item(
 
 /// The type of every expression of an item, by expression id (`Ty::Error` where unknown), for
 /// tools that show types.
-pub fn expression_types(item: &Item, signatures: &Signatures, formulas: &dyn FormulaTypes) -> Vec<Ty> {
-    let mut checker = Checker::new(signatures, &item.body, formulas, Context::new(CodeKind::Constant));
+pub fn expression_types(
+    item: &Item,
+    signatures: &Signatures,
+    formulas: &dyn FormulaTypes,
+) -> Vec<Ty> {
+    let mut checker = Checker::new(
+        signatures,
+        &item.body,
+        formulas,
+        Context::new(CodeKind::Constant),
+    );
     checker.item(item);
     checker.expr_types
 }
