@@ -23,6 +23,8 @@ enum Command {
     Check(commands::check::CheckArgs),
     /// Print the syntax tree of an Adama file (for grammar work).
     Parse(commands::parse::ParseArgs),
+    /// Rewrite Adama files in the canonical layout.
+    Fmt(commands::fmt::FmtArgs),
     /// Run the language server on stdin and stdout.
     Lsp,
 }
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Check(args) => commands::check::run(&args),
         Command::Parse(args) => commands::parse::run(&args),
+        Command::Fmt(args) => commands::fmt::run(&args),
         Command::Lsp => commands::lsp::run(),
     };
     ExitCode::from(outcome.code())

@@ -59,3 +59,47 @@ fn version_prints_the_package_version() {
         format!("adama {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn fmt_rewrites_files_and_check_lists_the_unformatted_ones() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let path = dir.path().join("x.a");
+    std::fs::write(&path, "record R {\npublic int id;\n}\n")
+        .unwrap_or_else(|error| panic!("{error}"));
+    let name = path.display().to_string();
+
+    let output = adama()
+        .args(["fmt", "--check", &name])
+        .output()
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("{name}\n"));
+
+    let output = adama()
+        .args(["fmt", &name])
+        .output()
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap_or_default(),
+        "record R {\n  public int id;\n}\n"
+    );
+
+    let output = adama()
+        .args(["fmt", "--check", &name])
+        .output()
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(output.status.code(), Some(0));
+
+    std::fs::write(&path, "public int x = ;\n").unwrap_or_else(|error| panic!("{error}"));
+    let output = adama()
+        .args(["fmt", &name])
+        .output()
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap_or_default(),
+        "public int x = ;\n",
+        "a broken file is left alone"
+    );
+}

@@ -10,6 +10,7 @@
 pub mod check;
 pub mod db;
 pub mod diagnostic;
+pub mod format;
 pub mod hir;
 mod incremental;
 pub mod line_index;

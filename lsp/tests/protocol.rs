@@ -572,3 +572,16 @@ async fn type_definition_and_signature_help() {
     );
     assert_eq!(help["activeParameter"], json!(1));
 }
+
+#[tokio::test]
+async fn formatting_indents_by_braces() {
+    let mut harness = Harness::start().await;
+    harness.open("message Add {\nint n;\n}\n").await;
+    let edits = harness
+        .request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": URI}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        )
+        .await;
+    assert_eq!(edits[0]["newText"], json!("message Add {\n  int n;\n}\n"));
+}
