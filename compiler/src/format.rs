@@ -47,14 +47,27 @@ pub fn format(text: &str) -> Result<String, FormatError> {
         let trimmed = content.trim();
         let first = line_start + (content.len() - content.trim_start().len());
         // A line that starts inside a multi-line token belongs to that token: keep it verbatim.
-        if let Some(token) = root.descendant_for_byte_range(first, first) {
-            if token.start_byte() < first && token.child_count() == 0 && !trimmed.is_empty() {
-                output.push_str(content.trim_end());
-                output.push('\n');
-                blank_lines = 0;
-                continue;
-            }
+        let continues_token = |offset: usize| {
+            root.descendant_for_byte_range(offset, offset)
+                .is_some_and(|token| {
+                    token.child_count() == 0
+                        && token.start_byte() < offset
+                        && offset < token.end_byte()
+                })
+        };
+        if continues_token(first) {
+            output.push_str(content);
+            output.push('\n');
+            blank_lines = 0;
+            continue;
         }
+        // White space at the end of a line that ends inside a token is part of that token.
+        let end = line_start + content.len();
+        let trimmed = if continues_token(end) {
+            content.trim_start()
+        } else {
+            trimmed
+        };
         if trimmed.is_empty() {
             blank_lines += 1;
             continue;
@@ -144,6 +157,12 @@ mod tests {
     #[test]
     fn multi_line_comments_and_strings_stay_verbatim() {
         let text = "/* one\n      two */\npublic string s = \"a\n   b\";\n";
+        assert_eq!(format(text).as_deref(), Ok(text));
+    }
+
+    #[test]
+    fn white_space_inside_a_multi_line_string_is_kept() {
+        let text = "public string s = \"a   \n\n\n   b\";\n";
         assert_eq!(format(text).as_deref(), Ok(text));
     }
 
