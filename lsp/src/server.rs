@@ -19,8 +19,9 @@ use tower_lsp_server::ls_types::{
     GotoDefinitionResponse, Hover, HoverParams, HoverProviderCapability, InitializeParams,
     InitializeResult, InitializedParams, InlayHint, InlayHintParams, Location, MessageType, OneOf,
     PrepareRenameResponse, ReferenceParams, RenameOptions, RenameParams, SelectionRange,
-    SelectionRangeParams, SelectionRangeProviderCapability, SemanticTokensFullOptions,
-    SemanticTokensOptions, SemanticTokensParams, SemanticTokensResult,
+    SelectionRangeParams, SelectionRangeProviderCapability, SemanticToken, SemanticTokens,
+    SemanticTokensDelta, SemanticTokensDeltaParams, SemanticTokensFullDeltaResult,
+    SemanticTokensFullOptions, SemanticTokensOptions, SemanticTokensParams, SemanticTokensResult,
     SemanticTokensServerCapabilities, ServerCapabilities, ServerInfo, SignatureHelp,
     SignatureHelpOptions, SignatureHelpParams, TextDocumentPositionParams,
     TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, TypeDefinitionProviderCapability,
@@ -49,6 +50,9 @@ struct State {
 pub struct Backend {
     client: Client,
     state: Arc<Mutex<State>>,
+    /// The last semantic tokens sent for each document, for delta requests.
+    tokens: Mutex<HashMap<Uri, (String, Vec<SemanticToken>)>>,
+    n_token_results: std::sync::atomic::AtomicU64,
 }
 
 impl Backend {
@@ -56,6 +60,8 @@ impl Backend {
         Backend {
             client,
             state: Arc::default(),
+            tokens: Mutex::default(),
+            n_token_results: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -78,6 +84,24 @@ impl Backend {
         .await
         .ok()
         .flatten()
+    }
+
+    async fn compute_tokens(&self, uri: &Uri) -> Option<Vec<SemanticToken>> {
+        self.query(uri, |db, file, document| {
+            handlers::semantic_tokens::semantic_tokens(db, file, &document.rope).data
+        })
+        .await
+    }
+
+    fn remember_tokens(&self, uri: &Uri, tokens: &[SemanticToken]) -> String {
+        let n = self
+            .n_token_results
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let result_id = n.to_string();
+        if let Ok(mut remembered) = self.tokens.lock() {
+            remembered.insert(uri.clone(), (result_id.clone(), tokens.to_vec()));
+        }
+        result_id
     }
 
     /// Checks a document and publishes its diagnostics, unless a newer version arrived meanwhile.
@@ -143,7 +167,7 @@ impl LanguageServer for Backend {
                     SemanticTokensServerCapabilities::SemanticTokensOptions(
                         SemanticTokensOptions {
                             legend: handlers::semantic_tokens::legend(),
-                            full: Some(SemanticTokensFullOptions::Bool(true)),
+                            full: Some(SemanticTokensFullOptions::Delta { delta: Some(true) }),
                             range: None,
                             work_done_progress_options: WorkDoneProgressOptions::default(),
                         },
@@ -252,12 +276,42 @@ impl LanguageServer for Backend {
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        let tokens = self
-            .query(&params.text_document.uri, |db, file, document| {
-                handlers::semantic_tokens::semantic_tokens(db, file, &document.rope)
-            })
-            .await;
-        Ok(tokens.map(SemanticTokensResult::Tokens))
+        let uri = params.text_document.uri;
+        let Some(tokens) = self.compute_tokens(&uri).await else {
+            return Ok(None);
+        };
+        let result_id = self.remember_tokens(&uri, &tokens);
+        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
+            result_id: Some(result_id),
+            data: tokens,
+        })))
+    }
+
+    async fn semantic_tokens_full_delta(
+        &self,
+        params: SemanticTokensDeltaParams,
+    ) -> Result<Option<SemanticTokensFullDeltaResult>> {
+        let uri = params.text_document.uri;
+        let Some(tokens) = self.compute_tokens(&uri).await else {
+            return Ok(None);
+        };
+        let previous = self
+            .tokens
+            .lock()
+            .ok()
+            .and_then(|tokens| tokens.get(&uri).cloned())
+            .filter(|(result_id, _)| *result_id == params.previous_result_id);
+        let result_id = self.remember_tokens(&uri, &tokens);
+        Ok(Some(match previous {
+            Some((_, old)) => SemanticTokensFullDeltaResult::TokensDelta(SemanticTokensDelta {
+                result_id: Some(result_id),
+                edits: handlers::semantic_tokens::delta(&old, &tokens),
+            }),
+            None => SemanticTokensFullDeltaResult::Tokens(SemanticTokens {
+                result_id: Some(result_id),
+                data: tokens,
+            }),
+        }))
     }
 
     async fn goto_definition(

@@ -585,3 +585,34 @@ async fn formatting_indents_by_braces() {
         .await;
     assert_eq!(edits[0]["newText"], json!("message Add {\n  int n;\n}\n"));
 }
+
+#[tokio::test]
+async fn semantic_token_deltas_send_only_what_changed() {
+    let mut harness = Harness::start().await;
+    harness.open("public int total;\npublic int count;\n").await;
+    let full = harness
+        .request(
+            "textDocument/semanticTokens/full",
+            json!({"textDocument": {"uri": URI}}),
+        )
+        .await;
+    let result_id = full["resultId"].clone();
+    harness
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": 2},
+                   "contentChanges": [{"range": {"start": {"line": 1, "character": 11}, "end": {"line": 1, "character": 16}}, "text": "counter"}]}),
+        )
+        .await;
+    let delta = harness
+        .request(
+            "textDocument/semanticTokens/full/delta",
+            json!({"textDocument": {"uri": URI}, "previousResultId": result_id}),
+        )
+        .await;
+    // Only the last token (the renamed field) changed: its length went from 5 to 7.
+    assert_eq!(
+        delta["edits"],
+        json!([{"start": 25, "deleteCount": 5, "data": [0, 4, 7, 6, 0]}])
+    );
+}

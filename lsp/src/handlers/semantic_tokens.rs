@@ -10,7 +10,7 @@ use adama_compiler::queries::parsed;
 use adama_compiler::{Db, SourceFile};
 use ropey::Rope;
 use tower_lsp_server::ls_types::{
-    SemanticToken, SemanticTokenType, SemanticTokens, SemanticTokensLegend,
+    SemanticToken, SemanticTokenType, SemanticTokens, SemanticTokensEdit, SemanticTokensLegend,
 };
 use tree_sitter::{Query, QueryCursor, StreamingIterator};
 
@@ -166,4 +166,30 @@ fn line_pieces(rope: &Rope, start: usize, end: usize) -> Vec<(usize, usize)> {
     }
     pieces.push((piece_start, end));
     pieces
+}
+
+/// The edit that turns `old` into `new`: one replacement between their common prefix and
+/// suffix, in units of the protocol's flat integer array (five per token).
+pub fn delta(old: &[SemanticToken], new: &[SemanticToken]) -> Vec<SemanticTokensEdit> {
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let max_suffix = old.len().min(new.len()) - prefix;
+    let suffix = old
+        .iter()
+        .rev()
+        .zip(new.iter().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    if prefix == old.len() && prefix == new.len() {
+        return Vec::new();
+    }
+    let inserted = new
+        .get(prefix..new.len() - suffix)
+        .map(<[SemanticToken]>::to_vec)
+        .unwrap_or_default();
+    vec![SemanticTokensEdit {
+        start: u32::try_from(prefix * 5).unwrap_or(u32::MAX),
+        delete_count: u32::try_from((old.len() - suffix - prefix) * 5).unwrap_or(u32::MAX),
+        data: Some(inserted),
+    }]
 }
