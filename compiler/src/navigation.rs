@@ -15,13 +15,18 @@ pub struct NodeAt<'db> {
     pub node: NodeId,
 }
 
+/// The position in the file's item list of the item that covers `offset`.
+pub fn item_index_at(db: &dyn Db, file: SourceFile, offset: usize) -> Option<usize> {
+    lowered(db, file).items.iter().position(|item| {
+        let whole = item.span(item.item.node);
+        whole.start <= offset && offset <= whole.end
+    })
+}
+
 /// The item and innermost node at `offset`, if the offset is inside an item.
 pub fn node_at(db: &dyn Db, file: SourceFile, offset: usize) -> Option<NodeAt<'_>> {
     let lowered = lowered(db, file);
-    let index = lowered.items.iter().position(|item| {
-        let whole = item.span(item.item.node);
-        whole.start <= offset && offset <= whole.end
-    })?;
+    let index = item_index_at(db, file, offset)?;
     let item = lowered.items.get(index)?;
     let relative = offset.checked_sub(item.offset)?;
     // Ids are allocated parent before child, so among the spans that cover the offset the

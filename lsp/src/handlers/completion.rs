@@ -223,10 +223,7 @@ fn members(db: &dyn Db, file: SourceFile, offset: usize, object: &str) -> Vec<Co
 fn type_of_name(db: &dyn Db, file: SourceFile, offset: usize, name: &str) -> Option<Ty> {
     let signatures = signatures(db, file);
     let lowered = lowered(db, file);
-    let index = lowered.items.iter().position(|item| {
-        let whole = item.span(item.item.node);
-        whole.start <= offset && offset <= whole.end
-    });
+    let index = adama_compiler::navigation::item_index_at(db, file, offset);
     if let Some(index) = index {
         let (file_item, lowered_item) =
             (file_items(db, file).get(index)?, lowered.items.get(index)?);
@@ -273,10 +270,7 @@ fn type_of_name(db: &dyn Db, file: SourceFile, offset: usize, name: &str) -> Opt
 /// The locals declared before `offset` in the item around it.
 fn locals(db: &dyn Db, file: SourceFile, offset: usize) -> Vec<CompletionItem> {
     let lowered = lowered(db, file);
-    let Some(index) = lowered.items.iter().position(|item| {
-        let whole = item.span(item.item.node);
-        whole.start <= offset && offset <= whole.end
-    }) else {
+    let Some(index) = adama_compiler::navigation::item_index_at(db, file, offset) else {
         return Vec::new();
     };
     let (Some(file_item), Some(lowered_item)) =

@@ -74,10 +74,7 @@ pub fn type_definition(db: &dyn Db, file: SourceFile, offset: usize) -> Option<R
     use adama_compiler::ty::Ty;
     let lowered = lowered(db, file);
     let items = file_items(db, file);
-    let index = lowered.items.iter().position(|item| {
-        let whole = item.span(item.item.node);
-        whole.start <= offset && offset <= whole.end
-    })?;
+    let index = adama_compiler::navigation::item_index_at(db, file, offset)?;
     let (item, lowered_item) = (items.get(index)?, lowered.items.get(index)?);
     let expression = item
         .hir(db)
@@ -121,10 +118,7 @@ fn declaration(db: &dyn Db, file: SourceFile, kinds: &[&str], name: &str) -> Opt
 fn local(db: &dyn Db, file: SourceFile, offset: usize, name: &str) -> Option<Range<usize>> {
     let lowered = lowered(db, file);
     let items = file_items(db, file);
-    let index = lowered.items.iter().position(|item| {
-        let whole = item.span(item.item.node);
-        whole.start <= offset && offset <= whole.end
-    })?;
+    let index = adama_compiler::navigation::item_index_at(db, file, offset)?;
     let item: FileItem<'_> = *items.get(index)?;
     let lowered_item = lowered.items.get(index)?;
     local_declarations(item.hir(db), name)
