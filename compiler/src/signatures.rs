@@ -67,6 +67,8 @@ pub struct StructSig {
     pub lossy: BTreeSet<String>,
     /// Record fields that ingestion must provide.
     pub required: BTreeSet<String>,
+    /// Whether the message declares `@csv` (local tables of it have `to_csv()`).
+    pub csv: bool,
 }
 
 /// A name in the document's value namespace.
@@ -253,6 +255,7 @@ impl Signatures {
                                 },
                             );
                         }
+                        MessageMember::Csv(_) => sig.csv = true,
                         MessageMember::Method(method) => {
                             let fn_sig = self.fn_sig(method, FnKind::Method);
                             sig.methods

@@ -48,8 +48,10 @@ pub enum CodeKind {
     Ingested,
     /// A field or message-field default value: a constant expression.
     Constant,
-    /// Metric, traffic, replication and join expressions: read-only document expressions.
+    /// Metric, replication and join expressions: read-only document expressions, like formulas.
     ReadOnlyExpression,
+    /// The `@traffic` expression: read-only, and it sees the requester (`@who`, `@context`).
+    Traffic,
 }
 
 /// Where the code sits and what it must return.
@@ -104,7 +106,7 @@ impl Context {
                 | CodeKind::WebRead
                 | CodeKind::WebWrite
                 | CodeKind::WebOptions
-                | CodeKind::ReadOnlyExpression
+                | CodeKind::Traffic
         )
     }
 
@@ -121,7 +123,7 @@ impl Context {
                 | CodeKind::WebWrite
                 | CodeKind::WebOptions
                 | CodeKind::Authorization
-                | CodeKind::ReadOnlyExpression
+                | CodeKind::Traffic
         )
     }
 

@@ -64,7 +64,20 @@ impl Checker<'_> {
         let expr = self.body.expr(id).expr.clone();
         match expr {
             Expr::Missing => Value::error(),
-            Expr::Literal(literal) => Value::of(literal_type(&literal)),
+            Expr::Literal(literal) => {
+                if let Literal::Label(label) = &literal
+                    && !label.is_empty()
+                    && !self.signatures.states.contains(label)
+                {
+                    self.error_with_help(
+                        node,
+                        Code::UnknownReference,
+                        format!("State machine transition not found: a state machine label '{label}' was not found."),
+                        format!("declare the state with `#{label} {{ … }}`, or use `#` for no state"),
+                    );
+                }
+                Value::of(literal_type(&literal))
+            }
             Expr::Name(ident) => self.name(&ident),
             Expr::EnumValue {
                 enumeration,
@@ -83,7 +96,7 @@ impl Checker<'_> {
             Expr::Binary { op, left, right } => self.binary(op, left, right, node),
             Expr::Prefix { op, operand } => self.prefix(op, operand, node),
             Expr::Postfix { operand, .. } => {
-                let value = self.expr(operand);
+                let value = self.target(operand);
                 self.increment(&value, node)
             }
             Expr::Conditional {
@@ -491,6 +504,7 @@ impl Checker<'_> {
                 }
             }
             Ty::Json => Value::of(Ty::Json),
+            ty if has_no_fields(ty) => self.lacks(ty, member),
             _ => Value::error(),
         }
     }
@@ -545,8 +559,47 @@ impl Checker<'_> {
         }
     }
 
+    /// Types the left side of `=`, `<-`, a compound assignment or `++`/`--`. There an entry of a
+    /// map creates-or-gets the entry and yields the value itself, also inside a chain such as
+    /// `m[k].f = v;` (language section 3.4).
+    pub(super) fn target(&mut self, id: ExprId) -> Value {
+        let node = self.body.expr(id).node;
+        let value = match self.body.expr(id).expr.clone() {
+            Expr::Index { object, index } => {
+                let object_value = self.target(object);
+                match &object_value.ty {
+                    Ty::Map(key, value_ty) => {
+                        let index_ty = self.expr(index).ty;
+                        let index_node = self.body.expr(index).node;
+                        self.expect_storable(index_node, key, index_ty.unwrap_maybe(), false);
+                        Value {
+                            ty: (**value_ty).clone(),
+                            place: Place::Element,
+                            mutable_source: false,
+                        }
+                    }
+                    _ => self.index_of(&object_value, index, node),
+                }
+            }
+            Expr::Member { object, member } => {
+                let object_value = self.target(object);
+                self.member(&object_value, &member)
+            }
+            Expr::Paren(inner) => self.target(inner),
+            _ => return self.expr(id),
+        };
+        if let Some(slot) = self.expr_types.get_mut(id.0 as usize) {
+            *slot = value.ty.clone();
+        }
+        value
+    }
+
     fn index(&mut self, object: ExprId, index: ExprId, node: NodeId) -> Value {
         let object_value = self.expr(object);
+        self.index_of(&object_value, index, node)
+    }
+
+    fn index_of(&mut self, object_value: &Value, index: ExprId, node: NodeId) -> Value {
         let index_ty = self.expr(index).ty;
         let index_node = self.body.expr(index).node;
         match &object_value.ty {
@@ -569,8 +622,26 @@ impl Checker<'_> {
                     mutable_source: false,
                 }
             }
+            Ty::Table(element) if !matches!(**element, Ty::Record(_) | Ty::Error) => {
+                self.error_with_help(
+                    node,
+                    Code::TypeMismatch,
+                    format!("Type check failure: must be either an array, list, or map to use foreach or index lookup; instead got '{}'.", object_value.ty),
+                    "a local table of messages can not be indexed: iterate it (`iterate t where id == k`)",
+                );
+                Value::error()
+            }
             Ty::Table(element) => match index_ty {
                 Ty::List(_) => Value::of(Ty::list(Ty::maybe((**element).clone()))),
+                Ty::Array(_) => {
+                    self.error_with_help(
+                        index_node,
+                        Code::TypeMismatch,
+                        format!("Type check failure: the type 'list<int>' is unable to store type '{index_ty}'."),
+                        "look rows up by a list of ids (a query result), not by an array",
+                    );
+                    Value::error()
+                }
                 _ => Value {
                     ty: Ty::maybe((**element).clone()),
                     place: Place::Element,
@@ -765,6 +836,30 @@ impl Checker<'_> {
         self.expect_storable(node, &input_ty, input, false);
     }
 
+    /// `c.enqueue(who, msg)`: a principal and the handler's message (an array of them for an
+    /// array handler).
+    fn enqueue_arguments(&mut self, message: &str, arguments: &[Ty], node: NodeId) {
+        let [who, value] = arguments else {
+            self.error_with_help(
+                node,
+                Code::BadCall,
+                format!(
+                    "Function invoked with wrong number of arguments. Expected 2, got {}",
+                    arguments.len()
+                ),
+                "enqueue takes the sender and the message: `c.enqueue(who, msg)`",
+            );
+            return;
+        };
+        self.expect_storable(node, &Ty::Principal, who, false);
+        let message_ty = self.signatures.resolve_struct_name(message);
+        let expected = match value {
+            Ty::Array(_) => Ty::array(message_ty),
+            _ => message_ty,
+        };
+        self.expect_storable(node, &expected, value, false);
+    }
+
     /// Whether the current code may call a service.
     fn service_capability(&mut self, node: NodeId) {
         use super::CodeKind::*;
@@ -886,8 +981,9 @@ impl Checker<'_> {
                 }
                 result
             }
-            Ty::Handler(_) if name == "enqueue" => {
+            Ty::Handler(message) if name == "enqueue" => {
                 self.expect_document_change(member);
+                self.enqueue_arguments(message, arguments, node);
                 self.builtin_method(&object.ty, member, arguments)
             }
             Ty::Enum(enumeration) => {
@@ -920,12 +1016,57 @@ impl Checker<'_> {
                     }
                 }
             }
+            Ty::Table(element) if matches!(name, "delete" | "to_csv") => {
+                if name == "delete" && matches!(**element, Ty::Message(_)) {
+                    self.expect_writable(object, node);
+                }
+                self.table_method(element, member, arguments)
+            }
             Ty::Holder(message) if name == "write" => Value {
                 ty: Ty::Message(message.clone()),
                 place: Place::Element,
                 mutable_source: true,
             },
             _ => self.builtin_method(&object.ty, member, arguments),
+        }
+    }
+
+    /// `delete()` and `to_csv()` exist only on local tables of messages, `to_csv()` only when the
+    /// message declares `@csv` (language section 3.4).
+    fn table_method(&mut self, element: &Ty, member: &Ident, arguments: &[Ty]) -> Value {
+        let table = Ty::Table(Box::new(element.clone()));
+        match element {
+            Ty::Record(_) => {
+                let help = if member.name == "delete" {
+                    "delete the rows instead: `(iterate t).delete();`"
+                } else {
+                    "only local tables of messages have this method"
+                };
+                self.error_with_help(
+                    member.node,
+                    Code::UnknownMember,
+                    format!("Type '{table}' lacks method '{}'", member.name),
+                    help,
+                );
+                Value::error()
+            }
+            Ty::Message(message) if member.name == "to_csv" => {
+                let csv = self
+                    .signatures
+                    .messages
+                    .get(&**message)
+                    .is_some_and(|sig| sig.csv);
+                if !csv {
+                    self.error_with_help(
+                        member.node,
+                        Code::UnknownMember,
+                        format!("to_csv function is only available on a table when {message} has @csv enabled"),
+                        format!("add `@csv;` to the message {message}"),
+                    );
+                }
+                Value::of(Ty::String)
+            }
+            _ => self.builtin_method(&table, member, arguments),
         }
     }
 
@@ -1000,7 +1141,11 @@ impl Checker<'_> {
     }
 
     fn prefix(&mut self, op: PrefixOp, operand: ExprId, node: NodeId) -> Value {
-        let value = self.expr(operand);
+        let value = if matches!(op, PrefixOp::Increment | PrefixOp::Decrement) {
+            self.target(operand)
+        } else {
+            self.expr(operand)
+        };
         match op {
             PrefixOp::Increment | PrefixOp::Decrement => self.increment(&value, node),
             PrefixOp::Negate => match &value.ty {
@@ -1049,7 +1194,7 @@ impl Checker<'_> {
     }
 
     fn compound(&mut self, op: CompoundOp, target: ExprId, value: ExprId, node: NodeId) -> Value {
-        let target_value = self.expr(target);
+        let target_value = self.target(target);
         let value_ty = self.expr(value).ty;
         if matches!(target_value.ty, Ty::Table(_)) {
             self.error(
@@ -1153,6 +1298,7 @@ impl Checker<'_> {
                 | WebRead
                 | Authorization
                 | ReadOnlyExpression
+                | Traffic
                 | Procedure { readonly: true, .. }
                 | Method { readonly: true, .. }
         )
@@ -1225,6 +1371,18 @@ impl Checker<'_> {
     fn convert(&mut self, target: &Ident, value: ExprId) -> Value {
         let source = self.expr(value).ty;
         let target_ty = self.signatures.resolve_struct_name(&target.name);
+        if matches!(target_ty, Ty::Record(_)) {
+            self.error_with_help(
+                target.node,
+                Code::UnknownType,
+                format!(
+                    "Type not found: a message named '{}' was not found.",
+                    target.name
+                ),
+                format!("'{}' is a record; @convert produces messages: declare a message with the fields to copy", target.name),
+            );
+            return Value::error();
+        }
         if target_ty.is_error() {
             self.error(
                 target.node,
@@ -1289,8 +1447,28 @@ impl Checker<'_> {
             },
         };
         for name in &target_sig.order {
-            if !source_fields.iter().any(|(field, _)| field == name) {
+            let Some((_, source_ty)) = source_fields.iter().find(|(field, _)| field == name) else {
                 self.error(node, Code::TypeMismatch, format!("The type '{target}' contains field '{name}' which is not found within '{source}'."));
+                return;
+            };
+            // Reactive-only storage reads as its native value.
+            let source_ty = match source_ty {
+                Ty::Text => &Ty::String,
+                Ty::Holder(message) => &Ty::Message(message.clone()),
+                other => other,
+            };
+            // Nested structures convert field by field too; only plain values are compared here.
+            if let Some(MemberSig::Field { ty, .. }) = target_sig.members.get(name)
+                && !holds_structure(ty)
+                && !holds_structure(source_ty)
+                && !crate::ty::can_store(ty, source_ty, false, self.signatures)
+            {
+                self.error_with_help(
+                    node,
+                    Code::TypeMismatch,
+                    format!("Type check failure: the type '{ty}' is unable to store type '{source_ty}'."),
+                    format!("the field '{name}' of '{target}' can not hold the field '{name}' of '{source}'"),
+                );
                 return;
             }
         }
@@ -1302,13 +1480,14 @@ impl Checker<'_> {
             Ty::List(element) | Ty::Array(element) => (**element).clone(),
             Ty::Error => Ty::Error,
             other => {
-                self.error(
-                    node,
-                    Code::TypeMismatch,
+                let message = if matches!(clause, Clause::Unique { .. }) {
+                    format!("unique requires a list, but the type is actually '{other}'")
+                } else {
                     format!(
                         "Type check failure: expected an list, but was actually type '{other}'."
-                    ),
-                );
+                    )
+                };
+                self.error(node, Code::TypeMismatch, message);
                 Ty::Error
             }
         };
@@ -1612,6 +1791,52 @@ fn tuple_index(name: &str) -> Option<usize> {
                 .and_then(|index| index.parse::<usize>().ok())
                 .map(|index| index.saturating_sub(1))
         })
+}
+
+/// Whether a type is or contains a record or message.
+pub(super) fn holds_structure(ty: &Ty) -> bool {
+    match ty {
+        Ty::Record(_) | Ty::Message(_) | Ty::Anonymous(_) | Ty::Holder(_) | Ty::Table(_) => true,
+        Ty::Maybe(inner) | Ty::List(inner) | Ty::Array(inner) => holds_structure(inner),
+        Ty::Map(key, value) | Ty::Pair(key, value) => {
+            holds_structure(key) || holds_structure(value)
+        }
+        Ty::Tuple(items) => items.iter().any(holds_structure),
+        _ => false,
+    }
+}
+
+/// Whether a type certainly has no fields to read with `.name`: scalars, and maybes, lists and
+/// arrays of scalars, maps and tables.
+fn has_no_fields(ty: &Ty) -> bool {
+    match ty {
+        Ty::Maybe(inner) | Ty::List(inner) | Ty::Array(inner) => {
+            is_scalar(inner) || matches!(**inner, Ty::Map(_, _) | Ty::Table(_))
+        }
+        Ty::Map(_, _) | Ty::Table(_) => true,
+        other => is_scalar(other),
+    }
+}
+
+fn is_scalar(ty: &Ty) -> bool {
+    matches!(
+        ty,
+        Ty::Int
+            | Ty::Long
+            | Ty::Double
+            | Ty::Bool
+            | Ty::String
+            | Ty::Complex
+            | Ty::Principal
+            | Ty::SecurePrincipal
+            | Ty::Date
+            | Ty::DateTime
+            | Ty::Time
+            | Ty::TimeSpan
+            | Ty::Label
+            | Ty::Asset
+            | Ty::Enum(_)
+    )
 }
 
 /// Whether values of a type can be sorted by `order`.

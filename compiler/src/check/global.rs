@@ -202,6 +202,7 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
     identical_overloads(items, &mut diagnostics);
     dispatch_coverage(items, &mut diagnostics);
     record_cycles(items, &mut diagnostics);
+    message_cycles(items, &mut diagnostics);
     diagnostics
 }
 
@@ -211,13 +212,24 @@ fn push(
     node: crate::hir::NodeId,
     message: String,
 ) {
+    push_with(diagnostics, item, node, Code::Duplicate, message, None);
+}
+
+fn push_with(
+    diagnostics: &mut Vec<GlobalDiagnostic>,
+    item: usize,
+    node: crate::hir::NodeId,
+    code: Code,
+    message: String,
+    help: Option<&str>,
+) {
     diagnostics.push(GlobalDiagnostic {
         item,
         diagnostic: super::SemanticDiagnostic {
             node,
-            code: Code::Duplicate,
+            code,
             message,
-            help: None,
+            help: help.map(str::to_owned),
         },
     });
 }
@@ -293,6 +305,9 @@ fn identical_overloads(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>)
     }
 }
 
+/// A dispatcher group: enum, name and parameter types.
+type DispatchKey<'a> = (&'a str, &'a str, Vec<String>);
+
 /// Every label of an enum must be matched by at least one dispatcher of each name; a dispatcher
 /// that returns a value must match each label exactly once, and all agree on the return type.
 fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
@@ -311,12 +326,19 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
             _ => None,
         })
         .collect();
-    let mut groups: Vec<((&str, &str), Vec<usize>)> = Vec::new();
+    // Dispatchers are grouped by name and parameter types: overloads are separate dispatchers.
+    let mut groups: Vec<(DispatchKey, Vec<usize>)> = Vec::new();
     for (index, item) in items.iter().enumerate() {
         if let Decl::Dispatch(dispatch) = &item.decl {
             let key = (
                 dispatch.enumeration.name.as_str(),
                 dispatch.function.name.name.as_str(),
+                dispatch
+                    .function
+                    .params
+                    .iter()
+                    .map(|param| type_text(&param.ty))
+                    .collect::<Vec<_>>(),
             );
             match groups.iter_mut().find(|(existing, _)| *existing == key) {
                 Some((_, members)) => members.push(index),
@@ -324,7 +346,7 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
             }
         }
     }
-    for ((enumeration, name), members) in groups {
+    for ((enumeration, name, _), members) in groups {
         let Some(labels) = enums.get(enumeration) else {
             continue;
         };
@@ -446,6 +468,66 @@ fn record_cycles(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
                     stack.push((next, longer));
                 }
             }
+        }
+    }
+}
+
+/// A message that holds itself through plain message fields (not through `maybe`, arrays, lists
+/// or maps, which may be empty) would have an infinitely deep default value.
+fn message_cycles(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
+    use crate::hir::{MessageMember, TypeRef};
+    let messages: HashMap<&str, (usize, Vec<&str>)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| match &item.decl {
+            Decl::Message(message) => {
+                let fields = message
+                    .members
+                    .iter()
+                    .filter_map(|member| match member {
+                        MessageMember::Field(field) => match &field.ty {
+                            TypeRef::Named(ident) => Some(ident.name.as_str()),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .collect();
+                Some((message.name.name.as_str(), (index, fields)))
+            }
+            _ => None,
+        })
+        .collect();
+    for (start, (index, _)) in &messages {
+        let mut stack: Vec<&str> = vec![start];
+        let mut visited: Vec<&str> = Vec::new();
+        let mut cyclic = false;
+        while let Some(current) = stack.pop() {
+            let Some((_, fields)) = messages.get(current) else {
+                continue;
+            };
+            for next in fields {
+                if next == start {
+                    cyclic = true;
+                } else if messages.contains_key(next) && !visited.contains(next) {
+                    visited.push(next);
+                    stack.push(next);
+                }
+            }
+            if cyclic {
+                break;
+            }
+        }
+        if cyclic && let Decl::Message(message) = &items[*index].decl {
+            push_with(
+                diagnostics,
+                *index,
+                message.name.node,
+                Code::StructureRule,
+                format!(
+                    "The record/message '{start}' has the potential to create an infinite serialization"
+                ),
+                Some("hold the nested message in a maybe<…> or an array so that it can be absent"),
+            );
         }
     }
 }

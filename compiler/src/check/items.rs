@@ -407,7 +407,7 @@ impl Checker<'_> {
                 }
             }
             Decl::Traffic { value } => {
-                self.context = Context::new(CodeKind::ReadOnlyExpression);
+                self.context = Context::new(CodeKind::Traffic);
                 let ty = self.expr(*value).ty;
                 self.expect_storable(self.body.expr(*value).node, &Ty::String, &ty, false);
             }

@@ -432,6 +432,9 @@ pub fn method(receiver: &Ty, name: &str, arguments: &[Ty]) -> Option<Ty> {
             "has" => Some(Ty::Bool),
             "getOrDefaultTo" => Some((**inner).clone()),
             "delete" => Some(Ty::Void),
+            // The library functions that take a maybe and answer a plain value.
+            "isTrue" if **inner == Ty::Bool => Some(Ty::Bool),
+            "forceId" if **inner == Ty::Int => Some(Ty::Int),
             _ => method(inner, name, arguments).map(Ty::maybe),
         },
         Ty::List(element) | Ty::Array(element) => match name {

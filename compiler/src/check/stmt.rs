@@ -1,6 +1,6 @@
 //! Checking statements, and the flow rules: unreachable code and returns on every path.
 
-use super::expr::{Place, Value};
+use super::expr::Place;
 use super::{Checker, CodeKind};
 use crate::diagnostic::Code;
 use crate::hir::{Block, Expr, ExprId, InferKind, Literal, Stmt, StmtId};
@@ -115,6 +115,12 @@ impl Checker<'_> {
                     }
                     None => match &declared {
                         Ty::Record(_) => self.error(name.node, Code::StructureRule, "Reactive pointers must be initialized"),
+                        Ty::Future(_) | Ty::Channel(_) => self.error_with_help(
+                            name.node,
+                            Code::StructureRule,
+                            format!("The type '{declared}' has no default value, so '{}' must be initialized", name.name),
+                            "initialize it where it is declared, for example `future<M> f = channel.fetch(who);`",
+                        ),
                         Ty::Json => self.error(name.node, Code::TypeMismatch, "Type check failure: the type 'json' is unable to store type 'dynamic'."),
                         _ => {}
                     },
@@ -182,8 +188,10 @@ impl Checker<'_> {
                         Ty::Error
                     }
                 };
+                // A map's entries are bound read-only: entries are written through `m[k]`.
+                let readonly = matches!(element, Ty::Pair(_, _));
                 self.push_scope();
-                self.declare(&variable, element, false);
+                self.declare(&variable, element, readonly);
                 self.loop_body(body);
                 self.pop_scope();
                 Flow::Continues
@@ -405,18 +413,6 @@ impl Checker<'_> {
     }
 
     fn label_target(&mut self, target: ExprId) {
-        if let Expr::Literal(Literal::Label(label)) = &self.body.expr(target).expr
-            && !label.is_empty()
-            && !self.signatures.states.contains(label)
-        {
-            let label = label.clone();
-            self.error(
-                    self.body.expr(target).node,
-                    Code::UnknownReference,
-                    format!("State machine transition not found: a state machine label '{label}' was not found."),
-                );
-            return;
-        }
         let ty = self.expr(target).ty;
         if !matches!(ty, Ty::Label | Ty::Error) {
             self.error(
@@ -566,7 +562,7 @@ impl Checker<'_> {
 
     fn assignment(&mut self, target: ExprId, value: ExprId) {
         let target_node = self.body.expr(target).node;
-        let target_value = self.assignment_target(target);
+        let target_value = self.target(target);
         let value_ty = self.expr(value).ty;
         match &target_value.ty {
             Ty::Table(_) => {
@@ -623,25 +619,9 @@ impl Checker<'_> {
         true
     }
 
-    /// Types the left side of `=` or `<-`: a map entry there creates-or-gets the entry.
-    fn assignment_target(&mut self, target: ExprId) -> Value {
-        if let Expr::Index { object, index } = self.body.expr(target).expr.clone() {
-            let object_value = self.expr(object);
-            if let Ty::Map(_, value_ty) = &object_value.ty {
-                self.expr(index);
-                return Value {
-                    ty: (**value_ty).clone(),
-                    place: Place::Element,
-                    mutable_source: false,
-                };
-            }
-        }
-        self.expr(target)
-    }
-
     fn ingestion(&mut self, target: ExprId, source: ExprId, binding: Option<&crate::hir::Ident>) {
         let target_node = self.body.expr(target).node;
-        let target_value = self.assignment_target(target);
+        let target_value = self.target(target);
         let source_ty = self.expr(source).ty;
         let source_node = self.body.expr(source).node;
         let target_struct = match &target_value.ty {
@@ -658,6 +638,21 @@ impl Checker<'_> {
                 return;
             }
         };
+        if let (
+            Ty::Table(_),
+            Place::Local {
+                readonly: true,
+                name,
+            },
+        ) = (&target_value.ty, &target_value.place)
+        {
+            self.error_with_help(
+                target_node,
+                Code::NotAssignable,
+                format!("The variable '{name}' is readonly"),
+                "declare the parameter `mutable table<…>` to fill it",
+            );
+        }
         if let Place::Field {
             readonly: true,
             name,
@@ -698,7 +693,7 @@ impl Checker<'_> {
                 .map(|sig| sig.lossy.clone())
                 .unwrap_or_default();
             if let Some(target_sig) = self.signatures.struct_of(target_struct).cloned() {
-                for (name, _) in &source_fields {
+                for (name, source_field) in &source_fields {
                     if name != "id"
                         && !target_sig.members.contains_key(name)
                         && !lossy.contains(name)
@@ -710,6 +705,12 @@ impl Checker<'_> {
                                 "Type check failure: The field '{name}' was lost during ingestion"
                             ),
                         );
+                    }
+                    if name != "id"
+                        && let Some(crate::signatures::MemberSig::Field { ty, .. }) =
+                            target_sig.members.get(name)
+                    {
+                        self.ingested_field(ty, source_field, name, source_node);
                     }
                 }
                 for name in &target_sig.required {
@@ -726,6 +727,29 @@ impl Checker<'_> {
         if let Some(binding) = binding {
             let ty = if many { Ty::array(Ty::Int) } else { Ty::Int };
             self.declare(binding, ty, true);
+        }
+    }
+
+    /// A plain field is ingested by assignment; a maybe source writes only when present
+    /// (language section 3.11). Structures, tables and maps are ingested recursively.
+    fn ingested_field(&mut self, target: &Ty, source: &Ty, name: &str, node: crate::hir::NodeId) {
+        let recursive = |ty: &Ty| {
+            super::expr::holds_structure(ty) || matches!(ty.unwrap_maybe(), Ty::Map(_, _))
+        };
+        if recursive(target) || recursive(source) {
+            return;
+        }
+        let value = match target {
+            Ty::Maybe(_) => source,
+            _ => source.unwrap_maybe(),
+        };
+        if !crate::ty::can_store(target, value, true, self.signatures) {
+            self.error_with_help(
+                node,
+                Code::TypeMismatch,
+                format!("Type check failure: the type 'r<{target}>' is unable to store type '{source}'."),
+                format!("the field '{name}' is ingested by assignment: give it a value of type '{target}'"),
+            );
         }
     }
 
