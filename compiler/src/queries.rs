@@ -212,6 +212,24 @@ pub fn document_checks(db: &dyn Db, file: SourceFile) -> Vec<(usize, SemanticDia
         .collect()
 }
 
+/// Formulas that depend on themselves. It reads the code of formulas and records only, so an
+/// edit inside a function body does not re-run it.
+#[salsa::tracked(returns(ref))]
+pub fn formula_cycles(db: &dyn Db, file: SourceFile) -> Vec<(usize, SemanticDiagnostic)> {
+    let items: Vec<Arc<Item>> = file_items(db, file)
+        .iter()
+        .map(|item| {
+            if matches!(item.decl(db).decl, Decl::Formula(_) | Decl::Record(_)) {
+                Arc::clone(item.hir(db))
+            } else {
+                Arc::clone(item.decl(db))
+            }
+        })
+        .collect();
+    let references: Vec<&Item> = items.iter().map(|item| &**item).collect();
+    crate::check::cycles::formula_cycles(&references)
+}
+
 /// Every diagnostic of a file, in source order: syntax first, then names and types.
 #[salsa::tracked(returns(ref))]
 pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
@@ -227,7 +245,10 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
             all.push(to_diagnostic(semantic, lowered_item));
         }
     }
-    for (index, semantic) in document_checks(db, file) {
+    for (index, semantic) in document_checks(db, file)
+        .iter()
+        .chain(formula_cycles(db, file))
+    {
         if let Some(lowered_item) = lowered.items.get(*index) {
             all.push(to_diagnostic(semantic, lowered_item));
         }

@@ -9,6 +9,7 @@
 //! accepts, so one mistake yields one diagnostic.
 
 mod context;
+pub mod cycles;
 mod expr;
 pub mod global;
 mod items;

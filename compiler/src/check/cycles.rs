@@ -1,0 +1,149 @@
+//! Formulas that depend on themselves: `formula a = b + 1; formula b = a + 1;`.
+//!
+//! A formula reads the names its expression mentions; a cycle among top-level formulas, or among
+//! the formulas of one record, can never be computed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::SemanticDiagnostic;
+use crate::diagnostic::Code;
+use crate::hir::{Body, Decl, Expr, Ident, Item, RecordMember};
+
+/// The names each formula mentions, and the formula's name node.
+type Dependencies<'a> = BTreeMap<&'a str, (&'a Ident, BTreeSet<&'a str>)>;
+
+/// Cycles among the formulas of a document: the items given are every item of the file, the
+/// result is (item index, diagnostic) for the first formula of each cycle.
+pub fn formula_cycles(items: &[&Item]) -> Vec<(usize, SemanticDiagnostic)> {
+    let mut diagnostics = Vec::new();
+    let mut top: Dependencies<'_> = BTreeMap::new();
+    let mut top_items: BTreeMap<&str, usize> = BTreeMap::new();
+    for (index, item) in items.iter().enumerate() {
+        match &item.decl {
+            Decl::Formula(formula) => {
+                top.insert(
+                    &formula.name.name,
+                    (&formula.name, names_in(&item.body, formula.value)),
+                );
+                top_items.insert(&formula.name.name, index);
+            }
+            Decl::Record(record) => {
+                let mut members: Dependencies<'_> = BTreeMap::new();
+                for member in &record.members {
+                    if let RecordMember::Formula(formula) = member {
+                        members.insert(
+                            &formula.name.name,
+                            (&formula.name, names_in(&item.body, formula.value)),
+                        );
+                    }
+                }
+                for ident in cycle_heads(&members) {
+                    diagnostics.push((index, cycle_diagnostic(ident)));
+                }
+            }
+            _ => {}
+        }
+    }
+    for ident in cycle_heads(&top) {
+        if let Some(index) = top_items.get(ident.name.as_str()) {
+            diagnostics.push((*index, cycle_diagnostic(ident)));
+        }
+    }
+    diagnostics
+}
+
+fn cycle_diagnostic(ident: &Ident) -> SemanticDiagnostic {
+    SemanticDiagnostic {
+        node: ident.node,
+        code: Code::StructureRule,
+        message: format!(
+            "The formula '{}' depends on itself: formulas must not form a cycle",
+            ident.name
+        ),
+        help: Some("compute one of the values in the cycle from fields only".to_owned()),
+    }
+}
+
+/// One formula of each cycle, the first in name order, reported once.
+fn cycle_heads<'a>(graph: &Dependencies<'a>) -> Vec<&'a Ident> {
+    let mut heads = Vec::new();
+    let mut in_reported_cycle: BTreeSet<&str> = BTreeSet::new();
+    for (&start, (ident, _)) in graph {
+        if in_reported_cycle.contains(start) {
+            continue;
+        }
+        // Depth-first search for a path from `start` back to itself.
+        let mut stack: Vec<(&str, Vec<&str>)> = vec![(start, vec![start])];
+        let mut visited: BTreeSet<&str> = BTreeSet::new();
+        while let Some((current, path)) = stack.pop() {
+            let Some((_, mentions)) = graph.get(current) else {
+                continue;
+            };
+            if mentions.contains(start) {
+                in_reported_cycle.extend(path.iter().copied());
+                heads.push(*ident);
+                break;
+            }
+            for next in mentions {
+                if graph.contains_key(next) && visited.insert(next) {
+                    let mut longer = path.clone();
+                    longer.push(next);
+                    stack.push((next, longer));
+                }
+            }
+        }
+    }
+    heads
+}
+
+/// The bare names an expression mentions. Names inside query predicates and lambdas are left
+/// out: there a name may be a field of the row, which a syntactic look cannot tell apart.
+fn names_in(body: &Body, root: crate::hir::ExprId) -> BTreeSet<&str> {
+    let mut names = BTreeSet::new();
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        let expr = &body.expr(id).expr;
+        if let Expr::Name(ident) = expr {
+            names.insert(ident.name.as_str());
+        }
+        stack.extend(children(expr));
+    }
+    names
+}
+
+fn children(expr: &Expr) -> Vec<crate::hir::ExprId> {
+    use crate::hir::Clause;
+    match expr {
+        Expr::Member { object, .. } => vec![*object],
+        Expr::Index { object, index } => vec![*object, *index],
+        Expr::Call {
+            function,
+            arguments,
+        } => std::iter::once(*function)
+            .chain(arguments.iter().copied())
+            .collect(),
+        Expr::Binary { left, right, .. } => vec![*left, *right],
+        Expr::Prefix { operand, .. } | Expr::Postfix { operand, .. } => vec![*operand],
+        Expr::Conditional {
+            condition,
+            then,
+            otherwise,
+        } => vec![*condition, *then, *otherwise],
+        Expr::Contains { key, map, .. } => vec![*key, *map],
+        Expr::Compound { target, value, .. } => vec![*target, *value],
+        Expr::Tuple(elements) | Expr::Array(elements) => elements.clone(),
+        Expr::Object(fields) => fields.iter().filter_map(|field| field.value).collect(),
+        Expr::MaybeOf(value) | Expr::Iterate(value) | Expr::Paren(value) => vec![*value],
+        Expr::Pair { key, value } => vec![*key, *value],
+        Expr::Lambda { .. } => Vec::new(),
+        Expr::Convert { value, .. } => vec![*value],
+        Expr::Query { source, clause } => {
+            let mut ids = vec![*source];
+            if let Clause::OrderDyn(id) | Clause::Limit(id) | Clause::Offset(id) = clause {
+                ids.push(*id);
+            }
+            ids
+        }
+        _ => Vec::new(),
+    }
+}
