@@ -86,6 +86,27 @@ impl Backend {
         .flatten()
     }
 
+    /// Runs a handler that maps a position to a byte range of the same document, as a location.
+    async fn locate(
+        &self,
+        params: TextDocumentPositionParams,
+        find: fn(&dyn adama_compiler::Db, SourceFile, usize) -> Option<std::ops::Range<usize>>,
+    ) -> Option<GotoDefinitionResponse> {
+        let position = params.position;
+        let target_uri = params.text_document.uri.clone();
+        self.query(&params.text_document.uri, move |db, file, document| {
+            let offset = offset_of(&document.rope, position);
+            find(db, file, offset).map(|span| {
+                GotoDefinitionResponse::Scalar(Location::new(
+                    target_uri,
+                    range_of(&document.rope, span),
+                ))
+            })
+        })
+        .await
+        .flatten()
+    }
+
     async fn compute_tokens(&self, uri: &Uri) -> Option<Vec<SemanticToken>> {
         self.query(uri, |db, file, document| {
             handlers::semantic_tokens::semantic_tokens(db, file, &document.rope).data
@@ -318,21 +339,12 @@ impl LanguageServer for Backend {
         &self,
         params: GotoDefinitionParams,
     ) -> Result<Option<GotoDefinitionResponse>> {
-        let position = params.text_document_position_params.position;
-        let uri = params.text_document_position_params.text_document.uri;
-        let target_uri = uri.clone();
         Ok(self
-            .query(&uri, move |db, file, document| {
-                let offset = offset_of(&document.rope, position);
-                handlers::definition::definition(db, file, offset).map(|span| {
-                    GotoDefinitionResponse::Scalar(Location::new(
-                        target_uri,
-                        range_of(&document.rope, span),
-                    ))
-                })
-            })
-            .await
-            .flatten())
+            .locate(
+                params.text_document_position_params,
+                handlers::definition::definition,
+            )
+            .await)
     }
 
     async fn symbol(
@@ -367,21 +379,12 @@ impl LanguageServer for Backend {
         &self,
         params: GotoTypeDefinitionParams,
     ) -> Result<Option<GotoTypeDefinitionResponse>> {
-        let position = params.text_document_position_params.position;
-        let uri = params.text_document_position_params.text_document.uri;
-        let target_uri = uri.clone();
         Ok(self
-            .query(&uri, move |db, file, document| {
-                let offset = offset_of(&document.rope, position);
-                handlers::definition::type_definition(db, file, offset).map(|span| {
-                    GotoDefinitionResponse::Scalar(Location::new(
-                        target_uri,
-                        range_of(&document.rope, span),
-                    ))
-                })
-            })
-            .await
-            .flatten())
+            .locate(
+                params.text_document_position_params,
+                handlers::definition::type_definition,
+            )
+            .await)
     }
 
     async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {

@@ -9,6 +9,19 @@ use tower_lsp_server::jsonrpc::{Request, Response};
 const URI: &str = "file:///doc.a";
 const PROGRAM: &str = "// The running total.\npublic int total;\n\nmessage Add {\n  int n;\n}\n\nchannel add(Add a) {\n  total += a.n;\n}\n";
 
+/// The labels of a completion response.
+fn labels(response: &Value) -> Vec<String> {
+    response
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item["label"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 struct Harness {
     service: LspService<adama_lsp::Backend>,
     messages: tokio::sync::mpsc::UnboundedReceiver<Request>,
@@ -282,17 +295,6 @@ async fn completion_offers_states_enum_labels_and_names_in_scope() {
     let mut harness = Harness::start().await;
     let program = "enum Color { Red, Green }\npublic int total;\n#idle { }\nprocedure p(int amount) {\n  int doubled = amount * 2;\n  transition #\n}\n";
     harness.open(program).await;
-    let labels = |response: &Value| -> Vec<String> {
-        response
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|item| item["label"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let states = harness
         .request(
             "textDocument/completion",
@@ -384,17 +386,6 @@ async fn completion_after_a_dot_offers_members_and_library_functions() {
     let mut harness = Harness::start().await;
     let program = "record Row { public int id; public string name; method label() -> string { return name; } }\nmessage Add { int n; }\nchannel add(Add a) {\n  int total = a.n;\n}\n";
     harness.open(program).await;
-    let labels = |response: &Value| -> Vec<String> {
-        response
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|item| item["label"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let members = harness
         .request(
             "textDocument/completion",
