@@ -10,5 +10,6 @@ mod convert;
 mod document;
 mod handlers;
 mod server;
+mod workspace;
 
 pub use server::{Backend, serve_stdio};

@@ -43,6 +43,8 @@ const QUERY_STACK_BYTES: usize = 64 * 1024 * 1024;
 struct State {
     db: Database,
     documents: HashMap<Uri, (SourceFile, Document)>,
+    /// The workspace folders the client named at initialisation.
+    roots: Vec<std::path::PathBuf>,
 }
 
 /// The language server.
@@ -84,6 +86,38 @@ impl Backend {
         .await
         .ok()
         .flatten()
+    }
+
+    /// Loads the Adama files of the workspace folders that are not open yet; returns their URIs.
+    fn load_workspace(&self) -> Vec<Uri> {
+        let Ok(mut state) = self.state.lock() else {
+            return Vec::new();
+        };
+        let roots = state.roots.clone();
+        let mut loaded = Vec::new();
+        for path in roots
+            .iter()
+            .flat_map(|root| crate::workspace::adama_files(root))
+        {
+            let Some(uri) = Uri::from_file_path(&path) else {
+                continue;
+            };
+            if state.documents.contains_key(&uri) {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let Ok(text) = adama_compiler::decode_source(&bytes) else {
+                continue;
+            };
+            let file = SourceFile::new(&state.db, uri.as_str().to_owned(), text.clone());
+            state
+                .documents
+                .insert(uri.clone(), (file, Document::new(&text, 0)));
+            loaded.push(uri);
+        }
+        loaded
     }
 
     /// Runs a handler that maps a position to a byte range of the same document, as a location.
@@ -153,7 +187,22 @@ impl Backend {
 }
 
 impl LanguageServer for Backend {
-    async fn initialize(&self, _: InitializeParams) -> Result<InitializeResult> {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let mut roots: Vec<std::path::PathBuf> = params
+            .workspace_folders
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|folder| folder.uri.to_file_path().map(|path| path.into_owned()))
+            .collect();
+        #[allow(deprecated)]
+        if roots.is_empty()
+            && let Some(root) = params.root_uri.as_ref().and_then(|uri| uri.to_file_path())
+        {
+            roots.push(root.into_owned());
+        }
+        if let Ok(mut state) = self.state.lock() {
+            state.roots = roots;
+        }
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 text_document_sync: Some(TextDocumentSyncCapability::Kind(
@@ -208,6 +257,9 @@ impl LanguageServer for Backend {
         self.client
             .log_message(MessageType::INFO, "adama language server ready")
             .await;
+        for uri in self.load_workspace() {
+            self.publish_diagnostics(uri).await;
+        }
     }
 
     async fn shutdown(&self) -> Result<()> {

@@ -30,6 +30,10 @@ struct Harness {
 
 impl Harness {
     async fn start() -> Harness {
+        Harness::start_with(json!({"capabilities": {}})).await
+    }
+
+    async fn start_with(initialize: Value) -> Harness {
         let (service, mut socket) = LspService::new(adama_lsp::Backend::new);
         let (sender, messages) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
@@ -44,9 +48,7 @@ impl Harness {
             messages,
             next_id: 1,
         };
-        let initialized = harness
-            .request("initialize", json!({"capabilities": {}}))
-            .await;
+        let initialized = harness.request("initialize", initialize).await;
         assert_eq!(
             initialized["capabilities"]["textDocumentSync"],
             json!(2),
@@ -605,5 +607,59 @@ async fn semantic_token_deltas_send_only_what_changed() {
     assert_eq!(
         delta["edits"],
         json!([{"start": 25, "deleteCount": 5, "data": [0, 4, 7, 6, 0]}])
+    );
+}
+
+#[tokio::test]
+async fn every_file_of_the_workspace_gets_diagnostics() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
+    let mut programs: Vec<std::path::PathBuf> = std::fs::read_dir(&corpus)
+        .unwrap_or_else(|error| panic!("{error}"))
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.to_string_lossy().ends_with("_success.a"))
+        .collect();
+    programs.sort();
+    programs.truncate(199);
+    for (index, program) in programs.iter().enumerate() {
+        std::fs::copy(program, dir.path().join(format!("doc{index}.a")))
+            .unwrap_or_else(|error| panic!("{error}"));
+    }
+    std::fs::create_dir(dir.path().join("target")).unwrap_or_else(|error| panic!("{error}"));
+    std::fs::write(dir.path().join("target/ignored.a"), "public int x\n")
+        .unwrap_or_else(|error| panic!("{error}"));
+    std::fs::write(dir.path().join("broken.a"), "public int x\n")
+        .unwrap_or_else(|error| panic!("{error}"));
+
+    let root = tower_lsp_server::ls_types::Uri::from_file_path(dir.path())
+        .unwrap_or_else(|| panic!("a file URI"));
+    let started = std::time::Instant::now();
+    let mut harness = Harness::start_with(
+        json!({"capabilities": {}, "workspaceFolders": [{"uri": root.as_str(), "name": "space"}]}),
+    )
+    .await;
+    let mut published = std::collections::BTreeMap::new();
+    while published.len() < 200 {
+        let params = harness.diagnostics().await;
+        let uri = params["uri"].as_str().unwrap_or("").to_owned();
+        published.insert(
+            uri,
+            params["diagnostics"].as_array().map(Vec::len).unwrap_or(0),
+        );
+    }
+    eprintln!(
+        "first diagnostics for 200 workspace files in {:?}",
+        started.elapsed()
+    );
+    let with_errors: Vec<&String> = published
+        .iter()
+        .filter(|(_, count)| **count > 0)
+        .map(|(uri, _)| uri)
+        .collect();
+    assert_eq!(with_errors.len(), 1, "{with_errors:?}");
+    assert!(with_errors[0].ends_with("/broken.a"));
+    assert!(
+        !published.keys().any(|uri| uri.contains("/target/")),
+        "build folders are skipped"
     );
 }
