@@ -663,3 +663,46 @@ async fn every_file_of_the_workspace_gets_diagnostics() {
         "build folders are skipped"
     );
 }
+
+#[tokio::test]
+async fn quick_fixes_create_a_missing_state_or_message() {
+    let mut harness = Harness::start().await;
+    harness
+        .open("channel go(Order o) {\n  transition #ship;\n}\n")
+        .await;
+    let whole = json!({"start": {"line": 0, "character": 0}, "end": {"line": 3, "character": 0}});
+    let actions = harness
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": whole, "context": {"diagnostics": []}}),
+        )
+        .await;
+    let titles: Vec<&str> = actions
+        .as_array()
+        .map(|actions| {
+            actions
+                .iter()
+                .filter_map(|action| action["title"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(titles, vec!["Create message Order", "Create state #ship"]);
+    assert_eq!(
+        actions[0]["edit"]["changes"][URI][0]["newText"],
+        json!("\nmessage Order {\n}\n")
+    );
+
+    harness
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": "message Order { }\nchannel go(Order o) {\n  transition #ship;\n}\n"}]}),
+        )
+        .await;
+    let actions = harness
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": whole, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert_eq!(actions[0]["title"], json!("Create state #ship"));
+}

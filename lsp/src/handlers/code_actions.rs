@@ -1,5 +1,6 @@
 //! `textDocument/codeAction`: quick fixes for the diagnostics in the requested range: insert a
-//! missing `;`, and replace a misspelt name by the one the diagnostic suggests.
+//! missing `;`, replace a misspelt name by the one the diagnostic suggests, and declare a missing
+//! state block or message at the end of the file.
 
 use adama_compiler::{Db, SourceFile, queries};
 use ropey::Rope;
@@ -20,7 +21,23 @@ pub fn code_actions(
         if diagnostic.range.end < range.start || diagnostic.range.start > range.end {
             continue;
         }
-        let fix = if diagnostic.message.starts_with("expected ';'") {
+        let end = rope.len_bytes();
+        let fix = if let Some(label) = quoted_after(&diagnostic.message, "a state machine label '")
+        {
+            Some((
+                format!("Create state #{label}"),
+                end..end,
+                format!("\n#{label} {{\n}}\n"),
+            ))
+        } else if let Some(name) = quoted_after(&diagnostic.message, "a message named '")
+            .or_else(|| quoted_after(&diagnostic.message, "Type not found: the type '"))
+        {
+            Some((
+                format!("Create message {name}"),
+                end..end,
+                format!("\nmessage {name} {{\n}}\n"),
+            ))
+        } else if diagnostic.message.starts_with("expected ';'") {
             Some((
                 "Insert ';'".to_owned(),
                 diagnostic.range.start..diagnostic.range.start,
@@ -57,4 +74,13 @@ pub fn code_actions(
         });
     }
     actions
+}
+
+/// The text between `prefix` and the next quote in a message.
+fn quoted_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    let start = message.find(prefix)? + prefix.len();
+    let rest = message.get(start..)?;
+    rest.find('\'')
+        .and_then(|end| rest.get(..end))
+        .filter(|name| !name.is_empty())
 }
