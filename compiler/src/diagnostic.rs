@@ -210,14 +210,14 @@ impl fmt::Display for Code {
 }
 
 /// A secondary location that helps explain a diagnostic ("the block opened here").
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Label {
     pub range: Range<usize>,
     pub message: String,
 }
 
 /// One problem found in one file. Ranges are byte offsets into the file's text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     pub range: Range<usize>,
     pub severity: Severity,

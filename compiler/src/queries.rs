@@ -269,8 +269,3 @@ fn to_diagnostic(semantic: &SemanticDiagnostic, item: &crate::hir::LoweredItem) 
         .or_else(|| semantic.code.hint().map(str::to_owned));
     diagnostic
 }
-
-/// The kind of a declaration, for callers that only hold a [`Decl`].
-pub fn decl_kind(decl: &Decl) -> &'static str {
-    decl.kind()
-}

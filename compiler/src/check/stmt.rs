@@ -296,15 +296,7 @@ impl Checker<'_> {
             }
             Stmt::Pump { message, channel } => {
                 self.test_only(node);
-                let message_ty = self.expr(message).ty;
-                if let Some(channel_ty) = self.channel_exists(&channel) {
-                    self.expect_storable(
-                        self.body.expr(message).node,
-                        &channel_ty,
-                        &message_ty,
-                        false,
-                    );
-                }
+                self.deliver(&channel, message);
                 Flow::Continues
             }
             Stmt::Send {
@@ -315,15 +307,7 @@ impl Checker<'_> {
                 self.test_only(node);
                 let who_ty = self.expr(who).ty;
                 self.expect_storable(self.body.expr(who).node, &Ty::Principal, &who_ty, false);
-                let message_ty = self.expr(message).ty;
-                if let Some(channel_ty) = self.channel_exists(&channel) {
-                    self.expect_storable(
-                        self.body.expr(message).node,
-                        &channel_ty,
-                        &message_ty,
-                        false,
-                    );
-                }
+                self.deliver(&channel, message);
                 Flow::Continues
             }
             Stmt::Aborts(block) => {
@@ -356,6 +340,19 @@ impl Checker<'_> {
         self.push_scope();
         self.stmt(body);
         self.pop_scope();
+    }
+
+    /// A message a test queues on a channel must fit the channel's message type.
+    fn deliver(&mut self, channel: &crate::hir::Ident, message: ExprId) {
+        let message_ty = self.expr(message).ty;
+        if let Some(channel_ty) = self.channel_exists(channel) {
+            self.expect_storable(
+                self.body.expr(message).node,
+                &channel_ty,
+                &message_ty,
+                false,
+            );
+        }
     }
 
     fn test_only(&mut self, node: crate::hir::NodeId) {

@@ -27,7 +27,6 @@ mod values;
 mod tests;
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use tree_sitter::{Node, Tree};
@@ -40,32 +39,12 @@ use crate::hir::{Body, Ident, Item, LoweredItem, NodeId, SourceMap};
 pub const MAX_DEPTH: usize = 1000;
 
 /// The HIR of a file, item by item, with the problems lowering found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LoweredFile {
     pub items: Vec<LoweredItem>,
     /// The syntax diagnostics of the file and the problems lowering found (nesting too deep),
     /// in source order, with absolute byte ranges.
     pub diagnostics: Vec<Diagnostic>,
-}
-
-// `Diagnostic` does not implement `Hash`, so the file hashes the parts of each diagnostic.
-impl Hash for LoweredFile {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.items.hash(state);
-        self.diagnostics.len().hash(state);
-        for diagnostic in &self.diagnostics {
-            diagnostic.range.hash(state);
-            diagnostic.severity.hash(state);
-            diagnostic.code.hash(state);
-            diagnostic.message.hash(state);
-            diagnostic.help.hash(state);
-            diagnostic.related.len().hash(state);
-            for label in &diagnostic.related {
-                label.range.hash(state);
-                label.message.hash(state);
-            }
-        }
-    }
 }
 
 /// Lowers every top-level item of a parsed file, and runs the syntax checks on each.
