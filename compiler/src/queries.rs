@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::check::global::check_document;
-use crate::check::{FormulaTypes, SemanticDiagnostic};
+use crate::check::{CheckedItem, FormulaTypes, SemanticDiagnostic};
 use crate::db::{Db, SourceFile};
 use crate::diagnostic::Diagnostic;
 use crate::hir::{Decl, Item};
@@ -181,24 +181,17 @@ pub fn formula_type<'db>(db: &'db dyn Db, formula: FormulaRef<'db>) -> Ty {
     )
 }
 
-/// The diagnostics of one item.
+/// The diagnostics of one item and the types of its expressions, from one run of the checker.
 #[salsa::tracked(returns(ref))]
-pub fn check_item<'db>(db: &'db dyn Db, item: FileItem<'db>) -> Vec<SemanticDiagnostic> {
+pub fn check_item<'db>(db: &'db dyn Db, item: FileItem<'db>) -> CheckedItem {
     let file = item.file(db);
     let formulas = QueryFormulas { db, file };
     crate::check::check_item(item.hir(db), signatures(db, file), &formulas)
 }
 
 /// The type of every expression of one item, by expression id, for tools that show types.
-#[salsa::tracked(returns(ref))]
-pub fn expression_types<'db>(db: &'db dyn Db, item: FileItem<'db>) -> Arc<Vec<Ty>> {
-    let file = item.file(db);
-    let formulas = QueryFormulas { db, file };
-    Arc::new(crate::check::expression_types(
-        item.hir(db),
-        signatures(db, file),
-        &formulas,
-    ))
+pub fn expression_types<'db>(db: &'db dyn Db, item: FileItem<'db>) -> &'db [Ty] {
+    &check_item(db, item).expr_types
 }
 
 /// Diagnostics of the rules that span items, with the index of the item each belongs to.
@@ -241,7 +234,7 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     }
     let mut all = Vec::new();
     for (item, lowered_item) in file_items(db, file).iter().zip(&lowered.items) {
-        for semantic in check_item(db, *item) {
+        for semantic in &check_item(db, *item).diagnostics {
             all.push(to_diagnostic(semantic, lowered_item));
         }
     }

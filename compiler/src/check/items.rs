@@ -13,12 +13,20 @@ use crate::hir::{
 use crate::signatures::Signatures;
 use crate::ty::Ty;
 
-/// Checks an item and returns its diagnostics.
+/// What checking an item finds: its diagnostics, and the type of every expression of its body by
+/// expression id (`Ty::Error` where unknown), which tools show.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CheckedItem {
+    pub diagnostics: Vec<SemanticDiagnostic>,
+    pub expr_types: Vec<Ty>,
+}
+
+/// Checks an item.
 pub fn check_item(
     item: &Item,
     signatures: &Signatures,
     formulas: &dyn FormulaTypes,
-) -> Vec<SemanticDiagnostic> {
+) -> CheckedItem {
     let mut checker = Checker::new(
         signatures,
         &item.body,
@@ -26,24 +34,10 @@ pub fn check_item(
         Context::new(CodeKind::Constant),
     );
     checker.item(item);
-    checker.diagnostics
-}
-
-/// The type of every expression of an item, by expression id (`Ty::Error` where unknown), for
-/// tools that show types.
-pub fn expression_types(
-    item: &Item,
-    signatures: &Signatures,
-    formulas: &dyn FormulaTypes,
-) -> Vec<Ty> {
-    let mut checker = Checker::new(
-        signatures,
-        &item.body,
-        formulas,
-        Context::new(CodeKind::Constant),
-    );
-    checker.item(item);
-    checker.expr_types
+    CheckedItem {
+        diagnostics: checker.diagnostics,
+        expr_types: checker.expr_types,
+    }
 }
 
 /// The type of a formula's value (a top-level formula when `record` is `None`).

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 pub use context::{CodeKind, Context};
 pub use items::formula_type as items_formula_type;
-pub use items::{check_item, expression_types};
+pub use items::{CheckedItem, check_item};
 
 use crate::diagnostic::Code;
 use crate::hir::{Body, Ident, NodeId, TypeRef};
