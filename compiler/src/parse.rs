@@ -4,7 +4,7 @@
 //! [`crate::syntax`] turns into diagnostics. Callers that keep the previous tree pass it back so
 //! that an edit re-parses incrementally.
 
-use tree_sitter::{Language, Parser, Tree};
+use tree_sitter::{Language, Node, Parser, Tree};
 
 /// A parsed file: its text and its concrete syntax tree.
 #[derive(Debug, Clone)]
@@ -46,4 +46,29 @@ pub fn parse_with(parser: &mut Parser, text: &str, old_tree: Option<&Tree>) -> T
             text.len()
         )
     })
+}
+
+/// Visits `root` and its descendants in source order; `visit` returns whether to go into the
+/// node's children.
+///
+/// Invariant: the walk is iterative, so deeply nested input cannot overflow the stack.
+pub fn walk_tree<'tree>(root: Node<'tree>, mut visit: impl FnMut(Node<'tree>) -> bool) {
+    let mut cursor = root.walk();
+    'walk: loop {
+        let descend = visit(cursor.node());
+        if descend && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.node().id() == root.id() {
+                break 'walk;
+            }
+            if cursor.goto_next_sibling() {
+                continue 'walk;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
 }

@@ -9,24 +9,12 @@ use adama_compiler::parse;
 fn leaves(text: &str) -> Vec<String> {
     let tree = parse(text, None);
     let mut tokens = Vec::new();
-    let mut cursor = tree.walk();
-    'walk: loop {
-        let node = cursor.node();
+    adama_compiler::parse::walk_tree(tree.root_node(), |node| {
         if node.child_count() == 0 {
             tokens.push(text.get(node.byte_range()).unwrap_or("").to_owned());
         }
-        if cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                continue 'walk;
-            }
-            if !cursor.goto_parent() {
-                break 'walk;
-            }
-        }
-    }
+        true
+    });
     tokens
 }
 

@@ -29,26 +29,7 @@ pub fn check(text: &str, tree: &Tree) -> Vec<Diagnostic> {
 /// file's collected diagnostics.
 pub fn check_node(text: &str, root: Node<'_>) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
-    let mut cursor = root.walk();
-    // Invariant: the walk is iterative, so a deeply nested input cannot overflow the stack.
-    'walk: loop {
-        let node = cursor.node();
-        let descend = visit(text, node, &mut diagnostics);
-        if descend && cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.node().id() == root.id() {
-                break 'walk;
-            }
-            if cursor.goto_next_sibling() {
-                continue 'walk;
-            }
-            if !cursor.goto_parent() {
-                break 'walk;
-            }
-        }
-    }
+    crate::parse::walk_tree(root, |node| visit(text, node, &mut diagnostics));
     diagnostics
 }
 

@@ -21,10 +21,7 @@ const FOLDING_KINDS: &[&str] = &[
 pub fn folding_ranges(db: &dyn Db, file: SourceFile) -> Vec<FoldingRange> {
     let tree = &parsed(db, file).tree;
     let mut ranges = Vec::new();
-    let mut cursor = tree.walk();
-    // Invariant: the walk is iterative, so deep nesting cannot overflow the stack.
-    'walk: loop {
-        let node = cursor.node();
+    adama_compiler::parse::walk_tree(tree.root_node(), |node| {
         let start = node.start_position().row;
         let end = node.end_position().row;
         if end > start && FOLDING_KINDS.contains(&node.kind()) {
@@ -37,17 +34,7 @@ pub fn folding_ranges(db: &dyn Db, file: SourceFile) -> Vec<FoldingRange> {
                 collapsed_text: None,
             });
         }
-        if cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                continue 'walk;
-            }
-            if !cursor.goto_parent() {
-                break 'walk;
-            }
-        }
-    }
+        true
+    });
     ranges
 }

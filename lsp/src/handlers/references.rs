@@ -41,10 +41,7 @@ pub fn references(db: &dyn Db, file: SourceFile, offset: usize) -> Vec<Range<usi
     };
     let parsed = parsed(db, file);
     let mut found = Vec::new();
-    let mut cursor = parsed.tree.walk();
-    // Invariant: the walk is iterative, so deep nesting cannot overflow the stack.
-    'walk: loop {
-        let node = cursor.node();
+    adama_compiler::parse::walk_tree(parsed.tree.root_node(), |node| {
         if matches!(node.kind(), "identifier" | "type_identifier" | "label")
             && parsed
                 .text
@@ -62,18 +59,8 @@ pub fn references(db: &dyn Db, file: SourceFile, offset: usize) -> Vec<Range<usi
                 found.push(range);
             }
         }
-        if cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                continue 'walk;
-            }
-            if !cursor.goto_parent() {
-                break 'walk;
-            }
-        }
-    }
+        true
+    });
     found.dedup();
     found
 }
