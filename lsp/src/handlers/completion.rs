@@ -278,25 +278,11 @@ fn locals(db: &dyn Db, file: SourceFile, offset: usize) -> Vec<CompletionItem> {
     else {
         return Vec::new();
     };
-    let hir = file_item.hir(db);
-    let mut names: Vec<String> = hir
-        .body
-        .stmts
-        .iter()
-        .filter_map(|stmt| match &stmt.stmt {
-            Stmt::Local { name, .. } | Stmt::Infer { name, .. } => Some(name),
-            Stmt::Foreach { variable, .. } => Some(variable),
-            _ => None,
-        })
+    let mut names: Vec<String> = super::definition::declared_locals(file_item.hir(db))
+        .into_iter()
         .filter(|ident| lowered_item.span(ident.node).end <= offset)
         .map(|ident| ident.name.clone())
         .collect();
-    if let Decl::Function(function) | Decl::Procedure(function) = &hir.decl {
-        names.extend(function.params.iter().map(|param| param.name.name.clone()));
-    }
-    if let Decl::Channel(channel) = &hir.decl {
-        names.push(channel.parameter.name.clone());
-    }
     names.sort();
     names.dedup();
     names

@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use adama_compiler::hir::{Decl, Item, Stmt};
+use adama_compiler::hir::{Decl, Ident, Item, Stmt};
 use adama_compiler::queries::{FileItem, file_items, lowered, parsed};
 use adama_compiler::{Db, SourceFile};
 
@@ -121,17 +121,17 @@ fn local(db: &dyn Db, file: SourceFile, offset: usize, name: &str) -> Option<Ran
     let index = adama_compiler::navigation::item_index_at(db, file, offset)?;
     let item: FileItem<'_> = *items.get(index)?;
     let lowered_item = lowered.items.get(index)?;
-    local_declarations(item.hir(db), name)
+    declared_locals(item.hir(db))
         .into_iter()
-        .map(|node| lowered_item.span(node))
+        .filter(|ident| ident.name == name)
+        .map(|ident| lowered_item.span(ident.node))
         .filter(|span| span.start <= offset)
         .max_by_key(|span| span.start)
 }
 
-/// Every node that declares a local named `name` in an item: parameters, locals, bindings.
-pub(crate) fn local_declarations(item: &Item, name: &str) -> Vec<adama_compiler::hir::NodeId> {
-    let mut nodes = Vec::new();
-    let params = match &item.decl {
+/// Every name an item declares for its code: parameters, locals and bindings, in source order.
+pub(crate) fn declared_locals(item: &Item) -> Vec<&Ident> {
+    let mut names: Vec<&Ident> = match &item.decl {
         Decl::Function(function) | Decl::Procedure(function) => {
             function.params.iter().map(|param| &param.name).collect()
         }
@@ -151,29 +151,18 @@ pub(crate) fn local_declarations(item: &Item, name: &str) -> Vec<adama_compiler:
         } => vec![parameter],
         _ => Vec::new(),
     };
-    nodes.extend(
-        params
-            .into_iter()
-            .filter(|ident| ident.name == name)
-            .map(|ident| ident.node),
-    );
-    for stmt in &item.body.stmts {
-        let ident = match &stmt.stmt {
-            Stmt::Local { name, .. } | Stmt::Infer { name, .. } => Some(name),
-            Stmt::Foreach { variable, .. } => Some(variable),
-            Stmt::If {
-                binding: Some(binding),
-                ..
-            }
-            | Stmt::Ingest {
-                binding: Some(binding),
-                ..
-            } => Some(binding),
-            _ => None,
-        };
-        if let Some(ident) = ident.filter(|ident| ident.name == name) {
-            nodes.push(ident.node);
+    names.extend(item.body.stmts.iter().filter_map(|stmt| match &stmt.stmt {
+        Stmt::Local { name, .. } | Stmt::Infer { name, .. } => Some(name),
+        Stmt::Foreach { variable, .. } => Some(variable),
+        Stmt::If {
+            binding: Some(binding),
+            ..
         }
-    }
-    nodes
+        | Stmt::Ingest {
+            binding: Some(binding),
+            ..
+        } => Some(binding),
+        _ => None,
+    }));
+    names
 }
