@@ -6,7 +6,10 @@
 
 use crate::db::{Db, SourceFile};
 use crate::hir::NodeId;
-use crate::queries::{FileItem, file_items, lowered, parsed};
+use std::ops::Range;
+
+use crate::queries::{FileItem, expression_types, file_items, lowered, parsed};
+use crate::ty::Ty;
 
 /// The innermost HIR node of an item that covers a byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,29 @@ pub fn node_at(db: &dyn Db, file: SourceFile, offset: usize) -> Option<NodeAt<'_
         item: file_item,
         node,
     })
+}
+
+/// The narrowest expression around `offset`: its item, its index in the item's body, its type
+/// and its byte range. A name inside `a.n` gives `a.n`.
+pub fn expression_at(
+    db: &dyn Db,
+    file: SourceFile,
+    offset: usize,
+) -> Option<(FileItem<'_>, Ty, Range<usize>)> {
+    let index = item_index_at(db, file, offset)?;
+    let item = *file_items(db, file).get(index)?;
+    let lowered_item = lowered(db, file).items.get(index)?;
+    let (expression, span) = item
+        .hir(db)
+        .body
+        .exprs
+        .iter()
+        .enumerate()
+        .map(|(expression, node)| (expression, lowered_item.span(node.node)))
+        .filter(|(_, span)| span.start <= offset && offset <= span.end)
+        .min_by_key(|(_, span)| span.end - span.start)?;
+    let ty = expression_types(db, item).get(expression)?.clone();
+    Some((item, ty, span))
 }
 
 /// The comment block written directly above an item (line comments on consecutive lines, or

@@ -70,23 +70,8 @@ pub fn definition(db: &dyn Db, file: SourceFile, offset: usize) -> Option<Range<
 
 /// The declaration of the type of the expression at `offset` (a record, message or enum).
 pub fn type_definition(db: &dyn Db, file: SourceFile, offset: usize) -> Option<Range<usize>> {
-    use adama_compiler::queries::expression_types;
     use adama_compiler::ty::Ty;
-    let lowered = lowered(db, file);
-    let items = file_items(db, file);
-    let index = adama_compiler::navigation::item_index_at(db, file, offset)?;
-    let (item, lowered_item) = (items.get(index)?, lowered.items.get(index)?);
-    let expression = item
-        .hir(db)
-        .body
-        .exprs
-        .iter()
-        .enumerate()
-        .map(|(expression, node)| (expression, lowered_item.span(node.node)))
-        .filter(|(_, span)| span.start <= offset && offset <= span.end)
-        .min_by_key(|(_, span)| span.end - span.start)?
-        .0;
-    let mut ty = expression_types(db, *item).get(expression)?.clone();
+    let (_, mut ty, _) = adama_compiler::navigation::expression_at(db, file, offset)?;
     while let Ty::Maybe(inner) | Ty::List(inner) | Ty::Array(inner) | Ty::Table(inner) = ty {
         ty = *inner;
     }

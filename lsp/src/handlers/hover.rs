@@ -1,8 +1,8 @@
 //! `textDocument/hover`: the type of the expression under the cursor, or the declaration under
 //! the cursor with the comment written above it.
 
-use adama_compiler::navigation::{doc_comment, node_at};
-use adama_compiler::queries::{expression_types, file_items, lowered};
+use adama_compiler::navigation::{doc_comment, expression_at, node_at};
+use adama_compiler::queries::{file_items, lowered};
 use adama_compiler::ty::Ty;
 use adama_compiler::{Db, SourceFile};
 use ropey::Rope;
@@ -12,35 +12,22 @@ use crate::convert::range_of;
 
 /// The hover at `offset`, if the offset is inside an item.
 pub fn hover(db: &dyn Db, file: SourceFile, rope: &Rope, offset: usize) -> Option<Hover> {
-    let found = node_at(db, file, offset)?;
-    let hir = found.item.hir(db);
-    let index = file_items(db, file)
-        .iter()
-        .position(|item| *item == found.item)?;
-    let lowered_item = lowered(db, file).items.get(index)?;
-    // The narrowest expression around the offset, if any: a name inside `a.n` shows `a.n`.
-    let expression = hir
-        .body
-        .exprs
-        .iter()
-        .enumerate()
-        .map(|(expression, node)| (expression, lowered_item.span(node.node)))
-        .filter(|(_, span)| span.start <= offset && offset <= span.end)
-        .min_by_key(|(_, span)| span.end - span.start);
-    let (value, span) = match expression {
-        Some((expression, span)) => {
+    let (value, span) = match expression_at(db, file, offset) {
+        Some((_, Ty::Error, _)) => return None,
+        Some((_, ty, span)) => {
             let text = rope
                 .byte_slice(span.start..span.end.min(rope.len_bytes()))
                 .to_string();
-            match expression_types(db, found.item).get(expression) {
-                Some(Ty::Error) | None => return None,
-                Some(ty) => (format!("```adama\n{}: {ty}\n```", first_line(&text)), span),
-            }
+            (format!("```adama\n{}: {ty}\n```", first_line(&text)), span)
         }
-        None => (
-            declaration(db, file, found.item)?,
-            lowered_item.span(found.node),
-        ),
+        None => {
+            let found = node_at(db, file, offset)?;
+            let index = file_items(db, file)
+                .iter()
+                .position(|item| *item == found.item)?;
+            let span = lowered(db, file).items.get(index)?.span(found.node);
+            (declaration(db, file, found.item)?, span)
+        }
     };
     Some(Hover {
         contents: HoverContents::Markup(MarkupContent {
