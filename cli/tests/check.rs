@@ -7,6 +7,14 @@ use std::path::Path;
 use assert_cmd::Command;
 use serde_json::Value;
 
+/// Runs `adama` with `args` and waits for it.
+fn run(args: &[&str]) -> std::process::Output {
+    adama()
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("{error}"))
+}
+
 fn adama() -> Command {
     Command::cargo_bin("adama").unwrap_or_else(|error| panic!("the adama binary is built: {error}"))
 }
@@ -37,10 +45,7 @@ fn json_of(output: &std::process::Output) -> Vec<Value> {
 fn a_clean_file_exits_zero_with_an_empty_json_array() {
     let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
     let file = write_file(dir.path(), "ok.a", b"public int x = 1;\n");
-    let output = adama()
-        .args(["check", "--format", "json", &file])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", "--format", "json", &file]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(json_of(&output), Vec::<Value>::new());
 }
@@ -53,10 +58,7 @@ fn the_json_contract_holds_for_a_syntax_error() {
         "bad.a",
         b"public int x = 1;\npublic int y\npublic int z;\n",
     );
-    let output = adama()
-        .args(["check", "--format", "json", &file])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", "--format", "json", &file]);
     assert_eq!(output.status.code(), Some(1));
     let diagnostics = json_of(&output);
     assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
@@ -79,10 +81,7 @@ fn json_characters_are_utf16_code_units() {
         "emoji.a",
         "public string s = \"\u{1F600}\"\n".as_bytes(),
     );
-    let output = adama()
-        .args(["check", "--format", "json", &file])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", "--format", "json", &file]);
     let diagnostics = json_of(&output);
     assert_eq!(
         diagnostics[0]["range"]["start"],
@@ -94,10 +93,7 @@ fn json_characters_are_utf16_code_units() {
 fn the_human_format_quotes_the_line_with_a_caret() {
     let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
     let file = write_file(dir.path(), "bad.a", b"public int x\n");
-    let output = adama()
-        .args(["check", &file])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", &file]);
     assert_eq!(output.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let expected = format!(
@@ -111,10 +107,7 @@ fn several_files_are_reported_together() {
     let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
     let good = write_file(dir.path(), "good.a", b"public int x;\n");
     let bad = write_file(dir.path(), "bad.a", b"public int y = 1e3;\n");
-    let output = adama()
-        .args(["check", "--format", "json", &good, &bad])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", "--format", "json", &good, &bad]);
     assert_eq!(output.status.code(), Some(1));
     let diagnostics = json_of(&output);
     assert_eq!(diagnostics.len(), 1);
@@ -124,10 +117,7 @@ fn several_files_are_reported_together() {
 
 #[test]
 fn a_missing_file_is_an_io_failure_with_exit_code_two() {
-    let output = adama()
-        .args(["check", "no/such/file.a"])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", "no/such/file.a"]);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
@@ -138,30 +128,18 @@ fn a_missing_file_is_an_io_failure_with_exit_code_two() {
 #[test]
 fn a_directory_is_an_io_failure() {
     let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
-    let output = adama()
-        .args(["check", &dir.path().display().to_string()])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", &dir.path().display().to_string()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).starts_with("error: cannot read"));
 }
 
 #[test]
 fn usage_errors_exit_two() {
-    let output = adama()
-        .args(["check"])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check"]);
     assert_eq!(output.status.code(), Some(2));
-    let output = adama()
-        .args(["check", "--format", "xml", "x.a"])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", "--format", "xml", "x.a"]);
     assert_eq!(output.status.code(), Some(2));
-    let output = adama()
-        .args(["frobnicate"])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["frobnicate"]);
     assert_eq!(output.status.code(), Some(2));
 }
 
@@ -173,10 +151,7 @@ fn a_binary_file_is_reported_as_not_text() {
         "blob.a",
         b"\x7fELF\x02\x01\x01\x00\x00\x00binary",
     );
-    let output = adama()
-        .args(["check", "--format", "json", &file])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", "--format", "json", &file]);
     assert_eq!(output.status.code(), Some(1));
     let diagnostics = json_of(&output);
     assert_eq!(diagnostics[0]["code"], "E0009");
@@ -200,10 +175,7 @@ fn invalid_utf8_is_reported_where_it_is() {
         "latin1.a",
         b"public int x;\npublic string s = \"caf\xe9\";\n",
     );
-    let output = adama()
-        .args(["check", &file])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", &file]);
     assert_eq!(output.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -217,10 +189,7 @@ fn invalid_utf8_is_reported_where_it_is() {
 fn an_empty_file_is_a_valid_empty_document() {
     let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
     let file = write_file(dir.path(), "empty.a", b"");
-    let output = adama()
-        .args(["check", &file])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", &file]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "no errors\n");
 }
@@ -236,10 +205,7 @@ fn a_ten_megabyte_file_is_checked() {
     }
     text.push_str("public int last = ;\n");
     let file = write_file(dir.path(), "big.a", text.as_bytes());
-    let output = adama()
-        .args(["check", "--format", "json", &file])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", "--format", "json", &file]);
     assert_eq!(output.status.code(), Some(1));
     let diagnostics = json_of(&output);
     assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
@@ -259,10 +225,7 @@ fn ten_thousand_nested_parentheses_neither_overflow_nor_hang() {
         ")".repeat(depth)
     );
     let file = write_file(dir.path(), "deep.a", balanced.as_bytes());
-    let output = adama()
-        .args(["check", &file])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", &file]);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -272,16 +235,10 @@ fn ten_thousand_nested_parentheses_neither_overflow_nor_hang() {
 
     let unbalanced = format!("public int x = {}1;\n", "(".repeat(depth));
     let file = write_file(dir.path(), "deep_bad.a", unbalanced.as_bytes());
-    let output = adama()
-        .args(["check", "--format", "json", &file])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["check", "--format", "json", &file]);
     assert_eq!(output.status.code(), Some(1));
     assert!(!json_of(&output).is_empty());
 
-    let output = adama()
-        .args(["parse", &file])
-        .output()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let output = run(&["parse", &file]);
     assert_eq!(output.status.code(), Some(1));
 }
