@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use tree_sitter::{Node, TreeCursor};
+use tree_sitter::Node;
 
 use super::describe::{node_phrase, token_phrase};
 use super::node_text;
@@ -336,40 +336,21 @@ fn bad_character(text: &str, node: Node<'_>) -> Diagnostic {
 /// The leaf tokens of a node, in order, skipping comments; bounded by [`MAX_ERROR_TOKENS`].
 fn tokens_of(node: Node<'_>) -> Vec<Node<'_>> {
     let mut tokens = Vec::new();
-    let mut cursor = node.walk();
-    collect_leaves(&mut cursor, &mut tokens);
-    tokens
-}
-
-fn collect_leaves<'tree>(cursor: &mut TreeCursor<'tree>, tokens: &mut Vec<Node<'tree>>) {
-    let root = cursor.node();
-    'walk: loop {
-        let current = cursor.node();
+    crate::parse::walk_tree(node, |current| {
         let is_leaf = current.child_count() == 0;
-        if is_leaf && current.kind() != "comment" && current.id() != root.id() {
+        if is_leaf
+            && current.kind() != "comment"
+            && current.id() != node.id()
+            && tokens.len() < MAX_ERROR_TOKENS
+        {
             tokens.push(current);
-            if tokens.len() >= MAX_ERROR_TOKENS {
-                return;
-            }
         }
-        if !is_leaf && cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.node().id() == root.id() {
-                break 'walk;
-            }
-            if cursor.goto_next_sibling() {
-                continue 'walk;
-            }
-            if !cursor.goto_parent() {
-                break 'walk;
-            }
-        }
+        !is_leaf && tokens.len() < MAX_ERROR_TOKENS
+    });
+    if tokens.is_empty() && node.child_count() == 0 {
+        tokens.push(node);
     }
-    if tokens.is_empty() && root.child_count() == 0 {
-        tokens.push(root);
-    }
+    tokens
 }
 
 /// The last token before `node` in the tree, skipping comments.
