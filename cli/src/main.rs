@@ -27,6 +27,10 @@ enum Command {
     Fmt(commands::fmt::FmtArgs),
     /// Run the language server on stdin and stdout.
     Lsp,
+    /// Run a document through a script of commands (JSON lines in and out).
+    Run(commands::run::RunArgs),
+    /// Run the `test` blocks of an Adama file.
+    Test(commands::test::TestArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,8 @@ fn main() -> ExitCode {
         Command::Parse(args) => commands::parse::run(&args),
         Command::Fmt(args) => commands::fmt::run(&args),
         Command::Lsp => commands::lsp::run(),
+        Command::Run(args) => commands::run::run(&args),
+        Command::Test(args) => commands::test::run(&args),
     };
     ExitCode::from(outcome.code())
 }

@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod format;
 pub mod hir;
 mod incremental;
+pub mod ir;
 pub mod line_index;
 pub mod lower;
 pub mod navigation;

@@ -1,8 +1,29 @@
-//! The Adama document engine, without IO.
+//! The Adama document engine, sans IO.
 //!
-//! This crate will hold the values of the language, the interpreter of the compiler's IR, documents
-//! with their reactive fields and formulas, transactions that turn one command into redo and undo
-//! JSON merge patches, the per-viewer privacy filter that computes each viewer's delta, and the
-//! standard library. It performs no IO of any kind: no files, sockets, clocks or threads. Time and
-//! randomness arrive inside the commands it executes, which is what makes a replayed log produce
-//! byte-identical deltas. The `node` host drives it from tokio, storage and the network.
+//! A [`document::Document`] runs a compiled program ([`adama_compiler::ir::Program`]) as a
+//! differential state machine: each command is one transaction that yields a redo and an undo
+//! JSON merge patch of the stored document, and a minimal privacy-filtered delta for every open
+//! view. Time and randomness arrive inside commands; nothing here reads a clock, a file or a
+//! socket, so the same commands always give the same bytes.
+
+pub mod call;
+pub mod commit;
+pub mod document;
+pub mod encode;
+pub mod error;
+pub mod eval;
+pub mod exec;
+pub mod json;
+pub mod library;
+pub mod ops;
+pub mod place;
+pub mod program;
+pub mod random;
+pub mod store;
+pub mod testing;
+pub mod transaction;
+pub mod value;
+pub mod view;
+
+pub use document::Document;
+pub use transaction::{CommandError, TransactionRecord};

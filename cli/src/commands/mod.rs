@@ -4,6 +4,9 @@ pub mod check;
 pub mod fmt;
 pub mod lsp;
 pub mod parse;
+pub mod program;
+pub mod run;
+pub mod test;
 
 /// How a command ended, which sets the process's exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

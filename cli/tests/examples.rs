@@ -1,0 +1,88 @@
+//! The example documents run through their scripts give the recorded output, byte for byte, and
+//! their tests pass.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+const EXAMPLES: [&str; 4] = ["chat", "counter", "tictactoe", "cards"];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+}
+
+#[test]
+fn scripts_give_the_recorded_output() {
+    for example in EXAMPLES {
+        let directory = root().join("examples").join(example);
+        let output = Command::cargo_bin("adama")
+            .expect("binary")
+            .arg("run")
+            .arg(directory.join(format!("{example}.a")))
+            .arg("--script")
+            .arg(directory.join(format!("{example}.jsonl")))
+            .output()
+            .expect("runs");
+        assert!(
+            output.status.success(),
+            "{example}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        #[allow(clippy::disallowed_methods)]
+        let expected = std::fs::read_to_string(directory.join(format!("{example}.expected.jsonl")))
+            .expect("expected output");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            expected,
+            "{example}"
+        );
+    }
+}
+
+#[test]
+fn example_tests_pass() {
+    for example in EXAMPLES {
+        let file = root()
+            .join("examples")
+            .join(example)
+            .join(format!("{example}.a"));
+        let output = Command::cargo_bin("adama")
+            .expect("binary")
+            .args(["test", "--format", "json"])
+            .arg(&file)
+            .output()
+            .expect("runs");
+        assert!(
+            output.status.success(),
+            "{example}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        assert!(!report["tests"].as_array().expect("tests").is_empty());
+    }
+}
+
+#[test]
+fn a_failing_test_exits_one_and_counts_asserts() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let file = directory.path().join("failing.a");
+    #[allow(clippy::disallowed_methods)]
+    std::fs::write(
+        &file,
+        "public int x;\ntest t { x = 1; assert x == 1; assert x == 2; }\n",
+    )
+    .expect("write");
+    let output = Command::cargo_bin("adama")
+        .expect("binary")
+        .args(["test", "--format", "json"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(report["tests"][0]["name"], "t");
+    assert_eq!(report["tests"][0]["passed"], 1);
+    assert_eq!(report["tests"][0]["total"], 2);
+}

@@ -1,0 +1,1627 @@
+//! Building the IR from the checked HIR: layouts first, then every callable, then the names of
+//! every unit's code.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::*;
+use crate::db::{Db, SourceFile};
+use crate::hir::{
+    Clause, Decl, EventKind, Expr, Function, Guard, Ident, MessageMember, Privacy, RecordMember,
+    StaticEntry, StaticPolicyKind, Stmt, TypeRef,
+};
+use crate::queries::{FormulaRef, check_item, file_items, formula_type, lowered, signatures};
+use crate::signatures::Signatures;
+use crate::ty::can_store;
+
+/// Builds the program of a file. The caller checks first that the file has no diagnostics; the
+/// builder trusts the checker and resolves what it finds, leaving [`Res::None`] where a name
+/// means nothing (the interpreter treats that as a runtime error).
+pub fn build_program(db: &dyn Db, file: SourceFile) -> Program {
+    let lowered = lowered(db, file);
+    let items = file_items(db, file);
+    let sigs = signatures(db, file).clone();
+    let mut builder = Builder {
+        program: Program::default(),
+        sigs: &sigs,
+        db,
+        file,
+    };
+    builder.program.records.push(RecordLayout {
+        name: String::new(),
+        ..RecordLayout::default()
+    });
+    // Units: one per item.
+    for (index, lowered_item) in lowered.items.iter().enumerate() {
+        let types = items
+            .get(index)
+            .map(|item| check_item(db, *item).expr_types.clone())
+            .unwrap_or_default();
+        let item = &lowered_item.item;
+        builder.program.units.push(CodeUnit {
+            item: Arc::clone(item),
+            source_map: Arc::clone(&lowered_item.source_map),
+            offset: lowered_item.offset,
+            types,
+            res: vec![Res::None; item.body.exprs.len()],
+            shorthand: HashMap::new(),
+            stmt_slots: vec![u32::MAX; item.body.stmts.len()],
+            frame_size: 0,
+            record: None,
+        });
+    }
+    builder.layouts();
+    builder.callables();
+    builder.resolve_all();
+    builder.view_orders();
+    builder.program
+}
+
+struct Builder<'a> {
+    program: Program,
+    sigs: &'a Signatures,
+    db: &'a dyn Db,
+    file: SourceFile,
+}
+
+impl Builder<'_> {
+    fn ty(&self, type_ref: &TypeRef) -> Ty {
+        self.sigs.resolve(type_ref).unwrap_or(Ty::Error)
+    }
+
+    fn formula_ty(&self, record: Option<&str>, name: &str) -> Ty {
+        formula_type(
+            self.db,
+            FormulaRef::new(
+                self.db,
+                self.file,
+                record.map(str::to_owned),
+                name.to_owned(),
+            ),
+        )
+    }
+
+    fn layouts(&mut self) {
+        // Names first so that references between declarations resolve in any order.
+        for unit in &self.program.units {
+            match &unit.item.decl {
+                Decl::Record(record) => {
+                    let index = self.program.records.len() as u32;
+                    self.program
+                        .record_index
+                        .insert(record.name.name.clone(), index);
+                    self.program.records.push(RecordLayout {
+                        name: record.name.name.clone(),
+                        ..RecordLayout::default()
+                    });
+                }
+                Decl::Message(message) => {
+                    let index = self.program.messages.len() as u32;
+                    self.program
+                        .message_index
+                        .insert(message.name.name.clone(), index);
+                    self.program.messages.push(MessageLayout {
+                        name: message.name.name.clone(),
+                        ..MessageLayout::default()
+                    });
+                }
+                Decl::Rpc(rpc) => {
+                    let name = crate::signatures::rpc_message_name(&rpc.name.name);
+                    let index = self.program.messages.len() as u32;
+                    self.program.message_index.insert(name.clone(), index);
+                    self.program.messages.push(MessageLayout {
+                        name,
+                        ..MessageLayout::default()
+                    });
+                }
+                Decl::Enum(enumeration) => {
+                    let mut labels = Vec::new();
+                    let mut next = 0i64;
+                    let mut default = None;
+                    for label in &enumeration.labels {
+                        let value = label.value.unwrap_or(next);
+                        next = value + 1;
+                        labels.push((label.name.name.clone(), value as i32));
+                        if label.default {
+                            default = Some(value as i32);
+                        }
+                    }
+                    let default = default.or(labels.first().map(|(_, v)| *v)).unwrap_or(0);
+                    let index = self.program.enums.len() as u32;
+                    self.program
+                        .enum_index
+                        .insert(enumeration.name.name.clone(), index);
+                    self.program.enums.push(EnumLayout {
+                        name: enumeration.name.name.clone(),
+                        labels,
+                        default,
+                        dispatchers: HashMap::new(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        for unit_id in 0..self.program.units.len() as u32 {
+            let item = Arc::clone(&self.program.units[unit_id as usize].item);
+            match &item.decl {
+                Decl::Field(field) => {
+                    let layout = FieldLayout {
+                        name: field.name.name.clone(),
+                        ty: self.ty(&field.ty),
+                        kind: FieldKind::Stored {
+                            default: field.value.map(|expr| (unit_id, expr)),
+                        },
+                        privacy: PrivacyRule::Private,
+                        implicit: false,
+                    };
+                    self.push_field(0, layout);
+                }
+                Decl::Formula(formula) => {
+                    let layout = FieldLayout {
+                        name: formula.name.name.clone(),
+                        ty: self.formula_ty(None, &formula.name.name),
+                        kind: FieldKind::Formula {
+                            unit: unit_id,
+                            expr: formula.value,
+                        },
+                        privacy: PrivacyRule::Private,
+                        implicit: false,
+                    };
+                    self.push_field(0, layout);
+                }
+                Decl::Bubble(bubble) => {
+                    let layout = FieldLayout {
+                        name: bubble.name.name.clone(),
+                        ty: Ty::Error,
+                        kind: FieldKind::Bubble {
+                            unit: unit_id,
+                            expr: bubble.value,
+                        },
+                        privacy: PrivacyRule::Public,
+                        implicit: false,
+                    };
+                    self.push_field(0, layout);
+                }
+                Decl::View(view) => {
+                    let ty = self.ty(&view.ty);
+                    self.program.views.push((view.name.name.clone(), ty));
+                }
+                Decl::Record(record) => {
+                    let index = self.program.record_index[&record.name.name];
+                    self.program.units[unit_id as usize].record = Some(index);
+                    let has_id = record.members.iter().any(|member| {
+                        matches!(member, RecordMember::Field(field) if field.name.name == "id")
+                    });
+                    if !has_id {
+                        self.push_field(
+                            index,
+                            FieldLayout {
+                                name: "id".into(),
+                                ty: Ty::Int,
+                                kind: FieldKind::Stored { default: None },
+                                privacy: PrivacyRule::Private,
+                                implicit: true,
+                            },
+                        );
+                    }
+                    for member in &record.members {
+                        match member {
+                            RecordMember::Field(field) => {
+                                let layout = FieldLayout {
+                                    name: field.name.name.clone(),
+                                    ty: self.ty(&field.ty),
+                                    kind: FieldKind::Stored {
+                                        default: field.value.map(|expr| (unit_id, expr)),
+                                    },
+                                    privacy: PrivacyRule::Private,
+                                    implicit: false,
+                                };
+                                self.push_field(index, layout);
+                            }
+                            RecordMember::Formula(formula) => {
+                                let layout = FieldLayout {
+                                    name: formula.name.name.clone(),
+                                    ty: self
+                                        .formula_ty(Some(&record.name.name), &formula.name.name),
+                                    kind: FieldKind::Formula {
+                                        unit: unit_id,
+                                        expr: formula.value,
+                                    },
+                                    privacy: PrivacyRule::Private,
+                                    implicit: false,
+                                };
+                                self.push_field(index, layout);
+                            }
+                            RecordMember::Bubble(bubble) => {
+                                let layout = FieldLayout {
+                                    name: bubble.name.name.clone(),
+                                    ty: Ty::Error,
+                                    kind: FieldKind::Bubble {
+                                        unit: unit_id,
+                                        expr: bubble.value,
+                                    },
+                                    privacy: PrivacyRule::Public,
+                                    implicit: false,
+                                };
+                                self.push_field(index, layout);
+                            }
+                            _ => {}
+                        }
+                    }
+                    let id_slot = self.program.records[index as usize]
+                        .slot_index
+                        .get("id")
+                        .copied();
+                    self.program.records[index as usize].id_slot = id_slot;
+                }
+                Decl::Message(message) => {
+                    let index = self.program.message_index[&message.name.name];
+                    for member in &message.members {
+                        if let MessageMember::Field(field) = member {
+                            let ty = self.ty(&field.ty);
+                            self.program.messages[index as usize]
+                                .fields
+                                .push(MessageFieldLayout {
+                                    name: field.name.name.clone(),
+                                    ty,
+                                    default: field.value.map(|expr| (unit_id, expr)),
+                                });
+                        }
+                    }
+                }
+                Decl::Rpc(rpc) => {
+                    let name = crate::signatures::rpc_message_name(&rpc.name.name);
+                    let index = self.program.message_index[&name];
+                    for param in &rpc.params {
+                        let ty = self.ty(&param.ty);
+                        self.program.messages[index as usize]
+                            .fields
+                            .push(MessageFieldLayout {
+                                name: param.name.name.clone(),
+                                ty,
+                                default: None,
+                            });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn push_field(&mut self, record: u32, layout: FieldLayout) {
+        let record = &mut self.program.records[record as usize];
+        if record.slot_index.contains_key(&layout.name) {
+            return;
+        }
+        record
+            .slot_index
+            .insert(layout.name.clone(), record.fields.len() as u32);
+        record.fields.push(layout);
+    }
+
+    /// Every function, procedure, method, dispatcher, policy and handler, with parameter slots.
+    fn callables(&mut self) {
+        for unit_id in 0..self.program.units.len() as u32 {
+            let item = Arc::clone(&self.program.units[unit_id as usize].item);
+            match &item.decl {
+                Decl::Function(function) | Decl::Procedure(function) => {
+                    self.add_function(unit_id, function, None, None);
+                }
+                Decl::Policy(policy) => {
+                    let id =
+                        self.add_body(unit_id, &policy.name.name, &policy.body, None, Ty::Bool);
+                    self.program.policies.insert(policy.name.name.clone(), id);
+                }
+                Decl::Filter(filter) => {
+                    let id =
+                        self.add_body(unit_id, &filter.name.name, &filter.body, None, Ty::Bool);
+                    self.program.filters.insert(filter.name.name.clone(), id);
+                }
+                Decl::Record(record) => {
+                    let index = self.program.record_index[&record.name.name];
+                    for member in &record.members {
+                        match member {
+                            RecordMember::Method(function) => {
+                                let id = self.add_function(unit_id, function, Some(index), None);
+                                self.program.records[index as usize]
+                                    .methods
+                                    .entry(function.name.name.clone())
+                                    .or_default()
+                                    .push(id);
+                            }
+                            RecordMember::Policy(policy) => {
+                                let id = self.add_body(
+                                    unit_id,
+                                    &policy.name.name,
+                                    &policy.body,
+                                    Some(index),
+                                    Ty::Bool,
+                                );
+                                self.program.records[index as usize]
+                                    .policies
+                                    .insert(policy.name.name.clone(), id);
+                            }
+                            RecordMember::Ingested { body, .. } => {
+                                self.program.records[index as usize]
+                                    .ingested
+                                    .push((unit_id, body.clone()));
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Decl::Message(message) => {
+                    let index = self.program.message_index[&message.name.name];
+                    for member in &message.members {
+                        if let MessageMember::Method(function) = member {
+                            let id = self.add_function(unit_id, function, None, None);
+                            self.program.messages[index as usize]
+                                .methods
+                                .entry(function.name.name.clone())
+                                .or_default()
+                                .push(id);
+                        }
+                    }
+                }
+                Decl::Dispatch(dispatch) => {
+                    let Some(&enum_index) = self.program.enum_index.get(&dispatch.enumeration.name)
+                    else {
+                        continue;
+                    };
+                    let self_slot = self.alloc(unit_id);
+                    let id = self.add_function(unit_id, &dispatch.function, None, Some(self_slot));
+                    let labels = self.program.enums[enum_index as usize].labels.clone();
+                    let matching: Vec<i32> = labels
+                        .iter()
+                        .filter(|(name, _)| match &dispatch.pattern {
+                            crate::hir::DispatchPattern::Label(label) => *name == label.name,
+                            crate::hir::DispatchPattern::Prefix(prefix) => {
+                                name.starts_with(&prefix.name)
+                            }
+                            crate::hir::DispatchPattern::All(_) => true,
+                        })
+                        .map(|(_, value)| *value)
+                        .collect();
+                    let entry = self.program.enums[enum_index as usize]
+                        .dispatchers
+                        .entry(dispatch.function.name.name.clone())
+                        .or_default();
+                    for value in matching {
+                        entry.push((value, id));
+                    }
+                }
+                Decl::Channel(channel) => {
+                    let message = self
+                        .program
+                        .message_index
+                        .get(&channel.message.name)
+                        .copied()
+                        .unwrap_or(u32::MAX);
+                    let param_slot = self.alloc(unit_id);
+                    let guard = self.guard_refs(channel.guard.as_ref(), None);
+                    self.program.handlers.insert(
+                        channel.name.name.clone(),
+                        HandlerDef {
+                            unit: unit_id,
+                            message,
+                            array: channel.array,
+                            param_slot,
+                            body: channel.body.clone(),
+                            open: channel.open,
+                            guard,
+                            rpc: None,
+                        },
+                    );
+                }
+                Decl::Rpc(rpc) => {
+                    let name = crate::signatures::rpc_message_name(&rpc.name.name);
+                    let message = self.program.message_index[&name];
+                    let param_slot = self.alloc(unit_id);
+                    let who_slot = self.alloc(unit_id);
+                    let params = rpc.params.iter().map(|_| self.alloc(unit_id)).collect();
+                    self.program.handlers.insert(
+                        rpc.name.name.clone(),
+                        HandlerDef {
+                            unit: unit_id,
+                            message,
+                            array: false,
+                            param_slot,
+                            body: rpc.body.clone(),
+                            open: false,
+                            guard: Vec::new(),
+                            rpc: Some((who_slot, params)),
+                        },
+                    );
+                }
+                Decl::AsyncChannel(channel) => {
+                    let message = self
+                        .program
+                        .message_index
+                        .get(&channel.message.name)
+                        .copied()
+                        .unwrap_or(u32::MAX);
+                    self.program.async_channels.insert(
+                        channel.name.name.clone(),
+                        AsyncChannelDef {
+                            message,
+                            array: channel.array,
+                        },
+                    );
+                }
+                Decl::State { label, body } => {
+                    self.program
+                        .states
+                        .insert(label.name.clone(), (unit_id, body.clone()));
+                }
+                Decl::Constructor { parameter, body } => {
+                    let param = parameter.as_ref().map(|(message, _)| {
+                        let message = self
+                            .program
+                            .message_index
+                            .get(&message.name)
+                            .copied()
+                            .unwrap_or(u32::MAX);
+                        (self.alloc(unit_id), message)
+                    });
+                    self.program.constructors.push(ConstructorDef {
+                        unit: unit_id,
+                        param,
+                        body: body.clone(),
+                    });
+                }
+                Decl::Event { kind, body } => {
+                    let entry = (unit_id, body.clone());
+                    match kind {
+                        EventKind::Connected => self.program.connected.push(entry),
+                        EventKind::Disconnected => self.program.disconnected.push(entry),
+                        EventKind::Delete => self.program.deletes.push(entry),
+                        EventKind::Load => self.program.loads.push(entry),
+                        EventKind::CanAttach | EventKind::Attached(_) => {}
+                    }
+                }
+                Decl::Static { entries, .. } => {
+                    for entry in entries {
+                        match entry {
+                            StaticEntry::Policy { kind, body, .. } => {
+                                let entry = (unit_id, body.clone());
+                                match kind {
+                                    StaticPolicyKind::Create => {
+                                        self.program.static_create.push(entry)
+                                    }
+                                    StaticPolicyKind::Invent => {
+                                        self.program.static_invent.push(entry)
+                                    }
+                                    StaticPolicyKind::Send => self.program.static_send.push(entry),
+                                }
+                            }
+                            StaticEntry::Setting { name, value } => {
+                                self.program.static_settings.push((
+                                    name.name.clone(),
+                                    unit_id,
+                                    *value,
+                                ));
+                            }
+                        }
+                    }
+                }
+                Decl::Test { name, body } => {
+                    self.program.tests.push(TestDef {
+                        name: name.name.clone(),
+                        unit: unit_id,
+                        body: body.clone(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        // Privacy rules need the policies, so they come after the callables.
+        for unit_id in 0..self.program.units.len() as u32 {
+            let item = Arc::clone(&self.program.units[unit_id as usize].item);
+            match &item.decl {
+                Decl::Field(field) => {
+                    let rule = self.privacy(&field.privacy, 0);
+                    self.set_privacy(0, &field.name.name, rule);
+                }
+                Decl::Formula(formula) => {
+                    let rule = self.privacy(&formula.privacy, 0);
+                    self.set_privacy(0, &formula.name.name, rule);
+                }
+                Decl::Bubble(bubble) => {
+                    let rule = PrivacyRule::Policies(self.guard_refs(bubble.guard.as_ref(), None));
+                    self.set_privacy(0, &bubble.name.name, rule);
+                }
+                Decl::Record(record) => {
+                    let index = self.program.record_index[&record.name.name];
+                    for member in &record.members {
+                        match member {
+                            RecordMember::Field(field) => {
+                                let rule = self.privacy(&field.privacy, index);
+                                self.set_privacy(index, &field.name.name, rule);
+                            }
+                            RecordMember::Formula(formula) => {
+                                let rule = self.privacy(&formula.privacy, index);
+                                self.set_privacy(index, &formula.name.name, rule);
+                            }
+                            RecordMember::Bubble(bubble) => {
+                                let rule = PrivacyRule::Policies(
+                                    self.guard_refs(bubble.guard.as_ref(), Some(index)),
+                                );
+                                self.set_privacy(index, &bubble.name.name, rule);
+                            }
+                            RecordMember::Require(policy) => {
+                                let policy = self.policy_ref(&policy.name, Some(index));
+                                self.program.records[index as usize].requires.push(policy);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn set_privacy(&mut self, record: u32, name: &str, rule: PrivacyRule) {
+        let layout = &mut self.program.records[record as usize];
+        if let Some(&slot) = layout.slot_index.get(name) {
+            layout.fields[slot as usize].privacy = rule;
+        }
+    }
+
+    fn privacy(&self, privacy: &Privacy, record: u32) -> PrivacyRule {
+        match privacy {
+            Privacy::Default | Privacy::Private => PrivacyRule::Private,
+            Privacy::Public => PrivacyRule::Public,
+            Privacy::ViewerIs(field) => {
+                match self.program.records[record as usize]
+                    .slot_index
+                    .get(&field.name)
+                {
+                    Some(&slot) => PrivacyRule::ViewerIs(slot),
+                    None => PrivacyRule::Private,
+                }
+            }
+            Privacy::UsePolicy(guard) => {
+                PrivacyRule::Policies(self.guard_refs(Some(guard), (record != 0).then_some(record)))
+            }
+        }
+    }
+
+    fn guard_refs(&self, guard: Option<&Guard>, record: Option<u32>) -> Vec<PolicyRef> {
+        let Some(guard) = guard else {
+            return Vec::new();
+        };
+        let mut refs: Vec<PolicyRef> = guard
+            .policies
+            .iter()
+            .map(|policy| self.policy_ref(&policy.name, record))
+            .collect();
+        refs.extend(guard.filters.iter().map(|filter| {
+            self.program
+                .filters
+                .get(&filter.name)
+                .map_or(PolicyRef::Missing, |id| PolicyRef::Filter(*id))
+        }));
+        refs
+    }
+
+    fn policy_ref(&self, name: &str, record: Option<u32>) -> PolicyRef {
+        if let Some(record) = record
+            && let Some(id) = self.program.records[record as usize].policies.get(name)
+        {
+            return PolicyRef::Record(*id);
+        }
+        self.program
+            .policies
+            .get(name)
+            .map_or(PolicyRef::Missing, |id| PolicyRef::Document(*id))
+    }
+
+    fn alloc(&mut self, unit: u32) -> u32 {
+        let unit = &mut self.program.units[unit as usize];
+        unit.frame_size += 1;
+        unit.frame_size - 1
+    }
+
+    fn add_function(
+        &mut self,
+        unit_id: u32,
+        function: &Function,
+        record: Option<u32>,
+        self_slot: Option<u32>,
+    ) -> FnId {
+        let params: Vec<u32> = function
+            .params
+            .iter()
+            .map(|_| self.alloc(unit_id))
+            .collect();
+        let param_types = function
+            .params
+            .iter()
+            .map(|param| self.ty(&param.ty))
+            .collect();
+        let returns = function
+            .returns
+            .as_ref()
+            .map_or(Ty::Void, |returns| self.ty(returns));
+        self.program.functions.push(FunctionDef {
+            name: function.name.name.clone(),
+            unit: unit_id,
+            params,
+            param_types,
+            returns,
+            body: function.body.clone(),
+            record,
+            self_slot,
+        });
+        (self.program.functions.len() - 1) as FnId
+    }
+
+    fn add_body(
+        &mut self,
+        unit_id: u32,
+        name: &str,
+        body: &Block,
+        record: Option<u32>,
+        returns: Ty,
+    ) -> FnId {
+        self.program.functions.push(FunctionDef {
+            name: name.to_owned(),
+            unit: unit_id,
+            params: Vec::new(),
+            param_types: Vec::new(),
+            returns,
+            body: body.clone(),
+            record,
+            self_slot: None,
+        });
+        (self.program.functions.len() - 1) as FnId
+    }
+
+    fn resolve_all(&mut self) {
+        for unit_id in 0..self.program.units.len() as u32 {
+            let item = Arc::clone(&self.program.units[unit_id as usize].item);
+            let record = self.program.units[unit_id as usize].record;
+            let message = match &item.decl {
+                Decl::Message(message) => {
+                    self.program.message_index.get(&message.name.name).copied()
+                }
+                _ => None,
+            };
+            let mut resolver = Resolver {
+                builder: self,
+                unit: unit_id,
+                scopes: vec![HashMap::new()],
+                elements: Vec::new(),
+                record,
+                message,
+                filter: matches!(item.decl, Decl::Filter(_)),
+            };
+            resolver.item(&item);
+        }
+    }
+
+    /// The order a viewer sees the slots of each record (runtime spec §4.4).
+    fn view_orders(&mut self) {
+        for index in 0..self.program.records.len() {
+            let layout = &self.program.records[index];
+            let mut order = Vec::new();
+            if let Some(id) = layout.id_slot
+                && !layout.fields[id as usize].implicit
+            {
+                order.push(id);
+            }
+            let mut placed: Vec<&str> = Vec::new();
+            let mut deferred = Vec::new();
+            let mut bubbles = Vec::new();
+            for (slot, field) in layout.fields.iter().enumerate() {
+                let slot = slot as u32;
+                if Some(slot) == layout.id_slot {
+                    placed.push(&field.name);
+                    continue;
+                }
+                match &field.kind {
+                    FieldKind::Stored { .. } => {
+                        order.push(slot);
+                        placed.push(&field.name);
+                    }
+                    FieldKind::Formula { unit, expr } => {
+                        let body = &self.program.units[*unit as usize].item.body;
+                        if mentions_only(body, *expr, &placed) {
+                            order.push(slot);
+                            placed.push(&field.name);
+                        } else {
+                            deferred.push(slot);
+                        }
+                    }
+                    FieldKind::Bubble { .. } => bubbles.push(slot),
+                }
+            }
+            order.extend(deferred);
+            bubbles.sort_by(|a, b| {
+                layout.fields[*a as usize]
+                    .name
+                    .encode_utf16()
+                    .cmp(layout.fields[*b as usize].name.encode_utf16())
+            });
+            order.extend(bubbles);
+            self.program.records[index].view_order = order;
+        }
+    }
+}
+
+/// Whether a formula mentions only fields already placed (so it is shown in declaration order).
+fn mentions_only(body: &crate::hir::Body, expr: ExprId, placed: &[&str]) -> bool {
+    let node = &body.expr(expr).expr;
+    let check = |id: &ExprId| mentions_only(body, *id, placed);
+    match node {
+        Expr::Literal(_) | Expr::EnumValue { .. } | Expr::At(_) | Expr::Missing => true,
+        Expr::Name(ident) => placed.contains(&ident.name.as_str()),
+        Expr::Binary { left, right, .. } => check(left) && check(right),
+        Expr::Prefix { operand, .. } | Expr::Paren(operand) => check(operand),
+        Expr::Conditional {
+            condition,
+            then,
+            otherwise,
+        } => check(condition) && check(then) && check(otherwise),
+        Expr::Array(items) | Expr::Tuple(items) => items.iter().all(check),
+        Expr::Object(fields) => fields.iter().all(|field| match field.value {
+            Some(value) => check(&value),
+            None => placed.contains(&field.name.name.as_str()),
+        }),
+        Expr::Iterate(source) => check(source),
+        Expr::Query { source, clause } => {
+            check(source)
+                && match clause {
+                    Clause::Order(_) | Clause::Shuffle => true,
+                    Clause::Limit(value) | Clause::Offset(value) => check(value),
+                    _ => false,
+                }
+        }
+        _ => false,
+    }
+}
+
+struct Resolver<'b, 'a> {
+    builder: &'b mut Builder<'a>,
+    unit: u32,
+    scopes: Vec<HashMap<String, u32>>,
+    /// Elements of enclosing `where` clauses: (local slot, element type).
+    elements: Vec<(u32, Ty)>,
+    record: Option<u32>,
+    message: Option<u32>,
+    filter: bool,
+}
+
+impl Resolver<'_, '_> {
+    fn unit(&mut self) -> &mut CodeUnit {
+        &mut self.builder.program.units[self.unit as usize]
+    }
+
+    fn ty_of(&self, expr: ExprId) -> Ty {
+        self.builder.program.units[self.unit as usize]
+            .types
+            .get(expr.0 as usize)
+            .cloned()
+            .unwrap_or(Ty::Error)
+    }
+
+    fn set(&mut self, expr: ExprId, res: Res) {
+        if let Some(slot) = self.unit().res.get_mut(expr.0 as usize) {
+            *slot = res;
+        }
+    }
+
+    fn declare(&mut self, name: &str) -> u32 {
+        let slot = self.builder.alloc(self.unit);
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.insert(name.to_owned(), slot);
+        }
+        slot
+    }
+
+    fn declare_stmt(&mut self, stmt: StmtId, name: &str) {
+        let slot = self.declare(name);
+        if let Some(entry) = self.unit().stmt_slots.get_mut(stmt.0 as usize) {
+            *entry = slot;
+        }
+    }
+
+    fn scoped(&mut self, run: impl FnOnce(&mut Self)) {
+        self.scopes.push(HashMap::new());
+        run(self);
+        self.scopes.pop();
+    }
+
+    fn item(&mut self, item: &Item) {
+        let unit = self.unit;
+        // Parameters of every callable in this unit, declared in their own scopes.
+        let functions: Vec<FunctionDef> = self
+            .builder
+            .program
+            .functions
+            .iter()
+            .filter(|function| function.unit == unit)
+            .cloned()
+            .collect();
+        match &item.decl {
+            Decl::Field(field) => {
+                if let Some(value) = field.value {
+                    self.expr(value);
+                }
+            }
+            Decl::Formula(formula) => self.expr(formula.value),
+            Decl::Bubble(bubble) => self.expr(bubble.value),
+            Decl::Record(record) => {
+                for member in &record.members {
+                    match member {
+                        RecordMember::Field(field) => {
+                            if let Some(value) = field.value {
+                                self.expr(value);
+                            }
+                        }
+                        RecordMember::Formula(formula) => self.expr(formula.value),
+                        RecordMember::Bubble(bubble) => self.expr(bubble.value),
+                        RecordMember::Ingested { body, .. } => self.block_scoped(body),
+                        RecordMember::Join(join) => {
+                            self.expr(join.from);
+                            self.expr(join.to);
+                        }
+                        RecordMember::Replication(replication) => self.expr(replication.value),
+                        _ => {}
+                    }
+                }
+                self.functions(&functions, item);
+            }
+            Decl::Message(message) => {
+                for member in &message.members {
+                    match member {
+                        MessageMember::Field(field) => {
+                            if let Some(value) = field.value {
+                                self.expr(value);
+                            }
+                        }
+                        MessageMember::Parsed { body, .. } => self.block_scoped(body),
+                        _ => {}
+                    }
+                }
+                self.functions(&functions, item);
+            }
+            Decl::Function(_)
+            | Decl::Procedure(_)
+            | Decl::Dispatch(_)
+            | Decl::Policy(_)
+            | Decl::Filter(_) => self.functions(&functions, item),
+            Decl::Channel(channel) => {
+                let slot = self.builder.program.handlers[&channel.name.name].param_slot;
+                self.scoped(|this| {
+                    this.scopes
+                        .last_mut()
+                        .map(|scope| scope.insert(channel.parameter.name.clone(), slot));
+                    this.block(&channel.body);
+                });
+            }
+            Decl::Rpc(rpc) => {
+                let handler = self.builder.program.handlers[&rpc.name.name].clone();
+                // The rpc parameters are read from the generated message: bind each to a local
+                // filled by the runtime from the message's fields, in order.
+                let (who_slot, slots) = handler.rpc.clone().unwrap_or_default();
+                self.scoped(|this| {
+                    if let Some(scope) = this.scopes.last_mut() {
+                        scope.insert(rpc.who.name.clone(), who_slot);
+                        for (param, slot) in rpc.params.iter().zip(slots) {
+                            scope.insert(param.name.name.clone(), slot);
+                        }
+                    }
+                    this.block(&rpc.body);
+                });
+            }
+            Decl::State { body, .. }
+            | Decl::Event { body, .. }
+            | Decl::Cron { body, .. }
+            | Decl::Test { body, .. }
+            | Decl::Authorize { body, .. }
+            | Decl::Password { body, .. } => self.block_scoped(body),
+            Decl::Constructor { parameter, body } => {
+                let slot = self
+                    .builder
+                    .program
+                    .constructors
+                    .iter()
+                    .find(|constructor| constructor.unit == unit)
+                    .and_then(|constructor| constructor.param.map(|(slot, _)| slot));
+                self.scoped(|this| {
+                    if let (Some((_, name)), Some(slot)) = (parameter, slot) {
+                        this.scopes
+                            .last_mut()
+                            .map(|scope| scope.insert(name.name.clone(), slot));
+                    }
+                    this.block(body);
+                });
+            }
+            Decl::Web(web) => self.block_scoped(&web.body),
+            Decl::Authorization { body, .. } => self.block_scoped(body),
+            Decl::Static { entries, .. } => {
+                for entry in entries {
+                    match entry {
+                        StaticEntry::Policy { body, .. } => self.block_scoped(body),
+                        StaticEntry::Setting { value, .. } => self.expr(*value),
+                    }
+                }
+            }
+            Decl::Metric { value, .. } | Decl::Traffic { value } => self.expr(*value),
+            Decl::Replication(replication) => self.expr(replication.value),
+            Decl::Join(join) => {
+                self.expr(join.from);
+                self.expr(join.to);
+            }
+            _ => {}
+        }
+    }
+
+    fn functions(&mut self, functions: &[FunctionDef], item: &Item) {
+        // Match the unit's function definitions to the HIR functions by body identity.
+        let hir_functions = hir_functions(item);
+        for definition in functions {
+            let Some(function) = hir_functions.iter().find(|function| {
+                function.body == definition.body && function.name.name == definition.name
+            }) else {
+                // Policies and filters have no parameters.
+                self.block_scoped(&definition.body.clone());
+                continue;
+            };
+            let record = definition.record;
+            let saved = self.record;
+            if record.is_some() {
+                self.record = record;
+            }
+            self.scoped(|this| {
+                for (param, slot) in function.params.iter().zip(&definition.params) {
+                    this.scopes
+                        .last_mut()
+                        .map(|scope| scope.insert(param.name.name.clone(), *slot));
+                }
+                if let Some(slot) = definition.self_slot {
+                    this.scopes
+                        .last_mut()
+                        .map(|scope| scope.insert("self".to_owned(), slot));
+                }
+                this.block(&function.body);
+            });
+            self.record = saved;
+        }
+    }
+
+    fn block_scoped(&mut self, block: &Block) {
+        self.scoped(|this| this.block(block));
+    }
+
+    fn block(&mut self, block: &Block) {
+        for stmt in &block.stmts {
+            self.stmt(*stmt);
+        }
+    }
+
+    fn body(&self) -> Arc<Item> {
+        Arc::clone(&self.builder.program.units[self.unit as usize].item)
+    }
+
+    fn stmt(&mut self, id: StmtId) {
+        let item = self.body();
+        let stmt = &item.body.stmt(id).stmt;
+        match stmt {
+            Stmt::Empty
+            | Stmt::Break
+            | Stmt::Continue
+            | Stmt::Abort
+            | Stmt::Wait
+            | Stmt::Step
+            | Stmt::Default => {}
+            Stmt::Block(block) => self.block_scoped(block),
+            Stmt::If {
+                condition,
+                binding,
+                then,
+                otherwise,
+            } => {
+                self.expr(*condition);
+                self.scoped(|this| {
+                    if let Some(binding) = binding {
+                        this.declare_stmt(id, &binding.name);
+                    }
+                    this.stmt(*then);
+                });
+                if let Some(otherwise) = otherwise {
+                    self.scoped(|this| this.stmt(*otherwise));
+                }
+            }
+            Stmt::Local { name, value, .. } => {
+                if let Some(value) = value {
+                    self.expr(*value);
+                }
+                self.declare_stmt(id, &name.name);
+            }
+            Stmt::Infer { name, value, .. } => {
+                self.expr(*value);
+                self.declare_stmt(id, &name.name);
+            }
+            Stmt::While { condition, body } | Stmt::DoWhile { body, condition } => {
+                self.expr(*condition);
+                self.scoped(|this| this.stmt(*body));
+            }
+            Stmt::For {
+                init,
+                condition,
+                update,
+                body,
+            } => self.scoped(|this| {
+                if let Some(init) = init {
+                    this.stmt(*init);
+                }
+                if let Some(condition) = condition {
+                    this.expr(*condition);
+                }
+                if let Some(update) = update {
+                    this.stmt(*update);
+                }
+                this.scoped(|this| this.stmt(*body));
+            }),
+            Stmt::Foreach {
+                variable,
+                iterable,
+                body,
+            } => {
+                self.expr(*iterable);
+                self.scoped(|this| {
+                    this.declare_stmt(id, &variable.name);
+                    this.stmt(*body);
+                });
+            }
+            Stmt::Switch { value, body } => {
+                self.expr(*value);
+                self.scoped(|this| this.stmt(*body));
+            }
+            Stmt::Case(value)
+            | Stmt::Invoke(value)
+            | Stmt::Preempt(value)
+            | Stmt::Assert(value)
+            | Stmt::Log(value)
+            | Stmt::Forward(value)
+            | Stmt::Expr(value) => self.expr(*value),
+            Stmt::Return(value) => {
+                if let Some(value) = value {
+                    self.expr(*value);
+                }
+            }
+            Stmt::Transition { target, delay } => {
+                self.expr(*target);
+                if let Some(delay) = delay {
+                    self.expr(*delay);
+                }
+            }
+            Stmt::Pump { message, .. } => self.expr(*message),
+            Stmt::Send { who, message, .. } => {
+                self.expr(*who);
+                self.expr(*message);
+            }
+            Stmt::Aborts(block) => self.block_scoped(block),
+            Stmt::Assign { target, value } => {
+                self.expr(*target);
+                self.expr(*value);
+            }
+            Stmt::Ingest {
+                target,
+                source,
+                binding,
+            } => {
+                self.expr(*target);
+                self.expr(*source);
+                if let Some(binding) = binding {
+                    self.declare_stmt(id, &binding.name);
+                }
+            }
+        }
+    }
+
+    fn lookup_local(&self, name: &str) -> Option<u32> {
+        self.scopes
+            .iter()
+            .rev()
+            .find_map(|scope| scope.get(name).copied())
+    }
+
+    fn element_field(&self, name: &str) -> Option<Res> {
+        for (local, ty) in self.elements.iter().rev() {
+            if let Some((record, slot)) = self.struct_slot(ty, name) {
+                let _ = record;
+                return Some(Res::ElementField {
+                    local: *local,
+                    slot,
+                });
+            }
+        }
+        None
+    }
+
+    /// The slot of a member in a record or message type: (is record, slot).
+    fn struct_slot(&self, ty: &Ty, name: &str) -> Option<(bool, u32)> {
+        let program = &self.builder.program;
+        match ty.unwrap_maybe() {
+            Ty::Record(record) => program
+                .record_index
+                .get(&**record)
+                .and_then(|index| program.records[*index as usize].slot_index.get(name))
+                .map(|slot| (true, *slot)),
+            Ty::Message(message) | Ty::Holder(message) => program
+                .message_index
+                .get(&**message)
+                .and_then(|index| {
+                    program.messages[*index as usize]
+                        .fields
+                        .iter()
+                        .position(|field| field.name == name)
+                })
+                .map(|slot| (false, slot as u32)),
+            Ty::Anonymous(fields) => fields
+                .iter()
+                .position(|(field, _)| field == name)
+                .map(|slot| (false, slot as u32)),
+            Ty::Pair(..) => match name {
+                "key" => Some((false, 0)),
+                "value" => Some((false, 1)),
+                _ => None,
+            },
+            Ty::Tuple(items) => tuple_index(name)
+                .filter(|index| *index < items.len())
+                .map(|index| (false, index as u32)),
+            _ => None,
+        }
+    }
+
+    fn name(&mut self, expr: ExprId, ident: &Ident) {
+        let name = ident.name.as_str();
+        if let Some(res) = self.element_field(name) {
+            self.set(expr, res);
+            return;
+        }
+        if let Some(slot) = self.lookup_local(name) {
+            self.set(expr, Res::Local(slot));
+            return;
+        }
+        if let Some(record) = self.record
+            && let Some(slot) = self.builder.program.records[record as usize]
+                .slot_index
+                .get(name)
+        {
+            let slot = *slot;
+            self.set(expr, Res::SelfField(slot));
+            return;
+        }
+        if let Some(message) = self.message
+            && let Some(slot) = self.builder.program.messages[message as usize]
+                .fields
+                .iter()
+                .position(|field| field.name == name)
+        {
+            self.set(expr, Res::SelfField(slot as u32));
+            return;
+        }
+        if self.filter
+            && let Some(index) = self
+                .builder
+                .program
+                .views
+                .iter()
+                .position(|(view, _)| view == name)
+        {
+            self.set(expr, Res::ViewField(index as u32));
+            return;
+        }
+        if let Some(slot) = self.builder.program.records[0].slot_index.get(name) {
+            let slot = *slot;
+            self.set(expr, Res::RootField(slot));
+            return;
+        }
+        if self.builder.program.handlers.contains_key(name) {
+            self.set(expr, Res::Handler(Arc::from(name)));
+            return;
+        }
+        if self.builder.program.async_channels.contains_key(name) {
+            self.set(expr, Res::AsyncChannel(Arc::from(name)));
+        }
+    }
+
+    fn exprs(&mut self, ids: &[ExprId]) {
+        for id in ids {
+            self.expr(*id);
+        }
+    }
+
+    fn expr(&mut self, id: ExprId) {
+        let item = self.body();
+        let expr = &item.body.expr(id).expr;
+        match expr {
+            Expr::Missing | Expr::Literal(_) | Expr::At(_) | Expr::DateTime(_) => {}
+            Expr::Date { .. } | Expr::Time { .. } | Expr::TimeSpan { .. } => {}
+            Expr::EmptyList(_) | Expr::EmptyMaybe(_) => {}
+            Expr::Name(ident) => self.name(id, ident),
+            Expr::EnumValue { enumeration, .. } => {
+                if let Some(index) = self.builder.program.enum_index.get(&enumeration.name) {
+                    let index = *index;
+                    self.set(id, Res::Enum(index));
+                }
+            }
+            Expr::Member { object, member } => {
+                self.expr(*object);
+                let object_ty = self.ty_of(*object);
+                if let Expr::At(crate::hir::AtConstant::Viewer) = item.body.expr(*object).expr {
+                    if let Some(index) = self
+                        .builder
+                        .program
+                        .views
+                        .iter()
+                        .position(|(view, _)| *view == member.name)
+                    {
+                        self.set(id, Res::ViewField(index as u32));
+                    }
+                    return;
+                }
+                let res = match &object_ty {
+                    Ty::Maybe(inner) => self
+                        .struct_slot(inner, &member.name)
+                        .map(|(record, slot)| Res::MaybeField { record, slot }),
+                    Ty::List(element) | Ty::Array(element) => self
+                        .struct_slot(element, &member.name)
+                        .map(|(record, slot)| Res::Projection { record, slot }),
+                    other => self.struct_slot(other, &member.name).map(|(record, slot)| {
+                        if record {
+                            Res::RecordSlot(slot)
+                        } else {
+                            Res::MessageField(slot)
+                        }
+                    }),
+                };
+                if let Some(res) = res {
+                    self.set(id, res);
+                }
+            }
+            Expr::Index { object, index } => {
+                self.expr(*object);
+                self.expr(*index);
+            }
+            Expr::Call {
+                function,
+                arguments,
+            } => {
+                self.exprs(arguments);
+                self.call(id, *function, arguments);
+            }
+            Expr::Binary { left, right, .. } => {
+                self.expr(*left);
+                self.expr(*right);
+            }
+            Expr::Prefix { operand, .. }
+            | Expr::Postfix { operand, .. }
+            | Expr::Paren(operand)
+            | Expr::MaybeOf(operand)
+            | Expr::Iterate(operand) => self.expr(*operand),
+            Expr::Conditional {
+                condition,
+                then,
+                otherwise,
+            } => {
+                self.expr(*condition);
+                self.expr(*then);
+                self.expr(*otherwise);
+            }
+            Expr::Contains { key, map, .. } => {
+                self.expr(*key);
+                self.expr(*map);
+            }
+            Expr::Compound { target, value, .. } => {
+                self.expr(*target);
+                self.expr(*value);
+            }
+            Expr::Tuple(items) | Expr::Array(items) => self.exprs(items),
+            Expr::Object(fields) => {
+                for (index, field) in fields.iter().enumerate() {
+                    match field.value {
+                        Some(value) => self.expr(value),
+                        None => {
+                            // `{x}` reads the name x: resolve it as a name, then move the result
+                            // to the shorthand table.
+                            let saved = self.unit().res[id.0 as usize].clone();
+                            self.name(id, &field.name);
+                            let res = std::mem::replace(&mut self.unit().res[id.0 as usize], saved);
+                            self.unit().shorthand.insert((id.0, index as u32), res);
+                        }
+                    }
+                }
+            }
+            Expr::Pair { key, value } => {
+                self.expr(*key);
+                self.expr(*value);
+            }
+            Expr::Lambda { parameter, body } => {
+                let slot = self.builder.alloc(self.unit);
+                self.set(id, Res::LambdaSlot(slot));
+                self.scoped(|this| {
+                    this.scopes
+                        .last_mut()
+                        .map(|scope| scope.insert(parameter.name.clone(), slot));
+                    this.expr(*body);
+                });
+            }
+            Expr::Convert { value, .. } => self.expr(*value),
+            Expr::Query { source, clause } => {
+                self.expr(*source);
+                let element = match self.ty_of(*source) {
+                    Ty::List(element) | Ty::Array(element) => *element,
+                    Ty::Table(element) => *element,
+                    _ => Ty::Error,
+                };
+                let slot = self.builder.alloc(self.unit);
+                self.set(id, Res::QuerySlot(slot));
+                match clause {
+                    Clause::Where(predicate) => {
+                        self.elements.push((slot, element));
+                        self.expr(*predicate);
+                        self.elements.pop();
+                    }
+                    Clause::WhereAs { binding, predicate } => self.scoped(|this| {
+                        this.scopes
+                            .last_mut()
+                            .map(|scope| scope.insert(binding.name.clone(), slot));
+                        this.expr(*predicate);
+                    }),
+                    Clause::Rank {
+                        binding,
+                        score,
+                        threshold,
+                    } => self.scoped(|this| {
+                        this.scopes
+                            .last_mut()
+                            .map(|scope| scope.insert(binding.name.clone(), slot));
+                        this.expr(*score);
+                        if let Some(threshold) = threshold {
+                            this.expr(*threshold);
+                        }
+                    }),
+                    Clause::OrderDyn(value)
+                    | Clause::Limit(value)
+                    | Clause::Offset(value)
+                    | Clause::Map(value) => self.expr(*value),
+                    Clause::Reduce {
+                        function: Some(function),
+                        ..
+                    } => self.expr(*function),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn call(&mut self, id: ExprId, function: ExprId, arguments: &[ExprId]) {
+        let item = self.body();
+        let argument_types: Vec<Ty> = arguments.iter().map(|arg| self.ty_of(*arg)).collect();
+        match &item.body.expr(function).expr {
+            Expr::Name(ident) => {
+                // A record method called by its bare name from the record's own code.
+                if let Some(record) = self.record
+                    && let Some(ids) = self.builder.program.records[record as usize]
+                        .methods
+                        .get(&ident.name)
+                        .cloned()
+                    && let Some(fid) = self.pick(&ids, &argument_types)
+                {
+                    self.set(id, Res::MethodCall(fid));
+                    return;
+                }
+                let ids: Vec<FnId> = self
+                    .builder
+                    .program
+                    .functions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, function)| {
+                        function.name == ident.name
+                            && function.record.is_none()
+                            && function.self_slot.is_none()
+                            && is_top_level(&self.builder.program, function)
+                    })
+                    .map(|(index, _)| index as FnId)
+                    .collect();
+                if let Some(fid) = self.pick(&ids, &argument_types) {
+                    self.set(id, Res::Call(fid));
+                } else {
+                    self.expr(function);
+                }
+            }
+            Expr::Member { object, member } => {
+                let object_expr = &item.body.expr(*object).expr;
+                let object_ty = self.ty_of(*object);
+                if let Ty::Global(namespace) = &object_ty {
+                    self.set(
+                        id,
+                        Res::Builtin {
+                            name: Arc::from(format!("{namespace}.{}", member.name)),
+                            method: false,
+                        },
+                    );
+                    return;
+                }
+                let _ = object_expr;
+                self.expr(*object);
+                let object_ty = self.ty_of(*object);
+                match &object_ty {
+                    Ty::Record(record) => {
+                        if let Some(index) = self.builder.program.record_index.get(&**record)
+                            && let Some(ids) = self.builder.program.records[*index as usize]
+                                .methods
+                                .get(&member.name)
+                                .cloned()
+                            && let Some(fid) = self.pick(&ids, &argument_types)
+                        {
+                            self.set(id, Res::MethodCall(fid));
+                            return;
+                        }
+                    }
+                    Ty::Message(message) => {
+                        if let Some(index) = self.builder.program.message_index.get(&**message)
+                            && let Some(ids) = self.builder.program.messages[*index as usize]
+                                .methods
+                                .get(&member.name)
+                                .cloned()
+                            && let Some(fid) = self.pick(&ids, &argument_types)
+                        {
+                            self.set(id, Res::MethodCall(fid));
+                            return;
+                        }
+                    }
+                    Ty::Enum(enumeration) => {
+                        if let Some(index) = self.builder.program.enum_index.get(&**enumeration)
+                            && self.builder.program.enums[*index as usize]
+                                .dispatchers
+                                .contains_key(&member.name)
+                        {
+                            let index = *index;
+                            self.set(
+                                id,
+                                Res::DispatchCall(Arc::from(member.name.as_str()), index),
+                            );
+                            return;
+                        }
+                    }
+                    Ty::List(element) | Ty::Array(element) => {
+                        if let Ty::Record(record) = &**element
+                            && let Some(index) = self.builder.program.record_index.get(&**record)
+                            && let Some(ids) = self.builder.program.records[*index as usize]
+                                .methods
+                                .get(&member.name)
+                                .cloned()
+                            && let Some(fid) = self.pick(&ids, &argument_types)
+                        {
+                            self.set(id, Res::ProjectedCall(fid));
+                            return;
+                        }
+                    }
+                    _ => {}
+                }
+                self.set(
+                    id,
+                    Res::Builtin {
+                        name: Arc::from(format!("{}.{}", type_category(&object_ty), member.name)),
+                        method: true,
+                    },
+                );
+            }
+            _ => self.expr(function),
+        }
+    }
+
+    /// The overload whose parameters accept the argument types.
+    fn pick(&self, ids: &[FnId], arguments: &[Ty]) -> Option<FnId> {
+        let functions = &self.builder.program.functions;
+        ids.iter()
+            .copied()
+            .find(|id| {
+                let function = &functions[*id as usize];
+                function.param_types.len() == arguments.len()
+                    && function
+                        .param_types
+                        .iter()
+                        .zip(arguments)
+                        .all(|(param, arg)| can_store(param, arg, false, self.builder.sigs))
+            })
+            .or_else(|| {
+                ids.iter()
+                    .copied()
+                    .find(|id| functions[*id as usize].param_types.len() == arguments.len())
+            })
+    }
+}
+
+fn is_top_level(program: &Program, function: &FunctionDef) -> bool {
+    matches!(
+        program.units[function.unit as usize].item.decl,
+        Decl::Function(_) | Decl::Procedure(_)
+    )
+}
+
+fn hir_functions(item: &Item) -> Vec<&Function> {
+    match &item.decl {
+        Decl::Function(function) | Decl::Procedure(function) => vec![function],
+        Decl::Dispatch(dispatch) => vec![&dispatch.function],
+        Decl::Record(record) => record
+            .members
+            .iter()
+            .filter_map(|member| match member {
+                RecordMember::Method(function) => Some(function),
+                _ => None,
+            })
+            .collect(),
+        Decl::Message(message) => message
+            .members
+            .iter()
+            .filter_map(|member| match member {
+                MessageMember::Method(function) => Some(function),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `first` … `tenth`, then `pos_11` …
+fn tuple_index(name: &str) -> Option<usize> {
+    const NAMES: [&str; 10] = [
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+        "tenth",
+    ];
+    NAMES
+        .iter()
+        .position(|candidate| *candidate == name)
+        .or_else(|| {
+            name.strip_prefix("pos_")?
+                .parse::<usize>()
+                .ok()
+                .map(|n| n - 1)
+        })
+}
+
+/// The word that names a type's category in builtin method names (`string.upper`).
+pub fn type_category(ty: &Ty) -> &'static str {
+    match ty {
+        Ty::Bool => "bool",
+        Ty::Int => "int",
+        Ty::Long => "long",
+        Ty::Double => "double",
+        Ty::Complex => "complex",
+        Ty::String => "string",
+        Ty::Principal | Ty::SecurePrincipal => "principal",
+        Ty::Dynamic => "dynamic",
+        Ty::Json => "json",
+        Ty::Asset => "asset",
+        Ty::Date => "date",
+        Ty::DateTime => "datetime",
+        Ty::Time => "time",
+        Ty::TimeSpan => "timespan",
+        Ty::Label => "label",
+        Ty::Text => "text",
+        Ty::Enum(_) => "enum",
+        Ty::Record(_) => "record",
+        Ty::Message(_) | Ty::Anonymous(_) => "message",
+        Ty::Maybe(_) => "maybe",
+        Ty::List(_) | Ty::Array(_) => "list",
+        Ty::Map(..) => "map",
+        Ty::Pair(..) | Ty::Tuple(_) => "message",
+        Ty::Table(_) => "table",
+        Ty::Channel(_) => "channel",
+        Ty::Future(_) => "future",
+        Ty::Holder(_) => "holder",
+        Ty::ServiceResult(_) => "result",
+        Ty::Handler(_) => "handler",
+        Ty::Service(_) => "service",
+        _ => "value",
+    }
+}

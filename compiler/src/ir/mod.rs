@@ -1,0 +1,290 @@
+//! The IR the runtime executes: the checked HIR of every item, with every name resolved.
+//!
+//! The IR keeps the HIR's expression and statement arenas as they are (so spans stay available
+//! to the debugger through each item's source map) and adds, per code unit, tables indexed by
+//! expression and statement id: what each name, member and call refers to, which frame slot each
+//! local lives in, and the checker's type of every expression. The runtime walks the HIR and
+//! reads these tables; it never looks a name up by string while running code.
+//!
+//! Records (and the document itself, record 0) are laid out as slots: stored fields, formulas and
+//! bubbles in declaration order.
+
+mod build;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::hir::{Block, ExprId, Item, SourceMap, StmtId};
+use crate::ty::Ty;
+
+pub use build::build_program;
+
+/// A code unit: one top-level item's code with its resolution tables.
+pub type UnitId = u32;
+/// A function, procedure, method, dispatcher or policy body.
+pub type FnId = u32;
+
+/// A compiled program.
+#[derive(Debug, Default)]
+pub struct Program {
+    /// Record layouts; index 0 is the document root.
+    pub records: Vec<RecordLayout>,
+    pub record_index: HashMap<String, u32>,
+    pub messages: Vec<MessageLayout>,
+    pub message_index: HashMap<String, u32>,
+    pub enums: Vec<EnumLayout>,
+    pub enum_index: HashMap<String, u32>,
+    pub units: Vec<CodeUnit>,
+    pub functions: Vec<FunctionDef>,
+    pub handlers: HashMap<String, HandlerDef>,
+    pub async_channels: HashMap<String, AsyncChannelDef>,
+    pub states: HashMap<String, (UnitId, Block)>,
+    pub constructors: Vec<ConstructorDef>,
+    pub connected: Vec<(UnitId, Block)>,
+    pub disconnected: Vec<(UnitId, Block)>,
+    pub deletes: Vec<(UnitId, Block)>,
+    pub loads: Vec<(UnitId, Block)>,
+    pub tests: Vec<TestDef>,
+    /// Document-level policies by name.
+    pub policies: HashMap<String, FnId>,
+    /// View-state filters by name.
+    pub filters: HashMap<String, FnId>,
+    /// View fields (`view T name;`) in declaration order.
+    pub views: Vec<(String, Ty)>,
+    /// `@static` policies.
+    pub static_create: Vec<(UnitId, Block)>,
+    pub static_invent: Vec<(UnitId, Block)>,
+    pub static_send: Vec<(UnitId, Block)>,
+    /// `@static` settings whose value is a constant (`maximum_history = 500;`).
+    pub static_settings: Vec<(String, UnitId, ExprId)>,
+}
+
+/// The layout of a record (or of the document root).
+#[derive(Debug, Clone, Default)]
+pub struct RecordLayout {
+    pub name: String,
+    pub fields: Vec<FieldLayout>,
+    pub slot_index: HashMap<String, u32>,
+    /// The slot of the `id` field (explicit or implicit).
+    pub id_slot: Option<u32>,
+    pub methods: HashMap<String, Vec<FnId>>,
+    pub policies: HashMap<String, FnId>,
+    /// `require p;` policies that hide the whole record.
+    pub requires: Vec<PolicyRef>,
+    /// `ingested { … }` blocks.
+    pub ingested: Vec<(UnitId, Block)>,
+    /// Field slots in the order the viewer sees them (language spec: `id`, fields and placed
+    /// formulas, deferred formulas, then bubbles by name).
+    pub view_order: Vec<u32>,
+}
+
+/// What a slot of a record holds.
+#[derive(Debug, Clone)]
+pub enum FieldKind {
+    /// A stored field with its initial value, if one is written.
+    Stored {
+        default: Option<(UnitId, ExprId)>,
+    },
+    Formula {
+        unit: UnitId,
+        expr: ExprId,
+    },
+    Bubble {
+        unit: UnitId,
+        expr: ExprId,
+    },
+}
+
+/// A slot of a record.
+#[derive(Debug, Clone)]
+pub struct FieldLayout {
+    pub name: String,
+    pub ty: Ty,
+    pub kind: FieldKind,
+    pub privacy: PrivacyRule,
+    /// Whether the field is the implicit `id` (never shown, never in messages).
+    pub implicit: bool,
+}
+
+/// A policy named in a privacy rule: one of the record's own or one of the document's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyRef {
+    Record(FnId),
+    Document(FnId),
+    Filter(FnId),
+    /// A name that resolved to nothing: never satisfied.
+    Missing,
+}
+
+/// Who sees a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrivacyRule {
+    Private,
+    Public,
+    /// Visible when the principal in this slot of the same record is the viewer.
+    ViewerIs(u32),
+    /// Visible when every policy (and view filter) holds.
+    Policies(Vec<PolicyRef>),
+}
+
+/// A message type.
+#[derive(Debug, Clone, Default)]
+pub struct MessageLayout {
+    pub name: String,
+    pub fields: Vec<MessageFieldLayout>,
+    pub methods: HashMap<String, Vec<FnId>>,
+}
+
+/// A field of a message.
+#[derive(Debug, Clone)]
+pub struct MessageFieldLayout {
+    pub name: String,
+    pub ty: Ty,
+    pub default: Option<(UnitId, ExprId)>,
+}
+
+/// An enum: labels with their values, in declaration order.
+#[derive(Debug, Clone, Default)]
+pub struct EnumLayout {
+    pub name: String,
+    pub labels: Vec<(String, i32)>,
+    pub default: i32,
+    /// Dispatchers by name: (label value, function) pairs.
+    pub dispatchers: HashMap<String, Vec<(i32, FnId)>>,
+}
+
+/// A callable body.
+#[derive(Debug, Clone)]
+pub struct FunctionDef {
+    pub name: String,
+    pub unit: UnitId,
+    /// The frame slot of each parameter, in order.
+    pub params: Vec<u32>,
+    pub param_types: Vec<Ty>,
+    pub returns: Ty,
+    pub body: Block,
+    /// The record whose method this is (its fields are in scope through `@self`).
+    pub record: Option<u32>,
+    /// For enum dispatchers: the slot holding `self`.
+    pub self_slot: Option<u32>,
+}
+
+/// `channel name(M m) { … }`.
+#[derive(Debug, Clone)]
+pub struct HandlerDef {
+    pub unit: UnitId,
+    pub message: u32,
+    pub array: bool,
+    pub param_slot: u32,
+    pub body: Block,
+    pub open: bool,
+    pub guard: Vec<PolicyRef>,
+    /// For an `rpc`: the slot of the sender's name and the slots its parameters are copied into
+    /// from the generated message's fields.
+    pub rpc: Option<(u32, Vec<u32>)>,
+}
+
+/// `channel<M> name;`.
+#[derive(Debug, Clone)]
+pub struct AsyncChannelDef {
+    pub message: u32,
+    pub array: bool,
+}
+
+/// `@construct` with its optional message parameter.
+#[derive(Debug, Clone)]
+pub struct ConstructorDef {
+    pub unit: UnitId,
+    pub param: Option<(u32, u32)>,
+    pub body: Block,
+}
+
+/// `test name { … }`.
+#[derive(Debug, Clone)]
+pub struct TestDef {
+    pub name: String,
+    pub unit: UnitId,
+    pub body: Block,
+}
+
+/// One item's code with its resolution tables.
+#[derive(Debug)]
+pub struct CodeUnit {
+    pub item: Arc<Item>,
+    pub source_map: Arc<SourceMap>,
+    /// The item's first byte in the file (source map spans are relative to it).
+    pub offset: usize,
+    /// The checker's type of every expression, by expression id.
+    pub types: Vec<Ty>,
+    /// What each expression refers to, by expression id.
+    pub res: Vec<Res>,
+    /// The frame slot each declaring statement binds, by statement id.
+    pub stmt_slots: Vec<u32>,
+    /// What the shorthand fields of object literals (`{x}`) read: (object expression, field index).
+    pub shorthand: HashMap<(u32, u32), Res>,
+    /// Frame slots the unit needs.
+    pub frame_size: u32,
+    /// The record whose code this is.
+    pub record: Option<u32>,
+}
+
+/// What an expression refers to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Res {
+    #[default]
+    None,
+    /// A local variable or parameter.
+    Local(u32),
+    /// A slot of the document root.
+    RootField(u32),
+    /// A slot of the record whose code is running (`@self`).
+    SelfField(u32),
+    /// A slot (record) or field index (message) of the element bound in a local: the bare
+    /// names of a `where` clause.
+    ElementField { local: u32, slot: u32 },
+    /// A view field read by bare name inside a filter, by index into [`Program::views`].
+    ViewField(u32),
+    /// `object.member` where the object is a record: the slot.
+    RecordSlot(u32),
+    /// `object.member` where the object is a message: the field index.
+    MessageField(u32),
+    /// `list.member` over records or messages: element slot or field index.
+    Projection { record: bool, slot: u32 },
+    /// `maybe.member`.
+    MaybeField { record: bool, slot: u32 },
+    /// A handler channel name used as a value.
+    Handler(Arc<str>),
+    /// An async channel name used as a value.
+    AsyncChannel(Arc<str>),
+    /// A call of a function, procedure or method: the overload.
+    Call(FnId),
+    /// A call of a record or message method (receiver is the member's object).
+    MethodCall(FnId),
+    /// A call of an enum dispatcher (receiver is the member's object).
+    DispatchCall(Arc<str>, u32),
+    /// A call of a library function or method: `namespace.function` or `type.method`; for a
+    /// method the receiver is passed as the first argument.
+    Builtin { name: Arc<str>, method: bool },
+    /// A call of a record method on every element of a list.
+    ProjectedCall(FnId),
+    /// A LINQ clause's element slot (where, where_as, map lambda...).
+    QuerySlot(u32),
+    /// A lambda's parameter slot.
+    LambdaSlot(u32),
+    /// `E::X` and enum label lookups: the enum's index.
+    Enum(u32),
+}
+
+/// An expression of a unit, for the debugger and error messages.
+pub fn unit_span(unit: &CodeUnit, expr: ExprId) -> std::ops::Range<usize> {
+    let node = unit.item.body.expr(expr).node;
+    let span = unit.source_map.span(node);
+    span.start + unit.offset..span.end + unit.offset
+}
+
+/// A statement's span.
+pub fn stmt_span(unit: &CodeUnit, stmt: StmtId) -> std::ops::Range<usize> {
+    let node = unit.item.body.stmt(stmt).node;
+    let span = unit.source_map.span(node);
+    span.start + unit.offset..span.end + unit.offset
+}

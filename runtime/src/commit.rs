@@ -1,0 +1,358 @@
+//! The commit: the redo and undo merge patches of a transaction, walked in the document's
+//! order over only what the journal marks as changed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use adama_compiler::ir::FieldKind;
+use adama_compiler::ty::Ty;
+use serde_json::{Map, Value as Json};
+
+use crate::document::{Document, Meta};
+use crate::encode::principal_json;
+use crate::store::RowChange;
+use crate::value::{MapKey, RecordRef, Value};
+
+impl Document {
+    /// Writes the changed user fields of a record into `redo` and `undo`.
+    pub(crate) fn commit_record(
+        &self,
+        record: RecordRef,
+        redo: &mut Map<String, Json>,
+        undo: &mut Map<String, Json>,
+    ) {
+        let data = self.store.record(record);
+        let layout = &self.program.records[data.layout as usize];
+        let journal = &self.store.journal;
+        for (slot, field) in layout.fields.iter().enumerate() {
+            if !matches!(field.kind, FieldKind::Stored { .. }) {
+                continue;
+            }
+            let slot = slot as u32;
+            let current = &data.slots[slot as usize];
+            let original = journal.originals.get(&(record.0, slot));
+            match current {
+                Value::Record(child) => {
+                    if journal.dirty.contains(&child.0) {
+                        let (mut child_redo, mut child_undo) = (Map::new(), Map::new());
+                        self.commit_record(*child, &mut child_redo, &mut child_undo);
+                        if !child_redo.is_empty() {
+                            redo.insert(field.name.clone(), Json::Object(child_redo));
+                            undo.insert(field.name.clone(), Json::Object(child_undo));
+                        }
+                    }
+                }
+                Value::Table(table) => {
+                    let (mut table_redo, mut table_undo) = (Map::new(), Map::new());
+                    self.commit_table(table.0, &mut table_redo, &mut table_undo);
+                    if !table_redo.is_empty() {
+                        redo.insert(field.name.clone(), Json::Object(table_redo));
+                        undo.insert(field.name.clone(), Json::Object(table_undo));
+                    }
+                }
+                Value::Map(map) if matches!(&field.ty, Ty::Map(_, value) if matches!(**value, Ty::Record(_))) =>
+                {
+                    let empty = Arc::new(BTreeMap::new());
+                    let old = match original {
+                        Some(Value::Map(old)) => old,
+                        _ => &empty,
+                    };
+                    let (mut map_redo, mut map_undo) = (Map::new(), Map::new());
+                    for (key, value) in old.iter() {
+                        if !map.contains_key(key) {
+                            map_redo.insert(key.json_key(), Json::Null);
+                            map_undo.insert(key.json_key(), self.committed_json(value));
+                        }
+                    }
+                    for (key, value) in map.iter() {
+                        let Value::Record(child) = value else {
+                            continue;
+                        };
+                        if original.is_some() && !old.contains_key(key) {
+                            map_redo.insert(key.json_key(), self.dump_record(*child));
+                            map_undo.insert(key.json_key(), Json::Null);
+                        } else if journal.dirty.contains(&child.0) {
+                            let (mut child_redo, mut child_undo) = (Map::new(), Map::new());
+                            self.commit_record(*child, &mut child_redo, &mut child_undo);
+                            if !child_redo.is_empty() {
+                                map_redo.insert(key.json_key(), Json::Object(child_redo));
+                                map_undo.insert(key.json_key(), Json::Object(child_undo));
+                            }
+                        }
+                    }
+                    if !map_redo.is_empty() {
+                        redo.insert(field.name.clone(), Json::Object(map_redo));
+                        undo.insert(field.name.clone(), Json::Object(map_undo));
+                    }
+                }
+                Value::Map(map) => {
+                    let Some(Value::Map(old)) = original else {
+                        continue;
+                    };
+                    let (map_redo, map_undo) = self.diff_maps(old, map);
+                    if !map_redo.is_empty() {
+                        redo.insert(field.name.clone(), Json::Object(map_redo));
+                        undo.insert(field.name.clone(), Json::Object(map_undo));
+                    }
+                }
+                Value::Maybe(Some(inner)) if matches!(**inner, Value::Record(_)) => {
+                    let Value::Record(child) = **inner else {
+                        continue;
+                    };
+                    if matches!(original, Some(Value::Maybe(None))) {
+                        redo.insert(field.name.clone(), self.dump_record(child));
+                        undo.insert(field.name.clone(), Json::Null);
+                    } else if journal.dirty.contains(&child.0) {
+                        let (mut child_redo, mut child_undo) = (Map::new(), Map::new());
+                        self.commit_record(child, &mut child_redo, &mut child_undo);
+                        if !child_redo.is_empty() {
+                            redo.insert(field.name.clone(), Json::Object(child_redo));
+                            undo.insert(field.name.clone(), Json::Object(child_undo));
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(original) = original {
+                        redo.insert(field.name.clone(), self.to_stored_json(current));
+                        undo.insert(field.name.clone(), self.committed_json(original));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The stored form of a value as it was committed (records with their original slots).
+    fn committed_json(&self, value: &Value) -> Json {
+        match value {
+            Value::Record(record) => self.committed_record(*record),
+            Value::Maybe(Some(inner)) => self.committed_json(inner),
+            other => self.to_stored_json(other),
+        }
+    }
+
+    fn committed_record(&self, record: RecordRef) -> Json {
+        let data = self.store.record(record);
+        let layout = &self.program.records[data.layout as usize];
+        let mut object = Map::new();
+        if let Some(id) = layout.id_slot {
+            object.insert(
+                "id".into(),
+                self.to_stored_json(self.store.committed(record, id)),
+            );
+        }
+        for (slot, field) in layout.fields.iter().enumerate() {
+            if Some(slot as u32) == layout.id_slot
+                || !matches!(field.kind, FieldKind::Stored { .. })
+            {
+                continue;
+            }
+            let value = self.store.committed(record, slot as u32);
+            object.insert(field.name.clone(), self.committed_json(value));
+        }
+        Json::Object(object)
+    }
+
+    fn commit_table(&self, table: u32, redo: &mut Map<String, Json>, undo: &mut Map<String, Json>) {
+        let journal = &self.store.journal;
+        let changes = journal.rows.get(&table);
+        let mut created: Vec<i32> = Vec::new();
+        let mut deleted: Vec<(i32, RecordRef)> = Vec::new();
+        if let Some(changes) = changes {
+            for (id, change) in changes {
+                match change {
+                    RowChange::Created => created.push(*id),
+                    RowChange::Deleted { record, .. } => {
+                        if let Some(position) = created.iter().position(|c| c == id) {
+                            created.remove(position);
+                        } else {
+                            deleted.push((*id, *record));
+                        }
+                    }
+                }
+            }
+        }
+        for (id, record) in &self.store.tables[table as usize].rows {
+            if created.contains(id) {
+                redo.insert(id.to_string(), self.dump_record(*record));
+                undo.insert(id.to_string(), Json::Null);
+            } else if journal.dirty.contains(&record.0) {
+                let (mut row_redo, mut row_undo) = (Map::new(), Map::new());
+                self.commit_record(*record, &mut row_redo, &mut row_undo);
+                if !row_redo.is_empty() {
+                    redo.insert(id.to_string(), Json::Object(row_redo));
+                    undo.insert(id.to_string(), Json::Object(row_undo));
+                }
+            }
+        }
+        for (id, record) in deleted {
+            redo.insert(id.to_string(), Json::Null);
+            undo.insert(id.to_string(), self.committed_record(record));
+        }
+    }
+
+    fn diff_maps(
+        &self,
+        old: &BTreeMap<MapKey, Value>,
+        new: &BTreeMap<MapKey, Value>,
+    ) -> (Map<String, Json>, Map<String, Json>) {
+        let (mut redo, mut undo) = (Map::new(), Map::new());
+        for (key, value) in old {
+            if !new.contains_key(key) {
+                redo.insert(key.json_key(), Json::Null);
+                undo.insert(key.json_key(), self.to_stored_json(value));
+            }
+        }
+        for (key, value) in new {
+            match old.get(key) {
+                Some(previous) if previous == value && same_type(previous, value) => {}
+                Some(previous) => {
+                    redo.insert(key.json_key(), self.to_stored_json(value));
+                    undo.insert(key.json_key(), self.to_stored_json(previous));
+                }
+                None => {
+                    redo.insert(key.json_key(), self.to_stored_json(value));
+                    undo.insert(key.json_key(), Json::Null);
+                }
+            }
+        }
+        (redo, undo)
+    }
+
+    /// The whole stored document (runtime spec §1.4).
+    pub fn dump(&self) -> Json {
+        let mut object = Map::new();
+        object.insert(
+            "__snapshot".into(),
+            Json::String(format!("{}/{}", self.space, self.key)),
+        );
+        if let Json::Object(fields) = self.dump_record(self.root) {
+            object.extend(fields);
+        }
+        meta_fields(&self.meta, &mut object);
+        if !self.meta.clients.is_empty() {
+            let clients: Map<String, Json> = self
+                .meta
+                .clients
+                .iter()
+                .map(|(id, who)| (id.to_string(), principal_json(who)))
+                .collect();
+            object.insert("__clients".into(), Json::Object(clients));
+        }
+        if !self.meta.messages.is_empty() {
+            object.insert("__messages".into(), messages_json(&self.meta));
+        }
+        object.insert("__webqueue".into(), Json::Object(Map::new()));
+        object.insert("__replication".into(), Json::Object(Map::new()));
+        Json::Object(object)
+    }
+}
+
+fn same_type(a: &Value, b: &Value) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
+}
+
+/// The queued messages as stored.
+pub(crate) fn messages_json(meta: &Meta) -> Json {
+    Json::Object(
+        meta.messages
+            .iter()
+            .map(|(id, message)| {
+                (
+                    id.to_string(),
+                    serde_json::json!({
+                        "who": principal_json(&message.who),
+                        "channel": message.channel,
+                        "seq": message.seq,
+                        "timestamp": message.timestamp.to_string(),
+                        "message": message.message,
+                    }),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The always-present internal fields, in the dump's order.
+pub(crate) fn meta_fields(meta: &Meta, object: &mut Map<String, Json>) {
+    object.insert("__state".into(), Json::String(meta.state.to_string()));
+    object.insert("__constructed".into(), Json::Bool(meta.constructed));
+    object.insert(
+        "__next_time".into(),
+        Json::String(meta.next_time.to_string()),
+    );
+    object.insert(
+        "__last_expire_time".into(),
+        Json::String(meta.last_expire_time.to_string()),
+    );
+    object.insert("__blocked".into(), Json::Bool(meta.blocked));
+    object.insert("__seq".into(), Json::from(meta.seq));
+    object.insert("__entropy".into(), Json::String(meta.entropy.to_string()));
+    object.insert("__auto_future_id".into(), Json::from(meta.auto_future_id));
+    object.insert("__connection_id".into(), Json::from(meta.connection_id));
+    object.insert("__message_id".into(), Json::from(meta.message_id));
+    object.insert("__time".into(), Json::String(meta.time.to_string()));
+    object.insert("__timezone".into(), Json::String(meta.timezone.to_string()));
+    object.insert(
+        "__auto_table_row_id".into(),
+        Json::from(meta.auto_table_row_id),
+    );
+    object.insert("__auto_gen".into(), Json::from(0));
+    object.insert("__auto_cache_id".into(), Json::from(0));
+    object.insert("__cache".into(), Json::Object(Map::new()));
+    object.insert("__webTaskId".into(), Json::from(0));
+}
+
+/// The internal fields that changed between two metas, into redo (new) and undo (old).
+pub(crate) fn diff_meta(
+    old: &Meta,
+    new: &Meta,
+    redo: &mut Map<String, Json>,
+    undo: &mut Map<String, Json>,
+) {
+    let mut old_fields = Map::new();
+    let mut new_fields = Map::new();
+    meta_fields(old, &mut old_fields);
+    meta_fields(new, &mut new_fields);
+    for (key, value) in new_fields {
+        let previous = old_fields.get(&key).cloned().unwrap_or(Json::Null);
+        if previous != value {
+            redo.insert(key.clone(), value);
+            undo.insert(key, previous);
+        }
+    }
+    if !Arc::ptr_eq(&old.messages, &new.messages) && *old.messages != *new.messages {
+        if new.messages.is_empty() {
+            redo.insert("__messages".into(), Json::Null);
+            undo.insert("__messages".into(), messages_json(old));
+        } else {
+            let (mut message_redo, mut message_undo) = (Map::new(), Map::new());
+            let (old_json, new_json) = (messages_json(old), messages_json(new));
+            for (id, task) in new_json.as_object().into_iter().flatten() {
+                if old_json.get(id) != Some(task) {
+                    message_redo.insert(id.clone(), task.clone());
+                    message_undo
+                        .insert(id.clone(), old_json.get(id).cloned().unwrap_or(Json::Null));
+                }
+            }
+            redo.insert("__messages".into(), Json::Object(message_redo));
+            undo.insert("__messages".into(), Json::Object(message_undo));
+        }
+    }
+    if !Arc::ptr_eq(&old.clients, &new.clients) && *old.clients != *new.clients {
+        let (mut client_redo, mut client_undo) = (Map::new(), Map::new());
+        for (id, who) in old.clients.iter() {
+            if !new.clients.contains_key(id) {
+                client_redo.insert(id.to_string(), Json::Null);
+                client_undo.insert(id.to_string(), principal_json(who));
+            }
+        }
+        for (id, who) in new.clients.iter() {
+            if !old.clients.contains_key(id) {
+                client_redo.insert(id.to_string(), principal_json(who));
+                client_undo.insert(id.to_string(), Json::Null);
+            }
+        }
+        redo.insert("__clients".into(), Json::Object(client_redo));
+        undo.insert("__clients".into(), Json::Object(client_undo));
+    }
+}

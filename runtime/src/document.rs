@@ -1,0 +1,443 @@
+//! A live document: the program, its store, its internal fields and its open views.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use adama_compiler::ir::{FieldKind, Program};
+use adama_compiler::ty::Ty;
+
+use crate::error::Fault;
+use crate::library::BuiltinFn;
+use crate::random::JavaRandom;
+use crate::store::{Parent, Store};
+use crate::value::{DateTime, Message, Principal, RecordRef, Shape, Value};
+use crate::view::View;
+
+/// The document's internal fields (the `__` keys of the stored document).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meta {
+    pub state: Arc<str>,
+    pub constructed: bool,
+    pub next_time: i64,
+    pub last_expire_time: i64,
+    pub blocked: bool,
+    pub seq: i32,
+    pub entropy: i64,
+    pub auto_future_id: i32,
+    pub connection_id: i32,
+    pub message_id: i32,
+    pub time: i64,
+    pub timezone: Arc<str>,
+    pub auto_table_row_id: i32,
+    pub clients: Arc<BTreeMap<i32, Principal>>,
+    pub messages: Arc<BTreeMap<i32, QueuedMessage>>,
+}
+
+impl Default for Meta {
+    fn default() -> Meta {
+        Meta {
+            state: Arc::from(""),
+            constructed: false,
+            next_time: 0,
+            last_expire_time: 0,
+            blocked: false,
+            seq: 0,
+            entropy: 0,
+            auto_future_id: 0,
+            connection_id: 0,
+            message_id: 0,
+            time: 0,
+            timezone: Arc::from("UTC"),
+            auto_table_row_id: 0,
+            clients: Arc::new(BTreeMap::new()),
+            messages: Arc::new(BTreeMap::new()),
+        }
+    }
+}
+
+/// A message waiting in `__messages` for the state machine (or for an async channel).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedMessage {
+    pub who: Principal,
+    pub channel: String,
+    pub seq: i32,
+    pub timestamp: i64,
+    pub message: serde_json::Value,
+}
+
+/// Limits that keep user code from running away.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Loop iterations and calls one transaction may make.
+    pub budget: u64,
+    /// Nested calls of user code.
+    pub max_depth: u32,
+    /// Records a document may hold.
+    pub max_records: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            budget: 10_000_000,
+            max_depth: 200,
+            max_records: 5_000_000,
+        }
+    }
+}
+
+/// A formula's cached value and what it read.
+#[derive(Debug, Clone)]
+pub(crate) struct Cached {
+    pub value: Value,
+    pub deps: Vec<Dep>,
+}
+
+/// Something a formula read, with its generation at the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dep {
+    Slot {
+        record: u32,
+        slot: u32,
+        generation: u64,
+    },
+    Table {
+        table: u32,
+        generation: u64,
+    },
+    Clock {
+        time: i64,
+    },
+}
+
+/// An ask of an async channel that has not been answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ask {
+    pub id: i32,
+    pub channel: String,
+    pub who: Principal,
+    pub array: bool,
+    pub options: Option<(Vec<serde_json::Value>, i32, i32)>,
+}
+
+/// A document.
+#[derive(Debug)]
+pub struct Document {
+    pub program: Arc<Program>,
+    pub store: Store,
+    pub root: RecordRef,
+    pub meta: Meta,
+    pub space: String,
+    pub key: String,
+    pub limits: Limits,
+    pub(crate) views: Vec<View>,
+    pub(crate) cache: HashMap<(u32, u32), Cached>,
+    pub(crate) tracking: Vec<Vec<Dep>>,
+    pub(crate) rng: JavaRandom,
+    pub(crate) budget_left: u64,
+    pub(crate) depth: u32,
+    pub(crate) shapes: Vec<Arc<Shape>>,
+    pub(crate) builtins: Vec<Vec<Option<BuiltinFn>>>,
+    pub(crate) anonymous_shapes: HashMap<(u32, u32), Arc<Shape>>,
+    /// Asks made by the current run, in order.
+    pub(crate) asks: Vec<Ask>,
+    /// Messages routed to async channels for the current run: (channel, who) → queue.
+    pub(crate) inbox: HashMap<(String, Principal), std::collections::VecDeque<serde_json::Value>>,
+    /// A `preempt` target registered by the current run.
+    pub(crate) preempt: Option<Arc<str>>,
+    /// Outstanding asks published to views after the last transaction.
+    pub outstanding: Vec<Ask>,
+    /// Test reporting.
+    pub(crate) test_log: Vec<String>,
+    pub(crate) asserts: (u32, u32),
+    pub(crate) assert_failures: Vec<String>,
+    /// Per-statement hook for debuggers; `None` costs one branch per statement.
+    pub hook: Option<Box<dyn StatementHook>>,
+    /// Messages a handler enqueued for later (channel, who, message).
+    pub(crate) enqueued: Vec<(String, Principal, serde_json::Value)>,
+    /// How many times a formula was computed (not read from its cache): for tests of reactivity.
+    pub formula_evaluations: u64,
+    /// The internal fields as a test last committed them.
+    pub(crate) checkpoint_meta: Meta,
+}
+
+/// Called before each statement runs, when a debugger is attached.
+pub trait StatementHook: std::fmt::Debug + Send {
+    /// `unit` is the code unit, `stmt` the statement's id within it.
+    fn before_statement(&mut self, unit: u32, stmt: u32);
+}
+
+impl Document {
+    /// A fresh instance of a program: every field at its initial value, not yet constructed.
+    pub fn new(program: Arc<Program>, space: &str, key: &str) -> Result<Document, Fault> {
+        let shapes = program
+            .messages
+            .iter()
+            .map(|message| {
+                Arc::new(Shape {
+                    name: Some(Arc::from(message.name.as_str())),
+                    fields: message
+                        .fields
+                        .iter()
+                        .map(|field| Arc::from(field.name.as_str()))
+                        .collect(),
+                })
+            })
+            .collect();
+        let builtins = program
+            .units
+            .iter()
+            .map(|unit| {
+                unit.res
+                    .iter()
+                    .map(|res| match res {
+                        adama_compiler::ir::Res::Builtin { name, .. } => {
+                            crate::library::lookup(name)
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut document = Document {
+            program,
+            store: Store::default(),
+            root: RecordRef(0),
+            meta: Meta::default(),
+            space: space.to_owned(),
+            key: key.to_owned(),
+            limits: Limits::default(),
+            views: Vec::new(),
+            cache: HashMap::new(),
+            tracking: Vec::new(),
+            rng: JavaRandom::new(0),
+            budget_left: Limits::default().budget,
+            depth: 0,
+            shapes,
+            builtins,
+            anonymous_shapes: HashMap::new(),
+            asks: Vec::new(),
+            inbox: HashMap::new(),
+            preempt: None,
+            outstanding: Vec::new(),
+            test_log: Vec::new(),
+            asserts: (0, 0),
+            assert_failures: Vec::new(),
+            hook: None,
+            enqueued: Vec::new(),
+            formula_evaluations: 0,
+            checkpoint_meta: Meta::default(),
+        };
+        let root = document.new_record(0, Parent::Root)?;
+        document.root = root;
+        document.store.journal = Default::default();
+        Ok(document)
+    }
+
+    /// Allocates a record of a layout with every stored field at its initial value.
+    pub(crate) fn new_record(&mut self, layout: u32, parent: Parent) -> Result<RecordRef, Fault> {
+        let program = Arc::clone(&self.program);
+        let fields = &program.records[layout as usize].fields;
+        let record = self
+            .store
+            .create(layout, vec![Value::Void; fields.len()], parent);
+        for (slot, field) in fields.iter().enumerate() {
+            let value = match &field.kind {
+                FieldKind::Stored { default } => match default {
+                    Some((unit, expr)) => {
+                        let value = self.eval_constant(*unit, *expr)?;
+                        self.coerce(&field.ty, value)
+                    }
+                    None => self.default_stored(&field.ty, record, slot as u32)?,
+                },
+                _ => Value::Void,
+            };
+            let value = match (&field.ty, value) {
+                (Ty::Record(_), Value::Void) | (Ty::Table(_), Value::Void) => {
+                    self.default_stored(&field.ty, record, slot as u32)?
+                }
+                (_, value) => value,
+            };
+            self.store.records[record.0 as usize].slots[slot] = value;
+        }
+        Ok(record)
+    }
+
+    /// The initial value of a stored field of a type.
+    pub(crate) fn default_stored(
+        &mut self,
+        ty: &Ty,
+        owner: RecordRef,
+        slot: u32,
+    ) -> Result<Value, Fault> {
+        Ok(match ty {
+            Ty::Record(name) => {
+                let layout = self.program.record_index.get(&**name).copied().unwrap_or(0);
+                Value::Record(self.new_record(
+                    layout,
+                    Parent::Field {
+                        record: owner,
+                        slot,
+                    },
+                )?)
+            }
+            Ty::Table(element) => {
+                let layout = match &**element {
+                    Ty::Record(name) => {
+                        self.program.record_index.get(&**name).copied().unwrap_or(0)
+                    }
+                    _ => 0,
+                };
+                Value::Table(self.store.add_table(layout, owner, slot))
+            }
+            other => self.default_value(other),
+        })
+    }
+
+    /// The default of a type, for locals and message fields.
+    pub fn default_value(&self, ty: &Ty) -> Value {
+        match ty {
+            Ty::Bool => Value::Bool(false),
+            Ty::Int => Value::Int(0),
+            Ty::Long => Value::Long(0),
+            Ty::Double => Value::Double(0.0),
+            Ty::Complex => Value::Complex(0.0, 0.0),
+            Ty::String | Ty::Text => Value::string(""),
+            Ty::Label => Value::Label(Arc::from("")),
+            Ty::Principal | Ty::SecurePrincipal => Value::Principal(Principal::no_one()),
+            Ty::Dynamic | Ty::Json => Value::Dynamic(Arc::new(serde_json::Value::Null)),
+            Ty::Asset => Value::Asset(Arc::default()),
+            Ty::Date => Value::Date(Default::default()),
+            Ty::Time => Value::Time(Default::default()),
+            Ty::DateTime => Value::DateTime(Arc::new(DateTime::default())),
+            Ty::TimeSpan => Value::TimeSpan(0.0),
+            Ty::Enum(name) => Value::Enum(
+                self.program
+                    .enum_index
+                    .get(&**name)
+                    .map_or(0, |index| self.program.enums[*index as usize].default),
+            ),
+            Ty::Maybe(_) => Value::Maybe(None),
+            Ty::List(_) | Ty::Array(_) => Value::list(Vec::new()),
+            Ty::Table(_) => Value::NativeTable(Arc::new(Vec::new())),
+            Ty::Map(..) => Value::Map(Arc::new(BTreeMap::new())),
+            Ty::Message(name) | Ty::Holder(name) => match self.program.message_index.get(&**name) {
+                Some(index) => self.default_message(*index),
+                None => Value::Void,
+            },
+            Ty::Anonymous(fields) => Value::Message(Arc::new(Message {
+                shape: Arc::new(Shape {
+                    name: None,
+                    fields: fields
+                        .iter()
+                        .map(|(name, _)| Arc::from(name.as_str()))
+                        .collect(),
+                }),
+                values: fields
+                    .iter()
+                    .map(|(_, ty)| self.default_value(ty))
+                    .collect(),
+            })),
+            Ty::Pair(key, value) => Value::Message(Arc::new(Message {
+                shape: pair_shape(),
+                values: vec![self.default_value(key), self.default_value(value)],
+            })),
+            _ => Value::Void,
+        }
+    }
+
+    /// A message with every field at its default.
+    pub fn default_message(&self, index: u32) -> Value {
+        let layout = &self.program.messages[index as usize];
+        Value::Message(Arc::new(Message {
+            shape: Arc::clone(&self.shapes[index as usize]),
+            values: layout
+                .fields
+                .iter()
+                .map(|field| self.default_value(&field.ty))
+                .collect(),
+        }))
+    }
+
+    /// Converts a value to a declared type where the language converts implicitly (int into
+    /// long or double, a value into a maybe, an anonymous message into a named one).
+    pub fn coerce(&self, ty: &Ty, value: Value) -> Value {
+        match (ty, value) {
+            (Ty::Long, Value::Int(n)) => Value::Long(i64::from(n)),
+            (Ty::Double, Value::Int(n)) => Value::Double(f64::from(n)),
+            (Ty::Double, Value::Long(n)) => Value::Double(n as f64),
+            (Ty::Complex, Value::Int(n)) => Value::Complex(f64::from(n), 0.0),
+            (Ty::Complex, Value::Long(n)) => Value::Complex(n as f64, 0.0),
+            (Ty::Complex, Value::Double(n)) => Value::Complex(n, 0.0),
+            (Ty::Maybe(inner), Value::Maybe(Some(value))) => {
+                Value::Maybe(Some(Box::new(self.coerce(inner, *value))))
+            }
+            (Ty::Maybe(_), value @ Value::Maybe(None)) => value,
+            (Ty::Maybe(inner), value) => match self.coerce(inner, value) {
+                Value::Void => Value::Maybe(None),
+                value => Value::Maybe(Some(Box::new(value))),
+            },
+            (Ty::Message(name) | Ty::Holder(name), Value::Message(message))
+                if message.shape.name.as_deref() != Some(&**name) =>
+            {
+                match self.program.message_index.get(&**name) {
+                    Some(index) => self.convert_message(*index, &message),
+                    None => Value::Message(message),
+                }
+            }
+            (Ty::List(element) | Ty::Array(element), Value::List(items))
+                if matches!(
+                    &**element,
+                    Ty::Message(_) | Ty::Long | Ty::Double | Ty::Maybe(_)
+                ) =>
+            {
+                Value::list(
+                    items
+                        .iter()
+                        .map(|item| self.coerce(element, item.clone()))
+                        .collect(),
+                )
+            }
+            (Ty::Map(_, element), Value::Map(map))
+                if matches!(&**element, Ty::Long | Ty::Double | Ty::Message(_)) =>
+            {
+                Value::Map(Arc::new(
+                    map.iter()
+                        .map(|(key, value)| (key.clone(), self.coerce(element, value.clone())))
+                        .collect(),
+                ))
+            }
+            (_, value) => value,
+        }
+    }
+
+    /// An anonymous (or other) message converted field by field to a named message.
+    pub fn convert_message(&self, index: u32, source: &Message) -> Value {
+        let layout = &self.program.messages[index as usize];
+        let values = layout
+            .fields
+            .iter()
+            .map(|field| match source.shape.index_of(&field.name) {
+                Some(position) => self.coerce(&field.ty, source.values[position].clone()),
+                None => self.default_value(&field.ty),
+            })
+            .collect();
+        Value::Message(Arc::new(Message {
+            shape: Arc::clone(&self.shapes[index as usize]),
+            values,
+        }))
+    }
+
+    /// The slot of a root field by name (for tools and tests).
+    pub fn root_slot(&self, name: &str) -> Option<u32> {
+        self.program.records[0].slot_index.get(name).copied()
+    }
+}
+
+/// The shape of `pair<K, V>` values.
+pub fn pair_shape() -> Arc<Shape> {
+    Arc::new(Shape {
+        name: None,
+        fields: vec![Arc::from("key"), Arc::from("value")],
+    })
+}

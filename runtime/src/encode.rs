@@ -1,0 +1,371 @@
+//! Values to and from JSON: the stored form (dumps, redo and undo) and the parsing of incoming
+//! messages.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use adama_compiler::ir::{FieldKind, Program};
+use adama_compiler::ty::Ty;
+use serde_json::{Map, Value as Json, json};
+
+use crate::document::Document;
+use crate::json::{
+    date_text, datetime_text, double_json, parse_date, parse_datetime, parse_time, time_text,
+};
+use crate::value::{Asset, Message, Principal, RecordRef, Value};
+
+/// A principal as stored.
+pub fn principal_json(principal: &Principal) -> Json {
+    json!({"agent": &*principal.agent, "authority": &*principal.authority})
+}
+
+/// A principal as read from a command (missing parts are `?`).
+pub fn principal_from_json(json: &Json) -> Principal {
+    Principal::new(
+        json.get("agent").and_then(Json::as_str).unwrap_or("?"),
+        json.get("authority").and_then(Json::as_str).unwrap_or("?"),
+    )
+}
+
+impl Document {
+    /// A scalar or native value in the stored layout.
+    pub fn to_stored_json(&self, value: &Value) -> Json {
+        match value {
+            Value::Void => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(n) | Value::Enum(n) => Json::from(*n),
+            Value::Long(n) => Json::String(n.to_string()),
+            Value::Double(n) | Value::TimeSpan(n) => double_json(*n),
+            Value::Complex(re, im) => json!({"r": double_json(*re), "i": double_json(*im)}),
+            Value::Str(text) | Value::Label(text) => Json::String(text.to_string()),
+            Value::Principal(principal) => principal_json(principal),
+            Value::Date(date) => Json::String(date_text(date)),
+            Value::Time(time) => Json::String(time_text(time)),
+            Value::DateTime(datetime) => Json::String(datetime_text(datetime)),
+            Value::Dynamic(json) => (**json).clone(),
+            Value::Asset(asset) => {
+                json!({"id": &*asset.id, "size": asset.size.to_string(), "name": &*asset.name,
+                "type": &*asset.content_type, "md5": &*asset.md5, "sha384": &*asset.sha384, "@gc": "@yes"})
+            }
+            Value::Maybe(None) => Json::Null,
+            Value::Maybe(Some(inner)) => self.to_stored_json(inner),
+            Value::List(items) | Value::NativeTable(items) => {
+                Json::Array(items.iter().map(|item| self.to_stored_json(item)).collect())
+            }
+            Value::Map(map) => {
+                let mut object = Map::new();
+                for (key, value) in map.iter() {
+                    object.insert(key.json_key(), self.to_stored_json(value));
+                }
+                Json::Object(object)
+            }
+            Value::Message(message) => {
+                let mut object = Map::new();
+                for (name, value) in message.shape.fields.iter().zip(&message.values) {
+                    object.insert(name.to_string(), self.to_stored_json(value));
+                }
+                Json::Object(object)
+            }
+            Value::Record(record) => self.dump_record(*record),
+            Value::Table(table) => {
+                let mut object = Map::new();
+                for (id, record) in &self.store.tables[table.0 as usize].rows {
+                    object.insert(id.to_string(), self.dump_record(*record));
+                }
+                Json::Object(object)
+            }
+            Value::Future(_) => Json::Null,
+        }
+    }
+
+    /// A value as a viewer sees it (principals tagged with `@t`).
+    pub fn to_view_json(&self, value: &Value) -> Json {
+        match value {
+            Value::Principal(principal) => {
+                json!({"@t": 1, "agent": &*principal.agent, "authority": &*principal.authority})
+            }
+            Value::Asset(asset) => json!({"id": &*asset.id, "size": asset.size.to_string(),
+                "type": &*asset.content_type, "md5": &*asset.md5, "sha384": &*asset.sha384}),
+            Value::Message(message) => {
+                let mut object = Map::new();
+                for (name, value) in message.shape.fields.iter().zip(&message.values) {
+                    object.insert(name.to_string(), self.to_view_json(value));
+                }
+                Json::Object(object)
+            }
+            Value::Maybe(Some(inner)) => self.to_view_json(inner),
+            Value::List(items) => {
+                Json::Array(items.iter().map(|item| self.to_view_json(item)).collect())
+            }
+            other => self.to_stored_json(other),
+        }
+    }
+
+    /// The stored form of a record: its stored fields, `id` first when declared.
+    pub fn dump_record(&self, record: RecordRef) -> Json {
+        let data = self.store.record(record);
+        let layout = &self.program.records[data.layout as usize];
+        let mut object = Map::new();
+        if let Some(id) = layout.id_slot {
+            object.insert("id".into(), self.to_stored_json(&data.slots[id as usize]));
+        }
+        for (slot, field) in layout.fields.iter().enumerate() {
+            if Some(slot as u32) == layout.id_slot
+                || !matches!(field.kind, FieldKind::Stored { .. })
+            {
+                continue;
+            }
+            object.insert(field.name.clone(), self.to_stored_json(&data.slots[slot]));
+        }
+        Json::Object(object)
+    }
+
+    /// A JSON value read as a value of a type (messages from clients, stored documents).
+    pub fn from_json(&self, ty: &Ty, json: &Json) -> Value {
+        match ty {
+            Ty::Bool => Value::Bool(json.as_bool().unwrap_or(false)),
+            Ty::Int => Value::Int(number(json) as i32),
+            Ty::Enum(_) => Value::Enum(number(json) as i32),
+            Ty::Long => Value::Long(number(json) as i64),
+            Ty::Double => Value::Double(number(json)),
+            Ty::TimeSpan => Value::TimeSpan(number(json)),
+            Ty::Complex => Value::Complex(
+                json.get("r").map_or(0.0, number),
+                json.get("i").map_or(0.0, number),
+            ),
+            Ty::String | Ty::Text => Value::string(json.as_str().unwrap_or("")),
+            Ty::Label => Value::Label(Arc::from(json.as_str().unwrap_or(""))),
+            Ty::Principal | Ty::SecurePrincipal => Value::Principal(principal_from_json(json)),
+            Ty::Date => Value::Date(json.as_str().and_then(parse_date).unwrap_or_default()),
+            Ty::Time => Value::Time(json.as_str().and_then(parse_time).unwrap_or_default()),
+            Ty::DateTime => Value::DateTime(Arc::new(
+                json.as_str().and_then(parse_datetime).unwrap_or_default(),
+            )),
+            Ty::Dynamic | Ty::Json => Value::Dynamic(Arc::new(json.clone())),
+            Ty::Asset => Value::Asset(Arc::new(Asset {
+                id: Arc::from(json.get("id").and_then(Json::as_str).unwrap_or("")),
+                size: json.get("size").map_or(0.0, number) as i64,
+                name: Arc::from(json.get("name").and_then(Json::as_str).unwrap_or("")),
+                content_type: Arc::from(json.get("type").and_then(Json::as_str).unwrap_or("")),
+                md5: Arc::from(json.get("md5").and_then(Json::as_str).unwrap_or("")),
+                sha384: Arc::from(json.get("sha384").and_then(Json::as_str).unwrap_or("")),
+            })),
+            Ty::Maybe(inner) => match json {
+                Json::Null => Value::Maybe(None),
+                other => Value::some(self.from_json(inner, other)),
+            },
+            Ty::List(element) | Ty::Array(element) => Value::list(match json {
+                Json::Array(items) => items
+                    .iter()
+                    .map(|item| self.from_json(element, item))
+                    .collect(),
+                Json::Null => Vec::new(),
+                other => vec![self.from_json(element, other)],
+            }),
+            Ty::Map(key, value) => {
+                let mut map = BTreeMap::new();
+                if let Json::Object(object) = json {
+                    for (name, entry) in object {
+                        let key_value = match &**key {
+                            Ty::Int | Ty::Enum(_) => Value::Int(name.parse().unwrap_or(0)),
+                            Ty::Long => Value::Long(name.parse().unwrap_or(0)),
+                            _ => Value::string(name),
+                        };
+                        if entry.is_null() {
+                            continue;
+                        }
+                        map.insert(key_value.to_map_key(), self.from_json(value, entry));
+                    }
+                }
+                Value::Map(Arc::new(map))
+            }
+            Ty::Message(name) | Ty::Holder(name) => match self.program.message_index.get(&**name) {
+                Some(index) => self.message_from_json(*index, json),
+                None => Value::Dynamic(Arc::new(json.clone())),
+            },
+            Ty::Table(element) => Value::NativeTable(Arc::new(match json {
+                Json::Array(items) => items
+                    .iter()
+                    .map(|item| self.from_json(element, item))
+                    .collect(),
+                Json::Object(rows) => rows
+                    .values()
+                    .map(|item| self.from_json(element, item))
+                    .collect(),
+                _ => Vec::new(),
+            })),
+            _ => Value::Dynamic(Arc::new(json.clone())),
+        }
+    }
+
+    /// A message of a declared type read from JSON: declared fields, defaults for missing ones,
+    /// unknown fields dropped.
+    pub fn message_from_json(&self, index: u32, json: &Json) -> Value {
+        let layout = &self.program.messages[index as usize];
+        let values = layout
+            .fields
+            .iter()
+            .map(|field| match json.get(&field.name) {
+                Some(value) if !value.is_null() || matches!(field.ty, Ty::Maybe(_)) => {
+                    self.from_json(&field.ty, value)
+                }
+                _ => self.default_value(&field.ty),
+            })
+            .collect();
+        Value::Message(Arc::new(Message {
+            shape: Arc::clone(&self.shapes[index as usize]),
+            values,
+        }))
+    }
+
+    /// Loads a stored document (a dump, or a patch of one) into this instance, outside any
+    /// transaction: how a document is rebuilt from its stored JSON, including by a new version
+    /// of its program.
+    pub fn insert(&mut self, json: &Json) {
+        let program = Arc::clone(&self.program);
+        self.load_record(&program, self.root, json);
+        self.store.journal = Default::default();
+        self.cache.clear();
+    }
+
+    /// Loads stored JSON into a fresh record (not journaled): the inverse of `dump_record`.
+    pub(crate) fn load_record(&mut self, program: &Program, record: RecordRef, json: &Json) {
+        let layout = self.store.record(record).layout;
+        let Json::Object(object) = json else { return };
+        for (name, value) in object {
+            let Some(&slot) = program.records[layout as usize].slot_index.get(name) else {
+                continue;
+            };
+            let field = &program.records[layout as usize].fields[slot as usize];
+            if !matches!(field.kind, FieldKind::Stored { .. }) {
+                continue;
+            }
+            let current = self.store.get(record, slot).clone();
+            match (&field.ty, current) {
+                (Ty::Record(_), Value::Record(child)) => self.load_record(program, child, value),
+                (Ty::Table(_), Value::Table(table)) => {
+                    let Json::Object(rows) = value else { continue };
+                    let row_layout = self.store.tables[table.0 as usize].layout;
+                    for (id, row) in rows {
+                        let Ok(id) = id.parse::<i32>() else { continue };
+                        if row.is_null() {
+                            if let Some(existing) =
+                                self.store.tables[table.0 as usize].rows.shift_remove(&id)
+                            {
+                                self.store.records[existing.0 as usize].alive = false;
+                            }
+                            continue;
+                        }
+                        let existing = self.store.tables[table.0 as usize].rows.get(&id).copied();
+                        let row_record = match existing {
+                            Some(existing) => existing,
+                            None => {
+                                let Ok(created) = self
+                                    .new_record(row_layout, crate::store::Parent::Row { table })
+                                else {
+                                    continue;
+                                };
+                                self.store.tables[table.0 as usize].rows.insert(id, created);
+                                created
+                            }
+                        };
+                        self.load_record(program, row_record, row);
+                    }
+                }
+                (Ty::Maybe(inner), _) if matches!(**inner, Ty::Record(_)) => {
+                    if value.is_null() {
+                        self.store.records[record.0 as usize].slots[slot as usize] =
+                            Value::Maybe(None);
+                        continue;
+                    }
+                    let Ty::Record(name) = &**inner else { continue };
+                    let child_layout = program.record_index.get(&**name).copied().unwrap_or(0);
+                    let child = match self.store.get(record, slot) {
+                        Value::Maybe(Some(existing)) => match **existing {
+                            Value::Record(existing) => existing,
+                            _ => continue,
+                        },
+                        _ => match self
+                            .new_record(child_layout, crate::store::Parent::Field { record, slot })
+                        {
+                            Ok(child) => child,
+                            Err(_) => continue,
+                        },
+                    };
+                    self.store.records[record.0 as usize].slots[slot as usize] =
+                        Value::some(Value::Record(child));
+                    self.load_record(program, child, value);
+                }
+                (Ty::Map(key_ty, value_ty), current) if matches!(**value_ty, Ty::Record(_)) => {
+                    let Ty::Record(name) = &**value_ty else {
+                        continue;
+                    };
+                    let child_layout = program.record_index.get(&**name).copied().unwrap_or(0);
+                    let mut map = match current {
+                        Value::Map(map) => (*map).clone(),
+                        _ => BTreeMap::new(),
+                    };
+                    if let Json::Object(entries) = value {
+                        for (key, entry) in entries {
+                            let key_value = match &**key_ty {
+                                Ty::Int | Ty::Enum(_) => Value::Int(key.parse().unwrap_or(0)),
+                                Ty::Long => Value::Long(key.parse().unwrap_or(0)),
+                                _ => Value::string(key),
+                            }
+                            .to_map_key();
+                            if entry.is_null() {
+                                map.remove(&key_value);
+                                continue;
+                            }
+                            let child = match map.get(&key_value) {
+                                Some(Value::Record(existing)) => *existing,
+                                _ => match self.new_record(
+                                    child_layout,
+                                    crate::store::Parent::Field { record, slot },
+                                ) {
+                                    Ok(child) => child,
+                                    Err(_) => continue,
+                                },
+                            };
+                            self.load_record(program, child, entry);
+                            map.insert(key_value, Value::Record(child));
+                        }
+                    }
+                    self.store.records[record.0 as usize].slots[slot as usize] =
+                        Value::Map(Arc::new(map));
+                }
+                (Ty::Map(..), Value::Map(existing)) => {
+                    // A patch of a map: merge entries, null deletes.
+                    let patch = self.from_json(&field.ty, value);
+                    let mut map = (*existing).clone();
+                    if let (Value::Map(patch), Json::Object(entries)) = (&patch, value) {
+                        for (name, entry) in entries {
+                            if entry.is_null() {
+                                map.retain(|key, _| key.json_key() != *name);
+                            }
+                        }
+                        for (key, entry) in patch.iter() {
+                            map.insert(key.clone(), entry.clone());
+                        }
+                    }
+                    self.store.records[record.0 as usize].slots[slot as usize] =
+                        Value::Map(Arc::new(map));
+                }
+                (ty, _) => {
+                    let ty = ty.clone();
+                    let value = self.from_json(&ty, value);
+                    self.store.records[record.0 as usize].slots[slot as usize] = value;
+                }
+            }
+        }
+    }
+}
+
+fn number(json: &Json) -> f64 {
+    match json {
+        Json::Number(n) => n.as_f64().unwrap_or(0.0),
+        Json::String(text) => text.parse().unwrap_or(0.0),
+        Json::Bool(true) => 1.0,
+        _ => 0.0,
+    }
+}

@@ -1,0 +1,988 @@
+//! Evaluating expressions.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use adama_compiler::hir::{
+    AtConstant, BinaryOp, Clause, Direction, Expr, ExprId, Literal, PostfixOp, PrefixOp, TimeUnit,
+};
+use adama_compiler::ir::{CodeUnit, FieldKind, Program, Res};
+use adama_compiler::ty::Ty;
+
+use crate::document::{Cached, Dep, Document};
+use crate::error::{Fault, codes};
+use crate::json::parse_datetime;
+use crate::ops;
+use crate::place::Place;
+use crate::value::{Date, Message, Principal, RecordRef, Shape, TimeOfDay, Value};
+
+/// The state of one running body of code.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub unit: u32,
+    pub slots: Vec<Value>,
+    /// The record (or message) whose code runs.
+    pub this: Value,
+    /// `@who`.
+    pub who: Principal,
+    /// The view state (`@viewer`) of the viewer a bubble is computed for.
+    pub viewer: Option<Arc<serde_json::Value>>,
+    /// Whether the code is a test (test statements allowed).
+    pub test: bool,
+}
+
+impl Frame {
+    pub fn new(program: &Program, unit: u32, who: Principal) -> Frame {
+        Frame {
+            unit,
+            slots: vec![Value::Void; program.units[unit as usize].frame_size as usize],
+            this: Value::Void,
+            who,
+            viewer: None,
+            test: false,
+        }
+    }
+}
+
+fn time_unit_seconds(unit: Option<TimeUnit>) -> f64 {
+    match unit {
+        Some(TimeUnit::Seconds) | None => 1.0,
+        Some(TimeUnit::Minutes) => 60.0,
+        Some(TimeUnit::Hours) => 3600.0,
+        Some(TimeUnit::Days) => 86_400.0,
+        Some(TimeUnit::Weeks) => 604_800.0,
+    }
+}
+
+impl Document {
+    /// Charges the budget one step; a runaway loop ends here.
+    pub(crate) fn charge(&mut self) -> Result<(), Fault> {
+        if self.budget_left == 0 {
+            return Err(Fault::error(
+                codes::BUDGET_EXHAUSTED,
+                "the transaction ran out of budget (a loop that does not end?)",
+            ));
+        }
+        self.budget_left -= 1;
+        Ok(())
+    }
+
+    /// Evaluates a constant expression (field initialisers, message defaults, settings).
+    pub(crate) fn eval_constant(&mut self, unit: u32, expr: ExprId) -> Result<Value, Fault> {
+        let program = Arc::clone(&self.program);
+        let mut frame = Frame::new(&program, unit, Principal::no_one());
+        self.eval(&program, &mut frame, expr)
+    }
+
+    /// Reads a slot of a record: stored fields directly, formulas through their cache.
+    pub(crate) fn read_slot(
+        &mut self,
+        program: &Program,
+        record: RecordRef,
+        slot: u32,
+    ) -> Result<Value, Fault> {
+        let data = self.store.record(record);
+        let layout = data.layout;
+        let field = &program.records[layout as usize].fields[slot as usize];
+        match &field.kind {
+            FieldKind::Stored { .. } => {
+                if let Some(tracker) = self.tracking.last_mut() {
+                    tracker.push(Dep::Slot {
+                        record: record.0,
+                        slot,
+                        generation: data.gens[slot as usize],
+                    });
+                }
+                Ok(data.slots[slot as usize].clone())
+            }
+            FieldKind::Formula { unit, expr } => {
+                let (unit, expr) = (*unit, *expr);
+                self.formula(program, record, slot, unit, expr)
+            }
+            FieldKind::Bubble { .. } => Ok(Value::Void),
+        }
+    }
+
+    fn deps_valid(&self, deps: &[Dep]) -> bool {
+        deps.iter().all(|dep| match *dep {
+            Dep::Slot {
+                record,
+                slot,
+                generation,
+            } => self
+                .store
+                .records
+                .get(record as usize)
+                .and_then(|data| data.gens.get(slot as usize))
+                .is_some_and(|current| *current == generation),
+            Dep::Table { table, generation } => {
+                self.store.tables[table as usize].generation == generation
+            }
+            Dep::Clock { time } => self.meta.time == time,
+        })
+    }
+
+    /// A formula's value, recomputed only when something it read has changed.
+    fn formula(
+        &mut self,
+        program: &Program,
+        record: RecordRef,
+        slot: u32,
+        unit: u32,
+        expr: ExprId,
+    ) -> Result<Value, Fault> {
+        if let Some(cached) = self.cache.get(&(record.0, slot))
+            && self.deps_valid(&cached.deps)
+        {
+            let value = cached.value.clone();
+            if let Some(tracker) = self.tracking.last_mut() {
+                tracker.extend_from_slice(&cached.deps);
+            }
+            return Ok(value);
+        }
+        self.tracking.push(Vec::new());
+        let mut frame = Frame::new(program, unit, Principal::no_one());
+        frame.this = Value::Record(record);
+        let result = self.eval(program, &mut frame, expr);
+        let deps = self.tracking.pop().unwrap_or_default();
+        let value = result?;
+        let field_ty =
+            &program.records[self.store.record(record).layout as usize].fields[slot as usize].ty;
+        let value = self.coerce(field_ty, value);
+        if let Some(tracker) = self.tracking.last_mut() {
+            tracker.extend_from_slice(&deps);
+        }
+        self.formula_evaluations += 1;
+        self.cache.insert(
+            (record.0, slot),
+            Cached {
+                value: value.clone(),
+                deps,
+            },
+        );
+        Ok(value)
+    }
+
+    fn track_table(&mut self, table: u32) {
+        if let Some(tracker) = self.tracking.last_mut() {
+            tracker.push(Dep::Table {
+                table,
+                generation: self.store.tables[table as usize].generation,
+            });
+        }
+    }
+
+    pub(crate) fn track_clock(&mut self) {
+        let time = self.meta.time;
+        if let Some(tracker) = self.tracking.last_mut() {
+            tracker.push(Dep::Clock { time });
+        }
+    }
+
+    /// The message shape of an anonymous object literal.
+    fn object_shape(&mut self, unit: &CodeUnit, frame_unit: u32, expr: ExprId) -> Arc<Shape> {
+        if let Some(shape) = self.anonymous_shapes.get(&(frame_unit, expr.0)) {
+            return Arc::clone(shape);
+        }
+        let fields = match &unit.item.body.expr(expr).expr {
+            Expr::Object(fields) => fields
+                .iter()
+                .map(|field| Arc::from(field.name.name.as_str()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let shape = Arc::new(Shape { name: None, fields });
+        self.anonymous_shapes
+            .insert((frame_unit, expr.0), Arc::clone(&shape));
+        shape
+    }
+
+    pub(crate) fn eval(
+        &mut self,
+        program: &Program,
+        frame: &mut Frame,
+        id: ExprId,
+    ) -> Result<Value, Fault> {
+        let unit = &program.units[frame.unit as usize];
+        let node = &unit.item.body.expr(id).expr;
+        match node {
+            Expr::Missing => Err(Fault::error(
+                codes::RUNTIME_FAILURE,
+                "the program has a syntax error",
+            )),
+            Expr::Literal(literal) => Ok(match literal {
+                Literal::Int(n) => Value::Int(*n),
+                Literal::Long(n) => Value::Long(*n),
+                Literal::Double(bits) => Value::Double(f64::from_bits(*bits)),
+                Literal::String(text) => Value::string(text),
+                Literal::Bool(b) => Value::Bool(*b),
+                Literal::Label(label) => Value::Label(Arc::from(label.as_str())),
+            }),
+            Expr::Name(ident) => self.eval_name(program, frame, unit, id, &ident.name),
+            Expr::EnumValue { label, prefix, .. } => {
+                let Res::Enum(index) = unit.res[id.0 as usize] else {
+                    return Ok(Value::Enum(0));
+                };
+                let layout = &program.enums[index as usize];
+                match label {
+                    Some(label) if !*prefix => Ok(Value::Enum(
+                        layout
+                            .labels
+                            .iter()
+                            .find(|(name, _)| *name == label.name)
+                            .map_or(layout.default, |(_, value)| *value),
+                    )),
+                    Some(label) => Ok(Value::list(
+                        layout
+                            .labels
+                            .iter()
+                            .filter(|(name, _)| name.starts_with(&label.name))
+                            .map(|(_, value)| Value::Enum(*value))
+                            .collect(),
+                    )),
+                    None => Ok(Value::list(
+                        layout
+                            .labels
+                            .iter()
+                            .map(|(_, value)| Value::Enum(*value))
+                            .collect(),
+                    )),
+                }
+            }
+            Expr::Member { object, member } => {
+                let res = unit.res[id.0 as usize].clone();
+                if let Res::ViewField(index) = res {
+                    return Ok(self.view_field(program, frame, index));
+                }
+                let value = self.eval(program, frame, *object)?;
+                self.member(program, &value, &res, &member.name)
+            }
+            Expr::Index { object, index } => {
+                let container = self.eval(program, frame, *object)?;
+                let key = self.eval(program, frame, *index)?;
+                self.index(program, &container, &key)
+            }
+            Expr::Call {
+                function,
+                arguments,
+            } => self.call(program, frame, id, *function, arguments),
+            Expr::Binary { op, left, right } => {
+                let left_value = self.eval(program, frame, *left)?;
+                match op {
+                    BinaryOp::And if !left_value.as_bool() => return Ok(Value::Bool(false)),
+                    BinaryOp::Or if left_value.as_bool() => return Ok(Value::Bool(true)),
+                    _ => {}
+                }
+                let right_value = self.eval(program, frame, *right)?;
+                Ok(ops::binary(*op, &left_value, &right_value))
+            }
+            Expr::Prefix { op, operand } => match op {
+                PrefixOp::Negate => Ok(ops::negate(&self.eval(program, frame, *operand)?)),
+                PrefixOp::Not => Ok(ops::not(&self.eval(program, frame, *operand)?)),
+                PrefixOp::Increment | PrefixOp::Decrement => {
+                    let up = *op == PrefixOp::Increment;
+                    let place = self.place(program, frame, *operand)?;
+                    self.bump(program, frame, &place, up, true)
+                }
+            },
+            Expr::Postfix { op, operand } => {
+                let place = self.place(program, frame, *operand)?;
+                self.bump(program, frame, &place, *op == PostfixOp::Increment, false)
+            }
+            Expr::Conditional {
+                condition,
+                then,
+                otherwise,
+            } => {
+                let result_ty = unit.types.get(id.0 as usize).cloned().unwrap_or(Ty::Error);
+                let value = if self.eval(program, frame, *condition)?.as_bool() {
+                    self.eval(program, frame, *then)?
+                } else {
+                    self.eval(program, frame, *otherwise)?
+                };
+                Ok(self.coerce(&result_ty, value))
+            }
+            Expr::Contains { key, map, inside } => {
+                let key = self.eval(program, frame, *key)?;
+                let map = self.eval(program, frame, *map)?;
+                let present = match &map {
+                    Value::Map(entries) => entries.contains_key(&key.to_map_key()),
+                    _ => false,
+                };
+                Ok(Value::Bool(present == *inside))
+            }
+            Expr::Compound { op, target, value } => {
+                let place = self.place(program, frame, *target)?;
+                let operand = self.eval(program, frame, *value)?;
+                let op = match op {
+                    adama_compiler::hir::CompoundOp::Add => BinaryOp::Add,
+                    adama_compiler::hir::CompoundOp::Sub => BinaryOp::Sub,
+                    adama_compiler::hir::CompoundOp::Mul => BinaryOp::Mul,
+                };
+                self.compound(program, frame, &place, op, &operand)
+            }
+            Expr::Tuple(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(self.eval(program, frame, *item)?);
+                }
+                let fields = (0..values.len())
+                    .map(|index| Arc::from(tuple_name(index).as_str()))
+                    .collect();
+                Ok(Value::Message(Arc::new(Message {
+                    shape: Arc::new(Shape { name: None, fields }),
+                    values,
+                })))
+            }
+            Expr::Array(items) => {
+                let element = match unit.types.get(id.0 as usize) {
+                    Some(Ty::Array(element) | Ty::List(element)) => (**element).clone(),
+                    _ => Ty::Error,
+                };
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    let value = self.eval(program, frame, *item)?;
+                    values.push(self.coerce(&element, value));
+                }
+                Ok(Value::list(values))
+            }
+            Expr::Object(fields) => {
+                let shape = self.object_shape(unit, frame.unit, id);
+                let mut values = Vec::with_capacity(fields.len());
+                for (index, field) in fields.iter().enumerate() {
+                    let value = match field.value {
+                        Some(value) => self.eval(program, frame, value)?,
+                        None => {
+                            let res = unit
+                                .shorthand
+                                .get(&(id.0, index as u32))
+                                .cloned()
+                                .unwrap_or_default();
+                            self.eval_res(program, frame, &res, &field.name.name)?
+                        }
+                    };
+                    values.push(value);
+                }
+                Ok(Value::Message(Arc::new(Message { shape, values })))
+            }
+            Expr::At(constant) => self.at(program, frame, *constant),
+            Expr::DateTime(text) => Ok(Value::DateTime(Arc::new(
+                parse_datetime(text).unwrap_or_default(),
+            ))),
+            Expr::Date { year, month, day } => Ok(Value::Date(Date {
+                year: *year as i32,
+                month: *month as u32,
+                day: *day as u32,
+            })),
+            Expr::Time { hour, minute } => Ok(Value::Time(TimeOfDay {
+                hour: *hour as u32,
+                minute: *minute as u32,
+            })),
+            Expr::TimeSpan {
+                amount,
+                unit: time_unit,
+                ..
+            } => Ok(Value::TimeSpan(
+                f64::from_bits(*amount) * time_unit_seconds(*time_unit),
+            )),
+            Expr::EmptyList(_) => Ok(Value::list(Vec::new())),
+            Expr::EmptyMaybe(_) => Ok(Value::Maybe(None)),
+            Expr::MaybeOf(value) => Ok(Value::some(self.eval(program, frame, *value)?)),
+            Expr::Pair { key, value } => {
+                let key = self.eval(program, frame, *key)?;
+                let value = self.eval(program, frame, *value)?;
+                Ok(Value::Message(Arc::new(Message {
+                    shape: crate::document::pair_shape(),
+                    values: vec![key, value],
+                })))
+            }
+            Expr::Lambda { .. } => Ok(Value::Void),
+            Expr::Convert { value, .. } => {
+                let value = self.eval(program, frame, *value)?;
+                let target = unit.types.get(id.0 as usize).cloned().unwrap_or(Ty::Error);
+                Ok(self.convert(program, &target, value))
+            }
+            Expr::Iterate(source) => {
+                let value = self.eval(program, frame, *source)?;
+                Ok(self.iterate(&value))
+            }
+            Expr::Query { source, clause } => {
+                let list = self.eval(program, frame, *source)?;
+                self.query(program, frame, id, list, clause)
+            }
+            Expr::Paren(inner) => self.eval(program, frame, *inner),
+        }
+    }
+
+    /// The rows of a table (or the messages of a local table) as a list.
+    pub(crate) fn iterate(&mut self, value: &Value) -> Value {
+        match value {
+            Value::Table(table) => {
+                self.track_table(table.0);
+                let rows = self.store.tables[table.0 as usize]
+                    .rows
+                    .values()
+                    .map(|record| Value::Record(*record))
+                    .collect();
+                Value::list(rows)
+            }
+            Value::NativeTable(rows) => Value::List(Arc::clone(rows)),
+            Value::List(_) => value.clone(),
+            _ => Value::list(Vec::new()),
+        }
+    }
+
+    fn eval_name(
+        &mut self,
+        program: &Program,
+        frame: &mut Frame,
+        unit: &CodeUnit,
+        id: ExprId,
+        name: &str,
+    ) -> Result<Value, Fault> {
+        let res = &unit.res[id.0 as usize];
+        self.eval_res(program, frame, res, name)
+    }
+
+    pub(crate) fn eval_res(
+        &mut self,
+        program: &Program,
+        frame: &mut Frame,
+        res: &Res,
+        name: &str,
+    ) -> Result<Value, Fault> {
+        match res {
+            Res::Local(slot) => Ok(frame.slots[*slot as usize].clone()),
+            Res::RootField(slot) => self.read_slot(program, self.root, *slot),
+            Res::SelfField(slot) => match &frame.this {
+                Value::Record(record) => self.read_slot(program, *record, *slot),
+                Value::Message(message) => Ok(message
+                    .values
+                    .get(*slot as usize)
+                    .cloned()
+                    .unwrap_or_default()),
+                _ => Ok(Value::Void),
+            },
+            Res::ElementField { local, slot } => {
+                let element = frame.slots[*local as usize].clone();
+                match element {
+                    Value::Record(record) => self.read_slot(program, record, *slot),
+                    Value::Message(message) => Ok(message
+                        .values
+                        .get(*slot as usize)
+                        .cloned()
+                        .unwrap_or_default()),
+                    _ => Ok(Value::Void),
+                }
+            }
+            Res::ViewField(index) => Ok(self.view_field(program, frame, *index)),
+            Res::Handler(name) | Res::AsyncChannel(name) => Ok(Value::Label(Arc::clone(name))),
+            _ => {
+                // Enum labels used as bare names and similar constants resolve by name.
+                Err(Fault::error(
+                    codes::RUNTIME_FAILURE,
+                    format!("the name '{name}' has no value at runtime"),
+                ))
+            }
+        }
+    }
+
+    fn view_field(&self, program: &Program, frame: &Frame, index: u32) -> Value {
+        let Some((name, ty)) = program.views.get(index as usize) else {
+            return Value::Void;
+        };
+        let json = frame
+            .viewer
+            .as_ref()
+            .and_then(|state| state.get(name.as_str()).cloned());
+        match json {
+            Some(json) => self.from_json(ty, &json),
+            None => self.default_value(ty),
+        }
+    }
+
+    fn at(
+        &mut self,
+        program: &Program,
+        frame: &Frame,
+        constant: AtConstant,
+    ) -> Result<Value, Fault> {
+        let _ = program;
+        Ok(match constant {
+            AtConstant::NoOne => Value::Principal(Principal::no_one()),
+            AtConstant::Who => Value::Principal(frame.who.clone()),
+            AtConstant::SelfRef => frame.this.clone(),
+            AtConstant::ImaginaryUnit => Value::Complex(0.0, 1.0),
+            AtConstant::Null => Value::Dynamic(Arc::new(serde_json::Value::Null)),
+            AtConstant::Nothing => Value::Asset(Arc::default()),
+            AtConstant::Blocked => Value::Bool(self.meta.blocked),
+            AtConstant::Stable => Value::Bool(true),
+            AtConstant::Viewer => Value::Dynamic(
+                frame
+                    .viewer
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(serde_json::Value::Null)),
+            ),
+            AtConstant::Context | AtConstant::Headers | AtConstant::Parameters => {
+                Value::Dynamic(Arc::new(serde_json::json!({"origin": "", "ip": ""})))
+            }
+        })
+    }
+
+    /// `value.member` for a resolved member.
+    pub(crate) fn member(
+        &mut self,
+        program: &Program,
+        value: &Value,
+        res: &Res,
+        name: &str,
+    ) -> Result<Value, Fault> {
+        match (res, value) {
+            (Res::RecordSlot(slot), Value::Record(record)) => {
+                self.read_slot(program, *record, *slot)
+            }
+            (Res::MessageField(index), Value::Message(message)) => Ok(message
+                .values
+                .get(*index as usize)
+                .cloned()
+                .unwrap_or_default()),
+            (Res::MaybeField { .. }, Value::Maybe(None)) => Ok(Value::Maybe(None)),
+            (Res::MaybeField { record, slot }, Value::Maybe(Some(inner))) => {
+                let inner_res = if *record {
+                    Res::RecordSlot(*slot)
+                } else {
+                    Res::MessageField(*slot)
+                };
+                Ok(Value::some(self.member(program, inner, &inner_res, name)?))
+            }
+            (Res::Projection { record, slot }, Value::List(items)) => {
+                let inner_res = if *record {
+                    Res::RecordSlot(*slot)
+                } else {
+                    Res::MessageField(*slot)
+                };
+                let mut values = Vec::with_capacity(items.len());
+                for item in items.iter() {
+                    values.push(self.member(program, item, &inner_res, name)?);
+                }
+                Ok(Value::list(values))
+            }
+            (_, Value::Dynamic(json)) => Ok(Value::Dynamic(Arc::new(
+                json.get(name).cloned().unwrap_or(serde_json::Value::Null),
+            ))),
+            (_, Value::Message(message)) => Ok(message
+                .shape
+                .index_of(name)
+                .and_then(|index| message.values.get(index).cloned())
+                .unwrap_or_default()),
+            (_, Value::Record(record)) => {
+                let layout = self.store.record(*record).layout;
+                match program.records[layout as usize].slot_index.get(name) {
+                    Some(slot) => self.read_slot(program, *record, *slot),
+                    None => Ok(Value::Void),
+                }
+            }
+            _ => Err(Fault::error(
+                codes::RUNTIME_FAILURE,
+                format!("the member '{name}' has no value at runtime"),
+            )),
+        }
+    }
+
+    /// `container[key]`: a maybe of the element.
+    fn index(&mut self, program: &Program, container: &Value, key: &Value) -> Result<Value, Fault> {
+        let _ = program;
+        Ok(match container {
+            Value::List(items) => {
+                let Some(key) = key.unwrap_maybe() else {
+                    return Ok(Value::Maybe(None));
+                };
+                let index = key.as_long();
+                if index >= 0 && (index as usize) < items.len() {
+                    Value::some(items[index as usize].clone())
+                } else {
+                    Value::Maybe(None)
+                }
+            }
+            Value::Map(map) => match map.get(&key.to_map_key()) {
+                Some(value) => Value::some(value.clone()),
+                None => Value::Maybe(None),
+            },
+            Value::Table(table) => {
+                if let Value::List(ids) = key {
+                    let mut rows = Vec::with_capacity(ids.len());
+                    for id in ids.iter() {
+                        rows.push(self.table_row(table.0, id));
+                    }
+                    return Ok(Value::list(rows));
+                }
+                self.table_row(table.0, key)
+            }
+            Value::Dynamic(json) => Value::Dynamic(Arc::new(
+                json.get(key.as_long() as usize)
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null),
+            )),
+            Value::Maybe(Some(inner)) => self.index(program, inner, key)?,
+            _ => Value::Maybe(None),
+        })
+    }
+
+    fn table_row(&mut self, table: u32, key: &Value) -> Value {
+        self.track_table(table);
+        let Some(key) = key.unwrap_maybe() else {
+            return Value::Maybe(None);
+        };
+        match self.store.tables[table as usize].rows.get(&key.as_int()) {
+            Some(record) => Value::some(Value::Record(*record)),
+            None => Value::Maybe(None),
+        }
+    }
+
+    /// `@convert<T>(value)`.
+    fn convert(&mut self, program: &Program, target: &Ty, value: Value) -> Value {
+        match (target, value) {
+            (Ty::Maybe(inner), Value::Maybe(Some(value))) => {
+                Value::some(self.convert(program, inner, *value))
+            }
+            (Ty::Maybe(_), Value::Maybe(None)) => Value::Maybe(None),
+            (Ty::List(inner) | Ty::Array(inner), Value::List(items)) => Value::list(
+                items
+                    .iter()
+                    .map(|item| self.convert(program, inner, item.clone()))
+                    .collect(),
+            ),
+            (Ty::Enum(name), value) => {
+                let raw = value.as_int();
+                let Some(index) = program.enum_index.get(&**name) else {
+                    return Value::Enum(raw);
+                };
+                let layout = &program.enums[*index as usize];
+                if layout.labels.iter().any(|(_, v)| *v == raw) {
+                    Value::Enum(raw)
+                } else {
+                    Value::Enum(layout.default)
+                }
+            }
+            (Ty::Message(name), Value::Record(record)) => {
+                let Some(index) = program.message_index.get(&**name).copied() else {
+                    return Value::Void;
+                };
+                let layout = self.store.record(record).layout;
+                let mut values = Vec::new();
+                for field in &program.messages[index as usize].fields {
+                    let value = match program.records[layout as usize].slot_index.get(&field.name) {
+                        Some(slot) => self.read_slot(program, record, *slot).unwrap_or_default(),
+                        None => self.default_value(&field.ty),
+                    };
+                    values.push(self.coerce(&field.ty, value));
+                }
+                Value::Message(Arc::new(Message {
+                    shape: Arc::clone(&self.shapes[index as usize]),
+                    values,
+                }))
+            }
+            (ty, value) => self.coerce(ty, value),
+        }
+    }
+
+    fn query(
+        &mut self,
+        program: &Program,
+        frame: &mut Frame,
+        id: ExprId,
+        list: Value,
+        clause: &Clause,
+    ) -> Result<Value, Fault> {
+        let unit = &program.units[frame.unit as usize];
+        let slot = match unit.res[id.0 as usize] {
+            Res::QuerySlot(slot) => slot as usize,
+            _ => 0,
+        };
+        let list = match list {
+            Value::Table(_) | Value::NativeTable(_) => self.iterate(&list),
+            other => other,
+        };
+        let items: Vec<Value> = list.as_list().to_vec();
+        match clause {
+            Clause::Where(predicate) | Clause::WhereAs { predicate, .. } => {
+                let mut kept = Vec::new();
+                for item in items {
+                    self.charge()?;
+                    frame.slots[slot] = item.clone();
+                    if self.eval(program, frame, *predicate)?.as_bool() {
+                        kept.push(item);
+                    }
+                }
+                Ok(Value::list(kept))
+            }
+            Clause::Order(keys) => {
+                let mut keyed = Vec::with_capacity(items.len());
+                for item in items {
+                    let mut values = Vec::with_capacity(keys.len());
+                    for key in keys {
+                        values.push(self.field_by_name(program, &item, &key.field.name)?);
+                    }
+                    keyed.push((values, item));
+                }
+                keyed.sort_by(|(a, _), (b, _)| {
+                    for (index, key) in keys.iter().enumerate() {
+                        let ordering = if key.insensitive {
+                            a[index]
+                                .as_str()
+                                .to_lowercase()
+                                .cmp(&b[index].as_str().to_lowercase())
+                        } else {
+                            ops::compare(&a[index], &b[index]).unwrap_or(std::cmp::Ordering::Equal)
+                        };
+                        let ordering = match key.direction {
+                            Direction::Ascending => ordering,
+                            Direction::Descending => ordering.reverse(),
+                        };
+                        if ordering != std::cmp::Ordering::Equal {
+                            return ordering;
+                        }
+                    }
+                    std::cmp::Ordering::Equal
+                });
+                Ok(Value::list(
+                    keyed.into_iter().map(|(_, item)| item).collect(),
+                ))
+            }
+            Clause::OrderDyn(spec) => {
+                let spec = self.eval(program, frame, *spec)?.as_str().to_owned();
+                let mut keyed = Vec::with_capacity(items.len());
+                let keys: Vec<(String, bool)> = spec
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|key| !key.is_empty())
+                    .map(|key| match key.strip_prefix('-') {
+                        Some(name) => (name.to_owned(), true),
+                        None => (key.trim_start_matches('+').to_owned(), false),
+                    })
+                    .collect();
+                for item in items {
+                    let mut values = Vec::with_capacity(keys.len());
+                    for (name, _) in &keys {
+                        values.push(self.field_by_name(program, &item, name)?);
+                    }
+                    keyed.push((values, item));
+                }
+                keyed.sort_by(|(a, _), (b, _)| {
+                    for (index, (_, descending)) in keys.iter().enumerate() {
+                        let ordering =
+                            ops::compare(&a[index], &b[index]).unwrap_or(std::cmp::Ordering::Equal);
+                        let ordering = if *descending {
+                            ordering.reverse()
+                        } else {
+                            ordering
+                        };
+                        if ordering != std::cmp::Ordering::Equal {
+                            return ordering;
+                        }
+                    }
+                    std::cmp::Ordering::Equal
+                });
+                Ok(Value::list(
+                    keyed.into_iter().map(|(_, item)| item).collect(),
+                ))
+            }
+            Clause::Shuffle => {
+                let mut items = items;
+                for index in (1..items.len()).rev() {
+                    let other = self.rng.next_int_bounded(index as i32 + 1) as usize;
+                    items.swap(index, other);
+                }
+                Ok(Value::list(items))
+            }
+            Clause::Limit(count) => {
+                let count = self.eval(program, frame, *count)?.as_long().max(0) as usize;
+                Ok(Value::list(items.into_iter().take(count).collect()))
+            }
+            Clause::Offset(count) => {
+                let count = self.eval(program, frame, *count)?.as_long().max(0) as usize;
+                Ok(Value::list(items.into_iter().skip(count).collect()))
+            }
+            Clause::Map(function) => {
+                let mut mapped = Vec::with_capacity(items.len());
+                for item in items {
+                    self.charge()?;
+                    mapped.push(self.apply(program, frame, *function, item)?);
+                }
+                Ok(Value::list(mapped))
+            }
+            Clause::Reduce { key, function } => {
+                let mut groups: BTreeMap<crate::value::MapKey, Vec<Value>> = BTreeMap::new();
+                for item in items {
+                    let value = self.field_by_name(program, &item, &key.name)?;
+                    groups.entry(value.to_map_key()).or_default().push(item);
+                }
+                let mut map = BTreeMap::new();
+                for (key, group) in groups {
+                    let group = Value::list(group);
+                    let value = match function {
+                        Some(function) => self.apply(program, frame, *function, group)?,
+                        None => group,
+                    };
+                    map.insert(key, value);
+                }
+                Ok(Value::Map(Arc::new(map)))
+            }
+            Clause::Unique { keep_last, key } => {
+                let mut seen: Vec<Value> = Vec::new();
+                let mut kept: Vec<Value> = Vec::new();
+                let ordered: Vec<Value> = if *keep_last {
+                    items.into_iter().rev().collect()
+                } else {
+                    items
+                };
+                for item in ordered {
+                    let identity = match key {
+                        Some(key) => self.field_by_name(program, &item, &key.name)?,
+                        None => item.clone(),
+                    };
+                    if !seen.contains(&identity) {
+                        seen.push(identity);
+                        kept.push(item);
+                    }
+                }
+                if *keep_last {
+                    kept.reverse();
+                }
+                Ok(Value::list(kept))
+            }
+            Clause::Rank {
+                score, threshold, ..
+            } => {
+                let threshold = match threshold {
+                    Some(threshold) => Some(self.eval(program, frame, *threshold)?.as_double()),
+                    None => None,
+                };
+                let mut scored = Vec::new();
+                for item in items {
+                    frame.slots[slot] = item.clone();
+                    let value = self.eval(program, frame, *score)?.as_double();
+                    if threshold.is_none_or(|threshold| value >= threshold) {
+                        scored.push((value, item));
+                    }
+                }
+                scored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+                Ok(Value::list(
+                    scored.into_iter().map(|(_, item)| item).collect(),
+                ))
+            }
+            Clause::Materialize | Clause::Traverse(_) => Ok(Value::list(items)),
+        }
+    }
+
+    /// A named field of a record or message value (for `order by`, `reduce`, `unique`).
+    pub(crate) fn field_by_name(
+        &mut self,
+        program: &Program,
+        item: &Value,
+        name: &str,
+    ) -> Result<Value, Fault> {
+        match item {
+            Value::Record(record) => {
+                let layout = self.store.record(*record).layout;
+                match program.records[layout as usize].slot_index.get(name) {
+                    Some(slot) => self.read_slot(program, *record, *slot),
+                    None => Ok(Value::Void),
+                }
+            }
+            Value::Message(message) => Ok(message
+                .shape
+                .index_of(name)
+                .and_then(|index| message.values.get(index).cloned())
+                .unwrap_or_default()),
+            _ => Ok(Value::Void),
+        }
+    }
+
+    /// Applies a one-argument function: a lambda or the name of a function.
+    fn apply(
+        &mut self,
+        program: &Program,
+        frame: &mut Frame,
+        function: ExprId,
+        argument: Value,
+    ) -> Result<Value, Fault> {
+        let unit = &program.units[frame.unit as usize];
+        match (
+            &unit.item.body.expr(function).expr,
+            &unit.res[function.0 as usize],
+        ) {
+            (Expr::Lambda { body, .. }, Res::LambdaSlot(slot)) => {
+                frame.slots[*slot as usize] = argument;
+                self.eval(program, frame, *body)
+            }
+            (Expr::Name(ident), _) => {
+                let candidates: Vec<u32> = program
+                    .functions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, def)| {
+                        def.name == ident.name && def.params.len() == 1 && def.record.is_none()
+                    })
+                    .map(|(index, _)| index as u32)
+                    .collect();
+                match candidates.first() {
+                    Some(function) => self.call_function(
+                        program,
+                        *function,
+                        vec![argument],
+                        Value::Void,
+                        frame.who.clone(),
+                    ),
+                    None => Ok(Value::Void),
+                }
+            }
+            (Expr::Paren(inner), _) => self.apply(program, frame, *inner, argument),
+            _ => Ok(Value::Void),
+        }
+    }
+
+    /// Reads a place's current value.
+    pub(crate) fn read_place(
+        &mut self,
+        program: &Program,
+        frame: &Frame,
+        place: &Place,
+    ) -> Result<Value, Fault> {
+        Ok(match place {
+            Place::Local(slot) => frame.slots[*slot as usize].clone(),
+            Place::Slot(record, slot) => self.read_slot(program, *record, *slot)?,
+            Place::Field(parent, index) => match self.read_place(program, frame, parent)? {
+                Value::Message(message) => message
+                    .values
+                    .get(*index as usize)
+                    .cloned()
+                    .unwrap_or_default(),
+                _ => Value::Void,
+            },
+            Place::Entry(parent, key) => match self.read_place(program, frame, parent)? {
+                Value::Map(map) => map.get(key).cloned().unwrap_or_default(),
+                _ => Value::Void,
+            },
+            Place::Many(places) => {
+                let mut values = Vec::with_capacity(places.len());
+                for place in places {
+                    values.push(self.read_place(program, frame, place)?);
+                }
+                Value::list(values)
+            }
+            Place::Nowhere => Value::Void,
+        })
+    }
+}
+
+/// The field name of a tuple position.
+pub fn tuple_name(index: usize) -> String {
+    const NAMES: [&str; 10] = [
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+        "tenth",
+    ];
+    NAMES
+        .get(index)
+        .map_or_else(|| format!("pos_{}", index + 1), |name| (*name).to_owned())
+}

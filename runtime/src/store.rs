@@ -1,0 +1,303 @@
+//! The document's storage: records in an arena, tables of rows, and the journal that makes a
+//! transaction revertible and tells the commit what changed.
+//!
+//! Every write goes through [`Store::write`], which keeps the first value a slot had in the
+//! transaction (for the undo patch and for reverting), bumps the slot's generation (for formula
+//! caches), and marks the record and its ancestors dirty (so the commit walks only what changed).
+
+use std::collections::{HashMap, HashSet};
+
+use indexmap::IndexMap;
+
+use crate::value::{RecordRef, TableRef, Value};
+
+/// Where a record hangs in the document tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parent {
+    Root,
+    /// A field (embedded record, maybe of record, or map entry) of a record.
+    Field {
+        record: RecordRef,
+        slot: u32,
+    },
+    /// A row of a table.
+    Row {
+        table: TableRef,
+    },
+}
+
+/// A record's data.
+#[derive(Debug, Clone)]
+pub struct RecordData {
+    pub layout: u32,
+    pub slots: Vec<Value>,
+    /// The generation of each slot's last write.
+    pub gens: Vec<u64>,
+    pub parent: Parent,
+    pub alive: bool,
+}
+
+/// A table: its rows in insertion order.
+#[derive(Debug, Clone)]
+pub struct TableData {
+    pub layout: u32,
+    pub rows: IndexMap<i32, RecordRef>,
+    pub owner: RecordRef,
+    pub slot: u32,
+    /// Bumped when a row is added or removed.
+    pub generation: u64,
+}
+
+/// A change to a table's membership within a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowChange {
+    Created,
+    /// Deleted; the record (kept until commit) and its position, for reverting.
+    Deleted {
+        record: RecordRef,
+        index: usize,
+    },
+}
+
+/// What the current transaction changed.
+#[derive(Debug, Default, Clone)]
+pub struct Journal {
+    /// The value each written slot had when the transaction began.
+    pub originals: HashMap<(u32, u32), Value>,
+    /// Records with a changed slot or a changed descendant.
+    pub dirty: HashSet<u32>,
+    /// Row changes per table, in the order they happened.
+    pub rows: HashMap<u32, Vec<(i32, RowChange)>>,
+    /// Records created in this transaction.
+    pub created: Vec<RecordRef>,
+}
+
+impl Journal {
+    pub fn is_empty(&self) -> bool {
+        self.originals.is_empty() && self.rows.is_empty() && self.created.is_empty()
+    }
+}
+
+/// The arena of records and tables.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    pub records: Vec<RecordData>,
+    pub tables: Vec<TableData>,
+    free: Vec<u32>,
+    /// The generation counter: every write takes the next value.
+    pub clock: u64,
+    pub journal: Journal,
+    /// Records freed since the owner last looked (their caches must go).
+    pub freed: Vec<u32>,
+}
+
+impl Store {
+    pub fn record(&self, record: RecordRef) -> &RecordData {
+        &self.records[record.0 as usize]
+    }
+
+    pub fn get(&self, record: RecordRef, slot: u32) -> &Value {
+        &self.records[record.0 as usize].slots[slot as usize]
+    }
+
+    pub fn generation(&self, record: RecordRef, slot: u32) -> u64 {
+        self.records[record.0 as usize].gens[slot as usize]
+    }
+
+    /// Allocates a record (not journaled: used while building a fresh document).
+    pub fn alloc(&mut self, layout: u32, slots: Vec<Value>, parent: Parent) -> RecordRef {
+        let gens = vec![0; slots.len()];
+        let data = RecordData {
+            layout,
+            slots,
+            gens,
+            parent,
+            alive: true,
+        };
+        if let Some(index) = self.free.pop() {
+            self.records[index as usize] = data;
+            RecordRef(index)
+        } else {
+            self.records.push(data);
+            RecordRef((self.records.len() - 1) as u32)
+        }
+    }
+
+    /// Allocates a record inside a transaction.
+    pub fn create(&mut self, layout: u32, slots: Vec<Value>, parent: Parent) -> RecordRef {
+        let record = self.alloc(layout, slots, parent);
+        self.journal.created.push(record);
+        record
+    }
+
+    pub fn add_table(&mut self, layout: u32, owner: RecordRef, slot: u32) -> TableRef {
+        self.tables.push(TableData {
+            layout,
+            rows: IndexMap::new(),
+            owner,
+            slot,
+            generation: 0,
+        });
+        TableRef((self.tables.len() - 1) as u32)
+    }
+
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    /// Writes a slot inside a transaction.
+    pub fn write(&mut self, record: RecordRef, slot: u32, value: Value) {
+        let generation = self.tick();
+        let data = &mut self.records[record.0 as usize];
+        let old = std::mem::replace(&mut data.slots[slot as usize], value);
+        data.gens[slot as usize] = generation;
+        self.journal
+            .originals
+            .entry((record.0, slot))
+            .or_insert(old);
+        self.mark_dirty(record);
+    }
+
+    /// Marks a record and its ancestors as holding changes.
+    pub fn mark_dirty(&mut self, mut record: RecordRef) {
+        loop {
+            if !self.journal.dirty.insert(record.0) {
+                return;
+            }
+            match self.records[record.0 as usize].parent {
+                Parent::Root => return,
+                Parent::Field { record: owner, .. } => record = owner,
+                Parent::Row { table } => record = self.tables[table.0 as usize].owner,
+            }
+        }
+    }
+
+    /// Adds a row to a table inside a transaction.
+    pub fn insert_row(&mut self, table: TableRef, id: i32, record: RecordRef) {
+        let generation = self.tick();
+        let data = &mut self.tables[table.0 as usize];
+        data.rows.insert(id, record);
+        data.generation = generation;
+        let owner = data.owner;
+        self.journal
+            .rows
+            .entry(table.0)
+            .or_default()
+            .push((id, RowChange::Created));
+        self.mark_dirty(owner);
+    }
+
+    /// Removes a row inside a transaction (the record stays allocated until the commit).
+    pub fn delete_row(&mut self, table: TableRef, id: i32) -> bool {
+        let generation = self.tick();
+        let data = &mut self.tables[table.0 as usize];
+        let Some((index, _, record)) = data.rows.shift_remove_full(&id) else {
+            return false;
+        };
+        data.generation = generation;
+        let owner = data.owner;
+        self.records[record.0 as usize].alive = false;
+        self.journal
+            .rows
+            .entry(table.0)
+            .or_default()
+            .push((id, RowChange::Deleted { record, index }));
+        self.mark_dirty(owner);
+        true
+    }
+
+    /// The value a slot had when the transaction began.
+    pub fn committed(&self, record: RecordRef, slot: u32) -> &Value {
+        self.journal
+            .originals
+            .get(&(record.0, slot))
+            .unwrap_or_else(|| self.get(record, slot))
+    }
+
+    /// Undoes every change of the transaction.
+    pub fn revert(&mut self) {
+        let journal = std::mem::take(&mut self.journal);
+        let generation = self.tick();
+        for ((record, slot), old) in journal.originals {
+            let data = &mut self.records[record as usize];
+            data.slots[slot as usize] = old;
+            data.gens[slot as usize] = generation;
+        }
+        for (table, changes) in journal.rows {
+            let data = &mut self.tables[table as usize];
+            data.generation = generation;
+            for (id, change) in changes.into_iter().rev() {
+                match change {
+                    RowChange::Created => {
+                        data.rows.shift_remove(&id);
+                    }
+                    RowChange::Deleted { record, index } => {
+                        let index = index.min(data.rows.len());
+                        data.rows.shift_insert(index, id, record);
+                        self.records[record.0 as usize].alive = true;
+                    }
+                }
+            }
+        }
+        for record in journal.created {
+            self.release(record);
+        }
+    }
+
+    /// Forgets the journal after a commit; rows deleted in the transaction are freed.
+    pub fn settle(&mut self) {
+        let journal = std::mem::take(&mut self.journal);
+        for changes in journal.rows.into_values() {
+            for (_, change) in changes {
+                if let RowChange::Deleted { record, .. } = change {
+                    self.release_tree(record);
+                }
+            }
+        }
+    }
+
+    fn release(&mut self, record: RecordRef) {
+        let data = &mut self.records[record.0 as usize];
+        data.alive = false;
+        data.slots = Vec::new();
+        data.gens = Vec::new();
+        self.free.push(record.0);
+        self.freed.push(record.0);
+    }
+
+    /// Frees a record and the records and tables it holds.
+    fn release_tree(&mut self, record: RecordRef) {
+        let slots = std::mem::take(&mut self.records[record.0 as usize].slots);
+        for value in &slots {
+            self.release_value(value);
+        }
+        self.release(record);
+    }
+
+    fn release_value(&mut self, value: &Value) {
+        match value {
+            Value::Record(child) => self.release_tree(*child),
+            Value::Maybe(Some(inner)) => self.release_value(inner),
+            Value::Table(table) => {
+                let rows: Vec<RecordRef> = self.tables[table.0 as usize]
+                    .rows
+                    .values()
+                    .copied()
+                    .collect();
+                self.tables[table.0 as usize].rows.clear();
+                for row in rows {
+                    self.release_tree(row);
+                }
+            }
+            Value::Map(map) => {
+                for entry in map.values() {
+                    if let Value::Record(child) = entry {
+                        self.release_tree(*child);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

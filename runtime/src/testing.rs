@@ -1,0 +1,205 @@
+//! `test` blocks: each runs on a fresh document, with the test-only statements (`@step`,
+//! `@forward`, `@pump`, `@send`, `@aborts`) and assertions counted.
+
+use std::sync::Arc;
+
+use adama_compiler::hir::{Stmt, StmtId};
+use adama_compiler::ir::Program;
+use serde::Serialize;
+
+use crate::document::{Document, QueuedMessage};
+use crate::error::Fault;
+use crate::eval::Frame;
+use crate::exec::Flow;
+use crate::random::JavaRandom;
+use crate::value::Principal;
+
+/// The result of one test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestResult {
+    pub name: String,
+    pub passed: u32,
+    pub total: u32,
+    /// A runtime failure that stopped the test.
+    pub error: Option<String>,
+    /// Whether the test ended with an uncaught `abort` (not a failure by itself).
+    pub aborted: bool,
+    pub logs: Vec<String>,
+}
+
+impl TestResult {
+    pub fn succeeded(&self) -> bool {
+        self.passed == self.total && self.error.is_none()
+    }
+}
+
+/// Runs every test of a program, each on a fresh document.
+pub fn run_tests(program: &Arc<Program>) -> Vec<TestResult> {
+    program
+        .tests
+        .iter()
+        .map(|test| {
+            let mut result = TestResult {
+                name: test.name.clone(),
+                passed: 0,
+                total: 0,
+                error: None,
+                aborted: false,
+                logs: Vec::new(),
+            };
+            let mut document = match Document::new(Arc::clone(program), "space", "key") {
+                Ok(document) => document,
+                Err(fault) => {
+                    result.error = Some(fault.to_string());
+                    return result;
+                }
+            };
+            let construct = serde_json::json!({"command": "construct", "timestamp": 0, "entropy": 42,
+                "who": {"agent": "?", "authority": "?"}, "arg": {}});
+            if let Err(error) = document.execute(&construct) {
+                result.error = Some(format!("the constructor failed: {} (code {})", error.message, error.code));
+                return result;
+            }
+            document.checkpoint_meta = document.meta.clone();
+            let mut frame = Frame::new(program, test.unit, Principal::no_one());
+            frame.test = true;
+            document.budget_left = document.limits.budget;
+            match document.block(program, &mut frame, &test.body) {
+                Ok(_) => {}
+                Err(Fault::Abort) => result.aborted = true,
+                Err(fault) => result.error = Some(fault.to_string()),
+            }
+            document.store.settle();
+            result.passed = document.asserts.0;
+            result.total = document.asserts.1;
+            result.logs = std::mem::take(&mut document.test_log);
+            result
+        })
+        .collect()
+}
+
+impl Document {
+    /// Commits what a test did so far, silently.
+    fn test_commit(&mut self) {
+        self.store.settle();
+        self.forget_freed_records();
+        self.checkpoint_meta = self.meta.clone();
+    }
+
+    fn forget_freed_records(&mut self) {
+        for record in std::mem::take(&mut self.store.freed) {
+            self.cache.retain(|(owner, _), _| *owner != record);
+        }
+    }
+
+    /// `@step`: route the queued messages and run the pending state, even if not yet due.
+    fn test_step(&mut self, program: &Program) -> Result<(), Fault> {
+        self.rng = JavaRandom::new(self.meta.entropy);
+        self.asks.clear();
+        self.inbox.clear();
+        let queued: Vec<QueuedMessage> = self.meta.messages.values().cloned().collect();
+        let mut outcome = Ok(());
+        for task in &queued {
+            if program.handlers.contains_key(&task.channel) {
+                match self.run_handler(program, &task.channel, &task.who, &task.message) {
+                    Ok(()) | Err(Fault::Abort) => {}
+                    Err(fault) => {
+                        outcome = Err(fault);
+                        break;
+                    }
+                }
+            } else {
+                self.inbox
+                    .entry((task.channel.clone(), task.who.clone()))
+                    .or_default()
+                    .push_back(task.message.clone());
+            }
+        }
+        if outcome.is_ok() && !self.meta.state.is_empty() {
+            let label = self.meta.state.to_string();
+            self.meta.state = Arc::from("");
+            outcome = self.run_state(program, &label);
+        }
+        match outcome {
+            Ok(()) => {
+                self.meta.messages = Arc::new(Default::default());
+                self.meta.blocked = false;
+                self.meta.seq += 1;
+                self.meta.entropy = self.rng.next_long();
+                self.test_commit();
+                Ok(())
+            }
+            Err(Fault::Blocked { .. } | Fault::Wait) => {
+                self.store.revert();
+                self.forget_freed_records();
+                let messages = Arc::clone(&self.meta.messages);
+                self.meta = self.checkpoint_meta.clone();
+                self.meta.messages = messages;
+                self.meta.blocked = true;
+                self.checkpoint_meta = self.meta.clone();
+                Ok(())
+            }
+            Err(fault) => Err(fault),
+        }
+    }
+
+    fn queue_test_message(&mut self, channel: &str, who: Principal, message: serde_json::Value) {
+        let id = self.meta.message_id;
+        let (seq, time) = (self.meta.seq, self.meta.time);
+        Arc::make_mut(&mut self.meta.messages).insert(
+            id,
+            QueuedMessage {
+                who,
+                channel: channel.to_owned(),
+                seq,
+                timestamp: time,
+                message,
+            },
+        );
+        self.meta.message_id += 1;
+    }
+
+    pub(crate) fn test_statement(
+        &mut self,
+        program: &Program,
+        frame: &mut Frame,
+        id: StmtId,
+    ) -> Result<Flow, Fault> {
+        let unit = &program.units[frame.unit as usize];
+        match &unit.item.body.stmt(id).stmt {
+            Stmt::Step => self.test_step(program)?,
+            Stmt::Forward(seconds) => {
+                let seconds = self.eval(program, frame, *seconds)?.as_double();
+                self.meta.time += (seconds * 1000.0) as i64;
+                self.test_commit();
+            }
+            Stmt::Pump { message, channel } => {
+                let value = self.eval(program, frame, *message)?;
+                let json = self.to_stored_json(&value);
+                self.queue_test_message(&channel.name, Principal::no_one(), json);
+            }
+            Stmt::Send {
+                channel,
+                who,
+                message,
+            } => {
+                let who = self.eval(program, frame, *who)?.as_principal();
+                let value = self.eval(program, frame, *message)?;
+                let json = self.to_stored_json(&value);
+                self.queue_test_message(&channel.name, who, json);
+                self.test_step(program)?;
+            }
+            Stmt::Aborts(block) => {
+                let outcome = self.block(program, frame, block);
+                self.asserts.1 += 1;
+                match outcome {
+                    Err(Fault::Abort) => self.asserts.0 += 1,
+                    Err(fault @ Fault::Error { .. }) => return Err(fault),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        Ok(Flow::Normal)
+    }
+}

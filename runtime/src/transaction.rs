@@ -1,0 +1,649 @@
+//! Commands and transactions: one command runs as one transaction that either commits (a redo
+//! and an undo patch) or changes nothing.
+
+use std::sync::Arc;
+
+use adama_compiler::ir::{PolicyRef, Program};
+use adama_compiler::ty::Ty;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+
+use crate::commit::diff_meta;
+use crate::document::{Document, QueuedMessage};
+use crate::encode::principal_from_json;
+use crate::error::{Fault, codes};
+use crate::eval::Frame;
+use crate::exec::Flow;
+use crate::random::JavaRandom;
+use crate::value::{Principal, Value};
+
+/// What one command did to the stored document. A plain serializable type: it is what a host
+/// persists, replicates and replays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransactionRecord {
+    pub seq: i32,
+    pub time: i64,
+    pub command: Json,
+    pub redo: Json,
+    pub undo: Json,
+}
+
+/// Why a command was refused; the document is unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(code: i32, message: impl Into<String>) -> CommandError {
+        CommandError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Fault> for CommandError {
+    fn from(fault: Fault) -> CommandError {
+        match fault {
+            Fault::Abort => CommandError::new(codes::HANDLER_ABORT, "the handler aborted"),
+            Fault::Blocked { channel } => CommandError::new(
+                codes::RUNTIME_FAILURE,
+                format!("the code waited on channel '{channel}' where it cannot wait"),
+            ),
+            Fault::Wait => CommandError::new(codes::RUNTIME_FAILURE, "'block' outside a state"),
+            Fault::Error { code, message } => CommandError::new(code, message),
+        }
+    }
+}
+
+/// The outcome of running code in a transaction.
+enum Ran {
+    Done,
+}
+
+fn long_field(command: &Json, name: &str) -> Option<i64> {
+    match command.get(name)? {
+        Json::Number(number) => number
+            .as_i64()
+            .or_else(|| number.as_f64().map(|f| f as i64)),
+        Json::String(text) => text.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Merges a patch into a target (RFC 7386), keeping explicit nulls so that a merged patch
+/// still deletes what its parts deleted.
+pub fn merge_patch(target: &mut Json, patch: &Json) {
+    match patch {
+        Json::Object(entries) => {
+            if !target.is_object() {
+                *target = Json::Object(Map::new());
+            }
+            let Json::Object(object) = target else { return };
+            for (key, value) in entries {
+                if value.is_null() {
+                    object.insert(key.clone(), Json::Null);
+                } else if value.is_object() {
+                    let slot = object.entry(key.clone()).or_insert(Json::Null);
+                    if !slot.is_object() {
+                        *slot = Json::Object(Map::new());
+                    }
+                    merge_patch(slot, value);
+                } else {
+                    object.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+/// Applies a patch (RFC 7386) to a document: nulls delete.
+pub fn apply_patch(target: &mut Json, patch: &Json) {
+    match patch {
+        Json::Object(entries) => {
+            if !target.is_object() {
+                *target = Json::Object(Map::new());
+            }
+            let Json::Object(object) = target else { return };
+            for (key, value) in entries {
+                if value.is_null() {
+                    object.shift_remove(key);
+                } else {
+                    let slot = object.entry(key.clone()).or_insert(Json::Null);
+                    apply_patch(slot, value);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+impl Document {
+    /// Runs code as a transaction: on success the redo and undo patches, on failure (or when
+    /// the code blocked) everything it did is undone.
+    fn transact<T>(
+        &mut self,
+        run: impl FnOnce(&mut Document, &Program) -> Result<T, Fault>,
+        finish: impl FnOnce(&mut Document, &T),
+    ) -> Result<(T, Json, Json), Fault> {
+        let program = Arc::clone(&self.program);
+        let before = self.meta.clone();
+        self.budget_left = self.limits.budget;
+        self.depth = 0;
+        self.enqueued.clear();
+        match run(self, &program) {
+            Ok(value) => {
+                finish(self, &value);
+                let (mut redo, mut undo) = (Map::new(), Map::new());
+                diff_meta(&before, &self.meta, &mut redo, &mut undo);
+                self.commit_record(self.root, &mut redo, &mut undo);
+                self.store.settle();
+                self.forget_freed();
+                Ok((value, Json::Object(redo), Json::Object(undo)))
+            }
+            Err(fault) => {
+                self.store.revert();
+                self.forget_freed();
+                self.meta = before;
+                Err(fault)
+            }
+        }
+    }
+
+    fn forget_freed(&mut self) {
+        for record in std::mem::take(&mut self.store.freed) {
+            self.cache.retain(|(owner, _), _| *owner != record);
+        }
+    }
+
+    /// Runs one command as one transaction.
+    pub fn execute(&mut self, command: &Json) -> Result<TransactionRecord, CommandError> {
+        let Some(kind) = command.get("command").and_then(Json::as_str) else {
+            return Err(CommandError::new(
+                codes::NO_COMMAND,
+                "the command has no 'command' field",
+            ));
+        };
+        let timestamp = long_field(command, "timestamp");
+        let who = command
+            .get("who")
+            .map(principal_from_json)
+            .unwrap_or_else(Principal::no_one);
+        let kind = kind.to_owned();
+        let result = match kind.as_str() {
+            "construct" => self.construct(command, who, timestamp),
+            "connect" => self.connect(who, timestamp),
+            "disconnect" => self.disconnect(who, timestamp),
+            "send" => self.send(command, who, timestamp),
+            "invalidate" => self
+                .invalidate(timestamp)
+                .map(|(redo, undo, _)| (redo, undo)),
+            other => Err(CommandError::new(
+                codes::UNKNOWN_COMMAND,
+                format!("unknown command '{other}'"),
+            )),
+        };
+        let (redo, undo) = result?;
+        Ok(TransactionRecord {
+            seq: self.meta.seq,
+            time: self.meta.time,
+            command: command.clone(),
+            redo,
+            undo,
+        })
+    }
+
+    fn clock(&mut self, timestamp: Option<i64>) {
+        if let Some(timestamp) = timestamp {
+            self.meta.time = timestamp;
+        }
+    }
+
+    /// The time and randomness rules at the end of connect, disconnect and direct sends
+    /// (runtime spec §3.3).
+    fn reseed_after(&mut self) {
+        if self.meta.state.is_empty() {
+            let mut rng = JavaRandom::new(self.meta.entropy);
+            self.meta.entropy = rng.next_long();
+            self.rng = rng;
+        }
+    }
+
+    fn construct(
+        &mut self,
+        command: &Json,
+        who: Principal,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json), CommandError> {
+        if self.meta.constructed {
+            return Err(CommandError::new(
+                codes::ALREADY_CONSTRUCTED,
+                "the document is already constructed",
+            ));
+        }
+        let arg = command
+            .get("arg")
+            .cloned()
+            .unwrap_or(Json::Object(Map::new()));
+        let entropy = long_field(command, "entropy");
+        let (_, redo, undo) = self.transact(
+            |document, program| {
+                document.clock(timestamp);
+                if let Some(entropy) = entropy {
+                    document.meta.entropy = entropy;
+                }
+                document.rng = JavaRandom::new(document.meta.entropy);
+                for constructor in &program.constructors {
+                    let mut frame = Frame::new(program, constructor.unit, who.clone());
+                    if let Some((slot, message)) = constructor.param
+                        && (message as usize) < program.messages.len()
+                    {
+                        frame.slots[slot as usize] = document.message_from_json(message, &arg);
+                    }
+                    document.block(program, &mut frame, &constructor.body)?;
+                }
+                document.meta.constructed = true;
+                Ok(())
+            },
+            |_, _| {},
+        )?;
+        Ok((redo, undo))
+    }
+
+    fn connect(
+        &mut self,
+        who: Principal,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json), CommandError> {
+        if self.meta.clients.values().any(|client| *client == who) {
+            return Err(CommandError::new(
+                codes::ALREADY_CONNECTED,
+                "the principal is already connected",
+            ));
+        }
+        let (accepted, redo, undo) = self
+            .transact(
+                |document, program| {
+                    document.clock(timestamp);
+                    document.reseed_after();
+                    let mut accepted = false;
+                    for (unit, body) in &program.connected {
+                        let mut frame = Frame::new(program, *unit, who.clone());
+                        if let Flow::Return(value) = document.block(program, &mut frame, body)? {
+                            accepted |= value.as_bool();
+                        }
+                    }
+                    if !accepted {
+                        return Err(Fault::error(
+                            codes::CONNECTION_REJECTED,
+                            "the document refused the connection",
+                        ));
+                    }
+                    let id = document.meta.connection_id;
+                    Arc::make_mut(&mut document.meta.clients).insert(id, who.clone());
+                    document.meta.connection_id += 1;
+                    document.meta.seq += 1;
+                    Ok(accepted)
+                },
+                |_, _| {},
+            )
+            .map_err(CommandError::from)?;
+        let _ = accepted;
+        Ok((redo, undo))
+    }
+
+    fn disconnect(
+        &mut self,
+        who: Principal,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json), CommandError> {
+        let Some(id) = self
+            .meta
+            .clients
+            .iter()
+            .find(|(_, client)| **client == who)
+            .map(|(id, _)| *id)
+        else {
+            return Err(CommandError::new(
+                codes::NOT_CONNECTED_DISCONNECT,
+                "the principal is not connected",
+            ));
+        };
+        let (_, redo, undo) = self.transact(
+            |document, program| {
+                document.clock(timestamp);
+                document.reseed_after();
+                for (unit, body) in &program.disconnected {
+                    let mut frame = Frame::new(program, *unit, who.clone());
+                    document.block(program, &mut frame, body)?;
+                }
+                Arc::make_mut(&mut document.meta.clients).remove(&id);
+                document.meta.seq += 1;
+                Ok(())
+            },
+            |_, _| {},
+        )?;
+        Ok((redo, undo))
+    }
+
+    fn send(
+        &mut self,
+        command: &Json,
+        who: Principal,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json), CommandError> {
+        let Some(channel) = command.get("channel").and_then(Json::as_str) else {
+            return Err(CommandError::new(
+                codes::SEND_NO_CHANNEL,
+                "the send has no 'channel'",
+            ));
+        };
+        let Some(message) = command.get("message") else {
+            return Err(CommandError::new(
+                codes::SEND_NO_MESSAGE,
+                "the send has no 'message'",
+            ));
+        };
+        let program = Arc::clone(&self.program);
+        let connected = self.meta.clients.values().any(|client| *client == who);
+        let handler = program.handlers.get(channel).cloned();
+        let is_async = program.async_channels.contains_key(channel);
+        if handler.is_none() && !is_async {
+            return Err(CommandError::new(
+                codes::UNKNOWN_CHANNEL,
+                format!("the document has no channel '{channel}'"),
+            ));
+        }
+        if !connected && !handler.as_ref().is_some_and(|handler| handler.open) {
+            return Err(CommandError::new(
+                codes::SEND_NOT_CONNECTED,
+                "the sender is not connected",
+            ));
+        }
+        if let Some(handler) = handler {
+            let channel = channel.to_owned();
+            let message = message.clone();
+            let result = self.transact(
+                |document, program| {
+                    document.clock(timestamp);
+                    document.rng =
+                        JavaRandom::new(document.meta.entropy.wrapping_add(document.meta.time));
+                    if !document.policies_pass(program, &handler.guard, &who, Value::Void)? {
+                        return Err(Fault::error(
+                            codes::POLICY_REJECTED,
+                            "the channel's policy refused the sender",
+                        ));
+                    }
+                    document.run_handler(program, &channel, &who, &message)?;
+                    document.meta.seq += 1;
+                    document.reseed_after();
+                    Ok(())
+                },
+                |document, _| document.flush_enqueued(),
+            );
+            return match result {
+                Ok((_, redo, undo)) => Ok((redo, undo)),
+                Err(Fault::Blocked { .. }) => {
+                    self.queue_message(&channel, who, &message, timestamp)
+                }
+                Err(fault) => Err(fault.into()),
+            };
+        }
+        let message = message.clone();
+        self.queue_message(channel, who, &message, timestamp)
+    }
+
+    fn queue_message(
+        &mut self,
+        channel: &str,
+        who: Principal,
+        message: &Json,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json), CommandError> {
+        let (_, redo, undo) = self.transact(
+            |document, _| {
+                document.clock(timestamp);
+                let id = document.meta.message_id;
+                let seq = document.meta.seq;
+                let time = document.meta.time;
+                Arc::make_mut(&mut document.meta.messages).insert(
+                    id,
+                    QueuedMessage {
+                        who,
+                        channel: channel.to_owned(),
+                        seq,
+                        timestamp: time,
+                        message: message.clone(),
+                    },
+                );
+                document.meta.message_id += 1;
+                document.meta.seq += 1;
+                Ok(())
+            },
+            |_, _| {},
+        )?;
+        Ok((redo, undo))
+    }
+
+    /// Messages a handler enqueued become queued messages once it commits.
+    fn flush_enqueued(&mut self) {
+        for (channel, who, message) in std::mem::take(&mut self.enqueued) {
+            let id = self.meta.message_id;
+            let (seq, time) = (self.meta.seq, self.meta.time);
+            Arc::make_mut(&mut self.meta.messages).insert(
+                id,
+                QueuedMessage {
+                    who,
+                    channel,
+                    seq,
+                    timestamp: time,
+                    message,
+                },
+            );
+            self.meta.message_id += 1;
+        }
+    }
+
+    /// Runs a handler channel's code for a message.
+    pub(crate) fn run_handler(
+        &mut self,
+        program: &Program,
+        channel: &str,
+        who: &Principal,
+        message: &Json,
+    ) -> Result<(), Fault> {
+        let Some(handler) = program.handlers.get(channel) else {
+            return Ok(());
+        };
+        let mut frame = Frame::new(program, handler.unit, who.clone());
+        let value = if (handler.message as usize) < program.messages.len() {
+            let ty = Ty::Message(Arc::from(
+                program.messages[handler.message as usize].name.as_str(),
+            ));
+            let ty = if handler.array { Ty::array(ty) } else { ty };
+            self.from_json(&ty, message)
+        } else {
+            Value::Dynamic(Arc::new(message.clone()))
+        };
+        if let Some((who_slot, params)) = &handler.rpc {
+            frame.slots[*who_slot as usize] = Value::Principal(who.clone());
+            if let Value::Message(fields) = &value {
+                for (slot, field) in params.iter().zip(fields.values.iter()) {
+                    frame.slots[*slot as usize] = field.clone();
+                }
+            }
+        }
+        frame.slots[handler.param_slot as usize] = value;
+        self.block(program, &mut frame, &handler.body)?;
+        Ok(())
+    }
+
+    /// Whether every policy holds for a viewer (`this` is the record the policies belong to).
+    pub(crate) fn policies_pass(
+        &mut self,
+        program: &Program,
+        policies: &[PolicyRef],
+        who: &Principal,
+        this: Value,
+    ) -> Result<bool, Fault> {
+        for policy in policies {
+            let function = match policy {
+                PolicyRef::Record(function)
+                | PolicyRef::Document(function)
+                | PolicyRef::Filter(function) => *function,
+                PolicyRef::Missing => return Ok(false),
+            };
+            let this = if matches!(policy, PolicyRef::Record(_)) {
+                this.clone()
+            } else {
+                Value::Void
+            };
+            if !self
+                .call_function(program, function, Vec::new(), this, who.clone())?
+                .as_bool()
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// `invalidate`: runs queued messages and the due state. Returns the patches and whether the
+    /// run blocked.
+    pub(crate) fn invalidate(
+        &mut self,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json, bool), CommandError> {
+        let result = self.transact(
+            |document, program| {
+                document.clock(timestamp);
+                document.rng = JavaRandom::new(document.meta.entropy);
+                match document.run_invalidation(program)? {
+                    Ran::Done => {
+                        document.meta.messages = Arc::new(Default::default());
+                        document.meta.blocked = false;
+                        document.meta.seq += 1;
+                        document.meta.entropy = document.rng.next_long();
+                        document.outstanding.clear();
+                        Ok(())
+                    }
+                }
+            },
+            |document, _| document.flush_enqueued(),
+        );
+        match result {
+            Ok((_, redo, undo)) => Ok((redo, undo, false)),
+            Err(Fault::Blocked { channel }) => {
+                let asks = std::mem::take(&mut self.asks);
+                let (_, redo, undo) = self.transact(
+                    |document, _| {
+                        document.meta.blocked = true;
+                        document.meta.seq += 1;
+                        Ok(())
+                    },
+                    |_, _| {},
+                )?;
+                let mut redo = redo;
+                if let Json::Object(object) = &mut redo
+                    && !channel.is_empty()
+                {
+                    object.insert("__blocked_on".into(), Json::String(channel));
+                }
+                self.outstanding = asks
+                    .into_iter()
+                    .filter(|ask| !ask.channel.is_empty())
+                    .collect();
+                Ok((redo, undo, true))
+            }
+            Err(fault) => Err(fault.into()),
+        }
+    }
+
+    fn run_invalidation(&mut self, program: &Program) -> Result<Ran, Fault> {
+        self.asks.clear();
+        self.inbox.clear();
+        self.preempt = None;
+        let queued: Vec<QueuedMessage> = self.meta.messages.values().cloned().collect();
+        for task in &queued {
+            if program.handlers.contains_key(&task.channel) {
+                let now = self.meta.time;
+                self.meta.time = task.timestamp;
+                let outcome = self.run_handler(program, &task.channel, &task.who, &task.message);
+                self.meta.time = now;
+                match outcome {
+                    Ok(()) | Err(Fault::Abort) => {}
+                    Err(Fault::Blocked { channel }) => return self.blocked(program, channel),
+                    Err(other) => return Err(other),
+                }
+            } else {
+                self.inbox
+                    .entry((task.channel.clone(), task.who.clone()))
+                    .or_default()
+                    .push_back(task.message.clone());
+            }
+        }
+        if !self.meta.state.is_empty() && self.meta.next_time <= self.meta.time {
+            let label = self.meta.state.to_string();
+            self.meta.state = Arc::from("");
+            match self.run_state(program, &label) {
+                Ok(()) => {}
+                Err(Fault::Blocked { channel }) => return self.blocked(program, channel),
+                Err(Fault::Wait) => return self.blocked(program, String::new()),
+                Err(other) => return Err(other),
+            }
+        }
+        let used = self.asks.len() as i32;
+        self.meta.auto_future_id += used;
+        Ok(Ran::Done)
+    }
+
+    fn blocked(&mut self, program: &Program, channel: String) -> Result<Ran, Fault> {
+        if let Some(target) = self.preempt.take() {
+            let _ = program;
+            self.meta.state = target;
+            self.meta.next_time = self.meta.time;
+            return Ok(Ran::Done);
+        }
+        Err(Fault::Blocked { channel })
+    }
+
+    /// Whether the document wants an invalidation right away (a due state, queued messages).
+    pub fn wants_invalidation_now(&self) -> bool {
+        (!self.meta.state.is_empty() && self.meta.next_time <= self.meta.time && !self.meta.blocked)
+            || (!self.meta.messages.is_empty() && !self.meta.blocked)
+    }
+
+    /// When the document next needs an invalidation, in document time (ms), if ever.
+    pub fn next_wake(&self) -> Option<i64> {
+        (!self.meta.state.is_empty()).then_some(self.meta.next_time)
+    }
+
+    /// Runs a command and then the invalidations it asks for at once (up to 128), merging their
+    /// patches into one record, as a host does before persisting.
+    pub fn execute_batch(&mut self, command: &Json) -> Result<TransactionRecord, CommandError> {
+        let mut record = self.execute(command)?;
+        let kind = command.get("command").and_then(Json::as_str).unwrap_or("");
+        let mut follow = matches!(kind, "construct" | "connect" | "disconnect" | "send");
+        for _ in 0..128 {
+            if !(follow || self.wants_invalidation_now()) {
+                break;
+            }
+            follow = false;
+            let Ok((redo, undo, blocked)) = self.invalidate(None) else {
+                break;
+            };
+            merge_patch(&mut record.redo, &redo);
+            let mut merged_undo = undo;
+            merge_patch(&mut merged_undo, &record.undo);
+            record.undo = merged_undo;
+            if blocked {
+                break;
+            }
+        }
+        record.seq = self.meta.seq;
+        Ok(record)
+    }
+}
