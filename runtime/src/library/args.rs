@@ -75,9 +75,12 @@ pub fn failure(message: impl Into<String>) -> Fault {
     Fault::error(codes::RUNTIME_FAILURE, message)
 }
 
-/// Library calls that build text or lists from a user-chosen count stop here rather than exhaust
-/// the host's memory: a document is one transaction among many on its node.
-pub const MAX_GENERATED: usize = 1 << 24;
+/// Library calls that build text from a user-chosen count stop here rather than exhaust the
+/// host's memory: a document is one transaction among many on its node.
+pub const MAX_TEXT_BYTES: usize = 1 << 24;
+
+/// The most elements a library call generates (about 359 years of dates).
+pub const MAX_GENERATED_ELEMENTS: usize = 1 << 17;
 
 pub fn too_large() -> Fault {
     Fault::error(

@@ -6,7 +6,9 @@
 //! language's "invalid" date.
 
 use super::BuiltinFn;
-use super::args::{MAX_GENERATED, Outcome, arg, boolean, int, lifted, maybe, string, too_large};
+use super::args::{
+    MAX_GENERATED_ELEMENTS, Outcome, arg, boolean, int, lifted, maybe, string, too_large,
+};
 use super::{date_format, datetime};
 use crate::json::{civil_from_days, days_from_civil};
 use crate::value::{Date, DateTime, TimeOfDay, Value};
@@ -34,6 +36,7 @@ pub fn namespace(function: &str) -> Option<BuiltinFn> {
         "max" => lifted!(max),
         "overlaps" => lifted!(overlaps),
         "format" => lifted!(date_format::format),
+        "year" | "month" | "day" => date_method(function),
         _ => datetime::namespace(function),
     }
 }
@@ -163,7 +166,7 @@ fn days_between(first: i64, last: i64) -> Outcome {
         return Ok(Value::list(Vec::new()));
     }
     let count = usize::try_from(last - first + 1).unwrap_or(usize::MAX);
-    if count > MAX_GENERATED {
+    if count > MAX_GENERATED_ELEMENTS {
         return Err(too_large());
     }
     Ok(Value::list(

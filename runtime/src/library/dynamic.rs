@@ -7,7 +7,7 @@
 
 use super::BuiltinFn;
 use super::args::{Outcome, arg, lifted, maybe, string, text};
-use super::strings::java_parse_double;
+use super::numbers_text::java_parse_double;
 use crate::json::{
     date_text, datetime_text, double_json, java_double, parse_date, parse_datetime, parse_time,
     time_text,

@@ -21,14 +21,18 @@ mod dynamic;
 mod html;
 mod math;
 mod misc;
+mod numbers_text;
 mod password;
 mod principal;
 mod statistics;
 mod strings;
+mod templates;
 mod time;
 /// The zones the library resolves; a host's `set_time_zone` can accept exactly these.
 pub mod zone;
 
+#[cfg(test)]
+mod coverage;
 #[cfg(test)]
 mod testing;
 
@@ -68,6 +72,7 @@ pub fn lookup(name: &str) -> Option<BuiltinFn> {
         "Dynamic" => dynamic::namespace(function),
         "Json" => dynamic::json_namespace(function),
         "HTML" => html::namespace(function),
+        "Templates" => templates::namespace(function),
         "Token" => collections::token_namespace(function),
         "Document" | "Random" | "Runtime" => misc::namespace(scope, function),
         _ => method(scope, function),
@@ -79,7 +84,7 @@ pub fn lookup(name: &str) -> Option<BuiltinFn> {
 fn method(category: &str, method: &str) -> Option<BuiltinFn> {
     match category {
         "bool" | "int" | "long" | "double" => {
-            strings::number_method(method).or_else(|| math::namespace(method))
+            numbers_text::number_method(method).or_else(|| math::namespace(method))
         }
         "complex" => math::complex_method(method).or_else(|| math::namespace(method)),
         "string" => strings::string_method(method).or_else(|| strings::namespace(method)),
