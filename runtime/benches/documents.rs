@@ -1,7 +1,12 @@
 //! Document throughput: a counter without viewers, a chat room with many viewers, and how cost
-//! grows with rows and viewers.
+//! grows with rows and viewers. Benchmarks time themselves; the runtime never reads a clock.
+#![allow(clippy::disallowed_methods)]
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use adama_runtime::Document;
 use adama_runtime::program::compile;
@@ -53,42 +58,61 @@ fn connected(source: &str, viewers: usize) -> (Document, Vec<usize>) {
 
 fn counter(c: &mut Criterion) {
     let (mut document, _) = connected(COUNTER, 0);
-    let command = json!({"command": "send", "who": {"agent": "user0", "authority": "bench"}, "channel": "add", "message": {"by": 1}, "timestamp": 5});
+    let command = Arc::new(
+        json!({"command": "send", "who": {"agent": "user0", "authority": "bench"}, "channel": "add", "message": {"by": 1}, "timestamp": 5}),
+    );
     let mut group = c.benchmark_group("counter");
     group.throughput(Throughput::Elements(1));
     group.bench_function("send, no viewers", |b| {
-        b.iter(|| black_box(document.execute(&command).expect("send")));
+        b.iter(|| black_box(document.execute_shared(Arc::clone(&command)).expect("send")));
     });
     group.finish();
 }
 
-/// One chat message appended to a room that already holds `rows` lines, with `viewers` views
-/// each receiving its delta. The room grows by one line per iteration, so long runs measure a
-/// somewhat larger room than `rows`.
+/// One chat message appended to a room that holds `rows` lines, with `viewers` views each
+/// receiving its delta as text (what a host sends). A fresh room is built every 1,000 messages,
+/// outside the timing, so the room stays within 1,000 lines of its label.
 fn chat(c: &mut Criterion) {
     let mut group = c.benchmark_group("chat");
     group.throughput(Throughput::Elements(1));
-    for (rows, viewers) in [(100, 100), (1000, 100), (100, 10), (100, 1000)] {
-        let (mut document, views) = connected(CHAT, viewers);
-        let command = json!({"command": "send", "who": {"agent": "user0", "authority": "bench"}, "channel": "say", "message": {"what": "hello there"}, "timestamp": 5});
-        for _ in 0..rows {
-            document.execute(&command).expect("fill");
-        }
-        for view in &views {
-            document.view_delta(*view).expect("sync");
-        }
-        group.bench_with_input(
+    group.sample_size(10);
+    let command = Arc::new(
+        json!({"command": "send", "who": {"agent": "user0", "authority": "bench"}, "channel": "say", "message": {"what": "hello there"}, "timestamp": 5}),
+    );
+    for (rows, viewers) in [(0, 100), (1000, 100), (10_000, 100), (0, 10), (0, 1000)] {
+        let room = || {
+            let (mut document, views) = connected(CHAT, viewers);
+            for _ in 0..rows {
+                document.execute_shared(Arc::clone(&command)).expect("fill");
+            }
+            for view in &views {
+                document.view_delta_text(*view).expect("sync");
+            }
+            (document, views)
+        };
+        group.bench_function(
             BenchmarkId::new(
                 "message with view deltas",
                 format!("{rows} rows, {viewers} viewers"),
             ),
-            &(),
-            |b, ()| {
-                b.iter(|| {
-                    document.execute(&command).expect("say");
-                    for view in &views {
-                        black_box(document.view_delta(*view).expect("delta"));
+            |b| {
+                b.iter_custom(|iterations| {
+                    let mut spent = Duration::ZERO;
+                    let mut left = iterations;
+                    while left > 0 {
+                        let (mut document, views) = room();
+                        let batch = left.min(1000);
+                        let start = Instant::now();
+                        for _ in 0..batch {
+                            document.execute_shared(Arc::clone(&command)).expect("say");
+                            for view in &views {
+                                black_box(document.view_delta_text(*view).expect("delta"));
+                            }
+                        }
+                        spent += start.elapsed();
+                        left -= batch;
                     }
+                    spent
                 });
             },
         );
@@ -96,5 +120,61 @@ fn chat(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, counter, chat);
+/// Memory of an idle document holding `rows` rows of five fields: the growth of the process's
+/// heap while building it, printed once (criterion measures time, not memory).
+fn memory(c: &mut Criterion) {
+    let _ = c;
+    for rows in [1000usize, 10_000] {
+        let before = allocated();
+        let mut document = constructed(ROWS);
+        let command = json!({"command": "send", "who": {"agent": "?", "authority": "?"}, "channel": "add", "message": {"a": 1, "b": "some text", "c": 2.5, "d": true}, "timestamp": 5});
+        for _ in 0..rows {
+            document.execute(&command).expect("add");
+        }
+        let after = allocated();
+        println!(
+            "memory: {rows} rows of 5 fields: {} bytes ({} bytes per row)",
+            after - before,
+            (after - before) / rows
+        );
+        black_box(&document);
+    }
+}
+
+const ROWS: &str = r#"
+@static { send { return true; } }
+record Row { public int a; public string b; public double c; public bool d; }
+table<Row> _rows;
+message Add { int a; string b; double c; bool d; }
+channel add(Add m) { _rows <- m; }
+"#;
+
+/// Bytes allocated and not freed, counted by the allocator below.
+fn allocated() -> usize {
+    ALLOCATED.load(Ordering::Relaxed)
+}
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+
+struct Counting;
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the counter only observes.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's pointer and layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+criterion_group!(benches, memory, counter, chat);
 criterion_main!(benches);

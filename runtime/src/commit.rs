@@ -171,13 +171,44 @@ impl Document {
                 }
             }
         }
-        for (id, record) in &self.store.tables[table as usize].rows {
-            if created.contains(id) {
-                redo.insert(id.to_string(), self.dump_record(*record));
+        // Only the rows the journal names are visited (in table order), so a commit costs what
+        // changed, not the size of the table.
+        let data = &self.store.tables[table as usize];
+        let mut touched: Vec<(usize, i32, RecordRef, bool)> = Vec::new();
+        for id in &created {
+            if let Some((index, _, record)) = data.rows.get_full(id) {
+                touched.push((index, *id, *record, true));
+            }
+        }
+        for record in &journal.dirty {
+            let row = &self.store.records[*record as usize];
+            if row.parent
+                != (crate::store::Parent::Row {
+                    table: crate::value::TableRef(table),
+                })
+                || !row.alive
+            {
+                continue;
+            }
+            let Some(id_slot) = self.program.records[row.layout as usize].id_slot else {
+                continue;
+            };
+            let id = row.slots[id_slot as usize].as_int();
+            if created.contains(&id) {
+                continue;
+            }
+            if let Some(index) = data.rows.get_index_of(&id) {
+                touched.push((index, id, RecordRef(*record), false));
+            }
+        }
+        touched.sort_unstable_by_key(|(index, ..)| *index);
+        for (_, id, record, fresh) in touched {
+            if fresh {
+                redo.insert(id.to_string(), self.dump_record(record));
                 undo.insert(id.to_string(), Json::Null);
-            } else if journal.dirty.contains(&record.0) {
+            } else {
                 let (mut row_redo, mut row_undo) = (Map::new(), Map::new());
-                self.commit_record(*record, &mut row_redo, &mut row_undo);
+                self.commit_record(record, &mut row_redo, &mut row_undo);
                 if !row_redo.is_empty() {
                     redo.insert(id.to_string(), Json::Object(row_redo));
                     undo.insert(id.to_string(), Json::Object(row_undo));
@@ -272,6 +303,11 @@ pub(crate) fn messages_json(meta: &Meta) -> Json {
     )
 }
 
+/// A long as stored: a string.
+fn long_json(value: i64) -> Json {
+    Json::String(value.to_string())
+}
+
 /// The always-present internal fields, in the dump's order.
 pub(crate) fn meta_fields(meta: &Meta, object: &mut Map<String, Json>) {
     object.insert("__state".into(), Json::String(meta.state.to_string()));
@@ -309,16 +345,86 @@ pub(crate) fn diff_meta(
     redo: &mut Map<String, Json>,
     undo: &mut Map<String, Json>,
 ) {
-    let mut old_fields = Map::new();
-    let mut new_fields = Map::new();
-    meta_fields(old, &mut old_fields);
-    meta_fields(new, &mut new_fields);
-    for (key, value) in new_fields {
-        let previous = old_fields.get(&key).cloned().unwrap_or(Json::Null);
-        if previous != value {
-            redo.insert(key.clone(), value);
-            undo.insert(key, previous);
-        }
+    // Compared field by field: this runs once per transaction, so it builds JSON only for what
+    // changed.
+    let mut changed = |key: &str, new_value: Json, old_value: Json| {
+        redo.insert(key.to_owned(), new_value);
+        undo.insert(key.to_owned(), old_value);
+    };
+    if old.state != new.state {
+        changed("__state", Json::from(&*new.state), Json::from(&*old.state));
+    }
+    if old.constructed != new.constructed {
+        changed(
+            "__constructed",
+            Json::Bool(new.constructed),
+            Json::Bool(old.constructed),
+        );
+    }
+    if old.next_time != new.next_time {
+        changed(
+            "__next_time",
+            long_json(new.next_time),
+            long_json(old.next_time),
+        );
+    }
+    if old.last_expire_time != new.last_expire_time {
+        changed(
+            "__last_expire_time",
+            long_json(new.last_expire_time),
+            long_json(old.last_expire_time),
+        );
+    }
+    if old.blocked != new.blocked {
+        changed(
+            "__blocked",
+            Json::Bool(new.blocked),
+            Json::Bool(old.blocked),
+        );
+    }
+    if old.seq != new.seq {
+        changed("__seq", Json::from(new.seq), Json::from(old.seq));
+    }
+    if old.entropy != new.entropy {
+        changed("__entropy", long_json(new.entropy), long_json(old.entropy));
+    }
+    if old.auto_future_id != new.auto_future_id {
+        changed(
+            "__auto_future_id",
+            Json::from(new.auto_future_id),
+            Json::from(old.auto_future_id),
+        );
+    }
+    if old.connection_id != new.connection_id {
+        changed(
+            "__connection_id",
+            Json::from(new.connection_id),
+            Json::from(old.connection_id),
+        );
+    }
+    if old.message_id != new.message_id {
+        changed(
+            "__message_id",
+            Json::from(new.message_id),
+            Json::from(old.message_id),
+        );
+    }
+    if old.time != new.time {
+        changed("__time", long_json(new.time), long_json(old.time));
+    }
+    if old.timezone != new.timezone {
+        changed(
+            "__timezone",
+            Json::from(&*new.timezone),
+            Json::from(&*old.timezone),
+        );
+    }
+    if old.auto_table_row_id != new.auto_table_row_id {
+        changed(
+            "__auto_table_row_id",
+            Json::from(new.auto_table_row_id),
+            Json::from(old.auto_table_row_id),
+        );
     }
     if !Arc::ptr_eq(&old.messages, &new.messages) && *old.messages != *new.messages {
         if new.messages.is_empty() {

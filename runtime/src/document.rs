@@ -131,6 +131,8 @@ pub struct Document {
     pub key: String,
     pub limits: Limits,
     pub(crate) views: Vec<View>,
+    pub(crate) shared: crate::view::SharedView,
+    pub(crate) viewer_independent: bool,
     pub(crate) cache: HashMap<(u32, u32), Cached>,
     pub(crate) tracking: Vec<Vec<Dep>>,
     pub(crate) rng: JavaRandom,
@@ -199,6 +201,7 @@ impl Document {
                     .collect()
             })
             .collect();
+        let viewer_independent = crate::view::viewer_independent(&program);
         let mut document = Document {
             program,
             store: Store::default(),
@@ -208,6 +211,8 @@ impl Document {
             key: key.to_owned(),
             limits: Limits::default(),
             views: Vec::new(),
+            shared: Default::default(),
+            viewer_independent,
             cache: HashMap::new(),
             tracking: Vec::new(),
             rng: JavaRandom::new(0),

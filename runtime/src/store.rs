@@ -5,7 +5,7 @@
 //! transaction (for the undo patch and for reverting), bumps the slot's generation (for formula
 //! caches), and marks the record and its ancestors dirty (so the commit walks only what changed).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use indexmap::IndexMap;
 
@@ -89,6 +89,9 @@ pub struct Store {
     pub journal: Journal,
     /// Records freed since the owner last looked (their caches must go).
     pub freed: Vec<u32>,
+    /// The generation of the last write to any record of each layout: a view skips an unchanged
+    /// list of rows without walking it when no row of its layout was written since.
+    pub layout_clock: Vec<u64>,
 }
 
 impl Store {
@@ -150,8 +153,13 @@ impl Store {
     pub fn write(&mut self, record: RecordRef, slot: u32, value: Value) {
         let generation = self.tick();
         let data = &mut self.records[record.0 as usize];
+        let layout = data.layout as usize;
         let old = std::mem::replace(&mut data.slots[slot as usize], value);
         data.gens[slot as usize] = generation;
+        if self.layout_clock.len() <= layout {
+            self.layout_clock.resize(layout + 1, 0);
+        }
+        self.layout_clock[layout] = generation;
         self.journal
             .originals
             .entry((record.0, slot))
@@ -220,6 +228,10 @@ impl Store {
         let journal = std::mem::take(&mut self.journal);
         let generation = self.tick();
         for ((record, slot), old) in journal.originals {
+            let layout = self.records[record as usize].layout as usize;
+            if let Some(clock) = self.layout_clock.get_mut(layout) {
+                *clock = generation;
+            }
             let data = &mut self.records[record as usize];
             data.slots[slot as usize] = old;
             data.gens[slot as usize] = generation;

@@ -23,7 +23,8 @@ use crate::value::{Principal, Value};
 pub struct TransactionRecord {
     pub seq: i32,
     pub time: i64,
-    pub command: Json,
+    /// The command as it arrived (shared, not copied, with the caller).
+    pub command: Arc<Json>,
     pub redo: Json,
     pub undo: Json,
 }
@@ -161,6 +162,12 @@ impl Document {
 
     /// Runs one command as one transaction.
     pub fn execute(&mut self, command: &Json) -> Result<TransactionRecord, CommandError> {
+        self.execute_shared(Arc::new(command.clone()))
+    }
+
+    /// Runs one command as one transaction, keeping the caller's command in the record.
+    pub fn execute_shared(&mut self, shared: Arc<Json>) -> Result<TransactionRecord, CommandError> {
+        let command = &*shared;
         let Some(kind) = command.get("command").and_then(Json::as_str) else {
             return Err(CommandError::new(
                 codes::NO_COMMAND,
@@ -190,7 +197,7 @@ impl Document {
         Ok(TransactionRecord {
             seq: self.meta.seq,
             time: self.meta.time,
-            command: command.clone(),
+            command: Arc::clone(&shared),
             redo,
             undo,
         })
@@ -349,7 +356,7 @@ impl Document {
         };
         let program = Arc::clone(&self.program);
         let connected = self.meta.clients.values().any(|client| *client == who);
-        let handler = program.handlers.get(channel).cloned();
+        let handler = program.handlers.get(channel);
         let is_async = program.async_channels.contains_key(channel);
         if handler.is_none() && !is_async {
             return Err(CommandError::new(
@@ -357,21 +364,25 @@ impl Document {
                 format!("the document has no channel '{channel}'"),
             ));
         }
-        if !connected && !handler.as_ref().is_some_and(|handler| handler.open) {
+        if !connected
+            && !handler.as_ref().is_some_and(|handler| handler.open)
+            && !self.static_policy(&program.static_send, &who)
+        {
             return Err(CommandError::new(
                 codes::SEND_NOT_CONNECTED,
-                "the sender is not connected",
+                "the sender is not connected (connect first, declare the channel 'open', or allow it with the static 'send' policy)",
             ));
         }
         if let Some(handler) = handler {
             let channel = channel.to_owned();
             let message = message.clone();
+            let guard = &handler.guard;
             let result = self.transact(
                 |document, program| {
                     document.clock(timestamp);
                     document.rng =
                         JavaRandom::new(document.meta.entropy.wrapping_add(document.meta.time));
-                    if !document.policies_pass(program, &handler.guard, &who, Value::Void)? {
+                    if !document.policies_pass(program, guard, &who, Value::Void)? {
                         return Err(Fault::error(
                             codes::POLICY_REJECTED,
                             "the channel's policy refused the sender",
@@ -445,6 +456,24 @@ impl Document {
             );
             self.meta.message_id += 1;
         }
+    }
+
+    /// A static policy (`create`, `invent`, `send`): every block must return true, and there must
+    /// be one. It runs on a scratch budget and changes nothing.
+    fn static_policy(
+        &mut self,
+        blocks: &[(u32, adama_compiler::hir::Block)],
+        who: &Principal,
+    ) -> bool {
+        if blocks.is_empty() {
+            return false;
+        }
+        let program = Arc::clone(&self.program);
+        self.budget_left = 25_000;
+        blocks.iter().all(|(unit, body)| {
+            let mut frame = Frame::new(&program, *unit, who.clone());
+            matches!(self.block(&program, &mut frame, body), Ok(Flow::Return(value)) if value.as_bool())
+        })
     }
 
     /// Runs a handler channel's code for a message.

@@ -27,9 +27,13 @@ enum Mirror {
         seen: u64,
     },
     /// A list of records: the order of ids sent, and each row's mirror.
+    /// The list value and store generation last walked let a view skip a list that cannot
+    /// have changed.
     Rows {
         order: Vec<i32>,
         rows: HashMap<i32, Mirror>,
+        list: Option<Arc<Vec<Value>>>,
+        seen: u64,
     },
     /// Any other list: element mirrors by index.
     Items(Vec<Option<Mirror>>),
@@ -45,6 +49,60 @@ pub struct View {
     sent_outstanding: String,
     sent_blockers: String,
     pub(crate) open: bool,
+    /// When the view follows the shared mirror: the change key it is in sync with.
+    shared_key: Option<ChangeKey>,
+}
+
+/// What the visible data of a document depends on: every write takes a new store generation,
+/// and clock formulas read the document time.
+type ChangeKey = (u64, i64);
+
+/// The one mirror that every view of a viewer-independent document follows, with the data of its
+/// last step, which each view in sync receives without walking the document again.
+#[derive(Debug, Default)]
+pub(crate) struct SharedView {
+    mirror: Option<Mirror>,
+    key: Option<ChangeKey>,
+    previous: Option<ChangeKey>,
+    data: Option<Map<String, Json>>,
+    /// `data` as text, written the first time a host asks for text.
+    text: Option<Arc<str>>,
+}
+
+/// The data part of an envelope.
+enum Data {
+    Nothing,
+    Owned(Map<String, Json>),
+    /// The shared step's data.
+    Shared,
+}
+
+impl Data {
+    fn of(data: Option<Map<String, Json>>) -> Data {
+        match data {
+            Some(data) if !data.is_empty() => Data::Owned(data),
+            _ => Data::Nothing,
+        }
+    }
+}
+
+/// What a view's next envelope holds.
+struct Parts {
+    data: Data,
+    futures: Option<(Json, Json)>,
+    seq: i32,
+}
+
+/// Whether what a view shows cannot depend on who looks: no bubbles, no viewer_is or policies,
+/// no `require`.
+pub(crate) fn viewer_independent(program: &Program) -> bool {
+    program.records.iter().all(|layout| {
+        layout.requires.is_empty()
+            && layout.fields.iter().all(|field| {
+                !matches!(field.kind, FieldKind::Bubble { .. })
+                    && matches!(field.privacy, PrivacyRule::Private | PrivacyRule::Public)
+            })
+    })
 }
 
 /// A view's identity in its document.
@@ -66,6 +124,7 @@ impl Document {
             sent_outstanding: "[]".into(),
             sent_blockers: "[]".into(),
             open: true,
+            shared_key: None,
         });
         self.views.len() - 1
     }
@@ -100,62 +159,161 @@ impl Document {
 
     /// The broadcast envelope for a view: `{"data":…,"outstanding":…,"blockers":…,"seq":n}`.
     pub fn view_delta(&mut self, view: ViewId) -> Result<Json, Fault> {
+        let Some(parts) = self.delta_parts(view)? else {
+            return Ok(Json::Null);
+        };
+        let mut envelope = Map::new();
+        match parts.data {
+            Data::Owned(data) => {
+                envelope.insert("data".into(), Json::Object(data));
+            }
+            Data::Shared => {
+                if let Some(data) = &self.shared.data {
+                    envelope.insert("data".into(), Json::Object(data.clone()));
+                }
+            }
+            Data::Nothing => {}
+        }
+        if let Some((outstanding, blockers)) = parts.futures {
+            envelope.insert("outstanding".into(), outstanding);
+            envelope.insert("blockers".into(), blockers);
+        }
+        envelope.insert("seq".into(), Json::from(parts.seq));
+        Ok(Json::Object(envelope))
+    }
+
+    /// The same envelope as JSON text, which is what a host sends. In a document whose views
+    /// cannot differ, the data every view in step receives is written once per transaction.
+    pub fn view_delta_text(&mut self, view: ViewId) -> Result<String, Fault> {
+        let Some(parts) = self.delta_parts(view)? else {
+            return Ok("null".into());
+        };
+        let mut text = String::with_capacity(64);
+        text.push('{');
+        match parts.data {
+            Data::Owned(data) => {
+                text.push_str("\"data\":");
+                text.push_str(&Json::Object(data).to_string());
+                text.push(',');
+            }
+            Data::Shared => {
+                if self.shared.text.is_none() {
+                    self.shared.text = self
+                        .shared
+                        .data
+                        .as_ref()
+                        .map(|data| Arc::from(Json::Object(data.clone()).to_string()));
+                }
+                if let Some(shared) = &self.shared.text {
+                    text.push_str("\"data\":");
+                    text.push_str(shared);
+                    text.push(',');
+                }
+            }
+            Data::Nothing => {}
+        }
+        if let Some((outstanding, blockers)) = parts.futures {
+            text.push_str(&format!(
+                "\"outstanding\":{outstanding},\"blockers\":{blockers},"
+            ));
+        }
+        text.push_str(&format!("\"seq\":{}}}", parts.seq));
+        Ok(text)
+    }
+
+    /// What a view's next envelope holds; `None` for an unknown view.
+    fn delta_parts(&mut self, view: ViewId) -> Result<Option<Parts>, Fault> {
         let program = Arc::clone(&self.program);
         let Some(entry) = self.views.get_mut(view) else {
-            return Ok(Json::Null);
+            return Ok(None);
         };
         let viewer = Viewer {
             who: entry.who.clone(),
             state: Arc::clone(&entry.state),
         };
+        let shared_key = entry.shared_key;
         let mut mirror = entry.mirror.take();
         self.budget_left = self.limits.budget;
-        let data = self.diff_record(&program, &viewer, self.root, &mut mirror, true);
-        let mut envelope = Map::new();
-        let data = data?;
-        if let Some(data) = data
-            && !data.is_empty()
-        {
-            envelope.insert("data".into(), Json::Object(data));
-        }
-        let outstanding: Vec<Json> = self
-            .outstanding
-            .iter()
-            .filter(|ask| ask.who == viewer.who)
-            .map(|ask| {
-                let mut object = Map::new();
-                object.insert("id".into(), Json::from(ask.id));
-                object.insert("channel".into(), Json::String(ask.channel.clone()));
-                object.insert("array".into(), Json::Bool(ask.array));
-                if let Some((options, min, max)) = &ask.options {
-                    object.insert("min".into(), Json::from(*min));
-                    object.insert("max".into(), Json::from(*max));
-                    object.insert("distinct".into(), Json::Bool(true));
-                    object.insert("options".into(), Json::Array(options.clone()));
+        let data = if self.viewer_independent {
+            let key = (self.store.clock, self.meta.time);
+            if self.shared.key != Some(key) {
+                let mut shared_mirror = self.shared.mirror.take();
+                let nobody = Viewer {
+                    who: Principal::no_one(),
+                    state: Arc::new(Json::Object(Map::new())),
+                };
+                let data =
+                    self.diff_record(&program, &nobody, self.root, &mut shared_mirror, true)?;
+                self.shared = SharedView {
+                    mirror: shared_mirror,
+                    previous: self.shared.key,
+                    key: Some(key),
+                    data: data.filter(|data| !data.is_empty()),
+                    text: None,
+                };
+            }
+            let data = match shared_key {
+                Some(synced) if synced == key => Data::Nothing,
+                Some(synced) if Some(synced) == self.shared.previous => Data::Shared,
+                // A new view (or one that missed a step) is walked on its own once, after which
+                // it shows what the shared mirror shows.
+                _ => Data::of(self.diff_record(&program, &viewer, self.root, &mut mirror, true)?),
+            };
+            mirror = None;
+            self.views[view].shared_key = Some(key);
+            data
+        } else {
+            Data::of(self.diff_record(&program, &viewer, self.root, &mut mirror, true)?)
+        };
+        let mut futures = None;
+        let idle = self.outstanding.is_empty()
+            && self.views[view].sent_outstanding == "[]"
+            && self.views[view].sent_blockers == "[]";
+        if idle {
+            // Nothing is asked of anyone and the view knows it: the common case costs nothing.
+            self.views[view].mirror = mirror;
+        } else {
+            let outstanding: Vec<Json> = self
+                .outstanding
+                .iter()
+                .filter(|ask| ask.who == viewer.who)
+                .map(|ask| {
+                    let mut object = Map::new();
+                    object.insert("id".into(), Json::from(ask.id));
+                    object.insert("channel".into(), Json::String(ask.channel.clone()));
+                    object.insert("array".into(), Json::Bool(ask.array));
+                    if let Some((options, min, max)) = &ask.options {
+                        object.insert("min".into(), Json::from(*min));
+                        object.insert("max".into(), Json::from(*max));
+                        object.insert("distinct".into(), Json::Bool(true));
+                        object.insert("options".into(), Json::Array(options.clone()));
+                    }
+                    Json::Object(object)
+                })
+                .collect();
+            let mut blockers: Vec<Principal> = Vec::new();
+            for ask in &self.outstanding {
+                if !blockers.contains(&ask.who) {
+                    blockers.push(ask.who.clone());
                 }
-                Json::Object(object)
-            })
-            .collect();
-        let mut blockers: Vec<Principal> = Vec::new();
-        for ask in &self.outstanding {
-            if !blockers.contains(&ask.who) {
-                blockers.push(ask.who.clone());
+            }
+            let blockers: Vec<Json> = blockers.iter().map(crate::encode::principal_json).collect();
+            let outstanding = Json::Array(outstanding);
+            let blockers = Json::Array(blockers);
+            let (outstanding_text, blockers_text) = (outstanding.to_string(), blockers.to_string());
+            let entry = &mut self.views[view];
+            entry.mirror = mirror;
+            if outstanding_text != entry.sent_outstanding || blockers_text != entry.sent_blockers {
+                futures = Some((outstanding, blockers));
+                entry.sent_outstanding = outstanding_text;
+                entry.sent_blockers = blockers_text;
             }
         }
-        let blockers: Vec<Json> = blockers.iter().map(crate::encode::principal_json).collect();
-        let outstanding = Json::Array(outstanding);
-        let blockers = Json::Array(blockers);
-        let (outstanding_text, blockers_text) = (outstanding.to_string(), blockers.to_string());
-        let entry = &mut self.views[view];
-        entry.mirror = mirror;
-        if outstanding_text != entry.sent_outstanding || blockers_text != entry.sent_blockers {
-            envelope.insert("outstanding".into(), outstanding);
-            envelope.insert("blockers".into(), blockers);
-            entry.sent_outstanding = outstanding_text;
-            entry.sent_blockers = blockers_text;
-        }
-        envelope.insert("seq".into(), Json::from(self.meta.seq));
-        Ok(Json::Object(envelope))
+        Ok(Some(Parts {
+            data,
+            futures,
+            seq: self.meta.seq,
+        }))
     }
 
     fn visible(
@@ -296,6 +454,12 @@ impl Document {
                     .first()
                     .is_some_and(|item| matches!(item, Value::Record(_))) =>
             {
+                if self.rows_unchanged(program, items, mirror) {
+                    return Ok(None);
+                }
+                if let Some(delta) = self.rows_appended(program, viewer, items, mirror)? {
+                    return Ok(delta);
+                }
                 self.diff_rows(program, viewer, items, mirror)
             }
             Value::List(items)
@@ -369,7 +533,7 @@ impl Document {
         &mut self,
         program: &Program,
         viewer: &Viewer,
-        items: &[Value],
+        items: &Arc<Vec<Value>>,
         mirror: &mut Option<Mirror>,
     ) -> Result<Option<Json>, Fault> {
         let first = mirror.is_none();
@@ -377,15 +541,26 @@ impl Document {
             *mirror = Some(Mirror::Rows {
                 order: Vec::new(),
                 rows: HashMap::new(),
+                list: None,
+                seen: 0,
             });
         }
-        let Some(Mirror::Rows { order, rows }) = mirror else {
+        let clock = self.store.clock;
+        let Some(Mirror::Rows {
+            order,
+            rows,
+            list,
+            seen,
+        }) = mirror
+        else {
             return Ok(None);
         };
+        *list = Some(Arc::clone(items));
+        *seen = clock;
         let mut out = Map::new();
         let mut new_order = Vec::with_capacity(items.len());
         let mut new_rows = HashMap::with_capacity(items.len());
-        for item in items {
+        for item in items.iter() {
             let Value::Record(record) = item else {
                 continue;
             };
@@ -420,6 +595,123 @@ impl Document {
         *order = new_order;
         *rows = new_rows;
         Ok((!out.is_empty()).then_some(Json::Object(out)))
+    }
+
+    /// The delta of a list of rows when the list last walked is a prefix of it and no row of its
+    /// (flat) layout was written since: only the appended rows are walked. `None` when that is
+    /// not the case.
+    fn rows_appended(
+        &mut self,
+        program: &Program,
+        viewer: &Viewer,
+        items: &Arc<Vec<Value>>,
+        mirror: &mut Option<Mirror>,
+    ) -> Result<Option<Option<Json>>, Fault> {
+        let Some(Mirror::Rows {
+            list: Some(last),
+            seen,
+            order,
+            ..
+        }) = mirror
+        else {
+            return Ok(None);
+        };
+        let Some(Value::Record(first)) = items.first() else {
+            return Ok(None);
+        };
+        let layout = self.store.record(*first).layout;
+        let unchanged_rows = Self::flat(program, layout)
+            && self
+                .store
+                .layout_clock
+                .get(layout as usize)
+                .is_none_or(|clock| *clock <= *seen);
+        if !unchanged_rows
+            || last.len() > items.len()
+            || order.len() != last.len()
+            || items[..last.len()] != last[..]
+        {
+            return Ok(None);
+        }
+        let previous = last.len();
+        let id_slot = program.records[layout as usize].id_slot;
+        let clock = self.store.clock;
+        let mut out = Map::new();
+        let mut appended = Vec::new();
+        for item in &items[previous..] {
+            let Value::Record(record) = item else {
+                return Ok(None);
+            };
+            let id = id_slot.map_or(record.0 as i32, |slot| {
+                self.store.get(*record, slot).as_int()
+            });
+            let mut child = None;
+            if let Some(delta) = self.diff_record(program, viewer, *record, &mut child, false)?
+                && !delta.is_empty()
+            {
+                out.insert(id.to_string(), Json::Object(delta));
+            }
+            appended.push((id, child));
+        }
+        let Some(Mirror::Rows {
+            order,
+            rows,
+            list,
+            seen,
+        }) = mirror
+        else {
+            return Ok(None);
+        };
+        if !appended.is_empty() {
+            let mut instruction = Vec::new();
+            if previous >= 3 {
+                instruction.push(Json::Array(vec![Json::from(0), Json::from(previous - 1)]));
+            } else {
+                instruction.extend(order.iter().map(|id| Json::from(*id)));
+            }
+            for (id, child) in appended {
+                instruction.push(Json::from(id));
+                order.push(id);
+                if let Some(child) = child {
+                    rows.insert(id, child);
+                }
+            }
+            out.insert("@o".into(), Json::Array(instruction));
+        }
+        *list = Some(Arc::clone(items));
+        *seen = clock;
+        Ok(Some((!out.is_empty()).then_some(Json::Object(out))))
+    }
+
+    /// Whether a list of rows is the very list last walked and no row of its (flat) layout was
+    /// written since: then nothing in it can have changed for any viewer.
+    fn rows_unchanged(
+        &self,
+        program: &Program,
+        items: &Arc<Vec<Value>>,
+        mirror: &Option<Mirror>,
+    ) -> bool {
+        let Some(Mirror::Rows {
+            list: Some(last),
+            seen,
+            ..
+        }) = mirror
+        else {
+            return false;
+        };
+        if !Arc::ptr_eq(last, items) {
+            return false;
+        }
+        let Some(Value::Record(first)) = items.first() else {
+            return true;
+        };
+        let layout = self.store.record(*first).layout;
+        Self::flat(program, layout)
+            && self
+                .store
+                .layout_clock
+                .get(layout as usize)
+                .is_none_or(|clock| *clock <= *seen)
     }
 
     fn diff_items(
