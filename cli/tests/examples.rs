@@ -86,3 +86,49 @@ fn a_failing_test_exits_one_and_counts_asserts() {
     assert_eq!(report["tests"][0]["passed"], 1);
     assert_eq!(report["tests"][0]["total"], 2);
 }
+
+#[test]
+fn test_counts_follow_the_reference_harness() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/test_report.a");
+    let output = Command::cargo_bin("adama")
+        .expect("binary")
+        .args(["test", "--format", "json"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "two tests have failed assertions"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let counts: Vec<(String, u64, u64, bool)> = report["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .map(|test| {
+            (
+                test["name"].as_str().expect("name").to_owned(),
+                test["passed"].as_u64().expect("passed"),
+                test["total"].as_u64().expect("total"),
+                test["aborted"].as_bool().expect("aborted"),
+            )
+        })
+        .collect();
+    let expected = [
+        ("passing", 1, 1, false),
+        ("failing", 1, 3, false),
+        ("noasserts", 0, 0, false),
+        ("sending", 1, 4, false),
+        ("pumping", 1, 1, false),
+        ("aborting", 1, 1, true),
+        ("forward", 1, 1, false),
+    ];
+    assert_eq!(
+        counts,
+        expected
+            .iter()
+            .map(|(name, passed, total, aborted)| ((*name).to_owned(), *passed, *total, *aborted))
+            .collect::<Vec<_>>()
+    );
+}

@@ -516,7 +516,9 @@ impl Document {
             AtConstant::Null => Value::Dynamic(Arc::new(serde_json::Value::Null)),
             AtConstant::Nothing => Value::Asset(Arc::default()),
             AtConstant::Blocked => Value::Bool(self.meta.blocked),
-            AtConstant::Stable => Value::Bool(true),
+            AtConstant::Stable => {
+                Value::Bool(self.meta.state.is_empty() && self.meta.messages.is_empty())
+            }
             AtConstant::Viewer => Value::Dynamic(
                 frame
                     .viewer

@@ -655,7 +655,7 @@ impl Document {
     pub fn execute_batch(&mut self, command: &Json) -> Result<TransactionRecord, CommandError> {
         let mut record = self.execute(command)?;
         let kind = command.get("command").and_then(Json::as_str).unwrap_or("");
-        let mut follow = matches!(kind, "construct" | "connect" | "disconnect" | "send");
+        let mut follow = matches!(kind, "construct" | "connect" | "disconnect");
         for _ in 0..128 {
             if !(follow || self.wants_invalidation_now()) {
                 break;
