@@ -1,8 +1,13 @@
 //! `adama test`: run each `test` block of a file on a fresh document and report the assertions.
+//!
+//! `--test NAME` narrows the run to the named blocks; editors run one test that way from the
+//! language server's "Run test" code lens.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use adama_compiler::ir::Program;
 use adama_runtime::testing::run_tests;
 use clap::{Args, ValueEnum};
 use serde_json::json;
@@ -19,6 +24,9 @@ pub struct TestArgs {
     /// The Adama file whose tests run.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// Run only the test with this name (repeat the option to run several).
+    #[arg(long = "test", value_name = "NAME")]
+    tests: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,10 +39,29 @@ enum Format {
 
 /// Runs the command.
 pub fn run(args: &TestArgs) -> Outcome {
-    let program = match load(&args.file) {
+    let mut program = match load(&args.file) {
         Ok(program) => program,
         Err(outcome) => return outcome,
     };
+    if !args.tests.is_empty() {
+        let unknown: Vec<&str> = args
+            .tests
+            .iter()
+            .filter(|name| !program.tests.iter().any(|test| &test.name == *name))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            eprintln!("{}", unknown_tests_message(&args.file, &unknown, &program));
+            return Outcome::Failure;
+        }
+        // `load` hands over the only reference, so the program can be narrowed in place; the
+        // runtime then runs only what is left, in the file's order.
+        let Some(program) = Arc::get_mut(&mut program) else {
+            eprintln!("error: cannot select tests: the program is shared");
+            return Outcome::Failure;
+        };
+        program.tests.retain(|test| args.tests.contains(&test.name));
+    }
     let results = on_big_stack(move || run_tests(&program));
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -85,4 +112,28 @@ pub fn run(args: &TestArgs) -> Outcome {
     } else {
         Outcome::Errors
     }
+}
+
+/// Names the tests that do not exist and the ones that do, so that a typo is easy to fix.
+fn unknown_tests_message(file: &Path, unknown: &[&str], program: &Program) -> String {
+    let quoted = |names: &mut dyn Iterator<Item = &str>| {
+        names
+            .map(|name| format!("'{name}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut message = format!(
+        "error: no test named {} in {}",
+        quoted(&mut unknown.iter().copied()),
+        file.display()
+    );
+    if program.tests.is_empty() {
+        message.push_str(" (it has no tests)");
+    } else {
+        message.push_str(&format!(
+            " (its tests: {})",
+            quoted(&mut program.tests.iter().map(|test| test.name.as_str()))
+        ));
+    }
+    message
 }
