@@ -11,7 +11,7 @@ use crate::document::{Ask, Document, Meta};
 use crate::error::{Fault, codes};
 use crate::eval::Frame;
 use crate::exec::Flow;
-use crate::library::Host;
+use crate::library::{BuiltinFn, Host};
 use crate::random::JavaRandom;
 use crate::store::Parent;
 use crate::value::{FutureRef, Principal, Value};
@@ -134,43 +134,41 @@ impl Document {
                 Ok(result)
             }
             Res::Builtin { name, method } => {
+                let native = self
+                    .natives
+                    .get(frame.unit as usize)
+                    .and_then(|unit| unit.get(id.0 as usize))
+                    .copied()
+                    .unwrap_or(Native::Missing);
+                if let (Native::Special(special), Some(object)) = (native, receiver_expr) {
+                    return self.document_method(program, frame, special, object, arguments);
+                }
                 let mut args = Vec::with_capacity(arguments.len() + 1);
                 if method && let Some(object) = receiver_expr {
-                    if let Some(result) =
-                        self.document_method(program, frame, &name, object, arguments)?
-                    {
-                        return Ok(result);
-                    }
                     args.push(self.eval(program, frame, object)?);
                 }
                 for argument in arguments {
                     args.push(self.eval(program, frame, *argument)?);
                 }
-                if let Some(result) = self.document_function(&name, &args)? {
-                    return Ok(result);
-                }
-                let builtin = self
-                    .builtins
-                    .get(frame.unit as usize)
-                    .and_then(|unit| unit.get(id.0 as usize))
-                    .copied()
-                    .flatten();
-                let Some(builtin) = builtin else {
-                    return Err(Fault::error(
+                match native {
+                    Native::Document(function) => Ok(self.document_function(function)),
+                    Native::Library { function, clock } => {
+                        if clock {
+                            self.track_clock();
+                        }
+                        let mut host = DocumentHost {
+                            meta: &mut self.meta,
+                            rng: &mut self.rng,
+                            key: &self.key,
+                            space: &self.space,
+                        };
+                        function(&mut host, &args)
+                    }
+                    Native::Special(_) | Native::Missing => Err(Fault::error(
                         codes::RUNTIME_FAILURE,
                         format!("the library has no '{name}'"),
-                    ));
-                };
-                if name.starts_with("Time.") {
-                    self.track_clock();
+                    )),
                 }
-                let mut host = DocumentHost {
-                    meta: &mut self.meta,
-                    rng: &mut self.rng,
-                    key: &self.key,
-                    space: &self.space,
-                };
-                builtin(&mut host, &args)
             }
             _ => Err(Fault::error(
                 codes::RUNTIME_FAILURE,
@@ -235,49 +233,42 @@ impl Document {
     }
 
     /// Library functions that need the document itself.
-    fn document_function(&mut self, name: &str, args: &[Value]) -> Result<Option<Value>, Fault> {
-        Ok(Some(match name {
-            "Document.key" => Value::string(&self.key),
-            "Document.space" => Value::string(&self.space),
-            "Document.seq" => Value::Int(self.meta.seq),
-            "Document.destroy" | "Document.rewind" | "Document.disconnect" | "Document.patch" => {
-                Value::Void
-            }
-            "ViewState.merge" | "ViewState.goto" | "ViewState.send" | "ViewState.log" => {
-                Value::Bool(true)
-            }
-            _ => {
-                let _ = args;
-                return Ok(None);
-            }
-        }))
+    fn document_function(&mut self, function: DocumentFunction) -> Value {
+        match function {
+            DocumentFunction::Key => Value::string(&self.key),
+            DocumentFunction::Space => Value::string(&self.space),
+            DocumentFunction::Seq => Value::Int(self.meta.seq),
+            // Destroying, rewinding and patching are the host's; inside a transaction they
+            // are requests the host has not been given a way to hear yet.
+            DocumentFunction::Request => Value::Void,
+            // View-state pushes reach a connection only through a host that has one.
+            DocumentFunction::ViewState => Value::Bool(true),
+        }
     }
 
-    /// Methods that touch the document or need the program's layouts. `None` when the method is
-    /// the library's.
+    /// Methods that touch the document or need the program's layouts.
     fn document_method(
         &mut self,
         program: &Program,
         frame: &mut Frame,
-        name: &str,
+        special: Special,
         object: ExprId,
         arguments: &[ExprId],
-    ) -> Result<Option<Value>, Fault> {
+    ) -> Result<Value, Fault> {
         let unit = &program.units[frame.unit as usize];
         let object_ty = unit
             .types
             .get(object.0 as usize)
             .cloned()
             .unwrap_or(Ty::Error);
-        let (category, method) = name.split_once('.').unwrap_or(("", name));
-        Ok(Some(match (category, method) {
-            ("record", "delete") => {
+        Ok(match special {
+            Special::RecordDelete => {
                 if let Value::Record(record) = self.eval(program, frame, object)? {
                     self.delete_record(record);
                 }
                 Value::Void
             }
-            ("list", "delete") => {
+            Special::ListDelete => {
                 let list = self.eval(program, frame, object)?;
                 for item in list.as_list().iter() {
                     if let Value::Record(record) = item {
@@ -286,7 +277,7 @@ impl Document {
                 }
                 Value::Void
             }
-            ("table", "size") => match self.eval(program, frame, object)? {
+            Special::TableSize => match self.eval(program, frame, object)? {
                 Value::Table(table) => {
                     let value = self.iterate(&Value::Table(table));
                     Value::Int(value.as_list().len() as i32)
@@ -294,24 +285,24 @@ impl Document {
                 Value::NativeTable(rows) => Value::Int(rows.len() as i32),
                 _ => Value::Int(0),
             },
-            ("table", "delete") | ("map", "clear") => {
+            Special::TableDelete | Special::MapClear => {
                 let place = self.place(program, frame, object)?;
-                let empty = match category {
-                    "table" => Value::NativeTable(Arc::new(Vec::new())),
+                let empty = match special {
+                    Special::TableDelete => Value::NativeTable(Arc::new(Vec::new())),
                     _ => Value::Map(Arc::new(std::collections::BTreeMap::new())),
                 };
                 self.assign(program, frame, &place, empty)?;
                 Value::Void
             }
-            ("map", "remove") => {
+            Special::MapRemove => {
                 let key = match arguments.first() {
                     Some(argument) => self.eval(program, frame, *argument)?.to_map_key(),
-                    None => return Ok(Some(Value::Maybe(None))),
+                    None => return Ok(Value::Maybe(None)),
                 };
                 let place = self.place(program, frame, object)?;
                 let current = self.read_place(program, frame, &place)?;
                 let Value::Map(mut map) = current else {
-                    return Ok(Some(Value::Maybe(None)));
+                    return Ok(Value::Maybe(None));
                 };
                 let removed = Arc::make_mut(&mut map).remove(&key);
                 self.assign(program, frame, &place, Value::Map(map))?;
@@ -320,7 +311,7 @@ impl Document {
                     None => Value::Maybe(None),
                 }
             }
-            ("map", "insert") => {
+            Special::MapInsert => {
                 let other = match arguments.first() {
                     Some(argument) => self.eval(program, frame, *argument)?,
                     None => Value::Void,
@@ -328,7 +319,7 @@ impl Document {
                 let place = self.place(program, frame, object)?;
                 let current = self.read_place(program, frame, &place)?;
                 let Value::Map(mut map) = current else {
-                    return Ok(Some(Value::Void));
+                    return Ok(Value::Void);
                 };
                 if let Value::Map(other) = other {
                     let target = Arc::make_mut(&mut map);
@@ -339,34 +330,35 @@ impl Document {
                 self.assign(program, frame, &place, Value::Map(Arc::clone(&map)))?;
                 Value::Map(map)
             }
-            ("maybe", "delete") => {
+            Special::MaybeDelete => {
                 let place = self.place(program, frame, object)?;
                 self.assign(program, frame, &place, Value::Maybe(None))?;
                 Value::Void
             }
-            ("enum", _) => {
+            Special::Enum(operation) => {
                 let value = self.eval(program, frame, object)?.as_int();
                 let Ty::Enum(enum_name) = object_ty.unwrap_maybe() else {
-                    return Ok(None);
+                    return Ok(Value::Enum(value));
                 };
                 let Some(index) = program.enum_index.get(&**enum_name) else {
-                    return Ok(None);
+                    return Ok(Value::Enum(value));
                 };
                 let labels = &program.enums[*index as usize].labels;
                 let position = labels.iter().position(|(_, v)| *v == value).unwrap_or(0);
-                match method {
-                    "to_int" => Value::Int(value),
-                    "to_string" => {
+                match operation {
+                    EnumOperation::ToInt => Value::Int(value),
+                    EnumOperation::ToString => {
                         Value::string(labels.get(position).map_or("", |(label, _)| label.as_str()))
                     }
-                    "next" => Value::Enum(labels[(position + 1) % labels.len().max(1)].1),
-                    "prev" => Value::Enum(
+                    EnumOperation::Next => {
+                        Value::Enum(labels[(position + 1) % labels.len().max(1)].1)
+                    }
+                    EnumOperation::Prev => Value::Enum(
                         labels[(position + labels.len().max(1) - 1) % labels.len().max(1)].1,
                     ),
-                    _ => return Ok(None),
                 }
             }
-            ("channel", "fetch" | "decide" | "choose" | "fetchTimed") => {
+            Special::Ask(kind) => {
                 let channel = self.eval(program, frame, object)?.as_str().to_owned();
                 let args = self.eval_args(program, frame, arguments)?;
                 let who = args.first().map(Value::as_principal).unwrap_or_default();
@@ -374,16 +366,16 @@ impl Document {
                     .async_channels
                     .get(&channel)
                     .is_some_and(|definition| definition.array);
-                let options = match method {
-                    "decide" | "choose" => {
+                let options = match kind {
+                    AskKind::Decide | AskKind::Choose => {
                         let options = args
                             .get(1)
                             .map(|v| v.as_list().to_vec())
                             .unwrap_or_default();
                         if options.is_empty() {
-                            return Ok(Some(Value::Future(FutureRef(u32::MAX))));
+                            return Ok(Value::Future(FutureRef(u32::MAX)));
                         }
-                        let limit = if method == "choose" {
+                        let limit = if kind == AskKind::Choose {
                             args.get(2).map_or(1, Value::as_int)
                         } else {
                             1
@@ -394,32 +386,32 @@ impl Document {
                             .collect();
                         Some((options, limit, limit))
                     }
-                    _ => None,
+                    AskKind::Fetch | AskKind::FetchTimed => None,
                 };
                 let id = self.meta.auto_future_id_base() + self.asks.len() as i32 + 1;
                 self.asks.push(Ask {
                     id,
                     channel,
                     who,
-                    array: array || method == "choose",
+                    array: array || kind == AskKind::Choose,
                     options,
                 });
-                let maybe = method != "fetch";
+                let maybe = kind != AskKind::Fetch;
                 Value::Future(FutureRef(
                     ((self.asks.len() - 1) as u32) | if maybe { 1 << 31 } else { 0 },
                 ))
             }
-            ("future", "await") => {
+            Special::Await => {
                 let Value::Future(FutureRef(raw)) = self.eval(program, frame, object)? else {
-                    return Ok(Some(Value::Void));
+                    return Ok(Value::Void);
                 };
                 if raw == u32::MAX {
-                    return Ok(Some(Value::Maybe(None)));
+                    return Ok(Value::Maybe(None));
                 }
                 let maybe = raw & (1 << 31) != 0;
                 let index = (raw & !(1 << 31)) as usize;
                 let Some(ask) = self.asks.get(index).cloned() else {
-                    return Ok(Some(Value::Void));
+                    return Ok(Value::Void);
                 };
                 let key = (ask.channel.clone(), ask.who.clone());
                 let answer = self.inbox.get_mut(&key).and_then(|queue| queue.pop_front());
@@ -449,7 +441,7 @@ impl Document {
                     None => return Err(Fault::Blocked { channel: key.0 }),
                 }
             }
-            ("handler", "enqueue") => {
+            Special::Enqueue => {
                 let channel = self.eval(program, frame, object)?.as_str().to_owned();
                 let args = self.eval_args(program, frame, arguments)?;
                 let who = args.first().map(Value::as_principal).unwrap_or_default();
@@ -460,8 +452,7 @@ impl Document {
                 self.enqueued.push((channel, who, message));
                 Value::Void
             }
-            _ => return Ok(None),
-        }))
+        })
     }
 
     /// Deletes a table row (or empties the maybe holding a record).
@@ -475,6 +466,117 @@ impl Document {
             let id = id_slot.map_or(0, |slot| self.store.get(record, slot).as_int());
             self.store.delete_row(table, id);
         }
+    }
+}
+
+/// What a library call site runs, found once when the document is created.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Native {
+    /// A method the interpreter runs itself (it touches storage or layouts).
+    Special(Special),
+    /// A function about the document itself.
+    Document(DocumentFunction),
+    /// A library function; `clock` when it reads the document clock (formulas that call it
+    /// depend on the time).
+    Library {
+        function: BuiltinFn,
+        clock: bool,
+    },
+    Missing,
+}
+
+/// Methods the interpreter runs itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Special {
+    RecordDelete,
+    ListDelete,
+    TableSize,
+    TableDelete,
+    MapClear,
+    MapRemove,
+    MapInsert,
+    MaybeDelete,
+    Enum(EnumOperation),
+    Ask(AskKind),
+    Await,
+    Enqueue,
+}
+
+/// The methods of enum values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EnumOperation {
+    ToInt,
+    ToString,
+    Next,
+    Prev,
+}
+
+/// The ways of asking a principal through an async channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AskKind {
+    Fetch,
+    Decide,
+    Choose,
+    FetchTimed,
+}
+
+/// The `Document` and `ViewState` functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DocumentFunction {
+    Key,
+    Space,
+    Seq,
+    Request,
+    ViewState,
+}
+
+/// Resolves a call site's name.
+pub(crate) fn native(name: &str) -> Native {
+    let special = match name {
+        "record.delete" => Some(Special::RecordDelete),
+        "list.delete" => Some(Special::ListDelete),
+        "table.size" => Some(Special::TableSize),
+        "table.delete" => Some(Special::TableDelete),
+        "map.clear" => Some(Special::MapClear),
+        "map.remove" => Some(Special::MapRemove),
+        "map.insert" => Some(Special::MapInsert),
+        "maybe.delete" => Some(Special::MaybeDelete),
+        "enum.to_int" => Some(Special::Enum(EnumOperation::ToInt)),
+        "enum.to_string" => Some(Special::Enum(EnumOperation::ToString)),
+        "enum.next" => Some(Special::Enum(EnumOperation::Next)),
+        "enum.prev" => Some(Special::Enum(EnumOperation::Prev)),
+        "channel.fetch" => Some(Special::Ask(AskKind::Fetch)),
+        "channel.decide" => Some(Special::Ask(AskKind::Decide)),
+        "channel.choose" => Some(Special::Ask(AskKind::Choose)),
+        "channel.fetchTimed" => Some(Special::Ask(AskKind::FetchTimed)),
+        "future.await" => Some(Special::Await),
+        "handler.enqueue" => Some(Special::Enqueue),
+        _ => None,
+    };
+    if let Some(special) = special {
+        return Native::Special(special);
+    }
+    let document = match name {
+        "Document.key" => Some(DocumentFunction::Key),
+        "Document.space" => Some(DocumentFunction::Space),
+        "Document.seq" => Some(DocumentFunction::Seq),
+        "Document.destroy" | "Document.rewind" | "Document.disconnect" | "Document.patch" => {
+            Some(DocumentFunction::Request)
+        }
+        "ViewState.merge" | "ViewState.goto" | "ViewState.send" | "ViewState.log" => {
+            Some(DocumentFunction::ViewState)
+        }
+        _ => None,
+    };
+    if let Some(function) = document {
+        return Native::Document(function);
+    }
+    match crate::library::lookup(name) {
+        Some(function) => Native::Library {
+            function,
+            clock: name.starts_with("Time."),
+        },
+        None => Native::Missing,
     }
 }
 

@@ -7,7 +7,6 @@ use adama_compiler::ir::{FieldKind, Program};
 use adama_compiler::ty::Ty;
 
 use crate::error::Fault;
-use crate::library::BuiltinFn;
 use crate::random::JavaRandom;
 use crate::store::{Parent, Store};
 use crate::value::{DateTime, Message, Principal, RecordRef, Shape, Value};
@@ -139,7 +138,7 @@ pub struct Document {
     pub(crate) budget_left: u64,
     pub(crate) depth: u32,
     pub(crate) shapes: Vec<Arc<Shape>>,
-    pub(crate) builtins: Vec<Vec<Option<BuiltinFn>>>,
+    pub(crate) natives: Vec<Vec<crate::call::Native>>,
     pub(crate) anonymous_shapes: HashMap<(u32, u32), Arc<Shape>>,
     /// Asks made by the current run, in order.
     pub(crate) asks: Vec<Ask>,
@@ -193,10 +192,8 @@ impl Document {
                 unit.res
                     .iter()
                     .map(|res| match res {
-                        adama_compiler::ir::Res::Builtin { name, .. } => {
-                            crate::library::lookup(name)
-                        }
-                        _ => None,
+                        adama_compiler::ir::Res::Builtin { name, .. } => crate::call::native(name),
+                        _ => crate::call::Native::Missing,
                     })
                     .collect()
             })
@@ -219,7 +216,7 @@ impl Document {
             budget_left: Limits::default().budget,
             depth: 0,
             shapes,
-            builtins,
+            natives: builtins,
             anonymous_shapes: HashMap::new(),
             asks: Vec::new(),
             inbox: HashMap::new(),

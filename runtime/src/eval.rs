@@ -219,36 +219,13 @@ impl Document {
                 Literal::Label(label) => Value::Label(Arc::from(label.as_str())),
             }),
             Expr::Name(ident) => self.eval_name(program, frame, unit, id, &ident.name),
-            Expr::EnumValue { label, prefix, .. } => {
-                let Res::Enum(index) = unit.res[id.0 as usize] else {
-                    return Ok(Value::Enum(0));
-                };
-                let layout = &program.enums[index as usize];
-                match label {
-                    Some(label) if !*prefix => Ok(Value::Enum(
-                        layout
-                            .labels
-                            .iter()
-                            .find(|(name, _)| *name == label.name)
-                            .map_or(layout.default, |(_, value)| *value),
-                    )),
-                    Some(label) => Ok(Value::list(
-                        layout
-                            .labels
-                            .iter()
-                            .filter(|(name, _)| name.starts_with(&label.name))
-                            .map(|(_, value)| Value::Enum(*value))
-                            .collect(),
-                    )),
-                    None => Ok(Value::list(
-                        layout
-                            .labels
-                            .iter()
-                            .map(|(_, value)| Value::Enum(*value))
-                            .collect(),
-                    )),
+            Expr::EnumValue { .. } => Ok(match &unit.res[id.0 as usize] {
+                Res::EnumConst(value) => Value::Enum(*value),
+                Res::EnumSet(values) => {
+                    Value::list(values.iter().map(|value| Value::Enum(*value)).collect())
                 }
-            }
+                _ => Value::Enum(0),
+            }),
             Expr::Member { object, member } => {
                 let res = unit.res[id.0 as usize].clone();
                 if let Res::ViewField(index) = res {
@@ -697,9 +674,9 @@ impl Document {
         clause: &Clause,
     ) -> Result<Value, Fault> {
         let unit = &program.units[frame.unit as usize];
-        let slot = match unit.res[id.0 as usize] {
-            Res::QuerySlot(slot) => slot as usize,
-            _ => 0,
+        let (slot, key_slots) = match &unit.res[id.0 as usize] {
+            Res::Query { slot, keys } => (*slot as usize, Arc::clone(keys)),
+            _ => (0, Arc::from(Vec::new())),
         };
         let list = match list {
             Value::Table(_) | Value::NativeTable(_) => self.iterate(&list),
@@ -723,7 +700,8 @@ impl Document {
                 for item in items {
                     let mut values = Vec::with_capacity(keys.len());
                     for key in keys {
-                        values.push(self.field_by_name(program, &item, &key.field.name)?);
+                        let _ = key;
+                        values.push(self.field_by_slot(program, &item, key_slots[values.len()])?);
                     }
                     keyed.push((values, item));
                 }
@@ -816,7 +794,8 @@ impl Document {
             Clause::Reduce { key, function } => {
                 let mut groups: BTreeMap<crate::value::MapKey, Vec<Value>> = BTreeMap::new();
                 for item in items {
-                    let value = self.field_by_name(program, &item, &key.name)?;
+                    let _ = key;
+                    let value = self.field_by_slot(program, &item, key_slots[0])?;
                     groups.entry(value.to_map_key()).or_default().push(item);
                 }
                 let mut map = BTreeMap::new();
@@ -840,7 +819,7 @@ impl Document {
                 };
                 for item in ordered {
                     let identity = match key {
-                        Some(key) => self.field_by_name(program, &item, &key.name)?,
+                        Some(_) => self.field_by_slot(program, &item, key_slots[0])?,
                         None => item.clone(),
                     };
                     if !seen.contains(&identity) {
@@ -877,7 +856,33 @@ impl Document {
         }
     }
 
-    /// A named field of a record or message value (for `order by`, `reduce`, `unique`).
+    /// A field of a record or message value by its resolved slot (for `order by`, `reduce`,
+    /// `unique`).
+    fn field_by_slot(
+        &mut self,
+        program: &Program,
+        item: &Value,
+        slot: u32,
+    ) -> Result<Value, Fault> {
+        match item {
+            Value::Record(record) => {
+                let fields = self.store.record(*record).slots.len();
+                if (slot as usize) < fields {
+                    self.read_slot(program, *record, slot)
+                } else {
+                    Ok(Value::Void)
+                }
+            }
+            Value::Message(message) => Ok(message
+                .values
+                .get(slot as usize)
+                .cloned()
+                .unwrap_or_default()),
+            _ => Ok(Value::Void),
+        }
+    }
+
+    /// A named field of a record or message value (for `order_dyn`, whose keys are data).
     pub(crate) fn field_by_name(
         &mut self,
         program: &Program,
@@ -918,27 +923,13 @@ impl Document {
                 frame.slots[*slot as usize] = argument;
                 self.eval(program, frame, *body)
             }
-            (Expr::Name(ident), _) => {
-                let candidates: Vec<u32> = program
-                    .functions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, def)| {
-                        def.name == ident.name && def.params.len() == 1 && def.record.is_none()
-                    })
-                    .map(|(index, _)| index as u32)
-                    .collect();
-                match candidates.first() {
-                    Some(function) => self.call_function(
-                        program,
-                        *function,
-                        vec![argument],
-                        Value::Void,
-                        frame.who.clone(),
-                    ),
-                    None => Ok(Value::Void),
-                }
-            }
+            (Expr::Name(_), Res::Call(function)) => self.call_function(
+                program,
+                *function,
+                vec![argument],
+                Value::Void,
+                frame.who.clone(),
+            ),
             (Expr::Paren(inner), _) => self.apply(program, frame, *inner, argument),
             _ => Ok(Value::Void),
         }

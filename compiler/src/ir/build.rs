@@ -1245,10 +1245,34 @@ impl Resolver<'_, '_> {
             Expr::Date { .. } | Expr::Time { .. } | Expr::TimeSpan { .. } => {}
             Expr::EmptyList(_) | Expr::EmptyMaybe(_) => {}
             Expr::Name(ident) => self.name(id, ident),
-            Expr::EnumValue { enumeration, .. } => {
+            Expr::EnumValue {
+                enumeration,
+                label,
+                prefix,
+            } => {
                 if let Some(index) = self.builder.program.enum_index.get(&enumeration.name) {
-                    let index = *index;
-                    self.set(id, Res::Enum(index));
+                    let layout = &self.builder.program.enums[*index as usize];
+                    let res = match label {
+                        Some(label) if !*prefix => Res::EnumConst(
+                            layout
+                                .labels
+                                .iter()
+                                .find(|(name, _)| *name == label.name)
+                                .map_or(layout.default, |(_, value)| *value),
+                        ),
+                        Some(label) => Res::EnumSet(
+                            layout
+                                .labels
+                                .iter()
+                                .filter(|(name, _)| name.starts_with(&label.name))
+                                .map(|(_, value)| *value)
+                                .collect(),
+                        ),
+                        None => {
+                            Res::EnumSet(layout.labels.iter().map(|(_, value)| *value).collect())
+                        }
+                    };
+                    self.set(id, res);
                 }
             }
             Expr::Member { object, member } => {
@@ -1361,7 +1385,25 @@ impl Resolver<'_, '_> {
                     _ => Ty::Error,
                 };
                 let slot = self.builder.alloc(self.unit);
-                self.set(id, Res::QuerySlot(slot));
+                let key_names: Vec<&str> = match clause {
+                    Clause::Order(keys) => keys.iter().map(|key| key.field.name.as_str()).collect(),
+                    Clause::Reduce { key, .. } => vec![key.name.as_str()],
+                    Clause::Unique { key: Some(key), .. } => vec![key.name.as_str()],
+                    _ => Vec::new(),
+                };
+                let keys: Arc<[u32]> = key_names
+                    .iter()
+                    .map(|name| {
+                        self.struct_slot(&element, name)
+                            .map_or(u32::MAX, |(_, slot)| slot)
+                    })
+                    .collect();
+                self.set(id, Res::Query { slot, keys });
+                let function_argument = match clause {
+                    Clause::Map(_) => Some(element.clone()),
+                    Clause::Reduce { .. } => Some(Ty::list(element.clone())),
+                    _ => None,
+                };
                 match clause {
                     Clause::Where(predicate) => {
                         self.elements.push((slot, element));
@@ -1387,17 +1429,49 @@ impl Resolver<'_, '_> {
                             this.expr(*threshold);
                         }
                     }),
-                    Clause::OrderDyn(value)
-                    | Clause::Limit(value)
-                    | Clause::Offset(value)
-                    | Clause::Map(value) => self.expr(*value),
-                    Clause::Reduce {
+                    Clause::OrderDyn(value) | Clause::Limit(value) | Clause::Offset(value) => {
+                        self.expr(*value)
+                    }
+                    Clause::Map(function)
+                    | Clause::Reduce {
                         function: Some(function),
                         ..
-                    } => self.expr(*function),
+                    } => {
+                        self.expr(*function);
+                        self.function_value(*function, function_argument.unwrap_or(Ty::Error));
+                    }
                     _ => {}
                 }
             }
+        }
+    }
+
+    /// A function named as a value (`map f`, `reduce … via f`): the overload that takes the
+    /// argument, recorded on the name.
+    fn function_value(&mut self, expr: ExprId, argument: Ty) {
+        let item = self.body();
+        match &item.body.expr(expr).expr {
+            Expr::Paren(inner) => self.function_value(*inner, argument),
+            Expr::Name(ident) => {
+                let ids: Vec<FnId> = self
+                    .builder
+                    .program
+                    .functions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, function)| {
+                        function.name == ident.name
+                            && function.record.is_none()
+                            && function.self_slot.is_none()
+                            && is_top_level(&self.builder.program, function)
+                    })
+                    .map(|(index, _)| index as FnId)
+                    .collect();
+                if let Some(fid) = self.pick(&ids, &[argument]) {
+                    self.set(expr, Res::Call(fid));
+                }
+            }
+            _ => {}
         }
     }
 

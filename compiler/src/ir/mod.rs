@@ -267,12 +267,16 @@ pub enum Res {
     Builtin { name: Arc<str>, method: bool },
     /// A call of a record method on every element of a list.
     ProjectedCall(FnId),
-    /// A LINQ clause's element slot (where, where_as, map lambda...).
-    QuerySlot(u32),
+    /// A LINQ clause: the frame slot its element is bound to (where, where_as, rank), and the
+    /// slots of the element's fields it names (order by, reduce, unique keys; `u32::MAX` for a
+    /// name the element does not have).
+    Query { slot: u32, keys: Arc<[u32]> },
     /// A lambda's parameter slot.
     LambdaSlot(u32),
-    /// `E::X` and enum label lookups: the enum's index.
-    Enum(u32),
+    /// `E::X`: the label's value.
+    EnumConst(i32),
+    /// `E::*` and `E::Pre*`: the values of the labels, in declaration order.
+    EnumSet(Arc<[i32]>),
 }
 
 /// An expression of a unit, for the debugger and error messages.
