@@ -12,4 +12,5 @@ mod handlers;
 mod server;
 mod workspace;
 
+pub use handlers::code_lens::{RUN_TEST_COMMAND, RUN_TEST_TITLE};
 pub use server::{Backend, serve_stdio};

@@ -12,10 +12,11 @@ use salsa::Setter;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
     CodeActionOrCommand, CodeActionParams, CodeActionProviderCapability, CodeActionResponse,
-    CompletionOptions, CompletionParams, CompletionResponse, DidChangeTextDocumentParams,
-    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DocumentFormattingParams,
-    DocumentHighlight, DocumentHighlightParams, DocumentSymbolParams, DocumentSymbolResponse,
-    FoldingRange, FoldingRangeParams, FoldingRangeProviderCapability, GotoDefinitionParams,
+    CodeLens, CodeLensOptions, CodeLensParams, CompletionOptions, CompletionParams,
+    CompletionResponse, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, DocumentFormattingParams, DocumentHighlight,
+    DocumentHighlightParams, DocumentSymbolParams, DocumentSymbolResponse, FoldingRange,
+    FoldingRangeParams, FoldingRangeProviderCapability, GotoDefinitionParams,
     GotoDefinitionResponse, Hover, HoverParams, HoverProviderCapability, InitializeParams,
     InitializeResult, InitializedParams, InlayHint, InlayHintParams, Location, MessageType, OneOf,
     PrepareRenameResponse, ReferenceParams, RenameOptions, RenameParams, SelectionRange,
@@ -223,6 +224,12 @@ impl LanguageServer for Backend {
                 }),
                 inlay_hint_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+                // Invariant: no `execute_command_provider` for the lens's command. The editor
+                // runs it; advertising it would make clients such as vscode-languageclient
+                // register a second command of the same name and fail.
+                code_lens_provider: Some(CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
                 document_highlight_provider: Some(OneOf::Left(true)),
                 rename_provider: Some(OneOf::Right(RenameOptions {
                     prepare_provider: Some(true),
@@ -487,6 +494,21 @@ impl LanguageServer for Backend {
                     .into_iter()
                     .map(CodeActionOrCommand::CodeAction)
                     .collect()
+            })
+            .await)
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        let uri = params.text_document.uri;
+        // The lens runs the file on disk, so a document without a path (an unsaved buffer) has
+        // nothing to run.
+        let Some(path) = uri.to_file_path() else {
+            return Ok(Some(Vec::new()));
+        };
+        let path = path.display().to_string();
+        Ok(self
+            .query(&uri, move |db, file, document| {
+                handlers::code_lens::code_lenses(db, file, &document.rope, &path)
             })
             .await)
     }

@@ -706,3 +706,71 @@ async fn quick_fixes_create_a_missing_state_or_message() {
         .await;
     assert_eq!(actions[0]["title"], json!("Create state #ship"));
 }
+
+#[tokio::test]
+async fn a_run_test_lens_sits_over_every_test_block() {
+    let mut harness = Harness::start().await;
+    let program = "public int x;\ntest starts_at_zero {\n  assert x == 0;\n}\n\ntest counts { x = 2; assert x == 2; }\n";
+    harness.open(program).await;
+    let lenses = harness
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": URI}}),
+        )
+        .await;
+    assert_eq!(
+        lenses,
+        json!([
+            {"range": {"start": {"line": 1, "character": 0}, "end": {"line": 3, "character": 1}},
+             "command": {"title": "\u{25b6} Run test", "command": "adama.runTest",
+                         "arguments": ["/doc.a", "starts_at_zero"]}},
+            {"range": {"start": {"line": 5, "character": 0}, "end": {"line": 5, "character": 37}},
+             "command": {"title": "\u{25b6} Run test", "command": "adama.runTest",
+                         "arguments": ["/doc.a", "counts"]}}
+        ])
+    );
+    assert_eq!(adama_lsp::RUN_TEST_COMMAND, "adama.runTest");
+
+    // A file without tests has no lens; the lenses follow edits.
+    harness
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": "public int x;\n"}]}),
+        )
+        .await;
+    let lenses = harness
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": URI}}),
+        )
+        .await;
+    assert_eq!(lenses, json!([]));
+}
+
+#[tokio::test]
+async fn code_lenses_are_advertised_and_the_editor_runs_their_command() {
+    let (mut service, _socket) = LspService::new(adama_lsp::Backend::new);
+    let initialize = Request::build("initialize")
+        .params(json!({"capabilities": {}}))
+        .id(1)
+        .finish();
+    let response = service
+        .ready()
+        .await
+        .unwrap_or_else(|error| panic!("{error}"))
+        .call(initialize)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"))
+        .unwrap_or_else(|| panic!("a response to initialize"));
+    let (_, result) = response.into_parts();
+    let capabilities = result.unwrap_or_else(|error| panic!("{error:?}"))["capabilities"].clone();
+    assert_eq!(
+        capabilities["codeLensProvider"],
+        json!({"resolveProvider": false})
+    );
+    assert_eq!(
+        capabilities.get("executeCommandProvider"),
+        None,
+        "the editor, not the server, runs adama.runTest"
+    );
+}

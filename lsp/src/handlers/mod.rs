@@ -1,6 +1,7 @@
 //! One module per request: each turns compiler queries into protocol values.
 
 pub mod code_actions;
+pub mod code_lens;
 pub mod completion;
 pub mod definition;
 pub mod diagnostics;
