@@ -132,3 +132,63 @@ fn test_counts_follow_the_reference_harness() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_bad_script_line_is_an_error_line_and_the_run_goes_on() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let script = directory.path().join("script.jsonl");
+    #[allow(clippy::disallowed_methods)]
+    std::fs::write(
+        &script,
+        concat!(
+            "{\"command\":\"construct\",\"who\":{\"agent\":\"?\",\"authority\":\"?\"},\"arg\":{},\"timestamp\":0,\"extra\":true}\n",
+            "{not json\n",
+            "{\"command\":\"teleport\",\"timestamp\":1}\n",
+            "{\"command\":\"send\",\"who\":{\"agent\":\"x\",\"authority\":\"y\"},\"channel\":\"nope\",\"message\":{},\"timestamp\":2}\n",
+        ),
+    )
+    .expect("write");
+    let output = Command::cargo_bin("adama")
+        .expect("binary")
+        .arg("run")
+        .arg(root().join("examples/counter/counter.a"))
+        .arg("--script")
+        .arg(&script)
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 5, "one line per command, then the document");
+    assert!(
+        lines[0]["error"].is_null(),
+        "unknown extra fields are ignored"
+    );
+    assert!(
+        lines[1]["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("line 2")
+    );
+    assert_eq!(lines[2]["error"]["code"], 132_116);
+    assert_eq!(lines[3]["error"]["code"], 117_823);
+    assert_eq!(
+        lines[4]["document"]["__seq"], lines[0]["seq"],
+        "failed commands changed nothing"
+    );
+}
+
+#[test]
+fn a_missing_script_is_a_usage_failure() {
+    let output = Command::cargo_bin("adama")
+        .expect("binary")
+        .arg("run")
+        .arg(root().join("examples/counter/counter.a"))
+        .args(["--script", "/nonexistent/script.jsonl"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read"));
+}

@@ -156,6 +156,8 @@ pub struct Document {
     pub hook: Option<Box<dyn StatementHook>>,
     /// Messages a handler enqueued for later (channel, who, message).
     pub(crate) enqueued: Vec<(String, Principal, serde_json::Value)>,
+    /// Whether an accepted `delete` command ended the document.
+    pub deleted: bool,
     /// How many times a formula was computed (not read from its cache): for tests of reactivity.
     pub formula_evaluations: u64,
     /// The internal fields as a test last committed them.
@@ -228,6 +230,7 @@ impl Document {
             hook: None,
             enqueued: Vec::new(),
             formula_evaluations: 0,
+            deleted: false,
             checkpoint_meta: Meta::default(),
         };
         let root = document.new_record(0, Parent::Root)?;

@@ -224,8 +224,170 @@ impl Document {
     pub fn insert(&mut self, json: &Json) {
         let program = Arc::clone(&self.program);
         self.load_record(&program, self.root, json);
+        self.load_meta(json);
         self.store.journal = Default::default();
         self.cache.clear();
+    }
+
+    /// Reads the internal `__` fields of a stored document (absent ones keep their value).
+    fn load_meta(&mut self, json: &Json) {
+        let long = |key: &str| json.get(key).map(number).map(|n| n as i64);
+        let int = |key: &str| json.get(key).map(number).map(|n| n as i32);
+        let meta = &mut self.meta;
+        if let Some(state) = json.get("__state").and_then(Json::as_str) {
+            meta.state = Arc::from(state);
+        }
+        if let Some(constructed) = json.get("__constructed").and_then(Json::as_bool) {
+            meta.constructed = constructed;
+        }
+        if let Some(blocked) = json.get("__blocked").and_then(Json::as_bool) {
+            meta.blocked = blocked;
+        }
+        if let Some(zone) = json.get("__timezone").and_then(Json::as_str) {
+            meta.timezone = Arc::from(zone);
+        }
+        meta.next_time = long("__next_time").unwrap_or(meta.next_time);
+        meta.last_expire_time = long("__last_expire_time").unwrap_or(meta.last_expire_time);
+        meta.time = long("__time").unwrap_or(meta.time);
+        meta.entropy = json
+            .get("__entropy")
+            .and_then(|value| match value {
+                Json::String(text) => text.parse().ok(),
+                other => other.as_i64(),
+            })
+            .unwrap_or(meta.entropy);
+        meta.seq = int("__seq").unwrap_or(meta.seq);
+        meta.auto_future_id = int("__auto_future_id").unwrap_or(meta.auto_future_id);
+        meta.connection_id = int("__connection_id").unwrap_or(meta.connection_id);
+        meta.message_id = int("__message_id").unwrap_or(meta.message_id);
+        meta.auto_table_row_id = int("__auto_table_row_id").unwrap_or(meta.auto_table_row_id);
+        if let Some(Json::Object(clients)) = json.get("__clients") {
+            let map = Arc::make_mut(&mut meta.clients);
+            for (id, who) in clients {
+                let Ok(id) = id.parse::<i32>() else { continue };
+                if who.is_null() {
+                    map.remove(&id);
+                } else {
+                    map.insert(id, principal_from_json(who));
+                }
+            }
+        }
+        match json.get("__messages") {
+            Some(Json::Null) => meta.messages = Arc::new(BTreeMap::new()),
+            Some(Json::Object(messages)) => {
+                let map = Arc::make_mut(&mut meta.messages);
+                for (id, task) in messages {
+                    let Ok(id) = id.parse::<i32>() else { continue };
+                    if task.is_null() {
+                        map.remove(&id);
+                        continue;
+                    }
+                    map.insert(
+                        id,
+                        crate::document::QueuedMessage {
+                            who: task.get("who").map(principal_from_json).unwrap_or_default(),
+                            channel: task
+                                .get("channel")
+                                .and_then(Json::as_str)
+                                .unwrap_or("")
+                                .to_owned(),
+                            seq: task.get("seq").map(number).map_or(0, |n| n as i32),
+                            timestamp: task.get("timestamp").map(number).map_or(0, |n| n as i64),
+                            message: task.get("message").cloned().unwrap_or(Json::Null),
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Merges a data patch into a record as writes of the current transaction (nulls delete rows
+    /// and map entries, and empty maybes).
+    pub(crate) fn patch_record(
+        &mut self,
+        program: &Program,
+        record: RecordRef,
+        patch: &Json,
+    ) -> Result<(), crate::error::Fault> {
+        let layout = self.store.record(record).layout;
+        let Json::Object(entries) = patch else {
+            return Ok(());
+        };
+        for (name, value) in entries {
+            let Some(&slot) = program.records[layout as usize].slot_index.get(name) else {
+                continue;
+            };
+            let field = &program.records[layout as usize].fields[slot as usize];
+            if !matches!(field.kind, FieldKind::Stored { .. })
+                || Some(slot) == program.records[layout as usize].id_slot
+            {
+                continue;
+            }
+            let ty = field.ty.clone();
+            let current = self.store.get(record, slot).clone();
+            match (&ty, current) {
+                (Ty::Record(_), Value::Record(child)) => {
+                    self.patch_record(program, child, value)?
+                }
+                (Ty::Table(_), Value::Table(table)) => {
+                    let Json::Object(rows) = value else { continue };
+                    for (id, row) in rows {
+                        let Ok(id) = id.parse::<i32>() else { continue };
+                        let existing = self.store.tables[table.0 as usize].rows.get(&id).copied();
+                        match (existing, row.is_null()) {
+                            (Some(_), true) => {
+                                self.store.delete_row(table, id);
+                            }
+                            (Some(existing), false) => self.patch_record(program, existing, row)?,
+                            (None, true) => {}
+                            (None, false) => {
+                                let row_layout = self.store.tables[table.0 as usize].layout;
+                                let created = self
+                                    .new_record(row_layout, crate::store::Parent::Row { table })?;
+                                if let Some(id_slot) = program.records[row_layout as usize].id_slot
+                                {
+                                    self.store.records[created.0 as usize].slots
+                                        [id_slot as usize] = Value::Int(id);
+                                }
+                                self.load_record(program, created, row);
+                                self.store.insert_row(table, id, created);
+                                if id > self.meta.auto_table_row_id {
+                                    self.meta.auto_table_row_id = id;
+                                }
+                            }
+                        }
+                    }
+                }
+                (Ty::Map(..), Value::Map(existing)) => {
+                    let patch_value = self.from_json(&ty, value);
+                    let mut map = (*existing).clone();
+                    if let Json::Object(patch_entries) = value {
+                        for (key, entry) in patch_entries {
+                            if entry.is_null() {
+                                map.retain(|candidate, _| candidate.json_key() != *key);
+                            }
+                        }
+                    }
+                    if let Value::Map(patch_map) = patch_value {
+                        for (key, entry) in patch_map.iter() {
+                            map.insert(key.clone(), entry.clone());
+                        }
+                    }
+                    self.write_slot(program, record, slot, Value::Map(Arc::new(map)));
+                }
+                (Ty::Maybe(inner), _) if matches!(**inner, Ty::Record(_)) => {
+                    if value.is_null() {
+                        self.write_slot(program, record, slot, Value::Maybe(None));
+                    }
+                }
+                _ => {
+                    let value = self.from_json(&ty, value);
+                    self.write_slot(program, record, slot, value);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Loads stored JSON into a fresh record (not journaled): the inverse of `dump_record`.

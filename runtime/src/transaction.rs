@@ -188,6 +188,9 @@ impl Document {
             "invalidate" => self
                 .invalidate(timestamp)
                 .map(|(redo, undo, _)| (redo, undo)),
+            "apply" => self.apply_command(command, timestamp),
+            "load" => self.load(),
+            "delete" => self.delete(who, timestamp),
             other => Err(CommandError::new(
                 codes::UNKNOWN_COMMAND,
                 format!("unknown command '{other}'"),
@@ -201,6 +204,81 @@ impl Document {
             redo,
             undo,
         })
+    }
+
+    /// `apply`: merges a raw data patch into the stored document, as a transaction (what a
+    /// rewind or a debugger uses).
+    fn apply_command(
+        &mut self,
+        command: &Json,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json), CommandError> {
+        let Some(patch) = command.get("patch").filter(|patch| patch.is_object()) else {
+            return Err(CommandError::new(
+                codes::MISSING_ARG,
+                "the apply has no 'patch' object",
+            ));
+        };
+        let patch = patch.clone();
+        let (_, redo, undo) = self.transact(
+            |document, program| {
+                document.clock(timestamp);
+                document.patch_record(program, document.root, &patch)?;
+                document.meta.seq += 1;
+                Ok(())
+            },
+            |_, _| {},
+        )?;
+        Ok((redo, undo))
+    }
+
+    /// `load`: runs `@load` (after the document was rebuilt from storage); the sequence moves
+    /// only when the code changed something.
+    fn load(&mut self) -> Result<(Json, Json), CommandError> {
+        let (_, redo, undo) = self.transact(
+            |document, program| {
+                for (unit, body) in &program.loads {
+                    let mut frame = Frame::new(program, *unit, Principal::no_one());
+                    document.block(program, &mut frame, body)?;
+                }
+                if !document.store.journal.is_empty() {
+                    document.meta.seq += 1;
+                }
+                Ok(())
+            },
+            |_, _| {},
+        )?;
+        Ok((redo, undo))
+    }
+
+    /// `delete`: asks `@delete` (any handler returning true accepts); an accepted delete marks
+    /// the document deleted, and the host removes it.
+    fn delete(
+        &mut self,
+        who: Principal,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json), CommandError> {
+        let (_, redo, undo) = self.transact(
+            |document, program| {
+                document.clock(timestamp);
+                let mut accepted = false;
+                for (unit, body) in &program.deletes {
+                    let mut frame = Frame::new(program, *unit, who.clone());
+                    if let Flow::Return(value) = document.block(program, &mut frame, body)? {
+                        accepted |= value.as_bool();
+                    }
+                }
+                if !accepted {
+                    return Err(Fault::error(
+                        codes::DELETE_REJECTED,
+                        "the document refused to be deleted",
+                    ));
+                }
+                Ok(())
+            },
+            |document, _| document.deleted = true,
+        )?;
+        Ok((redo, undo))
     }
 
     fn clock(&mut self, timestamp: Option<i64>) {

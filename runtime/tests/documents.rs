@@ -118,6 +118,47 @@ fn redo_and_undo_move_between_states() {
 }
 
 #[test]
+fn applying_undo_patches_rewinds_the_document() {
+    let mut document = document(LEDGER);
+    connect(&mut document, "ann");
+    let start = state(&document);
+    let mut undos = Vec::new();
+    for (memo, amount) in [("a", 1), ("b", 2), ("c", 3)] {
+        undos.push(
+            send(
+                &mut document,
+                "ann",
+                "add",
+                json!({"memo": memo, "amount": amount}),
+                10,
+            )
+            .expect("add")
+            .undo,
+        );
+    }
+    send(&mut document, "ann", "drop", json!({"id": 2}), 11)
+        .map(|record| undos.push(record.undo))
+        .expect("drop");
+    let mut rewind = json!({});
+    for undo in undos.iter().rev() {
+        adama_runtime::transaction::merge_patch(&mut rewind, undo);
+    }
+    let user: serde_json::Map<String, Json> = rewind
+        .as_object()
+        .expect("object")
+        .iter()
+        .filter(|(key, _)| !key.starts_with("__"))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    document
+        .execute(&json!({"command": "apply", "who": who("ann"), "patch": user, "timestamp": 12}))
+        .expect("apply");
+    let rewound = state(&document);
+    assert_eq!(rewound["_entries"], start["_entries"]);
+    assert_eq!(rewound["total"], start["total"]);
+}
+
+#[test]
 fn an_abort_changes_nothing_and_says_why() {
     let mut document = document(LEDGER);
     connect(&mut document, "ann");
@@ -327,6 +368,24 @@ proptest! {
                 prop_assert_eq!(state(&document), before);
             }
         }
+    }
+
+    #[test]
+    fn the_stored_document_rebuilds_the_document(commands in prop::collection::vec(command_strategy(), 1..30)) {
+        let mut document = document(LEDGER);
+        for command in &commands {
+            let _ = document.execute_batch(command);
+        }
+        let dump = document.dump();
+        let program = compile("test.a", LEDGER).expect("compiles");
+        let mut rebuilt = Document::new(program, "space", "key").expect("fresh");
+        rebuilt.insert(&dump);
+        prop_assert_eq!(rebuilt.dump().to_string(), dump.to_string());
+        // And it goes on the same way.
+        let next = json!({"command": "send", "who": who("ann"), "channel": "poke", "message": {"amount": 2}, "timestamp": 5000});
+        let a = document.execute_batch(&next).map(|record| (record.redo, record.undo));
+        let b = rebuilt.execute_batch(&next).map(|record| (record.redo, record.undo));
+        prop_assert_eq!(a, b);
     }
 
     #[test]
