@@ -1,0 +1,212 @@
+//! The VS Code extension in `editors/vscode`, checked without VS Code: its manifest contributes
+//! the language and the command the language server's lenses name, and, with npm, it installs
+//! from its lockfile, bundles, passes its unit tests and packages into a `.vsix`.
+//!
+//! The npm part needs Node.js 20 or newer with npm on the PATH; `.ci/run` provides them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn extension_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/vscode")
+}
+
+fn read_json(path: &Path) -> Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+#[test]
+fn the_manifest_contributes_the_language_and_the_lens_command() {
+    let dir = extension_dir();
+    let manifest = read_json(&dir.join("package.json"));
+    let contributes = &manifest["contributes"];
+
+    let language = &contributes["languages"][0];
+    assert_eq!(language["id"], "adama");
+    let extensions = language["extensions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(extensions.contains(&Value::from(".a")), "{extensions:?}");
+    let configuration = language["configuration"].as_str().unwrap_or("");
+    let configuration = read_json(&dir.join(configuration));
+    assert_eq!(configuration["comments"]["lineComment"], "//");
+    assert_eq!(
+        configuration["comments"]["blockComment"],
+        serde_json::json!(["/*", "*/"])
+    );
+
+    let grammar = &contributes["grammars"][0];
+    assert_eq!(grammar["language"], "adama");
+    let textmate = read_json(&dir.join(grammar["path"].as_str().unwrap_or("")));
+    assert_eq!(textmate["scopeName"], grammar["scopeName"]);
+
+    // The lens's command must be one the extension declares, or VS Code shows a lens that does
+    // nothing.
+    let commands: Vec<&str> = contributes["commands"]
+        .as_array()
+        .map(|commands| {
+            commands
+                .iter()
+                .filter_map(|command| command["command"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        commands.contains(&adama_lsp::RUN_TEST_COMMAND),
+        "{commands:?}"
+    );
+    let setting = &contributes["configuration"]["properties"]["adama.server.path"];
+    assert_eq!(setting["default"], "adama");
+
+    assert_eq!(manifest["main"], "./dist/extension.js");
+    assert_eq!(manifest["engines"]["vscode"], "^1.91.0");
+    assert_eq!(manifest["dependencies"]["vscode-languageclient"], "10.1.2");
+    let lock = read_json(&dir.join("package-lock.json"));
+    assert_eq!(
+        lock["packages"]["node_modules/vscode-languageclient"]["version"], "10.1.2",
+        "package-lock.json follows package.json"
+    );
+
+    let source = std::fs::read_to_string(dir.join("src/commands.js")).unwrap_or_default();
+    assert!(
+        source.contains(&format!("'{}'", adama_lsp::RUN_TEST_COMMAND)),
+        "the extension registers the lens's command"
+    );
+}
+
+#[test]
+fn the_extension_installs_bundles_passes_its_tests_and_packages() {
+    let node = Command::new("node").arg("--version").output();
+    let version = match node {
+        Ok(output) if output.status.success() => {
+            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        }
+        _ => panic!(
+            "this test needs Node.js 20+ and npm on the PATH to build editors/vscode; install them (Debian: `apt-get install nodejs npm`, or run .ci/run, which installs them)"
+        ),
+    };
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|major| major.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        major >= 20,
+        "this test needs Node.js 20 or newer (@vscode/vsce 3.9 requires it), found {version}; .ci/run installs one"
+    );
+
+    // A copy, so that the test neither races with nor leaves files in a developer's checkout. It
+    // lives under the target folder and keeps its node_modules while package-lock.json is
+    // unchanged: `npm ci` is most of this test's time, and a fresh clone (CI) always runs it.
+    let work_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vscode-extension");
+    let work = &work_dir;
+    let lock = std::fs::read(extension_dir().join("package-lock.json")).unwrap_or_default();
+    let stamp = work.join("node_modules/.installed-from-package-lock.json");
+    let installed = std::fs::read(&stamp).is_ok_and(|installed| installed == lock);
+    clear_except_node_modules(work);
+    copy_sources(&extension_dir(), work);
+    if !installed {
+        npm(work, &["ci", "--no-audit", "--no-fund", "--prefer-offline"]);
+        std::fs::write(&stamp, &lock).unwrap_or_else(|error| panic!("{error}"));
+    }
+    npm(work, &["run", "build"]);
+    let bundle = std::fs::read_to_string(work.join("dist/extension.js"))
+        .unwrap_or_else(|error| panic!("the bundle exists: {error}"));
+    assert!(
+        bundle.contains(adama_lsp::RUN_TEST_COMMAND) && bundle.contains("textDocument/codeLens"),
+        "the bundle holds the extension's code"
+    );
+    npm(work, &["test"]);
+
+    let vsix = work.join("adama.vsix");
+    let listed = npm(work, &["exec", "--", "vsce", "ls", "--no-dependencies"]);
+    let mut files: Vec<&str> = listed
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    files.sort_unstable();
+    assert_eq!(
+        files,
+        vec![
+            "README.md",
+            "dist/extension.js",
+            "language-configuration.json",
+            "package.json",
+            "syntaxes/adama.tmLanguage.json"
+        ],
+        "the .vsix ships the bundle, not node_modules or the sources"
+    );
+    npm(
+        work,
+        &["run", "package", "--", "--out", &vsix.display().to_string()],
+    );
+    let size = std::fs::metadata(&vsix)
+        .map(|metadata| metadata.len())
+        .unwrap_or(0);
+    assert!(size > 1000, "a .vsix was written ({size} bytes)");
+}
+
+/// Runs npm in `dir`; fails the test with npm's output when it fails.
+fn npm(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("npm")
+        .args(args)
+        .current_dir(dir)
+        .env("NO_UPDATE_NOTIFIER", "1")
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("this test needs npm on the PATH to build editors/vscode ({error}); install Node.js 20+ with npm, as .ci/run does")
+        });
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "npm {}: {}\nstdout: {stdout}\nstderr: {}",
+        args.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Empties the working copy but for its installed packages.
+fn clear_except_node_modules(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap_or_else(|error| panic!("{error}"));
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if entry.file_name() == "node_modules" {
+            continue;
+        }
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    }
+}
+
+/// Copies the extension's own files: everything but what npm and the build produce.
+fn copy_sources(from: &Path, to: &Path) {
+    let entries = std::fs::read_dir(from).unwrap_or_else(|error| panic!("{error}"));
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let path = entry.path();
+        if name == "node_modules" || name == "dist" || name.ends_with(".vsix") {
+            continue;
+        }
+        let target = to.join(name.as_ref());
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).unwrap_or_else(|error| panic!("{error}"));
+            copy_sources(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap_or_else(|error| panic!("{error}"));
+        }
+    }
+}

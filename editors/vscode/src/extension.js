@@ -1,0 +1,117 @@
+// The VS Code extension: starts `adama lsp` through vscode-languageclient and runs the tests
+// that the server's "Run test" lenses point at, in a terminal.
+//
+// The server only names the command (`adama.runTest`, with the file and the test); running it is
+// the editor's job, so the server stays free of the runtime and the output lands where people
+// read program output.
+'use strict';
+
+const vscode = require('vscode');
+const { LanguageClient } = require('vscode-languageclient/node');
+const {
+  RUN_TEST_COMMAND,
+  RESTART_COMMAND,
+  SERVER_PATH_SETTING,
+  adamaExecutable,
+  testInvocation,
+  runTestArgumentsAt,
+} = require('./commands');
+
+/** @type {LanguageClient | undefined} */
+let client;
+
+/** @param {vscode.ExtensionContext} context */
+async function activate(context) {
+  context.subscriptions.push(
+    vscode.commands.registerCommand(RUN_TEST_COMMAND, runTest),
+    vscode.commands.registerCommand(RESTART_COMMAND, restart),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration(`adama.${SERVER_PATH_SETTING}`)) {
+        restart();
+      }
+    }),
+  );
+  await start();
+}
+
+async function deactivate() {
+  await stop();
+}
+
+function executable() {
+  return adamaExecutable(vscode.workspace.getConfiguration('adama'));
+}
+
+async function start() {
+  const command = executable();
+  // No `transport` option: with one, vscode-languageclient appends `--stdio`, which `adama lsp`
+  // does not take; without it the server still talks over stdin and stdout.
+  const serverOptions = { command, args: ['lsp'] };
+  const clientOptions = {
+    documentSelector: [{ language: 'adama' }],
+    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.a') },
+  };
+  client = new LanguageClient('adama', 'Adama', serverOptions, clientOptions);
+  try {
+    await client.start();
+  } catch (error) {
+    client = undefined;
+    const message = `Adama: cannot start \`${command} lsp\` (${error && error.message ? error.message : error}). Set "adama.server.path" to the adama executable.`;
+    const choice = await vscode.window.showErrorMessage(message, 'Open Settings');
+    if (choice === 'Open Settings') {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'adama.server.path');
+    }
+  }
+}
+
+async function stop() {
+  const running = client;
+  client = undefined;
+  if (running) {
+    await running.stop();
+  }
+}
+
+async function restart() {
+  await stop();
+  await start();
+}
+
+/**
+ * Runs one test in a terminal. The lens passes the file and the test; from the command palette,
+ * the test is the one under the cursor, found through the server's lenses.
+ * @param {string | undefined} file
+ * @param {string | undefined} test
+ */
+async function runTest(file, test) {
+  if (typeof file !== 'string' || typeof test !== 'string') {
+    const found = await testUnderCursor();
+    if (!found) {
+      vscode.window.showInformationMessage('Adama: put the cursor inside a test block to run it.');
+      return;
+    }
+    [file, test] = found;
+  }
+  // `adama test` reads the file from disk: save the editor's text first.
+  const open = vscode.workspace.textDocuments.find((document) => document.uri.fsPath === file);
+  if (open && open.isDirty) {
+    await open.save();
+  }
+  const terminal = vscode.window.createTerminal(testInvocation(executable(), file, test));
+  terminal.show(true);
+}
+
+/** @returns {Promise<[string, string] | undefined>} */
+async function testUnderCursor() {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.document.languageId !== 'adama' || !client) {
+    return undefined;
+  }
+  const lenses = await client.sendRequest('textDocument/codeLens', {
+    textDocument: { uri: editor.document.uri.toString() },
+  });
+  const { line, character } = editor.selection.active;
+  return runTestArgumentsAt(lenses, { line, character });
+}
+
+module.exports = { activate, deactivate };
