@@ -903,10 +903,11 @@ impl Checker<'_> {
                     self.context.kind,
                     super::CodeKind::Static | super::CodeKind::MessageCode { .. }
                 );
-                if library::namespace_functions(namespace).contains(&name)
+                let call = library::namespace_call(namespace, name, arguments, self.signatures);
+                if let Some(call) = call
                     && !(document_bound && without_document)
                 {
-                    Value::of(library::namespace_call(namespace, name, arguments))
+                    self.library_result(call, &format!("{namespace}.{name}"), node)
                 } else {
                     self.error(
                         member.node,
@@ -1084,14 +1085,30 @@ impl Checker<'_> {
     }
 
     fn builtin_method(&mut self, receiver: &Ty, member: &Ident, arguments: &[Ty]) -> Value {
-        match library::method(receiver, &member.name, arguments) {
-            Some(ty) => Value::of(ty),
+        match library::method(receiver, &member.name, arguments, self.signatures) {
+            Some(call) => self.library_result(call, &member.name, member.node),
             None => {
                 self.error(
                     member.node,
                     Code::UnknownMember,
                     format!("Type '{receiver}' lacks method '{}'", member.name),
                 );
+                Value::error()
+            }
+        }
+    }
+
+    /// The value of a library call, or its diagnostic when the arguments do not fit.
+    fn library_result(&mut self, call: library::Call, function: &str, node: NodeId) -> Value {
+        match call {
+            Ok(ty) => Value::of(ty),
+            Err(error) => {
+                let code = if error.is_arity() {
+                    Code::BadCall
+                } else {
+                    Code::TypeMismatch
+                };
+                self.error_with_help(node, code, error.message(function), error.help(function));
                 Value::error()
             }
         }

@@ -1,13 +1,19 @@
 //! The standard library as the checker sees it (language section 6): the namespaces and their
-//! functions, and the built-in methods of each type, with their result types.
+//! functions with their overloads, and the built-in methods of each type.
 //!
-//! Result types that depend on the arguments are computed from them; a function whose result is
-//! not modelled yet yields `Ty::Error`, which accepts anything, so an incomplete entry can never
-//! reject a valid program.
+//! A call is typed by choosing an overload with the storing rules (language sections 3.7 and
+//! 5.3): the first overload whose parameters are exactly the arguments' types wins, then the
+//! first that accepts them. A `maybe<T>` argument where a plain `T` is expected selects the
+//! implied maybe overload, whose result is a maybe (language section 6, "empty in, empty out").
+//! An argument of unknown type (`Ty::Error`) fits anything, and when it leaves the choice open
+//! the result is unknown too, so one mistake gives one diagnostic.
+
+mod table;
 
 use std::sync::Arc;
 
-use crate::ty::Ty;
+use crate::ty::{MessageShapes, Ty, can_store};
+use table::{Overload, namespaces};
 
 /// The library namespaces.
 pub const NAMESPACES: &[&str] = &[
@@ -43,509 +49,409 @@ pub fn is_document_bound(namespace: &str, function: &str) -> bool {
     }
 }
 
-/// The functions of a namespace.
+/// The functions of a namespace, in the order of the language reference.
 pub fn namespace_functions(namespace: &str) -> &'static [&'static str] {
-    match namespace {
-        "Math" => &[
-            "abs",
-            "sign",
-            "sqrt",
-            "sin",
-            "cos",
-            "tan",
-            "asin",
-            "acos",
-            "atan",
-            "sinh",
-            "cosh",
-            "tanh",
-            "exp",
-            "log",
-            "log10",
-            "cbrt",
-            "expm1",
-            "log1p",
-            "signum",
-            "ulp",
-            "getExponent",
-            "radians",
-            "degrees",
-            "atan2",
-            "hypot",
-            "pow",
-            "IEEEremainder",
-            "copySign",
-            "min",
-            "max",
-            "floorDiv",
-            "floorMod",
-            "gcd",
-            "ceil",
-            "floor",
-            "round",
-            "roundTo",
-            "intOf",
-            "longOf",
-            "clampIntOf",
-            "isNaN",
-            "isInfinite",
-            "valid",
-            "near",
-            "xor",
-            "conj",
-            "length",
-            "isTrue",
-            "intersects",
-            "forceId",
-            "PI",
-            "E",
-            "SQRT2",
-            "toRadians",
-            "toDegrees",
-        ],
-        "String" => &[
-            "split",
-            "contains",
-            "startsWith",
-            "endsWith",
-            "indexOf",
-            "trim",
-            "trimLeft",
-            "trimRight",
-            "upper",
-            "lower",
-            "proper",
-            "reverse",
-            "camelject",
-            "mid",
-            "substr",
-            "left",
-            "right",
-            "multiply",
-            "replaceAll",
-            "removeAll",
-            "bulkReplaceAll",
-            "compare",
-            "compareInsensitive",
-            "equality",
-            "codepointAt",
-            "codepoints",
-            "intOf",
-            "longOf",
-            "doubleOf",
-            "intFromHex",
-            "longFromHex",
-            "initialsOf",
-            "principalOf",
-            "to_dyn",
-            "passwordHash",
-            "passwordCheck",
-            "charOf",
-            "to_roman",
-            "hexOf",
-            "strOf",
-            "join",
-            "concat",
-            "of",
-            "length",
-        ],
-        "Statistics" => &[
-            "sum",
-            "average",
-            "minimum",
-            "maximum",
-            "median",
-            "percentile",
-        ],
-        "Time" => &[
-            "now",
-            "today",
-            "datetime",
-            "datetimeLive",
-            "time",
-            "zone",
-            "setZone",
-            "make",
-            "toInt",
-            "extendWithinDay",
-            "cyclicAdd",
-            "overlaps",
-        ],
-        "Date" => &[
-            "make",
-            "construct",
-            "valid",
-            "calendarViewOf",
-            "weekViewOf",
-            "neighborViewOf",
-            "inclusiveRange",
-            "patternOf",
-            "satisfiesWeeklyPattern",
-            "inclusiveRangeSatisfiesWeeklyPattern",
-            "dayOfWeek",
-            "dayOfWeekEnglish",
-            "monthNameEnglish",
-            "offsetDay",
-            "offsetMonth",
-            "periodMonths",
-            "periodYearsFractional",
-            "future",
-            "past",
-            "between",
-            "min",
-            "max",
-            "date",
-            "time",
-            "adjustTimeZone",
-            "withYear",
-            "withMonth",
-            "withDayOfMonth",
-            "withHour",
-            "withMinute",
-            "withTime",
-            "truncateDay",
-            "truncateHour",
-            "truncateMinute",
-            "truncateSeconds",
-            "truncateMilliseconds",
-            "format",
-            "overlaps",
-            "year",
-            "month",
-            "day",
-        ],
-        "TimeSpan" => &[
-            "makeFromSeconds",
-            "makeFromMinutes",
-            "seconds",
-            "minutes",
-            "hours",
-            "add",
-            "multiply",
-        ],
-        "Principal" => &[
-            "isAdamaDeveloper",
-            "isAnonymous",
-            "isOverlord",
-            "isAdamaHost",
-            "fromAuthority",
-            "agent",
-            "authority",
-            "isFromDocument",
-            "isFromSpace",
-            "principalOf",
-        ],
-        "Dynamic" => &[
-            "dyn", "str", "i", "l", "d", "b", "date", "datetime", "is_null", "to_str", "parse",
-            "to_dyn",
-        ],
-        "Json" => &["parse", "parsen"],
-        "HTML" => &[
-            "convertHTMLtoJSON",
-            "escapeHTMLAttributeValue",
-            "convertJSONtoHTML",
-        ],
-        "Document" => &[
-            "destroy",
-            "rewind",
-            "key",
-            "space",
-            "seq",
-            "disconnect",
-            "patch",
-        ],
-        "ViewState" => &["merge", "goto", "send", "log"],
-        "Random" => &[
-            "genInt",
-            "genBoundInt",
-            "genLong",
-            "genDouble",
-            "getDoubleGaussian",
-        ],
-        "Template" => &["html", "raw"],
-        "Templates" => &["accountRecoveryDefaultEmail", "multilineEmailWithButton"],
-        "Token" => &[
-            "sortAndUniqueAsIntTokens",
-            "normalizeSortAndUniqueAsStringTokens",
-            "intersect",
-        ],
-        "Runtime" => &["isBeta"],
-        _ => &[],
-    }
+    namespaces()
+        .get(namespace)
+        .map_or(&[], |parsed| parsed.names.as_slice())
 }
 
-fn first(arguments: &[Ty]) -> Ty {
-    arguments.first().cloned().unwrap_or(Ty::Error)
+/// Why a library call does not type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// No overload takes this many arguments.
+    Arity {
+        expected: usize,
+        got: usize,
+        signatures: String,
+    },
+    /// The one overload of this arity does not accept an argument.
+    Argument {
+        expected: Ty,
+        actual: Ty,
+        signatures: String,
+    },
+    /// Several overloads have this arity and none accepts the arguments.
+    NoOverload {
+        arguments: String,
+        signatures: String,
+    },
 }
 
-fn same_maybe(arguments: &[Ty], plain: Ty) -> Ty {
-    if arguments
-        .iter()
-        .any(|argument| matches!(argument, Ty::Maybe(_)))
-    {
-        Ty::maybe(plain)
-    } else {
-        plain
-    }
-}
-
-/// The result of `Namespace.function(arguments)`.
-pub fn namespace_call(namespace: &str, function: &str, arguments: &[Ty]) -> Ty {
-    let d = || same_maybe(arguments, Ty::Double);
-    match (namespace, function) {
-        ("Math", "abs") => match first(arguments) {
-            Ty::Complex => Ty::Double,
-            other => other,
-        },
-        ("Math", "sign" | "signum" | "getExponent") if function != "signum" => Ty::Int,
-        ("Math", "sqrt") => Ty::Complex,
-        ("Math", "min" | "max" | "floorDiv" | "floorMod" | "gcd") => first(arguments),
-        ("Math", "intOf") => Ty::maybe(Ty::Int),
-        ("Math", "longOf") => Ty::maybe(Ty::Long),
-        ("Math", "clampIntOf" | "forceId") => Ty::Int,
-        ("Math", "isNaN" | "isInfinite" | "near" | "xor" | "isTrue" | "intersects") => Ty::Bool,
-        ("Math", "valid") => Ty::maybe(Ty::Double),
-        ("Math", "conj") => Ty::Complex,
-        ("Math", "length") => Ty::Double,
-        ("Math", _) => d(),
-        ("String", "split") => same_maybe(arguments, Ty::list(Ty::String)),
-        ("String", "contains" | "startsWith" | "endsWith" | "equality" | "passwordCheck") => {
-            same_maybe(arguments, Ty::Bool)
+impl CallError {
+    /// The diagnostic's message.
+    pub fn message(&self, function: &str) -> String {
+        match self {
+            CallError::Arity { expected, got, .. } => format!(
+                "Function invoked with wrong number of arguments. Expected {expected}, got {got}"
+            ),
+            CallError::Argument {
+                expected, actual, ..
+            } => format!(
+                "Type check failure: the type '{expected}' is unable to store type '{actual}'."
+            ),
+            CallError::NoOverload { arguments, .. } => {
+                format!("Function '{function}' has no overload that accepts ({arguments})")
+            }
         }
-        ("String", "indexOf" | "codepointAt" | "intOf" | "intFromHex") => Ty::maybe(Ty::Int),
-        ("String", "longOf" | "longFromHex") => Ty::maybe(Ty::Long),
-        ("String", "doubleOf") => Ty::maybe(Ty::Double),
-        ("String", "mid" | "substr" | "left" | "right") => Ty::maybe(Ty::String),
-        ("String", "compare" | "compareInsensitive" | "length") => Ty::Int,
-        ("String", "codepoints") => Ty::list(Ty::Int),
-        ("String", "principalOf") => Ty::Principal,
-        ("String", "to_dyn") => Ty::maybe(Ty::Dynamic),
-        ("String", _) => same_maybe(arguments, Ty::String),
-        ("Statistics", "average") => Ty::maybe(Ty::Double),
-        ("Statistics", _) => match first(arguments) {
-            Ty::List(element) | Ty::Array(element) => Ty::maybe(*element),
-            _ => Ty::Error,
-        },
-        ("Time", "now") => Ty::Long,
-        ("Time", "today") => Ty::Date,
-        ("Time", "datetime" | "datetimeLive") => Ty::DateTime,
-        ("Time", "time" | "extendWithinDay" | "cyclicAdd") => Ty::Time,
-        ("Time", "zone") => Ty::String,
-        ("Time", "setZone" | "overlaps") => Ty::Bool,
-        ("Time", "make") => Ty::maybe(Ty::Time),
-        ("Time", "toInt") => Ty::Int,
-        ("Date", "make") => Ty::maybe(Ty::Date),
-        (
-            "Date",
-            "construct" | "adjustTimeZone" | "withYear" | "withMonth" | "withDayOfMonth"
-            | "withHour" | "withMinute" | "withTime",
-        ) => Ty::maybe(Ty::DateTime),
-        ("Date", "valid" | "satisfiesWeeklyPattern" | "overlaps") => Ty::Bool,
-        (
-            "Date",
-            "calendarViewOf"
-            | "weekViewOf"
-            | "neighborViewOf"
-            | "inclusiveRange"
-            | "inclusiveRangeSatisfiesWeeklyPattern",
-        ) => Ty::list(Ty::Date),
-        ("Date", "patternOf" | "dayOfWeek" | "periodMonths" | "year" | "month" | "day") => Ty::Int,
-        ("Date", "dayOfWeekEnglish" | "monthNameEnglish") => Ty::String,
-        ("Date", "offsetDay" | "offsetMonth") => Ty::Date,
-        ("Date", "periodYearsFractional") => Ty::Double,
-        (
-            "Date",
-            "future"
-            | "past"
-            | "truncateDay"
-            | "truncateHour"
-            | "truncateMinute"
-            | "truncateSeconds"
-            | "truncateMilliseconds",
-        ) => Ty::DateTime,
-        ("Date", "between") => Ty::TimeSpan,
-        ("Date", "min" | "max") => first(arguments),
-        ("Date", "date") => Ty::Date,
-        ("Date", "time") => Ty::Time,
-        ("Date", "format") => Ty::maybe(Ty::String),
-        ("TimeSpan", "makeFromSeconds" | "makeFromMinutes" | "add" | "multiply") => Ty::TimeSpan,
-        ("TimeSpan", _) => Ty::Double,
-        ("Principal", "agent" | "authority") => Ty::String,
-        ("Principal", "principalOf") => Ty::Principal,
-        ("Principal", _) => Ty::Bool,
-        ("Dynamic", "dyn") => Ty::Dynamic,
-        ("Dynamic", "to_str") => Ty::String,
-        ("Dynamic", "parse" | "to_dyn") => Ty::maybe(Ty::Dynamic),
-        ("Json", "parse") => Ty::maybe(Ty::Json),
-        ("Json", "parsen") => Ty::Json,
-        ("HTML", "convertHTMLtoJSON") => Ty::maybe(Ty::Dynamic),
-        ("HTML", _) => Ty::String,
-        ("Document", "key" | "space") => Ty::String,
-        ("Document", "seq") => Ty::Int,
-        ("Document", _) => Ty::Void,
-        ("ViewState", _) => Ty::Bool,
-        ("Random", "genInt" | "genBoundInt") => Ty::Int,
-        ("Random", "genLong") => Ty::Long,
-        ("Random", _) => Ty::Double,
-        ("Template", _) => Ty::maybe(Ty::String),
-        ("Templates", _) => Ty::String,
-        ("Token", "sortAndUniqueAsIntTokens") => Ty::array(Ty::Int),
-        ("Token", "normalizeSortAndUniqueAsStringTokens") => Ty::array(Ty::String),
-        ("Token", "intersect") => first(arguments),
-        ("Runtime", _) => Ty::Bool,
-        _ => Ty::Error,
     }
+
+    /// The diagnostic's hint: the signatures the function accepts.
+    pub fn help(&self, function: &str) -> String {
+        let (CallError::Arity { signatures, .. }
+        | CallError::Argument { signatures, .. }
+        | CallError::NoOverload { signatures, .. }) = self;
+        format!("{function} accepts {signatures}")
+    }
+
+    /// Whether the error is about the arguments' number (otherwise their types).
+    pub fn is_arity(&self) -> bool {
+        matches!(self, CallError::Arity { .. })
+    }
+}
+
+/// The type of a library call, or why the arguments do not fit.
+pub type Call = Result<Ty, CallError>;
+
+/// The result of `Namespace.function(arguments)`; `None` when the namespace has no such function.
+pub fn namespace_call(
+    namespace: &str,
+    function: &str,
+    arguments: &[Ty],
+    messages: &dyn MessageShapes,
+) -> Option<Call> {
+    let function = namespaces().get(namespace)?.functions.get(function)?;
+    let overloads: Vec<&Overload> = function.overloads.iter().collect();
+    Some(resolve(&overloads, arguments, 0, messages))
+}
+
+fn stores(param: &Ty, argument: &Ty, exact: bool, messages: &dyn MessageShapes) -> bool {
+    if exact {
+        param == argument
+    } else {
+        can_store(param, argument, false, messages)
+    }
+}
+
+/// The result of an overload for these arguments, if it accepts them.
+fn fit(
+    overload: &Overload,
+    arguments: &[Ty],
+    exact: bool,
+    messages: &dyn MessageShapes,
+) -> Option<Ty> {
+    let mut lifted = false;
+    for (param, argument) in overload.params.iter().zip(arguments) {
+        if argument.is_error() || stores(param, argument, exact, messages) {
+            continue;
+        }
+        match argument {
+            Ty::Maybe(inner)
+                if !matches!(param, Ty::Maybe(_)) && stores(param, inner, exact, messages) =>
+            {
+                lifted = true;
+            }
+            _ => return None,
+        }
+    }
+    Some(if lifted && overload.result != Ty::Void {
+        Ty::maybe(overload.result.clone())
+    } else {
+        overload.result.clone()
+    })
+}
+
+/// Chooses an overload. `receiver` is 1 for a method call, whose receiver is the first argument
+/// but not counted in messages.
+fn resolve(
+    overloads: &[&Overload],
+    arguments: &[Ty],
+    receiver: usize,
+    messages: &dyn MessageShapes,
+) -> Call {
+    let same_arity: Vec<&Overload> = overloads
+        .iter()
+        .copied()
+        .filter(|overload| overload.params.len() == arguments.len())
+        .collect();
+    for exact in [true, false] {
+        let results: Vec<Ty> = same_arity
+            .iter()
+            .filter_map(|overload| fit(overload, arguments, exact, messages))
+            .collect();
+        if let Some(first) = results.first() {
+            let open =
+                arguments.iter().any(Ty::is_error) && results.iter().any(|result| result != first);
+            return Ok(if open { Ty::Error } else { first.clone() });
+        }
+    }
+    let signatures = describe(overloads, receiver);
+    match same_arity.as_slice() {
+        [] => Err(CallError::Arity {
+            expected: overloads
+                .first()
+                .map_or(0, |overload| overload.params.len())
+                .saturating_sub(receiver),
+            got: arguments.len().saturating_sub(receiver),
+            signatures,
+        }),
+        [overload] => {
+            let (expected, actual) = overload
+                .params
+                .iter()
+                .zip(arguments)
+                .find(|(param, argument)| {
+                    !can_store(param, argument, false, messages)
+                        && !can_store(param, argument.unwrap_maybe(), false, messages)
+                })
+                .map_or((Ty::Error, Ty::Error), |(param, argument)| {
+                    (param.clone(), argument.clone())
+                });
+            Err(CallError::Argument {
+                expected,
+                actual,
+                signatures,
+            })
+        }
+        _ => Err(CallError::NoOverload {
+            arguments: list(arguments.iter().skip(receiver)),
+            signatures,
+        }),
+    }
+}
+
+fn list<'a>(types: impl Iterator<Item = &'a Ty>) -> String {
+    types
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn describe(overloads: &[&Overload], receiver: usize) -> String {
+    overloads
+        .iter()
+        .map(|overload| format!("({})", list(overload.params.iter().skip(receiver))))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// A method that is a namespace function called on its first argument (`x.abs()` is
+/// `Math.abs(x)`): the first of the namespaces with a function of that name whose first
+/// parameter accepts the receiver.
+fn extension(
+    namespaces_tried: &[&str],
+    receiver: &Ty,
+    name: &str,
+    arguments: &[Ty],
+    messages: &dyn MessageShapes,
+) -> Option<Call> {
+    let mut all = Vec::with_capacity(arguments.len() + 1);
+    all.push(receiver.clone());
+    all.extend_from_slice(arguments);
+    for namespace in namespaces_tried {
+        let Some(function) = namespaces()
+            .get(namespace)
+            .and_then(|parsed| parsed.functions.get(name))
+        else {
+            continue;
+        };
+        if function.namespace_only {
+            continue;
+        }
+        let candidates: Vec<&Overload> = function
+            .overloads
+            .iter()
+            .filter(|overload| {
+                overload.params.first().is_some_and(|param| {
+                    can_store(param, receiver, false, messages)
+                        || can_store(param, receiver.unwrap_maybe(), false, messages)
+                })
+            })
+            .collect();
+        if !candidates.is_empty() {
+            return Some(resolve(&candidates, &all, 1, messages));
+        }
+    }
+    None
+}
+
+/// A built-in method with one signature.
+fn own(
+    arguments: &[Ty],
+    params: Vec<Ty>,
+    result: Ty,
+    messages: &dyn MessageShapes,
+) -> Option<Call> {
+    let overload = Overload { params, result };
+    Some(resolve(&[&overload], arguments, 0, messages))
 }
 
 /// The result of a built-in method on a value of type `receiver`, or `None` when the type has
-/// no such method. Types whose methods are not all modelled answer `Some(Ty::Error)`.
-pub fn method(receiver: &Ty, name: &str, arguments: &[Ty]) -> Option<Ty> {
-    let extension = |namespace: &str| {
-        namespace_functions(namespace).contains(&name).then(|| {
-            let mut all = vec![receiver.clone()];
-            all.extend_from_slice(arguments);
-            namespace_call(namespace, name, &all)
-        })
+/// no such method. Types whose methods are not all modelled answer `Some(Ok(Ty::Error))`.
+pub fn method(
+    receiver: &Ty,
+    name: &str,
+    arguments: &[Ty],
+    messages: &dyn MessageShapes,
+) -> Option<Call> {
+    let extension = |namespaces_tried: &[&str]| {
+        extension(namespaces_tried, receiver, name, arguments, messages)
     };
+    let own = |params: Vec<Ty>, result: Ty| own(arguments, params, result, messages);
+    let none = |result: Ty| own(Vec::new(), result);
     match receiver {
-        Ty::Error => Some(Ty::Error),
-        Ty::String => match name {
-            "dyn" => Some(Ty::Dynamic),
-            _ => extension("String"),
-        },
-        Ty::Int | Ty::Long | Ty::Double => match name {
-            "strOf" | "hexOf" | "charOf" | "to_roman" => Some(Ty::String),
-            "dyn" => Some(Ty::Dynamic),
-            _ => extension("Math"),
-        },
-        Ty::Bool => match name {
-            "strOf" => Some(Ty::String),
-            "dyn" => Some(Ty::Dynamic),
-            _ => extension("Math"),
-        },
+        Ty::Error => Some(Ok(Ty::Error)),
+        Ty::String => extension(&["String", "Dynamic"]),
+        Ty::Int | Ty::Long | Ty::Double | Ty::Bool => extension(&["Math", "String", "Dynamic"]),
         Ty::Complex => match name {
-            "re" | "real" | "im" | "imaginary" | "length" | "abs" => Some(Ty::Double),
-            "conj" => Some(Ty::Complex),
-            _ => extension("Math"),
+            "re" | "real" | "im" | "imaginary" => none(Ty::Double),
+            _ => extension(&["Math"]),
         },
         Ty::Maybe(inner) => match name {
-            "has" => Some(Ty::Bool),
-            "getOrDefaultTo" => Some((**inner).clone()),
-            "delete" => Some(Ty::Void),
+            "has" => none(Ty::Bool),
+            "getOrDefaultTo" => own(vec![(**inner).clone()], (**inner).clone()),
+            "delete" => none(Ty::Void),
             // The library functions that take a maybe and answer a plain value.
-            "isTrue" if **inner == Ty::Bool => Some(Ty::Bool),
-            "forceId" if **inner == Ty::Int => Some(Ty::Int),
-            _ => method(inner, name, arguments).map(Ty::maybe),
+            "isTrue" | "forceId" => extension(&["Math"]),
+            _ => method(inner, name, arguments, messages).map(|call| call.map(Ty::maybe)),
         },
-        Ty::List(element) | Ty::Array(element) => match name {
-            "size" => Some(Ty::Int),
-            "toArray" => Some(Ty::array((**element).clone())),
-            "reverse" | "skip" | "drop" => Some(Ty::list((**element).clone())),
-            "flatten" => Some(match &**element {
-                Ty::List(inner) | Ty::Array(inner) => Ty::list((**inner).clone()),
-                _ => Ty::Error,
-            }),
-            "manifest" => Some(Ty::list(element.unwrap_maybe().clone())),
-            "join" | "concat" => Some(if matches!(**element, Ty::Maybe(_)) {
-                Ty::maybe(Ty::String)
-            } else {
-                Ty::String
-            }),
-            _ => extension("Statistics").or_else(|| extension("Token")),
-        },
+        Ty::List(element) | Ty::Array(element) => {
+            list_method(receiver, element, name, arguments, messages)
+        }
         Ty::Map(key, value) => match name {
-            "size" => Some(Ty::Int),
-            "has" => Some(Ty::Bool),
-            "clear" => Some(Ty::Void),
-            "remove" => Some(Ty::maybe((**value).clone())),
-            "insert" => Some(receiver.clone()),
-            "min" | "max" => Some(Ty::maybe(Ty::Pair(key.clone(), value.clone()))),
+            "size" => none(Ty::Int),
+            "has" => own(vec![(**key).clone()], Ty::Bool),
+            "clear" => none(Ty::Void),
+            "remove" => own(vec![(**key).clone()], Ty::maybe((**value).clone())),
+            "insert" => own(vec![receiver.clone()], receiver.clone()),
+            "min" | "max" => none(Ty::maybe(Ty::Pair(key.clone(), value.clone()))),
             _ => None,
         },
         Ty::Table(_) => match name {
-            "size" => Some(Ty::Int),
-            "delete" => Some(Ty::Void),
-            "to_csv" => Some(Ty::String),
+            "size" => none(Ty::Int),
+            "delete" => none(Ty::Void),
+            "to_csv" => none(Ty::String),
             _ => None,
         },
         Ty::Enum(_) => match name {
-            "to_int" => Some(Ty::Int),
-            "to_string" => Some(Ty::String),
-            "next" | "prev" => Some(receiver.clone()),
+            "to_int" => none(Ty::Int),
+            "to_string" => none(Ty::String),
+            "next" | "prev" => none(receiver.clone()),
             _ => None,
         },
-        Ty::Date => match name {
-            "year" | "month" | "day" => Some(Ty::Int),
-            _ => extension("Date").or(Some(Ty::Error)),
-        },
+        // Methods of these types that the table does not name are not rejected: the reference's
+        // set of them is not fully known.
+        Ty::Date | Ty::DateTime => extension(&["Date"]).or(Some(Ok(Ty::Error))),
         Ty::Time => match name {
-            "hour" | "minute" => Some(Ty::Int),
-            _ => extension("Time").or(Some(Ty::Error)),
+            "hour" | "minute" => none(Ty::Int),
+            _ => extension(&["Time"]).or(Some(Ok(Ty::Error))),
         },
-        Ty::DateTime => extension("Date").or(Some(Ty::Error)),
-        Ty::TimeSpan => extension("TimeSpan").or(Some(Ty::Error)),
-        Ty::Principal | Ty::SecurePrincipal => extension("Principal").or(Some(Ty::Error)),
+        Ty::TimeSpan => extension(&["TimeSpan"]).or(Some(Ok(Ty::Error))),
+        Ty::Principal | Ty::SecurePrincipal => extension(&["Principal"]).or(Some(Ok(Ty::Error))),
         Ty::Asset => match name {
-            "name" | "id" | "type" | "md5" | "sha384" => Some(Ty::String),
-            "size" => Some(Ty::Long),
-            "valid" => Some(Ty::Bool),
+            "name" | "id" | "type" | "md5" | "sha384" => none(Ty::String),
+            "size" => none(Ty::Long),
+            "valid" => none(Ty::Bool),
             _ => None,
         },
         Ty::Dynamic => match name {
-            "to_json" => Some(Ty::Json),
-            "to_str" => Some(Ty::String),
-            "is_null" => Some(Ty::maybe(Ty::Bool)),
-            "str" | "i" | "l" | "d" | "b" | "date" | "datetime" => {
-                let plain = match name {
-                    "str" => Ty::String,
-                    "i" => Ty::Int,
-                    "l" => Ty::Long,
-                    "d" => Ty::Double,
-                    "b" => Ty::Bool,
-                    "date" => Ty::Date,
-                    _ => Ty::DateTime,
-                };
-                Some(if arguments.len() >= 2 {
-                    plain
-                } else {
-                    Ty::maybe(plain)
-                })
-            }
-            _ => extension("Dynamic"),
+            "to_json" => none(Ty::Json),
+            _ => extension(&["Dynamic"]),
         },
         Ty::Json => match name {
-            "to_dynamic" => Some(Ty::Dynamic),
-            "deref" => Some(Ty::Json),
-            "to_b" => Some(Ty::maybe(Ty::Bool)),
-            "to_i" => Some(Ty::maybe(Ty::Int)),
-            "to_s" => Some(Ty::maybe(Ty::String)),
+            "to_dynamic" => none(Ty::Dynamic),
+            "deref" => match arguments {
+                [Ty::Int] => own(vec![Ty::Int], Ty::Json),
+                _ => own(vec![Ty::String], Ty::Json),
+            },
+            "to_b" => none(Ty::maybe(Ty::Bool)),
+            "to_i" => none(Ty::maybe(Ty::Int)),
+            "to_s" => none(Ty::maybe(Ty::String)),
             _ => None,
         },
-        Ty::Channel(message) => match name {
-            "fetch" => Some(Ty::Future(message.clone())),
-            "fetchTimed" | "decide" => Some(Ty::Future(Box::new(Ty::maybe((**message).clone())))),
-            "choose" => Some(Ty::Future(Box::new(Ty::maybe((**message).clone())))),
-            _ => None,
-        },
+        Ty::Channel(message) => channel_method(message, name, arguments, messages),
         Ty::Future(inner) => match name {
-            "await" => Some((**inner).clone()),
+            "await" => none((**inner).clone()),
             _ => None,
         },
         Ty::ServiceResult(inner) => match name {
-            "await" | "as_maybe" => Some(Ty::maybe((**inner).clone())),
-            "has" | "finished" | "failed" => Some(Ty::Bool),
-            "code" => Some(Ty::Int),
-            "message" => Some(Ty::String),
+            "await" | "as_maybe" => none(Ty::maybe((**inner).clone())),
+            "has" | "finished" | "failed" => none(Ty::Bool),
+            "code" => none(Ty::Int),
+            "message" => none(Ty::String),
             _ => None,
         },
-        Ty::Handler(_) => (name == "enqueue").then_some(Ty::Void),
+        // The arguments of `enqueue` are checked against the handler's message by the caller.
+        Ty::Handler(_) => (name == "enqueue").then_some(Ok(Ty::Void)),
         Ty::Text => match name {
-            "append" => Some(Ty::Bool),
-            "get" => Some(Ty::String),
+            "append" => own(vec![Ty::Int, Ty::Dynamic], Ty::Bool),
+            "get" => none(Ty::String),
             _ => None,
         },
-        Ty::Holder(message) => (name == "write").then(|| Ty::Message(Arc::clone(message))),
-        Ty::Template => extension("Template"),
-        _ => Some(Ty::Error),
+        Ty::Holder(message) => (name == "write").then(|| Ok(Ty::Message(Arc::clone(message)))),
+        Ty::Template => extension(&["Template"]),
+        _ => Some(Ok(Ty::Error)),
+    }
+}
+
+/// Methods of lists and arrays (language sections 6.1, 6.3, 6.4 and 6.8).
+fn list_method(
+    receiver: &Ty,
+    element: &Ty,
+    name: &str,
+    arguments: &[Ty],
+    messages: &dyn MessageShapes,
+) -> Option<Call> {
+    let own = |params: Vec<Ty>, result: Ty| own(arguments, params, result, messages);
+    let none = |result: Ty| own(Vec::new(), result);
+    match name {
+        "size" => none(Ty::Int),
+        "toArray" => none(Ty::array(element.clone())),
+        "reverse" => none(Ty::list(element.clone())),
+        "skip" | "drop" => own(vec![Ty::Int], Ty::list(element.clone())),
+        "flatten" => none(match element {
+            Ty::List(inner) | Ty::Array(inner) => Ty::list((**inner).clone()),
+            Ty::Error => Ty::Error,
+            _ => return None,
+        }),
+        "manifest" => none(Ty::list(element.unwrap_maybe().clone())),
+        _ => extension(
+            &["Statistics", "Token", "String"],
+            receiver,
+            name,
+            arguments,
+            messages,
+        ),
+    }
+}
+
+/// Methods of an async channel (language section 6.1).
+fn channel_method(
+    message: &Ty,
+    name: &str,
+    arguments: &[Ty],
+    messages: &dyn MessageShapes,
+) -> Option<Call> {
+    let own = |params: Vec<Ty>, result: Ty| own(arguments, params, result, messages);
+    let future = |inner: Ty| Ty::Future(Box::new(inner));
+    let options = match message {
+        Ty::Array(_) => message.clone(),
+        other => Ty::array(other.clone()),
+    };
+    match name {
+        "fetch" => own(vec![Ty::Principal], future(message.clone())),
+        "fetchTimed" => own(
+            vec![Ty::Principal, Ty::Double],
+            future(Ty::maybe(message.clone())),
+        ),
+        "decide" => own(
+            vec![Ty::Principal, options],
+            future(Ty::maybe(message.clone())),
+        ),
+        "choose" => own(
+            vec![Ty::Principal, options, Ty::Int],
+            future(Ty::maybe(message.clone())),
+        ),
+        _ => None,
     }
 }
