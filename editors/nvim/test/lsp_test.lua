@@ -1,5 +1,6 @@
 -- End-to-end test of `adama lsp` with Neovim as the client: diagnostics appear as you type,
--- hover returns the type, go-to-definition lands on the declaration, rename edits every use.
+-- hover returns the type, go-to-definition lands on the declaration, rename edits every use,
+-- the "Run test" lens appears and `:AdamaRunTest` runs the test under the cursor.
 -- Run: ADAMA_BIN=/path/to/adama nvim --headless --clean -l editors/nvim/test/lsp_test.lua
 -- Prints PASS and exits 0, or prints what failed and exits 1.
 
@@ -25,6 +26,10 @@ vim.fn.writefile({
   '  total += a.n;',
   '}',
   'formula doubled = total * 2;',
+  'test doubles {',
+  '  total = 2;',
+  '  assert doubled == 4;',
+  '}',
 }, path)
 
 require('adama').setup({ lsp = true, lsp_cmd = { adama, 'lsp' } })
@@ -97,6 +102,39 @@ vim.lsp.util.apply_workspace_edit(edit, client.offset_encoding)
 local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
 if lines[1] ~= 'public int sum;' or lines[6] ~= '  sum += a.n;' or lines[8] ~= 'formula doubled = sum * 2;' then
   fail('rename: ' .. vim.inspect(lines))
+end
+
+-- The lens over the test block, refreshed by the plugin.
+if not vim.wait(10000, function()
+  local lenses = vim.lsp.codelens.get(buf)
+  return #lenses == 1 and lenses[1].command ~= nil
+end, 20) then
+  fail('code lenses: ' .. vim.inspect(vim.lsp.codelens.get(buf)))
+end
+local lens = vim.lsp.codelens.get(buf)[1]
+if lens.range.start.line ~= 8 or lens.command.command ~= 'adama.runTest' or lens.command.arguments[2] ~= 'doubles' then
+  fail('lens: ' .. vim.inspect(lens))
+end
+
+-- `:AdamaRunTest` inside the block saves the renamed file and runs that test in a terminal.
+vim.api.nvim_win_set_cursor(0, { 11, 4 })
+vim.cmd('AdamaRunTest')
+local term = vim.api.nvim_get_current_buf()
+if term == buf then
+  fail('no terminal opened')
+end
+local output
+if not vim.wait(20000, function()
+  output = table.concat(vim.api.nvim_buf_get_lines(term, 0, -1, false), '\n')
+  return output:find('1 tests, 1 passed, 0 failed', 1, true) ~= nil
+end, 50) then
+  fail('the test did not pass in the terminal: ' .. output)
+end
+if not output:find('test doubles ... ok (1/1 asserts)', 1, true) then
+  fail('terminal: ' .. output)
+end
+if vim.bo[buf].modified then
+  fail('the file was not saved before the run')
 end
 
 client:stop()
