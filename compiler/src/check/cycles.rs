@@ -1,13 +1,19 @@
-//! Formulas that depend on themselves: `formula a = b + 1; formula b = a + 1;`.
+//! Formulas that depend on themselves: `formula a = b + 1; formula b = a + 1;`, and records that
+//! contain themselves through formulas.
 //!
 //! A formula reads the names its expression mentions; a cycle among top-level formulas, or among
-//! the formulas of one record, can never be computed.
+//! the formulas of one record, can never be computed. Record containment must be acyclic through
+//! plain record fields, `maybe<R>` fields and formulas (language section 3.1): the cycles of
+//! fields alone need no code and are found with the document-wide rules (`global`); those that go
+//! through a formula need the formula's type, and are found when the record is checked.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::SemanticDiagnostic;
+use super::{FormulaTypes, SemanticDiagnostic};
 use crate::diagnostic::Code;
 use crate::hir::{Body, Decl, Expr, Ident, Item, RecordMember};
+use crate::signatures::{MemberSig, Signatures};
+use crate::ty::Ty;
 
 /// The names each formula mentions, and the formula's name node.
 type Dependencies<'a> = BTreeMap<&'a str, (&'a Ident, BTreeSet<&'a str>)>;
@@ -146,4 +152,47 @@ fn children(expr: &Expr) -> Vec<crate::hir::ExprId> {
         }
         _ => Vec::new(),
     }
+}
+
+/// A cycle of record containment from `record` back to itself that goes through at least one
+/// formula (`record A { formula b = … /* a B */; } record B { A a; }`), as the list of record
+/// names, or `None`.
+pub fn record_formula_cycle(
+    record: &str,
+    signatures: &Signatures,
+    formulas: &dyn FormulaTypes,
+) -> Option<Vec<String>> {
+    // States are (record, whether the path so far went through a formula); each is visited once,
+    // so the search is linear in the members of the records reached.
+    let mut visited: BTreeSet<(String, bool)> = BTreeSet::new();
+    let mut stack: Vec<(String, bool, Vec<String>)> =
+        vec![(record.to_owned(), false, vec![record.to_owned()])];
+    while let Some((current, through_formula, path)) = stack.pop() {
+        let Some(sig) = signatures.records.get(&current) else {
+            continue;
+        };
+        for member in &sig.order {
+            let (ty, is_formula) = match sig.members.get(member) {
+                Some(MemberSig::Field { ty, .. }) => (ty.clone(), false),
+                Some(MemberSig::Formula) => (formulas.formula_type(Some(&current), member), true),
+                _ => continue,
+            };
+            let Ty::Record(next) = ty.unwrap_maybe() else {
+                continue;
+            };
+            let through = through_formula || is_formula;
+            let mut longer = path.clone();
+            longer.push(next.to_string());
+            if &**next == record {
+                if through {
+                    return Some(longer);
+                }
+                continue;
+            }
+            if visited.insert((next.to_string(), through)) {
+                stack.push((next.to_string(), through, longer));
+            }
+        }
+    }
+    None
 }

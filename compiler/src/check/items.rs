@@ -81,6 +81,16 @@ impl Checker<'_> {
                 for member in &record.members {
                     self.record_member(member, &name);
                 }
+                if let Some(cycle) =
+                    super::cycles::record_formula_cycle(&name, self.signatures, self.formulas)
+                {
+                    self.error_with_help(
+                        record.name.node,
+                        Code::StructureRule,
+                        format!("A cycle was detected within records: {}", cycle.join(", ")),
+                        "a record can not contain itself, through its fields or its formulas",
+                    );
+                }
             }
             Decl::Message(message) => {
                 let name: Arc<str> = Arc::from(message.name.name.as_str());
