@@ -7,7 +7,7 @@ use adama_compiler::hir::{Expr, ExprId};
 use adama_compiler::ir::{Program, Res};
 use adama_compiler::ty::Ty;
 
-use crate::document::{Ask, Document, Meta};
+use crate::document::{Ask, Document, Meta, Timeout};
 use crate::error::{Fault, codes};
 use crate::eval::Frame;
 use crate::exec::Flow;
@@ -389,12 +389,22 @@ impl Document {
                     AskKind::Fetch | AskKind::FetchTimed => None,
                 };
                 let id = self.meta.auto_future_id_base() + self.asks.len() as i32 + 1;
+                let timeout = (kind == AskKind::FetchTimed).then(|| {
+                    let seconds = args.get(1).map_or(0.0, Value::as_double);
+                    let timeout = self.meta.timeouts.get(&id).copied().unwrap_or(Timeout {
+                        started: self.meta.time,
+                        seconds,
+                    });
+                    Arc::make_mut(&mut self.meta.timeouts).insert(id, timeout);
+                    timeout
+                });
                 self.asks.push(Ask {
                     id,
                     channel,
                     who,
                     array: array || kind == AskKind::Choose,
                     options,
+                    timeout,
                 });
                 let maybe = kind != AskKind::Fetch;
                 Value::Future(FutureRef(
@@ -414,12 +424,30 @@ impl Document {
                     return Ok(Value::Void);
                 };
                 let key = (ask.channel.clone(), ask.who.clone());
-                let answer = self.inbox.get_mut(&key).and_then(|queue| queue.pop_front());
+                let deadline = ask.timeout.map(|timeout| timeout.deadline());
+                let answer = self.inbox.get_mut(&key).and_then(|queue| {
+                    // A timed ask takes only a message sent before it gave up.
+                    match (queue.front(), deadline) {
+                        (Some((sent, _)), Some(deadline)) if *sent > deadline => None,
+                        _ => queue.pop_front(),
+                    }
+                });
+                let timed_out =
+                    answer.is_none() && deadline.is_some_and(|deadline| self.meta.time >= deadline);
+                if answer.is_some() || timed_out {
+                    if let Some(ask) = self.asks.get_mut(index) {
+                        ask.channel.clear();
+                    }
+                    // A resolved timed ask needs its clock no more.
+                    if deadline.is_some() {
+                        Arc::make_mut(&mut self.meta.timeouts).remove(&ask.id);
+                    }
+                }
+                if timed_out {
+                    return Ok(Value::Maybe(None));
+                }
                 match answer {
-                    Some(json) => {
-                        if let Some(ask) = self.asks.get_mut(index) {
-                            ask.channel.clear();
-                        }
+                    Some((_, json)) => {
                         let element = match program.async_channels.get(&key.0) {
                             Some(definition)
                                 if (definition.message as usize) < program.messages.len() =>

@@ -272,6 +272,23 @@ impl Document {
                 }
             }
         }
+        if let Some(Json::Object(timeouts)) = json.get("__timeouts") {
+            let map = Arc::make_mut(&mut meta.timeouts);
+            for (id, timeout) in timeouts {
+                let Ok(id) = id.parse::<i32>() else { continue };
+                if timeout.is_null() {
+                    map.remove(&id);
+                    continue;
+                }
+                map.insert(
+                    id,
+                    crate::document::Timeout {
+                        started: timeout.get("timestamp").map(number).map_or(0, |n| n as i64),
+                        seconds: timeout.get("timeout").map(number).unwrap_or(0.0),
+                    },
+                );
+            }
+        }
         match json.get("__messages") {
             Some(Json::Null) => meta.messages = Arc::new(BTreeMap::new()),
             Some(Json::Object(messages)) => {

@@ -281,6 +281,12 @@ impl Document {
                     let mut object = Map::new();
                     object.insert("id".into(), Json::from(ask.id));
                     object.insert("channel".into(), Json::String(ask.channel.clone()));
+                    if let Some(timeout) = &ask.timeout {
+                        object.insert(
+                            "timeout".into(),
+                            serde_json::json!({"started": timeout.started.to_string(), "seconds": crate::json::double_json(timeout.seconds)}),
+                        );
+                    }
                     object.insert("array".into(), Json::Bool(ask.array));
                     if let Some((options, min, max)) = &ask.options {
                         object.insert("min".into(), Json::from(*min));
