@@ -465,3 +465,35 @@ proptest! {
         }
     }
 }
+
+#[derive(Debug, Default)]
+struct Counting {
+    statements: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl adama_runtime::document::StatementHook for Counting {
+    fn before_statement(&mut self, _unit: u32, _stmt: u32) {
+        self.statements
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_debugger_sees_every_statement() {
+    let mut document = document(LEDGER);
+    connect(&mut document, "ann");
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    document.hook = Some(Box::new(Counting {
+        statements: std::sync::Arc::clone(&counter),
+    }));
+    send(
+        &mut document,
+        "ann",
+        "add",
+        json!({"memo": "x", "amount": 1}),
+        5,
+    )
+    .expect("add");
+    // The handler runs `if`, then the ingestion and the `+=`.
+    assert_eq!(counter.load(std::sync::atomic::Ordering::Relaxed), 3);
+}
