@@ -259,6 +259,9 @@ impl Document {
         if let Json::Object(fields) = self.dump_record(self.root) {
             object.extend(fields);
         }
+        for (name, last) in self.meta.crons.iter() {
+            object.insert(format!("__{name}"), long_json(*last));
+        }
         meta_fields(&self.meta, &mut object);
         if !self.meta.clients.is_empty() {
             let clients: Map<String, Json> = self
@@ -460,6 +463,18 @@ pub(crate) fn diff_meta(
             }
             redo.insert("__messages".into(), Json::Object(message_redo));
             undo.insert("__messages".into(), Json::Object(message_undo));
+        }
+    }
+    if !Arc::ptr_eq(&old.crons, &new.crons) {
+        for (name, last) in new.crons.iter() {
+            let previous = old.crons.get(name);
+            if previous != Some(last) {
+                redo.insert(format!("__{name}"), long_json(*last));
+                undo.insert(
+                    format!("__{name}"),
+                    previous.map_or(Json::Null, |previous| long_json(*previous)),
+                );
+            }
         }
     }
     if !Arc::ptr_eq(&old.timeouts, &new.timeouts) && *old.timeouts != *new.timeouts {

@@ -32,6 +32,8 @@ pub struct Meta {
     pub messages: Arc<BTreeMap<i32, QueuedMessage>>,
     /// Timed asks (`fetchTimed`) by future id: when the first ask was made, and for how long.
     pub timeouts: Arc<BTreeMap<i32, Timeout>>,
+    /// When each cron job last ran (or when its clock started), in document ms.
+    pub crons: Arc<BTreeMap<String, i64>>,
 }
 
 /// A timed ask's clock.
@@ -68,6 +70,7 @@ impl Default for Meta {
             clients: Arc::new(BTreeMap::new()),
             messages: Arc::new(BTreeMap::new()),
             timeouts: Arc::new(BTreeMap::new()),
+            crons: Arc::new(BTreeMap::new()),
         }
     }
 }

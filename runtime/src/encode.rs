@@ -225,6 +225,11 @@ impl Document {
         let program = Arc::clone(&self.program);
         self.load_record(&program, self.root, json);
         self.load_meta(json);
+        for job in &program.crons {
+            if let Some(last) = json.get(format!("__{}", job.name)).map(number) {
+                Arc::make_mut(&mut self.meta.crons).insert(job.name.clone(), last as i64);
+            }
+        }
         self.store.journal = Default::default();
         self.cache.clear();
     }

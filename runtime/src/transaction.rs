@@ -706,6 +706,7 @@ impl Document {
                 Err(other) => return Err(other),
             }
         }
+        self.run_crons(program)?;
         let used = self.asks.len() as i32;
         self.meta.auto_future_id += used;
         Ok(Ran::Done)
@@ -740,10 +741,10 @@ impl Document {
             .values()
             .map(|timeout| timeout.deadline())
             .min();
-        match (state, timeout) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [state, timeout, self.next_cron()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Runs a command and then the invalidations it asks for at once (up to 128), merging their

@@ -497,3 +497,36 @@ fn a_debugger_sees_every_statement() {
     // The handler runs `if`, then the ingestion and the `+=`.
     assert_eq!(counter.load(std::sync::atomic::Ordering::Relaxed), 3);
 }
+
+#[test]
+fn cron_jobs_run_once_per_period() {
+    let mut document = document(
+        r#"
+        public int runs;
+        @cron nightly daily 8:30 { runs++; }
+    "#,
+    );
+    let day = 86_400_000i64;
+    let at = |ms: i64| json!({"command": "invalidate", "timestamp": ms});
+    assert_eq!(
+        document.next_wake(),
+        Some(8 * 3_600_000 + 30 * 60_000),
+        "the first 8:30 after creation"
+    );
+    document.execute_batch(&at(8 * 3_600_000)).expect("before");
+    assert_eq!(document.dump()["runs"], 0);
+    document.execute_batch(&at(9 * 3_600_000)).expect("after");
+    assert_eq!(document.dump()["runs"], 1);
+    document
+        .execute_batch(&at(10 * 3_600_000))
+        .expect("same day");
+    assert_eq!(document.dump()["runs"], 1, "once per day");
+    document
+        .execute_batch(&at(day + 9 * 3_600_000))
+        .expect("next day");
+    assert_eq!(document.dump()["runs"], 2);
+    assert_eq!(
+        document.dump()["__nightly"],
+        (day + 9 * 3_600_000).to_string()
+    );
+}

@@ -541,6 +541,44 @@ impl Builder<'_> {
                         }
                     }
                 }
+                Decl::Cron {
+                    name,
+                    schedule,
+                    body,
+                } => {
+                    use crate::hir::{CronFrequency, CronSchedule};
+                    let field = |field: &Ident| {
+                        self.program.records[0].slot_index.get(&field.name).copied()
+                    };
+                    let rule = match schedule {
+                        CronSchedule::Daily { hour, minute, .. } => Some(CronRule::Daily {
+                            hour: *hour as u32,
+                            minute: *minute as u32,
+                        }),
+                        CronSchedule::Hourly { minute, .. } => Some(CronRule::Hourly {
+                            minute: *minute as u32,
+                        }),
+                        CronSchedule::Monthly { day, .. } => {
+                            Some(CronRule::Monthly { day: *day as u32 })
+                        }
+                        CronSchedule::Variable {
+                            frequency,
+                            field: name,
+                        } => field(name).map(|slot| match frequency {
+                            CronFrequency::Daily => CronRule::DailyFrom(slot),
+                            CronFrequency::Hourly => CronRule::HourlyFrom(slot),
+                            CronFrequency::Monthly => CronRule::MonthlyFrom(slot),
+                        }),
+                    };
+                    if let Some(schedule) = rule {
+                        self.program.crons.push(CronDef {
+                            name: name.name.clone(),
+                            unit: unit_id,
+                            body: body.clone(),
+                            schedule,
+                        });
+                    }
+                }
                 Decl::Test { name, body } => {
                     self.program.tests.push(TestDef {
                         name: name.name.clone(),
