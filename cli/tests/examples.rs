@@ -41,6 +41,68 @@ fn scripts_give_the_recorded_output() {
     }
 }
 
+/// The last line of an example's run: the stored document.
+fn final_document(example: &str) -> serde_json::Value {
+    let directory = root().join("examples").join(example);
+    let output = Command::cargo_bin("adama")
+        .expect("binary")
+        .arg("run")
+        .arg(directory.join(format!("{example}.a")))
+        .arg("--script")
+        .arg(directory.join(format!("{example}.jsonl")))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    let last = text.lines().last().expect("a last line");
+    serde_json::from_str::<serde_json::Value>(last).expect("json")["document"].clone()
+}
+
+#[test]
+fn examples_reach_their_outcomes() {
+    let game = final_document("tictactoe");
+    assert_eq!(game["outcome"], "X wins", "ann takes the diagonal 2-4-6");
+    assert_eq!(game["moves"], 5);
+    let chat = final_document("chat");
+    assert_eq!(
+        chat["_lines"].as_object().expect("lines").len(),
+        2,
+        "the blank message is refused"
+    );
+    let counter = final_document("counter");
+    assert_eq!(
+        counter["count"], 4,
+        "3 from ann, 1 from the timer; bo is not connected"
+    );
+    let cards = final_document("cards");
+    assert_eq!(cards["_cards"]["2"]["played"], true);
+    assert_eq!(cards["dealt"], 6);
+}
+
+#[test]
+fn hidden_hands_stay_hidden() {
+    let directory = root().join("examples/cards");
+    let output = Command::cargo_bin("adama")
+        .expect("binary")
+        .arg("run")
+        .arg(directory.join("cards.a"))
+        .arg("--script")
+        .arg(directory.join("cards.jsonl"))
+        .output()
+        .expect("runs");
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let line: serde_json::Value = serde_json::from_str(line).expect("json");
+        let Some(bo) = line["views"].get("bo/acme") else {
+            continue;
+        };
+        // Ann's cards are 1 to 3; only card 2, once played, may show its rank to bo.
+        for card in ["1", "3"] {
+            for list in ["hand", "pile"] {
+                assert!(bo["data"][list][card].get("rank").is_none(), "{bo}");
+            }
+        }
+    }
+}
+
 #[test]
 fn example_tests_pass() {
     for example in EXAMPLES {

@@ -259,6 +259,9 @@ impl Document {
         if let Json::Object(fields) = self.dump_record(self.root) {
             object.extend(fields);
         }
+        for (name, last) in self.meta.crons.iter() {
+            object.insert(format!("__{name}"), long_json(*last));
+        }
         meta_fields(&self.meta, &mut object);
         if !self.meta.clients.is_empty() {
             let clients: Map<String, Json> = self
@@ -271,6 +274,15 @@ impl Document {
         }
         if !self.meta.messages.is_empty() {
             object.insert("__messages".into(), messages_json(&self.meta));
+        }
+        if !self.meta.timeouts.is_empty() {
+            let timeouts: Map<String, Json> = self
+                .meta
+                .timeouts
+                .iter()
+                .map(|(id, timeout)| (id.to_string(), timeout_json(timeout)))
+                .collect();
+            object.insert("__timeouts".into(), Json::Object(timeouts));
         }
         object.insert("__webqueue".into(), Json::Object(Map::new()));
         object.insert("__replication".into(), Json::Object(Map::new()));
@@ -301,6 +313,15 @@ pub(crate) fn messages_json(meta: &Meta) -> Json {
             })
             .collect(),
     )
+}
+
+/// A timed ask's clock as stored.
+pub(crate) fn timeout_json(timeout: &crate::document::Timeout) -> Json {
+    serde_json::json!({"timestamp": timeout.started.to_string(), "timeout": double_or_int(timeout.seconds)})
+}
+
+fn double_or_int(value: f64) -> Json {
+    crate::json::double_json(value)
 }
 
 /// A long as stored: a string.
@@ -443,6 +464,38 @@ pub(crate) fn diff_meta(
             redo.insert("__messages".into(), Json::Object(message_redo));
             undo.insert("__messages".into(), Json::Object(message_undo));
         }
+    }
+    if !Arc::ptr_eq(&old.crons, &new.crons) {
+        for (name, last) in new.crons.iter() {
+            let previous = old.crons.get(name);
+            if previous != Some(last) {
+                redo.insert(format!("__{name}"), long_json(*last));
+                undo.insert(
+                    format!("__{name}"),
+                    previous.map_or(Json::Null, |previous| long_json(*previous)),
+                );
+            }
+        }
+    }
+    if !Arc::ptr_eq(&old.timeouts, &new.timeouts) && *old.timeouts != *new.timeouts {
+        let (mut timeout_redo, mut timeout_undo) = (Map::new(), Map::new());
+        for (id, timeout) in old.timeouts.iter() {
+            if !new.timeouts.contains_key(id) {
+                timeout_redo.insert(id.to_string(), Json::Null);
+                timeout_undo.insert(id.to_string(), timeout_json(timeout));
+            }
+        }
+        for (id, timeout) in new.timeouts.iter() {
+            if old.timeouts.get(id) != Some(timeout) {
+                timeout_redo.insert(id.to_string(), timeout_json(timeout));
+                timeout_undo.insert(
+                    id.to_string(),
+                    old.timeouts.get(id).map_or(Json::Null, timeout_json),
+                );
+            }
+        }
+        redo.insert("__timeouts".into(), Json::Object(timeout_redo));
+        undo.insert("__timeouts".into(), Json::Object(timeout_undo));
     }
     if !Arc::ptr_eq(&old.clients, &new.clients) && *old.clients != *new.clients {
         let (mut client_redo, mut client_undo) = (Map::new(), Map::new());

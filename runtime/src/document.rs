@@ -30,6 +30,25 @@ pub struct Meta {
     pub auto_table_row_id: i32,
     pub clients: Arc<BTreeMap<i32, Principal>>,
     pub messages: Arc<BTreeMap<i32, QueuedMessage>>,
+    /// Timed asks (`fetchTimed`) by future id: when the first ask was made, and for how long.
+    pub timeouts: Arc<BTreeMap<i32, Timeout>>,
+    /// When each cron job last ran (or when its clock started), in document ms.
+    pub crons: Arc<BTreeMap<String, i64>>,
+}
+
+/// A timed ask's clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timeout {
+    /// The document time of the first ask, in ms.
+    pub started: i64,
+    pub seconds: f64,
+}
+
+impl Timeout {
+    /// When the ask gives up, in document ms.
+    pub fn deadline(&self) -> i64 {
+        self.started + (self.seconds * 1000.0) as i64
+    }
 }
 
 impl Default for Meta {
@@ -50,6 +69,8 @@ impl Default for Meta {
             auto_table_row_id: 0,
             clients: Arc::new(BTreeMap::new()),
             messages: Arc::new(BTreeMap::new()),
+            timeouts: Arc::new(BTreeMap::new()),
+            crons: Arc::new(BTreeMap::new()),
         }
     }
 }
@@ -117,6 +138,8 @@ pub struct Ask {
     pub who: Principal,
     pub array: bool,
     pub options: Option<(Vec<serde_json::Value>, i32, i32)>,
+    /// For `fetchTimed`: the ask's clock.
+    pub timeout: Option<Timeout>,
 }
 
 /// A document.
@@ -143,7 +166,10 @@ pub struct Document {
     /// Asks made by the current run, in order.
     pub(crate) asks: Vec<Ask>,
     /// Messages routed to async channels for the current run: (channel, who) → queue.
-    pub(crate) inbox: HashMap<(String, Principal), std::collections::VecDeque<serde_json::Value>>,
+    pub(crate) inbox:
+        HashMap<(String, Principal), std::collections::VecDeque<(i64, serde_json::Value)>>,
+    /// Timeouts of timed asks that a blocked run created: they outlive its rollback.
+    pub(crate) carried_timeouts: Option<Arc<BTreeMap<i32, Timeout>>>,
     /// A `preempt` target registered by the current run.
     pub(crate) preempt: Option<Arc<str>>,
     /// Outstanding asks published to views after the last transaction.
@@ -222,6 +248,7 @@ impl Document {
             anonymous_shapes: HashMap::new(),
             asks: Vec::new(),
             inbox: HashMap::new(),
+            carried_timeouts: None,
             preempt: None,
             outstanding: Vec::new(),
             test_log: Vec::new(),

@@ -225,6 +225,11 @@ impl Document {
         let program = Arc::clone(&self.program);
         self.load_record(&program, self.root, json);
         self.load_meta(json);
+        for job in &program.crons {
+            if let Some(last) = json.get(format!("__{}", job.name)).map(number) {
+                Arc::make_mut(&mut self.meta.crons).insert(job.name.clone(), last as i64);
+            }
+        }
         self.store.journal = Default::default();
         self.cache.clear();
     }
@@ -270,6 +275,23 @@ impl Document {
                 } else {
                     map.insert(id, principal_from_json(who));
                 }
+            }
+        }
+        if let Some(Json::Object(timeouts)) = json.get("__timeouts") {
+            let map = Arc::make_mut(&mut meta.timeouts);
+            for (id, timeout) in timeouts {
+                let Ok(id) = id.parse::<i32>() else { continue };
+                if timeout.is_null() {
+                    map.remove(&id);
+                    continue;
+                }
+                map.insert(
+                    id,
+                    crate::document::Timeout {
+                        started: timeout.get("timestamp").map(number).map_or(0, |n| n as i64),
+                        seconds: timeout.get("timeout").map(number).unwrap_or(0.0),
+                    },
+                );
             }
         }
         match json.get("__messages") {

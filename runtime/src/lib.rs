@@ -8,6 +8,7 @@
 
 pub mod call;
 pub mod commit;
+pub mod cron;
 pub mod document;
 pub mod encode;
 pub mod error;

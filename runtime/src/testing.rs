@@ -112,7 +112,7 @@ impl Document {
                 self.inbox
                     .entry((task.channel.clone(), task.who.clone()))
                     .or_default()
-                    .push_back(task.message.clone());
+                    .push_back((task.timestamp, task.message.clone()));
             }
         }
         if outcome.is_ok() && !self.meta.state.is_empty() {
@@ -133,8 +133,10 @@ impl Document {
                 self.store.revert();
                 self.forget_freed_records();
                 let messages = Arc::clone(&self.meta.messages);
+                let timeouts = Arc::clone(&self.meta.timeouts);
                 self.meta = self.checkpoint_meta.clone();
                 self.meta.messages = messages;
+                self.meta.timeouts = timeouts;
                 self.meta.blocked = true;
                 self.checkpoint_meta = self.meta.clone();
                 Ok(())

@@ -645,8 +645,12 @@ impl Document {
             Ok((_, redo, undo)) => Ok((redo, undo, false)),
             Err(Fault::Blocked { channel }) => {
                 let asks = std::mem::take(&mut self.asks);
+                let carried = self.carried_timeouts.take();
                 let (_, redo, undo) = self.transact(
                     |document, _| {
+                        if let Some(timeouts) = carried {
+                            document.meta.timeouts = timeouts;
+                        }
                         document.meta.blocked = true;
                         document.meta.seq += 1;
                         Ok(())
@@ -689,7 +693,7 @@ impl Document {
                 self.inbox
                     .entry((task.channel.clone(), task.who.clone()))
                     .or_default()
-                    .push_back(task.message.clone());
+                    .push_back((task.timestamp, task.message.clone()));
             }
         }
         if !self.meta.state.is_empty() && self.meta.next_time <= self.meta.time {
@@ -702,6 +706,7 @@ impl Document {
                 Err(other) => return Err(other),
             }
         }
+        self.run_crons(program)?;
         let used = self.asks.len() as i32;
         self.meta.auto_future_id += used;
         Ok(Ran::Done)
@@ -714,18 +719,32 @@ impl Document {
             self.meta.next_time = self.meta.time;
             return Ok(Ran::Done);
         }
+        self.carried_timeouts = Some(Arc::clone(&self.meta.timeouts));
         Err(Fault::Blocked { channel })
     }
 
     /// Whether the document wants an invalidation right away (a due state, queued messages).
     pub fn wants_invalidation_now(&self) -> bool {
         (!self.meta.state.is_empty() && self.meta.next_time <= self.meta.time && !self.meta.blocked)
-            || (!self.meta.messages.is_empty() && !self.meta.blocked)
+            || !self.meta.messages.is_empty()
     }
 
-    /// When the document next needs an invalidation, in document time (ms), if ever.
+    /// When the document next needs an invalidation, in document time (ms), if ever: a pending
+    /// state, or the earliest deadline of a timed ask it is waiting on.
     pub fn next_wake(&self) -> Option<i64> {
-        (!self.meta.state.is_empty()).then_some(self.meta.next_time)
+        // A blocked document waits for input, not for its state's time.
+        let state =
+            (!self.meta.state.is_empty() && !self.meta.blocked).then_some(self.meta.next_time);
+        let timeout = self
+            .meta
+            .timeouts
+            .values()
+            .map(|timeout| timeout.deadline())
+            .min();
+        [state, timeout, self.next_cron()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Runs a command and then the invalidations it asks for at once (up to 128), merging their

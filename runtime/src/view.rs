@@ -281,6 +281,12 @@ impl Document {
                     let mut object = Map::new();
                     object.insert("id".into(), Json::from(ask.id));
                     object.insert("channel".into(), Json::String(ask.channel.clone()));
+                    if let Some(timeout) = &ask.timeout {
+                        object.insert(
+                            "timeout".into(),
+                            serde_json::json!({"started": timeout.started.to_string(), "seconds": crate::json::double_json(timeout.seconds)}),
+                        );
+                    }
                     object.insert("array".into(), Json::Bool(ask.array));
                     if let Some((options, min, max)) = &ask.options {
                         object.insert("min".into(), Json::from(*min));
@@ -560,19 +566,23 @@ impl Document {
         let mut out = Map::new();
         let mut new_order = Vec::with_capacity(items.len());
         let mut new_rows = HashMap::with_capacity(items.len());
+        let mut hidden = Vec::new();
         for item in items.iter() {
             let Value::Record(record) = item else {
                 continue;
             };
-            if self.record_hidden(program, viewer, *record)? {
-                continue;
-            }
             let layout = self.store.record(*record).layout;
             let id = program.records[layout as usize]
                 .id_slot
                 .map_or(record.0 as i32, |slot| {
                     self.store.get(*record, slot).as_int()
                 });
+            if self.record_hidden(program, viewer, *record)? {
+                // The reference writes a hidden row as null on every walk of its list, even in
+                // a view's first delta (runtime spec, quirk 2).
+                hidden.push(id);
+                continue;
+            }
             let mut child = rows.remove(&id);
             if let Some(delta) = self.diff_record(program, viewer, *record, &mut child, false)?
                 && !delta.is_empty()
@@ -587,8 +597,9 @@ impl Document {
         if new_order != *order && !(first && new_order.is_empty()) {
             out.insert("@o".into(), encode_order(order, &new_order));
         }
-        let mut gone: Vec<i32> = rows.keys().copied().collect();
+        let mut gone: Vec<i32> = rows.keys().copied().chain(hidden).collect();
         gone.sort_unstable();
+        gone.dedup();
         for id in gone {
             out.insert(id.to_string(), Json::Null);
         }

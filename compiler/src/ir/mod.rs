@@ -45,6 +45,7 @@ pub struct Program {
     pub deletes: Vec<(UnitId, Block)>,
     pub loads: Vec<(UnitId, Block)>,
     pub tests: Vec<TestDef>,
+    pub crons: Vec<CronDef>,
     /// Document-level policies by name.
     pub policies: HashMap<String, FnId>,
     /// View-state filters by name.
@@ -197,6 +198,34 @@ pub struct ConstructorDef {
     pub unit: UnitId,
     pub param: Option<(u32, u32)>,
     pub body: Block,
+}
+
+/// `@cron name schedule { … }`.
+#[derive(Debug, Clone)]
+pub struct CronDef {
+    pub name: String,
+    pub unit: UnitId,
+    pub body: Block,
+    pub schedule: CronRule,
+}
+
+/// When a cron job runs, in the document's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CronRule {
+    Daily {
+        hour: u32,
+        minute: u32,
+    },
+    Hourly {
+        minute: u32,
+    },
+    Monthly {
+        day: u32,
+    },
+    /// The schedule is read from a root field: a `time` for daily, an `int` for the others.
+    DailyFrom(u32),
+    HourlyFrom(u32),
+    MonthlyFrom(u32),
 }
 
 /// `test name { … }`.
