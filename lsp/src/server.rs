@@ -11,12 +11,12 @@ use adama_compiler::{Database, SourceFile};
 use salsa::Setter;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
-    CodeActionOrCommand, CodeActionParams, CodeActionProviderCapability, CodeActionResponse,
-    CodeLens, CodeLensOptions, CodeLensParams, CompletionOptions, CompletionParams,
-    CompletionResponse, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
-    DidOpenTextDocumentParams, DocumentFormattingParams, DocumentHighlight,
-    DocumentHighlightParams, DocumentSymbolParams, DocumentSymbolResponse, FoldingRange,
-    FoldingRangeParams, FoldingRangeProviderCapability, GotoDefinitionParams,
+    CodeActionKind, CodeActionOptions, CodeActionOrCommand, CodeActionParams,
+    CodeActionProviderCapability, CodeActionResponse, CodeLens, CodeLensOptions, CodeLensParams,
+    CompletionOptions, CompletionParams, CompletionResponse, DidChangeTextDocumentParams,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DocumentFormattingParams,
+    DocumentHighlight, DocumentHighlightParams, DocumentSymbolParams, DocumentSymbolResponse,
+    FoldingRange, FoldingRangeParams, FoldingRangeProviderCapability, GotoDefinitionParams,
     GotoDefinitionResponse, Hover, HoverParams, HoverProviderCapability, InitializeParams,
     InitializeResult, InitializedParams, InlayHint, InlayHintParams, Location, MessageType, OneOf,
     PrepareRenameResponse, ReferenceParams, RenameOptions, RenameParams, SelectionRange,
@@ -223,7 +223,16 @@ impl LanguageServer for Backend {
                     work_done_progress_options: WorkDoneProgressOptions::default(),
                 }),
                 inlay_hint_provider: Some(OneOf::Left(true)),
-                code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![
+                            CodeActionKind::QUICKFIX,
+                            CodeActionKind::REFACTOR_REWRITE,
+                            CodeActionKind::REFACTOR_EXTRACT,
+                        ]),
+                        ..CodeActionOptions::default()
+                    },
+                )),
                 // Invariant: no `execute_command_provider` for the lens's command. The editor
                 // runs it; advertising it would make clients such as vscode-languageclient
                 // register a second command of the same name and fail.
@@ -485,13 +494,25 @@ impl LanguageServer for Backend {
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         let range = params.range;
         let uri = params.text_document.uri;
+        let only = params.context.only;
         let target_uri = uri.clone();
         Ok(self
             .query(&uri, move |db, file, document| {
                 let span =
                     offset_of(&document.rope, range.start)..offset_of(&document.rope, range.end);
-                handlers::code_actions::code_actions(db, file, &document.rope, &target_uri, span)
+                let rope = &document.rope;
+                let mut actions =
+                    handlers::code_actions::code_actions(db, file, rope, &target_uri, span.clone());
+                actions.extend(handlers::refactorings::refactorings(
+                    db,
+                    file,
+                    rope,
+                    &target_uri,
+                    span,
+                ));
+                actions
                     .into_iter()
+                    .filter(|action| wanted(action.kind.as_ref(), only.as_deref()))
                     .map(CodeActionOrCommand::CodeAction)
                     .collect()
             })
@@ -615,6 +636,25 @@ impl LanguageServer for Backend {
             .await
             .flatten())
     }
+}
+
+/// Whether an action of `kind` is among the kinds the client asked for: a requested kind covers
+/// its sub-kinds (`refactor` covers `refactor.extract`).
+fn wanted(
+    kind: Option<&tower_lsp_server::ls_types::CodeActionKind>,
+    only: Option<&[tower_lsp_server::ls_types::CodeActionKind]>,
+) -> bool {
+    let Some(only) = only else {
+        return true;
+    };
+    let kind = kind.map_or("", |kind| kind.as_str());
+    only.iter().any(|wanted| {
+        let wanted = wanted.as_str();
+        kind == wanted
+            || kind
+                .strip_prefix(wanted)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
 }
 
 /// Serves the protocol on stdin and stdout until the client exits.

@@ -774,3 +774,208 @@ async fn code_lenses_are_advertised_and_the_editor_runs_their_command() {
         "the editor, not the server, runs adama.runTest"
     );
 }
+
+/// The text after applying a code action's edits (test programs are ASCII: a character is a byte).
+fn apply(text: &str, action: &Value) -> String {
+    let offset = |position: &Value| {
+        let line = position["line"].as_u64().unwrap_or(0) as usize;
+        let character = position["character"].as_u64().unwrap_or(0) as usize;
+        text.split_inclusive('\n')
+            .take(line)
+            .map(str::len)
+            .sum::<usize>()
+            + character
+    };
+    let mut edits: Vec<(usize, usize, String)> = action["edit"]["changes"][URI]
+        .as_array()
+        .map(|edits| {
+            edits
+                .iter()
+                .map(|edit| {
+                    (
+                        offset(&edit["range"]["start"]),
+                        offset(&edit["range"]["end"]),
+                        edit["newText"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    edits.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));
+    let mut edited = text.to_owned();
+    for (start, end, new_text) in edits {
+        edited.replace_range(start..end, &new_text);
+    }
+    edited
+}
+
+/// The errors the compiler finds in a program.
+fn errors(text: &str) -> Vec<String> {
+    let db = adama_compiler::Database::default();
+    let file = adama_compiler::SourceFile::new(&db, "edited.a".to_owned(), text.to_owned());
+    adama_compiler::queries::diagnostics(&db, file)
+        .iter()
+        .filter(|diagnostic| diagnostic.severity == adama_compiler::Severity::Error)
+        .map(|diagnostic| diagnostic.message.clone())
+        .collect()
+}
+
+impl Harness {
+    /// The code actions for a range, optionally of some kinds only.
+    async fn actions(
+        &mut self,
+        start: (u32, u32),
+        end: (u32, u32),
+        only: Option<Value>,
+    ) -> Vec<Value> {
+        let mut context = json!({"diagnostics": []});
+        if let Some(only) = only {
+            context["only"] = only;
+        }
+        let range = json!({"start": {"line": start.0, "character": start.1}, "end": {"line": end.0, "character": end.1}});
+        self.request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": range, "context": context}),
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn add_explicit_type_spells_the_inferred_type_of_a_local() {
+    let mut harness = Harness::start().await;
+    let program = "public int total;\nmessage M { int n; }\nprocedure p() {\n  let doubled = total * 2;\n  var ratio = total / 3;\n  auto shape = {n: 1};\n}\n";
+    harness.open(program).await;
+
+    let actions = harness.actions((3, 6), (3, 6), None).await;
+    assert_eq!(
+        actions,
+        vec![json!({
+            "title": "Add explicit type 'int' to 'doubled'",
+            "kind": "refactor.rewrite",
+            "edit": {"changes": {URI: [{"range": {"start": {"line": 3, "character": 2}, "end": {"line": 3, "character": 5}}, "newText": "int"}]}}
+        })]
+    );
+    let edited = apply(program, &actions[0]);
+    assert!(edited.contains("  int doubled = total * 2;\n"), "{edited}");
+    assert_eq!(errors(&edited), Vec::<String>::new());
+
+    let actions = harness.actions((4, 2), (4, 2), None).await;
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    let edited = apply(program, &actions[0]);
+    assert!(
+        edited.contains("  maybe<double> ratio = total / 3;\n"),
+        "{edited}"
+    );
+    assert_eq!(errors(&edited), Vec::<String>::new());
+
+    // An anonymous message has no name to write.
+    assert_eq!(
+        harness.actions((5, 4), (5, 4), None).await,
+        Vec::<Value>::new()
+    );
+}
+
+#[tokio::test]
+async fn fields_toggle_between_public_and_private() {
+    let mut harness = Harness::start().await;
+    let program = "public int total;\nint hidden;\nprivate string secret;\nrecord Row { public int id; readonly int score; }\ntable<Row> rows;\n";
+    harness.open(program).await;
+    let mut results = Vec::new();
+    for (line, character) in [(0, 12), (1, 5), (2, 16), (3, 42)] {
+        let actions = harness
+            .actions((line, character), (line, character), None)
+            .await;
+        assert_eq!(actions.len(), 1, "{actions:?}");
+        assert_eq!(actions[0]["kind"], json!("refactor.rewrite"));
+        let edited = apply(program, &actions[0]);
+        assert_eq!(errors(&edited), Vec::<String>::new(), "{edited}");
+        let changed_line = edited.lines().nth(line as usize).unwrap_or("").to_owned();
+        results.push((
+            actions[0]["title"].as_str().unwrap_or("").to_owned(),
+            changed_line,
+        ));
+    }
+    assert_eq!(
+        results,
+        vec![
+            (
+                "Make 'total' private".to_owned(),
+                "private int total;".to_owned()
+            ),
+            (
+                "Make 'hidden' public".to_owned(),
+                "public int hidden;".to_owned()
+            ),
+            (
+                "Make 'secret' public".to_owned(),
+                "public string secret;".to_owned()
+            ),
+            (
+                "Make 'score' public".to_owned(),
+                "record Row { public int id; public readonly int score; }".to_owned()
+            ),
+        ]
+    );
+    // Tables are private by rule: no toggle.
+    assert_eq!(
+        harness.actions((4, 13), (4, 13), None).await,
+        Vec::<Value>::new()
+    );
+}
+
+#[tokio::test]
+async fn extract_formula_names_the_selected_part_of_a_formula() {
+    let mut harness = Harness::start().await;
+    let program = "public int price;\npublic int quantity;\npublic formula total = price * quantity + 5;\nrecord Row { public int score; }\ntable<Row> rows;\nformula big = iterate rows where score > 3;\nint extracted;\n";
+    harness.open(program).await;
+
+    // The selection, with the space after it, covers `price * quantity`.
+    let actions = harness
+        .actions((2, 23), (2, 40), Some(json!(["refactor.extract"])))
+        .await;
+    assert_eq!(
+        actions,
+        vec![json!({
+            "title": "Extract formula",
+            "kind": "refactor.extract",
+            "edit": {"changes": {URI: [
+                {"range": {"start": {"line": 2, "character": 0}, "end": {"line": 2, "character": 0}}, "newText": "formula extracted2 = price * quantity;\n"},
+                {"range": {"start": {"line": 2, "character": 23}, "end": {"line": 2, "character": 39}}, "newText": "extracted2"}
+            ]}}
+        })],
+        "`extracted` is taken, so the new formula is `extracted2`"
+    );
+    let edited = apply(program, &actions[0]);
+    assert!(
+        edited.contains(
+            "formula extracted2 = price * quantity;\npublic formula total = extracted2 + 5;\n"
+        ),
+        "{edited}"
+    );
+    assert_eq!(errors(&edited), Vec::<String>::new());
+
+    // `score` is the row's field inside `where`: that part cannot leave the query.
+    assert_eq!(
+        harness
+            .actions((5, 33), (5, 42), Some(json!(["refactor"])))
+            .await,
+        Vec::<Value>::new()
+    );
+    // A bare cursor extracts nothing, and a quick-fix-only request gets no refactoring.
+    assert_eq!(
+        harness
+            .actions((2, 25), (2, 25), Some(json!(["refactor.extract"])))
+            .await,
+        Vec::<Value>::new()
+    );
+    assert_eq!(
+        harness
+            .actions((2, 23), (2, 39), Some(json!(["quickfix"])))
+            .await,
+        Vec::<Value>::new()
+    );
+}

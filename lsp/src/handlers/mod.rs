@@ -9,6 +9,7 @@ pub mod folding;
 pub mod formatting;
 pub mod hover;
 pub mod inlay_hints;
+pub mod refactorings;
 pub mod references;
 pub mod selection;
 pub mod semantic_tokens;
