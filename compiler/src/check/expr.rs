@@ -982,6 +982,11 @@ impl Checker<'_> {
                 }
                 result
             }
+            // Asking a principal for a message waits for input: not in read-only code.
+            Ty::Channel(_) if matches!(name, "fetch" | "fetchTimed" | "decide" | "choose") => {
+                self.expect_document_change(member);
+                self.builtin_method(&object.ty, member, arguments)
+            }
             Ty::Handler(message) if name == "enqueue" => {
                 self.expect_document_change(member);
                 self.enqueue_arguments(message, arguments, node);
@@ -1420,6 +1425,15 @@ impl Checker<'_> {
         let (result, element) = match (&target_ty, &source) {
             (_, Ty::Error) => (target_ty.clone(), None),
             (Ty::Enum(_), Ty::Int) => (target_ty.clone(), None),
+            (Ty::Enum(enumeration), _) => {
+                self.error_with_help(
+                    self.body.expr(value).node,
+                    Code::TypeMismatch,
+                    format!("Type check failure: the type `{source}` is unable to be converted to the enumeration '{enumeration}'."),
+                    "only an int converts to an enumeration (language section 3.10)",
+                );
+                (Ty::Error, None)
+            }
             (_, Ty::List(element) | Ty::Array(element)) if structured(element) => {
                 (Ty::array(target_ty.clone()), Some((**element).clone()))
             }

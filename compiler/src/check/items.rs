@@ -10,7 +10,7 @@ use crate::hir::{
     Invalidation, Item, MessageMember, Mutability, Privacy, RecordMember, StaticEntry,
     StaticPolicyKind, UriSegment, WebMethod,
 };
-use crate::signatures::Signatures;
+use crate::signatures::{GlobalSig, MemberSig, Signatures};
 use crate::ty::Ty;
 
 /// What checking an item finds: its diagnostics, and the type of every expression of its body by
@@ -651,20 +651,49 @@ impl Checker<'_> {
     }
 
     fn viewer_is(&mut self, owner: &Ident, record: Option<&Arc<str>>) {
-        let found = match record {
+        // The type of a stored field; formulas count as found, their type is not checked here.
+        let found: Option<Option<Ty>> = match record {
             Some(record) => self
                 .signatures
                 .records
                 .get(&**record)
-                .is_some_and(|sig| sig.members.contains_key(&owner.name)),
-            None => self.signatures.globals.contains_key(&owner.name),
+                .and_then(|sig| sig.members.get(&owner.name))
+                .map(|member| match member {
+                    MemberSig::Field { ty, .. } => Some(ty.clone()),
+                    _ => None,
+                }),
+            None => self
+                .signatures
+                .globals
+                .get(&owner.name)
+                .map(|global| match global {
+                    GlobalSig::Field { ty, .. } => Some(ty.clone()),
+                    _ => None,
+                }),
         };
-        if !found {
-            self.error(
+        match found {
+            None => self.error(
                 owner.node,
                 Code::UnknownReference,
                 format!("Field '{}' was not defined within the record", owner.name),
-            );
+            ),
+            Some(Some(ty))
+                if !matches!(
+                    ty.unwrap_maybe(),
+                    Ty::Principal | Ty::SecurePrincipal | Ty::Error
+                ) =>
+            {
+                self.error_with_help(
+                    owner.node,
+                    Code::TypeMismatch,
+                    format!(
+                        "Field '{}' has type '{ty}', but viewer_is requires a principal",
+                        owner.name
+                    ),
+                    "name a field of type principal: the viewer sees the value when it is that principal",
+                );
+            }
+            Some(_) => {}
         }
     }
 
