@@ -1,0 +1,118 @@
+// src/extension.js against stand-ins for the `vscode` module and vscode-languageclient, which
+// record what the extension asks of them: how it starts the server and how it runs a test.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const Module = require('node:module');
+
+function fakes() {
+  const calls = { commands: new Map(), terminals: [], saved: [], requests: [], clients: [], messages: [] };
+  const settings = { 'server.path': 'adama' };
+  const vscode = {
+    commands: {
+      registerCommand(name, handler) {
+        calls.commands.set(name, handler);
+        return { dispose() {} };
+      },
+      executeCommand() {},
+    },
+    workspace: {
+      getConfiguration: () => ({ get: (name) => settings[name] }),
+      onDidChangeConfiguration: () => ({ dispose() {} }),
+      createFileSystemWatcher: (glob) => ({ glob }),
+      textDocuments: [],
+    },
+    window: {
+      activeTextEditor: undefined,
+      createTerminal(options) {
+        calls.terminals.push(options);
+        return { show() {} };
+      },
+      showInformationMessage: (message) => calls.messages.push(message),
+      showErrorMessage: async (message) => calls.messages.push(message),
+    },
+  };
+  class LanguageClient {
+    constructor(id, name, serverOptions, clientOptions) {
+      Object.assign(this, { id, name, serverOptions, clientOptions, running: false });
+      calls.clients.push(this);
+    }
+    async start() { this.running = true; }
+    async stop() { this.running = false; }
+    async sendRequest(method, params) {
+      calls.requests.push({ method, params });
+      return [{
+        range: { start: { line: 1, character: 0 }, end: { line: 3, character: 1 } },
+        command: { title: '\u25b6 Run test', command: 'adama.runTest', arguments: ['/work/doc.a', 'counts'] },
+      }];
+    }
+  }
+  return { calls, settings, vscode, languageclient: { LanguageClient } };
+}
+
+function loadExtension(stubs) {
+  const original = Module._load;
+  Module._load = function (request, ...rest) {
+    if (request === 'vscode') return stubs.vscode;
+    if (request === 'vscode-languageclient/node') return stubs.languageclient;
+    return original.call(this, request, ...rest);
+  };
+  try {
+    const path = require.resolve('../src/extension');
+    delete require.cache[path];
+    return require(path);
+  } finally {
+    Module._load = original;
+  }
+}
+
+test('activation starts `adama lsp` for adama documents and registers the commands', async () => {
+  const stubs = fakes();
+  const extension = loadExtension(stubs);
+  await extension.activate({ subscriptions: [] });
+  assert.deepEqual([...stubs.calls.commands.keys()], ['adama.runTest', 'adama.restartServer']);
+  const [client] = stubs.calls.clients;
+  assert.deepEqual(client.serverOptions, { command: 'adama', args: ['lsp'] });
+  assert.deepEqual(client.clientOptions.documentSelector, [{ language: 'adama' }]);
+  assert.equal(client.running, true);
+  await extension.deactivate();
+  assert.equal(client.running, false);
+});
+
+test('the lens command saves the file and runs its test in a terminal', async () => {
+  const stubs = fakes();
+  stubs.settings['server.path'] = '/opt/adama';
+  const dirty = { uri: { fsPath: '/work/doc.a' }, isDirty: true, async save() { stubs.calls.saved.push(this.uri.fsPath); } };
+  stubs.vscode.workspace.textDocuments.push(dirty);
+  const extension = loadExtension(stubs);
+  await extension.activate({ subscriptions: [] });
+  await stubs.calls.commands.get('adama.runTest')('/work/doc.a', 'counts');
+  assert.deepEqual(stubs.calls.saved, ['/work/doc.a']);
+  assert.deepEqual(stubs.calls.terminals, [{
+    name: 'Adama test counts',
+    shellPath: '/opt/adama',
+    shellArgs: ['test', '/work/doc.a', '--test', 'counts'],
+    cwd: '/work',
+  }]);
+});
+
+test('from the command palette, the test is the lens under the cursor', async () => {
+  const stubs = fakes();
+  stubs.vscode.window.activeTextEditor = {
+    document: { languageId: 'adama', uri: { toString: () => 'file:///work/doc.a' } },
+    selection: { active: { line: 2, character: 3 } },
+  };
+  const extension = loadExtension(stubs);
+  await extension.activate({ subscriptions: [] });
+  await stubs.calls.commands.get('adama.runTest')();
+  assert.deepEqual(stubs.calls.requests, [
+    { method: 'textDocument/codeLens', params: { textDocument: { uri: 'file:///work/doc.a' } } },
+  ]);
+  assert.deepEqual(stubs.calls.terminals.map((terminal) => terminal.shellArgs), [['test', '/work/doc.a', '--test', 'counts']]);
+
+  stubs.vscode.window.activeTextEditor.selection.active = { line: 7, character: 0 };
+  await stubs.calls.commands.get('adama.runTest')();
+  assert.equal(stubs.calls.terminals.length, 1, 'outside a test block nothing runs');
+  assert.deepEqual(stubs.calls.messages, ['Adama: put the cursor inside a test block to run it.']);
+});
