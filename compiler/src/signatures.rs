@@ -169,12 +169,10 @@ impl Signatures {
         match decl {
             Decl::Field(field) => {
                 let ty = self.resolve(&field.ty).unwrap_or(Ty::Error);
+                let readonly = field.readonly || stays_at_default(&ty);
                 self.globals
                     .entry(field.name.name.clone())
-                    .or_insert(GlobalSig::Field {
-                        ty,
-                        readonly: field.readonly,
-                    });
+                    .or_insert(GlobalSig::Field { ty, readonly });
             }
             Decl::Formula(formula) => {
                 self.globals
@@ -199,13 +197,8 @@ impl Signatures {
                             if field.required {
                                 sig.required.insert(field.name.name.clone());
                             }
-                            sig.add_member(
-                                &field.name.name,
-                                MemberSig::Field {
-                                    ty,
-                                    readonly: field.readonly,
-                                },
-                            );
+                            let readonly = field.readonly || stays_at_default(&ty);
+                            sig.add_member(&field.name.name, MemberSig::Field { ty, readonly });
                         }
                         RecordMember::Formula(formula) => {
                             sig.add_member(&formula.name.name, MemberSig::Formula)
@@ -617,6 +610,13 @@ impl StructSig {
             self.members.insert(name.to_owned(), member);
         }
     }
+}
+
+/// A document or record field of a message type parses but is not reactive storage: it stays
+/// at its default and code can not write it (language section 3.1; a `holder<M>` is the
+/// reactive form).
+fn stays_at_default(ty: &Ty) -> bool {
+    matches!(ty, Ty::Message(_))
 }
 
 /// Why a written type did not resolve.

@@ -534,7 +534,8 @@ impl Checker<'_> {
                     let writable = match &object.place {
                         Place::Local { readonly, .. } => !readonly,
                         Place::MessageField { writable, .. } => *writable,
-                        Place::Element | Place::Field { .. } => true,
+                        Place::Field { readonly, .. } => !readonly,
+                        Place::Element => true,
                         Place::Value => false,
                     };
                     Place::MessageField {
