@@ -230,8 +230,27 @@ impl Document {
         Ok(text)
     }
 
-    /// What a view's next envelope holds; `None` for an unknown view.
+    /// What a view's next envelope holds; `None` for an unknown view. After a blocked run the
+    /// view is computed over the state the run left before its rollback.
     fn delta_parts(&mut self, view: ViewId) -> Result<Option<Parts>, Fault> {
+        let Some(mut shadow) = self.shadow.take() else {
+            return self.delta_parts_now(view);
+        };
+        std::mem::swap(&mut self.store, &mut shadow.0);
+        std::mem::swap(&mut self.meta, &mut shadow.1);
+        let parts = self.delta_parts_now(view);
+        std::mem::swap(&mut self.store, &mut shadow.0);
+        std::mem::swap(&mut self.meta, &mut shadow.1);
+        // Formulas of records that only the rolled-back run created must not be cached for
+        // the live store, which may reuse their slots.
+        let records = &self.store.records;
+        self.cache
+            .retain(|(record, _), _| records.get(*record as usize).is_some_and(|data| data.alive));
+        self.shadow = Some(shadow);
+        parts
+    }
+
+    fn delta_parts_now(&mut self, view: ViewId) -> Result<Option<Parts>, Fault> {
         let program = Arc::clone(&self.program);
         let Some(entry) = self.views.get_mut(view) else {
             return Ok(None);
