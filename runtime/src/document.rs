@@ -182,6 +182,10 @@ pub struct Document {
     pub hook: Option<Box<dyn StatementHook>>,
     /// Messages a handler enqueued for later (channel, who, message).
     pub(crate) enqueued: Vec<(String, Principal, serde_json::Value)>,
+    /// The store and internal fields as a blocked run left them before its rollback: what views
+    /// show until the next committed transaction.
+    pub(crate) shadow: Option<Box<(Store, Meta)>>,
+    pub(crate) pending_shadow: Option<Box<(Store, Meta)>>,
     /// Whether an accepted `delete` command ended the document.
     pub deleted: bool,
     /// How many times a formula was computed (not read from its cache): for tests of reactivity.
@@ -258,6 +262,8 @@ impl Document {
             enqueued: Vec::new(),
             formula_evaluations: 0,
             deleted: false,
+            shadow: None,
+            pending_shadow: None,
             checkpoint_meta: Meta::default(),
         };
         let root = document.new_record(0, Parent::Root)?;

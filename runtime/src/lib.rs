@@ -14,6 +14,7 @@ pub mod encode;
 pub mod error;
 pub mod eval;
 pub mod exec;
+pub mod hash_order;
 pub mod json;
 pub mod library;
 pub mod ops;

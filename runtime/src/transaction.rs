@@ -137,6 +137,7 @@ impl Document {
         self.enqueued.clear();
         match run(self, &program) {
             Ok(value) => {
+                self.shadow = None;
                 finish(self, &value);
                 let (mut redo, mut undo) = (Map::new(), Map::new());
                 diff_meta(&before, &self.meta, &mut redo, &mut undo);
@@ -657,6 +658,7 @@ impl Document {
                     },
                     |_, _| {},
                 )?;
+                self.shadow = self.pending_shadow.take();
                 let mut redo = redo;
                 if let Json::Object(object) = &mut redo
                     && !channel.is_empty()
@@ -720,6 +722,9 @@ impl Document {
             return Ok(Ran::Done);
         }
         self.carried_timeouts = Some(Arc::clone(&self.meta.timeouts));
+        // Views see what the run had done when it blocked, as the reference computes its
+        // broadcasts before rolling back (runtime spec §4.2).
+        self.pending_shadow = Some(Box::new((self.store.clone(), self.meta.clone())));
         Err(Fault::Blocked { channel })
     }
 

@@ -15,6 +15,7 @@ use serde_json::{Map, Value as Json};
 use crate::document::Document;
 use crate::error::Fault;
 use crate::eval::Frame;
+use crate::hash_order::{capacity_for, java_order};
 use crate::value::{Principal, RecordRef, Value};
 
 /// What a view last sent for a value.
@@ -34,10 +35,18 @@ enum Mirror {
         rows: HashMap<i32, Mirror>,
         list: Option<Arc<Vec<Value>>>,
         seen: u64,
+        /// The most ids the view has held at once (the capacity of the reference's id cache,
+        /// which orders the nulls of vanished ids).
+        held: usize,
     },
     /// Any other list: element mirrors by index.
     Items(Vec<Option<Mirror>>),
-    Map(BTreeMap<String, Mirror>),
+    /// A map: entry mirrors by key, and the most entries the view has held at once (the capacity
+    /// of the reference's cache, which orders the nulls of vanished keys).
+    Map {
+        entries: BTreeMap<String, Mirror>,
+        held: usize,
+    },
 }
 
 /// One viewer's window onto the document.
@@ -221,8 +230,27 @@ impl Document {
         Ok(text)
     }
 
-    /// What a view's next envelope holds; `None` for an unknown view.
+    /// What a view's next envelope holds; `None` for an unknown view. After a blocked run the
+    /// view is computed over the state the run left before its rollback.
     fn delta_parts(&mut self, view: ViewId) -> Result<Option<Parts>, Fault> {
+        let Some(mut shadow) = self.shadow.take() else {
+            return self.delta_parts_now(view);
+        };
+        std::mem::swap(&mut self.store, &mut shadow.0);
+        std::mem::swap(&mut self.meta, &mut shadow.1);
+        let parts = self.delta_parts_now(view);
+        std::mem::swap(&mut self.store, &mut shadow.0);
+        std::mem::swap(&mut self.meta, &mut shadow.1);
+        // Formulas of records that only the rolled-back run created must not be cached for
+        // the live store, which may reuse their slots.
+        let records = &self.store.records;
+        self.cache
+            .retain(|(record, _), _| records.get(*record as usize).is_some_and(|data| data.alive));
+        self.shadow = Some(shadow);
+        parts
+    }
+
+    fn delta_parts_now(&mut self, view: ViewId) -> Result<Option<Parts>, Fault> {
         let program = Arc::clone(&self.program);
         let Some(entry) = self.views.get_mut(view) else {
             return Ok(None);
@@ -477,10 +505,13 @@ impl Document {
                 self.diff_items(program, viewer, items, mirror)
             }
             Value::Map(map) => {
-                if !matches!(mirror, Some(Mirror::Map(_))) {
-                    *mirror = Some(Mirror::Map(BTreeMap::new()));
+                if !matches!(mirror, Some(Mirror::Map { .. })) {
+                    *mirror = Some(Mirror::Map {
+                        entries: BTreeMap::new(),
+                        held: 0,
+                    });
                 }
-                let Some(Mirror::Map(entries)) = mirror else {
+                let Some(Mirror::Map { entries, held }) = mirror else {
                     return Ok(None);
                 };
                 let mut out = Map::new();
@@ -495,10 +526,25 @@ impl Document {
                         present.push((name, child));
                     }
                 }
-                for name in std::mem::take(entries).into_keys() {
+                let mut gone: Vec<String> = std::mem::take(entries).into_keys().collect();
+                gone.sort_by(|a, b| match (a.parse::<i64>(), b.parse::<i64>()) {
+                    (Ok(a), Ok(b)) => a.cmp(&b),
+                    _ => a.encode_utf16().cmp(b.encode_utf16()),
+                });
+                let hashed = gone
+                    .into_iter()
+                    .map(|name| {
+                        let hash = name
+                            .parse::<i32>()
+                            .unwrap_or_else(|_| crate::value::java_string_hash(&name));
+                        (hash, name)
+                    })
+                    .collect();
+                for name in java_order(hashed, capacity_for(*held)) {
                     out.insert(name, Json::Null);
                 }
                 entries.extend(present);
+                *held = (*held).max(entries.len());
                 Ok((!out.is_empty()).then_some(Json::Object(out)))
             }
             Value::Message(message) => {
@@ -549,6 +595,7 @@ impl Document {
                 rows: HashMap::new(),
                 list: None,
                 seen: 0,
+                held: 0,
             });
         }
         let clock = self.store.clock;
@@ -557,6 +604,7 @@ impl Document {
             rows,
             list,
             seen,
+            held,
         }) = mirror
         else {
             return Ok(None);
@@ -597,10 +645,12 @@ impl Document {
         if new_order != *order && !(first && new_order.is_empty()) {
             out.insert("@o".into(), encode_order(order, &new_order));
         }
-        let mut gone: Vec<i32> = rows.keys().copied().chain(hidden).collect();
+        let mut gone: Vec<i32> = rows.keys().copied().chain(hidden.iter().copied()).collect();
         gone.sort_unstable();
         gone.dedup();
-        for id in gone {
+        *held = (*held).max(order.len().max(new_order.len() + hidden.len()));
+        let hashed = gone.into_iter().map(|id| (id, id)).collect();
+        for id in java_order(hashed, capacity_for(*held)) {
             out.insert(id.to_string(), Json::Null);
         }
         *order = new_order;
@@ -669,6 +719,7 @@ impl Document {
             rows,
             list,
             seen,
+            held,
         }) = mirror
         else {
             return Ok(None);
@@ -691,6 +742,7 @@ impl Document {
         }
         *list = Some(Arc::clone(items));
         *seen = clock;
+        *held = (*held).max(order.len());
         Ok(Some((!out.is_empty()).then_some(Json::Object(out))))
     }
 

@@ -530,3 +530,31 @@ fn cron_jobs_run_once_per_period() {
         (day + 9 * 3_600_000).to_string()
     );
 }
+
+#[test]
+fn a_blocked_run_shows_what_it_did_before_blocking() {
+    let mut document = document(
+        r#"
+        @connected { return true; }
+        message Move { int cell; }
+        channel<Move> move;
+        public int seen;
+        public int last;
+        @construct { transition #round; }
+        #round { seen = 5; last = move.fetch(@no_one).await().cell; }
+    "#,
+    );
+    let view = document.open_view(Principal::no_one(), json!({}));
+    let delta = document.view_delta(view).expect("view");
+    assert_eq!(document.dump()["seen"], 0, "the store rolled back");
+    assert_eq!(
+        delta["data"]["seen"], 5,
+        "the view shows the run's values, as the reference does"
+    );
+    assert_eq!(
+        delta["seq"],
+        document.meta.seq - 1,
+        "and the sequence before the blocked bump"
+    );
+    assert_eq!(delta["outstanding"][0]["channel"], "move");
+}

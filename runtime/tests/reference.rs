@@ -149,3 +149,33 @@ fn map_and_maybe_patches_match_the_reference() {
         r#"{"mi":{"2":22,"3":33,"1":null},"ms":{"b":null},"mp":{"2":{"s":"two"},"5":null},"mb":7,"mbp":{"x":1,"s":"m"},"mbs":"hello"}"#
     );
 }
+
+#[test]
+fn vanished_map_keys_come_in_the_reference_order() {
+    let mut document = document(
+        r#"
+        @connected { return true; }
+        public map<string, int> m;
+        message Go { int n; }
+        @construct { m["zeta"] = 1; m["alpha"] = 2; m["b"] = 3; m["aa"] = 4; m["Z"] = 5; m["mm"] = 6; }
+        channel go(Go g) { m.remove("zeta"); m.remove("alpha"); m.remove("b"); m.remove("aa"); m.remove("Z"); }
+    "#,
+        0,
+    );
+    document
+        .execute_batch(
+            &json!({"command": "connect", "who": {"agent": "a", "authority": "b"}, "timestamp": 1}),
+        )
+        .expect("connect");
+    let view = document.open_view(Principal::new("a", "b"), json!({}));
+    assert_eq!(
+        data(&mut document, view).to_string(),
+        r#"{"m":{"Z":5,"aa":4,"alpha":2,"b":3,"mm":6,"zeta":1}}"#,
+        "maps are sent in key order"
+    );
+    send(&mut document, "go", json!({"n": 1}));
+    assert_eq!(
+        data(&mut document, view).to_string(),
+        r#"{"m":{"aa":null,"zeta":null,"b":null,"alpha":null,"Z":null}}"#
+    );
+}
