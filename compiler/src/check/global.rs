@@ -22,6 +22,9 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
     let mut functions: HashMap<&str, usize> = HashMap::new();
     let mut traffic_seen = false;
     let mut authorize_seen = false;
+    let mut authorization_seen = false;
+    let mut password_seen = false;
+    let mut views: HashMap<&str, usize> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
         let mut duplicate = |ident: &Ident, message: String| {
             diagnostics.push(GlobalDiagnostic {
@@ -43,7 +46,28 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                     );
                 }
                 let mut fields: HashMap<&str, ()> = HashMap::new();
+                let mut indexes: HashMap<&str, ()> = HashMap::new();
+                let mut ingested_seen = false;
                 for member in &record.members {
+                    match member {
+                        RecordMember::Index(field) if indexes.insert(&field.name, ()).is_some() => {
+                            duplicate(
+                                field,
+                                format!("Index was already defined: '{}'", field.name),
+                            );
+                        }
+                        RecordMember::Ingested { .. } if ingested_seen => {
+                            duplicate(
+                                &record.name,
+                                format!(
+                                    "The record {} already has a post ingestion event",
+                                    record.name.name
+                                ),
+                            );
+                        }
+                        RecordMember::Ingested { .. } => ingested_seen = true,
+                        _ => {}
+                    }
                     let name = match member {
                         RecordMember::Field(field) => Some(&field.name),
                         RecordMember::Formula(formula) => Some(&formula.name),
@@ -63,6 +87,17 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                         &message.name,
                         format!("The message '{}' was already defined.", message.name.name),
                     );
+                }
+                let mut indexes: HashMap<&str, ()> = HashMap::new();
+                for member in &message.members {
+                    if let crate::hir::MessageMember::Index(field) = member
+                        && indexes.insert(&field.name, ()).is_some()
+                    {
+                        duplicate(
+                            field,
+                            format!("Index was already defined: '{}'", field.name),
+                        );
+                    }
                 }
             }
             Decl::Enum(enumeration) => {
@@ -118,19 +153,33 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                 }
                 traffic_seen = true;
             }
-            Decl::Authorize { .. } => {
-                if authorize_seen {
+            Decl::Authorize { .. } | Decl::Authorization { .. } | Decl::Password { .. } => {
+                // At most one of each authentication handler (language section 7.11).
+                let (seen, word) = match &item.decl {
+                    Decl::Authorize { .. } => (&mut authorize_seen, "@authorize"),
+                    Decl::Authorization { .. } => (&mut authorization_seen, "@authorization"),
+                    _ => (&mut password_seen, "@password"),
+                };
+                if *seen {
                     diagnostics.push(GlobalDiagnostic {
                         item: index,
                         diagnostic: super::SemanticDiagnostic {
                             node: item.node,
                             code: Code::Duplicate,
-                            message: "Only one @authorize action allowed".to_owned(),
+                            message: format!("Only one {word} action allowed"),
                             help: None,
                         },
                     });
                 }
-                authorize_seen = true;
+                *seen = true;
+            }
+            Decl::View(view) => {
+                if views.insert(&view.name.name, index).is_some() {
+                    duplicate(
+                        &view.name,
+                        format!("View field '{}' was already defined", view.name.name),
+                    );
+                }
             }
             decl => {
                 let value_name = match decl {
