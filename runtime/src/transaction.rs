@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use adama_compiler::ir::{PolicyRef, Program};
-use adama_compiler::ty::Ty;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
@@ -568,11 +567,18 @@ impl Document {
         };
         let mut frame = Frame::new(program, handler.unit, who.clone());
         let value = if (handler.message as usize) < program.messages.len() {
-            let ty = Ty::Message(Arc::from(
-                program.messages[handler.message as usize].name.as_str(),
-            ));
-            let ty = if handler.array { Ty::array(ty) } else { ty };
-            self.from_json(&ty, message)
+            if handler.array {
+                let items = match message {
+                    Json::Array(items) => items
+                        .iter()
+                        .map(|item| self.message_from_json(handler.message, item))
+                        .collect(),
+                    other => vec![self.message_from_json(handler.message, other)],
+                };
+                Value::list(items)
+            } else {
+                self.message_from_json(handler.message, message)
+            }
         } else {
             Value::Dynamic(Arc::new(message.clone()))
         };
