@@ -186,6 +186,10 @@ pub struct Document {
     /// show until the next committed transaction.
     pub(crate) shadow: Option<Box<(Store, Meta)>>,
     pub(crate) pending_shadow: Option<Box<(Store, Meta)>>,
+    /// The response of the web command being run.
+    pub(crate) response: Option<serde_json::Value>,
+    /// The web request a handler is answering.
+    pub(crate) web_context: Option<crate::web::WebContext>,
     /// Whether an accepted `delete` command ended the document.
     pub deleted: bool,
     /// How many times a formula was computed (not read from its cache): for tests of reactivity.
@@ -263,6 +267,8 @@ impl Document {
             formula_evaluations: 0,
             deleted: false,
             shadow: None,
+            web_context: None,
+            response: None,
             pending_shadow: None,
             checkpoint_meta: Meta::default(),
         };

@@ -502,7 +502,15 @@ impl Document {
                     .clone()
                     .unwrap_or_else(|| Arc::new(serde_json::Value::Null)),
             ),
-            AtConstant::Context | AtConstant::Headers | AtConstant::Parameters => {
+            AtConstant::Headers => self.web_context.as_ref().map_or_else(
+                || Value::Map(Arc::default()),
+                |context| context.headers.clone(),
+            ),
+            AtConstant::Parameters => self.web_context.as_ref().map_or_else(
+                || Value::Dynamic(Arc::new(serde_json::Value::Null)),
+                |context| context.parameters.clone(),
+            ),
+            AtConstant::Context => {
                 Value::Dynamic(Arc::new(serde_json::json!({"origin": "", "ip": ""})))
             }
         })

@@ -26,6 +26,7 @@ pub mod testing;
 pub mod transaction;
 pub mod value;
 pub mod view;
+pub mod web;
 
 pub use document::Document;
 pub use transaction::{CommandError, TransactionRecord};

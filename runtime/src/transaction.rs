@@ -15,6 +15,7 @@ use crate::eval::Frame;
 use crate::exec::Flow;
 use crate::random::JavaRandom;
 use crate::value::{Principal, Value};
+use adama_compiler::hir::WebMethod;
 
 /// What one command did to the stored document. A plain serializable type: it is what a host
 /// persists, replicates and replays.
@@ -26,6 +27,9 @@ pub struct TransactionRecord {
     pub command: Arc<Json>,
     pub redo: Json,
     pub undo: Json,
+    /// The response of a web command (`web_get`, `web_put`, `web_delete`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Json>,
 }
 
 /// Why a command was refused; the document is unchanged.
@@ -54,6 +58,10 @@ impl From<Fault> for CommandError {
             ),
             Fault::Wait => CommandError::new(codes::RUNTIME_FAILURE, "'block' outside a state"),
             Fault::Error { code, message } => CommandError::new(code, message),
+            Fault::Response(_) => CommandError::new(
+                codes::RUNTIME_FAILURE,
+                "a response where the code could not give one",
+            ),
         }
     }
 }
@@ -191,6 +199,10 @@ impl Document {
             "apply" => self.apply_command(command, timestamp),
             "load" => self.load(),
             "delete" => self.delete(who, timestamp),
+            "attach" => self.attach(command, who, timestamp),
+            "web_put" => self.web(command, WebMethod::Put, "put", who, timestamp),
+            "web_delete" => self.web(command, WebMethod::Delete, "delete", who, timestamp),
+            "web_get" => self.web(command, WebMethod::Get, "get", who, timestamp),
             other => Err(CommandError::new(
                 codes::UNKNOWN_COMMAND,
                 format!("unknown command '{other}'"),
@@ -203,6 +215,7 @@ impl Document {
             command: Arc::clone(&shared),
             redo,
             undo,
+            response: self.response.take(),
         })
     }
 
@@ -279,6 +292,94 @@ impl Document {
             |document, _| document.deleted = true,
         )?;
         Ok((redo, undo))
+    }
+
+    /// `attach`: a connected principal attaches an asset; `@attached` handlers run.
+    fn attach(
+        &mut self,
+        command: &Json,
+        who: Principal,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json), CommandError> {
+        if !self.meta.clients.values().any(|client| *client == who) {
+            return Err(CommandError::new(
+                codes::SEND_NOT_CONNECTED,
+                "the principal is not connected",
+            ));
+        }
+        let Some(asset) = command.get("asset") else {
+            return Err(CommandError::new(
+                codes::MISSING_ARG,
+                "the attach has no 'asset'",
+            ));
+        };
+        let asset = self.from_json(&adama_compiler::ty::Ty::Asset, asset);
+        let (_, redo, undo) = self.transact(
+            |document, program| {
+                document.clock(timestamp);
+                for (unit, slot, body) in &program.attached {
+                    let mut frame = Frame::new(program, *unit, who.clone());
+                    frame.slots[*slot as usize] = asset.clone();
+                    document.block(program, &mut frame, body)?;
+                }
+                document.meta.seq += 1;
+                Ok(())
+            },
+            |_, _| {},
+        )?;
+        Ok((redo, undo))
+    }
+
+    /// `web_put`, `web_delete` (transactions) and `web_get` (runs against the current state and
+    /// changes nothing). The handler's response is in the record.
+    fn web(
+        &mut self,
+        command: &Json,
+        method: WebMethod,
+        field: &str,
+        who: Principal,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json), CommandError> {
+        let request = crate::web::WebRequest::from_json(command.get(field).unwrap_or(&Json::Null));
+        let program = Arc::clone(&self.program);
+        let (not_found, aborted) = match method {
+            WebMethod::Get => (133_308, 145_659),
+            WebMethod::Put => (114_881, 134_399),
+            _ => (110_832, 120_060),
+        };
+        let Some((index, bindings)) = crate::web::route(&program, method, &request.uri) else {
+            return Err(CommandError::new(
+                not_found,
+                format!("no @web handler for '{}'", request.uri),
+            ));
+        };
+        let read_only = method == WebMethod::Get;
+        let result = self.transact(
+            |document, program| {
+                document.clock(timestamp);
+                document.reseed_after();
+                let response = document.run_web(program, index, bindings, &request, &who)?;
+                if read_only {
+                    // A GET changes nothing: give the response and undo what it touched.
+                    return Err(Fault::Response(Box::new(response)));
+                }
+                document.meta.seq += 1;
+                Ok(response)
+            },
+            |_, _| {},
+        );
+        match result {
+            Ok((response, redo, undo)) => {
+                self.response = Some(response);
+                Ok((redo, undo))
+            }
+            Err(Fault::Response(response)) => {
+                self.response = Some(*response);
+                Ok((Json::Object(Map::new()), Json::Object(Map::new())))
+            }
+            Err(Fault::Abort) => Err(CommandError::new(aborted, "the web handler aborted")),
+            Err(fault) => Err(fault.into()),
+        }
     }
 
     fn clock(&mut self, timestamp: Option<i64>) {

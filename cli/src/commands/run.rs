@@ -155,7 +155,11 @@ fn run_command(document: &mut Document, command: &Json) -> Json {
                     views.insert(view_name(document, view), delta);
                 }
             }
-            json!({"seq": record.seq, "redo": record.redo, "undo": record.undo, "views": views, "error": null})
+            let mut line = json!({"seq": record.seq, "redo": record.redo, "undo": record.undo, "views": views, "error": null});
+            if let (Some(response), Some(object)) = (record.response, line.as_object_mut()) {
+                object.insert("response".into(), response);
+            }
+            line
         }
         Err(error) => json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": {},
             "error": {"code": error.code, "message": error.message}}),

@@ -513,7 +513,11 @@ impl Builder<'_> {
                         EventKind::Disconnected => self.program.disconnected.push(entry),
                         EventKind::Delete => self.program.deletes.push(entry),
                         EventKind::Load => self.program.loads.push(entry),
-                        EventKind::CanAttach | EventKind::Attached(_) => {}
+                        EventKind::Attached(_) => {
+                            let slot = self.alloc(unit_id);
+                            self.program.attached.push((unit_id, slot, body.clone()));
+                        }
+                        EventKind::CanAttach => {}
                     }
                 }
                 Decl::Static { entries, .. } => {
@@ -540,6 +544,39 @@ impl Builder<'_> {
                             }
                         }
                     }
+                }
+                Decl::Web(web) => {
+                    let mut segments = Vec::new();
+                    for segment in &web.path {
+                        segments.push(match segment {
+                            crate::hir::UriSegment::Literal(text) => {
+                                WebSegment::Literal(text.clone())
+                            }
+                            crate::hir::UriSegment::Parameter { ty, .. } => WebSegment::Param {
+                                slot: self.alloc(unit_id),
+                                ty: self.ty(ty),
+                            },
+                            crate::hir::UriSegment::Rest(_) => WebSegment::Rest {
+                                slot: self.alloc(unit_id),
+                            },
+                        });
+                    }
+                    let param = web.parameter.as_ref().map(|(message, _)| {
+                        let message = self
+                            .program
+                            .message_index
+                            .get(&message.name)
+                            .copied()
+                            .unwrap_or(u32::MAX);
+                        (self.alloc(unit_id), message)
+                    });
+                    self.program.webs.push(WebDef {
+                        method: web.method,
+                        segments,
+                        param,
+                        unit: unit_id,
+                        body: web.body.clone(),
+                    });
                 }
                 Decl::Cron {
                     name,
@@ -991,6 +1028,24 @@ impl Resolver<'_, '_> {
                     this.block(&rpc.body);
                 });
             }
+            Decl::Event {
+                kind: crate::hir::EventKind::Attached(name),
+                body,
+            } => {
+                let slot = self
+                    .builder
+                    .program
+                    .attached
+                    .iter()
+                    .find(|(owner, _, _)| *owner == unit)
+                    .map(|(_, slot, _)| *slot);
+                self.scoped(|this| {
+                    if let (Some(slot), Some(scope)) = (slot, this.scopes.last_mut()) {
+                        scope.insert(name.name.clone(), slot);
+                    }
+                    this.block(body);
+                });
+            }
             Decl::State { body, .. }
             | Decl::Event { body, .. }
             | Decl::Cron { body, .. }
@@ -1014,7 +1069,38 @@ impl Resolver<'_, '_> {
                     this.block(body);
                 });
             }
-            Decl::Web(web) => self.block_scoped(&web.body),
+            Decl::Web(web) => {
+                let definition = self
+                    .builder
+                    .program
+                    .webs
+                    .iter()
+                    .find(|def| def.unit == unit)
+                    .cloned();
+                self.scoped(|this| {
+                    if let (Some(definition), Some(scope)) = (definition, this.scopes.last_mut()) {
+                        for (segment, resolved) in web.path.iter().zip(&definition.segments) {
+                            match (segment, resolved) {
+                                (
+                                    crate::hir::UriSegment::Parameter { name, .. },
+                                    WebSegment::Param { slot, .. },
+                                )
+                                | (crate::hir::UriSegment::Rest(name), WebSegment::Rest { slot }) =>
+                                {
+                                    scope.insert(name.name.clone(), *slot);
+                                }
+                                _ => {}
+                            }
+                        }
+                        if let (Some((_, name)), Some((slot, _))) =
+                            (&web.parameter, definition.param)
+                        {
+                            scope.insert(name.name.clone(), slot);
+                        }
+                    }
+                    this.block(&web.body);
+                });
+            }
             Decl::Authorization { body, .. } => self.block_scoped(body),
             Decl::Static { entries, .. } => {
                 for entry in entries {

@@ -46,6 +46,9 @@ pub struct Program {
     pub loads: Vec<(UnitId, Block)>,
     pub tests: Vec<TestDef>,
     pub crons: Vec<CronDef>,
+    pub webs: Vec<WebDef>,
+    /// `@attached(asset a)` handlers with the slot of their asset parameter.
+    pub attached: Vec<(UnitId, u32, Block)>,
     /// Document-level policies by name.
     pub policies: HashMap<String, FnId>,
     /// View-state filters by name.
@@ -226,6 +229,32 @@ pub enum CronRule {
     DailyFrom(u32),
     HourlyFrom(u32),
     MonthlyFrom(u32),
+}
+
+/// `@web method /path (M m) { … }`.
+#[derive(Debug, Clone)]
+pub struct WebDef {
+    pub method: crate::hir::WebMethod,
+    pub segments: Vec<WebSegment>,
+    /// The body message parameter of a `put`: its slot and message.
+    pub param: Option<(u32, u32)>,
+    pub unit: UnitId,
+    pub body: Block,
+}
+
+/// A segment of a web path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebSegment {
+    Literal(String),
+    /// `$name:type`, bound to a frame slot.
+    Param {
+        slot: u32,
+        ty: Ty,
+    },
+    /// `$name*`: the rest of the path.
+    Rest {
+        slot: u32,
+    },
 }
 
 /// `test name { … }`.
