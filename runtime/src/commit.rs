@@ -263,6 +263,15 @@ impl Document {
             object.insert(format!("__{name}"), long_json(*last));
         }
         meta_fields(&self.meta, &mut object);
+        if !self.meta.dedupe.is_empty() {
+            let markers: Map<String, Json> = self
+                .meta
+                .dedupe
+                .iter()
+                .map(|(key, used)| (key.clone(), long_json(*used)))
+                .collect();
+            object.insert("__dedupe".into(), Json::Object(markers));
+        }
         if !self.meta.clients.is_empty() {
             let clients: Map<String, Json> = self
                 .meta
@@ -464,6 +473,28 @@ pub(crate) fn diff_meta(
             redo.insert("__messages".into(), Json::Object(message_redo));
             undo.insert("__messages".into(), Json::Object(message_undo));
         }
+    }
+    if !Arc::ptr_eq(&old.dedupe, &new.dedupe) && *old.dedupe != *new.dedupe {
+        let (mut marker_redo, mut marker_undo) = (Map::new(), Map::new());
+        for (key, used) in old.dedupe.iter() {
+            if !new.dedupe.contains_key(key) {
+                marker_redo.insert(key.clone(), Json::Null);
+                marker_undo.insert(key.clone(), long_json(*used));
+            }
+        }
+        for (key, used) in new.dedupe.iter() {
+            if old.dedupe.get(key) != Some(used) {
+                marker_redo.insert(key.clone(), long_json(*used));
+                marker_undo.insert(
+                    key.clone(),
+                    old.dedupe
+                        .get(key)
+                        .map_or(Json::Null, |used| long_json(*used)),
+                );
+            }
+        }
+        redo.insert("__dedupe".into(), Json::Object(marker_redo));
+        undo.insert("__dedupe".into(), Json::Object(marker_undo));
     }
     if !Arc::ptr_eq(&old.crons, &new.crons) {
         for (name, last) in new.crons.iter() {

@@ -34,6 +34,8 @@ pub struct Meta {
     pub timeouts: Arc<BTreeMap<i32, Timeout>>,
     /// When each cron job last ran (or when its clock started), in document ms.
     pub crons: Arc<BTreeMap<String, i64>>,
+    /// At-most-once send markers (`agent/authority/marker`) and when they were used.
+    pub dedupe: Arc<BTreeMap<String, i64>>,
 }
 
 /// A timed ask's clock.
@@ -71,6 +73,7 @@ impl Default for Meta {
             messages: Arc::new(BTreeMap::new()),
             timeouts: Arc::new(BTreeMap::new()),
             crons: Arc::new(BTreeMap::new()),
+            dedupe: Arc::new(BTreeMap::new()),
         }
     }
 }
@@ -186,6 +189,8 @@ pub struct Document {
     /// show until the next committed transaction.
     pub(crate) shadow: Option<Box<(Store, Meta)>>,
     pub(crate) pending_shadow: Option<Box<(Store, Meta)>>,
+    /// The marker of the send being run, recorded when its transaction commits.
+    pub(crate) pending_marker: Option<String>,
     /// The response of the web command being run.
     pub(crate) response: Option<serde_json::Value>,
     /// The web request a handler is answering.
@@ -269,6 +274,7 @@ impl Document {
             shadow: None,
             web_context: None,
             response: None,
+            pending_marker: None,
             pending_shadow: None,
             checkpoint_meta: Meta::default(),
         };

@@ -277,6 +277,16 @@ impl Document {
                 }
             }
         }
+        if let Some(Json::Object(markers)) = json.get("__dedupe") {
+            let map = Arc::make_mut(&mut meta.dedupe);
+            for (key, used) in markers {
+                if used.is_null() {
+                    map.remove(key);
+                } else {
+                    map.insert(key.clone(), number(used) as i64);
+                }
+            }
+        }
         if let Some(Json::Object(timeouts)) = json.get("__timeouts") {
             let map = Arc::make_mut(&mut meta.timeouts);
             for (id, timeout) in timeouts {

@@ -63,4 +63,7 @@ pub mod codes {
     pub const RECURSION_TOO_DEEP: i32 = 180_979;
     pub const MEMORY_EXHAUSTED: i32 = 180_980;
     pub const DELETE_REJECTED: i32 = 130_000;
+    pub const DUPLICATE_MARKER: i32 = 143_407;
+    pub const NOTHING_TO_EXPIRE: i32 = 131_203;
+    pub const NOTHING_TO_DELIVER: i32 = 131_204;
 }

@@ -145,6 +145,10 @@ impl Document {
         match run(self, &program) {
             Ok(value) => {
                 self.shadow = None;
+                if let Some(marker) = self.pending_marker.take() {
+                    let time = self.meta.time;
+                    Arc::make_mut(&mut self.meta.dedupe).insert(marker, time);
+                }
                 finish(self, &value);
                 let (mut redo, mut undo) = (Map::new(), Map::new());
                 diff_meta(&before, &self.meta, &mut redo, &mut undo);
@@ -154,6 +158,7 @@ impl Document {
                 Ok((value, Json::Object(redo), Json::Object(undo)))
             }
             Err(fault) => {
+                self.pending_marker = None;
                 self.store.revert();
                 self.forget_freed();
                 self.meta = before;
@@ -200,6 +205,11 @@ impl Document {
             "load" => self.load(),
             "delete" => self.delete(who, timestamp),
             "attach" => self.attach(command, who, timestamp),
+            "expire" => self.expire(command, timestamp),
+            "deliver" => Err(CommandError::new(
+                codes::NOTHING_TO_DELIVER,
+                "no service call is waiting for a delivery (service calls complete at once here)",
+            )),
             "web_put" => self.web(command, WebMethod::Put, "put", who, timestamp),
             "web_delete" => self.web(command, WebMethod::Delete, "delete", who, timestamp),
             "web_get" => self.web(command, WebMethod::Get, "get", who, timestamp),
@@ -208,6 +218,8 @@ impl Document {
                 format!("unknown command '{other}'"),
             )),
         };
+        // A marker belongs to its own command's transaction only.
+        self.pending_marker = None;
         let (redo, undo) = result?;
         Ok(TransactionRecord {
             seq: self.meta.seq,
@@ -290,6 +302,39 @@ impl Document {
                 Ok(())
             },
             |document, _| document.deleted = true,
+        )?;
+        Ok((redo, undo))
+    }
+
+    /// `expire`: forgets the send markers older than `limit` ms.
+    fn expire(
+        &mut self,
+        command: &Json,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json), CommandError> {
+        let Some(limit) = long_field(command, "limit") else {
+            return Err(CommandError::new(
+                codes::MISSING_ARG,
+                "the expire has no 'limit'",
+            ));
+        };
+        let now = timestamp.unwrap_or(self.meta.time);
+        let cutoff = now - limit;
+        if !self.meta.dedupe.values().any(|used| *used < cutoff) {
+            return Err(CommandError::new(
+                codes::NOTHING_TO_EXPIRE,
+                "no marker is old enough to expire",
+            ));
+        }
+        let (_, redo, undo) = self.transact(
+            |document, _| {
+                document.clock(timestamp);
+                Arc::make_mut(&mut document.meta.dedupe).retain(|_, used| *used >= cutoff);
+                document.meta.last_expire_time = cutoff;
+                document.meta.seq += 1;
+                Ok(())
+            },
+            |_, _| {},
         )?;
         Ok((redo, undo))
     }
@@ -527,6 +572,16 @@ impl Document {
                 "the send has no 'channel'",
             ));
         };
+        if let Some(marker) = command.get("marker").and_then(Json::as_str) {
+            let key = format!("{}/{}/{marker}", who.agent, who.authority);
+            if self.meta.dedupe.contains_key(&key) {
+                return Err(CommandError::new(
+                    codes::DUPLICATE_MARKER,
+                    format!("the message marked '{marker}' was already sent"),
+                ));
+            }
+            self.pending_marker = Some(key);
+        }
         let Some(message) = command.get("message") else {
             return Err(CommandError::new(
                 codes::SEND_NO_MESSAGE,

@@ -81,11 +81,7 @@ fn capture(text: &str, ty: &Ty) -> Option<Value> {
 pub(crate) type Bindings = Vec<(u32, Value)>;
 
 /// The handler for a method and path, and the values its captures bind.
-pub(crate) fn route(
-    program: &Program,
-    method: WebMethod,
-    uri: &str,
-) -> Option<(usize, Bindings)> {
+pub(crate) fn route(program: &Program, method: WebMethod, uri: &str) -> Option<(usize, Bindings)> {
     let path = uri.split('?').next().unwrap_or("");
     let parts: Vec<&str> = path.split('/').filter(|part| !part.is_empty()).collect();
     let mut best: Option<(Vec<u8>, usize, Bindings)> = None;

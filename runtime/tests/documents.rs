@@ -558,3 +558,25 @@ fn a_blocked_run_shows_what_it_did_before_blocking() {
     );
     assert_eq!(delta["outstanding"][0]["channel"], "move");
 }
+
+#[test]
+fn a_marked_send_happens_at_most_once_until_its_marker_expires() {
+    let mut document = document(LEDGER);
+    connect(&mut document, "ann");
+    let marked = |timestamp: i64| json!({"command": "send", "who": who("ann"), "channel": "poke", "message": {"amount": 1}, "marker": "m-1", "timestamp": timestamp});
+    let record = document.execute(&marked(10)).expect("first");
+    assert_eq!(record.redo["__dedupe"]["ann/acme/m-1"], "10");
+    let error = document.execute(&marked(11)).expect_err("duplicate");
+    assert_eq!(error.code, 143_407);
+    assert_eq!(document.dump()["other"], 1);
+    let error = document
+        .execute(&json!({"command": "expire", "limit": 1000, "timestamp": 500}))
+        .expect_err("nothing old enough");
+    assert_eq!(error.code, 131_203);
+    document
+        .execute(&json!({"command": "expire", "limit": 1000, "timestamp": 2000}))
+        .expect("expire");
+    assert!(document.dump().get("__dedupe").is_none());
+    document.execute(&marked(2001)).expect("sent again");
+    assert_eq!(document.dump()["other"], 2);
+}
