@@ -1,6 +1,6 @@
 //! Evaluating expressions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use adama_compiler::hir::{
@@ -860,8 +860,81 @@ impl Document {
                     scored.into_iter().map(|(_, item)| item).collect(),
                 ))
             }
-            Clause::Materialize | Clause::Traverse(_) => Ok(Value::list(items)),
+            Clause::Materialize => Ok(Value::list(items)),
+            Clause::Traverse(assoc) => self.traverse(program, &assoc.name, &items),
         }
+    }
+
+    /// `list traverse g`: the rows of g's target type that the document's joins link from the
+    /// list's records, in the order the edges name them, each once.
+    fn traverse(
+        &mut self,
+        program: &Program,
+        assoc: &str,
+        items: &[Value],
+    ) -> Result<Value, Fault> {
+        let Some(&(_, to_layout)) = program.assocs.get(assoc) else {
+            return Ok(Value::list(Vec::new()));
+        };
+        let id_of = |document: &Document, record: RecordRef| {
+            let layout = document.store.record(record).layout;
+            program.records[layout as usize]
+                .id_slot
+                .map(|slot| document.store.get(record, slot).as_int())
+        };
+        let sources: std::collections::HashSet<i32> = items
+            .iter()
+            .filter_map(|item| match item {
+                Value::Record(record) => id_of(self, *record),
+                _ => None,
+            })
+            .collect();
+        let mut targets: Vec<i32> = Vec::new();
+        for join in program.joins.iter().filter(|join| join.assoc == assoc) {
+            let Value::Table(table) = self.store.get(self.root, join.table).clone() else {
+                continue;
+            };
+            self.track_table(table.0);
+            let rows: Vec<RecordRef> = self.store.tables[table.0 as usize]
+                .rows
+                .values()
+                .copied()
+                .collect();
+            let mut frame = Frame::new(program, join.unit, Principal::no_one());
+            for row in rows {
+                self.charge()?;
+                frame.slots[join.item as usize] = Value::Record(row);
+                let from = self.eval(program, &mut frame, join.from)?;
+                let to = self.eval(program, &mut frame, join.to)?;
+                let (Some(from), Some(to)) = (from.unwrap_maybe(), to.unwrap_maybe()) else {
+                    continue;
+                };
+                if sources.contains(&from.as_int()) && !targets.contains(&to.as_int()) {
+                    targets.push(to.as_int());
+                }
+            }
+        }
+        let mut found: HashMap<i32, Value> = HashMap::new();
+        for (slot, field) in program.records[0].fields.iter().enumerate() {
+            if !matches!(&field.ty, Ty::Table(element) if matches!(&**element, Ty::Record(_))) {
+                continue;
+            }
+            let Value::Table(table) = self.store.get(self.root, slot as u32).clone() else {
+                continue;
+            };
+            if self.store.tables[table.0 as usize].layout != to_layout {
+                continue;
+            }
+            self.track_table(table.0);
+            for id in &targets {
+                if let Some(record) = self.store.tables[table.0 as usize].rows.get(id) {
+                    found.entry(*id).or_insert(Value::Record(*record));
+                }
+            }
+        }
+        Ok(Value::list(
+            targets.iter().filter_map(|id| found.remove(id)).collect(),
+        ))
     }
 
     /// A field of a record or message value by its resolved slot (for `order by`, `reduce`,

@@ -580,3 +580,37 @@ fn a_marked_send_happens_at_most_once_until_its_marker_expires() {
     document.execute(&marked(2001)).expect("sent again");
     assert_eq!(document.dump()["other"], 2);
 }
+
+#[test]
+fn traverse_follows_the_joins_of_a_graph_index() {
+    let mut document = document(
+        r#"
+        @connected { return true; }
+        record User { public int id; public string name; }
+        record Team { public int id; public string title; }
+        record Member { public int id; public int user; public maybe<int> team; }
+        table<User> _users;
+        table<Team> _teams;
+        table<Member> _members;
+        assoc<User, Team> inTeam;
+        join inTeam via _members[m] from m.user to m.team;
+        public formula aliceTeams = iterate _users where name == "alice" traverse inTeam;
+        @construct {
+          _users <- {name: "alice"};
+          _users <- {name: "bob"};
+          _teams <- {title: "red"};
+          _teams <- {title: "blue"};
+          _members <- {user: 1, team: 4};
+          _members <- {user: 2, team: 3};
+          _members <- {user: 1};
+        }
+    "#,
+    );
+    let view = document.open_view(Principal::no_one(), json!({}));
+    let delta = document.view_delta(view).expect("view");
+    assert_eq!(
+        delta["data"]["aliceTeams"],
+        json!({"4": {"id": 4, "title": "blue"}, "@o": [4]}),
+        "row ids are shared by all tables: alice is 1, blue is 4; an empty end is no edge"
+    );
+}

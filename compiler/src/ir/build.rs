@@ -51,6 +51,12 @@ pub fn build_program(db: &dyn Db, file: SourceFile) -> Program {
         });
     }
     builder.layouts();
+    for (name, (from, to)) in &sigs.assocs {
+        let index = |record: &str| builder.program.record_index.get(record).copied();
+        if let (Some(from), Some(to)) = (index(from), index(to)) {
+            builder.program.assocs.insert(name.clone(), (from, to));
+        }
+    }
     builder.callables();
     builder.resolve_all();
     builder.view_orders();
@@ -543,6 +549,19 @@ impl Builder<'_> {
                                 ));
                             }
                         }
+                    }
+                }
+                Decl::Join(join) => {
+                    if let Some(&table) = self.program.records[0].slot_index.get(&join.table.name) {
+                        let item = self.alloc(unit_id);
+                        self.program.joins.push(JoinDef {
+                            assoc: join.assoc.name.clone(),
+                            unit: unit_id,
+                            table,
+                            item,
+                            from: join.from,
+                            to: join.to,
+                        });
                     }
                 }
                 Decl::Web(web) => {
@@ -1113,8 +1132,20 @@ impl Resolver<'_, '_> {
             Decl::Metric { value, .. } | Decl::Traffic { value } => self.expr(*value),
             Decl::Replication(replication) => self.expr(replication.value),
             Decl::Join(join) => {
-                self.expr(join.from);
-                self.expr(join.to);
+                let item = self
+                    .builder
+                    .program
+                    .joins
+                    .iter()
+                    .find(|definition| definition.unit == unit)
+                    .map(|definition| definition.item);
+                self.scoped(|this| {
+                    if let (Some(item), Some(scope)) = (item, this.scopes.last_mut()) {
+                        scope.insert(join.item.name.clone(), item);
+                    }
+                    this.expr(join.from);
+                    this.expr(join.to);
+                });
             }
             _ => {}
         }

@@ -47,6 +47,10 @@ pub struct Program {
     pub tests: Vec<TestDef>,
     pub crons: Vec<CronDef>,
     pub webs: Vec<WebDef>,
+    /// Graph indexes (`assoc<From, To> name;`): the record layouts they link.
+    pub assocs: HashMap<String, (u32, u32)>,
+    /// `join assoc via table[item] from e to e;` at the document level.
+    pub joins: Vec<JoinDef>,
     /// `@attached(asset a)` handlers with the slot of their asset parameter.
     pub attached: Vec<(UnitId, u32, Block)>,
     /// Document-level policies by name.
@@ -255,6 +259,19 @@ pub enum WebSegment {
     Rest {
         slot: u32,
     },
+}
+
+/// `join assoc via table[item] from e to e;`.
+#[derive(Debug, Clone)]
+pub struct JoinDef {
+    pub assoc: String,
+    pub unit: UnitId,
+    /// The root slot of the table the edges come from.
+    pub table: u32,
+    /// The frame slot each row is bound to while `from` and `to` run.
+    pub item: u32,
+    pub from: ExprId,
+    pub to: ExprId,
 }
 
 /// `test name { … }`.
