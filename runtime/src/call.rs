@@ -103,26 +103,19 @@ impl Document {
                 }
                 Ok(Value::list(results))
             }
-            Res::DispatchCall(name, enumeration) => {
+            Res::DispatchCall(targets) => {
                 let receiver = match receiver_expr {
                     Some(object) => self.eval(program, frame, object)?,
                     None => Value::Enum(0),
                 };
                 let label = receiver.as_int();
                 let args = self.eval_args(program, frame, arguments)?;
-                let targets: Vec<u32> = program.enums[enumeration as usize]
-                    .dispatchers
-                    .get(&*name)
-                    .map(|entries| {
-                        entries
-                            .iter()
-                            .filter(|(value, _)| *value == label)
-                            .map(|(_, function)| *function)
-                            .collect()
-                    })
-                    .unwrap_or_default();
                 let mut result = Value::Void;
-                for target in targets {
+                for target in targets
+                    .iter()
+                    .filter(|(value, _)| *value == label)
+                    .map(|(_, function)| *function)
+                {
                     result = self.call_function(
                         program,
                         target,

@@ -45,8 +45,8 @@ impl Document {
             .filter_map(|job| {
                 let latest = self.latest_instant(job.schedule, now)?;
                 Some(match self.rule(job.schedule)? {
-                    Rule::Daily(..) => latest + DAY,
-                    Rule::Hourly(_) => latest + HOUR,
+                    Rule::Daily(..) => latest.saturating_add(DAY),
+                    Rule::Hourly(_) => latest.saturating_add(HOUR),
                     Rule::Monthly(day) => {
                         let (year, month, _) = civil_from_days(latest.div_euclid(DAY));
                         let (year, month) = if month == 12 {
@@ -84,13 +84,14 @@ impl Document {
     fn latest_instant(&self, rule: CronRule, now: i64) -> Option<i64> {
         Some(match self.rule(rule)? {
             Rule::Daily(hour, minute) => {
-                let at = now.div_euclid(DAY) * DAY
-                    + i64::from(hour.min(23)) * HOUR
-                    + i64::from(minute.min(59)) * MINUTE;
+                let at = (now.div_euclid(DAY) * DAY).saturating_add(
+                    i64::from(hour.min(23)) * HOUR + i64::from(minute.min(59)) * MINUTE,
+                );
                 if at > now { at - DAY } else { at }
             }
             Rule::Hourly(minute) => {
-                let at = now.div_euclid(HOUR) * HOUR + i64::from(minute.min(59)) * MINUTE;
+                let at = (now.div_euclid(HOUR) * HOUR)
+                    .saturating_add(i64::from(minute.min(59)) * MINUTE);
                 if at > now { at - HOUR } else { at }
             }
             Rule::Monthly(day) => {

@@ -49,7 +49,7 @@ pub struct Timeout {
 impl Timeout {
     /// When the ask gives up, in document ms.
     pub fn deadline(&self) -> i64 {
-        self.started + (self.seconds * 1000.0) as i64
+        self.started.saturating_add((self.seconds * 1000.0) as i64)
     }
 }
 

@@ -126,7 +126,7 @@ impl Document {
             Ty::Bool => Value::Bool(json.as_bool().unwrap_or(false)),
             Ty::Int => Value::Int(number(json) as i32),
             Ty::Enum(_) => Value::Enum(number(json) as i32),
-            Ty::Long => Value::Long(number(json) as i64),
+            Ty::Long => Value::Long(exact_long(json)),
             Ty::Double => Value::Double(number(json)),
             Ty::TimeSpan => Value::TimeSpan(number(json)),
             Ty::Complex => Value::Complex(
@@ -236,7 +236,7 @@ impl Document {
 
     /// Reads the internal `__` fields of a stored document (absent ones keep their value).
     fn load_meta(&mut self, json: &Json) {
-        let long = |key: &str| json.get(key).map(number).map(|n| n as i64);
+        let long = |key: &str| json.get(key).map(exact_long);
         let int = |key: &str| json.get(key).map(number).map(|n| n as i32);
         let meta = &mut self.meta;
         if let Some(state) = json.get("__state").and_then(Json::as_str) {
@@ -283,7 +283,7 @@ impl Document {
                 if used.is_null() {
                     map.remove(key);
                 } else {
-                    map.insert(key.clone(), number(used) as i64);
+                    map.insert(key.clone(), exact_long(used));
                 }
             }
         }
@@ -298,7 +298,7 @@ impl Document {
                 map.insert(
                     id,
                     crate::document::Timeout {
-                        started: timeout.get("timestamp").map(number).map_or(0, |n| n as i64),
+                        started: timeout.get("timestamp").map_or(0, exact_long),
                         seconds: timeout.get("timeout").map(number).unwrap_or(0.0),
                     },
                 );
@@ -324,7 +324,7 @@ impl Document {
                                 .unwrap_or("")
                                 .to_owned(),
                             seq: task.get("seq").map(number).map_or(0, |n| n as i32),
-                            timestamp: task.get("timestamp").map(number).map_or(0, |n| n as i64),
+                            timestamp: task.get("timestamp").map_or(0, exact_long),
                             message: task.get("message").cloned().unwrap_or(Json::Null),
                         },
                     );
@@ -552,6 +552,15 @@ impl Document {
                 }
             }
         }
+    }
+}
+
+/// A long from its stored string (or a number): parsed exactly, not through a double.
+fn exact_long(json: &Json) -> i64 {
+    match json {
+        Json::String(text) => text.parse().unwrap_or_else(|_| number(json) as i64),
+        Json::Number(n) => n.as_i64().unwrap_or_else(|| number(json) as i64),
+        _ => number(json) as i64,
     }
 }
 

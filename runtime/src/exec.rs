@@ -216,7 +216,10 @@ impl Document {
                     None => 0.0,
                 };
                 self.meta.state = Arc::from(label.as_str());
-                self.meta.next_time = self.meta.time + (seconds.max(0.0) * 1000.0) as i64;
+                self.meta.next_time = self
+                    .meta
+                    .time
+                    .saturating_add((seconds.max(0.0) * 1000.0) as i64);
                 Ok(Flow::Normal)
             }
             Stmt::Invoke(target) => {

@@ -172,7 +172,7 @@ impl Document {
             Stmt::Step => self.test_step(program)?,
             Stmt::Forward(seconds) => {
                 let seconds = self.eval(program, frame, *seconds)?.as_double();
-                self.meta.time += (seconds * 1000.0) as i64;
+                self.meta.time = self.meta.time.saturating_add((seconds * 1000.0) as i64);
                 self.test_commit();
             }
             Stmt::Pump { message, channel } => {

@@ -319,7 +319,7 @@ impl Document {
             ));
         };
         let now = timestamp.unwrap_or(self.meta.time);
-        let cutoff = now - limit;
+        let cutoff = now.saturating_sub(limit);
         if !self.meta.dedupe.values().any(|used| *used < cutoff) {
             return Err(CommandError::new(
                 codes::NOTHING_TO_EXPIRE,

@@ -614,3 +614,86 @@ fn traverse_follows_the_joins_of_a_graph_index() {
         "row ids are shared by all tables: alice is 1, blue is 4; an empty end is no edge"
     );
 }
+
+fn any_json() -> impl Strategy<Value = Json> {
+    let leaf = prop_oneof![
+        Just(Json::Null),
+        any::<bool>().prop_map(Json::Bool),
+        any::<i64>().prop_map(Json::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Json::from),
+        "[a-z?]{0,6}".prop_map(Json::String),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
+            prop::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                .prop_map(|map| Json::Object(map.into_iter().collect())),
+        ]
+    })
+}
+
+fn malformed_command() -> impl Strategy<Value = Json> {
+    let kind = prop_oneof![
+        Just("construct"),
+        Just("connect"),
+        Just("disconnect"),
+        Just("send"),
+        Just("invalidate"),
+        Just("apply"),
+        Just("load"),
+        Just("delete"),
+        Just("attach"),
+        Just("expire"),
+        Just("deliver"),
+        Just("web_put"),
+        Just("web_get"),
+        Just("web_delete"),
+        Just("teleport"),
+    ];
+    (
+        kind,
+        prop::collection::btree_map(
+            prop_oneof![
+                Just("who"),
+                Just("timestamp"),
+                Just("channel"),
+                Just("message"),
+                Just("patch"),
+                Just("arg"),
+                Just("limit"),
+                Just("asset"),
+                Just("put"),
+                Just("get"),
+                Just("marker")
+            ],
+            any_json(),
+            0..6,
+        ),
+    )
+        .prop_map(|(kind, fields)| {
+            let mut object: serde_json::Map<String, Json> = fields
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value))
+                .collect();
+            object.insert("command".into(), Json::from(kind));
+            Json::Object(object)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn malformed_commands_never_panic_and_a_refused_one_changes_nothing(commands in prop::collection::vec(malformed_command(), 1..12)) {
+        let mut document = document(LEDGER);
+        connect(&mut document, "ann");
+        for command in &commands {
+            let before = document.dump();
+            if document.execute(command).is_err() {
+                prop_assert_eq!(document.dump(), before);
+            }
+        }
+    }
+}

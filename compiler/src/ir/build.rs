@@ -1746,15 +1746,25 @@ impl Resolver<'_, '_> {
                     }
                     Ty::Enum(enumeration) => {
                         if let Some(index) = self.builder.program.enum_index.get(&**enumeration)
-                            && self.builder.program.enums[*index as usize]
+                            && let Some(entries) = self.builder.program.enums[*index as usize]
                                 .dispatchers
-                                .contains_key(&member.name)
+                                .get(&member.name)
+                                .cloned()
                         {
-                            let index = *index;
-                            self.set(
-                                id,
-                                Res::DispatchCall(Arc::from(member.name.as_str()), index),
-                            );
+                            // Overloads differ by parameters: keep, per label, those that take
+                            // these arguments.
+                            let ids: Vec<FnId> =
+                                entries.iter().map(|(_, function)| *function).collect();
+                            let exact: Vec<FnId> = ids
+                                .iter()
+                                .copied()
+                                .filter(|function| self.takes(*function, &argument_types))
+                                .collect();
+                            let targets: Arc<[(i32, FnId)]> = entries
+                                .into_iter()
+                                .filter(|(_, function)| exact.contains(function))
+                                .collect();
+                            self.set(id, Res::DispatchCall(targets));
                             return;
                         }
                     }
@@ -1783,6 +1793,17 @@ impl Resolver<'_, '_> {
             }
             _ => self.expr(function),
         }
+    }
+
+    /// Whether a callable takes these argument types.
+    fn takes(&self, function: FnId, arguments: &[Ty]) -> bool {
+        let function = &self.builder.program.functions[function as usize];
+        function.param_types.len() == arguments.len()
+            && function
+                .param_types
+                .iter()
+                .zip(arguments)
+                .all(|(param, arg)| can_store(param, arg, false, self.builder.sigs))
     }
 
     /// The overload whose parameters accept the argument types.

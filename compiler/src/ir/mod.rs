@@ -336,7 +336,9 @@ pub enum Res {
     /// A call of a record or message method (receiver is the member's object).
     MethodCall(FnId),
     /// A call of an enum dispatcher (receiver is the member's object).
-    DispatchCall(Arc<str>, u32),
+    /// The dispatchers that take the call's arguments, by label value (a void dispatcher may
+    /// have several per label; all of them run, in declaration order).
+    DispatchCall(Arc<[(i32, FnId)]>),
     /// A call of a library function or method: `namespace.function` or `type.method`; for a
     /// method the receiver is passed as the first argument.
     Builtin { name: Arc<str>, method: bool },
