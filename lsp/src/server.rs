@@ -237,7 +237,7 @@ impl LanguageServer for Backend {
                 // runs it; advertising it would make clients such as vscode-languageclient
                 // register a second command of the same name and fail.
                 code_lens_provider: Some(CodeLensOptions {
-                    resolve_provider: Some(false),
+                    resolve_provider: Some(true),
                 }),
                 document_highlight_provider: Some(OneOf::Left(true)),
                 rename_provider: Some(OneOf::Right(RenameOptions {
@@ -521,17 +521,51 @@ impl LanguageServer for Backend {
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         let uri = params.text_document.uri;
-        // The lens runs the file on disk, so a document without a path (an unsaved buffer) has
-        // nothing to run.
-        let Some(path) = uri.to_file_path() else {
-            return Ok(Some(Vec::new()));
-        };
-        let path = path.display().to_string();
+        // "Run test" runs the file on disk, so a document without a path (an unsaved buffer)
+        // has only reference lenses.
+        let path = uri.to_file_path().map(|path| path.display().to_string());
+        let uri_text = uri.as_str().to_owned();
         Ok(self
             .query(&uri, move |db, file, document| {
-                handlers::code_lens::code_lenses(db, file, &document.rope, &path)
+                let mut lenses = match &path {
+                    Some(path) => handlers::code_lens::code_lenses(db, file, &document.rope, path),
+                    None => Vec::new(),
+                };
+                lenses.extend(handlers::code_lens::reference_lenses(
+                    db,
+                    file,
+                    &document.rope,
+                    &uri_text,
+                ));
+                lenses
             })
             .await)
+    }
+
+    async fn code_lens_resolve(&self, lens: CodeLens) -> Result<CodeLens> {
+        let target = lens.data.as_ref().and_then(|data| {
+            let uri = data.get("uri")?.as_str()?.parse::<Uri>().ok()?;
+            let offset = usize::try_from(data.get("offset")?.as_u64()?).ok()?;
+            Some((uri, offset))
+        });
+        let Some((uri, offset)) = target else {
+            return Ok(lens);
+        };
+        let uri_text = uri.as_str().to_owned();
+        let unresolved = lens.clone();
+        Ok(self
+            .query(&uri, move |db, file, document| {
+                handlers::code_lens::resolve_references(
+                    db,
+                    file,
+                    &document.rope,
+                    &uri_text,
+                    offset,
+                    unresolved,
+                )
+            })
+            .await
+            .unwrap_or(lens))
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {

@@ -748,6 +748,47 @@ async fn a_run_test_lens_sits_over_every_test_block() {
 }
 
 #[tokio::test]
+async fn a_references_lens_counts_the_uses_of_a_declaration_when_resolved() {
+    let mut harness = Harness::start().await;
+    let program = "record Row { public int v; }\ntable<Row> _a;\ntable<Row> _b;\nfunction twice(int x) -> int { return x * 2; }\npublic formula f = twice(twice(1));\nmessage Unused { int n; }\n";
+    harness.open(program).await;
+    let lenses = harness
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": URI}}),
+        )
+        .await;
+    let lenses = lenses.as_array().cloned().unwrap_or_default();
+    assert_eq!(lenses.len(), 3, "Row, twice and Unused: {lenses:?}");
+    assert_eq!(
+        lenses[0],
+        json!({"range": {"start": {"line": 0, "character": 7}, "end": {"line": 0, "character": 10}},
+               "data": {"uri": URI, "offset": 7}}),
+        "unresolved until shown"
+    );
+    let mut titles = Vec::new();
+    for lens in &lenses {
+        let resolved = harness.request("codeLens/resolve", lens.clone()).await;
+        assert_eq!(
+            resolved["command"]["command"],
+            json!("adama.showReferences")
+        );
+        titles.push(
+            resolved["command"]["title"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+        );
+    }
+    assert_eq!(titles, ["2 references", "2 references", "0 references"]);
+    let resolved = harness.request("codeLens/resolve", lenses[0].clone()).await;
+    assert_eq!(
+        resolved["command"]["arguments"][2][0]["range"],
+        json!({"start": {"line": 1, "character": 6}, "end": {"line": 1, "character": 9}})
+    );
+}
+
+#[tokio::test]
 async fn code_lenses_are_advertised_and_the_editor_runs_their_command() {
     let (mut service, _socket) = LspService::new(adama_lsp::Backend::new);
     let initialize = Request::build("initialize")
@@ -766,7 +807,7 @@ async fn code_lenses_are_advertised_and_the_editor_runs_their_command() {
     let capabilities = result.unwrap_or_else(|error| panic!("{error:?}"))["capabilities"].clone();
     assert_eq!(
         capabilities["codeLensProvider"],
-        json!({"resolveProvider": false})
+        json!({"resolveProvider": true})
     );
     assert_eq!(
         capabilities.get("executeCommandProvider"),
@@ -920,10 +961,63 @@ async fn fields_toggle_between_public_and_private() {
             ),
         ]
     );
-    // Tables are private by rule: no toggle.
+    // Tables are private by rule: no toggle, but their rows can be exposed through a formula.
+    let actions = harness.actions((4, 13), (4, 13), None).await;
     assert_eq!(
-        harness.actions((4, 13), (4, 13), None).await,
-        Vec::<Value>::new()
+        actions,
+        vec![json!({
+            "title": "Expose the rows of 'rows' as 'rows_rows'",
+            "kind": "refactor.extract",
+            "edit": {"changes": {URI: [{"range": {"start": {"line": 4, "character": 16}, "end": {"line": 4, "character": 16}}, "newText": "\npublic formula rows_rows = iterate rows;"}]}}
+        })]
+    );
+    let edited = apply(program, &actions[0]);
+    assert!(
+        edited.contains("table<Row> rows;\npublic formula rows_rows = iterate rows;\n"),
+        "{edited}"
+    );
+    assert_eq!(errors(&edited), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_record_name_offers_to_make_every_field_public_or_private() {
+    let mut harness = Harness::start().await;
+    let program = "record Row { public int id; int score; private string note; viewer_is<owner> int mine; principal owner; }
+record Open { public int a; public int b; }
+table<Row> _rows;
+";
+    harness.open(program).await;
+
+    let actions = harness.actions((0, 8), (0, 8), None).await;
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(
+        actions[0]["title"],
+        json!("Make every field of 'Row' public")
+    );
+    let edited = apply(program, &actions[0]);
+    assert!(
+        edited.starts_with("record Row { public int id; public int score; public string note; viewer_is<owner> int mine; public principal owner; }"),
+        "a field with viewer_is keeps it: {edited}"
+    );
+    assert_eq!(errors(&edited), Vec::<String>::new());
+
+    let actions = harness.actions((1, 9), (1, 9), None).await;
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(
+        actions[0]["title"],
+        json!("Make every field of 'Open' private")
+    );
+    let edited = apply(program, &actions[0]);
+    assert!(
+        edited.contains("record Open { private int a; private int b; }"),
+        "{edited}"
+    );
+
+    // `_rows` reads as `rows`.
+    let actions = harness.actions((2, 13), (2, 13), None).await;
+    assert_eq!(
+        actions[0]["title"],
+        json!("Expose the rows of '_rows' as 'rows'")
     );
 }
 

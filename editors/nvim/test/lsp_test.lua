@@ -104,16 +104,27 @@ if lines[1] ~= 'public int sum;' or lines[6] ~= '  sum += a.n;' or lines[8] ~= '
   fail('rename: ' .. vim.inspect(lines))
 end
 
--- The lens over the test block, refreshed by the plugin.
+-- The lenses, refreshed (and resolved) by the plugin: "Run test" over the test block, and
+-- "N references" over the message.
+local function lens_with(command)
+  for _, candidate in ipairs(vim.lsp.codelens.get(buf)) do
+    if candidate.command and candidate.command.command == command then
+      return candidate
+    end
+  end
+end
 if not vim.wait(10000, function()
-  local lenses = vim.lsp.codelens.get(buf)
-  return #lenses == 1 and lenses[1].command ~= nil
+  return lens_with('adama.runTest') ~= nil and lens_with('adama.showReferences') ~= nil
 end, 20) then
   fail('code lenses: ' .. vim.inspect(vim.lsp.codelens.get(buf)))
 end
-local lens = vim.lsp.codelens.get(buf)[1]
-if lens.range.start.line ~= 8 or lens.command.command ~= 'adama.runTest' or lens.command.arguments[2] ~= 'doubles' then
+local lens = lens_with('adama.runTest')
+if lens.range.start.line ~= 8 or lens.command.arguments[2] ~= 'doubles' then
   fail('lens: ' .. vim.inspect(lens))
+end
+local references = lens_with('adama.showReferences')
+if not references.command.title:match('^%d+ references?$') then
+  fail('references lens: ' .. vim.inspect(references))
 end
 
 -- `:AdamaRunTest` inside the block saves the renamed file and runs that test in a terminal.

@@ -6,6 +6,12 @@
 /** The command of the language server's "Run test" lens: arguments (file path, test name). */
 const RUN_TEST_COMMAND = 'adama.runTest';
 
+/**
+ * The command of the language server's "N references" lens: arguments (document URI, position of
+ * the declaration, locations of its uses), as LSP JSON.
+ */
+const SHOW_REFERENCES_COMMAND = 'adama.showReferences';
+
 /** Restarts the language server, for example after `adama` was rebuilt. */
 const RESTART_COMMAND = 'adama.restartServer';
 
@@ -68,4 +74,5 @@ module.exports = {
   adamaExecutable,
   testInvocation,
   runTestArgumentsAt,
+  SHOW_REFERENCES_COMMAND,
 };

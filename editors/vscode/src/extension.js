@@ -15,6 +15,7 @@ const {
   adamaExecutable,
   testInvocation,
   runTestArgumentsAt,
+  SHOW_REFERENCES_COMMAND,
 } = require('./commands');
 
 /** @type {LanguageClient | undefined} */
@@ -25,6 +26,7 @@ async function activate(context) {
   context.subscriptions.push(
     vscode.commands.registerCommand(RUN_TEST_COMMAND, runTest),
     vscode.commands.registerCommand(RESTART_COMMAND, restart),
+    vscode.commands.registerCommand(SHOW_REFERENCES_COMMAND, showReferences),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration(`adama.${SERVER_PATH_SETTING}`)) {
         restart();
@@ -99,6 +101,29 @@ async function runTest(file, test) {
   }
   const terminal = vscode.window.createTerminal(testInvocation(executable(), file, test));
   terminal.show(true);
+}
+
+/**
+ * Shows the uses a "N references" lens counted, in the editor's references view. The lens's
+ * arguments are LSP JSON; the view takes VS Code's own types.
+ * @param {string} uri
+ * @param {{ line: number, character: number }} position
+ * @param {{ uri: string, range: { start: { line: number, character: number }, end: { line: number, character: number } } }[]} locations
+ */
+async function showReferences(uri, position, locations) {
+  const toPosition = (at) => new vscode.Position(at.line, at.character);
+  await vscode.commands.executeCommand(
+    'editor.action.showReferences',
+    vscode.Uri.parse(uri),
+    toPosition(position),
+    (locations || []).map(
+      (location) =>
+        new vscode.Location(
+          vscode.Uri.parse(location.uri),
+          new vscode.Range(toPosition(location.range.start), toPosition(location.range.end)),
+        ),
+    ),
+  );
 }
 
 /** @returns {Promise<[string, string] | undefined>} */

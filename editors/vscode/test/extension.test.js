@@ -15,8 +15,15 @@ function fakes() {
         calls.commands.set(name, handler);
         return { dispose() {} };
       },
-      executeCommand() {},
+      executeCommand(name, ...args) {
+        calls.executed = calls.executed || [];
+        calls.executed.push({ name, args });
+      },
     },
+    Uri: { parse: (text) => ({ parsed: text }) },
+    Position: class { constructor(line, character) { Object.assign(this, { line, character }); } },
+    Range: class { constructor(start, end) { Object.assign(this, { start, end }); } },
+    Location: class { constructor(uri, range) { Object.assign(this, { uri, range }); } },
     workspace: {
       getConfiguration: () => ({ get: (name) => settings[name] }),
       onDidChangeConfiguration: () => ({ dispose() {} }),
@@ -71,7 +78,7 @@ test('activation starts `adama lsp` for adama documents and registers the comman
   const stubs = fakes();
   const extension = loadExtension(stubs);
   await extension.activate({ subscriptions: [] });
-  assert.deepEqual([...stubs.calls.commands.keys()], ['adama.runTest', 'adama.restartServer']);
+  assert.deepEqual([...stubs.calls.commands.keys()], ['adama.runTest', 'adama.restartServer', 'adama.showReferences']);
   const [client] = stubs.calls.clients;
   assert.deepEqual(client.serverOptions, { command: 'adama', args: ['lsp'] });
   assert.deepEqual(client.clientOptions.documentSelector, [{ language: 'adama' }]);
@@ -115,4 +122,18 @@ test('from the command palette, the test is the lens under the cursor', async ()
   await stubs.calls.commands.get('adama.runTest')();
   assert.equal(stubs.calls.terminals.length, 1, 'outside a test block nothing runs');
   assert.deepEqual(stubs.calls.messages, ['Adama: put the cursor inside a test block to run it.']);
+});
+
+test('the references lens opens the editor\'s references view with VS Code types', async () => {
+  const stubs = fakes();
+  const extension = loadExtension(stubs);
+  await extension.activate({ subscriptions: [] });
+  const use = { uri: 'file:///work/doc.a', range: { start: { line: 1, character: 6 }, end: { line: 1, character: 9 } } };
+  await stubs.calls.commands.get('adama.showReferences')('file:///work/doc.a', { line: 0, character: 7 }, [use]);
+  const [call] = stubs.calls.executed;
+  assert.equal(call.name, 'editor.action.showReferences');
+  assert.deepEqual(call.args[0], { parsed: 'file:///work/doc.a' });
+  assert.deepEqual({ ...call.args[1] }, { line: 0, character: 7 });
+  assert.equal(call.args[2].length, 1);
+  assert.deepEqual({ ...call.args[2][0].range.end }, { line: 1, character: 9 });
 });

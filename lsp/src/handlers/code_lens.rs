@@ -1,4 +1,6 @@
-//! `textDocument/codeLens`: a "Run test" lens above every `test` block.
+//! `textDocument/codeLens`: a "Run test" lens above every `test` block, and a "N references"
+//! lens above every record, message, enum, function and procedure (resolved only when the editor
+//! shows it, since counting walks the file).
 //!
 //! The lens carries the command [`RUN_TEST_COMMAND`] with the file's path and the test's name.
 //! The editor runs it (`adama test FILE --test NAME`), not this server: the server never runs
@@ -19,6 +21,76 @@ pub const RUN_TEST_COMMAND: &str = "adama.runTest";
 
 /// The title of the "Run test" lens.
 pub const RUN_TEST_TITLE: &str = "\u{25b6} Run test";
+
+/// The command of the "N references" lens: its arguments are the document's URI, the position of
+/// the declaration and the locations of its uses (what editors' "show references" takes).
+pub const SHOW_REFERENCES_COMMAND: &str = "adama.showReferences";
+
+/// A "N references" lens still to be resolved: the declaration's name, by offset.
+pub fn reference_lenses(db: &dyn Db, file: SourceFile, rope: &Rope, uri: &str) -> Vec<CodeLens> {
+    let lowered = lowered(db, file);
+    file_items(db, file)
+        .iter()
+        .zip(&lowered.items)
+        .filter_map(|(item, lowered_item)| {
+            let hir = item.hir(db);
+            let name = match &hir.decl {
+                Decl::Record(record) => &record.name,
+                Decl::Message(message) => &message.name,
+                Decl::Enum(enumeration) => &enumeration.name,
+                Decl::Function(function) | Decl::Procedure(function) => &function.name,
+                _ => return None,
+            };
+            if name.name.is_empty() {
+                return None;
+            }
+            let span = lowered_item.span(name.node);
+            Some(CodeLens {
+                range: range_of(rope, span.clone()),
+                command: None,
+                data: Some(serde_json::json!({"uri": uri, "offset": span.start})),
+            })
+        })
+        .collect()
+}
+
+/// Resolves a "N references" lens: counts the uses of the declaration (not the declaration).
+pub fn resolve_references(
+    db: &dyn Db,
+    file: SourceFile,
+    rope: &Rope,
+    uri: &str,
+    offset: usize,
+    mut lens: CodeLens,
+) -> CodeLens {
+    let declaration = crate::handlers::definition::definition(db, file, offset);
+    let uses: Vec<_> = crate::handlers::references::references(db, file, offset)
+        .into_iter()
+        .filter(|span| {
+            declaration
+                .as_ref()
+                .is_none_or(|target| !target.contains(&span.start))
+        })
+        .collect();
+    let title = match uses.len() {
+        1 => "1 reference".to_owned(),
+        count => format!("{count} references"),
+    };
+    let locations: Vec<Value> = uses
+        .iter()
+        .map(|span| serde_json::json!({"uri": uri, "range": range_of(rope, span.clone())}))
+        .collect();
+    lens.command = Some(Command {
+        title,
+        command: SHOW_REFERENCES_COMMAND.to_owned(),
+        arguments: Some(vec![
+            Value::String(uri.to_owned()),
+            serde_json::to_value(lens.range.start).unwrap_or(Value::Null),
+            Value::Array(locations),
+        ]),
+    });
+    lens
+}
 
 /// One lens per `test` block of the file at `path`, over the whole block.
 pub fn code_lenses(db: &dyn Db, file: SourceFile, rope: &Rope, path: &str) -> Vec<CodeLens> {

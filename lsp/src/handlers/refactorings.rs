@@ -6,6 +6,9 @@
 //! - "Make 'x' public" / "Make 'x' private" on a document or record field.
 //! - "Extract formula": the selected part of a document formula becomes a formula of its own,
 //!   declared just before, and the selection reads its name.
+//! - "Expose the rows of 't'" on a table: tables are always private, so viewers see rows through
+//!   a formula (`public formula rows = iterate t;`), declared just after.
+//! - "Make every field of 'R' public" / "private" on a record's name.
 //!
 //! Each one changes how the program reads, never what it computes; the protocol tests check the
 //! edited programs with the compiler.
@@ -34,6 +37,11 @@ pub fn refactorings(
 ) -> Vec<CodeAction> {
     let text = rope.to_string();
     let lowered = lowered(db, file);
+    let names: Vec<String> = lowered
+        .items
+        .iter()
+        .filter_map(|item| item.item.decl.name().map(|name| name.name.clone()))
+        .collect();
     let mut actions = Vec::new();
     for (item, lowered_item) in file_items(db, file).iter().zip(&lowered.items) {
         let hir = item.hir(db);
@@ -44,6 +52,8 @@ pub fn refactorings(
         let mut edits = explicit_types(hir, lowered_item, types, &text, &range);
         edits.extend(privacy_toggles(hir, lowered_item, &text, &range));
         edits.extend(extract_formula(hir, lowered_item, &text, &range));
+        edits.extend(expose_rows(hir, lowered_item, &text, &range, &names));
+        edits.extend(record_privacy(hir, lowered_item, &text, &range));
         actions.extend(
             edits
                 .into_iter()
@@ -217,6 +227,121 @@ fn privacy_toggle(field: &Field, lowered_item: &LoweredItem, text: &str) -> Opti
         title,
         kind: CodeActionKind::REFACTOR_REWRITE,
         edits: vec![edit],
+    })
+}
+
+/// "Expose the rows of 't'" on a document table's declaration.
+fn expose_rows(
+    hir: &Item,
+    lowered_item: &LoweredItem,
+    text: &str,
+    range: &Range<usize>,
+    names: &[String],
+) -> Option<Refactoring> {
+    let Decl::Field(field) = &hir.decl else {
+        return None;
+    };
+    if !matches!(
+        field.ty,
+        TypeRef::Generic {
+            name: GenericName::Table,
+            ..
+        }
+    ) {
+        return None;
+    }
+    let span = lowered_item.span(field.node);
+    if !within(&span, range) {
+        return None;
+    }
+    let table = &field.name.name;
+    // `_lines` reads as `lines`; otherwise `t_rows`, numbered until it is free.
+    let base = match table.strip_prefix('_') {
+        Some(rest) if !rest.is_empty() => rest.to_owned(),
+        _ => format!("{table}_rows"),
+    };
+    let name = std::iter::once(base.clone())
+        .chain((2..).map(|n| format!("{base}{n}")))
+        .find(|candidate| !names.iter().any(|name| name == candidate))?;
+    let end = span.end;
+    text.get(end..end)?;
+    Some(Refactoring {
+        title: format!("Expose the rows of '{table}' as '{name}'"),
+        kind: CodeActionKind::REFACTOR_EXTRACT,
+        edits: vec![(
+            end..end,
+            format!("\npublic formula {name} = iterate {table};"),
+        )],
+    })
+}
+
+/// "Make every field of 'R' public" (or private, when all already are public) on a record's name.
+fn record_privacy(
+    hir: &Item,
+    lowered_item: &LoweredItem,
+    text: &str,
+    range: &Range<usize>,
+) -> Option<Refactoring> {
+    let Decl::Record(record) = &hir.decl else {
+        return None;
+    };
+    if !within(&lowered_item.span(record.name.node), range) {
+        return None;
+    }
+    let fields: Vec<&Field> = record
+        .members
+        .iter()
+        .filter_map(|member| match member {
+            RecordMember::Field(field) => Some(field),
+            _ => None,
+        })
+        .filter(|field| {
+            !matches!(
+                field.ty,
+                TypeRef::Generic {
+                    name: GenericName::Table,
+                    ..
+                }
+            ) && matches!(
+                field.privacy,
+                Privacy::Public | Privacy::Private | Privacy::Default
+            )
+        })
+        .collect();
+    let all_public = fields.iter().all(|field| field.privacy == Privacy::Public);
+    let (word, target) = if all_public {
+        ("private", Privacy::Private)
+    } else {
+        ("public", Privacy::Public)
+    };
+    let mut edits = Vec::new();
+    for field in fields {
+        if field.privacy == target {
+            continue;
+        }
+        match (
+            &field.privacy,
+            field.privacy_node.map(|node| lowered_item.span(node)),
+        ) {
+            (Privacy::Default, None) => {
+                let start = lowered_item.span(field.node).start;
+                edits.push((start..start, format!("{word} ")));
+            }
+            (_, Some(span)) => edits.push((span, word.to_owned())),
+            _ => {}
+        }
+    }
+    if edits.is_empty()
+        || edits
+            .iter()
+            .any(|(span, _)| text.get(span.clone()).is_none())
+    {
+        return None;
+    }
+    Some(Refactoring {
+        title: format!("Make every field of '{}' {word}", record.name.name),
+        kind: CodeActionKind::REFACTOR_REWRITE,
+        edits,
     })
 }
 

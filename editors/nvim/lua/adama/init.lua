@@ -5,6 +5,7 @@ local M = {}
 -- The command the language server's "Run test" lens names, with (file path, test name). The
 -- server leaves running it to the editor, so this plugin registers it.
 M.run_test_command = 'adama.runTest'
+M.show_references_command = 'adama.showReferences'
 
 local defaults = {
   -- Path to the compiled parser (adama.so). When nil, Neovim looks for parser/adama.so on the runtimepath.
@@ -138,6 +139,16 @@ function M.setup(opts)
   vim.lsp.commands[M.run_test_command] = function(command)
     local arguments = command.arguments or {}
     M.run_test(arguments[1], arguments[2])
+  end
+
+  -- The "N references" lens carries the uses it counted: list them in the quickfix window.
+  vim.lsp.commands[M.show_references_command] = function(command)
+    local locations = (command.arguments or {})[3] or {}
+    local items = vim.lsp.util.locations_to_items(locations, 'utf-16')
+    vim.fn.setqflist({}, ' ', { title = 'References', items = items })
+    if #items > 0 then
+      vim.cmd('copen')
+    end
   end
 
   local group = vim.api.nvim_create_augroup('adama', { clear = true })
