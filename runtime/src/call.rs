@@ -462,6 +462,7 @@ impl Document {
                     None => return Err(Fault::Blocked { channel: key.0 }),
                 }
             }
+            Special::HolderWrite => self.eval(program, frame, object)?,
             Special::ServiceCall => {
                 // The runtime has no service host: a call completes at once as a failure, which
                 // is also what the reference's test harness gives every call.
@@ -566,6 +567,8 @@ pub(crate) enum Special {
     Enqueue,
     /// A call of a declared service's method.
     ServiceCall,
+    /// `holder.write()`: the held message, as a place to write through.
+    HolderWrite,
     Result(ResultOperation),
 }
 
@@ -637,6 +640,7 @@ pub(crate) fn native(name: &str) -> Native {
         "result.failed" => Some(Special::Result(ResultOperation::Failed)),
         "result.code" => Some(Special::Result(ResultOperation::Code)),
         "result.message" => Some(Special::Result(ResultOperation::Message)),
+        "holder.write" => Some(Special::HolderWrite),
         service if service.starts_with("service.") => Some(Special::ServiceCall),
         _ => None,
     };

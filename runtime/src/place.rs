@@ -51,9 +51,29 @@ impl Document {
                     Value::Record(record) => Place::Slot(*record, slot),
                     _ => Place::Nowhere,
                 },
-                _ => Place::Nowhere,
+                _ => return Err(unassignable()),
             }),
             Expr::Paren(inner) => self.place(program, frame, *inner),
+            // `h.write()` designates the message the holder `h` holds.
+            Expr::Call { function, .. }
+                if matches!(
+                    self.natives
+                        .get(frame.unit as usize)
+                        .and_then(|unit| unit.get(id.0 as usize)),
+                    Some(crate::call::Native::Special(
+                        crate::call::Special::HolderWrite
+                    ))
+                ) =>
+            {
+                let function = *function;
+                match &unit.item.body.expr(function).expr {
+                    Expr::Member { object, .. } => {
+                        let object = *object;
+                        self.place(program, frame, object)
+                    }
+                    _ => Ok(Place::Nowhere),
+                }
+            }
             Expr::Member { object, .. } => {
                 let object = *object;
                 match res {
@@ -87,7 +107,7 @@ impl Document {
                                 .collect(),
                         ))
                     }
-                    _ => Ok(Place::Nowhere),
+                    _ => Err(unassignable()),
                 }
             }
             Expr::Index { object, index } => {
@@ -108,7 +128,7 @@ impl Document {
                     self.place(program, frame, otherwise)
                 }
             }
-            _ => Ok(Place::Nowhere),
+            _ => Err(unassignable()),
         }
     }
 
@@ -308,6 +328,14 @@ impl Document {
         self.assign(program, frame, place, new.clone())?;
         Ok(new)
     }
+}
+
+/// A write the runtime cannot carry out: an error, never a write that silently goes nowhere.
+fn unassignable() -> Fault {
+    Fault::error(
+        codes::RUNTIME_FAILURE,
+        "this expression cannot be written to at runtime",
+    )
 }
 
 /// Whether a setter would see no change.

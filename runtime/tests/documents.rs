@@ -697,3 +697,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_holder_is_written_through_write() {
+    let mut document = document(
+        r#"
+        @connected { return true; }
+        message Config { int volume; string theme; }
+        public holder<Config> config;
+        public formula loud = config.volume > 5;
+        message SetVolume { int volume; }
+        channel setVolume(SetVolume s) { config.write().volume = s.volume; }
+    "#,
+    );
+    connect(&mut document, "ann");
+    let record = send(&mut document, "ann", "setVolume", json!({"volume": 9}), 5).expect("set");
+    assert_eq!(record.redo["config"]["volume"], 9);
+    assert_eq!(document.dump()["config"], json!({"volume": 9, "theme": ""}));
+}
