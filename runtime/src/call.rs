@@ -144,7 +144,7 @@ impl Document {
                     args.push(self.eval(program, frame, *argument)?);
                 }
                 match native {
-                    Native::Document(function) => Ok(self.document_function(function)),
+                    Native::Document(function) => Ok(self.document_function(function, &args)),
                     Native::Library { function, clock } => {
                         if clock {
                             self.track_clock();
@@ -226,8 +226,18 @@ impl Document {
     }
 
     /// Library functions that need the document itself.
-    fn document_function(&mut self, function: DocumentFunction) -> Value {
+    fn document_function(&mut self, function: DocumentFunction, args: &[Value]) -> Value {
         match function {
+            DocumentFunction::Template { escape } => {
+                let text = args.first().map_or("", Value::as_str);
+                let data = match args.get(1) {
+                    Some(Value::Dynamic(json)) => (**json).clone(),
+                    _ => serde_json::Value::Null,
+                };
+                Value::some(Value::Str(Arc::from(
+                    fill_template(text, &data, escape).as_str(),
+                )))
+            }
             DocumentFunction::Key => Value::string(&self.key),
             DocumentFunction::Space => Value::string(&self.space),
             DocumentFunction::Seq => Value::Int(self.meta.seq),
@@ -462,7 +472,43 @@ impl Document {
                     None => return Err(Fault::Blocked { channel: key.0 }),
                 }
             }
-            Special::HolderWrite => self.eval(program, frame, object)?,
+            Special::HolderWrite | Special::TextGet => self.eval(program, frame, object)?,
+            Special::MessageReset | Special::MessageIngest => {
+                let place = self.place(program, frame, object)?;
+                let current = self.read_place(program, frame, &place)?;
+                let updated = match special {
+                    Special::MessageReset => match object_ty.unwrap_maybe() {
+                        Ty::Message(name) | Ty::Holder(name) => program
+                            .message_index
+                            .get(&**name)
+                            .map_or(current, |index| self.default_message(*index)),
+                        _ => current,
+                    },
+                    _ => {
+                        let args = self.eval_args(program, frame, arguments)?;
+                        let mut call = vec![current];
+                        call.extend(args);
+                        match crate::library::lookup("message.ingest_dynamic") {
+                            Some(function) => {
+                                let mut host = DocumentHost {
+                                    meta: &mut self.meta,
+                                    rng: &mut self.rng,
+                                    key: &self.key,
+                                    space: &self.space,
+                                };
+                                function(&mut host, &call)?
+                            }
+                            None => call.swap_remove(0),
+                        }
+                    }
+                };
+                self.assign(program, frame, &place, updated)?;
+                Value::Void
+            }
+            Special::ToCsv => {
+                let rows = self.eval(program, frame, object)?;
+                Value::Str(Arc::from(to_csv(rows.as_list()).as_str()))
+            }
             Special::ServiceCall => {
                 // The runtime has no service host: a call completes at once as a failure, which
                 // is also what the reference's test harness gives every call.
@@ -531,6 +577,78 @@ impl Document {
     }
 }
 
+/// Fills a template's `[[name]]` slots from a JSON object; a name it lacks fills nothing.
+fn fill_template(text: &str, data: &serde_json::Value, escape: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("[[") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("]]") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let name = after[..end].trim();
+        let value = match data.get(name) {
+            Some(serde_json::Value::String(text)) => text.clone(),
+            Some(serde_json::Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        if escape {
+            for character in value.chars() {
+                match character {
+                    '&' => out.push_str("&amp;"),
+                    '<' => out.push_str("&lt;"),
+                    '>' => out.push_str("&gt;"),
+                    '"' => out.push_str("&quot;"),
+                    '\'' => out.push_str("&#39;"),
+                    other => out.push(other),
+                }
+            }
+        } else {
+            out.push_str(&value);
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A local table of messages as CSV: a header of field names, then one line per row; a value
+/// with a comma, a quote or a line break is quoted.
+fn to_csv(rows: &[Value]) -> String {
+    let quote = |text: String| {
+        if text.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text
+        }
+    };
+    let mut out = String::new();
+    if let Some(Value::Message(first)) = rows.first() {
+        let header: Vec<String> = first
+            .shape
+            .fields
+            .iter()
+            .map(|name| quote(name.to_string()))
+            .collect();
+        out.push_str(&header.join(","));
+        out.push('\n');
+    }
+    for row in rows {
+        if let Value::Message(message) = row {
+            let cells: Vec<String> = message
+                .values
+                .iter()
+                .map(|value| quote(value.to_text()))
+                .collect();
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// The code of a service call that could not be made (no service host).
 const SERVICE_UNAVAILABLE: i32 = 194_752;
 
@@ -569,6 +687,14 @@ pub(crate) enum Special {
     ServiceCall,
     /// `holder.write()`: the held message, as a place to write through.
     HolderWrite,
+    /// `m.reset()`: the message back to its defaults, in place.
+    MessageReset,
+    /// `m.ingest_dynamic(d)`: the JSON merged into the message, in place.
+    MessageIngest,
+    /// `text.get()`: the text's content.
+    TextGet,
+    /// `t.to_csv()` on a local table of a `@csv` message.
+    ToCsv,
     Result(ResultOperation),
 }
 
@@ -605,6 +731,10 @@ pub(crate) enum AskKind {
 /// The `Document` and `ViewState` functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DocumentFunction {
+    /// `Template.html` (escaped) and `Template.raw`.
+    Template {
+        escape: bool,
+    },
     Key,
     Space,
     Seq,
@@ -641,6 +771,10 @@ pub(crate) fn native(name: &str) -> Native {
         "result.code" => Some(Special::Result(ResultOperation::Code)),
         "result.message" => Some(Special::Result(ResultOperation::Message)),
         "holder.write" => Some(Special::HolderWrite),
+        "message.reset" => Some(Special::MessageReset),
+        "message.ingest_dynamic" => Some(Special::MessageIngest),
+        "text.get" => Some(Special::TextGet),
+        "table.to_csv" => Some(Special::ToCsv),
         service if service.starts_with("service.") => Some(Special::ServiceCall),
         _ => None,
     };
@@ -648,6 +782,8 @@ pub(crate) fn native(name: &str) -> Native {
         return Native::Special(special);
     }
     let document = match name {
+        "Template.html" | "template.html" => Some(DocumentFunction::Template { escape: true }),
+        "Template.raw" | "template.raw" => Some(DocumentFunction::Template { escape: false }),
         "Document.key" => Some(DocumentFunction::Key),
         "Document.space" => Some(DocumentFunction::Space),
         "Document.seq" => Some(DocumentFunction::Seq),

@@ -454,6 +454,7 @@ impl Document {
             }
             Res::ViewField(index) => Ok(self.view_field(program, frame, *index)),
             Res::Handler(name) | Res::AsyncChannel(name) => Ok(Value::Label(Arc::clone(name))),
+            Res::Template(text) => Ok(Value::Str(Arc::clone(text))),
             _ => {
                 // Enum labels used as bare names and similar constants resolve by name.
                 Err(Fault::error(

@@ -715,3 +715,75 @@ fn a_holder_is_written_through_write() {
     assert_eq!(record.redo["config"]["volume"], 9);
     assert_eq!(document.dump()["config"], json!({"volume": 9, "theme": ""}));
 }
+
+#[test]
+fn templates_csv_and_message_methods_work_in_handlers() {
+    let mut document = document(
+        r#"
+        @connected { return true; }
+        template greeting : `g`<p>Hello [[who]] & [[missing]]!</p>`g`
+        message Vars { string who; }
+        message Line { string sku; int qty; @csv; }
+        message Form { string name; int age; }
+        public string page;
+        public string raw;
+        public string export;
+        public string name;
+        public int age;
+        channel render(Vars v) {
+          page = Template.html(greeting, v.to_dynamic()).getOrDefaultTo("");
+          raw = Template.raw(greeting, v.to_dynamic()).getOrDefaultTo("");
+        }
+        channel dump(Line[] lines) {
+          table<Line> t;
+          t <- lines;
+          export = t.to_csv();
+        }
+        channel submit(Form f) {
+          Form copy = f;
+          dynamic snapshot = copy.to_dynamic();
+          copy.reset();
+          age = copy.age;
+          copy.ingest_dynamic(snapshot);
+          name = copy.name;
+        }
+    "#,
+    );
+    connect(&mut document, "ann");
+    send(
+        &mut document,
+        "ann",
+        "render",
+        json!({"who": "<b>Ann</b>"}),
+        5,
+    )
+    .expect("render");
+    assert_eq!(
+        document.dump()["page"],
+        "<p>Hello &lt;b&gt;Ann&lt;/b&gt; & !</p>"
+    );
+    assert_eq!(document.dump()["raw"], "<p>Hello <b>Ann</b> & !</p>");
+    send(
+        &mut document,
+        "ann",
+        "dump",
+        json!([{"sku": "a,1", "qty": 2}, {"sku": "b", "qty": 3}]),
+        6,
+    )
+    .expect("dump");
+    assert_eq!(document.dump()["export"], "sku,qty\n\"a,1\",2\nb,3\n");
+    send(
+        &mut document,
+        "ann",
+        "submit",
+        json!({"name": "Zoe", "age": 41}),
+        7,
+    )
+    .expect("submit");
+    assert_eq!(document.dump()["age"], 0, "reset gives the defaults");
+    assert_eq!(
+        document.dump()["name"],
+        "Zoe",
+        "ingest_dynamic brings the fields back"
+    );
+}

@@ -213,6 +213,11 @@ impl Builder<'_> {
                         );
                     }
                 }
+                Decl::Template { name, text } => {
+                    self.program
+                        .templates
+                        .insert(name.name.clone(), Arc::from(text.as_str()));
+                }
                 Decl::View(view) => {
                     let ty = self.ty(&view.ty);
                     self.program.views.push((view.name.name.clone(), ty));
@@ -1416,6 +1421,11 @@ impl Resolver<'_, '_> {
         }
         if self.builder.program.handlers.contains_key(name) {
             self.set(expr, Res::Handler(Arc::from(name)));
+            return;
+        }
+        if let Some(text) = self.builder.program.templates.get(name) {
+            let text = Arc::clone(text);
+            self.set(expr, Res::Template(text));
             return;
         }
         if self.builder.program.async_channels.contains_key(name) {

@@ -51,6 +51,8 @@ pub struct Program {
     pub assocs: HashMap<String, (u32, u32)>,
     /// `join assoc via table[item] from e to e;` at the document level.
     pub joins: Vec<JoinDef>,
+    /// `template name : …` texts by name.
+    pub templates: HashMap<String, Arc<str>>,
     /// `@attached(asset a)` handlers with the slot of their asset parameter.
     pub attached: Vec<(UnitId, u32, Block)>,
     /// Document-level policies by name.
@@ -350,6 +352,8 @@ pub enum Res {
     Query { slot: u32, keys: Arc<[u32]> },
     /// A lambda's parameter slot.
     LambdaSlot(u32),
+    /// A template named as a value: its text.
+    Template(Arc<str>),
     /// `E::X`: the label's value.
     EnumConst(i32),
     /// `E::*` and `E::Pre*`: the values of the labels, in declaration order.
