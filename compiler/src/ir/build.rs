@@ -1919,6 +1919,7 @@ pub fn type_category(ty: &Ty) -> &'static str {
         Ty::ServiceResult(_) => "result",
         Ty::Handler(_) => "handler",
         Ty::Service(_) => "service",
+        Ty::Template => "template",
         _ => "value",
     }
 }
