@@ -20,6 +20,7 @@ pub mod library;
 pub mod ops;
 pub mod place;
 pub mod program;
+pub mod query;
 pub mod random;
 pub mod store;
 pub mod testing;
