@@ -92,6 +92,20 @@ impl Document {
         }
     }
 
+    /// The store and internal fields as they are, to go back to when a handler aborts inside a
+    /// test (tests are small, so a copy is cheap).
+    fn savepoint(&self) -> Box<(crate::store::Store, crate::document::Meta)> {
+        Box::new((self.store.clone(), self.meta.clone()))
+    }
+
+    fn restore(&mut self, savepoint: Box<(crate::store::Store, crate::document::Meta)>) {
+        let (store, meta) = *savepoint;
+        self.store = store;
+        self.meta = meta;
+        // Formulas read the store; after going back, none of their caches can be trusted.
+        self.cache.clear();
+    }
+
     /// `@step`: route the queued messages and run the pending state, even if not yet due.
     fn test_step(&mut self, program: &Program) -> Result<(), Fault> {
         self.rng = JavaRandom::new(self.meta.entropy);
@@ -101,8 +115,11 @@ impl Document {
         let mut outcome = Ok(());
         for task in &queued {
             if program.handlers.contains_key(&task.channel) {
+                // A handler that aborts is undone and its message dropped; the step goes on.
+                let savepoint = self.savepoint();
                 match self.run_handler(program, &task.channel, &task.who, &task.message) {
-                    Ok(()) | Err(Fault::Abort) => {}
+                    Ok(()) => {}
+                    Err(Fault::Abort) => self.restore(savepoint),
                     Err(fault) => {
                         outcome = Err(fault);
                         break;
@@ -192,10 +209,18 @@ impl Document {
                 self.test_step(program)?;
             }
             Stmt::Aborts(block) => {
+                let savepoint = self.savepoint();
                 let outcome = self.block(program, frame, block);
                 self.asserts.1 += 1;
                 match outcome {
-                    Err(Fault::Abort) => self.asserts.0 += 1,
+                    Err(Fault::Abort) => {
+                        // What the block did before it aborted is undone, as an abort does; its
+                        // own assertions still count.
+                        let asserts = self.asserts;
+                        self.restore(savepoint);
+                        self.asserts = asserts;
+                        self.asserts.0 += 1;
+                    }
                     Err(fault @ Fault::Error { .. }) => return Err(fault),
                     _ => {}
                 }

@@ -787,3 +787,36 @@ fn templates_csv_and_message_methods_work_in_handlers() {
         "ingest_dynamic brings the fields back"
     );
 }
+
+#[test]
+fn in_tests_an_aborting_handler_and_an_aborts_block_are_undone() {
+    let program = compile(
+        "tests.a",
+        r#"
+        public int x;
+        public int y;
+        message M { int v; }
+        channel add(M m) { x += m.v; if (m.v < 0) { abort; } y += 1; }
+        test rolled {
+          @send add(@no_one, {v: 3})
+          @send add(@no_one, {v: -1})
+          assert x == 3;
+          assert y == 1;
+        }
+        test aborts {
+          @aborts { x = 7; abort; }
+          assert x == 0;
+        }
+    "#,
+    )
+    .expect("compiles");
+    let results = adama_runtime::testing::run_tests(&program);
+    let counts: Vec<(String, u32, u32)> = results
+        .iter()
+        .map(|result| (result.name.clone(), result.passed, result.total))
+        .collect();
+    assert_eq!(
+        counts,
+        [("rolled".to_owned(), 2, 2), ("aborts".to_owned(), 2, 2)]
+    );
+}
