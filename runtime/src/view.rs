@@ -690,7 +690,7 @@ impl Document {
         if !unchanged_rows
             || last.len() > items.len()
             || order.len() != last.len()
-            || items[..last.len()] != last[..]
+            || !same_rows(&items[..last.len()], last)
         {
             return Ok(None);
         }
@@ -808,6 +808,15 @@ impl Document {
         }
         Ok((!out.is_empty()).then_some(Json::Object(out)))
     }
+}
+
+/// Whether two lists hold the same records in the same order (compared by handle).
+fn same_rows(a: &[Value], b: &[Value]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|pair| match pair {
+            (Value::Record(x), Value::Record(y)) => x == y,
+            _ => false,
+        })
 }
 
 /// The `@o` instruction: the new order, with runs of three or more ids that were consecutive
