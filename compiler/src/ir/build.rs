@@ -50,6 +50,7 @@ pub fn build_program(db: &dyn Db, file: SourceFile) -> Program {
             res: vec![Res::None; item.body.exprs.len()],
             shorthand: HashMap::new(),
             stmt_slots: vec![u32::MAX; item.body.stmts.len()],
+            local_types: vec![Ty::Error; item.body.stmts.len()],
             frame_size: 0,
             record: None,
         });
@@ -92,7 +93,9 @@ impl Builder<'_> {
     }
 
     fn layouts(&mut self) {
-        // Names first so that references between declarations resolve in any order.
+        // Names first so that references between declarations resolve in any order. Messages
+        // (declared ones and those rpcs declare) are numbered in declaration order.
+        let mut names = Vec::new();
         for unit in &self.program.units {
             match &unit.item.decl {
                 Decl::Record(record) => {
@@ -105,25 +108,8 @@ impl Builder<'_> {
                         ..RecordLayout::default()
                     });
                 }
-                Decl::Message(message) => {
-                    let index = self.program.messages.len() as u32;
-                    self.program
-                        .message_index
-                        .insert(message.name.name.clone(), index);
-                    self.program.messages.push(MessageLayout {
-                        name: message.name.name.clone(),
-                        ..MessageLayout::default()
-                    });
-                }
-                Decl::Rpc(rpc) => {
-                    let name = crate::signatures::rpc_message_name(&rpc.name.name);
-                    let index = self.program.messages.len() as u32;
-                    self.program.message_index.insert(name.clone(), index);
-                    self.program.messages.push(MessageLayout {
-                        name,
-                        ..MessageLayout::default()
-                    });
-                }
+                Decl::Message(message) => names.push(message.name.name.clone()),
+                Decl::Rpc(rpc) => names.push(crate::signatures::rpc_message_name(&rpc.name.name)),
                 Decl::Enum(enumeration) => {
                     let mut labels = Vec::new();
                     let mut next = 0i64;
@@ -150,6 +136,14 @@ impl Builder<'_> {
                 }
                 _ => {}
             }
+        }
+        for name in names {
+            let index = self.program.messages.len() as u32;
+            self.program.message_index.insert(name.clone(), index);
+            self.program.messages.push(MessageLayout {
+                name,
+                ..MessageLayout::default()
+            });
         }
         for unit_id in 0..self.program.units.len() as u32 {
             let item = Arc::clone(&self.program.units[unit_id as usize].item);

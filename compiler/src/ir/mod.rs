@@ -297,6 +297,8 @@ pub struct CodeUnit {
     pub res: Vec<Res>,
     /// The frame slot each declaring statement binds, by statement id.
     pub stmt_slots: Vec<u32>,
+    /// The declared type of each `T x = …;` local, by statement id (`Ty::Error` elsewhere).
+    pub local_types: Vec<Ty>,
     /// What the shorthand fields of object literals (`{x}`) read: (object expression, field index).
     pub shorthand: HashMap<(u32, u32), Res>,
     /// Frame slots the unit needs.

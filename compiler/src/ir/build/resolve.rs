@@ -318,11 +318,17 @@ impl Resolver<'_, '_> {
                     self.scoped(|this| this.stmt(*otherwise));
                 }
             }
-            Stmt::Local { name, value, .. } => {
+            Stmt::Local {
+                name, value, ty, ..
+            } => {
                 if let Some(value) = value {
                     self.expr(*value);
                 }
                 self.declare_stmt(id, &name.name);
+                let declared = self.builder.ty(ty);
+                if let Some(entry) = self.unit().local_types.get_mut(id.0 as usize) {
+                    *entry = declared;
+                }
             }
             Stmt::Infer { name, value, .. } => {
                 self.expr(*value);
@@ -741,20 +747,7 @@ impl Resolver<'_, '_> {
         match &item.body.expr(expr).expr {
             Expr::Paren(inner) => self.function_value(*inner, argument),
             Expr::Name(ident) => {
-                let ids: Vec<FnId> = self
-                    .builder
-                    .program
-                    .functions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, function)| {
-                        function.name == ident.name
-                            && function.record.is_none()
-                            && function.self_slot.is_none()
-                            && is_top_level(&self.builder.program, function)
-                    })
-                    .map(|(index, _)| index as FnId)
-                    .collect();
+                let ids = self.top_level_functions(&ident.name);
                 if let Some(fid) = self.pick(&ids, &[argument]) {
                     self.set(expr, Res::Call(fid));
                 }
@@ -779,20 +772,7 @@ impl Resolver<'_, '_> {
                     self.set(id, Res::MethodCall(fid));
                     return;
                 }
-                let ids: Vec<FnId> = self
-                    .builder
-                    .program
-                    .functions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, function)| {
-                        function.name == ident.name
-                            && function.record.is_none()
-                            && function.self_slot.is_none()
-                            && is_top_level(&self.builder.program, function)
-                    })
-                    .map(|(index, _)| index as FnId)
-                    .collect();
+                let ids = self.top_level_functions(&ident.name);
                 if let Some(fid) = self.pick(&ids, &argument_types) {
                     self.set(id, Res::Call(fid));
                 } else {
@@ -800,7 +780,6 @@ impl Resolver<'_, '_> {
                 }
             }
             Expr::Member { object, member } => {
-                let object_expr = &item.body.expr(*object).expr;
                 let object_ty = self.ty_of(*object);
                 if let Ty::Global(namespace) = &object_ty {
                     self.set(
@@ -812,30 +791,11 @@ impl Resolver<'_, '_> {
                     );
                     return;
                 }
-                let _ = object_expr;
                 self.expr(*object);
                 let object_ty = self.ty_of(*object);
                 match &object_ty {
-                    Ty::Record(record) => {
-                        if let Some(index) = self.builder.program.record_index.get(&**record)
-                            && let Some(ids) = self.builder.program.records[*index as usize]
-                                .methods
-                                .get(&member.name)
-                                .cloned()
-                            && let Some(fid) = self.pick(&ids, &argument_types)
-                        {
-                            self.set(id, Res::MethodCall(fid));
-                            return;
-                        }
-                    }
-                    Ty::Message(message) => {
-                        if let Some(index) = self.builder.program.message_index.get(&**message)
-                            && let Some(ids) = self.builder.program.messages[*index as usize]
-                                .methods
-                                .get(&member.name)
-                                .cloned()
-                            && let Some(fid) = self.pick(&ids, &argument_types)
-                        {
+                    Ty::Record(_) | Ty::Message(_) => {
+                        if let Some(fid) = self.method(&object_ty, &member.name, &argument_types) {
                             self.set(id, Res::MethodCall(fid));
                             return;
                         }
@@ -865,13 +825,8 @@ impl Resolver<'_, '_> {
                         }
                     }
                     Ty::List(element) | Ty::Array(element) => {
-                        if let Ty::Record(record) = &**element
-                            && let Some(index) = self.builder.program.record_index.get(&**record)
-                            && let Some(ids) = self.builder.program.records[*index as usize]
-                                .methods
-                                .get(&member.name)
-                                .cloned()
-                            && let Some(fid) = self.pick(&ids, &argument_types)
+                        if matches!(**element, Ty::Record(_))
+                            && let Some(fid) = self.method(element, &member.name, &argument_types)
                         {
                             self.set(id, Res::ProjectedCall(fid));
                             return;
@@ -889,6 +844,38 @@ impl Resolver<'_, '_> {
             }
             _ => self.expr(function),
         }
+    }
+
+    /// The overload of a record's or message's method that takes these arguments.
+    fn method(&self, ty: &Ty, name: &str, arguments: &[Ty]) -> Option<FnId> {
+        let program = &self.builder.program;
+        let methods = match ty {
+            Ty::Record(record) => {
+                &program.records[*program.record_index.get(&**record)? as usize].methods
+            }
+            Ty::Message(message) => {
+                &program.messages[*program.message_index.get(&**message)? as usize].methods
+            }
+            _ => return None,
+        };
+        self.pick(methods.get(name)?, arguments)
+    }
+
+    /// The top-level functions and procedures of a name (its overloads).
+    fn top_level_functions(&self, name: &str) -> Vec<FnId> {
+        let program = &self.builder.program;
+        program
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(_, function)| {
+                function.name == name
+                    && function.record.is_none()
+                    && function.self_slot.is_none()
+                    && is_top_level(program, function)
+            })
+            .map(|(index, _)| index as FnId)
+            .collect()
     }
 
     /// Whether a callable takes these argument types.
