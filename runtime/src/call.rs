@@ -53,6 +53,16 @@ impl Host for DocumentHost<'_> {
 }
 
 impl Document {
+    /// What the library sees of this document.
+    fn host(&mut self) -> DocumentHost<'_> {
+        DocumentHost {
+            meta: &mut self.meta,
+            rng: &mut self.rng,
+            key: &self.key,
+            space: &self.space,
+        }
+    }
+
     pub(crate) fn call(
         &mut self,
         program: &Program,
@@ -149,12 +159,7 @@ impl Document {
                         if clock {
                             self.track_clock();
                         }
-                        let mut host = DocumentHost {
-                            meta: &mut self.meta,
-                            rng: &mut self.rng,
-                            key: &self.key,
-                            space: &self.space,
-                        };
+                        let mut host = self.host();
                         function(&mut host, &args)
                     }
                     Native::Special(_) | Native::Missing => Err(Fault::error(
@@ -391,7 +396,7 @@ impl Document {
                     }
                     AskKind::Fetch | AskKind::FetchTimed => None,
                 };
-                let id = self.meta.auto_future_id_base() + self.asks.len() as i32 + 1;
+                let id = self.meta.auto_future_id + self.asks.len() as i32 + 1;
                 let timeout = (kind == AskKind::FetchTimed).then(|| {
                     let seconds = args.get(1).map_or(0.0, Value::as_double);
                     let timeout = self.meta.timeouts.get(&id).copied().unwrap_or(Timeout {
@@ -490,12 +495,7 @@ impl Document {
                         call.extend(args);
                         match crate::library::lookup("message.ingest_dynamic") {
                             Some(function) => {
-                                let mut host = DocumentHost {
-                                    meta: &mut self.meta,
-                                    rng: &mut self.rng,
-                                    key: &self.key,
-                                    space: &self.space,
-                                };
+                                let mut host = self.host();
                                 function(&mut host, &call)?
                             }
                             None => call.swap_remove(0),
@@ -804,12 +804,5 @@ pub(crate) fn native(name: &str) -> Native {
             clock: name.starts_with("Time."),
         },
         None => Native::Missing,
-    }
-}
-
-impl Meta {
-    /// The future ids of a run start after the ids already handed out.
-    pub(crate) fn auto_future_id_base(&self) -> i32 {
-        self.auto_future_id
     }
 }

@@ -78,6 +78,21 @@ impl Default for Meta {
     }
 }
 
+impl Meta {
+    /// Queues a message in `__messages`, stamped with the current sequence and time.
+    pub fn enqueue(&mut self, who: Principal, channel: String, message: serde_json::Value) {
+        let task = QueuedMessage {
+            who,
+            channel,
+            seq: self.seq,
+            timestamp: self.time,
+            message,
+        };
+        Arc::make_mut(&mut self.messages).insert(self.message_id, task);
+        self.message_id += 1;
+    }
+}
+
 /// A message waiting in `__messages` for the state machine (or for an async channel).
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuedMessage {
@@ -476,11 +491,6 @@ impl Document {
             shape: Arc::clone(&self.shapes[index as usize]),
             values,
         }))
-    }
-
-    /// The slot of a root field by name (for tools and tests).
-    pub fn root_slot(&self, name: &str) -> Option<u32> {
-        self.program.records[0].slot_index.get(name).copied()
     }
 }
 

@@ -392,21 +392,8 @@ impl Document {
                     }
                 }
                 (Ty::Map(..), Value::Map(existing)) => {
-                    let patch_value = self.from_json(&ty, value);
-                    let mut map = (*existing).clone();
-                    if let Json::Object(patch_entries) = value {
-                        for (key, entry) in patch_entries {
-                            if entry.is_null() {
-                                map.retain(|candidate, _| candidate.json_key() != *key);
-                            }
-                        }
-                    }
-                    if let Value::Map(patch_map) = patch_value {
-                        for (key, entry) in patch_map.iter() {
-                            map.insert(key.clone(), entry.clone());
-                        }
-                    }
-                    self.write_slot(program, record, slot, Value::Map(Arc::new(map)));
+                    let map = self.patch_map(&ty, &existing, value);
+                    self.write_slot(program, record, slot, map);
                 }
                 (Ty::Maybe(inner), _) if matches!(**inner, Ty::Record(_)) => {
                     if value.is_null() {
@@ -420,6 +407,24 @@ impl Document {
             }
         }
         Ok(())
+    }
+
+    /// A map with a patch merged in: a null removes its key, other entries replace theirs.
+    fn patch_map(&self, ty: &Ty, existing: &crate::value::MapValue, patch: &Json) -> Value {
+        let mut map = (**existing).clone();
+        if let Json::Object(entries) = patch {
+            for (name, entry) in entries {
+                if entry.is_null() {
+                    map.retain(|key, _| key.json_key() != *name);
+                }
+            }
+        }
+        if let Value::Map(entries) = self.from_json(ty, patch) {
+            for (key, entry) in entries.iter() {
+                map.insert(key.clone(), entry.clone());
+            }
+        }
+        Value::Map(Arc::new(map))
     }
 
     /// Loads stored JSON into a fresh record (not journaled): the inverse of `dump_record`.
@@ -529,21 +534,8 @@ impl Document {
                         Value::Map(Arc::new(map));
                 }
                 (Ty::Map(..), Value::Map(existing)) => {
-                    // A patch of a map: merge entries, null deletes.
-                    let patch = self.from_json(&field.ty, value);
-                    let mut map = (*existing).clone();
-                    if let (Value::Map(patch), Json::Object(entries)) = (&patch, value) {
-                        for (name, entry) in entries {
-                            if entry.is_null() {
-                                map.retain(|key, _| key.json_key() != *name);
-                            }
-                        }
-                        for (key, entry) in patch.iter() {
-                            map.insert(key.clone(), entry.clone());
-                        }
-                    }
-                    self.store.records[record.0 as usize].slots[slot as usize] =
-                        Value::Map(Arc::new(map));
+                    let map = self.patch_map(&field.ty, &existing, value);
+                    self.store.records[record.0 as usize].slots[slot as usize] = map;
                 }
                 (ty, _) => {
                     let ty = ty.clone();

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use adama_compiler::hir::{Block, Expr, Stmt, StmtId};
+use adama_compiler::hir::{Block, Stmt, StmtId};
 use adama_compiler::ir::{FieldKind, Program};
 use adama_compiler::ty::Ty;
 
@@ -84,23 +84,13 @@ impl Document {
                 }
             }
             Stmt::Local { value, .. } => {
-                let ty = program.units[frame.unit as usize]
-                    .item
-                    .body
-                    .stmt(id)
-                    .stmt
-                    .clone();
-                let declared = match &ty {
-                    Stmt::Local { ty, .. } => self.local_type(program, ty),
-                    _ => Ty::Error,
-                };
-                let _ = ty;
+                let declared = &unit.local_types[id.0 as usize];
                 let initial = match value {
                     Some(value) => {
                         let value = self.eval(program, frame, *value)?;
-                        self.coerce(&declared, value)
+                        self.coerce(declared, value)
                     }
-                    None => self.default_value(&declared),
+                    None => self.default_value(declared),
                 };
                 frame.slots[slot] = initial;
                 Ok(Flow::Normal)
@@ -302,58 +292,6 @@ impl Document {
                 self.eval(program, frame, *value)?;
                 Ok(Flow::Normal)
             }
-        }
-    }
-
-    fn local_type(&self, program: &Program, ty: &adama_compiler::hir::TypeRef) -> Ty {
-        use adama_compiler::hir::TypeRef;
-        match ty {
-            TypeRef::Named(ident) => match ident.name.as_str() {
-                "bool" => Ty::Bool,
-                "int" => Ty::Int,
-                "long" => Ty::Long,
-                "double" => Ty::Double,
-                "complex" => Ty::Complex,
-                "string" => Ty::String,
-                "principal" | "client" => Ty::Principal,
-                "dynamic" => Ty::Dynamic,
-                "json" => Ty::Json,
-                "asset" => Ty::Asset,
-                "date" => Ty::Date,
-                "datetime" => Ty::DateTime,
-                "time" => Ty::Time,
-                "timespan" => Ty::TimeSpan,
-                "label" => Ty::Label,
-                name if program.message_index.contains_key(name) => Ty::Message(Arc::from(name)),
-                name if program.enum_index.contains_key(name) => Ty::Enum(Arc::from(name)),
-                name if program.record_index.contains_key(name) => Ty::Record(Arc::from(name)),
-                _ => Ty::Error,
-            },
-            TypeRef::Array { element, .. } => Ty::array(self.local_type(program, element)),
-            TypeRef::Generic { name, args, .. } => {
-                use adama_compiler::hir::GenericName;
-                let first = args
-                    .first()
-                    .map_or(Ty::Error, |arg| self.local_type(program, arg));
-                match name {
-                    GenericName::Maybe => Ty::maybe(first),
-                    GenericName::List => Ty::list(first),
-                    GenericName::Table => Ty::Table(Box::new(first)),
-                    GenericName::Future => Ty::Future(Box::new(first)),
-                    GenericName::Map | GenericName::Pair => {
-                        let second = args
-                            .get(1)
-                            .map_or(Ty::Error, |arg| self.local_type(program, arg));
-                        if *name == GenericName::Map {
-                            Ty::Map(Box::new(first), Box::new(second))
-                        } else {
-                            Ty::Pair(Box::new(first), Box::new(second))
-                        }
-                    }
-                    _ => Ty::Error,
-                }
-            }
-            _ => Ty::Error,
         }
     }
 
@@ -627,9 +565,4 @@ impl Document {
         }
         Ok(())
     }
-}
-
-/// Whether an expression is a plain name (used by ingestion of locals).
-pub fn is_name(expr: &Expr) -> bool {
-    matches!(expr, Expr::Name(_))
 }

@@ -103,10 +103,6 @@ impl Store {
         &self.records[record.0 as usize].slots[slot as usize]
     }
 
-    pub fn generation(&self, record: RecordRef, slot: u32) -> u64 {
-        self.records[record.0 as usize].gens[slot as usize]
-    }
-
     /// Allocates a record (not journaled: used while building a fresh document).
     pub fn alloc(&mut self, layout: u32, slots: Vec<Value>, parent: Parent) -> RecordRef {
         let gens = vec![0; slots.len()];

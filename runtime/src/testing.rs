@@ -82,14 +82,8 @@ impl Document {
     /// Commits what a test did so far, silently.
     fn test_commit(&mut self) {
         self.store.settle();
-        self.forget_freed_records();
+        self.forget_freed();
         self.checkpoint_meta = self.meta.clone();
-    }
-
-    fn forget_freed_records(&mut self) {
-        for record in std::mem::take(&mut self.store.freed) {
-            self.cache.retain(|(owner, _), _| *owner != record);
-        }
     }
 
     /// The store and internal fields as they are, to go back to when a handler aborts inside a
@@ -148,7 +142,7 @@ impl Document {
             }
             Err(Fault::Blocked { .. } | Fault::Wait) => {
                 self.store.revert();
-                self.forget_freed_records();
+                self.forget_freed();
                 let messages = Arc::clone(&self.meta.messages);
                 let timeouts = Arc::clone(&self.meta.timeouts);
                 self.meta = self.checkpoint_meta.clone();
@@ -160,22 +154,6 @@ impl Document {
             }
             Err(fault) => Err(fault),
         }
-    }
-
-    fn queue_test_message(&mut self, channel: &str, who: Principal, message: serde_json::Value) {
-        let id = self.meta.message_id;
-        let (seq, time) = (self.meta.seq, self.meta.time);
-        Arc::make_mut(&mut self.meta.messages).insert(
-            id,
-            QueuedMessage {
-                who,
-                channel: channel.to_owned(),
-                seq,
-                timestamp: time,
-                message,
-            },
-        );
-        self.meta.message_id += 1;
     }
 
     pub(crate) fn test_statement(
@@ -195,7 +173,8 @@ impl Document {
             Stmt::Pump { message, channel } => {
                 let value = self.eval(program, frame, *message)?;
                 let json = self.to_stored_json(&value);
-                self.queue_test_message(&channel.name, Principal::no_one(), json);
+                self.meta
+                    .enqueue(Principal::no_one(), channel.name.clone(), json);
             }
             Stmt::Send {
                 channel,
@@ -205,7 +184,7 @@ impl Document {
                 let who = self.eval(program, frame, *who)?.as_principal();
                 let value = self.eval(program, frame, *message)?;
                 let json = self.to_stored_json(&value);
-                self.queue_test_message(&channel.name, who, json);
+                self.meta.enqueue(who, channel.name.clone(), json);
                 self.test_step(program)?;
             }
             Stmt::Aborts(block) => {

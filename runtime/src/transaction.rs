@@ -167,7 +167,7 @@ impl Document {
         }
     }
 
-    fn forget_freed(&mut self) {
+    pub(crate) fn forget_freed(&mut self) {
         for record in std::mem::take(&mut self.store.freed) {
             self.cache.retain(|(owner, _), _| *owner != record);
         }
@@ -286,13 +286,7 @@ impl Document {
         let (_, redo, undo) = self.transact(
             |document, program| {
                 document.clock(timestamp);
-                let mut accepted = false;
-                for (unit, body) in &program.deletes {
-                    let mut frame = Frame::new(program, *unit, who.clone());
-                    if let Flow::Return(value) = document.block(program, &mut frame, body)? {
-                        accepted |= value.as_bool();
-                    }
-                }
+                let accepted = document.any_accepts(program, &program.deletes, &who)?;
                 if !accepted {
                     return Err(Fault::error(
                         codes::DELETE_REJECTED,
@@ -500,13 +494,7 @@ impl Document {
                 |document, program| {
                     document.clock(timestamp);
                     document.reseed_after();
-                    let mut accepted = false;
-                    for (unit, body) in &program.connected {
-                        let mut frame = Frame::new(program, *unit, who.clone());
-                        if let Flow::Return(value) = document.block(program, &mut frame, body)? {
-                            accepted |= value.as_bool();
-                        }
-                    }
+                    let accepted = document.any_accepts(program, &program.connected, &who)?;
                     if !accepted {
                         return Err(Fault::error(
                             codes::CONNECTION_REJECTED,
@@ -651,20 +639,9 @@ impl Document {
         let (_, redo, undo) = self.transact(
             |document, _| {
                 document.clock(timestamp);
-                let id = document.meta.message_id;
-                let seq = document.meta.seq;
-                let time = document.meta.time;
-                Arc::make_mut(&mut document.meta.messages).insert(
-                    id,
-                    QueuedMessage {
-                        who,
-                        channel: channel.to_owned(),
-                        seq,
-                        timestamp: time,
-                        message: message.clone(),
-                    },
-                );
-                document.meta.message_id += 1;
+                document
+                    .meta
+                    .enqueue(who, channel.to_owned(), message.clone());
                 document.meta.seq += 1;
                 Ok(())
             },
@@ -676,20 +653,26 @@ impl Document {
     /// Messages a handler enqueued become queued messages once it commits.
     fn flush_enqueued(&mut self) {
         for (channel, who, message) in std::mem::take(&mut self.enqueued) {
-            let id = self.meta.message_id;
-            let (seq, time) = (self.meta.seq, self.meta.time);
-            Arc::make_mut(&mut self.meta.messages).insert(
-                id,
-                QueuedMessage {
-                    who,
-                    channel,
-                    seq,
-                    timestamp: time,
-                    message,
-                },
-            );
-            self.meta.message_id += 1;
+            self.meta.enqueue(who, channel, message);
         }
+    }
+
+    /// Runs every handler of an event that answers yes or no (`@connected`, `@delete`): all of
+    /// them run, and the answer is yes when any says so.
+    fn any_accepts(
+        &mut self,
+        program: &Program,
+        handlers: &[(u32, adama_compiler::hir::Block)],
+        who: &Principal,
+    ) -> Result<bool, Fault> {
+        let mut accepted = false;
+        for (unit, body) in handlers {
+            let mut frame = Frame::new(program, *unit, who.clone());
+            if let Flow::Return(value) = self.block(program, &mut frame, body)? {
+                accepted |= value.as_bool();
+            }
+        }
+        Ok(accepted)
     }
 
     /// A static policy (`create`, `invent`, `send`): every block must return true, and there must
@@ -904,12 +887,6 @@ impl Document {
         // broadcasts before rolling back (runtime spec §4.2).
         self.pending_shadow = Some(Box::new((self.store.clone(), self.meta.clone())));
         Err(Fault::Blocked { channel })
-    }
-
-    /// Whether the document wants an invalidation right away (a due state, queued messages).
-    pub fn wants_invalidation_now(&self) -> bool {
-        (!self.meta.state.is_empty() && self.meta.next_time <= self.meta.time && !self.meta.blocked)
-            || !self.meta.messages.is_empty()
     }
 
     /// When the document next needs an invalidation, in document time (ms), if ever: a pending
