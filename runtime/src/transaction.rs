@@ -167,6 +167,15 @@ impl Document {
         }
     }
 
+    /// Runs code as a transaction and gives its redo and undo patches.
+    fn patches(
+        &mut self,
+        run: impl FnOnce(&mut Document, &Program) -> Result<(), Fault>,
+    ) -> Result<(Json, Json), CommandError> {
+        let ((), redo, undo) = self.transact(run, |_, _| {})?;
+        Ok((redo, undo))
+    }
+
     pub(crate) fn forget_freed(&mut self) {
         for record in std::mem::take(&mut self.store.freed) {
             self.cache.retain(|(owner, _), _| *owner != record);
@@ -245,35 +254,27 @@ impl Document {
             ));
         };
         let patch = patch.clone();
-        let (_, redo, undo) = self.transact(
-            |document, program| {
-                document.clock(timestamp);
-                document.patch_record(program, document.root, &patch)?;
-                document.meta.seq += 1;
-                Ok(())
-            },
-            |_, _| {},
-        )?;
-        Ok((redo, undo))
+        self.patches(|document, program| {
+            document.clock(timestamp);
+            document.patch_record(program, document.root, &patch)?;
+            document.meta.seq += 1;
+            Ok(())
+        })
     }
 
     /// `load`: runs `@load` (after the document was rebuilt from storage); the sequence moves
     /// only when the code changed something.
     fn load(&mut self) -> Result<(Json, Json), CommandError> {
-        let (_, redo, undo) = self.transact(
-            |document, program| {
-                for (unit, body) in &program.loads {
-                    let mut frame = Frame::new(program, *unit, Principal::no_one());
-                    document.block(program, &mut frame, body)?;
-                }
-                if !document.store.journal.is_empty() {
-                    document.meta.seq += 1;
-                }
-                Ok(())
-            },
-            |_, _| {},
-        )?;
-        Ok((redo, undo))
+        self.patches(|document, program| {
+            for (unit, body) in &program.loads {
+                let mut frame = Frame::new(program, *unit, Principal::no_one());
+                document.block(program, &mut frame, body)?;
+            }
+            if !document.store.journal.is_empty() {
+                document.meta.seq += 1;
+            }
+            Ok(())
+        })
     }
 
     /// `delete`: asks `@delete` (any handler returning true accepts); an accepted delete marks
@@ -320,17 +321,13 @@ impl Document {
                 "no marker is old enough to expire",
             ));
         }
-        let (_, redo, undo) = self.transact(
-            |document, _| {
-                document.clock(timestamp);
-                Arc::make_mut(&mut document.meta.dedupe).retain(|_, used| *used >= cutoff);
-                document.meta.last_expire_time = cutoff;
-                document.meta.seq += 1;
-                Ok(())
-            },
-            |_, _| {},
-        )?;
-        Ok((redo, undo))
+        self.patches(|document, _| {
+            document.clock(timestamp);
+            Arc::make_mut(&mut document.meta.dedupe).retain(|_, used| *used >= cutoff);
+            document.meta.last_expire_time = cutoff;
+            document.meta.seq += 1;
+            Ok(())
+        })
     }
 
     /// `attach`: a connected principal attaches an asset; `@attached` handlers run.
@@ -353,20 +350,16 @@ impl Document {
             ));
         };
         let asset = self.from_json(&adama_compiler::ty::Ty::Asset, asset);
-        let (_, redo, undo) = self.transact(
-            |document, program| {
-                document.clock(timestamp);
-                for (unit, slot, body) in &program.attached {
-                    let mut frame = Frame::new(program, *unit, who.clone());
-                    frame.slots[*slot as usize] = asset.clone();
-                    document.block(program, &mut frame, body)?;
-                }
-                document.meta.seq += 1;
-                Ok(())
-            },
-            |_, _| {},
-        )?;
-        Ok((redo, undo))
+        self.patches(|document, program| {
+            document.clock(timestamp);
+            for (unit, slot, body) in &program.attached {
+                let mut frame = Frame::new(program, *unit, who.clone());
+                frame.slots[*slot as usize] = asset.clone();
+                document.block(program, &mut frame, body)?;
+            }
+            document.meta.seq += 1;
+            Ok(())
+        })
     }
 
     /// `web_put`, `web_delete` (transactions) and `web_get` (runs against the current state and
@@ -454,28 +447,24 @@ impl Document {
             .cloned()
             .unwrap_or(Json::Object(Map::new()));
         let entropy = long_field(command, "entropy");
-        let (_, redo, undo) = self.transact(
-            |document, program| {
-                document.clock(timestamp);
-                if let Some(entropy) = entropy {
-                    document.meta.entropy = entropy;
+        self.patches(|document, program| {
+            document.clock(timestamp);
+            if let Some(entropy) = entropy {
+                document.meta.entropy = entropy;
+            }
+            document.rng = JavaRandom::new(document.meta.entropy);
+            for constructor in &program.constructors {
+                let mut frame = Frame::new(program, constructor.unit, who.clone());
+                if let Some((slot, message)) = constructor.param
+                    && (message as usize) < program.messages.len()
+                {
+                    frame.slots[slot as usize] = document.message_from_json(message, &arg);
                 }
-                document.rng = JavaRandom::new(document.meta.entropy);
-                for constructor in &program.constructors {
-                    let mut frame = Frame::new(program, constructor.unit, who.clone());
-                    if let Some((slot, message)) = constructor.param
-                        && (message as usize) < program.messages.len()
-                    {
-                        frame.slots[slot as usize] = document.message_from_json(message, &arg);
-                    }
-                    document.block(program, &mut frame, &constructor.body)?;
-                }
-                document.meta.constructed = true;
-                Ok(())
-            },
-            |_, _| {},
-        )?;
-        Ok((redo, undo))
+                document.block(program, &mut frame, &constructor.body)?;
+            }
+            document.meta.constructed = true;
+            Ok(())
+        })
     }
 
     fn connect(
@@ -531,21 +520,17 @@ impl Document {
                 "the principal is not connected",
             ));
         };
-        let (_, redo, undo) = self.transact(
-            |document, program| {
-                document.clock(timestamp);
-                document.reseed_after();
-                for (unit, body) in &program.disconnected {
-                    let mut frame = Frame::new(program, *unit, who.clone());
-                    document.block(program, &mut frame, body)?;
-                }
-                Arc::make_mut(&mut document.meta.clients).remove(&id);
-                document.meta.seq += 1;
-                Ok(())
-            },
-            |_, _| {},
-        )?;
-        Ok((redo, undo))
+        self.patches(|document, program| {
+            document.clock(timestamp);
+            document.reseed_after();
+            for (unit, body) in &program.disconnected {
+                let mut frame = Frame::new(program, *unit, who.clone());
+                document.block(program, &mut frame, body)?;
+            }
+            Arc::make_mut(&mut document.meta.clients).remove(&id);
+            document.meta.seq += 1;
+            Ok(())
+        })
     }
 
     fn send(
@@ -636,18 +621,14 @@ impl Document {
         message: &Json,
         timestamp: Option<i64>,
     ) -> Result<(Json, Json), CommandError> {
-        let (_, redo, undo) = self.transact(
-            |document, _| {
-                document.clock(timestamp);
-                document
-                    .meta
-                    .enqueue(who, channel.to_owned(), message.clone());
-                document.meta.seq += 1;
-                Ok(())
-            },
-            |_, _| {},
-        )?;
-        Ok((redo, undo))
+        self.patches(|document, _| {
+            document.clock(timestamp);
+            document
+                .meta
+                .enqueue(who, channel.to_owned(), message.clone());
+            document.meta.seq += 1;
+            Ok(())
+        })
     }
 
     /// Messages a handler enqueued become queued messages once it commits.
