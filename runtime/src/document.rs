@@ -180,7 +180,9 @@ pub struct Document {
     pub(crate) depth: u32,
     pub(crate) shapes: Vec<Arc<Shape>>,
     pub(crate) natives: Vec<Vec<crate::call::Native>>,
-    pub(crate) anonymous_shapes: HashMap<(u32, u32), Arc<Shape>>,
+    /// The shape of every object literal (`{who: …, what: …}`), by unit and expression id,
+    /// made once so that building a message is no lookup.
+    pub(crate) object_shapes: Vec<Vec<Option<Arc<Shape>>>>,
     /// Asks made by the current run, in order.
     pub(crate) asks: Vec<Ask>,
     /// Messages routed to async channels for the current run: (channel, who) → queue.
@@ -254,6 +256,27 @@ impl Document {
                     .collect()
             })
             .collect();
+        let object_shapes = program
+            .units
+            .iter()
+            .map(|unit| {
+                unit.item
+                    .body
+                    .exprs
+                    .iter()
+                    .map(|node| match &node.expr {
+                        adama_compiler::hir::Expr::Object(fields) => Some(Arc::new(Shape {
+                            name: None,
+                            fields: fields
+                                .iter()
+                                .map(|field| Arc::from(field.name.name.as_str()))
+                                .collect(),
+                        })),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect();
         let viewer_independent = crate::view::viewer_independent(&program);
         let mut document = Document {
             program,
@@ -273,7 +296,7 @@ impl Document {
             depth: 0,
             shapes,
             natives: builtins,
-            anonymous_shapes: HashMap::new(),
+            object_shapes,
             asks: Vec::new(),
             inbox: HashMap::new(),
             carried_timeouts: None,

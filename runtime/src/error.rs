@@ -13,9 +13,6 @@ pub enum Fault {
     Wait,
     /// A runtime failure with a stable code (runtime spec codes where one exists).
     Error { code: i32, message: String },
-    /// A read-only run (a web GET) that finished: its response, carried out of the transaction
-    /// so that everything it touched is undone.
-    Response(Box<serde_json::Value>),
 }
 
 impl Fault {
@@ -34,7 +31,6 @@ impl fmt::Display for Fault {
             Fault::Blocked { channel } => write!(formatter, "blocked on channel '{channel}'"),
             Fault::Wait => formatter.write_str("the state blocked"),
             Fault::Error { code, message } => write!(formatter, "{message} (code {code})"),
-            Fault::Response(_) => formatter.write_str("a read-only run finished"),
         }
     }
 }

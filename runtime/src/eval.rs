@@ -179,23 +179,6 @@ impl Document {
     }
 
     /// The message shape of an anonymous object literal.
-    fn object_shape(&mut self, unit: &CodeUnit, frame_unit: u32, expr: ExprId) -> Arc<Shape> {
-        if let Some(shape) = self.anonymous_shapes.get(&(frame_unit, expr.0)) {
-            return Arc::clone(shape);
-        }
-        let fields = match &unit.item.body.expr(expr).expr {
-            Expr::Object(fields) => fields
-                .iter()
-                .map(|field| Arc::from(field.name.name.as_str()))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let shape = Arc::new(Shape { name: None, fields });
-        self.anonymous_shapes
-            .insert((frame_unit, expr.0), Arc::clone(&shape));
-        shape
-    }
-
     pub(crate) fn eval(
         &mut self,
         program: &Program,
@@ -323,7 +306,14 @@ impl Document {
                 Ok(Value::list(values))
             }
             Expr::Object(fields) => {
-                let shape = self.object_shape(unit, frame.unit, id);
+                let shape = self.object_shapes[frame.unit as usize][id.0 as usize]
+                    .clone()
+                    .unwrap_or_else(|| {
+                        Arc::new(Shape {
+                            name: None,
+                            fields: Vec::new(),
+                        })
+                    });
                 let mut values = Vec::with_capacity(fields.len());
                 for (index, field) in fields.iter().enumerate() {
                     let value = match field.value {

@@ -58,10 +58,6 @@ impl From<Fault> for CommandError {
             ),
             Fault::Wait => CommandError::new(codes::RUNTIME_FAILURE, "'block' outside a state"),
             Fault::Error { code, message } => CommandError::new(code, message),
-            Fault::Response(_) => CommandError::new(
-                codes::RUNTIME_FAILURE,
-                "a response where the code could not give one",
-            ),
         }
     }
 }
@@ -165,6 +161,23 @@ impl Document {
                 Err(fault)
             }
         }
+    }
+
+    /// Runs code that may read the document and must leave it as it was: whatever it touched
+    /// is undone, whether it succeeds or not.
+    fn read_only<T>(
+        &mut self,
+        run: impl FnOnce(&mut Document, &Program) -> Result<T, Fault>,
+    ) -> Result<T, Fault> {
+        let program = Arc::clone(&self.program);
+        let before = self.meta.clone();
+        self.budget_left = self.limits.budget;
+        self.depth = 0;
+        let result = run(self, &program);
+        self.store.revert();
+        self.forget_freed();
+        self.meta = before;
+        result
     }
 
     /// Runs code as a transaction and gives its redo and undo patches.
@@ -385,29 +398,30 @@ impl Document {
                 format!("no @web handler for '{}'", request.uri),
             ));
         };
-        let read_only = method == WebMethod::Get;
-        let result = self.transact(
-            |document, program| {
-                document.clock(timestamp);
-                document.reseed_after();
-                let response = document.run_web(program, index, bindings, &request, &who)?;
-                if read_only {
-                    // A GET changes nothing: give the response and undo what it touched.
-                    return Err(Fault::Response(Box::new(response)));
-                }
-                document.meta.seq += 1;
-                Ok(response)
-            },
-            |_, _| {},
-        );
+        let run = move |document: &mut Document, program: &Program| {
+            document.clock(timestamp);
+            document.reseed_after();
+            document.run_web(program, index, bindings, &request, &who)
+        };
+        let result = if method == WebMethod::Get {
+            // A GET changes nothing: it gives its response, and what it touched is undone.
+            let empty = || Json::Object(Map::new());
+            self.read_only(run)
+                .map(|response| (response, empty(), empty()))
+        } else {
+            self.transact(
+                |document, program| {
+                    let response = run(document, program)?;
+                    document.meta.seq += 1;
+                    Ok(response)
+                },
+                |_, _| {},
+            )
+        };
         match result {
             Ok((response, redo, undo)) => {
                 self.response = Some(response);
                 Ok((redo, undo))
-            }
-            Err(Fault::Response(response)) => {
-                self.response = Some(*response);
-                Ok((Json::Object(Map::new()), Json::Object(Map::new())))
             }
             Err(Fault::Abort) => Err(CommandError::new(aborted, "the web handler aborted")),
             Err(fault) => Err(fault.into()),
