@@ -1,117 +1,12 @@
 //! The server in process: real JSON-RPC requests in, responses asserted.
 
-use futures::StreamExt;
+mod common;
+
+use common::{Harness, PROGRAM, URI, apply_edits, errors, labels};
 use serde_json::{Value, json};
 use tower::{Service, ServiceExt};
 use tower_lsp_server::LspService;
-use tower_lsp_server::jsonrpc::{Request, Response};
-
-const URI: &str = "file:///doc.a";
-const PROGRAM: &str = "// The running total.\npublic int total;\n\nmessage Add {\n  int n;\n}\n\nchannel add(Add a) {\n  total += a.n;\n}\n";
-
-/// The labels of a completion response.
-fn labels(response: &Value) -> Vec<String> {
-    response
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| item["label"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-struct Harness {
-    service: LspService<adama_lsp::Backend>,
-    messages: tokio::sync::mpsc::UnboundedReceiver<Request>,
-    next_id: i64,
-}
-
-impl Harness {
-    async fn start() -> Harness {
-        Harness::start_with(json!({"capabilities": {}})).await
-    }
-
-    async fn start_with(initialize: Value) -> Harness {
-        let (service, mut socket) = LspService::new(adama_lsp::Backend::new);
-        let (sender, messages) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Some(message) = socket.next().await {
-                if sender.send(message).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut harness = Harness {
-            service,
-            messages,
-            next_id: 1,
-        };
-        let initialized = harness.request("initialize", initialize).await;
-        assert_eq!(
-            initialized["capabilities"]["textDocumentSync"],
-            json!(2),
-            "incremental sync"
-        );
-        harness.notify("initialized", json!({})).await;
-        harness
-    }
-
-    async fn request(&mut self, method: &'static str, params: Value) -> Value {
-        let request = Request::build(method)
-            .params(params)
-            .id(self.next_id)
-            .finish();
-        self.next_id += 1;
-        let response: Option<Response> = self
-            .service
-            .ready()
-            .await
-            .unwrap_or_else(|error| panic!("{error}"))
-            .call(request)
-            .await
-            .unwrap_or_else(|error| panic!("{error}"));
-        let response = response.unwrap_or_else(|| panic!("a response to {method}"));
-        let (_, result) = response.into_parts();
-        result.unwrap_or_else(|error| panic!("{method} failed: {error:?}"))
-    }
-
-    async fn notify(&mut self, method: &'static str, params: Value) {
-        let notification = Request::build(method).params(params).finish();
-        let response = self
-            .service
-            .ready()
-            .await
-            .unwrap_or_else(|error| panic!("{error}"))
-            .call(notification)
-            .await
-            .unwrap_or_else(|error| panic!("{error}"));
-        assert!(response.is_none());
-    }
-
-    /// The next published diagnostics, skipping other server messages.
-    async fn diagnostics(&mut self) -> Value {
-        loop {
-            let message =
-                tokio::time::timeout(std::time::Duration::from_secs(10), self.messages.recv())
-                    .await
-                    .unwrap_or_else(|_| panic!("diagnostics within 10 s"))
-                    .unwrap_or_else(|| panic!("the server is still running"));
-            if message.method() == "textDocument/publishDiagnostics" {
-                return message.params().cloned().unwrap_or(Value::Null);
-            }
-        }
-    }
-
-    async fn open(&mut self, text: &str) {
-        self.notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": URI, "languageId": "adama", "version": 1, "text": text}}),
-        )
-        .await;
-    }
-}
+use tower_lsp_server::jsonrpc::Request;
 
 #[tokio::test]
 async fn opening_and_editing_publishes_diagnostics_as_you_type() {
@@ -816,49 +711,9 @@ async fn code_lenses_are_advertised_and_the_editor_runs_their_command() {
     );
 }
 
-/// The text after applying a code action's edits (test programs are ASCII: a character is a byte).
+/// The text after applying a code action's edits.
 fn apply(text: &str, action: &Value) -> String {
-    let offset = |position: &Value| {
-        let line = position["line"].as_u64().unwrap_or(0) as usize;
-        let character = position["character"].as_u64().unwrap_or(0) as usize;
-        text.split_inclusive('\n')
-            .take(line)
-            .map(str::len)
-            .sum::<usize>()
-            + character
-    };
-    let mut edits: Vec<(usize, usize, String)> = action["edit"]["changes"][URI]
-        .as_array()
-        .map(|edits| {
-            edits
-                .iter()
-                .map(|edit| {
-                    (
-                        offset(&edit["range"]["start"]),
-                        offset(&edit["range"]["end"]),
-                        edit["newText"].as_str().unwrap_or("").to_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    edits.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));
-    let mut edited = text.to_owned();
-    for (start, end, new_text) in edits {
-        edited.replace_range(start..end, &new_text);
-    }
-    edited
-}
-
-/// The errors the compiler finds in a program.
-fn errors(text: &str) -> Vec<String> {
-    let db = adama_compiler::Database::default();
-    let file = adama_compiler::SourceFile::new(&db, "edited.a".to_owned(), text.to_owned());
-    adama_compiler::queries::diagnostics(&db, file)
-        .iter()
-        .filter(|diagnostic| diagnostic.severity == adama_compiler::Severity::Error)
-        .map(|diagnostic| diagnostic.message.clone())
-        .collect()
+    apply_edits(text, &action["edit"]["changes"][URI])
 }
 
 impl Harness {
