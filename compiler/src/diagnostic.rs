@@ -1,8 +1,11 @@
 //! The diagnostic value every stage of the compiler produces.
 //!
 //! A diagnostic points at a byte range of one file, has a stable code, a message that says what is
-//! wrong, and optionally a hint that says how to fix it and related locations. The words for each
-//! code live in [`Code`]; checks only choose the code and fill in the specifics.
+//! wrong, and optionally a hint that says how to fix it, related locations ("first defined here")
+//! and fixes a tool can apply (a title and text edits). The words for each code live in [`Code`];
+//! checks only choose the code and fill in the specifics.
+//!
+//! A diagnostic is data: tools read its code, ranges and fixes, never the words of its message.
 
 use std::fmt;
 use std::ops::Range;
@@ -216,6 +219,20 @@ pub struct Label {
     pub message: String,
 }
 
+/// A change of the file's text: `range` is replaced by `text` (an empty range inserts).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TextEdit {
+    pub range: Range<usize>,
+    pub text: String,
+}
+
+/// A change that resolves a diagnostic, as an editor offers it ("Insert ';'").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Fix {
+    pub title: String,
+    pub edits: Vec<TextEdit>,
+}
+
 /// One problem found in one file. Ranges are byte offsets into the file's text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
@@ -225,6 +242,7 @@ pub struct Diagnostic {
     pub message: String,
     pub help: Option<String>,
     pub related: Vec<Label>,
+    pub fixes: Vec<Fix>,
 }
 
 impl Diagnostic {
@@ -237,6 +255,7 @@ impl Diagnostic {
             message: message.into(),
             help: None,
             related: Vec::new(),
+            fixes: Vec::new(),
         }
     }
 
@@ -253,5 +272,35 @@ impl Diagnostic {
             message: message.into(),
         });
         self
+    }
+
+    /// Adds a fix made of one edit: `range` replaced by `text`.
+    pub fn with_fix(
+        mut self,
+        title: impl Into<String>,
+        range: Range<usize>,
+        text: impl Into<String>,
+    ) -> Diagnostic {
+        self.fixes.push(Fix {
+            title: title.into(),
+            edits: vec![TextEdit {
+                range,
+                text: text.into(),
+            }],
+        });
+        self
+    }
+
+    /// The same diagnostic with every range it holds (primary, related, edits) moved by `map`.
+    pub fn map_ranges(&self, map: impl Fn(&Range<usize>) -> Range<usize>) -> Diagnostic {
+        let mut moved = self.clone();
+        moved.range = map(&moved.range);
+        for label in &mut moved.related {
+            label.range = map(&label.range);
+        }
+        for edit in moved.fixes.iter_mut().flat_map(|fix| fix.edits.iter_mut()) {
+            edit.range = map(&edit.range);
+        }
+        moved
     }
 }

@@ -8,7 +8,8 @@
 //!   = help: add ';' here
 //! ```
 //!
-//! Lines and columns are 1-based, columns counted in characters.
+//! Related locations are quoted the same way, underlined with `-` and labelled. Lines and columns
+//! are 1-based, columns counted in characters.
 
 use std::io::{self, Write};
 
@@ -52,38 +53,41 @@ fn write_entry(out: &mut impl Write, file: &str, lines: &[&str], entry: &Entry) 
         "{file}:{line_number}:{column}: {}: {} [{}]",
         entry.severity, entry.message, entry.code
     )?;
-    if let Some(source_line) = lines.get(line_number - 1) {
-        let source_line = source_line.trim_end_matches('\r');
-        let gutter = " ".repeat(line_number.to_string().len());
-        let width = if entry.end_chars.line == entry.start_chars.line {
-            (entry
-                .end_chars
-                .character
-                .saturating_sub(entry.start_chars.character) as usize)
-                .max(1)
-        } else {
-            source_line
-                .chars()
-                .count()
-                .saturating_sub(column - 1)
-                .max(1)
-        };
-        // Tabs are kept so that the caret lines up under them in a terminal.
-        let padding: String = source_line
-            .chars()
-            .take(column - 1)
-            .map(|character| if character == '\t' { '\t' } else { ' ' })
-            .collect();
-        writeln!(out, "{gutter} |")?;
-        writeln!(out, "{line_number} | {source_line}")?;
-        writeln!(out, "{gutter} | {padding}{}", "^".repeat(width))?;
-        for (position, message) in &entry.related {
-            writeln!(
-                out,
-                "{gutter} = note: {message} at {}:{}",
-                position.line + 1,
-                position.character + 1
-            )?;
+    // One gutter width for every quoted line, so that the bars line up.
+    let widest = std::iter::once(entry.start_chars.line)
+        .chain(
+            entry
+                .related
+                .iter()
+                .map(|related| related.span.start_chars.line),
+        )
+        .max()
+        .unwrap_or(0) as usize
+        + 1;
+    let gutter = " ".repeat(widest.to_string().len());
+    let primary = Underline {
+        start: entry.start_chars,
+        end: entry.end_chars,
+        mark: '^',
+        message: None,
+    };
+    if quote(out, &gutter, lines, &primary)? {
+        for related in &entry.related {
+            let underline = Underline {
+                start: related.span.start_chars,
+                end: related.span.end_chars,
+                mark: '-',
+                message: Some(&related.message),
+            };
+            if !quote(out, &gutter, lines, &underline)? {
+                writeln!(
+                    out,
+                    "{gutter} = note: {} at {}:{}",
+                    related.message,
+                    related.span.start_chars.line + 1,
+                    related.span.start_chars.character + 1
+                )?;
+            }
         }
         if let Some(help) = &entry.help {
             writeln!(out, "{gutter} = help: {help}")?;
@@ -92,4 +96,56 @@ fn write_entry(out: &mut impl Write, file: &str, lines: &[&str], entry: &Entry) 
         writeln!(out, "  = help: {help}")?;
     }
     writeln!(out)
+}
+
+/// A span to underline in a quoted source line.
+struct Underline<'entry> {
+    start: adama_compiler::Position,
+    end: adama_compiler::Position,
+    mark: char,
+    message: Option<&'entry str>,
+}
+
+/// Quotes the line of `underline` with its marks under it (and its message after them).
+/// Returns false when the file has no such line.
+fn quote(
+    out: &mut impl Write,
+    gutter: &str,
+    lines: &[&str],
+    underline: &Underline<'_>,
+) -> io::Result<bool> {
+    let line_number = underline.start.line as usize + 1;
+    let column = underline.start.character as usize + 1;
+    let Some(source_line) = lines.get(line_number - 1) else {
+        return Ok(false);
+    };
+    let source_line = source_line.trim_end_matches('\r');
+    let width = if underline.end.line == underline.start.line {
+        (underline
+            .end
+            .character
+            .saturating_sub(underline.start.character) as usize)
+            .max(1)
+    } else {
+        source_line
+            .chars()
+            .count()
+            .saturating_sub(column - 1)
+            .max(1)
+    };
+    // Tabs are kept so that the marks line up under them in a terminal.
+    let padding: String = source_line
+        .chars()
+        .take(column - 1)
+        .map(|character| if character == '\t' { '\t' } else { ' ' })
+        .collect();
+    let marks: String = std::iter::repeat_n(underline.mark, width).collect();
+    let number = format!("{line_number:>width$}", width = gutter.len());
+    writeln!(out, "{gutter} |")?;
+    writeln!(out, "{number} | {source_line}")?;
+    match underline.message {
+        Some(message) => writeln!(out, "{gutter} | {padding}{marks} {message}")?,
+        None => writeln!(out, "{gutter} | {padding}{marks}")?,
+    }
+    Ok(true)
 }

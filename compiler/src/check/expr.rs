@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Checker, library, ops};
+use super::{Checker, SemanticDiagnostic, library, ops};
 use crate::diagnostic::Code;
 use crate::hir::{
     AtConstant, BinaryOp, Clause, CompoundOp, Expr, ExprId, Ident, Literal, NodeId, PrefixOp,
@@ -69,11 +69,14 @@ impl Checker<'_> {
                     && !label.is_empty()
                     && !self.signatures.states.contains(label)
                 {
-                    self.error_with_help(
-                        node,
-                        Code::UnknownReference,
-                        format!("State machine transition not found: a state machine label '{label}' was not found."),
-                        format!("declare the state with `#{label} {{ … }}`, or use `#` for no state"),
+                    self.report(
+                        SemanticDiagnostic::new(
+                            node,
+                            Code::UnknownReference,
+                            format!("State machine transition not found: a state machine label '{label}' was not found."),
+                        )
+                        .with_help(format!("declare the state with `#{label} {{ … }}`, or use `#` for no state"))
+                        .with_declaration(format!("Create state #{label}"), format!("\n#{label} {{\n}}\n")),
                     );
                 }
                 Value::of(literal_type(&literal))
@@ -313,16 +316,15 @@ impl Checker<'_> {
         if library::NAMESPACES.contains(&ident.name.as_str()) {
             return Value::of(Ty::Global(Arc::from(ident.name.as_str())));
         }
-        let message = format!("The variable '{}' was not defined", ident.name);
-        match self.closest_name(&ident.name) {
-            Some(suggestion) => self.error_with_help(
-                ident.node,
-                Code::UnknownName,
-                message,
-                format!("did you mean '{suggestion}'?"),
-            ),
-            None => self.error(ident.node, Code::UnknownName, message),
+        let mut diagnostic = SemanticDiagnostic::new(
+            ident.node,
+            Code::UnknownName,
+            format!("The variable '{}' was not defined", ident.name),
+        );
+        if let Some(suggestion) = self.closest_name(&ident.name) {
+            diagnostic = diagnostic.with_suggestion(ident.node, &suggestion);
         }
+        self.report(diagnostic);
         Value::error()
     }
 
@@ -1407,12 +1409,18 @@ impl Checker<'_> {
             return Value::error();
         }
         if target_ty.is_error() {
-            self.error(
-                target.node,
-                Code::UnknownType,
-                format!(
-                    "Type not found: a message named '{}' was not found.",
-                    target.name
+            self.report(
+                SemanticDiagnostic::new(
+                    target.node,
+                    Code::UnknownType,
+                    format!(
+                        "Type not found: a message named '{}' was not found.",
+                        target.name
+                    ),
+                )
+                .with_declaration(
+                    format!("Create message {}", target.name),
+                    format!("\nmessage {} {{\n}}\n", target.name),
                 ),
             );
             return Value::error();

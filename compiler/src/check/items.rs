@@ -1061,12 +1061,18 @@ impl Checker<'_> {
         match self.signatures.resolve_struct_name(&message.name) {
             Ty::Message(name) => Ty::Message(name),
             Ty::Error => {
-                self.error(
-                    message.node,
-                    Code::UnknownType,
-                    format!(
-                        "Type not found: a message named '{}' was not found.",
-                        message.name
+                self.report(
+                    SemanticDiagnostic::new(
+                        message.node,
+                        Code::UnknownType,
+                        format!(
+                            "Type not found: a message named '{}' was not found.",
+                            message.name
+                        ),
+                    )
+                    .with_declaration(
+                        format!("Create message {}", message.name),
+                        format!("\nmessage {} {{\n}}\n", message.name),
                     ),
                 );
                 Ty::Error

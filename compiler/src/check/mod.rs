@@ -15,6 +15,7 @@ pub mod global;
 mod items;
 pub mod library;
 mod ops;
+pub mod report;
 mod stmt;
 
 use std::collections::HashMap;
@@ -35,6 +36,10 @@ pub struct SemanticDiagnostic {
     pub code: Code,
     pub message: String,
     pub help: Option<String>,
+    /// Other places that explain the problem ("first defined here").
+    pub related: Vec<report::SemanticLabel>,
+    /// Changes that resolve it.
+    pub fixes: Vec<report::SemanticFix>,
 }
 
 /// How the checker learns the type of a formula (top-level when `record` is `None`).
@@ -89,12 +94,8 @@ impl<'a> Checker<'a> {
     }
 
     fn error(&mut self, node: NodeId, code: Code, message: impl Into<String>) {
-        self.diagnostics.push(SemanticDiagnostic {
-            node,
-            code,
-            message: message.into(),
-            help: None,
-        });
+        self.diagnostics
+            .push(SemanticDiagnostic::new(node, code, message));
     }
 
     fn error_with_help(
@@ -104,12 +105,8 @@ impl<'a> Checker<'a> {
         message: impl Into<String>,
         help: impl Into<String>,
     ) {
-        self.diagnostics.push(SemanticDiagnostic {
-            node,
-            code,
-            message: message.into(),
-            help: Some(help.into()),
-        });
+        self.diagnostics
+            .push(SemanticDiagnostic::new(node, code, message).with_help(help));
     }
 
     fn push_scope(&mut self) {
@@ -150,10 +147,16 @@ impl<'a> Checker<'a> {
                 ty
             }
             Err(TypeError::Unknown(ident)) => {
-                self.error(
-                    ident.node,
-                    Code::UnknownType,
-                    format!("Type not found: the type '{}' was not found.", ident.name),
+                self.report(
+                    SemanticDiagnostic::new(
+                        ident.node,
+                        Code::UnknownType,
+                        format!("Type not found: the type '{}' was not found.", ident.name),
+                    )
+                    .with_declaration(
+                        format!("Create message {}", ident.name),
+                        format!("\nmessage {} {{\n}}\n", ident.name),
+                    ),
                 );
                 Ty::Error
             }
