@@ -61,7 +61,7 @@ pub fn formula_cycles(items: &[&Item]) -> Vec<(usize, SemanticDiagnostic)> {
 fn cycle_diagnostic(ident: &Ident) -> SemanticDiagnostic {
     SemanticDiagnostic::new(
         ident.node,
-        Code::StructureRule,
+        Code::FormulaCycle,
         format!(
             "The formula '{}' depends on itself: formulas must not form a cycle",
             ident.name

@@ -72,7 +72,7 @@ impl Checker<'_> {
                     self.report(
                         SemanticDiagnostic::new(
                             node,
-                            Code::UnknownReference,
+                            Code::UnknownState,
                             format!("State machine transition not found: a state machine label '{label}' was not found."),
                         )
                         .with_help(format!("declare the state with `#{label} {{ … }}`, or use `#` for no state"))
@@ -135,7 +135,7 @@ impl Checker<'_> {
                     Ty::Error => {}
                     other => self.error(
                         node,
-                        Code::TypeMismatch,
+                        Code::NotIterable,
                         format!("Type check failure: expected a map, but got '{other}'"),
                     ),
                 }
@@ -214,7 +214,7 @@ impl Checker<'_> {
                     other => {
                         self.error(
                             self.body.expr(source).node,
-                            Code::TypeMismatch,
+                            Code::NotATable,
                             format!("Type check failure: must have a type of 'table<?>', but got a type of '{other}'."),
                         );
                         Value::error()
@@ -412,7 +412,7 @@ impl Checker<'_> {
                 {
                     self.error(
                         label.node,
-                        Code::UnknownReference,
+                        Code::UnknownEnumValue,
                         format!("Type lookup failure: unable to find value '{}' within the enumeration '{}'", label.name, enumeration.name),
                     );
                 }
@@ -422,7 +422,7 @@ impl Checker<'_> {
                 if !labels.contains(&label.name) {
                     self.error(
                         label.node,
-                        Code::UnknownReference,
+                        Code::UnknownEnumValue,
                         format!("Type lookup failure: unable to find value '{}' within the enumeration '{}'", label.name, enumeration.name),
                     );
                 }
@@ -617,7 +617,7 @@ impl Checker<'_> {
             }
             Ty::List(element) | Ty::Array(element) => {
                 if !matches!(index_ty.unwrap_maybe(), Ty::Int | Ty::Error) {
-                    self.error(index_node, Code::TypeMismatch, format!("Type check failure: the index must be an int, but the type is actually '{index_ty}'"));
+                    self.error(index_node, Code::BadIndex, format!("Type check failure: the index must be an int, but the type is actually '{index_ty}'"));
                 }
                 Value {
                     ty: Ty::maybe((**element).clone()),
@@ -628,7 +628,7 @@ impl Checker<'_> {
             Ty::Table(element) if !matches!(**element, Ty::Record(_) | Ty::Error) => {
                 self.error_with_help(
                     node,
-                    Code::TypeMismatch,
+                    Code::NotIterable,
                     format!("Type check failure: must be either an array, list, or map to use foreach or index lookup; instead got '{}'.", object_value.ty),
                     "a local table of messages can not be indexed: iterate it (`iterate t where id == k`)",
                 );
@@ -639,7 +639,7 @@ impl Checker<'_> {
                 Ty::Array(_) => {
                     self.error_with_help(
                         index_node,
-                        Code::TypeMismatch,
+                        Code::BadIndex,
                         format!("Type check failure: the type 'list<int>' is unable to store type '{index_ty}'."),
                         "look rows up by a list of ids (a query result), not by an array",
                     );
@@ -655,7 +655,7 @@ impl Checker<'_> {
             other => {
                 self.error(
                     node,
-                    Code::TypeMismatch,
+                    Code::NotIterable,
                     format!("Type check failure: must be either an array, list, or map to use foreach or index lookup; instead got '{other}'."),
                 );
                 Value::error()
@@ -695,7 +695,7 @@ impl Checker<'_> {
                 self.pick_overload(&overloads, &argument_types, node)
             }
             _ => {
-                self.error(node, Code::BadCall, "Expression is not a function");
+                self.error(node, Code::NotCallable, "Expression is not a function");
                 Value::error()
             }
         }
@@ -789,7 +789,7 @@ impl Checker<'_> {
                 | Test
         );
         if sig.aborts && !can_call_aborts {
-            self.error(node, Code::CallCapability, "Abortable functions can only be called from another abortable function or within a message handler");
+            self.error(node, Code::AbortableCall, "Abortable functions can only be called from another abortable function or within a message handler");
             return;
         }
         if sig.viewer && !self.context.has_viewer() {
@@ -914,7 +914,7 @@ impl Checker<'_> {
                 } else {
                     self.error(
                         member.node,
-                        Code::UnknownMember,
+                        Code::UnknownMethod,
                         format!("Global '{namespace}' lacks '{name}'"),
                     );
                     Value::error()
@@ -939,7 +939,7 @@ impl Checker<'_> {
                     _ => {
                         self.error(
                             member.node,
-                            Code::UnknownMember,
+                            Code::UnknownMethod,
                             format!("Type '{}' lacks method '{name}'", object.ty),
                         );
                         Value::error()
@@ -1018,7 +1018,7 @@ impl Checker<'_> {
                     None => {
                         self.error(
                             member.node,
-                            Code::UnknownMember,
+                            Code::UnknownMethod,
                             format!("Service '{service}' lacks method '{name}'"),
                         );
                         Value::error()
@@ -1053,7 +1053,7 @@ impl Checker<'_> {
                 };
                 self.error_with_help(
                     member.node,
-                    Code::UnknownMember,
+                    Code::UnknownMethod,
                     format!("Type '{table}' lacks method '{}'", member.name),
                     help,
                 );
@@ -1085,7 +1085,7 @@ impl Checker<'_> {
         if self.context_is_readonly() {
             self.error_with_help(
                 member.node,
-                Code::NotAssignable,
+                Code::ReadonlyCode,
                 format!("'{}' changes the document, which read-only code can not do", member.name),
                 "move this call into a message handler, procedure or other code that may change the document",
             );
@@ -1098,7 +1098,7 @@ impl Checker<'_> {
             None => {
                 self.error(
                     member.node,
-                    Code::UnknownMember,
+                    Code::UnknownMethod,
                     format!("Type '{receiver}' lacks method '{}'", member.name),
                 );
                 Value::error()
@@ -1114,7 +1114,7 @@ impl Checker<'_> {
                 let code = if error.is_arity() {
                     Code::BadCall
                 } else {
-                    Code::TypeMismatch
+                    Code::LibraryArguments
                 };
                 self.error_with_help(node, code, error.message(function), error.help(function));
                 Value::error()
@@ -1285,7 +1285,7 @@ impl Checker<'_> {
             Place::Field { .. } if self.context_is_readonly() => {
                 self.error(
                     node,
-                    Code::NotAssignable,
+                    Code::ReadonlyCode,
                     "The variable is readonly due to the environment",
                 );
             }
@@ -1334,7 +1334,7 @@ impl Checker<'_> {
             AtConstant::NoOne => Ty::Principal,
             AtConstant::Who => {
                 if !self.context.has_who() {
-                    self.error(node, Code::ContextCapability, "@who is only available from message handlers, events, policies, bubbles and web handlers");
+                    self.error(node, Code::SpecialValueContext, "@who is only available from message handlers, events, policies, bubbles and web handlers");
                 }
                 Ty::SecurePrincipal
             }
@@ -1344,7 +1344,7 @@ impl Checker<'_> {
                 (None, None) => {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::SpecialValueContext,
                         "@self requires being inside a record",
                     );
                     Ty::Error
@@ -1352,7 +1352,7 @@ impl Checker<'_> {
             },
             AtConstant::Context => {
                 if !self.context.has_context() {
-                    self.error(node, Code::ContextCapability, "@context is only available within message handlers, events, static policies and web handlers");
+                    self.error(node, Code::SpecialValueContext, "@context is only available within message handlers, events, static policies and web handlers");
                 }
                 Ty::Context
             }
@@ -1360,7 +1360,7 @@ impl Checker<'_> {
                 if !self.context.is_web() {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::SpecialValueContext,
                         "@headers is only available in web paths",
                     );
                 }
@@ -1370,7 +1370,7 @@ impl Checker<'_> {
                 if !self.context.is_web() {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::SpecialValueContext,
                         "@parameters is only available in web paths",
                     );
                 }
@@ -1380,7 +1380,7 @@ impl Checker<'_> {
                 if !self.context.has_viewer() {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::SpecialValueContext,
                         "@viewer is only available in bubbles and viewer procedures",
                     );
                 }
@@ -1437,7 +1437,7 @@ impl Checker<'_> {
             (Ty::Enum(enumeration), _) => {
                 self.error_with_help(
                     self.body.expr(value).node,
-                    Code::TypeMismatch,
+                    Code::BadConversion,
                     format!("Type check failure: the type `{source}` is unable to be converted to the enumeration '{enumeration}'."),
                     "only an int converts to an enumeration (language section 3.10)",
                 );
@@ -1455,7 +1455,7 @@ impl Checker<'_> {
             _ => {
                 self.error(
                     self.body.expr(value).node,
-                    Code::TypeMismatch,
+                    Code::BadConversion,
                     format!("Type check failure: the type `{source}` is unable to be converted. Only list<S>, S[], maybe<S> can be converted"),
                 );
                 (Ty::Error, None)
@@ -1488,7 +1488,7 @@ impl Checker<'_> {
         };
         for name in &target_sig.order {
             let Some((_, source_ty)) = source_fields.iter().find(|(field, _)| field == name) else {
-                self.error(node, Code::TypeMismatch, format!("The type '{target}' contains field '{name}' which is not found within '{source}'."));
+                self.error(node, Code::BadConversion, format!("The type '{target}' contains field '{name}' which is not found within '{source}'."));
                 return;
             };
             // Reactive-only storage reads as its native value.
@@ -1505,7 +1505,7 @@ impl Checker<'_> {
             {
                 self.error_with_help(
                     node,
-                    Code::TypeMismatch,
+                    Code::BadConversion,
                     format!("Type check failure: the type '{ty}' is unable to store type '{source_ty}'."),
                     format!("the field '{name}' of '{target}' can not hold the field '{name}' of '{source}'"),
                 );
@@ -1527,7 +1527,7 @@ impl Checker<'_> {
                         "Type check failure: expected an list, but was actually type '{other}'."
                     )
                 };
-                self.error(node, Code::TypeMismatch, message);
+                self.error(node, Code::NotIterable, message);
                 Ty::Error
             }
         };
@@ -1553,7 +1553,7 @@ impl Checker<'_> {
                     if !orderable(&ty) {
                         self.error(
                             key.field.node,
-                            Code::TypeMismatch,
+                            Code::QueryRule,
                             format!("Typing issue: the structure '{element}' has field '{}' but it is not orderable (type is {ty})", key.field.name),
                         );
                     }
@@ -1569,7 +1569,7 @@ impl Checker<'_> {
                 if !matches!(element, Ty::Record(_) | Ty::Error) {
                     self.error(
                         node,
-                        Code::TypeMismatch,
+                        Code::QueryRule,
                         "order_dyn requires the list to contain reactive records",
                     );
                 }
@@ -1616,7 +1616,7 @@ impl Checker<'_> {
                 if !key_ty.is_map_domain() {
                     self.error(
                         key.node,
-                        Code::StructureRule,
+                        Code::BadMapType,
                         format!("The domain type '{key_ty}' is not an appropriate."),
                     );
                 }
@@ -1634,7 +1634,7 @@ impl Checker<'_> {
                         {
                             self.error(
                             assoc.node,
-                            Code::TypeMismatch,
+                            Code::QueryRule,
                             format!("The assoc '{}' starts from '{from}', but the list holds '{name}'", assoc.name),
                         );
                         }
@@ -1783,7 +1783,7 @@ impl Checker<'_> {
         if sig.aborts {
             self.error(
                 node,
-                Code::CallCapability,
+                Code::AbortableCall,
                 format!(
                     "Function '{callee_ty}' must not abort within a map function",
                     callee_ty = callee.ty
@@ -1800,7 +1800,7 @@ impl Checker<'_> {
         if !matches!(ty, Ty::Int | Ty::Long | Ty::Double | Ty::Error) {
             self.error(
                 node,
-                Code::TypeMismatch,
+                Code::NotANumber,
                 format!("Type check failure: the {what} must have a type of int, long, or double, but the type is actually '{ty}'"),
             );
         }

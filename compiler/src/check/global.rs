@@ -598,7 +598,7 @@ fn message_cycles(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
                 diagnostics,
                 *index,
                 message.name.node,
-                Code::StructureRule,
+                Code::TypeCycle,
                 format!(
                     "The record/message '{start}' has the potential to create an infinite serialization"
                 ),

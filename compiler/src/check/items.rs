@@ -86,7 +86,7 @@ impl Checker<'_> {
                 {
                     self.error_with_help(
                         record.name.node,
-                        Code::StructureRule,
+                        Code::TypeCycle,
                         format!("A cycle was detected within records: {}", cycle.join(", ")),
                         "a record can not contain itself, through its fields or its formulas",
                     );
@@ -405,7 +405,7 @@ impl Checker<'_> {
                 if !matches!(ty, Ty::Int | Ty::Long | Ty::Double | Ty::Error) {
                     self.error(
                         self.body.expr(*value).node,
-                        Code::TypeMismatch,
+                        Code::NotANumber,
                         format!("Type check failure: must have a type of int, long, or double; instead, but the type is actually '{ty}'"),
                     );
                 }
@@ -516,7 +516,7 @@ impl Checker<'_> {
             Ty::Table(element) => (**element).clone(),
             Ty::Error => Ty::Error,
             other => {
-                self.error(join.table.node, Code::TypeMismatch, format!("Type check failure: must have a type of 'table<?>', but got a type of '{other}'."));
+                self.error(join.table.node, Code::NotATable, format!("Type check failure: must have a type of 'table<?>', but got a type of '{other}'."));
                 Ty::Error
             }
         };
@@ -532,7 +532,7 @@ impl Checker<'_> {
                 {
                     self.error(
                             join.table.node,
-                            Code::TypeMismatch,
+                            Code::QueryRule,
                             format!("The assoc '{}' requires an edge type of '{edge}' while being given a table with '{row_name}'.", join.assoc.name),
                         );
                 }
@@ -611,7 +611,11 @@ impl Checker<'_> {
             }
         }
         if record.is_some() && field.name.name == "id" && !matches!(ty, Ty::Int | Ty::Error) {
-            self.error(field.ty.node(), Code::StructureRule, "id must be type int");
+            self.error(
+                field.ty.node(),
+                Code::FieldTypeNotAllowed,
+                "id must be type int",
+            );
         }
         if let Privacy::ViewerIs(owner) = &field.privacy {
             self.viewer_is(owner, record);
@@ -643,7 +647,7 @@ impl Checker<'_> {
         if !storable {
             self.error_with_help(
                 field.ty.node(),
-                Code::StructureRule,
+                Code::FieldTypeNotAllowed,
                 format!("The type '{ty}' can not be stored in a document or record field"),
                 help,
             );
@@ -712,7 +716,7 @@ impl Checker<'_> {
             if !in_record && !self.signatures.policies.contains(&policy.name) {
                 self.error(
                     policy.node,
-                    Code::UnknownReference,
+                    Code::UnknownPolicy,
                     format!("Policy '{}' was not found", policy.name),
                 );
             }
@@ -721,7 +725,7 @@ impl Checker<'_> {
             if !self.signatures.filters.contains(&filter.name) {
                 self.error(
                     filter.node,
-                    Code::UnknownReference,
+                    Code::UnknownPolicy,
                     format!("Filter '{}' was not found", filter.name),
                 );
             }
@@ -742,7 +746,7 @@ impl Checker<'_> {
         if matches!(ty.unwrap_maybe(), Ty::Channel(_) | Ty::Template) {
             self.error_with_help(
                 name.node,
-                Code::StructureRule,
+                Code::FieldTypeNotAllowed,
                 format!("Lazy type has inappropriate type `{ty}`"),
                 "channels and templates can not be exposed through formulas or bubbles",
             );
@@ -790,7 +794,7 @@ impl Checker<'_> {
                 if !known {
                     self.error(
                         policy.node,
-                        Code::UnknownReference,
+                        Code::UnknownPolicy,
                         format!("Policy '{}' was not found", policy.name),
                     );
                 }
@@ -857,7 +861,7 @@ impl Checker<'_> {
                 if contains_record_or_table(&ty) {
                     self.error(
                         field.ty.node(),
-                        Code::StructureRule,
+                        Code::FieldTypeNotAllowed,
                         format!("Messages can't have a field type of '{ty}'"),
                     );
                 }
@@ -942,7 +946,7 @@ impl Checker<'_> {
         if flow == Flow::Continues && returns.as_ref().is_some_and(|ty| *ty != Ty::Void) {
             self.error(
                 function.name.node,
-                Code::ControlFlow,
+                Code::MissingReturn,
                 format!(
                     "The function '{}' does not return in all cases",
                     function.name.name
@@ -958,7 +962,7 @@ impl Checker<'_> {
         if self.code_flow(body, context, Vec::new()) == Flow::Continues {
             self.error(
                 name.node,
-                Code::ControlFlow,
+                Code::MissingReturn,
                 format!("The '{}' must return a boolean on every path", name.name),
             );
         }
@@ -1001,14 +1005,14 @@ impl Checker<'_> {
                 if !(0..=23).contains(hour) {
                     self.error(
                         *node,
-                        Code::StructureRule,
+                        Code::BadSchedule,
                         format!("The hour '{hour}' is not between 0 and 23 inclusive"),
                     );
                 }
                 if !(0..=59).contains(minute) {
                     self.error(
                         *node,
-                        Code::StructureRule,
+                        Code::BadSchedule,
                         format!("The minute '{minute}' is not between 0 and 59 inclusive"),
                     );
                 }
@@ -1017,7 +1021,7 @@ impl Checker<'_> {
                 if !(0..=59).contains(minute) {
                     self.error(
                         *node,
-                        Code::StructureRule,
+                        Code::BadSchedule,
                         format!("The minute '{minute}' is not between 0 and 59 inclusive"),
                     );
                 }
@@ -1026,7 +1030,7 @@ impl Checker<'_> {
                 if !(0..=31).contains(day) {
                     self.error(
                         *node,
-                        Code::StructureRule,
+                        Code::BadSchedule,
                         format!("The day '{day}' is not between 0 and 31 inclusive"),
                     );
                 }
@@ -1114,7 +1118,7 @@ impl Checker<'_> {
             .end
             .or_else(|| body.stmts.last().map(|stmt| self.body.stmt(*stmt).node));
         if let Some(node) = node {
-            self.error(node, Code::ControlFlow, message);
+            self.error(node, Code::MissingReturn, message);
         }
     }
 }

@@ -181,7 +181,7 @@ impl<'a> Checker<'a> {
                     if !domain.is_map_domain() {
                         self.error_with_help(
                             node,
-                            Code::StructureRule,
+                            Code::BadMapType,
                             format!("The domain type '{domain}' is not an appropriate."),
                             "map keys must be int, long, string, an enum or principal",
                         );
@@ -190,7 +190,7 @@ impl<'a> Checker<'a> {
                     if matches!(**range, Ty::Table(_)) {
                         self.error(
                             node,
-                            Code::StructureRule,
+                            Code::BadMapType,
                             format!("The range type '{range}' is not an appropriate for a map."),
                         );
                         return;
@@ -247,7 +247,7 @@ impl<'a> Checker<'a> {
         if !ok {
             self.error(
                 node,
-                Code::TypeMismatch,
+                Code::ConditionNotBool,
                 format!("Type check failure: must have a type of 'bool', but the type is actually '{ty}'"),
             );
         }

@@ -103,7 +103,7 @@ impl Checker<'_> {
                 if matches!(declared, Ty::Text | Ty::Holder(_)) {
                     self.error_with_help(
                         ty.node(),
-                        Code::StructureRule,
+                        Code::FieldTypeNotAllowed,
                         format!("The type '{declared}' is only available for document and record fields"),
                         "use a `string` (for text) or the message itself (for holder<M>) in a local",
                     );
@@ -114,10 +114,10 @@ impl Checker<'_> {
                         self.expect_storable(self.body.expr(value).node, &declared, &value_ty, false);
                     }
                     None => match &declared {
-                        Ty::Record(_) => self.error(name.node, Code::StructureRule, "Reactive pointers must be initialized"),
+                        Ty::Record(_) => self.error(name.node, Code::MissingInitializer, "Reactive pointers must be initialized"),
                         Ty::Future(_) | Ty::Channel(_) => self.error_with_help(
                             name.node,
-                            Code::StructureRule,
+                            Code::MissingInitializer,
                             format!("The type '{declared}' has no default value, so '{}' must be initialized", name.name),
                             "initialize it where it is declared, for example `future<M> f = channel.fetch(who);`",
                         ),
@@ -182,7 +182,7 @@ impl Checker<'_> {
                     other => {
                         self.error(
                             self.body.expr(iterable).node,
-                            Code::TypeMismatch,
+                            Code::NotIterable,
                             format!("Type check failure: must be either an array, list, or map to use foreach or index lookup; instead got '{other}'."),
                         );
                         Ty::Error
@@ -201,7 +201,7 @@ impl Checker<'_> {
                 if !matches!(ty, Ty::Int | Ty::String | Ty::Enum(_) | Ty::Error) {
                     self.error(
                         self.body.expr(value).node,
-                        Code::TypeMismatch,
+                        Code::SwitchRule,
                         "switch statements work with integer, string, or enum types",
                     );
                 }
@@ -211,7 +211,7 @@ impl Checker<'_> {
             Stmt::Case(_) => {
                 self.error(
                     node,
-                    Code::ContextCapability,
+                    Code::SwitchRule,
                     "case: requires being in a switch statement",
                 );
                 Flow::Continues
@@ -219,7 +219,7 @@ impl Checker<'_> {
             Stmt::Default => {
                 self.error(
                     node,
-                    Code::ContextCapability,
+                    Code::SwitchRule,
                     "default: requires being in a switch statement",
                 );
                 Flow::Continues
@@ -232,7 +232,7 @@ impl Checker<'_> {
                 if !self.context.can_abort() {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::AbortContext,
                         "Can only 'abort' from a message handler or an abortable procedure/method",
                     );
                 }
@@ -242,7 +242,7 @@ impl Checker<'_> {
                 if self.context.kind != CodeKind::State {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::AbortContext,
                         "Can only 'block' from a state machine transition",
                     );
                 }
@@ -276,7 +276,7 @@ impl Checker<'_> {
                 if !self.context.is_test() {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::TestOnly,
                         "logs are only applicable within a test.",
                     );
                 }
@@ -359,7 +359,7 @@ impl Checker<'_> {
         if !self.context.is_test() {
             self.error(
                 node,
-                Code::ContextCapability,
+                Code::TestOnly,
                 "Forcing a step designed exclusively for testing",
             );
         }
@@ -377,7 +377,7 @@ impl Checker<'_> {
             _ => {
                 self.error(
                     channel.node,
-                    Code::UnknownReference,
+                    Code::UnknownChannel,
                     format!("Channel '{}' does not exist", channel.name),
                 );
                 None
@@ -390,7 +390,7 @@ impl Checker<'_> {
         if !matches!(ty, Ty::Int | Ty::Double | Ty::Error) {
             self.error(
                 node,
-                Code::TypeMismatch,
+                Code::NotANumber,
                 format!("Type check failure: Must have a type of 'int' or 'double', but the type is actually '{ty}'"),
             );
         }
@@ -433,7 +433,7 @@ impl Checker<'_> {
                 Stmt::Case(value) => self.case_label(value, value_ty),
                 Stmt::Default => {
                     if seen_default {
-                        self.error(node, Code::Duplicate, "there can be only one default case");
+                        self.error(node, Code::SwitchRule, "there can be only one default case");
                     }
                     seen_default = true;
                 }
@@ -469,7 +469,7 @@ impl Checker<'_> {
         if !constant || !matches_switch {
             self.error(
                 node,
-                Code::TypeMismatch,
+                Code::SwitchRule,
                 format!("case label should be {kind} constant"),
             );
         }
@@ -482,14 +482,14 @@ impl Checker<'_> {
                 self.expr(value);
                 self.error(
                     node,
-                    Code::ControlFlow,
+                    Code::ReturnMismatch,
                     "The return statement expects no expression",
                 );
             }
             (None, Some(expected)) if expected != Ty::Void => {
                 self.error(
                     node,
-                    Code::ControlFlow,
+                    Code::ReturnMismatch,
                     format!("The return statement expected an expression of type `{expected}`"),
                 );
             }
@@ -520,7 +520,7 @@ impl Checker<'_> {
                 if !matches!(value_ty, Ty::Anonymous(_) | Ty::Message(_)) {
                     self.error(
                         node,
-                        Code::TypeMismatch,
+                        Code::ReturnMismatch,
                         "The @web handlers must return a message",
                     );
                     return;
@@ -537,7 +537,7 @@ impl Checker<'_> {
                 if n_bodies != expected {
                     self.error(
                         node,
-                        Code::TypeMismatch,
+                        Code::ReturnMismatch,
                         format!("The return statement within a @web expects exactly {} body type; got {n_bodies} instead", if expected == 1 { "one" } else { "no" }),
                     );
                 }
@@ -546,11 +546,11 @@ impl Checker<'_> {
                 if !fields.iter().any(|field| field == "hash") {
                     self.error(
                         node,
-                        Code::TypeMismatch,
+                        Code::ReturnMismatch,
                         "The return statement within a @authorization expects a hash",
                     );
                 } else if !fields.iter().any(|field| field == "agent") {
-                    self.error(node, Code::TypeMismatch, "@authorization must either return a special message with an agent and a hash");
+                    self.error(node, Code::ReturnMismatch, "@authorization must either return a special message with an agent and a hash");
                 }
             }
             _ => {}
@@ -629,7 +629,7 @@ impl Checker<'_> {
             other => {
                 self.error(
                     target_node,
-                    Code::TypeMismatch,
+                    Code::BadIngestion,
                     format!("Type check failure: unable to ingest into this type '{other}'."),
                 );
                 return;
@@ -671,7 +671,7 @@ impl Checker<'_> {
                 if let Some(target_struct) = &target_struct {
                     self.error(
                         source_node,
-                        Code::TypeMismatch,
+                        Code::BadIngestion,
                         format!("Type check failure: '{other}' unable to produce data to ingest into '{}'.", target_value.ty.clone()),
                     );
                     let _ = target_struct;
@@ -697,7 +697,7 @@ impl Checker<'_> {
                     {
                         self.error(
                             source_node,
-                            Code::TypeMismatch,
+                            Code::BadIngestion,
                             format!(
                                 "Type check failure: The field '{name}' was lost during ingestion"
                             ),
@@ -714,7 +714,7 @@ impl Checker<'_> {
                     if !source_fields.iter().any(|(field, _)| field == name) {
                         self.error(
                             source_node,
-                            Code::TypeMismatch,
+                            Code::BadIngestion,
                             format!("Type check failure: The field '{name}' was required for ingestion and is not present"),
                         );
                     }
@@ -743,7 +743,7 @@ impl Checker<'_> {
         if !crate::ty::can_store(target, value, true, self.signatures) {
             self.error_with_help(
                 node,
-                Code::TypeMismatch,
+                Code::BadIngestion,
                 format!("Type check failure: the type 'r<{target}>' is unable to store type '{source}'."),
                 format!("the field '{name}' is ingested by assignment: give it a value of type '{target}'"),
             );
