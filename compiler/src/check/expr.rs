@@ -69,15 +69,19 @@ impl Checker<'_> {
                     && !label.is_empty()
                     && !self.signatures.states.contains(label)
                 {
-                    self.report(
-                        SemanticDiagnostic::new(
+                    let mut diagnostic = SemanticDiagnostic::new(
                             node,
                             Code::UnknownState,
                             format!("State machine transition not found: a state machine label '{label}' was not found."),
                         )
-                        .with_help(format!("declare the state with `#{label} {{ … }}`, or use `#` for no state"))
-                        .with_declaration(format!("Create state #{label}"), format!("\n#{label} {{\n}}\n")),
-                    );
+                        .with_help(format!("declare the state with `#{label} {{ … }}`, or use `#` for no state"));
+                    if let Some(state) = self.suggest_state(label) {
+                        diagnostic = diagnostic.with_suggestion(node, &format!("#{state}"));
+                    }
+                    self.report(diagnostic.with_declaration(
+                        format!("Create state #{label}"),
+                        format!("\n#{label} {{\n}}\n"),
+                    ));
                 }
                 Value::of(literal_type(&literal))
             }
@@ -346,13 +350,7 @@ impl Checker<'_> {
         {
             candidates.extend(record.members.keys().map(String::as_str));
         }
-        let limit = if name.len() <= 3 { 1 } else { 2 };
-        candidates
-            .into_iter()
-            .map(|candidate| (edit_distance(name, candidate), candidate))
-            .filter(|(distance, _)| *distance <= limit)
-            .min()
-            .map(|(_, candidate)| candidate.to_owned())
+        closest(name, candidates)
     }
 
     /// A field of the record or message whose code this is, by bare name.
@@ -392,13 +390,14 @@ impl Checker<'_> {
 
     fn enum_value(&mut self, enumeration: &Ident, label: Option<&Ident>, prefix: bool) -> Value {
         let Some(labels) = self.signatures.enums.get(&enumeration.name) else {
-            self.error(
+            self.error_suggesting(
                 enumeration.node,
                 Code::UnknownType,
                 format!(
                     "Type not found: an enumeration named '{}' was not found.",
                     enumeration.name
                 ),
+                self.suggest_enum(&enumeration.name),
             );
             return Value::error();
         };
@@ -420,10 +419,11 @@ impl Checker<'_> {
             }
             Some(label) => {
                 if !labels.contains(&label.name) {
-                    self.error(
+                    self.error_suggesting(
                         label.node,
                         Code::UnknownEnumValue,
                         format!("Type lookup failure: unable to find value '{}' within the enumeration '{}'", label.name, enumeration.name),
+                        self.suggest_enum_value(&enumeration.name, &label.name),
                     );
                 }
                 Value::of(ty)
@@ -441,7 +441,7 @@ impl Checker<'_> {
                 match fields.iter().find(|(field, _)| field == name) {
                     Some((_, ty)) => Value::of(ty.clone()),
                     None => {
-                        self.error(member.node, Code::UnknownMember, format!("Field not found: the structure does not contain the field '{name}'."));
+                        self.error_suggesting(member.node, Code::UnknownMember, format!("Field not found: the structure does not contain the field '{name}'."), self.suggest_field(&object.ty, name));
                         Value::error()
                     }
                 }
@@ -482,7 +482,7 @@ impl Checker<'_> {
             Ty::Viewer => match self.signatures.views.get(name) {
                 Some(ty) => Value::of(ty.clone()),
                 None => {
-                    self.error(member.node, Code::UnknownMember, format!("The view field '{name}' was not defined; declare it with `view T {name};`"));
+                    self.error_suggesting(member.node, Code::UnknownMember, format!("The view field '{name}' was not defined; declare it with `view T {name};`"), self.suggest_field(&Ty::Viewer, name));
                     Value::error()
                 }
             },
@@ -497,10 +497,11 @@ impl Checker<'_> {
                         format!("{namespace}.{name}").as_str(),
                     )))
                 } else {
-                    self.error(
+                    self.error_suggesting(
                         member.node,
                         Code::UnknownMember,
                         format!("Global '{namespace}' lacks '{name}'"),
+                        self.suggest_method(&object.ty, name),
                     );
                     Value::error()
                 }
@@ -512,10 +513,11 @@ impl Checker<'_> {
     }
 
     fn lacks(&mut self, ty: &Ty, member: &Ident) -> Value {
-        self.error(
+        self.error_suggesting(
             member.node,
             Code::UnknownMember,
             format!("Type '{ty}' lacks field '{}'", member.name),
+            self.suggest_field(ty, &member.name),
         );
         Value::error()
     }
@@ -912,10 +914,11 @@ impl Checker<'_> {
                 {
                     self.library_result(call, &format!("{namespace}.{name}"), node)
                 } else {
-                    self.error(
+                    self.error_suggesting(
                         member.node,
                         Code::UnknownMethod,
                         format!("Global '{namespace}' lacks '{name}'"),
+                        self.suggest_method(&object.ty, name),
                     );
                     Value::error()
                 }
@@ -937,10 +940,11 @@ impl Checker<'_> {
                     ("to_dynamic", Ty::Message(_)) => Value::of(Ty::Dynamic),
                     ("ingest_dynamic" | "reset", Ty::Message(_)) => Value::of(Ty::Void),
                     _ => {
-                        self.error(
+                        self.error_suggesting(
                             member.node,
                             Code::UnknownMethod,
                             format!("Type '{}' lacks method '{name}'", object.ty),
+                            self.suggest_method(&object.ty, name),
                         );
                         Value::error()
                     }
@@ -1016,10 +1020,11 @@ impl Checker<'_> {
                         Value::of(Ty::ServiceResult(Box::new(method.output)))
                     }
                     None => {
-                        self.error(
+                        self.error_suggesting(
                             member.node,
                             Code::UnknownMethod,
                             format!("Service '{service}' lacks method '{name}'"),
+                            self.suggest_method(&object.ty, name),
                         );
                         Value::error()
                     }
@@ -1096,10 +1101,11 @@ impl Checker<'_> {
         match library::method(receiver, &member.name, arguments, self.signatures) {
             Some(call) => self.library_result(call, &member.name, member.node),
             None => {
-                self.error(
+                self.error_suggesting(
                     member.node,
                     Code::UnknownMethod,
                     format!("Type '{receiver}' lacks method '{}'", member.name),
+                    self.suggest_method(receiver, &member.name),
                 );
                 Value::error()
             }
@@ -1409,20 +1415,21 @@ impl Checker<'_> {
             return Value::error();
         }
         if target_ty.is_error() {
-            self.report(
-                SemanticDiagnostic::new(
-                    target.node,
-                    Code::UnknownType,
-                    format!(
-                        "Type not found: a message named '{}' was not found.",
-                        target.name
-                    ),
-                )
-                .with_declaration(
-                    format!("Create message {}", target.name),
-                    format!("\nmessage {} {{\n}}\n", target.name),
+            let mut diagnostic = SemanticDiagnostic::new(
+                target.node,
+                Code::UnknownType,
+                format!(
+                    "Type not found: a message named '{}' was not found.",
+                    target.name
                 ),
             );
+            if let Some(message) = self.suggest_message(&target.name) {
+                diagnostic = diagnostic.with_suggestion(target.node, &message);
+            }
+            self.report(diagnostic.with_declaration(
+                format!("Create message {}", target.name),
+                format!("\nmessage {} {{\n}}\n", target.name),
+            ));
             return Value::error();
         }
         let structured = |ty: &Ty| {
@@ -1671,10 +1678,11 @@ impl Checker<'_> {
                 self.formulas.formula_type(record.as_deref(), &field.name)
             }
             _ => {
-                self.error(
+                self.error_suggesting(
                     field.node,
                     Code::UnknownMember,
                     format!("the key '{}' is not a field of '{element}'", field.name),
+                    self.suggest_field(element, &field.name),
                 );
                 Ty::Error
             }
@@ -1915,4 +1923,19 @@ fn edit_distance(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b_chars.len()]
+}
+
+/// The candidate closest in spelling to `name`, if one is close enough to be a typo of it.
+pub(super) fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let limit = if name.len() <= 3 { 1 } else { 2 };
+    candidates
+        .into_iter()
+        .filter(|candidate| *candidate != name)
+        .map(|candidate| (edit_distance(name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min()
+        .map(|(_, candidate)| candidate.to_owned())
 }

@@ -130,13 +130,14 @@ impl Checker<'_> {
                 {
                     Ty::Enum(Arc::from(dispatch.enumeration.name.as_str()))
                 } else {
-                    self.error(
+                    self.error_suggesting(
                         dispatch.enumeration.node,
                         Code::UnknownType,
                         format!(
                             "Type not found: an enumeration named '{}' was not found.",
                             dispatch.enumeration.name
                         ),
+                        self.suggest_enum(&dispatch.enumeration.name),
                     );
                     Ty::Error
                 };
@@ -714,19 +715,21 @@ impl Checker<'_> {
                     .is_some_and(|sig| sig.policies.contains(&policy.name))
             });
             if !in_record && !self.signatures.policies.contains(&policy.name) {
-                self.error(
+                self.error_suggesting(
                     policy.node,
                     Code::UnknownPolicy,
                     format!("Policy '{}' was not found", policy.name),
+                    self.suggest_policy(record.map(|record| &**record), &policy.name),
                 );
             }
         }
         for filter in &guard.filters {
             if !self.signatures.filters.contains(&filter.name) {
-                self.error(
+                self.error_suggesting(
                     filter.node,
                     Code::UnknownPolicy,
                     format!("Filter '{}' was not found", filter.name),
+                    self.suggest_filter(&filter.name),
                 );
             }
         }
@@ -792,10 +795,11 @@ impl Checker<'_> {
                     .is_some_and(|sig| sig.policies.contains(&policy.name))
                     || self.signatures.policies.contains(&policy.name);
                 if !known {
-                    self.error(
+                    self.error_suggesting(
                         policy.node,
                         Code::UnknownPolicy,
                         format!("Policy '{}' was not found", policy.name),
+                        self.suggest_policy(Some(record), &policy.name),
                     );
                 }
             }
@@ -1048,7 +1052,7 @@ impl Checker<'_> {
                         self.error(
                             field.node,
                             Code::TypeMismatch,
-                            format!("cron job found variable '{}' to have type 'r<{ty}>' instead of {expected}", field.name),
+                            format!("the cron schedule reads the field '{}' of type '{ty}', but a schedule needs '{expected}'", field.name),
                         );
                     }
                     _ => self.error(
@@ -1065,20 +1069,21 @@ impl Checker<'_> {
         match self.signatures.resolve_struct_name(&message.name) {
             Ty::Message(name) => Ty::Message(name),
             Ty::Error => {
-                self.report(
-                    SemanticDiagnostic::new(
-                        message.node,
-                        Code::UnknownType,
-                        format!(
-                            "Type not found: a message named '{}' was not found.",
-                            message.name
-                        ),
-                    )
-                    .with_declaration(
-                        format!("Create message {}", message.name),
-                        format!("\nmessage {} {{\n}}\n", message.name),
+                let mut diagnostic = SemanticDiagnostic::new(
+                    message.node,
+                    Code::UnknownType,
+                    format!(
+                        "Type not found: a message named '{}' was not found.",
+                        message.name
                     ),
                 );
+                if let Some(suggestion) = self.suggest_message(&message.name) {
+                    diagnostic = diagnostic.with_suggestion(message.node, &suggestion);
+                }
+                self.report(diagnostic.with_declaration(
+                    format!("Create message {}", message.name),
+                    format!("\nmessage {} {{\n}}\n", message.name),
+                ));
                 Ty::Error
             }
             other => {

@@ -17,6 +17,7 @@ pub mod library;
 mod ops;
 pub mod report;
 mod stmt;
+mod suggest;
 
 use std::collections::HashMap;
 
@@ -147,17 +148,18 @@ impl<'a> Checker<'a> {
                 ty
             }
             Err(TypeError::Unknown(ident)) => {
-                self.report(
-                    SemanticDiagnostic::new(
-                        ident.node,
-                        Code::UnknownType,
-                        format!("Type not found: the type '{}' was not found.", ident.name),
-                    )
-                    .with_declaration(
-                        format!("Create message {}", ident.name),
-                        format!("\nmessage {} {{\n}}\n", ident.name),
-                    ),
+                let mut diagnostic = SemanticDiagnostic::new(
+                    ident.node,
+                    Code::UnknownType,
+                    format!("Type not found: the type '{}' was not found.", ident.name),
                 );
+                if let Some(suggestion) = self.suggest_type(&ident.name) {
+                    diagnostic = diagnostic.with_suggestion(ident.node, &suggestion);
+                }
+                self.report(diagnostic.with_declaration(
+                    format!("Create message {}", ident.name),
+                    format!("\nmessage {} {{\n}}\n", ident.name),
+                ));
                 Ty::Error
             }
             Err(TypeError::Arity { name, node }) => {
@@ -225,15 +227,12 @@ impl<'a> Checker<'a> {
             return;
         }
         if !crate::ty::can_store(target, source, reactive, self.signatures) {
-            let target_text = if reactive {
-                format!("r<{target}>")
-            } else {
-                target.to_string()
-            };
             self.error(
                 node,
                 Code::TypeMismatch,
-                format!("Type check failure: the type '{target_text}' is unable to store type '{source}'."),
+                format!(
+                    "Type check failure: the type '{target}' is unable to store type '{source}'."
+                ),
             );
         }
     }

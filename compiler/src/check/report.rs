@@ -126,4 +126,19 @@ impl Checker<'_> {
     pub(super) fn report(&mut self, diagnostic: SemanticDiagnostic) {
         self.diagnostics.push(diagnostic);
     }
+
+    /// Records an error about a misspelt name at `node`, with the fix that takes `suggestion`.
+    pub(super) fn error_suggesting(
+        &mut self,
+        node: NodeId,
+        code: Code,
+        message: impl Into<String>,
+        suggestion: Option<String>,
+    ) {
+        let mut diagnostic = SemanticDiagnostic::new(node, code, message);
+        if let Some(suggestion) = suggestion {
+            diagnostic = diagnostic.with_suggestion(node, &suggestion);
+        }
+        self.report(diagnostic);
+    }
 }

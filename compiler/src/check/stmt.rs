@@ -375,10 +375,11 @@ impl Checker<'_> {
             }
             Some(GlobalSig::AsyncChannel { ty }) => Some(ty.clone()),
             _ => {
-                self.error(
+                self.error_suggesting(
                     channel.node,
                     Code::UnknownChannel,
                     format!("Channel '{}' does not exist", channel.name),
+                    self.suggest_channel(&channel.name),
                 );
                 None
             }
@@ -610,7 +611,7 @@ impl Checker<'_> {
         self.error_with_help(
             self.body.expr(value).node,
             Code::TypeMismatch,
-            format!("Type check failure: the type 'r<{target}>' is unable to store type '{value_ty}'."),
+            format!("Type check failure: the type '{target}' is unable to store type '{value_ty}'."),
             "a maybe<record> field owns its record: fill it with ingestion (`field <- {...};`) and empty it with `.delete()`",
         );
         true
@@ -744,7 +745,7 @@ impl Checker<'_> {
             self.error_with_help(
                 node,
                 Code::BadIngestion,
-                format!("Type check failure: the type 'r<{target}>' is unable to store type '{source}'."),
+                format!("Type check failure: the type '{target}' is unable to store type '{source}'."),
                 format!("the field '{name}' is ingested by assignment: give it a value of type '{target}'"),
             );
         }
