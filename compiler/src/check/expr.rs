@@ -70,11 +70,13 @@ impl Checker<'_> {
                     && !self.signatures.states.contains(label)
                 {
                     let mut diagnostic = SemanticDiagnostic::new(
-                            node,
-                            Code::UnknownState,
-                            format!("State machine transition not found: a state machine label '{label}' was not found."),
-                        )
-                        .with_help(format!("declare the state with `#{label} {{ … }}`, or use `#` for no state"));
+                        node,
+                        Code::UnknownState,
+                        format!("no state named '#{label}'"),
+                    )
+                    .with_help(format!(
+                        "declare the state with `#{label} {{ … }}`, or use `#` for no state"
+                    ));
                     if let Some(state) = self.suggest_state(label) {
                         diagnostic = diagnostic.with_suggestion(node, &format!("#{state}"));
                     }
@@ -140,7 +142,7 @@ impl Checker<'_> {
                     other => self.error(
                         node,
                         Code::NotIterable,
-                        format!("Type check failure: expected a map, but got '{other}'"),
+                        format!("expected a map, found '{other}'"),
                     ),
                 }
                 Value::of(Ty::Bool)
@@ -219,7 +221,7 @@ impl Checker<'_> {
                         self.error(
                             self.body.expr(source).node,
                             Code::NotATable,
-                            format!("Type check failure: must have a type of 'table<?>', but got a type of '{other}'."),
+                            format!("expected a table, found '{other}'"),
                         );
                         Value::error()
                     }
@@ -239,11 +241,9 @@ impl Checker<'_> {
                 format!("The message types `{x}` and `{y}` can not be joined.")
             }
             (Ty::Enum(x), Ty::Enum(y)) => {
-                format!("Type check failure: enum types are incompatible '{x}' vs '{y}'.")
+                format!("the enumerations '{x}' and '{y}' are different types")
             }
-            _ => format!(
-                "Type check failure: The types '{a}' and '{b}' are not compatible for type unification"
-            ),
+            _ => format!("the types '{a}' and '{b}' have no common type"),
         };
         self.error(node, Code::Unification, message);
         Ty::Error
@@ -393,10 +393,7 @@ impl Checker<'_> {
             self.error_suggesting(
                 enumeration.node,
                 Code::UnknownType,
-                format!(
-                    "Type not found: an enumeration named '{}' was not found.",
-                    enumeration.name
-                ),
+                format!("no enumeration named '{}'", enumeration.name),
                 self.suggest_enum(&enumeration.name),
             );
             return Value::error();
@@ -412,7 +409,10 @@ impl Checker<'_> {
                     self.error(
                         label.node,
                         Code::UnknownEnumValue,
-                        format!("Type lookup failure: unable to find value '{}' within the enumeration '{}'", label.name, enumeration.name),
+                        format!(
+                            "the enumeration '{}' has no value '{}'",
+                            enumeration.name, label.name
+                        ),
                     );
                 }
                 Value::of(Ty::array(ty))
@@ -422,7 +422,10 @@ impl Checker<'_> {
                     self.error_suggesting(
                         label.node,
                         Code::UnknownEnumValue,
-                        format!("Type lookup failure: unable to find value '{}' within the enumeration '{}'", label.name, enumeration.name),
+                        format!(
+                            "the enumeration '{}' has no value '{}'",
+                            enumeration.name, label.name
+                        ),
                         self.suggest_enum_value(&enumeration.name, &label.name),
                     );
                 }
@@ -619,7 +622,11 @@ impl Checker<'_> {
             }
             Ty::List(element) | Ty::Array(element) => {
                 if !matches!(index_ty.unwrap_maybe(), Ty::Int | Ty::Error) {
-                    self.error(index_node, Code::BadIndex, format!("Type check failure: the index must be an int, but the type is actually '{index_ty}'"));
+                    self.error(
+                        index_node,
+                        Code::BadIndex,
+                        format!("an index must be an int, found '{index_ty}'"),
+                    );
                 }
                 Value {
                     ty: Ty::maybe((**element).clone()),
@@ -631,7 +638,7 @@ impl Checker<'_> {
                 self.error_with_help(
                     node,
                     Code::NotIterable,
-                    format!("Type check failure: must be either an array, list, or map to use foreach or index lookup; instead got '{}'.", object_value.ty),
+                    format!("expected an array, list or map, found '{}'", object_value.ty),
                     "a local table of messages can not be indexed: iterate it (`iterate t where id == k`)",
                 );
                 Value::error()
@@ -642,7 +649,7 @@ impl Checker<'_> {
                     self.error_with_help(
                         index_node,
                         Code::BadIndex,
-                        format!("Type check failure: the type 'list<int>' is unable to store type '{index_ty}'."),
+                        format!("expected 'list<int>', found '{index_ty}'"),
                         "look rows up by a list of ids (a query result), not by an array",
                     );
                     Value::error()
@@ -658,7 +665,7 @@ impl Checker<'_> {
                 self.error(
                     node,
                     Code::NotIterable,
-                    format!("Type check failure: must be either an array, list, or map to use foreach or index lookup; instead got '{other}'."),
+                    format!("expected an array, list or map, found '{other}'"),
                 );
                 Value::error()
             }
@@ -831,7 +838,7 @@ impl Checker<'_> {
             self.error_with_help(
                 node,
                 Code::TypeMismatch,
-                "Type check failure: the type 'secure<principal>' is unable to store type 'principal'.",
+                "expected 'secure<principal>', found 'principal'",
                 "a secured service method must be called with @who",
             );
         } else {
@@ -1407,7 +1414,7 @@ impl Checker<'_> {
                 target.node,
                 Code::UnknownType,
                 format!(
-                    "Type not found: a message named '{}' was not found.",
+                    "no message named '{}'",
                     target.name
                 ),
                 format!("'{}' is a record; @convert produces messages: declare a message with the fields to copy", target.name),
@@ -1418,10 +1425,7 @@ impl Checker<'_> {
             let mut diagnostic = SemanticDiagnostic::new(
                 target.node,
                 Code::UnknownType,
-                format!(
-                    "Type not found: a message named '{}' was not found.",
-                    target.name
-                ),
+                format!("no message named '{}'", target.name),
             );
             if let Some(message) = self.suggest_message(&target.name) {
                 diagnostic = diagnostic.with_suggestion(target.node, &message);
@@ -1445,7 +1449,7 @@ impl Checker<'_> {
                 self.error_with_help(
                     self.body.expr(value).node,
                     Code::BadConversion,
-                    format!("Type check failure: the type `{source}` is unable to be converted to the enumeration '{enumeration}'."),
+                    format!("'{source}' can not be converted to the enumeration '{enumeration}'"),
                     "only an int converts to an enumeration (language section 3.10)",
                 );
                 (Ty::Error, None)
@@ -1463,7 +1467,9 @@ impl Checker<'_> {
                 self.error(
                     self.body.expr(value).node,
                     Code::BadConversion,
-                    format!("Type check failure: the type `{source}` is unable to be converted. Only list<S>, S[], maybe<S> can be converted"),
+                    format!(
+                        "'{source}' can not be converted: only list<S>, S[] and maybe<S> convert"
+                    ),
                 );
                 (Ty::Error, None)
             }
@@ -1513,7 +1519,7 @@ impl Checker<'_> {
                 self.error_with_help(
                     node,
                     Code::BadConversion,
-                    format!("Type check failure: the type '{ty}' is unable to store type '{source_ty}'."),
+                    format!("expected '{ty}', found '{source_ty}'"),
                     format!("the field '{name}' of '{target}' can not hold the field '{name}' of '{source}'"),
                 );
                 return;
@@ -1528,11 +1534,9 @@ impl Checker<'_> {
             Ty::Error => Ty::Error,
             other => {
                 let message = if matches!(clause, Clause::Unique { .. }) {
-                    format!("unique requires a list, but the type is actually '{other}'")
+                    format!("unique requires a list, found '{other}'")
                 } else {
-                    format!(
-                        "Type check failure: expected an list, but was actually type '{other}'."
-                    )
+                    format!("expected a list, found '{other}'")
                 };
                 self.error(node, Code::NotIterable, message);
                 Ty::Error
@@ -1561,7 +1565,7 @@ impl Checker<'_> {
                         self.error(
                             key.field.node,
                             Code::QueryRule,
-                            format!("Typing issue: the structure '{element}' has field '{}' but it is not orderable (type is {ty})", key.field.name),
+                            format!("the field '{}' of '{element}' has type '{ty}', which can not be ordered", key.field.name),
                         );
                     }
                 }
@@ -1624,7 +1628,7 @@ impl Checker<'_> {
                     self.error(
                         key.node,
                         Code::BadMapType,
-                        format!("The domain type '{key_ty}' is not an appropriate."),
+                        format!("'{key_ty}' can not be a map key"),
                     );
                 }
                 let value_ty = match function {
@@ -1792,10 +1796,7 @@ impl Checker<'_> {
             self.error(
                 node,
                 Code::AbortableCall,
-                format!(
-                    "Function '{callee_ty}' must not abort within a map function",
-                    callee_ty = callee.ty
-                ),
+                format!("Function '{name}' must not abort within a map function"),
             );
             return Ty::Error;
         }
@@ -1809,7 +1810,7 @@ impl Checker<'_> {
             self.error(
                 node,
                 Code::NotANumber,
-                format!("Type check failure: the {what} must have a type of int, long, or double, but the type is actually '{ty}'"),
+                format!("the {what} must be an int, long or double, found '{ty}'"),
             );
         }
     }

@@ -133,10 +133,7 @@ impl Checker<'_> {
                     self.error_suggesting(
                         dispatch.enumeration.node,
                         Code::UnknownType,
-                        format!(
-                            "Type not found: an enumeration named '{}' was not found.",
-                            dispatch.enumeration.name
-                        ),
+                        format!("no enumeration named '{}'", dispatch.enumeration.name),
                         self.suggest_enum(&dispatch.enumeration.name),
                     );
                     Ty::Error
@@ -246,7 +243,7 @@ impl Checker<'_> {
                                         self.error(
                                             self.body.expr(*value).node,
                                             Code::TypeMismatch,
-                                            format!("Type check failure: must have a type of '{expected}', but the type is actually '{ty}'"),
+                                            format!("expected '{expected}', found '{ty}'"),
                                         );
                                     }
                                 }
@@ -407,7 +404,7 @@ impl Checker<'_> {
                     self.error(
                         self.body.expr(*value).node,
                         Code::NotANumber,
-                        format!("Type check failure: must have a type of int, long, or double; instead, but the type is actually '{ty}'"),
+                        format!("expected an int, long or double, found '{ty}'"),
                     );
                 }
             }
@@ -517,7 +514,11 @@ impl Checker<'_> {
             Ty::Table(element) => (**element).clone(),
             Ty::Error => Ty::Error,
             other => {
-                self.error(join.table.node, Code::NotATable, format!("Type check failure: must have a type of 'table<?>', but got a type of '{other}'."));
+                self.error(
+                    join.table.node,
+                    Code::NotATable,
+                    format!("expected a table, found '{other}'"),
+                );
                 Ty::Error
             }
         };
@@ -548,7 +549,7 @@ impl Checker<'_> {
                 self.error_with_help(
                     self.body.expr(end).node,
                     Code::TypeMismatch,
-                    format!("Type check failure: must have a type of 'int' or 'maybe<int>', but the type is actually '{ty}'"),
+                    format!("expected 'int' or 'maybe<int>', found '{ty}'"),
                     "the ends of a join are row ids",
                 );
             }
@@ -1072,10 +1073,7 @@ impl Checker<'_> {
                 let mut diagnostic = SemanticDiagnostic::new(
                     message.node,
                     Code::UnknownType,
-                    format!(
-                        "Type not found: a message named '{}' was not found.",
-                        message.name
-                    ),
+                    format!("no message named '{}'", message.name),
                 );
                 if let Some(suggestion) = self.suggest_message(&message.name) {
                     diagnostic = diagnostic.with_suggestion(message.node, &suggestion);
@@ -1090,7 +1088,13 @@ impl Checker<'_> {
                 self.error(
                     message.node,
                     Code::TypeMismatch,
-                    format!("Type incorrect: expecting '{}' to be a message type; instead, found a type of '{other}'.", message.name),
+                    match other {
+                        Ty::Record(_) => format!("expected a message, found the record '{other}'"),
+                        Ty::Enum(_) => {
+                            format!("expected a message, found the enumeration '{other}'")
+                        }
+                        _ => format!("expected a message, found '{other}'"),
+                    },
                 );
                 Ty::Error
             }

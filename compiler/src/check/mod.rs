@@ -151,7 +151,7 @@ impl<'a> Checker<'a> {
                 let mut diagnostic = SemanticDiagnostic::new(
                     ident.node,
                     Code::UnknownType,
-                    format!("Type not found: the type '{}' was not found.", ident.name),
+                    format!("no type named '{}'", ident.name),
                 );
                 if let Some(suggestion) = self.suggest_type(&ident.name) {
                     diagnostic = diagnostic.with_suggestion(ident.node, &suggestion);
@@ -184,7 +184,7 @@ impl<'a> Checker<'a> {
                         self.error_with_help(
                             node,
                             Code::BadMapType,
-                            format!("The domain type '{domain}' is not an appropriate."),
+                            format!("'{domain}' can not be a map key"),
                             "map keys must be int, long, string, an enum or principal",
                         );
                         return;
@@ -193,7 +193,7 @@ impl<'a> Checker<'a> {
                         self.error(
                             node,
                             Code::BadMapType,
-                            format!("The range type '{range}' is not an appropriate for a map."),
+                            format!("'{range}' can not be a map value"),
                         );
                         return;
                     }
@@ -222,7 +222,7 @@ impl<'a> Checker<'a> {
             self.error(
                 node,
                 Code::TypeMismatch,
-                format!("Type check failure: enum types are incompatible '{a}' vs '{b}'."),
+                format!("the enumerations '{a}' and '{b}' are different types"),
             );
             return;
         }
@@ -230,9 +230,7 @@ impl<'a> Checker<'a> {
             self.error(
                 node,
                 Code::TypeMismatch,
-                format!(
-                    "Type check failure: the type '{target}' is unable to store type '{source}'."
-                ),
+                format!("expected '{target}', found '{source}'"),
             );
         }
     }
@@ -247,7 +245,7 @@ impl<'a> Checker<'a> {
             self.error(
                 node,
                 Code::ConditionNotBool,
-                format!("Type check failure: must have a type of 'bool', but the type is actually '{ty}'"),
+                format!("expected 'bool', found '{ty}'"),
             );
         }
     }

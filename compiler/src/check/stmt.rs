@@ -70,7 +70,7 @@ impl Checker<'_> {
                                 self.error(
                                     condition_node,
                                     Code::MaybeMisuse,
-                                    format!("Type check failure: the type '{other}' was expected to be a maybe<?>"),
+                                    format!("expected a maybe, found '{other}'"),
                                 );
                                 Ty::Error
                             }
@@ -121,7 +121,7 @@ impl Checker<'_> {
                             format!("The type '{declared}' has no default value, so '{}' must be initialized", name.name),
                             "initialize it where it is declared, for example `future<M> f = channel.fetch(who);`",
                         ),
-                        Ty::Json => self.error(name.node, Code::TypeMismatch, "Type check failure: the type 'json' is unable to store type 'dynamic'."),
+                        Ty::Json => self.error(name.node, Code::TypeMismatch, "expected 'json', found 'dynamic'"),
                         _ => {}
                     },
                 }
@@ -183,7 +183,7 @@ impl Checker<'_> {
                         self.error(
                             self.body.expr(iterable).node,
                             Code::NotIterable,
-                            format!("Type check failure: must be either an array, list, or map to use foreach or index lookup; instead got '{other}'."),
+                            format!("expected an array, list or map, found '{other}'"),
                         );
                         Ty::Error
                     }
@@ -392,7 +392,7 @@ impl Checker<'_> {
             self.error(
                 node,
                 Code::NotANumber,
-                format!("Type check failure: Must have a type of 'int' or 'double', but the type is actually '{ty}'"),
+                format!("expected 'int' or 'double', found '{ty}'"),
             );
         }
     }
@@ -416,7 +416,7 @@ impl Checker<'_> {
             self.error(
                 self.body.expr(target).node,
                 Code::TypeMismatch,
-                format!("Type check failure: must have a type of 'label', but the type is actually '{ty}'"),
+                format!("expected 'label', found '{ty}'"),
             );
         }
     }
@@ -611,7 +611,7 @@ impl Checker<'_> {
         self.error_with_help(
             self.body.expr(value).node,
             Code::TypeMismatch,
-            format!("Type check failure: the type '{target}' is unable to store type '{value_ty}'."),
+            format!("expected '{target}', found '{value_ty}'"),
             "a maybe<record> field owns its record: fill it with ingestion (`field <- {...};`) and empty it with `.delete()`",
         );
         true
@@ -631,7 +631,7 @@ impl Checker<'_> {
                 self.error(
                     target_node,
                     Code::BadIngestion,
-                    format!("Type check failure: unable to ingest into this type '{other}'."),
+                    format!("can not ingest into '{other}'"),
                 );
                 return;
             }
@@ -673,7 +673,10 @@ impl Checker<'_> {
                     self.error(
                         source_node,
                         Code::BadIngestion,
-                        format!("Type check failure: '{other}' unable to produce data to ingest into '{}'.", target_value.ty.clone()),
+                        format!(
+                            "'{other}' can not be ingested into '{}'",
+                            target_value.ty.clone()
+                        ),
                     );
                     let _ = target_struct;
                 }
@@ -699,9 +702,7 @@ impl Checker<'_> {
                         self.error(
                             source_node,
                             Code::BadIngestion,
-                            format!(
-                                "Type check failure: The field '{name}' was lost during ingestion"
-                            ),
+                            format!("the field '{name}' would be lost by the ingestion"),
                         );
                     }
                     if name != "id"
@@ -716,7 +717,7 @@ impl Checker<'_> {
                         self.error(
                             source_node,
                             Code::BadIngestion,
-                            format!("Type check failure: The field '{name}' was required for ingestion and is not present"),
+                            format!("the field '{name}' is required by the ingestion but missing"),
                         );
                     }
                 }
@@ -745,7 +746,7 @@ impl Checker<'_> {
             self.error_with_help(
                 node,
                 Code::BadIngestion,
-                format!("Type check failure: the type '{target}' is unable to store type '{source}'."),
+                format!("expected '{target}', found '{source}'"),
                 format!("the field '{name}' is ingested by assignment: give it a value of type '{target}'"),
             );
         }
