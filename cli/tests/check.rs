@@ -82,6 +82,18 @@ fn the_json_contract_holds_for_a_syntax_error() {
 }
 
 #[test]
+fn a_related_location_on_the_same_line_hangs_below_the_quote() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let file = write_file(dir.path(), "labels.a", b"enum E { A, B, A }\n");
+    let output = run(&["check", &file]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected = format!(
+        "{file}:1:16: error: The enumeration 'E' has duplicates for 'A' defined. [E0104]\n  |\n1 | enum E {{ A, B, A }}\n  |          -     ^\n  |          |\n  |          first defined here\n  = help: rename one of the two declarations\n\n1 error\n"
+    );
+    assert_eq!(stdout, expected);
+}
+
+#[test]
 fn related_locations_are_part_of_both_formats() {
     let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
     let file = write_file(

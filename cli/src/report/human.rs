@@ -13,7 +13,7 @@
 
 use std::io::{self, Write};
 
-use super::{Entry, FileReport};
+use super::{Entry, FileReport, RelatedEntry};
 
 /// Writes every report, then a one-line summary.
 pub fn write(out: &mut impl Write, reports: &[FileReport]) -> io::Result<()> {
@@ -71,15 +71,17 @@ fn write_entry(out: &mut impl Write, file: &str, lines: &[&str], entry: &Entry) 
         mark: '^',
         message: None,
     };
-    if quote(out, &gutter, lines, &primary)? {
-        for related in &entry.related {
-            let underline = Underline {
-                start: related.span.start_chars,
-                end: related.span.end_chars,
-                mark: '-',
-                message: Some(&related.message),
-            };
-            if !quote(out, &gutter, lines, &underline)? {
+    // Related locations on the primary line are drawn under the same quote, the others under
+    // quotes of their own, in the order of the diagnostic.
+    let (same_line, elsewhere): (Vec<&RelatedEntry>, Vec<&RelatedEntry>) = entry
+        .related
+        .iter()
+        .partition(|related| related.span.start_chars.line == entry.start_chars.line);
+    let mut underlines = vec![primary];
+    underlines.extend(same_line.iter().map(|related| related_underline(related)));
+    if quote(out, &gutter, lines, &underlines)? {
+        for related in elsewhere {
+            if !quote(out, &gutter, lines, &[related_underline(related)])? {
                 writeln!(
                     out,
                     "{gutter} = note: {} at {}:{}",
@@ -106,46 +108,110 @@ struct Underline<'entry> {
     message: Option<&'entry str>,
 }
 
-/// Quotes the line of `underline` with its marks under it (and its message after them).
-/// Returns false when the file has no such line.
+fn related_underline(related: &RelatedEntry) -> Underline<'_> {
+    Underline {
+        start: related.span.start_chars,
+        end: related.span.end_chars,
+        mark: '-',
+        message: Some(&related.message),
+    }
+}
+
+/// Quotes the line of the first underline with the marks of every underline under it (all on
+/// that line), and their labels: after the marks when the one label is rightmost, otherwise each
+/// on a line of its own below, hanging from its marks. Returns false when the file has no such
+/// line.
 fn quote(
     out: &mut impl Write,
     gutter: &str,
     lines: &[&str],
-    underline: &Underline<'_>,
+    underlines: &[Underline<'_>],
 ) -> io::Result<bool> {
-    let line_number = underline.start.line as usize + 1;
-    let column = underline.start.character as usize + 1;
+    let Some(first) = underlines.first() else {
+        return Ok(false);
+    };
+    let line_number = first.start.line as usize + 1;
     let Some(source_line) = lines.get(line_number - 1) else {
         return Ok(false);
     };
     let source_line = source_line.trim_end_matches('\r');
-    let width = if underline.end.line == underline.start.line {
-        (underline
-            .end
-            .character
-            .saturating_sub(underline.start.character) as usize)
-            .max(1)
-    } else {
-        source_line
-            .chars()
-            .count()
-            .saturating_sub(column - 1)
-            .max(1)
-    };
-    // Tabs are kept so that the marks line up under them in a terminal.
-    let padding: String = source_line
-        .chars()
-        .take(column - 1)
-        .map(|character| if character == '\t' { '\t' } else { ' ' })
+    let source: Vec<char> = source_line.chars().collect();
+    // Columns and widths in characters.
+    let spans: Vec<(usize, usize)> = underlines
+        .iter()
+        .map(|underline| {
+            let column = underline.start.character as usize;
+            let width = if underline.end.line == underline.start.line {
+                (underline
+                    .end
+                    .character
+                    .saturating_sub(underline.start.character) as usize)
+                    .max(1)
+            } else {
+                source.len().saturating_sub(column).max(1)
+            };
+            (column, width)
+        })
         .collect();
-    let marks: String = std::iter::repeat_n(underline.mark, width).collect();
+    let right_end = spans
+        .iter()
+        .map(|(column, width)| column + width)
+        .max()
+        .unwrap_or(0);
+    // Tabs are kept so that the marks line up under them in a terminal.
+    let blank = |column: usize| {
+        if source.get(column) == Some(&'\t') {
+            '\t'
+        } else {
+            ' '
+        }
+    };
+    let mut marks: Vec<char> = (0..right_end).map(blank).collect();
+    for (underline, (column, width)) in underlines.iter().zip(&spans) {
+        for slot in marks.iter_mut().skip(*column).take(*width) {
+            *slot = underline.mark;
+        }
+    }
     let number = format!("{line_number:>width$}", width = gutter.len());
     writeln!(out, "{gutter} |")?;
     writeln!(out, "{number} | {source_line}")?;
-    match underline.message {
-        Some(message) => writeln!(out, "{gutter} | {padding}{marks} {message}")?,
-        None => writeln!(out, "{gutter} | {padding}{marks}")?,
+    let mut labelled: Vec<(usize, &str)> = underlines
+        .iter()
+        .zip(&spans)
+        .filter_map(|(underline, (column, _))| underline.message.map(|message| (*column, message)))
+        .collect();
+    let marks: String = marks.into_iter().collect();
+    match labelled.as_slice() {
+        [] => writeln!(out, "{gutter} | {marks}")?,
+        [(column, message)]
+            if spans
+                .iter()
+                .all(|(other, width)| other + width <= *column || other == column) =>
+        {
+            writeln!(out, "{gutter} | {marks} {message}")?
+        }
+        _ => {
+            writeln!(out, "{gutter} | {marks}")?;
+            // Rightmost label first, so that the bars of the others pass to its left.
+            labelled.sort_by_key(|(column, _)| std::cmp::Reverse(*column));
+            for (index, (column, message)) in labelled.iter().enumerate() {
+                let bars = |up_to: usize| -> String {
+                    let mut text: Vec<char> = (0..up_to).map(blank).collect();
+                    for (other, _) in &labelled[index..] {
+                        if let Some(slot) = text.get_mut(*other) {
+                            *slot = '|';
+                        }
+                    }
+                    text.into_iter().collect::<String>().trim_end().to_owned()
+                };
+                writeln!(out, "{gutter} | {}", bars(column + 1))?;
+                let mut lead = bars(*column);
+                while lead.chars().count() < *column {
+                    lead.push(blank(lead.chars().count()));
+                }
+                writeln!(out, "{gutter} | {lead}{message}")?;
+            }
+        }
     }
     Ok(true)
 }

@@ -24,10 +24,10 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
     let mut types: HashMap<&str, First> = HashMap::new();
     let mut policies: HashMap<&str, First> = HashMap::new();
     let mut functions: HashMap<&str, First> = HashMap::new();
-    let mut traffic_seen = false;
-    let mut authorize_seen = false;
-    let mut authorization_seen = false;
-    let mut password_seen = false;
+    let mut traffic_seen: Option<First> = None;
+    let mut authorize_seen: Option<First> = None;
+    let mut authorization_seen: Option<First> = None;
+    let mut password_seen: Option<First> = None;
     let mut views: HashMap<&str, First> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
         let mut duplicate = |ident: &Ident, message: String, first: Option<First>| {
@@ -162,17 +162,19 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                 }
             }
             Decl::Traffic { .. } => {
-                if traffic_seen {
+                if let Some((first, node)) = traffic_seen {
                     diagnostics.push(GlobalDiagnostic {
                         item: index,
                         diagnostic: super::SemanticDiagnostic::new(
                             item.node,
                             Code::Duplicate,
                             "Traffic hint was already defined.",
-                        ),
+                        )
+                        .with_help("keep one traffic hint")
+                        .with_label(Anchor::Item { item: first, node }, "first defined here"),
                     });
                 }
-                traffic_seen = true;
+                traffic_seen = traffic_seen.or(Some((index, item.node)));
             }
             Decl::Authorize { .. } | Decl::Authorization { .. } | Decl::Password { .. } => {
                 // At most one of each authentication handler (language section 7.11).
@@ -181,17 +183,19 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                     Decl::Authorization { .. } => (&mut authorization_seen, "@authorization"),
                     _ => (&mut password_seen, "@password"),
                 };
-                if *seen {
+                if let Some((first, node)) = *seen {
                     diagnostics.push(GlobalDiagnostic {
                         item: index,
                         diagnostic: super::SemanticDiagnostic::new(
                             item.node,
                             Code::Duplicate,
                             format!("Only one {word} action allowed"),
-                        ),
+                        )
+                        .with_help(format!("keep one {word} handler"))
+                        .with_label(Anchor::Item { item: first, node }, "first defined here"),
                     });
                 }
-                *seen = true;
+                *seen = seen.or(Some((index, item.node)));
             }
             Decl::View(view) => {
                 if let Some(first) = views.insert(&view.name.name, (index, view.name.node)) {

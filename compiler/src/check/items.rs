@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::report::Anchor;
 use super::stmt::Flow;
 use super::{Checker, CodeKind, Context, FormulaTypes, SemanticDiagnostic};
 use crate::diagnostic::Code;
@@ -107,19 +108,22 @@ impl Checker<'_> {
                     );
                 }
                 self.enum_values_unique(enumeration);
-                let mut seen: Vec<&str> = Vec::new();
+                let mut seen: Vec<&Ident> = Vec::new();
                 for label in &enumeration.labels {
-                    if seen.contains(&label.name.name.as_str()) {
-                        self.error(
-                            label.name.node,
-                            Code::Duplicate,
-                            format!(
-                                "The enumeration '{}' has duplicates for '{}' defined.",
-                                enumeration.name.name, label.name.name
-                            ),
+                    if let Some(first) = seen.iter().find(|first| first.name == label.name.name) {
+                        self.report(
+                            SemanticDiagnostic::new(
+                                label.name.node,
+                                Code::Duplicate,
+                                format!(
+                                    "The enumeration '{}' has duplicates for '{}' defined.",
+                                    enumeration.name.name, label.name.name
+                                ),
+                            )
+                            .with_label(Anchor::Node(first.node), "first defined here"),
                         );
                     }
-                    seen.push(&label.name.name);
+                    seen.push(&label.name);
                 }
             }
             Decl::Dispatch(dispatch) => {

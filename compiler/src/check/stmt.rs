@@ -1,7 +1,8 @@
 //! Checking statements, and the flow rules: unreachable code and returns on every path.
 
 use super::expr::Place;
-use super::{Checker, CodeKind};
+use super::report::Anchor;
+use super::{Checker, CodeKind, SemanticDiagnostic};
 use crate::diagnostic::Code;
 use crate::hir::{Block, Expr, ExprId, InferKind, Literal, Stmt, StmtId};
 use crate::ty::Ty;
@@ -427,16 +428,23 @@ impl Checker<'_> {
             _ => vec![body],
         };
         self.push_scope();
-        let mut seen_default = false;
+        let mut seen_default = None;
         for stmt in stmts {
             let node = self.body.stmt(stmt).node;
             match self.body.stmt(stmt).stmt.clone() {
                 Stmt::Case(value) => self.case_label(value, value_ty),
                 Stmt::Default => {
-                    if seen_default {
-                        self.error(node, Code::SwitchRule, "there can be only one default case");
+                    if let Some(first) = seen_default {
+                        self.report(
+                            SemanticDiagnostic::new(
+                                node,
+                                Code::SwitchRule,
+                                "there can be only one default case",
+                            )
+                            .with_label(Anchor::Node(first), "the first default case"),
+                        );
                     }
-                    seen_default = true;
+                    seen_default = seen_default.or(Some(node));
                 }
                 _ => {
                     self.stmt(stmt);
