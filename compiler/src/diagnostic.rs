@@ -95,9 +95,9 @@ pub enum Code {
     MaybeMisuse,
     /// A condition (`if`, `while`, `where`, `? :`, `assert`) whose type is not `bool`.
     ConditionNotBool,
-    /// A value that must be an `int`, `long` or `double` (an operand of arithmetic, a limit, a delay) that is not.
+    /// A value that must be a number (a metric, a rank score or threshold, a delay in seconds) that is not.
     NotANumber,
-    /// `foreach`, an index lookup, `has` or a query clause over a value that is not a list, array or map.
+    /// `foreach`, an index lookup, a map test or a query over a value that is not a list, array or map.
     NotIterable,
     /// An index lookup whose index does not have the type the collection is indexed by.
     BadIndex,
@@ -133,7 +133,7 @@ pub enum Code {
     UnknownState,
     /// `E::X` where the enumeration `E` has no value `X` (or none starting with `X` for `E::X*`).
     UnknownEnumValue,
-    /// A channel named in code (`invoke`, `fetch`, `decide`, `ask`) that is not declared.
+    /// A test that sends or pumps a message into a channel the document does not declare.
     UnknownChannel,
     /// `requires<p>`, `use_policy<p>` or a filter that names no declared policy or filter.
     UnknownPolicy,
@@ -145,12 +145,15 @@ pub enum Code {
     SpecialValueContext,
     /// `abort` outside a handler or an abortable procedure, `block` outside a state transition.
     AbortContext,
-    /// `@step`, `@pump` or a test log outside a `test` block.
+    /// A test statement (`@step`, `@forward`, `@pump`, `@send`, a log) outside a `test` block.
     TestOnly,
     /// A call of a value that is not a function.
     NotCallable,
     /// A call of an abortable procedure from code that cannot abort (a plain function, a map function).
     AbortableCall,
+    /// Dispatchers of an enumeration that leave a value unhandled, handle one twice while
+    /// returning, or disagree on their return type.
+    DispatchRule,
 }
 
 impl Code {
@@ -211,6 +214,7 @@ impl Code {
         Code::TestOnly,
         Code::NotCallable,
         Code::AbortableCall,
+        Code::DispatchRule,
     ];
 
     /// The code as printed: `E0001` and so on.
@@ -271,6 +275,7 @@ impl Code {
             Code::TestOnly => "E0141",
             Code::NotCallable => "E0142",
             Code::AbortableCall => "E0143",
+            Code::DispatchRule => "E0144",
         }
     }
 
@@ -332,6 +337,7 @@ impl Code {
             Code::TestOnly => "test statement outside a test",
             Code::NotCallable => "not a function",
             Code::AbortableCall => "abortable call not allowed here",
+            Code::DispatchRule => "dispatcher does not cover its enumeration",
         }
     }
 }
@@ -434,6 +440,9 @@ impl Code {
                 "call a function, procedure or method; remove the parentheses to use the value"
             }
             Code::AbortableCall => "call it from a message handler or another abortable procedure",
+            Code::DispatchRule => {
+                "give every value of the enumeration exactly one dispatcher, all with the same return type"
+            }
             _ => return None,
         })
     }

@@ -443,11 +443,13 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
                 continue;
             };
             if dispatch.function.returns.as_ref().map(type_text) != returns {
-                push(
+                push_with(
                     diagnostics,
                     member,
                     dispatch.function.name.node,
+                    Code::DispatchRule,
                     format!("Dispatcher '{name}' do not agree on return type."),
+                    None,
                 );
             }
             for (label, count) in labels.iter().zip(counts.iter_mut()) {
@@ -466,21 +468,25 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
             .map(|(label, _)| *label)
             .collect();
         if !missing.is_empty() {
-            push(
+            push_with(
                 diagnostics,
                 first,
                 first_dispatch.function.name.node,
+                Code::DispatchRule,
                 format!(
                     "Enum '{enumeration}' has a dispatcher '{name}' which is incomplete and lacks: {}.",
                     missing.join(", ")
                 ),
+                None,
             );
         } else if returns.is_some() && counts.iter().any(|count| *count > 1) {
-            push(
+            push_with(
                 diagnostics,
                 first,
                 first_dispatch.function.name.node,
+                Code::DispatchRule,
                 format!("Dispatcher '{name}' returns and matches too many for '{enumeration}'"),
+                None,
             );
         }
     }
@@ -531,11 +537,15 @@ fn record_cycles(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
                     let mut cycle = path.clone();
                     cycle.push(next);
                     if let Decl::Record(record) = &items[*index].decl {
-                        push(
+                        push_with(
                             diagnostics,
                             *index,
                             record.name.node,
+                            Code::TypeCycle,
                             format!("A cycle was detected within records: {}", cycle.join(", ")),
+                            Some(
+                                "a record can not contain itself, through its fields or its formulas",
+                            ),
                         );
                     }
                     stack.clear();
