@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::check::global::check_document;
-use crate::check::report::{Anchor, Placement};
+use crate::check::report::Anchor;
 use crate::check::{CheckedItem, FormulaTypes, SemanticDiagnostic};
 use crate::db::{Db, SourceFile};
 use crate::diagnostic::{Diagnostic, Fix, Label, TextEdit};
@@ -291,16 +291,9 @@ fn to_diagnostic(
             edits: fix
                 .edits
                 .iter()
-                .map(|edit| {
-                    let range = span(&edit.anchor);
-                    TextEdit {
-                        range: match edit.placement {
-                            Placement::Replace => range,
-                            Placement::Before => range.start..range.start,
-                            Placement::After => range.end..range.end,
-                        },
-                        text: edit.text.clone(),
-                    }
+                .map(|edit| TextEdit {
+                    range: span(&edit.anchor),
+                    text: edit.text.clone(),
                 })
                 .collect(),
         })

@@ -19,22 +19,11 @@ pub enum Anchor {
     EndOfFile,
 }
 
-/// Where an edit goes relative to its anchor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Placement {
-    /// The anchor's text is replaced.
-    Replace,
-    /// The text goes right before the anchor.
-    Before,
-    /// The text goes right after the anchor.
-    After,
-}
-
-/// One edit of a fix.
+/// One edit of a fix: the text of the anchor is replaced by `text` (at the end of the file,
+/// `text` is appended).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SemanticEdit {
     pub anchor: Anchor,
-    pub placement: Placement,
     pub text: String,
 }
 
@@ -85,14 +74,12 @@ impl SemanticDiagnostic {
         mut self,
         title: impl Into<String>,
         anchor: Anchor,
-        placement: Placement,
         text: impl Into<String>,
     ) -> SemanticDiagnostic {
         self.fixes.push(SemanticFix {
             title: title.into(),
             edits: vec![SemanticEdit {
                 anchor,
-                placement,
                 text: text.into(),
             }],
         });
@@ -106,7 +93,6 @@ impl SemanticDiagnostic {
             .with_fix(
                 format!("Change to '{suggestion}'"),
                 Anchor::Node(node),
-                Placement::Replace,
                 suggestion,
             )
     }
@@ -117,7 +103,7 @@ impl SemanticDiagnostic {
         title: impl Into<String>,
         declaration: impl Into<String>,
     ) -> SemanticDiagnostic {
-        self.with_fix(title, Anchor::EndOfFile, Placement::Replace, declaration)
+        self.with_fix(title, Anchor::EndOfFile, declaration)
     }
 }
 
