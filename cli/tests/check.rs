@@ -67,9 +67,57 @@ fn the_json_contract_holds_for_a_syntax_error() {
         "range": {"start": {"line": 1, "character": 12}, "end": {"line": 1, "character": 12}},
         "severity": "error",
         "code": "E0002",
-        "message": "expected ';' after the field declaration"
+        "message": "expected ';' after the field declaration",
+        "help": "add ';' here",
+        "related": [],
+        "fixes": [{
+            "title": "Insert ';'",
+            "edits": [{
+                "range": {"start": {"line": 1, "character": 12}, "end": {"line": 1, "character": 12}},
+                "newText": ";"
+            }]
+        }]
     });
     assert_eq!(diagnostics[0], expected);
+}
+
+#[test]
+fn a_related_location_on_the_same_line_hangs_below_the_quote() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let file = write_file(dir.path(), "labels.a", b"enum E { A, B, A }\n");
+    let output = run(&["check", &file]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected = format!(
+        "{file}:1:16: error: The enumeration 'E' has duplicates for 'A' defined. [E0104]\n  |\n1 | enum E {{ A, B, A }}\n  |          -     ^\n  |          |\n  |          first defined here\n  = help: rename one of the two declarations\n\n1 error\n"
+    );
+    assert_eq!(stdout, expected);
+}
+
+#[test]
+fn related_locations_are_part_of_both_formats() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let file = write_file(
+        dir.path(),
+        "twice.a",
+        b"public int score;\npublic double score;\n",
+    );
+    let output = run(&["check", "--format", "json", &file]);
+    let diagnostics = json_of(&output);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(
+        diagnostics[0]["related"],
+        serde_json::json!([{
+            "range": {"start": {"line": 0, "character": 11}, "end": {"line": 0, "character": 16}},
+            "message": "first defined here"
+        }])
+    );
+
+    let output = run(&["check", &file]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected = format!(
+        "{file}:2:15: error: Global field 'score' was already defined [E0104]\n  |\n2 | public double score;\n  |               ^^^^^\n  |\n1 | public int score;\n  |            ----- first defined here\n  = help: rename one of the two declarations\n\n1 error\n"
+    );
+    assert_eq!(stdout, expected);
 }
 
 #[test]

@@ -1,8 +1,11 @@
 //! The diagnostic value every stage of the compiler produces.
 //!
 //! A diagnostic points at a byte range of one file, has a stable code, a message that says what is
-//! wrong, and optionally a hint that says how to fix it and related locations. The words for each
-//! code live in [`Code`]; checks only choose the code and fill in the specifics.
+//! wrong, and optionally a hint that says how to fix it, related locations ("first defined here")
+//! and fixes a tool can apply (a title and text edits). The words for each code live in [`Code`];
+//! checks only choose the code and fill in the specifics.
+//!
+//! A diagnostic is data: tools read its code, ranges and fixes, never the words of its message.
 
 use std::fmt;
 use std::ops::Range;
@@ -63,9 +66,10 @@ pub enum Code {
     UnknownName,
     /// A type name that refers to no type.
     UnknownType,
-    /// A field, method or member that the type does not have.
+    /// A field or member that the type does not have (unknown methods are `UnknownMethod`).
     UnknownMember,
-    /// A state label, channel, policy, filter or enum value that does not exist.
+    /// A link, service, include, assoc, unit of time or other declared thing that does not exist
+    /// (states, enum values, channels and policies have codes of their own).
     UnknownReference,
     /// A name declared twice where it must be unique.
     Duplicate,
@@ -77,21 +81,142 @@ pub enum Code {
     Unification,
     /// A location that cannot be written.
     NotAssignable,
-    /// Unreachable code, a missing return, or a return of the wrong shape.
+    /// Code that can never run. (Missing and ill-shaped returns have codes of their own.)
     ControlFlow,
-    /// Something used where its context does not allow it (`abort`, `@who`, test statements, ...).
+    /// A statement used where its context does not allow it (`transition` in `@static` code, ...).
     ContextCapability,
     /// A call that the calling context may not make.
     CallCapability,
-    /// A call with the wrong number or kinds of arguments, or of something that is not a function.
+    /// A call with the wrong number of arguments, or a `map` function that does not fit.
     BadCall,
     /// A declaration that breaks a structural rule of the language.
     StructureRule,
-    /// A maybe used as a plain value, or a plain value used as a maybe.
+    /// A plain value used as a maybe.
     MaybeMisuse,
+    /// A condition (`if`, `while`, `where`, `? :`, `assert`) whose type is not `bool`.
+    ConditionNotBool,
+    /// A value that must be a number (a metric, a rank score or threshold, a delay in seconds) that is not.
+    NotANumber,
+    /// `foreach`, an index lookup, a map test or a query over a value that is not a list, array or map.
+    NotIterable,
+    /// An index lookup whose index does not have the type the collection is indexed by.
+    BadIndex,
+    /// A call of the standard library with arguments whose types no overload accepts.
+    LibraryArguments,
+    /// `@convert`, or a conversion to an enumeration, from a value that cannot become the target type.
+    BadConversion,
+    /// An ingestion (`<-`) into something that holds no rows, or from a value whose fields do not fit.
+    BadIngestion,
+    /// A function, procedure or policy with a return type where some path ends without a `return`.
+    MissingReturn,
+    /// A `return` whose value does not fit the code it leaves: a value where none is expected, none where one is, or a web or authorization response of the wrong form.
+    ReturnMismatch,
+    /// A `switch` over a type it cannot compare, a `case` label that is not a constant of that type, a `case` outside a `switch`, or two `default:`.
+    SwitchRule,
+    /// A query clause that does not fit the rows it reads: ordering by a field that cannot be ordered, `order_dyn` over plain values, an `assoc` over the wrong table.
+    QueryRule,
+    /// `iterate`, or a join, over a value that is not a table.
+    NotATable,
+    /// A map whose key is not int, long, string, an enum or principal, or whose value is a table.
+    BadMapType,
+    /// A record or message that contains itself through its fields, so that it could never be written out.
+    TypeCycle,
+    /// Formulas that depend on themselves, directly or through other formulas.
+    FormulaCycle,
+    /// A `@cron` schedule whose hour, minute or day is outside its range.
+    BadSchedule,
+    /// A field, local or message member of a type it cannot hold (a channel in a field, a record in a message, an `id` that is not an `int`, ...).
+    FieldTypeNotAllowed,
+    /// A local whose type has no default value, declared without one.
+    MissingInitializer,
+    /// A state machine label (`#name`) with no state block of that name.
+    UnknownState,
+    /// `E::X` where the enumeration `E` has no value `X` (or none starting with `X` for `E::X*`).
+    UnknownEnumValue,
+    /// A test that sends or pumps a message into a channel the document does not declare.
+    UnknownChannel,
+    /// `requires<p>`, `use_policy<p>` or a filter that names no declared policy or filter.
+    UnknownPolicy,
+    /// A method call on a type, a table, a service or a library namespace that has no such method.
+    UnknownMethod,
+    /// Read-only code (a formula, a policy, a read-only procedure, a web GET) that changes the document.
+    ReadonlyCode,
+    /// `@who`, `@self`, `@context`, `@headers`, `@parameters` or `@viewer` where the code has no such value.
+    SpecialValueContext,
+    /// `abort` outside a handler or an abortable procedure, `block` outside a state transition.
+    AbortContext,
+    /// A test statement (`@step`, `@forward`, `@pump`, `@send`, a log) outside a `test` block.
+    TestOnly,
+    /// A call of a value that is not a function.
+    NotCallable,
+    /// A call of an abortable procedure from code that cannot abort (a plain function, a map function).
+    AbortableCall,
+    /// Dispatchers of an enumeration that leave a value unhandled, handle one twice while
+    /// returning, or disagree on their return type.
+    DispatchRule,
 }
 
 impl Code {
+    /// Every code, in the order of their numbers.
+    pub const ALL: &'static [Code] = &[
+        Code::UnexpectedToken,
+        Code::MissingToken,
+        Code::MalformedNumber,
+        Code::IntegerOutOfRange,
+        Code::InvalidEscape,
+        Code::InvalidCharacter,
+        Code::OperatorChain,
+        Code::ReservedName,
+        Code::NotText,
+        Code::MalformedDeclaration,
+        Code::NestingTooDeep,
+        Code::UnknownName,
+        Code::UnknownType,
+        Code::UnknownMember,
+        Code::UnknownReference,
+        Code::Duplicate,
+        Code::TypeMismatch,
+        Code::OperatorUndefined,
+        Code::Unification,
+        Code::NotAssignable,
+        Code::ControlFlow,
+        Code::ContextCapability,
+        Code::CallCapability,
+        Code::BadCall,
+        Code::StructureRule,
+        Code::MaybeMisuse,
+        Code::ConditionNotBool,
+        Code::NotANumber,
+        Code::NotIterable,
+        Code::BadIndex,
+        Code::LibraryArguments,
+        Code::BadConversion,
+        Code::BadIngestion,
+        Code::MissingReturn,
+        Code::ReturnMismatch,
+        Code::SwitchRule,
+        Code::QueryRule,
+        Code::NotATable,
+        Code::BadMapType,
+        Code::TypeCycle,
+        Code::FormulaCycle,
+        Code::BadSchedule,
+        Code::FieldTypeNotAllowed,
+        Code::MissingInitializer,
+        Code::UnknownState,
+        Code::UnknownEnumValue,
+        Code::UnknownChannel,
+        Code::UnknownPolicy,
+        Code::UnknownMethod,
+        Code::ReadonlyCode,
+        Code::SpecialValueContext,
+        Code::AbortContext,
+        Code::TestOnly,
+        Code::NotCallable,
+        Code::AbortableCall,
+        Code::DispatchRule,
+    ];
+
     /// The code as printed: `E0001` and so on.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -121,6 +246,36 @@ impl Code {
             Code::BadCall => "E0112",
             Code::StructureRule => "E0113",
             Code::MaybeMisuse => "E0114",
+            Code::ConditionNotBool => "E0115",
+            Code::NotANumber => "E0116",
+            Code::NotIterable => "E0117",
+            Code::BadIndex => "E0118",
+            Code::LibraryArguments => "E0119",
+            Code::BadConversion => "E0120",
+            Code::BadIngestion => "E0121",
+            Code::MissingReturn => "E0122",
+            Code::ReturnMismatch => "E0123",
+            Code::SwitchRule => "E0124",
+            Code::QueryRule => "E0125",
+            Code::NotATable => "E0126",
+            Code::BadMapType => "E0127",
+            Code::TypeCycle => "E0128",
+            Code::FormulaCycle => "E0129",
+            Code::BadSchedule => "E0130",
+            Code::FieldTypeNotAllowed => "E0131",
+            Code::MissingInitializer => "E0132",
+            Code::UnknownState => "E0133",
+            Code::UnknownEnumValue => "E0134",
+            Code::UnknownChannel => "E0135",
+            Code::UnknownPolicy => "E0136",
+            Code::UnknownMethod => "E0137",
+            Code::ReadonlyCode => "E0138",
+            Code::SpecialValueContext => "E0139",
+            Code::AbortContext => "E0140",
+            Code::TestOnly => "E0141",
+            Code::NotCallable => "E0142",
+            Code::AbortableCall => "E0143",
+            Code::DispatchRule => "E0144",
         }
     }
 
@@ -147,12 +302,42 @@ impl Code {
             Code::OperatorUndefined => "operator undefined for these types",
             Code::Unification => "types do not unify",
             Code::NotAssignable => "not assignable",
-            Code::ControlFlow => "control flow",
+            Code::ControlFlow => "unreachable code",
             Code::ContextCapability => "not available in this context",
             Code::CallCapability => "call not allowed in this context",
             Code::BadCall => "bad call",
             Code::StructureRule => "structural rule",
             Code::MaybeMisuse => "maybe misuse",
+            Code::ConditionNotBool => "condition is not a bool",
+            Code::NotANumber => "not a number",
+            Code::NotIterable => "not a collection",
+            Code::BadIndex => "index of the wrong type",
+            Code::LibraryArguments => "no overload accepts these arguments",
+            Code::BadConversion => "conversion not possible",
+            Code::BadIngestion => "cannot ingest",
+            Code::MissingReturn => "missing return",
+            Code::ReturnMismatch => "return of the wrong shape",
+            Code::SwitchRule => "switch misuse",
+            Code::QueryRule => "query clause misuse",
+            Code::NotATable => "not a table",
+            Code::BadMapType => "map key or value type not allowed",
+            Code::TypeCycle => "type contains itself",
+            Code::FormulaCycle => "formula depends on itself",
+            Code::BadSchedule => "schedule out of range",
+            Code::FieldTypeNotAllowed => "type not allowed here",
+            Code::MissingInitializer => "missing initializer",
+            Code::UnknownState => "unknown state",
+            Code::UnknownEnumValue => "unknown enum value",
+            Code::UnknownChannel => "unknown channel",
+            Code::UnknownPolicy => "unknown policy or filter",
+            Code::UnknownMethod => "unknown method",
+            Code::ReadonlyCode => "change in read-only code",
+            Code::SpecialValueContext => "special value not available here",
+            Code::AbortContext => "abort or block not allowed here",
+            Code::TestOnly => "test statement outside a test",
+            Code::NotCallable => "not a function",
+            Code::AbortableCall => "abortable call not allowed here",
+            Code::DispatchRule => "dispatcher does not cover its enumeration",
         }
     }
 }
@@ -167,11 +352,9 @@ impl Code {
             Code::UnknownType => {
                 "declare the record, message or enum, or use a built-in type such as int, string or maybe<T>"
             }
-            Code::UnknownMember => {
-                "use a field or method the type declares; section 6 of the language reference lists the library"
-            }
+            Code::UnknownMember => "use a field the type declares",
             Code::UnknownReference => {
-                "declare what is named here (the state block, policy, filter, channel, enum label, ...)"
+                "declare what is named here (the link, service, assoc, ...), or fix the spelling"
             }
             Code::Duplicate => "rename one of the two declarations",
             Code::TypeMismatch => {
@@ -185,7 +368,7 @@ impl Code {
                 "write to a mutable local or field; declare a mutable copy with an explicit type"
             }
             Code::ControlFlow => {
-                "make every path end as the code requires, and remove code that can never run"
+                "remove the code that can never run, or the statement that ends the block before it"
             }
             Code::ContextCapability => {
                 "move this into code that allows it (section 7.8 of the language reference lists what each context may do)"
@@ -197,6 +380,68 @@ impl Code {
             Code::StructureRule => "change the declaration to follow the rule named in the message",
             Code::MaybeMisuse => {
                 "unwrap a maybe with `if (m as v)` or `getOrDefaultTo(…)`; a plain value needs no unwrapping"
+            }
+            Code::ConditionNotBool => {
+                "compare the value to something (`x > 0`, `s != \"\"`) to make a `bool`"
+            }
+            Code::NotANumber => {
+                "convert the value with intOf(), doubleOf() or getOrDefaultTo(), or use a number"
+            }
+            Code::NotIterable => "iterate a table with `iterate t`, or give a list, array or map",
+            Code::BadIndex => "index a list or array by an `int`, a map by its key type",
+            Code::LibraryArguments => {
+                "pass arguments of the types one of the overloads named in the hint expects"
+            }
+            Code::BadConversion => {
+                "convert only between messages whose fields match, and to an enumeration only from an `int`"
+            }
+            Code::BadIngestion => {
+                "ingest into a table, a record or a `maybe<record>`, from a message, a list or an anonymous object whose fields the target has"
+            }
+            Code::MissingReturn => "add a `return` at the end of every path",
+            Code::ReturnMismatch => "return what the declaration promises",
+            Code::SwitchRule => {
+                "switch over an int, string or enum, with constant labels and at most one `default:`"
+            }
+            Code::QueryRule => {
+                "order by fields of a type that can be ordered, and join along an assoc declared for these rows"
+            }
+            Code::NotATable => "name a `table<R>` here",
+            Code::BadMapType => {
+                "key maps by int, long, string, an enum or principal, and keep tables out of maps"
+            }
+            Code::TypeCycle => {
+                "break the cycle with a table, a list, or an id instead of the record itself"
+            }
+            Code::FormulaCycle => "compute one of the values in the cycle from fields only",
+            Code::BadSchedule => "hours are 0-23, minutes 0-59, days of the month 0-31",
+            Code::FieldTypeNotAllowed => "use a type the place allows; the message names it",
+            Code::MissingInitializer => "give the local a value where it is declared",
+            Code::UnknownState => "declare the state with `#name { … }`, or fix the spelling",
+            Code::UnknownEnumValue => {
+                "use a value the enumeration declares, or add it to the enumeration"
+            }
+            Code::UnknownChannel => "declare the channel, or fix the spelling",
+            Code::UnknownPolicy => "declare the policy with `policy p { … }`, or fix the spelling",
+            Code::UnknownMethod => {
+                "call a method the type has; section 6 of the language reference lists the library"
+            }
+            Code::ReadonlyCode => {
+                "move the change into a message handler, a procedure, or other code that may change the document"
+            }
+            Code::SpecialValueContext => {
+                "use it only in code that has it (section 7.8 of the language reference)"
+            }
+            Code::AbortContext => {
+                "abort from message handlers and abortable procedures; block from state code"
+            }
+            Code::TestOnly => "move it into a `test` block",
+            Code::NotCallable => {
+                "call a function, procedure or method; remove the parentheses to use the value"
+            }
+            Code::AbortableCall => "call it from a message handler or another abortable procedure",
+            Code::DispatchRule => {
+                "give every value of the enumeration exactly one dispatcher, all with the same return type"
             }
             _ => return None,
         })
@@ -216,6 +461,20 @@ pub struct Label {
     pub message: String,
 }
 
+/// A change of the file's text: `range` is replaced by `text` (an empty range inserts).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TextEdit {
+    pub range: Range<usize>,
+    pub text: String,
+}
+
+/// A change that resolves a diagnostic, as an editor offers it ("Insert ';'").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Fix {
+    pub title: String,
+    pub edits: Vec<TextEdit>,
+}
+
 /// One problem found in one file. Ranges are byte offsets into the file's text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
@@ -225,6 +484,7 @@ pub struct Diagnostic {
     pub message: String,
     pub help: Option<String>,
     pub related: Vec<Label>,
+    pub fixes: Vec<Fix>,
 }
 
 impl Diagnostic {
@@ -237,6 +497,7 @@ impl Diagnostic {
             message: message.into(),
             help: None,
             related: Vec::new(),
+            fixes: Vec::new(),
         }
     }
 
@@ -253,5 +514,35 @@ impl Diagnostic {
             message: message.into(),
         });
         self
+    }
+
+    /// Adds a fix made of one edit: `range` replaced by `text`.
+    pub fn with_fix(
+        mut self,
+        title: impl Into<String>,
+        range: Range<usize>,
+        text: impl Into<String>,
+    ) -> Diagnostic {
+        self.fixes.push(Fix {
+            title: title.into(),
+            edits: vec![TextEdit {
+                range,
+                text: text.into(),
+            }],
+        });
+        self
+    }
+
+    /// The same diagnostic with every range it holds (primary, related, edits) moved by `map`.
+    pub fn map_ranges(&self, map: impl Fn(&Range<usize>) -> Range<usize>) -> Diagnostic {
+        let mut moved = self.clone();
+        moved.range = map(&moved.range);
+        for label in &mut moved.related {
+            label.range = map(&label.range);
+        }
+        for edit in moved.fixes.iter_mut().flat_map(|fix| fix.edits.iter_mut()) {
+            edit.range = map(&edit.range);
+        }
+        moved
     }
 }

@@ -25,7 +25,7 @@ pub mod syntax;
 pub mod ty;
 
 pub use db::{Database, Db, SourceFile};
-pub use diagnostic::{Code, Diagnostic, Label, Severity};
+pub use diagnostic::{Code, Diagnostic, Fix, Label, Severity, TextEdit};
 pub use line_index::{LineIndex, Position};
 pub use parse::{ParsedFile, parse};
 pub use source::{SourceError, decode_source};

@@ -13,9 +13,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::check::global::check_document;
+use crate::check::report::Anchor;
 use crate::check::{CheckedItem, FormulaTypes, SemanticDiagnostic};
 use crate::db::{Db, SourceFile};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Fix, Label, TextEdit};
+use crate::hir::LoweredItem;
 use crate::hir::{Decl, Item};
 use crate::lower::{LoweredFile, lower_file_with};
 use crate::parse::ParsedFile;
@@ -232,10 +234,11 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     if !lowered.diagnostics.is_empty() {
         return lowered.diagnostics.clone();
     }
+    let end = file.text(db).len();
     let mut all = Vec::new();
     for (item, lowered_item) in file_items(db, file).iter().zip(&lowered.items) {
         for semantic in &check_item(db, *item).diagnostics {
-            all.push(to_diagnostic(semantic, lowered_item));
+            all.push(to_diagnostic(semantic, lowered_item, &lowered.items, end));
         }
     }
     for (index, semantic) in document_checks(db, file)
@@ -243,14 +246,26 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
         .chain(formula_cycles(db, file))
     {
         if let Some(lowered_item) = lowered.items.get(*index) {
-            all.push(to_diagnostic(semantic, lowered_item));
+            all.push(to_diagnostic(semantic, lowered_item, &lowered.items, end));
         }
     }
     all.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end));
     all
 }
 
-fn to_diagnostic(semantic: &SemanticDiagnostic, item: &crate::hir::LoweredItem) -> Diagnostic {
+/// A checker diagnostic positioned: its node, related nodes and edits resolved to byte ranges
+/// through the current source maps (`end` is the length of the file's text).
+fn to_diagnostic(
+    semantic: &SemanticDiagnostic,
+    item: &LoweredItem,
+    items: &[LoweredItem],
+    end: usize,
+) -> Diagnostic {
+    let span = |anchor: &Anchor| match anchor {
+        Anchor::Node(node) => item.span(*node),
+        Anchor::Item { item, node } => items.get(*item).map_or(end..end, |other| other.span(*node)),
+        Anchor::EndOfFile => end..end,
+    };
     let mut diagnostic = Diagnostic::error(
         semantic.code,
         item.span(semantic.node),
@@ -260,5 +275,28 @@ fn to_diagnostic(semantic: &SemanticDiagnostic, item: &crate::hir::LoweredItem) 
         .help
         .clone()
         .or_else(|| semantic.code.hint().map(str::to_owned));
+    diagnostic.related = semantic
+        .related
+        .iter()
+        .map(|label| Label {
+            range: span(&label.anchor),
+            message: label.message.clone(),
+        })
+        .collect();
+    diagnostic.fixes = semantic
+        .fixes
+        .iter()
+        .map(|fix| Fix {
+            title: fix.title.clone(),
+            edits: fix
+                .edits
+                .iter()
+                .map(|edit| TextEdit {
+                    range: span(&edit.anchor),
+                    text: edit.text.clone(),
+                })
+                .collect(),
+        })
+        .collect();
     diagnostic
 }

@@ -177,11 +177,11 @@ impl fmt::Display for Ty {
             Ty::Handler(name) => write!(formatter, "channel {name}"),
             Ty::Template => formatter.write_str("template"),
             Ty::Global(name) => formatter.write_str(name),
-            Ty::Function(name) => write!(formatter, "$<{name}>"),
+            Ty::Function(name) => write!(formatter, "function {name}"),
             Ty::Lambda => formatter.write_str("lambda"),
             Ty::Replication => formatter.write_str("replication"),
             Ty::Context => formatter.write_str("context"),
-            Ty::Viewer => formatter.write_str("__ViewerType"),
+            Ty::Viewer => formatter.write_str("@viewer"),
         }
     }
 }

@@ -101,3 +101,30 @@ fn diagnostics_follow_the_text_when_it_moves() {
     assert_eq!(&moved[after[0].range.clone()], "y");
     assert_eq!(after[0].message, "The variable 'y' was not defined");
 }
+
+#[test]
+fn fixes_and_related_locations_follow_moved_text_without_a_recheck() {
+    let (mut db, log) = Database::with_execution_log();
+    let program = "public int score;\npublic double score;\nformula f = scroe + 1;\n";
+    let file = SourceFile::new(&db, "doc.a".to_owned(), program.to_owned());
+    let located = |text: &str, range: &std::ops::Range<usize>| text[range.clone()].to_owned();
+    let before = queries::diagnostics(&db, file).clone();
+    assert_eq!(before.len(), 2, "{before:?}");
+    clear(&log);
+
+    let moved = format!("// a comment that moves everything\n\n{program}");
+    file.set_text(&mut db).to(moved.clone());
+    let after = queries::diagnostics(&db, file).clone();
+    assert_eq!(executions(&log, "check_item"), 0, "the checks are reused");
+    let duplicate = &after[0];
+    assert_eq!(duplicate.related.len(), 1);
+    assert_eq!(duplicate.related[0].message, "first defined here");
+    assert_eq!(
+        duplicate.related[0].range.start,
+        moved.find("score").unwrap_or_default()
+    );
+    let misspelt = &after[1];
+    let edit = &misspelt.fixes[0].edits[0];
+    assert_eq!(located(&moved, &edit.range), "scroe");
+    assert_eq!(edit.text, "score");
+}

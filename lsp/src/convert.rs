@@ -1,11 +1,14 @@
 //! Conversions between protocol positions (UTF-16 code units) and compiler byte offsets, and
-//! from compiler diagnostics to protocol diagnostics.
+//! from compiler diagnostics (with their related locations and fixes) to protocol values.
 
 use std::ops::Range as ByteRange;
 
-use adama_compiler::{Diagnostic as CompilerDiagnostic, Severity};
+use adama_compiler::{Diagnostic as CompilerDiagnostic, Fix, Severity};
 use ropey::Rope;
-use tower_lsp_server::ls_types::{Diagnostic, DiagnosticSeverity, NumberOrString, Position, Range};
+use tower_lsp_server::ls_types::{
+    CodeAction, CodeActionKind, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity,
+    Location, NumberOrString, Position, Range, TextEdit, Uri, WorkspaceEdit,
+};
 
 /// The byte offset of a protocol position; positions past a line's end clamp to it.
 pub fn offset_of(rope: &Rope, position: Position) -> usize {
@@ -42,8 +45,9 @@ pub fn range_of(rope: &Rope, range: ByteRange<usize>) -> Range {
     Range::new(position_of(rope, range.start), position_of(rope, range.end))
 }
 
-/// A compiler diagnostic as the protocol shows it; the hint follows the message.
-pub fn diagnostic(rope: &Rope, diagnostic: &CompilerDiagnostic) -> Diagnostic {
+/// A compiler diagnostic as the protocol shows it; the hint follows the message, and the related
+/// locations become related information in the same document.
+pub fn diagnostic(rope: &Rope, uri: &Uri, diagnostic: &CompilerDiagnostic) -> Diagnostic {
     let severity = match diagnostic.severity {
         Severity::Error => DiagnosticSeverity::ERROR,
         Severity::Warning => DiagnosticSeverity::WARNING,
@@ -60,7 +64,43 @@ pub fn diagnostic(rope: &Rope, diagnostic: &CompilerDiagnostic) -> Diagnostic {
         code: Some(NumberOrString::String(diagnostic.code.as_str().to_owned())),
         source: Some("adama".to_owned()),
         message,
+        related_information: (!diagnostic.related.is_empty()).then(|| {
+            diagnostic
+                .related
+                .iter()
+                .map(|label| DiagnosticRelatedInformation {
+                    location: Location::new(uri.clone(), range_of(rope, label.range.clone())),
+                    message: label.message.clone(),
+                })
+                .collect()
+        }),
         ..Diagnostic::default()
+    }
+}
+
+/// A fix of a compiler diagnostic as a quick fix that edits the document.
+pub fn quick_fix(
+    rope: &Rope,
+    uri: &Uri,
+    diagnostic: &CompilerDiagnostic,
+    fix: &Fix,
+    preferred: bool,
+) -> CodeAction {
+    let edits = fix
+        .edits
+        .iter()
+        .map(|edit| TextEdit::new(range_of(rope, edit.range.clone()), edit.text.clone()))
+        .collect();
+    CodeAction {
+        title: fix.title.clone(),
+        kind: Some(CodeActionKind::QUICKFIX),
+        diagnostics: Some(vec![self::diagnostic(rope, uri, diagnostic)]),
+        edit: Some(WorkspaceEdit {
+            changes: Some(std::iter::once((uri.clone(), edits)).collect()),
+            ..WorkspaceEdit::default()
+        }),
+        is_preferred: Some(preferred),
+        ..CodeAction::default()
     }
 }
 

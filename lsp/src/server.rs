@@ -162,10 +162,11 @@ impl Backend {
 
     /// Checks a document and publishes its diagnostics, unless a newer version arrived meanwhile.
     async fn publish_diagnostics(&self, uri: Uri) {
+        let target_uri = uri.clone();
         let result = self
-            .query(&uri, |db, file, document| {
+            .query(&uri, move |db, file, document| {
                 (
-                    handlers::diagnostics::diagnostics(db, file, &document.rope),
+                    handlers::diagnostics::diagnostics(db, file, &document.rope, &target_uri),
                     document.version,
                 )
             })

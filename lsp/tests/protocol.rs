@@ -928,3 +928,44 @@ async fn extract_formula_names_the_selected_part_of_a_formula() {
         Vec::<Value>::new()
     );
 }
+
+#[tokio::test]
+async fn a_duplicate_points_at_the_first_definition() {
+    let mut harness = Harness::start().await;
+    harness
+        .open("public int score;\npublic double score;\n")
+        .await;
+    let published = harness.diagnostics().await;
+    let diagnostic = &published["diagnostics"][0];
+    assert_eq!(diagnostic["code"], json!("E0104"));
+    assert_eq!(
+        diagnostic["relatedInformation"],
+        json!([{
+            "location": {"uri": URI, "range": {"start": {"line": 0, "character": 11}, "end": {"line": 0, "character": 16}}},
+            "message": "first defined here"
+        }])
+    );
+}
+
+#[tokio::test]
+async fn a_quick_fix_replaces_exactly_the_misspelt_name() {
+    let mut harness = Harness::start().await;
+    harness
+        .open("public int total;\n\n\nformula f = 1 + totl;\n")
+        .await;
+    let whole = json!({"start": {"line": 0, "character": 0}, "end": {"line": 4, "character": 0}});
+    let actions = harness
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": whole, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert_eq!(actions.as_array().map(Vec::len), Some(1), "{actions}");
+    assert_eq!(actions[0]["kind"], json!("quickfix"));
+    assert_eq!(actions[0]["isPreferred"], json!(true));
+    assert_eq!(
+        actions[0]["edit"]["changes"][URI],
+        json!([{"range": {"start": {"line": 3, "character": 16}, "end": {"line": 3, "character": 20}}, "newText": "total"}])
+    );
+    assert_eq!(actions[0]["diagnostics"][0]["code"], json!("E0100"));
+}

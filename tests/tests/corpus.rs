@@ -1,25 +1,54 @@
 //! The program corpus as tests: one test per file under `tests/corpus/` and `examples/`.
 //!
 //! A `_success` program (and every example) must have no diagnostic at all. A `_failure` program
-//! states on its first line what it expects, as `// expect: LINE: FRAGMENT` with a 1-based line:
-//! when FRAGMENT starts with a code (such as `E0002`) the file must report that code on that line;
-//! otherwise it must report, on that line, a diagnostic whose message contains FRAGMENT (ignoring
-//! case).
+//! states in its first lines what it expects, one `// expect: LINE: CODE [FRAGMENT]` line per
+//! diagnostic (1-based lines): the file must report that code on that line, with a message that
+//! contains FRAGMENT (ignoring case) when there is one. A line without a code
+//! (`// expect: LINE: FRAGMENT`) matches any code. One expectation covers every diagnostic on its
+//! line that it matches, and a diagnostic that no expectation matches fails the test.
 //!
 //! `tests/corpus/PENDING.txt` lists the failure programs whose rule the checker does not enforce
-//! yet. For those the test asserts today's (wrong) outcome, that the expected diagnostic is absent,
-//! so that the list can only shrink: once a rule is enforced, its programs fail here until they are
-//! removed from the list.
+//! yet. For those the test asserts today's (wrong) outcome, that the first expected diagnostic is
+//! absent, so that the list can only shrink: once a rule is enforced, its programs fail here until
+//! they are removed from the list.
 
 use std::path::Path;
 
 use adama_compiler::{Database, Diagnostic, LineIndex, SourceFile, queries};
 
-/// The expectation line of a failure program.
+/// One expectation line of a failure program.
 #[derive(Debug)]
 struct Expectation {
     line: usize,
+    code: Option<String>,
     fragment: String,
+}
+
+impl Expectation {
+    fn matches(&self, index: &LineIndex, diagnostic: &Diagnostic) -> bool {
+        index.line_of(diagnostic.range.start) + 1 == self.line
+            && self
+                .code
+                .as_deref()
+                .is_none_or(|code| diagnostic.code.as_str() == code)
+            && diagnostic
+                .message
+                .to_lowercase()
+                .contains(&self.fragment.to_lowercase())
+    }
+}
+
+impl std::fmt::Display for Expectation {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}:", self.line)?;
+        if let Some(code) = &self.code {
+            write!(formatter, " {code}")?;
+        }
+        if !self.fragment.is_empty() {
+            write!(formatter, " '{}'", self.fragment)?;
+        }
+        Ok(())
+    }
 }
 
 fn read(path: &Path) -> datatest_stable::Result<String> {
@@ -64,19 +93,30 @@ fn render(text: &str, diagnostics: &[Diagnostic]) -> String {
         .join("\n")
 }
 
-fn parse_expectation(text: &str) -> Option<Expectation> {
-    let first_line = text.lines().next()?;
-    let rest = first_line
-        .trim()
-        .strip_prefix("//")?
-        .trim()
-        .strip_prefix("expect:")?
-        .trim();
-    let (line, fragment) = rest.split_once(':')?;
-    Some(Expectation {
-        line: line.trim().parse().ok()?,
-        fragment: fragment.trim().to_owned(),
-    })
+/// The expectations of a failure program: its leading `// expect:` lines.
+fn parse_expectations(text: &str) -> Vec<Expectation> {
+    text.lines()
+        .map_while(|line| {
+            line.trim()
+                .strip_prefix("//")?
+                .trim()
+                .strip_prefix("expect:")
+                .map(str::trim)
+        })
+        .filter_map(|rest| {
+            let (line, expected) = rest.split_once(':')?;
+            let expected = expected.trim();
+            let (code, fragment) = match code_of(expected) {
+                Some(code) => (Some(code.to_owned()), expected[code.len()..].trim()),
+                None => (None, expected),
+            };
+            Some(Expectation {
+                line: line.trim().parse().ok()?,
+                code,
+                fragment: fragment.to_owned(),
+            })
+        })
+        .collect()
 }
 
 fn code_of(fragment: &str) -> Option<&str> {
@@ -101,43 +141,59 @@ fn valid_program(path: &Path) -> datatest_stable::Result<()> {
 
 fn invalid_program(path: &Path) -> datatest_stable::Result<()> {
     let text = read(path)?;
-    let expectation =
-        parse_expectation(&text).ok_or("the first line must be `// expect: LINE: FRAGMENT`")?;
+    let expectations = parse_expectations(&text);
+    if expectations.is_empty() {
+        return Err("the first line must be `// expect: LINE: CODE`".into());
+    }
     let diagnostics = diagnose(&text);
     let index = LineIndex::new(&text);
-    let on_line =
-        |diagnostic: &&Diagnostic| index.line_of(diagnostic.range.start) + 1 == expectation.line;
-    let found = match code_of(&expectation.fragment) {
-        Some(code) => diagnostics
-            .iter()
-            .filter(on_line)
-            .any(|diagnostic| diagnostic.code.as_str() == code),
-        None => {
-            let fragment = expectation.fragment.to_lowercase();
-            diagnostics
-                .iter()
-                .filter(on_line)
-                .any(|diagnostic| diagnostic.message.to_lowercase().contains(&fragment))
-        }
-    };
     let name = path
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let is_pending = pending().contains(&name);
-    match (found, is_pending) {
-        (true, false) | (false, true) => Ok(()),
-        (false, false) => Err(format!(
-            "expected '{}' on line {}, got:\n{}",
-            expectation.fragment,
-            expectation.line,
-            render(&text, &diagnostics)
-        )
-        .into()),
-        (true, true) => {
+    if pending().contains(&name) {
+        let first = &expectations[0];
+        return if diagnostics
+            .iter()
+            .any(|diagnostic| first.matches(&index, diagnostic))
+        {
             Err(format!("{name} is now detected: remove it from tests/corpus/PENDING.txt").into())
-        }
+        } else {
+            Ok(())
+        };
     }
+    let missing: Vec<String> = expectations
+        .iter()
+        .filter(|expectation| {
+            !diagnostics
+                .iter()
+                .any(|diagnostic| expectation.matches(&index, diagnostic))
+        })
+        .map(ToString::to_string)
+        .collect();
+    let unexpected: Vec<Diagnostic> = diagnostics
+        .iter()
+        .filter(|diagnostic| {
+            !expectations
+                .iter()
+                .any(|expectation| expectation.matches(&index, diagnostic))
+        })
+        .cloned()
+        .collect();
+    if missing.is_empty() && unexpected.is_empty() {
+        return Ok(());
+    }
+    let mut report = String::new();
+    if !missing.is_empty() {
+        report.push_str(&format!("expected, not reported: {}\n", missing.join("; ")));
+    }
+    if !unexpected.is_empty() {
+        report.push_str(&format!(
+            "reported, not expected (add `// expect: LINE: CODE` lines):\n{}\n",
+            render(&text, &unexpected)
+        ));
+    }
+    Err(format!("{report}all diagnostics:\n{}", render(&text, &diagnostics)).into())
 }
 
 datatest_stable::harness! {

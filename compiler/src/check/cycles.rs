@@ -59,15 +59,15 @@ pub fn formula_cycles(items: &[&Item]) -> Vec<(usize, SemanticDiagnostic)> {
 }
 
 fn cycle_diagnostic(ident: &Ident) -> SemanticDiagnostic {
-    SemanticDiagnostic {
-        node: ident.node,
-        code: Code::StructureRule,
-        message: format!(
+    SemanticDiagnostic::new(
+        ident.node,
+        Code::FormulaCycle,
+        format!(
             "The formula '{}' depends on itself: formulas must not form a cycle",
             ident.name
         ),
-        help: Some("compute one of the values in the cycle from fields only".to_owned()),
-    }
+    )
+    .with_help("compute one of the values in the cycle from fields only")
 }
 
 /// One formula of each cycle, the first in name order, reported once.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Checker, library, ops};
+use super::{Checker, SemanticDiagnostic, library, ops};
 use crate::diagnostic::Code;
 use crate::hir::{
     AtConstant, BinaryOp, Clause, CompoundOp, Expr, ExprId, Ident, Literal, NodeId, PrefixOp,
@@ -69,12 +69,21 @@ impl Checker<'_> {
                     && !label.is_empty()
                     && !self.signatures.states.contains(label)
                 {
-                    self.error_with_help(
+                    let mut diagnostic = SemanticDiagnostic::new(
                         node,
-                        Code::UnknownReference,
-                        format!("State machine transition not found: a state machine label '{label}' was not found."),
-                        format!("declare the state with `#{label} {{ … }}`, or use `#` for no state"),
-                    );
+                        Code::UnknownState,
+                        format!("no state named '#{label}'"),
+                    )
+                    .with_help(format!(
+                        "declare the state with `#{label} {{ … }}`, or use `#` for no state"
+                    ));
+                    if let Some(state) = self.suggest_state(label) {
+                        diagnostic = diagnostic.with_suggestion(node, &format!("#{state}"));
+                    }
+                    self.report(diagnostic.with_declaration(
+                        format!("Create state #{label}"),
+                        format!("\n#{label} {{\n}}\n"),
+                    ));
                 }
                 Value::of(literal_type(&literal))
             }
@@ -132,8 +141,8 @@ impl Checker<'_> {
                     Ty::Error => {}
                     other => self.error(
                         node,
-                        Code::TypeMismatch,
-                        format!("Type check failure: expected a map, but got '{other}'"),
+                        Code::NotIterable,
+                        format!("expected a map, found '{other}'"),
                     ),
                 }
                 Value::of(Ty::Bool)
@@ -211,8 +220,8 @@ impl Checker<'_> {
                     other => {
                         self.error(
                             self.body.expr(source).node,
-                            Code::TypeMismatch,
-                            format!("Type check failure: must have a type of 'table<?>', but got a type of '{other}'."),
+                            Code::NotATable,
+                            format!("expected a table, found '{other}'"),
                         );
                         Value::error()
                     }
@@ -232,11 +241,9 @@ impl Checker<'_> {
                 format!("The message types `{x}` and `{y}` can not be joined.")
             }
             (Ty::Enum(x), Ty::Enum(y)) => {
-                format!("Type check failure: enum types are incompatible '{x}' vs '{y}'.")
+                format!("the enumerations '{x}' and '{y}' are different types")
             }
-            _ => format!(
-                "Type check failure: The types '{a}' and '{b}' are not compatible for type unification"
-            ),
+            _ => format!("the types '{a}' and '{b}' have no common type"),
         };
         self.error(node, Code::Unification, message);
         Ty::Error
@@ -313,16 +320,15 @@ impl Checker<'_> {
         if library::NAMESPACES.contains(&ident.name.as_str()) {
             return Value::of(Ty::Global(Arc::from(ident.name.as_str())));
         }
-        let message = format!("The variable '{}' was not defined", ident.name);
-        match self.closest_name(&ident.name) {
-            Some(suggestion) => self.error_with_help(
-                ident.node,
-                Code::UnknownName,
-                message,
-                format!("did you mean '{suggestion}'?"),
-            ),
-            None => self.error(ident.node, Code::UnknownName, message),
+        let mut diagnostic = SemanticDiagnostic::new(
+            ident.node,
+            Code::UnknownName,
+            format!("The variable '{}' was not defined", ident.name),
+        );
+        if let Some(suggestion) = self.closest_name(&ident.name) {
+            diagnostic = diagnostic.with_suggestion(ident.node, &suggestion);
         }
+        self.report(diagnostic);
         Value::error()
     }
 
@@ -344,13 +350,7 @@ impl Checker<'_> {
         {
             candidates.extend(record.members.keys().map(String::as_str));
         }
-        let limit = if name.len() <= 3 { 1 } else { 2 };
-        candidates
-            .into_iter()
-            .map(|candidate| (edit_distance(name, candidate), candidate))
-            .filter(|(distance, _)| *distance <= limit)
-            .min()
-            .map(|(_, candidate)| candidate.to_owned())
+        closest(name, candidates)
     }
 
     /// A field of the record or message whose code this is, by bare name.
@@ -390,13 +390,11 @@ impl Checker<'_> {
 
     fn enum_value(&mut self, enumeration: &Ident, label: Option<&Ident>, prefix: bool) -> Value {
         let Some(labels) = self.signatures.enums.get(&enumeration.name) else {
-            self.error(
+            self.error_suggesting(
                 enumeration.node,
                 Code::UnknownType,
-                format!(
-                    "Type not found: an enumeration named '{}' was not found.",
-                    enumeration.name
-                ),
+                format!("no enumeration named '{}'", enumeration.name),
+                self.suggest_enum(&enumeration.name),
             );
             return Value::error();
         };
@@ -410,18 +408,25 @@ impl Checker<'_> {
                 {
                     self.error(
                         label.node,
-                        Code::UnknownReference,
-                        format!("Type lookup failure: unable to find value '{}' within the enumeration '{}'", label.name, enumeration.name),
+                        Code::UnknownEnumValue,
+                        format!(
+                            "the enumeration '{}' has no value '{}'",
+                            enumeration.name, label.name
+                        ),
                     );
                 }
                 Value::of(Ty::array(ty))
             }
             Some(label) => {
                 if !labels.contains(&label.name) {
-                    self.error(
+                    self.error_suggesting(
                         label.node,
-                        Code::UnknownReference,
-                        format!("Type lookup failure: unable to find value '{}' within the enumeration '{}'", label.name, enumeration.name),
+                        Code::UnknownEnumValue,
+                        format!(
+                            "the enumeration '{}' has no value '{}'",
+                            enumeration.name, label.name
+                        ),
+                        self.suggest_enum_value(&enumeration.name, &label.name),
                     );
                 }
                 Value::of(ty)
@@ -439,7 +444,7 @@ impl Checker<'_> {
                 match fields.iter().find(|(field, _)| field == name) {
                     Some((_, ty)) => Value::of(ty.clone()),
                     None => {
-                        self.error(member.node, Code::UnknownMember, format!("Field not found: the structure does not contain the field '{name}'."));
+                        self.error_suggesting(member.node, Code::UnknownMember, format!("Field not found: the structure does not contain the field '{name}'."), self.suggest_field(&object.ty, name));
                         Value::error()
                     }
                 }
@@ -480,7 +485,7 @@ impl Checker<'_> {
             Ty::Viewer => match self.signatures.views.get(name) {
                 Some(ty) => Value::of(ty.clone()),
                 None => {
-                    self.error(member.node, Code::UnknownMember, format!("The view field '{name}' was not defined; declare it with `view T {name};`"));
+                    self.error_suggesting(member.node, Code::UnknownMember, format!("The view field '{name}' was not defined; declare it with `view T {name};`"), self.suggest_field(&Ty::Viewer, name));
                     Value::error()
                 }
             },
@@ -495,10 +500,11 @@ impl Checker<'_> {
                         format!("{namespace}.{name}").as_str(),
                     )))
                 } else {
-                    self.error(
+                    self.error_suggesting(
                         member.node,
                         Code::UnknownMember,
                         format!("Global '{namespace}' lacks '{name}'"),
+                        self.suggest_method(&object.ty, name),
                     );
                     Value::error()
                 }
@@ -510,10 +516,11 @@ impl Checker<'_> {
     }
 
     fn lacks(&mut self, ty: &Ty, member: &Ident) -> Value {
-        self.error(
+        self.error_suggesting(
             member.node,
             Code::UnknownMember,
             format!("Type '{ty}' lacks field '{}'", member.name),
+            self.suggest_field(ty, &member.name),
         );
         Value::error()
     }
@@ -615,7 +622,11 @@ impl Checker<'_> {
             }
             Ty::List(element) | Ty::Array(element) => {
                 if !matches!(index_ty.unwrap_maybe(), Ty::Int | Ty::Error) {
-                    self.error(index_node, Code::TypeMismatch, format!("Type check failure: the index must be an int, but the type is actually '{index_ty}'"));
+                    self.error(
+                        index_node,
+                        Code::BadIndex,
+                        format!("an index must be an int, found '{index_ty}'"),
+                    );
                 }
                 Value {
                     ty: Ty::maybe((**element).clone()),
@@ -626,8 +637,8 @@ impl Checker<'_> {
             Ty::Table(element) if !matches!(**element, Ty::Record(_) | Ty::Error) => {
                 self.error_with_help(
                     node,
-                    Code::TypeMismatch,
-                    format!("Type check failure: must be either an array, list, or map to use foreach or index lookup; instead got '{}'.", object_value.ty),
+                    Code::NotIterable,
+                    format!("expected an array, list or map, found '{}'", object_value.ty),
                     "a local table of messages can not be indexed: iterate it (`iterate t where id == k`)",
                 );
                 Value::error()
@@ -637,8 +648,8 @@ impl Checker<'_> {
                 Ty::Array(_) => {
                     self.error_with_help(
                         index_node,
-                        Code::TypeMismatch,
-                        format!("Type check failure: the type 'list<int>' is unable to store type '{index_ty}'."),
+                        Code::BadIndex,
+                        format!("expected 'list<int>', found '{index_ty}'"),
                         "look rows up by a list of ids (a query result), not by an array",
                     );
                     Value::error()
@@ -653,8 +664,8 @@ impl Checker<'_> {
             other => {
                 self.error(
                     node,
-                    Code::TypeMismatch,
-                    format!("Type check failure: must be either an array, list, or map to use foreach or index lookup; instead got '{other}'."),
+                    Code::NotIterable,
+                    format!("expected an array, list or map, found '{other}'"),
                 );
                 Value::error()
             }
@@ -693,7 +704,7 @@ impl Checker<'_> {
                 self.pick_overload(&overloads, &argument_types, node)
             }
             _ => {
-                self.error(node, Code::BadCall, "Expression is not a function");
+                self.error(node, Code::NotCallable, "Expression is not a function");
                 Value::error()
             }
         }
@@ -787,7 +798,7 @@ impl Checker<'_> {
                 | Test
         );
         if sig.aborts && !can_call_aborts {
-            self.error(node, Code::CallCapability, "Abortable functions can only be called from another abortable function or within a message handler");
+            self.error(node, Code::AbortableCall, "Abortable functions can only be called from another abortable function or within a message handler");
             return;
         }
         if sig.viewer && !self.context.has_viewer() {
@@ -827,7 +838,7 @@ impl Checker<'_> {
             self.error_with_help(
                 node,
                 Code::TypeMismatch,
-                "Type check failure: the type 'secure<principal>' is unable to store type 'principal'.",
+                "expected 'secure<principal>', found 'principal'",
                 "a secured service method must be called with @who",
             );
         } else {
@@ -910,10 +921,11 @@ impl Checker<'_> {
                 {
                     self.library_result(call, &format!("{namespace}.{name}"), node)
                 } else {
-                    self.error(
+                    self.error_suggesting(
                         member.node,
-                        Code::UnknownMember,
+                        Code::UnknownMethod,
                         format!("Global '{namespace}' lacks '{name}'"),
+                        self.suggest_method(&object.ty, name),
                     );
                     Value::error()
                 }
@@ -935,10 +947,11 @@ impl Checker<'_> {
                     ("to_dynamic", Ty::Message(_)) => Value::of(Ty::Dynamic),
                     ("ingest_dynamic" | "reset", Ty::Message(_)) => Value::of(Ty::Void),
                     _ => {
-                        self.error(
+                        self.error_suggesting(
                             member.node,
-                            Code::UnknownMember,
+                            Code::UnknownMethod,
                             format!("Type '{}' lacks method '{name}'", object.ty),
+                            self.suggest_method(&object.ty, name),
                         );
                         Value::error()
                     }
@@ -1014,10 +1027,11 @@ impl Checker<'_> {
                         Value::of(Ty::ServiceResult(Box::new(method.output)))
                     }
                     None => {
-                        self.error(
+                        self.error_suggesting(
                             member.node,
-                            Code::UnknownMember,
+                            Code::UnknownMethod,
                             format!("Service '{service}' lacks method '{name}'"),
+                            self.suggest_method(&object.ty, name),
                         );
                         Value::error()
                     }
@@ -1051,7 +1065,7 @@ impl Checker<'_> {
                 };
                 self.error_with_help(
                     member.node,
-                    Code::UnknownMember,
+                    Code::UnknownMethod,
                     format!("Type '{table}' lacks method '{}'", member.name),
                     help,
                 );
@@ -1083,7 +1097,7 @@ impl Checker<'_> {
         if self.context_is_readonly() {
             self.error_with_help(
                 member.node,
-                Code::NotAssignable,
+                Code::ReadonlyCode,
                 format!("'{}' changes the document, which read-only code can not do", member.name),
                 "move this call into a message handler, procedure or other code that may change the document",
             );
@@ -1094,10 +1108,11 @@ impl Checker<'_> {
         match library::method(receiver, &member.name, arguments, self.signatures) {
             Some(call) => self.library_result(call, &member.name, member.node),
             None => {
-                self.error(
+                self.error_suggesting(
                     member.node,
-                    Code::UnknownMember,
+                    Code::UnknownMethod,
                     format!("Type '{receiver}' lacks method '{}'", member.name),
+                    self.suggest_method(receiver, &member.name),
                 );
                 Value::error()
             }
@@ -1112,7 +1127,7 @@ impl Checker<'_> {
                 let code = if error.is_arity() {
                     Code::BadCall
                 } else {
-                    Code::TypeMismatch
+                    Code::LibraryArguments
                 };
                 self.error_with_help(node, code, error.message(function), error.help(function));
                 Value::error()
@@ -1283,7 +1298,7 @@ impl Checker<'_> {
             Place::Field { .. } if self.context_is_readonly() => {
                 self.error(
                     node,
-                    Code::NotAssignable,
+                    Code::ReadonlyCode,
                     "The variable is readonly due to the environment",
                 );
             }
@@ -1332,7 +1347,7 @@ impl Checker<'_> {
             AtConstant::NoOne => Ty::Principal,
             AtConstant::Who => {
                 if !self.context.has_who() {
-                    self.error(node, Code::ContextCapability, "@who is only available from message handlers, events, policies, bubbles and web handlers");
+                    self.error(node, Code::SpecialValueContext, "@who is only available from message handlers, events, policies, bubbles and web handlers");
                 }
                 Ty::SecurePrincipal
             }
@@ -1342,7 +1357,7 @@ impl Checker<'_> {
                 (None, None) => {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::SpecialValueContext,
                         "@self requires being inside a record",
                     );
                     Ty::Error
@@ -1350,7 +1365,7 @@ impl Checker<'_> {
             },
             AtConstant::Context => {
                 if !self.context.has_context() {
-                    self.error(node, Code::ContextCapability, "@context is only available within message handlers, events, static policies and web handlers");
+                    self.error(node, Code::SpecialValueContext, "@context is only available within message handlers, events, static policies and web handlers");
                 }
                 Ty::Context
             }
@@ -1358,7 +1373,7 @@ impl Checker<'_> {
                 if !self.context.is_web() {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::SpecialValueContext,
                         "@headers is only available in web paths",
                     );
                 }
@@ -1368,7 +1383,7 @@ impl Checker<'_> {
                 if !self.context.is_web() {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::SpecialValueContext,
                         "@parameters is only available in web paths",
                     );
                 }
@@ -1378,7 +1393,7 @@ impl Checker<'_> {
                 if !self.context.has_viewer() {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::SpecialValueContext,
                         "@viewer is only available in bubbles and viewer procedures",
                     );
                 }
@@ -1399,7 +1414,7 @@ impl Checker<'_> {
                 target.node,
                 Code::UnknownType,
                 format!(
-                    "Type not found: a message named '{}' was not found.",
+                    "no message named '{}'",
                     target.name
                 ),
                 format!("'{}' is a record; @convert produces messages: declare a message with the fields to copy", target.name),
@@ -1407,14 +1422,18 @@ impl Checker<'_> {
             return Value::error();
         }
         if target_ty.is_error() {
-            self.error(
+            let mut diagnostic = SemanticDiagnostic::new(
                 target.node,
                 Code::UnknownType,
-                format!(
-                    "Type not found: a message named '{}' was not found.",
-                    target.name
-                ),
+                format!("no message named '{}'", target.name),
             );
+            if let Some(message) = self.suggest_message(&target.name) {
+                diagnostic = diagnostic.with_suggestion(target.node, &message);
+            }
+            self.report(diagnostic.with_declaration(
+                format!("Create message {}", target.name),
+                format!("\nmessage {} {{\n}}\n", target.name),
+            ));
             return Value::error();
         }
         let structured = |ty: &Ty| {
@@ -1429,8 +1448,8 @@ impl Checker<'_> {
             (Ty::Enum(enumeration), _) => {
                 self.error_with_help(
                     self.body.expr(value).node,
-                    Code::TypeMismatch,
-                    format!("Type check failure: the type `{source}` is unable to be converted to the enumeration '{enumeration}'."),
+                    Code::BadConversion,
+                    format!("'{source}' can not be converted to the enumeration '{enumeration}'"),
                     "only an int converts to an enumeration (language section 3.10)",
                 );
                 (Ty::Error, None)
@@ -1447,8 +1466,10 @@ impl Checker<'_> {
             _ => {
                 self.error(
                     self.body.expr(value).node,
-                    Code::TypeMismatch,
-                    format!("Type check failure: the type `{source}` is unable to be converted. Only list<S>, S[], maybe<S> can be converted"),
+                    Code::BadConversion,
+                    format!(
+                        "'{source}' can not be converted: only list<S>, S[] and maybe<S> convert"
+                    ),
                 );
                 (Ty::Error, None)
             }
@@ -1480,7 +1501,7 @@ impl Checker<'_> {
         };
         for name in &target_sig.order {
             let Some((_, source_ty)) = source_fields.iter().find(|(field, _)| field == name) else {
-                self.error(node, Code::TypeMismatch, format!("The type '{target}' contains field '{name}' which is not found within '{source}'."));
+                self.error(node, Code::BadConversion, format!("The type '{target}' contains field '{name}' which is not found within '{source}'."));
                 return;
             };
             // Reactive-only storage reads as its native value.
@@ -1497,8 +1518,8 @@ impl Checker<'_> {
             {
                 self.error_with_help(
                     node,
-                    Code::TypeMismatch,
-                    format!("Type check failure: the type '{ty}' is unable to store type '{source_ty}'."),
+                    Code::BadConversion,
+                    format!("expected '{ty}', found '{source_ty}'"),
                     format!("the field '{name}' of '{target}' can not hold the field '{name}' of '{source}'"),
                 );
                 return;
@@ -1513,13 +1534,11 @@ impl Checker<'_> {
             Ty::Error => Ty::Error,
             other => {
                 let message = if matches!(clause, Clause::Unique { .. }) {
-                    format!("unique requires a list, but the type is actually '{other}'")
+                    format!("unique requires a list, found '{other}'")
                 } else {
-                    format!(
-                        "Type check failure: expected an list, but was actually type '{other}'."
-                    )
+                    format!("expected a list, found '{other}'")
                 };
-                self.error(node, Code::TypeMismatch, message);
+                self.error(node, Code::NotIterable, message);
                 Ty::Error
             }
         };
@@ -1545,8 +1564,8 @@ impl Checker<'_> {
                     if !orderable(&ty) {
                         self.error(
                             key.field.node,
-                            Code::TypeMismatch,
-                            format!("Typing issue: the structure '{element}' has field '{}' but it is not orderable (type is {ty})", key.field.name),
+                            Code::QueryRule,
+                            format!("the field '{}' of '{element}' has type '{ty}', which can not be ordered", key.field.name),
                         );
                     }
                 }
@@ -1561,7 +1580,7 @@ impl Checker<'_> {
                 if !matches!(element, Ty::Record(_) | Ty::Error) {
                     self.error(
                         node,
-                        Code::TypeMismatch,
+                        Code::QueryRule,
                         "order_dyn requires the list to contain reactive records",
                     );
                 }
@@ -1608,8 +1627,8 @@ impl Checker<'_> {
                 if !key_ty.is_map_domain() {
                     self.error(
                         key.node,
-                        Code::StructureRule,
-                        format!("The domain type '{key_ty}' is not an appropriate."),
+                        Code::BadMapType,
+                        format!("'{key_ty}' can not be a map key"),
                     );
                 }
                 let value_ty = match function {
@@ -1626,7 +1645,7 @@ impl Checker<'_> {
                         {
                             self.error(
                             assoc.node,
-                            Code::TypeMismatch,
+                            Code::QueryRule,
                             format!("The assoc '{}' starts from '{from}', but the list holds '{name}'", assoc.name),
                         );
                         }
@@ -1663,10 +1682,11 @@ impl Checker<'_> {
                 self.formulas.formula_type(record.as_deref(), &field.name)
             }
             _ => {
-                self.error(
+                self.error_suggesting(
                     field.node,
                     Code::UnknownMember,
                     format!("the key '{}' is not a field of '{element}'", field.name),
+                    self.suggest_field(element, &field.name),
                 );
                 Ty::Error
             }
@@ -1775,11 +1795,8 @@ impl Checker<'_> {
         if sig.aborts {
             self.error(
                 node,
-                Code::CallCapability,
-                format!(
-                    "Function '{callee_ty}' must not abort within a map function",
-                    callee_ty = callee.ty
-                ),
+                Code::AbortableCall,
+                format!("Function '{name}' must not abort within a map function"),
             );
             return Ty::Error;
         }
@@ -1792,8 +1809,8 @@ impl Checker<'_> {
         if !matches!(ty, Ty::Int | Ty::Long | Ty::Double | Ty::Error) {
             self.error(
                 node,
-                Code::TypeMismatch,
-                format!("Type check failure: the {what} must have a type of int, long, or double, but the type is actually '{ty}'"),
+                Code::NotANumber,
+                format!("the {what} must be an int, long or double, found '{ty}'"),
             );
         }
     }
@@ -1907,4 +1924,19 @@ fn edit_distance(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b_chars.len()]
+}
+
+/// The candidate closest in spelling to `name`, if one is close enough to be a typo of it.
+pub(super) fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let limit = if name.len() <= 3 { 1 } else { 2 };
+    candidates
+        .into_iter()
+        .filter(|candidate| *candidate != name)
+        .map(|candidate| (edit_distance(name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min()
+        .map(|(_, candidate)| candidate.to_owned())
 }

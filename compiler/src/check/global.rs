@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::report::Anchor;
 use crate::diagnostic::Code;
 use crate::hir::{Decl, Ident, Item, RecordMember};
 
@@ -13,48 +14,56 @@ pub struct GlobalDiagnostic {
     pub diagnostic: super::SemanticDiagnostic,
 }
 
+/// Where a name was first declared: the item's index and the name's node.
+type First = (usize, crate::hir::NodeId);
+
 /// Checks the rules that span items.
 pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
     let mut diagnostics = Vec::new();
-    let mut values: HashMap<&str, usize> = HashMap::new();
-    let mut types: HashMap<&str, usize> = HashMap::new();
-    let mut policies: HashMap<&str, usize> = HashMap::new();
-    let mut functions: HashMap<&str, usize> = HashMap::new();
-    let mut traffic_seen = false;
-    let mut authorize_seen = false;
-    let mut authorization_seen = false;
-    let mut password_seen = false;
-    let mut views: HashMap<&str, usize> = HashMap::new();
+    let mut values: HashMap<&str, First> = HashMap::new();
+    let mut types: HashMap<&str, First> = HashMap::new();
+    let mut policies: HashMap<&str, First> = HashMap::new();
+    let mut functions: HashMap<&str, First> = HashMap::new();
+    let mut traffic_seen: Option<First> = None;
+    let mut authorize_seen: Option<First> = None;
+    let mut authorization_seen: Option<First> = None;
+    let mut password_seen: Option<First> = None;
+    let mut views: HashMap<&str, First> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
-        let mut duplicate = |ident: &Ident, message: String| {
+        let mut duplicate = |ident: &Ident, message: String, first: Option<First>| {
+            let mut diagnostic =
+                super::SemanticDiagnostic::new(ident.node, Code::Duplicate, message);
+            if let Some((item, node)) = first {
+                diagnostic =
+                    diagnostic.with_label(Anchor::Item { item, node }, "first defined here");
+            }
             diagnostics.push(GlobalDiagnostic {
                 item: index,
-                diagnostic: super::SemanticDiagnostic {
-                    node: ident.node,
-                    code: Code::Duplicate,
-                    message,
-                    help: None,
-                },
+                diagnostic,
             });
         };
         match &item.decl {
             Decl::Record(record) => {
-                if types.insert(&record.name.name, index).is_some() {
+                if let Some(first) = types.insert(&record.name.name, (index, record.name.node)) {
                     duplicate(
                         &record.name,
                         format!("The record '{}' was already defined.", record.name.name),
+                        Some(first),
                     );
                 }
-                let mut fields: HashMap<&str, ()> = HashMap::new();
-                let mut indexes: HashMap<&str, ()> = HashMap::new();
+                let mut fields: HashMap<&str, First> = HashMap::new();
+                let mut indexes: HashMap<&str, First> = HashMap::new();
                 let mut ingested_seen = false;
                 for member in &record.members {
                     match member {
-                        RecordMember::Index(field) if indexes.insert(&field.name, ()).is_some() => {
-                            duplicate(
-                                field,
-                                format!("Index was already defined: '{}'", field.name),
-                            );
+                        RecordMember::Index(field) => {
+                            if let Some(first) = indexes.insert(&field.name, (index, field.node)) {
+                                duplicate(
+                                    field,
+                                    format!("Index was already defined: '{}'", field.name),
+                                    Some(first),
+                                );
+                            }
                         }
                         RecordMember::Ingested { .. } if ingested_seen => {
                             duplicate(
@@ -63,6 +72,7 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                                     "The record {} already has a post ingestion event",
                                     record.name.name
                                 ),
+                                None,
                             );
                         }
                         RecordMember::Ingested { .. } => ingested_seen = true,
@@ -75,47 +85,57 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                         _ => None,
                     };
                     if let Some(name) = name
-                        && fields.insert(&name.name, ()).is_some()
+                        && let Some(first) = fields.insert(&name.name, (index, name.node))
                     {
-                        duplicate(name, format!("Field '{}' was already defined", name.name));
+                        duplicate(
+                            name,
+                            format!("Field '{}' was already defined", name.name),
+                            Some(first),
+                        );
                     }
                 }
             }
             Decl::Message(message) => {
-                if types.insert(&message.name.name, index).is_some() {
+                if let Some(first) = types.insert(&message.name.name, (index, message.name.node)) {
                     duplicate(
                         &message.name,
                         format!("The message '{}' was already defined.", message.name.name),
+                        Some(first),
                     );
                 }
-                let mut indexes: HashMap<&str, ()> = HashMap::new();
+                let mut indexes: HashMap<&str, First> = HashMap::new();
                 for member in &message.members {
                     if let crate::hir::MessageMember::Index(field) = member
-                        && indexes.insert(&field.name, ()).is_some()
+                        && let Some(first) = indexes.insert(&field.name, (index, field.node))
                     {
                         duplicate(
                             field,
                             format!("Index was already defined: '{}'", field.name),
+                            Some(first),
                         );
                     }
                 }
             }
             Decl::Enum(enumeration) => {
-                if types.insert(&enumeration.name.name, index).is_some() {
+                if let Some(first) =
+                    types.insert(&enumeration.name.name, (index, enumeration.name.node))
+                {
                     duplicate(
                         &enumeration.name,
                         format!(
                             "The enumeration '{}' was already defined.",
                             enumeration.name.name
                         ),
+                        Some(first),
                     );
                 }
             }
             Decl::Policy(policy) => {
-                if policies.insert(&policy.name.name, index).is_some() {
+                if let Some(first) = policies.insert(&policy.name.name, (index, policy.name.node)) {
                     duplicate(
                         &policy.name,
                         format!("Policy '{}' was already defined", policy.name.name),
+                        Some(first),
                     );
                 }
             }
@@ -128,30 +148,33 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                 match functions.get(function.name.name.as_str()) {
                     Some(_) => {}
                     None => {
-                        if values.contains_key(function.name.name.as_str()) {
+                        if let Some(first) = values.get(function.name.name.as_str()) {
                             duplicate(
                                 &function.name,
                                 format!("The {word} '{}' was already defined.", function.name.name),
+                                Some(*first),
                             );
                         }
-                        functions.insert(&function.name.name, index);
-                        values.insert(&function.name.name, index);
+                        let first = (index, function.name.node);
+                        functions.insert(&function.name.name, first);
+                        values.insert(&function.name.name, first);
                     }
                 }
             }
             Decl::Traffic { .. } => {
-                if traffic_seen {
+                if let Some((first, node)) = traffic_seen {
                     diagnostics.push(GlobalDiagnostic {
                         item: index,
-                        diagnostic: super::SemanticDiagnostic {
-                            node: item.node,
-                            code: Code::Duplicate,
-                            message: "Traffic hint was already defined.".to_owned(),
-                            help: None,
-                        },
+                        diagnostic: super::SemanticDiagnostic::new(
+                            item.node,
+                            Code::Duplicate,
+                            "Traffic hint was already defined.",
+                        )
+                        .with_help("keep one traffic hint")
+                        .with_label(Anchor::Item { item: first, node }, "first defined here"),
                     });
                 }
-                traffic_seen = true;
+                traffic_seen = traffic_seen.or(Some((index, item.node)));
             }
             Decl::Authorize { .. } | Decl::Authorization { .. } | Decl::Password { .. } => {
                 // At most one of each authentication handler (language section 7.11).
@@ -160,24 +183,26 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                     Decl::Authorization { .. } => (&mut authorization_seen, "@authorization"),
                     _ => (&mut password_seen, "@password"),
                 };
-                if *seen {
+                if let Some((first, node)) = *seen {
                     diagnostics.push(GlobalDiagnostic {
                         item: index,
-                        diagnostic: super::SemanticDiagnostic {
-                            node: item.node,
-                            code: Code::Duplicate,
-                            message: format!("Only one {word} action allowed"),
-                            help: None,
-                        },
+                        diagnostic: super::SemanticDiagnostic::new(
+                            item.node,
+                            Code::Duplicate,
+                            format!("Only one {word} action allowed"),
+                        )
+                        .with_help(format!("keep one {word} handler"))
+                        .with_label(Anchor::Item { item: first, node }, "first defined here"),
                     });
                 }
-                *seen = true;
+                *seen = seen.or(Some((index, item.node)));
             }
             Decl::View(view) => {
-                if views.insert(&view.name.name, index).is_some() {
+                if let Some(first) = views.insert(&view.name.name, (index, view.name.node)) {
                     duplicate(
                         &view.name,
                         format!("View field '{}' was already defined", view.name.name),
+                        Some(first),
                     );
                 }
             }
@@ -195,7 +220,7 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                     _ => None,
                 };
                 if let Some(name) = value_name
-                    && values.insert(&name.name, index).is_some()
+                    && let Some(first) = values.insert(&name.name, (index, name.node))
                 {
                     let message = match decl {
                         Decl::Channel(_) | Decl::AsyncChannel(_) => {
@@ -217,31 +242,39 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                         ),
                         _ => format!("Global field '{}' was already defined", name.name),
                     };
-                    duplicate(name, message);
+                    duplicate(name, message, Some(first));
                 }
             }
         }
     }
-    let mut metrics: HashMap<&str, usize> = HashMap::new();
-    let mut routes: HashMap<String, usize> = HashMap::new();
+    let mut metrics: HashMap<&str, First> = HashMap::new();
+    let mut routes: HashMap<String, First> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
         match &item.decl {
-            Decl::Metric { name, .. } if metrics.insert(&name.name, index).is_some() => {
-                push(
-                    &mut diagnostics,
-                    index,
-                    name.node,
-                    format!("Metric '{}' was already defined.", name.name),
-                );
+            Decl::Metric { name, .. } => {
+                if let Some(first) = metrics.insert(&name.name, (index, name.node)) {
+                    push(
+                        &mut diagnostics,
+                        index,
+                        name.node,
+                        format!("Metric '{}' was already defined.", name.name),
+                    );
+                    label_last(&mut diagnostics, first, "first defined here");
+                }
             }
             Decl::Web(web) => {
                 let route = route_shape(web);
-                if routes.insert(route.clone(), index).is_some() {
+                if let Some(first) = routes.insert(route.clone(), (index, web.path_node)) {
                     push(
                         &mut diagnostics,
                         index,
                         web.path_node,
                         format!("Web {route} has a conflict"),
+                    );
+                    label_last(
+                        &mut diagnostics,
+                        first,
+                        "the other handler of these requests",
                     );
                 }
             }
@@ -275,10 +308,8 @@ fn push_with(
     diagnostics.push(GlobalDiagnostic {
         item,
         diagnostic: super::SemanticDiagnostic {
-            node,
-            code,
-            message,
             help: help.map(str::to_owned),
+            ..super::SemanticDiagnostic::new(node, code, message)
         },
     });
 }
@@ -412,11 +443,13 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
                 continue;
             };
             if dispatch.function.returns.as_ref().map(type_text) != returns {
-                push(
+                push_with(
                     diagnostics,
                     member,
                     dispatch.function.name.node,
+                    Code::DispatchRule,
                     format!("Dispatcher '{name}' do not agree on return type."),
+                    None,
                 );
             }
             for (label, count) in labels.iter().zip(counts.iter_mut()) {
@@ -435,21 +468,25 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
             .map(|(label, _)| *label)
             .collect();
         if !missing.is_empty() {
-            push(
+            push_with(
                 diagnostics,
                 first,
                 first_dispatch.function.name.node,
+                Code::DispatchRule,
                 format!(
                     "Enum '{enumeration}' has a dispatcher '{name}' which is incomplete and lacks: {}.",
                     missing.join(", ")
                 ),
+                None,
             );
         } else if returns.is_some() && counts.iter().any(|count| *count > 1) {
-            push(
+            push_with(
                 diagnostics,
                 first,
                 first_dispatch.function.name.node,
+                Code::DispatchRule,
                 format!("Dispatcher '{name}' returns and matches too many for '{enumeration}'"),
+                None,
             );
         }
     }
@@ -500,11 +537,15 @@ fn record_cycles(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
                     let mut cycle = path.clone();
                     cycle.push(next);
                     if let Decl::Record(record) = &items[*index].decl {
-                        push(
+                        push_with(
                             diagnostics,
                             *index,
                             record.name.node,
+                            Code::TypeCycle,
                             format!("A cycle was detected within records: {}", cycle.join(", ")),
+                            Some(
+                                "a record can not contain itself, through its fields or its formulas",
+                            ),
                         );
                     }
                     stack.clear();
@@ -571,12 +612,22 @@ fn message_cycles(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
                 diagnostics,
                 *index,
                 message.name.node,
-                Code::StructureRule,
+                Code::TypeCycle,
                 format!(
                     "The record/message '{start}' has the potential to create an infinite serialization"
                 ),
                 Some("hold the nested message in a maybe<…> or an array so that it can be absent"),
             );
         }
+    }
+}
+
+/// Points the diagnostic just pushed at the declaration it conflicts with.
+fn label_last(diagnostics: &mut [GlobalDiagnostic], (item, node): First, message: &str) {
+    if let Some(last) = diagnostics.last_mut() {
+        last.diagnostic.related.push(super::report::SemanticLabel {
+            anchor: Anchor::Item { item, node },
+            message: message.to_owned(),
+        });
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::report::Anchor;
 use super::stmt::Flow;
 use super::{Checker, CodeKind, Context, FormulaTypes, SemanticDiagnostic};
 use crate::diagnostic::Code;
@@ -86,7 +87,7 @@ impl Checker<'_> {
                 {
                     self.error_with_help(
                         record.name.node,
-                        Code::StructureRule,
+                        Code::TypeCycle,
                         format!("A cycle was detected within records: {}", cycle.join(", ")),
                         "a record can not contain itself, through its fields or its formulas",
                     );
@@ -107,19 +108,22 @@ impl Checker<'_> {
                     );
                 }
                 self.enum_values_unique(enumeration);
-                let mut seen: Vec<&str> = Vec::new();
+                let mut seen: Vec<&Ident> = Vec::new();
                 for label in &enumeration.labels {
-                    if seen.contains(&label.name.name.as_str()) {
-                        self.error(
-                            label.name.node,
-                            Code::Duplicate,
-                            format!(
-                                "The enumeration '{}' has duplicates for '{}' defined.",
-                                enumeration.name.name, label.name.name
-                            ),
+                    if let Some(first) = seen.iter().find(|first| first.name == label.name.name) {
+                        self.report(
+                            SemanticDiagnostic::new(
+                                label.name.node,
+                                Code::Duplicate,
+                                format!(
+                                    "The enumeration '{}' has duplicates for '{}' defined.",
+                                    enumeration.name.name, label.name.name
+                                ),
+                            )
+                            .with_label(Anchor::Node(first.node), "first defined here"),
                         );
                     }
-                    seen.push(&label.name.name);
+                    seen.push(&label.name);
                 }
             }
             Decl::Dispatch(dispatch) => {
@@ -130,13 +134,11 @@ impl Checker<'_> {
                 {
                     Ty::Enum(Arc::from(dispatch.enumeration.name.as_str()))
                 } else {
-                    self.error(
+                    self.error_suggesting(
                         dispatch.enumeration.node,
                         Code::UnknownType,
-                        format!(
-                            "Type not found: an enumeration named '{}' was not found.",
-                            dispatch.enumeration.name
-                        ),
+                        format!("no enumeration named '{}'", dispatch.enumeration.name),
+                        self.suggest_enum(&dispatch.enumeration.name),
                     );
                     Ty::Error
                 };
@@ -245,7 +247,7 @@ impl Checker<'_> {
                                         self.error(
                                             self.body.expr(*value).node,
                                             Code::TypeMismatch,
-                                            format!("Type check failure: must have a type of '{expected}', but the type is actually '{ty}'"),
+                                            format!("expected '{expected}', found '{ty}'"),
                                         );
                                     }
                                 }
@@ -405,8 +407,8 @@ impl Checker<'_> {
                 if !matches!(ty, Ty::Int | Ty::Long | Ty::Double | Ty::Error) {
                     self.error(
                         self.body.expr(*value).node,
-                        Code::TypeMismatch,
-                        format!("Type check failure: must have a type of int, long, or double; instead, but the type is actually '{ty}'"),
+                        Code::NotANumber,
+                        format!("expected an int, long or double, found '{ty}'"),
                     );
                 }
             }
@@ -516,7 +518,11 @@ impl Checker<'_> {
             Ty::Table(element) => (**element).clone(),
             Ty::Error => Ty::Error,
             other => {
-                self.error(join.table.node, Code::TypeMismatch, format!("Type check failure: must have a type of 'table<?>', but got a type of '{other}'."));
+                self.error(
+                    join.table.node,
+                    Code::NotATable,
+                    format!("expected a table, found '{other}'"),
+                );
                 Ty::Error
             }
         };
@@ -532,7 +538,7 @@ impl Checker<'_> {
                 {
                     self.error(
                             join.table.node,
-                            Code::TypeMismatch,
+                            Code::QueryRule,
                             format!("The assoc '{}' requires an edge type of '{edge}' while being given a table with '{row_name}'.", join.assoc.name),
                         );
                 }
@@ -547,7 +553,7 @@ impl Checker<'_> {
                 self.error_with_help(
                     self.body.expr(end).node,
                     Code::TypeMismatch,
-                    format!("Type check failure: must have a type of 'int' or 'maybe<int>', but the type is actually '{ty}'"),
+                    format!("expected 'int' or 'maybe<int>', found '{ty}'"),
                     "the ends of a join are row ids",
                 );
             }
@@ -611,7 +617,11 @@ impl Checker<'_> {
             }
         }
         if record.is_some() && field.name.name == "id" && !matches!(ty, Ty::Int | Ty::Error) {
-            self.error(field.ty.node(), Code::StructureRule, "id must be type int");
+            self.error(
+                field.ty.node(),
+                Code::FieldTypeNotAllowed,
+                "id must be type int",
+            );
         }
         if let Privacy::ViewerIs(owner) = &field.privacy {
             self.viewer_is(owner, record);
@@ -643,7 +653,7 @@ impl Checker<'_> {
         if !storable {
             self.error_with_help(
                 field.ty.node(),
-                Code::StructureRule,
+                Code::FieldTypeNotAllowed,
                 format!("The type '{ty}' can not be stored in a document or record field"),
                 help,
             );
@@ -710,19 +720,21 @@ impl Checker<'_> {
                     .is_some_and(|sig| sig.policies.contains(&policy.name))
             });
             if !in_record && !self.signatures.policies.contains(&policy.name) {
-                self.error(
+                self.error_suggesting(
                     policy.node,
-                    Code::UnknownReference,
+                    Code::UnknownPolicy,
                     format!("Policy '{}' was not found", policy.name),
+                    self.suggest_policy(record.map(|record| &**record), &policy.name),
                 );
             }
         }
         for filter in &guard.filters {
             if !self.signatures.filters.contains(&filter.name) {
-                self.error(
+                self.error_suggesting(
                     filter.node,
-                    Code::UnknownReference,
+                    Code::UnknownPolicy,
                     format!("Filter '{}' was not found", filter.name),
+                    self.suggest_filter(&filter.name),
                 );
             }
         }
@@ -742,7 +754,7 @@ impl Checker<'_> {
         if matches!(ty.unwrap_maybe(), Ty::Channel(_) | Ty::Template) {
             self.error_with_help(
                 name.node,
-                Code::StructureRule,
+                Code::FieldTypeNotAllowed,
                 format!("Lazy type has inappropriate type `{ty}`"),
                 "channels and templates can not be exposed through formulas or bubbles",
             );
@@ -788,10 +800,11 @@ impl Checker<'_> {
                     .is_some_and(|sig| sig.policies.contains(&policy.name))
                     || self.signatures.policies.contains(&policy.name);
                 if !known {
-                    self.error(
+                    self.error_suggesting(
                         policy.node,
-                        Code::UnknownReference,
+                        Code::UnknownPolicy,
                         format!("Policy '{}' was not found", policy.name),
+                        self.suggest_policy(Some(record), &policy.name),
                     );
                 }
             }
@@ -857,7 +870,7 @@ impl Checker<'_> {
                 if contains_record_or_table(&ty) {
                     self.error(
                         field.ty.node(),
-                        Code::StructureRule,
+                        Code::FieldTypeNotAllowed,
                         format!("Messages can't have a field type of '{ty}'"),
                     );
                 }
@@ -942,7 +955,7 @@ impl Checker<'_> {
         if flow == Flow::Continues && returns.as_ref().is_some_and(|ty| *ty != Ty::Void) {
             self.error(
                 function.name.node,
-                Code::ControlFlow,
+                Code::MissingReturn,
                 format!(
                     "The function '{}' does not return in all cases",
                     function.name.name
@@ -958,7 +971,7 @@ impl Checker<'_> {
         if self.code_flow(body, context, Vec::new()) == Flow::Continues {
             self.error(
                 name.node,
-                Code::ControlFlow,
+                Code::MissingReturn,
                 format!("The '{}' must return a boolean on every path", name.name),
             );
         }
@@ -1001,14 +1014,14 @@ impl Checker<'_> {
                 if !(0..=23).contains(hour) {
                     self.error(
                         *node,
-                        Code::StructureRule,
+                        Code::BadSchedule,
                         format!("The hour '{hour}' is not between 0 and 23 inclusive"),
                     );
                 }
                 if !(0..=59).contains(minute) {
                     self.error(
                         *node,
-                        Code::StructureRule,
+                        Code::BadSchedule,
                         format!("The minute '{minute}' is not between 0 and 59 inclusive"),
                     );
                 }
@@ -1017,7 +1030,7 @@ impl Checker<'_> {
                 if !(0..=59).contains(minute) {
                     self.error(
                         *node,
-                        Code::StructureRule,
+                        Code::BadSchedule,
                         format!("The minute '{minute}' is not between 0 and 59 inclusive"),
                     );
                 }
@@ -1026,7 +1039,7 @@ impl Checker<'_> {
                 if !(0..=31).contains(day) {
                     self.error(
                         *node,
-                        Code::StructureRule,
+                        Code::BadSchedule,
                         format!("The day '{day}' is not between 0 and 31 inclusive"),
                     );
                 }
@@ -1044,7 +1057,7 @@ impl Checker<'_> {
                         self.error(
                             field.node,
                             Code::TypeMismatch,
-                            format!("cron job found variable '{}' to have type 'r<{ty}>' instead of {expected}", field.name),
+                            format!("the cron schedule reads the field '{}' of type '{ty}', but a schedule needs '{expected}'", field.name),
                         );
                     }
                     _ => self.error(
@@ -1061,21 +1074,31 @@ impl Checker<'_> {
         match self.signatures.resolve_struct_name(&message.name) {
             Ty::Message(name) => Ty::Message(name),
             Ty::Error => {
-                self.error(
+                let mut diagnostic = SemanticDiagnostic::new(
                     message.node,
                     Code::UnknownType,
-                    format!(
-                        "Type not found: a message named '{}' was not found.",
-                        message.name
-                    ),
+                    format!("no message named '{}'", message.name),
                 );
+                if let Some(suggestion) = self.suggest_message(&message.name) {
+                    diagnostic = diagnostic.with_suggestion(message.node, &suggestion);
+                }
+                self.report(diagnostic.with_declaration(
+                    format!("Create message {}", message.name),
+                    format!("\nmessage {} {{\n}}\n", message.name),
+                ));
                 Ty::Error
             }
             other => {
                 self.error(
                     message.node,
                     Code::TypeMismatch,
-                    format!("Type incorrect: expecting '{}' to be a message type; instead, found a type of '{other}'.", message.name),
+                    match other {
+                        Ty::Record(_) => format!("expected a message, found the record '{other}'"),
+                        Ty::Enum(_) => {
+                            format!("expected a message, found the enumeration '{other}'")
+                        }
+                        _ => format!("expected a message, found '{other}'"),
+                    },
                 );
                 Ty::Error
             }
@@ -1108,7 +1131,7 @@ impl Checker<'_> {
             .end
             .or_else(|| body.stmts.last().map(|stmt| self.body.stmt(*stmt).node));
         if let Some(node) = node {
-            self.error(node, Code::ControlFlow, message);
+            self.error(node, Code::MissingReturn, message);
         }
     }
 }

@@ -87,9 +87,7 @@ impl CallError {
             ),
             CallError::Argument {
                 expected, actual, ..
-            } => format!(
-                "Type check failure: the type '{expected}' is unable to store type '{actual}'."
-            ),
+            } => format!("expected '{expected}', found '{actual}'"),
             CallError::NoOverload { arguments, .. } => {
                 format!("Function '{function}' has no overload that accepts ({arguments})")
             }

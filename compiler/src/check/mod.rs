@@ -15,7 +15,9 @@ pub mod global;
 mod items;
 pub mod library;
 mod ops;
+pub mod report;
 mod stmt;
+mod suggest;
 
 use std::collections::HashMap;
 
@@ -35,6 +37,10 @@ pub struct SemanticDiagnostic {
     pub code: Code,
     pub message: String,
     pub help: Option<String>,
+    /// Other places that explain the problem ("first defined here").
+    pub related: Vec<report::SemanticLabel>,
+    /// Changes that resolve it.
+    pub fixes: Vec<report::SemanticFix>,
 }
 
 /// How the checker learns the type of a formula (top-level when `record` is `None`).
@@ -89,12 +95,8 @@ impl<'a> Checker<'a> {
     }
 
     fn error(&mut self, node: NodeId, code: Code, message: impl Into<String>) {
-        self.diagnostics.push(SemanticDiagnostic {
-            node,
-            code,
-            message: message.into(),
-            help: None,
-        });
+        self.diagnostics
+            .push(SemanticDiagnostic::new(node, code, message));
     }
 
     fn error_with_help(
@@ -104,12 +106,8 @@ impl<'a> Checker<'a> {
         message: impl Into<String>,
         help: impl Into<String>,
     ) {
-        self.diagnostics.push(SemanticDiagnostic {
-            node,
-            code,
-            message: message.into(),
-            help: Some(help.into()),
-        });
+        self.diagnostics
+            .push(SemanticDiagnostic::new(node, code, message).with_help(help));
     }
 
     fn push_scope(&mut self) {
@@ -150,11 +148,18 @@ impl<'a> Checker<'a> {
                 ty
             }
             Err(TypeError::Unknown(ident)) => {
-                self.error(
+                let mut diagnostic = SemanticDiagnostic::new(
                     ident.node,
                     Code::UnknownType,
-                    format!("Type not found: the type '{}' was not found.", ident.name),
+                    format!("no type named '{}'", ident.name),
                 );
+                if let Some(suggestion) = self.suggest_type(&ident.name) {
+                    diagnostic = diagnostic.with_suggestion(ident.node, &suggestion);
+                }
+                self.report(diagnostic.with_declaration(
+                    format!("Create message {}", ident.name),
+                    format!("\nmessage {} {{\n}}\n", ident.name),
+                ));
                 Ty::Error
             }
             Err(TypeError::Arity { name, node }) => {
@@ -178,8 +183,8 @@ impl<'a> Checker<'a> {
                     if !domain.is_map_domain() {
                         self.error_with_help(
                             node,
-                            Code::StructureRule,
-                            format!("The domain type '{domain}' is not an appropriate."),
+                            Code::BadMapType,
+                            format!("'{domain}' can not be a map key"),
                             "map keys must be int, long, string, an enum or principal",
                         );
                         return;
@@ -187,8 +192,8 @@ impl<'a> Checker<'a> {
                     if matches!(**range, Ty::Table(_)) {
                         self.error(
                             node,
-                            Code::StructureRule,
-                            format!("The range type '{range}' is not an appropriate for a map."),
+                            Code::BadMapType,
+                            format!("'{range}' can not be a map value"),
                         );
                         return;
                     }
@@ -217,20 +222,15 @@ impl<'a> Checker<'a> {
             self.error(
                 node,
                 Code::TypeMismatch,
-                format!("Type check failure: enum types are incompatible '{a}' vs '{b}'."),
+                format!("the enumerations '{a}' and '{b}' are different types"),
             );
             return;
         }
         if !crate::ty::can_store(target, source, reactive, self.signatures) {
-            let target_text = if reactive {
-                format!("r<{target}>")
-            } else {
-                target.to_string()
-            };
             self.error(
                 node,
                 Code::TypeMismatch,
-                format!("Type check failure: the type '{target_text}' is unable to store type '{source}'."),
+                format!("expected '{target}', found '{source}'"),
             );
         }
     }
@@ -244,8 +244,8 @@ impl<'a> Checker<'a> {
         if !ok {
             self.error(
                 node,
-                Code::TypeMismatch,
-                format!("Type check failure: must have a type of 'bool', but the type is actually '{ty}'"),
+                Code::ConditionNotBool,
+                format!("expected 'bool', found '{ty}'"),
             );
         }
     }

@@ -1,7 +1,8 @@
 //! Checking statements, and the flow rules: unreachable code and returns on every path.
 
 use super::expr::Place;
-use super::{Checker, CodeKind};
+use super::report::Anchor;
+use super::{Checker, CodeKind, SemanticDiagnostic};
 use crate::diagnostic::Code;
 use crate::hir::{Block, Expr, ExprId, InferKind, Literal, Stmt, StmtId};
 use crate::ty::Ty;
@@ -70,7 +71,7 @@ impl Checker<'_> {
                                 self.error(
                                     condition_node,
                                     Code::MaybeMisuse,
-                                    format!("Type check failure: the type '{other}' was expected to be a maybe<?>"),
+                                    format!("expected a maybe, found '{other}'"),
                                 );
                                 Ty::Error
                             }
@@ -103,7 +104,7 @@ impl Checker<'_> {
                 if matches!(declared, Ty::Text | Ty::Holder(_)) {
                     self.error_with_help(
                         ty.node(),
-                        Code::StructureRule,
+                        Code::FieldTypeNotAllowed,
                         format!("The type '{declared}' is only available for document and record fields"),
                         "use a `string` (for text) or the message itself (for holder<M>) in a local",
                     );
@@ -114,14 +115,14 @@ impl Checker<'_> {
                         self.expect_storable(self.body.expr(value).node, &declared, &value_ty, false);
                     }
                     None => match &declared {
-                        Ty::Record(_) => self.error(name.node, Code::StructureRule, "Reactive pointers must be initialized"),
+                        Ty::Record(_) => self.error(name.node, Code::MissingInitializer, "Reactive pointers must be initialized"),
                         Ty::Future(_) | Ty::Channel(_) => self.error_with_help(
                             name.node,
-                            Code::StructureRule,
+                            Code::MissingInitializer,
                             format!("The type '{declared}' has no default value, so '{}' must be initialized", name.name),
                             "initialize it where it is declared, for example `future<M> f = channel.fetch(who);`",
                         ),
-                        Ty::Json => self.error(name.node, Code::TypeMismatch, "Type check failure: the type 'json' is unable to store type 'dynamic'."),
+                        Ty::Json => self.error(name.node, Code::TypeMismatch, "expected 'json', found 'dynamic'"),
                         _ => {}
                     },
                 }
@@ -182,8 +183,8 @@ impl Checker<'_> {
                     other => {
                         self.error(
                             self.body.expr(iterable).node,
-                            Code::TypeMismatch,
-                            format!("Type check failure: must be either an array, list, or map to use foreach or index lookup; instead got '{other}'."),
+                            Code::NotIterable,
+                            format!("expected an array, list or map, found '{other}'"),
                         );
                         Ty::Error
                     }
@@ -201,7 +202,7 @@ impl Checker<'_> {
                 if !matches!(ty, Ty::Int | Ty::String | Ty::Enum(_) | Ty::Error) {
                     self.error(
                         self.body.expr(value).node,
-                        Code::TypeMismatch,
+                        Code::SwitchRule,
                         "switch statements work with integer, string, or enum types",
                     );
                 }
@@ -211,7 +212,7 @@ impl Checker<'_> {
             Stmt::Case(_) => {
                 self.error(
                     node,
-                    Code::ContextCapability,
+                    Code::SwitchRule,
                     "case: requires being in a switch statement",
                 );
                 Flow::Continues
@@ -219,7 +220,7 @@ impl Checker<'_> {
             Stmt::Default => {
                 self.error(
                     node,
-                    Code::ContextCapability,
+                    Code::SwitchRule,
                     "default: requires being in a switch statement",
                 );
                 Flow::Continues
@@ -232,7 +233,7 @@ impl Checker<'_> {
                 if !self.context.can_abort() {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::AbortContext,
                         "Can only 'abort' from a message handler or an abortable procedure/method",
                     );
                 }
@@ -242,7 +243,7 @@ impl Checker<'_> {
                 if self.context.kind != CodeKind::State {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::AbortContext,
                         "Can only 'block' from a state machine transition",
                     );
                 }
@@ -276,7 +277,7 @@ impl Checker<'_> {
                 if !self.context.is_test() {
                     self.error(
                         node,
-                        Code::ContextCapability,
+                        Code::TestOnly,
                         "logs are only applicable within a test.",
                     );
                 }
@@ -359,7 +360,7 @@ impl Checker<'_> {
         if !self.context.is_test() {
             self.error(
                 node,
-                Code::ContextCapability,
+                Code::TestOnly,
                 "Forcing a step designed exclusively for testing",
             );
         }
@@ -375,10 +376,11 @@ impl Checker<'_> {
             }
             Some(GlobalSig::AsyncChannel { ty }) => Some(ty.clone()),
             _ => {
-                self.error(
+                self.error_suggesting(
                     channel.node,
-                    Code::UnknownReference,
+                    Code::UnknownChannel,
                     format!("Channel '{}' does not exist", channel.name),
+                    self.suggest_channel(&channel.name),
                 );
                 None
             }
@@ -390,8 +392,8 @@ impl Checker<'_> {
         if !matches!(ty, Ty::Int | Ty::Double | Ty::Error) {
             self.error(
                 node,
-                Code::TypeMismatch,
-                format!("Type check failure: Must have a type of 'int' or 'double', but the type is actually '{ty}'"),
+                Code::NotANumber,
+                format!("expected 'int' or 'double', found '{ty}'"),
             );
         }
     }
@@ -415,7 +417,7 @@ impl Checker<'_> {
             self.error(
                 self.body.expr(target).node,
                 Code::TypeMismatch,
-                format!("Type check failure: must have a type of 'label', but the type is actually '{ty}'"),
+                format!("expected 'label', found '{ty}'"),
             );
         }
     }
@@ -426,16 +428,23 @@ impl Checker<'_> {
             _ => vec![body],
         };
         self.push_scope();
-        let mut seen_default = false;
+        let mut seen_default = None;
         for stmt in stmts {
             let node = self.body.stmt(stmt).node;
             match self.body.stmt(stmt).stmt.clone() {
                 Stmt::Case(value) => self.case_label(value, value_ty),
                 Stmt::Default => {
-                    if seen_default {
-                        self.error(node, Code::Duplicate, "there can be only one default case");
+                    if let Some(first) = seen_default {
+                        self.report(
+                            SemanticDiagnostic::new(
+                                node,
+                                Code::SwitchRule,
+                                "there can be only one default case",
+                            )
+                            .with_label(Anchor::Node(first), "the first default case"),
+                        );
                     }
-                    seen_default = true;
+                    seen_default = seen_default.or(Some(node));
                 }
                 _ => {
                     self.stmt(stmt);
@@ -469,7 +478,7 @@ impl Checker<'_> {
         if !constant || !matches_switch {
             self.error(
                 node,
-                Code::TypeMismatch,
+                Code::SwitchRule,
                 format!("case label should be {kind} constant"),
             );
         }
@@ -482,14 +491,14 @@ impl Checker<'_> {
                 self.expr(value);
                 self.error(
                     node,
-                    Code::ControlFlow,
+                    Code::ReturnMismatch,
                     "The return statement expects no expression",
                 );
             }
             (None, Some(expected)) if expected != Ty::Void => {
                 self.error(
                     node,
-                    Code::ControlFlow,
+                    Code::ReturnMismatch,
                     format!("The return statement expected an expression of type `{expected}`"),
                 );
             }
@@ -520,7 +529,7 @@ impl Checker<'_> {
                 if !matches!(value_ty, Ty::Anonymous(_) | Ty::Message(_)) {
                     self.error(
                         node,
-                        Code::TypeMismatch,
+                        Code::ReturnMismatch,
                         "The @web handlers must return a message",
                     );
                     return;
@@ -537,7 +546,7 @@ impl Checker<'_> {
                 if n_bodies != expected {
                     self.error(
                         node,
-                        Code::TypeMismatch,
+                        Code::ReturnMismatch,
                         format!("The return statement within a @web expects exactly {} body type; got {n_bodies} instead", if expected == 1 { "one" } else { "no" }),
                     );
                 }
@@ -546,11 +555,11 @@ impl Checker<'_> {
                 if !fields.iter().any(|field| field == "hash") {
                     self.error(
                         node,
-                        Code::TypeMismatch,
+                        Code::ReturnMismatch,
                         "The return statement within a @authorization expects a hash",
                     );
                 } else if !fields.iter().any(|field| field == "agent") {
-                    self.error(node, Code::TypeMismatch, "@authorization must either return a special message with an agent and a hash");
+                    self.error(node, Code::ReturnMismatch, "@authorization must either return a special message with an agent and a hash");
                 }
             }
             _ => {}
@@ -610,7 +619,7 @@ impl Checker<'_> {
         self.error_with_help(
             self.body.expr(value).node,
             Code::TypeMismatch,
-            format!("Type check failure: the type 'r<{target}>' is unable to store type '{value_ty}'."),
+            format!("expected '{target}', found '{value_ty}'"),
             "a maybe<record> field owns its record: fill it with ingestion (`field <- {...};`) and empty it with `.delete()`",
         );
         true
@@ -629,8 +638,8 @@ impl Checker<'_> {
             other => {
                 self.error(
                     target_node,
-                    Code::TypeMismatch,
-                    format!("Type check failure: unable to ingest into this type '{other}'."),
+                    Code::BadIngestion,
+                    format!("can not ingest into '{other}'"),
                 );
                 return;
             }
@@ -671,8 +680,11 @@ impl Checker<'_> {
                 if let Some(target_struct) = &target_struct {
                     self.error(
                         source_node,
-                        Code::TypeMismatch,
-                        format!("Type check failure: '{other}' unable to produce data to ingest into '{}'.", target_value.ty.clone()),
+                        Code::BadIngestion,
+                        format!(
+                            "'{other}' can not be ingested into '{}'",
+                            target_value.ty.clone()
+                        ),
                     );
                     let _ = target_struct;
                 }
@@ -697,10 +709,8 @@ impl Checker<'_> {
                     {
                         self.error(
                             source_node,
-                            Code::TypeMismatch,
-                            format!(
-                                "Type check failure: The field '{name}' was lost during ingestion"
-                            ),
+                            Code::BadIngestion,
+                            format!("the field '{name}' would be lost by the ingestion"),
                         );
                     }
                     if name != "id"
@@ -714,8 +724,8 @@ impl Checker<'_> {
                     if !source_fields.iter().any(|(field, _)| field == name) {
                         self.error(
                             source_node,
-                            Code::TypeMismatch,
-                            format!("Type check failure: The field '{name}' was required for ingestion and is not present"),
+                            Code::BadIngestion,
+                            format!("the field '{name}' is required by the ingestion but missing"),
                         );
                     }
                 }
@@ -743,8 +753,8 @@ impl Checker<'_> {
         if !crate::ty::can_store(target, value, true, self.signatures) {
             self.error_with_help(
                 node,
-                Code::TypeMismatch,
-                format!("Type check failure: the type 'r<{target}>' is unable to store type '{source}'."),
+                Code::BadIngestion,
+                format!("expected '{target}', found '{source}'"),
                 format!("the field '{name}' is ingested by assignment: give it a value of type '{target}'"),
             );
         }

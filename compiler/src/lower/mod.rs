@@ -140,22 +140,12 @@ fn lower_top_level(text: &str, node: Node<'_>) -> CachedItem {
 }
 
 fn shifted(diagnostic: &Diagnostic, offset: usize) -> Diagnostic {
-    let mut moved = diagnostic.clone();
-    moved.range = moved.range.start + offset..moved.range.end + offset;
-    for label in &mut moved.related {
-        label.range = label.range.start + offset..label.range.end + offset;
-    }
-    moved
+    diagnostic.map_ranges(|range| range.start + offset..range.end + offset)
 }
 
 fn unshifted(diagnostic: &Diagnostic, offset: usize) -> Diagnostic {
-    let mut moved = diagnostic.clone();
-    moved.range = moved.range.start.saturating_sub(offset)..moved.range.end.saturating_sub(offset);
-    for label in &mut moved.related {
-        label.range =
-            label.range.start.saturating_sub(offset)..label.range.end.saturating_sub(offset);
-    }
-    moved
+    diagnostic
+        .map_ranges(|range| range.start.saturating_sub(offset)..range.end.saturating_sub(offset))
 }
 
 /// A lowered top-level node with its syntax diagnostics, spans relative to the node.

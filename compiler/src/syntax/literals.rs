@@ -54,7 +54,14 @@ fn judge_number(literal: &str, range: std::ops::Range<usize>) -> Option<Diagnost
         {
             return malformed(
                 "a '-' directly after a number is read as part of it; put spaces around the minus: '3 - 1'",
-            );
+            )
+            .map(|diagnostic| {
+                diagnostic.with_fix(
+                    "Put spaces around '-'",
+                    range.clone(),
+                    literal.replace('-', " - "),
+                )
+            });
         }
         return malformed("a double is written like 1.5, .5, 2.0e3 or 1e-5");
     }
@@ -73,11 +80,16 @@ fn judge_number(literal: &str, range: std::ops::Range<usize>) -> Option<Diagnost
     }
     if literal.bytes().all(|byte| byte.is_ascii_digit()) {
         if literal.parse::<i32>().is_err() {
-            return Some(out_of_range(
+            let diagnostic = out_of_range(
                 literal,
-                range,
+                range.clone(),
                 "an int holds at most 2147483647; write a long such as 2147483648L",
-            ));
+            );
+            return Some(if literal.parse::<i64>().is_ok() {
+                diagnostic.with_fix("Make it a long", range.end..range.end, "L")
+            } else {
+                diagnostic
+            });
         }
         return None;
     }
@@ -86,7 +98,13 @@ fn judge_number(literal: &str, range: std::ops::Range<usize>) -> Option<Diagnost
             .bytes()
             .all(|byte| byte.is_ascii_digit() || byte == b'e' || byte == b'E')
     {
-        return malformed("an exponent needs a decimal point: write 1.0e3 instead of 1e3");
+        let exponent = literal.find(['e', 'E']).unwrap_or(literal.len());
+        return malformed("an exponent needs a decimal point: write 1.0e3 instead of 1e3").map(
+            |diagnostic| {
+                let at = range.start + exponent;
+                diagnostic.with_fix("Insert '.0' before the exponent", at..at, ".0")
+            },
+        );
     }
     malformed("a number is made of digits; a name cannot start with a digit")
 }
@@ -139,9 +157,11 @@ pub fn string(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
             } else {
                 format!("\\{escape}")
             };
+            let backslash = base + offset;
             diagnostics.push(
-                Diagnostic::error(Code::InvalidEscape, base + offset..end, format!("'{shown}' is not a valid escape in a string"))
-                    .with_help("the escapes are \\b \\t \\n \\r \\f \\\" \\\\ and \\u followed by four hex digits; write \\\\ for a backslash"),
+                Diagnostic::error(Code::InvalidEscape, backslash..end, format!("'{shown}' is not a valid escape in a string"))
+                    .with_help("the escapes are \\b \\t \\n \\r \\f \\\" \\\\ and \\u followed by four hex digits; write \\\\ for a backslash")
+                    .with_fix("Escape the backslash", backslash..backslash, "\\"),
             );
         }
     }

@@ -39,7 +39,8 @@ pub fn missing_node(text: &str, node: Node<'_>) -> Diagnostic {
             ),
         )
         .with_label(opener.byte_range(), "opened here")
-        .with_help(format!("add {expected}"));
+        .with_help(format!("add {expected}"))
+        .with_fix(format!("Insert '{kind}'"), at..at, kind);
     }
 
     let message = match (kind, previous) {
@@ -55,7 +56,12 @@ pub fn missing_node(text: &str, node: Node<'_>) -> Diagnostic {
     } else {
         format!("insert {expected}")
     };
-    Diagnostic::error(Code::MissingToken, at..at, message).with_help(help)
+    let diagnostic = Diagnostic::error(Code::MissingToken, at..at, message).with_help(help);
+    if kind == ";" {
+        diagnostic.with_fix("Insert ';'", at..at, ";")
+    } else {
+        diagnostic
+    }
 }
 
 /// A diagnostic for tokens the parser could not place.
@@ -140,7 +146,12 @@ fn unclosed_bracket(text: &str, tokens: &[Node<'_>]) -> Option<Diagnostic> {
             ),
         )
         .with_label(opener.byte_range(), "opened here")
-        .with_help(format!("add {closer}")),
+        .with_help(format!("add {closer}"))
+        .with_fix(
+            format!("Insert {closer}"),
+            at..at,
+            closer.trim_matches('\''),
+        ),
     )
 }
 
@@ -191,7 +202,8 @@ fn unexpected(
             at..at,
             format!("expected ';' after '{after}'"),
         )
-        .with_help("add ';' to end the statement");
+        .with_help("add ';' to end the statement")
+        .with_fix("Insert ';'", at..at, ";");
     }
     if ends_line {
         // The mistake is at the end of the line that stops short, not on the next line.

@@ -1,12 +1,12 @@
-//! `textDocument/codeAction`: quick fixes for the diagnostics in the requested range: insert a
-//! missing `;`, replace a misspelt name by the one the diagnostic suggests, and declare a missing
-//! state block or message at the end of the file.
+//! `textDocument/codeAction`: the quick fixes of the diagnostics in the requested range. Each is a
+//! conversion of a fix the compiler attached to its diagnostic (insert a missing `;`, replace a
+//! misspelt name, declare a missing state block or message); nothing here reads a message.
 
 use adama_compiler::{Db, SourceFile, queries};
 use ropey::Rope;
-use tower_lsp_server::ls_types::{CodeAction, CodeActionKind, TextEdit, Uri, WorkspaceEdit};
+use tower_lsp_server::ls_types::{CodeAction, Uri};
 
-use crate::convert::{diagnostic as protocol_diagnostic, range_of};
+use crate::convert::quick_fix;
 
 /// The quick fixes for the diagnostics overlapping `range` (byte offsets).
 pub fn code_actions(
@@ -16,71 +16,18 @@ pub fn code_actions(
     uri: &Uri,
     range: std::ops::Range<usize>,
 ) -> Vec<CodeAction> {
-    let mut actions = Vec::new();
-    for diagnostic in queries::diagnostics(db, file) {
-        if diagnostic.range.end < range.start || diagnostic.range.start > range.end {
-            continue;
-        }
-        let end = rope.len_bytes();
-        let fix = if let Some(label) = quoted_after(&diagnostic.message, "a state machine label '")
-        {
-            Some((
-                format!("Create state #{label}"),
-                end..end,
-                format!("\n#{label} {{\n}}\n"),
-            ))
-        } else if let Some(name) = quoted_after(&diagnostic.message, "a message named '")
-            .or_else(|| quoted_after(&diagnostic.message, "Type not found: the type '"))
-        {
-            Some((
-                format!("Create message {name}"),
-                end..end,
-                format!("\nmessage {name} {{\n}}\n"),
-            ))
-        } else if diagnostic.message.starts_with("expected ';'") {
-            Some((
-                "Insert ';'".to_owned(),
-                diagnostic.range.start..diagnostic.range.start,
-                ";".to_owned(),
-            ))
-        } else {
+    queries::diagnostics(db, file)
+        .iter()
+        .filter(|diagnostic| {
+            diagnostic.range.end >= range.start && diagnostic.range.start <= range.end
+        })
+        .flat_map(|diagnostic| {
+            // The first fix of a diagnostic is the one the check thinks most likely.
             diagnostic
-                .help
-                .as_deref()
-                .and_then(|help| help.strip_prefix("did you mean '"))
-                .and_then(|rest| rest.strip_suffix("'?"))
-                .map(|suggestion| {
-                    (
-                        format!("Change to '{suggestion}'"),
-                        diagnostic.range.clone(),
-                        suggestion.to_owned(),
-                    )
-                })
-        };
-        let Some((title, span, text)) = fix else {
-            continue;
-        };
-        let edit = TextEdit::new(range_of(rope, span), text);
-        actions.push(CodeAction {
-            title,
-            kind: Some(CodeActionKind::QUICKFIX),
-            diagnostics: Some(vec![protocol_diagnostic(rope, diagnostic)]),
-            edit: Some(WorkspaceEdit {
-                changes: Some(std::iter::once((uri.clone(), vec![edit])).collect()),
-                ..WorkspaceEdit::default()
-            }),
-            is_preferred: Some(true),
-            ..CodeAction::default()
-        });
-    }
-    actions
-}
-
-/// The text between `prefix` and the next quote in a message.
-fn quoted_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
-    let start = message.find(prefix)? + prefix.len();
-    let rest = message.get(start..)?;
-    rest.find('\'')
-        .and_then(|end| rest.get(..end))
-        .filter(|name| !name.is_empty())
+                .fixes
+                .iter()
+                .enumerate()
+                .map(move |(position, fix)| quick_fix(rope, uri, diagnostic, fix, position == 0))
+        })
+        .collect()
 }

@@ -1,0 +1,130 @@
+//! The parts of a checker diagnostic that point somewhere: related locations and fixes.
+//!
+//! Like the primary location, they are anchored to nodes, never to byte offsets, so a check result
+//! stays valid (and salsa keeps it) when text moves; `queries::diagnostics` turns anchors into
+//! ranges through the current source maps.
+
+use super::{Checker, SemanticDiagnostic};
+use crate::diagnostic::Code;
+use crate::hir::NodeId;
+
+/// A place in the file, as a check knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Anchor {
+    /// A node of the item the diagnostic belongs to.
+    Node(NodeId),
+    /// A node of another item of the same file, by the item's index (document-wide rules only).
+    Item { item: usize, node: NodeId },
+    /// The end of the file, where a missing declaration can be added.
+    EndOfFile,
+}
+
+/// One edit of a fix: the text of the anchor is replaced by `text` (at the end of the file,
+/// `text` is appended).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SemanticEdit {
+    pub anchor: Anchor,
+    pub text: String,
+}
+
+/// A fix: what an editor shows, and the edits it applies.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SemanticFix {
+    pub title: String,
+    pub edits: Vec<SemanticEdit>,
+}
+
+/// A related location with what it shows ("first defined here").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SemanticLabel {
+    pub anchor: Anchor,
+    pub message: String,
+}
+
+impl SemanticDiagnostic {
+    /// A diagnostic at `node`, without hint, related locations or fixes.
+    pub fn new(node: NodeId, code: Code, message: impl Into<String>) -> SemanticDiagnostic {
+        SemanticDiagnostic {
+            node,
+            code,
+            message: message.into(),
+            help: None,
+            related: Vec::new(),
+            fixes: Vec::new(),
+        }
+    }
+
+    /// Adds a hint that says how to fix the problem.
+    pub fn with_help(mut self, help: impl Into<String>) -> SemanticDiagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a related location.
+    pub fn with_label(mut self, anchor: Anchor, message: impl Into<String>) -> SemanticDiagnostic {
+        self.related.push(SemanticLabel {
+            anchor,
+            message: message.into(),
+        });
+        self
+    }
+
+    /// Adds a fix of one edit.
+    pub fn with_fix(
+        mut self,
+        title: impl Into<String>,
+        anchor: Anchor,
+        text: impl Into<String>,
+    ) -> SemanticDiagnostic {
+        self.fixes.push(SemanticFix {
+            title: title.into(),
+            edits: vec![SemanticEdit {
+                anchor,
+                text: text.into(),
+            }],
+        });
+        self
+    }
+
+    /// Adds the fix of a misspelt name: the name at `node` replaced by `suggestion`, with the
+    /// matching "did you mean" hint.
+    pub fn with_suggestion(self, node: NodeId, suggestion: &str) -> SemanticDiagnostic {
+        self.with_help(format!("did you mean '{suggestion}'?"))
+            .with_fix(
+                format!("Change to '{suggestion}'"),
+                Anchor::Node(node),
+                suggestion,
+            )
+    }
+
+    /// Adds the fix that declares what is missing at the end of the file.
+    pub fn with_declaration(
+        self,
+        title: impl Into<String>,
+        declaration: impl Into<String>,
+    ) -> SemanticDiagnostic {
+        self.with_fix(title, Anchor::EndOfFile, declaration)
+    }
+}
+
+impl Checker<'_> {
+    /// Records a diagnostic built with the builders above.
+    pub(super) fn report(&mut self, diagnostic: SemanticDiagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Records an error about a misspelt name at `node`, with the fix that takes `suggestion`.
+    pub(super) fn error_suggesting(
+        &mut self,
+        node: NodeId,
+        code: Code,
+        message: impl Into<String>,
+        suggestion: Option<String>,
+    ) {
+        let mut diagnostic = SemanticDiagnostic::new(node, code, message);
+        if let Some(suggestion) = suggestion {
+            diagnostic = diagnostic.with_suggestion(node, &suggestion);
+        }
+        self.report(diagnostic);
+    }
+}
