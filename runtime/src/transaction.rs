@@ -594,6 +594,17 @@ impl Document {
                 "the sender is not connected (connect first, declare the channel 'open', or allow it with the static 'send' policy)",
             ));
         }
+        let (index, array) = match (handler, program.async_channels.get(channel)) {
+            (Some(handler), _) => (handler.message, handler.array),
+            (None, Some(definition)) => (definition.message, definition.array),
+            (None, None) => (u32::MAX, false),
+        };
+        if let Err(misfit) = self.check_channel_message(index, array, message) {
+            return Err(CommandError::new(
+                codes::MESSAGE_MISFIT,
+                format!("the message sent to '{channel}' does not fit its type: {misfit}"),
+            ));
+        }
         if let Some(handler) = handler {
             let channel = channel.to_owned();
             let message = message.clone();
