@@ -83,11 +83,15 @@ pub struct TimeOfDay {
     pub minute: u32,
 }
 
-/// A zoned instant: milliseconds since the epoch, the offset in seconds at that instant, and the
-/// zone's region id when the value has one (`UTC` for the document clock).
+/// A zoned instant: milliseconds since the epoch and the nanoseconds past that millisecond
+/// (a datetime keeps nanosecond precision, as the reference's `ZonedDateTime` does), the offset
+/// in seconds at that instant, and the zone's region id when the value has one (`UTC` for the
+/// document clock).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DateTime {
     pub epoch_ms: i64,
+    /// Nanoseconds past `epoch_ms`, below 1 000 000.
+    pub nanos: u32,
     pub offset_seconds: i32,
     pub zone: Option<Arc<str>>,
 }
@@ -97,6 +101,7 @@ impl Default for DateTime {
         // 1900-01-01T00:00Z
         DateTime {
             epoch_ms: -2_208_988_800_000,
+            nanos: 0,
             offset_seconds: 0,
             zone: None,
         }
@@ -387,7 +392,7 @@ impl PartialEq for Value {
             (Principal(a), Principal(b)) => a == b,
             (Date(a), Date(b)) => a == b,
             (Time(a), Time(b)) => a == b,
-            (DateTime(a), DateTime(b)) => a.epoch_ms == b.epoch_ms,
+            (DateTime(a), DateTime(b)) => (a.epoch_ms, a.nanos) == (b.epoch_ms, b.nanos),
             (Dynamic(a), Dynamic(b)) => a == b,
             (Asset(a), Asset(b)) => a.id == b.id,
             (Maybe(a), Maybe(b)) => a == b,
