@@ -12,6 +12,7 @@ use serde_json::Value as Json;
 
 use crate::document::Document;
 use crate::json::{parse_date, parse_datetime, parse_time};
+use crate::library::date::date_from;
 
 /// Where and why a message does not fit its type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,15 +115,26 @@ impl Document {
                 _ => misfit(path, "a string (a number or a bool is taken as its text)"),
             },
             Ty::Date => match json {
-                Json::String(text) if parse_date(text).is_some() => Ok(()),
+                Json::String(text) if real_date(text) => Ok(()),
                 _ => misfit(path, "a date as a string (\"2024-05-01\")"),
             },
             Ty::Time => match json {
-                Json::String(text) if parse_time(text).is_some() => Ok(()),
+                Json::String(text)
+                    if parse_time(text).is_some_and(|time| time.hour < 24 && time.minute < 60) =>
+                {
+                    Ok(())
+                }
                 _ => misfit(path, "a time as a string (\"13:45\")"),
             },
             Ty::DateTime => match json {
-                Json::String(text) if parse_datetime(text).is_some() => Ok(()),
+                Json::String(text)
+                    if parse_datetime(text).is_some()
+                        && text
+                            .split_once('T')
+                            .is_some_and(|(date, _)| real_date(date)) =>
+                {
+                    Ok(())
+                }
                 _ => misfit(path, "a datetime as a string (\"2024-05-01T10:15:30Z\")"),
             },
             Ty::Principal | Ty::SecurePrincipal => match json {
@@ -232,6 +244,18 @@ impl Document {
             _ => Ok(()),
         }
     }
+}
+
+/// Whether a `Y-MM-DD` text names a real calendar day.
+fn real_date(text: &str) -> bool {
+    parse_date(text).is_some_and(|date| {
+        date_from(
+            i64::from(date.year),
+            i64::from(date.month),
+            i64::from(date.day),
+        )
+        .is_some()
+    })
 }
 
 /// A short description of a JSON value for an error message.
