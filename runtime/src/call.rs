@@ -154,6 +154,17 @@ impl Document {
                     args.push(self.eval(program, frame, *argument)?);
                 }
                 match native {
+                    Native::Document(DocumentFunction::Patch) => {
+                        // `Document.patch(d)`: the object merged into the document's fields as
+                        // writes of this transaction.
+                        if let Some(Value::Dynamic(patch)) =
+                            args.first().and_then(Value::unwrap_maybe)
+                        {
+                            let patch = Arc::clone(patch);
+                            self.patch_record(program, self.root, &patch)?;
+                        }
+                        Ok(Value::Void)
+                    }
                     Native::Document(function) => Ok(self.document_function(function, &args)),
                     Native::Library { function, clock } => {
                         if clock {
@@ -248,7 +259,7 @@ impl Document {
             DocumentFunction::Seq => Value::Int(self.meta.seq),
             // Destroying, rewinding and patching are the host's; inside a transaction they
             // are requests the host has not been given a way to hear yet.
-            DocumentFunction::Request => Value::Void,
+            DocumentFunction::Request | DocumentFunction::Patch => Value::Void,
             // View-state pushes reach a connection only through a host that has one.
             DocumentFunction::ViewState => Value::Bool(true),
         }
@@ -507,7 +518,25 @@ impl Document {
             }
             Special::ToCsv => {
                 let rows = self.eval(program, frame, object)?;
-                Value::Str(Arc::from(to_csv(rows.as_list()).as_str()))
+                let header: Vec<String> = match object_ty.unwrap_maybe() {
+                    Ty::Table(element) | Ty::List(element) | Ty::Array(element) => match &**element
+                    {
+                        Ty::Message(name) => program
+                            .message_index
+                            .get(&**name)
+                            .map(|index| {
+                                program.messages[*index as usize]
+                                    .fields
+                                    .iter()
+                                    .map(|field| field.name.clone())
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        _ => Vec::new(),
+                    },
+                    _ => Vec::new(),
+                };
+                Value::Str(Arc::from(to_csv(&header, rows.as_list()).as_str()))
             }
             Special::ServiceCall => {
                 // The runtime has no service host: a call completes at once as a failure, which
@@ -616,7 +645,9 @@ fn fill_template(text: &str, data: &serde_json::Value, escape: bool) -> String {
 
 /// A local table of messages as CSV: a header of field names, then one line per row; a value
 /// with a comma, a quote or a line break is quoted.
-fn to_csv(rows: &[Value]) -> String {
+/// The reference's CSV: the header always (even for no rows), then each row preceded by CRLF,
+/// no line end after the last; principals as `agent@authority`.
+fn to_csv(header: &[String], rows: &[Value]) -> String {
     let quote = |text: String| {
         if text.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", text.replace('"', "\"\""))
@@ -624,26 +655,27 @@ fn to_csv(rows: &[Value]) -> String {
             text
         }
     };
-    let mut out = String::new();
-    if let Some(Value::Message(first)) = rows.first() {
-        let header: Vec<String> = first
-            .shape
-            .fields
-            .iter()
-            .map(|name| quote(name.to_string()))
-            .collect();
-        out.push_str(&header.join(","));
-        out.push('\n');
-    }
+    let cell = |value: &Value| match value.unwrap_maybe() {
+        Some(Value::Principal(principal)) => {
+            format!("{}@{}", principal.agent, principal.authority)
+        }
+        Some(value) => value.to_text(),
+        None => String::new(),
+    };
+    let mut out = header
+        .iter()
+        .map(|name| quote(name.clone()))
+        .collect::<Vec<_>>()
+        .join(",");
     for row in rows {
         if let Value::Message(message) = row {
             let cells: Vec<String> = message
                 .values
                 .iter()
-                .map(|value| quote(value.to_text()))
+                .map(|value| quote(cell(value)))
                 .collect();
+            out.push_str("\r\n");
             out.push_str(&cells.join(","));
-            out.push('\n');
         }
     }
     out
@@ -739,6 +771,7 @@ pub(crate) enum DocumentFunction {
     Space,
     Seq,
     Request,
+    Patch,
     ViewState,
 }
 
@@ -787,9 +820,10 @@ pub(crate) fn native(name: &str) -> Native {
         "Document.key" => Some(DocumentFunction::Key),
         "Document.space" => Some(DocumentFunction::Space),
         "Document.seq" => Some(DocumentFunction::Seq),
-        "Document.destroy" | "Document.rewind" | "Document.disconnect" | "Document.patch" => {
+        "Document.destroy" | "Document.rewind" | "Document.disconnect" => {
             Some(DocumentFunction::Request)
         }
+        "Document.patch" => Some(DocumentFunction::Patch),
         "ViewState.merge" | "ViewState.goto" | "ViewState.send" | "ViewState.log" => {
             Some(DocumentFunction::ViewState)
         }

@@ -210,6 +210,8 @@ pub struct Document {
     pub(crate) pending_marker: Option<String>,
     /// The response of the web command being run.
     pub(crate) response: Option<serde_json::Value>,
+    /// `@context` of the command being run: its `origin` and `ip`.
+    pub(crate) request_context: Arc<serde_json::Value>,
     /// The web request a handler is answering.
     pub(crate) web_context: Option<crate::web::WebContext>,
     /// Whether an accepted `delete` command ended the document.
@@ -312,6 +314,7 @@ impl Document {
             shadow: None,
             web_context: None,
             response: None,
+            request_context: Arc::new(serde_json::json!({"origin": "", "ip": ""})),
             pending_marker: None,
             pending_shadow: None,
             checkpoint_meta: Meta::default(),

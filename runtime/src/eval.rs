@@ -500,9 +500,7 @@ impl Document {
                 || Value::Dynamic(Arc::new(serde_json::Value::Null)),
                 |context| context.parameters.clone(),
             ),
-            AtConstant::Context => {
-                Value::Dynamic(Arc::new(serde_json::json!({"origin": "", "ip": ""})))
-            }
+            AtConstant::Context => Value::Dynamic(Arc::clone(&self.request_context)),
         })
     }
 

@@ -215,6 +215,11 @@ impl Document {
             .map(principal_from_json)
             .unwrap_or_else(Principal::no_one);
         let kind = kind.to_owned();
+        let text = |field: &str| command.get(field).and_then(Json::as_str).unwrap_or("");
+        self.request_context = Arc::new(serde_json::json!({
+            "origin": text("origin"),
+            "ip": text("ip"),
+        }));
         let result = match kind.as_str() {
             "construct" => self.construct(command, who, timestamp),
             "connect" => self.connect(who, timestamp),

@@ -336,6 +336,34 @@ impl Value {
         }
     }
 
+    /// The Java `hashCode` of the value the reference would hold for it, where its output
+    /// shows a `HashMap` order (`unique last`); 0 for values no such map keys.
+    pub fn java_hash(&self) -> i32 {
+        match self {
+            Value::Int(value) | Value::Enum(value) => *value,
+            Value::Long(value) => (*value ^ ((*value as u64) >> 32) as i64) as i32,
+            Value::Double(value) | Value::TimeSpan(value) => {
+                let bits = if value.is_nan() {
+                    0x7ff8_0000_0000_0000
+                } else {
+                    value.to_bits()
+                };
+                (bits ^ (bits >> 32)) as i32
+            }
+            Value::Bool(value) => {
+                if *value {
+                    1231
+                } else {
+                    1237
+                }
+            }
+            Value::Str(text) | Value::Label(text) => java_string_hash(text),
+            Value::Principal(principal) => principal.java_hash(),
+            Value::Maybe(Some(inner)) => inner.java_hash(),
+            _ => 0,
+        }
+    }
+
     /// The text of a value where the language turns it into a string (`+` concatenation).
     pub fn to_text(&self) -> String {
         match self {
