@@ -102,11 +102,12 @@ pub fn datetime_text(value: &DateTime) -> String {
     if second != 0 || nanos != 0 {
         text.push_str(&format!(":{second:02}"));
         // The fraction in groups of three digits, as few as hold the value.
-        if nanos % 1_000_000 == 0 && nanos != 0 {
+        if nanos == 0 {
+        } else if nanos.is_multiple_of(1_000_000) {
             text.push_str(&format!(".{:03}", nanos / 1_000_000));
-        } else if nanos % 1000 == 0 && nanos != 0 {
+        } else if nanos.is_multiple_of(1000) {
             text.push_str(&format!(".{:06}", nanos / 1000));
-        } else if nanos != 0 {
+        } else {
             text.push_str(&format!(".{nanos:09}"));
         }
     }
@@ -255,8 +256,9 @@ mod tests {
 
     #[test]
     fn doubles_keep_every_bit_through_json() {
+        let near_pi: f64 = "3.14".parse().expect("a double");
         for value in [
-            3.14 + 1.0 - 1.0,
+            near_pi + 1.0 - 1.0,
             0.1 + 0.2,
             1e-310,
             f64::MAX,
@@ -273,7 +275,7 @@ mod tests {
             );
         }
         assert_eq!(
-            double_json(3.14 + 1.0 - 1.0).to_string(),
+            double_json(near_pi + 1.0 - 1.0).to_string(),
             "3.1400000000000006"
         );
     }

@@ -8,16 +8,24 @@ use adama_runtime::testing::run_tests;
 use adama_runtime::value::Principal;
 use serde_json::{Value as Json, json};
 
-fn corpus(name: &str) -> String {
-    let path = format!("{}/../tests/corpus/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+/// A corpus program: its file name and its text.
+macro_rules! corpus {
+    ($name:literal) => {
+        (
+            $name,
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/corpus/",
+                $name
+            )),
+        )
+    };
 }
 
 /// The program's document after `construct` (with the given request context), and a viewer's
 /// first view of it.
-fn run(name: &str, context: Json) -> (Json, Json) {
-    let source = corpus(name);
-    let program = compile(name, &source).unwrap_or_else(|diagnostics| {
+fn run((name, source): (&str, &str), context: Json) -> (Json, Json) {
+    let program = compile(name, source).unwrap_or_else(|diagnostics| {
         panic!(
             "{name}: {:?}",
             diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
@@ -46,19 +54,19 @@ fn run(name: &str, context: Json) -> (Json, Json) {
 #[test]
 fn context_is_the_commands_origin_and_ip() {
     let (dump, _) = run(
-        "Runtime_ContextOriginIp_success.a",
+        corpus!("Runtime_ContextOriginIp_success.a"),
         json!({"origin": "https://example.com", "ip": "10.0.0.1"}),
     );
     assert_eq!(dump["from_origin"], json!("https://example.com"));
     assert_eq!(dump["from_ip"], json!("10.0.0.1"));
-    let (dump, _) = run("Runtime_ContextOriginIp_success.a", json!({}));
+    let (dump, _) = run(corpus!("Runtime_ContextOriginIp_success.a"), json!({}));
     assert_eq!(dump["from_origin"], json!(""));
 }
 
 #[test]
 fn document_patch_writes_the_fields_in_the_transaction() {
-    let source = corpus("Runtime_DocumentPatch_success.a");
-    let program = compile("patch.a", &source).expect("compiles");
+    let (name, source) = corpus!("Runtime_DocumentPatch_success.a");
+    let program = compile(name, source).expect("compiles");
     let mut document = Document::new(program, "space", "key").expect("a document");
     let record = document
         .execute(
@@ -74,7 +82,7 @@ fn document_patch_writes_the_fields_in_the_transaction() {
 
 #[test]
 fn shuffle_is_the_references_swap_loop() {
-    let (_, data) = run("Runtime_ShuffleSwapLoop_success.a", json!({}));
+    let (_, data) = run(corpus!("Runtime_ShuffleSwapLoop_success.a"), json!({}));
     // Every position from the last down to the first swaps with one drawn from all six.
     let mut expected: Vec<i32> = (1..=6).collect();
     let mut random = JavaRandom::new(0);
@@ -94,13 +102,13 @@ fn shuffle_is_the_references_swap_loop() {
 
 #[test]
 fn traverse_lists_targets_by_ascending_id() {
-    let (_, data) = run("Runtime_TraverseAscending_success.a", json!({}));
+    let (_, data) = run(corpus!("Runtime_TraverseAscending_success.a"), json!({}));
     assert_eq!(data["out"], json!({"0": "b", "1": "c", "@s": 2}));
 }
 
 #[test]
 fn unique_last_follows_the_hash_map_order_of_its_keys() {
-    let (_, data) = run("Runtime_UniqueLastHashOrder_success.a", json!({}));
+    let (_, data) = run(corpus!("Runtime_UniqueLastHashOrder_success.a"), json!({}));
     // Keys 1, 3 and 20 fall in buckets 1, 3 and 4 of a 16-bucket map.
     assert_eq!(data["last_by_k"], json!({"0": 4, "1": 2, "2": 3, "@s": 3}));
     assert_eq!(data["first_by_k"], json!({"0": 1, "1": 2, "2": 4, "@s": 3}));
@@ -108,14 +116,14 @@ fn unique_last_follows_the_hash_map_order_of_its_keys() {
 
 #[test]
 fn csv_has_a_header_and_crlf_before_each_row() {
-    let (_, data) = run("Runtime_CsvFormat_success.a", json!({}));
+    let (_, data) = run(corpus!("Runtime_CsvFormat_success.a"), json!({}));
     assert_eq!(data["f2"], json!("n,s,who\r\n1,a,?@?\r\n2,\"b,c\",?@?"));
     assert_eq!(data["f0"], json!("n,s,who"));
 }
 
 #[test]
 fn outside_is_the_negation_of_inside() {
-    let (dump, _) = run("Runtime_OutsideNegatesInside_success.a", json!({}));
+    let (dump, _) = run(corpus!("Runtime_OutsideNegatesInside_success.a"), json!({}));
     assert_eq!(dump["five_inside"], json!(true));
     assert_eq!(dump["five_outside"], json!(false));
     assert_eq!(dump["six_outside"], json!(true));
@@ -123,7 +131,7 @@ fn outside_is_the_negation_of_inside() {
 
 #[test]
 fn maybe_bool_exclusive_or_is_real() {
-    let (dump, _) = run("Runtime_MaybeBoolXor_success.a", json!({}));
+    let (dump, _) = run(corpus!("Runtime_MaybeBoolXor_success.a"), json!({}));
     assert_eq!(dump["true_false"], json!(true));
     assert_eq!(dump["true_true"], json!(false));
     assert_eq!(dump["empty_false"], json!(false));
@@ -132,17 +140,17 @@ fn maybe_bool_exclusive_or_is_real() {
 
 #[test]
 fn complex_division_is_the_true_quotient() {
-    let (dump, _) = run("Runtime_ComplexDivision_success.a", json!({}));
+    let (dump, _) = run(corpus!("Runtime_ComplexDivision_success.a"), json!({}));
     let quotient = &dump["quotient"];
-    assert!((quotient["r"].as_f64().unwrap() - 0.1).abs() < 1e-12);
-    assert!((quotient["i"].as_f64().unwrap() - 0.7).abs() < 1e-12);
+    assert!((quotient["r"].as_f64().expect("a number") - 0.1).abs() < 1e-12);
+    assert!((quotient["i"].as_f64().expect("a number") - 0.7).abs() < 1e-12);
     assert_eq!(dump["empty_left"], json!(true));
     assert_eq!(dump["by_zero"], json!(true));
 }
 
 #[test]
 fn longs_stay_longs_in_containers() {
-    let (dump, data) = run("Values_LongsInContainers_success.a", json!({}));
+    let (dump, data) = run(corpus!("Values_LongsInContainers_success.a"), json!({}));
     assert_eq!(dump["counts"], json!({"1": "5", "2": "3", "3": "1"}));
     assert_eq!(dump["once"], json!("7"));
     assert_eq!(data["listed"], json!({"0": "5", "1": "6", "@s": 2}));
@@ -154,9 +162,9 @@ fn longs_stay_longs_in_containers() {
 
 #[test]
 fn doubles_and_datetimes_keep_their_value() {
-    let (dump, _) = run("Values_DoubleLastBit_success.a", json!({}));
+    let (dump, _) = run(corpus!("Values_DoubleLastBit_success.a"), json!({}));
     assert_eq!(dump["d"].to_string(), "3.1400000000000006");
-    let (dump, _) = run("Values_DatetimeNanos_success.a", json!({}));
+    let (dump, _) = run(corpus!("Values_DatetimeNanos_success.a"), json!({}));
     assert_eq!(dump["when"], json!("2024-01-02T03:04:05.123456789Z[UTC]"));
     assert_eq!(dump["micros"], json!("2024-01-02T03:04:05.123456Z"));
     assert_eq!(dump["millis"], json!("2024-01-02T03:04:05.500Z"));
