@@ -12,6 +12,7 @@ use crate::error::{Fault, codes};
 use crate::eval::Frame;
 use crate::exec::Flow;
 use crate::library::{BuiltinFn, Host};
+use crate::place::Place;
 use crate::random::JavaRandom;
 use crate::store::Parent;
 use crate::value::{FutureRef, Principal, Value};
@@ -335,7 +336,7 @@ impl Document {
                     Some(argument) => self.eval(program, frame, *argument)?,
                     None => Value::Void,
                 };
-                let place = self.place(program, frame, object)?;
+                let place = self.insert_target(program, frame, object)?;
                 let current = self.read_place(program, frame, &place)?;
                 let Value::Map(mut map) = current else {
                     return Ok(Value::Void);
@@ -349,11 +350,20 @@ impl Document {
                 self.assign(program, frame, &place, Value::Map(Arc::clone(&map)))?;
                 Value::Map(map)
             }
-            Special::MaybeDelete => {
-                let place = self.place(program, frame, object)?;
-                self.assign(program, frame, &place, Value::Maybe(None))?;
-                Value::Void
-            }
+            Special::MaybeDelete => match self.place(program, frame, object)? {
+                // `m[k].delete()` removes the key.
+                Place::Entry(parent, key) => {
+                    if let Value::Map(mut map) = self.read_place(program, frame, &parent)? {
+                        Arc::make_mut(&mut map).remove(&key);
+                        self.assign(program, frame, &parent, Value::Map(map))?;
+                    }
+                    Value::Void
+                }
+                place => {
+                    self.assign(program, frame, &place, Value::Maybe(None))?;
+                    Value::Void
+                }
+            },
             Special::Enum(operation) => {
                 let value = self.eval(program, frame, object)?.as_int();
                 let Ty::Enum(enum_name) = object_ty.unwrap_maybe() else {
@@ -645,6 +655,54 @@ fn fill_template(text: &str, data: &serde_json::Value, escape: bool) -> String {
 
 /// A local table of messages as CSV: a header of field names, then one line per row; a value
 /// with a comma, a quote or a line break is quoted.
+impl Document {
+    /// The map a `map.insert` writes: its receiver's place, or, when the receiver is itself an
+    /// `insert` (`a.insert(b).insert(c)`, since `insert` returns the same map), the place under
+    /// that chain once its inserts have run.
+    fn insert_target(
+        &mut self,
+        program: &Program,
+        frame: &mut Frame,
+        object: ExprId,
+    ) -> Result<Place, Fault> {
+        match self.insert_receiver(program, frame, object) {
+            Some(receiver) => {
+                self.eval(program, frame, object)?;
+                let receiver = self.chain_root(program, frame, receiver);
+                self.place(program, frame, receiver)
+            }
+            None => self.place(program, frame, object),
+        }
+    }
+
+    /// The receiver of a call to `map.insert`, when `id` is one.
+    fn insert_receiver(&self, program: &Program, frame: &Frame, id: ExprId) -> Option<ExprId> {
+        let native = self
+            .natives
+            .get(frame.unit as usize)
+            .and_then(|unit| unit.get(id.0 as usize))?;
+        if !matches!(native, Native::Special(Special::MapInsert)) {
+            return None;
+        }
+        let body = &program.units[frame.unit as usize].item.body;
+        let Expr::Call { function, .. } = &body.expr(id).expr else {
+            return None;
+        };
+        match &body.expr(*function).expr {
+            Expr::Member { object, .. } => Some(*object),
+            _ => None,
+        }
+    }
+
+    /// The first receiver of a chain of `insert` calls.
+    fn chain_root(&self, program: &Program, frame: &Frame, mut id: ExprId) -> ExprId {
+        while let Some(receiver) = self.insert_receiver(program, frame, id) {
+            id = receiver;
+        }
+        id
+    }
+}
+
 /// The reference's CSV: the header always (even for no rows), then each row preceded by CRLF,
 /// no line end after the last; principals as `agent@authority`.
 fn to_csv(header: &[String], rows: &[Value]) -> String {

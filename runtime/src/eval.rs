@@ -240,11 +240,19 @@ impl Document {
                 PrefixOp::Not => Ok(ops::not(&self.eval(program, frame, *operand)?)),
                 PrefixOp::Increment | PrefixOp::Decrement => {
                     let up = *op == PrefixOp::Increment;
+                    if stepped_value(program, frame, *operand) {
+                        let value = self.eval(program, frame, *operand)?;
+                        return Ok(ops::step(&value, up));
+                    }
                     let place = self.place(program, frame, *operand)?;
                     self.bump(program, frame, &place, up, true)
                 }
             },
             Expr::Postfix { op, operand } => {
+                if stepped_value(program, frame, *operand) {
+                    // The old value of a temporary: stepping it writes nothing.
+                    return self.eval(program, frame, *operand);
+                }
                 let place = self.place(program, frame, *operand)?;
                 self.bump(program, frame, &place, *op == PostfixOp::Increment, false)
             }
@@ -545,6 +553,12 @@ impl Document {
             (_, Value::Dynamic(json)) => Ok(Value::Dynamic(Arc::new(
                 json.get(name).cloned().unwrap_or(serde_json::Value::Null),
             ))),
+            // A member of a `maybe<json>` (what `Json.parse` gives) reads through the maybe; an
+            // empty one reads as null JSON.
+            (_, Value::Maybe(Some(inner))) if matches!(**inner, Value::Dynamic(_)) => {
+                self.member(program, inner, res, name)
+            }
+            (_, Value::Maybe(None)) => Ok(Value::Dynamic(Arc::new(serde_json::Value::Null))),
             (_, Value::Message(message)) => Ok(message
                 .shape
                 .index_of(name)
@@ -704,4 +718,20 @@ pub fn tuple_name(index: usize) -> String {
     NAMES
         .get(index)
         .map_or_else(|| format!("pos_{}", index + 1), |name| (*name).to_owned())
+}
+
+/// Whether an operand of `++`/`--` is itself the result of a `++`/`--` (`((list).f++)++`): a
+/// temporary, which is stepped as a value and written nowhere.
+fn stepped_value(program: &Program, frame: &Frame, mut id: ExprId) -> bool {
+    let body = &program.units[frame.unit as usize].item.body;
+    loop {
+        match &body.expr(id).expr {
+            Expr::Paren(inner) => id = *inner,
+            Expr::Postfix { .. } => return true,
+            Expr::Prefix { op, .. } => {
+                return matches!(op, PrefixOp::Increment | PrefixOp::Decrement);
+            }
+            _ => return false,
+        }
+    }
 }

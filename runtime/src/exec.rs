@@ -478,22 +478,31 @@ impl Document {
         }
         self.fill_record(program, record, source, true)?;
         self.store.insert_row(table, id, record);
-        for (unit, body) in program.records[layout as usize].ingested.clone() {
-            let mut frame = Frame::new(program, unit, crate::value::Principal::no_one());
-            frame.this = Value::Record(record);
-            self.block(program, &mut frame, &body)?;
-        }
+        self.ingested(program, record)?;
         Ok(id)
     }
 
-    /// Copies a message's (or record's) fields into an existing record, as writes.
+    /// Copies a message's (or record's) fields into an existing record, as writes, then runs
+    /// the record's `ingested` block as every ingestion does.
     fn ingest_into(
         &mut self,
         program: &Program,
         record: RecordRef,
         source: &Value,
     ) -> Result<(), Fault> {
-        self.fill_record(program, record, source, false)
+        self.fill_record(program, record, source, false)?;
+        self.ingested(program, record)
+    }
+
+    /// The `ingested { … }` blocks of a record's type, run for a record just ingested into.
+    fn ingested(&mut self, program: &Program, record: RecordRef) -> Result<(), Fault> {
+        let layout = self.store.record(record).layout;
+        for (unit, body) in program.records[layout as usize].ingested.clone() {
+            let mut frame = Frame::new(program, unit, crate::value::Principal::no_one());
+            frame.this = Value::Record(record);
+            self.block(program, &mut frame, &body)?;
+        }
+        Ok(())
     }
 
     fn fill_record(

@@ -234,7 +234,13 @@ impl Document {
                 Ok(())
             }
             Place::Entry(parent, key) => {
-                let current = self.read_place(program, frame, parent)?;
+                let current = match self.read_place(program, frame, parent)? {
+                    // `m[a][b] = v` creates the inner map `m[a]` when it is missing.
+                    Value::Void if matches!(**parent, Place::Entry(..)) => {
+                        Value::Map(Arc::new(Default::default()))
+                    }
+                    current => current,
+                };
                 if let Value::Map(mut map) = current {
                     Arc::make_mut(&mut map).insert(key.clone(), value);
                     self.assign(program, frame, parent, Value::Map(map))?;

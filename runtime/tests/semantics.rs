@@ -169,3 +169,40 @@ fn doubles_and_datetimes_keep_their_value() {
     assert_eq!(dump["micros"], json!("2024-01-02T03:04:05.123456Z"));
     assert_eq!(dump["millis"], json!("2024-01-02T03:04:05.500Z"));
 }
+
+#[test]
+fn map_inserts_chain_and_an_entry_deletes_its_key() {
+    let (dump, _) = run(
+        corpus!("Runtime_MapInsertChainAndDelete_success.a"),
+        json!({}),
+    );
+    assert_eq!(dump["n"], json!(2));
+    assert_eq!(dump["after"], json!(1));
+    assert_eq!(dump["seats"], json!({"2": 2}));
+}
+
+#[test]
+fn a_nested_map_write_creates_the_inner_map() {
+    let (dump, _) = run(corpus!("Runtime_NestedMapWrite_success.a"), json!({}));
+    assert_eq!(dump["grid"], json!({"r": {"c": 7, "d": 8}}));
+}
+
+#[test]
+fn stepping_a_temporary_writes_nothing_more() {
+    let (dump, _) = run(corpus!("Runtime_StepOfTemporary_success.a"), json!({}));
+    assert_eq!(dump["rows"], json!({"1": {"id": 1, "n": 2}}));
+}
+
+#[test]
+fn members_of_maybe_json_read_through_the_maybe() {
+    let (_, data) = run(corpus!("Runtime_MaybeJsonMember_success.a"), json!({}));
+    assert_eq!(data["k"], json!(5));
+    assert_eq!(data["missing"], Json::Null);
+}
+
+#[test]
+fn ingested_runs_after_every_ingestion() {
+    let (dump, _) = run(corpus!("Runtime_IngestedEveryTime_success.a"), json!({}));
+    assert_eq!(dump["accs"]["1"]["times"], json!(2));
+    assert_eq!(dump["single"]["times"], json!(2));
+}
