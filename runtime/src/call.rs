@@ -81,7 +81,11 @@ impl Document {
         match res {
             Res::Call(function) => {
                 let args = self.eval_args(program, frame, arguments)?;
-                self.call_function(program, function, args, Value::Void, frame.who.clone())
+                let who = frame.who.clone();
+                let (result, callee) =
+                    self.run_function(program, function, args, Value::Void, who)?;
+                self.write_back_tables(program, frame, function, arguments, &callee)?;
+                Ok(result)
             }
             Res::MethodCall(function) => {
                 let receiver = match receiver_expr {
@@ -94,7 +98,10 @@ impl Document {
                     other => other,
                 };
                 let args = self.eval_args(program, frame, arguments)?;
-                self.call_function(program, function, args, receiver, frame.who.clone())
+                let who = frame.who.clone();
+                let (result, callee) = self.run_function(program, function, args, receiver, who)?;
+                self.write_back_tables(program, frame, function, arguments, &callee)?;
+                Ok(result)
             }
             Res::ProjectedCall(function) => {
                 let list = match receiver_expr {
@@ -209,6 +216,59 @@ impl Document {
         this: Value,
         who: Principal,
     ) -> Result<Value, Fault> {
+        self.run_function(program, function, args, this, who)
+            .map(|(result, _)| result)
+    }
+
+    /// A native table passed to a function is the caller's table (the reference passes it by
+    /// reference): what the callee ingested into its parameter is written back to the argument.
+    fn write_back_tables(
+        &mut self,
+        program: &Program,
+        frame: &mut Frame,
+        function: u32,
+        arguments: &[ExprId],
+        callee: &Frame,
+    ) -> Result<(), Fault> {
+        let definition = &program.functions[function as usize];
+        for ((slot, ty), argument) in definition
+            .params
+            .iter()
+            .zip(&definition.param_types)
+            .zip(arguments)
+        {
+            // Only a named table can be written back without evaluating the argument again.
+            let named = matches!(
+                program.units[frame.unit as usize]
+                    .item
+                    .body
+                    .expr(*argument)
+                    .expr,
+                Expr::Name(_)
+            );
+            if !matches!(ty, Ty::Table(_)) || !named {
+                continue;
+            }
+            let Ok(place) = self.place(program, frame, *argument) else {
+                continue;
+            };
+            let value = callee.slots[*slot as usize].clone();
+            if matches!(value, Value::NativeTable(_)) {
+                self.assign(program, frame, &place, value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a function and gives its result with its frame as the body left it.
+    fn run_function(
+        &mut self,
+        program: &Program,
+        function: u32,
+        args: Vec<Value>,
+        this: Value,
+        who: Principal,
+    ) -> Result<(Value, Frame), Fault> {
         self.charge()?;
         if self.depth >= self.limits.max_depth {
             return Err(Fault::error(
@@ -236,10 +296,11 @@ impl Document {
         self.depth += 1;
         let flow = self.block(program, &mut frame, &definition.body);
         self.depth -= 1;
-        match flow? {
-            Flow::Return(value) => Ok(self.coerce(&definition.returns, value)),
-            _ => Ok(Value::Void),
-        }
+        let result = match flow? {
+            Flow::Return(value) => self.coerce(&definition.returns, value),
+            _ => Value::Void,
+        };
+        Ok((result, frame))
     }
 
     /// Library functions that need the document itself.

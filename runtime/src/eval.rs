@@ -226,6 +226,25 @@ impl Document {
                 arguments,
             } => self.call(program, frame, id, *function, arguments),
             Expr::Binary { op, left, right } => {
+                if matches!(op, BinaryOp::Lt | BinaryOp::Le)
+                    && let Expr::Binary {
+                        op: inner @ (BinaryOp::Lt | BinaryOp::Le),
+                        left: low,
+                        right: middle,
+                    } = &unit.item.body.expr(*left).expr
+                {
+                    // `lo < x <= hi` (unparenthesised) is a range test on doubles.
+                    let (inner, low, middle) = (*inner, *low, *middle);
+                    let low = self.eval(program, frame, low)?.as_double();
+                    let middle = self.eval(program, frame, middle)?.as_double();
+                    let high = self.eval(program, frame, *right)?.as_double();
+                    let holds = |op: BinaryOp, a: f64, b: f64| {
+                        if op == BinaryOp::Lt { a < b } else { a <= b }
+                    };
+                    return Ok(Value::Bool(
+                        holds(inner, low, middle) && holds(*op, middle, high),
+                    ));
+                }
                 let left_value = self.eval(program, frame, *left)?;
                 match op {
                     BinaryOp::And if !left_value.as_bool() => return Ok(Value::Bool(false)),
@@ -233,6 +252,13 @@ impl Document {
                     _ => {}
                 }
                 let right_value = self.eval(program, frame, *right)?;
+                let text = |side: ExprId| matches!(unit.types.get(side.0 as usize), Some(Ty::Maybe(inner)) if **inner == Ty::String);
+                if *op == BinaryOp::Add && (text(*left) || text(*right)) {
+                    // With a maybe<string> operand `+` concatenates; an empty maybe is "".
+                    let mut joined = left_value.to_text();
+                    joined.push_str(&right_value.to_text());
+                    return Ok(Value::Str(Arc::from(joined)));
+                }
                 Ok(ops::binary(*op, &left_value, &right_value))
             }
             Expr::Prefix { op, operand } => match op {

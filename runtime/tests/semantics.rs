@@ -206,3 +206,27 @@ fn ingested_runs_after_every_ingestion() {
     assert_eq!(dump["accs"]["1"]["times"], json!(2));
     assert_eq!(dump["single"]["times"], json!(2));
 }
+
+#[test]
+fn native_tables_are_passed_by_reference() {
+    let (dump, _) = run(
+        corpus!("Runtime_NativeTableByReference_success.a"),
+        json!({}),
+    );
+    assert_eq!(dump["n"], json!(2));
+}
+
+#[test]
+fn plus_with_a_maybe_string_concatenates() {
+    let (dump, _) = run(corpus!("Runtime_MaybeStringConcat_success.a"), json!({}));
+    assert_eq!(dump["seven"], json!("7"));
+    assert_eq!(dump["joined"], json!("x2.5"));
+}
+
+#[test]
+fn chained_comparisons_are_range_tests() {
+    let (_, data) = run(corpus!("Runtime_ChainedComparison_success.a"), json!({}));
+    assert_eq!(data["inside_range"], json!(true));
+    assert_eq!(data["above_range"], json!(false));
+    assert_eq!(data["closed"], json!(true));
+}
