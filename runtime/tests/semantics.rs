@@ -230,3 +230,21 @@ fn chained_comparisons_are_range_tests() {
     assert_eq!(data["above_range"], json!(false));
     assert_eq!(data["closed"], json!(true));
 }
+
+#[test]
+fn a_failing_formula_leaves_the_rest_of_the_view() {
+    // The failure is the nesting limit: give the interpreter the stack a host gives it.
+    let data = std::thread::Builder::new()
+        .stack_size(256 * 1024 * 1024)
+        .spawn(|| {
+            run(
+                corpus!("Runtime_FailingFormulaKeepsView_success.a"),
+                json!({}),
+            )
+            .1
+        })
+        .expect("a thread")
+        .join()
+        .expect("no panic");
+    assert_eq!(data, json!({"shown": 3, "doubled": 6}));
+}
