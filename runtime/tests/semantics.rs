@@ -248,3 +248,9 @@ fn a_failing_formula_leaves_the_rest_of_the_view() {
         .expect("no panic");
     assert_eq!(data, json!({"shown": 3, "doubled": 6}));
 }
+
+#[test]
+fn a_map_entry_binding_writes_the_entry() {
+    let (dump, _) = run(corpus!("Runtime_MapBindingAliases_success.a"), json!({}));
+    assert_eq!(dump["scores"], json!({"a": 5}));
+}
