@@ -254,3 +254,15 @@ fn a_map_entry_binding_writes_the_entry() {
     let (dump, _) = run(corpus!("Runtime_MapBindingAliases_success.a"), json!({}));
     assert_eq!(dump["scores"], json!({"a": 5}));
 }
+
+#[test]
+fn futures_take_the_queued_messages_again_when_a_state_reruns() {
+    let (name, source) = corpus!("Runtime_FuturesRebindQueued_success.a");
+    let program = compile(name, source).expect("compiles");
+    let results = run_tests(&program);
+    assert_eq!(results.len(), 2);
+    for result in results {
+        assert_eq!(result.error, None, "{}", result.name);
+        assert_eq!((result.passed, result.total), (1, 1), "{}", result.name);
+    }
+}
