@@ -12,6 +12,7 @@ use crate::error::{Fault, codes};
 use crate::eval::Frame;
 use crate::exec::Flow;
 use crate::library::{BuiltinFn, Host};
+use crate::place::Place;
 use crate::random::JavaRandom;
 use crate::store::Parent;
 use crate::value::{FutureRef, Principal, Value};
@@ -80,7 +81,11 @@ impl Document {
         match res {
             Res::Call(function) => {
                 let args = self.eval_args(program, frame, arguments)?;
-                self.call_function(program, function, args, Value::Void, frame.who.clone())
+                let who = frame.who.clone();
+                let (result, callee) =
+                    self.run_function(program, function, args, Value::Void, who)?;
+                self.write_back_tables(program, frame, function, arguments, &callee)?;
+                Ok(result)
             }
             Res::MethodCall(function) => {
                 let receiver = match receiver_expr {
@@ -93,7 +98,10 @@ impl Document {
                     other => other,
                 };
                 let args = self.eval_args(program, frame, arguments)?;
-                self.call_function(program, function, args, receiver, frame.who.clone())
+                let who = frame.who.clone();
+                let (result, callee) = self.run_function(program, function, args, receiver, who)?;
+                self.write_back_tables(program, frame, function, arguments, &callee)?;
+                Ok(result)
             }
             Res::ProjectedCall(function) => {
                 let list = match receiver_expr {
@@ -154,6 +162,17 @@ impl Document {
                     args.push(self.eval(program, frame, *argument)?);
                 }
                 match native {
+                    Native::Document(DocumentFunction::Patch) => {
+                        // `Document.patch(d)`: the object merged into the document's fields as
+                        // writes of this transaction.
+                        if let Some(Value::Dynamic(patch)) =
+                            args.first().and_then(Value::unwrap_maybe)
+                        {
+                            let patch = Arc::clone(patch);
+                            self.patch_record(program, self.root, &patch)?;
+                        }
+                        Ok(Value::Void)
+                    }
                     Native::Document(function) => Ok(self.document_function(function, &args)),
                     Native::Library { function, clock } => {
                         if clock {
@@ -197,6 +216,59 @@ impl Document {
         this: Value,
         who: Principal,
     ) -> Result<Value, Fault> {
+        self.run_function(program, function, args, this, who)
+            .map(|(result, _)| result)
+    }
+
+    /// A native table passed to a function is the caller's table (the reference passes it by
+    /// reference): what the callee ingested into its parameter is written back to the argument.
+    fn write_back_tables(
+        &mut self,
+        program: &Program,
+        frame: &mut Frame,
+        function: u32,
+        arguments: &[ExprId],
+        callee: &Frame,
+    ) -> Result<(), Fault> {
+        let definition = &program.functions[function as usize];
+        for ((slot, ty), argument) in definition
+            .params
+            .iter()
+            .zip(&definition.param_types)
+            .zip(arguments)
+        {
+            // Only a named table can be written back without evaluating the argument again.
+            let named = matches!(
+                program.units[frame.unit as usize]
+                    .item
+                    .body
+                    .expr(*argument)
+                    .expr,
+                Expr::Name(_)
+            );
+            if !matches!(ty, Ty::Table(_)) || !named {
+                continue;
+            }
+            let Ok(place) = self.place(program, frame, *argument) else {
+                continue;
+            };
+            let value = callee.slots[*slot as usize].clone();
+            if matches!(value, Value::NativeTable(_)) {
+                self.assign(program, frame, &place, value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a function and gives its result with its frame as the body left it.
+    fn run_function(
+        &mut self,
+        program: &Program,
+        function: u32,
+        args: Vec<Value>,
+        this: Value,
+        who: Principal,
+    ) -> Result<(Value, Frame), Fault> {
         self.charge()?;
         if self.depth >= self.limits.max_depth {
             return Err(Fault::error(
@@ -224,10 +296,11 @@ impl Document {
         self.depth += 1;
         let flow = self.block(program, &mut frame, &definition.body);
         self.depth -= 1;
-        match flow? {
-            Flow::Return(value) => Ok(self.coerce(&definition.returns, value)),
-            _ => Ok(Value::Void),
-        }
+        let result = match flow? {
+            Flow::Return(value) => self.coerce(&definition.returns, value),
+            _ => Value::Void,
+        };
+        Ok((result, frame))
     }
 
     /// Library functions that need the document itself.
@@ -248,7 +321,7 @@ impl Document {
             DocumentFunction::Seq => Value::Int(self.meta.seq),
             // Destroying, rewinding and patching are the host's; inside a transaction they
             // are requests the host has not been given a way to hear yet.
-            DocumentFunction::Request => Value::Void,
+            DocumentFunction::Request | DocumentFunction::Patch => Value::Void,
             // View-state pushes reach a connection only through a host that has one.
             DocumentFunction::ViewState => Value::Bool(true),
         }
@@ -324,7 +397,7 @@ impl Document {
                     Some(argument) => self.eval(program, frame, *argument)?,
                     None => Value::Void,
                 };
-                let place = self.place(program, frame, object)?;
+                let place = self.insert_target(program, frame, object)?;
                 let current = self.read_place(program, frame, &place)?;
                 let Value::Map(mut map) = current else {
                     return Ok(Value::Void);
@@ -338,11 +411,20 @@ impl Document {
                 self.assign(program, frame, &place, Value::Map(Arc::clone(&map)))?;
                 Value::Map(map)
             }
-            Special::MaybeDelete => {
-                let place = self.place(program, frame, object)?;
-                self.assign(program, frame, &place, Value::Maybe(None))?;
-                Value::Void
-            }
+            Special::MaybeDelete => match self.place(program, frame, object)? {
+                // `m[k].delete()` removes the key.
+                Place::Entry(parent, key) => {
+                    if let Value::Map(mut map) = self.read_place(program, frame, &parent)? {
+                        Arc::make_mut(&mut map).remove(&key);
+                        self.assign(program, frame, &parent, Value::Map(map))?;
+                    }
+                    Value::Void
+                }
+                place => {
+                    self.assign(program, frame, &place, Value::Maybe(None))?;
+                    Value::Void
+                }
+            },
             Special::Enum(operation) => {
                 let value = self.eval(program, frame, object)?.as_int();
                 let Ty::Enum(enum_name) = object_ty.unwrap_maybe() else {
@@ -507,7 +589,25 @@ impl Document {
             }
             Special::ToCsv => {
                 let rows = self.eval(program, frame, object)?;
-                Value::Str(Arc::from(to_csv(rows.as_list()).as_str()))
+                let header: Vec<String> = match object_ty.unwrap_maybe() {
+                    Ty::Table(element) | Ty::List(element) | Ty::Array(element) => match &**element
+                    {
+                        Ty::Message(name) => program
+                            .message_index
+                            .get(&**name)
+                            .map(|index| {
+                                program.messages[*index as usize]
+                                    .fields
+                                    .iter()
+                                    .map(|field| field.name.clone())
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        _ => Vec::new(),
+                    },
+                    _ => Vec::new(),
+                };
+                Value::Str(Arc::from(to_csv(&header, rows.as_list()).as_str()))
             }
             Special::ServiceCall => {
                 // The runtime has no service host: a call completes at once as a failure, which
@@ -616,7 +716,57 @@ fn fill_template(text: &str, data: &serde_json::Value, escape: bool) -> String {
 
 /// A local table of messages as CSV: a header of field names, then one line per row; a value
 /// with a comma, a quote or a line break is quoted.
-fn to_csv(rows: &[Value]) -> String {
+impl Document {
+    /// The map a `map.insert` writes: its receiver's place, or, when the receiver is itself an
+    /// `insert` (`a.insert(b).insert(c)`, since `insert` returns the same map), the place under
+    /// that chain once its inserts have run.
+    fn insert_target(
+        &mut self,
+        program: &Program,
+        frame: &mut Frame,
+        object: ExprId,
+    ) -> Result<Place, Fault> {
+        match self.insert_receiver(program, frame, object) {
+            Some(receiver) => {
+                self.eval(program, frame, object)?;
+                let receiver = self.chain_root(program, frame, receiver);
+                self.place(program, frame, receiver)
+            }
+            None => self.place(program, frame, object),
+        }
+    }
+
+    /// The receiver of a call to `map.insert`, when `id` is one.
+    fn insert_receiver(&self, program: &Program, frame: &Frame, id: ExprId) -> Option<ExprId> {
+        let native = self
+            .natives
+            .get(frame.unit as usize)
+            .and_then(|unit| unit.get(id.0 as usize))?;
+        if !matches!(native, Native::Special(Special::MapInsert)) {
+            return None;
+        }
+        let body = &program.units[frame.unit as usize].item.body;
+        let Expr::Call { function, .. } = &body.expr(id).expr else {
+            return None;
+        };
+        match &body.expr(*function).expr {
+            Expr::Member { object, .. } => Some(*object),
+            _ => None,
+        }
+    }
+
+    /// The first receiver of a chain of `insert` calls.
+    fn chain_root(&self, program: &Program, frame: &Frame, mut id: ExprId) -> ExprId {
+        while let Some(receiver) = self.insert_receiver(program, frame, id) {
+            id = receiver;
+        }
+        id
+    }
+}
+
+/// The reference's CSV: the header always (even for no rows), then each row preceded by CRLF,
+/// no line end after the last; principals as `agent@authority`.
+fn to_csv(header: &[String], rows: &[Value]) -> String {
     let quote = |text: String| {
         if text.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", text.replace('"', "\"\""))
@@ -624,26 +774,27 @@ fn to_csv(rows: &[Value]) -> String {
             text
         }
     };
-    let mut out = String::new();
-    if let Some(Value::Message(first)) = rows.first() {
-        let header: Vec<String> = first
-            .shape
-            .fields
-            .iter()
-            .map(|name| quote(name.to_string()))
-            .collect();
-        out.push_str(&header.join(","));
-        out.push('\n');
-    }
+    let cell = |value: &Value| match value.unwrap_maybe() {
+        Some(Value::Principal(principal)) => {
+            format!("{}@{}", principal.agent, principal.authority)
+        }
+        Some(value) => value.to_text(),
+        None => String::new(),
+    };
+    let mut out = header
+        .iter()
+        .map(|name| quote(name.clone()))
+        .collect::<Vec<_>>()
+        .join(",");
     for row in rows {
         if let Value::Message(message) = row {
             let cells: Vec<String> = message
                 .values
                 .iter()
-                .map(|value| quote(value.to_text()))
+                .map(|value| quote(cell(value)))
                 .collect();
+            out.push_str("\r\n");
             out.push_str(&cells.join(","));
-            out.push('\n');
         }
     }
     out
@@ -739,6 +890,7 @@ pub(crate) enum DocumentFunction {
     Space,
     Seq,
     Request,
+    Patch,
     ViewState,
 }
 
@@ -787,9 +939,10 @@ pub(crate) fn native(name: &str) -> Native {
         "Document.key" => Some(DocumentFunction::Key),
         "Document.space" => Some(DocumentFunction::Space),
         "Document.seq" => Some(DocumentFunction::Seq),
-        "Document.destroy" | "Document.rewind" | "Document.disconnect" | "Document.patch" => {
+        "Document.destroy" | "Document.rewind" | "Document.disconnect" => {
             Some(DocumentFunction::Request)
         }
+        "Document.patch" => Some(DocumentFunction::Patch),
         "ViewState.merge" | "ViewState.goto" | "ViewState.send" | "ViewState.log" => {
             Some(DocumentFunction::ViewState)
         }

@@ -210,6 +210,8 @@ pub struct Document {
     pub(crate) pending_marker: Option<String>,
     /// The response of the web command being run.
     pub(crate) response: Option<serde_json::Value>,
+    /// `@context` of the command being run: its `origin` and `ip`.
+    pub(crate) request_context: Arc<serde_json::Value>,
     /// The web request a handler is answering.
     pub(crate) web_context: Option<crate::web::WebContext>,
     /// Whether an accepted `delete` command ended the document.
@@ -312,6 +314,7 @@ impl Document {
             shadow: None,
             web_context: None,
             response: None,
+            request_context: Arc::new(serde_json::json!({"origin": "", "ip": ""})),
             pending_marker: None,
             pending_shadow: None,
             checkpoint_meta: Meta::default(),
@@ -448,10 +451,14 @@ impl Document {
     }
 
     /// Converts a value to a declared type where the language converts implicitly (int into
-    /// long or double, a value into a maybe, an anonymous message into a named one).
+    /// long or double, a value into a maybe, an anonymous message into a named one), at any
+    /// depth of lists, maps and maybes: a value stored under a type always has that type.
     pub fn coerce(&self, ty: &Ty, value: Value) -> Value {
         match (ty, value) {
+            (Ty::Int, Value::Long(n)) => Value::Int(n as i32),
+            (Ty::Int, Value::Double(n)) => Value::Int(n as i32),
             (Ty::Long, Value::Int(n)) => Value::Long(i64::from(n)),
+            (Ty::Long, Value::Double(n)) => Value::Long(n as i64),
             (Ty::Double, Value::Int(n)) => Value::Double(f64::from(n)),
             (Ty::Double, Value::Long(n)) => Value::Double(n as f64),
             (Ty::Complex, Value::Int(n)) => Value::Complex(f64::from(n), 0.0),
@@ -473,12 +480,7 @@ impl Document {
                     None => Value::Message(message),
                 }
             }
-            (Ty::List(element) | Ty::Array(element), Value::List(items))
-                if matches!(
-                    &**element,
-                    Ty::Message(_) | Ty::Long | Ty::Double | Ty::Maybe(_)
-                ) =>
-            {
+            (Ty::List(element) | Ty::Array(element), Value::List(items)) if converts(element) => {
                 Value::list(
                     items
                         .iter()
@@ -486,15 +488,11 @@ impl Document {
                         .collect(),
                 )
             }
-            (Ty::Map(_, element), Value::Map(map))
-                if matches!(&**element, Ty::Long | Ty::Double | Ty::Message(_)) =>
-            {
-                Value::Map(Arc::new(
-                    map.iter()
-                        .map(|(key, value)| (key.clone(), self.coerce(element, value.clone())))
-                        .collect(),
-                ))
-            }
+            (Ty::Map(_, element), Value::Map(map)) if converts(element) => Value::Map(Arc::new(
+                map.iter()
+                    .map(|(key, value)| (key.clone(), self.coerce(element, value.clone())))
+                    .collect(),
+            )),
             (_, value) => value,
         }
     }
@@ -514,6 +512,16 @@ impl Document {
             shape: Arc::clone(&self.shapes[index as usize]),
             values,
         }))
+    }
+}
+
+/// Whether values held under a type may need [`Document::coerce`] (numbers, maybes, messages,
+/// and containers of them); other elements are left as they are without a copy of the list or map.
+fn converts(ty: &Ty) -> bool {
+    match ty {
+        Ty::Long | Ty::Double | Ty::Complex | Ty::Maybe(_) | Ty::Message(_) => true,
+        Ty::List(element) | Ty::Array(element) | Ty::Map(_, element) => converts(element),
+        _ => false,
     }
 }
 

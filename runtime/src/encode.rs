@@ -123,7 +123,7 @@ impl Document {
     /// A JSON value read as a value of a type (messages from clients, stored documents).
     pub fn from_json(&self, ty: &Ty, json: &Json) -> Value {
         match ty {
-            Ty::Bool => Value::Bool(json.as_bool().unwrap_or(false)),
+            Ty::Bool => Value::Bool(json.as_bool().unwrap_or(json.as_str() == Some("true"))),
             Ty::Int => Value::Int(number(json) as i32),
             Ty::Enum(_) => Value::Enum(number(json) as i32),
             Ty::Long => Value::Long(exact_long(json)),
@@ -133,7 +133,12 @@ impl Document {
                 json.get("r").map_or(0.0, number),
                 json.get("i").map_or(0.0, number),
             ),
-            Ty::String | Ty::Text => Value::string(json.as_str().unwrap_or("")),
+            Ty::String | Ty::Text => match json {
+                // A client may send a number or a bool where a string is declared: its text.
+                Json::Number(number) => Value::string(&number.to_string()),
+                Json::Bool(value) => Value::string(if *value { "true" } else { "false" }),
+                other => Value::string(other.as_str().unwrap_or("")),
+            },
             Ty::Label => Value::Label(Arc::from(json.as_str().unwrap_or(""))),
             Ty::Principal | Ty::SecurePrincipal => Value::Principal(principal_from_json(json)),
             Ty::Date => Value::Date(json.as_str().and_then(parse_date).unwrap_or_default()),

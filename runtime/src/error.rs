@@ -52,6 +52,8 @@ pub mod codes {
     pub const SEND_NOT_CONNECTED: i32 = 143_373;
     pub const HANDLER_ABORT: i32 = 127_152;
     pub const BAD_MESSAGE: i32 = 184_335;
+    /// A client's message that does not fit the channel's message type.
+    pub const MESSAGE_MISFIT: i32 = 145_627;
     pub const UNKNOWN_CHANNEL: i32 = 117_823;
     pub const POLICY_REJECTED: i32 = 139_279;
     pub const BUDGET_EXHAUSTED: i32 = 950_384;

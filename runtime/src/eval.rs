@@ -226,6 +226,25 @@ impl Document {
                 arguments,
             } => self.call(program, frame, id, *function, arguments),
             Expr::Binary { op, left, right } => {
+                if matches!(op, BinaryOp::Lt | BinaryOp::Le)
+                    && let Expr::Binary {
+                        op: inner @ (BinaryOp::Lt | BinaryOp::Le),
+                        left: low,
+                        right: middle,
+                    } = &unit.item.body.expr(*left).expr
+                {
+                    // `lo < x <= hi` (unparenthesised) is a range test on doubles.
+                    let (inner, low, middle) = (*inner, *low, *middle);
+                    let low = self.eval(program, frame, low)?.as_double();
+                    let middle = self.eval(program, frame, middle)?.as_double();
+                    let high = self.eval(program, frame, *right)?.as_double();
+                    let holds = |op: BinaryOp, a: f64, b: f64| {
+                        if op == BinaryOp::Lt { a < b } else { a <= b }
+                    };
+                    return Ok(Value::Bool(
+                        holds(inner, low, middle) && holds(*op, middle, high),
+                    ));
+                }
                 let left_value = self.eval(program, frame, *left)?;
                 match op {
                     BinaryOp::And if !left_value.as_bool() => return Ok(Value::Bool(false)),
@@ -233,6 +252,13 @@ impl Document {
                     _ => {}
                 }
                 let right_value = self.eval(program, frame, *right)?;
+                let text = |side: ExprId| matches!(unit.types.get(side.0 as usize), Some(Ty::Maybe(inner)) if **inner == Ty::String);
+                if *op == BinaryOp::Add && (text(*left) || text(*right)) {
+                    // With a maybe<string> operand `+` concatenates; an empty maybe is "".
+                    let mut joined = left_value.to_text();
+                    joined.push_str(&right_value.to_text());
+                    return Ok(Value::Str(Arc::from(joined)));
+                }
                 Ok(ops::binary(*op, &left_value, &right_value))
             }
             Expr::Prefix { op, operand } => match op {
@@ -240,11 +266,19 @@ impl Document {
                 PrefixOp::Not => Ok(ops::not(&self.eval(program, frame, *operand)?)),
                 PrefixOp::Increment | PrefixOp::Decrement => {
                     let up = *op == PrefixOp::Increment;
+                    if stepped_value(program, frame, *operand) {
+                        let value = self.eval(program, frame, *operand)?;
+                        return Ok(ops::step(&value, up));
+                    }
                     let place = self.place(program, frame, *operand)?;
                     self.bump(program, frame, &place, up, true)
                 }
             },
             Expr::Postfix { op, operand } => {
+                if stepped_value(program, frame, *operand) {
+                    // The old value of a temporary: stepping it writes nothing.
+                    return self.eval(program, frame, *operand);
+                }
                 let place = self.place(program, frame, *operand)?;
                 self.bump(program, frame, &place, *op == PostfixOp::Increment, false)
             }
@@ -500,9 +534,7 @@ impl Document {
                 || Value::Dynamic(Arc::new(serde_json::Value::Null)),
                 |context| context.parameters.clone(),
             ),
-            AtConstant::Context => {
-                Value::Dynamic(Arc::new(serde_json::json!({"origin": "", "ip": ""})))
-            }
+            AtConstant::Context => Value::Dynamic(Arc::clone(&self.request_context)),
         })
     }
 
@@ -547,6 +579,12 @@ impl Document {
             (_, Value::Dynamic(json)) => Ok(Value::Dynamic(Arc::new(
                 json.get(name).cloned().unwrap_or(serde_json::Value::Null),
             ))),
+            // A member of a `maybe<json>` (what `Json.parse` gives) reads through the maybe; an
+            // empty one reads as null JSON.
+            (_, Value::Maybe(Some(inner))) if matches!(**inner, Value::Dynamic(_)) => {
+                self.member(program, inner, res, name)
+            }
+            (_, Value::Maybe(None)) => Ok(Value::Dynamic(Arc::new(serde_json::Value::Null))),
             (_, Value::Message(message)) => Ok(message
                 .shape
                 .index_of(name)
@@ -706,4 +744,20 @@ pub fn tuple_name(index: usize) -> String {
     NAMES
         .get(index)
         .map_or_else(|| format!("pos_{}", index + 1), |name| (*name).to_owned())
+}
+
+/// Whether an operand of `++`/`--` is itself the result of a `++`/`--` (`((list).f++)++`): a
+/// temporary, which is stepped as a value and written nowhere.
+fn stepped_value(program: &Program, frame: &Frame, mut id: ExprId) -> bool {
+    let body = &program.units[frame.unit as usize].item.body;
+    loop {
+        match &body.expr(id).expr {
+            Expr::Paren(inner) => id = *inner,
+            Expr::Postfix { .. } => return true,
+            Expr::Prefix { op, .. } => {
+                return matches!(op, PrefixOp::Increment | PrefixOp::Decrement);
+            }
+            _ => return false,
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use adama_compiler::hir::{Block, Stmt, StmtId};
+use adama_compiler::hir::{Block, Expr, Stmt, StmtId};
 use adama_compiler::ir::{FieldKind, Program};
 use adama_compiler::ty::Ty;
 
@@ -76,7 +76,16 @@ impl Document {
                     value.as_bool()
                 };
                 if taken {
-                    self.stmt(program, frame, *then)
+                    let bound = binding.as_ref().map(|_| frame.slots[slot].clone());
+                    let flow = self.stmt(program, frame, *then)?;
+                    // `if (m[k] as x) { x = v; }` on a map of plain values writes m[k]: the
+                    // binding is the entry itself.
+                    if let Some(bound) = bound
+                        && changed(&frame.slots[slot], &bound)
+                    {
+                        self.write_entry_binding(program, frame, *condition, slot)?;
+                    }
+                    Ok(flow)
                 } else if let Some(otherwise) = otherwise {
                     self.stmt(program, frame, *otherwise)
                 } else {
@@ -456,6 +465,33 @@ impl Document {
         }
     }
 
+    /// Writes a binding back to the map entry it was taken from, when the condition of an
+    /// `if (… as x)` is `m[k]` for a named map of plain values.
+    fn write_entry_binding(
+        &mut self,
+        program: &Program,
+        frame: &mut Frame,
+        condition: adama_compiler::hir::ExprId,
+        slot: usize,
+    ) -> Result<(), Fault> {
+        let unit = &program.units[frame.unit as usize];
+        let Expr::Index { object, index } = &unit.item.body.expr(condition).expr else {
+            return Ok(());
+        };
+        let (object, index) = (*object, *index);
+        let plain = matches!(
+            unit.types.get(object.0 as usize),
+            Some(Ty::Map(_, value)) if !matches!(**value, Ty::Record(_))
+        );
+        if !plain || !matches!(unit.item.body.expr(object).expr, Expr::Name(_)) {
+            return Ok(());
+        }
+        let key = self.eval(program, frame, index)?.to_map_key();
+        let parent = self.place(program, frame, object)?;
+        let value = frame.slots[slot].clone();
+        self.assign(program, frame, &Place::Entry(Box::new(parent), key), value)
+    }
+
     /// Adds one row to a document table from a message or record.
     pub(crate) fn ingest_row(
         &mut self,
@@ -478,22 +514,31 @@ impl Document {
         }
         self.fill_record(program, record, source, true)?;
         self.store.insert_row(table, id, record);
-        for (unit, body) in program.records[layout as usize].ingested.clone() {
-            let mut frame = Frame::new(program, unit, crate::value::Principal::no_one());
-            frame.this = Value::Record(record);
-            self.block(program, &mut frame, &body)?;
-        }
+        self.ingested(program, record)?;
         Ok(id)
     }
 
-    /// Copies a message's (or record's) fields into an existing record, as writes.
+    /// Copies a message's (or record's) fields into an existing record, as writes, then runs
+    /// the record's `ingested` block as every ingestion does.
     fn ingest_into(
         &mut self,
         program: &Program,
         record: RecordRef,
         source: &Value,
     ) -> Result<(), Fault> {
-        self.fill_record(program, record, source, false)
+        self.fill_record(program, record, source, false)?;
+        self.ingested(program, record)
+    }
+
+    /// The `ingested { … }` blocks of a record's type, run for a record just ingested into.
+    fn ingested(&mut self, program: &Program, record: RecordRef) -> Result<(), Fault> {
+        let layout = self.store.record(record).layout;
+        for (unit, body) in program.records[layout as usize].ingested.clone() {
+            let mut frame = Frame::new(program, unit, crate::value::Principal::no_one());
+            frame.this = Value::Record(record);
+            self.block(program, &mut frame, &body)?;
+        }
+        Ok(())
     }
 
     fn fill_record(
@@ -564,5 +609,13 @@ impl Document {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether a binding was given another value (doubles to the bit).
+fn changed(now: &Value, before: &Value) -> bool {
+    match (now, before) {
+        (Value::Double(a), Value::Double(b)) => a.to_bits() != b.to_bits(),
+        (a, b) => a != b,
     }
 }

@@ -46,14 +46,11 @@ pub fn java_double(value: f64) -> String {
     }
 }
 
-/// A JSON number for a double, kept as the Java text (so `3.0` stays `3.0`).
+/// A JSON number for a double: the double itself, bit for bit (the writer prints the shortest
+/// digits that read back to it, and a whole double keeps its `.0`). Not a number and the
+/// infinities have no JSON form and are written as `null`.
 pub fn double_json(value: f64) -> serde_json::Value {
-    if !value.is_finite() {
-        return serde_json::Value::Null;
-    }
-    let text = java_double(value);
-    // `1.0E7` is valid JSON number text; serde_json keeps the text with arbitrary_precision.
-    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
 /// `Y-MM-DD`, the year not padded.
@@ -100,12 +97,18 @@ pub fn datetime_text(value: &DateTime) -> String {
     let hour = in_day / 3_600_000;
     let minute = (in_day / 60_000) % 60;
     let second = (in_day / 1000) % 60;
-    let millis = in_day % 1000;
+    let nanos = (in_day % 1000) as u32 * 1_000_000 + value.nanos;
     let mut text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}");
-    if second != 0 || millis != 0 {
+    if second != 0 || nanos != 0 {
         text.push_str(&format!(":{second:02}"));
-        if millis != 0 {
-            text.push_str(&format!(".{millis:03}"));
+        // The fraction in groups of three digits, as few as hold the value.
+        if nanos == 0 {
+        } else if nanos.is_multiple_of(1_000_000) {
+            text.push_str(&format!(".{:03}", nanos / 1_000_000));
+        } else if nanos.is_multiple_of(1000) {
+            text.push_str(&format!(".{:06}", nanos / 1000));
+        } else {
+            text.push_str(&format!(".{nanos:09}"));
         }
     }
     if value.offset_seconds == 0 {
@@ -149,27 +152,28 @@ pub fn parse_datetime(text: &str) -> Option<DateTime> {
     let mut clock_fields = clock.splitn(3, ':');
     let hour: i64 = clock_fields.next()?.parse().ok()?;
     let minute: i64 = clock_fields.next()?.parse().ok()?;
-    let (second, millis) = match clock_fields.next() {
+    let (second, nanos) = match clock_fields.next() {
         Some(seconds) => match seconds.split_once('.') {
             Some((whole, fraction)) => {
-                let mut fraction = fraction.to_string();
-                fraction.truncate(3);
-                while fraction.len() < 3 {
-                    fraction.push('0');
+                if fraction.is_empty()
+                    || fraction.len() > 9
+                    || !fraction.bytes().all(|byte| byte.is_ascii_digit())
+                {
+                    return None;
                 }
-                (whole.parse::<i64>().ok()?, fraction.parse::<i64>().ok()?)
+                let scaled = format!("{fraction:0<9}");
+                (whole.parse::<i64>().ok()?, scaled.parse::<i64>().ok()?)
             }
             None => (seconds.parse::<i64>().ok()?, 0),
         },
         None => (0, 0),
     };
-    let local_ms = days_from_civil(year, month, day) * 86_400_000
-        + hour * 3_600_000
-        + minute * 60_000
-        + second * 1000
-        + millis;
+    let local_ms = days_from_civil(year, month, day)
+        .checked_mul(86_400_000)?
+        .checked_add(hour * 3_600_000 + minute * 60_000 + second * 1000 + nanos / 1_000_000)?;
     Some(DateTime {
-        epoch_ms: local_ms - i64::from(offset_seconds) * 1000,
+        epoch_ms: local_ms.checked_sub(i64::from(offset_seconds) * 1000)?,
+        nanos: (nanos % 1_000_000) as u32,
         offset_seconds,
         zone: zone.map(std::sync::Arc::from),
     })
@@ -223,10 +227,56 @@ mod tests {
         assert_eq!(datetime_text(&value), "2024-05-01T10:15:30.500Z");
         let clock = DateTime {
             epoch_ms: 50,
+            nanos: 0,
             offset_seconds: 0,
             zone: Some("UTC".into()),
         };
         assert_eq!(datetime_text(&clock), "1970-01-01T00:00:00.050Z[UTC]");
         assert_eq!(datetime_text(&DateTime::default()), "1900-01-01T00:00Z");
+    }
+
+    #[test]
+    fn datetimes_keep_nanoseconds_in_groups_of_three_digits() {
+        for text in [
+            "2024-01-02T03:04:05.123456789Z[UTC]",
+            "2024-01-02T03:04:05.123456Z",
+            "2024-01-02T03:04:05.000001Z",
+            "2024-01-02T03:04:05.000000001+02:00",
+            "2024-01-02T03:04:00.100Z",
+            "1969-12-31T23:59:59.999999999Z",
+        ] {
+            let value = parse_datetime(text).expect("parses");
+            assert_eq!(datetime_text(&value), text);
+        }
+        let value = parse_datetime("2024-01-02T03:04:05.1234Z").expect("parses");
+        assert_eq!(datetime_text(&value), "2024-01-02T03:04:05.123400Z");
+        assert_eq!(parse_datetime("2024-01-02T03:04:05.Z"), None);
+        assert_eq!(parse_datetime("2024-01-02T03:04:05.1234567891Z"), None);
+    }
+
+    #[test]
+    fn doubles_keep_every_bit_through_json() {
+        let near_pi: f64 = "3.14".parse().expect("a double");
+        for value in [
+            near_pi + 1.0 - 1.0,
+            0.1 + 0.2,
+            1e-310,
+            f64::MAX,
+            -0.0,
+            1e7,
+            5e-324,
+        ] {
+            let text = double_json(value).to_string();
+            let back: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+            assert_eq!(
+                back.as_f64().map(f64::to_bits),
+                Some(value.to_bits()),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            double_json(near_pi + 1.0 - 1.0).to_string(),
+            "3.1400000000000006"
+        );
     }
 }

@@ -17,6 +17,7 @@ pub mod exec;
 pub mod hash_order;
 pub mod json;
 pub mod library;
+pub mod message;
 pub mod ops;
 pub mod place;
 pub mod program;

@@ -219,7 +219,9 @@ pub fn compare(left: &Value, right: &Value) -> Option<Ordering> {
         (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
         (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
         (Value::Time(a), Value::Time(b)) => Some(a.cmp(b)),
-        (Value::DateTime(a), Value::DateTime(b)) => Some(a.epoch_ms.cmp(&b.epoch_ms)),
+        (Value::DateTime(a), Value::DateTime(b)) => {
+            Some((a.epoch_ms, a.nanos).cmp(&(b.epoch_ms, b.nanos)))
+        }
         (Value::Principal(a), Value::Principal(b)) => Some(
             a.authority
                 .cmp(&b.authority)

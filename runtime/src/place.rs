@@ -234,7 +234,13 @@ impl Document {
                 Ok(())
             }
             Place::Entry(parent, key) => {
-                let current = self.read_place(program, frame, parent)?;
+                let current = match self.read_place(program, frame, parent)? {
+                    // `m[a][b] = v` creates the inner map `m[a]` when it is missing.
+                    Value::Void if matches!(**parent, Place::Entry(..)) => {
+                        Value::Map(Arc::new(Default::default()))
+                    }
+                    current => current,
+                };
                 if let Value::Map(mut map) = current {
                     Arc::make_mut(&mut map).insert(key.clone(), value);
                     self.assign(program, frame, parent, Value::Map(map))?;
@@ -293,7 +299,11 @@ impl Document {
             }
             return Ok(Value::list(results));
         }
-        let old = self.read_place(program, frame, place)?;
+        // A missing map entry counts from zero (the write converts it to the map's value type).
+        let old = match self.read_place(program, frame, place)? {
+            Value::Void => Value::Int(0),
+            old => old,
+        };
         let new = ops::step(&old, up);
         self.assign(program, frame, place, new.clone())?;
         Ok(if prefix { new } else { old })
@@ -314,7 +324,15 @@ impl Document {
             }
             return Ok(Value::Int(places.len() as i32));
         }
-        let old = self.read_place(program, frame, place)?;
+        // A missing map entry starts from the operand's zero (the write converts the result to
+        // the map's value type).
+        let old = match self.read_place(program, frame, place)? {
+            Value::Void => match operand {
+                Value::Str(_) => Value::string(""),
+                _ => Value::Int(0),
+            },
+            old => old,
+        };
         let new = match (&old, op) {
             (Value::Int(_), _) if matches!(operand, Value::Int(_)) => {
                 ops::binary(op, &old, operand)

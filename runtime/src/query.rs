@@ -118,9 +118,13 @@ impl Document {
                 ))
             }
             Clause::Shuffle => {
+                // The reference's loop: every position, last to first, swaps with a position
+                // drawn from the whole list (not Fisher–Yates), so a seeded shuffle gives its
+                // order.
                 let mut items = items;
-                for index in (1..items.len()).rev() {
-                    let other = self.rng.next_int_bounded(index as i32 + 1) as usize;
+                let bound = items.len() as i32;
+                for index in (0..items.len()).rev() {
+                    let other = self.rng.next_int_bounded(bound) as usize;
                     items.swap(index, other);
                 }
                 Ok(Value::list(items))
@@ -158,6 +162,27 @@ impl Document {
                     map.insert(key, value);
                 }
                 Ok(Value::Map(Arc::new(map)))
+            }
+            Clause::Unique {
+                keep_last: true,
+                key: Some(_),
+            } => {
+                // The reference fills a `HashMap` from key to item in input order (a later item
+                // replaces an earlier one under the key's first slot) and lists its values.
+                let mut slots: Vec<(Value, Value)> = Vec::new();
+                for item in items {
+                    let identity = self.field_by_slot(program, &item, key_slots[0])?;
+                    match slots.iter_mut().find(|(key, _)| *key == identity) {
+                        Some(slot) => slot.1 = item,
+                        None => slots.push((identity, item)),
+                    }
+                }
+                let capacity = crate::hash_order::capacity_for(slots.len());
+                let hashed = slots
+                    .into_iter()
+                    .map(|(key, item)| (key.java_hash(), item))
+                    .collect();
+                Ok(Value::list(crate::hash_order::java_order(hashed, capacity)))
             }
             Clause::Unique { keep_last, key } => {
                 let mut seen: Vec<Value> = Vec::new();
@@ -208,7 +233,7 @@ impl Document {
     }
 
     /// `list traverse g`: the rows of g's target type that the document's joins link from the
-    /// list's records, in the order the edges name them, each once.
+    /// list's records, each once, in ascending id order.
     fn traverse(
         &mut self,
         program: &Program,
@@ -256,6 +281,8 @@ impl Document {
                 }
             }
         }
+        // The reference collects the targets in a sorted set.
+        targets.sort_unstable();
         let mut found: HashMap<i32, Value> = HashMap::new();
         for (slot, field) in program.records[0].fields.iter().enumerate() {
             if !matches!(&field.ty, Ty::Table(element) if matches!(&**element, Ty::Record(_))) {

@@ -143,10 +143,14 @@ impl Document {
             Err(Fault::Blocked { .. } | Fault::Wait) => {
                 self.store.revert();
                 self.forget_freed();
+                // The queued messages stay queued for the next run, under the ids they were
+                // given (a message pumped later takes the next id, not a reused one).
                 let messages = Arc::clone(&self.meta.messages);
+                let message_id = self.meta.message_id;
                 let timeouts = Arc::clone(&self.meta.timeouts);
                 self.meta = self.checkpoint_meta.clone();
                 self.meta.messages = messages;
+                self.meta.message_id = message_id;
                 self.meta.timeouts = timeouts;
                 self.meta.blocked = true;
                 self.checkpoint_meta = self.meta.clone();

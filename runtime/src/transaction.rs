@@ -215,6 +215,11 @@ impl Document {
             .map(principal_from_json)
             .unwrap_or_else(Principal::no_one);
         let kind = kind.to_owned();
+        let text = |field: &str| command.get(field).and_then(Json::as_str).unwrap_or("");
+        self.request_context = Arc::new(serde_json::json!({
+            "origin": text("origin"),
+            "ip": text("ip"),
+        }));
         let result = match kind.as_str() {
             "construct" => self.construct(command, who, timestamp),
             "connect" => self.connect(who, timestamp),
@@ -592,6 +597,17 @@ impl Document {
             return Err(CommandError::new(
                 codes::SEND_NOT_CONNECTED,
                 "the sender is not connected (connect first, declare the channel 'open', or allow it with the static 'send' policy)",
+            ));
+        }
+        let (index, array) = match (handler, program.async_channels.get(channel)) {
+            (Some(handler), _) => (handler.message, handler.array),
+            (None, Some(definition)) => (definition.message, definition.array),
+            (None, None) => (u32::MAX, false),
+        };
+        if let Err(misfit) = self.check_channel_message(index, array, message) {
+            return Err(CommandError::new(
+                codes::MESSAGE_MISFIT,
+                format!("the message sent to '{channel}' does not fit its type: {misfit}"),
             ));
         }
         if let Some(handler) = handler {

@@ -83,11 +83,15 @@ pub struct TimeOfDay {
     pub minute: u32,
 }
 
-/// A zoned instant: milliseconds since the epoch, the offset in seconds at that instant, and the
-/// zone's region id when the value has one (`UTC` for the document clock).
+/// A zoned instant: milliseconds since the epoch and the nanoseconds past that millisecond
+/// (a datetime keeps nanosecond precision, as the reference's `ZonedDateTime` does), the offset
+/// in seconds at that instant, and the zone's region id when the value has one (`UTC` for the
+/// document clock).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DateTime {
     pub epoch_ms: i64,
+    /// Nanoseconds past `epoch_ms`, below 1 000 000.
+    pub nanos: u32,
     pub offset_seconds: i32,
     pub zone: Option<Arc<str>>,
 }
@@ -97,6 +101,7 @@ impl Default for DateTime {
         // 1900-01-01T00:00Z
         DateTime {
             epoch_ms: -2_208_988_800_000,
+            nanos: 0,
             offset_seconds: 0,
             zone: None,
         }
@@ -331,6 +336,34 @@ impl Value {
         }
     }
 
+    /// The Java `hashCode` of the value the reference would hold for it, where its output
+    /// shows a `HashMap` order (`unique last`); 0 for values no such map keys.
+    pub fn java_hash(&self) -> i32 {
+        match self {
+            Value::Int(value) | Value::Enum(value) => *value,
+            Value::Long(value) => (*value ^ ((*value as u64) >> 32) as i64) as i32,
+            Value::Double(value) | Value::TimeSpan(value) => {
+                let bits = if value.is_nan() {
+                    0x7ff8_0000_0000_0000
+                } else {
+                    value.to_bits()
+                };
+                (bits ^ (bits >> 32)) as i32
+            }
+            Value::Bool(value) => {
+                if *value {
+                    1231
+                } else {
+                    1237
+                }
+            }
+            Value::Str(text) | Value::Label(text) => java_string_hash(text),
+            Value::Principal(principal) => principal.java_hash(),
+            Value::Maybe(Some(inner)) => inner.java_hash(),
+            _ => 0,
+        }
+    }
+
     /// The text of a value where the language turns it into a string (`+` concatenation).
     pub fn to_text(&self) -> String {
         match self {
@@ -387,7 +420,7 @@ impl PartialEq for Value {
             (Principal(a), Principal(b)) => a == b,
             (Date(a), Date(b)) => a == b,
             (Time(a), Time(b)) => a == b,
-            (DateTime(a), DateTime(b)) => a.epoch_ms == b.epoch_ms,
+            (DateTime(a), DateTime(b)) => (a.epoch_ms, a.nanos) == (b.epoch_ms, b.nanos),
             (Dynamic(a), Dynamic(b)) => a == b,
             (Asset(a), Asset(b)) => a.id == b.id,
             (Maybe(a), Maybe(b)) => a == b,

@@ -431,7 +431,12 @@ impl Document {
             }
             let value = match &field.kind {
                 FieldKind::Stored { .. } => self.store.get(record, slot).clone(),
-                FieldKind::Formula { .. } => self.read_slot(program, record, slot)?,
+                // A formula that fails has no value for this view; the rest of the view is
+                // still written.
+                FieldKind::Formula { .. } => match self.read_slot(program, record, slot) {
+                    Err(Fault::Error { .. }) => Value::Void,
+                    other => other?,
+                },
                 FieldKind::Bubble { unit, expr } => {
                     let mut frame = Frame::new(program, *unit, viewer.who.clone());
                     frame.viewer = Some(Arc::clone(&viewer.state));

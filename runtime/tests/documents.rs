@@ -771,7 +771,7 @@ fn templates_csv_and_message_methods_work_in_handlers() {
         6,
     )
     .expect("dump");
-    assert_eq!(document.dump()["export"], "sku,qty\n\"a,1\",2\nb,3\n");
+    assert_eq!(document.dump()["export"], "sku,qty\r\n\"a,1\",2\r\nb,3");
     send(
         &mut document,
         "ann",

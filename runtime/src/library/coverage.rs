@@ -138,6 +138,7 @@ fn awkward_values() -> Vec<Value> {
         }),
         Value::DateTime(Arc::new(DateTime {
             epoch_ms: 8_640_000_000_000_000_000,
+            nanos: 999_999,
             offset_seconds: -18 * 3600,
             zone: Some(Arc::from("UTC")),
         })),

@@ -58,6 +58,8 @@ pub struct Local {
     pub time: TimeOfDay,
     pub second: u32,
     pub millis: u32,
+    /// Nanoseconds past the millisecond.
+    pub nanos: u32,
 }
 
 const MS_PER_DAY: i64 = 86_400_000;
@@ -76,6 +78,7 @@ pub fn local(value: &DateTime) -> Local {
         },
         second: ((in_day / 1000) % 60) as u32,
         millis: (in_day % 1000) as u32,
+        nanos: value.nanos,
     }
 }
 
@@ -353,7 +356,9 @@ fn period_years_fractional(arguments: &[Value]) -> Outcome {
 fn instant_key(value: &Value) -> i128 {
     match value.unwrap_maybe() {
         Some(Value::Date(date)) => i128::from(days_of(*date)),
-        Some(Value::DateTime(datetime)) => i128::from(datetime.epoch_ms),
+        Some(Value::DateTime(datetime)) => {
+            i128::from(datetime.epoch_ms) * 1_000_000 + i128::from(datetime.nanos)
+        }
         _ => 0,
     }
 }

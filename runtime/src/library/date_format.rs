@@ -23,6 +23,7 @@ pub fn format(arguments: &[Value]) -> Outcome {
                 time: TimeOfDay::default(),
                 second: 0,
                 millis: 0,
+                nanos: 0,
             },
             zone: None,
         },
@@ -232,7 +233,7 @@ fn field(
         'm' => small(i64::from(local.time.minute), count),
         's' => small(i64::from(local.second), count),
         'S' if count <= 9 => {
-            let digits = format!("{:03}000000", local.millis);
+            let digits = format!("{:03}{:06}", local.millis, local.nanos);
             Some(digits.chars().take(count).collect())
         }
         'A' => Some(padded(
@@ -242,13 +243,17 @@ fn field(
                 + i64::from(local.millis),
             count,
         )),
-        'n' => Some(padded(i64::from(local.millis) * 1_000_000, count)),
+        'n' => Some(padded(
+            i64::from(local.millis) * 1_000_000 + i64::from(local.nanos),
+            count,
+        )),
         'N' => Some(padded(
             (hour * 3_600_000
                 + i64::from(local.time.minute) * 60_000
                 + i64::from(local.second) * 1000
                 + i64::from(local.millis))
-                * 1_000_000,
+                * 1_000_000
+                + i64::from(local.nanos),
             count,
         )),
         'V' | 'z' | 'O' | 'X' | 'x' | 'Z' => zone_field(subject, letter, count),

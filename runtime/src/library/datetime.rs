@@ -60,6 +60,10 @@ fn from_local(local: Local, offset_seconds: i32, zone: Option<Arc<str>>) -> Opti
         offset_seconds,
         zone,
     )
+    .map(|instant| DateTime {
+        nanos: local.nanos,
+        ..instant
+    })
 }
 
 fn at(epoch_ms: i128, offset_seconds: i32, zone: Option<Arc<str>>) -> Option<DateTime> {
@@ -67,6 +71,7 @@ fn at(epoch_ms: i128, offset_seconds: i32, zone: Option<Arc<str>>) -> Option<Dat
         .contains(&epoch_ms)
         .then_some(DateTime {
             epoch_ms: epoch_ms as i64,
+            nanos: 0,
             offset_seconds,
             zone,
         })
@@ -103,6 +108,7 @@ fn construct(arguments: &[Value]) -> Outcome {
         time: TimeOfDay::default(),
         second: 0,
         millis: 0,
+        nanos: 0,
     };
     let constructed = from_local(midnight, zone.offset_seconds, zone.region).and_then(|start| {
         let minutes = i128::from(time.hour) * 60 + i128::from(time.minute);
@@ -139,7 +145,12 @@ fn shift(arguments: &[Value], sign: i128) -> Outcome {
         value.zone,
     );
     moved
-        .map(|value| Value::DateTime(Arc::new(value)))
+        .map(|moved| {
+            Value::DateTime(Arc::new(DateTime {
+                nanos: value.nanos,
+                ..moved
+            }))
+        })
         .ok_or_else(|| failure("the datetime is out of range"))
 }
 
@@ -153,11 +164,10 @@ fn past(arguments: &[Value]) -> Outcome {
 
 /// The span from the first instant to the second.
 fn between(arguments: &[Value]) -> Outcome {
-    let from = datetime_arg(arguments, 0).epoch_ms;
-    let to = datetime_arg(arguments, 1).epoch_ms;
-    Ok(Value::TimeSpan(
-        (i128::from(to) - i128::from(from)) as f64 / 1000.0,
-    ))
+    let nanos = |value: DateTime| i128::from(value.epoch_ms) * 1_000_000 + i128::from(value.nanos);
+    let from = nanos(datetime_arg(arguments, 0));
+    let to = nanos(datetime_arg(arguments, 1));
+    Ok(Value::TimeSpan((to - from) as f64 / 1e9))
 }
 
 fn date_of(arguments: &[Value]) -> Outcome {
@@ -174,6 +184,7 @@ fn adjust_time_zone(arguments: &[Value]) -> Outcome {
     Ok(datetime_value(zone::resolve(text(arguments, 1)).map(
         |zone| DateTime {
             epoch_ms: value.epoch_ms,
+            nanos: value.nanos,
             offset_seconds: zone.offset_seconds,
             zone: zone.region,
         },
@@ -250,6 +261,7 @@ fn with_time(arguments: &[Value]) -> Outcome {
             time,
             second: 0,
             millis: 0,
+            nanos: 0,
             ..local
         })
     })))
@@ -268,6 +280,7 @@ fn truncate_day(arguments: &[Value]) -> Outcome {
         time: TimeOfDay::default(),
         second: 0,
         millis: 0,
+        nanos: 0,
         ..local
     })
 }
@@ -280,6 +293,7 @@ fn truncate_hour(arguments: &[Value]) -> Outcome {
         },
         second: 0,
         millis: 0,
+        nanos: 0,
         ..local
     })
 }
@@ -288,17 +302,21 @@ fn truncate_minute(arguments: &[Value]) -> Outcome {
     truncate(arguments, |local| Local {
         second: 0,
         millis: 0,
+        nanos: 0,
         ..local
     })
 }
 
 fn truncate_seconds(arguments: &[Value]) -> Outcome {
-    truncate(arguments, |local| Local { millis: 0, ..local })
+    truncate(arguments, |local| Local {
+        millis: 0,
+        nanos: 0,
+        ..local
+    })
 }
 
-/// Instants are already whole milliseconds.
 fn truncate_milliseconds(arguments: &[Value]) -> Outcome {
-    truncate(arguments, |local| local)
+    truncate(arguments, |local| Local { nanos: 0, ..local })
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 
 mod args;
 mod collections;
-mod date;
+pub(crate) mod date;
 mod date_format;
 mod datetime;
 mod dynamic;

@@ -64,6 +64,7 @@ pub fn clock(host: &dyn Host) -> DateTime {
     });
     DateTime {
         epoch_ms: host.now_ms(),
+        nanos: 0,
         offset_seconds: zone.offset_seconds,
         zone: zone.region,
     }

@@ -1,0 +1,268 @@
+//! Runtime rules where the reference's behaviour is the specification (and the three places where
+//! it is deliberately not): one corpus program per rule, run here with exact expectations.
+
+use adama_runtime::Document;
+use adama_runtime::program::compile;
+use adama_runtime::random::JavaRandom;
+use adama_runtime::testing::run_tests;
+use adama_runtime::value::Principal;
+use serde_json::{Value as Json, json};
+
+/// A corpus program: its file name and its text.
+macro_rules! corpus {
+    ($name:literal) => {
+        (
+            $name,
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/corpus/",
+                $name
+            )),
+        )
+    };
+}
+
+/// The program's document after `construct` (with the given request context), and a viewer's
+/// first view of it.
+fn run((name, source): (&str, &str), context: Json) -> (Json, Json) {
+    let program = compile(name, source).unwrap_or_else(|diagnostics| {
+        panic!(
+            "{name}: {:?}",
+            diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+        )
+    });
+    for result in run_tests(&program) {
+        assert_eq!(result.error, None, "{name}: test {}", result.name);
+        assert_eq!(
+            result.passed, result.total,
+            "{name}: test {} failed an assertion",
+            result.name
+        );
+    }
+    let mut document = Document::new(program, "space", "key").expect("a document");
+    let mut command = json!({"command": "construct", "who": {"agent": "?", "authority": "?"},
+        "arg": {}, "timestamp": 0, "entropy": 0});
+    if let (Json::Object(command), Json::Object(context)) = (&mut command, context) {
+        command.extend(context);
+    }
+    document.execute(&command).expect("construct");
+    let viewer = document.open_view(Principal::new("ann", "acme"), json!({}));
+    let data = document.view_delta(viewer).expect("a view")["data"].clone();
+    (document.dump(), data)
+}
+
+#[test]
+fn context_is_the_commands_origin_and_ip() {
+    let (dump, _) = run(
+        corpus!("Runtime_ContextOriginIp_success.a"),
+        json!({"origin": "https://example.com", "ip": "10.0.0.1"}),
+    );
+    assert_eq!(dump["from_origin"], json!("https://example.com"));
+    assert_eq!(dump["from_ip"], json!("10.0.0.1"));
+    let (dump, _) = run(corpus!("Runtime_ContextOriginIp_success.a"), json!({}));
+    assert_eq!(dump["from_origin"], json!(""));
+}
+
+#[test]
+fn document_patch_writes_the_fields_in_the_transaction() {
+    let (name, source) = corpus!("Runtime_DocumentPatch_success.a");
+    let program = compile(name, source).expect("compiles");
+    let mut document = Document::new(program, "space", "key").expect("a document");
+    let record = document
+        .execute(
+            &json!({"command": "construct", "who": {"agent": "?", "authority": "?"},
+            "arg": {}, "timestamp": 0}),
+        )
+        .expect("construct");
+    assert_eq!(record.redo["a"], json!(7));
+    assert_eq!(record.redo["b"], json!("hi"));
+    assert_eq!(record.redo["counts"], json!({"x": 1}));
+    assert_eq!(record.undo["a"], json!(0));
+}
+
+#[test]
+fn shuffle_is_the_references_swap_loop() {
+    let (_, data) = run(corpus!("Runtime_ShuffleSwapLoop_success.a"), json!({}));
+    // Every position from the last down to the first swaps with one drawn from all six.
+    let mut expected: Vec<i32> = (1..=6).collect();
+    let mut random = JavaRandom::new(0);
+    for index in (0..expected.len()).rev() {
+        let other = random.next_int_bounded(6) as usize;
+        expected.swap(index, other);
+    }
+    let shown: Vec<Json> = (0..6)
+        .map(|index| data["order"][index.to_string()].clone())
+        .collect();
+    assert_eq!(
+        shown,
+        expected.iter().map(|rank| json!(rank)).collect::<Vec<_>>()
+    );
+    assert_eq!(expected, vec![4, 3, 1, 2, 5, 6]);
+}
+
+#[test]
+fn traverse_lists_targets_by_ascending_id() {
+    let (_, data) = run(corpus!("Runtime_TraverseAscending_success.a"), json!({}));
+    assert_eq!(data["out"], json!({"0": "b", "1": "c", "@s": 2}));
+}
+
+#[test]
+fn unique_last_follows_the_hash_map_order_of_its_keys() {
+    let (_, data) = run(corpus!("Runtime_UniqueLastHashOrder_success.a"), json!({}));
+    // Keys 1, 3 and 20 fall in buckets 1, 3 and 4 of a 16-bucket map.
+    assert_eq!(data["last_by_k"], json!({"0": 4, "1": 2, "2": 3, "@s": 3}));
+    assert_eq!(data["first_by_k"], json!({"0": 1, "1": 2, "2": 4, "@s": 3}));
+}
+
+#[test]
+fn csv_has_a_header_and_crlf_before_each_row() {
+    let (_, data) = run(corpus!("Runtime_CsvFormat_success.a"), json!({}));
+    assert_eq!(data["f2"], json!("n,s,who\r\n1,a,?@?\r\n2,\"b,c\",?@?"));
+    assert_eq!(data["f0"], json!("n,s,who"));
+}
+
+#[test]
+fn outside_is_the_negation_of_inside() {
+    let (dump, _) = run(corpus!("Runtime_OutsideNegatesInside_success.a"), json!({}));
+    assert_eq!(dump["five_inside"], json!(true));
+    assert_eq!(dump["five_outside"], json!(false));
+    assert_eq!(dump["six_outside"], json!(true));
+}
+
+#[test]
+fn maybe_bool_exclusive_or_is_real() {
+    let (dump, _) = run(corpus!("Runtime_MaybeBoolXor_success.a"), json!({}));
+    assert_eq!(dump["true_false"], json!(true));
+    assert_eq!(dump["true_true"], json!(false));
+    assert_eq!(dump["empty_false"], json!(false));
+    assert_eq!(dump["empty_true"], json!(true));
+}
+
+#[test]
+fn complex_division_is_the_true_quotient() {
+    let (dump, _) = run(corpus!("Runtime_ComplexDivision_success.a"), json!({}));
+    let quotient = &dump["quotient"];
+    assert!((quotient["r"].as_f64().expect("a number") - 0.1).abs() < 1e-12);
+    assert!((quotient["i"].as_f64().expect("a number") - 0.7).abs() < 1e-12);
+    assert_eq!(dump["empty_left"], json!(true));
+    assert_eq!(dump["by_zero"], json!(true));
+}
+
+#[test]
+fn longs_stay_longs_in_containers() {
+    let (dump, data) = run(corpus!("Values_LongsInContainers_success.a"), json!({}));
+    assert_eq!(dump["counts"], json!({"1": "5", "2": "3", "3": "1"}));
+    assert_eq!(dump["once"], json!("7"));
+    assert_eq!(data["listed"], json!({"0": "5", "1": "6", "@s": 2}));
+    assert_eq!(
+        data["row"],
+        json!({"n": "1", "more": {"0": "2", "1": "3", "@s": 2}})
+    );
+}
+
+#[test]
+fn doubles_and_datetimes_keep_their_value() {
+    let (dump, _) = run(corpus!("Values_DoubleLastBit_success.a"), json!({}));
+    assert_eq!(dump["d"].to_string(), "3.1400000000000006");
+    let (dump, _) = run(corpus!("Values_DatetimeNanos_success.a"), json!({}));
+    assert_eq!(dump["when"], json!("2024-01-02T03:04:05.123456789Z[UTC]"));
+    assert_eq!(dump["micros"], json!("2024-01-02T03:04:05.123456Z"));
+    assert_eq!(dump["millis"], json!("2024-01-02T03:04:05.500Z"));
+}
+
+#[test]
+fn map_inserts_chain_and_an_entry_deletes_its_key() {
+    let (dump, _) = run(
+        corpus!("Runtime_MapInsertChainAndDelete_success.a"),
+        json!({}),
+    );
+    assert_eq!(dump["n"], json!(2));
+    assert_eq!(dump["after"], json!(1));
+    assert_eq!(dump["seats"], json!({"2": 2}));
+}
+
+#[test]
+fn a_nested_map_write_creates_the_inner_map() {
+    let (dump, _) = run(corpus!("Runtime_NestedMapWrite_success.a"), json!({}));
+    assert_eq!(dump["grid"], json!({"r": {"c": 7, "d": 8}}));
+}
+
+#[test]
+fn stepping_a_temporary_writes_nothing_more() {
+    let (dump, _) = run(corpus!("Runtime_StepOfTemporary_success.a"), json!({}));
+    assert_eq!(dump["rows"], json!({"1": {"id": 1, "n": 2}}));
+}
+
+#[test]
+fn members_of_maybe_json_read_through_the_maybe() {
+    let (_, data) = run(corpus!("Runtime_MaybeJsonMember_success.a"), json!({}));
+    assert_eq!(data["k"], json!(5));
+    assert_eq!(data["missing"], Json::Null);
+}
+
+#[test]
+fn ingested_runs_after_every_ingestion() {
+    let (dump, _) = run(corpus!("Runtime_IngestedEveryTime_success.a"), json!({}));
+    assert_eq!(dump["accs"]["1"]["times"], json!(2));
+    assert_eq!(dump["single"]["times"], json!(2));
+}
+
+#[test]
+fn native_tables_are_passed_by_reference() {
+    let (dump, _) = run(
+        corpus!("Runtime_NativeTableByReference_success.a"),
+        json!({}),
+    );
+    assert_eq!(dump["n"], json!(2));
+}
+
+#[test]
+fn plus_with_a_maybe_string_concatenates() {
+    let (dump, _) = run(corpus!("Runtime_MaybeStringConcat_success.a"), json!({}));
+    assert_eq!(dump["seven"], json!("7"));
+    assert_eq!(dump["joined"], json!("x2.5"));
+}
+
+#[test]
+fn chained_comparisons_are_range_tests() {
+    let (_, data) = run(corpus!("Runtime_ChainedComparison_success.a"), json!({}));
+    assert_eq!(data["inside_range"], json!(true));
+    assert_eq!(data["above_range"], json!(false));
+    assert_eq!(data["closed"], json!(true));
+}
+
+#[test]
+fn a_failing_formula_leaves_the_rest_of_the_view() {
+    // The failure is the nesting limit: give the interpreter the stack a host gives it.
+    let data = std::thread::Builder::new()
+        .stack_size(256 * 1024 * 1024)
+        .spawn(|| {
+            run(
+                corpus!("Runtime_FailingFormulaKeepsView_success.a"),
+                json!({}),
+            )
+            .1
+        })
+        .expect("a thread")
+        .join()
+        .expect("no panic");
+    assert_eq!(data, json!({"shown": 3, "doubled": 6}));
+}
+
+#[test]
+fn a_map_entry_binding_writes_the_entry() {
+    let (dump, _) = run(corpus!("Runtime_MapBindingAliases_success.a"), json!({}));
+    assert_eq!(dump["scores"], json!({"a": 5}));
+}
+
+#[test]
+fn futures_take_the_queued_messages_again_when_a_state_reruns() {
+    let (name, source) = corpus!("Runtime_FuturesRebindQueued_success.a");
+    let program = compile(name, source).expect("compiles");
+    let results = run_tests(&program);
+    assert_eq!(results.len(), 2);
+    for result in results {
+        assert_eq!(result.error, None, "{}", result.name);
+        assert_eq!((result.passed, result.total), (1, 1), "{}", result.name);
+    }
+}
