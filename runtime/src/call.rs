@@ -348,10 +348,10 @@ impl Document {
                 let Ty::Enum(enum_name) = object_ty.unwrap_maybe() else {
                     return Ok(Value::Enum(value));
                 };
-                let Some(index) = program.enum_index.get(&**enum_name) else {
+                let Some(index) = program.enum_named(enum_name) else {
                     return Ok(Value::Enum(value));
                 };
-                let labels = &program.enums[*index as usize].labels;
+                let labels = &program.enums[index].labels;
                 let position = labels.iter().position(|(_, v)| *v == value).unwrap_or(0);
                 match operation {
                     EnumOperation::ToInt => Value::Int(value),
@@ -457,12 +457,9 @@ impl Document {
                 match answer {
                     Some((_, json)) => {
                         let element = match program.async_channels.get(&key.0) {
-                            Some(definition)
-                                if (definition.message as usize) < program.messages.len() =>
-                            {
-                                let message_ty = Ty::Message(Arc::from(
-                                    program.messages[definition.message as usize].name.as_str(),
-                                ));
+                            Some(definition) if let Some(message) = definition.message => {
+                                let message_ty =
+                                    Ty::Message(Arc::from(program.messages[message].name.as_str()));
                                 if definition.array || ask.array {
                                     Ty::array(message_ty)
                                 } else {
@@ -484,9 +481,8 @@ impl Document {
                 let updated = match special {
                     Special::MessageReset => match object_ty.unwrap_maybe() {
                         Ty::Message(name) | Ty::Holder(name) => program
-                            .message_index
-                            .get(&**name)
-                            .map_or(current, |index| self.default_message(*index)),
+                            .message_named(name)
+                            .map_or(current, |index| self.default_message(index)),
                         _ => current,
                     },
                     _ => {
@@ -570,7 +566,7 @@ impl Document {
             return;
         }
         if let Parent::Row { table } = data.parent {
-            let id_slot = self.program.records[data.layout as usize].id_slot;
+            let id_slot = self.program.records[data.layout].id_slot;
             let id = id_slot.map_or(0, |slot| self.store.get(record, slot).as_int());
             self.store.delete_row(table, id);
         }

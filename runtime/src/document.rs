@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use adama_compiler::ir::{FieldKind, Program};
+use adama_compiler::ir::{FieldKind, FieldLayout, LayoutId, MessageId, Program, RecordId};
 use adama_compiler::ty::Ty;
 
 use crate::error::Fault;
@@ -316,16 +316,20 @@ impl Document {
             pending_shadow: None,
             checkpoint_meta: Meta::default(),
         };
-        let root = document.new_record(0, Parent::Root)?;
+        let root = document.new_record(RecordId::ROOT, Parent::Root)?;
         document.root = root;
         document.store.journal = Default::default();
         Ok(document)
     }
 
     /// Allocates a record of a layout with every stored field at its initial value.
-    pub(crate) fn new_record(&mut self, layout: u32, parent: Parent) -> Result<RecordRef, Fault> {
+    pub(crate) fn new_record(
+        &mut self,
+        layout: RecordId,
+        parent: Parent,
+    ) -> Result<RecordRef, Fault> {
         let program = Arc::clone(&self.program);
-        let fields = &program.records[layout as usize].fields;
+        let fields = &program.records[layout].fields;
         let record = self
             .store
             .create(layout, vec![Value::Void; fields.len()], parent);
@@ -336,13 +340,13 @@ impl Document {
                         let value = self.eval_constant(*unit, *expr)?;
                         self.coerce(&field.ty, value)
                     }
-                    None => self.default_stored(&field.ty, record, slot as u32)?,
+                    None => self.default_stored(field, record, slot as u32)?,
                 },
                 _ => Value::Void,
             };
             let value = match (&field.ty, value) {
                 (Ty::Record(_), Value::Void) | (Ty::Table(_), Value::Void) => {
-                    self.default_stored(&field.ty, record, slot as u32)?
+                    self.default_stored(field, record, slot as u32)?
                 }
                 (_, value) => value,
             };
@@ -351,34 +355,30 @@ impl Document {
         Ok(record)
     }
 
-    /// The initial value of a stored field of a type.
+    /// The initial value of a stored field: a record or table of the field's record layout, or
+    /// the default of its type.
     pub(crate) fn default_stored(
         &mut self,
-        ty: &Ty,
+        field: &FieldLayout,
         owner: RecordRef,
         slot: u32,
     ) -> Result<Value, Fault> {
-        Ok(match ty {
-            Ty::Record(name) => {
-                let layout = self.program.record_index.get(&**name).copied().unwrap_or(0);
-                Value::Record(self.new_record(
-                    layout,
-                    Parent::Field {
-                        record: owner,
-                        slot,
-                    },
-                )?)
-            }
-            Ty::Table(element) => {
-                let layout = match &**element {
-                    Ty::Record(name) => {
-                        self.program.record_index.get(&**name).copied().unwrap_or(0)
-                    }
-                    _ => 0,
-                };
+        Ok(match (&field.ty, field.records) {
+            (Ty::Record(_), Some(layout)) => Value::Record(self.new_record(
+                layout,
+                Parent::Field {
+                    record: owner,
+                    slot,
+                },
+            )?),
+            (Ty::Table(element), Some(layout)) if matches!(**element, Ty::Record(_)) => {
                 Value::Table(self.store.add_table(layout, owner, slot))
             }
-            other => self.default_value(other),
+            (Ty::Record(name), None) => return Err(missing_layout(name)),
+            (Ty::Table(element), None) if matches!(&**element, Ty::Record(_)) => {
+                return Err(missing_layout(&element.to_string()));
+            }
+            (other, _) => self.default_value(other),
         })
     }
 
@@ -401,16 +401,15 @@ impl Document {
             Ty::TimeSpan => Value::TimeSpan(0.0),
             Ty::Enum(name) => Value::Enum(
                 self.program
-                    .enum_index
-                    .get(&**name)
-                    .map_or(0, |index| self.program.enums[*index as usize].default),
+                    .enum_named(name)
+                    .map_or(0, |index| self.program.enums[index].default),
             ),
             Ty::Maybe(_) => Value::Maybe(None),
             Ty::List(_) | Ty::Array(_) => Value::list(Vec::new()),
             Ty::Table(_) => Value::NativeTable(Arc::new(Vec::new())),
             Ty::Map(..) => Value::Map(Arc::new(BTreeMap::new())),
-            Ty::Message(name) | Ty::Holder(name) => match self.program.message_index.get(&**name) {
-                Some(index) => self.default_message(*index),
+            Ty::Message(name) | Ty::Holder(name) => match self.program.message_named(name) {
+                Some(index) => self.default_message(index),
                 None => Value::Void,
             },
             Ty::Anonymous(fields) => Value::Message(Arc::new(Message {
@@ -435,10 +434,10 @@ impl Document {
     }
 
     /// A message with every field at its default.
-    pub fn default_message(&self, index: u32) -> Value {
-        let layout = &self.program.messages[index as usize];
+    pub fn default_message(&self, index: MessageId) -> Value {
+        let layout = &self.program.messages[index];
         Value::Message(Arc::new(Message {
-            shape: Arc::clone(&self.shapes[index as usize]),
+            shape: Arc::clone(&self.shapes[index.index()]),
             values: layout
                 .fields
                 .iter()
@@ -468,8 +467,8 @@ impl Document {
             (Ty::Message(name) | Ty::Holder(name), Value::Message(message))
                 if message.shape.name.as_deref() != Some(&**name) =>
             {
-                match self.program.message_index.get(&**name) {
-                    Some(index) => self.convert_message(*index, &message),
+                match self.program.message_named(name) {
+                    Some(index) => self.convert_message(index, &message),
                     None => Value::Message(message),
                 }
             }
@@ -500,8 +499,8 @@ impl Document {
     }
 
     /// An anonymous (or other) message converted field by field to a named message.
-    pub fn convert_message(&self, index: u32, source: &Message) -> Value {
-        let layout = &self.program.messages[index as usize];
+    pub fn convert_message(&self, index: MessageId, source: &Message) -> Value {
+        let layout = &self.program.messages[index];
         let values = layout
             .fields
             .iter()
@@ -511,10 +510,19 @@ impl Document {
             })
             .collect();
         Value::Message(Arc::new(Message {
-            shape: Arc::clone(&self.shapes[index as usize]),
+            shape: Arc::clone(&self.shapes[index.index()]),
             values,
         }))
     }
+}
+
+/// A record type without a layout: the builder resolves every record type of a checked program,
+/// so this is a fault of the toolchain, reported rather than filled with another layout.
+pub(crate) fn missing_layout(name: &str) -> Fault {
+    Fault::error(
+        crate::error::codes::RUNTIME_FAILURE,
+        format!("the program has no layout for the record type '{name}'"),
+    )
 }
 
 /// The shape of `pair<K, V>` values.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use adama_compiler::ir::{FieldKind, Program};
+use adama_compiler::ir::{FieldKind, LayoutId, MessageId, Program};
 use adama_compiler::ty::Ty;
 use serde_json::{Map, Value as Json, json};
 
@@ -104,7 +104,7 @@ impl Document {
     /// The stored form of a record: its stored fields, `id` first when declared.
     pub fn dump_record(&self, record: RecordRef) -> Json {
         let data = self.store.record(record);
-        let layout = &self.program.records[data.layout as usize];
+        let layout = &self.program.records[data.layout];
         let mut object = Map::new();
         if let Some(id) = layout.id_slot {
             object.insert("id".into(), self.to_stored_json(&data.slots[id as usize]));
@@ -179,8 +179,8 @@ impl Document {
                 }
                 Value::Map(Arc::new(map))
             }
-            Ty::Message(name) | Ty::Holder(name) => match self.program.message_index.get(&**name) {
-                Some(index) => self.message_from_json(*index, json),
+            Ty::Message(name) | Ty::Holder(name) => match self.program.message_named(name) {
+                Some(index) => self.message_from_json(index, json),
                 None => Value::Dynamic(Arc::new(json.clone())),
             },
             Ty::Table(element) => Value::NativeTable(Arc::new(match json {
@@ -200,8 +200,8 @@ impl Document {
 
     /// A message of a declared type read from JSON: declared fields, defaults for missing ones,
     /// unknown fields dropped.
-    pub fn message_from_json(&self, index: u32, json: &Json) -> Value {
-        let layout = &self.program.messages[index as usize];
+    pub fn message_from_json(&self, index: MessageId, json: &Json) -> Value {
+        let layout = &self.program.messages[index];
         let values = layout
             .fields
             .iter()
@@ -213,7 +213,7 @@ impl Document {
             })
             .collect();
         Value::Message(Arc::new(Message {
-            shape: Arc::clone(&self.shapes[index as usize]),
+            shape: Arc::clone(&self.shapes[index.index()]),
             values,
         }))
     }
@@ -347,12 +347,12 @@ impl Document {
             return Ok(());
         };
         for (name, value) in entries {
-            let Some(&slot) = program.records[layout as usize].slot_index.get(name) else {
+            let Some(&slot) = program.records[layout].slot_index.get(name) else {
                 continue;
             };
-            let field = &program.records[layout as usize].fields[slot as usize];
+            let field = &program.records[layout].fields[slot as usize];
             if !matches!(field.kind, FieldKind::Stored { .. })
-                || Some(slot) == program.records[layout as usize].id_slot
+                || Some(slot) == program.records[layout].id_slot
             {
                 continue;
             }
@@ -377,8 +377,7 @@ impl Document {
                                 let row_layout = self.store.tables[table.0 as usize].layout;
                                 let created = self
                                     .new_record(row_layout, crate::store::Parent::Row { table })?;
-                                if let Some(id_slot) = program.records[row_layout as usize].id_slot
-                                {
+                                if let Some(id_slot) = program.records[row_layout].id_slot {
                                     self.store.records[created.0 as usize].slots
                                         [id_slot as usize] = Value::Int(id);
                                 }
@@ -432,10 +431,10 @@ impl Document {
         let layout = self.store.record(record).layout;
         let Json::Object(object) = json else { return };
         for (name, value) in object {
-            let Some(&slot) = program.records[layout as usize].slot_index.get(name) else {
+            let Some(&slot) = program.records[layout].slot_index.get(name) else {
                 continue;
             };
-            let field = &program.records[layout as usize].fields[slot as usize];
+            let field = &program.records[layout].fields[slot as usize];
             if !matches!(field.kind, FieldKind::Stored { .. }) {
                 continue;
             }
@@ -477,8 +476,9 @@ impl Document {
                             Value::Maybe(None);
                         continue;
                     }
-                    let Ty::Record(name) = &**inner else { continue };
-                    let child_layout = program.record_index.get(&**name).copied().unwrap_or(0);
+                    let Some(child_layout) = field.records else {
+                        continue;
+                    };
                     let child = match self.store.get(record, slot) {
                         Value::Maybe(Some(existing)) => match **existing {
                             Value::Record(existing) => existing,
@@ -496,10 +496,9 @@ impl Document {
                     self.load_record(program, child, value);
                 }
                 (Ty::Map(key_ty, value_ty), current) if matches!(**value_ty, Ty::Record(_)) => {
-                    let Ty::Record(name) = &**value_ty else {
+                    let Some(child_layout) = field.records else {
                         continue;
                     };
-                    let child_layout = program.record_index.get(&**name).copied().unwrap_or(0);
                     let mut map = match current {
                         Value::Map(map) => (*map).clone(),
                         _ => BTreeMap::new(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use adama_compiler::hir::{
     AtConstant, BinaryOp, Expr, ExprId, Literal, PostfixOp, PrefixOp, TimeUnit,
 };
-use adama_compiler::ir::{CodeUnit, FieldKind, Program, Res};
+use adama_compiler::ir::{CodeUnit, FieldKind, LayoutId, Program, Res};
 use adama_compiler::ty::Ty;
 
 use crate::document::{Cached, Dep, Document};
@@ -82,7 +82,7 @@ impl Document {
     ) -> Result<Value, Fault> {
         let data = self.store.record(record);
         let layout = data.layout;
-        let field = &program.records[layout as usize].fields[slot as usize];
+        let field = &program.records[layout].fields[slot as usize];
         match &field.kind {
             FieldKind::Stored { .. } => {
                 if let Some(tracker) = self.tracking.last_mut() {
@@ -145,8 +145,7 @@ impl Document {
         let result = self.eval(program, &mut frame, expr);
         let deps = self.tracking.pop().unwrap_or_default();
         let value = result?;
-        let field_ty =
-            &program.records[self.store.record(record).layout as usize].fields[slot as usize].ty;
+        let field_ty = &program.records[self.store.record(record).layout].fields[slot as usize].ty;
         let value = self.coerce(field_ty, value);
         if let Some(tracker) = self.tracking.last_mut() {
             tracker.extend_from_slice(&deps);
@@ -554,7 +553,7 @@ impl Document {
                 .unwrap_or_default()),
             (_, Value::Record(record)) => {
                 let layout = self.store.record(*record).layout;
-                match program.records[layout as usize].slot_index.get(name) {
+                match program.records[layout].slot_index.get(name) {
                     Some(slot) => self.read_slot(program, *record, *slot),
                     None => Ok(Value::Void),
                 }
@@ -631,10 +630,10 @@ impl Document {
             ),
             (Ty::Enum(name), value) => {
                 let raw = value.as_int();
-                let Some(index) = program.enum_index.get(&**name) else {
+                let Some(index) = program.enum_named(name) else {
                     return Value::Enum(raw);
                 };
-                let layout = &program.enums[*index as usize];
+                let layout = &program.enums[index];
                 if layout.labels.iter().any(|(_, v)| *v == raw) {
                     Value::Enum(raw)
                 } else {
@@ -642,20 +641,20 @@ impl Document {
                 }
             }
             (Ty::Message(name), Value::Record(record)) => {
-                let Some(index) = program.message_index.get(&**name).copied() else {
+                let Some(index) = program.message_named(name) else {
                     return Value::Void;
                 };
                 let layout = self.store.record(record).layout;
                 let mut values = Vec::new();
-                for field in &program.messages[index as usize].fields {
-                    let value = match program.records[layout as usize].slot_index.get(&field.name) {
+                for field in &program.messages[index].fields {
+                    let value = match program.records[layout].slot_index.get(&field.name) {
                         Some(slot) => self.read_slot(program, record, *slot).unwrap_or_default(),
                         None => self.default_value(&field.ty),
                     };
                     values.push(self.coerce(&field.ty, value));
                 }
                 Value::Message(Arc::new(Message {
-                    shape: Arc::clone(&self.shapes[index as usize]),
+                    shape: Arc::clone(&self.shapes[index.index()]),
                     values,
                 }))
             }

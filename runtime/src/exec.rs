@@ -413,7 +413,9 @@ impl Document {
                         let Ty::Record(name) = &**inner else {
                             return Ok(Vec::new());
                         };
-                        let layout = program.record_index.get(&**name).copied().unwrap_or(0);
+                        let layout = program.units[frame.unit as usize]
+                            .records_of(target)
+                            .ok_or_else(|| crate::document::missing_layout(name))?;
                         let parent = match &place {
                             Place::Slot(owner, slot) => Parent::Field {
                                 record: *owner,
@@ -434,7 +436,9 @@ impl Document {
                 if let Value::Map(entries) = source {
                     for (key, value) in entries.iter() {
                         if let Ty::Record(name) = &**value_ty {
-                            let layout = program.record_index.get(&**name).copied().unwrap_or(0);
+                            let layout = program.units[frame.unit as usize]
+                                .records_of(target)
+                                .ok_or_else(|| crate::document::missing_layout(name))?;
                             let record =
                                 self.map_record_entry(program, frame, &place, key.clone(), layout)?;
                             self.ingest_into(program, record, value)?;
@@ -473,12 +477,12 @@ impl Document {
         let record = self.new_record(layout, Parent::Row { table })?;
         self.meta.auto_table_row_id += 1;
         let id = self.meta.auto_table_row_id;
-        if let Some(slot) = program.records[layout as usize].id_slot {
+        if let Some(slot) = program.records[layout].id_slot {
             self.store.records[record.0 as usize].slots[slot as usize] = Value::Int(id);
         }
         self.fill_record(program, record, source, true)?;
         self.store.insert_row(table, id, record);
-        for (unit, body) in program.records[layout as usize].ingested.clone() {
+        for (unit, body) in program.records[layout].ingested.clone() {
             let mut frame = Frame::new(program, unit, crate::value::Principal::no_one());
             frame.this = Value::Record(record);
             self.block(program, &mut frame, &body)?;
@@ -513,7 +517,7 @@ impl Document {
                 .collect(),
             Value::Record(other) => {
                 let layout = self.store.record(*other).layout;
-                let names: Vec<(String, u32)> = program.records[layout as usize]
+                let names: Vec<(String, u32)> = program.records[layout]
                     .fields
                     .iter()
                     .enumerate()
@@ -533,12 +537,10 @@ impl Document {
             if name == "id" {
                 continue;
             }
-            let Some(&slot) = program.records[layout as usize].slot_index.get(&name) else {
+            let Some(&slot) = program.records[layout].slot_index.get(&name) else {
                 continue;
             };
-            let field_ty = program.records[layout as usize].fields[slot as usize]
-                .ty
-                .clone();
+            let field_ty = program.records[layout].fields[slot as usize].ty.clone();
             let value = match value {
                 Value::Maybe(None) if !matches!(field_ty, Ty::Maybe(_)) => continue,
                 Value::Maybe(Some(inner)) if !matches!(field_ty, Ty::Maybe(_)) => *inner,

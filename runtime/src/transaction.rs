@@ -469,9 +469,7 @@ impl Document {
             document.rng = JavaRandom::new(document.meta.entropy);
             for constructor in &program.constructors {
                 let mut frame = Frame::new(program, constructor.unit, who.clone());
-                if let Some((slot, message)) = constructor.param
-                    && (message as usize) < program.messages.len()
-                {
+                if let Some((slot, Some(message))) = constructor.param {
                     frame.slots[slot as usize] = document.message_from_json(message, &arg);
                 }
                 document.block(program, &mut frame, &constructor.body)?;
@@ -700,18 +698,18 @@ impl Document {
             return Ok(());
         };
         let mut frame = Frame::new(program, handler.unit, who.clone());
-        let value = if (handler.message as usize) < program.messages.len() {
+        let value = if let Some(layout) = handler.message {
             if handler.array {
                 let items = match message {
                     Json::Array(items) => items
                         .iter()
-                        .map(|item| self.message_from_json(handler.message, item))
+                        .map(|item| self.message_from_json(layout, item))
                         .collect(),
-                    other => vec![self.message_from_json(handler.message, other)],
+                    other => vec![self.message_from_json(layout, other)],
                 };
                 Value::list(items)
             } else {
-                self.message_from_json(handler.message, message)
+                self.message_from_json(layout, message)
             }
         } else {
             Value::Dynamic(Arc::new(message.clone()))

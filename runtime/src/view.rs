@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use adama_compiler::ir::{FieldKind, PrivacyRule, Program};
+use adama_compiler::ir::{FieldKind, LayoutId, PrivacyRule, Program, RecordId};
 use adama_compiler::ty::Ty;
 use serde_json::{Map, Value as Json};
 
@@ -371,8 +371,8 @@ impl Document {
 
     /// Whether a record's layout shows the same thing whoever looks and whatever else changes:
     /// only stored scalar fields with fixed privacy.
-    fn flat(program: &Program, layout: u32) -> bool {
-        let layout = &program.records[layout as usize];
+    fn flat(program: &Program, layout: RecordId) -> bool {
+        let layout = &program.records[layout];
         layout.requires.is_empty()
             && layout.fields.iter().all(|field| {
                 matches!(field.kind, FieldKind::Stored { .. })
@@ -410,7 +410,7 @@ impl Document {
         }
         if !matches!(mirror, Some(Mirror::Object { .. })) {
             *mirror = Some(Mirror::Object {
-                fields: vec![None; program.records[layout_index as usize].fields.len()],
+                fields: vec![None; program.records[layout_index].fields.len()],
                 seen: 0,
             });
         }
@@ -418,7 +418,7 @@ impl Document {
             return Ok(None);
         };
         *seen = newest;
-        let layout = &program.records[layout_index as usize];
+        let layout = &program.records[layout_index];
         let mut out = Map::new();
         for &slot in &layout.view_order {
             let field = &layout.fields[slot as usize];
@@ -453,7 +453,7 @@ impl Document {
         record: RecordRef,
     ) -> Result<bool, Fault> {
         let layout = self.store.record(record).layout;
-        let requires = program.records[layout as usize].requires.clone();
+        let requires = program.records[layout].requires.clone();
         if requires.is_empty() {
             return Ok(false);
         }
@@ -620,7 +620,7 @@ impl Document {
                 continue;
             };
             let layout = self.store.record(*record).layout;
-            let id = program.records[layout as usize]
+            let id = program.records[layout]
                 .id_slot
                 .map_or(record.0 as i32, |slot| {
                     self.store.get(*record, slot).as_int()
@@ -685,7 +685,7 @@ impl Document {
             && self
                 .store
                 .layout_clock
-                .get(layout as usize)
+                .get(layout.index())
                 .is_none_or(|clock| *clock <= *seen);
         if !unchanged_rows
             || last.len() > items.len()
@@ -695,7 +695,7 @@ impl Document {
             return Ok(None);
         }
         let previous = last.len();
-        let id_slot = program.records[layout as usize].id_slot;
+        let id_slot = program.records[layout].id_slot;
         let clock = self.store.clock;
         let mut out = Map::new();
         let mut appended = Vec::new();
@@ -773,7 +773,7 @@ impl Document {
             && self
                 .store
                 .layout_clock
-                .get(layout as usize)
+                .get(layout.index())
                 .is_none_or(|clock| *clock <= *seen)
     }
 

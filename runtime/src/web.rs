@@ -150,9 +150,7 @@ impl Document {
         for (slot, value) in bindings {
             frame.slots[slot as usize] = value;
         }
-        if let Some((slot, message)) = web.param
-            && (message as usize) < program.messages.len()
-        {
+        if let Some((slot, Some(message))) = web.param {
             frame.slots[slot as usize] = self.message_from_json(message, &request.body);
         }
         let headers: BTreeMap<_, _> = request
