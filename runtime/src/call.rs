@@ -138,6 +138,7 @@ impl Document {
             }
             Res::Builtin { name, method } => {
                 let native = self
+                    .loaded
                     .natives
                     .get(frame.unit as usize)
                     .and_then(|unit| unit.get(id.0 as usize))
@@ -198,7 +199,7 @@ impl Document {
         who: Principal,
     ) -> Result<Value, Fault> {
         self.charge()?;
-        if self.depth >= self.limits.max_depth {
+        if self.run.depth >= self.limits.max_depth {
             return Err(Fault::error(
                 codes::RECURSION_TOO_DEEP,
                 format!(
@@ -221,9 +222,9 @@ impl Document {
             frame.slots[slot as usize] = this.clone();
         }
         frame.this = this;
-        self.depth += 1;
+        self.run.depth += 1;
         let flow = self.block(program, &mut frame, &definition.body);
-        self.depth -= 1;
+        self.run.depth -= 1;
         match flow? {
             Flow::Return(value) => Ok(self.coerce(&definition.returns, value)),
             _ => Ok(Value::Void),
@@ -396,7 +397,7 @@ impl Document {
                     }
                     AskKind::Fetch | AskKind::FetchTimed => None,
                 };
-                let id = self.meta.auto_future_id + self.asks.len() as i32 + 1;
+                let id = self.meta.auto_future_id + self.run.asks.len() as i32 + 1;
                 let timeout = (kind == AskKind::FetchTimed).then(|| {
                     let seconds = args.get(1).map_or(0.0, Value::as_double);
                     let timeout = self.meta.timeouts.get(&id).copied().unwrap_or(Timeout {
@@ -406,7 +407,7 @@ impl Document {
                     Arc::make_mut(&mut self.meta.timeouts).insert(id, timeout);
                     timeout
                 });
-                self.asks.push(Ask {
+                self.run.asks.push(Ask {
                     id,
                     channel,
                     who,
@@ -416,7 +417,7 @@ impl Document {
                 });
                 let maybe = kind != AskKind::Fetch;
                 Value::Future(FutureRef(
-                    ((self.asks.len() - 1) as u32) | if maybe { 1 << 31 } else { 0 },
+                    ((self.run.asks.len() - 1) as u32) | if maybe { 1 << 31 } else { 0 },
                 ))
             }
             Special::Await => {
@@ -428,12 +429,12 @@ impl Document {
                 }
                 let maybe = raw & (1 << 31) != 0;
                 let index = (raw & !(1 << 31)) as usize;
-                let Some(ask) = self.asks.get(index).cloned() else {
+                let Some(ask) = self.run.asks.get(index).cloned() else {
                     return Ok(Value::Void);
                 };
                 let key = (ask.channel.clone(), ask.who.clone());
                 let deadline = ask.timeout.map(|timeout| timeout.deadline());
-                let answer = self.inbox.get_mut(&key).and_then(|queue| {
+                let answer = self.run.inbox.get_mut(&key).and_then(|queue| {
                     // A timed ask takes only a message sent before it gave up.
                     match (queue.front(), deadline) {
                         (Some((sent, _)), Some(deadline)) if *sent > deadline => None,
@@ -443,7 +444,7 @@ impl Document {
                 let timed_out =
                     answer.is_none() && deadline.is_some_and(|deadline| self.meta.time >= deadline);
                 if answer.is_some() || timed_out {
-                    if let Some(ask) = self.asks.get_mut(index) {
+                    if let Some(ask) = self.run.asks.get_mut(index) {
                         ask.channel.clear();
                     }
                     // A resolved timed ask needs its clock no more.
@@ -553,7 +554,7 @@ impl Document {
                     .get(1)
                     .map(|m| self.to_view_json(m))
                     .unwrap_or_default();
-                self.enqueued.push((channel, who, message));
+                self.run.enqueued.push((channel, who, message));
                 Value::Void
             }
         })

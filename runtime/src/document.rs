@@ -8,6 +8,7 @@ use adama_compiler::ty::Ty;
 
 use crate::error::Fault;
 use crate::random::JavaRandom;
+use crate::run::Run;
 use crate::store::{Parent, Store};
 use crate::value::{DateTime, Message, Principal, RecordRef, Shape, Value};
 use crate::view::View;
@@ -160,64 +161,88 @@ pub struct Ask {
     pub timeout: Option<Timeout>,
 }
 
-/// A document.
+/// What the runtime derives from a program once, before any document of it runs: immutable,
+/// and shared by every document of the program.
 #[derive(Debug)]
-pub struct Document {
-    pub program: Arc<Program>,
-    pub store: Store,
-    pub root: RecordRef,
-    pub meta: Meta,
-    pub space: String,
-    pub key: String,
-    pub limits: Limits,
-    pub(crate) views: Vec<View>,
-    pub(crate) shared: crate::view::SharedView,
-    pub(crate) viewer_independent: bool,
-    pub(crate) cache: HashMap<(u32, u32), Cached>,
-    pub(crate) tracking: Vec<Vec<Dep>>,
-    pub(crate) rng: JavaRandom,
-    pub(crate) budget_left: u64,
-    pub(crate) depth: u32,
+pub struct Loaded {
+    pub(crate) program: Arc<Program>,
+    /// The shape of each message layout, by message id.
     pub(crate) shapes: Vec<Arc<Shape>>,
+    /// The library function each builtin call resolves to, by unit and expression id.
     pub(crate) natives: Vec<Vec<crate::call::Native>>,
     /// The shape of every object literal (`{who: …, what: …}`), by unit and expression id,
     /// made once so that building a message is no lookup.
     pub(crate) object_shapes: Vec<Vec<Option<Arc<Shape>>>>,
-    /// Asks made by the current run, in order.
-    pub(crate) asks: Vec<Ask>,
-    /// Messages routed to async channels for the current run: (channel, who) → queue.
-    pub(crate) inbox:
-        HashMap<(String, Principal), std::collections::VecDeque<(i64, serde_json::Value)>>,
-    /// Timeouts of timed asks that a blocked run created: they outlive its rollback.
-    pub(crate) carried_timeouts: Option<Arc<BTreeMap<i32, Timeout>>>,
-    /// A `preempt` target registered by the current run.
-    pub(crate) preempt: Option<Arc<str>>,
+    /// Whether no view of the program can differ from another (one shared delta serves all).
+    pub(crate) viewer_independent: bool,
+}
+
+/// Formula caches: values computed from the store, kept until what they read changes.
+#[derive(Debug, Default)]
+pub(crate) struct Formulas {
+    /// By (record, slot).
+    pub cache: HashMap<(u32, u32), Cached>,
+    /// What the formulas being computed read, innermost last.
+    pub tracking: Vec<Vec<Dep>>,
+    /// How many times a formula was computed (not read from its cache).
+    pub evaluations: u64,
+}
+
+/// The open views and the delta they share when they cannot differ.
+#[derive(Debug, Default)]
+pub(crate) struct Views {
+    pub open: Vec<View>,
+    pub shared: crate::view::SharedView,
+}
+
+/// What a `test` block reports while it runs.
+#[derive(Debug, Default)]
+pub(crate) struct TestReport {
+    pub log: Vec<String>,
+    /// (passed, total) assertions.
+    pub asserts: (u32, u32),
+    pub failures: Vec<String>,
+    /// The internal fields as the test last committed them.
+    pub checkpoint_meta: Meta,
+}
+
+/// A document.
+///
+/// Who owns what, and for how long:
+/// - the loaded program ([`Loaded`]): immutable, shared by every document of the program;
+/// - the stored state (`store`, `root`, `meta`): what [`Document::dump`] writes and
+///   [`Document::insert`] rebuilds; a transaction changes it through the store's journal and
+///   either commits or replays the journal backwards;
+/// - the formula caches and the open views: derived from the stored state, kept across
+///   transactions and dropped when what they read changes;
+/// - the run ([`crate::run::Run`]): budget, call depth, asks, inbox, enqueued messages, marker,
+///   web request; created when a transaction starts and handed back when it ends, so a failed
+///   transaction leaves none of it behind;
+/// - what a blocked run showed (`shadow`, `outstanding`): kept until the next transaction.
+#[derive(Debug)]
+pub struct Document {
+    pub(crate) loaded: Arc<Loaded>,
+    pub(crate) program: Arc<Program>,
+    pub(crate) store: Store,
+    pub(crate) root: RecordRef,
+    pub(crate) meta: Meta,
+    pub(crate) space: String,
+    pub(crate) key: String,
+    pub(crate) limits: Limits,
+    pub(crate) views: Views,
+    pub(crate) formulas: Formulas,
+    pub(crate) rng: JavaRandom,
+    pub(crate) run: Run,
     /// Outstanding asks published to views after the last transaction.
-    pub outstanding: Vec<Ask>,
-    /// Test reporting.
-    pub(crate) test_log: Vec<String>,
-    pub(crate) asserts: (u32, u32),
-    pub(crate) assert_failures: Vec<String>,
+    pub(crate) outstanding: Vec<Ask>,
+    pub(crate) tests: TestReport,
     /// Per-statement hook for debuggers; `None` costs one branch per statement.
-    pub hook: Option<Box<dyn StatementHook>>,
-    /// Messages a handler enqueued for later (channel, who, message).
-    pub(crate) enqueued: Vec<(String, Principal, serde_json::Value)>,
+    pub(crate) hook: Option<Box<dyn StatementHook>>,
     /// The store and internal fields as a blocked run left them before its rollback: what views
     /// show until the next committed transaction.
     pub(crate) shadow: Option<Box<(Store, Meta)>>,
-    pub(crate) pending_shadow: Option<Box<(Store, Meta)>>,
-    /// The marker of the send being run, recorded when its transaction commits.
-    pub(crate) pending_marker: Option<String>,
-    /// The response of the web command being run.
-    pub(crate) response: Option<serde_json::Value>,
-    /// The web request a handler is answering.
-    pub(crate) web_context: Option<crate::web::WebContext>,
     /// Whether an accepted `delete` command ended the document.
-    pub deleted: bool,
-    /// How many times a formula was computed (not read from its cache): for tests of reactivity.
-    pub formula_evaluations: u64,
-    /// The internal fields as a test last committed them.
-    pub(crate) checkpoint_meta: Meta,
+    pub(crate) deleted: bool,
 }
 
 /// Called before each statement runs, when a debugger is attached.
@@ -226,9 +251,9 @@ pub trait StatementHook: std::fmt::Debug + Send {
     fn before_statement(&mut self, unit: u32, stmt: u32);
 }
 
-impl Document {
-    /// A fresh instance of a program: every field at its initial value, not yet constructed.
-    pub fn new(program: Arc<Program>, space: &str, key: &str) -> Result<Document, Fault> {
+impl Loaded {
+    /// Derives what documents of a program share.
+    pub fn new(program: Arc<Program>) -> Arc<Loaded> {
         let shapes = program
             .messages
             .iter()
@@ -278,48 +303,90 @@ impl Document {
             })
             .collect();
         let viewer_independent = crate::view::viewer_independent(&program);
-        let mut document = Document {
+        Arc::new(Loaded {
             program,
+            shapes,
+            natives: builtins,
+            object_shapes,
+            viewer_independent,
+        })
+    }
+
+    /// The program.
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+}
+
+impl Document {
+    /// A fresh instance of a program: every field at its initial value, not yet constructed.
+    pub fn new(program: Arc<Program>, space: &str, key: &str) -> Result<Document, Fault> {
+        Document::of_loaded(Loaded::new(program), space, key)
+    }
+
+    /// A fresh instance of a loaded program (hosts of many documents of one program load it
+    /// once).
+    pub fn of_loaded(loaded: Arc<Loaded>, space: &str, key: &str) -> Result<Document, Fault> {
+        let limits = Limits::default();
+        let mut document = Document {
+            program: Arc::clone(&loaded.program),
+            loaded,
             store: Store::default(),
             root: RecordRef(0),
             meta: Meta::default(),
             space: space.to_owned(),
             key: key.to_owned(),
-            limits: Limits::default(),
-            views: Vec::new(),
-            shared: Default::default(),
-            viewer_independent,
-            cache: HashMap::new(),
-            tracking: Vec::new(),
+            limits,
+            views: Views::default(),
+            formulas: Formulas::default(),
             rng: JavaRandom::new(0),
-            budget_left: Limits::default().budget,
-            depth: 0,
-            shapes,
-            natives: builtins,
-            object_shapes,
-            asks: Vec::new(),
-            inbox: HashMap::new(),
-            carried_timeouts: None,
-            preempt: None,
+            run: Run::new(limits.budget),
             outstanding: Vec::new(),
-            test_log: Vec::new(),
-            asserts: (0, 0),
-            assert_failures: Vec::new(),
+            tests: TestReport::default(),
             hook: None,
-            enqueued: Vec::new(),
-            formula_evaluations: 0,
             deleted: false,
             shadow: None,
-            web_context: None,
-            response: None,
-            pending_marker: None,
-            pending_shadow: None,
-            checkpoint_meta: Meta::default(),
         };
         let root = document.new_record(RecordId::ROOT, Parent::Root)?;
         document.root = root;
         document.store.journal = Default::default();
         Ok(document)
+    }
+
+    /// The program the document runs.
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
+    /// The document's internal fields (sequence, clock, state, clients...).
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// The limits user code runs under; a host may lower or raise them.
+    pub fn limits_mut(&mut self) -> &mut Limits {
+        &mut self.limits
+    }
+
+    /// Attaches (or, with `None`, detaches) a per-statement hook for a debugger.
+    pub fn set_hook(&mut self, hook: Option<Box<dyn StatementHook>>) {
+        self.hook = hook;
+    }
+
+    /// Whether an accepted `delete` ended the document (the host then removes it).
+    pub fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+
+    /// The asks of async channels the document waits on, as its views show them.
+    pub fn outstanding(&self) -> &[Ask] {
+        &self.outstanding
+    }
+
+    /// How many times a formula was computed rather than read from its cache (for tests of
+    /// reactivity).
+    pub fn formula_evaluations(&self) -> u64 {
+        self.formulas.evaluations
     }
 
     /// Allocates a record of a layout with every stored field at its initial value.
@@ -437,7 +504,7 @@ impl Document {
     pub fn default_message(&self, index: MessageId) -> Value {
         let layout = &self.program.messages[index];
         Value::Message(Arc::new(Message {
-            shape: Arc::clone(&self.shapes[index.index()]),
+            shape: Arc::clone(&self.loaded.shapes[index.index()]),
             values: layout
                 .fields
                 .iter()
@@ -510,7 +577,7 @@ impl Document {
             })
             .collect();
         Value::Message(Arc::new(Message {
-            shape: Arc::clone(&self.shapes[index.index()]),
+            shape: Arc::clone(&self.loaded.shapes[index.index()]),
             values,
         }))
     }

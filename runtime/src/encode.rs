@@ -213,7 +213,7 @@ impl Document {
             })
             .collect();
         Value::Message(Arc::new(Message {
-            shape: Arc::clone(&self.shapes[index.index()]),
+            shape: Arc::clone(&self.loaded.shapes[index.index()]),
             values,
         }))
     }
@@ -231,7 +231,7 @@ impl Document {
             }
         }
         self.store.journal = Default::default();
-        self.cache.clear();
+        self.formulas.cache.clear();
     }
 
     /// Reads the internal `__` fields of a stored document (absent ones keep their value).

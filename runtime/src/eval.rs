@@ -56,13 +56,13 @@ fn time_unit_seconds(unit: Option<TimeUnit>) -> f64 {
 impl Document {
     /// Charges the budget one step; a runaway loop ends here.
     pub(crate) fn charge(&mut self) -> Result<(), Fault> {
-        if self.budget_left == 0 {
+        if self.run.budget_left == 0 {
             return Err(Fault::error(
                 codes::BUDGET_EXHAUSTED,
                 "the transaction ran out of budget (a loop that does not end?)",
             ));
         }
-        self.budget_left -= 1;
+        self.run.budget_left -= 1;
         Ok(())
     }
 
@@ -85,7 +85,7 @@ impl Document {
         let field = &program.records[layout].fields[slot as usize];
         match &field.kind {
             FieldKind::Stored { .. } => {
-                if let Some(tracker) = self.tracking.last_mut() {
+                if let Some(tracker) = self.formulas.tracking.last_mut() {
                     tracker.push(Dep::Slot {
                         record: record.0,
                         slot,
@@ -130,28 +130,28 @@ impl Document {
         unit: u32,
         expr: ExprId,
     ) -> Result<Value, Fault> {
-        if let Some(cached) = self.cache.get(&(record.0, slot))
+        if let Some(cached) = self.formulas.cache.get(&(record.0, slot))
             && self.deps_valid(&cached.deps)
         {
             let value = cached.value.clone();
-            if let Some(tracker) = self.tracking.last_mut() {
+            if let Some(tracker) = self.formulas.tracking.last_mut() {
                 tracker.extend_from_slice(&cached.deps);
             }
             return Ok(value);
         }
-        self.tracking.push(Vec::new());
+        self.formulas.tracking.push(Vec::new());
         let mut frame = Frame::new(program, unit, Principal::no_one());
         frame.this = Value::Record(record);
         let result = self.eval(program, &mut frame, expr);
-        let deps = self.tracking.pop().unwrap_or_default();
+        let deps = self.formulas.tracking.pop().unwrap_or_default();
         let value = result?;
         let field_ty = &program.records[self.store.record(record).layout].fields[slot as usize].ty;
         let value = self.coerce(field_ty, value);
-        if let Some(tracker) = self.tracking.last_mut() {
+        if let Some(tracker) = self.formulas.tracking.last_mut() {
             tracker.extend_from_slice(&deps);
         }
-        self.formula_evaluations += 1;
-        self.cache.insert(
+        self.formulas.evaluations += 1;
+        self.formulas.cache.insert(
             (record.0, slot),
             Cached {
                 value: value.clone(),
@@ -162,7 +162,7 @@ impl Document {
     }
 
     pub(crate) fn track_table(&mut self, table: u32) {
-        if let Some(tracker) = self.tracking.last_mut() {
+        if let Some(tracker) = self.formulas.tracking.last_mut() {
             tracker.push(Dep::Table {
                 table,
                 generation: self.store.tables[table as usize].generation,
@@ -172,7 +172,7 @@ impl Document {
 
     pub(crate) fn track_clock(&mut self) {
         let time = self.meta.time;
-        if let Some(tracker) = self.tracking.last_mut() {
+        if let Some(tracker) = self.formulas.tracking.last_mut() {
             tracker.push(Dep::Clock { time });
         }
     }
@@ -305,7 +305,7 @@ impl Document {
                 Ok(Value::list(values))
             }
             Expr::Object(fields) => {
-                let shape = self.object_shapes[frame.unit as usize][id.0 as usize]
+                let shape = self.loaded.object_shapes[frame.unit as usize][id.0 as usize]
                     .clone()
                     .unwrap_or_else(|| {
                         Arc::new(Shape {
@@ -491,11 +491,11 @@ impl Document {
                     .clone()
                     .unwrap_or_else(|| Arc::new(serde_json::Value::Null)),
             ),
-            AtConstant::Headers => self.web_context.as_ref().map_or_else(
+            AtConstant::Headers => self.run.web_context.as_ref().map_or_else(
                 || Value::Map(Arc::default()),
                 |context| context.headers.clone(),
             ),
-            AtConstant::Parameters => self.web_context.as_ref().map_or_else(
+            AtConstant::Parameters => self.run.web_context.as_ref().map_or_else(
                 || Value::Dynamic(Arc::new(serde_json::Value::Null)),
                 |context| context.parameters.clone(),
             ),
@@ -654,7 +654,7 @@ impl Document {
                     values.push(self.coerce(&field.ty, value));
                 }
                 Value::Message(Arc::new(Message {
-                    shape: Arc::clone(&self.shapes[index.index()]),
+                    shape: Arc::clone(&self.loaded.shapes[index.index()]),
                     values,
                 }))
             }

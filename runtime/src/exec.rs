@@ -219,25 +219,26 @@ impl Document {
             }
             Stmt::Preempt(target) => {
                 let label = self.eval(program, frame, *target)?.as_str().to_owned();
-                self.preempt = Some(Arc::from(label.as_str()));
+                self.run.preempt = Some(Arc::from(label.as_str()));
                 Ok(Flow::Normal)
             }
             Stmt::Assert(condition) => {
                 let passed = self.eval(program, frame, *condition)?.as_bool();
-                self.asserts.1 += 1;
+                self.tests.asserts.1 += 1;
                 if passed {
-                    self.asserts.0 += 1;
+                    self.tests.asserts.0 += 1;
                 } else {
                     let span =
                         adama_compiler::ir::stmt_span(&program.units[frame.unit as usize], id);
-                    self.assert_failures
+                    self.tests
+                        .failures
                         .push(format!("{}..{}", span.start, span.end));
                 }
                 Ok(Flow::Normal)
             }
             Stmt::Log(value) => {
                 let text = self.eval(program, frame, *value)?.to_text();
-                self.test_log.push(text);
+                self.tests.log.push(text);
                 Ok(Flow::Normal)
             }
             Stmt::Step
@@ -344,9 +345,9 @@ impl Document {
             return Ok(());
         };
         let mut frame = Frame::new(program, *unit, crate::value::Principal::no_one());
-        self.depth += 1;
+        self.run.depth += 1;
         let result = self.block(program, &mut frame, body);
-        self.depth -= 1;
+        self.run.depth -= 1;
         result.map(|_| ())
     }
 

@@ -7,6 +7,7 @@
 //! socket, so the same commands always give the same bytes.
 
 pub mod call;
+pub mod command;
 pub mod commit;
 pub mod cron;
 pub mod document;
@@ -22,6 +23,7 @@ pub mod place;
 pub mod program;
 pub mod query;
 pub mod random;
+pub mod run;
 pub mod store;
 pub mod testing;
 pub mod transaction;

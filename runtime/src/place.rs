@@ -57,7 +57,8 @@ impl Document {
             // `h.write()` designates the message the holder `h` holds.
             Expr::Call { function, .. }
                 if matches!(
-                    self.natives
+                    self.loaded
+                        .natives
                         .get(frame.unit as usize)
                         .and_then(|unit| unit.get(id.0 as usize)),
                     Some(crate::call::Native::Special(

@@ -165,12 +165,12 @@ impl Document {
                 )
             })
             .collect();
-        self.web_context = Some(WebContext {
+        self.run.web_context = Some(WebContext {
             headers: Value::Map(Arc::new(headers)),
             parameters: Value::Dynamic(Arc::new(request.parameters.clone())),
         });
         let result = self.block(program, &mut frame, &web.body);
-        self.web_context = None;
+        self.run.web_context = None;
         Ok(match result? {
             Flow::Return(value) => self.response(&value),
             _ => json!({"status": 200}),

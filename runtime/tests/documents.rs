@@ -179,7 +179,7 @@ fn an_abort_changes_nothing_and_says_why() {
 fn a_runaway_loop_is_stopped_by_the_budget_and_rolled_back() {
     let mut document = document(LEDGER);
     connect(&mut document, "ann");
-    document.limits.budget = 100_000;
+    document.limits_mut().budget = 100_000;
     let before = state(&document);
     let error = send(&mut document, "ann", "spin", json!({"amount": 1}), 10).expect_err("runs out");
     assert_eq!(error.code, 950_384);
@@ -208,10 +208,11 @@ fn an_unrelated_write_does_not_recompute_a_formula() {
     let view = document.open_view(Principal::new("ann", "acme"), json!({}));
     document.view_delta(view).expect("first view");
     send(&mut document, "ann", "poke", json!({"amount": 1}), 10).expect("poke");
-    let before = document.formula_evaluations;
+    let before = document.formula_evaluations();
     let delta = document.view_delta(view).expect("delta");
     assert_eq!(
-        document.formula_evaluations, before,
+        document.formula_evaluations(),
+        before,
         "total and the table did not change"
     );
     assert_eq!(delta["data"], json!({"other": 1}));
@@ -225,7 +226,7 @@ fn an_unrelated_write_does_not_recompute_a_formula() {
     .expect("add");
     document.view_delta(view).expect("delta");
     assert!(
-        document.formula_evaluations > before,
+        document.formula_evaluations() > before,
         "a write to total recomputes doubled"
     );
 }
@@ -342,7 +343,7 @@ const TIMED: &str = r#"
 #[test]
 fn a_timed_ask_gives_up_at_its_deadline() {
     let mut document = document(TIMED);
-    assert!(document.meta.blocked, "the ask waits for an answer");
+    assert!(document.meta().blocked, "the ask waits for an answer");
     assert_eq!(
         document.dump()["__timeouts"]["1"]["timestamp"],
         "0",
@@ -483,9 +484,9 @@ fn a_debugger_sees_every_statement() {
     let mut document = document(LEDGER);
     connect(&mut document, "ann");
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    document.hook = Some(Box::new(Counting {
+    document.set_hook(Some(Box::new(Counting {
         statements: std::sync::Arc::clone(&counter),
-    }));
+    })));
     send(
         &mut document,
         "ann",
@@ -553,7 +554,7 @@ fn a_blocked_run_shows_what_it_did_before_blocking() {
     );
     assert_eq!(
         delta["seq"],
-        document.meta.seq - 1,
+        document.meta().seq - 1,
         "and the sequence before the blocked bump"
     );
     assert_eq!(delta["outstanding"][0]["channel"], "move");

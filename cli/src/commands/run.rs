@@ -121,7 +121,7 @@ fn execute_script(
 }
 
 fn error_line(document: &Document, code: i32, message: &str) -> String {
-    json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": {},
+    json!({"seq": document.meta().seq, "redo": null, "undo": null, "views": {},
         "error": {"code": code, "message": message}})
     .to_string()
 }
@@ -141,11 +141,11 @@ fn run_command(document: &mut Document, command: &Json) -> Json {
                 views.insert(view_name(document, view), delta);
             }
             Err(fault) => {
-                return json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": {},
+                return json!({"seq": document.meta().seq, "redo": null, "undo": null, "views": {},
                     "error": {"code": 0, "message": fault.to_string()}});
             }
         }
-        return json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": views, "error": null});
+        return json!({"seq": document.meta().seq, "redo": null, "undo": null, "views": views, "error": null});
     }
     match document.execute_batch(command) {
         Ok(record) => {
@@ -161,7 +161,7 @@ fn run_command(document: &mut Document, command: &Json) -> Json {
             }
             line
         }
-        Err(error) => json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": {},
+        Err(error) => json!({"seq": document.meta().seq, "redo": null, "undo": null, "views": {},
             "error": {"code": error.code, "message": error.message}}),
     }
 }
