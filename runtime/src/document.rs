@@ -439,7 +439,7 @@ impl Document {
                 },
             )?),
             (Ty::Table(element), Some(layout)) if matches!(**element, Ty::Record(_)) => {
-                Value::Table(self.store.add_table(layout, owner, slot))
+                Value::Table(self.store.add_table(layout, owner))
             }
             (Ty::Record(name), None) => return Err(missing_layout(name)),
             (Ty::Table(element), None) if matches!(&**element, Ty::Record(_)) => {
@@ -450,7 +450,7 @@ impl Document {
     }
 
     /// The default of a type, for locals and message fields.
-    pub fn default_value(&self, ty: &Ty) -> Value {
+    pub(crate) fn default_value(&self, ty: &Ty) -> Value {
         match ty {
             Ty::Bool => Value::Bool(false),
             Ty::Int => Value::Int(0),
@@ -501,7 +501,7 @@ impl Document {
     }
 
     /// A message with every field at its default.
-    pub fn default_message(&self, index: MessageId) -> Value {
+    pub(crate) fn default_message(&self, index: MessageId) -> Value {
         let layout = &self.program.messages[index];
         Value::Message(Arc::new(Message {
             shape: Arc::clone(&self.loaded.shapes[index.index()]),
@@ -515,7 +515,7 @@ impl Document {
 
     /// Converts a value to a declared type where the language converts implicitly (int into
     /// long or double, a value into a maybe, an anonymous message into a named one).
-    pub fn coerce(&self, ty: &Ty, value: Value) -> Value {
+    pub(crate) fn coerce(&self, ty: &Ty, value: Value) -> Value {
         match (ty, value) {
             (Ty::Long, Value::Int(n)) => Value::Long(i64::from(n)),
             (Ty::Double, Value::Int(n)) => Value::Double(f64::from(n)),
@@ -566,7 +566,7 @@ impl Document {
     }
 
     /// An anonymous (or other) message converted field by field to a named message.
-    pub fn convert_message(&self, index: MessageId, source: &Message) -> Value {
+    pub(crate) fn convert_message(&self, index: MessageId, source: &Message) -> Value {
         let layout = &self.program.messages[index];
         let values = layout
             .fields

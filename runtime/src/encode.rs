@@ -29,7 +29,7 @@ pub fn principal_from_json(json: &Json) -> Principal {
 
 impl Document {
     /// A scalar or native value in the stored layout.
-    pub fn to_stored_json(&self, value: &Value) -> Json {
+    pub(crate) fn to_stored_json(&self, value: &Value) -> Json {
         match value {
             Value::Void => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
@@ -79,7 +79,7 @@ impl Document {
     }
 
     /// A value as a viewer sees it (principals tagged with `@t`).
-    pub fn to_view_json(&self, value: &Value) -> Json {
+    pub(crate) fn to_view_json(&self, value: &Value) -> Json {
         match value {
             Value::Principal(principal) => {
                 json!({"@t": 1, "agent": &*principal.agent, "authority": &*principal.authority})
@@ -102,7 +102,7 @@ impl Document {
     }
 
     /// The stored form of a record: its stored fields, `id` first when declared.
-    pub fn dump_record(&self, record: RecordRef) -> Json {
+    pub(crate) fn dump_record(&self, record: RecordRef) -> Json {
         let data = self.store.record(record);
         let layout = &self.program.records[data.layout];
         let mut object = Map::new();
@@ -121,7 +121,7 @@ impl Document {
     }
 
     /// A JSON value read as a value of a type (messages from clients, stored documents).
-    pub fn from_json(&self, ty: &Ty, json: &Json) -> Value {
+    pub(crate) fn from_json(&self, ty: &Ty, json: &Json) -> Value {
         match ty {
             Ty::Bool => Value::Bool(json.as_bool().unwrap_or(false)),
             Ty::Int => Value::Int(number(json) as i32),
@@ -200,7 +200,7 @@ impl Document {
 
     /// A message of a declared type read from JSON: declared fields, defaults for missing ones,
     /// unknown fields dropped.
-    pub fn message_from_json(&self, index: MessageId, json: &Json) -> Value {
+    pub(crate) fn message_from_json(&self, index: MessageId, json: &Json) -> Value {
         let layout = &self.program.messages[index];
         let values = layout
             .fields

@@ -44,7 +44,6 @@ pub struct TableData {
     pub layout: RecordId,
     pub rows: IndexMap<i32, RecordRef>,
     pub owner: RecordRef,
-    pub slot: u32,
     /// Bumped when a row is added or removed.
     pub generation: u64,
 }
@@ -130,12 +129,11 @@ impl Store {
         record
     }
 
-    pub fn add_table(&mut self, layout: RecordId, owner: RecordRef, slot: u32) -> TableRef {
+    pub fn add_table(&mut self, layout: RecordId, owner: RecordRef) -> TableRef {
         self.tables.push(TableData {
             layout,
             rows: IndexMap::new(),
             owner,
-            slot,
             generation: 0,
         });
         TableRef((self.tables.len() - 1) as u32)

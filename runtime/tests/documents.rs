@@ -1,9 +1,9 @@
 //! Documents end to end: transactions, patches, determinism, reactivity, privacy and limits.
 
 use adama_runtime::Document;
-use adama_runtime::program::compile;
-use adama_runtime::transaction::apply_patch;
-use adama_runtime::value::Principal;
+use adama_runtime::Principal;
+use adama_runtime::apply_patch;
+use adama_runtime::compile;
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
 
@@ -141,7 +141,7 @@ fn applying_undo_patches_rewinds_the_document() {
         .expect("drop");
     let mut rewind = json!({});
     for undo in undos.iter().rev() {
-        adama_runtime::transaction::merge_patch(&mut rewind, undo);
+        adama_runtime::merge_patch(&mut rewind, undo);
     }
     let user: serde_json::Map<String, Json> = rewind
         .as_object()
@@ -472,7 +472,7 @@ struct Counting {
     statements: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl adama_runtime::document::StatementHook for Counting {
+impl adama_runtime::StatementHook for Counting {
     fn before_statement(&mut self, _unit: u32, _stmt: u32) {
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -811,7 +811,7 @@ fn in_tests_an_aborting_handler_and_an_aborts_block_are_undone() {
     "#,
     )
     .expect("compiles");
-    let results = adama_runtime::testing::run_tests(&program);
+    let results = adama_runtime::run_tests(&program);
     let counts: Vec<(String, u32, u32)> = results
         .iter()
         .map(|result| (result.name.clone(), result.passed, result.total))

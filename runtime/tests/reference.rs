@@ -2,8 +2,8 @@
 //! list deltas with `@o` runs, the order of fields in a view, and map and maybe patches.
 
 use adama_runtime::Document;
-use adama_runtime::program::compile;
-use adama_runtime::value::Principal;
+use adama_runtime::Principal;
+use adama_runtime::compile;
 use serde_json::{Value as Json, json};
 
 fn document(source: &str, timestamp: i64) -> Document {

@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use adama_runtime::Document;
-use adama_runtime::encode::principal_from_json;
+use adama_runtime::principal_from_json;
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value as Json, json};
 
@@ -132,7 +132,7 @@ fn run_command(document: &mut Document, command: &Json) -> Json {
         let who = command
             .get("who")
             .map(principal_from_json)
-            .unwrap_or_else(adama_runtime::value::Principal::no_one);
+            .unwrap_or_else(adama_runtime::Principal::no_one);
         let state = command.get("viewer_state").cloned().unwrap_or(json!({}));
         let view = document.open_view(who, state);
         let mut views = Map::new();
@@ -169,6 +169,6 @@ fn run_command(document: &mut Document, command: &Json) -> Json {
 fn view_name(document: &Document, view: usize) -> String {
     document
         .view_principal(view)
-        .map(adama_runtime::value::Principal::key)
+        .map(adama_runtime::Principal::key)
         .unwrap_or_default()
 }
