@@ -34,6 +34,7 @@ mod program;
 mod query;
 mod random;
 mod run;
+mod script;
 mod store;
 mod testing;
 mod transaction;
@@ -46,6 +47,7 @@ pub use document::{Ask, Document, Limits, Loaded, Meta, QueuedMessage, Statement
 pub use encode::{principal_from_json, principal_json};
 pub use error::{Fault, codes};
 pub use program::compile;
+pub use script::run_script;
 pub use testing::{TestResult, run_tests};
 pub use transaction::{CommandError, TransactionRecord, apply_patch, merge_patch};
 pub use value::Principal;
