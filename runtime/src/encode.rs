@@ -121,6 +121,8 @@ impl Document {
     }
 
     /// A JSON value read as a value of a type (messages from clients, stored documents).
+    // The document is the context of the conversion (message layouts), not its source.
+    #[allow(clippy::wrong_self_convention)]
     pub(crate) fn from_json(&self, ty: &Ty, json: &Json) -> Value {
         match ty {
             Ty::Bool => Value::Bool(json.as_bool().unwrap_or(false)),
