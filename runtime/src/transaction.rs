@@ -145,9 +145,6 @@ impl Document {
                     let time = self.meta.time;
                     Arc::make_mut(&mut self.meta.dedupe).insert(marker, time);
                 }
-                for (channel, who, message) in std::mem::take(&mut self.run.enqueued) {
-                    self.meta.enqueue(who, channel, message);
-                }
                 finish(self, &value);
                 let (mut redo, mut undo) = (Map::new(), Map::new());
                 diff_meta(&before, &self.meta, &mut redo, &mut undo);
@@ -622,27 +619,39 @@ impl Document {
                     document.reseed_after();
                     Ok(())
                 },
-                |_, _| {},
+                |document, _| document.flush_enqueued(),
             );
             return match result {
                 Ok((_, redo, undo)) => Ok((redo, undo)),
                 Err(Fault::Blocked { .. }) => {
-                    self.queue_message(&channel, who, &message, timestamp)
+                    // The marker went with the handler's run; the queued message is another.
+                    self.queue_message(&channel, who, &message, None, timestamp)
                 }
                 Err(fault) => Err(fault.into()),
             };
         }
-        self.queue_message(channel, who, &message, timestamp)
+        self.queue_message(channel, who, &message, marker_key, timestamp)
     }
 
+    /// Messages a handler enqueued become queued messages once a send or an invalidation
+    /// commits (other commands drop them with their run).
+    fn flush_enqueued(&mut self) {
+        for (channel, who, message) in std::mem::take(&mut self.run.enqueued) {
+            self.meta.enqueue(who, channel, message);
+        }
+    }
+
+    /// Queues a message for the next invalidation; a send's marker is recorded with it.
     fn queue_message(
         &mut self,
         channel: &str,
         who: Principal,
         message: &Json,
+        marker: Option<String>,
         timestamp: Option<i64>,
     ) -> Result<(Json, Json), CommandError> {
         self.patches(|document, _| {
+            document.run.marker = marker;
             document.clock(timestamp);
             document
                 .meta
@@ -782,7 +791,7 @@ impl Document {
                     }
                 }
             },
-            |_, _| {},
+            |document, _| document.flush_enqueued(),
         );
         match result {
             Ok((_, redo, undo)) => Ok((redo, undo, false)),
