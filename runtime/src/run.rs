@@ -2,15 +2,17 @@
 //! computation) starts and dropped when it ends, so nothing of a run can leak into the next one
 //! and rolling a run back needs no list of fields to reset.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use crate::document::{Ask, Meta, Timeout};
 use crate::store::Store;
 use crate::value::Principal;
 
 /// Messages routed to the async channels of a run: (channel, who) → (timestamp, message) queue.
-pub(crate) type Inbox = HashMap<(String, Principal), VecDeque<(i64, serde_json::Value)>>;
+pub(crate) type Inbox = FxHashMap<(String, Principal), VecDeque<(i64, serde_json::Value)>>;
 
 /// What one run of code accumulates besides its writes to the store and internal fields (which
 /// the store's journal and the saved internal fields undo).
@@ -31,7 +33,7 @@ pub(crate) struct Run {
     /// The at-most-once marker of the send being run: recorded when the run commits.
     pub marker: Option<String>,
     /// The web request a handler is answering.
-    pub web_context: Option<crate::web::WebContext>,
+    pub web_context: Option<Box<crate::web::WebContext>>,
     /// When the run blocked: the timeouts of the timed asks it made (they outlive its rollback)
     /// and the store and internal fields as it left them (what views show until the next
     /// committed transaction).

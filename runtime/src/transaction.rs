@@ -63,6 +63,11 @@ impl From<Fault> for CommandError {
     }
 }
 
+/// The sender a command names, `?/?` when it names none.
+fn sender(who: Option<Principal>) -> Principal {
+    who.unwrap_or_else(Principal::no_one)
+}
+
 /// The outcome of running code in a transaction.
 enum Ran {
     Done,
@@ -124,7 +129,10 @@ impl Document {
         run: impl FnOnce(&mut Document, &Program) -> Result<T, Fault>,
         finish: impl FnOnce(&mut Document, &T),
     ) -> Result<(T, Json, Json), Fault> {
-        self.transact_run(run, finish).0
+        let result = self.run_transaction(run, finish);
+        // The run ends with its transaction; the next one starts from nothing.
+        self.run = Run::new(self.limits.budget);
+        result
     }
 
     /// [`Document::transact`], giving back the state the run ended with (what a blocked
@@ -135,10 +143,20 @@ impl Document {
         run: impl FnOnce(&mut Document, &Program) -> Result<T, Fault>,
         finish: impl FnOnce(&mut Document, &T),
     ) -> (Result<(T, Json, Json), Fault>, Run) {
+        let result = self.run_transaction(run, finish);
+        (result, self.end_run())
+    }
+
+    /// The body of a transaction, in a fresh run that the caller ends.
+    fn run_transaction<T>(
+        &mut self,
+        run: impl FnOnce(&mut Document, &Program) -> Result<T, Fault>,
+        finish: impl FnOnce(&mut Document, &T),
+    ) -> Result<(T, Json, Json), Fault> {
         let program = Arc::clone(&self.program);
         let before = self.meta.clone();
         self.run = Run::new(self.limits.budget);
-        let result = match run(self, &program) {
+        match run(self, &program) {
             Ok(value) => {
                 self.shadow = None;
                 if let Some(marker) = self.run.marker.take() {
@@ -159,8 +177,7 @@ impl Document {
                 self.meta = before;
                 Err(fault)
             }
-        };
-        (result, self.end_run())
+        }
     }
 
     /// Ends the current run: its state is handed back and the document is left with a fresh
@@ -215,41 +232,64 @@ impl Document {
                 origin,
                 arg,
                 entropy,
-            } => self.construct(arg, entropy, origin.who(), origin.timestamp),
-            Command::Connect { origin } => self.connect(origin.who(), origin.timestamp),
-            Command::Disconnect { origin } => self.disconnect(origin.who(), origin.timestamp),
+            } => self.construct(arg, entropy, sender(origin.who), origin.timestamp),
+            Command::Connect { origin } => self.connect(sender(origin.who), origin.timestamp),
+            Command::Disconnect { origin } => self.disconnect(sender(origin.who), origin.timestamp),
             Command::Send {
                 origin,
                 channel,
                 message,
                 marker,
-            } => self.send(channel, message, marker, origin.who(), origin.timestamp),
+            } => self.send(
+                channel,
+                message,
+                marker,
+                sender(origin.who),
+                origin.timestamp,
+            ),
             Command::Invalidate { origin } => self
                 .invalidate(origin.timestamp)
                 .map(|(redo, undo, _)| (redo, undo)),
             Command::Apply { origin, patch } => self.apply_command(patch, origin.timestamp),
             Command::Load {} => self.load(),
-            Command::Delete { origin } => self.delete(origin.who(), origin.timestamp),
-            Command::Attach { origin, asset } => self.attach(asset, origin.who(), origin.timestamp),
+            Command::Delete { origin } => self.delete(sender(origin.who), origin.timestamp),
+            Command::Attach { origin, asset } => {
+                self.attach(asset, sender(origin.who), origin.timestamp)
+            }
             Command::Expire { origin, limit } => self.expire(limit, origin.timestamp),
             Command::Deliver {} => Err(CommandError::new(
                 codes::NOTHING_TO_DELIVER,
                 "no service call is waiting for a delivery (service calls complete at once here)",
             )),
             Command::WebPut { origin, request } => self
-                .web(request, WebMethod::Put, origin.who(), origin.timestamp)
+                .web(
+                    request,
+                    WebMethod::Put,
+                    sender(origin.who),
+                    origin.timestamp,
+                )
                 .map(|(redo, undo, answer)| {
                     response = Some(answer);
                     (redo, undo)
                 }),
             Command::WebDelete { origin, request } => self
-                .web(request, WebMethod::Delete, origin.who(), origin.timestamp)
+                .web(
+                    request,
+                    WebMethod::Delete,
+                    sender(origin.who),
+                    origin.timestamp,
+                )
                 .map(|(redo, undo, answer)| {
                     response = Some(answer);
                     (redo, undo)
                 }),
             Command::WebGet { origin, request } => self
-                .web(request, WebMethod::Get, origin.who(), origin.timestamp)
+                .web(
+                    request,
+                    WebMethod::Get,
+                    sender(origin.who),
+                    origin.timestamp,
+                )
                 .map(|(redo, undo, answer)| {
                     response = Some(answer);
                     (redo, undo)
@@ -557,7 +597,7 @@ impl Document {
         who: Principal,
         timestamp: Option<i64>,
     ) -> Result<(Json, Json), CommandError> {
-        let Some(channel) = channel.as_deref() else {
+        let Some(channel) = channel else {
             return Err(CommandError::new(
                 codes::SEND_NO_CHANNEL,
                 "the send has no 'channel'",
@@ -582,8 +622,8 @@ impl Document {
         };
         let program = Arc::clone(&self.program);
         let connected = self.meta.clients.values().any(|client| *client == who);
-        let handler = program.handlers.get(channel);
-        let is_async = program.async_channels.contains_key(channel);
+        let handler = program.handlers.get(&channel);
+        let is_async = program.async_channels.contains_key(&channel);
         if handler.is_none() && !is_async {
             return Err(CommandError::new(
                 codes::UNKNOWN_CHANNEL,
@@ -600,7 +640,6 @@ impl Document {
             ));
         }
         if let Some(handler) = handler {
-            let channel = channel.to_owned();
             let guard = &handler.guard;
             let result = self.transact(
                 |document, program| {
@@ -630,7 +669,7 @@ impl Document {
                 Err(fault) => Err(fault.into()),
             };
         }
-        self.queue_message(channel, who, &message, marker_key, timestamp)
+        self.queue_message(&channel, who, &message, marker_key, timestamp)
     }
 
     /// Messages a handler enqueued become queued messages once a send or an invalidation

@@ -165,10 +165,10 @@ impl Document {
                 )
             })
             .collect();
-        self.run.web_context = Some(WebContext {
+        self.run.web_context = Some(Box::new(WebContext {
             headers: Value::Map(Arc::new(headers)),
             parameters: Value::Dynamic(Arc::new(request.parameters.clone())),
-        });
+        }));
         let result = self.block(program, &mut frame, &web.body);
         self.run.web_context = None;
         Ok(match result? {
