@@ -821,3 +821,28 @@ fn in_tests_an_aborting_handler_and_an_aborts_block_are_undone() {
         [("rolled".to_owned(), 2, 2), ("aborts".to_owned(), 2, 2)]
     );
 }
+
+#[test]
+fn documents_of_one_loaded_program_keep_their_own_state() {
+    let program = compile("test.a", LEDGER).expect("compiles");
+    let loaded = adama_runtime::Loaded::new(program);
+    let construct = json!({"command": "construct", "who": {"agent": "?", "authority": "?"}, "arg": {}, "timestamp": 0, "entropy": 0});
+    let mut first =
+        Document::of_loaded(std::sync::Arc::clone(&loaded), "space", "one").expect("first");
+    let mut second = Document::of_loaded(loaded, "space", "two").expect("second");
+    for document in [&mut first, &mut second] {
+        document.execute_batch(&construct).expect("construct");
+        connect(document, "ann");
+    }
+    send(
+        &mut first,
+        "ann",
+        "add",
+        json!({"memo": "tea", "amount": 4}),
+        10,
+    )
+    .expect("add");
+    assert_eq!(first.dump()["total"], 4);
+    assert_eq!(second.dump()["total"], 0, "the second document saw nothing");
+    assert_eq!(second.dump()["__snapshot"], "space/two");
+}
