@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use adama_runtime::Document;
-use adama_runtime::program::compile;
-use adama_runtime::value::Principal;
+use adama_runtime::Principal;
+use adama_runtime::compile;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 

@@ -2,8 +2,8 @@
 #![allow(clippy::disallowed_methods)]
 
 use adama_runtime::Document;
-use adama_runtime::program::compile;
-use adama_runtime::value::Principal;
+use adama_runtime::Principal;
+use adama_runtime::compile;
 use serde_json::json;
 
 fn main() {

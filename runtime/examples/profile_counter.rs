@@ -1,6 +1,6 @@
 //! Runs many counter transactions, for a profiler.
 use adama_runtime::Document;
-use adama_runtime::program::compile;
+use adama_runtime::compile;
 use serde_json::json;
 
 fn main() {

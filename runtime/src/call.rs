@@ -146,6 +146,7 @@ impl Document {
             }
             Res::Builtin { name, method } => {
                 let native = self
+                    .loaded
                     .natives
                     .get(frame.unit as usize)
                     .and_then(|unit| unit.get(id.0 as usize))
@@ -270,7 +271,7 @@ impl Document {
         who: Principal,
     ) -> Result<(Value, Frame), Fault> {
         self.charge()?;
-        if self.depth >= self.limits.max_depth {
+        if self.run.depth >= self.limits.max_depth {
             return Err(Fault::error(
                 codes::RECURSION_TOO_DEEP,
                 format!(
@@ -293,9 +294,9 @@ impl Document {
             frame.slots[slot as usize] = this.clone();
         }
         frame.this = this;
-        self.depth += 1;
+        self.run.depth += 1;
         let flow = self.block(program, &mut frame, &definition.body);
-        self.depth -= 1;
+        self.run.depth -= 1;
         let result = match flow? {
             Flow::Return(value) => self.coerce(&definition.returns, value),
             _ => Value::Void,
@@ -430,10 +431,10 @@ impl Document {
                 let Ty::Enum(enum_name) = object_ty.unwrap_maybe() else {
                     return Ok(Value::Enum(value));
                 };
-                let Some(index) = program.enum_index.get(&**enum_name) else {
+                let Some(index) = program.enum_named(enum_name) else {
                     return Ok(Value::Enum(value));
                 };
-                let labels = &program.enums[*index as usize].labels;
+                let labels = &program.enums[index].labels;
                 let position = labels.iter().position(|(_, v)| *v == value).unwrap_or(0);
                 match operation {
                     EnumOperation::ToInt => Value::Int(value),
@@ -478,7 +479,7 @@ impl Document {
                     }
                     AskKind::Fetch | AskKind::FetchTimed => None,
                 };
-                let id = self.meta.auto_future_id + self.asks.len() as i32 + 1;
+                let id = self.meta.auto_future_id + self.run.asks.len() as i32 + 1;
                 let timeout = (kind == AskKind::FetchTimed).then(|| {
                     let seconds = args.get(1).map_or(0.0, Value::as_double);
                     let timeout = self.meta.timeouts.get(&id).copied().unwrap_or(Timeout {
@@ -488,7 +489,7 @@ impl Document {
                     Arc::make_mut(&mut self.meta.timeouts).insert(id, timeout);
                     timeout
                 });
-                self.asks.push(Ask {
+                self.run.asks.push(Ask {
                     id,
                     channel,
                     who,
@@ -498,7 +499,7 @@ impl Document {
                 });
                 let maybe = kind != AskKind::Fetch;
                 Value::Future(FutureRef(
-                    ((self.asks.len() - 1) as u32) | if maybe { 1 << 31 } else { 0 },
+                    ((self.run.asks.len() - 1) as u32) | if maybe { 1 << 31 } else { 0 },
                 ))
             }
             Special::Await => {
@@ -510,12 +511,12 @@ impl Document {
                 }
                 let maybe = raw & (1 << 31) != 0;
                 let index = (raw & !(1 << 31)) as usize;
-                let Some(ask) = self.asks.get(index).cloned() else {
+                let Some(ask) = self.run.asks.get(index).cloned() else {
                     return Ok(Value::Void);
                 };
                 let key = (ask.channel.clone(), ask.who.clone());
                 let deadline = ask.timeout.map(|timeout| timeout.deadline());
-                let answer = self.inbox.get_mut(&key).and_then(|queue| {
+                let answer = self.run.inbox.get_mut(&key).and_then(|queue| {
                     // A timed ask takes only a message sent before it gave up.
                     match (queue.front(), deadline) {
                         (Some((sent, _)), Some(deadline)) if *sent > deadline => None,
@@ -525,7 +526,7 @@ impl Document {
                 let timed_out =
                     answer.is_none() && deadline.is_some_and(|deadline| self.meta.time >= deadline);
                 if answer.is_some() || timed_out {
-                    if let Some(ask) = self.asks.get_mut(index) {
+                    if let Some(ask) = self.run.asks.get_mut(index) {
                         ask.channel.clear();
                     }
                     // A resolved timed ask needs its clock no more.
@@ -539,12 +540,9 @@ impl Document {
                 match answer {
                     Some((_, json)) => {
                         let element = match program.async_channels.get(&key.0) {
-                            Some(definition)
-                                if (definition.message as usize) < program.messages.len() =>
-                            {
-                                let message_ty = Ty::Message(Arc::from(
-                                    program.messages[definition.message as usize].name.as_str(),
-                                ));
+                            Some(definition) if let Some(message) = definition.message => {
+                                let message_ty =
+                                    Ty::Message(Arc::from(program.messages[message].name.as_str()));
                                 if definition.array || ask.array {
                                     Ty::array(message_ty)
                                 } else {
@@ -566,9 +564,8 @@ impl Document {
                 let updated = match special {
                     Special::MessageReset => match object_ty.unwrap_maybe() {
                         Ty::Message(name) | Ty::Holder(name) => program
-                            .message_index
-                            .get(&**name)
-                            .map_or(current, |index| self.default_message(*index)),
+                            .message_named(name)
+                            .map_or(current, |index| self.default_message(index)),
                         _ => current,
                     },
                     _ => {
@@ -593,10 +590,9 @@ impl Document {
                     Ty::Table(element) | Ty::List(element) | Ty::Array(element) => match &**element
                     {
                         Ty::Message(name) => program
-                            .message_index
-                            .get(&**name)
+                            .message_named(name)
                             .map(|index| {
-                                program.messages[*index as usize]
+                                program.messages[index]
                                     .fields
                                     .iter()
                                     .map(|field| field.name.clone())
@@ -657,7 +653,7 @@ impl Document {
                     .get(1)
                     .map(|m| self.to_view_json(m))
                     .unwrap_or_default();
-                self.enqueued.push((channel, who, message));
+                self.run.enqueued.push((channel, who, message));
                 Value::Void
             }
         })
@@ -670,7 +666,7 @@ impl Document {
             return;
         }
         if let Parent::Row { table } = data.parent {
-            let id_slot = self.program.records[data.layout as usize].id_slot;
+            let id_slot = self.program.records[data.layout].id_slot;
             let id = id_slot.map_or(0, |slot| self.store.get(record, slot).as_int());
             self.store.delete_row(table, id);
         }
@@ -739,6 +735,7 @@ impl Document {
     /// The receiver of a call to `map.insert`, when `id` is one.
     fn insert_receiver(&self, program: &Program, frame: &Frame, id: ExprId) -> Option<ExprId> {
         let native = self
+            .loaded
             .natives
             .get(frame.unit as usize)
             .and_then(|unit| unit.get(id.0 as usize))?;

@@ -22,7 +22,7 @@ impl Document {
         undo: &mut Map<String, Json>,
     ) {
         let data = self.store.record(record);
-        let layout = &self.program.records[data.layout as usize];
+        let layout = &self.program.records[data.layout];
         let journal = &self.store.journal;
         for (slot, field) in layout.fields.iter().enumerate() {
             if !matches!(field.kind, FieldKind::Stored { .. }) {
@@ -132,7 +132,7 @@ impl Document {
 
     fn committed_record(&self, record: RecordRef) -> Json {
         let data = self.store.record(record);
-        let layout = &self.program.records[data.layout as usize];
+        let layout = &self.program.records[data.layout];
         let mut object = Map::new();
         if let Some(id) = layout.id_slot {
             object.insert(
@@ -190,7 +190,7 @@ impl Document {
             {
                 continue;
             }
-            let Some(id_slot) = self.program.records[row.layout as usize].id_slot else {
+            let Some(id_slot) = self.program.records[row.layout].id_slot else {
                 continue;
             };
             let id = row.slots[id_slot as usize].as_int();

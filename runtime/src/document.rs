@@ -3,11 +3,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use adama_compiler::ir::{FieldKind, Program};
+use adama_compiler::ir::{FieldKind, FieldLayout, LayoutId, MessageId, Program, RecordId};
 use adama_compiler::ty::Ty;
 
 use crate::error::Fault;
 use crate::random::JavaRandom;
+use crate::run::Run;
 use crate::store::{Parent, Store};
 use crate::value::{DateTime, Message, Principal, RecordRef, Shape, Value};
 use crate::view::View;
@@ -160,66 +161,90 @@ pub struct Ask {
     pub timeout: Option<Timeout>,
 }
 
-/// A document.
+/// What the runtime derives from a program once, before any document of it runs: immutable,
+/// and shared by every document of the program.
 #[derive(Debug)]
-pub struct Document {
-    pub program: Arc<Program>,
-    pub store: Store,
-    pub root: RecordRef,
-    pub meta: Meta,
-    pub space: String,
-    pub key: String,
-    pub limits: Limits,
-    pub(crate) views: Vec<View>,
-    pub(crate) shared: crate::view::SharedView,
-    pub(crate) viewer_independent: bool,
-    pub(crate) cache: HashMap<(u32, u32), Cached>,
-    pub(crate) tracking: Vec<Vec<Dep>>,
-    pub(crate) rng: JavaRandom,
-    pub(crate) budget_left: u64,
-    pub(crate) depth: u32,
+pub struct Loaded {
+    pub(crate) program: Arc<Program>,
+    /// The shape of each message layout, by message id.
     pub(crate) shapes: Vec<Arc<Shape>>,
+    /// The library function each builtin call resolves to, by unit and expression id.
     pub(crate) natives: Vec<Vec<crate::call::Native>>,
     /// The shape of every object literal (`{who: …, what: …}`), by unit and expression id,
     /// made once so that building a message is no lookup.
     pub(crate) object_shapes: Vec<Vec<Option<Arc<Shape>>>>,
-    /// Asks made by the current run, in order.
-    pub(crate) asks: Vec<Ask>,
-    /// Messages routed to async channels for the current run: (channel, who) → queue.
-    pub(crate) inbox:
-        HashMap<(String, Principal), std::collections::VecDeque<(i64, serde_json::Value)>>,
-    /// Timeouts of timed asks that a blocked run created: they outlive its rollback.
-    pub(crate) carried_timeouts: Option<Arc<BTreeMap<i32, Timeout>>>,
-    /// A `preempt` target registered by the current run.
-    pub(crate) preempt: Option<Arc<str>>,
+    /// Whether no view of the program can differ from another (one shared delta serves all).
+    pub(crate) viewer_independent: bool,
+}
+
+/// Formula caches: values computed from the store, kept until what they read changes.
+#[derive(Debug, Default)]
+pub(crate) struct Formulas {
+    /// By (record, slot).
+    pub cache: HashMap<(u32, u32), Cached>,
+    /// What the formulas being computed read, innermost last.
+    pub tracking: Vec<Vec<Dep>>,
+    /// How many times a formula was computed (not read from its cache).
+    pub evaluations: u64,
+}
+
+/// The open views and the delta they share when they cannot differ.
+#[derive(Debug, Default)]
+pub(crate) struct Views {
+    pub open: Vec<View>,
+    pub shared: crate::view::SharedView,
+}
+
+/// What a `test` block reports while it runs.
+#[derive(Debug, Default)]
+pub(crate) struct TestReport {
+    pub log: Vec<String>,
+    /// (passed, total) assertions.
+    pub asserts: (u32, u32),
+    pub failures: Vec<String>,
+    /// The internal fields as the test last committed them.
+    pub checkpoint_meta: Meta,
+}
+
+/// A document.
+///
+/// Who owns what, and for how long:
+/// - the loaded program ([`Loaded`]): immutable, shared by every document of the program;
+/// - the stored state (`store`, `root`, `meta`): what [`Document::dump`] writes and
+///   [`Document::insert`] rebuilds; a transaction changes it through the store's journal and
+///   either commits or replays the journal backwards;
+/// - the formula caches and the open views: derived from the stored state, kept across
+///   transactions and dropped when what they read changes;
+/// - the run ([`crate::run::Run`]): budget, call depth, asks, inbox, enqueued messages, marker,
+///   web request; created when a transaction starts and handed back when it ends, so a failed
+///   transaction leaves none of it behind;
+/// - what a blocked run showed (`shadow`, `outstanding`): kept until the next transaction.
+#[derive(Debug)]
+pub struct Document {
+    pub(crate) loaded: Arc<Loaded>,
+    pub(crate) program: Arc<Program>,
+    pub(crate) store: Store,
+    pub(crate) root: RecordRef,
+    pub(crate) meta: Meta,
+    pub(crate) space: String,
+    pub(crate) key: String,
+    pub(crate) limits: Limits,
+    pub(crate) views: Views,
+    pub(crate) formulas: Formulas,
+    pub(crate) rng: JavaRandom,
+    pub(crate) run: Run,
     /// Outstanding asks published to views after the last transaction.
-    pub outstanding: Vec<Ask>,
-    /// Test reporting.
-    pub(crate) test_log: Vec<String>,
-    pub(crate) asserts: (u32, u32),
-    pub(crate) assert_failures: Vec<String>,
+    pub(crate) outstanding: Vec<Ask>,
+    pub(crate) tests: TestReport,
     /// Per-statement hook for debuggers; `None` costs one branch per statement.
-    pub hook: Option<Box<dyn StatementHook>>,
-    /// Messages a handler enqueued for later (channel, who, message).
-    pub(crate) enqueued: Vec<(String, Principal, serde_json::Value)>,
+    pub(crate) hook: Option<Box<dyn StatementHook>>,
     /// The store and internal fields as a blocked run left them before its rollback: what views
     /// show until the next committed transaction.
     pub(crate) shadow: Option<Box<(Store, Meta)>>,
-    pub(crate) pending_shadow: Option<Box<(Store, Meta)>>,
-    /// The marker of the send being run, recorded when its transaction commits.
-    pub(crate) pending_marker: Option<String>,
-    /// The response of the web command being run.
-    pub(crate) response: Option<serde_json::Value>,
-    /// `@context` of the command being run: its `origin` and `ip`.
+    /// `@context` of the command being executed: its `origin` and `ip` (set by each command).
     pub(crate) request_context: Arc<serde_json::Value>,
-    /// The web request a handler is answering.
-    pub(crate) web_context: Option<crate::web::WebContext>,
     /// Whether an accepted `delete` command ended the document.
-    pub deleted: bool,
-    /// How many times a formula was computed (not read from its cache): for tests of reactivity.
-    pub formula_evaluations: u64,
-    /// The internal fields as a test last committed them.
-    pub(crate) checkpoint_meta: Meta,
+    pub(crate) deleted: bool,
 }
 
 /// Called before each statement runs, when a debugger is attached.
@@ -228,9 +253,9 @@ pub trait StatementHook: std::fmt::Debug + Send {
     fn before_statement(&mut self, unit: u32, stmt: u32);
 }
 
-impl Document {
-    /// A fresh instance of a program: every field at its initial value, not yet constructed.
-    pub fn new(program: Arc<Program>, space: &str, key: &str) -> Result<Document, Fault> {
+impl Loaded {
+    /// Derives what documents of a program share.
+    pub fn new(program: Arc<Program>) -> Arc<Loaded> {
         let shapes = program
             .messages
             .iter()
@@ -280,55 +305,101 @@ impl Document {
             })
             .collect();
         let viewer_independent = crate::view::viewer_independent(&program);
-        let mut document = Document {
+        Arc::new(Loaded {
             program,
+            shapes,
+            natives: builtins,
+            object_shapes,
+            viewer_independent,
+        })
+    }
+
+    /// The program.
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+}
+
+impl Document {
+    /// A fresh instance of a program: every field at its initial value, not yet constructed.
+    pub fn new(program: Arc<Program>, space: &str, key: &str) -> Result<Document, Fault> {
+        Document::of_loaded(Loaded::new(program), space, key)
+    }
+
+    /// A fresh instance of a loaded program (hosts of many documents of one program load it
+    /// once).
+    pub fn of_loaded(loaded: Arc<Loaded>, space: &str, key: &str) -> Result<Document, Fault> {
+        let limits = Limits::default();
+        let mut document = Document {
+            program: Arc::clone(&loaded.program),
+            loaded,
             store: Store::default(),
             root: RecordRef(0),
             meta: Meta::default(),
             space: space.to_owned(),
             key: key.to_owned(),
-            limits: Limits::default(),
-            views: Vec::new(),
-            shared: Default::default(),
-            viewer_independent,
-            cache: HashMap::new(),
-            tracking: Vec::new(),
+            limits,
+            views: Views::default(),
+            formulas: Formulas::default(),
             rng: JavaRandom::new(0),
-            budget_left: Limits::default().budget,
-            depth: 0,
-            shapes,
-            natives: builtins,
-            object_shapes,
-            asks: Vec::new(),
-            inbox: HashMap::new(),
-            carried_timeouts: None,
-            preempt: None,
+            run: Run::new(limits.budget),
             outstanding: Vec::new(),
-            test_log: Vec::new(),
-            asserts: (0, 0),
-            assert_failures: Vec::new(),
+            tests: TestReport::default(),
             hook: None,
-            enqueued: Vec::new(),
-            formula_evaluations: 0,
             deleted: false,
             shadow: None,
-            web_context: None,
-            response: None,
             request_context: Arc::new(serde_json::json!({"origin": "", "ip": ""})),
-            pending_marker: None,
-            pending_shadow: None,
-            checkpoint_meta: Meta::default(),
         };
-        let root = document.new_record(0, Parent::Root)?;
+        let root = document.new_record(RecordId::ROOT, Parent::Root)?;
         document.root = root;
         document.store.journal = Default::default();
         Ok(document)
     }
 
+    /// The program the document runs.
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
+    /// The document's internal fields (sequence, clock, state, clients...).
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// The limits user code runs under; a host may lower or raise them.
+    pub fn limits_mut(&mut self) -> &mut Limits {
+        &mut self.limits
+    }
+
+    /// Attaches (or, with `None`, detaches) a per-statement hook for a debugger.
+    pub fn set_hook(&mut self, hook: Option<Box<dyn StatementHook>>) {
+        self.hook = hook;
+    }
+
+    /// Whether an accepted `delete` ended the document (the host then removes it).
+    pub fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+
+    /// The asks of async channels the document waits on, as its views show them.
+    pub fn outstanding(&self) -> &[Ask] {
+        &self.outstanding
+    }
+
+    /// How many times a formula was computed rather than read from its cache (for tests of
+    /// reactivity).
+    pub fn formula_evaluations(&self) -> u64 {
+        self.formulas.evaluations
+    }
+
     /// Allocates a record of a layout with every stored field at its initial value.
-    pub(crate) fn new_record(&mut self, layout: u32, parent: Parent) -> Result<RecordRef, Fault> {
+    pub(crate) fn new_record(
+        &mut self,
+        layout: RecordId,
+        parent: Parent,
+    ) -> Result<RecordRef, Fault> {
         let program = Arc::clone(&self.program);
-        let fields = &program.records[layout as usize].fields;
+        let fields = &program.records[layout].fields;
         let record = self
             .store
             .create(layout, vec![Value::Void; fields.len()], parent);
@@ -339,13 +410,13 @@ impl Document {
                         let value = self.eval_constant(*unit, *expr)?;
                         self.coerce(&field.ty, value)
                     }
-                    None => self.default_stored(&field.ty, record, slot as u32)?,
+                    None => self.default_stored(field, record, slot as u32)?,
                 },
                 _ => Value::Void,
             };
             let value = match (&field.ty, value) {
                 (Ty::Record(_), Value::Void) | (Ty::Table(_), Value::Void) => {
-                    self.default_stored(&field.ty, record, slot as u32)?
+                    self.default_stored(field, record, slot as u32)?
                 }
                 (_, value) => value,
             };
@@ -354,39 +425,35 @@ impl Document {
         Ok(record)
     }
 
-    /// The initial value of a stored field of a type.
+    /// The initial value of a stored field: a record or table of the field's record layout, or
+    /// the default of its type.
     pub(crate) fn default_stored(
         &mut self,
-        ty: &Ty,
+        field: &FieldLayout,
         owner: RecordRef,
         slot: u32,
     ) -> Result<Value, Fault> {
-        Ok(match ty {
-            Ty::Record(name) => {
-                let layout = self.program.record_index.get(&**name).copied().unwrap_or(0);
-                Value::Record(self.new_record(
-                    layout,
-                    Parent::Field {
-                        record: owner,
-                        slot,
-                    },
-                )?)
+        Ok(match (&field.ty, field.records) {
+            (Ty::Record(_), Some(layout)) => Value::Record(self.new_record(
+                layout,
+                Parent::Field {
+                    record: owner,
+                    slot,
+                },
+            )?),
+            (Ty::Table(element), Some(layout)) if matches!(**element, Ty::Record(_)) => {
+                Value::Table(self.store.add_table(layout, owner))
             }
-            Ty::Table(element) => {
-                let layout = match &**element {
-                    Ty::Record(name) => {
-                        self.program.record_index.get(&**name).copied().unwrap_or(0)
-                    }
-                    _ => 0,
-                };
-                Value::Table(self.store.add_table(layout, owner, slot))
+            (Ty::Record(name), None) => return Err(missing_layout(name)),
+            (Ty::Table(element), None) if matches!(&**element, Ty::Record(_)) => {
+                return Err(missing_layout(&element.to_string()));
             }
-            other => self.default_value(other),
+            (other, _) => self.default_value(other),
         })
     }
 
     /// The default of a type, for locals and message fields.
-    pub fn default_value(&self, ty: &Ty) -> Value {
+    pub(crate) fn default_value(&self, ty: &Ty) -> Value {
         match ty {
             Ty::Bool => Value::Bool(false),
             Ty::Int => Value::Int(0),
@@ -404,16 +471,15 @@ impl Document {
             Ty::TimeSpan => Value::TimeSpan(0.0),
             Ty::Enum(name) => Value::Enum(
                 self.program
-                    .enum_index
-                    .get(&**name)
-                    .map_or(0, |index| self.program.enums[*index as usize].default),
+                    .enum_named(name)
+                    .map_or(0, |index| self.program.enums[index].default),
             ),
             Ty::Maybe(_) => Value::Maybe(None),
             Ty::List(_) | Ty::Array(_) => Value::list(Vec::new()),
             Ty::Table(_) => Value::NativeTable(Arc::new(Vec::new())),
             Ty::Map(..) => Value::Map(Arc::new(BTreeMap::new())),
-            Ty::Message(name) | Ty::Holder(name) => match self.program.message_index.get(&**name) {
-                Some(index) => self.default_message(*index),
+            Ty::Message(name) | Ty::Holder(name) => match self.program.message_named(name) {
+                Some(index) => self.default_message(index),
                 None => Value::Void,
             },
             Ty::Anonymous(fields) => Value::Message(Arc::new(Message {
@@ -438,10 +504,10 @@ impl Document {
     }
 
     /// A message with every field at its default.
-    pub fn default_message(&self, index: u32) -> Value {
-        let layout = &self.program.messages[index as usize];
+    pub(crate) fn default_message(&self, index: MessageId) -> Value {
+        let layout = &self.program.messages[index];
         Value::Message(Arc::new(Message {
-            shape: Arc::clone(&self.shapes[index as usize]),
+            shape: Arc::clone(&self.loaded.shapes[index.index()]),
             values: layout
                 .fields
                 .iter()
@@ -453,7 +519,7 @@ impl Document {
     /// Converts a value to a declared type where the language converts implicitly (int into
     /// long or double, a value into a maybe, an anonymous message into a named one), at any
     /// depth of lists, maps and maybes: a value stored under a type always has that type.
-    pub fn coerce(&self, ty: &Ty, value: Value) -> Value {
+    pub(crate) fn coerce(&self, ty: &Ty, value: Value) -> Value {
         match (ty, value) {
             (Ty::Int, Value::Long(n)) => Value::Int(n as i32),
             (Ty::Int, Value::Double(n)) => Value::Int(n as i32),
@@ -475,8 +541,8 @@ impl Document {
             (Ty::Message(name) | Ty::Holder(name), Value::Message(message))
                 if message.shape.name.as_deref() != Some(&**name) =>
             {
-                match self.program.message_index.get(&**name) {
-                    Some(index) => self.convert_message(*index, &message),
+                match self.program.message_named(name) {
+                    Some(index) => self.convert_message(index, &message),
                     None => Value::Message(message),
                 }
             }
@@ -498,8 +564,8 @@ impl Document {
     }
 
     /// An anonymous (or other) message converted field by field to a named message.
-    pub fn convert_message(&self, index: u32, source: &Message) -> Value {
-        let layout = &self.program.messages[index as usize];
+    pub(crate) fn convert_message(&self, index: MessageId, source: &Message) -> Value {
+        let layout = &self.program.messages[index];
         let values = layout
             .fields
             .iter()
@@ -509,7 +575,7 @@ impl Document {
             })
             .collect();
         Value::Message(Arc::new(Message {
-            shape: Arc::clone(&self.shapes[index as usize]),
+            shape: Arc::clone(&self.loaded.shapes[index.index()]),
             values,
         }))
     }
@@ -523,6 +589,15 @@ fn converts(ty: &Ty) -> bool {
         Ty::List(element) | Ty::Array(element) | Ty::Map(_, element) => converts(element),
         _ => false,
     }
+}
+
+/// A record type without a layout: the builder resolves every record type of a checked program,
+/// so this is a fault of the toolchain, reported rather than filled with another layout.
+pub(crate) fn missing_layout(name: &str) -> Fault {
+    Fault::error(
+        crate::error::codes::RUNTIME_FAILURE,
+        format!("the program has no layout for the record type '{name}'"),
+    )
 }
 
 /// The shape of `pair<K, V>` values.

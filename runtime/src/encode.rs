@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use adama_compiler::ir::{FieldKind, Program};
+use adama_compiler::ir::{FieldKind, LayoutId, MessageId, Program};
 use adama_compiler::ty::Ty;
 use serde_json::{Map, Value as Json, json};
 
@@ -29,7 +29,7 @@ pub fn principal_from_json(json: &Json) -> Principal {
 
 impl Document {
     /// A scalar or native value in the stored layout.
-    pub fn to_stored_json(&self, value: &Value) -> Json {
+    pub(crate) fn to_stored_json(&self, value: &Value) -> Json {
         match value {
             Value::Void => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
@@ -79,7 +79,7 @@ impl Document {
     }
 
     /// A value as a viewer sees it (principals tagged with `@t`).
-    pub fn to_view_json(&self, value: &Value) -> Json {
+    pub(crate) fn to_view_json(&self, value: &Value) -> Json {
         match value {
             Value::Principal(principal) => {
                 json!({"@t": 1, "agent": &*principal.agent, "authority": &*principal.authority})
@@ -102,9 +102,9 @@ impl Document {
     }
 
     /// The stored form of a record: its stored fields, `id` first when declared.
-    pub fn dump_record(&self, record: RecordRef) -> Json {
+    pub(crate) fn dump_record(&self, record: RecordRef) -> Json {
         let data = self.store.record(record);
-        let layout = &self.program.records[data.layout as usize];
+        let layout = &self.program.records[data.layout];
         let mut object = Map::new();
         if let Some(id) = layout.id_slot {
             object.insert("id".into(), self.to_stored_json(&data.slots[id as usize]));
@@ -121,7 +121,9 @@ impl Document {
     }
 
     /// A JSON value read as a value of a type (messages from clients, stored documents).
-    pub fn from_json(&self, ty: &Ty, json: &Json) -> Value {
+    // The document is the context of the conversion (message layouts), not its source.
+    #[allow(clippy::wrong_self_convention)]
+    pub(crate) fn from_json(&self, ty: &Ty, json: &Json) -> Value {
         match ty {
             Ty::Bool => Value::Bool(json.as_bool().unwrap_or(json.as_str() == Some("true"))),
             Ty::Int => Value::Int(number(json) as i32),
@@ -184,8 +186,8 @@ impl Document {
                 }
                 Value::Map(Arc::new(map))
             }
-            Ty::Message(name) | Ty::Holder(name) => match self.program.message_index.get(&**name) {
-                Some(index) => self.message_from_json(*index, json),
+            Ty::Message(name) | Ty::Holder(name) => match self.program.message_named(name) {
+                Some(index) => self.message_from_json(index, json),
                 None => Value::Dynamic(Arc::new(json.clone())),
             },
             Ty::Table(element) => Value::NativeTable(Arc::new(match json {
@@ -205,8 +207,8 @@ impl Document {
 
     /// A message of a declared type read from JSON: declared fields, defaults for missing ones,
     /// unknown fields dropped.
-    pub fn message_from_json(&self, index: u32, json: &Json) -> Value {
-        let layout = &self.program.messages[index as usize];
+    pub(crate) fn message_from_json(&self, index: MessageId, json: &Json) -> Value {
+        let layout = &self.program.messages[index];
         let values = layout
             .fields
             .iter()
@@ -218,7 +220,7 @@ impl Document {
             })
             .collect();
         Value::Message(Arc::new(Message {
-            shape: Arc::clone(&self.shapes[index as usize]),
+            shape: Arc::clone(&self.loaded.shapes[index.index()]),
             values,
         }))
     }
@@ -236,7 +238,7 @@ impl Document {
             }
         }
         self.store.journal = Default::default();
-        self.cache.clear();
+        self.formulas.cache.clear();
     }
 
     /// Reads the internal `__` fields of a stored document (absent ones keep their value).
@@ -352,12 +354,12 @@ impl Document {
             return Ok(());
         };
         for (name, value) in entries {
-            let Some(&slot) = program.records[layout as usize].slot_index.get(name) else {
+            let Some(&slot) = program.records[layout].slot_index.get(name) else {
                 continue;
             };
-            let field = &program.records[layout as usize].fields[slot as usize];
+            let field = &program.records[layout].fields[slot as usize];
             if !matches!(field.kind, FieldKind::Stored { .. })
-                || Some(slot) == program.records[layout as usize].id_slot
+                || Some(slot) == program.records[layout].id_slot
             {
                 continue;
             }
@@ -382,8 +384,7 @@ impl Document {
                                 let row_layout = self.store.tables[table.0 as usize].layout;
                                 let created = self
                                     .new_record(row_layout, crate::store::Parent::Row { table })?;
-                                if let Some(id_slot) = program.records[row_layout as usize].id_slot
-                                {
+                                if let Some(id_slot) = program.records[row_layout].id_slot {
                                     self.store.records[created.0 as usize].slots
                                         [id_slot as usize] = Value::Int(id);
                                 }
@@ -437,10 +438,10 @@ impl Document {
         let layout = self.store.record(record).layout;
         let Json::Object(object) = json else { return };
         for (name, value) in object {
-            let Some(&slot) = program.records[layout as usize].slot_index.get(name) else {
+            let Some(&slot) = program.records[layout].slot_index.get(name) else {
                 continue;
             };
-            let field = &program.records[layout as usize].fields[slot as usize];
+            let field = &program.records[layout].fields[slot as usize];
             if !matches!(field.kind, FieldKind::Stored { .. }) {
                 continue;
             }
@@ -482,8 +483,9 @@ impl Document {
                             Value::Maybe(None);
                         continue;
                     }
-                    let Ty::Record(name) = &**inner else { continue };
-                    let child_layout = program.record_index.get(&**name).copied().unwrap_or(0);
+                    let Some(child_layout) = field.records else {
+                        continue;
+                    };
                     let child = match self.store.get(record, slot) {
                         Value::Maybe(Some(existing)) => match **existing {
                             Value::Record(existing) => existing,
@@ -501,10 +503,9 @@ impl Document {
                     self.load_record(program, child, value);
                 }
                 (Ty::Map(key_ty, value_ty), current) if matches!(**value_ty, Ty::Record(_)) => {
-                    let Ty::Record(name) = &**value_ty else {
+                    let Some(child_layout) = field.records else {
                         continue;
                     };
-                    let child_layout = program.record_index.get(&**name).copied().unwrap_or(0);
                     let mut map = match current {
                         Value::Map(map) => (*map).clone(),
                         _ => BTreeMap::new(),

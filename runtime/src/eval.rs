@@ -5,7 +5,7 @@ use std::sync::Arc;
 use adama_compiler::hir::{
     AtConstant, BinaryOp, Expr, ExprId, Literal, PostfixOp, PrefixOp, TimeUnit,
 };
-use adama_compiler::ir::{CodeUnit, FieldKind, Program, Res};
+use adama_compiler::ir::{CodeUnit, FieldKind, LayoutId, Program, Res};
 use adama_compiler::ty::Ty;
 
 use crate::document::{Cached, Dep, Document};
@@ -56,13 +56,13 @@ fn time_unit_seconds(unit: Option<TimeUnit>) -> f64 {
 impl Document {
     /// Charges the budget one step; a runaway loop ends here.
     pub(crate) fn charge(&mut self) -> Result<(), Fault> {
-        if self.budget_left == 0 {
+        if self.run.budget_left == 0 {
             return Err(Fault::error(
                 codes::BUDGET_EXHAUSTED,
                 "the transaction ran out of budget (a loop that does not end?)",
             ));
         }
-        self.budget_left -= 1;
+        self.run.budget_left -= 1;
         Ok(())
     }
 
@@ -82,10 +82,10 @@ impl Document {
     ) -> Result<Value, Fault> {
         let data = self.store.record(record);
         let layout = data.layout;
-        let field = &program.records[layout as usize].fields[slot as usize];
+        let field = &program.records[layout].fields[slot as usize];
         match &field.kind {
             FieldKind::Stored { .. } => {
-                if let Some(tracker) = self.tracking.last_mut() {
+                if let Some(tracker) = self.formulas.tracking.last_mut() {
                     tracker.push(Dep::Slot {
                         record: record.0,
                         slot,
@@ -130,29 +130,28 @@ impl Document {
         unit: u32,
         expr: ExprId,
     ) -> Result<Value, Fault> {
-        if let Some(cached) = self.cache.get(&(record.0, slot))
+        if let Some(cached) = self.formulas.cache.get(&(record.0, slot))
             && self.deps_valid(&cached.deps)
         {
             let value = cached.value.clone();
-            if let Some(tracker) = self.tracking.last_mut() {
+            if let Some(tracker) = self.formulas.tracking.last_mut() {
                 tracker.extend_from_slice(&cached.deps);
             }
             return Ok(value);
         }
-        self.tracking.push(Vec::new());
+        self.formulas.tracking.push(Vec::new());
         let mut frame = Frame::new(program, unit, Principal::no_one());
         frame.this = Value::Record(record);
         let result = self.eval(program, &mut frame, expr);
-        let deps = self.tracking.pop().unwrap_or_default();
+        let deps = self.formulas.tracking.pop().unwrap_or_default();
         let value = result?;
-        let field_ty =
-            &program.records[self.store.record(record).layout as usize].fields[slot as usize].ty;
+        let field_ty = &program.records[self.store.record(record).layout].fields[slot as usize].ty;
         let value = self.coerce(field_ty, value);
-        if let Some(tracker) = self.tracking.last_mut() {
+        if let Some(tracker) = self.formulas.tracking.last_mut() {
             tracker.extend_from_slice(&deps);
         }
-        self.formula_evaluations += 1;
-        self.cache.insert(
+        self.formulas.evaluations += 1;
+        self.formulas.cache.insert(
             (record.0, slot),
             Cached {
                 value: value.clone(),
@@ -163,7 +162,7 @@ impl Document {
     }
 
     pub(crate) fn track_table(&mut self, table: u32) {
-        if let Some(tracker) = self.tracking.last_mut() {
+        if let Some(tracker) = self.formulas.tracking.last_mut() {
             tracker.push(Dep::Table {
                 table,
                 generation: self.store.tables[table as usize].generation,
@@ -173,7 +172,7 @@ impl Document {
 
     pub(crate) fn track_clock(&mut self) {
         let time = self.meta.time;
-        if let Some(tracker) = self.tracking.last_mut() {
+        if let Some(tracker) = self.formulas.tracking.last_mut() {
             tracker.push(Dep::Clock { time });
         }
     }
@@ -340,7 +339,7 @@ impl Document {
                 Ok(Value::list(values))
             }
             Expr::Object(fields) => {
-                let shape = self.object_shapes[frame.unit as usize][id.0 as usize]
+                let shape = self.loaded.object_shapes[frame.unit as usize][id.0 as usize]
                     .clone()
                     .unwrap_or_else(|| {
                         Arc::new(Shape {
@@ -526,11 +525,11 @@ impl Document {
                     .clone()
                     .unwrap_or_else(|| Arc::new(serde_json::Value::Null)),
             ),
-            AtConstant::Headers => self.web_context.as_ref().map_or_else(
+            AtConstant::Headers => self.run.web_context.as_ref().map_or_else(
                 || Value::Map(Arc::default()),
                 |context| context.headers.clone(),
             ),
-            AtConstant::Parameters => self.web_context.as_ref().map_or_else(
+            AtConstant::Parameters => self.run.web_context.as_ref().map_or_else(
                 || Value::Dynamic(Arc::new(serde_json::Value::Null)),
                 |context| context.parameters.clone(),
             ),
@@ -592,7 +591,7 @@ impl Document {
                 .unwrap_or_default()),
             (_, Value::Record(record)) => {
                 let layout = self.store.record(*record).layout;
-                match program.records[layout as usize].slot_index.get(name) {
+                match program.records[layout].slot_index.get(name) {
                     Some(slot) => self.read_slot(program, *record, *slot),
                     None => Ok(Value::Void),
                 }
@@ -669,10 +668,10 @@ impl Document {
             ),
             (Ty::Enum(name), value) => {
                 let raw = value.as_int();
-                let Some(index) = program.enum_index.get(&**name) else {
+                let Some(index) = program.enum_named(name) else {
                     return Value::Enum(raw);
                 };
-                let layout = &program.enums[*index as usize];
+                let layout = &program.enums[index];
                 if layout.labels.iter().any(|(_, v)| *v == raw) {
                     Value::Enum(raw)
                 } else {
@@ -680,20 +679,20 @@ impl Document {
                 }
             }
             (Ty::Message(name), Value::Record(record)) => {
-                let Some(index) = program.message_index.get(&**name).copied() else {
+                let Some(index) = program.message_named(name) else {
                     return Value::Void;
                 };
                 let layout = self.store.record(record).layout;
                 let mut values = Vec::new();
-                for field in &program.messages[index as usize].fields {
-                    let value = match program.records[layout as usize].slot_index.get(&field.name) {
+                for field in &program.messages[index].fields {
+                    let value = match program.records[layout].slot_index.get(&field.name) {
                         Some(slot) => self.read_slot(program, record, *slot).unwrap_or_default(),
                         None => self.default_value(&field.ty),
                     };
                     values.push(self.coerce(&field.ty, value));
                 }
                 Value::Message(Arc::new(Message {
-                    shape: Arc::clone(&self.shapes[index as usize]),
+                    shape: Arc::clone(&self.loaded.shapes[index.index()]),
                     values,
                 }))
             }

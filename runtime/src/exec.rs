@@ -228,25 +228,26 @@ impl Document {
             }
             Stmt::Preempt(target) => {
                 let label = self.eval(program, frame, *target)?.as_str().to_owned();
-                self.preempt = Some(Arc::from(label.as_str()));
+                self.run.preempt = Some(Arc::from(label.as_str()));
                 Ok(Flow::Normal)
             }
             Stmt::Assert(condition) => {
                 let passed = self.eval(program, frame, *condition)?.as_bool();
-                self.asserts.1 += 1;
+                self.tests.asserts.1 += 1;
                 if passed {
-                    self.asserts.0 += 1;
+                    self.tests.asserts.0 += 1;
                 } else {
                     let span =
                         adama_compiler::ir::stmt_span(&program.units[frame.unit as usize], id);
-                    self.assert_failures
+                    self.tests
+                        .failures
                         .push(format!("{}..{}", span.start, span.end));
                 }
                 Ok(Flow::Normal)
             }
             Stmt::Log(value) => {
                 let text = self.eval(program, frame, *value)?.to_text();
-                self.test_log.push(text);
+                self.tests.log.push(text);
                 Ok(Flow::Normal)
             }
             Stmt::Step
@@ -353,9 +354,9 @@ impl Document {
             return Ok(());
         };
         let mut frame = Frame::new(program, *unit, crate::value::Principal::no_one());
-        self.depth += 1;
+        self.run.depth += 1;
         let result = self.block(program, &mut frame, body);
-        self.depth -= 1;
+        self.run.depth -= 1;
         result.map(|_| ())
     }
 
@@ -422,7 +423,9 @@ impl Document {
                         let Ty::Record(name) = &**inner else {
                             return Ok(Vec::new());
                         };
-                        let layout = program.record_index.get(&**name).copied().unwrap_or(0);
+                        let layout = program.units[frame.unit as usize]
+                            .records_of(target)
+                            .ok_or_else(|| crate::document::missing_layout(name))?;
                         let parent = match &place {
                             Place::Slot(owner, slot) => Parent::Field {
                                 record: *owner,
@@ -443,7 +446,9 @@ impl Document {
                 if let Value::Map(entries) = source {
                     for (key, value) in entries.iter() {
                         if let Ty::Record(name) = &**value_ty {
-                            let layout = program.record_index.get(&**name).copied().unwrap_or(0);
+                            let layout = program.units[frame.unit as usize]
+                                .records_of(target)
+                                .ok_or_else(|| crate::document::missing_layout(name))?;
                             let record =
                                 self.map_record_entry(program, frame, &place, key.clone(), layout)?;
                             self.ingest_into(program, record, value)?;
@@ -509,7 +514,7 @@ impl Document {
         let record = self.new_record(layout, Parent::Row { table })?;
         self.meta.auto_table_row_id += 1;
         let id = self.meta.auto_table_row_id;
-        if let Some(slot) = program.records[layout as usize].id_slot {
+        if let Some(slot) = program.records[layout].id_slot {
             self.store.records[record.0 as usize].slots[slot as usize] = Value::Int(id);
         }
         self.fill_record(program, record, source, true)?;
@@ -533,7 +538,7 @@ impl Document {
     /// The `ingested { … }` blocks of a record's type, run for a record just ingested into.
     fn ingested(&mut self, program: &Program, record: RecordRef) -> Result<(), Fault> {
         let layout = self.store.record(record).layout;
-        for (unit, body) in program.records[layout as usize].ingested.clone() {
+        for (unit, body) in program.records[layout].ingested.clone() {
             let mut frame = Frame::new(program, unit, crate::value::Principal::no_one());
             frame.this = Value::Record(record);
             self.block(program, &mut frame, &body)?;
@@ -558,7 +563,7 @@ impl Document {
                 .collect(),
             Value::Record(other) => {
                 let layout = self.store.record(*other).layout;
-                let names: Vec<(String, u32)> = program.records[layout as usize]
+                let names: Vec<(String, u32)> = program.records[layout]
                     .fields
                     .iter()
                     .enumerate()
@@ -578,12 +583,10 @@ impl Document {
             if name == "id" {
                 continue;
             }
-            let Some(&slot) = program.records[layout as usize].slot_index.get(&name) else {
+            let Some(&slot) = program.records[layout].slot_index.get(&name) else {
                 continue;
             };
-            let field_ty = program.records[layout as usize].fields[slot as usize]
-                .ty
-                .clone();
+            let field_ty = program.records[layout].fields[slot as usize].ty.clone();
             let value = match value {
                 Value::Maybe(None) if !matches!(field_ty, Ty::Maybe(_)) => continue,
                 Value::Maybe(Some(inner)) if !matches!(field_ty, Ty::Maybe(_)) => *inner,

@@ -1,34 +1,56 @@
 //! The Adama document engine, sans IO.
 //!
-//! A [`document::Document`] runs a compiled program ([`adama_compiler::ir::Program`]) as a
-//! differential state machine: each command is one transaction that yields a redo and an undo
-//! JSON merge patch of the stored document, and a minimal privacy-filtered delta for every open
-//! view. Time and randomness arrive inside commands; nothing here reads a clock, a file or a
-//! socket, so the same commands always give the same bytes.
+//! A [`Document`] runs a compiled program ([`adama_compiler::ir::Program`], from [`compile`]) as
+//! a differential state machine: each [`Command`] is one transaction that yields a
+//! [`TransactionRecord`] (a redo and an undo JSON merge patch of the stored document) or a
+//! [`CommandError`] and no change, and a minimal privacy-filtered delta for every open view.
+//! Time and randomness arrive inside commands; nothing here reads a clock, a file or a socket,
+//! so the same commands always give the same bytes.
+//!
+//! The public API is what a host needs: create a document ([`Document::new`], or
+//! [`Document::of_loaded`] to share one [`Loaded`] program between documents), run commands
+//! ([`Document::execute`], [`Document::execute_shared`], [`Document::execute_batch`]), open,
+//! update and close views and take their deltas ([`Document::open_view`],
+//! [`Document::view_delta_text`]...), dump and rebuild the stored document ([`Document::dump`],
+//! [`Document::insert`]), ask when to wake it ([`Document::next_wake`]), run a program's tests
+//! ([`run_tests`]) and attach a debugger ([`Document::set_hook`]). The interpreter behind it is
+//! private to the crate.
 
-pub mod call;
-pub mod commit;
-pub mod cron;
-pub mod document;
-pub mod encode;
-pub mod error;
-pub mod eval;
-pub mod exec;
-pub mod hash_order;
-pub mod json;
-pub mod library;
-pub mod message;
-pub mod ops;
-pub mod place;
-pub mod program;
-pub mod query;
-pub mod random;
-pub mod store;
-pub mod testing;
-pub mod transaction;
-pub mod value;
-pub mod view;
-pub mod web;
+mod call;
+mod command;
+mod commit;
+mod cron;
+mod document;
+mod encode;
+mod error;
+mod eval;
+mod exec;
+mod hash_order;
+mod json;
+mod library;
+mod message;
+mod ops;
+mod place;
+mod program;
+mod query;
+mod random;
+mod run;
+mod script;
+mod store;
+mod testing;
+mod transaction;
+mod value;
+mod view;
+mod web;
 
-pub use document::Document;
-pub use transaction::{CommandError, TransactionRecord};
+pub use command::{Command, Origin};
+pub use document::{Ask, Document, Limits, Loaded, Meta, QueuedMessage, StatementHook, Timeout};
+pub use encode::{principal_from_json, principal_json};
+pub use error::{Fault, codes};
+pub use program::compile;
+pub use random::JavaRandom;
+pub use script::run_script;
+pub use testing::{TestResult, run_tests};
+pub use transaction::{CommandError, TransactionRecord, apply_patch, merge_patch};
+pub use value::Principal;
+pub use view::ViewId;

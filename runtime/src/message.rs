@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use adama_compiler::ir::MessageId;
 use adama_compiler::ty::Ty;
 use serde_json::Value as Json;
 
@@ -50,13 +51,14 @@ impl Document {
     /// takes any JSON (its parameter is `dynamic`).
     pub fn check_channel_message(
         &self,
-        index: u32,
+        message: Option<MessageId>,
         array: bool,
         json: &Json,
     ) -> Result<(), Misfit> {
-        let Some(layout) = self.program.messages.get(index as usize) else {
+        let Some(message) = message else {
             return Ok(());
         };
+        let layout = &self.program.messages[message];
         let ty = Ty::Message(layout.name.as_str().into());
         let ty = if array { Ty::array(ty) } else { ty };
         let mut path = String::new();
@@ -220,13 +222,13 @@ impl Document {
                 _ => misfit(path, "an object (a map)"),
             },
             Ty::Message(name) | Ty::Holder(name) => {
-                let Some(&index) = self.program.message_index.get(&**name) else {
+                let Some(index) = self.program.message_named(name) else {
                     return Ok(());
                 };
                 let Json::Object(object) = json else {
                     return misfit(path, &format!("an object (the message '{name}')"));
                 };
-                for field in &self.program.messages[index as usize].fields {
+                for field in &self.program.messages[index].fields {
                     let Some(value) = object.get(&field.name) else {
                         continue;
                     };

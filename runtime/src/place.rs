@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use adama_compiler::hir::{BinaryOp, Expr, ExprId};
-use adama_compiler::ir::{FieldKind, Program, Res};
+use adama_compiler::ir::{FieldKind, Program, RecordId, Res};
 use adama_compiler::ty::Ty;
 
 use crate::document::Document;
@@ -57,7 +57,8 @@ impl Document {
             // `h.write()` designates the message the holder `h` holds.
             Expr::Call { function, .. }
                 if matches!(
-                    self.natives
+                    self.loaded
+                        .natives
                         .get(frame.unit as usize)
                         .and_then(|unit| unit.get(id.0 as usize)),
                     Some(crate::call::Native::Special(
@@ -151,9 +152,11 @@ impl Document {
             if let Ty::Map(_, value_ty) = &map_ty
                 && let Ty::Record(name) = &**value_ty
             {
+                let layout = unit
+                    .records_of(object)
+                    .ok_or_else(|| crate::document::missing_layout(name))?;
                 let key = self.eval(program, frame, index)?.to_map_key();
                 let place = self.place(program, frame, object)?;
-                let layout = program.record_index.get(&**name).copied().unwrap_or(0);
                 return self
                     .map_record_entry(program, frame, &place, key, layout)
                     .map(Some);
@@ -176,7 +179,7 @@ impl Document {
         frame: &mut Frame,
         place: &Place,
         key: MapKey,
-        layout: u32,
+        layout: RecordId,
     ) -> Result<RecordRef, Fault> {
         let current = self.read_place(program, frame, place)?;
         let Value::Map(map) = current else {
@@ -267,7 +270,7 @@ impl Document {
         value: Value,
     ) {
         let layout = self.store.record(record).layout;
-        let field = &program.records[layout as usize].fields[slot as usize];
+        let field = &program.records[layout].fields[slot as usize];
         if !matches!(field.kind, FieldKind::Stored { .. }) {
             return;
         }

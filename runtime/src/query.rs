@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use adama_compiler::hir::{Clause, Direction, Expr, ExprId};
-use adama_compiler::ir::{Program, Res};
+use adama_compiler::ir::{Program, RecordId, Res};
 use adama_compiler::ty::Ty;
 
 use crate::document::Document;
@@ -245,7 +245,7 @@ impl Document {
         };
         let id_of = |document: &Document, record: RecordRef| {
             let layout = document.store.record(record).layout;
-            program.records[layout as usize]
+            program.records[layout]
                 .id_slot
                 .map(|slot| document.store.get(record, slot).as_int())
         };
@@ -284,7 +284,7 @@ impl Document {
         // The reference collects the targets in a sorted set.
         targets.sort_unstable();
         let mut found: HashMap<i32, Value> = HashMap::new();
-        for (slot, field) in program.records[0].fields.iter().enumerate() {
+        for (slot, field) in program.records[RecordId::ROOT].fields.iter().enumerate() {
             if !matches!(&field.ty, Ty::Table(element) if matches!(&**element, Ty::Record(_))) {
                 continue;
             }
@@ -342,7 +342,7 @@ impl Document {
         match item {
             Value::Record(record) => {
                 let layout = self.store.record(*record).layout;
-                match program.records[layout as usize].slot_index.get(name) {
+                match program.records[layout].slot_index.get(name) {
                     Some(slot) => self.read_slot(program, *record, *slot),
                     None => Ok(Value::Void),
                 }

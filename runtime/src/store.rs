@@ -5,6 +5,7 @@
 //! transaction (for the undo patch and for reverting), bumps the slot's generation (for formula
 //! caches), and marks the record and its ancestors dirty (so the commit walks only what changed).
 
+use adama_compiler::ir::{LayoutId, RecordId};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use indexmap::IndexMap;
@@ -29,7 +30,7 @@ pub enum Parent {
 /// A record's data.
 #[derive(Debug, Clone)]
 pub struct RecordData {
-    pub layout: u32,
+    pub layout: RecordId,
     pub slots: Vec<Value>,
     /// The generation of each slot's last write.
     pub gens: Vec<u64>,
@@ -40,10 +41,9 @@ pub struct RecordData {
 /// A table: its rows in insertion order.
 #[derive(Debug, Clone)]
 pub struct TableData {
-    pub layout: u32,
+    pub layout: RecordId,
     pub rows: IndexMap<i32, RecordRef>,
     pub owner: RecordRef,
-    pub slot: u32,
     /// Bumped when a row is added or removed.
     pub generation: u64,
 }
@@ -104,7 +104,7 @@ impl Store {
     }
 
     /// Allocates a record (not journaled: used while building a fresh document).
-    pub fn alloc(&mut self, layout: u32, slots: Vec<Value>, parent: Parent) -> RecordRef {
+    pub fn alloc(&mut self, layout: RecordId, slots: Vec<Value>, parent: Parent) -> RecordRef {
         let gens = vec![0; slots.len()];
         let data = RecordData {
             layout,
@@ -123,18 +123,17 @@ impl Store {
     }
 
     /// Allocates a record inside a transaction.
-    pub fn create(&mut self, layout: u32, slots: Vec<Value>, parent: Parent) -> RecordRef {
+    pub fn create(&mut self, layout: RecordId, slots: Vec<Value>, parent: Parent) -> RecordRef {
         let record = self.alloc(layout, slots, parent);
         self.journal.created.push(record);
         record
     }
 
-    pub fn add_table(&mut self, layout: u32, owner: RecordRef, slot: u32) -> TableRef {
+    pub fn add_table(&mut self, layout: RecordId, owner: RecordRef) -> TableRef {
         self.tables.push(TableData {
             layout,
             rows: IndexMap::new(),
             owner,
-            slot,
             generation: 0,
         });
         TableRef((self.tables.len() - 1) as u32)
@@ -149,7 +148,7 @@ impl Store {
     pub fn write(&mut self, record: RecordRef, slot: u32, value: Value) {
         let generation = self.tick();
         let data = &mut self.records[record.0 as usize];
-        let layout = data.layout as usize;
+        let layout = data.layout.index();
         let old = std::mem::replace(&mut data.slots[slot as usize], value);
         data.gens[slot as usize] = generation;
         if self.layout_clock.len() <= layout {
@@ -224,7 +223,7 @@ impl Store {
         let journal = std::mem::take(&mut self.journal);
         let generation = self.tick();
         for ((record, slot), old) in journal.originals {
-            let layout = self.records[record as usize].layout as usize;
+            let layout = self.records[record as usize].layout.index();
             if let Some(clock) = self.layout_clock.get_mut(layout) {
                 *clock = generation;
             }

@@ -60,19 +60,19 @@ pub fn run_tests(program: &Arc<Program>) -> Vec<TestResult> {
                 result.error = Some(format!("the constructor failed: {} (code {})", error.message, error.code));
                 return result;
             }
-            document.checkpoint_meta = document.meta.clone();
+            document.tests.checkpoint_meta = document.meta.clone();
             let mut frame = Frame::new(program, test.unit, Principal::no_one());
             frame.test = true;
-            document.budget_left = document.limits.budget;
+            document.run.budget_left = document.limits.budget;
             match document.block(program, &mut frame, &test.body) {
                 Ok(_) => {}
                 Err(Fault::Abort) => result.aborted = true,
                 Err(fault) => result.error = Some(fault.to_string()),
             }
             document.store.settle();
-            result.passed = document.asserts.0;
-            result.total = document.asserts.1;
-            result.logs = std::mem::take(&mut document.test_log);
+            result.passed = document.tests.asserts.0;
+            result.total = document.tests.asserts.1;
+            result.logs = std::mem::take(&mut document.tests.log);
             result
         })
         .collect()
@@ -83,7 +83,7 @@ impl Document {
     fn test_commit(&mut self) {
         self.store.settle();
         self.forget_freed();
-        self.checkpoint_meta = self.meta.clone();
+        self.tests.checkpoint_meta = self.meta.clone();
     }
 
     /// The store and internal fields as they are, to go back to when a handler aborts inside a
@@ -97,14 +97,14 @@ impl Document {
         self.store = store;
         self.meta = meta;
         // Formulas read the store; after going back, none of their caches can be trusted.
-        self.cache.clear();
+        self.formulas.cache.clear();
     }
 
     /// `@step`: route the queued messages and run the pending state, even if not yet due.
     fn test_step(&mut self, program: &Program) -> Result<(), Fault> {
         self.rng = JavaRandom::new(self.meta.entropy);
-        self.asks.clear();
-        self.inbox.clear();
+        self.run.asks.clear();
+        self.run.inbox.clear();
         let queued: Vec<QueuedMessage> = self.meta.messages.values().cloned().collect();
         let mut outcome = Ok(());
         for task in &queued {
@@ -120,7 +120,8 @@ impl Document {
                     }
                 }
             } else {
-                self.inbox
+                self.run
+                    .inbox
                     .entry((task.channel.clone(), task.who.clone()))
                     .or_default()
                     .push_back((task.timestamp, task.message.clone()));
@@ -148,12 +149,12 @@ impl Document {
                 let messages = Arc::clone(&self.meta.messages);
                 let message_id = self.meta.message_id;
                 let timeouts = Arc::clone(&self.meta.timeouts);
-                self.meta = self.checkpoint_meta.clone();
+                self.meta = self.tests.checkpoint_meta.clone();
                 self.meta.messages = messages;
                 self.meta.message_id = message_id;
                 self.meta.timeouts = timeouts;
                 self.meta.blocked = true;
-                self.checkpoint_meta = self.meta.clone();
+                self.tests.checkpoint_meta = self.meta.clone();
                 Ok(())
             }
             Err(fault) => Err(fault),
@@ -194,15 +195,15 @@ impl Document {
             Stmt::Aborts(block) => {
                 let savepoint = self.savepoint();
                 let outcome = self.block(program, frame, block);
-                self.asserts.1 += 1;
+                self.tests.asserts.1 += 1;
                 match outcome {
                     Err(Fault::Abort) => {
                         // What the block did before it aborted is undone, as an abort does; its
                         // own assertions still count.
-                        let asserts = self.asserts;
+                        let asserts = self.tests.asserts;
                         self.restore(savepoint);
-                        self.asserts = asserts;
-                        self.asserts.0 += 1;
+                        self.tests.asserts = asserts;
+                        self.tests.asserts.0 += 1;
                     }
                     Err(fault @ Fault::Error { .. }) => return Err(fault),
                     _ => {}

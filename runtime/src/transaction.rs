@@ -7,13 +7,14 @@ use adama_compiler::ir::{PolicyRef, Program};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
+use crate::command::Command;
 use crate::commit::diff_meta;
 use crate::document::{Document, QueuedMessage};
-use crate::encode::principal_from_json;
 use crate::error::{Fault, codes};
 use crate::eval::Frame;
 use crate::exec::Flow;
 use crate::random::JavaRandom;
+use crate::run::{BlockedRun, Run};
 use crate::value::{Principal, Value};
 use adama_compiler::hir::WebMethod;
 
@@ -62,19 +63,14 @@ impl From<Fault> for CommandError {
     }
 }
 
+/// The sender a command names, `?/?` when it names none.
+fn sender(who: Option<Principal>) -> Principal {
+    who.unwrap_or_else(Principal::no_one)
+}
+
 /// The outcome of running code in a transaction.
 enum Ran {
     Done,
-}
-
-fn long_field(command: &Json, name: &str) -> Option<i64> {
-    match command.get(name)? {
-        Json::Number(number) => number
-            .as_i64()
-            .or_else(|| number.as_f64().map(|f| f as i64)),
-        Json::String(text) => text.parse().ok(),
-        _ => None,
-    }
 }
 
 /// Merges a patch into a target (RFC 7386), keeping explicit nulls so that a merged patch
@@ -133,15 +129,37 @@ impl Document {
         run: impl FnOnce(&mut Document, &Program) -> Result<T, Fault>,
         finish: impl FnOnce(&mut Document, &T),
     ) -> Result<(T, Json, Json), Fault> {
+        let result = self.run_transaction(run, finish);
+        // The run ends with its transaction; the next one starts from nothing.
+        self.run = Run::new(self.limits.budget);
+        result
+    }
+
+    /// [`Document::transact`], giving back the state the run ended with (what a blocked
+    /// invalidation publishes). The run's state is created here and leaves with the run: the
+    /// document keeps none of it.
+    fn transact_run<T>(
+        &mut self,
+        run: impl FnOnce(&mut Document, &Program) -> Result<T, Fault>,
+        finish: impl FnOnce(&mut Document, &T),
+    ) -> (Result<(T, Json, Json), Fault>, Run) {
+        let result = self.run_transaction(run, finish);
+        (result, self.end_run())
+    }
+
+    /// The body of a transaction, in a fresh run that the caller ends.
+    fn run_transaction<T>(
+        &mut self,
+        run: impl FnOnce(&mut Document, &Program) -> Result<T, Fault>,
+        finish: impl FnOnce(&mut Document, &T),
+    ) -> Result<(T, Json, Json), Fault> {
         let program = Arc::clone(&self.program);
         let before = self.meta.clone();
-        self.budget_left = self.limits.budget;
-        self.depth = 0;
-        self.enqueued.clear();
+        self.run = Run::new(self.limits.budget);
         match run(self, &program) {
             Ok(value) => {
                 self.shadow = None;
-                if let Some(marker) = self.pending_marker.take() {
+                if let Some(marker) = self.run.marker.take() {
                     let time = self.meta.time;
                     Arc::make_mut(&mut self.meta.dedupe).insert(marker, time);
                 }
@@ -154,13 +172,18 @@ impl Document {
                 Ok((value, Json::Object(redo), Json::Object(undo)))
             }
             Err(fault) => {
-                self.pending_marker = None;
                 self.store.revert();
                 self.forget_freed();
                 self.meta = before;
                 Err(fault)
             }
         }
+    }
+
+    /// Ends the current run: its state is handed back and the document is left with a fresh
+    /// one, for code that runs between transactions (views, formulas read by a host).
+    fn end_run(&mut self) -> Run {
+        std::mem::replace(&mut self.run, Run::new(self.limits.budget))
     }
 
     /// Runs code that may read the document and must leave it as it was: whatever it touched
@@ -171,12 +194,12 @@ impl Document {
     ) -> Result<T, Fault> {
         let program = Arc::clone(&self.program);
         let before = self.meta.clone();
-        self.budget_left = self.limits.budget;
-        self.depth = 0;
+        self.run = Run::new(self.limits.budget);
         let result = run(self, &program);
         self.store.revert();
         self.forget_freed();
         self.meta = before;
+        self.end_run();
         result
     }
 
@@ -191,7 +214,7 @@ impl Document {
 
     pub(crate) fn forget_freed(&mut self) {
         for record in std::mem::take(&mut self.store.freed) {
-            self.cache.retain(|(owner, _), _| *owner != record);
+            self.formulas.cache.retain(|(owner, _), _| *owner != record);
         }
     }
 
@@ -202,59 +225,88 @@ impl Document {
 
     /// Runs one command as one transaction, keeping the caller's command in the record.
     pub fn execute_shared(&mut self, shared: Arc<Json>) -> Result<TransactionRecord, CommandError> {
-        let command = &*shared;
-        let Some(kind) = command.get("command").and_then(Json::as_str) else {
-            return Err(CommandError::new(
-                codes::NO_COMMAND,
-                "the command has no 'command' field",
-            ));
-        };
-        let timestamp = long_field(command, "timestamp");
-        let who = command
-            .get("who")
-            .map(principal_from_json)
-            .unwrap_or_else(Principal::no_one);
-        let kind = kind.to_owned();
-        let text = |field: &str| command.get(field).and_then(Json::as_str).unwrap_or("");
+        let command = Command::parse(&shared)?;
+        let text = |field: &str| shared.get(field).and_then(Json::as_str).unwrap_or("");
         self.request_context = Arc::new(serde_json::json!({
             "origin": text("origin"),
             "ip": text("ip"),
         }));
-        let result = match kind.as_str() {
-            "construct" => self.construct(command, who, timestamp),
-            "connect" => self.connect(who, timestamp),
-            "disconnect" => self.disconnect(who, timestamp),
-            "send" => self.send(command, who, timestamp),
-            "invalidate" => self
-                .invalidate(timestamp)
+        let mut response = None;
+        let (redo, undo) = match command {
+            Command::Construct {
+                origin,
+                arg,
+                entropy,
+            } => self.construct(arg, entropy, sender(origin.who), origin.timestamp),
+            Command::Connect { origin } => self.connect(sender(origin.who), origin.timestamp),
+            Command::Disconnect { origin } => self.disconnect(sender(origin.who), origin.timestamp),
+            Command::Send {
+                origin,
+                channel,
+                message,
+                marker,
+            } => self.send(
+                channel,
+                message,
+                marker,
+                sender(origin.who),
+                origin.timestamp,
+            ),
+            Command::Invalidate { origin } => self
+                .invalidate(origin.timestamp)
                 .map(|(redo, undo, _)| (redo, undo)),
-            "apply" => self.apply_command(command, timestamp),
-            "load" => self.load(),
-            "delete" => self.delete(who, timestamp),
-            "attach" => self.attach(command, who, timestamp),
-            "expire" => self.expire(command, timestamp),
-            "deliver" => Err(CommandError::new(
+            Command::Apply { origin, patch } => self.apply_command(patch, origin.timestamp),
+            Command::Load {} => self.load(),
+            Command::Delete { origin } => self.delete(sender(origin.who), origin.timestamp),
+            Command::Attach { origin, asset } => {
+                self.attach(asset, sender(origin.who), origin.timestamp)
+            }
+            Command::Expire { origin, limit } => self.expire(limit, origin.timestamp),
+            Command::Deliver {} => Err(CommandError::new(
                 codes::NOTHING_TO_DELIVER,
                 "no service call is waiting for a delivery (service calls complete at once here)",
             )),
-            "web_put" => self.web(command, WebMethod::Put, "put", who, timestamp),
-            "web_delete" => self.web(command, WebMethod::Delete, "delete", who, timestamp),
-            "web_get" => self.web(command, WebMethod::Get, "get", who, timestamp),
-            other => Err(CommandError::new(
-                codes::UNKNOWN_COMMAND,
-                format!("unknown command '{other}'"),
-            )),
-        };
-        // A marker belongs to its own command's transaction only.
-        self.pending_marker = None;
-        let (redo, undo) = result?;
+            Command::WebPut { origin, request } => self
+                .web(
+                    request,
+                    WebMethod::Put,
+                    sender(origin.who),
+                    origin.timestamp,
+                )
+                .map(|(redo, undo, answer)| {
+                    response = Some(answer);
+                    (redo, undo)
+                }),
+            Command::WebDelete { origin, request } => self
+                .web(
+                    request,
+                    WebMethod::Delete,
+                    sender(origin.who),
+                    origin.timestamp,
+                )
+                .map(|(redo, undo, answer)| {
+                    response = Some(answer);
+                    (redo, undo)
+                }),
+            Command::WebGet { origin, request } => self
+                .web(
+                    request,
+                    WebMethod::Get,
+                    sender(origin.who),
+                    origin.timestamp,
+                )
+                .map(|(redo, undo, answer)| {
+                    response = Some(answer);
+                    (redo, undo)
+                }),
+        }?;
         Ok(TransactionRecord {
             seq: self.meta.seq,
             time: self.meta.time,
             command: Arc::clone(&shared),
             redo,
             undo,
-            response: self.response.take(),
+            response,
         })
     }
 
@@ -262,16 +314,15 @@ impl Document {
     /// rewind or a debugger uses).
     fn apply_command(
         &mut self,
-        command: &Json,
+        patch: Option<Json>,
         timestamp: Option<i64>,
     ) -> Result<(Json, Json), CommandError> {
-        let Some(patch) = command.get("patch").filter(|patch| patch.is_object()) else {
+        let Some(patch) = patch else {
             return Err(CommandError::new(
                 codes::MISSING_ARG,
                 "the apply has no 'patch' object",
             ));
         };
-        let patch = patch.clone();
         self.patches(|document, program| {
             document.clock(timestamp);
             document.patch_record(program, document.root, &patch)?;
@@ -322,10 +373,10 @@ impl Document {
     /// `expire`: forgets the send markers older than `limit` ms.
     fn expire(
         &mut self,
-        command: &Json,
+        limit: Option<i64>,
         timestamp: Option<i64>,
     ) -> Result<(Json, Json), CommandError> {
-        let Some(limit) = long_field(command, "limit") else {
+        let Some(limit) = limit else {
             return Err(CommandError::new(
                 codes::MISSING_ARG,
                 "the expire has no 'limit'",
@@ -351,7 +402,7 @@ impl Document {
     /// `attach`: a connected principal attaches an asset; `@attached` handlers run.
     fn attach(
         &mut self,
-        command: &Json,
+        asset: Option<Json>,
         who: Principal,
         timestamp: Option<i64>,
     ) -> Result<(Json, Json), CommandError> {
@@ -361,13 +412,13 @@ impl Document {
                 "the principal is not connected",
             ));
         }
-        let Some(asset) = command.get("asset") else {
+        let Some(asset) = asset else {
             return Err(CommandError::new(
                 codes::MISSING_ARG,
                 "the attach has no 'asset'",
             ));
         };
-        let asset = self.from_json(&adama_compiler::ty::Ty::Asset, asset);
+        let asset = self.from_json(&adama_compiler::ty::Ty::Asset, &asset);
         self.patches(|document, program| {
             document.clock(timestamp);
             for (unit, slot, body) in &program.attached {
@@ -384,13 +435,12 @@ impl Document {
     /// changes nothing). The handler's response is in the record.
     fn web(
         &mut self,
-        command: &Json,
+        request: Option<Json>,
         method: WebMethod,
-        field: &str,
         who: Principal,
         timestamp: Option<i64>,
-    ) -> Result<(Json, Json), CommandError> {
-        let request = crate::web::WebRequest::from_json(command.get(field).unwrap_or(&Json::Null));
+    ) -> Result<(Json, Json, Json), CommandError> {
+        let request = crate::web::WebRequest::from_json(request.as_ref().unwrap_or(&Json::Null));
         let program = Arc::clone(&self.program);
         let (not_found, aborted) = match method {
             WebMethod::Get => (133_308, 145_659),
@@ -424,10 +474,7 @@ impl Document {
             )
         };
         match result {
-            Ok((response, redo, undo)) => {
-                self.response = Some(response);
-                Ok((redo, undo))
-            }
+            Ok((response, redo, undo)) => Ok((redo, undo, response)),
             Err(Fault::Abort) => Err(CommandError::new(aborted, "the web handler aborted")),
             Err(fault) => Err(fault.into()),
         }
@@ -451,7 +498,8 @@ impl Document {
 
     fn construct(
         &mut self,
-        command: &Json,
+        arg: Option<Json>,
+        entropy: Option<i64>,
         who: Principal,
         timestamp: Option<i64>,
     ) -> Result<(Json, Json), CommandError> {
@@ -461,11 +509,7 @@ impl Document {
                 "the document is already constructed",
             ));
         }
-        let arg = command
-            .get("arg")
-            .cloned()
-            .unwrap_or(Json::Object(Map::new()));
-        let entropy = long_field(command, "entropy");
+        let arg = arg.unwrap_or(Json::Object(Map::new()));
         self.patches(|document, program| {
             document.clock(timestamp);
             if let Some(entropy) = entropy {
@@ -474,9 +518,7 @@ impl Document {
             document.rng = JavaRandom::new(document.meta.entropy);
             for constructor in &program.constructors {
                 let mut frame = Frame::new(program, constructor.unit, who.clone());
-                if let Some((slot, message)) = constructor.param
-                    && (message as usize) < program.messages.len()
-                {
+                if let Some((slot, Some(message))) = constructor.param {
                     frame.slots[slot as usize] = document.message_from_json(message, &arg);
                 }
                 document.block(program, &mut frame, &constructor.body)?;
@@ -554,17 +596,20 @@ impl Document {
 
     fn send(
         &mut self,
-        command: &Json,
+        channel: Option<String>,
+        message: Option<Json>,
+        marker: Option<String>,
         who: Principal,
         timestamp: Option<i64>,
     ) -> Result<(Json, Json), CommandError> {
-        let Some(channel) = command.get("channel").and_then(Json::as_str) else {
+        let Some(channel) = channel else {
             return Err(CommandError::new(
                 codes::SEND_NO_CHANNEL,
                 "the send has no 'channel'",
             ));
         };
-        if let Some(marker) = command.get("marker").and_then(Json::as_str) {
+        let mut marker_key = None;
+        if let Some(marker) = marker {
             let key = format!("{}/{}/{marker}", who.agent, who.authority);
             if self.meta.dedupe.contains_key(&key) {
                 return Err(CommandError::new(
@@ -572,9 +617,9 @@ impl Document {
                     format!("the message marked '{marker}' was already sent"),
                 ));
             }
-            self.pending_marker = Some(key);
+            marker_key = Some(key);
         }
-        let Some(message) = command.get("message") else {
+        let Some(message) = message else {
             return Err(CommandError::new(
                 codes::SEND_NO_MESSAGE,
                 "the send has no 'message'",
@@ -582,8 +627,8 @@ impl Document {
         };
         let program = Arc::clone(&self.program);
         let connected = self.meta.clients.values().any(|client| *client == who);
-        let handler = program.handlers.get(channel);
-        let is_async = program.async_channels.contains_key(channel);
+        let handler = program.handlers.get(&channel);
+        let is_async = program.async_channels.contains_key(&channel);
         if handler.is_none() && !is_async {
             return Err(CommandError::new(
                 codes::UNKNOWN_CHANNEL,
@@ -599,23 +644,22 @@ impl Document {
                 "the sender is not connected (connect first, declare the channel 'open', or allow it with the static 'send' policy)",
             ));
         }
-        let (index, array) = match (handler, program.async_channels.get(channel)) {
+        let (index, array) = match (handler, program.async_channels.get(&channel)) {
             (Some(handler), _) => (handler.message, handler.array),
             (None, Some(definition)) => (definition.message, definition.array),
-            (None, None) => (u32::MAX, false),
+            (None, None) => (None, false),
         };
-        if let Err(misfit) = self.check_channel_message(index, array, message) {
+        if let Err(misfit) = self.check_channel_message(index, array, &message) {
             return Err(CommandError::new(
                 codes::MESSAGE_MISFIT,
                 format!("the message sent to '{channel}' does not fit its type: {misfit}"),
             ));
         }
         if let Some(handler) = handler {
-            let channel = channel.to_owned();
-            let message = message.clone();
             let guard = &handler.guard;
             let result = self.transact(
                 |document, program| {
+                    document.run.marker = marker_key;
                     document.clock(timestamp);
                     document.rng =
                         JavaRandom::new(document.meta.entropy.wrapping_add(document.meta.time));
@@ -635,23 +679,34 @@ impl Document {
             return match result {
                 Ok((_, redo, undo)) => Ok((redo, undo)),
                 Err(Fault::Blocked { .. }) => {
-                    self.queue_message(&channel, who, &message, timestamp)
+                    // The marker went with the handler's run; the queued message is another.
+                    self.queue_message(&channel, who, &message, None, timestamp)
                 }
                 Err(fault) => Err(fault.into()),
             };
         }
-        let message = message.clone();
-        self.queue_message(channel, who, &message, timestamp)
+        self.queue_message(&channel, who, &message, marker_key, timestamp)
     }
 
+    /// Messages a handler enqueued become queued messages once a send or an invalidation
+    /// commits (other commands drop them with their run).
+    fn flush_enqueued(&mut self) {
+        for (channel, who, message) in std::mem::take(&mut self.run.enqueued) {
+            self.meta.enqueue(who, channel, message);
+        }
+    }
+
+    /// Queues a message for the next invalidation; a send's marker is recorded with it.
     fn queue_message(
         &mut self,
         channel: &str,
         who: Principal,
         message: &Json,
+        marker: Option<String>,
         timestamp: Option<i64>,
     ) -> Result<(Json, Json), CommandError> {
         self.patches(|document, _| {
+            document.run.marker = marker;
             document.clock(timestamp);
             document
                 .meta
@@ -659,13 +714,6 @@ impl Document {
             document.meta.seq += 1;
             Ok(())
         })
-    }
-
-    /// Messages a handler enqueued become queued messages once it commits.
-    fn flush_enqueued(&mut self) {
-        for (channel, who, message) in std::mem::take(&mut self.enqueued) {
-            self.meta.enqueue(who, channel, message);
-        }
     }
 
     /// Runs every handler of an event that answers yes or no (`@connected`, `@delete`): all of
@@ -697,11 +745,13 @@ impl Document {
             return false;
         }
         let program = Arc::clone(&self.program);
-        self.budget_left = 25_000;
-        blocks.iter().all(|(unit, body)| {
+        self.run = Run::new(25_000);
+        let allowed = blocks.iter().all(|(unit, body)| {
             let mut frame = Frame::new(&program, *unit, who.clone());
             matches!(self.block(&program, &mut frame, body), Ok(Flow::Return(value)) if value.as_bool())
-        })
+        });
+        self.end_run();
+        allowed
     }
 
     /// Runs a handler channel's code for a message.
@@ -716,18 +766,18 @@ impl Document {
             return Ok(());
         };
         let mut frame = Frame::new(program, handler.unit, who.clone());
-        let value = if (handler.message as usize) < program.messages.len() {
+        let value = if let Some(layout) = handler.message {
             if handler.array {
                 let items = match message {
                     Json::Array(items) => items
                         .iter()
-                        .map(|item| self.message_from_json(handler.message, item))
+                        .map(|item| self.message_from_json(layout, item))
                         .collect(),
-                    other => vec![self.message_from_json(handler.message, other)],
+                    other => vec![self.message_from_json(layout, other)],
                 };
                 Value::list(items)
             } else {
-                self.message_from_json(handler.message, message)
+                self.message_from_json(layout, message)
             }
         } else {
             Value::Dynamic(Arc::new(message.clone()))
@@ -781,7 +831,7 @@ impl Document {
         &mut self,
         timestamp: Option<i64>,
     ) -> Result<(Json, Json, bool), CommandError> {
-        let result = self.transact(
+        let (result, ended) = self.transact_run(
             |document, program| {
                 document.clock(timestamp);
                 document.rng = JavaRandom::new(document.meta.entropy);
@@ -801,8 +851,16 @@ impl Document {
         match result {
             Ok((_, redo, undo)) => Ok((redo, undo, false)),
             Err(Fault::Blocked { channel }) => {
-                let asks = std::mem::take(&mut self.asks);
-                let carried = self.carried_timeouts.take();
+                let Run {
+                    asks,
+                    inbox,
+                    blocked,
+                    ..
+                } = ended;
+                let (carried, shadow) = match blocked {
+                    Some(BlockedRun { timeouts, shadow }) => (Some(timeouts), Some(shadow)),
+                    None => (None, None),
+                };
                 let (_, redo, undo) = self.transact(
                     |document, _| {
                         if let Some(timeouts) = carried {
@@ -814,7 +872,7 @@ impl Document {
                     },
                     |_, _| {},
                 )?;
-                self.shadow = self.pending_shadow.take();
+                self.shadow = shadow;
                 let mut redo = redo;
                 if let Json::Object(object) = &mut redo
                     && !channel.is_empty()
@@ -823,8 +881,7 @@ impl Document {
                 }
                 // An ask whose answer already waits in the queue is not outstanding: the next
                 // run takes it.
-                let mut waiting: std::collections::HashMap<(String, Principal), usize> = self
-                    .inbox
+                let mut waiting: std::collections::HashMap<(String, Principal), usize> = inbox
                     .iter()
                     .map(|(key, queue)| (key.clone(), queue.len()))
                     .collect();
@@ -848,9 +905,6 @@ impl Document {
     }
 
     fn run_invalidation(&mut self, program: &Program) -> Result<Ran, Fault> {
-        self.asks.clear();
-        self.inbox.clear();
-        self.preempt = None;
         let queued: Vec<QueuedMessage> = self.meta.messages.values().cloned().collect();
         for task in &queued {
             if program.handlers.contains_key(&task.channel) {
@@ -864,7 +918,8 @@ impl Document {
                     Err(other) => return Err(other),
                 }
             } else {
-                self.inbox
+                self.run
+                    .inbox
                     .entry((task.channel.clone(), task.who.clone()))
                     .or_default()
                     .push_back((task.timestamp, task.message.clone()));
@@ -881,22 +936,24 @@ impl Document {
             }
         }
         self.run_crons(program)?;
-        let used = self.asks.len() as i32;
+        let used = self.run.asks.len() as i32;
         self.meta.auto_future_id += used;
         Ok(Ran::Done)
     }
 
     fn blocked(&mut self, program: &Program, channel: String) -> Result<Ran, Fault> {
-        if let Some(target) = self.preempt.take() {
+        if let Some(target) = self.run.preempt.take() {
             let _ = program;
             self.meta.state = target;
             self.meta.next_time = self.meta.time;
             return Ok(Ran::Done);
         }
-        self.carried_timeouts = Some(Arc::clone(&self.meta.timeouts));
         // Views see what the run had done when it blocked, as the reference computes its
         // broadcasts before rolling back (runtime spec §4.2).
-        self.pending_shadow = Some(Box::new((self.store.clone(), self.meta.clone())));
+        self.run.blocked = Some(BlockedRun {
+            timeouts: Arc::clone(&self.meta.timeouts),
+            shadow: Box::new((self.store.clone(), self.meta.clone())),
+        });
         Err(Fault::Blocked { channel })
     }
 

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use adama_compiler::ir::{FieldKind, PrivacyRule, Program};
+use adama_compiler::ir::{FieldKind, LayoutId, PrivacyRule, Program, RecordId};
 use adama_compiler::ty::Ty;
 use serde_json::{Map, Value as Json};
 
@@ -126,7 +126,7 @@ impl Document {
     /// Opens a view for a principal with its view state. Its first delta carries everything it
     /// may see.
     pub fn open_view(&mut self, who: Principal, state: Json) -> ViewId {
-        self.views.push(View {
+        self.views.open.push(View {
             who,
             state: Arc::new(state),
             mirror: None,
@@ -135,12 +135,12 @@ impl Document {
             open: true,
             shared_key: None,
         });
-        self.views.len() - 1
+        self.views.open.len() - 1
     }
 
     /// Closes a view; it receives nothing more.
     pub fn close_view(&mut self, view: ViewId) {
-        if let Some(view) = self.views.get_mut(view) {
+        if let Some(view) = self.views.open.get_mut(view) {
             view.open = false;
             view.mirror = None;
         }
@@ -148,18 +148,18 @@ impl Document {
 
     /// The open views.
     pub fn view_ids(&self) -> Vec<ViewId> {
-        (0..self.views.len())
-            .filter(|id| self.views[*id].open)
+        (0..self.views.open.len())
+            .filter(|id| self.views.open[*id].open)
             .collect()
     }
 
     pub fn view_principal(&self, view: ViewId) -> Option<&Principal> {
-        self.views.get(view).map(|view| &view.who)
+        self.views.open.get(view).map(|view| &view.who)
     }
 
     /// Replaces a view's state (`connection/update`).
     pub fn update_view_state(&mut self, view: ViewId, state: Json) {
-        if let Some(view) = self.views.get_mut(view) {
+        if let Some(view) = self.views.open.get_mut(view) {
             let mut merged = (*view.state).clone();
             crate::transaction::apply_patch(&mut merged, &state);
             view.state = Arc::new(merged);
@@ -177,7 +177,7 @@ impl Document {
                 envelope.insert("data".into(), Json::Object(data));
             }
             Data::Shared => {
-                if let Some(data) = &self.shared.data {
+                if let Some(data) = &self.views.shared.data {
                     envelope.insert("data".into(), Json::Object(data.clone()));
                 }
             }
@@ -206,14 +206,15 @@ impl Document {
                 text.push(',');
             }
             Data::Shared => {
-                if self.shared.text.is_none() {
-                    self.shared.text = self
+                if self.views.shared.text.is_none() {
+                    self.views.shared.text = self
+                        .views
                         .shared
                         .data
                         .as_ref()
                         .map(|data| Arc::from(Json::Object(data.clone()).to_string()));
                 }
-                if let Some(shared) = &self.shared.text {
+                if let Some(shared) = &self.views.shared.text {
                     text.push_str("\"data\":");
                     text.push_str(shared);
                     text.push(',');
@@ -244,7 +245,8 @@ impl Document {
         // Formulas of records that only the rolled-back run created must not be cached for
         // the live store, which may reuse their slots.
         let records = &self.store.records;
-        self.cache
+        self.formulas
+            .cache
             .retain(|(record, _), _| records.get(*record as usize).is_some_and(|data| data.alive));
         self.shadow = Some(shadow);
         parts
@@ -252,7 +254,7 @@ impl Document {
 
     fn delta_parts_now(&mut self, view: ViewId) -> Result<Option<Parts>, Fault> {
         let program = Arc::clone(&self.program);
-        let Some(entry) = self.views.get_mut(view) else {
+        let Some(entry) = self.views.open.get_mut(view) else {
             return Ok(None);
         };
         let viewer = Viewer {
@@ -261,20 +263,20 @@ impl Document {
         };
         let shared_key = entry.shared_key;
         let mut mirror = entry.mirror.take();
-        self.budget_left = self.limits.budget;
-        let data = if self.viewer_independent {
+        self.run.budget_left = self.limits.budget;
+        let data = if self.loaded.viewer_independent {
             let key = (self.store.clock, self.meta.time);
-            if self.shared.key != Some(key) {
-                let mut shared_mirror = self.shared.mirror.take();
+            if self.views.shared.key != Some(key) {
+                let mut shared_mirror = self.views.shared.mirror.take();
                 let nobody = Viewer {
                     who: Principal::no_one(),
                     state: Arc::new(Json::Object(Map::new())),
                 };
                 let data =
                     self.diff_record(&program, &nobody, self.root, &mut shared_mirror, true)?;
-                self.shared = SharedView {
+                self.views.shared = SharedView {
                     mirror: shared_mirror,
-                    previous: self.shared.key,
+                    previous: self.views.shared.key,
                     key: Some(key),
                     data: data.filter(|data| !data.is_empty()),
                     text: None,
@@ -282,24 +284,24 @@ impl Document {
             }
             let data = match shared_key {
                 Some(synced) if synced == key => Data::Nothing,
-                Some(synced) if Some(synced) == self.shared.previous => Data::Shared,
+                Some(synced) if Some(synced) == self.views.shared.previous => Data::Shared,
                 // A new view (or one that missed a step) is walked on its own once, after which
                 // it shows what the shared mirror shows.
                 _ => Data::of(self.diff_record(&program, &viewer, self.root, &mut mirror, true)?),
             };
             mirror = None;
-            self.views[view].shared_key = Some(key);
+            self.views.open[view].shared_key = Some(key);
             data
         } else {
             Data::of(self.diff_record(&program, &viewer, self.root, &mut mirror, true)?)
         };
         let mut futures = None;
         let idle = self.outstanding.is_empty()
-            && self.views[view].sent_outstanding == "[]"
-            && self.views[view].sent_blockers == "[]";
+            && self.views.open[view].sent_outstanding == "[]"
+            && self.views.open[view].sent_blockers == "[]";
         if idle {
             // Nothing is asked of anyone and the view knows it: the common case costs nothing.
-            self.views[view].mirror = mirror;
+            self.views.open[view].mirror = mirror;
         } else {
             let outstanding: Vec<Json> = self
                 .outstanding
@@ -335,7 +337,7 @@ impl Document {
             let outstanding = Json::Array(outstanding);
             let blockers = Json::Array(blockers);
             let (outstanding_text, blockers_text) = (outstanding.to_string(), blockers.to_string());
-            let entry = &mut self.views[view];
+            let entry = &mut self.views.open[view];
             entry.mirror = mirror;
             if outstanding_text != entry.sent_outstanding || blockers_text != entry.sent_blockers {
                 futures = Some((outstanding, blockers));
@@ -371,8 +373,8 @@ impl Document {
 
     /// Whether a record's layout shows the same thing whoever looks and whatever else changes:
     /// only stored scalar fields with fixed privacy.
-    fn flat(program: &Program, layout: u32) -> bool {
-        let layout = &program.records[layout as usize];
+    fn flat(program: &Program, layout: RecordId) -> bool {
+        let layout = &program.records[layout];
         layout.requires.is_empty()
             && layout.fields.iter().all(|field| {
                 matches!(field.kind, FieldKind::Stored { .. })
@@ -410,7 +412,7 @@ impl Document {
         }
         if !matches!(mirror, Some(Mirror::Object { .. })) {
             *mirror = Some(Mirror::Object {
-                fields: vec![None; program.records[layout_index as usize].fields.len()],
+                fields: vec![None; program.records[layout_index].fields.len()],
                 seen: 0,
             });
         }
@@ -418,7 +420,7 @@ impl Document {
             return Ok(None);
         };
         *seen = newest;
-        let layout = &program.records[layout_index as usize];
+        let layout = &program.records[layout_index];
         let mut out = Map::new();
         for &slot in &layout.view_order {
             let field = &layout.fields[slot as usize];
@@ -458,7 +460,7 @@ impl Document {
         record: RecordRef,
     ) -> Result<bool, Fault> {
         let layout = self.store.record(record).layout;
-        let requires = program.records[layout as usize].requires.clone();
+        let requires = program.records[layout].requires.clone();
         if requires.is_empty() {
             return Ok(false);
         }
@@ -625,7 +627,7 @@ impl Document {
                 continue;
             };
             let layout = self.store.record(*record).layout;
-            let id = program.records[layout as usize]
+            let id = program.records[layout]
                 .id_slot
                 .map_or(record.0 as i32, |slot| {
                     self.store.get(*record, slot).as_int()
@@ -690,7 +692,7 @@ impl Document {
             && self
                 .store
                 .layout_clock
-                .get(layout as usize)
+                .get(layout.index())
                 .is_none_or(|clock| *clock <= *seen);
         if !unchanged_rows
             || last.len() > items.len()
@@ -700,7 +702,7 @@ impl Document {
             return Ok(None);
         }
         let previous = last.len();
-        let id_slot = program.records[layout as usize].id_slot;
+        let id_slot = program.records[layout].id_slot;
         let clock = self.store.clock;
         let mut out = Map::new();
         let mut appended = Vec::new();
@@ -778,7 +780,7 @@ impl Document {
             && self
                 .store
                 .layout_clock
-                .get(layout as usize)
+                .get(layout.index())
                 .is_none_or(|clock| *clock <= *seen)
     }
 

@@ -150,9 +150,7 @@ impl Document {
         for (slot, value) in bindings {
             frame.slots[slot as usize] = value;
         }
-        if let Some((slot, message)) = web.param
-            && (message as usize) < program.messages.len()
-        {
+        if let Some((slot, Some(message))) = web.param {
             frame.slots[slot as usize] = self.message_from_json(message, &request.body);
         }
         let headers: BTreeMap<_, _> = request
@@ -167,12 +165,12 @@ impl Document {
                 )
             })
             .collect();
-        self.web_context = Some(WebContext {
+        self.run.web_context = Some(Box::new(WebContext {
             headers: Value::Map(Arc::new(headers)),
             parameters: Value::Dynamic(Arc::new(request.parameters.clone())),
-        });
+        }));
         let result = self.block(program, &mut frame, &web.body);
-        self.web_context = None;
+        self.run.web_context = None;
         Ok(match result? {
             Flow::Return(value) => self.response(&value),
             _ => json!({"status": 200}),

@@ -1,9 +1,9 @@
 //! Documents end to end: transactions, patches, determinism, reactivity, privacy and limits.
 
 use adama_runtime::Document;
-use adama_runtime::program::compile;
-use adama_runtime::transaction::apply_patch;
-use adama_runtime::value::Principal;
+use adama_runtime::Principal;
+use adama_runtime::apply_patch;
+use adama_runtime::compile;
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
 
@@ -141,7 +141,7 @@ fn applying_undo_patches_rewinds_the_document() {
         .expect("drop");
     let mut rewind = json!({});
     for undo in undos.iter().rev() {
-        adama_runtime::transaction::merge_patch(&mut rewind, undo);
+        adama_runtime::merge_patch(&mut rewind, undo);
     }
     let user: serde_json::Map<String, Json> = rewind
         .as_object()
@@ -179,7 +179,7 @@ fn an_abort_changes_nothing_and_says_why() {
 fn a_runaway_loop_is_stopped_by_the_budget_and_rolled_back() {
     let mut document = document(LEDGER);
     connect(&mut document, "ann");
-    document.limits.budget = 100_000;
+    document.limits_mut().budget = 100_000;
     let before = state(&document);
     let error = send(&mut document, "ann", "spin", json!({"amount": 1}), 10).expect_err("runs out");
     assert_eq!(error.code, 950_384);
@@ -208,10 +208,11 @@ fn an_unrelated_write_does_not_recompute_a_formula() {
     let view = document.open_view(Principal::new("ann", "acme"), json!({}));
     document.view_delta(view).expect("first view");
     send(&mut document, "ann", "poke", json!({"amount": 1}), 10).expect("poke");
-    let before = document.formula_evaluations;
+    let before = document.formula_evaluations();
     let delta = document.view_delta(view).expect("delta");
     assert_eq!(
-        document.formula_evaluations, before,
+        document.formula_evaluations(),
+        before,
         "total and the table did not change"
     );
     assert_eq!(delta["data"], json!({"other": 1}));
@@ -225,7 +226,7 @@ fn an_unrelated_write_does_not_recompute_a_formula() {
     .expect("add");
     document.view_delta(view).expect("delta");
     assert!(
-        document.formula_evaluations > before,
+        document.formula_evaluations() > before,
         "a write to total recomputes doubled"
     );
 }
@@ -342,7 +343,7 @@ const TIMED: &str = r#"
 #[test]
 fn a_timed_ask_gives_up_at_its_deadline() {
     let mut document = document(TIMED);
-    assert!(document.meta.blocked, "the ask waits for an answer");
+    assert!(document.meta().blocked, "the ask waits for an answer");
     assert_eq!(
         document.dump()["__timeouts"]["1"]["timestamp"],
         "0",
@@ -471,7 +472,7 @@ struct Counting {
     statements: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl adama_runtime::document::StatementHook for Counting {
+impl adama_runtime::StatementHook for Counting {
     fn before_statement(&mut self, _unit: u32, _stmt: u32) {
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -483,9 +484,9 @@ fn a_debugger_sees_every_statement() {
     let mut document = document(LEDGER);
     connect(&mut document, "ann");
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    document.hook = Some(Box::new(Counting {
+    document.set_hook(Some(Box::new(Counting {
         statements: std::sync::Arc::clone(&counter),
-    }));
+    })));
     send(
         &mut document,
         "ann",
@@ -553,7 +554,7 @@ fn a_blocked_run_shows_what_it_did_before_blocking() {
     );
     assert_eq!(
         delta["seq"],
-        document.meta.seq - 1,
+        document.meta().seq - 1,
         "and the sequence before the blocked bump"
     );
     assert_eq!(delta["outstanding"][0]["channel"], "move");
@@ -810,7 +811,7 @@ fn in_tests_an_aborting_handler_and_an_aborts_block_are_undone() {
     "#,
     )
     .expect("compiles");
-    let results = adama_runtime::testing::run_tests(&program);
+    let results = adama_runtime::run_tests(&program);
     let counts: Vec<(String, u32, u32)> = results
         .iter()
         .map(|result| (result.name.clone(), result.passed, result.total))
@@ -819,4 +820,29 @@ fn in_tests_an_aborting_handler_and_an_aborts_block_are_undone() {
         counts,
         [("rolled".to_owned(), 2, 2), ("aborts".to_owned(), 2, 2)]
     );
+}
+
+#[test]
+fn documents_of_one_loaded_program_keep_their_own_state() {
+    let program = compile("test.a", LEDGER).expect("compiles");
+    let loaded = adama_runtime::Loaded::new(program);
+    let construct = json!({"command": "construct", "who": {"agent": "?", "authority": "?"}, "arg": {}, "timestamp": 0, "entropy": 0});
+    let mut first =
+        Document::of_loaded(std::sync::Arc::clone(&loaded), "space", "one").expect("first");
+    let mut second = Document::of_loaded(loaded, "space", "two").expect("second");
+    for document in [&mut first, &mut second] {
+        document.execute_batch(&construct).expect("construct");
+        connect(document, "ann");
+    }
+    send(
+        &mut first,
+        "ann",
+        "add",
+        json!({"memo": "tea", "amount": 4}),
+        10,
+    )
+    .expect("add");
+    assert_eq!(first.dump()["total"], 4);
+    assert_eq!(second.dump()["total"], 0, "the second document saw nothing");
+    assert_eq!(second.dump()["__snapshot"], "space/two");
 }

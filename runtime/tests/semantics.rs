@@ -2,10 +2,10 @@
 //! it is deliberately not): one corpus program per rule, run here with exact expectations.
 
 use adama_runtime::Document;
-use adama_runtime::program::compile;
-use adama_runtime::random::JavaRandom;
-use adama_runtime::testing::run_tests;
-use adama_runtime::value::Principal;
+use adama_runtime::JavaRandom;
+use adama_runtime::Principal;
+use adama_runtime::compile;
+use adama_runtime::run_tests;
 use serde_json::{Value as Json, json};
 
 /// A corpus program: its file name and its text.

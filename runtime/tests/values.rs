@@ -3,8 +3,8 @@
 //! and a view writes each type as the runtime specification says (§1.2 and §4.3).
 
 use adama_runtime::Document;
-use adama_runtime::program::compile;
-use adama_runtime::value::Principal;
+use adama_runtime::Principal;
+use adama_runtime::compile;
 use proptest::prelude::*;
 use serde_json::{Map, Value as Json, json};
 

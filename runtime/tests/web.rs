@@ -1,7 +1,7 @@
 //! `@web` handlers and `attach`: routing, transactions for PUT and DELETE, read-only GET.
 
 use adama_runtime::Document;
-use adama_runtime::program::compile;
+use adama_runtime::compile;
 use serde_json::{Value as Json, json};
 
 const SHOP: &str = r#"

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use adama_runtime::Document;
-use adama_runtime::program::compile;
-use adama_runtime::testing::run_tests;
-use adama_runtime::value::Principal;
+use adama_runtime::Principal;
+use adama_runtime::compile;
+use adama_runtime::run_tests;
 use serde_json::json;
 
 /// The refusal of a connection by `@connected` (or its absence).

@@ -8,10 +8,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use adama_compiler::ir::Program;
+use adama_compiler::ir::{MessageId, Program};
 use adama_compiler::ty::Ty;
 use adama_runtime::Document;
-use adama_runtime::program::compile;
+use adama_runtime::compile;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Map, Value as Json, json};
@@ -54,7 +54,7 @@ fn harness(path: &Path) -> datatest_stable::Result<()> {
 }
 
 fn run(program: &Arc<Program>) -> Result<(), String> {
-    let mut channels: Vec<(String, u32, bool)> = program
+    let mut channels: Vec<(String, Option<MessageId>, bool)> = program
         .handlers
         .iter()
         .map(|(name, handler)| (name.clone(), handler.message, handler.array))
@@ -72,7 +72,7 @@ fn run(program: &Arc<Program>) -> Result<(), String> {
     let mut document = Document::new(Arc::clone(program), "0", "0").map_err(|f| f.to_string())?;
     // Handlers that loop as many times as a message says stop early: what is tested here is
     // whether they start.
-    document.limits.budget = 10_000;
+    document.limits_mut().budget = 10_000;
     let ann = json!({"agent": "ann", "authority": "acme"});
     let setup = [
         json!({"command": "construct", "who": ann, "arg": {}, "entropy": 0, "timestamp": 0}),
@@ -89,7 +89,7 @@ fn run(program: &Arc<Program>) -> Result<(), String> {
     // Sends that reached the reading of their message.
     let reached = std::cell::Cell::new(0u32);
     for (channel, message, array) in channels {
-        let top = match program.messages.get(message as usize) {
+        let top = match message.map(|message| &program.messages[message]) {
             Some(layout) => {
                 let ty = Ty::Message(layout.name.as_str().into());
                 if array { Ty::array(ty) } else { ty }
@@ -223,11 +223,10 @@ fn fitting(program: &Program, ty: &Ty, depth: u32) -> BoxedStrategy<Json> {
                 .boxed()
         }
         Ty::Message(name) | Ty::Holder(name) if depth > 0 => {
-            let Some(&index) = program.message_index.get(&**name) else {
+            let Some(index) = program.message_named(name) else {
                 return any_shape();
             };
-            let fields: Vec<BoxedStrategy<Option<(String, Json)>>> = program.messages
-                [index as usize]
+            let fields: Vec<BoxedStrategy<Option<(String, Json)>>> = program.messages[index]
                 .fields
                 .iter()
                 .map(|field| {
@@ -325,9 +324,9 @@ fn fits(program: &Program, ty: &Ty, json: &Json, top: bool) -> bool {
                 key_fits && fits(program, value, entry, false)
             })
         }),
-        Ty::Message(name) | Ty::Holder(name) => match program.message_index.get(&**name) {
-            Some(&index) => json.as_object().is_some_and(|object| {
-                program.messages[index as usize].fields.iter().all(|field| {
+        Ty::Message(name) | Ty::Holder(name) => match program.message_named(name) {
+            Some(index) => json.as_object().is_some_and(|object| {
+                program.messages[index].fields.iter().all(|field| {
                     object
                         .get(&field.name)
                         .is_none_or(|value| fits(program, &field.ty, value, false))

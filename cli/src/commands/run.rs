@@ -5,10 +5,7 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-use adama_runtime::Document;
-use adama_runtime::encode::principal_from_json;
 use clap::{Args, ValueEnum};
-use serde_json::{Map, Value as Json, json};
 
 use super::Outcome;
 use super::program::{load, on_big_stack};
@@ -84,91 +81,14 @@ fn execute_script(
     key: &str,
     lines: &[String],
 ) -> ScriptOutput {
-    let mut document = match Document::new(program, space, key) {
-        Ok(document) => document,
-        Err(fault) => {
-            return ScriptOutput {
-                lines: vec![
-                    json!({"error": {"code": 0, "message": fault.to_string()}}).to_string(),
-                ],
-                outcome: Outcome::Errors,
-            };
-        }
-    };
-    let mut output = Vec::new();
-    for (number, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let command: Json = match serde_json::from_str(line) {
-            Ok(command) => command,
-            Err(error) => {
-                output.push(error_line(
-                    &document,
-                    0,
-                    &format!("line {}: the command is not JSON: {error}", number + 1),
-                ));
-                continue;
-            }
-        };
-        output.push(run_command(&mut document, &command).to_string());
+    match adama_runtime::run_script(program, space, key, lines) {
+        Ok(lines) => ScriptOutput {
+            lines,
+            outcome: Outcome::Clean,
+        },
+        Err(line) => ScriptOutput {
+            lines: vec![line],
+            outcome: Outcome::Errors,
+        },
     }
-    output.push(json!({"document": document.dump()}).to_string());
-    ScriptOutput {
-        lines: output,
-        outcome: Outcome::Clean,
-    }
-}
-
-fn error_line(document: &Document, code: i32, message: &str) -> String {
-    json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": {},
-        "error": {"code": code, "message": message}})
-    .to_string()
-}
-
-fn run_command(document: &mut Document, command: &Json) -> Json {
-    let kind = command.get("command").and_then(Json::as_str).unwrap_or("");
-    if kind == "view" {
-        let who = command
-            .get("who")
-            .map(principal_from_json)
-            .unwrap_or_else(adama_runtime::value::Principal::no_one);
-        let state = command.get("viewer_state").cloned().unwrap_or(json!({}));
-        let view = document.open_view(who, state);
-        let mut views = Map::new();
-        match document.view_delta(view) {
-            Ok(delta) => {
-                views.insert(view_name(document, view), delta);
-            }
-            Err(fault) => {
-                return json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": {},
-                    "error": {"code": 0, "message": fault.to_string()}});
-            }
-        }
-        return json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": views, "error": null});
-    }
-    match document.execute_batch(command) {
-        Ok(record) => {
-            let mut views = Map::new();
-            for view in document.view_ids() {
-                if let Ok(delta) = document.view_delta(view) {
-                    views.insert(view_name(document, view), delta);
-                }
-            }
-            let mut line = json!({"seq": record.seq, "redo": record.redo, "undo": record.undo, "views": views, "error": null});
-            if let (Some(response), Some(object)) = (record.response, line.as_object_mut()) {
-                object.insert("response".into(), response);
-            }
-            line
-        }
-        Err(error) => json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": {},
-            "error": {"code": error.code, "message": error.message}}),
-    }
-}
-
-fn view_name(document: &Document, view: usize) -> String {
-    document
-        .view_principal(view)
-        .map(adama_runtime::value::Principal::key)
-        .unwrap_or_default()
 }

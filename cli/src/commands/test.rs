@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use adama_compiler::ir::Program;
-use adama_runtime::testing::run_tests;
+use adama_runtime::run_tests;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
@@ -104,10 +104,7 @@ pub fn run(args: &TestArgs) -> Outcome {
             )
         }
     };
-    if results
-        .iter()
-        .all(adama_runtime::testing::TestResult::succeeded)
-    {
+    if results.iter().all(adama_runtime::TestResult::succeeded) {
         Outcome::Clean
     } else {
         Outcome::Errors

@@ -51,6 +51,7 @@ pub fn build_program(db: &dyn Db, file: SourceFile) -> Program {
             shorthand: HashMap::new(),
             stmt_slots: vec![u32::MAX; item.body.stmts.len()],
             local_types: vec![Ty::Error; item.body.stmts.len()],
+            records: Vec::new(),
             frame_size: 0,
             record: None,
         });
@@ -65,6 +66,7 @@ pub fn build_program(db: &dyn Db, file: SourceFile) -> Program {
     builder.callables();
     builder.resolve_all();
     builder.view_orders();
+    builder.record_ids();
     builder.program
 }
 
@@ -99,14 +101,13 @@ impl Builder<'_> {
         for unit in &self.program.units {
             match &unit.item.decl {
                 Decl::Record(record) => {
-                    let index = self.program.records.len() as u32;
-                    self.program
-                        .record_index
-                        .insert(record.name.name.clone(), index);
-                    self.program.records.push(RecordLayout {
+                    let index = self.program.records.push(RecordLayout {
                         name: record.name.name.clone(),
                         ..RecordLayout::default()
                     });
+                    self.program
+                        .record_index
+                        .insert(record.name.name.clone(), index);
                 }
                 Decl::Message(message) => names.push(message.name.name.clone()),
                 Decl::Rpc(rpc) => names.push(crate::signatures::rpc_message_name(&rpc.name.name)),
@@ -123,27 +124,25 @@ impl Builder<'_> {
                         }
                     }
                     let default = default.or(labels.first().map(|(_, v)| *v)).unwrap_or(0);
-                    let index = self.program.enums.len() as u32;
-                    self.program
-                        .enum_index
-                        .insert(enumeration.name.name.clone(), index);
-                    self.program.enums.push(EnumLayout {
+                    let index = self.program.enums.push(EnumLayout {
                         name: enumeration.name.name.clone(),
                         labels,
                         default,
                         dispatchers: HashMap::new(),
                     });
+                    self.program
+                        .enum_index
+                        .insert(enumeration.name.name.clone(), index);
                 }
                 _ => {}
             }
         }
         for name in names {
-            let index = self.program.messages.len() as u32;
-            self.program.message_index.insert(name.clone(), index);
-            self.program.messages.push(MessageLayout {
-                name,
+            let index = self.program.messages.push(MessageLayout {
+                name: name.clone(),
                 ..MessageLayout::default()
             });
+            self.program.message_index.insert(name, index);
         }
         for unit_id in 0..self.program.units.len() as u32 {
             let item = Arc::clone(&self.program.units[unit_id as usize].item);
@@ -157,8 +156,9 @@ impl Builder<'_> {
                         },
                         privacy: PrivacyRule::Private,
                         implicit: false,
+                        records: None,
                     };
-                    self.push_field(0, layout);
+                    self.push_field(RecordId::ROOT, layout);
                 }
                 Decl::Formula(formula) => {
                     let layout = FieldLayout {
@@ -170,8 +170,9 @@ impl Builder<'_> {
                         },
                         privacy: PrivacyRule::Private,
                         implicit: false,
+                        records: None,
                     };
-                    self.push_field(0, layout);
+                    self.push_field(RecordId::ROOT, layout);
                 }
                 Decl::Bubble(bubble) => {
                     let layout = FieldLayout {
@@ -183,8 +184,9 @@ impl Builder<'_> {
                         },
                         privacy: PrivacyRule::Public,
                         implicit: false,
+                        records: None,
                     };
-                    self.push_field(0, layout);
+                    self.push_field(RecordId::ROOT, layout);
                 }
                 Decl::Include { path } => {
                     // The units the deployment binds (the same ones the checker knows): each
@@ -198,7 +200,7 @@ impl Builder<'_> {
                         let expr =
                             self.synthetic_literal(unit_id, crate::hir::Literal::Int(123), Ty::Int);
                         self.push_field(
-                            0,
+                            RecordId::ROOT,
                             FieldLayout {
                                 name: field.to_owned(),
                                 ty: Ty::Int,
@@ -207,6 +209,7 @@ impl Builder<'_> {
                                 },
                                 privacy: PrivacyRule::Public,
                                 implicit: false,
+                                records: None,
                             },
                         );
                     }
@@ -235,6 +238,7 @@ impl Builder<'_> {
                                 kind: FieldKind::Stored { default: None },
                                 privacy: PrivacyRule::Private,
                                 implicit: true,
+                                records: None,
                             },
                         );
                     }
@@ -249,6 +253,7 @@ impl Builder<'_> {
                                     },
                                     privacy: PrivacyRule::Private,
                                     implicit: false,
+                                    records: None,
                                 };
                                 self.push_field(index, layout);
                             }
@@ -263,6 +268,7 @@ impl Builder<'_> {
                                     },
                                     privacy: PrivacyRule::Private,
                                     implicit: false,
+                                    records: None,
                                 };
                                 self.push_field(index, layout);
                             }
@@ -276,24 +282,22 @@ impl Builder<'_> {
                                     },
                                     privacy: PrivacyRule::Public,
                                     implicit: false,
+                                    records: None,
                                 };
                                 self.push_field(index, layout);
                             }
                             _ => {}
                         }
                     }
-                    let id_slot = self.program.records[index as usize]
-                        .slot_index
-                        .get("id")
-                        .copied();
-                    self.program.records[index as usize].id_slot = id_slot;
+                    let id_slot = self.program.records[index].slot_index.get("id").copied();
+                    self.program.records[index].id_slot = id_slot;
                 }
                 Decl::Message(message) => {
                     let index = self.program.message_index[&message.name.name];
                     for member in &message.members {
                         if let MessageMember::Field(field) = member {
                             let ty = self.ty(&field.ty);
-                            self.program.messages[index as usize]
+                            self.program.messages[index]
                                 .fields
                                 .push(MessageFieldLayout {
                                     name: field.name.name.clone(),
@@ -308,7 +312,7 @@ impl Builder<'_> {
                     let index = self.program.message_index[&name];
                     for param in &rpc.params {
                         let ty = self.ty(&param.ty);
-                        self.program.messages[index as usize]
+                        self.program.messages[index]
                             .fields
                             .push(MessageFieldLayout {
                                 name: param.name.name.clone(),
@@ -319,6 +323,32 @@ impl Builder<'_> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// The record layout inside a type: the record of a record, maybe, table, list or map
+    /// (its values) of records.
+    fn records_in(&self, ty: &Ty) -> Option<RecordId> {
+        match ty {
+            Ty::Record(name) => self.program.record_index.get(&**name).copied(),
+            Ty::Maybe(inner) | Ty::Table(inner) | Ty::List(inner) | Ty::Array(inner) => {
+                self.records_in(inner)
+            }
+            Ty::Map(_, value) => self.records_in(value),
+            _ => None,
+        }
+    }
+
+    /// The record layout of every expression's type, once the types are final.
+    fn record_ids(&mut self) {
+        let records: Vec<Vec<Option<RecordId>>> = self
+            .program
+            .units
+            .iter()
+            .map(|unit| unit.types.iter().map(|ty| self.records_in(ty)).collect())
+            .collect();
+        for (unit, records) in self.program.units.iter_mut().zip(records) {
+            unit.records = records;
         }
     }
 
@@ -334,8 +364,9 @@ impl Builder<'_> {
         expr
     }
 
-    fn push_field(&mut self, record: u32, layout: FieldLayout) {
-        let record = &mut self.program.records[record as usize];
+    fn push_field(&mut self, record: RecordId, mut layout: FieldLayout) {
+        layout.records = self.records_in(&layout.ty);
+        let record = &mut self.program.records[record];
         if record.slot_index.contains_key(&layout.name) {
             return;
         }
@@ -369,7 +400,7 @@ impl Builder<'_> {
                         match member {
                             RecordMember::Method(function) => {
                                 let id = self.add_function(unit_id, function, Some(index), None);
-                                self.program.records[index as usize]
+                                self.program.records[index]
                                     .methods
                                     .entry(function.name.name.clone())
                                     .or_default()
@@ -383,12 +414,12 @@ impl Builder<'_> {
                                     Some(index),
                                     Ty::Bool,
                                 );
-                                self.program.records[index as usize]
+                                self.program.records[index]
                                     .policies
                                     .insert(policy.name.name.clone(), id);
                             }
                             RecordMember::Ingested { body, .. } => {
-                                self.program.records[index as usize]
+                                self.program.records[index]
                                     .ingested
                                     .push((unit_id, body.clone()));
                             }
@@ -401,7 +432,7 @@ impl Builder<'_> {
                     for member in &message.members {
                         if let MessageMember::Method(function) = member {
                             let id = self.add_function(unit_id, function, None, None);
-                            self.program.messages[index as usize]
+                            self.program.messages[index]
                                 .methods
                                 .entry(function.name.name.clone())
                                 .or_default()
@@ -416,7 +447,7 @@ impl Builder<'_> {
                     };
                     let self_slot = self.alloc(unit_id);
                     let id = self.add_function(unit_id, &dispatch.function, None, Some(self_slot));
-                    let labels = self.program.enums[enum_index as usize].labels.clone();
+                    let labels = self.program.enums[enum_index].labels.clone();
                     let matching: Vec<i32> = labels
                         .iter()
                         .filter(|(name, _)| match &dispatch.pattern {
@@ -428,7 +459,7 @@ impl Builder<'_> {
                         })
                         .map(|(_, value)| *value)
                         .collect();
-                    let entry = self.program.enums[enum_index as usize]
+                    let entry = self.program.enums[enum_index]
                         .dispatchers
                         .entry(dispatch.function.name.name.clone())
                         .or_default();
@@ -441,8 +472,7 @@ impl Builder<'_> {
                         .program
                         .message_index
                         .get(&channel.message.name)
-                        .copied()
-                        .unwrap_or(u32::MAX);
+                        .copied();
                     let param_slot = self.alloc(unit_id);
                     let guard = self.guard_refs(channel.guard.as_ref(), None);
                     self.program.handlers.insert(
@@ -469,7 +499,7 @@ impl Builder<'_> {
                         rpc.name.name.clone(),
                         HandlerDef {
                             unit: unit_id,
-                            message,
+                            message: Some(message),
                             array: false,
                             param_slot,
                             body: rpc.body.clone(),
@@ -484,8 +514,7 @@ impl Builder<'_> {
                         .program
                         .message_index
                         .get(&channel.message.name)
-                        .copied()
-                        .unwrap_or(u32::MAX);
+                        .copied();
                     self.program.async_channels.insert(
                         channel.name.name.clone(),
                         AsyncChannelDef {
@@ -501,12 +530,7 @@ impl Builder<'_> {
                 }
                 Decl::Constructor { parameter, body } => {
                     let param = parameter.as_ref().map(|(message, _)| {
-                        let message = self
-                            .program
-                            .message_index
-                            .get(&message.name)
-                            .copied()
-                            .unwrap_or(u32::MAX);
+                        let message = self.program.message_index.get(&message.name).copied();
                         (self.alloc(unit_id), message)
                     });
                     self.program.constructors.push(ConstructorDef {
@@ -555,7 +579,10 @@ impl Builder<'_> {
                     }
                 }
                 Decl::Join(join) => {
-                    if let Some(&table) = self.program.records[0].slot_index.get(&join.table.name) {
+                    if let Some(&table) = self.program.records[RecordId::ROOT]
+                        .slot_index
+                        .get(&join.table.name)
+                    {
                         let item = self.alloc(unit_id);
                         self.program.joins.push(JoinDef {
                             assoc: join.assoc.name.clone(),
@@ -584,12 +611,7 @@ impl Builder<'_> {
                         });
                     }
                     let param = web.parameter.as_ref().map(|(message, _)| {
-                        let message = self
-                            .program
-                            .message_index
-                            .get(&message.name)
-                            .copied()
-                            .unwrap_or(u32::MAX);
+                        let message = self.program.message_index.get(&message.name).copied();
                         (self.alloc(unit_id), message)
                     });
                     self.program.webs.push(WebDef {
@@ -607,7 +629,10 @@ impl Builder<'_> {
                 } => {
                     use crate::hir::{CronFrequency, CronSchedule};
                     let field = |field: &Ident| {
-                        self.program.records[0].slot_index.get(&field.name).copied()
+                        self.program.records[RecordId::ROOT]
+                            .slot_index
+                            .get(&field.name)
+                            .copied()
                     };
                     let rule = match schedule {
                         CronSchedule::Daily { hour, minute, .. } => Some(CronRule::Daily {
@@ -653,16 +678,16 @@ impl Builder<'_> {
             let item = Arc::clone(&self.program.units[unit_id as usize].item);
             match &item.decl {
                 Decl::Field(field) => {
-                    let rule = self.privacy(&field.privacy, 0);
-                    self.set_privacy(0, &field.name.name, rule);
+                    let rule = self.privacy(&field.privacy, RecordId::ROOT);
+                    self.set_privacy(RecordId::ROOT, &field.name.name, rule);
                 }
                 Decl::Formula(formula) => {
-                    let rule = self.privacy(&formula.privacy, 0);
-                    self.set_privacy(0, &formula.name.name, rule);
+                    let rule = self.privacy(&formula.privacy, RecordId::ROOT);
+                    self.set_privacy(RecordId::ROOT, &formula.name.name, rule);
                 }
                 Decl::Bubble(bubble) => {
                     let rule = PrivacyRule::Policies(self.guard_refs(bubble.guard.as_ref(), None));
-                    self.set_privacy(0, &bubble.name.name, rule);
+                    self.set_privacy(RecordId::ROOT, &bubble.name.name, rule);
                 }
                 Decl::Record(record) => {
                     let index = self.program.record_index[&record.name.name];
@@ -684,7 +709,7 @@ impl Builder<'_> {
                             }
                             RecordMember::Require(policy) => {
                                 let policy = self.policy_ref(&policy.name, Some(index));
-                                self.program.records[index as usize].requires.push(policy);
+                                self.program.records[index].requires.push(policy);
                             }
                             _ => {}
                         }
@@ -695,33 +720,30 @@ impl Builder<'_> {
         }
     }
 
-    fn set_privacy(&mut self, record: u32, name: &str, rule: PrivacyRule) {
-        let layout = &mut self.program.records[record as usize];
+    fn set_privacy(&mut self, record: RecordId, name: &str, rule: PrivacyRule) {
+        let layout = &mut self.program.records[record];
         if let Some(&slot) = layout.slot_index.get(name) {
             layout.fields[slot as usize].privacy = rule;
         }
     }
 
-    fn privacy(&self, privacy: &Privacy, record: u32) -> PrivacyRule {
+    fn privacy(&self, privacy: &Privacy, record: RecordId) -> PrivacyRule {
         match privacy {
             Privacy::Default | Privacy::Private => PrivacyRule::Private,
             Privacy::Public => PrivacyRule::Public,
             Privacy::ViewerIs(field) => {
-                match self.program.records[record as usize]
-                    .slot_index
-                    .get(&field.name)
-                {
+                match self.program.records[record].slot_index.get(&field.name) {
                     Some(&slot) => PrivacyRule::ViewerIs(slot),
                     None => PrivacyRule::Private,
                 }
             }
-            Privacy::UsePolicy(guard) => {
-                PrivacyRule::Policies(self.guard_refs(Some(guard), (record != 0).then_some(record)))
-            }
+            Privacy::UsePolicy(guard) => PrivacyRule::Policies(
+                self.guard_refs(Some(guard), (record != RecordId::ROOT).then_some(record)),
+            ),
         }
     }
 
-    fn guard_refs(&self, guard: Option<&Guard>, record: Option<u32>) -> Vec<PolicyRef> {
+    fn guard_refs(&self, guard: Option<&Guard>, record: Option<RecordId>) -> Vec<PolicyRef> {
         let Some(guard) = guard else {
             return Vec::new();
         };
@@ -739,9 +761,9 @@ impl Builder<'_> {
         refs
     }
 
-    fn policy_ref(&self, name: &str, record: Option<u32>) -> PolicyRef {
+    fn policy_ref(&self, name: &str, record: Option<RecordId>) -> PolicyRef {
         if let Some(record) = record
-            && let Some(id) = self.program.records[record as usize].policies.get(name)
+            && let Some(id) = self.program.records[record].policies.get(name)
         {
             return PolicyRef::Record(*id);
         }
@@ -761,7 +783,7 @@ impl Builder<'_> {
         &mut self,
         unit_id: u32,
         function: &Function,
-        record: Option<u32>,
+        record: Option<RecordId>,
         self_slot: Option<u32>,
     ) -> FnId {
         let params: Vec<u32> = function
@@ -796,7 +818,7 @@ impl Builder<'_> {
         unit_id: u32,
         name: &str,
         body: &Block,
-        record: Option<u32>,
+        record: Option<RecordId>,
         returns: Ty,
     ) -> FnId {
         self.program.functions.push(FunctionDef {
@@ -837,7 +859,7 @@ impl Builder<'_> {
 
     /// The order a viewer sees the slots of each record (runtime spec §4.4).
     fn view_orders(&mut self) {
-        for index in 0..self.program.records.len() {
+        for index in self.program.records.ids() {
             let layout = &self.program.records[index];
             let mut order = Vec::new();
             if let Some(id) = layout.id_slot

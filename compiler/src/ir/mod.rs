@@ -6,8 +6,16 @@
 //! local lives in, and the checker's type of every expression. The runtime walks the HIR and
 //! reads these tables; it never looks a name up by string while running code.
 //!
-//! Records (and the document itself, record 0) are laid out as slots: stored fields, formulas and
-//! bubbles in declaration order.
+//! Records (and the document itself, [`RecordId::ROOT`]) are laid out as slots: stored fields,
+//! formulas and bubbles in declaration order.
+//!
+//! Record, message and enum layouts are addressed by ids ([`RecordId`], [`MessageId`],
+//! [`EnumId`]) that the builder resolves once. Every place where running code needs a record
+//! layout (a field holding records, an expression whose type holds records) carries the id, so
+//! the runtime never looks a record layout up by name. The names of layouts are kept only for
+//! the builder and for the few places where a checker type (which names its message or enum)
+//! meets a value: [`Program::message_named`] and [`Program::enum_named`], which answer `None`
+//! rather than another layout.
 
 mod build;
 
@@ -24,16 +32,135 @@ pub type UnitId = u32;
 /// A function, procedure, method, dispatcher or policy body.
 pub type FnId = u32;
 
+/// An id of a layout, resolved by the builder: the position in its [`Layouts`].
+pub trait LayoutId: Copy {
+    fn from_index(index: usize) -> Self;
+    fn index(self) -> usize;
+}
+
+macro_rules! layout_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(u32);
+
+        impl LayoutId for $name {
+            fn from_index(index: usize) -> $name {
+                $name(u32::try_from(index).expect("fewer than 2^32 layouts"))
+            }
+            fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl $name {
+            /// The id as a number, for stored and debug output.
+            pub fn raw(self) -> u32 {
+                self.0
+            }
+        }
+    };
+}
+
+layout_id!(
+    /// A record layout; [`RecordId::ROOT`] is the document itself.
+    RecordId
+);
+layout_id!(
+    /// A message layout (declared messages and the messages of rpcs, in declaration order).
+    MessageId
+);
+layout_id!(
+    /// An enum layout.
+    EnumId
+);
+
+impl RecordId {
+    /// The document root's layout.
+    pub const ROOT: RecordId = RecordId(0);
+}
+
+/// Layouts addressed by their id: indexing with an id of another kind does not compile, and an
+/// id always names a layout of the program that made it.
+#[derive(Debug, Clone)]
+pub struct Layouts<I, T> {
+    items: Vec<T>,
+    id: std::marker::PhantomData<I>,
+}
+
+impl<I, T> Default for Layouts<I, T> {
+    fn default() -> Self {
+        Layouts {
+            items: Vec::new(),
+            id: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<I: LayoutId, T> Layouts<I, T> {
+    pub(crate) fn push(&mut self, item: T) -> I {
+        self.items.push(item);
+        I::from_index(self.items.len() - 1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.items.iter()
+    }
+
+    /// Every id with its layout.
+    pub fn iter_ids(&self) -> impl Iterator<Item = (I, &T)> {
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| (I::from_index(index), item))
+    }
+
+    /// Every id, in order.
+    pub fn ids(&self) -> impl Iterator<Item = I> + use<I, T> {
+        (0..self.items.len()).map(I::from_index)
+    }
+}
+
+impl<I: LayoutId, T> std::ops::Index<I> for Layouts<I, T> {
+    type Output = T;
+    fn index(&self, id: I) -> &T {
+        &self.items[id.index()]
+    }
+}
+
+impl<I: LayoutId, T> std::ops::IndexMut<I> for Layouts<I, T> {
+    fn index_mut(&mut self, id: I) -> &mut T {
+        &mut self.items[id.index()]
+    }
+}
+
+impl<'a, I, T> IntoIterator for &'a Layouts<I, T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
 /// A compiled program.
 #[derive(Debug, Default)]
 pub struct Program {
-    /// Record layouts; index 0 is the document root.
-    pub records: Vec<RecordLayout>,
-    pub record_index: HashMap<String, u32>,
-    pub messages: Vec<MessageLayout>,
-    pub message_index: HashMap<String, u32>,
-    pub enums: Vec<EnumLayout>,
-    pub enum_index: HashMap<String, u32>,
+    /// Record layouts; [`RecordId::ROOT`] is the document root.
+    pub records: Layouts<RecordId, RecordLayout>,
+    /// Names of layouts, for the builder; the runtime goes through ids.
+    pub(crate) record_index: HashMap<String, RecordId>,
+    pub messages: Layouts<MessageId, MessageLayout>,
+    pub(crate) message_index: HashMap<String, MessageId>,
+    pub enums: Layouts<EnumId, EnumLayout>,
+    pub(crate) enum_index: HashMap<String, EnumId>,
     pub units: Vec<CodeUnit>,
     pub functions: Vec<FunctionDef>,
     pub handlers: HashMap<String, HandlerDef>,
@@ -48,7 +175,7 @@ pub struct Program {
     pub crons: Vec<CronDef>,
     pub webs: Vec<WebDef>,
     /// Graph indexes (`assoc<From, To> name;`): the record layouts they link.
-    pub assocs: HashMap<String, (u32, u32)>,
+    pub assocs: HashMap<String, (RecordId, RecordId)>,
     /// `join assoc via table[item] from e to e;` at the document level.
     pub joins: Vec<JoinDef>,
     /// `template name : …` texts by name.
@@ -67,6 +194,19 @@ pub struct Program {
     pub static_send: Vec<(UnitId, Block)>,
     /// `@static` settings whose value is a constant (`maximum_history = 500;`).
     pub static_settings: Vec<(String, UnitId, ExprId)>,
+}
+
+impl Program {
+    /// The message a checker type names (`Ty::Message`, `Ty::Holder`), if it is one of the
+    /// program's.
+    pub fn message_named(&self, name: &str) -> Option<MessageId> {
+        self.message_index.get(name).copied()
+    }
+
+    /// The enum a checker type names (`Ty::Enum`), if it is one of the program's.
+    pub fn enum_named(&self, name: &str) -> Option<EnumId> {
+        self.enum_index.get(name).copied()
+    }
 }
 
 /// The layout of a record (or of the document root).
@@ -114,6 +254,9 @@ pub struct FieldLayout {
     pub privacy: PrivacyRule,
     /// Whether the field is the implicit `id` (never shown, never in messages).
     pub implicit: bool,
+    /// The layout of the records the slot holds: its type is a record, a table of records,
+    /// a maybe record or a map to records.
+    pub records: Option<RecordId>,
 }
 
 /// A policy named in a privacy rule: one of the record's own or one of the document's.
@@ -174,7 +317,7 @@ pub struct FunctionDef {
     pub returns: Ty,
     pub body: Block,
     /// The record whose method this is (its fields are in scope through `@self`).
-    pub record: Option<u32>,
+    pub record: Option<RecordId>,
     /// For enum dispatchers: the slot holding `self`.
     pub self_slot: Option<u32>,
 }
@@ -183,7 +326,9 @@ pub struct FunctionDef {
 #[derive(Debug, Clone)]
 pub struct HandlerDef {
     pub unit: UnitId,
-    pub message: u32,
+    /// The message the channel takes; `None` for a message the program does not declare (the
+    /// handler then receives it as a dynamic value).
+    pub message: Option<MessageId>,
     pub array: bool,
     pub param_slot: u32,
     pub body: Block,
@@ -197,7 +342,7 @@ pub struct HandlerDef {
 /// `channel<M> name;`.
 #[derive(Debug, Clone)]
 pub struct AsyncChannelDef {
-    pub message: u32,
+    pub message: Option<MessageId>,
     pub array: bool,
 }
 
@@ -205,7 +350,8 @@ pub struct AsyncChannelDef {
 #[derive(Debug, Clone)]
 pub struct ConstructorDef {
     pub unit: UnitId,
-    pub param: Option<(u32, u32)>,
+    /// The frame slot of the parameter and its message (`None`: not a declared message).
+    pub param: Option<(u32, Option<MessageId>)>,
     pub body: Block,
 }
 
@@ -243,7 +389,7 @@ pub struct WebDef {
     pub method: crate::hir::WebMethod,
     pub segments: Vec<WebSegment>,
     /// The body message parameter of a `put`: its slot and message.
-    pub param: Option<(u32, u32)>,
+    pub param: Option<(u32, Option<MessageId>)>,
     pub unit: UnitId,
     pub body: Block,
 }
@@ -299,12 +445,22 @@ pub struct CodeUnit {
     pub stmt_slots: Vec<u32>,
     /// The declared type of each `T x = …;` local, by statement id (`Ty::Error` elsewhere).
     pub local_types: Vec<Ty>,
+    /// The record layout in the type of each expression (a record, maybe, table, list or map of
+    /// records), by expression id; `None` where the type holds no record.
+    pub records: Vec<Option<RecordId>>,
     /// What the shorthand fields of object literals (`{x}`) read: (object expression, field index).
     pub shorthand: HashMap<(u32, u32), Res>,
     /// Frame slots the unit needs.
     pub frame_size: u32,
     /// The record whose code this is.
-    pub record: Option<u32>,
+    pub record: Option<RecordId>,
+}
+
+impl CodeUnit {
+    /// The record layout in the type of an expression.
+    pub fn records_of(&self, expr: ExprId) -> Option<RecordId> {
+        self.records.get(expr.0 as usize).copied().flatten()
+    }
 }
 
 /// What an expression refers to.

@@ -15,7 +15,8 @@ pub struct Zone {
 }
 
 /// The offset of a zone id, when the library knows it.
-pub fn offset_of(id: &str) -> Option<i32> {
+#[cfg(test)]
+pub(crate) fn offset_of(id: &str) -> Option<i32> {
     resolve(id).map(|zone| zone.offset_seconds)
 }
 

@@ -10,8 +10,8 @@ pub(super) struct Resolver<'b, 'a> {
     pub(super) scopes: Vec<HashMap<String, u32>>,
     /// Elements of enclosing `where` clauses: (local slot, element type).
     pub(super) elements: Vec<(u32, Ty)>,
-    pub(super) record: Option<u32>,
-    pub(super) message: Option<u32>,
+    pub(super) record: Option<RecordId>,
+    pub(super) message: Option<MessageId>,
     pub(super) filter: bool,
 }
 
@@ -439,13 +439,13 @@ impl Resolver<'_, '_> {
             Ty::Record(record) => program
                 .record_index
                 .get(&**record)
-                .and_then(|index| program.records[*index as usize].slot_index.get(name))
+                .and_then(|index| program.records[*index].slot_index.get(name))
                 .map(|slot| (true, *slot)),
             Ty::Message(message) | Ty::Holder(message) => program
                 .message_index
                 .get(&**message)
                 .and_then(|index| {
-                    program.messages[*index as usize]
+                    program.messages[*index]
                         .fields
                         .iter()
                         .position(|field| field.name == name)
@@ -478,16 +478,14 @@ impl Resolver<'_, '_> {
             return;
         }
         if let Some(record) = self.record
-            && let Some(slot) = self.builder.program.records[record as usize]
-                .slot_index
-                .get(name)
+            && let Some(slot) = self.builder.program.records[record].slot_index.get(name)
         {
             let slot = *slot;
             self.set(expr, Res::SelfField(slot));
             return;
         }
         if let Some(message) = self.message
-            && let Some(slot) = self.builder.program.messages[message as usize]
+            && let Some(slot) = self.builder.program.messages[message]
                 .fields
                 .iter()
                 .position(|field| field.name == name)
@@ -506,7 +504,10 @@ impl Resolver<'_, '_> {
             self.set(expr, Res::ViewField(index as u32));
             return;
         }
-        if let Some(slot) = self.builder.program.records[0].slot_index.get(name) {
+        if let Some(slot) = self.builder.program.records[RecordId::ROOT]
+            .slot_index
+            .get(name)
+        {
             let slot = *slot;
             self.set(expr, Res::RootField(slot));
             return;
@@ -545,7 +546,7 @@ impl Resolver<'_, '_> {
                 prefix,
             } => {
                 if let Some(index) = self.builder.program.enum_index.get(&enumeration.name) {
-                    let layout = &self.builder.program.enums[*index as usize];
+                    let layout = &self.builder.program.enums[*index];
                     let res = match label {
                         Some(label) if !*prefix => Res::EnumConst(
                             layout
@@ -763,7 +764,7 @@ impl Resolver<'_, '_> {
             Expr::Name(ident) => {
                 // A record method called by its bare name from the record's own code.
                 if let Some(record) = self.record
-                    && let Some(ids) = self.builder.program.records[record as usize]
+                    && let Some(ids) = self.builder.program.records[record]
                         .methods
                         .get(&ident.name)
                         .cloned()
@@ -802,7 +803,7 @@ impl Resolver<'_, '_> {
                     }
                     Ty::Enum(enumeration) => {
                         if let Some(index) = self.builder.program.enum_index.get(&**enumeration)
-                            && let Some(entries) = self.builder.program.enums[*index as usize]
+                            && let Some(entries) = self.builder.program.enums[*index]
                                 .dispatchers
                                 .get(&member.name)
                                 .cloned()
@@ -850,11 +851,9 @@ impl Resolver<'_, '_> {
     fn method(&self, ty: &Ty, name: &str, arguments: &[Ty]) -> Option<FnId> {
         let program = &self.builder.program;
         let methods = match ty {
-            Ty::Record(record) => {
-                &program.records[*program.record_index.get(&**record)? as usize].methods
-            }
+            Ty::Record(record) => &program.records[*program.record_index.get(&**record)?].methods,
             Ty::Message(message) => {
-                &program.messages[*program.message_index.get(&**message)? as usize].methods
+                &program.messages[*program.message_index.get(&**message)?].methods
             }
             _ => return None,
         };
