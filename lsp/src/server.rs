@@ -576,7 +576,10 @@ impl LanguageServer for Backend {
         Ok(self
             .query(&uri, move |db, file, document| {
                 let offset = offset_of(&document.rope, position);
-                let declaration = handlers::definition::definition(db, file, offset);
+                let declaration =
+                    handlers::semantic::classify(db, file, offset).and_then(|classified| {
+                        handlers::semantic::declaration(db, file, &classified.definition)
+                    });
                 handlers::references::references(db, file, offset)
                     .into_iter()
                     .filter(|range| include_declaration || Some(range) != declaration.as_ref())

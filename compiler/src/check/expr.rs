@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::resolution::{Definition, Owner, tuple_index};
 use super::{Checker, library, ops};
 use crate::diagnostic::Code;
 use crate::hir::{
@@ -75,6 +76,10 @@ impl Checker<'_> {
                         format!("State machine transition not found: a state machine label '{label}' was not found."),
                         format!("declare the state with `#{label} {{ … }}`, or use `#` for no state"),
                     );
+                } else if let Literal::Label(label) = &literal
+                    && !label.is_empty()
+                {
+                    self.note(node, Definition::State(label.clone()));
                 }
                 Value::of(literal_type(&literal))
             }
@@ -249,6 +254,9 @@ impl Checker<'_> {
         }
         if let Some(local) = self.lookup_local(&ident.name) {
             let mutable_source = !local.readonly;
+            let definition = local.definition.clone();
+            let local = local.clone();
+            self.note(ident.node, definition);
             return Value {
                 ty: local.ty.clone(),
                 place: Place::Local {
@@ -259,12 +267,26 @@ impl Checker<'_> {
             };
         }
         if let Some(value) = self.struct_member_in_scope(&ident.name) {
+            let owner = match (&self.context.record, &self.context.message) {
+                (Some(record), _) => Owner::Record(record.to_string()),
+                (None, Some(message)) => Owner::Message(message.to_string()),
+                (None, None) => Owner::Document,
+            };
+            self.note(
+                ident.node,
+                Definition::Field {
+                    owner,
+                    name: ident.name.clone(),
+                },
+            );
             return value;
         }
         if self.context.kind == super::CodeKind::Filter
             && let Some(ty) = self.signatures.views.get(&ident.name)
         {
-            return Value::of(ty.clone());
+            let ty = ty.clone();
+            self.note(ident.node, Definition::View(ident.name.clone()));
+            return Value::of(ty);
         }
         if let Some(global) = self.signatures.globals.get(&ident.name) {
             let document_value = matches!(
@@ -277,6 +299,9 @@ impl Checker<'_> {
                     | GlobalSig::Replication
             );
             if !document_value || self.context.reads_document() {
+                if let Some(definition) = global_definition(&ident.name, global) {
+                    self.note(ident.node, definition);
+                }
                 match global {
                     GlobalSig::Field { ty, readonly } => {
                         return Value {
@@ -311,6 +336,7 @@ impl Checker<'_> {
             }
         }
         if library::NAMESPACES.contains(&ident.name.as_str()) {
+            self.note(ident.node, Definition::Library(ident.name.clone()));
             return Value::of(Ty::Global(Arc::from(ident.name.as_str())));
         }
         let message = format!("The variable '{}' was not defined", ident.name);
@@ -401,6 +427,19 @@ impl Checker<'_> {
             return Value::error();
         };
         let ty = Ty::Enum(Arc::from(enumeration.name.as_str()));
+        self.note(enumeration.node, Definition::Enum(enumeration.name.clone()));
+        if let Some(label) = label
+            && !prefix
+            && labels.contains(&label.name)
+        {
+            self.note(
+                label.node,
+                Definition::EnumLabel {
+                    enumeration: enumeration.name.clone(),
+                    label: label.name.clone(),
+                },
+            );
+        }
         match label {
             None => Value::of(Ty::array(ty)),
             Some(label) if prefix => {
@@ -474,11 +513,23 @@ impl Checker<'_> {
                 _ => self.lacks(&object.ty, member),
             },
             Ty::Tuple(items) => match tuple_index(name).and_then(|index| items.get(index)) {
-                Some(ty) => Value::of(ty.clone()),
+                Some(ty) => {
+                    let ty = ty.clone();
+                    let index = tuple_index(name).unwrap_or_default();
+                    self.note(
+                        member.node,
+                        Definition::TupleElement(u32::try_from(index).unwrap_or(u32::MAX)),
+                    );
+                    Value::of(ty)
+                }
                 None => self.lacks(&object.ty, member),
             },
             Ty::Viewer => match self.signatures.views.get(name) {
-                Some(ty) => Value::of(ty.clone()),
+                Some(ty) => {
+                    let ty = ty.clone();
+                    self.note(member.node, Definition::View(name.to_owned()));
+                    Value::of(ty)
+                }
                 None => {
                     self.error(member.node, Code::UnknownMember, format!("The view field '{name}' was not defined; declare it with `view T {name};`"));
                     Value::error()
@@ -491,6 +542,10 @@ impl Checker<'_> {
             },
             Ty::Global(namespace) => {
                 if library::namespace_functions(namespace).contains(&name) {
+                    self.note(
+                        member.node,
+                        Definition::Library(format!("{namespace}.{name}")),
+                    );
                     Value::of(Ty::Function(Arc::from(
                         format!("{namespace}.{name}").as_str(),
                     )))
@@ -523,7 +578,21 @@ impl Checker<'_> {
             return Value::error();
         };
         let is_record = matches!(object.ty, Ty::Record(_));
-        match struct_sig.members.get(&member.name) {
+        let member_sig = struct_sig.members.get(&member.name).cloned();
+        if matches!(
+            member_sig,
+            Some(MemberSig::Field { .. } | MemberSig::Formula)
+        ) && let Some(owner) = owner_of(&object.ty)
+        {
+            self.note(
+                member.node,
+                Definition::Field {
+                    owner,
+                    name: member.name.clone(),
+                },
+            );
+        }
+        match member_sig.as_ref() {
             Some(MemberSig::Field { ty, readonly }) => {
                 let place = if is_record {
                     Place::Field {
@@ -675,6 +744,12 @@ impl Checker<'_> {
             && self.lookup_local(&name.name).is_none()
             && let Some(overloads) = self.own_methods(&name.name)
         {
+            let owner = match (&self.context.record, &self.context.message) {
+                (Some(record), _) => Owner::Record(record.to_string()),
+                (None, Some(message)) => Owner::Message(message.to_string()),
+                (None, None) => Owner::Document,
+            };
+            self.note_method(name, owner, &overloads, &argument_types);
             return self.pick_overload(&overloads, &argument_types, node);
         }
         let callee = self.expr(function);
@@ -690,6 +765,9 @@ impl Checker<'_> {
                     .flatten()
                     .cloned()
                     .collect();
+                if let Some(index) = self.overload_index(&overloads, &argument_types) {
+                    self.note_function(function, name, index);
+                }
                 self.pick_overload(&overloads, &argument_types, node)
             }
             _ => {
@@ -707,6 +785,63 @@ impl Checker<'_> {
             (None, None) => None,
         }?;
         owner.methods.get(name).cloned()
+    }
+
+    /// The overload [`Checker::pick_overload`] takes: the first whose parameters accept the
+    /// arguments, else the first with as many parameters.
+    fn overload_index(&self, overloads: &[FnSig], arguments: &[Ty]) -> Option<usize> {
+        let fits = |sig: &FnSig| {
+            sig.params.len() == arguments.len()
+                && sig.params.iter().zip(arguments).all(|(param, argument)| {
+                    crate::ty::can_store(&param.ty, argument, false, self.signatures)
+                })
+        };
+        overloads.iter().position(fits).or_else(|| {
+            overloads
+                .iter()
+                .position(|sig| sig.params.len() == arguments.len())
+        })
+    }
+
+    /// Notes the method overload a call by `name` takes.
+    fn note_method(&mut self, name: &Ident, owner: Owner, overloads: &[FnSig], arguments: &[Ty]) {
+        if let Some(index) = self.overload_index(overloads, arguments) {
+            self.note(
+                name.node,
+                Definition::Method {
+                    owner,
+                    name: name.name.clone(),
+                    overload: u32::try_from(index).unwrap_or(u32::MAX),
+                },
+            );
+        }
+    }
+
+    /// Notes the overload of a top-level function or procedure that the name in `function` (an
+    /// expression naming it) takes; `index` counts functions first, then procedures.
+    fn note_function(&mut self, function: ExprId, name: &str, index: usize) {
+        let mut function = function;
+        while let Expr::Paren(inner) = self.body.expr(function).expr {
+            function = inner;
+        }
+        let Expr::Name(ident) = &self.body.expr(function).expr else {
+            return;
+        };
+        let node = ident.node;
+        let functions = self.signatures.functions.get(name).map_or(0, Vec::len);
+        let (procedure, overload) = if index < functions {
+            (false, index)
+        } else {
+            (true, index - functions)
+        };
+        self.note(
+            node,
+            Definition::Function {
+                name: name.to_owned(),
+                procedure,
+                overload: u32::try_from(overload).unwrap_or(u32::MAX),
+            },
+        );
     }
 
     fn pick_overload(&mut self, overloads: &[FnSig], arguments: &[Ty], node: NodeId) -> Value {
@@ -908,6 +1043,10 @@ impl Checker<'_> {
                 if let Some(call) = call
                     && !(document_bound && without_document)
                 {
+                    self.note(
+                        member.node,
+                        Definition::Library(format!("{namespace}.{name}")),
+                    );
                     self.library_result(call, &format!("{namespace}.{name}"), node)
                 } else {
                     self.error(
@@ -925,6 +1064,9 @@ impl Checker<'_> {
                     .and_then(|sig| sig.methods.get(name))
                     .cloned()
                 {
+                    if let Some(owner) = owner_of(&object.ty) {
+                        self.note_method(member, owner, &overloads, arguments);
+                    }
                     return self.pick_overload(&overloads, arguments, node);
                 }
                 match (name, &object.ty) {
@@ -953,6 +1095,9 @@ impl Checker<'_> {
                     .and_then(|sig| sig.methods.get(name))
                     .cloned()
                 {
+                    if let Some(owner) = owner_of(element) {
+                        self.note_method(member, owner, &overloads, arguments);
+                    }
                     let result = self.pick_overload(&overloads, arguments, node);
                     return Value::of(if result.ty == Ty::Void {
                         Ty::Void
@@ -996,6 +1141,13 @@ impl Checker<'_> {
             Ty::Enum(enumeration) => {
                 let key = (enumeration.to_string(), name.to_owned());
                 if let Some(overloads) = self.signatures.dispatchers.get(&key).cloned() {
+                    self.note(
+                        member.node,
+                        Definition::Dispatcher {
+                            enumeration: enumeration.to_string(),
+                            name: name.to_owned(),
+                        },
+                    );
                     return self.pick_overload(&overloads, arguments, node);
                 }
                 self.builtin_method(&object.ty, member, arguments)
@@ -1009,6 +1161,13 @@ impl Checker<'_> {
                     .cloned();
                 match method {
                     Some(method) => {
+                        self.note(
+                            member.node,
+                            Definition::ServiceMethod {
+                                service: service.to_string(),
+                                name: name.to_owned(),
+                            },
+                        );
                         self.service_capability(node);
                         self.service_arguments(&method, arguments, node);
                         Value::of(Ty::ServiceResult(Box::new(method.output)))
@@ -1394,6 +1553,9 @@ impl Checker<'_> {
     fn convert(&mut self, target: &Ident, value: ExprId) -> Value {
         let source = self.expr(value).ty;
         let target_ty = self.signatures.resolve_struct_name(&target.name);
+        if let Some(definition) = self.type_definition(&target.name) {
+            self.note(target.node, definition);
+        }
         if matches!(target_ty, Ty::Record(_)) {
             self.error_with_help(
                 target.node,
@@ -1621,6 +1783,7 @@ impl Checker<'_> {
             Clause::Traverse(assoc) => {
                 match self.signatures.assocs.get(&assoc.name).cloned() {
                     Some((from, to)) => {
+                        self.note(assoc.node, Definition::Assoc(assoc.name.clone()));
                         if let Ty::Record(name) | Ty::Message(name) = &element
                             && **name != *from
                         {
@@ -1653,7 +1816,19 @@ impl Checker<'_> {
         let Some(struct_sig) = self.signatures.struct_of(element) else {
             return Ty::Error;
         };
-        match struct_sig.members.get(&field.name) {
+        let member = struct_sig.members.get(&field.name).cloned();
+        if matches!(member, Some(MemberSig::Field { .. } | MemberSig::Formula))
+            && let Some(owner) = owner_of(element)
+        {
+            self.note(
+                field.node,
+                Definition::Field {
+                    owner,
+                    name: field.name.clone(),
+                },
+            );
+        }
+        match member.as_ref() {
             Some(MemberSig::Field { ty, .. }) => ty.clone(),
             Some(MemberSig::Formula) => {
                 let record = match element {
@@ -1683,12 +1858,15 @@ impl Checker<'_> {
     ) {
         self.push_scope();
         if let Some(binding) = binding {
+            let definition = self.local_definition(binding);
+            self.note_declaration(binding.node, definition.clone());
             if let Some(scope) = self.scopes.last_mut() {
                 scope.insert(
                     binding.name.clone(),
                     super::Local {
                         ty: element.clone(),
                         readonly: true,
+                        definition,
                     },
                 );
             }
@@ -1708,8 +1886,19 @@ impl Checker<'_> {
                     MemberSig::Formula => self.formulas.formula_type(record.as_deref(), &name),
                     MemberSig::Bubble => continue,
                 };
+                let definition = Definition::Field {
+                    owner: owner_of(element).unwrap_or(Owner::Document),
+                    name: name.clone(),
+                };
                 if let Some(scope) = self.scopes.last_mut() {
-                    scope.insert(name, super::Local { ty, readonly: true });
+                    scope.insert(
+                        name,
+                        super::Local {
+                            ty,
+                            readonly: true,
+                            definition,
+                        },
+                    );
                 }
             }
         }
@@ -1726,12 +1915,15 @@ impl Checker<'_> {
         };
         if let Expr::Lambda { parameter, body } = self.body.expr(function).expr.clone() {
             self.push_scope();
+            let definition = self.local_definition(&parameter);
+            self.note_declaration(parameter.node, definition.clone());
             if let Some(scope) = self.scopes.last_mut() {
                 scope.insert(
                     parameter.name.clone(),
                     super::Local {
                         ty: argument.clone(),
                         readonly: true,
+                        definition,
                     },
                 );
             }
@@ -1763,6 +1955,15 @@ impl Checker<'_> {
                     .iter()
                     .all(|param| crate::ty::can_store(&param.ty, argument, false, self.signatures))
         });
+        if let Some(index) = overloads.iter().position(|sig| {
+            sig.params.len() == 1
+                && sig
+                    .params
+                    .iter()
+                    .all(|param| crate::ty::can_store(&param.ty, argument, false, self.signatures))
+        }) {
+            self.note_function(function, name, index);
+        }
         let Some(sig) = fits.cloned() else {
             self.error_with_help(
                 node,
@@ -1808,21 +2009,6 @@ fn literal_type(literal: &Literal) -> Ty {
         Literal::Bool(_) => Ty::Bool,
         Literal::Label(_) => Ty::Label,
     }
-}
-
-fn tuple_index(name: &str) -> Option<usize> {
-    const NAMES: [&str; 10] = [
-        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-        "tenth",
-    ];
-    NAMES
-        .iter()
-        .position(|candidate| *candidate == name)
-        .or_else(|| {
-            name.strip_prefix("pos_")
-                .and_then(|index| index.parse::<usize>().ok())
-                .map(|index| index.saturating_sub(1))
-        })
 }
 
 /// Whether a type is or contains a record or message.
@@ -1907,4 +2093,42 @@ fn edit_distance(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b_chars.len()]
+}
+
+/// The record or message a struct type belongs to.
+fn owner_of(ty: &Ty) -> Option<Owner> {
+    match ty {
+        Ty::Record(name) => Some(Owner::Record(name.to_string())),
+        Ty::Message(name) | Ty::Holder(name) => Some(Owner::Message(name.to_string())),
+        _ => None,
+    }
+}
+
+/// What a document-level name declares, for the names code can read.
+fn global_definition(name: &str, global: &GlobalSig) -> Option<Definition> {
+    let name = name.to_owned();
+    Some(match global {
+        GlobalSig::Field { .. } | GlobalSig::Formula => Definition::Field {
+            owner: Owner::Document,
+            name,
+        },
+        GlobalSig::Handler { .. } | GlobalSig::AsyncChannel { .. } => Definition::Channel(name),
+        GlobalSig::Function => Definition::Function {
+            name,
+            procedure: false,
+            overload: 0,
+        },
+        GlobalSig::Procedure => Definition::Function {
+            name,
+            procedure: true,
+            overload: 0,
+        },
+        GlobalSig::Service => Definition::Service(name),
+        GlobalSig::Template => Definition::Template(name),
+        GlobalSig::Replication => Definition::Replication {
+            owner: Owner::Document,
+            name,
+        },
+        GlobalSig::Bubble | GlobalSig::Cron => return None,
+    })
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::resolution::Resolutions;
 use super::stmt::Flow;
 use super::{Checker, CodeKind, Context, FormulaTypes, SemanticDiagnostic};
 use crate::diagnostic::Code;
@@ -10,20 +11,23 @@ use crate::hir::{
     Invalidation, Item, MessageMember, Mutability, Privacy, RecordMember, StaticEntry,
     StaticPolicyKind, UriSegment, WebMethod,
 };
+use crate::queries::ItemKey;
 use crate::signatures::{GlobalSig, MemberSig, Signatures};
 use crate::ty::Ty;
 
-/// What checking an item finds: its diagnostics, and the type of every expression of its body by
-/// expression id (`Ty::Error` where unknown), which tools show.
+/// What checking an item finds: its diagnostics, the type of every expression of its body by
+/// expression id (`Ty::Error` where unknown), and what every name occurrence resolves to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CheckedItem {
     pub diagnostics: Vec<SemanticDiagnostic>,
     pub expr_types: Vec<Ty>,
+    pub names: Resolutions,
 }
 
-/// Checks an item.
+/// Checks an item; `key` identifies it in its file (its locals are named by it).
 pub fn check_item(
     item: &Item,
+    key: &ItemKey,
     signatures: &Signatures,
     formulas: &dyn FormulaTypes,
 ) -> CheckedItem {
@@ -33,10 +37,14 @@ pub fn check_item(
         formulas,
         Context::new(CodeKind::Constant),
     );
+    checker.item_key = key.clone();
     checker.item(item);
+    let mut names = super::declarations::declared_names(item, key, signatures);
+    names.append(&mut checker.names);
     CheckedItem {
         diagnostics: checker.diagnostics,
         expr_types: checker.expr_types,
+        names: Resolutions::new(names),
     }
 }
 

@@ -10,11 +10,13 @@
 
 mod context;
 pub mod cycles;
+mod declarations;
 mod expr;
 pub mod global;
 mod items;
 pub mod library;
 mod ops;
+pub mod resolution;
 mod stmt;
 
 use std::collections::HashMap;
@@ -22,9 +24,11 @@ use std::collections::HashMap;
 pub use context::{CodeKind, Context};
 pub use items::formula_type as items_formula_type;
 pub use items::{CheckedItem, check_item};
+pub use resolution::{Definition, Owner, Resolutions, Resolved};
 
 use crate::diagnostic::Code;
 use crate::hir::{Body, Ident, NodeId, TypeRef};
+use crate::queries::ItemKey;
 use crate::signatures::{Signatures, TypeError};
 use crate::ty::Ty;
 
@@ -47,6 +51,8 @@ pub trait FormulaTypes {
 struct Local {
     ty: Ty,
     readonly: bool,
+    /// What the name resolves to: the declaring binding, or the field of a query's row.
+    definition: Definition,
 }
 
 /// The checker of one body of code (or one declaration).
@@ -59,6 +65,10 @@ pub struct Checker<'a> {
     diagnostics: Vec<SemanticDiagnostic>,
     /// The type of every expression of the body, by expression id, as last computed.
     expr_types: Vec<Ty>,
+    /// The item being checked, which identifies its locals.
+    item_key: ItemKey,
+    /// Every name occurrence met so far and what it resolves to.
+    names: Vec<Resolved>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -85,6 +95,38 @@ impl<'a> Checker<'a> {
             scopes: vec![HashMap::new()],
             diagnostics: Vec::new(),
             expr_types: vec![Ty::Error; body.exprs.len()],
+            item_key: ItemKey {
+                kind: "",
+                name: String::new(),
+                occurrence: 0,
+            },
+            names: Vec::new(),
+        }
+    }
+
+    /// Notes what the name at `node` resolves to.
+    fn note(&mut self, node: NodeId, definition: Definition) {
+        self.names.push(Resolved {
+            node,
+            definition,
+            declaration: false,
+        });
+    }
+
+    /// Notes that the name at `node` declares `definition`.
+    fn note_declaration(&mut self, node: NodeId, definition: Definition) {
+        self.names.push(Resolved {
+            node,
+            definition,
+            declaration: true,
+        });
+    }
+
+    /// The definition of a local declared by `name` in this item.
+    fn local_definition(&self, name: &Ident) -> Definition {
+        Definition::Local {
+            item: self.item_key.clone(),
+            node: name.node,
         }
     }
 
@@ -133,8 +175,17 @@ impl<'a> Checker<'a> {
             );
             return;
         }
+        let definition = self.local_definition(name);
+        self.note_declaration(name.node, definition.clone());
         if let Some(scope) = self.scopes.last_mut() {
-            scope.insert(name.name.clone(), Local { ty, readonly });
+            scope.insert(
+                name.name.clone(),
+                Local {
+                    ty,
+                    readonly,
+                    definition,
+                },
+            );
         }
     }
 
@@ -144,6 +195,7 @@ impl<'a> Checker<'a> {
 
     /// Resolves a written type, reporting an unknown name.
     fn resolve_type(&mut self, type_ref: &TypeRef) -> Ty {
+        self.note_type_names(type_ref);
         match self.signatures.resolve(type_ref) {
             Ok(ty) => {
                 self.map_shapes(&ty, type_ref.node());
@@ -165,6 +217,36 @@ impl<'a> Checker<'a> {
                 );
                 Ty::Error
             }
+        }
+    }
+
+    /// Notes the record, message and enum names written in a type.
+    fn note_type_names(&mut self, type_ref: &TypeRef) {
+        let mut pending = vec![type_ref];
+        while let Some(type_ref) = pending.pop() {
+            match type_ref {
+                TypeRef::Named(ident) => {
+                    if let Some(definition) = self.type_definition(&ident.name) {
+                        self.note(ident.node, definition);
+                    }
+                }
+                TypeRef::Generic { args, .. } => pending.extend(args.iter()),
+                TypeRef::Array { element, .. } => pending.push(element),
+                TypeRef::Projection { .. } | TypeRef::Missing(_) => {}
+            }
+        }
+    }
+
+    /// The declaration a type name refers to, when the program declares it.
+    fn type_definition(&self, name: &str) -> Option<Definition> {
+        if self.signatures.records.contains_key(name) {
+            Some(Definition::Record(name.to_owned()))
+        } else if self.signatures.messages.contains_key(name) {
+            Some(Definition::Message(name.to_owned()))
+        } else if self.signatures.enums.contains_key(name) {
+            Some(Definition::Enum(name.to_owned()))
+        } else {
+            None
         }
     }
 
