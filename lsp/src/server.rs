@@ -636,10 +636,11 @@ impl LanguageServer for Backend {
         Ok(self
             .query(&uri, move |db, file, document| {
                 let offset = offset_of(&document.rope, position);
-                let edits: Vec<TextEdit> = handlers::references::references(db, file, offset)
-                    .into_iter()
-                    .map(|range| TextEdit::new(range_of(&document.rope, range), new_name.clone()))
-                    .collect();
+                let edits: Vec<TextEdit> =
+                    handlers::references::rename_edits(db, file, offset, &new_name)
+                        .into_iter()
+                        .map(|(range, text)| TextEdit::new(range_of(&document.rope, range), text))
+                        .collect();
                 (!edits.is_empty()).then(|| WorkspaceEdit {
                     changes: Some(std::iter::once((target_uri, edits)).collect()),
                     ..WorkspaceEdit::default()

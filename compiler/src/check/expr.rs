@@ -256,7 +256,10 @@ impl Checker<'_> {
             let mutable_source = !local.readonly;
             let definition = local.definition.clone();
             let local = local.clone();
-            self.note(ident.node, definition);
+            // The implied `self` of a dispatcher has no written declaration to lead to.
+            if ident.name != "self" {
+                self.note(ident.node, definition);
+            }
             return Value {
                 ty: local.ty.clone(),
                 place: Place::Local {
@@ -1616,6 +1619,7 @@ impl Checker<'_> {
             }
         };
         if let Some(element) = element {
+            self.link_fields(&target_ty, &element);
             self.convertible_fields(&target_ty, &element, self.body.expr(value).node);
         }
         Value::of(result)

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::resolution::Resolutions;
+use super::resolution::{Definition, Resolutions};
 use super::stmt::Flow;
 use super::{Checker, CodeKind, Context, FormulaTypes, SemanticDiagnostic};
 use crate::diagnostic::Code;
@@ -22,6 +22,9 @@ pub struct CheckedItem {
     pub diagnostics: Vec<SemanticDiagnostic>,
     pub expr_types: Vec<Ty>,
     pub names: Resolutions,
+    /// Fields that code couples by name (an ingestion or conversion copies one into the other):
+    /// renaming one renames the other.
+    pub links: Vec<(Definition, Definition)>,
 }
 
 /// Checks an item; `key` identifies it in its file (its locals are named by it).
@@ -45,6 +48,12 @@ pub fn check_item(
         diagnostics: checker.diagnostics,
         expr_types: checker.expr_types,
         names: Resolutions::new(names),
+        links: {
+            let mut links = checker.links;
+            links.sort();
+            links.dedup();
+            links
+        },
     }
 }
 

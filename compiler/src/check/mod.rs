@@ -69,6 +69,8 @@ pub struct Checker<'a> {
     item_key: ItemKey,
     /// Every name occurrence met so far and what it resolves to.
     names: Vec<Resolved>,
+    /// Fields of two types that code couples by name (ingestion, conversion).
+    links: Vec<(Definition, Definition)>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -101,6 +103,104 @@ impl<'a> Checker<'a> {
                 occurrence: 0,
             },
             names: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    /// Couples the fields two struct types share by name: ingestion and `@convert` copy a field
+    /// into the field of the same name, so renaming one must rename the other.
+    fn link_fields(&mut self, target: &Ty, source: &Ty) {
+        let (Some(target_owner), Some(source_owner)) = (struct_owner(target), struct_owner(source))
+        else {
+            return;
+        };
+        if target_owner == source_owner {
+            return;
+        }
+        let (Some(target_sig), Some(source_sig)) = (
+            self.signatures.struct_of(target),
+            self.signatures.struct_of(source),
+        ) else {
+            return;
+        };
+        let shared: Vec<String> = target_sig
+            .order
+            .iter()
+            .filter(|name| *name != "id" && source_sig.members.contains_key(*name))
+            .cloned()
+            .collect();
+        for name in shared {
+            self.links.push((
+                Definition::Field {
+                    owner: target_owner.clone(),
+                    name: name.clone(),
+                },
+                Definition::Field {
+                    owner: source_owner.clone(),
+                    name,
+                },
+            ));
+        }
+    }
+
+    /// An anonymous message literal stored where a record or message is expected: its field
+    /// names are the names of that type's fields.
+    fn note_literal_fields(&mut self, node: NodeId, target: &Ty, source: &Ty) {
+        if !matches!(source, Ty::Anonymous(_) | Ty::Array(_) | Ty::List(_)) {
+            return;
+        }
+        if let Some(index) = self.body.exprs.iter().position(|expr| expr.node == node) {
+            let id = crate::hir::ExprId(u32::try_from(index).unwrap_or(u32::MAX));
+            self.note_literal(id, target);
+        }
+    }
+
+    /// The fields of the literal `id` (an object, or an array of them, nested) read as fields of
+    /// `target` (a record or message, or a collection of them).
+    fn note_literal(&mut self, id: crate::hir::ExprId, target: &Ty) {
+        use crate::hir::Expr;
+        let target = match target {
+            Ty::Maybe(inner) | Ty::List(inner) | Ty::Array(inner) | Ty::Table(inner) => {
+                (**inner).clone()
+            }
+            other => other.clone(),
+        };
+        match self.body.expr(id).expr.clone() {
+            Expr::Paren(inner) => self.note_literal(inner, &target),
+            Expr::Array(elements) => {
+                for element in elements {
+                    self.note_literal(element, &target);
+                }
+            }
+            Expr::Object(fields) => {
+                let (Some(owner), Some(sig)) =
+                    (struct_owner(&target), self.signatures.struct_of(&target))
+                else {
+                    return;
+                };
+                let mut nested = Vec::new();
+                for field in &fields {
+                    // `{x}` reads the local x: that name belongs to the local.
+                    let Some(value) = field.value else { continue };
+                    let Some(crate::signatures::MemberSig::Field { ty, .. }) =
+                        sig.members.get(&field.name.name)
+                    else {
+                        continue;
+                    };
+                    nested.push((field.name.clone(), value, ty.clone()));
+                }
+                for (name, value, ty) in nested {
+                    self.note(
+                        name.node,
+                        Definition::Field {
+                            owner: owner.clone(),
+                            name: name.name,
+                        },
+                    );
+                    self.note_literal(value, &ty);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -167,6 +267,8 @@ impl<'a> Checker<'a> {
         if name.name.is_empty() {
             return;
         }
+        // A dispatcher's `self` is implied: it is written nowhere, so it is no occurrence.
+        let implied = name.name == "self";
         if self.lookup_local(&name.name).is_some() {
             self.error(
                 name.node,
@@ -176,7 +278,9 @@ impl<'a> Checker<'a> {
             return;
         }
         let definition = self.local_definition(name);
-        self.note_declaration(name.node, definition.clone());
+        if !implied {
+            self.note_declaration(name.node, definition.clone());
+        }
         if let Some(scope) = self.scopes.last_mut() {
             scope.insert(
                 name.name.clone(),
@@ -293,6 +397,7 @@ impl<'a> Checker<'a> {
     }
 
     fn expect_storable(&mut self, node: NodeId, target: &Ty, source: &Ty, reactive: bool) {
+        self.note_literal_fields(node, target, source);
         if let (Ty::Enum(a), Ty::Enum(b)) = (target.unwrap_maybe(), source.unwrap_maybe())
             && a != b
         {
@@ -330,5 +435,14 @@ impl<'a> Checker<'a> {
                 format!("Type check failure: must have a type of 'bool', but the type is actually '{ty}'"),
             );
         }
+    }
+}
+
+/// The record or message a struct type is.
+fn struct_owner(ty: &Ty) -> Option<Owner> {
+    match ty {
+        Ty::Record(name) => Some(Owner::Record(name.to_string())),
+        Ty::Message(name) | Ty::Holder(name) => Some(Owner::Message(name.to_string())),
+        _ => None,
     }
 }

@@ -20,6 +20,31 @@ pub fn name_at(db: &dyn Db, file: SourceFile, offset: usize) -> Option<(Range<us
     Some((classified.range, classified.definition))
 }
 
+/// The edits that rename the name at `offset` to `new_name`: every occurrence of it and of the
+/// fields coupled with it by name; a shorthand field `{x}` keeps its field name (`{x: y}`).
+pub fn rename_edits(
+    db: &dyn Db,
+    file: SourceFile,
+    offset: usize,
+    new_name: &str,
+) -> Vec<(Range<usize>, String)> {
+    let Some((_, definition)) = name_at(db, file, offset) else {
+        return Vec::new();
+    };
+    let shorthand = super::semantic::shorthand_fields(db, file);
+    let text = &adama_compiler::queries::parsed(db, file).text;
+    super::semantic::coupled_occurrences(db, file, &definition)
+        .into_iter()
+        .map(|(range, _)| {
+            let replacement = match text.get(range.clone()) {
+                Some(old) if shorthand.contains(&range) => format!("{old}: {new_name}"),
+                _ => new_name.to_owned(),
+            };
+            (range, replacement)
+        })
+        .collect()
+}
+
 /// Every range naming the same declaration as the name at `offset`, the declaration included,
 /// in source order.
 pub fn references(db: &dyn Db, file: SourceFile, offset: usize) -> Vec<Range<usize>> {

@@ -40,27 +40,91 @@ pub fn classify(db: &dyn Db, file: SourceFile, offset: usize) -> Option<Classifi
         })
 }
 
+/// The definitions that must keep the name of `definition`: itself, and the fields that code
+/// couples with it by name (an ingestion or a conversion between two types), transitively.
+pub fn coupled(db: &dyn Db, file: SourceFile, definition: &Definition) -> Vec<Definition> {
+    let mut group = vec![definition.clone()];
+    if !matches!(definition, Definition::Field { .. }) {
+        return group;
+    }
+    let links: Vec<(Definition, Definition)> = file_items(db, file)
+        .iter()
+        .flat_map(|item| check_item(db, *item).links.iter().cloned())
+        .collect();
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for (a, b) in &links {
+            for (known, other) in [(a, b), (b, a)] {
+                if group.contains(known) && !group.contains(other) {
+                    group.push(other.clone());
+                    grew = true;
+                }
+            }
+        }
+    }
+    group
+}
+
 /// Every occurrence of `definition` in the file, in source order: (range, is the declaration).
 pub fn occurrences(
     db: &dyn Db,
     file: SourceFile,
     definition: &Definition,
 ) -> Vec<(Range<usize>, bool)> {
+    occurrences_of(db, file, std::slice::from_ref(definition))
+}
+
+/// Every occurrence of `definition` and of the definitions coupled with it.
+pub fn coupled_occurrences(
+    db: &dyn Db,
+    file: SourceFile,
+    definition: &Definition,
+) -> Vec<(Range<usize>, bool)> {
+    occurrences_of(db, file, &coupled(db, file, definition))
+}
+
+/// The spans of the shorthand fields of object literals (`{x}` for `{x: x}`).
+pub fn shorthand_fields(db: &dyn Db, file: SourceFile) -> Vec<Range<usize>> {
+    let lowered = lowered(db, file);
+    let mut found = Vec::new();
+    for (item, lowered_item) in file_items(db, file).iter().zip(&lowered.items) {
+        for expr in &item.hir(db).body.exprs {
+            if let adama_compiler::hir::Expr::Object(fields) = &expr.expr {
+                found.extend(
+                    fields
+                        .iter()
+                        .filter(|field| field.value.is_none())
+                        .map(|field| lowered_item.span(field.name.node)),
+                );
+            }
+        }
+    }
+    found
+}
+
+fn occurrences_of(
+    db: &dyn Db,
+    file: SourceFile,
+    definitions: &[Definition],
+) -> Vec<(Range<usize>, bool)> {
     let lowered = lowered(db, file);
     let text = &parsed(db, file).text;
     let mut found: Vec<(Range<usize>, bool)> = Vec::new();
+    let local_item = match definitions {
+        [Definition::Local { item, .. }] => Some(item),
+        _ => None,
+    };
     for (item, lowered_item) in file_items(db, file).iter().zip(&lowered.items) {
         // A local lives in one item: the others need not be checked to find its uses.
-        if let Definition::Local { item: key, .. } = definition
-            && item.key(db) != key
-        {
+        if local_item.is_some_and(|key| item.key(db) != key) {
             continue;
         }
         found.extend(
             check_item(db, *item)
                 .names
                 .iter()
-                .filter(|resolved: &&Resolved| resolved.definition == *definition)
+                .filter(|resolved: &&Resolved| definitions.contains(&resolved.definition))
                 .map(|resolved| {
                     (
                         name_range(text, lowered_item.span(resolved.node)),
