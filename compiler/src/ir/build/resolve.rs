@@ -460,9 +460,6 @@ impl Resolver<'_, '_> {
                 "value" => Some((false, 1)),
                 _ => None,
             },
-            Ty::Tuple(items) => tuple_index(name)
-                .filter(|index| *index < items.len())
-                .map(|index| (false, index as u32)),
             _ => None,
         }
     }
@@ -585,6 +582,18 @@ impl Resolver<'_, '_> {
                     return;
                 }
                 let res = match &object_ty {
+                    // The checker decided which element a tuple member names.
+                    Ty::Tuple(_) => self
+                        .builder
+                        .names
+                        .get(self.unit as usize)
+                        .and_then(|names| names.get(member.node))
+                        .and_then(|resolved| match resolved.definition {
+                            crate::check::Definition::TupleElement(index) => {
+                                Some(Res::MessageField(index))
+                            }
+                            _ => None,
+                        }),
                     Ty::Maybe(inner) => self
                         .struct_slot(inner, &member.name)
                         .map(|(record, slot)| Res::MaybeField { record, slot }),
@@ -940,21 +949,4 @@ fn hir_functions(item: &Item) -> Vec<&Function> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// `first` … `tenth`, then `pos_11` …
-fn tuple_index(name: &str) -> Option<usize> {
-    const NAMES: [&str; 10] = [
-        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-        "tenth",
-    ];
-    NAMES
-        .iter()
-        .position(|candidate| *candidate == name)
-        .or_else(|| {
-            name.strip_prefix("pos_")?
-                .parse::<usize>()
-                .ok()
-                .map(|n| n - 1)
-        })
 }
