@@ -253,20 +253,22 @@ impl Checker<'_> {
             return Value::error();
         }
         if let Some(local) = self.lookup_local(&ident.name) {
-            let mutable_source = !local.readonly;
-            let definition = local.definition.clone();
-            let local = local.clone();
+            let readonly = local.readonly;
+            let ty = local.ty.clone();
             // The implied `self` of a dispatcher has no written declaration to lead to.
-            if ident.name != "self" {
-                self.note(ident.node, definition);
-            }
+            let definition = if ident.name == "self" {
+                Definition::Receiver
+            } else {
+                local.definition.clone()
+            };
+            self.note(ident.node, definition);
             return Value {
-                ty: local.ty.clone(),
+                ty,
                 place: Place::Local {
-                    readonly: local.readonly,
+                    readonly,
                     name: ident.name.clone(),
                 },
-                mutable_source,
+                mutable_source: !readonly,
             };
         }
         if let Some(value) = self.struct_member_in_scope(&ident.name) {
@@ -478,8 +480,14 @@ impl Checker<'_> {
             Ty::Error => Value::error(),
             Ty::Record(_) | Ty::Message(_) | Ty::Holder(_) => self.struct_field(object, member),
             Ty::Anonymous(fields) => {
-                match fields.iter().find(|(field, _)| field == name) {
-                    Some((_, ty)) => Value::of(ty.clone()),
+                match fields.iter().position(|(field, _)| field == name) {
+                    Some(index) => {
+                        self.note(
+                            member.node,
+                            Definition::Element(u32::try_from(index).unwrap_or(u32::MAX)),
+                        );
+                        Value::of(fields[index].1.clone())
+                    }
                     None => {
                         self.error(member.node, Code::UnknownMember, format!("Field not found: the structure does not contain the field '{name}'."));
                         Value::error()
@@ -511,8 +519,14 @@ impl Checker<'_> {
                 }
             }
             Ty::Pair(key, value) => match name {
-                "key" => Value::of((**key).clone()),
-                "value" => Value::of((**value).clone()),
+                "key" => {
+                    self.note(member.node, Definition::Element(0));
+                    Value::of((**key).clone())
+                }
+                "value" => {
+                    self.note(member.node, Definition::Element(1));
+                    Value::of((**value).clone())
+                }
                 _ => self.lacks(&object.ty, member),
             },
             Ty::Tuple(items) => match tuple_index(name).and_then(|index| items.get(index)) {
@@ -521,7 +535,7 @@ impl Checker<'_> {
                     let index = tuple_index(name).unwrap_or_default();
                     self.note(
                         member.node,
-                        Definition::TupleElement(u32::try_from(index).unwrap_or(u32::MAX)),
+                        Definition::Element(u32::try_from(index).unwrap_or(u32::MAX)),
                     );
                     Value::of(ty)
                 }

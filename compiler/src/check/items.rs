@@ -40,7 +40,7 @@ pub fn check_item(
         formulas,
         Context::new(CodeKind::Constant),
     );
-    checker.item_key = key.clone();
+    checker.item_key = Arc::new(key.clone());
     checker.item(item);
     let mut names = super::declarations::declared_names(item, key, signatures);
     names.append(&mut checker.names);

@@ -20,6 +20,7 @@ pub mod resolution;
 mod stmt;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub use context::{CodeKind, Context};
 pub use items::formula_type as items_formula_type;
@@ -66,7 +67,7 @@ pub struct Checker<'a> {
     /// The type of every expression of the body, by expression id, as last computed.
     expr_types: Vec<Ty>,
     /// The item being checked, which identifies its locals.
-    item_key: ItemKey,
+    item_key: Arc<ItemKey>,
     /// Every name occurrence met so far and what it resolves to.
     names: Vec<Resolved>,
     /// Fields of two types that code couples by name (ingestion, conversion).
@@ -97,11 +98,11 @@ impl<'a> Checker<'a> {
             scopes: vec![HashMap::new()],
             diagnostics: Vec::new(),
             expr_types: vec![Ty::Error; body.exprs.len()],
-            item_key: ItemKey {
+            item_key: Arc::new(ItemKey {
                 kind: "",
                 name: String::new(),
                 occurrence: 0,
-            },
+            }),
             names: Vec::new(),
             links: Vec::new(),
         }
@@ -146,7 +147,11 @@ impl<'a> Checker<'a> {
     /// An anonymous message literal stored where a record or message is expected: its field
     /// names are the names of that type's fields.
     fn note_literal_fields(&mut self, node: NodeId, target: &Ty, source: &Ty) {
-        if !matches!(source, Ty::Anonymous(_) | Ty::Array(_) | Ty::List(_)) {
+        let literal = match source {
+            Ty::Array(element) | Ty::List(element) => matches!(**element, Ty::Anonymous(_)),
+            other => matches!(other, Ty::Anonymous(_)),
+        };
+        if !literal {
             return;
         }
         if let Some(index) = self.body.exprs.iter().position(|expr| expr.node == node) {
@@ -225,7 +230,7 @@ impl<'a> Checker<'a> {
     /// The definition of a local declared by `name` in this item.
     fn local_definition(&self, name: &Ident) -> Definition {
         Definition::Local {
-            item: self.item_key.clone(),
+            item: Arc::clone(&self.item_key),
             node: name.node,
         }
     }

@@ -10,6 +10,8 @@
 //! item's record compares equal after an edit that only moves text and salsa keeps re-using it.
 //! Positions come from the source maps when a tool asks.
 
+use std::sync::Arc;
+
 use crate::hir::NodeId;
 use crate::queries::ItemKey;
 
@@ -82,11 +84,14 @@ pub enum Definition {
     /// A local variable, parameter or binding: the item that declares it and the node of the
     /// declaring name.
     Local {
-        item: ItemKey,
+        item: Arc<ItemKey>,
         node: NodeId,
     },
-    /// An element of a tuple, by position from 0 (`first` is 0, `pos_11` is 10).
-    TupleElement(u32),
+    /// A member of a structural value by position from 0: an element of a tuple (`first` is 0,
+    /// `pos_11` is 10), a field of an anonymous message, the key (0) or value (1) of a pair.
+    Element(u32),
+    /// The enum value a dispatcher runs on (`self`), which no code declares.
+    Receiver,
     /// A library namespace (`Math`) or one of its functions (`Math.sqrt`).
     Library(String),
 }
@@ -94,7 +99,10 @@ pub enum Definition {
 impl Definition {
     /// Whether the program declares this name (so it can be renamed and navigated to).
     pub fn is_declared(&self) -> bool {
-        !matches!(self, Definition::TupleElement(_) | Definition::Library(_))
+        !matches!(
+            self,
+            Definition::Element(_) | Definition::Receiver | Definition::Library(_)
+        )
     }
 }
 

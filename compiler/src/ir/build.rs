@@ -831,11 +831,11 @@ impl Builder<'_> {
             let mut resolver = Resolver {
                 builder: self,
                 unit: unit_id,
-                scopes: vec![HashMap::new()],
+                slots: HashMap::new(),
                 elements: Vec::new(),
                 record,
                 message,
-                filter: matches!(item.decl, Decl::Filter(_)),
+                receiver: None,
             };
             resolver.item(&item);
         }

@@ -252,7 +252,7 @@ fn definition_type(db: &dyn Db, file: SourceFile, definition: &Definition) -> Op
         Definition::Local { item: key, node } => {
             let file_item = file_items(db, file)
                 .iter()
-                .find(|item| item.key(db) == key)?;
+                .find(|item| *item.key(db) == **key)?;
             let hir = file_item.hir(db);
             let params = match &hir.decl {
                 Decl::Function(function) | Decl::Procedure(function) => function.params.as_slice(),

@@ -117,7 +117,7 @@ fn occurrences_of(
     };
     for (item, lowered_item) in file_items(db, file).iter().zip(&lowered.items) {
         // A local lives in one item: the others need not be checked to find its uses.
-        if local_item.is_some_and(|key| item.key(db) != key) {
+        if local_item.is_some_and(|key| *item.key(db) != **key) {
             continue;
         }
         found.extend(
@@ -143,7 +143,7 @@ pub fn declaration(db: &dyn Db, file: SourceFile, definition: &Definition) -> Op
     if let Definition::Local { item: key, node } = definition {
         let index = file_items(db, file)
             .iter()
-            .position(|item| item.key(db) == key)?;
+            .position(|item| *item.key(db) == **key)?;
         let lowered_item = lowered(db, file).items.get(index)?;
         return Some(name_range(&parsed(db, file).text, lowered_item.span(*node)));
     }
