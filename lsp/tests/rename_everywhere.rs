@@ -288,9 +288,10 @@ async fn every_declared_name_renames_at_every_occurrence_and_still_checks() {
         renamed > 1000 && positions > renamed,
         "{renamed} names, {positions} positions"
     );
-    // Renames that still break a program, one `file: definition` a line: fields matched by
-    // name with no resolution to link them yet (literals passed straight to a call or a service,
-    // prefix dispatchers, rpc parameters). Any other failure fails the test.
+    // Renames that still break a program, one `file: definition` a line: a field named through
+    // a shorthand literal `{x}`, a message `id` coupled with a record's implied `id`, labels a
+    // prefix dispatcher (`E::Pre*`) covers, rpc parameters filled from a literal. Any other
+    // failure fails the test.
     let pending: Vec<String> = include_str!("rename_pending.txt")
         .lines()
         .map(|known| known.replacen(": ", ": renaming ", 1) + " leaves errors")

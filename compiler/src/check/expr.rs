@@ -755,7 +755,9 @@ impl Checker<'_> {
         let function_expr = self.body.expr(function).expr.clone();
         if let Expr::Member { object, member } = &function_expr {
             let object_value = self.expr(*object);
-            return self.method_call(&object_value, member, &argument_types, node);
+            let value = self.method_call(&object_value, member, &argument_types, node);
+            self.note_argument_literals(member, Some(&object_value.ty), arguments, &argument_types);
+            return value;
         }
         if let Expr::Name(name) = &function_expr
             && self.lookup_local(&name.name).is_none()
@@ -767,7 +769,9 @@ impl Checker<'_> {
                 (None, None) => Owner::Document,
             };
             self.note_method(name, owner, &overloads, &argument_types);
-            return self.pick_overload(&overloads, &argument_types, node);
+            let value = self.pick_overload(&overloads, &argument_types, node);
+            self.note_argument_literals(name, None, arguments, &argument_types);
+            return value;
         }
         let callee = self.expr(function);
         match &callee.ty {
@@ -785,11 +789,99 @@ impl Checker<'_> {
                 if let Some(index) = self.overload_index(&overloads, &argument_types) {
                     self.note_function(function, name, index);
                 }
-                self.pick_overload(&overloads, &argument_types, node)
+                let value = self.pick_overload(&overloads, &argument_types, node);
+                if let Expr::Name(callee) = &function_expr {
+                    self.note_argument_literals(callee, None, arguments, &argument_types);
+                }
+                value
             }
             _ => {
                 self.error(node, Code::BadCall, "Expression is not a function");
                 Value::error()
+            }
+        }
+    }
+
+    /// Anonymous message literals passed to the parameters of the callee named `callee` (as
+    /// the checker resolved it): their field names are the fields of the parameter types.
+    fn note_argument_literals(
+        &mut self,
+        callee: &Ident,
+        receiver: Option<&Ty>,
+        arguments: &[ExprId],
+        argument_types: &[Ty],
+    ) {
+        let literal = |ty: &Ty| match ty {
+            Ty::Array(element) | Ty::List(element) => matches!(**element, Ty::Anonymous(_)),
+            other => matches!(other, Ty::Anonymous(_)),
+        };
+        if !argument_types.iter().any(literal) {
+            return;
+        }
+        let resolved = self
+            .names
+            .iter()
+            .rev()
+            .find(|resolved| resolved.node == callee.node)
+            .map(|resolved| resolved.definition.clone());
+        let params: Vec<Ty> = match (resolved, receiver) {
+            (
+                Some(Definition::Function {
+                    name,
+                    procedure,
+                    overload,
+                }),
+                _,
+            ) => {
+                let table = if procedure {
+                    &self.signatures.procedures
+                } else {
+                    &self.signatures.functions
+                };
+                table
+                    .get(&name)
+                    .and_then(|overloads| overloads.get(overload as usize))
+                    .map(|sig| sig.params.iter().map(|param| param.ty.clone()).collect())
+                    .unwrap_or_default()
+            }
+            (
+                Some(Definition::Method {
+                    owner,
+                    name,
+                    overload,
+                }),
+                _,
+            ) => {
+                let sig = match owner {
+                    Owner::Record(record) => self.signatures.records.get(&record),
+                    Owner::Message(message) => self.signatures.messages.get(&message),
+                    Owner::Document => None,
+                };
+                sig.and_then(|sig| sig.methods.get(&name))
+                    .and_then(|overloads| overloads.get(overload as usize))
+                    .map(|sig| sig.params.iter().map(|param| param.ty.clone()).collect())
+                    .unwrap_or_default()
+            }
+            (Some(Definition::ServiceMethod { service, name }), _) => self
+                .signatures
+                .services
+                .get(&service)
+                .and_then(|methods| methods.get(&name))
+                .map(|method| {
+                    vec![
+                        Ty::Error,
+                        self.signatures.resolve_struct_name(&method.input),
+                    ]
+                })
+                .unwrap_or_default(),
+            (_, Some(Ty::Handler(message))) if callee.name == "enqueue" => {
+                vec![Ty::Error, self.signatures.resolve_struct_name(message)]
+            }
+            _ => Vec::new(),
+        };
+        for ((argument, ty), param) in arguments.iter().zip(argument_types).zip(params) {
+            if literal(ty) {
+                self.note_literal(*argument, &param);
             }
         }
     }
