@@ -288,10 +288,9 @@ async fn every_declared_name_renames_at_every_occurrence_and_still_checks() {
         renamed > 1000 && positions > renamed,
         "{renamed} names, {positions} positions"
     );
-    // Renames that still break a program, one `file: definition` a line: a field named through
-    // a shorthand literal `{x}`, a message `id` coupled with a record's implied `id`, labels a
-    // prefix dispatcher (`E::Pre*`) covers, rpc parameters filled from a literal. Any other
-    // failure fails the test.
+    // Renames that still break a program, one `file: definition` a line: a message `id` that a
+    // conversion or ingestion ties to a record's implied `id`, and labels a prefix dispatcher
+    // (`E::Pre*`) covers. Any other failure fails the test.
     let pending: Vec<String> = include_str!("rename_pending.txt")
         .lines()
         .map(|known| known.replacen(": ", ": renaming ", 1) + " leaves errors")

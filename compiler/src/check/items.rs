@@ -6,6 +6,7 @@ use super::resolution::{Definition, Resolutions};
 use super::stmt::Flow;
 use super::{Checker, CodeKind, Context, FormulaTypes, SemanticDiagnostic};
 use crate::diagnostic::Code;
+use crate::hir::NodeId;
 use crate::hir::{
     Block, Bubble, CronSchedule, Decl, EventKind, Field, Formula, Function, Guard, Ident,
     Invalidation, Item, MessageMember, Mutability, Privacy, RecordMember, StaticEntry,
@@ -25,6 +26,8 @@ pub struct CheckedItem {
     /// Fields that code couples by name (an ingestion or conversion copies one into the other):
     /// renaming one renames the other.
     pub links: Vec<(Definition, Definition)>,
+    /// The field each shorthand literal field (`{x}`, which reads the local `x`) also names.
+    pub shorthand_fields: Vec<(NodeId, Definition)>,
 }
 
 /// Checks an item; `key` identifies it in its file (its locals are named by it).
@@ -53,6 +56,12 @@ pub fn check_item(
             links.sort();
             links.dedup();
             links
+        },
+        shorthand_fields: {
+            let mut shorthands = checker.shorthands;
+            shorthands.sort();
+            shorthands.dedup();
+            shorthands
         },
     }
 }
@@ -204,9 +213,19 @@ impl Checker<'_> {
             }
             Decl::Rpc(rpc) => {
                 let mut locals = vec![(rpc.who.clone(), Ty::Principal, true)];
+                let message = crate::signatures::rpc_message_name(&rpc.name.name);
                 for param in &rpc.params {
                     let ty = self.resolve_type(&param.ty);
                     locals.push((param.name.clone(), ty, false));
+                    // Each parameter is also a field of the message the rpc receives.
+                    let local = self.local_definition(&param.name);
+                    self.links.push((
+                        local,
+                        Definition::Field {
+                            owner: super::Owner::Message(message.clone()),
+                            name: param.name.name.clone(),
+                        },
+                    ));
                 }
                 self.code(&rpc.body, Context::new(CodeKind::Handler), locals);
             }

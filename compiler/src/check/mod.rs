@@ -72,6 +72,8 @@ pub struct Checker<'a> {
     names: Vec<Resolved>,
     /// Fields of two types that code couples by name (ingestion, conversion).
     links: Vec<(Definition, Definition)>,
+    /// The fields that shorthand literal fields (`{x}`) name, by the node of the name.
+    shorthands: Vec<(NodeId, Definition)>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -105,6 +107,7 @@ impl<'a> Checker<'a> {
             }),
             names: Vec::new(),
             links: Vec::new(),
+            shorthands: Vec::new(),
         }
     }
 
@@ -185,11 +188,21 @@ impl<'a> Checker<'a> {
                 };
                 let mut nested = Vec::new();
                 for field in &fields {
-                    // `{x}` reads the local x: that name belongs to the local.
-                    let Some(value) = field.value else { continue };
                     let Some(crate::signatures::MemberSig::Field { ty, .. }) =
                         sig.members.get(&field.name.name)
                     else {
+                        continue;
+                    };
+                    // `{x}` reads the local x: its name resolves to the local, and it also
+                    // names the field.
+                    let Some(value) = field.value else {
+                        self.shorthands.push((
+                            field.name.node,
+                            Definition::Field {
+                                owner: owner.clone(),
+                                name: field.name.name.clone(),
+                            },
+                        ));
                         continue;
                     };
                     nested.push((field.name.clone(), value, ty.clone()));

@@ -33,16 +33,30 @@ pub fn rename_edits(
     };
     let shorthand = super::semantic::shorthand_fields(db, file);
     let text = &adama_compiler::queries::parsed(db, file).text;
-    super::semantic::coupled_occurrences(db, file, &definition)
-        .into_iter()
-        .map(|(range, _)| {
-            let replacement = match text.get(range.clone()) {
-                Some(old) if shorthand.contains(&range) => format!("{old}: {new_name}"),
-                _ => new_name.to_owned(),
-            };
-            (range, replacement)
-        })
-        .collect()
+    let group = super::semantic::coupled(db, file, &definition);
+    let mut edits: Vec<(Range<usize>, String)> =
+        super::semantic::coupled_occurrences(db, file, &definition)
+            .into_iter()
+            .map(|(range, _)| {
+                let replacement = match text.get(range.clone()) {
+                    Some(old) if shorthand.contains(&range) => format!("{old}: {new_name}"),
+                    _ => new_name.to_owned(),
+                };
+                (range, replacement)
+            })
+            .collect();
+    // A shorthand `{x}` naming a renamed field keeps reading x: `{y: x}`.
+    for range in super::semantic::shorthand_occurrences(db, file, &group) {
+        if edits.iter().any(|(edited, _)| *edited == range) {
+            continue;
+        }
+        if let Some(old) = text.get(range.clone()) {
+            let replacement = format!("{new_name}: {old}");
+            edits.push((range, replacement));
+        }
+    }
+    edits.sort_by_key(|(range, _)| range.start);
+    edits
 }
 
 /// Every range naming the same declaration as the name at `offset`, the declaration included,

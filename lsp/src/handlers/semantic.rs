@@ -44,7 +44,10 @@ pub fn classify(db: &dyn Db, file: SourceFile, offset: usize) -> Option<Classifi
 /// couples with it by name (an ingestion or a conversion between two types), transitively.
 pub fn coupled(db: &dyn Db, file: SourceFile, definition: &Definition) -> Vec<Definition> {
     let mut group = vec![definition.clone()];
-    if !matches!(definition, Definition::Field { .. }) {
+    if !matches!(
+        definition,
+        Definition::Field { .. } | Definition::Local { .. }
+    ) {
         return group;
     }
     let links: Vec<(Definition, Definition)> = file_items(db, file)
@@ -99,6 +102,26 @@ pub fn shorthand_fields(db: &dyn Db, file: SourceFile) -> Vec<Range<usize>> {
                 );
             }
         }
+    }
+    found
+}
+
+/// The shorthand literal fields (`{x}`) that name one of `definitions` as a field.
+pub fn shorthand_occurrences(
+    db: &dyn Db,
+    file: SourceFile,
+    definitions: &[Definition],
+) -> Vec<Range<usize>> {
+    let lowered = lowered(db, file);
+    let mut found = Vec::new();
+    for (item, lowered_item) in file_items(db, file).iter().zip(&lowered.items) {
+        found.extend(
+            check_item(db, *item)
+                .shorthand_fields
+                .iter()
+                .filter(|(_, definition)| definitions.contains(definition))
+                .map(|(node, _)| lowered_item.span(*node)),
+        );
     }
     found
 }
