@@ -311,3 +311,44 @@ async fn every_declared_name_renames_at_every_occurrence_and_still_checks() {
         unexpected.join("\n")
     );
 }
+
+#[tokio::test]
+async fn fields_enum_labels_and_policies_rename_at_their_uses() {
+    let mut server = Server::start().await;
+    let text = "enum Level { Low, High }\nrecord Player {\n  public int count;\n  public Level level;\n  policy mine { return true; }\n  use_policy<mine> int secret;\n}\ntable<Player> players;\npublic formula total = (iterate players where count > 0).size();\nprocedure bump(Player p) {\n  p.count++;\n  p.level = Level::High;\n}\n";
+    let uri = "file:///fields.a";
+    server
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "adama", "version": 1, "text": text}}),
+        )
+        .await;
+    let index = LineIndex::new(text);
+    // Definition on `p.count` lands on the field's declaration.
+    let use_of_count = text.find("p.count").map(|offset| offset + 2).unwrap_or(0);
+    let at =
+        json!({"textDocument": {"uri": uri}, "position": position(&index, text, use_of_count)});
+    let target = server.request("textDocument/definition", at.clone()).await;
+    assert_eq!(
+        target["range"]["start"],
+        position(&index, text, text.find("count;").unwrap_or(0))
+    );
+    for (name, new) in [("count", "score"), ("High", "Top"), ("mine", "own")] {
+        let offset = text.rfind(name).unwrap_or(0);
+        let mut rename =
+            json!({"textDocument": {"uri": uri}, "position": position(&index, text, offset)});
+        rename["newName"] = json!(new);
+        let response = server.request("textDocument/rename", rename).await;
+        let renamed = apply(text, &edits(&index, text, &response, uri));
+        assert_eq!(
+            renamed.matches(name).count(),
+            0,
+            "every `{name}` renamed:\n{renamed}"
+        );
+        assert!(
+            errors(&renamed).is_empty(),
+            "{name}: {:?}",
+            errors(&renamed)
+        );
+    }
+}
