@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::hir::NodeId;
 use crate::queries::ItemKey;
+use crate::signatures::{FnSig, Signatures};
 
 /// Whose member a field or method is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -103,6 +104,47 @@ impl Definition {
             self,
             Definition::Element(_) | Definition::Receiver | Definition::Library(_)
         )
+    }
+}
+
+/// The overloads a callable definition belongs to and its index among them: a function or
+/// procedure, a method of a record or message, or the dispatchers of an enum (no index).
+pub fn overloads<'a>(
+    signatures: &'a Signatures,
+    definition: &Definition,
+) -> Option<(&'a [FnSig], Option<usize>)> {
+    match definition {
+        Definition::Function {
+            name,
+            procedure,
+            overload,
+        } => {
+            let table = if *procedure {
+                &signatures.procedures
+            } else {
+                &signatures.functions
+            };
+            Some((table.get(name)?, Some(*overload as usize)))
+        }
+        Definition::Method {
+            owner,
+            name,
+            overload,
+        } => {
+            let owner = match owner {
+                Owner::Record(record) => signatures.records.get(record)?,
+                Owner::Message(message) => signatures.messages.get(message)?,
+                Owner::Document => return None,
+            };
+            Some((owner.methods.get(name)?, Some(*overload as usize)))
+        }
+        Definition::Dispatcher { enumeration, name } => Some((
+            signatures
+                .dispatchers
+                .get(&(enumeration.clone(), name.clone()))?,
+            None,
+        )),
+        _ => None,
     }
 }
 
