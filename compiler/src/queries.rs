@@ -188,7 +188,7 @@ pub fn formula_type<'db>(db: &'db dyn Db, formula: FormulaRef<'db>) -> Ty {
 pub fn check_item<'db>(db: &'db dyn Db, item: FileItem<'db>) -> CheckedItem {
     let file = item.file(db);
     let formulas = QueryFormulas { db, file };
-    crate::check::check_item(item.hir(db), signatures(db, file), &formulas)
+    crate::check::check_item(item.hir(db), item.key(db), signatures(db, file), &formulas)
 }
 
 /// The type of every expression of one item, by expression id, for tools that show types.

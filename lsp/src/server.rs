@@ -577,7 +577,10 @@ impl LanguageServer for Backend {
         Ok(self
             .query(&uri, move |db, file, document| {
                 let offset = offset_of(&document.rope, position);
-                let declaration = handlers::definition::definition(db, file, offset);
+                let declaration =
+                    handlers::semantic::classify(db, file, offset).and_then(|classified| {
+                        handlers::semantic::declaration(db, file, &classified.definition)
+                    });
                 handlers::references::references(db, file, offset)
                     .into_iter()
                     .filter(|range| include_declaration || Some(range) != declaration.as_ref())
@@ -634,10 +637,11 @@ impl LanguageServer for Backend {
         Ok(self
             .query(&uri, move |db, file, document| {
                 let offset = offset_of(&document.rope, position);
-                let edits: Vec<TextEdit> = handlers::references::references(db, file, offset)
-                    .into_iter()
-                    .map(|range| TextEdit::new(range_of(&document.rope, range), new_name.clone()))
-                    .collect();
+                let edits: Vec<TextEdit> =
+                    handlers::references::rename_edits(db, file, offset, &new_name)
+                        .into_iter()
+                        .map(|(range, text)| TextEdit::new(range_of(&document.rope, range), text))
+                        .collect();
                 (!edits.is_empty()).then(|| WorkspaceEdit {
                     changes: Some(std::iter::once((target_uri, edits)).collect()),
                     ..WorkspaceEdit::default()

@@ -846,3 +846,30 @@ fn documents_of_one_loaded_program_keep_their_own_state() {
     assert_eq!(second.dump()["total"], 0, "the second document saw nothing");
     assert_eq!(second.dump()["__snapshot"], "space/two");
 }
+
+#[test]
+fn tuple_members_read_the_element_the_checker_resolved() {
+    let document = document(
+        "public int second;\npublic int eleventh;\n@construct {\n  tuple<int, int, int, int, int, int, int, int, int, int, int> t = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);\n  second = t.second;\n  eleventh = t.pos_11;\n}\n",
+    );
+    let dump = state(&document);
+    assert_eq!(dump["second"], json!(2));
+    assert_eq!(dump["eleventh"], json!(11));
+}
+
+#[test]
+fn a_tuple_position_without_a_name_does_not_compile() {
+    for member in ["pos_0", "pos_1", "pos_3"] {
+        let source = format!(
+            "public int x;\n@construct {{\n  tuple<int, int> t = (1, 2);\n  x = t.{member};\n}}\n"
+        );
+        let errors = compile("test.a", &source).err().unwrap_or_default();
+        assert!(
+            errors.iter().any(|diagnostic| diagnostic
+                .message
+                .contains(&format!("lacks field '{member}'"))),
+            "{member}: {:?}",
+            errors.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::resolution::{Definition, Owner, tuple_index};
 use super::{Checker, SemanticDiagnostic, library, ops};
 use crate::diagnostic::Code;
 use crate::hir::{
@@ -84,6 +85,10 @@ impl Checker<'_> {
                         format!("Create state #{label}"),
                         format!("\n#{label} {{\n}}\n"),
                     ));
+                } else if let Literal::Label(label) = &literal
+                    && !label.is_empty()
+                {
+                    self.note(node, Definition::State(label.clone()));
                 }
                 Value::of(literal_type(&literal))
             }
@@ -255,23 +260,45 @@ impl Checker<'_> {
             return Value::error();
         }
         if let Some(local) = self.lookup_local(&ident.name) {
-            let mutable_source = !local.readonly;
+            let readonly = local.readonly;
+            let ty = local.ty.clone();
+            // The implied `self` of a dispatcher has no written declaration to lead to.
+            let definition = if ident.name == "self" {
+                Definition::Receiver
+            } else {
+                local.definition.clone()
+            };
+            self.note(ident.node, definition);
             return Value {
-                ty: local.ty.clone(),
+                ty,
                 place: Place::Local {
-                    readonly: local.readonly,
+                    readonly,
                     name: ident.name.clone(),
                 },
-                mutable_source,
+                mutable_source: !readonly,
             };
         }
         if let Some(value) = self.struct_member_in_scope(&ident.name) {
+            let owner = match (&self.context.record, &self.context.message) {
+                (Some(record), _) => Owner::Record(record.to_string()),
+                (None, Some(message)) => Owner::Message(message.to_string()),
+                (None, None) => Owner::Document,
+            };
+            self.note(
+                ident.node,
+                Definition::Field {
+                    owner,
+                    name: ident.name.clone(),
+                },
+            );
             return value;
         }
         if self.context.kind == super::CodeKind::Filter
             && let Some(ty) = self.signatures.views.get(&ident.name)
         {
-            return Value::of(ty.clone());
+            let ty = ty.clone();
+            self.note(ident.node, Definition::View(ident.name.clone()));
+            return Value::of(ty);
         }
         if let Some(global) = self.signatures.globals.get(&ident.name) {
             let document_value = matches!(
@@ -284,6 +311,9 @@ impl Checker<'_> {
                     | GlobalSig::Replication
             );
             if !document_value || self.context.reads_document() {
+                if let Some(definition) = global_definition(&ident.name, global) {
+                    self.note(ident.node, definition);
+                }
                 match global {
                     GlobalSig::Field { ty, readonly } => {
                         return Value {
@@ -318,6 +348,7 @@ impl Checker<'_> {
             }
         }
         if library::NAMESPACES.contains(&ident.name.as_str()) {
+            self.note(ident.node, Definition::Library(ident.name.clone()));
             return Value::of(Ty::Global(Arc::from(ident.name.as_str())));
         }
         let mut diagnostic = SemanticDiagnostic::new(
@@ -399,6 +430,19 @@ impl Checker<'_> {
             return Value::error();
         };
         let ty = Ty::Enum(Arc::from(enumeration.name.as_str()));
+        self.note(enumeration.node, Definition::Enum(enumeration.name.clone()));
+        if let Some(label) = label
+            && !prefix
+            && labels.contains(&label.name)
+        {
+            self.note(
+                label.node,
+                Definition::EnumLabel {
+                    enumeration: enumeration.name.clone(),
+                    label: label.name.clone(),
+                },
+            );
+        }
         match label {
             None => Value::of(Ty::array(ty)),
             Some(label) if prefix => {
@@ -441,8 +485,14 @@ impl Checker<'_> {
             Ty::Error => Value::error(),
             Ty::Record(_) | Ty::Message(_) | Ty::Holder(_) => self.struct_field(object, member),
             Ty::Anonymous(fields) => {
-                match fields.iter().find(|(field, _)| field == name) {
-                    Some((_, ty)) => Value::of(ty.clone()),
+                match fields.iter().position(|(field, _)| field == name) {
+                    Some(index) => {
+                        self.note(
+                            member.node,
+                            Definition::Element(u32::try_from(index).unwrap_or(u32::MAX)),
+                        );
+                        Value::of(fields[index].1.clone())
+                    }
                     None => {
                         self.error_suggesting(member.node, Code::UnknownMember, format!("Field not found: the structure does not contain the field '{name}'."), self.suggest_field(&object.ty, name));
                         Value::error()
@@ -474,16 +524,34 @@ impl Checker<'_> {
                 }
             }
             Ty::Pair(key, value) => match name {
-                "key" => Value::of((**key).clone()),
-                "value" => Value::of((**value).clone()),
+                "key" => {
+                    self.note(member.node, Definition::Element(0));
+                    Value::of((**key).clone())
+                }
+                "value" => {
+                    self.note(member.node, Definition::Element(1));
+                    Value::of((**value).clone())
+                }
                 _ => self.lacks(&object.ty, member),
             },
             Ty::Tuple(items) => match tuple_index(name).and_then(|index| items.get(index)) {
-                Some(ty) => Value::of(ty.clone()),
+                Some(ty) => {
+                    let ty = ty.clone();
+                    let index = tuple_index(name).unwrap_or_default();
+                    self.note(
+                        member.node,
+                        Definition::Element(u32::try_from(index).unwrap_or(u32::MAX)),
+                    );
+                    Value::of(ty)
+                }
                 None => self.lacks(&object.ty, member),
             },
             Ty::Viewer => match self.signatures.views.get(name) {
-                Some(ty) => Value::of(ty.clone()),
+                Some(ty) => {
+                    let ty = ty.clone();
+                    self.note(member.node, Definition::View(name.to_owned()));
+                    Value::of(ty)
+                }
                 None => {
                     self.error_suggesting(member.node, Code::UnknownMember, format!("The view field '{name}' was not defined; declare it with `view T {name};`"), self.suggest_field(&Ty::Viewer, name));
                     Value::error()
@@ -496,6 +564,10 @@ impl Checker<'_> {
             },
             Ty::Global(namespace) => {
                 if library::namespace_functions(namespace).contains(&name) {
+                    self.note(
+                        member.node,
+                        Definition::Library(format!("{namespace}.{name}")),
+                    );
                     Value::of(Ty::Function(Arc::from(
                         format!("{namespace}.{name}").as_str(),
                     )))
@@ -530,7 +602,21 @@ impl Checker<'_> {
             return Value::error();
         };
         let is_record = matches!(object.ty, Ty::Record(_));
-        match struct_sig.members.get(&member.name) {
+        let member_sig = struct_sig.members.get(&member.name).cloned();
+        if matches!(
+            member_sig,
+            Some(MemberSig::Field { .. } | MemberSig::Formula)
+        ) && let Some(owner) = owner_of(&object.ty)
+        {
+            self.note(
+                member.node,
+                Definition::Field {
+                    owner,
+                    name: member.name.clone(),
+                },
+            );
+        }
+        match member_sig.as_ref() {
             Some(MemberSig::Field { ty, readonly }) => {
                 let place = if is_record {
                     Place::Field {
@@ -680,13 +766,23 @@ impl Checker<'_> {
         let function_expr = self.body.expr(function).expr.clone();
         if let Expr::Member { object, member } = &function_expr {
             let object_value = self.expr(*object);
-            return self.method_call(&object_value, member, &argument_types, node);
+            let value = self.method_call(&object_value, member, &argument_types, node);
+            self.note_argument_literals(member, Some(&object_value.ty), arguments, &argument_types);
+            return value;
         }
         if let Expr::Name(name) = &function_expr
             && self.lookup_local(&name.name).is_none()
             && let Some(overloads) = self.own_methods(&name.name)
         {
-            return self.pick_overload(&overloads, &argument_types, node);
+            let owner = match (&self.context.record, &self.context.message) {
+                (Some(record), _) => Owner::Record(record.to_string()),
+                (None, Some(message)) => Owner::Message(message.to_string()),
+                (None, None) => Owner::Document,
+            };
+            self.note_method(name, owner, &overloads, &argument_types);
+            let value = self.pick_overload(&overloads, &argument_types, node);
+            self.note_argument_literals(name, None, arguments, &argument_types);
+            return value;
         }
         let callee = self.expr(function);
         match &callee.ty {
@@ -701,11 +797,102 @@ impl Checker<'_> {
                     .flatten()
                     .cloned()
                     .collect();
-                self.pick_overload(&overloads, &argument_types, node)
+                if let Some(index) = self.overload_index(&overloads, &argument_types) {
+                    self.note_function(function, name, index);
+                }
+                let value = self.pick_overload(&overloads, &argument_types, node);
+                if let Expr::Name(callee) = &function_expr {
+                    self.note_argument_literals(callee, None, arguments, &argument_types);
+                }
+                value
             }
             _ => {
                 self.error(node, Code::NotCallable, "Expression is not a function");
                 Value::error()
+            }
+        }
+    }
+
+    /// Anonymous message literals passed to the parameters of the callee named `callee` (as
+    /// the checker resolved it): their field names are the fields of the parameter types.
+    fn note_argument_literals(
+        &mut self,
+        callee: &Ident,
+        receiver: Option<&Ty>,
+        arguments: &[ExprId],
+        argument_types: &[Ty],
+    ) {
+        let literal = |ty: &Ty| match ty {
+            Ty::Array(element) | Ty::List(element) => matches!(**element, Ty::Anonymous(_)),
+            other => matches!(other, Ty::Anonymous(_)),
+        };
+        if !argument_types.iter().any(literal) {
+            return;
+        }
+        let resolved = self
+            .names
+            .iter()
+            .rev()
+            .find(|resolved| resolved.node == callee.node)
+            .map(|resolved| resolved.definition.clone());
+        let params: Vec<Ty> = match (resolved, receiver) {
+            (
+                Some(Definition::Function {
+                    name,
+                    procedure,
+                    overload,
+                }),
+                _,
+            ) => {
+                let table = if procedure {
+                    &self.signatures.procedures
+                } else {
+                    &self.signatures.functions
+                };
+                table
+                    .get(&name)
+                    .and_then(|overloads| overloads.get(overload as usize))
+                    .map(|sig| sig.params.iter().map(|param| param.ty.clone()).collect())
+                    .unwrap_or_default()
+            }
+            (
+                Some(Definition::Method {
+                    owner,
+                    name,
+                    overload,
+                }),
+                _,
+            ) => {
+                let sig = match owner {
+                    Owner::Record(record) => self.signatures.records.get(&record),
+                    Owner::Message(message) => self.signatures.messages.get(&message),
+                    Owner::Document => None,
+                };
+                sig.and_then(|sig| sig.methods.get(&name))
+                    .and_then(|overloads| overloads.get(overload as usize))
+                    .map(|sig| sig.params.iter().map(|param| param.ty.clone()).collect())
+                    .unwrap_or_default()
+            }
+            (Some(Definition::ServiceMethod { service, name }), _) => self
+                .signatures
+                .services
+                .get(&service)
+                .and_then(|methods| methods.get(&name))
+                .map(|method| {
+                    vec![
+                        Ty::Error,
+                        self.signatures.resolve_struct_name(&method.input),
+                    ]
+                })
+                .unwrap_or_default(),
+            (_, Some(Ty::Handler(message))) if callee.name == "enqueue" => {
+                vec![Ty::Error, self.signatures.resolve_struct_name(message)]
+            }
+            _ => Vec::new(),
+        };
+        for ((argument, ty), param) in arguments.iter().zip(argument_types).zip(params) {
+            if literal(ty) {
+                self.note_literal(*argument, &param);
             }
         }
     }
@@ -718,6 +905,63 @@ impl Checker<'_> {
             (None, None) => None,
         }?;
         owner.methods.get(name).cloned()
+    }
+
+    /// The overload [`Checker::pick_overload`] takes: the first whose parameters accept the
+    /// arguments, else the first with as many parameters.
+    fn overload_index(&self, overloads: &[FnSig], arguments: &[Ty]) -> Option<usize> {
+        let fits = |sig: &FnSig| {
+            sig.params.len() == arguments.len()
+                && sig.params.iter().zip(arguments).all(|(param, argument)| {
+                    crate::ty::can_store(&param.ty, argument, false, self.signatures)
+                })
+        };
+        overloads.iter().position(fits).or_else(|| {
+            overloads
+                .iter()
+                .position(|sig| sig.params.len() == arguments.len())
+        })
+    }
+
+    /// Notes the method overload a call by `name` takes.
+    fn note_method(&mut self, name: &Ident, owner: Owner, overloads: &[FnSig], arguments: &[Ty]) {
+        if let Some(index) = self.overload_index(overloads, arguments) {
+            self.note(
+                name.node,
+                Definition::Method {
+                    owner,
+                    name: name.name.clone(),
+                    overload: u32::try_from(index).unwrap_or(u32::MAX),
+                },
+            );
+        }
+    }
+
+    /// Notes the overload of a top-level function or procedure that the name in `function` (an
+    /// expression naming it) takes; `index` counts functions first, then procedures.
+    fn note_function(&mut self, function: ExprId, name: &str, index: usize) {
+        let mut function = function;
+        while let Expr::Paren(inner) = self.body.expr(function).expr {
+            function = inner;
+        }
+        let Expr::Name(ident) = &self.body.expr(function).expr else {
+            return;
+        };
+        let node = ident.node;
+        let functions = self.signatures.functions.get(name).map_or(0, Vec::len);
+        let (procedure, overload) = if index < functions {
+            (false, index)
+        } else {
+            (true, index - functions)
+        };
+        self.note(
+            node,
+            Definition::Function {
+                name: name.to_owned(),
+                procedure,
+                overload: u32::try_from(overload).unwrap_or(u32::MAX),
+            },
+        );
     }
 
     fn pick_overload(&mut self, overloads: &[FnSig], arguments: &[Ty], node: NodeId) -> Value {
@@ -919,6 +1163,10 @@ impl Checker<'_> {
                 if let Some(call) = call
                     && !(document_bound && without_document)
                 {
+                    self.note(
+                        member.node,
+                        Definition::Library(format!("{namespace}.{name}")),
+                    );
                     self.library_result(call, &format!("{namespace}.{name}"), node)
                 } else {
                     self.error_suggesting(
@@ -937,6 +1185,9 @@ impl Checker<'_> {
                     .and_then(|sig| sig.methods.get(name))
                     .cloned()
                 {
+                    if let Some(owner) = owner_of(&object.ty) {
+                        self.note_method(member, owner, &overloads, arguments);
+                    }
                     return self.pick_overload(&overloads, arguments, node);
                 }
                 match (name, &object.ty) {
@@ -966,6 +1217,9 @@ impl Checker<'_> {
                     .and_then(|sig| sig.methods.get(name))
                     .cloned()
                 {
+                    if let Some(owner) = owner_of(element) {
+                        self.note_method(member, owner, &overloads, arguments);
+                    }
                     let result = self.pick_overload(&overloads, arguments, node);
                     return Value::of(if result.ty == Ty::Void {
                         Ty::Void
@@ -1009,6 +1263,13 @@ impl Checker<'_> {
             Ty::Enum(enumeration) => {
                 let key = (enumeration.to_string(), name.to_owned());
                 if let Some(overloads) = self.signatures.dispatchers.get(&key).cloned() {
+                    self.note(
+                        member.node,
+                        Definition::Dispatcher {
+                            enumeration: enumeration.to_string(),
+                            name: name.to_owned(),
+                        },
+                    );
                     return self.pick_overload(&overloads, arguments, node);
                 }
                 self.builtin_method(&object.ty, member, arguments)
@@ -1022,6 +1283,13 @@ impl Checker<'_> {
                     .cloned();
                 match method {
                     Some(method) => {
+                        self.note(
+                            member.node,
+                            Definition::ServiceMethod {
+                                service: service.to_string(),
+                                name: name.to_owned(),
+                            },
+                        );
                         self.service_capability(node);
                         self.service_arguments(&method, arguments, node);
                         Value::of(Ty::ServiceResult(Box::new(method.output)))
@@ -1409,6 +1677,9 @@ impl Checker<'_> {
     fn convert(&mut self, target: &Ident, value: ExprId) -> Value {
         let source = self.expr(value).ty;
         let target_ty = self.signatures.resolve_struct_name(&target.name);
+        if let Some(definition) = self.type_definition(&target.name) {
+            self.note(target.node, definition);
+        }
         if matches!(target_ty, Ty::Record(_)) {
             self.error_with_help(
                 target.node,
@@ -1475,6 +1746,9 @@ impl Checker<'_> {
             }
         };
         if let Some(element) = element {
+            self.link_fields(&target_ty, &element);
+            // A literal converted in place names the target's fields.
+            self.note_literal(value, &target_ty);
             self.convertible_fields(&target_ty, &element, self.body.expr(value).node);
         }
         Value::of(result)
@@ -1640,6 +1914,7 @@ impl Checker<'_> {
             Clause::Traverse(assoc) => {
                 match self.signatures.assocs.get(&assoc.name).cloned() {
                     Some((from, to)) => {
+                        self.note(assoc.node, Definition::Assoc(assoc.name.clone()));
                         if let Ty::Record(name) | Ty::Message(name) = &element
                             && **name != *from
                         {
@@ -1672,7 +1947,19 @@ impl Checker<'_> {
         let Some(struct_sig) = self.signatures.struct_of(element) else {
             return Ty::Error;
         };
-        match struct_sig.members.get(&field.name) {
+        let member = struct_sig.members.get(&field.name).cloned();
+        if matches!(member, Some(MemberSig::Field { .. } | MemberSig::Formula))
+            && let Some(owner) = owner_of(element)
+        {
+            self.note(
+                field.node,
+                Definition::Field {
+                    owner,
+                    name: field.name.clone(),
+                },
+            );
+        }
+        match member.as_ref() {
             Some(MemberSig::Field { ty, .. }) => ty.clone(),
             Some(MemberSig::Formula) => {
                 let record = match element {
@@ -1703,12 +1990,15 @@ impl Checker<'_> {
     ) {
         self.push_scope();
         if let Some(binding) = binding {
+            let definition = self.local_definition(binding);
+            self.note_declaration(binding.node, definition.clone());
             if let Some(scope) = self.scopes.last_mut() {
                 scope.insert(
                     binding.name.clone(),
                     super::Local {
                         ty: element.clone(),
                         readonly: true,
+                        definition,
                     },
                 );
             }
@@ -1728,8 +2018,19 @@ impl Checker<'_> {
                     MemberSig::Formula => self.formulas.formula_type(record.as_deref(), &name),
                     MemberSig::Bubble => continue,
                 };
+                let definition = Definition::Field {
+                    owner: owner_of(element).unwrap_or(Owner::Document),
+                    name: name.clone(),
+                };
                 if let Some(scope) = self.scopes.last_mut() {
-                    scope.insert(name, super::Local { ty, readonly: true });
+                    scope.insert(
+                        name,
+                        super::Local {
+                            ty,
+                            readonly: true,
+                            definition,
+                        },
+                    );
                 }
             }
         }
@@ -1746,12 +2047,15 @@ impl Checker<'_> {
         };
         if let Expr::Lambda { parameter, body } = self.body.expr(function).expr.clone() {
             self.push_scope();
+            let definition = self.local_definition(&parameter);
+            self.note_declaration(parameter.node, definition.clone());
             if let Some(scope) = self.scopes.last_mut() {
                 scope.insert(
                     parameter.name.clone(),
                     super::Local {
                         ty: argument.clone(),
                         readonly: true,
+                        definition,
                     },
                 );
             }
@@ -1783,6 +2087,15 @@ impl Checker<'_> {
                     .iter()
                     .all(|param| crate::ty::can_store(&param.ty, argument, false, self.signatures))
         });
+        if let Some(index) = overloads.iter().position(|sig| {
+            sig.params.len() == 1
+                && sig
+                    .params
+                    .iter()
+                    .all(|param| crate::ty::can_store(&param.ty, argument, false, self.signatures))
+        }) {
+            self.note_function(function, name, index);
+        }
         let Some(sig) = fits.cloned() else {
             self.error_with_help(
                 node,
@@ -1825,21 +2138,6 @@ fn literal_type(literal: &Literal) -> Ty {
         Literal::Bool(_) => Ty::Bool,
         Literal::Label(_) => Ty::Label,
     }
-}
-
-fn tuple_index(name: &str) -> Option<usize> {
-    const NAMES: [&str; 10] = [
-        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-        "tenth",
-    ];
-    NAMES
-        .iter()
-        .position(|candidate| *candidate == name)
-        .or_else(|| {
-            name.strip_prefix("pos_")
-                .and_then(|index| index.parse::<usize>().ok())
-                .map(|index| index.saturating_sub(1))
-        })
 }
 
 /// Whether a type is or contains a record or message.
@@ -1939,4 +2237,42 @@ pub(super) fn closest<'a>(
         .filter(|(distance, _)| *distance <= limit)
         .min()
         .map(|(_, candidate)| candidate.to_owned())
+}
+
+/// The record or message a struct type belongs to.
+fn owner_of(ty: &Ty) -> Option<Owner> {
+    match ty {
+        Ty::Record(name) => Some(Owner::Record(name.to_string())),
+        Ty::Message(name) | Ty::Holder(name) => Some(Owner::Message(name.to_string())),
+        _ => None,
+    }
+}
+
+/// What a document-level name declares, for the names code can read.
+fn global_definition(name: &str, global: &GlobalSig) -> Option<Definition> {
+    let name = name.to_owned();
+    Some(match global {
+        GlobalSig::Field { .. } | GlobalSig::Formula => Definition::Field {
+            owner: Owner::Document,
+            name,
+        },
+        GlobalSig::Handler { .. } | GlobalSig::AsyncChannel { .. } => Definition::Channel(name),
+        GlobalSig::Function => Definition::Function {
+            name,
+            procedure: false,
+            overload: 0,
+        },
+        GlobalSig::Procedure => Definition::Function {
+            name,
+            procedure: true,
+            overload: 0,
+        },
+        GlobalSig::Service => Definition::Service(name),
+        GlobalSig::Template => Definition::Template(name),
+        GlobalSig::Replication => Definition::Replication {
+            owner: Owner::Document,
+            name,
+        },
+        GlobalSig::Bubble | GlobalSig::Cron => return None,
+    })
 }

@@ -3,28 +3,38 @@
 use std::sync::Arc;
 
 use super::report::Anchor;
+use super::resolution::{Definition, Resolutions};
 use super::stmt::Flow;
 use super::{Checker, CodeKind, Context, FormulaTypes, SemanticDiagnostic};
 use crate::diagnostic::Code;
+use crate::hir::NodeId;
 use crate::hir::{
     Block, Bubble, CronSchedule, Decl, EventKind, Field, Formula, Function, Guard, Ident,
     Invalidation, Item, MessageMember, Mutability, Privacy, RecordMember, StaticEntry,
     StaticPolicyKind, UriSegment, WebMethod,
 };
+use crate::queries::ItemKey;
 use crate::signatures::{GlobalSig, MemberSig, Signatures};
 use crate::ty::Ty;
 
-/// What checking an item finds: its diagnostics, and the type of every expression of its body by
-/// expression id (`Ty::Error` where unknown), which tools show.
+/// What checking an item finds: its diagnostics, the type of every expression of its body by
+/// expression id (`Ty::Error` where unknown), and what every name occurrence resolves to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CheckedItem {
     pub diagnostics: Vec<SemanticDiagnostic>,
     pub expr_types: Vec<Ty>,
+    pub names: Resolutions,
+    /// Fields that code couples by name (an ingestion or conversion copies one into the other):
+    /// renaming one renames the other.
+    pub links: Vec<(Definition, Definition)>,
+    /// The field each shorthand literal field (`{x}`, which reads the local `x`) also names.
+    pub shorthand_fields: Vec<(NodeId, Definition)>,
 }
 
-/// Checks an item.
+/// Checks an item; `key` identifies it in its file (its locals are named by it).
 pub fn check_item(
     item: &Item,
+    key: &ItemKey,
     signatures: &Signatures,
     formulas: &dyn FormulaTypes,
 ) -> CheckedItem {
@@ -34,10 +44,26 @@ pub fn check_item(
         formulas,
         Context::new(CodeKind::Constant),
     );
+    checker.item_key = Arc::new(key.clone());
     checker.item(item);
+    let mut names = super::declarations::declared_names(item, key, signatures);
+    names.append(&mut checker.names);
     CheckedItem {
         diagnostics: checker.diagnostics,
         expr_types: checker.expr_types,
+        names: Resolutions::new(names),
+        links: {
+            let mut links = checker.links;
+            links.sort();
+            links.dedup();
+            links
+        },
+        shorthand_fields: {
+            let mut shorthands = checker.shorthands;
+            shorthands.sort();
+            shorthands.dedup();
+            shorthands
+        },
     }
 }
 
@@ -189,9 +215,19 @@ impl Checker<'_> {
             }
             Decl::Rpc(rpc) => {
                 let mut locals = vec![(rpc.who.clone(), Ty::Principal, true)];
+                let message = crate::signatures::rpc_message_name(&rpc.name.name);
                 for param in &rpc.params {
                     let ty = self.resolve_type(&param.ty);
                     locals.push((param.name.clone(), ty, false));
+                    // Each parameter is also a field of the message the rpc receives.
+                    let local = self.local_definition(&param.name);
+                    self.links.push((
+                        local,
+                        Definition::Field {
+                            owner: super::Owner::Message(message.clone()),
+                            name: param.name.name.clone(),
+                        },
+                    ));
                 }
                 self.code(&rpc.body, Context::new(CodeKind::Handler), locals);
             }

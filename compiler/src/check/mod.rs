@@ -10,23 +10,28 @@
 
 mod context;
 pub mod cycles;
+mod declarations;
 mod expr;
 pub mod global;
 mod items;
 pub mod library;
 mod ops;
 pub mod report;
+pub mod resolution;
 mod stmt;
 mod suggest;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub use context::{CodeKind, Context};
 pub use items::formula_type as items_formula_type;
 pub use items::{CheckedItem, check_item};
+pub use resolution::{Definition, Owner, Resolutions, Resolved};
 
 use crate::diagnostic::Code;
 use crate::hir::{Body, Ident, NodeId, TypeRef};
+use crate::queries::ItemKey;
 use crate::signatures::{Signatures, TypeError};
 use crate::ty::Ty;
 
@@ -53,6 +58,8 @@ pub trait FormulaTypes {
 struct Local {
     ty: Ty,
     readonly: bool,
+    /// What the name resolves to: the declaring binding, or the field of a query's row.
+    definition: Definition,
 }
 
 /// The checker of one body of code (or one declaration).
@@ -65,6 +72,14 @@ pub struct Checker<'a> {
     diagnostics: Vec<SemanticDiagnostic>,
     /// The type of every expression of the body, by expression id, as last computed.
     expr_types: Vec<Ty>,
+    /// The item being checked, which identifies its locals.
+    item_key: Arc<ItemKey>,
+    /// Every name occurrence met so far and what it resolves to.
+    names: Vec<Resolved>,
+    /// Fields of two types that code couples by name (ingestion, conversion).
+    links: Vec<(Definition, Definition)>,
+    /// The fields that shorthand literal fields (`{x}`) name, by the node of the name.
+    shorthands: Vec<(NodeId, Definition)>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -91,6 +106,151 @@ impl<'a> Checker<'a> {
             scopes: vec![HashMap::new()],
             diagnostics: Vec::new(),
             expr_types: vec![Ty::Error; body.exprs.len()],
+            item_key: Arc::new(ItemKey {
+                kind: "",
+                name: String::new(),
+                occurrence: 0,
+            }),
+            names: Vec::new(),
+            links: Vec::new(),
+            shorthands: Vec::new(),
+        }
+    }
+
+    /// Couples the fields two struct types share by name: ingestion and `@convert` copy a field
+    /// into the field of the same name, so renaming one must rename the other.
+    fn link_fields(&mut self, target: &Ty, source: &Ty) {
+        let (Some(target_owner), Some(source_owner)) = (struct_owner(target), struct_owner(source))
+        else {
+            return;
+        };
+        if target_owner == source_owner {
+            return;
+        }
+        let (Some(target_sig), Some(source_sig)) = (
+            self.signatures.struct_of(target),
+            self.signatures.struct_of(source),
+        ) else {
+            return;
+        };
+        let shared: Vec<String> = target_sig
+            .order
+            .iter()
+            .filter(|name| *name != "id" && source_sig.members.contains_key(*name))
+            .cloned()
+            .collect();
+        for name in shared {
+            self.links.push((
+                Definition::Field {
+                    owner: target_owner.clone(),
+                    name: name.clone(),
+                },
+                Definition::Field {
+                    owner: source_owner.clone(),
+                    name,
+                },
+            ));
+        }
+    }
+
+    /// An anonymous message literal stored where a record or message is expected: its field
+    /// names are the names of that type's fields.
+    fn note_literal_fields(&mut self, node: NodeId, target: &Ty, source: &Ty) {
+        let literal = match source {
+            Ty::Array(element) | Ty::List(element) => matches!(**element, Ty::Anonymous(_)),
+            other => matches!(other, Ty::Anonymous(_)),
+        };
+        if !literal {
+            return;
+        }
+        if let Some(index) = self.body.exprs.iter().position(|expr| expr.node == node) {
+            let id = crate::hir::ExprId(u32::try_from(index).unwrap_or(u32::MAX));
+            self.note_literal(id, target);
+        }
+    }
+
+    /// The fields of the literal `id` (an object, or an array of them, nested) read as fields of
+    /// `target` (a record or message, or a collection of them).
+    fn note_literal(&mut self, id: crate::hir::ExprId, target: &Ty) {
+        use crate::hir::Expr;
+        let target = match target {
+            Ty::Maybe(inner) | Ty::List(inner) | Ty::Array(inner) | Ty::Table(inner) => {
+                (**inner).clone()
+            }
+            other => other.clone(),
+        };
+        match self.body.expr(id).expr.clone() {
+            Expr::Paren(inner) => self.note_literal(inner, &target),
+            Expr::Array(elements) => {
+                for element in elements {
+                    self.note_literal(element, &target);
+                }
+            }
+            Expr::Object(fields) => {
+                let (Some(owner), Some(sig)) =
+                    (struct_owner(&target), self.signatures.struct_of(&target))
+                else {
+                    return;
+                };
+                let mut nested = Vec::new();
+                for field in &fields {
+                    let Some(crate::signatures::MemberSig::Field { ty, .. }) =
+                        sig.members.get(&field.name.name)
+                    else {
+                        continue;
+                    };
+                    // `{x}` reads the local x: its name resolves to the local, and it also
+                    // names the field.
+                    let Some(value) = field.value else {
+                        self.shorthands.push((
+                            field.name.node,
+                            Definition::Field {
+                                owner: owner.clone(),
+                                name: field.name.name.clone(),
+                            },
+                        ));
+                        continue;
+                    };
+                    nested.push((field.name.clone(), value, ty.clone()));
+                }
+                for (name, value, ty) in nested {
+                    self.note(
+                        name.node,
+                        Definition::Field {
+                            owner: owner.clone(),
+                            name: name.name,
+                        },
+                    );
+                    self.note_literal(value, &ty);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Notes what the name at `node` resolves to.
+    fn note(&mut self, node: NodeId, definition: Definition) {
+        self.names.push(Resolved {
+            node,
+            definition,
+            declaration: false,
+        });
+    }
+
+    /// Notes that the name at `node` declares `definition`.
+    fn note_declaration(&mut self, node: NodeId, definition: Definition) {
+        self.names.push(Resolved {
+            node,
+            definition,
+            declaration: true,
+        });
+    }
+
+    /// The definition of a local declared by `name` in this item.
+    fn local_definition(&self, name: &Ident) -> Definition {
+        Definition::Local {
+            item: Arc::clone(&self.item_key),
+            node: name.node,
         }
     }
 
@@ -123,6 +283,8 @@ impl<'a> Checker<'a> {
         if name.name.is_empty() {
             return;
         }
+        // A dispatcher's `self` is implied: it is written nowhere, so it is no occurrence.
+        let implied = name.name == "self";
         if self.lookup_local(&name.name).is_some() {
             self.error(
                 name.node,
@@ -131,8 +293,19 @@ impl<'a> Checker<'a> {
             );
             return;
         }
+        let definition = self.local_definition(name);
+        if !implied {
+            self.note_declaration(name.node, definition.clone());
+        }
         if let Some(scope) = self.scopes.last_mut() {
-            scope.insert(name.name.clone(), Local { ty, readonly });
+            scope.insert(
+                name.name.clone(),
+                Local {
+                    ty,
+                    readonly,
+                    definition,
+                },
+            );
         }
     }
 
@@ -142,6 +315,7 @@ impl<'a> Checker<'a> {
 
     /// Resolves a written type, reporting an unknown name.
     fn resolve_type(&mut self, type_ref: &TypeRef) -> Ty {
+        self.note_type_names(type_ref);
         match self.signatures.resolve(type_ref) {
             Ok(ty) => {
                 self.map_shapes(&ty, type_ref.node());
@@ -170,6 +344,36 @@ impl<'a> Checker<'a> {
                 );
                 Ty::Error
             }
+        }
+    }
+
+    /// Notes the record, message and enum names written in a type.
+    fn note_type_names(&mut self, type_ref: &TypeRef) {
+        let mut pending = vec![type_ref];
+        while let Some(type_ref) = pending.pop() {
+            match type_ref {
+                TypeRef::Named(ident) => {
+                    if let Some(definition) = self.type_definition(&ident.name) {
+                        self.note(ident.node, definition);
+                    }
+                }
+                TypeRef::Generic { args, .. } => pending.extend(args.iter()),
+                TypeRef::Array { element, .. } => pending.push(element),
+                TypeRef::Projection { .. } | TypeRef::Missing(_) => {}
+            }
+        }
+    }
+
+    /// The declaration a type name refers to, when the program declares it.
+    fn type_definition(&self, name: &str) -> Option<Definition> {
+        if self.signatures.records.contains_key(name) {
+            Some(Definition::Record(name.to_owned()))
+        } else if self.signatures.messages.contains_key(name) {
+            Some(Definition::Message(name.to_owned()))
+        } else if self.signatures.enums.contains_key(name) {
+            Some(Definition::Enum(name.to_owned()))
+        } else {
+            None
         }
     }
 
@@ -216,6 +420,7 @@ impl<'a> Checker<'a> {
     }
 
     fn expect_storable(&mut self, node: NodeId, target: &Ty, source: &Ty, reactive: bool) {
+        self.note_literal_fields(node, target, source);
         if let (Ty::Enum(a), Ty::Enum(b)) = (target.unwrap_maybe(), source.unwrap_maybe())
             && a != b
         {
@@ -248,5 +453,14 @@ impl<'a> Checker<'a> {
                 format!("expected 'bool', found '{ty}'"),
             );
         }
+    }
+}
+
+/// The record or message a struct type is.
+fn struct_owner(ty: &Ty) -> Option<Owner> {
+    match ty {
+        Ty::Record(name) => Some(Owner::Record(name.to_string())),
+        Ty::Message(name) | Ty::Holder(name) => Some(Owner::Message(name.to_string())),
+        _ => None,
     }
 }

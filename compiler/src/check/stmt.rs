@@ -347,6 +347,10 @@ impl Checker<'_> {
     fn deliver(&mut self, channel: &crate::hir::Ident, message: ExprId) {
         let message_ty = self.expr(message).ty;
         if let Some(channel_ty) = self.channel_exists(channel) {
+            self.note(
+                channel.node,
+                super::Definition::Channel(channel.name.clone()),
+            );
             self.expect_storable(
                 self.body.expr(message).node,
                 &channel_ty,
@@ -696,6 +700,8 @@ impl Checker<'_> {
                 Ty::List(element) | Ty::Array(element) => (**element).clone(),
                 other => other.clone(),
             };
+            self.link_fields(target_struct, &source_struct);
+            self.note_literal_fields(source_node, target_struct, &source_ty);
             let lossy = self
                 .signatures
                 .struct_of(&source_struct)

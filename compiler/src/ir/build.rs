@@ -30,6 +30,10 @@ pub fn build_program(db: &dyn Db, file: SourceFile) -> Program {
         sigs: &sigs,
         db,
         file,
+        names: items
+            .iter()
+            .map(|item| check_item(db, *item).names.clone())
+            .collect(),
     };
     builder.program.records.push(RecordLayout {
         name: String::new(),
@@ -75,6 +79,8 @@ struct Builder<'a> {
     sigs: &'a Signatures,
     db: &'a dyn Db,
     file: SourceFile,
+    /// What the checker resolved each name of each unit to, by unit.
+    names: Vec<crate::check::Resolutions>,
 }
 
 impl Builder<'_> {
@@ -847,11 +853,11 @@ impl Builder<'_> {
             let mut resolver = Resolver {
                 builder: self,
                 unit: unit_id,
-                scopes: vec![HashMap::new()],
+                slots: HashMap::new(),
                 elements: Vec::new(),
                 record,
                 message,
-                filter: matches!(item.decl, Decl::Filter(_)),
+                receiver: None,
             };
             resolver.item(&item);
         }

@@ -5,8 +5,11 @@
 //! of the item around the cursor, the document's fields, functions, channels and types, the
 //! built-in types and the keywords.
 
+use adama_compiler::check::{Definition, Owner};
 use adama_compiler::hir::{Decl, Stmt};
-use adama_compiler::queries::{expression_types, file_items, lowered, parsed, signatures};
+use adama_compiler::queries::{
+    check_item, expression_types, file_items, lowered, parsed, signatures,
+};
 use adama_compiler::ty::Ty;
 use adama_compiler::{Db, SourceFile};
 use tower_lsp_server::ls_types::{CompletionItem, CompletionItemKind};
@@ -104,7 +107,7 @@ pub fn completions(db: &dyn Db, file: SourceFile, offset: usize) -> Vec<Completi
         let name_start = object
             .rfind(|character: char| !(character.is_ascii_alphanumeric() || character == '_'))
             .map_or(0, |index| index + 1);
-        return members(db, file, offset, &object[name_start..]);
+        return members(db, file, object.len(), &object[name_start..]);
     }
     let mut items = locals(db, file, offset);
     items.extend(named(
@@ -188,16 +191,16 @@ fn enum_labels(db: &dyn Db, file: SourceFile, enumeration: &str) -> Vec<Completi
         .unwrap_or_default()
 }
 
-/// The fields and methods of the value named `object` (a local, a parameter or a document
-/// field), or the functions of a library namespace.
-fn members(db: &dyn Db, file: SourceFile, offset: usize, object: &str) -> Vec<CompletionItem> {
+/// The fields and methods of the value named `object`, which ends at `object_end` (its type is
+/// the checker's), or the functions of a library namespace.
+fn members(db: &dyn Db, file: SourceFile, object_end: usize, object: &str) -> Vec<CompletionItem> {
     if adama_compiler::check::library::NAMESPACES.contains(&object) {
         return adama_compiler::check::library::namespace_functions(object)
             .iter()
             .map(|function| item(function, CompletionItemKind::FUNCTION, object))
             .collect();
     }
-    let Some(ty) = type_of_name(db, file, offset, object) else {
+    let Some(ty) = type_of_object(db, file, object_end, object) else {
         return Vec::new();
     };
     let signatures = signatures(db, file);
@@ -218,56 +221,65 @@ fn members(db: &dyn Db, file: SourceFile, offset: usize, object: &str) -> Vec<Co
     items
 }
 
-/// The type of a name at `offset`: a parameter or local of the item around it (the closest
-/// earlier declaration), else a document field.
-fn type_of_name(db: &dyn Db, file: SourceFile, offset: usize, name: &str) -> Option<Ty> {
+/// The type of the name `object` that ends at `end`: the checker's type of that expression, or,
+/// when the code around it is still being typed, the type of what the name resolves to.
+fn type_of_object(db: &dyn Db, file: SourceFile, end: usize, object: &str) -> Option<Ty> {
+    let start = end.checked_sub(object.len())?;
+    if let Some((_, ty, span)) = adama_compiler::navigation::expression_at(db, file, start)
+        && span == (start..end)
+        && !ty.is_error()
+    {
+        return Some(ty);
+    }
+    let classified = super::semantic::classify(db, file, end)?;
+    if classified.range != (start..end) {
+        return None;
+    }
+    definition_type(db, file, &classified.definition)
+}
+
+/// The declared type of a local or document field.
+fn definition_type(db: &dyn Db, file: SourceFile, definition: &Definition) -> Option<Ty> {
     let signatures = signatures(db, file);
-    let lowered = lowered(db, file);
-    let index = adama_compiler::navigation::item_index_at(db, file, offset);
-    if let Some(index) = index {
-        let (file_item, lowered_item) =
-            (file_items(db, file).get(index)?, lowered.items.get(index)?);
-        let hir = file_item.hir(db);
-        let params: Vec<&adama_compiler::hir::Param> = match &hir.decl {
-            Decl::Function(function) | Decl::Procedure(function) => {
-                function.params.iter().collect()
+    match definition {
+        Definition::Field {
+            owner: Owner::Document,
+            name,
+        } => match signatures.globals.get(name) {
+            Some(adama_compiler::signatures::GlobalSig::Field { ty, .. }) => Some(ty.clone()),
+            _ => None,
+        },
+        Definition::Local { item: key, node } => {
+            let file_item = file_items(db, file)
+                .iter()
+                .find(|item| *item.key(db) == **key)?;
+            let hir = file_item.hir(db);
+            let params = match &hir.decl {
+                Decl::Function(function) | Decl::Procedure(function) => function.params.as_slice(),
+                _ => &[],
+            };
+            if let Some(param) = params.iter().find(|param| param.name.node == *node) {
+                return signatures.resolve(&param.ty).ok();
             }
-            _ => Vec::new(),
-        };
-        if let Some(param) = params.iter().find(|param| param.name.name == name) {
-            return signatures.resolve(&param.ty).ok();
-        }
-        if let Decl::Channel(channel) = &hir.decl
-            && channel.parameter.name == name
-        {
-            return Some(signatures.resolve_struct_name(&channel.message.name));
-        }
-        let types = expression_types(db, *file_item);
-        let local = hir
-            .body
-            .stmts
-            .iter()
-            .filter_map(|stmt| match &stmt.stmt {
-                Stmt::Local {
-                    ty, name: local, ..
-                } if local.name == name => Some((local.node, signatures.resolve(ty).ok())),
-                Stmt::Infer {
-                    name: local, value, ..
-                } if local.name == name => Some((local.node, types.get(value.0 as usize).cloned())),
+            if let Decl::Channel(channel) = &hir.decl
+                && channel.parameter.node == *node
+            {
+                return Some(signatures.resolve_struct_name(&channel.message.name));
+            }
+            let types = expression_types(db, *file_item);
+            hir.body.stmts.iter().find_map(|stmt| match &stmt.stmt {
+                Stmt::Local { ty, name, .. } if name.node == *node => signatures.resolve(ty).ok(),
+                Stmt::Infer { name, value, .. } if name.node == *node => {
+                    types.get(value.0 as usize).cloned()
+                }
                 _ => None,
             })
-            .rfind(|(node, _)| lowered_item.span(*node).end <= offset);
-        if let Some((_, ty)) = local {
-            return ty;
         }
-    }
-    match signatures.globals.get(name) {
-        Some(adama_compiler::signatures::GlobalSig::Field { ty, .. }) => Some(ty.clone()),
         _ => None,
     }
 }
 
-/// The locals declared before `offset` in the item around it.
+/// The locals, parameters and bindings declared before `offset` in the item around it.
 fn locals(db: &dyn Db, file: SourceFile, offset: usize) -> Vec<CompletionItem> {
     let lowered = lowered(db, file);
     let Some(index) = adama_compiler::navigation::item_index_at(db, file, offset) else {
@@ -278,10 +290,16 @@ fn locals(db: &dyn Db, file: SourceFile, offset: usize) -> Vec<CompletionItem> {
     else {
         return Vec::new();
     };
-    let mut names: Vec<String> = super::definition::declared_locals(file_item.hir(db))
-        .into_iter()
-        .filter(|ident| lowered_item.span(ident.node).end <= offset)
-        .map(|ident| ident.name.clone())
+    let text = &parsed(db, file).text;
+    let mut names: Vec<String> = check_item(db, *file_item)
+        .names
+        .iter()
+        .filter(|resolved| {
+            resolved.declaration && matches!(resolved.definition, Definition::Local { .. })
+        })
+        .map(|resolved| lowered_item.span(resolved.node))
+        .filter(|span| span.end <= offset)
+        .filter_map(|span| text.get(span).map(str::to_owned))
         .collect();
     names.sort();
     names.dedup();

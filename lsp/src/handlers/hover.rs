@@ -1,8 +1,9 @@
 //! `textDocument/hover`: the type of the expression under the cursor, or the declaration under
 //! the cursor with the comment written above it.
 
-use adama_compiler::navigation::{doc_comment, expression_at, node_at};
-use adama_compiler::queries::{file_items, lowered};
+use adama_compiler::check::{Definition, Owner};
+use adama_compiler::navigation::{doc_comment, expression_at};
+use adama_compiler::queries::{file_items, lowered, parsed};
 use adama_compiler::ty::Ty;
 use adama_compiler::{Db, SourceFile};
 use ropey::Rope;
@@ -21,12 +22,9 @@ pub fn hover(db: &dyn Db, file: SourceFile, rope: &Rope, offset: usize) -> Optio
             (format!("```adama\n{}: {ty}\n```", first_line(&text)), span)
         }
         None => {
-            let found = node_at(db, file, offset)?;
-            let index = file_items(db, file)
-                .iter()
-                .position(|item| *item == found.item)?;
-            let span = lowered(db, file).items.get(index)?.span(found.node);
-            (declaration(db, file, found.item)?, span)
+            let classified = super::semantic::classify(db, file, offset)?;
+            let value = describe(db, file, &classified.definition)?;
+            (value, classified.range)
         }
     };
     Some(Hover {
@@ -36,6 +34,46 @@ pub fn hover(db: &dyn Db, file: SourceFile, rope: &Rope, offset: usize) -> Optio
         }),
         range: Some(range_of(rope, span)),
     })
+}
+
+/// What a name declares: the declaring item as written (`field total`) with the comment above it
+/// when the name is the item's own, else the kind of member (`field count of R`).
+fn describe(db: &dyn Db, file: SourceFile, definition: &Definition) -> Option<String> {
+    let site = super::semantic::declaration(db, file, definition)?;
+    let lowered = lowered(db, file);
+    for (item, lowered_item) in file_items(db, file).iter().zip(&lowered.items) {
+        if let Some(name) = item.hir(db).decl.name()
+            && lowered_item.span(name.node) == site
+        {
+            return declaration(db, file, *item);
+        }
+    }
+    let text = match definition {
+        Definition::Field { owner, name } => format!("field {name}{}", owner_suffix(owner)),
+        Definition::Method { owner, name, .. } => format!("method {name}{}", owner_suffix(owner)),
+        Definition::EnumLabel { enumeration, label } => format!("enum {enumeration}::{label}"),
+        Definition::Policy {
+            record: Some(record),
+            name,
+        } => format!("policy {name} of {record}"),
+        Definition::ServiceMethod { service, name } => format!("method {name} of {service}"),
+        Definition::Replication { owner, name } => {
+            format!("replication {name}{}", owner_suffix(owner))
+        }
+        Definition::Local { .. } => {
+            let name = parsed(db, file).text.get(site)?.to_owned();
+            format!("local {name}")
+        }
+        _ => return None,
+    };
+    Some(format!("```adama\n{text}\n```"))
+}
+
+fn owner_suffix(owner: &Owner) -> String {
+    match owner {
+        Owner::Document => String::new(),
+        Owner::Record(name) | Owner::Message(name) => format!(" of {name}"),
+    }
 }
 
 fn declaration(

@@ -66,8 +66,10 @@ fn parameter_hints(
     lowered_item: &adama_compiler::hir::LoweredItem,
     range: &std::ops::Range<usize>,
 ) -> Vec<InlayHint> {
+    use adama_compiler::check::resolution::overloads;
     use adama_compiler::hir::Expr;
     let signatures = adama_compiler::queries::signatures(db, file);
+    let checked = adama_compiler::queries::check_item(db, *item);
     let body = &item.hir(db).body;
     let mut hints = Vec::new();
     for expression in &body.exprs {
@@ -81,15 +83,13 @@ fn parameter_hints(
         let Expr::Name(name) = &body.expr(*function).expr else {
             continue;
         };
-        let overloads = signatures
-            .functions
-            .get(&name.name)
-            .or_else(|| signatures.procedures.get(&name.name));
-        let Some(signature) = overloads.and_then(|overloads| {
-            overloads
-                .iter()
-                .find(|signature| signature.params.len() == arguments.len())
-        }) else {
+        // The overload the checker chose for this call.
+        let Some(signature) = checked
+            .names
+            .get(name.node)
+            .and_then(|resolved| overloads(signatures, &resolved.definition))
+            .and_then(|(overloads, index)| overloads.get(index?))
+        else {
             continue;
         };
         for (argument, param) in arguments.iter().zip(&signature.params) {

@@ -12,6 +12,7 @@ pub mod inlay_hints;
 pub mod refactorings;
 pub mod references;
 pub mod selection;
+pub mod semantic;
 pub mod semantic_tokens;
 pub mod signature_help;
 pub mod symbols;

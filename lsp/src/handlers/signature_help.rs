@@ -1,5 +1,6 @@
 //! `textDocument/signatureHelp`: the parameters of the function being called at the cursor.
 
+use adama_compiler::check::resolution::overloads;
 use adama_compiler::queries::{parsed, signatures};
 use adama_compiler::{Db, SourceFile};
 use tower_lsp_server::ls_types::{
@@ -23,7 +24,9 @@ pub fn signature_help(db: &dyn Db, file: SourceFile, offset: usize) -> Option<Si
         node = node.parent()?;
     };
     let function = call.child_by_field_name("function")?;
-    let name = parsed.text.get(function.byte_range())?;
+    // The callee as the checker resolved it: its last name (`f` of `f(…)`, `m` of `r.m(…)`).
+    let classified = super::semantic::classify(db, file, function.end_byte())?;
+    let name = parsed.text.get(classified.range.clone())?;
     let arguments = call.child_by_field_name("arguments")?;
     let active_parameter = parsed
         .text
@@ -31,10 +34,7 @@ pub fn signature_help(db: &dyn Db, file: SourceFile, offset: usize) -> Option<Si
         .matches(',')
         .count();
     let signatures = signatures(db, file);
-    let overloads = signatures
-        .functions
-        .get(name)
-        .or_else(|| signatures.procedures.get(name))?;
+    let (overloads, chosen) = overloads(signatures, &classified.definition)?;
     let informations = overloads
         .iter()
         .map(|signature| {
@@ -66,7 +66,7 @@ pub fn signature_help(db: &dyn Db, file: SourceFile, offset: usize) -> Option<Si
         .collect();
     Some(SignatureHelp {
         signatures: informations,
-        active_signature: Some(0),
+        active_signature: Some(u32::try_from(chosen.unwrap_or(0)).unwrap_or(0)),
         active_parameter: Some(u32::try_from(active_parameter).unwrap_or(0)),
     })
 }

@@ -1,18 +1,26 @@
-//! Names of code resolved to what they mean: frame slots for locals (with their scopes), slots
-//! of the document, the record or the `where` element for fields, overloads for calls, library
-//! names for library calls.
+//! The code of each unit turned into what the runtime reads: frame slots for locals, and the
+//! checker's resolution of every name (a [`Definition`]) turned into a slot of the document, the
+//! record or the `where` element, a field index, an overload's [`FnId`] or a library name.
+//!
+//! Invariant: no name is looked up here by its spelling in a scope: what a name means comes
+//! from the checker's record (`CheckedItem::names`); this module only allocates slots and maps
+//! definitions onto the layouts.
 
 use super::*;
+use crate::check::{Definition, Owner};
+use crate::hir::NodeId;
 
 pub(super) struct Resolver<'b, 'a> {
     pub(super) builder: &'b mut Builder<'a>,
     pub(super) unit: u32,
-    pub(super) scopes: Vec<HashMap<String, u32>>,
+    /// The frame slot of each local, by the node of the name that declares it.
+    pub(super) slots: HashMap<NodeId, u32>,
     /// Elements of enclosing `where` clauses: (local slot, element type).
     pub(super) elements: Vec<(u32, Ty)>,
     pub(super) record: Option<RecordId>,
     pub(super) message: Option<MessageId>,
-    pub(super) filter: bool,
+    /// The slot of a dispatcher's `self`.
+    pub(super) receiver: Option<u32>,
 }
 
 impl Resolver<'_, '_> {
@@ -34,25 +42,31 @@ impl Resolver<'_, '_> {
         }
     }
 
-    fn declare(&mut self, name: &str) -> u32 {
+    /// What the checker resolved the name at `node` to.
+    fn resolved(&self, node: NodeId) -> Option<Definition> {
+        self.builder
+            .names
+            .get(self.unit as usize)?
+            .get(node)
+            .map(|resolved| resolved.definition.clone())
+    }
+
+    /// Binds the local declared by `name` to a slot.
+    fn bind(&mut self, name: &Ident, slot: u32) {
+        self.slots.insert(name.node, slot);
+    }
+
+    fn declare(&mut self, name: &Ident) -> u32 {
         let slot = self.builder.alloc(self.unit);
-        if let Some(scope) = self.scopes.last_mut() {
-            scope.insert(name.to_owned(), slot);
-        }
+        self.bind(name, slot);
         slot
     }
 
-    fn declare_stmt(&mut self, stmt: StmtId, name: &str) {
+    fn declare_stmt(&mut self, stmt: StmtId, name: &Ident) {
         let slot = self.declare(name);
         if let Some(entry) = self.unit().stmt_slots.get_mut(stmt.0 as usize) {
             *entry = slot;
         }
-    }
-
-    fn scoped(&mut self, run: impl FnOnce(&mut Self)) {
-        self.scopes.push(HashMap::new());
-        run(self);
-        self.scopes.pop();
     }
 
     pub(super) fn item(&mut self, item: &Item) {
@@ -84,7 +98,7 @@ impl Resolver<'_, '_> {
                         }
                         RecordMember::Formula(formula) => self.expr(formula.value),
                         RecordMember::Bubble(bubble) => self.expr(bubble.value),
-                        RecordMember::Ingested { body, .. } => self.block_scoped(body),
+                        RecordMember::Ingested { body, .. } => self.block(body),
                         RecordMember::Join(join) => {
                             self.expr(join.from);
                             self.expr(join.to);
@@ -103,7 +117,7 @@ impl Resolver<'_, '_> {
                                 self.expr(value);
                             }
                         }
-                        MessageMember::Parsed { body, .. } => self.block_scoped(body),
+                        MessageMember::Parsed { body, .. } => self.block(body),
                         _ => {}
                     }
                 }
@@ -116,27 +130,19 @@ impl Resolver<'_, '_> {
             | Decl::Filter(_) => self.functions(&functions, item),
             Decl::Channel(channel) => {
                 let slot = self.builder.program.handlers[&channel.name.name].param_slot;
-                self.scoped(|this| {
-                    this.scopes
-                        .last_mut()
-                        .map(|scope| scope.insert(channel.parameter.name.clone(), slot));
-                    this.block(&channel.body);
-                });
+                self.bind(&channel.parameter, slot);
+                self.block(&channel.body);
             }
             Decl::Rpc(rpc) => {
                 let handler = self.builder.program.handlers[&rpc.name.name].clone();
                 // The rpc parameters are read from the generated message: bind each to a local
                 // filled by the runtime from the message's fields, in order.
                 let (who_slot, slots) = handler.rpc.clone().unwrap_or_default();
-                self.scoped(|this| {
-                    if let Some(scope) = this.scopes.last_mut() {
-                        scope.insert(rpc.who.name.clone(), who_slot);
-                        for (param, slot) in rpc.params.iter().zip(slots) {
-                            scope.insert(param.name.name.clone(), slot);
-                        }
-                    }
-                    this.block(&rpc.body);
-                });
+                self.bind(&rpc.who, who_slot);
+                for (param, slot) in rpc.params.iter().zip(slots) {
+                    self.bind(&param.name, slot);
+                }
+                self.block(&rpc.body);
             }
             Decl::Event {
                 kind: crate::hir::EventKind::Attached(name),
@@ -149,19 +155,17 @@ impl Resolver<'_, '_> {
                     .iter()
                     .find(|(owner, _, _)| *owner == unit)
                     .map(|(_, slot, _)| *slot);
-                self.scoped(|this| {
-                    if let (Some(slot), Some(scope)) = (slot, this.scopes.last_mut()) {
-                        scope.insert(name.name.clone(), slot);
-                    }
-                    this.block(body);
-                });
+                if let Some(slot) = slot {
+                    self.bind(name, slot);
+                }
+                self.block(body);
             }
             Decl::State { body, .. }
             | Decl::Event { body, .. }
             | Decl::Cron { body, .. }
             | Decl::Test { body, .. }
             | Decl::Authorize { body, .. }
-            | Decl::Password { body, .. } => self.block_scoped(body),
+            | Decl::Password { body, .. } => self.block(body),
             Decl::Constructor { parameter, body } => {
                 let slot = self
                     .builder
@@ -170,14 +174,10 @@ impl Resolver<'_, '_> {
                     .iter()
                     .find(|constructor| constructor.unit == unit)
                     .and_then(|constructor| constructor.param.map(|(slot, _)| slot));
-                self.scoped(|this| {
-                    if let (Some((_, name)), Some(slot)) = (parameter, slot) {
-                        this.scopes
-                            .last_mut()
-                            .map(|scope| scope.insert(name.name.clone(), slot));
-                    }
-                    this.block(body);
-                });
+                if let (Some((_, name)), Some(slot)) = (parameter, slot) {
+                    self.bind(name, slot);
+                }
+                self.block(body);
             }
             Decl::Web(web) => {
                 let definition = self
@@ -187,35 +187,30 @@ impl Resolver<'_, '_> {
                     .iter()
                     .find(|def| def.unit == unit)
                     .cloned();
-                self.scoped(|this| {
-                    if let (Some(definition), Some(scope)) = (definition, this.scopes.last_mut()) {
-                        for (segment, resolved) in web.path.iter().zip(&definition.segments) {
-                            match (segment, resolved) {
-                                (
-                                    crate::hir::UriSegment::Parameter { name, .. },
-                                    WebSegment::Param { slot, .. },
-                                )
-                                | (crate::hir::UriSegment::Rest(name), WebSegment::Rest { slot }) =>
-                                {
-                                    scope.insert(name.name.clone(), *slot);
-                                }
-                                _ => {}
+                if let Some(definition) = definition {
+                    for (segment, resolved) in web.path.iter().zip(&definition.segments) {
+                        match (segment, resolved) {
+                            (
+                                crate::hir::UriSegment::Parameter { name, .. },
+                                WebSegment::Param { slot, .. },
+                            )
+                            | (crate::hir::UriSegment::Rest(name), WebSegment::Rest { slot }) => {
+                                self.bind(name, *slot);
                             }
-                        }
-                        if let (Some((_, name)), Some((slot, _))) =
-                            (&web.parameter, definition.param)
-                        {
-                            scope.insert(name.name.clone(), slot);
+                            _ => {}
                         }
                     }
-                    this.block(&web.body);
-                });
+                    if let (Some((_, name)), Some((slot, _))) = (&web.parameter, definition.param) {
+                        self.bind(name, slot);
+                    }
+                }
+                self.block(&web.body);
             }
-            Decl::Authorization { body, .. } => self.block_scoped(body),
+            Decl::Authorization { body, .. } => self.block(body),
             Decl::Static { entries, .. } => {
                 for entry in entries {
                     match entry {
-                        StaticEntry::Policy { body, .. } => self.block_scoped(body),
+                        StaticEntry::Policy { body, .. } => self.block(body),
                         StaticEntry::Setting { value, .. } => self.expr(*value),
                     }
                 }
@@ -230,13 +225,11 @@ impl Resolver<'_, '_> {
                     .iter()
                     .find(|definition| definition.unit == unit)
                     .map(|definition| definition.item);
-                self.scoped(|this| {
-                    if let (Some(item), Some(scope)) = (item, this.scopes.last_mut()) {
-                        scope.insert(join.item.name.clone(), item);
-                    }
-                    this.expr(join.from);
-                    this.expr(join.to);
-                });
+                if let Some(item) = item {
+                    self.bind(&join.item, item);
+                }
+                self.expr(join.from);
+                self.expr(join.to);
             }
             _ => {}
         }
@@ -250,7 +243,7 @@ impl Resolver<'_, '_> {
                 function.body == definition.body && function.name.name == definition.name
             }) else {
                 // Policies and filters have no parameters.
-                self.block_scoped(&definition.body.clone());
+                self.block(&definition.body.clone());
                 continue;
             };
             let record = definition.record;
@@ -258,25 +251,17 @@ impl Resolver<'_, '_> {
             if record.is_some() {
                 self.record = record;
             }
-            self.scoped(|this| {
-                for (param, slot) in function.params.iter().zip(&definition.params) {
-                    this.scopes
-                        .last_mut()
-                        .map(|scope| scope.insert(param.name.name.clone(), *slot));
-                }
-                if let Some(slot) = definition.self_slot {
-                    this.scopes
-                        .last_mut()
-                        .map(|scope| scope.insert("self".to_owned(), slot));
-                }
-                this.block(&function.body);
-            });
+            for (param, slot) in function.params.iter().zip(&definition.params) {
+                self.bind(&param.name, *slot);
+            }
+            let saved_receiver = self.receiver;
+            if definition.self_slot.is_some() {
+                self.receiver = definition.self_slot;
+            }
+            self.block(&function.body);
+            self.receiver = saved_receiver;
             self.record = saved;
         }
-    }
-
-    fn block_scoped(&mut self, block: &Block) {
-        self.scoped(|this| this.block(block));
     }
 
     fn block(&mut self, block: &Block) {
@@ -300,7 +285,7 @@ impl Resolver<'_, '_> {
             | Stmt::Wait
             | Stmt::Step
             | Stmt::Default => {}
-            Stmt::Block(block) => self.block_scoped(block),
+            Stmt::Block(block) => self.block(block),
             Stmt::If {
                 condition,
                 binding,
@@ -308,14 +293,12 @@ impl Resolver<'_, '_> {
                 otherwise,
             } => {
                 self.expr(*condition);
-                self.scoped(|this| {
-                    if let Some(binding) = binding {
-                        this.declare_stmt(id, &binding.name);
-                    }
-                    this.stmt(*then);
-                });
+                if let Some(binding) = binding {
+                    self.declare_stmt(id, binding);
+                }
+                self.stmt(*then);
                 if let Some(otherwise) = otherwise {
-                    self.scoped(|this| this.stmt(*otherwise));
+                    self.stmt(*otherwise);
                 }
             }
             Stmt::Local {
@@ -324,7 +307,7 @@ impl Resolver<'_, '_> {
                 if let Some(value) = value {
                     self.expr(*value);
                 }
-                self.declare_stmt(id, &name.name);
+                self.declare_stmt(id, name);
                 let declared = self.builder.ty(ty);
                 if let Some(entry) = self.unit().local_types.get_mut(id.0 as usize) {
                     *entry = declared;
@@ -332,43 +315,41 @@ impl Resolver<'_, '_> {
             }
             Stmt::Infer { name, value, .. } => {
                 self.expr(*value);
-                self.declare_stmt(id, &name.name);
+                self.declare_stmt(id, name);
             }
             Stmt::While { condition, body } | Stmt::DoWhile { body, condition } => {
                 self.expr(*condition);
-                self.scoped(|this| this.stmt(*body));
+                self.stmt(*body);
             }
             Stmt::For {
                 init,
                 condition,
                 update,
                 body,
-            } => self.scoped(|this| {
+            } => {
                 if let Some(init) = init {
-                    this.stmt(*init);
+                    self.stmt(*init);
                 }
                 if let Some(condition) = condition {
-                    this.expr(*condition);
+                    self.expr(*condition);
                 }
                 if let Some(update) = update {
-                    this.stmt(*update);
+                    self.stmt(*update);
                 }
-                this.scoped(|this| this.stmt(*body));
-            }),
+                self.stmt(*body);
+            }
             Stmt::Foreach {
                 variable,
                 iterable,
                 body,
             } => {
                 self.expr(*iterable);
-                self.scoped(|this| {
-                    this.declare_stmt(id, &variable.name);
-                    this.stmt(*body);
-                });
+                self.declare_stmt(id, variable);
+                self.stmt(*body);
             }
             Stmt::Switch { value, body } => {
                 self.expr(*value);
-                self.scoped(|this| this.stmt(*body));
+                self.stmt(*body);
             }
             Stmt::Case(value)
             | Stmt::Invoke(value)
@@ -393,7 +374,7 @@ impl Resolver<'_, '_> {
                 self.expr(*who);
                 self.expr(*message);
             }
-            Stmt::Aborts(block) => self.block_scoped(block),
+            Stmt::Aborts(block) => self.block(block),
             Stmt::Assign { target, value } => {
                 self.expr(*target);
                 self.expr(*value);
@@ -406,44 +387,28 @@ impl Resolver<'_, '_> {
                 self.expr(*target);
                 self.expr(*source);
                 if let Some(binding) = binding {
-                    self.declare_stmt(id, &binding.name);
+                    self.declare_stmt(id, binding);
                 }
             }
         }
     }
 
-    fn lookup_local(&self, name: &str) -> Option<u32> {
-        self.scopes
-            .iter()
-            .rev()
-            .find_map(|scope| scope.get(name).copied())
-    }
-
-    fn element_field(&self, name: &str) -> Option<Res> {
-        for (local, ty) in self.elements.iter().rev() {
-            if let Some((record, slot)) = self.struct_slot(ty, name) {
-                let _ = record;
-                return Some(Res::ElementField {
-                    local: *local,
-                    slot,
-                });
-            }
-        }
-        None
-    }
-
-    /// The slot of a member in a record or message type: (is record, slot).
-    fn struct_slot(&self, ty: &Ty, name: &str) -> Option<(bool, u32)> {
+    /// The slot of a field of a record or message: (is a record, slot or field index).
+    fn member_slot(&self, owner: &Owner, name: &str) -> Option<(bool, u32)> {
         let program = &self.builder.program;
-        match ty.unwrap_maybe() {
-            Ty::Record(record) => program
+        match owner {
+            Owner::Document => program.records[RecordId::ROOT]
+                .slot_index
+                .get(name)
+                .map(|slot| (true, *slot)),
+            Owner::Record(record) => program
                 .record_index
-                .get(&**record)
+                .get(record)
                 .and_then(|index| program.records[*index].slot_index.get(name))
                 .map(|slot| (true, *slot)),
-            Ty::Message(message) | Ty::Holder(message) => program
+            Owner::Message(message) => program
                 .message_index
-                .get(&**message)
+                .get(message)
                 .and_then(|index| {
                     program.messages[*index]
                         .fields
@@ -451,78 +416,72 @@ impl Resolver<'_, '_> {
                         .position(|field| field.name == name)
                 })
                 .map(|slot| (false, slot as u32)),
-            Ty::Anonymous(fields) => fields
-                .iter()
-                .position(|(field, _)| field == name)
-                .map(|slot| (false, slot as u32)),
-            Ty::Pair(..) => match name {
-                "key" => Some((false, 0)),
-                "value" => Some((false, 1)),
-                _ => None,
-            },
-            Ty::Tuple(items) => tuple_index(name)
-                .filter(|index| *index < items.len())
-                .map(|index| (false, index as u32)),
-            _ => None,
         }
     }
 
+    /// A field read by its bare name: of the innermost `where` element of its type, else of the
+    /// record or message whose code this is, else of the document.
+    fn bare_field(&self, owner: &Owner, name: &str) -> Option<Res> {
+        let (_, slot) = self.member_slot(owner, name)?;
+        let owns = |ty: &Ty| match (owner, ty) {
+            (Owner::Record(record), Ty::Record(element)) => **element == **record,
+            (Owner::Message(message), Ty::Message(element) | Ty::Holder(element)) => {
+                **element == **message
+            }
+            _ => false,
+        };
+        if let Some((local, _)) = self.elements.iter().rev().find(|(_, ty)| owns(ty)) {
+            return Some(Res::ElementField {
+                local: *local,
+                slot,
+            });
+        }
+        let program = &self.builder.program;
+        match owner {
+            Owner::Document => Some(Res::RootField(slot)),
+            Owner::Record(record) => (self.record == program.record_index.get(record).copied())
+                .then_some(Res::SelfField(slot)),
+            Owner::Message(message) => (self.message
+                == program.message_index.get(message).copied())
+            .then_some(Res::SelfField(slot)),
+        }
+    }
+
+    fn view_index(&self, name: &str) -> Option<u32> {
+        self.builder
+            .program
+            .views
+            .iter()
+            .position(|(view, _)| view == name)
+            .map(|index| index as u32)
+    }
+
     fn name(&mut self, expr: ExprId, ident: &Ident) {
-        let name = ident.name.as_str();
-        if let Some(res) = self.element_field(name) {
-            self.set(expr, res);
-            return;
-        }
-        if let Some(slot) = self.lookup_local(name) {
-            self.set(expr, Res::Local(slot));
-            return;
-        }
-        if let Some(record) = self.record
-            && let Some(slot) = self.builder.program.records[record].slot_index.get(name)
-        {
-            let slot = *slot;
-            self.set(expr, Res::SelfField(slot));
-            return;
-        }
-        if let Some(message) = self.message
-            && let Some(slot) = self.builder.program.messages[message]
-                .fields
-                .iter()
-                .position(|field| field.name == name)
-        {
-            self.set(expr, Res::SelfField(slot as u32));
-            return;
-        }
-        if self.filter
-            && let Some(index) = self
+        let res = match self.resolved(ident.node) {
+            Some(Definition::Local { node, .. }) => self.slots.get(&node).copied().map(Res::Local),
+            Some(Definition::Receiver) => self.receiver.map(Res::Local),
+            Some(Definition::Field { owner, name }) => self.bare_field(&owner, &name),
+            Some(Definition::View(name)) => self.view_index(&name).map(Res::ViewField),
+            Some(Definition::Channel(name)) => {
+                let program = &self.builder.program;
+                if program.handlers.contains_key(&name) {
+                    Some(Res::Handler(Arc::from(name.as_str())))
+                } else if program.async_channels.contains_key(&name) {
+                    Some(Res::AsyncChannel(Arc::from(name.as_str())))
+                } else {
+                    None
+                }
+            }
+            Some(Definition::Template(name)) => self
                 .builder
                 .program
-                .views
-                .iter()
-                .position(|(view, _)| view == name)
-        {
-            self.set(expr, Res::ViewField(index as u32));
-            return;
-        }
-        if let Some(slot) = self.builder.program.records[RecordId::ROOT]
-            .slot_index
-            .get(name)
-        {
-            let slot = *slot;
-            self.set(expr, Res::RootField(slot));
-            return;
-        }
-        if self.builder.program.handlers.contains_key(name) {
-            self.set(expr, Res::Handler(Arc::from(name)));
-            return;
-        }
-        if let Some(text) = self.builder.program.templates.get(name) {
-            let text = Arc::clone(text);
-            self.set(expr, Res::Template(text));
-            return;
-        }
-        if self.builder.program.async_channels.contains_key(name) {
-            self.set(expr, Res::AsyncChannel(Arc::from(name)));
+                .templates
+                .get(&name)
+                .map(|text| Res::Template(Arc::clone(text))),
+            _ => None,
+        };
+        if let Some(res) = res {
+            self.set(expr, res);
         }
     }
 
@@ -573,32 +532,19 @@ impl Resolver<'_, '_> {
             Expr::Member { object, member } => {
                 self.expr(*object);
                 let object_ty = self.ty_of(*object);
-                if let Expr::At(crate::hir::AtConstant::Viewer) = item.body.expr(*object).expr {
-                    if let Some(index) = self
-                        .builder
-                        .program
-                        .views
-                        .iter()
-                        .position(|(view, _)| *view == member.name)
-                    {
-                        self.set(id, Res::ViewField(index as u32));
+                let res = match self.resolved(member.node) {
+                    Some(Definition::View(name)) => self.view_index(&name).map(Res::ViewField),
+                    Some(Definition::Element(index)) => Some(Res::MessageField(index)),
+                    Some(Definition::Field { owner, name }) => {
+                        self.member_slot(&owner, &name)
+                            .map(|(record, slot)| match &object_ty {
+                                Ty::Maybe(_) => Res::MaybeField { record, slot },
+                                Ty::List(_) | Ty::Array(_) => Res::Projection { record, slot },
+                                _ if record => Res::RecordSlot(slot),
+                                _ => Res::MessageField(slot),
+                            })
                     }
-                    return;
-                }
-                let res = match &object_ty {
-                    Ty::Maybe(inner) => self
-                        .struct_slot(inner, &member.name)
-                        .map(|(record, slot)| Res::MaybeField { record, slot }),
-                    Ty::List(element) | Ty::Array(element) => self
-                        .struct_slot(element, &member.name)
-                        .map(|(record, slot)| Res::Projection { record, slot }),
-                    other => self.struct_slot(other, &member.name).map(|(record, slot)| {
-                        if record {
-                            Res::RecordSlot(slot)
-                        } else {
-                            Res::MessageField(slot)
-                        }
-                    }),
+                    _ => None,
                 };
                 if let Some(res) = res {
                     self.set(id, res);
@@ -662,14 +608,9 @@ impl Resolver<'_, '_> {
                 self.expr(*value);
             }
             Expr::Lambda { parameter, body } => {
-                let slot = self.builder.alloc(self.unit);
+                let slot = self.declare(parameter);
                 self.set(id, Res::LambdaSlot(slot));
-                self.scoped(|this| {
-                    this.scopes
-                        .last_mut()
-                        .map(|scope| scope.insert(parameter.name.clone(), slot));
-                    this.expr(*body);
-                });
+                self.expr(*body);
             }
             Expr::Convert { value, .. } => self.expr(*value),
             Expr::Query { source, clause } => {
@@ -680,50 +621,43 @@ impl Resolver<'_, '_> {
                     _ => Ty::Error,
                 };
                 let slot = self.builder.alloc(self.unit);
-                let key_names: Vec<&str> = match clause {
-                    Clause::Order(keys) => keys.iter().map(|key| key.field.name.as_str()).collect(),
-                    Clause::Reduce { key, .. } => vec![key.name.as_str()],
-                    Clause::Unique { key: Some(key), .. } => vec![key.name.as_str()],
+                let key_names: Vec<&Ident> = match clause {
+                    Clause::Order(keys) => keys.iter().map(|key| &key.field).collect(),
+                    Clause::Reduce { key, .. } => vec![key],
+                    Clause::Unique { key: Some(key), .. } => vec![key],
                     _ => Vec::new(),
                 };
                 let keys: Arc<[u32]> = key_names
                     .iter()
-                    .map(|name| {
-                        self.struct_slot(&element, name)
-                            .map_or(u32::MAX, |(_, slot)| slot)
+                    .map(|key| match self.resolved(key.node) {
+                        Some(Definition::Field { owner, name }) => self
+                            .member_slot(&owner, &name)
+                            .map_or(u32::MAX, |(_, slot)| slot),
+                        _ => u32::MAX,
                     })
                     .collect();
                 self.set(id, Res::Query { slot, keys });
-                let function_argument = match clause {
-                    Clause::Map(_) => Some(element.clone()),
-                    Clause::Reduce { .. } => Some(Ty::list(element.clone())),
-                    _ => None,
-                };
                 match clause {
                     Clause::Where(predicate) => {
                         self.elements.push((slot, element));
                         self.expr(*predicate);
                         self.elements.pop();
                     }
-                    Clause::WhereAs { binding, predicate } => self.scoped(|this| {
-                        this.scopes
-                            .last_mut()
-                            .map(|scope| scope.insert(binding.name.clone(), slot));
-                        this.expr(*predicate);
-                    }),
+                    Clause::WhereAs { binding, predicate } => {
+                        self.bind(binding, slot);
+                        self.expr(*predicate);
+                    }
                     Clause::Rank {
                         binding,
                         score,
                         threshold,
-                    } => self.scoped(|this| {
-                        this.scopes
-                            .last_mut()
-                            .map(|scope| scope.insert(binding.name.clone(), slot));
-                        this.expr(*score);
+                    } => {
+                        self.bind(binding, slot);
+                        self.expr(*score);
                         if let Some(threshold) = threshold {
-                            this.expr(*threshold);
+                            self.expr(*threshold);
                         }
-                    }),
+                    }
                     Clause::OrderDyn(value) | Clause::Limit(value) | Clause::Offset(value) => {
                         self.expr(*value)
                     }
@@ -733,7 +667,7 @@ impl Resolver<'_, '_> {
                         ..
                     } => {
                         self.expr(*function);
-                        self.function_value(*function, function_argument.unwrap_or(Ty::Error));
+                        self.function_value(*function);
                     }
                     _ => {}
                 }
@@ -741,15 +675,14 @@ impl Resolver<'_, '_> {
         }
     }
 
-    /// A function named as a value (`map f`, `reduce … via f`): the overload that takes the
-    /// argument, recorded on the name.
-    fn function_value(&mut self, expr: ExprId, argument: Ty) {
+    /// A function named as a value (`map f`, `reduce … via f`): the overload the checker chose,
+    /// recorded on the name.
+    fn function_value(&mut self, expr: ExprId) {
         let item = self.body();
         match &item.body.expr(expr).expr {
-            Expr::Paren(inner) => self.function_value(*inner, argument),
+            Expr::Paren(inner) => self.function_value(*inner),
             Expr::Name(ident) => {
-                let ids = self.top_level_functions(&ident.name);
-                if let Some(fid) = self.pick(&ids, &[argument]) {
+                if let Some(fid) = self.callee(ident.node) {
                     self.set(expr, Res::Call(fid));
                 }
             }
@@ -757,36 +690,76 @@ impl Resolver<'_, '_> {
         }
     }
 
+    /// The top-level function or procedure the name at `node` calls.
+    fn callee(&self, node: NodeId) -> Option<FnId> {
+        let Some(Definition::Function {
+            name,
+            procedure,
+            overload,
+        }) = self.resolved(node)
+        else {
+            return None;
+        };
+        let program = &self.builder.program;
+        program
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(_, function)| {
+                function.name == name
+                    && function.record.is_none()
+                    && function.self_slot.is_none()
+                    && match program.units[function.unit as usize].item.decl {
+                        Decl::Function(_) => !procedure,
+                        Decl::Procedure(_) => procedure,
+                        _ => false,
+                    }
+            })
+            .nth(overload as usize)
+            .map(|(index, _)| index as FnId)
+    }
+
+    /// The method overload the name at `node` calls: (whose method, its id).
+    fn method_callee(&self, node: NodeId) -> Option<(Owner, FnId)> {
+        let Some(Definition::Method {
+            owner,
+            name,
+            overload,
+        }) = self.resolved(node)
+        else {
+            return None;
+        };
+        let program = &self.builder.program;
+        let methods = match &owner {
+            Owner::Record(record) => &program.records[*program.record_index.get(record)?].methods,
+            Owner::Message(message) => {
+                &program.messages[*program.message_index.get(message)?].methods
+            }
+            Owner::Document => return None,
+        };
+        let fid = *methods.get(&name)?.get(overload as usize)?;
+        Some((owner, fid))
+    }
+
     fn call(&mut self, id: ExprId, function: ExprId, arguments: &[ExprId]) {
         let item = self.body();
-        let argument_types: Vec<Ty> = arguments.iter().map(|arg| self.ty_of(*arg)).collect();
         match &item.body.expr(function).expr {
             Expr::Name(ident) => {
                 // A record method called by its bare name from the record's own code.
-                if let Some(record) = self.record
-                    && let Some(ids) = self.builder.program.records[record]
-                        .methods
-                        .get(&ident.name)
-                        .cloned()
-                    && let Some(fid) = self.pick(&ids, &argument_types)
-                {
+                if let Some((Owner::Record(_), fid)) = self.method_callee(ident.node) {
                     self.set(id, Res::MethodCall(fid));
-                    return;
-                }
-                let ids = self.top_level_functions(&ident.name);
-                if let Some(fid) = self.pick(&ids, &argument_types) {
+                } else if let Some(fid) = self.callee(ident.node) {
                     self.set(id, Res::Call(fid));
                 } else {
                     self.expr(function);
                 }
             }
             Expr::Member { object, member } => {
-                let object_ty = self.ty_of(*object);
-                if let Ty::Global(namespace) = &object_ty {
+                if let Some(Definition::Library(name)) = self.resolved(member.node) {
                     self.set(
                         id,
                         Res::Builtin {
-                            name: Arc::from(format!("{namespace}.{}", member.name)),
+                            name: Arc::from(name.as_str()),
                             method: false,
                         },
                     );
@@ -794,46 +767,32 @@ impl Resolver<'_, '_> {
                 }
                 self.expr(*object);
                 let object_ty = self.ty_of(*object);
-                match &object_ty {
-                    Ty::Record(_) | Ty::Message(_) => {
-                        if let Some(fid) = self.method(&object_ty, &member.name, &argument_types) {
-                            self.set(id, Res::MethodCall(fid));
-                            return;
-                        }
-                    }
-                    Ty::Enum(enumeration) => {
-                        if let Some(index) = self.builder.program.enum_index.get(&**enumeration)
-                            && let Some(entries) = self.builder.program.enums[*index]
-                                .dispatchers
-                                .get(&member.name)
-                                .cloned()
-                        {
-                            // Overloads differ by parameters: keep, per label, those that take
-                            // these arguments.
-                            let ids: Vec<FnId> =
-                                entries.iter().map(|(_, function)| *function).collect();
-                            let exact: Vec<FnId> = ids
-                                .iter()
-                                .copied()
-                                .filter(|function| self.takes(*function, &argument_types))
-                                .collect();
-                            let targets: Arc<[(i32, FnId)]> = entries
-                                .into_iter()
-                                .filter(|(_, function)| exact.contains(function))
-                                .collect();
-                            self.set(id, Res::DispatchCall(targets));
-                            return;
-                        }
-                    }
-                    Ty::List(element) | Ty::Array(element) => {
-                        if matches!(**element, Ty::Record(_))
-                            && let Some(fid) = self.method(element, &member.name, &argument_types)
-                        {
-                            self.set(id, Res::ProjectedCall(fid));
-                            return;
-                        }
-                    }
-                    _ => {}
+                if let Some((_, fid)) = self.method_callee(member.node) {
+                    let res = match object_ty {
+                        Ty::List(_) | Ty::Array(_) => Res::ProjectedCall(fid),
+                        _ => Res::MethodCall(fid),
+                    };
+                    self.set(id, res);
+                    return;
+                }
+                if let Some(Definition::Dispatcher { enumeration, name }) =
+                    self.resolved(member.node)
+                    && let Some(index) = self.builder.program.enum_index.get(&enumeration)
+                    && let Some(entries) = self.builder.program.enums[*index]
+                        .dispatchers
+                        .get(&name)
+                        .cloned()
+                {
+                    // Overloads differ by parameters: keep, per label, those that take these
+                    // arguments (a void dispatcher may have several per label; all run).
+                    let argument_types: Vec<Ty> =
+                        arguments.iter().map(|arg| self.ty_of(*arg)).collect();
+                    let targets: Arc<[(i32, FnId)]> = entries
+                        .into_iter()
+                        .filter(|(_, function)| self.takes(*function, &argument_types))
+                        .collect();
+                    self.set(id, Res::DispatchCall(targets));
+                    return;
                 }
                 self.set(
                     id,
@@ -847,36 +806,6 @@ impl Resolver<'_, '_> {
         }
     }
 
-    /// The overload of a record's or message's method that takes these arguments.
-    fn method(&self, ty: &Ty, name: &str, arguments: &[Ty]) -> Option<FnId> {
-        let program = &self.builder.program;
-        let methods = match ty {
-            Ty::Record(record) => &program.records[*program.record_index.get(&**record)?].methods,
-            Ty::Message(message) => {
-                &program.messages[*program.message_index.get(&**message)?].methods
-            }
-            _ => return None,
-        };
-        self.pick(methods.get(name)?, arguments)
-    }
-
-    /// The top-level functions and procedures of a name (its overloads).
-    fn top_level_functions(&self, name: &str) -> Vec<FnId> {
-        let program = &self.builder.program;
-        program
-            .functions
-            .iter()
-            .enumerate()
-            .filter(|(_, function)| {
-                function.name == name
-                    && function.record.is_none()
-                    && function.self_slot.is_none()
-                    && is_top_level(program, function)
-            })
-            .map(|(index, _)| index as FnId)
-            .collect()
-    }
-
     /// Whether a callable takes these argument types.
     fn takes(&self, function: FnId, arguments: &[Ty]) -> bool {
         let function = &self.builder.program.functions[function as usize];
@@ -887,34 +816,6 @@ impl Resolver<'_, '_> {
                 .zip(arguments)
                 .all(|(param, arg)| can_store(param, arg, false, self.builder.sigs))
     }
-
-    /// The overload whose parameters accept the argument types.
-    fn pick(&self, ids: &[FnId], arguments: &[Ty]) -> Option<FnId> {
-        let functions = &self.builder.program.functions;
-        ids.iter()
-            .copied()
-            .find(|id| {
-                let function = &functions[*id as usize];
-                function.param_types.len() == arguments.len()
-                    && function
-                        .param_types
-                        .iter()
-                        .zip(arguments)
-                        .all(|(param, arg)| can_store(param, arg, false, self.builder.sigs))
-            })
-            .or_else(|| {
-                ids.iter()
-                    .copied()
-                    .find(|id| functions[*id as usize].param_types.len() == arguments.len())
-            })
-    }
-}
-
-fn is_top_level(program: &Program, function: &FunctionDef) -> bool {
-    matches!(
-        program.units[function.unit as usize].item.decl,
-        Decl::Function(_) | Decl::Procedure(_)
-    )
 }
 
 fn hir_functions(item: &Item) -> Vec<&Function> {
@@ -939,21 +840,4 @@ fn hir_functions(item: &Item) -> Vec<&Function> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// `first` … `tenth`, then `pos_11` …
-fn tuple_index(name: &str) -> Option<usize> {
-    const NAMES: [&str; 10] = [
-        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-        "tenth",
-    ];
-    NAMES
-        .iter()
-        .position(|candidate| *candidate == name)
-        .or_else(|| {
-            name.strip_prefix("pos_")?
-                .parse::<usize>()
-                .ok()
-                .map(|n| n - 1)
-        })
 }
