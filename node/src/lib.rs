@@ -4,5 +4,17 @@
 //!
 //! Every call into the runtime goes through [`engine`].
 
+pub mod commit;
+pub mod document;
 pub mod engine;
+pub mod http;
+pub mod identity;
+pub mod metrics;
+pub mod node;
+pub mod protocol;
+pub mod server;
+pub mod socket;
 pub mod store;
+
+pub use node::{Config, Node, SpaceSource};
+pub use server::{Running, runtime, start};

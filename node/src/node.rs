@@ -1,0 +1,202 @@
+//! The node: its spaces, the registry of loaded documents, and how requests reach them.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::commit::Committer;
+use crate::document::{DocumentTask, Failure, Reply, Request};
+use crate::engine::Space;
+use crate::metrics::Metrics;
+use crate::protocol::codes;
+use crate::store::Store;
+use crate::store::redb::RedbStore;
+
+/// A space to serve: its name and source.
+#[derive(Debug, Clone)]
+pub struct SpaceSource {
+    pub name: String,
+    /// The file name used in diagnostics.
+    pub file: String,
+    pub text: String,
+}
+
+/// How the node runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    /// Accept the devbox identity forms (unsigned `document/…` identities and `@no_one` for
+    /// anything else).
+    pub dev: bool,
+    /// How long a document without views or timers stays loaded.
+    pub idle_unload: Duration,
+    pub spaces: Vec<SpaceSource>,
+    /// The document `*-via-domain` requests and `/~d/` reach.
+    pub domain: Option<(String, String)>,
+    /// The largest request frame, in bytes.
+    pub max_frame: usize,
+}
+
+impl Config {
+    pub fn new(listen: SocketAddr, data: PathBuf, spaces: Vec<SpaceSource>) -> Config {
+        Config {
+            listen,
+            data,
+            dev: listen.ip().is_loopback(),
+            idle_unload: Duration::from_secs(30),
+            spaces,
+            domain: None,
+            max_frame: 4 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct DocumentHandle {
+    pub(crate) requests: mpsc::Sender<Request>,
+    generation: u64,
+}
+
+/// A running node's shared state.
+#[derive(Debug)]
+pub struct Node {
+    pub config: Config,
+    pub(crate) spaces: HashMap<String, Arc<Space>>,
+    documents: Mutex<HashMap<Arc<str>, DocumentHandle>>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) committer: Committer,
+    pub metrics: Arc<Metrics>,
+    generations: AtomicU64,
+    tokens: AtomicU64,
+}
+
+impl std::fmt::Debug for dyn Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+impl Node {
+    /// Compiles the spaces and opens the store; must run inside a tokio runtime.
+    pub async fn open(config: Config) -> Result<Arc<Node>, String> {
+        let sources = config.spaces.clone();
+        let spaces = tokio::task::spawn_blocking(move || {
+            let mut spaces = HashMap::new();
+            for source in sources {
+                let space =
+                    Space::compile(&source.name, &source.file, &source.text).map_err(|errors| {
+                        format!("space '{}' does not compile:\n{errors}", source.name)
+                    })?;
+                spaces.insert(source.name.clone(), Arc::new(space));
+            }
+            Ok::<_, String>(spaces)
+        })
+        .await
+        .map_err(|_| "compiling the spaces stopped unexpectedly".to_owned())??;
+        let data = config.data.clone();
+        let store = tokio::task::spawn_blocking(move || RedbStore::open(&data))
+            .await
+            .map_err(|_| "opening the store stopped unexpectedly".to_owned())?
+            .map_err(|error| error.to_string())?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let metrics = Arc::new(Metrics::default());
+        let committer = Committer::start(Arc::clone(&store), Arc::clone(&metrics));
+        Ok(Arc::new(Node {
+            config,
+            spaces,
+            documents: Mutex::new(HashMap::new()),
+            store,
+            committer,
+            metrics,
+            generations: AtomicU64::new(1),
+            tokens: AtomicU64::new(1),
+        }))
+    }
+
+    pub fn space(&self, name: &str) -> Option<Arc<Space>> {
+        self.spaces.get(name).cloned()
+    }
+
+    pub fn space_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.spaces.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// A fresh name for a view.
+    pub(crate) fn token(&self) -> u64 {
+        self.tokens.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The task of a document, started (and loading) if it is not running.
+    pub(crate) fn document(self: &Arc<Node>, space: &Arc<Space>, key: &str) -> DocumentHandle {
+        let name: Arc<str> = Arc::from(format!("{}/{}", space.name, key));
+        let mut documents = self
+            .documents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(handle) = documents.get(&name)
+            && !handle.requests.is_closed()
+        {
+            return handle.clone();
+        }
+        let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+        let requests = DocumentTask::spawn(
+            Arc::clone(self),
+            Arc::clone(space),
+            key.to_owned(),
+            generation,
+        );
+        let handle = DocumentHandle {
+            requests,
+            generation,
+        };
+        documents.insert(name, handle.clone());
+        handle
+    }
+
+    /// Drops a stopped task from the registry (unless a newer one took its place).
+    pub(crate) fn forget(&self, name: &str, generation: u64) {
+        let mut documents = self
+            .documents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if documents
+            .get(name)
+            .is_some_and(|handle| handle.generation == generation)
+        {
+            documents.remove(name);
+        }
+    }
+
+    /// Asks a document something. A request that reached a task as it unloaded was not run,
+    /// so it is asked again of a fresh task.
+    pub(crate) async fn ask<T>(
+        self: &Arc<Node>,
+        space: &Arc<Space>,
+        key: &str,
+        make: impl Fn(Reply<T>) -> Request,
+    ) -> Result<(DocumentHandle, T), Failure> {
+        for _ in 0..5 {
+            let handle = self.document(space, key);
+            let (reply, answer) = oneshot::channel();
+            if handle.requests.send(make(reply)).await.is_err() {
+                continue;
+            }
+            match answer.await {
+                Ok(result) => return result.map(|value| (handle, value)),
+                Err(_) => continue,
+            }
+        }
+        Err(Failure::new(
+            codes::CATASTROPHIC,
+            "the document keeps closing",
+        ))
+    }
+}
