@@ -31,6 +31,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Run the `test` blocks of an Adama file.
     Test(commands::test::TestArgs),
+    /// Run a node: documents of many spaces, durable, served over WebSocket and HTTP.
+    Serve(commands::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Lsp => commands::lsp::run(),
         Command::Run(args) => commands::run::run(&args),
         Command::Test(args) => commands::test::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
     };
     ExitCode::from(outcome.code())
 }

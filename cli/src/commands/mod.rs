@@ -6,6 +6,7 @@ pub mod lsp;
 pub mod parse;
 pub mod program;
 pub mod run;
+pub mod serve;
 pub mod test;
 
 /// How a command ended, which sets the process's exit code.
