@@ -41,6 +41,8 @@ pub struct Config {
     pub domain: Option<(String, String)>,
     /// The largest request frame, in bytes.
     pub max_frame: usize,
+    /// The frames a socket may have queued before it counts as not reading and is closed.
+    pub max_queued_frames: usize,
 }
 
 impl Config {
@@ -53,6 +55,7 @@ impl Config {
             spaces,
             domain: None,
             max_frame: 4 * 1024 * 1024,
+            max_queued_frames: 8192,
         }
     }
 }

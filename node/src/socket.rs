@@ -19,8 +19,6 @@ use crate::identity;
 use crate::node::{DocumentHandle, Node};
 use crate::protocol::{self, Params, codes};
 
-/// The frames a socket may have queued before it counts as not reading.
-const OUTBOX: usize = 8192;
 /// Requests one socket may have in flight.
 const IN_FLIGHT: usize = 512;
 /// A socket that sends nothing (pongs included) for this long is closed.
@@ -93,7 +91,7 @@ impl SocketState {
 /// Serves one socket until it closes.
 pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String) {
     let (mut outgoing, mut incoming) = socket.split();
-    let (frames, mut queue) = mpsc::channel::<String>(OUTBOX);
+    let (frames, mut queue) = mpsc::channel::<String>(node.config.max_queued_frames.max(16));
     let kill = Arc::new(Notify::new());
     let state = Arc::new(SocketState {
         node: Arc::clone(&node),
