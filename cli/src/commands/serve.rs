@@ -69,7 +69,10 @@ fn read_space(name: &str, path: &Path) -> Result<SpaceSource, String> {
 }
 
 /// The spaces and domain document of a devbox `local.verse.json`.
-fn read_verse(directory: &Path) -> Result<(Vec<SpaceSource>, Option<(String, String)>), String> {
+/// The spaces to serve and the domain document (space, key), if one is configured.
+type Served = (Vec<SpaceSource>, Option<(String, String)>);
+
+fn read_verse(directory: &Path) -> Result<Served, String> {
     let path = directory.join("local.verse.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
@@ -99,7 +102,7 @@ fn read_verse(directory: &Path) -> Result<(Vec<SpaceSource>, Option<(String, Str
     Ok((spaces, domain))
 }
 
-fn spaces(args: &ServeArgs) -> Result<(Vec<SpaceSource>, Option<(String, String)>), String> {
+fn spaces(args: &ServeArgs) -> Result<Served, String> {
     let mut spaces = Vec::new();
     let mut domain = None;
     if let Some(directory) = &args.directory {
