@@ -33,6 +33,8 @@ enum Command {
     Test(commands::test::TestArgs),
     /// Run a node: documents of many spaces, durable, served over WebSocket and HTTP.
     Serve(commands::serve::ServeArgs),
+    /// Read what a node stored (`adama log export --space S --key K`).
+    Log(commands::log::LogArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(&args),
         Command::Test(args) => commands::test::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
+        Command::Log(args) => commands::log::run(&args),
     };
     ExitCode::from(outcome.code())
 }

@@ -7,6 +7,7 @@
 pub mod commit;
 pub mod document;
 pub mod engine;
+pub mod export;
 pub mod http;
 pub mod identity;
 pub mod metrics;

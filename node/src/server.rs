@@ -24,6 +24,14 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let address = listener
         .local_addr()
         .map_err(|error| format!("cannot read the listening address: {error}"))?;
+    // Without TCP_NODELAY a reply written right after a delta waits for the client's delayed
+    // acknowledgement of the delta.
+    let listener =
+        axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
     let app = crate::http::router(Arc::clone(&node));
     let task = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();

@@ -125,11 +125,31 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
             tokio::select! {
                 frame = queue.recv() => {
                     let Some(frame) = frame else { break };
-                    if frame == CLOSE {
-                        let _ = outgoing.send(Message::Close(None)).await;
+                    // Frames that queued together go out in one write.
+                    let mut batch = vec![frame];
+                    while batch.len() < 256 {
+                        match queue.try_recv() {
+                            Ok(frame) => batch.push(frame),
+                            Err(_) => break,
+                        }
+                    }
+                    let mut closing = false;
+                    let mut failed = false;
+                    for frame in batch {
+                        if frame == CLOSE {
+                            closing = true;
+                            break;
+                        }
+                        if outgoing.feed(Message::Text(frame.into())).await.is_err() {
+                            failed = true;
+                            break;
+                        }
+                    }
+                    if failed || outgoing.flush().await.is_err() {
                         break;
                     }
-                    if outgoing.send(Message::Text(frame.into())).await.is_err() {
+                    if closing {
+                        let _ = outgoing.send(Message::Close(None)).await;
                         break;
                     }
                 }

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod fmt;
+pub mod log;
 pub mod lsp;
 pub mod parse;
 pub mod program;
