@@ -278,9 +278,12 @@ impl DocumentTask {
                 () = sleep_until(wake) => {
                     self.invalidate();
                 }
-                () = tokio::time::sleep_until(unload_at), if self.views.is_empty() && wake.is_none() => {
-                    tracing::debug!(document = %self.name, "unloading an idle document");
-                    return;
+                () = tokio::time::sleep_until(unload_at), if self.views.is_empty() => {
+                    if self.unload().await {
+                        return;
+                    }
+                    idle_since = Instant::now();
+                    continue;
                 }
             }
             if !self.flush().await || self.deleted {
@@ -288,6 +291,26 @@ impl DocumentTask {
             }
             idle_since = Instant::now();
         }
+    }
+
+    /// Leaves memory; a pending timer is recorded in the store's wake-up table first, so that
+    /// the node loads the document again when it is due.
+    async fn unload(&mut self) -> bool {
+        let wake = self.engine.as_ref().and_then(Engine::next_wake);
+        if let Some(at) = wake {
+            let write = Write::Wake {
+                document: Arc::clone(&self.name),
+                at: Some(at),
+            };
+            if let Err(error) = self.node.committer.commit(vec![write]).await {
+                // Without its wake-up the document must stay loaded to keep its timer.
+                tracing::warn!(document = %self.name, %error, "cannot record a wake-up; staying loaded");
+                return false;
+            }
+            self.node.schedule_wake(at, Arc::clone(&self.name));
+        }
+        tracing::debug!(document = %self.name, wake = ?wake, "unloading an idle document");
+        true
     }
 
     /// Loads the document from the store, runs `@load`, and disconnects the principals the

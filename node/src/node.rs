@@ -1,21 +1,21 @@
 //! The node: its spaces, the registry of loaded documents, and how requests reach them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::commit::Committer;
 use crate::document::{DocumentTask, Failure, Reply, Request};
 use crate::engine::Space;
 use crate::metrics::Metrics;
 use crate::protocol::codes;
-use crate::store::Store;
 use crate::store::redb::RedbStore;
+use crate::store::{Store, Write};
 
 /// A space to serve: its name and source.
 #[derive(Debug, Clone)]
@@ -77,6 +77,9 @@ pub struct Node {
     pub metrics: Arc<Metrics>,
     generations: AtomicU64,
     tokens: AtomicU64,
+    /// The wake-up table in memory: (epoch ms, document) of unloaded documents with a timer.
+    wakes: Mutex<BTreeSet<(i64, Arc<str>)>>,
+    wake_changed: Arc<Notify>,
 }
 
 impl std::fmt::Debug for dyn Store {
@@ -110,7 +113,18 @@ impl Node {
         let store: Arc<dyn Store> = Arc::new(store);
         let metrics = Arc::new(Metrics::default());
         let committer = Committer::start(Arc::clone(&store), Arc::clone(&metrics));
-        Ok(Arc::new(Node {
+        let table = {
+            let store = Arc::clone(&store);
+            tokio::task::spawn_blocking(move || store.wakes())
+                .await
+                .map_err(|_| "reading the wake-up table stopped unexpectedly".to_owned())?
+                .map_err(|error| error.to_string())?
+        };
+        let wakes = table
+            .into_iter()
+            .map(|(name, at)| (at, Arc::from(name)))
+            .collect();
+        let node = Arc::new(Node {
             config,
             spaces,
             documents: Mutex::new(HashMap::new()),
@@ -119,7 +133,20 @@ impl Node {
             metrics,
             generations: AtomicU64::new(1),
             tokens: AtomicU64::new(1),
-        }))
+            wakes: Mutex::new(wakes),
+            wake_changed: Arc::new(Notify::new()),
+        });
+        tokio::spawn(wake_documents(Arc::downgrade(&node)));
+        Ok(node)
+    }
+
+    /// Records that an unloaded document must be loaded at `at` (epoch ms).
+    pub(crate) fn schedule_wake(&self, at: i64, name: Arc<str>) {
+        self.wakes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((at, name));
+        self.wake_changed.notify_one();
     }
 
     pub fn space(&self, name: &str) -> Option<Arc<Space>> {
@@ -201,5 +228,67 @@ impl Node {
             codes::CATASTROPHIC,
             "the document keeps closing",
         ))
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+/// Loads unloaded documents when their timer is due; the loaded document runs its invalidation
+/// from its own timer. The entry leaves the table once the document is loaded.
+async fn wake_documents(node: std::sync::Weak<Node>) {
+    loop {
+        let Some(strong) = node.upgrade() else { return };
+        let earliest = strong
+            .wakes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .first()
+            .map(|(at, _)| *at);
+        let delay = earliest.map_or(Duration::from_secs(3600), |at| {
+            Duration::from_millis((at - now_ms()).max(0) as u64)
+        });
+        let changed = Arc::clone(&strong.wake_changed);
+        let due: Vec<Arc<str>> = {
+            let mut wakes = strong
+                .wakes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = now_ms();
+            let mut due = Vec::new();
+            while let Some((at, name)) = wakes.first().cloned() {
+                if at > now {
+                    break;
+                }
+                wakes.pop_first();
+                due.push(name);
+            }
+            due
+        };
+        for name in due {
+            let Some((space, key)) = name.split_once('/') else {
+                continue;
+            };
+            let Some(space) = strong.space(space) else {
+                continue;
+            };
+            tracing::debug!(document = %name, "waking a document for its timer");
+            strong.document(&space, key);
+            let clear = Write::Wake {
+                document: Arc::clone(&name),
+                at: None,
+            };
+            if let Err(error) = strong.committer.commit(vec![clear]).await {
+                tracing::warn!(document = %name, %error, "cannot clear a wake-up");
+            }
+        }
+        drop(strong);
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = changed.notified() => {}
+        }
     }
 }

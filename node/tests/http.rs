@@ -30,7 +30,9 @@ public int count;
 
 /// One HTTP/1.1 request over a fresh connection: (status, headers, body).
 async fn http(address: std::net::SocketAddr, request: &str) -> (u16, String, String) {
-    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connects");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
     stream.write_all(request.as_bytes()).await.expect("writes");
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.expect("reads");
@@ -68,25 +70,42 @@ fn fixed_routes_metrics_and_web_handlers_answer() {
         assert!(body.starts_with("HEALTHY:"), "{body}");
         let (status, _, body) = http(address, &get("/~version")).await;
         assert_eq!((status, body.as_str()), (200, adama_node::socket::VERSION));
-        let (status, head, _) = http(address, "PUT /~bm/r HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+        let (status, head, _) = http(
+            address,
+            "PUT /~bm/r HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         assert_eq!(status, 200);
         assert!(head.contains("access-control-allow-origin"), "{head}");
         let (status, _, _) = http(address, &get("/.env")).await;
         assert_eq!(status, 410);
         let (status, _, body) = http(address, &get("/")).await;
         assert_eq!(status, 200);
-        assert!(body.contains(r#"const SPACES = ["notes"];"#), "the page names the spaces");
+        assert!(
+            body.contains(r#"const SPACES = ["notes"];"#),
+            "the page names the spaces"
+        );
 
         // @web: an invented document answers GETs and takes PUTs as transactions.
         let (status, head, body) = http(address, &get("/notes/k1/hello/ann")).await;
         assert_eq!((status, body.as_str()), (200, "hello ann"), "{head}");
-        assert!(head.contains("access-control-allow-origin: http://app"), "{head}");
-        let (status, head, body) = http(address, &put("/notes/k1/note", r#"{"text":"first"}"#)).await;
+        assert!(
+            head.contains("access-control-allow-origin: http://app"),
+            "{head}"
+        );
+        let (status, head, body) =
+            http(address, &put("/notes/k1/note", r#"{"text":"first"}"#)).await;
         assert_eq!(status, 200, "{head}{body}");
         assert!(head.contains("application/json"), "{head}");
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["saved"], "first");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["saved"],
+            "first"
+        );
         let (_, _, body) = http(address, &get("/notes/k1/count")).await;
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["count"], 1);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["count"],
+            1
+        );
         let (status, _, body) = http(address, &get("/notes/k1/missing")).await;
         assert_eq!((status, body.as_str()), (404, "error:133308"));
         let (status, _, body) = http(address, &put("/notes/k1/note", "[1,2")).await;

@@ -44,13 +44,18 @@ fn options() -> Result<Options, String> {
             "--connections" => options.connections = value as usize,
             "--seconds" => options.seconds = value,
             "--window" => options.window = (value as usize).max(1),
-            other => return Err(format!("unknown option {other} (--documents, --connections, --seconds, --window)")),
+            other => {
+                return Err(format!(
+                    "unknown option {other} (--documents, --connections, --seconds, --window)"
+                ));
+            }
         }
     }
     Ok(options)
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn read(socket: &mut Socket) -> Option<Json> {
     loop {
@@ -61,7 +66,10 @@ async fn read(socket: &mut Socket) -> Option<Json> {
                     let mut pong = frame.clone();
                     pong["pong"] = json!(0.0);
                     let _ = ping;
-                    socket.send(Message::Text(pong.to_string().into())).await.ok()?;
+                    socket
+                        .send(Message::Text(pong.to_string().into()))
+                        .await
+                        .ok()?;
                     continue;
                 }
                 return Some(frame);
@@ -74,13 +82,24 @@ async fn read(socket: &mut Socket) -> Option<Json> {
 
 /// One connection: open the document, then send in a closed loop; the latencies of its
 /// acknowledged sends, and its failures.
-async fn connection(address: String, key: String, who: String, stop: Arc<AtomicBool>, window: usize) -> (Vec<Duration>, u64) {
-    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(format!("ws://{address}/~s")).await else {
+async fn connection(
+    address: String,
+    key: String,
+    who: String,
+    stop: Arc<AtomicBool>,
+    window: usize,
+) -> (Vec<Duration>, u64) {
+    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(format!("ws://{address}/~s")).await
+    else {
         return (Vec::new(), 1);
     };
     let open = json!({"method": "connection/create", "id": 1, "identity": format!("anonymous:{who}"),
         "space": "counter", "key": key, "viewer-state": {}});
-    if socket.send(Message::Text(open.to_string().into())).await.is_err() {
+    if socket
+        .send(Message::Text(open.to_string().into()))
+        .await
+        .is_err()
+    {
         return (Vec::new(), 1);
     }
     let mut latencies = Vec::new();
@@ -91,7 +110,11 @@ async fn connection(address: String, key: String, who: String, stop: Arc<AtomicB
         while in_flight.len() < window && !stop.load(Ordering::Relaxed) {
             let send = json!({"method": "connection/send", "id": next_id, "connection": 1,
                 "channel": "bump", "message": {"by": 1}});
-            if socket.send(Message::Text(send.to_string().into())).await.is_err() {
+            if socket
+                .send(Message::Text(send.to_string().into()))
+                .await
+                .is_err()
+            {
                 return (latencies, failures + 1);
             }
             in_flight.insert(next_id, Instant::now());
@@ -103,7 +126,9 @@ async fn connection(address: String, key: String, who: String, stop: Arc<AtomicB
         let Some(frame) = read(&mut socket).await else {
             return (latencies, failures + 1);
         };
-        let id = frame["deliver"].as_i64().or_else(|| frame["failure"].as_i64());
+        let id = frame["deliver"]
+            .as_i64()
+            .or_else(|| frame["failure"].as_i64());
         if let Some(sent) = id.and_then(|id| in_flight.remove(&id)) {
             if frame.get("failure").is_some() {
                 failures += 1;
