@@ -270,7 +270,7 @@ async fn web(
     };
     let (parameters, token) = parameters(&uri);
     let who = match identity_text(&headers, token) {
-        Some(text) => match identity::resolve(&text, node.config.dev, &Default::default()) {
+        Some(text) => match identity::resolve(&text, node.identity_rules(), &Default::default()) {
             Ok(who) => who,
             Err(code) => return error_response(StatusCode::FORBIDDEN, code, cors_origin.as_ref()),
         },

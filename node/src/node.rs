@@ -39,6 +39,8 @@ pub struct Config {
     pub spaces: Vec<SpaceSource>,
     /// The document `*-via-domain` requests and `/~d/` reach.
     pub domain: Option<(String, String)>,
+    /// Public keys that sign ES256 identities (`--keys`).
+    pub keys: Vec<crate::identity::TrustedKey>,
     /// The largest request frame, in bytes.
     pub max_frame: usize,
     /// The frames a socket may have queued before it counts as not reading and is closed.
@@ -54,6 +56,7 @@ impl Config {
             idle_unload: Duration::from_secs(30),
             spaces,
             domain: None,
+            keys: Vec::new(),
             max_frame: 4 * 1024 * 1024,
             max_queued_frames: 8192,
         }
@@ -147,6 +150,14 @@ impl Node {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert((at, name));
         self.wake_changed.notify_one();
+    }
+
+    /// How this node resolves identities.
+    pub fn identity_rules(&self) -> crate::identity::Rules<'_> {
+        crate::identity::Rules {
+            dev: self.config.dev,
+            keys: &self.config.keys,
+        }
     }
 
     pub fn space(&self, name: &str) -> Option<Arc<Space>> {

@@ -22,6 +22,10 @@ pub mod codes {
     pub const DELETE_REJECTED: i32 = 147_186;
     pub const CATASTROPHIC: i32 = 144_416;
     pub const AUTH_FORBIDDEN: i32 = 403_403;
+    pub const TOKEN_LAYOUT: i32 = 995_342;
+    pub const TOKEN_JSON: i32 = 908_303;
+    pub const TOKEN_INCOMPLETE: i32 = 959_500;
+    pub const KEYSTORE_MISMATCH: i32 = 916_531;
     pub const AUTHORIZE_FAILURE: i32 = 191_713;
     pub const CANT_STASH_COOKIE: i32 = 909_436;
     pub const DOMAIN_NOT_FOUND: i32 = 990_417;

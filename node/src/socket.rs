@@ -71,7 +71,7 @@ impl SocketState {
     fn who(&self, params: &Params<'_>) -> Result<Who, i32> {
         let text = params.string("identity")?;
         let stash = lock(&self.stash);
-        identity::resolve(&text, self.node.config.dev, &stash)
+        identity::resolve(&text, self.node.identity_rules(), &stash)
     }
 
     fn space(&self, params: &Params<'_>) -> Result<Arc<Space>, i32> {

@@ -43,7 +43,10 @@ pub struct ServeArgs {
     /// On by default only when listening on a loopback address.
     #[arg(long)]
     dev: Option<bool>,
-    /// Seconds a document without viewers or timers stays in memory.
+    /// Public keys that sign ES256 identities: `{"keys":[{"issuer","kid","pem"}]}`.
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+    /// Seconds a document without viewers stays in memory.
     #[arg(long, default_value_t = 30)]
     idle_unload: u64,
 }
@@ -155,6 +158,21 @@ pub fn run(args: &ServeArgs) -> Outcome {
     config.idle_unload = std::time::Duration::from_secs(args.idle_unload);
     if let Some(dev) = args.dev {
         config.dev = dev;
+    }
+    if let Some(path) = &args.keys {
+        let keys = std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))
+            .and_then(|text| {
+                adama_node::identity::read_keys(&text)
+                    .map_err(|error| format!("{}: {error}", path.display()))
+            });
+        match keys {
+            Ok(keys) => config.keys = keys,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Outcome::Failure;
+            }
+        }
     }
     let runtime = match adama_node::runtime() {
         Ok(runtime) => runtime,
