@@ -35,6 +35,8 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Read what a node stored (`adama log export --space S --key K`).
     Log(commands::log::LogArgs),
+    /// Hand a space's new source to a running node, which upgrades its documents live.
+    Deploy(commands::deploy::DeployArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Test(args) => commands::test::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Log(args) => commands::log::run(&args),
+        Command::Deploy(args) => commands::deploy::run(&args),
     };
     ExitCode::from(outcome.code())
 }

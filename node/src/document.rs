@@ -119,11 +119,17 @@ pub enum Request {
         request: Json,
         reply: Reply<Json>,
     },
+    /// Moves the document to a new version of its space's code.
+    Upgrade {
+        space: Arc<Space>,
+    },
 }
 
 struct ViewSub {
     view: ViewId,
     who: Who,
+    /// The view state, kept to reopen the view in new code.
+    state: Json,
     sink: Sink,
     stream: i64,
     /// Not yet sent its first item (after which the view-state filter follows).
@@ -245,6 +251,7 @@ impl DocumentTask {
                         let _ = reply.send(Err(failure.clone()));
                     }
                 }
+                Request::Upgrade { .. } => {}
             }
         }
     }
@@ -474,8 +481,9 @@ impl DocumentTask {
                 state,
                 reply,
             } => {
-                let result = match (self.views.get(&token), self.engine.as_mut()) {
+                let result = match (self.views.get_mut(&token), self.engine.as_mut()) {
                     (Some(sub), Some(engine)) => {
+                        crate::engine::fold(&mut sub.state, &state);
                         engine.update_view(sub.view, state);
                         Ok(())
                     }
@@ -523,7 +531,39 @@ impl DocumentTask {
                 let result = self.web(method, &context, request);
                 self.defer(reply, result);
             }
+            Request::Upgrade { space } => self.upgrade(space),
         }
+    }
+
+    /// Runtime spec §8.3: dump, insert into the new program, move the views, `load`, and
+    /// invalidate. Stored fields carry over and new ones take their defaults; each view's next
+    /// item carries what it shows under the new code.
+    fn upgrade(&mut self, space: Arc<Space>) {
+        let Some(old) = self.engine.as_ref() else {
+            self.space = space;
+            return;
+        };
+        let dump = old.dump();
+        let mut engine = match Engine::restore(&space, &self.key, &dump) {
+            Ok(engine) => engine,
+            Err(message) => {
+                tracing::error!(document = %self.name, %message, "the new code cannot take the document; it stays on the old code");
+                return;
+            }
+        };
+        let mut tokens: Vec<u64> = self.views.keys().copied().collect();
+        tokens.sort_unstable();
+        for token in tokens {
+            if let Some(sub) = self.views.get_mut(&token) {
+                sub.view = engine.open_view(&sub.who, sub.state.clone());
+            }
+        }
+        self.engine = Some(engine);
+        self.space = space;
+        let _ =
+            self.run_command(json!({"command": "load", "timestamp": now_ms(), "reason": "deploy"}));
+        self.invalidate();
+        tracing::info!(document = %self.name, "moved to new code");
     }
 
     fn connect(
@@ -552,12 +592,13 @@ impl DocumentTask {
                 "the document does not exist",
             ));
         };
-        let view = engine.open_view(&context.who, viewer_state);
+        let view = engine.open_view(&context.who, viewer_state.clone());
         self.views.insert(
             token,
             ViewSub {
                 view,
                 who: context.who.clone(),
+                state: viewer_state,
                 sink,
                 stream,
                 fresh: true,

@@ -42,6 +42,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/~lg/{*rest}", any(beacon))
         .route("/~pt/{*rest}", any(beacon))
         .route("/metrics", get(metrics))
+        .route("/~adama/diagnostics/{space}", get(diagnostics))
+        .route("/~adama/deploy/{space}", axum::routing::put(deploy))
         .route("/", get(page))
         .fallback(web)
         .with_state(node)
@@ -78,6 +80,40 @@ async fn beacon() -> Response {
 
 async fn metrics(State(node): State<Arc<Node>>) -> Response {
     text("text/plain; version=0.0.4", node.metrics.render())
+}
+
+/// The errors of a space's latest source (200 `ok` when it compiled).
+async fn diagnostics(
+    State(node): State<Arc<Node>>,
+    axum::extract::Path(space): axum::extract::Path<String>,
+) -> Response {
+    if node.space(&space).is_none() {
+        return (StatusCode::NOT_FOUND, format!("no space '{space}'")).into_response();
+    }
+    text(
+        "text/plain; charset=utf-8",
+        node.diagnostics(&space).unwrap_or_else(|| "ok".into()),
+    )
+}
+
+/// `adama deploy`: new source for a space, accepted from the node's own machine only.
+async fn deploy(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    axum::extract::Path(space): axum::extract::Path<String>,
+    body: String,
+) -> Response {
+    if !peer.ip().is_loopback() {
+        return (
+            StatusCode::FORBIDDEN,
+            "deploys are accepted from this machine only",
+        )
+            .into_response();
+    }
+    match crate::upgrade::deploy_text(&node, &space, body).await {
+        Ok(()) => text("text/plain; charset=utf-8", "deployed".into()),
+        Err(errors) => (StatusCode::BAD_REQUEST, errors).into_response(),
+    }
 }
 
 async fn page(State(node): State<Arc<Node>>) -> Response {

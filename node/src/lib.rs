@@ -16,6 +16,7 @@ pub mod protocol;
 pub mod server;
 pub mod socket;
 pub mod store;
+pub mod upgrade;
 
 pub use node::{Config, Node, SpaceSource};
 pub use server::{Running, runtime, start};

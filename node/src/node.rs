@@ -24,6 +24,9 @@ pub struct SpaceSource {
     /// The file name used in diagnostics.
     pub file: String,
     pub text: String,
+    /// The file to watch: when its text changes, the space is recompiled and its documents move
+    /// to the new code.
+    pub watch: Option<PathBuf>,
 }
 
 /// How the node runs.
@@ -73,7 +76,10 @@ pub(crate) struct DocumentHandle {
 #[derive(Debug)]
 pub struct Node {
     pub config: Config,
-    pub(crate) spaces: HashMap<String, Arc<Space>>,
+    spaces: std::sync::RwLock<HashMap<String, Arc<Space>>>,
+    /// The errors of the latest source of a space that did not compile (the previous version
+    /// keeps running).
+    diagnostics: Mutex<HashMap<String, String>>,
     documents: Mutex<HashMap<Arc<str>, DocumentHandle>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) committer: Committer,
@@ -127,9 +133,16 @@ impl Node {
             .into_iter()
             .map(|(name, at)| (at, Arc::from(name)))
             .collect();
+        let watched: Vec<SpaceSource> = config
+            .spaces
+            .iter()
+            .filter(|source| source.watch.is_some())
+            .cloned()
+            .collect();
         let node = Arc::new(Node {
             config,
-            spaces,
+            spaces: std::sync::RwLock::new(spaces),
+            diagnostics: Mutex::new(HashMap::new()),
             documents: Mutex::new(HashMap::new()),
             store,
             committer,
@@ -140,6 +153,9 @@ impl Node {
             wake_changed: Arc::new(Notify::new()),
         });
         tokio::spawn(wake_documents(Arc::downgrade(&node)));
+        if !watched.is_empty() {
+            tokio::spawn(crate::upgrade::watch(Arc::downgrade(&node), watched));
+        }
         Ok(node)
     }
 
@@ -161,13 +177,80 @@ impl Node {
     }
 
     pub fn space(&self, name: &str) -> Option<Arc<Space>> {
-        self.spaces.get(name).cloned()
+        self.spaces
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .cloned()
     }
 
     pub fn space_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.spaces.keys().cloned().collect();
+        let mut names: Vec<String> = self
+            .spaces
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
         names.sort();
         names
+    }
+
+    /// The errors of a space's latest source, when it did not compile.
+    pub fn diagnostics(&self, space: &str) -> Option<String> {
+        self.diagnostics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(space)
+            .cloned()
+    }
+
+    /// Records the outcome of compiling a space's new source: the errors, or the new space,
+    /// which every loaded document of the space moves to.
+    pub(crate) async fn deploy(self: &Arc<Node>, name: &str, compiled: Result<Space, String>) {
+        let space = {
+            let mut diagnostics = self
+                .diagnostics
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match compiled {
+                Err(errors) => {
+                    tracing::error!(space = name, %errors, "the new source does not compile; the running version stays");
+                    diagnostics.insert(name.to_owned(), errors);
+                    return;
+                }
+                Ok(space) => {
+                    diagnostics.remove(name);
+                    Arc::new(space)
+                }
+            }
+        };
+        self.spaces
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_owned(), Arc::clone(&space));
+        let prefix = format!("{name}/");
+        let handles: Vec<DocumentHandle> = self
+            .documents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|(document, _)| document.starts_with(&prefix))
+            .map(|(_, handle)| handle.clone())
+            .collect();
+        tracing::info!(
+            space = name,
+            documents = handles.len(),
+            "deploying new code"
+        );
+        for handle in handles {
+            let _ = handle
+                .requests
+                .send(Request::Upgrade {
+                    space: Arc::clone(&space),
+                })
+                .await;
+        }
     }
 
     /// A fresh name for a view.

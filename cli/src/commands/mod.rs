@@ -1,6 +1,7 @@
 //! One module per subcommand, and the outcome they share.
 
 pub mod check;
+pub mod deploy;
 pub mod fmt;
 pub mod log;
 pub mod lsp;

@@ -68,6 +68,7 @@ fn read_space(name: &str, path: &Path) -> Result<SpaceSource, String> {
         name,
         file: path.display().to_string(),
         text,
+        watch: Some(path.to_owned()),
     })
 }
 
@@ -131,6 +132,7 @@ fn spaces(args: &ServeArgs) -> Result<Served, String> {
                 name: (*name).to_owned(),
                 file: format!("examples/{name}/{name}.a"),
                 text: (*text).to_owned(),
+                watch: None,
             })
             .collect();
     }

@@ -166,7 +166,7 @@ fn main() {
     };
     runtime.block_on(async move {
         let data = std::env::temp_dir().join(format!("adama-load-{}", std::process::id()));
-        let spaces = vec![SpaceSource { name: "counter".into(), file: "counter.a".into(), text: COUNTER.into() }];
+        let spaces = vec![SpaceSource { name: "counter".into(), file: "counter.a".into(), text: COUNTER.into(), watch: None }];
         let config = Config::new("127.0.0.1:0".parse().expect("an address"), data.clone(), spaces);
         let running = match adama_node::start(config).await {
             Ok(running) => running,

@@ -22,6 +22,7 @@ pub fn space(name: &str, text: &str) -> SpaceSource {
         name: name.to_owned(),
         file: format!("{name}.a"),
         text: text.to_owned(),
+        watch: None,
     }
 }
 
