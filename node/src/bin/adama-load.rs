@@ -5,6 +5,9 @@
 //! fsync.
 //!
 //! `cargo run --release -p adama-node --bin adama-load -- --documents 100 --connections 10 --seconds 10`
+//!
+//! With `--reload N` it instead writes a counter document whose log holds N transactions and
+//! measures how long the node takes from a `connection/create` to the first delta (the load).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +26,8 @@ struct Options {
     seconds: u64,
     /// Sends each connection keeps in flight.
     window: usize,
+    /// Measure loading a document with this many logged transactions instead.
+    reload: Option<u64>,
 }
 
 fn options() -> Result<Options, String> {
@@ -31,6 +36,7 @@ fn options() -> Result<Options, String> {
         connections: 10,
         seconds: 10,
         window: 1,
+        reload: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -44,6 +50,7 @@ fn options() -> Result<Options, String> {
             "--connections" => options.connections = value as usize,
             "--seconds" => options.seconds = value,
             "--window" => options.window = (value as usize).max(1),
+            "--reload" => options.reload = Some(value),
             other => {
                 return Err(format!(
                     "unknown option {other} (--documents, --connections, --seconds, --window)"
@@ -141,6 +148,92 @@ async fn connection(
     }
 }
 
+/// Writes a document with `transactions` logged sends straight into a store, then times the
+/// node's load of it.
+async fn reload(transactions: u64) {
+    use adama_node::engine::{Context, Engine, Space, Who};
+    use adama_node::store::redb::RedbStore;
+    use adama_node::store::{Store, Write};
+    let data = std::env::temp_dir().join(format!("adama-reload-{}", std::process::id()));
+    let space = Space::compile("counter", "counter.a", COUNTER).expect("the counter compiles");
+    let written = Instant::now();
+    {
+        let store = RedbStore::open(&data).expect("a store");
+        let mut engine = Engine::fresh(&space, "big").expect("a document");
+        let context = Context {
+            who: Who::new("bench", "anonymous"),
+            origin: String::new(),
+            ip: String::new(),
+        };
+        let mut construct = context.command("construct", "big", 0);
+        construct["arg"] = json!({});
+        let mut index = 0;
+        let mut writes = Vec::new();
+        let mut push = |record, writes: &mut Vec<Write>| {
+            index += 1;
+            writes.push(Write::Append {
+                document: Arc::from("counter/big"),
+                index,
+                record: Arc::new(record),
+            });
+        };
+        push(engine.execute(construct).expect("constructed"), &mut writes);
+        push(
+            engine
+                .execute(context.command("connect", "big", 1))
+                .expect("connected"),
+            &mut writes,
+        );
+        for at in 0..transactions.saturating_sub(2) {
+            let mut send = context.command("send", "big", 2 + at as i64);
+            send["channel"] = json!("bump");
+            send["message"] = json!({"by": 1});
+            push(engine.execute(send).expect("sent"), &mut writes);
+            if writes.len() >= 10_000 {
+                store.commit(&writes).expect("committed");
+                writes.clear();
+            }
+        }
+        store.commit(&writes).expect("committed");
+    }
+    println!(
+        "wrote {transactions} transactions in {:.1} s",
+        written.elapsed().as_secs_f64()
+    );
+    let spaces = vec![SpaceSource {
+        name: "counter".into(),
+        file: "counter.a".into(),
+        text: COUNTER.into(),
+        watch: None,
+    }];
+    let config = Config::new(
+        "127.0.0.1:0".parse().expect("an address"),
+        data.clone(),
+        spaces,
+    );
+    let running = adama_node::start(config).await.expect("the node starts");
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/~s", running.address))
+        .await
+        .expect("a socket");
+    read(&mut socket).await.expect("connected");
+    let started = Instant::now();
+    let open = json!({"method": "connection/create", "id": 1, "identity": "anonymous:reader",
+        "space": "counter", "key": "big", "viewer-state": {}});
+    socket
+        .send(Message::Text(open.to_string().into()))
+        .await
+        .expect("sent");
+    let first = read(&mut socket).await.expect("the first delta");
+    let elapsed = started.elapsed();
+    println!(
+        "load of a document with {transactions} logged transactions, to the first delta: {:.1} ms (count {})",
+        elapsed.as_secs_f64() * 1000.0,
+        first["response"]["delta"]["data"]["count"]
+    );
+    running.task.abort();
+    let _ = std::fs::remove_dir_all(&data);
+}
+
 fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -164,6 +257,10 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(transactions) = options.reload {
+        runtime.block_on(reload(transactions));
+        return;
+    }
     runtime.block_on(async move {
         let data = std::env::temp_dir().join(format!("adama-load-{}", std::process::id()));
         let spaces = vec![SpaceSource { name: "counter".into(), file: "counter.a".into(), text: COUNTER.into(), watch: None }];
