@@ -209,6 +209,8 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
             .await;
     }
     node.metrics.connections.fetch_sub(1, Ordering::Relaxed);
+    // The writer flushes what is queued (a final status frame) and closes.
+    state.send(CLOSE.to_owned());
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
 }
 
