@@ -19,7 +19,7 @@ use crate::engine::{
 };
 use crate::node::Node;
 use crate::protocol::codes;
-use crate::store::Write;
+use crate::store::{Entry, Write};
 
 /// Why a request failed: a protocol code and words for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -369,10 +369,12 @@ impl DocumentTask {
                 let record = Arc::new(record);
                 let changed = record.redo.as_object().is_none_or(|redo| !redo.is_empty());
                 if changed {
+                    let entry = Entry::new(Arc::clone(&record))
+                        .map_err(|error| Failure::new(codes::CATASTROPHIC, error.to_string()))?;
                     self.writes.push(Write::Append {
                         document: Arc::clone(&self.name),
                         index: self.next_index,
-                        record: Arc::clone(&record),
+                        entry,
                     });
                     self.next_index += 1;
                     self.log_entries += 1;

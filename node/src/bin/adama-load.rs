@@ -153,7 +153,7 @@ async fn connection(
 async fn reload(transactions: u64) {
     use adama_node::engine::{Context, Engine, Space, Who};
     use adama_node::store::redb::RedbStore;
-    use adama_node::store::{Store, Write};
+    use adama_node::store::{Entry, Store, Write};
     let data = std::env::temp_dir().join(format!("adama-reload-{}", std::process::id()));
     let space = Space::compile("counter", "counter.a", COUNTER).expect("the counter compiles");
     let written = Instant::now();
@@ -174,7 +174,7 @@ async fn reload(transactions: u64) {
             writes.push(Write::Append {
                 document: Arc::from("counter/big"),
                 index,
-                record: Arc::new(record),
+                entry: Entry::new(Arc::new(record)).expect("a record encodes"),
             });
         };
         push(engine.execute(construct).expect("constructed"), &mut writes);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
 
-use super::{Store, StoreError, Write};
+use super::{Entry, Store, StoreError, Write};
 use crate::engine::Record;
 
 fn record(seq: i32, redo: Json, undo: Json) -> Arc<Record> {
@@ -27,11 +27,12 @@ fn append(document: &str, index: u64, value: i64) -> Write {
     Write::Append {
         document: Arc::from(document),
         index,
-        record: record(
+        entry: Entry::new(record(
             seq,
             json!({"n": value, "__seq": seq}),
             json!({"n": value - 1}),
-        ),
+        ))
+        .expect("a record encodes"),
     }
 }
 

@@ -25,7 +25,7 @@ pub enum Write {
     Append {
         document: Arc<str>,
         index: u64,
-        record: Arc<Record>,
+        entry: Entry,
     },
     /// Records the whole document as of `index`, and drops the log entries that are older
     /// than the newest `keep`.
@@ -49,6 +49,25 @@ impl Write {
             | Write::Delete { document }
             | Write::Wake { document, .. } => document,
         }
+    }
+}
+
+/// A log entry: the record, and its stored form (JSON), encoded by the writer so that the
+/// commit, which is serial, only copies bytes.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub record: Arc<Record>,
+    pub bytes: Arc<[u8]>,
+}
+
+impl Entry {
+    pub fn new(record: Arc<Record>) -> Result<Entry, StoreError> {
+        let bytes = serde_json::to_vec(&*record)
+            .map_err(|error| StoreError::Io(format!("a record does not encode: {error}")))?;
+        Ok(Entry {
+            record,
+            bytes: Arc::from(bytes),
+        })
     }
 }
 

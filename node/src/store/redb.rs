@@ -71,7 +71,7 @@ impl Store for RedbStore {
                     Write::Append {
                         document,
                         index,
-                        record,
+                        entry,
                     } => {
                         let last = heads.get(&**document).map_err(io)?.map_or(0, |v| v.value());
                         if *index != last + 1 {
@@ -81,9 +81,8 @@ impl Store for RedbStore {
                                 last,
                             });
                         }
-                        let bytes = serde_json::to_vec(&**record).map_err(io)?;
-                        stats.bytes += bytes.len() as u64;
-                        log.insert((&**document, *index), bytes.as_slice())
+                        stats.bytes += entry.bytes.len() as u64;
+                        log.insert((&**document, *index), &*entry.bytes)
                             .map_err(io)?;
                         heads.insert(&**document, *index).map_err(io)?;
                     }
