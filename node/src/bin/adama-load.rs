@@ -139,10 +139,14 @@ async fn connection(
         if let Some(sent) = id.and_then(|id| in_flight.remove(&id)) {
             if frame.get("failure").is_some() {
                 failures += 1;
+                if failures == 1 {
+                    eprintln!("first failure: {frame}");
+                }
             } else {
                 latencies.push(sent.elapsed());
             }
         } else if frame["failure"] == 1 {
+            eprintln!("the stream failed: {frame}");
             return (latencies, failures + 1);
         }
     }
@@ -275,16 +279,22 @@ fn main() {
         let address = running.address.to_string();
         // Create every document first (one socket).
         let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/~s")).await.expect("a socket");
-        for document in 0..options.documents {
-            let create = json!({"method": "document/create", "id": document + 1, "identity": "anonymous:bench",
-                "space": "counter", "key": format!("d{document}"), "arg": {}});
-            socket.send(Message::Text(create.to_string().into())).await.expect("sent");
-        }
-        let mut created = 0;
-        while created < options.documents {
-            let frame = read(&mut socket).await.expect("replies");
-            if frame.get("deliver").is_some() || frame.get("failure").is_some() {
-                created += 1;
+        // In chunks: a socket may have 512 requests in flight.
+        for chunk in (0..options.documents).collect::<Vec<_>>().chunks(256) {
+            for document in chunk {
+                let create = json!({"method": "document/create", "id": document + 1, "identity": "anonymous:bench",
+                    "space": "counter", "key": format!("d{document}"), "arg": {}});
+                socket.send(Message::Text(create.to_string().into())).await.expect("sent");
+            }
+            let mut created = 0;
+            while created < chunk.len() {
+                let frame = read(&mut socket).await.expect("replies");
+                if frame.get("failure").is_some() {
+                    eprintln!("a creation failed: {frame}");
+                }
+                if frame.get("deliver").is_some() || frame.get("failure").is_some() {
+                    created += 1;
+                }
             }
         }
         let fsyncs_before = running.node.metrics.fsyncs.load(Ordering::Relaxed);
