@@ -28,6 +28,8 @@ struct Options {
     window: usize,
     /// Measure loading a document with this many logged transactions instead.
     reload: Option<u64>,
+    /// With `--reload`: snapshot and compact as the node does (`--compact 0` keeps every entry).
+    compact: bool,
 }
 
 fn options() -> Result<Options, String> {
@@ -37,6 +39,7 @@ fn options() -> Result<Options, String> {
         seconds: 10,
         window: 1,
         reload: None,
+        compact: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -51,6 +54,7 @@ fn options() -> Result<Options, String> {
             "--seconds" => options.seconds = value,
             "--window" => options.window = (value as usize).max(1),
             "--reload" => options.reload = Some(value),
+            "--compact" => options.compact = value != 0,
             other => {
                 return Err(format!(
                     "unknown option {other} (--documents, --connections, --seconds, --window)"
@@ -154,7 +158,7 @@ async fn connection(
 
 /// Writes a document with `transactions` logged sends straight into a store, then times the
 /// node's load of it.
-async fn reload(transactions: u64) {
+async fn reload(transactions: u64, compact: bool) {
     use adama_node::engine::{Context, Engine, Space, Who};
     use adama_node::store::redb::RedbStore;
     use adama_node::store::{Entry, Store, Write};
@@ -193,6 +197,15 @@ async fn reload(transactions: u64) {
             send["channel"] = json!("bump");
             send["message"] = json!({"by": 1});
             push(engine.execute(send).expect("sent"), &mut writes);
+            // Compaction as the node does it (maximum_history 1000), unless the raw log is asked.
+            if compact && (at + 3) % 500 == 0 && at + 3 >= 1500 {
+                writes.push(Write::Snapshot {
+                    document: Arc::from("counter/big"),
+                    index: at + 3,
+                    json: Arc::new(engine.dump()),
+                    keep: 1000,
+                });
+            }
             if writes.len() >= 10_000 {
                 store.commit(&writes).expect("committed");
                 writes.clear();
@@ -204,6 +217,21 @@ async fn reload(transactions: u64) {
         "wrote {transactions} transactions in {:.1} s",
         written.elapsed().as_secs_f64()
     );
+    {
+        let store = RedbStore::open(&data).expect("a store");
+        let started = Instant::now();
+        let stored = store.load("counter/big").expect("loads").expect("exists");
+        let read = started.elapsed();
+        let json = stored.fold();
+        let folded = started.elapsed();
+        Engine::restore(&space, "big", &json).expect("restores");
+        println!(
+            "store only: read {:.1} ms, fold {:.1} ms, insert {:.1} ms",
+            read.as_secs_f64() * 1000.0,
+            (folded - read).as_secs_f64() * 1000.0,
+            (started.elapsed() - folded).as_secs_f64() * 1000.0
+        );
+    }
     let spaces = vec![SpaceSource {
         name: "counter".into(),
         file: "counter.a".into(),
@@ -262,7 +290,7 @@ fn main() {
         }
     };
     if let Some(transactions) = options.reload {
-        runtime.block_on(reload(transactions));
+        runtime.block_on(reload(transactions, options.compact));
         return;
     }
     runtime.block_on(async move {
