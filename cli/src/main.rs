@@ -31,6 +31,12 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Run the `test` blocks of an Adama file.
     Test(commands::test::TestArgs),
+    /// Run a node: documents of many spaces, durable, served over WebSocket and HTTP.
+    Serve(commands::serve::ServeArgs),
+    /// Read what a node stored (`adama log export --space S --key K`).
+    Log(commands::log::LogArgs),
+    /// Hand a space's new source to a running node, which upgrades its documents live.
+    Deploy(commands::deploy::DeployArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +48,9 @@ fn main() -> ExitCode {
         Command::Lsp => commands::lsp::run(),
         Command::Run(args) => commands::run::run(&args),
         Command::Test(args) => commands::test::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
+        Command::Log(args) => commands::log::run(&args),
+        Command::Deploy(args) => commands::deploy::run(&args),
     };
     ExitCode::from(outcome.code())
 }

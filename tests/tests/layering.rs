@@ -1,8 +1,10 @@
-//! The crate layering, checked by machine: grammar <- compiler <- {runtime, lsp, debugger} <- cli.
+//! The crate layering, checked by machine: grammar <- compiler <- {runtime, lsp, debugger} <- cli,
+//! and the node beside the language server and the debugger (it depends on the runtime, and
+//! only the cli depends on it).
 //!
 //! Each crate's normal (non-dev) dependency tree must not contain the crates above it or beside it,
 //! nor infrastructure it must not know: the compiler and the runtime stay free of async runtimes,
-//! protocol stacks and consensus.
+//! protocol stacks, storage and consensus, which the node alone brings in.
 
 use std::process::Command;
 
@@ -57,6 +59,7 @@ fn the_grammar_depends_on_no_other_workspace_crate() {
             "adama-runtime",
             "adama-lsp",
             "adama-debugger",
+            "adama-node",
             "adama-cli",
         ],
     );
@@ -64,14 +67,20 @@ fn the_grammar_depends_on_no_other_workspace_crate() {
 
 #[test]
 fn the_compiler_knows_nothing_above_it_and_no_io_infrastructure() {
-    let mut forbidden = vec!["adama-runtime", "adama-lsp", "adama-debugger", "adama-cli"];
+    let mut forbidden = vec![
+        "adama-runtime",
+        "adama-lsp",
+        "adama-debugger",
+        "adama-node",
+        "adama-cli",
+    ];
     forbidden.extend_from_slice(INFRASTRUCTURE);
     assert_free_of("adama-compiler", &forbidden);
 }
 
 #[test]
 fn the_runtime_is_sans_io_and_independent_of_the_editors() {
-    let mut forbidden = vec!["adama-lsp", "adama-debugger", "adama-cli"];
+    let mut forbidden = vec!["adama-lsp", "adama-debugger", "adama-node", "adama-cli"];
     forbidden.extend_from_slice(INFRASTRUCTURE);
     assert_free_of("adama-runtime", &forbidden);
 }
@@ -83,6 +92,7 @@ fn the_language_server_does_not_know_the_runtime() {
         &[
             "adama-runtime",
             "adama-debugger",
+            "adama-node",
             "adama-cli",
             "openraft",
             "redb",
@@ -94,6 +104,26 @@ fn the_language_server_does_not_know_the_runtime() {
 fn the_debugger_does_not_know_the_language_server() {
     assert_free_of(
         "adama-debugger",
-        &["adama-lsp", "adama-cli", "openraft", "redb"],
+        &["adama-lsp", "adama-node", "adama-cli", "openraft", "redb"],
     );
+}
+
+#[test]
+fn the_node_hosts_the_runtime_beside_the_editors() {
+    assert_free_of(
+        "adama-node",
+        &[
+            "adama-lsp",
+            "adama-debugger",
+            "adama-cli",
+            "tower-lsp-server",
+        ],
+    );
+    let names = dependency_names("adama-node");
+    for needed in ["adama-runtime", "tokio", "redb", "axum"] {
+        assert!(
+            names.iter().any(|name| name == needed),
+            "the node is where {needed} belongs"
+        );
+    }
 }

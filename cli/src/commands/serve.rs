@@ -1,0 +1,210 @@
+//! `adama serve`: run a node that hosts the documents of one or more spaces over the client
+//! protocol (docs/node.md). With no space named it serves the examples built into the binary.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use adama_node::{Config, SpaceSource};
+use clap::Args;
+use serde_json::Value as Json;
+
+use super::Outcome;
+
+/// The example spaces, built in so that `adama serve` works from any directory.
+const EXAMPLES: [(&str, &str); 4] = [
+    ("chat", include_str!("../../../examples/chat/chat.a")),
+    (
+        "counter",
+        include_str!("../../../examples/counter/counter.a"),
+    ),
+    (
+        "tictactoe",
+        include_str!("../../../examples/tictactoe/tictactoe.a"),
+    ),
+    ("cards", include_str!("../../../examples/cards/cards.a")),
+];
+
+/// Arguments of `adama serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A devbox directory holding `local.verse.json` (its spaces and domain document).
+    #[arg(value_name = "DIR")]
+    directory: Option<PathBuf>,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Where documents are stored.
+    #[arg(long, value_name = "DIR", default_value = "adama-data")]
+    data: PathBuf,
+    /// A space to serve, as `NAME=FILE.a` (repeatable).
+    #[arg(long = "space", value_name = "NAME=FILE")]
+    spaces: Vec<String>,
+    /// Accept the devbox identities (unsigned `document/…` forms; anything else is `@no_one`).
+    /// On by default only when listening on a loopback address.
+    #[arg(long)]
+    dev: Option<bool>,
+    /// Public keys that sign ES256 identities: `{"keys":[{"issuer","kid","pem"}]}`.
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+    /// Seconds a document without viewers stays in memory.
+    #[arg(long, default_value_t = 30)]
+    idle_unload: u64,
+}
+
+fn read_space(name: &str, path: &Path) -> Result<SpaceSource, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let name = name.trim().to_lowercase();
+    if name.len() < 3
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(format!(
+            "'{name}' is not a space name (hint: at least 3 of a-z, 0-9 and '-')"
+        ));
+    }
+    Ok(SpaceSource {
+        name,
+        file: path.display().to_string(),
+        text,
+        watch: Some(path.to_owned()),
+    })
+}
+
+/// The spaces and domain document of a devbox `local.verse.json`.
+/// The spaces to serve and the domain document (space, key), if one is configured.
+type Served = (Vec<SpaceSource>, Option<(String, String)>);
+
+fn read_verse(directory: &Path) -> Result<Served, String> {
+    let path = directory.join("local.verse.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let verse: Json = serde_json::from_str(&text)
+        .map_err(|error| format!("{}: not JSON: {error}", path.display()))?;
+    let mut spaces = Vec::new();
+    for space in verse["spaces"].as_array().into_iter().flatten() {
+        let (Some(name), Some(main)) = (space["name"].as_str(), space["main"].as_str()) else {
+            return Err(format!(
+                "{}: each space needs a \"name\" and a \"main\" file",
+                path.display()
+            ));
+        };
+        spaces.push(read_space(name, &directory.join(main))?);
+    }
+    let domain = verse["documents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|document| document["domain"].as_bool() == Some(true))
+        .and_then(|document| {
+            Some((
+                document["space"].as_str()?.to_lowercase(),
+                document["key"].as_str()?.to_owned(),
+            ))
+        });
+    Ok((spaces, domain))
+}
+
+fn spaces(args: &ServeArgs) -> Result<Served, String> {
+    let mut spaces = Vec::new();
+    let mut domain = None;
+    if let Some(directory) = &args.directory {
+        if directory.join("local.verse.json").is_file() {
+            (spaces, domain) = read_verse(directory)?;
+        } else {
+            return Err(format!(
+                "{} has no local.verse.json (hint: name spaces with --space NAME=FILE.a)",
+                directory.display()
+            ));
+        }
+    }
+    for space in &args.spaces {
+        let Some((name, file)) = space.split_once('=') else {
+            return Err(format!("--space {space}: expected NAME=FILE.a"));
+        };
+        spaces.push(read_space(name, Path::new(file))?);
+    }
+    if spaces.is_empty() {
+        spaces = EXAMPLES
+            .iter()
+            .map(|(name, text)| SpaceSource {
+                name: (*name).to_owned(),
+                file: format!("examples/{name}/{name}.a"),
+                text: (*text).to_owned(),
+                watch: None,
+            })
+            .collect();
+    }
+    Ok((spaces, domain))
+}
+
+/// Runs the command until interrupted.
+pub fn run(args: &ServeArgs) -> Outcome {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,adama_node=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let (spaces, domain) = match spaces(args) {
+        Ok(found) => found,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Outcome::Failure;
+        }
+    };
+    let mut config = Config::new(args.listen, args.data.clone(), spaces);
+    config.domain = domain;
+    config.idle_unload = std::time::Duration::from_secs(args.idle_unload);
+    if let Some(dev) = args.dev {
+        config.dev = dev;
+    }
+    if let Some(path) = &args.keys {
+        let keys = std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))
+            .and_then(|text| {
+                adama_node::identity::read_keys(&text)
+                    .map_err(|error| format!("{}: {error}", path.display()))
+            });
+        match keys {
+            Ok(keys) => config.keys = keys,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Outcome::Failure;
+            }
+        }
+    }
+    let runtime = match adama_node::runtime() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return Outcome::Failure;
+        }
+    };
+    runtime.block_on(async move {
+        let running = match adama_node::start(config).await {
+            Ok(running) => running,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Outcome::Failure;
+            }
+        };
+        let address = running.address;
+        println!(
+            "Adama node on http://{address}/ (data in {})",
+            args.data.display()
+        );
+        println!("  spaces: {}", running.node.space_names().join(", "));
+        println!("  open http://{address}/ in a browser to try the chat room");
+        println!("  WebSocket: ws://{address}/~s   metrics: http://{address}/metrics");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {
+                println!("stopping");
+                Outcome::Clean
+            }
+            _ = running.task => Outcome::Failure,
+        }
+    })
+}

@@ -1,0 +1,817 @@
+//! One task per loaded document. It owns the document's engine; requests queue to it, so one
+//! document's transactions never run concurrently while many documents run in parallel.
+//!
+//! The task works in rounds: it takes every queued request (up to a bound), runs them, computes
+//! the views' deltas, hands the round's records to the group committer, and only once they are
+//! durable answers the requests and sends the deltas. Nothing is acknowledged, and no viewer
+//! sees a state, before it is durable.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value as Json, json};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::engine::{
+    ALREADY_CONNECTED, Context, Engine, Policy, Record, Refusal, Space, ViewId, Who,
+};
+use crate::node::Node;
+use crate::protocol::codes;
+use crate::store::{Entry, Write};
+
+/// Why a request failed: a protocol code and words for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: i32, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Failure {
+        Failure::new(codes::from_runtime(refusal.code), refusal.message)
+    }
+}
+
+pub type Reply<T> = oneshot::Sender<Result<T, Failure>>;
+
+/// Where a socket receives its frames. Bounded: a client that stops reading is cut off rather
+/// than buffered for.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    pub frames: mpsc::Sender<String>,
+    pub kill: Arc<Notify>,
+}
+
+impl Sink {
+    /// Queues a frame; a full queue closes the socket.
+    pub fn push(&self, frame: String) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.frames.try_send(frame) {
+            self.kill.notify_one();
+        }
+    }
+}
+
+/// The kinds of `@web` request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebMethod {
+    Get,
+    Put,
+    Delete,
+}
+
+/// What a document task is asked to do.
+#[derive(Debug)]
+pub enum Request {
+    /// `connection/create`: connect if needed, then open a view whose items go to `sink`
+    /// under `stream`. `token` names the view in later requests.
+    Connect {
+        context: Context,
+        viewer_state: Json,
+        sink: Sink,
+        stream: i64,
+        token: u64,
+        reply: Reply<()>,
+    },
+    /// A send, through a view (`token`) or directly.
+    Send {
+        token: Option<u64>,
+        context: Context,
+        channel: String,
+        message: Json,
+        marker: Option<String>,
+        missing: i32,
+        reply: Reply<i32>,
+    },
+    Update {
+        token: u64,
+        state: Json,
+        reply: Reply<()>,
+    },
+    /// Closes a view; `reply` is `None` when its socket closed.
+    End {
+        token: u64,
+        reply: Option<Reply<()>>,
+    },
+    Create {
+        context: Context,
+        arg: Json,
+        entropy: Option<i64>,
+        reply: Reply<()>,
+    },
+    Delete {
+        context: Context,
+        reply: Reply<()>,
+    },
+    Web {
+        method: WebMethod,
+        context: Context,
+        request: Json,
+        reply: Reply<Json>,
+    },
+    /// Moves the document to a new version of its space's code.
+    Upgrade {
+        space: Arc<Space>,
+    },
+}
+
+struct ViewSub {
+    view: ViewId,
+    who: Who,
+    /// The view state, kept to reopen the view in new code.
+    state: Json,
+    sink: Sink,
+    stream: i64,
+    /// Not yet sent its first item (after which the view-state filter follows).
+    fresh: bool,
+}
+
+type Deferred = Box<dyn FnOnce(Option<&Failure>) + Send>;
+
+/// How many queued requests one round takes.
+const ROUND: usize = 256;
+
+pub(crate) struct DocumentTask {
+    node: Arc<Node>,
+    space: Arc<Space>,
+    key: String,
+    name: Arc<str>,
+    generation: u64,
+    engine: Option<Engine>,
+    next_index: u64,
+    log_entries: u64,
+    views: HashMap<u64, ViewSub>,
+    writes: Vec<Write>,
+    deferred: Vec<Deferred>,
+    frames: Vec<(Sink, String)>,
+    /// The document was deleted this round: its streams end and the task stops.
+    deleted: bool,
+    committed: u64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+fn random_entropy() -> i64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_i64(now_ms());
+    hasher.finish() as i64
+}
+
+impl DocumentTask {
+    pub(crate) fn spawn(
+        node: Arc<Node>,
+        space: Arc<Space>,
+        key: String,
+        generation: u64,
+    ) -> mpsc::Sender<Request> {
+        let (sender, requests) = mpsc::channel(4096);
+        let name: Arc<str> = Arc::from(format!("{}/{}", space.name, key));
+        let task = DocumentTask {
+            node,
+            space,
+            key,
+            name,
+            generation,
+            engine: None,
+            next_index: 1,
+            log_entries: 0,
+            views: HashMap::new(),
+            writes: Vec::new(),
+            deferred: Vec::new(),
+            frames: Vec::new(),
+            deleted: false,
+            committed: 0,
+        };
+        tokio::spawn(task.run(requests));
+        sender
+    }
+
+    async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+        self.node
+            .metrics
+            .documents_loaded
+            .fetch_add(1, Ordering::Relaxed);
+        let healthy = match self.load().await {
+            Ok(()) => self.flush().await,
+            Err(failure) => {
+                tracing::error!(document = %self.name, error = %failure.message, "the document cannot load");
+                self.refuse_all(&mut requests, &failure).await;
+                false
+            }
+        };
+        if healthy {
+            self.serve(&mut requests).await;
+        }
+        self.node
+            .metrics
+            .documents_loaded
+            .fetch_sub(1, Ordering::Relaxed);
+        self.node.forget(&self.name, self.generation);
+        // Requests that raced with the unload were not run; their callers see a closed reply
+        // and ask again, which loads the document anew.
+        requests.close();
+        while requests.try_recv().is_ok() {}
+    }
+
+    /// Answers every request with the load failure until the callers stop asking for a while.
+    async fn refuse_all(&mut self, requests: &mut mpsc::Receiver<Request>, failure: &Failure) {
+        while let Ok(Some(request)) =
+            tokio::time::timeout(Duration::from_secs(1), requests.recv()).await
+        {
+            match request {
+                Request::Connect { reply, .. }
+                | Request::Update { reply, .. }
+                | Request::Create { reply, .. }
+                | Request::Delete { reply, .. } => {
+                    let _ = reply.send(Err(failure.clone()));
+                }
+                Request::Send { reply, .. } => {
+                    let _ = reply.send(Err(failure.clone()));
+                }
+                Request::Web { reply, .. } => {
+                    let _ = reply.send(Err(failure.clone()));
+                }
+                Request::End { reply, .. } => {
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Err(failure.clone()));
+                    }
+                }
+                Request::Upgrade { .. } => {}
+            }
+        }
+    }
+
+    async fn serve(&mut self, requests: &mut mpsc::Receiver<Request>) {
+        let idle = self.node.config.idle_unload;
+        let mut idle_since = Instant::now();
+        loop {
+            let wake = self
+                .engine
+                .as_ref()
+                .and_then(Engine::next_wake)
+                .map(|at| (at - now_ms()).clamp(10, 300_000) as u64)
+                .map(|delay| tokio::time::Instant::now() + Duration::from_millis(delay));
+            let unload_at = tokio::time::Instant::from_std(idle_since + idle);
+            tokio::select! {
+                request = requests.recv() => {
+                    let Some(first) = request else { return };
+                    self.handle(first);
+                    let mut taken = 1;
+                    while taken < ROUND {
+                        match requests.try_recv() {
+                            Ok(request) => {
+                                self.handle(request);
+                                taken += 1;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = sleep_until(wake) => {
+                    self.invalidate();
+                }
+                () = tokio::time::sleep_until(unload_at), if self.views.is_empty() => {
+                    if self.unload().await {
+                        return;
+                    }
+                    idle_since = Instant::now();
+                    continue;
+                }
+            }
+            if !self.flush().await || self.deleted {
+                return;
+            }
+            idle_since = Instant::now();
+        }
+    }
+
+    /// Leaves memory; a pending timer is recorded in the store's wake-up table first, so that
+    /// the node loads the document again when it is due.
+    async fn unload(&mut self) -> bool {
+        let wake = self.engine.as_ref().and_then(Engine::next_wake);
+        if let Some(at) = wake {
+            let write = Write::Wake {
+                document: Arc::clone(&self.name),
+                at: Some(at),
+            };
+            if let Err(error) = self.node.committer.commit(vec![write]).await {
+                // Without its wake-up the document must stay loaded to keep its timer.
+                tracing::warn!(document = %self.name, %error, "cannot record a wake-up; staying loaded");
+                return false;
+            }
+            self.node.schedule_wake(at, Arc::clone(&self.name));
+        }
+        tracing::debug!(document = %self.name, wake = ?wake, "unloading an idle document");
+        true
+    }
+
+    /// Loads the document from the store, runs `@load`, and disconnects the principals the
+    /// stored document holds as connected (they have no view here).
+    async fn load(&mut self) -> Result<(), Failure> {
+        let store = Arc::clone(&self.node.store);
+        let name = Arc::clone(&self.name);
+        let stored = tokio::task::spawn_blocking(move || store.load(&name))
+            .await
+            .map_err(|_| Failure::new(codes::CATASTROPHIC, "the load stopped unexpectedly"))?
+            .map_err(|error| Failure::new(codes::CATASTROPHIC, error.to_string()))?;
+        let Some(stored) = stored else {
+            return Ok(());
+        };
+        self.next_index = stored.last_index() + 1;
+        self.log_entries = stored.tail.len() as u64;
+        let json = stored.fold();
+        let engine = Engine::restore(&self.space, &self.key, &json)
+            .map_err(|message| Failure::new(codes::CATASTROPHIC, message))?;
+        self.engine = Some(engine);
+        let load = json!({"command": "load", "timestamp": now_ms(), "reason": "load"});
+        let _ = self.run_command(load);
+        let ghosts = self
+            .engine
+            .as_ref()
+            .map(Engine::clients)
+            .unwrap_or_default();
+        for who in ghosts {
+            let context = Context {
+                who,
+                origin: "adama".into(),
+                ip: "127.0.0.1".into(),
+            };
+            let _ = self.run_command(context.command("disconnect", &self.key, now_ms()));
+        }
+        Ok(())
+    }
+
+    /// Runs a command and keeps its record for the round's commit.
+    fn run_command(&mut self, command: Json) -> Result<Arc<Record>, Failure> {
+        let Some(engine) = self.engine.as_mut() else {
+            return Err(Failure::new(
+                codes::LOOKUP_FAILED,
+                "the document does not exist",
+            ));
+        };
+        match engine.execute(command) {
+            Ok(record) => {
+                let record = Arc::new(record);
+                let changed = record.redo.as_object().is_none_or(|redo| !redo.is_empty());
+                if changed {
+                    let entry = Entry::new(Arc::clone(&record))
+                        .map_err(|error| Failure::new(codes::CATASTROPHIC, error.to_string()))?;
+                    self.writes.push(Write::Append {
+                        document: Arc::clone(&self.name),
+                        index: self.next_index,
+                        entry,
+                    });
+                    self.next_index += 1;
+                    self.log_entries += 1;
+                    self.committed += 1;
+                }
+                Ok(record)
+            }
+            Err(refusal) => {
+                self.node
+                    .metrics
+                    .transactions_refused
+                    .fetch_add(1, Ordering::Relaxed);
+                Err(refusal.into())
+            }
+        }
+    }
+
+    fn invalidate(&mut self) {
+        let _ = self.run_command(json!({"command": "invalidate", "timestamp": now_ms()}));
+    }
+
+    fn defer<T: Send + 'static>(&mut self, reply: Reply<T>, result: Result<T, Failure>) {
+        self.deferred
+            .push(Box::new(move |failure: Option<&Failure>| {
+                let result = match failure {
+                    Some(failure) => Err(failure.clone()),
+                    None => result,
+                };
+                let _ = reply.send(result);
+            }));
+    }
+
+    fn is_constructed(&self) -> bool {
+        self.engine.as_ref().is_some_and(Engine::is_constructed)
+    }
+
+    /// Constructs the document.
+    fn construct(
+        &mut self,
+        context: &Context,
+        arg: Json,
+        entropy: Option<i64>,
+    ) -> Result<(), Failure> {
+        let engine = Engine::fresh(&self.space, &self.key)
+            .map_err(|message| Failure::new(codes::CATASTROPHIC, message))?;
+        self.engine = Some(engine);
+        let mut command = context.command("construct", &self.key, now_ms());
+        command["arg"] = arg;
+        command["entropy"] = json!(entropy.unwrap_or_else(random_entropy).to_string());
+        match self.run_command(command) {
+            Ok(_) => Ok(()),
+            Err(failure) => {
+                self.engine = None;
+                Err(failure)
+            }
+        }
+    }
+
+    /// Implicit creation (connect, web): `@static invent` and `create` must both allow it.
+    fn ensure_exists(&mut self, context: &Context) -> Result<(), Failure> {
+        if self.is_constructed() {
+            return Ok(());
+        }
+        if !self.space.allows(Policy::Invent, context, &self.key) {
+            return Err(Failure::new(
+                codes::LOOKUP_FAILED,
+                "the document does not exist and may not be invented",
+            ));
+        }
+        if !self.space.allows(Policy::Create, context, &self.key) {
+            return Err(Failure::new(
+                codes::CREATION_REJECTED,
+                "the document refused its creation",
+            ));
+        }
+        self.construct(context, Json::Object(Map::new()), None)
+    }
+
+    fn handle(&mut self, request: Request) {
+        match request {
+            Request::Connect {
+                context,
+                viewer_state,
+                sink,
+                stream,
+                token,
+                reply,
+            } => {
+                let result = self.connect(&context, viewer_state, sink, stream, token);
+                self.defer(reply, result);
+            }
+            Request::Send {
+                token,
+                context,
+                channel,
+                message,
+                marker,
+                missing,
+                reply,
+            } => {
+                let result = self.send(token, context, channel, message, marker, missing);
+                self.defer(reply, result);
+            }
+            Request::Update {
+                token,
+                state,
+                reply,
+            } => {
+                let result = match (self.views.get_mut(&token), self.engine.as_mut()) {
+                    (Some(sub), Some(engine)) => {
+                        crate::engine::fold(&mut sub.state, &state);
+                        engine.update_view(sub.view, state);
+                        Ok(())
+                    }
+                    _ => Err(Failure::new(codes::UPDATE_NOT_FOUND, "no such connection")),
+                };
+                self.defer(reply, result);
+            }
+            Request::End { token, reply } => {
+                let result = self.end(token);
+                if let Some(reply) = reply {
+                    self.defer(reply, result);
+                }
+            }
+            Request::Create {
+                context,
+                arg,
+                entropy,
+                reply,
+            } => {
+                let result = if self.is_constructed() {
+                    Err(Failure::new(
+                        codes::ALREADY_CREATED,
+                        "the document already exists",
+                    ))
+                } else if !self.space.allows(Policy::Create, &context, &self.key) {
+                    Err(Failure::new(
+                        codes::CREATION_REJECTED,
+                        "the document refused its creation",
+                    ))
+                } else {
+                    self.construct(&context, arg, entropy)
+                };
+                self.defer(reply, result);
+            }
+            Request::Delete { context, reply } => {
+                let result = self.delete(&context);
+                self.defer(reply, result);
+            }
+            Request::Web {
+                method,
+                context,
+                request,
+                reply,
+            } => {
+                let result = self.web(method, &context, request);
+                self.defer(reply, result);
+            }
+            Request::Upgrade { space } => self.upgrade(space),
+        }
+    }
+
+    /// Runtime spec §8.3: dump, insert into the new program, move the views, `load`, and
+    /// invalidate. Stored fields carry over and new ones take their defaults; each view's next
+    /// item carries what it shows under the new code.
+    fn upgrade(&mut self, space: Arc<Space>) {
+        let Some(old) = self.engine.as_ref() else {
+            self.space = space;
+            return;
+        };
+        let dump = old.dump();
+        let mut engine = match Engine::restore(&space, &self.key, &dump) {
+            Ok(engine) => engine,
+            Err(message) => {
+                tracing::error!(document = %self.name, %message, "the new code cannot take the document; it stays on the old code");
+                return;
+            }
+        };
+        let mut tokens: Vec<u64> = self.views.keys().copied().collect();
+        tokens.sort_unstable();
+        for token in tokens {
+            if let Some(sub) = self.views.get_mut(&token) {
+                sub.view = engine.open_view(&sub.who, sub.state.clone());
+            }
+        }
+        self.engine = Some(engine);
+        self.space = space;
+        let _ =
+            self.run_command(json!({"command": "load", "timestamp": now_ms(), "reason": "deploy"}));
+        self.invalidate();
+        tracing::info!(document = %self.name, "moved to new code");
+    }
+
+    fn connect(
+        &mut self,
+        context: &Context,
+        viewer_state: Json,
+        sink: Sink,
+        stream: i64,
+        token: u64,
+    ) -> Result<(), Failure> {
+        self.ensure_exists(context)?;
+        let connected = self
+            .engine
+            .as_ref()
+            .is_some_and(|engine| engine.clients().contains(&context.who));
+        if !connected {
+            match self.run_command(context.command("connect", &self.key, now_ms())) {
+                Ok(_) => {}
+                Err(failure) if failure.code == ALREADY_CONNECTED => {}
+                Err(failure) => return Err(failure),
+            }
+        }
+        let Some(engine) = self.engine.as_mut() else {
+            return Err(Failure::new(
+                codes::LOOKUP_FAILED,
+                "the document does not exist",
+            ));
+        };
+        let view = engine.open_view(&context.who, viewer_state.clone());
+        self.views.insert(
+            token,
+            ViewSub {
+                view,
+                who: context.who.clone(),
+                state: viewer_state,
+                sink,
+                stream,
+                fresh: true,
+            },
+        );
+        self.node.metrics.streams.fetch_add(1, Ordering::Relaxed);
+        self.invalidate();
+        Ok(())
+    }
+
+    fn send(
+        &mut self,
+        token: Option<u64>,
+        mut context: Context,
+        channel: String,
+        message: Json,
+        marker: Option<String>,
+        missing: i32,
+    ) -> Result<i32, Failure> {
+        let mut view = None;
+        if let Some(token) = token {
+            let Some(sub) = self.views.get(&token) else {
+                return Err(Failure::new(missing, "no such connection"));
+            };
+            context.who = sub.who.clone();
+            view = Some(sub.view);
+        }
+        if !self.is_constructed() {
+            return Err(Failure::new(
+                codes::LOOKUP_FAILED,
+                "the document does not exist",
+            ));
+        }
+        let mut command = context.command("send", &self.key, now_ms());
+        command["channel"] = Json::String(channel);
+        command["message"] = message;
+        if let Some(marker) = marker {
+            command["marker"] = Json::String(marker);
+        }
+        if let Some(view) = view {
+            command["view-id"] = json!(view);
+        }
+        self.run_command(command).map(|record| record.seq)
+    }
+
+    fn end(&mut self, token: u64) -> Result<(), Failure> {
+        let Some(sub) = self.views.remove(&token) else {
+            return Err(Failure::new(codes::END_NOT_FOUND, "no such connection"));
+        };
+        self.node.metrics.streams.fetch_sub(1, Ordering::Relaxed);
+        let Some(engine) = self.engine.as_mut() else {
+            return Ok(());
+        };
+        engine.close_view(sub.view);
+        let last_view = !self.views.values().any(|other| other.who == sub.who);
+        let connected = engine.clients().contains(&sub.who);
+        if last_view && connected {
+            let context = Context {
+                who: sub.who,
+                origin: String::new(),
+                ip: String::new(),
+            };
+            let _ = self.run_command(context.command("disconnect", &self.key, now_ms()));
+        } else {
+            self.invalidate();
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, context: &Context) -> Result<(), Failure> {
+        if !self.is_constructed() {
+            return Err(Failure::new(
+                codes::LOOKUP_FAILED,
+                "the document does not exist",
+            ));
+        }
+        self.run_command(context.command("delete", &self.key, now_ms()))?;
+        self.writes.push(Write::Delete {
+            document: Arc::clone(&self.name),
+        });
+        self.engine = None;
+        self.deleted = true;
+        Ok(())
+    }
+
+    fn web(
+        &mut self,
+        method: WebMethod,
+        context: &Context,
+        request: Json,
+    ) -> Result<Json, Failure> {
+        self.ensure_exists(context)?;
+        let (kind, field) = match method {
+            WebMethod::Get => ("web_get", "get"),
+            WebMethod::Put => ("web_put", "put"),
+            WebMethod::Delete => ("web_delete", "delete"),
+        };
+        let mut command = context.command(kind, &self.key, now_ms());
+        command[field] = request;
+        let record = self.run_command(command)?;
+        Ok(record
+            .response
+            .clone()
+            .unwrap_or_else(|| json!({"status": 200})))
+    }
+
+    /// Ends the round: deltas are computed now, the writes are made durable, and only then
+    /// are the replies and deltas released. False when the document must stop.
+    async fn flush(&mut self) -> bool {
+        self.collect_deltas();
+        if self.deleted {
+            for sub in self.views.values() {
+                self.frames.push((
+                    sub.sink.clone(),
+                    format!("{{\"deliver\":{},\"done\":true}}", sub.stream),
+                ));
+            }
+        } else if self.log_entries * 2 > self.space.maximum_history as u64 * 3
+            && let Some(engine) = &self.engine
+        {
+            self.writes.push(Write::Snapshot {
+                document: Arc::clone(&self.name),
+                index: self.next_index - 1,
+                json: Arc::new(engine.dump()),
+                keep: self.space.maximum_history as u64,
+            });
+            self.log_entries = self.space.maximum_history as u64;
+        }
+        let writes = std::mem::take(&mut self.writes);
+        let result = self.node.committer.commit(writes).await;
+        let deferred = std::mem::take(&mut self.deferred);
+        let frames = std::mem::take(&mut self.frames);
+        let committed = std::mem::take(&mut self.committed);
+        match result {
+            Ok(()) => {
+                self.node
+                    .metrics
+                    .transactions_committed
+                    .fetch_add(committed, Ordering::Relaxed);
+                for (sink, frame) in frames {
+                    sink.push(frame);
+                }
+                for reply in deferred {
+                    reply(None);
+                }
+                true
+            }
+            Err(error) => {
+                // The engine is ahead of the store: nothing of this round is released, the
+                // document closes, and the next request reloads it from what is durable.
+                tracing::error!(document = %self.name, %error, "a commit failed; the document closes");
+                self.node
+                    .metrics
+                    .transactions_failed
+                    .fetch_add(committed, Ordering::Relaxed);
+                let failure = Failure::new(codes::CATASTROPHIC, error.to_string());
+                for reply in deferred {
+                    reply(Some(&failure));
+                }
+                for sub in self.views.values() {
+                    sub.sink.push(format!(
+                        "{{\"failure\":{},\"reason\":{},\"retry\":true}}",
+                        sub.stream,
+                        codes::CATASTROPHIC
+                    ));
+                }
+                self.node
+                    .metrics
+                    .streams
+                    .fetch_sub(self.views.len() as i64, Ordering::Relaxed);
+                self.views.clear();
+                false
+            }
+        }
+    }
+
+    fn collect_deltas(&mut self) {
+        let Some(engine) = self.engine.as_mut() else {
+            return;
+        };
+        let filter = self.space.view_fields();
+        let mut tokens: Vec<u64> = self.views.keys().copied().collect();
+        tokens.sort_unstable();
+        for token in tokens {
+            let Some(sub) = self.views.get_mut(&token) else {
+                continue;
+            };
+            if let Some(delta) = engine.view_delta(sub.view) {
+                self.frames.push((
+                    sub.sink.clone(),
+                    format!(
+                        "{{\"deliver\":{},\"done\":false,\"response\":{{\"delta\":{delta}}}}}",
+                        sub.stream
+                    ),
+                ));
+                if sub.fresh {
+                    sub.fresh = false;
+                    if !filter.is_empty() {
+                        let item = json!({"deliver": sub.stream, "done": false,
+                            "response": {"delta": {"view-state-filter": filter}}});
+                        self.frames.push((sub.sink.clone(), item.to_string()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

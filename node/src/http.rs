@@ -1,0 +1,406 @@
+//! HTTP on the node's port: the WebSocket upgrade at `/~s`, the fixed routes, `/metrics`, the
+//! demo page, and the programs' `@web` handlers (protocol spec §5).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use serde_json::{Map, Value as Json, json};
+
+use crate::document::{Request, WebMethod};
+use crate::engine::{Context, Who};
+use crate::identity;
+use crate::node::Node;
+use crate::protocol::{codes, valid_key_char};
+use crate::socket;
+
+const PAGE: &str = include_str!("page.html");
+
+/// Path prefixes answered 410 without a body (scanners).
+const SHIELDED: [&str; 6] = ["/api/", "/d/", "/s/", "/docs/", "/wp-admin/", "/wp-login"];
+
+pub fn router(node: Arc<Node>) -> Router {
+    Router::new()
+        .route("/~s", any(upgrade))
+        .route("/~s/{*rest}", any(upgrade))
+        .route("/~health_check_lb", any(health))
+        .route(
+            "/~deep_health_check_status_page",
+            any(|| async { text("text/html", "DEVSERVER".into()) }),
+        )
+        .route(
+            "/~version",
+            any(|| async { text("text/plain", socket::VERSION.into()) }),
+        )
+        .route("/~bm/{*rest}", any(beacon))
+        .route("/~lg/{*rest}", any(beacon))
+        .route("/~pt/{*rest}", any(beacon))
+        .route("/metrics", get(metrics))
+        .route("/~adama/diagnostics/{space}", get(diagnostics))
+        .route("/~adama/deploy/{space}", axum::routing::put(deploy))
+        .route("/", get(page))
+        .fallback(web)
+        .with_state(node)
+}
+
+fn text(content_type: &'static str, body: String) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn health() -> Response {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis());
+    text("text/text; charset=UTF-8", format!("HEALTHY:{now}"))
+}
+
+async fn beacon() -> Response {
+    let mut response = StatusCode::OK.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("OPTIONS,GET,PUT,POST"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    response
+}
+
+async fn metrics(State(node): State<Arc<Node>>) -> Response {
+    text("text/plain; version=0.0.4", node.metrics.render())
+}
+
+/// The errors of a space's latest source (200 `ok` when it compiled).
+async fn diagnostics(
+    State(node): State<Arc<Node>>,
+    axum::extract::Path(space): axum::extract::Path<String>,
+) -> Response {
+    if node.space(&space).is_none() {
+        return (StatusCode::NOT_FOUND, format!("no space '{space}'")).into_response();
+    }
+    text(
+        "text/plain; charset=utf-8",
+        node.diagnostics(&space).unwrap_or_else(|| "ok".into()),
+    )
+}
+
+/// `adama deploy`: new source for a space, accepted from the node's own machine only.
+async fn deploy(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    axum::extract::Path(space): axum::extract::Path<String>,
+    body: String,
+) -> Response {
+    if !peer.ip().is_loopback() {
+        return (
+            StatusCode::FORBIDDEN,
+            "deploys are accepted from this machine only",
+        )
+            .into_response();
+    }
+    match crate::upgrade::deploy_text(&node, &space, body).await {
+        Ok(()) => text("text/plain; charset=utf-8", "deployed".into()),
+        Err(errors) => (StatusCode::BAD_REQUEST, errors).into_response(),
+    }
+}
+
+async fn page(State(node): State<Arc<Node>>) -> Response {
+    let spaces = serde_json::to_string(&node.space_names()).unwrap_or_else(|_| "[]".into());
+    text(
+        "text/html; charset=utf-8",
+        PAGE.replace("\"__SPACES__\"", &spaces),
+    )
+}
+
+/// The connection context of a request: `Origin` (else `https://` + Host) and the peer.
+fn origin_and_ip(headers: &HeaderMap, peer: SocketAddr) -> (String, String) {
+    let header_text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let origin = header_text(header::ORIGIN)
+        .unwrap_or_else(|| format!("https://{}", header_text(header::HOST).unwrap_or_default()));
+    (origin, peer.ip().to_string())
+}
+
+async fn upgrade(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let (origin, ip) = origin_and_ip(&headers, peer);
+    // Frames up to four times the limit are read, so that an oversized request still gets
+    // its failure; larger ones close the socket.
+    let limit = node.config.max_frame.saturating_mul(4);
+    upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| socket::run(node, socket, origin, ip))
+}
+
+fn error_response(status: StatusCode, code: i32, cors_origin: Option<&HeaderValue>) -> Response {
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "text/html")],
+        format!("error:{code}"),
+    )
+        .into_response();
+    if let Some(origin) = cors_origin {
+        add_cors(response.headers_mut(), origin);
+    }
+    response
+}
+
+fn add_cors(headers: &mut HeaderMap, origin: &HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("OPTIONS,GET,PUT,POST,DELETE"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type,authorization"),
+    );
+}
+
+/// The query string as `@parameters`: the first value per name, and `name*` with all values
+/// of a repeated name.
+fn parameters(uri: &Uri) -> (Json, Option<String>) {
+    let pairs = Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|query| query.0)
+        .unwrap_or_default();
+    let mut object = Map::new();
+    let mut token = None;
+    for (name, value) in &pairs {
+        if name == "__IDENTITY_TOKEN" {
+            token = Some(value.clone());
+            continue;
+        }
+        let all: Vec<&String> = pairs
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .collect();
+        if all.len() > 1 {
+            object.insert(format!("{name}*"), json!(all));
+        }
+        object.entry(name.clone()).or_insert_with(|| json!(value));
+    }
+    (Json::Object(object), token)
+}
+
+fn identity_text(headers: &HeaderMap, token: Option<String>) -> Option<String> {
+    if token.is_some() {
+        return token;
+    }
+    if let Some(bearer) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+    {
+        return Some(bearer.trim().to_owned());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|cookie| cookie.trim().strip_prefix("id_default="))
+        .map(str::to_owned)
+        .next()
+}
+
+/// A PUT body as JSON: empty is `{}`, form text is a flat object, otherwise a JSON object.
+fn body_json(body: &Bytes) -> Option<Json> {
+    let text = std::str::from_utf8(body).ok()?.trim();
+    if text.is_empty() {
+        return Some(json!({}));
+    }
+    if !text.starts_with('{') && !text.starts_with('[') {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).ok()?;
+        let object: Map<String, Json> = pairs.into_iter().map(|(k, v)| (k, json!(v))).collect();
+        return Some(Json::Object(object));
+    }
+    match serde_json::from_str(text).ok()? {
+        object @ Json::Object(_) => Some(object),
+        _ => None,
+    }
+}
+
+/// Everything else: the scanner shield, then `/<space>/<key>/<path>` and `/~d/<path>`.
+async fn web(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    if (path.starts_with("/.") && !path.starts_with("/.well-known"))
+        || SHIELDED.iter().any(|prefix| path.starts_with(prefix))
+    {
+        return StatusCode::GONE.into_response();
+    }
+    let cors_origin = headers.get(header::ORIGIN).cloned();
+    let (target, handler_path) = if let Some(rest) = path.strip_prefix("/~d") {
+        match node.config.domain.clone() {
+            Some(target) => (
+                target,
+                if rest.is_empty() {
+                    "/".to_owned()
+                } else {
+                    rest.to_owned()
+                },
+            ),
+            None => return error_response(StatusCode::NOT_FOUND, codes::DOMAIN_NOT_FOUND, None),
+        }
+    } else {
+        let mut parts = path.trim_start_matches('/').splitn(3, '/');
+        let space = parts.next().unwrap_or_default().to_owned();
+        let key = parts.next().unwrap_or_default().to_owned();
+        let rest = format!("/{}", parts.next().unwrap_or_default());
+        if key.is_empty() || !key.chars().all(valid_key_char) || key.len() > 511 {
+            return (StatusCode::NOT_FOUND, "not found").into_response();
+        }
+        ((space, key), rest)
+    };
+    let Some(space) = node.space(&target.0) else {
+        return error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::SPACE_NOT_FOUND,
+            cors_origin.as_ref(),
+        );
+    };
+    let web_method = match method {
+        Method::GET | Method::HEAD => WebMethod::Get,
+        Method::PUT | Method::POST => WebMethod::Put,
+        Method::DELETE => WebMethod::Delete,
+        Method::OPTIONS => {
+            let mut response = StatusCode::OK.into_response();
+            if let Some(origin) = &cors_origin {
+                add_cors(response.headers_mut(), origin);
+            }
+            return response;
+        }
+        _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
+    };
+    let (parameters, token) = parameters(&uri);
+    let who = match identity_text(&headers, token) {
+        Some(text) => match identity::resolve(&text, node.identity_rules(), &Default::default()) {
+            Ok(who) => who,
+            Err(code) => return error_response(StatusCode::FORBIDDEN, code, cors_origin.as_ref()),
+        },
+        None => Who::no_one(),
+    };
+    let (origin, ip) = origin_and_ip(&headers, peer);
+    let mut header_object: Map<String, Json> = headers
+        .iter()
+        .filter(|(name, _)| *name != header::COOKIE)
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_lowercase(), json!(value.to_str().ok()?)))
+        })
+        .collect();
+    header_object.insert("origin".into(), json!(origin));
+    header_object.insert("remote-ip".into(), json!(ip));
+    let mut request =
+        json!({"uri": handler_path, "headers": header_object, "parameters": parameters});
+    if web_method == WebMethod::Put {
+        match body_json(&body) {
+            Some(body) => request["bodyJson"] = body,
+            None => return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response(),
+        }
+    }
+    let context = Context { who, origin, ip };
+    let (space_name, key) = target;
+    let result = node
+        .ask(&space, &key, |reply| Request::Web {
+            method: web_method,
+            context: context.clone(),
+            request: request.clone(),
+            reply,
+        })
+        .await;
+    match result {
+        Ok((_, response)) => render(&response, &space_name, &key, cors_origin.as_ref()),
+        Err(failure) => {
+            let status = match failure.code {
+                133_308 | 114_881 | 110_832 => StatusCode::NOT_FOUND,
+                145_659 | 134_399 | 120_060 => StatusCode::BAD_REQUEST,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            error_response(status, failure.code, cors_origin.as_ref())
+        }
+    }
+}
+
+/// A handler's response as HTTP.
+fn render(response: &Json, space: &str, key: &str, cors_origin: Option<&HeaderValue>) -> Response {
+    let status = response
+        .get("status")
+        .and_then(Json::as_u64)
+        .and_then(|status| StatusCode::from_u16(status as u16).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut built = if let Some(location) = response.get("location").and_then(Json::as_str) {
+        let mut redirect = status.into_response();
+        if let Ok(location) = HeaderValue::from_str(location) {
+            redirect.headers_mut().insert(header::LOCATION, location);
+        }
+        redirect
+    } else {
+        let content_type = response
+            .get("content-type")
+            .and_then(Json::as_str)
+            .unwrap_or("text/html; charset=utf-8");
+        let body = match response.get("body") {
+            Some(Json::String(text)) => text.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        };
+        let (content_type, body) = if content_type == "text/identity" {
+            // `sign(agent)` gives a bare agent; a document-minted identity names it.
+            let identity = if body.contains(['/', ':', '.']) {
+                body
+            } else {
+                format!("document/{space}/{key}/{body}")
+            };
+            (
+                "application/json".to_owned(),
+                json!({"identity": identity}).to_string(),
+            )
+        } else {
+            (content_type.to_owned(), body)
+        };
+        let mut ok = Response::new(Body::from(body));
+        *ok.status_mut() = status;
+        if let Ok(value) = HeaderValue::from_str(&content_type) {
+            ok.headers_mut().insert(header::CONTENT_TYPE, value);
+        }
+        ok
+    };
+    if response.get("cors").and_then(Json::as_bool) == Some(true)
+        && let Some(origin) = cors_origin
+    {
+        add_cors(built.headers_mut(), origin);
+    }
+    built
+}

@@ -1,0 +1,22 @@
+//! The Adama node: hosts the documents of many spaces on tokio, keeps them durable in an
+//! embedded store with group commit, and serves them over the client protocol (WebSocket and
+//! HTTP on one port).
+//!
+//! Every call into the runtime goes through [`engine`].
+
+pub mod commit;
+pub mod document;
+pub mod engine;
+pub mod export;
+pub mod http;
+pub mod identity;
+pub mod metrics;
+pub mod node;
+pub mod protocol;
+pub mod server;
+pub mod socket;
+pub mod store;
+pub mod upgrade;
+
+pub use node::{Config, Node, SpaceSource};
+pub use server::{Running, runtime, start};

@@ -1,0 +1,388 @@
+//! The node: its spaces, the registry of loaded documents, and how requests reach them.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::commit::Committer;
+use crate::document::{DocumentTask, Failure, Reply, Request};
+use crate::engine::Space;
+use crate::metrics::Metrics;
+use crate::protocol::codes;
+use crate::store::redb::RedbStore;
+use crate::store::{Store, Write};
+
+/// A space to serve: its name and source.
+#[derive(Debug, Clone)]
+pub struct SpaceSource {
+    pub name: String,
+    /// The file name used in diagnostics.
+    pub file: String,
+    pub text: String,
+    /// The file to watch: when its text changes, the space is recompiled and its documents move
+    /// to the new code.
+    pub watch: Option<PathBuf>,
+}
+
+/// How the node runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    /// Accept the devbox identity forms (unsigned `document/…` identities and `@no_one` for
+    /// anything else).
+    pub dev: bool,
+    /// How long a document without views or timers stays loaded.
+    pub idle_unload: Duration,
+    pub spaces: Vec<SpaceSource>,
+    /// The document `*-via-domain` requests and `/~d/` reach.
+    pub domain: Option<(String, String)>,
+    /// Public keys that sign ES256 identities (`--keys`).
+    pub keys: Vec<crate::identity::TrustedKey>,
+    /// The largest request frame, in bytes.
+    pub max_frame: usize,
+    /// The frames a socket may have queued before it counts as not reading and is closed.
+    pub max_queued_frames: usize,
+}
+
+impl Config {
+    pub fn new(listen: SocketAddr, data: PathBuf, spaces: Vec<SpaceSource>) -> Config {
+        Config {
+            listen,
+            data,
+            dev: listen.ip().is_loopback(),
+            idle_unload: Duration::from_secs(30),
+            spaces,
+            domain: None,
+            keys: Vec::new(),
+            max_frame: 4 * 1024 * 1024,
+            max_queued_frames: 8192,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct DocumentHandle {
+    pub(crate) requests: mpsc::Sender<Request>,
+    generation: u64,
+}
+
+/// A running node's shared state.
+#[derive(Debug)]
+pub struct Node {
+    pub config: Config,
+    spaces: std::sync::RwLock<HashMap<String, Arc<Space>>>,
+    /// The errors of the latest source of a space that did not compile (the previous version
+    /// keeps running).
+    diagnostics: Mutex<HashMap<String, String>>,
+    documents: Mutex<HashMap<Arc<str>, DocumentHandle>>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) committer: Committer,
+    pub metrics: Arc<Metrics>,
+    generations: AtomicU64,
+    tokens: AtomicU64,
+    /// The wake-up table in memory: (epoch ms, document) of unloaded documents with a timer.
+    wakes: Mutex<BTreeSet<(i64, Arc<str>)>>,
+    wake_changed: Arc<Notify>,
+}
+
+impl std::fmt::Debug for dyn Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+impl Node {
+    /// Compiles the spaces and opens the store; must run inside a tokio runtime.
+    pub async fn open(config: Config) -> Result<Arc<Node>, String> {
+        let sources = config.spaces.clone();
+        let spaces = tokio::task::spawn_blocking(move || {
+            let mut spaces = HashMap::new();
+            for source in sources {
+                let space =
+                    Space::compile(&source.name, &source.file, &source.text).map_err(|errors| {
+                        format!("space '{}' does not compile:\n{errors}", source.name)
+                    })?;
+                spaces.insert(source.name.clone(), Arc::new(space));
+            }
+            Ok::<_, String>(spaces)
+        })
+        .await
+        .map_err(|_| "compiling the spaces stopped unexpectedly".to_owned())??;
+        let data = config.data.clone();
+        let store = tokio::task::spawn_blocking(move || RedbStore::open(&data))
+            .await
+            .map_err(|_| "opening the store stopped unexpectedly".to_owned())?
+            .map_err(|error| error.to_string())?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let metrics = Arc::new(Metrics::default());
+        let committer = Committer::start(Arc::clone(&store), Arc::clone(&metrics));
+        let table = {
+            let store = Arc::clone(&store);
+            tokio::task::spawn_blocking(move || store.wakes())
+                .await
+                .map_err(|_| "reading the wake-up table stopped unexpectedly".to_owned())?
+                .map_err(|error| error.to_string())?
+        };
+        let wakes = table
+            .into_iter()
+            .map(|(name, at)| (at, Arc::from(name)))
+            .collect();
+        let watched: Vec<SpaceSource> = config
+            .spaces
+            .iter()
+            .filter(|source| source.watch.is_some())
+            .cloned()
+            .collect();
+        let node = Arc::new(Node {
+            config,
+            spaces: std::sync::RwLock::new(spaces),
+            diagnostics: Mutex::new(HashMap::new()),
+            documents: Mutex::new(HashMap::new()),
+            store,
+            committer,
+            metrics,
+            generations: AtomicU64::new(1),
+            tokens: AtomicU64::new(1),
+            wakes: Mutex::new(wakes),
+            wake_changed: Arc::new(Notify::new()),
+        });
+        tokio::spawn(wake_documents(Arc::downgrade(&node)));
+        if !watched.is_empty() {
+            tokio::spawn(crate::upgrade::watch(Arc::downgrade(&node), watched));
+        }
+        Ok(node)
+    }
+
+    /// Records that an unloaded document must be loaded at `at` (epoch ms).
+    pub(crate) fn schedule_wake(&self, at: i64, name: Arc<str>) {
+        self.wakes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((at, name));
+        self.wake_changed.notify_one();
+    }
+
+    /// How this node resolves identities.
+    pub fn identity_rules(&self) -> crate::identity::Rules<'_> {
+        crate::identity::Rules {
+            dev: self.config.dev,
+            keys: &self.config.keys,
+        }
+    }
+
+    pub fn space(&self, name: &str) -> Option<Arc<Space>> {
+        self.spaces
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    pub fn space_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .spaces
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The errors of a space's latest source, when it did not compile.
+    pub fn diagnostics(&self, space: &str) -> Option<String> {
+        self.diagnostics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(space)
+            .cloned()
+    }
+
+    /// Records the outcome of compiling a space's new source: the errors, or the new space,
+    /// which every loaded document of the space moves to.
+    pub(crate) async fn deploy(self: &Arc<Node>, name: &str, compiled: Result<Space, String>) {
+        let space = {
+            let mut diagnostics = self
+                .diagnostics
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match compiled {
+                Err(errors) => {
+                    tracing::error!(space = name, %errors, "the new source does not compile; the running version stays");
+                    diagnostics.insert(name.to_owned(), errors);
+                    return;
+                }
+                Ok(space) => {
+                    diagnostics.remove(name);
+                    Arc::new(space)
+                }
+            }
+        };
+        self.spaces
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_owned(), Arc::clone(&space));
+        let prefix = format!("{name}/");
+        let handles: Vec<DocumentHandle> = self
+            .documents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|(document, _)| document.starts_with(&prefix))
+            .map(|(_, handle)| handle.clone())
+            .collect();
+        tracing::info!(
+            space = name,
+            documents = handles.len(),
+            "deploying new code"
+        );
+        for handle in handles {
+            let _ = handle
+                .requests
+                .send(Request::Upgrade {
+                    space: Arc::clone(&space),
+                })
+                .await;
+        }
+    }
+
+    /// A fresh name for a view.
+    pub(crate) fn token(&self) -> u64 {
+        self.tokens.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The task of a document, started (and loading) if it is not running.
+    pub(crate) fn document(self: &Arc<Node>, space: &Arc<Space>, key: &str) -> DocumentHandle {
+        let name: Arc<str> = Arc::from(format!("{}/{}", space.name, key));
+        let mut documents = self
+            .documents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(handle) = documents.get(&name)
+            && !handle.requests.is_closed()
+        {
+            return handle.clone();
+        }
+        let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+        let requests = DocumentTask::spawn(
+            Arc::clone(self),
+            Arc::clone(space),
+            key.to_owned(),
+            generation,
+        );
+        let handle = DocumentHandle {
+            requests,
+            generation,
+        };
+        documents.insert(name, handle.clone());
+        handle
+    }
+
+    /// Drops a stopped task from the registry (unless a newer one took its place).
+    pub(crate) fn forget(&self, name: &str, generation: u64) {
+        let mut documents = self
+            .documents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if documents
+            .get(name)
+            .is_some_and(|handle| handle.generation == generation)
+        {
+            documents.remove(name);
+        }
+    }
+
+    /// Asks a document something. A request that reached a task as it unloaded was not run,
+    /// so it is asked again of a fresh task.
+    pub(crate) async fn ask<T>(
+        self: &Arc<Node>,
+        space: &Arc<Space>,
+        key: &str,
+        make: impl Fn(Reply<T>) -> Request,
+    ) -> Result<(DocumentHandle, T), Failure> {
+        for _ in 0..5 {
+            let handle = self.document(space, key);
+            let (reply, answer) = oneshot::channel();
+            if handle.requests.send(make(reply)).await.is_err() {
+                continue;
+            }
+            match answer.await {
+                Ok(result) => return result.map(|value| (handle, value)),
+                Err(_) => continue,
+            }
+        }
+        Err(Failure::new(
+            codes::CATASTROPHIC,
+            "the document keeps closing",
+        ))
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+/// Loads unloaded documents when their timer is due; the loaded document runs its invalidation
+/// from its own timer. The entry leaves the table once the document is loaded.
+async fn wake_documents(node: std::sync::Weak<Node>) {
+    loop {
+        let Some(strong) = node.upgrade() else { return };
+        let earliest = strong
+            .wakes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .first()
+            .map(|(at, _)| *at);
+        let delay = earliest.map_or(Duration::from_secs(3600), |at| {
+            Duration::from_millis((at - now_ms()).max(0) as u64)
+        });
+        let changed = Arc::clone(&strong.wake_changed);
+        let due: Vec<Arc<str>> = {
+            let mut wakes = strong
+                .wakes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = now_ms();
+            let mut due = Vec::new();
+            while let Some((at, name)) = wakes.first().cloned() {
+                if at > now {
+                    break;
+                }
+                wakes.pop_first();
+                due.push(name);
+            }
+            due
+        };
+        for name in due {
+            let Some((space, key)) = name.split_once('/') else {
+                continue;
+            };
+            let Some(space) = strong.space(space) else {
+                continue;
+            };
+            tracing::debug!(document = %name, "waking a document for its timer");
+            strong.document(&space, key);
+            let clear = Write::Wake {
+                document: Arc::clone(&name),
+                at: None,
+            };
+            if let Err(error) = strong.committer.commit(vec![clear]).await {
+                tracing::warn!(document = %name, %error, "cannot clear a wake-up");
+            }
+        }
+        drop(strong);
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = changed.notified() => {}
+        }
+    }
+}

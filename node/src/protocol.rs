@@ -1,0 +1,212 @@
+//! The client protocol's vocabulary: error codes, request parameters and frames
+//! (docs/protocol.md).
+
+use serde_json::{Map, Value as Json, json};
+
+/// The codes the node sends (protocol spec §7).
+pub mod codes {
+    pub const NO_METHOD: i32 = 213_708;
+    pub const NO_ID: i32 = 233_120;
+    pub const ONLY_TEXT_FRAMES: i32 = 213_711;
+    pub const BAD_FRAME: i32 = 295_116;
+    pub const METHOD_NOT_FOUND: i32 = 945_213;
+    /// A frame above the size limit (not in the original's table).
+    pub const FRAME_TOO_LARGE: i32 = 413_413;
+    /// Too many requests in flight on one socket (the original's queue-full code).
+    pub const TOO_MANY_REQUESTS: i32 = 123_004;
+    pub const SPACE_NOT_FOUND: i32 = 134_214;
+    pub const LOOKUP_FAILED: i32 = 625_676;
+    pub const CREATION_REJECTED: i32 = 134_259;
+    pub const ALREADY_CREATED: i32 = 130_092;
+    pub const SPACE_RESERVED: i32 = 995_505;
+    pub const DELETE_REJECTED: i32 = 147_186;
+    pub const CATASTROPHIC: i32 = 144_416;
+    pub const AUTH_FORBIDDEN: i32 = 403_403;
+    pub const TOKEN_LAYOUT: i32 = 995_342;
+    pub const TOKEN_JSON: i32 = 908_303;
+    pub const TOKEN_INCOMPLETE: i32 = 959_500;
+    pub const KEYSTORE_MISMATCH: i32 = 916_531;
+    pub const AUTHORIZE_FAILURE: i32 = 191_713;
+    pub const CANT_STASH_COOKIE: i32 = 909_436;
+    pub const DOMAIN_NOT_FOUND: i32 = 990_417;
+    pub const SEND_NOT_FOUND: i32 = 457_745;
+    pub const SEND_ONCE_NOT_FOUND: i32 = 410_619;
+    pub const UPDATE_NOT_FOUND: i32 = 438_302;
+    pub const END_NOT_FOUND: i32 = 474_128;
+    pub const PASSWORD_NOT_FOUND: i32 = 462_832;
+    pub const CAN_ATTACH_NOT_FOUND: i32 = 494_559;
+    pub const ATTACH_NOT_FOUND: i32 = 442_363;
+    pub const INVALID_SPACE: i32 = 937_076;
+    pub const INVALID_KEY: i32 = 919_676;
+    pub const KEY_TOO_LONG: i32 = 946_192;
+    pub const INVALID_CHANNEL: i32 = 950_399;
+    pub const WEB_GET_NOT_FOUND: i32 = 133_308;
+
+    /// The retry set of the original (`"retry":true`).
+    pub fn retryable(code: i32) -> bool {
+        matches!(
+            code,
+            183_498 | 199_883 | 144_416 | 123_392 | 198_657 | 130_568 | 134_152 | 143_880 | 138_255
+        )
+    }
+
+    /// A runtime refusal's code as the protocol names it.
+    pub fn from_runtime(code: i32) -> i32 {
+        match code {
+            130_000 => DELETE_REJECTED,
+            other => other,
+        }
+    }
+}
+
+/// A parameter that is missing or has the wrong type: the failure code of that parameter.
+pub type ParamError = i32;
+
+/// The code a parameter reports when it is missing or ill-typed (spec §2.0).
+pub fn missing_code(name: &str) -> i32 {
+    match name {
+        "identity" => 458_759,
+        "key" => 466_947,
+        "channel" => 454_659,
+        "username" => 458_737,
+        "password" => 465_917,
+        "new_password" => 466_931,
+        "name" => 453_647,
+        "space" => 461_828,
+        "domain" => 488_444,
+        "connection" => 405_505,
+        "arg" => 461_826,
+        "message" => 425_987,
+        _ => 409_608,
+    }
+}
+
+/// A request frame's parameters.
+#[derive(Debug)]
+pub struct Params<'a>(pub &'a Map<String, Json>);
+
+impl Params<'_> {
+    fn get(&self, name: &str) -> Option<&Json> {
+        self.0.get(name).filter(|value| !value.is_null())
+    }
+
+    /// A string (a number is taken as its text).
+    pub fn string(&self, name: &str) -> Result<String, ParamError> {
+        self.optional_string(name)?
+            .ok_or_else(|| missing_code(name))
+    }
+
+    pub fn optional_string(&self, name: &str) -> Result<Option<String>, ParamError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Json::String(text)) => Ok(Some(text.clone())),
+            Some(Json::Number(number)) => Ok(Some(number.to_string())),
+            Some(_) => Err(missing_code(name)),
+        }
+    }
+
+    /// A string lower-cased and trimmed (`space`, `domain`).
+    pub fn normalized(&self, name: &str) -> Result<String, ParamError> {
+        Ok(self.string(name)?.trim().to_lowercase())
+    }
+
+    /// An integral number or a numeric string.
+    pub fn long(&self, name: &str) -> Result<i64, ParamError> {
+        match self.get(name) {
+            Some(Json::Number(number)) => number.as_i64().ok_or_else(|| missing_code(name)),
+            Some(Json::String(text)) => text.trim().parse().map_err(|_| missing_code(name)),
+            _ => Err(missing_code(name)),
+        }
+    }
+
+    /// A JSON object; `None` when absent.
+    pub fn object(&self, name: &str) -> Result<Option<Json>, ParamError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(value @ Json::Object(_)) => Ok(Some(value.clone())),
+            Some(_) => Err(missing_code(name)),
+        }
+    }
+
+    /// A JSON object or array (a message).
+    pub fn message(&self, name: &str) -> Result<Json, ParamError> {
+        match self.get(name) {
+            Some(value @ (Json::Object(_) | Json::Array(_))) => Ok(value.clone()),
+            _ => Err(missing_code(name)),
+        }
+    }
+
+    /// A space name: at least 3 of `[a-z0-9-]`, no `--`.
+    pub fn space(&self) -> Result<String, ParamError> {
+        let space = self.normalized("space")?;
+        let valid = space.len() >= 3
+            && space
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !space.contains("--");
+        if valid {
+            Ok(space)
+        } else {
+            Err(codes::INVALID_SPACE)
+        }
+    }
+
+    /// A key: 1 to 511 of `[A-Za-z0-9._-]`.
+    pub fn key(&self) -> Result<String, ParamError> {
+        let key = self.string("key")?;
+        if key.len() > 511 {
+            return Err(codes::KEY_TOO_LONG);
+        }
+        if key.is_empty() || !key.chars().all(valid_key_char) {
+            return Err(codes::INVALID_KEY);
+        }
+        Ok(key)
+    }
+
+    /// A channel: identifier characters.
+    pub fn channel(&self) -> Result<String, ParamError> {
+        let channel = self.string("channel")?;
+        let valid = !channel.is_empty()
+            && channel
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if valid {
+            Ok(channel)
+        } else {
+            Err(codes::INVALID_CHANNEL)
+        }
+    }
+}
+
+pub fn valid_key_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+/// The request id: an integer or a numeric string.
+pub fn request_id(frame: &Map<String, Json>) -> Option<i64> {
+    match frame.get("id")? {
+        Json::Number(number) => number.as_i64(),
+        Json::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+pub fn deliver(id: i64, response: &Json) -> String {
+    json!({"deliver": id, "done": true, "response": response}).to_string()
+}
+
+pub fn item(id: i64, response: &Json) -> String {
+    json!({"deliver": id, "done": false, "response": response}).to_string()
+}
+
+pub fn done(id: i64) -> String {
+    json!({"deliver": id, "done": true}).to_string()
+}
+
+pub fn failure(id: i64, code: i32) -> String {
+    json!({"failure": id, "reason": code, "retry": codes::retryable(code)}).to_string()
+}
+
+pub fn disconnected(code: i32) -> String {
+    json!({"status": "disconnected", "reason": code}).to_string()
+}

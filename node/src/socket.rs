@@ -1,0 +1,601 @@
+//! One WebSocket at `/~s`: frames in, requests to documents, frames out (protocol spec §1–2).
+//!
+//! A writer task owns the socket's sending half; everything else queues frames to it through a
+//! bounded queue. Pings come from the writer's own timer, so document work never delays them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Map, Value as Json, json};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+
+use crate::document::{Failure, Reply, Request, Sink};
+use crate::engine::{Context, Space, Who};
+use crate::identity;
+use crate::node::{DocumentHandle, Node};
+use crate::protocol::{self, Params, codes};
+
+/// Requests one socket may have in flight.
+const IN_FLIGHT: usize = 512;
+/// A socket that sends nothing (pongs included) for this long is closed.
+const READ_IDLE: Duration = Duration::from_secs(60);
+/// The version string of the `connected` frame.
+pub const VERSION: &str = concat!("adama-rs-", env!("CARGO_PKG_VERSION"));
+/// Spaces `document/create` refuses.
+const RESERVED_SPACES: [&str; 3] = ["ide", "wildcard", "billing"];
+/// The frame that tells the writer to close after what is queued.
+const CLOSE: &str = "";
+
+struct Connection {
+    handle: DocumentHandle,
+    token: u64,
+}
+
+struct SocketState {
+    node: Arc<Node>,
+    sink: Sink,
+    origin: String,
+    ip: String,
+    connections: Mutex<HashMap<i64, Connection>>,
+    stash: Mutex<HashMap<String, String>>,
+    in_flight: Arc<Semaphore>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SocketState {
+    fn send(&self, frame: String) {
+        self.sink.push(frame);
+    }
+
+    fn fail(&self, id: i64, code: i32) {
+        self.send(protocol::failure(id, code));
+    }
+
+    fn context(&self, who: Who) -> Context {
+        Context {
+            who,
+            origin: self.origin.clone(),
+            ip: self.ip.clone(),
+        }
+    }
+
+    fn who(&self, params: &Params<'_>) -> Result<Who, i32> {
+        let text = params.string("identity")?;
+        let stash = lock(&self.stash);
+        identity::resolve(&text, self.node.identity_rules(), &stash)
+    }
+
+    fn space(&self, params: &Params<'_>) -> Result<Arc<Space>, i32> {
+        let name = params.space()?;
+        self.node.space(&name).ok_or(codes::SPACE_NOT_FOUND)
+    }
+
+    fn connection(&self, params: &Params<'_>, missing: i32) -> Result<(DocumentHandle, u64), i32> {
+        let id = params.long("connection")?;
+        lock(&self.connections)
+            .get(&id)
+            .map(|connection| (connection.handle.clone(), connection.token))
+            .ok_or(missing)
+    }
+}
+
+/// Serves one socket until it closes.
+pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String) {
+    let (mut outgoing, mut incoming) = socket.split();
+    let (frames, mut queue) = mpsc::channel::<String>(node.config.max_queued_frames.max(16));
+    let kill = Arc::new(Notify::new());
+    let state = Arc::new(SocketState {
+        node: Arc::clone(&node),
+        sink: Sink {
+            frames,
+            kill: Arc::clone(&kill),
+        },
+        origin,
+        ip,
+        connections: Mutex::new(HashMap::new()),
+        stash: Mutex::new(HashMap::new()),
+        in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
+    });
+    node.metrics.connections.fetch_add(1, Ordering::Relaxed);
+    let opened = Instant::now();
+    let latency = Arc::new(AtomicI64::new(0));
+    let writer_latency = Arc::clone(&latency);
+    let writer_kill = Arc::clone(&kill);
+    let writer = tokio::spawn(async move {
+        let hello = json!({"status": "connected", "version": VERSION, "identities": {}});
+        if outgoing
+            .send(Message::Text(hello.to_string().into()))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let second = Duration::from_secs(1);
+        let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + second, second);
+        loop {
+            tokio::select! {
+                frame = queue.recv() => {
+                    let Some(frame) = frame else { break };
+                    // Frames that queued together go out in one write.
+                    let mut batch = vec![frame];
+                    while batch.len() < 256 {
+                        match queue.try_recv() {
+                            Ok(frame) => batch.push(frame),
+                            Err(_) => break,
+                        }
+                    }
+                    let mut closing = false;
+                    let mut failed = false;
+                    for frame in batch {
+                        if frame == CLOSE {
+                            closing = true;
+                            break;
+                        }
+                        if outgoing.feed(Message::Text(frame.into())).await.is_err() {
+                            failed = true;
+                            break;
+                        }
+                    }
+                    if failed || outgoing.flush().await.is_err() {
+                        break;
+                    }
+                    if closing {
+                        let _ = outgoing.send(Message::Close(None)).await;
+                        break;
+                    }
+                }
+                _ = pings.tick() => {
+                    let ping = json!({"ping": opened.elapsed().as_millis() as i64,
+                        "latency": writer_latency.load(Ordering::Relaxed).to_string()});
+                    if outgoing.send(Message::Text(ping.to_string().into())).await.is_err() {
+                        break;
+                    }
+                }
+                () = writer_kill.notified() => {
+                    tracing::info!("closing a socket that does not read its frames");
+                    let _ = outgoing.send(Message::Close(None)).await;
+                    break;
+                }
+            }
+        }
+        writer_kill.notify_waiters();
+    });
+    loop {
+        let next = tokio::select! {
+            next = tokio::time::timeout(READ_IDLE, incoming.next()) => next,
+            () = kill.notified() => break,
+        };
+        let message = match next {
+            Ok(Some(Ok(message))) => message,
+            Ok(Some(Err(error))) => {
+                tracing::debug!(%error, "a socket failed");
+                break;
+            }
+            Ok(None) | Err(_) => break,
+        };
+        let keep = match message {
+            Message::Text(text) => on_text(&state, text.as_str(), opened, &latency).await,
+            Message::Binary(_) => {
+                state.send(protocol::disconnected(codes::ONLY_TEXT_FRAMES));
+                false
+            }
+            Message::Close(_) => false,
+            Message::Ping(_) | Message::Pong(_) => true,
+        };
+        if !keep {
+            state.send(CLOSE.to_owned());
+            break;
+        }
+    }
+    // The socket is gone: every stream it opened closes (disconnect semantics).
+    let connections: Vec<Connection> = lock(&state.connections).drain().map(|(_, c)| c).collect();
+    for connection in connections {
+        let _ = connection
+            .handle
+            .requests
+            .send(Request::End {
+                token: connection.token,
+                reply: None,
+            })
+            .await;
+    }
+    node.metrics.connections.fetch_sub(1, Ordering::Relaxed);
+    // The writer flushes what is queued (a final status frame) and closes.
+    state.send(CLOSE.to_owned());
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+}
+
+/// Handles one text frame; false when the socket must close.
+async fn on_text(
+    state: &Arc<SocketState>,
+    text: &str,
+    opened: Instant,
+    latency: &AtomicI64,
+) -> bool {
+    let too_large = text.len() > state.node.config.max_frame;
+    let frame: Map<String, Json> = match serde_json::from_str(text) {
+        Ok(Json::Object(frame)) => frame,
+        _ if too_large => {
+            state.send(protocol::disconnected(codes::FRAME_TOO_LARGE));
+            return false;
+        }
+        _ => {
+            state.send(protocol::disconnected(codes::BAD_FRAME));
+            return false;
+        }
+    };
+    if frame.contains_key("pong") {
+        if let Some(ping) = frame.get("ping").and_then(Json::as_i64) {
+            let round_trip = opened.elapsed().as_millis() as i64 - ping;
+            latency.store(round_trip.max(0), Ordering::Relaxed);
+        }
+        return true;
+    }
+    let Some(id) = protocol::request_id(&frame) else {
+        state.send(protocol::disconnected(codes::NO_ID));
+        return false;
+    };
+    if too_large {
+        state.fail(id, codes::FRAME_TOO_LARGE);
+        return true;
+    }
+    let Some(method) = frame.get("method").and_then(Json::as_str) else {
+        state.fail(id, codes::NO_METHOD);
+        return true;
+    };
+    let Ok(permit) = Arc::clone(&state.in_flight).try_acquire_owned() else {
+        state.fail(id, codes::TOO_MANY_REQUESTS);
+        return true;
+    };
+    if let Err(code) = dispatch(state, id, method, &Params(&frame), permit).await {
+        state.fail(id, code);
+    }
+    true
+}
+
+/// Queues a request to a document in the order the socket received it, and answers when the
+/// document has (in a task of its own, so the socket keeps reading).
+async fn submit<T: Send + 'static>(
+    state: &Arc<SocketState>,
+    handle: DocumentHandle,
+    permit: OwnedSemaphorePermit,
+    request: impl FnOnce(Reply<T>) -> Request,
+    finish: impl FnOnce(&SocketState, Result<T, Failure>) + Send + 'static,
+) {
+    let (reply, answer) = oneshot::channel();
+    let sent = handle.requests.send(request(reply)).await.is_ok();
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        let result = match (sent, answer.await) {
+            (true, Ok(result)) => result,
+            _ => Err(Failure::new(codes::CATASTROPHIC, "the document closed")),
+        };
+        finish(&state, result);
+        drop(permit);
+    });
+}
+
+/// Asks a document by space and key, loading it if needed.
+fn ask_document<T: Send + 'static>(
+    state: &Arc<SocketState>,
+    space: Arc<Space>,
+    key: String,
+    permit: OwnedSemaphorePermit,
+    request: impl Fn(Reply<T>) -> Request + Send + Sync + 'static,
+    finish: impl FnOnce(&SocketState, Result<T, Failure>) + Send + 'static,
+) {
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        let result = state.node.ask(&space, &key, request).await;
+        finish(&state, result.map(|(_, value)| value));
+        drop(permit);
+    });
+}
+
+fn answer<T>(
+    id: i64,
+    render: impl FnOnce(T) -> Json,
+) -> impl FnOnce(&SocketState, Result<T, Failure>) {
+    move |state, result| match result {
+        Ok(value) => state.send(protocol::deliver(id, &render(value))),
+        Err(failure) => state.fail(id, failure.code),
+    }
+}
+
+async fn dispatch(
+    state: &Arc<SocketState>,
+    id: i64,
+    method: &str,
+    params: &Params<'_>,
+    permit: OwnedSemaphorePermit,
+) -> Result<(), i32> {
+    match method {
+        "connection/create" => {
+            let who = state.who(params)?;
+            let space = state.space(params)?;
+            let key = params.key()?;
+            connect(state, id, who, space, key, params, permit).await
+        }
+        "connection/create-via-domain" => {
+            let who = state.who(params)?;
+            params.normalized("domain")?;
+            let Some((space, key)) = state.node.config.domain.clone() else {
+                return Err(codes::DOMAIN_NOT_FOUND);
+            };
+            let space = state.node.space(&space).ok_or(codes::SPACE_NOT_FOUND)?;
+            connect(state, id, who, space, key, params, permit).await
+        }
+        "connection/send" | "connection/send-once" => {
+            let once = method == "connection/send-once";
+            let missing = if once {
+                codes::SEND_ONCE_NOT_FOUND
+            } else {
+                codes::SEND_NOT_FOUND
+            };
+            let (handle, token) = state.connection(params, missing)?;
+            let channel = params.channel()?;
+            let message = params.message("message")?;
+            let marker = params.optional_string("dedupe")?;
+            let context = state.context(Who::no_one());
+            submit(
+                state,
+                handle,
+                permit,
+                move |reply| Request::Send {
+                    token: Some(token),
+                    context,
+                    channel,
+                    message,
+                    marker,
+                    missing,
+                    reply,
+                },
+                answer(id, |seq| json!({"seq": seq})),
+            )
+            .await;
+            Ok(())
+        }
+        "connection/update" => {
+            let (handle, token) = state.connection(params, codes::UPDATE_NOT_FOUND)?;
+            let viewer_state = params.object("viewer-state")?.unwrap_or_else(|| json!({}));
+            submit(
+                state,
+                handle,
+                permit,
+                move |reply| Request::Update {
+                    token,
+                    state: viewer_state,
+                    reply,
+                },
+                answer(id, |()| json!({})),
+            )
+            .await;
+            Ok(())
+        }
+        "connection/end" => {
+            let stream = params.long("connection")?;
+            let Some(connection) = lock(&state.connections).remove(&stream) else {
+                return Err(codes::END_NOT_FOUND);
+            };
+            let token = connection.token;
+            submit(
+                state,
+                connection.handle,
+                permit,
+                move |reply| Request::End {
+                    token,
+                    reply: Some(reply),
+                },
+                move |state, result| match result {
+                    Ok(()) => {
+                        state.send(protocol::deliver(id, &json!({})));
+                        state.send(protocol::done(stream));
+                    }
+                    Err(failure) => state.fail(id, failure.code),
+                },
+            )
+            .await;
+            Ok(())
+        }
+        "connection/password" => {
+            state.connection(params, codes::PASSWORD_NOT_FOUND)?;
+            Err(codes::AUTHORIZE_FAILURE)
+        }
+        "connection/can-attach" => {
+            state.connection(params, codes::CAN_ATTACH_NOT_FOUND)?;
+            state.send(protocol::deliver(id, &json!({"yes": false})));
+            Ok(())
+        }
+        "document/create" => {
+            let who = state.who(params)?;
+            let name = params.space()?;
+            if RESERVED_SPACES.contains(&name.as_str()) {
+                return Err(codes::SPACE_RESERVED);
+            }
+            let space = state.node.space(&name).ok_or(codes::SPACE_NOT_FOUND)?;
+            let key = params.key()?;
+            let arg = params.object("arg")?.ok_or(protocol::missing_code("arg"))?;
+            let entropy = params
+                .optional_string("entropy")?
+                .map(|text| entropy_of(&text));
+            let context = state.context(who);
+            ask_document(
+                state,
+                space,
+                key,
+                permit,
+                move |reply| Request::Create {
+                    context: context.clone(),
+                    arg: arg.clone(),
+                    entropy,
+                    reply,
+                },
+                answer(id, |()| json!({})),
+            );
+            Ok(())
+        }
+        "document/delete" => {
+            let who = state.who(params)?;
+            let space = state.space(params)?;
+            let key = params.key()?;
+            let context = state.context(who);
+            ask_document(
+                state,
+                space,
+                key,
+                permit,
+                move |reply| Request::Delete {
+                    context: context.clone(),
+                    reply,
+                },
+                answer(id, |()| json!({})),
+            );
+            Ok(())
+        }
+        "message/direct-send" | "message/direct-send-once" => {
+            let who = state.who(params)?;
+            let space = state.space(params)?;
+            let key = params.key()?;
+            let channel = params.channel()?;
+            let message = params.message("message")?;
+            let marker = if method == "message/direct-send-once" {
+                Some(params.string("dedupe")?)
+            } else {
+                params.optional_string("dedupe")?
+            };
+            let context = state.context(who);
+            ask_document(
+                state,
+                space,
+                key,
+                permit,
+                move |reply| Request::Send {
+                    token: None,
+                    context: context.clone(),
+                    channel: channel.clone(),
+                    message: message.clone(),
+                    marker: marker.clone(),
+                    missing: codes::SEND_NOT_FOUND,
+                    reply,
+                },
+                answer(id, |seq| json!({"seq": seq})),
+            );
+            Ok(())
+        }
+        "documents/create-dedupe" => {
+            state.send(protocol::deliver(
+                id,
+                &json!({"dedupe": identity::random_token()}),
+            ));
+            Ok(())
+        }
+        "identity/hash" => {
+            let who = state.who(params)?;
+            state.send(protocol::deliver(
+                id,
+                &json!({"identityHash": identity::hash(&who)}),
+            ));
+            Ok(())
+        }
+        "identity/stash" => {
+            let text = params.string("identity")?;
+            let name = params.string("name")?;
+            if text.starts_with("cookie:") {
+                return Err(codes::CANT_STASH_COOKIE);
+            }
+            lock(&state.stash).insert(name, text);
+            state.send(protocol::deliver(id, &json!({})));
+            Ok(())
+        }
+        "stats" => {
+            let streams = lock(&state.connections).len();
+            let stashed = lock(&state.stash).len();
+            for (key, value) in [("stream-count", streams), ("identity-count", stashed)] {
+                let stat =
+                    json!({"statKey": key, "statValue": value.to_string(), "statType": "int"});
+                state.send(protocol::item(id, &stat));
+            }
+            state.send(protocol::done(id));
+            Ok(())
+        }
+        "document/authorization"
+        | "document/authorization-domain"
+        | "document/authorize"
+        | "document/authorize-domain"
+        | "document/authorize-with-reset"
+        | "document/authorize-domain-with-reset" => Err(codes::AUTHORIZE_FAILURE),
+        _ => Err(codes::METHOD_NOT_FOUND),
+    }
+}
+
+async fn connect(
+    state: &Arc<SocketState>,
+    id: i64,
+    who: Who,
+    space: Arc<Space>,
+    key: String,
+    params: &Params<'_>,
+    permit: OwnedSemaphorePermit,
+) -> Result<(), i32> {
+    let viewer_state = params.object("viewer-state")?.unwrap_or_else(|| json!({}));
+    let token = state.node.token();
+    let handle = state.node.document(&space, &key);
+    // Registered before the document answers, so that requests naming this stream find it.
+    lock(&state.connections).insert(
+        id,
+        Connection {
+            handle: handle.clone(),
+            token,
+        },
+    );
+    let context = state.context(who);
+    let sink = state.sink.clone();
+    submit(
+        state,
+        handle,
+        permit,
+        move |reply| Request::Connect {
+            context,
+            viewer_state,
+            sink,
+            stream: id,
+            token,
+            reply,
+        },
+        move |state, result| {
+            if let Err(failure) = result {
+                let mut connections = lock(&state.connections);
+                if connections
+                    .get(&id)
+                    .is_some_and(|connection| connection.token == token)
+                {
+                    connections.remove(&id);
+                }
+                drop(connections);
+                state.fail(id, failure.code);
+            }
+        },
+    )
+    .await;
+    Ok(())
+}
+
+/// `entropy`: a decimal string is the seed; any other text seeds with its Java hash code.
+fn entropy_of(text: &str) -> i64 {
+    text.parse().unwrap_or_else(|_| {
+        let mut hash: i32 = 0;
+        for unit in text.encode_utf16() {
+            hash = hash.wrapping_mul(31).wrapping_add(i32::from(unit));
+        }
+        i64::from(hash)
+    })
+}

@@ -1,0 +1,228 @@
+//! The storage contract as executable checks: every implementation of [`Store`] must pass
+//! [`run`]. `open` opens the same (initially empty) store each time it is called, so that the
+//! suite can also check what survives a reopen.
+
+use std::sync::Arc;
+
+use serde_json::{Value as Json, json};
+
+use super::{Entry, Store, StoreError, Write};
+use crate::engine::Record;
+
+fn record(seq: i32, redo: Json, undo: Json) -> Arc<Record> {
+    Arc::new(Record {
+        seq,
+        time: i64::from(seq) * 10,
+        command: Arc::new(
+            json!({"command": "send", "who": {"agent": "ann", "authority": "anonymous"}, "seq": seq}),
+        ),
+        redo,
+        undo,
+        response: None,
+    })
+}
+
+fn append(document: &str, index: u64, value: i64) -> Write {
+    let seq = i32::try_from(index).unwrap_or(i32::MAX);
+    Write::Append {
+        document: Arc::from(document),
+        index,
+        entry: Entry::new(record(
+            seq,
+            json!({"n": value, "__seq": seq}),
+            json!({"n": value - 1}),
+        ))
+        .expect("a record encodes"),
+    }
+}
+
+/// Runs every check against stores made by `open`.
+pub fn run<S: Store>(open: impl Fn() -> S) {
+    absent_documents_load_as_none(&open());
+    appended_records_load_in_order(&open());
+    a_batch_with_a_bad_write_commits_nothing(&open());
+    snapshots_compact_the_log(&open());
+    deletion_removes_everything(&open());
+    wakes_are_kept_and_cleared(&open());
+    many_documents_share_one_commit(&open());
+    everything_committed_survives_a_reopen(&open);
+}
+
+fn absent_documents_load_as_none(store: &impl Store) {
+    assert_eq!(store.load("nothing/here").expect("load"), None);
+    assert!(store.log("nothing/here").expect("log").is_empty());
+}
+
+fn appended_records_load_in_order(store: &impl Store) {
+    let writes: Vec<Write> = (1..=3)
+        .map(|index| append("a/one", index, index as i64))
+        .collect();
+    let stats = store.commit(&writes).expect("commit");
+    assert_eq!(stats.fsyncs, 1, "one batch is one durable commit");
+    assert!(stats.bytes > 0);
+    let stored = store.load("a/one").expect("load").expect("exists");
+    assert_eq!(stored.snapshot, None);
+    let indexes: Vec<u64> = stored.tail.iter().map(|(index, _)| *index).collect();
+    assert_eq!(indexes, vec![1, 2, 3]);
+    assert_eq!(stored.tail[2].1.redo, json!({"n": 3, "__seq": 3}));
+    assert_eq!(stored.tail[0].1.command["who"]["agent"], "ann");
+    assert_eq!(stored.fold(), json!({"n": 3, "__seq": 3}));
+    assert_eq!(stored.last_index(), 3);
+}
+
+fn a_batch_with_a_bad_write_commits_nothing(store: &impl Store) {
+    store.commit(&[append("b/one", 1, 1)]).expect("commit");
+    let error = store
+        .commit(&[append("b/two", 1, 1), append("b/one", 3, 3)])
+        .expect_err("a gap in the log is refused");
+    assert!(
+        matches!(
+            error,
+            StoreError::OutOfOrder {
+                index: 3,
+                last: 1,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        store.load("b/two").expect("load"),
+        None,
+        "the whole batch rolled back"
+    );
+    let error = store
+        .commit(&[append("b/one", 1, 1)])
+        .expect_err("an index is written once");
+    assert!(matches!(error, StoreError::OutOfOrder { .. }));
+    assert_eq!(
+        store
+            .load("b/one")
+            .expect("load")
+            .expect("exists")
+            .tail
+            .len(),
+        1
+    );
+}
+
+fn snapshots_compact_the_log(store: &impl Store) {
+    let writes: Vec<Write> = (1..=10)
+        .map(|index| append("c/one", index, index as i64))
+        .collect();
+    store.commit(&writes).expect("commit");
+    store
+        .commit(&[Write::Snapshot {
+            document: Arc::from("c/one"),
+            index: 10,
+            json: Arc::new(json!({"n": 10, "__seq": 10})),
+            keep: 3,
+        }])
+        .expect("snapshot");
+    let kept: Vec<u64> = store
+        .log("c/one")
+        .expect("log")
+        .iter()
+        .map(|(index, _)| *index)
+        .collect();
+    assert_eq!(kept, vec![8, 9, 10], "the newest entries stay as history");
+    let stored = store.load("c/one").expect("load").expect("exists");
+    assert_eq!(stored.snapshot, Some((10, json!({"n": 10, "__seq": 10}))));
+    assert!(stored.tail.is_empty());
+    store
+        .commit(&[append("c/one", 11, 11)])
+        .expect("append after a snapshot");
+    let stored = store.load("c/one").expect("load").expect("exists");
+    assert_eq!(stored.tail.len(), 1);
+    assert_eq!(stored.fold(), json!({"n": 11, "__seq": 11}));
+    assert_eq!(stored.last_index(), 11);
+}
+
+fn deletion_removes_everything(store: &impl Store) {
+    store
+        .commit(&[append("d/one", 1, 1), append("d/two", 1, 1)])
+        .expect("commit");
+    store
+        .commit(&[Write::Wake {
+            document: Arc::from("d/one"),
+            at: Some(5),
+        }])
+        .expect("wake");
+    store
+        .commit(&[Write::Delete {
+            document: Arc::from("d/one"),
+        }])
+        .expect("delete");
+    assert_eq!(store.load("d/one").expect("load"), None);
+    assert!(store.log("d/one").expect("log").is_empty());
+    let documents = store.documents().expect("documents");
+    assert!(documents.contains(&"d/two".to_owned()));
+    assert!(!documents.contains(&"d/one".to_owned()));
+    assert!(
+        store
+            .wakes()
+            .expect("wakes")
+            .iter()
+            .all(|(name, _)| name != "d/one")
+    );
+    store
+        .commit(&[append("d/one", 1, 7)])
+        .expect("a deleted name starts a new log");
+    assert_eq!(
+        store.load("d/one").expect("load").expect("exists").fold(),
+        json!({"n": 7, "__seq": 1})
+    );
+}
+
+fn wakes_are_kept_and_cleared(store: &impl Store) {
+    store
+        .commit(&[
+            Write::Wake {
+                document: Arc::from("w/one"),
+                at: Some(1_000),
+            },
+            Write::Wake {
+                document: Arc::from("w/two"),
+                at: Some(2_000),
+            },
+        ])
+        .expect("wakes");
+    store
+        .commit(&[Write::Wake {
+            document: Arc::from("w/two"),
+            at: None,
+        }])
+        .expect("clear");
+    let wakes = store.wakes().expect("wakes");
+    assert!(wakes.contains(&("w/one".to_owned(), 1_000)));
+    assert!(wakes.iter().all(|(name, _)| name != "w/two"));
+}
+
+fn many_documents_share_one_commit(store: &impl Store) {
+    let writes: Vec<Write> = (0..100)
+        .flat_map(|document| {
+            (1..=3).map(move |index| append(&format!("m/{document}"), index, index as i64))
+        })
+        .collect();
+    let stats = store.commit(&writes).expect("commit");
+    assert_eq!(stats.fsyncs, 1);
+    for document in 0..100 {
+        let stored = store
+            .load(&format!("m/{document}"))
+            .expect("load")
+            .expect("exists");
+        assert_eq!(stored.last_index(), 3);
+    }
+}
+
+fn everything_committed_survives_a_reopen<S: Store>(open: &impl Fn() -> S) {
+    {
+        let store = open();
+        store
+            .commit(&[append("r/one", 1, 1), append("r/one", 2, 2)])
+            .expect("commit");
+    }
+    let store = open();
+    let stored = store.load("r/one").expect("load").expect("survives");
+    assert_eq!(stored.fold(), json!({"n": 2, "__seq": 2}));
+}

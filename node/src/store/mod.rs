@@ -1,0 +1,150 @@
+//! Durable storage of documents, behind a trait so that a replicated store can take the place
+//! of the embedded one.
+//!
+//! Per document the store keeps an append-only log of transaction records, numbered from 1 by
+//! the node, and at most one snapshot: the whole stored document as of a log index. Loading
+//! folds the redo patches of the entries after the snapshot into it.
+
+pub mod conformance;
+pub mod redb;
+
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+
+use crate::engine::Record;
+
+/// A document's name in the store: `space/key`.
+pub type DocumentName = str;
+
+/// One change to the store. A batch of writes (of many documents) commits atomically and
+/// durably, or not at all.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Appends a record at `index` (the previous index + 1).
+    Append {
+        document: Arc<str>,
+        index: u64,
+        entry: Entry,
+    },
+    /// Records the whole document as of `index`, and drops the log entries that are older
+    /// than the newest `keep`.
+    Snapshot {
+        document: Arc<str>,
+        index: u64,
+        json: Arc<Json>,
+        keep: u64,
+    },
+    /// Removes the document: its log, snapshot and wake-up.
+    Delete { document: Arc<str> },
+    /// When an unloaded document must be woken (epoch ms), or no wake-up.
+    Wake { document: Arc<str>, at: Option<i64> },
+}
+
+impl Write {
+    pub fn document(&self) -> &str {
+        match self {
+            Write::Append { document, .. }
+            | Write::Snapshot { document, .. }
+            | Write::Delete { document }
+            | Write::Wake { document, .. } => document,
+        }
+    }
+}
+
+/// A log entry: the record, and its stored form (JSON), encoded by the writer so that the
+/// commit, which is serial, only copies bytes.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub record: Arc<Record>,
+    pub bytes: Arc<[u8]>,
+}
+
+impl Entry {
+    pub fn new(record: Arc<Record>) -> Result<Entry, StoreError> {
+        let bytes = serde_json::to_vec(&*record)
+            .map_err(|error| StoreError::Io(format!("a record does not encode: {error}")))?;
+        Ok(Entry {
+            record,
+            bytes: Arc::from(bytes),
+        })
+    }
+}
+
+/// What the store holds of a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    /// The snapshot's log index and document, if one was taken.
+    pub snapshot: Option<(u64, Json)>,
+    /// The log entries after the snapshot, in order.
+    pub tail: Vec<(u64, Record)>,
+}
+
+impl Stored {
+    /// The index of the last entry (or of the snapshot when no entry follows it).
+    pub fn last_index(&self) -> u64 {
+        self.tail
+            .last()
+            .map(|(index, _)| *index)
+            .or(self.snapshot.as_ref().map(|(index, _)| *index))
+            .unwrap_or(0)
+    }
+
+    /// The stored document: the snapshot with every later redo folded in.
+    pub fn fold(&self) -> Json {
+        let mut document = self
+            .snapshot
+            .as_ref()
+            .map(|(_, json)| json.clone())
+            .unwrap_or_else(|| Json::Object(serde_json::Map::new()));
+        for (_, record) in &self.tail {
+            crate::engine::fold(&mut document, &record.redo);
+        }
+        document
+    }
+}
+
+/// What a commit cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    pub bytes: u64,
+    pub fsyncs: u64,
+}
+
+/// A failure of the store; the batch that met it was not committed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store failed: {0}")]
+    Io(String),
+    #[error("the log of '{document}' is damaged at entry {index}: {reason}")]
+    Corrupt {
+        document: String,
+        index: u64,
+        reason: String,
+    },
+    #[error("'{document}' gets entry {index} but its log ends at {last}")]
+    OutOfOrder {
+        document: String,
+        index: u64,
+        last: u64,
+    },
+}
+
+/// The storage contract of the node (runtime spec §8.1).
+pub trait Store: Send + Sync + 'static {
+    /// Commits a batch of writes, of any number of documents, atomically; when it returns
+    /// `Ok` the batch is durable.
+    fn commit(&self, writes: &[Write]) -> Result<CommitStats, StoreError>;
+
+    /// What is stored of a document; `None` when it does not exist.
+    fn load(&self, document: &DocumentName) -> Result<Option<Stored>, StoreError>;
+
+    /// The whole log of a document still held (older entries are compacted away).
+    fn log(&self, document: &DocumentName) -> Result<Vec<(u64, Record)>, StoreError>;
+
+    /// The documents that exist.
+    fn documents(&self) -> Result<Vec<String>, StoreError>;
+
+    /// The documents to wake, with their wake time.
+    fn wakes(&self) -> Result<Vec<(String, i64)>, StoreError>;
+}

@@ -1,0 +1,130 @@
+//! HTTP on the node's port: the fixed routes, `/metrics`, the page, and `@web` handlers.
+
+mod support;
+
+use support::{config, run, space};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const NOTES: &str = r#"
+@static {
+  create { return true; }
+  invent { return true; }
+}
+message Note {
+  string text;
+}
+public string last;
+public int count;
+@web get /hello/$name:string {
+  return {html: "hello " + name, cors: true};
+}
+@web get /count {
+  return {json: {count: count}};
+}
+@web put /note (Note n) {
+  last = n.text;
+  count = count + 1;
+  return {json: {saved: n.text}};
+}
+"#;
+
+/// One HTTP/1.1 request over a fresh connection: (status, headers, body).
+async fn http(address: std::net::SocketAddr, request: &str) -> (u16, String, String) {
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
+    stream.write_all(request.as_bytes()).await.expect("writes");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("reads");
+    let text = String::from_utf8_lossy(&response).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_lowercase(), body.to_owned())
+}
+
+fn get(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: test\r\nOrigin: http://app\r\nConnection: close\r\n\r\n")
+}
+
+fn put(path: &str, body: &str) -> String {
+    format!(
+        "PUT {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn fixed_routes_metrics_and_web_handlers_answer() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("notes", NOTES)]))
+            .await
+            .expect("the node starts");
+        let address = node.address;
+        let (status, _, body) = http(address, &get("/~health_check_lb")).await;
+        assert_eq!(status, 200);
+        assert!(body.starts_with("HEALTHY:"), "{body}");
+        let (status, _, body) = http(address, &get("/~version")).await;
+        assert_eq!((status, body.as_str()), (200, adama_node::socket::VERSION));
+        let (status, head, _) = http(
+            address,
+            "PUT /~bm/r HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(head.contains("access-control-allow-origin"), "{head}");
+        let (status, _, _) = http(address, &get("/.env")).await;
+        assert_eq!(status, 410);
+        let (status, _, body) = http(address, &get("/")).await;
+        assert_eq!(status, 200);
+        assert!(
+            body.contains(r#"const SPACES = ["notes"];"#),
+            "the page names the spaces"
+        );
+
+        // @web: an invented document answers GETs and takes PUTs as transactions.
+        let (status, head, body) = http(address, &get("/notes/k1/hello/ann")).await;
+        assert_eq!((status, body.as_str()), (200, "hello ann"), "{head}");
+        assert!(
+            head.contains("access-control-allow-origin: http://app"),
+            "{head}"
+        );
+        let (status, head, body) =
+            http(address, &put("/notes/k1/note", r#"{"text":"first"}"#)).await;
+        assert_eq!(status, 200, "{head}{body}");
+        assert!(head.contains("application/json"), "{head}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["saved"],
+            "first"
+        );
+        let (_, _, body) = http(address, &get("/notes/k1/count")).await;
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["count"],
+            1
+        );
+        let (status, _, body) = http(address, &get("/notes/k1/missing")).await;
+        assert_eq!((status, body.as_str()), (404, "error:133308"));
+        let (status, _, body) = http(address, &put("/notes/k1/note", "[1,2")).await;
+        assert_eq!((status, body.as_str()), (500, ""));
+        let (status, _, body) = http(address, &get("/nowhere/k1/x")).await;
+        assert_eq!((status, body.as_str()), (500, "error:134214"));
+
+        let (status, head, body) = http(address, &get("/metrics")).await;
+        assert_eq!(status, 200);
+        assert!(head.contains("text/plain"), "{head}");
+        for metric in [
+            "adama_documents_loaded 1",
+            "adama_transactions_total{outcome=\"committed\"}",
+            "adama_store_fsyncs_total",
+            "adama_store_bytes_written_total",
+            "adama_commit_latency_seconds_bucket{le=\"+Inf\"}",
+        ] {
+            assert!(body.contains(metric), "{metric} in {body}");
+        }
+        node.task.abort();
+    });
+}

@@ -1,0 +1,105 @@
+//! A real node on 127.0.0.1, driven over WebSocket as a browser would.
+
+mod support;
+
+use serde_json::json;
+use support::{CHAT, Client, config, run, space};
+
+#[test]
+fn a_client_connects_sends_and_every_viewer_receives_its_delta() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("chat", CHAT)]))
+            .await
+            .expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        let created = ann.create_document(1, "chat", "room1").await;
+        assert_eq!(created, json!({"deliver": 1, "done": true, "response": {}}));
+        let first = ann.open(2, "anonymous:ann", "chat", "room1").await;
+        assert_eq!(first["response"]["delta"]["data"]["lines"], 0, "{first}");
+
+        let mut bo = Client::connect(node.address).await;
+        let first = bo.open(1, "anonymous:bo", "chat", "room1").await;
+        assert_eq!(first["response"]["delta"]["data"]["lines"], 0, "{first}");
+
+        let reply = ann.say(3, 2, "hello").await;
+        let seq = reply["response"]["seq"].as_i64().expect("a seq");
+        assert!(seq > 0, "{reply}");
+        let delta = ann
+            .until(|frame| {
+                frame["deliver"] == 2 && frame["response"]["delta"]["data"]["lines"] == 1
+            })
+            .await;
+        assert_eq!(
+            delta["response"]["delta"]["data"]["chat"]["1"]["body"],
+            "hello"
+        );
+        let delta = bo
+            .until(|frame| {
+                frame["deliver"] == 1 && frame["response"]["delta"]["data"]["lines"] == 1
+            })
+            .await;
+        assert_eq!(
+            delta["response"]["delta"]["data"]["chat"]["1"]["who"]["agent"],
+            "ann"
+        );
+
+        // Ending the stream answers the request, then ends the stream.
+        ann.request(json!({"method": "connection/end", "id": 4, "connection": 2}))
+            .await;
+        assert_eq!(
+            ann.reply(4).await,
+            json!({"deliver": 4, "done": true, "response": {}})
+        );
+        assert_eq!(
+            ann.until(|frame| frame["deliver"] == 2 && frame["done"] == true)
+                .await,
+            json!({"deliver": 2, "done": true})
+        );
+        node.task.abort();
+    });
+}
+
+#[test]
+fn a_restarted_node_keeps_every_acknowledged_send() {
+    let data = tempfile::tempdir().expect("a data directory");
+    let sent = 25;
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("chat", CHAT)]))
+            .await
+            .expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        ann.create_document(1, "chat", "kept").await;
+        ann.open(2, "anonymous:ann", "chat", "kept").await;
+        // Sends go out back to back; each acknowledgement means durable.
+        for index in 0..sent {
+            ann.request(
+                json!({"method": "connection/send", "id": 10 + index, "connection": 2,
+                "channel": "say", "message": {"body": format!("line {index}")}}),
+            )
+            .await;
+        }
+        for index in 0..sent {
+            let reply = ann.reply(10 + index).await;
+            assert!(reply["response"]["seq"].is_i64(), "{reply}");
+        }
+        node.task.abort();
+    });
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("chat", CHAT)]))
+            .await
+            .expect("the node restarts on the same data");
+        let mut bo = Client::connect(node.address).await;
+        let first = bo.open(1, "anonymous:bo", "chat", "kept").await;
+        let data = &first["response"]["delta"]["data"];
+        assert_eq!(data["lines"], sent, "{first}");
+        assert_eq!(
+            data["chat"][sent.to_string()]["body"],
+            format!("line {}", sent - 1)
+        );
+        // The document goes on from where it was.
+        let reply = bo.say(2, 1, "after the restart").await;
+        assert!(reply["response"]["seq"].as_i64().expect("a seq") > sent);
+        node.task.abort();
+    });
+}
