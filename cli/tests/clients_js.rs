@@ -26,7 +26,10 @@ fn built() -> &'static Path {
         clear_except_node_modules(&work);
         copy_tree(&library_dir(), &work);
         if !installed {
-            npm(&work, &["ci", "--no-audit", "--no-fund", "--prefer-offline"]);
+            npm(
+                &work,
+                &["ci", "--no-audit", "--no-fund", "--prefer-offline"],
+            );
             std::fs::write(&stamp, &lock).unwrap_or_else(|error| panic!("{error}"));
         }
         npm(&work, &["run", "build"]);
