@@ -65,6 +65,18 @@ fn the_library_chats_against_a_real_node() {
     let work = built();
     let data = tempfile::tempdir().expect("a directory");
     let mut node = Node::start(data.path());
+    let index = http_get(&node.address, "/");
+    assert!(
+        index.contains("/demo/chat.html") && index.contains("/demo/tictactoe.html"),
+        "the node serving the examples shows their pages at /: {index}"
+    );
+    let served = http_get(&node.address, "/demo/adama-client.js");
+    let committed =
+        std::fs::read_to_string(library_dir().join("demo/adama-client.js")).unwrap_or_default();
+    assert!(
+        served.ends_with(&committed),
+        "the node serves the library as built"
+    );
     let output = Command::new("node")
         .args([
             "--experimental-websocket",
@@ -103,6 +115,22 @@ fn bundle(work: &Path) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The body of a GET, which must answer 200.
+fn http_get(address: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("the node accepts");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request sent");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response read");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    assert!(head.starts_with("HTTP/1.1 200"), "GET {path}: {head}");
+    body.to_owned()
 }
 
 /// `adama serve` with the built-in examples on a free loopback port.

@@ -435,6 +435,7 @@ export class DocumentStream {
     errorListeners = new Set();
     endListeners = new Set();
     itemListeners = new Set();
+    viewListeners = new Set();
     readyResolve;
     readyReject;
     /** Resolves at the first view the stream receives; rejects if the stream fails before. */
@@ -468,6 +469,11 @@ export class DocumentStream {
     onEnd(listener) {
         this.endListeners.add(listener);
         return () => this.endListeners.delete(listener);
+    }
+    /** Runs `listener` after every view item (data, `outstanding`, `seq`), after the path listeners. */
+    onView(listener) {
+        this.viewListeners.add(listener);
+        return () => this.viewListeners.delete(listener);
     }
     /** Runs `listener` for items other than data deltas (`viewstate`, `log`, `goto`, …). */
     onItem(listener) {
@@ -574,6 +580,9 @@ export class DocumentStream {
         if (this.currentState === "opening") {
             this.currentState = "open";
             this.readyResolve();
+        }
+        for (const listener of [...this.viewListeners]) {
+            listener(this);
         }
     }
     ended() {

@@ -43,6 +43,7 @@ export class DocumentStream {
   private readonly errorListeners = new Set<(error: AdamaError) => void>();
   private readonly endListeners = new Set<() => void>();
   private readonly itemListeners = new Set<(item: OtherItem) => void>();
+  private readonly viewListeners = new Set<(stream: DocumentStream) => void>();
   private readyResolve!: () => void;
   private readyReject!: (error: AdamaError) => void;
   /** Resolves at the first view the stream receives; rejects if the stream fails before. */
@@ -81,6 +82,12 @@ export class DocumentStream {
   onEnd(listener: () => void): () => void {
     this.endListeners.add(listener);
     return () => this.endListeners.delete(listener);
+  }
+
+  /** Runs `listener` after every view item (data, `outstanding`, `seq`), after the path listeners. */
+  onView(listener: (stream: DocumentStream) => void): () => void {
+    this.viewListeners.add(listener);
+    return () => this.viewListeners.delete(listener);
   }
 
   /** Runs `listener` for items other than data deltas (`viewstate`, `log`, `goto`, …). */
@@ -193,6 +200,9 @@ export class DocumentStream {
     if (this.currentState === "opening") {
       this.currentState = "open";
       this.readyResolve();
+    }
+    for (const listener of [...this.viewListeners]) {
+      listener(this);
     }
   }
 
