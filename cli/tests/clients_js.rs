@@ -1,8 +1,10 @@
 //! The browser client library in `clients/js`: it installs from its lockfile, compiles, passes its
 //! unit tests (`node --test`), and works against a real `adama serve` (chat between two
-//! connections, a reconnect, private hands of cards).
+//! connections, a reconnect, private hands of cards); the demo pages the node serves work in a
+//! real browser (chat with a reconnect, tic-tac-toe to a win, the latency of a line).
 //!
-//! Needs Node.js 20 or newer with npm on the PATH; `.ci/run` provides them.
+//! Needs Node.js 20 or newer with npm on the PATH, and Chromium (`/usr/bin/chromium`, or the path
+//! in `ADAMA_CHROMIUM`); `.ci/run` provides them.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -99,6 +101,42 @@ fn the_library_chats_against_a_real_node() {
         stdout.contains("# pass 2") && stdout.contains("# skipped 0"),
         "{stdout}"
     );
+}
+
+#[test]
+fn the_demo_pages_work_in_a_browser() {
+    let chromium = std::env::var("ADAMA_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).is_file(),
+        "this test drives Chromium at {chromium}; install it (Debian: `apt-get install chromium`, as .ci/run does) or name it in ADAMA_CHROMIUM"
+    );
+    let work = built();
+    let data = tempfile::tempdir().expect("a directory");
+    let mut node = Node::start(data.path());
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("clients-js-screenshots");
+    let output = Command::new("node")
+        .args(["--test", "--test-timeout=180000", "browser/"])
+        .current_dir(work)
+        .env("ADAMA_HTTP", format!("http://{}", node.address))
+        .env("CHROMIUM", &chromium)
+        .env("SCREENSHOTS", &screenshots)
+        .output()
+        .expect("node runs");
+    node.stop();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the browser tests failed (screenshots in {}):\n{stdout}\n{}",
+        screenshots.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("# pass 4") && stdout.contains("# skipped 0"),
+        "{stdout}"
+    );
+    for line in stdout.lines().filter(|line| line.contains("median")) {
+        println!("{line}");
+    }
 }
 
 /// The demo's copy of the library: every compiled module, in dependency order, as one script.
