@@ -429,6 +429,8 @@ export class DocumentStream {
     seq = 0;
     /** The id of the stream on the current socket, null while it is not open on one. */
     streamId = null;
+    /** Sub-requests waiting for the stream to be open on a socket. */
+    deferred = [];
     currentState = "opening";
     resuming = false;
     host;
@@ -607,11 +609,20 @@ export class DocumentStream {
         this.streamId = null;
         this.finish("ended");
     }
+    /** Runs the sub-requests that waited for the stream to open (or to end, which fails them). */
+    runDeferred() {
+        const waiting = this.deferred;
+        this.deferred = [];
+        for (const attempt of waiting) {
+            attempt();
+        }
+    }
     finish(state) {
         if (this.currentState === "ended" || this.currentState === "failed") {
             return;
         }
         this.currentState = state;
+        this.runDeferred();
         this.readyReject(new AdamaError(SOCKET_LOST, false, "the stream ended before its first view"));
         if (state === "ended") {
             for (const listener of [...this.endListeners]) {
@@ -764,19 +775,25 @@ export class Connection {
         return stream;
     }
     // StreamHost: what a stream asks of its connection.
-    /** Sends a sub-request of `stream` once the socket is up and the stream has an id on it. */
+    /** Sends a sub-request of `stream` once the socket is up and the stream is open on it. */
     subRequest(stream, method, params) {
         return new Promise((resolve, reject) => {
-            this.whenConnected(() => {
+            const attempt = () => {
+                if (stream.state === "ended" || stream.state === "failed") {
+                    reject(new AdamaError(SOCKET_LOST, false, `${method}: the stream has ${stream.state}`));
+                    return;
+                }
                 const connection = stream.streamId;
-                if (connection === null) {
-                    reject(new AdamaError(SOCKET_LOST, false, `${method}: the stream is not open`));
+                if (connection === null || this.currentStatus !== "connected") {
+                    // The stream is being opened again (after a reconnect or a retryable failure).
+                    stream.deferred.push(attempt);
                     return;
                 }
                 const id = this.nextId++;
                 this.pending.set(id, { kind: "request", resolve, reject });
                 this.write({ method, id, connection, ...params });
-            });
+            };
+            this.whenConnected(attempt);
         });
     }
     forget(stream) {
@@ -812,6 +829,7 @@ export class Connection {
             key: stream.key,
             "viewer-state": stream.viewerState,
         });
+        stream.runDeferred();
     }
     whenConnected(work) {
         if (this.currentStatus === "connected") {

@@ -200,19 +200,25 @@ export class Connection implements StreamHost {
 
   // StreamHost: what a stream asks of its connection.
 
-  /** Sends a sub-request of `stream` once the socket is up and the stream has an id on it. */
+  /** Sends a sub-request of `stream` once the socket is up and the stream is open on it. */
   subRequest(stream: DocumentStream, method: string, params: Record<string, unknown>): Promise<JsonObject> {
     return new Promise((resolve, reject) => {
-      this.whenConnected(() => {
+      const attempt = () => {
+        if (stream.state === "ended" || stream.state === "failed") {
+          reject(new AdamaError(SOCKET_LOST, false, `${method}: the stream has ${stream.state}`));
+          return;
+        }
         const connection = stream.streamId;
-        if (connection === null) {
-          reject(new AdamaError(SOCKET_LOST, false, `${method}: the stream is not open`));
+        if (connection === null || this.currentStatus !== "connected") {
+          // The stream is being opened again (after a reconnect or a retryable failure).
+          stream.deferred.push(attempt);
           return;
         }
         const id = this.nextId++;
         this.pending.set(id, { kind: "request", resolve, reject });
         this.write({ method, id, connection, ...params });
-      });
+      };
+      this.whenConnected(attempt);
     });
   }
 
@@ -251,6 +257,7 @@ export class Connection implements StreamHost {
       key: stream.key,
       "viewer-state": stream.viewerState,
     });
+    stream.runDeferred();
   }
 
   private whenConnected(work: () => void): void {

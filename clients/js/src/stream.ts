@@ -37,6 +37,8 @@ export class DocumentStream {
   /** The id of the stream on the current socket, null while it is not open on one. */
   streamId: number | null = null;
 
+  /** Sub-requests waiting for the stream to be open on a socket. */
+  deferred: Array<() => void> = [];
   private currentState: StreamState = "opening";
   private resuming = false;
   private readonly host: StreamHost;
@@ -230,11 +232,21 @@ export class DocumentStream {
     this.finish("ended");
   }
 
+  /** Runs the sub-requests that waited for the stream to open (or to end, which fails them). */
+  runDeferred(): void {
+    const waiting = this.deferred;
+    this.deferred = [];
+    for (const attempt of waiting) {
+      attempt();
+    }
+  }
+
   private finish(state: StreamState): void {
     if (this.currentState === "ended" || this.currentState === "failed") {
       return;
     }
     this.currentState = state;
+    this.runDeferred();
     this.readyReject(new AdamaError(SOCKET_LOST, false, "the stream ended before its first view"));
     if (state === "ended") {
       for (const listener of [...this.endListeners]) {

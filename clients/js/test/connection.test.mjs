@@ -221,7 +221,7 @@ test("the keepalive drops a silent socket and reconnects", async () => {
 
 test("a steady ping keeps the socket", async () => {
   const server = new FakeServer();
-  const conn = connection(server, { keepalive: { checkMs: 5, silenceMs: 15, failures: 2 } });
+  const conn = connection(server, { keepalive: { checkMs: 5, silenceMs: 250, failures: 2 } });
   conn.start();
   server.last.connected();
   for (let i = 0; i < 10; i++) {
@@ -254,5 +254,38 @@ test("a stream failure ends the stream with a typed error; a retryable one re-op
   socket.push({ deliver: again[1].id, done: false, response: { delta: { data: { ok: 1 } } } });
   await flaky.ready;
   assert.deepEqual(flaky.data, { ok: 1 });
+  const sent = flaky.send("say", { text: "after the retry" });
+  const [send] = socket.requests("connection/send");
+  assert.equal(send.connection, again[1].id);
+  socket.push({ deliver: send.id, done: true, response: { seq: 9 } });
+  assert.deepEqual(await sent, { seq: 9 });
+  conn.close();
+});
+
+test("a send made while a stream waits to be opened again goes to the new stream, and fails if it ends", async () => {
+  const server = new FakeServer();
+  const conn = connection(server);
+  const doc = conn.connect("chat", "room");
+  await tick();
+  const socket = server.last;
+  socket.connected();
+  const [first] = socket.requests("connection/create");
+  socket.push({ deliver: first.id, done: false, response: { delta: { data: { n: 1 } } } });
+  await doc.ready;
+  socket.push({ failure: first.id, reason: 199883, retry: true });
+  const waiting = doc.sendOnce("say", { text: "x" }, "t1");
+  await Promise.resolve();
+  assert.equal(socket.requests("connection/send-once").length, 0, "nothing is sent to the failed stream");
+  await tick(20);
+  const [reopened] = socket.requests("connection/create").slice(1);
+  const [send] = socket.requests("connection/send-once");
+  assert.equal(send.connection, reopened.id);
+  socket.push({ deliver: send.id, done: true, response: { seq: 2 } });
+  assert.deepEqual(await waiting, { seq: 2 });
+
+  socket.push({ failure: reopened.id, reason: 199883, retry: true });
+  const doomed = doc.send("say", { text: "y" });
+  await doc.end();
+  await assert.rejects(doomed, (error) => error.code === 999);
   conn.close();
 });
