@@ -1,7 +1,8 @@
 //! The browser client library in `clients/js`: it installs from its lockfile, compiles, passes its
 //! unit tests (`node --test`), and works against a real `adama serve` (chat between two
 //! connections, a reconnect, private hands of cards); the demo pages the node serves work in a
-//! real browser (chat with a reconnect, tic-tac-toe to a win, the latency of a line).
+//! real browser (chat with a reconnect, tic-tac-toe to a win, private hands of cards, and the
+//! latency of a line).
 //!
 //! Needs Node.js 20 or newer with npm on the PATH, and Chromium (`/usr/bin/chromium`, or the path
 //! in `ADAMA_CHROMIUM`); `.ci/run` provides them.
@@ -131,7 +132,7 @@ fn the_demo_pages_work_in_a_browser() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("# pass 4") && stdout.contains("# skipped 0"),
+        stdout.contains("# pass 5") && stdout.contains("# skipped 0"),
         "{stdout}"
     );
     for line in stdout.lines().filter(|line| line.contains("median")) {

@@ -105,6 +105,39 @@ test("tic-tac-toe plays to a win while a third person watches", { skip: !base },
   });
 });
 
+test("in a page, a player's view never holds another player's hidden cards", { skip: !base }, async () => {
+  await withPages("cards", 2, async ([ann, bob]) => {
+    const key = `table-${unique}`;
+    // Each page opens the table with the library it loads, as a card game's page would.
+    const open = (page, name) =>
+      page.evaluate(
+        async ({ key, name }) => {
+          const { Connection } = await import("/demo/adama-client.js");
+          const connection = new Connection({ identity: `anonymous:${name}` });
+          await connection.create("cards", key, {}).catch((error) => {
+            if (error.code !== 130092) throw error;
+          });
+          window.table = connection.connect("cards", key);
+          await window.table.ready;
+        },
+        { key, name },
+      );
+    await ann.goto(`${base}/`);
+    await bob.goto(`${base}/`);
+    await open(ann, "ann");
+    await open(bob, "bob");
+    await ann.waitForFunction(() => window.table.data.dealt === 6);
+    const annView = await ann.evaluate(() => window.table.view.snapshot());
+    const bobView = await bob.evaluate(() => window.table.view.snapshot());
+    assert.equal(annView.hand.length, 3);
+    assert.equal(bobView.hand.length, 3);
+    const annCards = new Set(annView.hand.map((card) => card.id));
+    assert.ok(bobView.hand.every((card) => !annCards.has(card.id)), "bob holds none of ann's cards");
+    assert.ok(annView.hand.every((card) => typeof card.rank === "number"), "ann sees her ranks");
+    assert.ok(!JSON.stringify(bobView).includes('"owner"'), "owners stay private");
+  });
+});
+
 test("with 1,000 lines in the room, a line reaches the other page quickly (200 sends)", { skip: !base }, async () => {
   await withPages("latency", 2, async ([ann, bob]) => {
     const room = `busy-${unique}`;
