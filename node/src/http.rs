@@ -22,6 +22,35 @@ use crate::socket;
 
 const PAGE: &str = include_str!("page.html");
 
+/// The example pages and the client library they load (`clients/js/demo`), by file name.
+const DEMO: [(&str, &str, &str); 5] = [
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_str!("../../clients/js/demo/index.html"),
+    ),
+    (
+        "chat.html",
+        "text/html; charset=utf-8",
+        include_str!("../../clients/js/demo/chat.html"),
+    ),
+    (
+        "tictactoe.html",
+        "text/html; charset=utf-8",
+        include_str!("../../clients/js/demo/tictactoe.html"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../clients/js/demo/style.css"),
+    ),
+    (
+        "adama-client.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../clients/js/demo/adama-client.js"),
+    ),
+];
+
 /// Path prefixes answered 410 without a body (scanners).
 const SHIELDED: [&str; 6] = ["/api/", "/d/", "/s/", "/docs/", "/wp-admin/", "/wp-login"];
 
@@ -45,6 +74,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/~adama/diagnostics/{space}", get(diagnostics))
         .route("/~adama/deploy/{space}", axum::routing::put(deploy))
         .route("/", get(page))
+        .route("/~adama/console", get(console))
+        .route("/demo/{file}", get(demo))
         .fallback(web)
         .with_state(node)
 }
@@ -116,7 +147,22 @@ async fn deploy(
     }
 }
 
+/// The example pages when the node serves the examples, else the console.
 async fn page(State(node): State<Arc<Node>>) -> Response {
+    if node.config.demo_pages {
+        return demo(axum::extract::Path("index.html".to_owned())).await;
+    }
+    console(State(node)).await
+}
+
+async fn demo(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    match DEMO.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, body)) => text(content_type, (*body).to_owned()),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn console(State(node): State<Arc<Node>>) -> Response {
     let spaces = serde_json::to_string(&node.space_names()).unwrap_or_else(|_| "[]".into());
     text(
         "text/html; charset=utf-8",

@@ -48,6 +48,8 @@ pub struct Config {
     pub max_frame: usize,
     /// The frames a socket may have queued before it counts as not reading and is closed.
     pub max_queued_frames: usize,
+    /// Serve the example pages of `clients/js/demo` at `/` (set when serving the built-in examples).
+    pub demo_pages: bool,
 }
 
 impl Config {
@@ -62,6 +64,7 @@ impl Config {
             keys: Vec::new(),
             max_frame: 4 * 1024 * 1024,
             max_queued_frames: 8192,
+            demo_pages: false,
         }
     }
 }

@@ -157,6 +157,7 @@ pub fn run(args: &ServeArgs) -> Outcome {
     };
     let mut config = Config::new(args.listen, args.data.clone(), spaces);
     config.domain = domain;
+    config.demo_pages = args.directory.is_none() && args.spaces.is_empty();
     config.idle_unload = std::time::Duration::from_secs(args.idle_unload);
     if let Some(dev) = args.dev {
         config.dev = dev;
