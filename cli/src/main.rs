@@ -31,6 +31,13 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Run the `test` blocks of an Adama file.
     Test(commands::test::TestArgs),
+    /// Check that a log of transaction records reproduces with a program.
+    Replay(commands::replay::ReplayArgs),
+    /// Read logs of transaction records.
+    #[command(subcommand)]
+    Log(commands::log::LogCommand),
+    /// Run the debugger (Debug Adapter Protocol) on stdin and stdout.
+    Dap,
 }
 
 fn main() -> ExitCode {
@@ -42,6 +49,9 @@ fn main() -> ExitCode {
         Command::Lsp => commands::lsp::run(),
         Command::Run(args) => commands::run::run(&args),
         Command::Test(args) => commands::test::run(&args),
+        Command::Replay(args) => commands::replay::run(&args),
+        Command::Log(command) => commands::log::run(&command),
+        Command::Dap => commands::dap::run(),
     };
     ExitCode::from(outcome.code())
 }

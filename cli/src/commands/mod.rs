@@ -1,10 +1,13 @@
 //! One module per subcommand, and the outcome they share.
 
 pub mod check;
+pub mod dap;
 pub mod fmt;
+pub mod log;
 pub mod lsp;
 pub mod parse;
 pub mod program;
+pub mod replay;
 pub mod run;
 pub mod test;
 

@@ -1,0 +1,529 @@
+//! The replay model: a program, its log, and a position in the log's history.
+//!
+//! Position `p` (0 ..= the number of records) stands before transaction `p`: the document is
+//! the state the first `p` records left, and the message is transaction `p`'s command. Moving
+//! is cheap because the log carries every delta: forward applies a redo, back applies an undo,
+//! and a jump starts from the nearest checkpoint (a copy of the stored document every
+//! `interval` steps) and applies at most `interval - 1` redos. Stepping forward also
+//! re-executes the command through the runtime on a live document and compares its redo with
+//! the recorded one: a difference is a divergence, where the program and the log part ways.
+
+use std::fmt;
+use std::sync::Arc;
+
+use adama_compiler::ir::{Program, RecordId};
+use adama_runtime::{Document, Loaded, Principal, TransactionRecord, apply_patch, principal_json};
+use serde_json::{Value as Json, json};
+
+use crate::log::describe_command;
+use crate::tree::patch_touches;
+
+/// How many steps apart checkpoints are.
+pub const DEFAULT_INTERVAL: usize = 64;
+
+/// Why a log cannot be replayed by a program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignLog {
+    pub fields: Vec<String>,
+    pub first_line: usize,
+}
+
+impl fmt::Display for ForeignLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the log does not belong to this program: line {} writes the field{} {} that the \
+             program does not declare; open the program the log was recorded with",
+            self.first_line,
+            if self.fields.len() == 1 { "" } else { "s" },
+            self.fields
+                .iter()
+                .map(|field| format!("`{field}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+/// A transaction whose re-execution does not give the recorded redo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Divergence {
+    /// The index of the transaction in the log (0-based).
+    pub step: usize,
+    pub recorded: Json,
+    /// The redo the program gives now, or the error it stops with.
+    pub replayed: Result<Json, String>,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "step {} diverges from the log", self.step + 1)?;
+        writeln!(f, "  recorded redo: {}", self.recorded)?;
+        match &self.replayed {
+            Ok(redo) => write!(f, "  replayed redo: {redo}"),
+            Err(error) => write!(f, "  replayed: the command fails: {error}"),
+        }
+    }
+}
+
+/// Where continuing stops: before a transaction that matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Breakpoint {
+    /// Before the transaction at this index (0-based).
+    Step(usize),
+    /// Before each command of this kind (`connect`, `send`...).
+    Command(String),
+    /// Before each message sent to this channel.
+    Channel(String),
+    /// Before each transaction whose redo changes the field at this dotted path.
+    Field(String),
+}
+
+impl Breakpoint {
+    /// Reads a breakpoint as a user writes it: `#12` (a step, 1-based as shown), a command kind,
+    /// `field:score`, or a channel's name. An unknown name is an error that lists the choices.
+    pub fn parse(text: &str, program: &Program) -> Result<Breakpoint, String> {
+        let text = text.trim();
+        if let Some(number) = text.strip_prefix('#') {
+            return match number.trim().parse::<usize>() {
+                Ok(step) if step >= 1 => Ok(Breakpoint::Step(step - 1)),
+                _ => Err(format!("`{text}`: a step is written `#N` with N from 1")),
+            };
+        }
+        if let Some(field) = text.strip_prefix("field:") {
+            return Ok(Breakpoint::Field(field.trim().to_owned()));
+        }
+        const COMMANDS: [&str; 12] = [
+            "construct",
+            "connect",
+            "disconnect",
+            "send",
+            "invalidate",
+            "apply",
+            "load",
+            "delete",
+            "attach",
+            "expire",
+            "web_put",
+            "web_delete",
+        ];
+        if COMMANDS.contains(&text) {
+            return Ok(Breakpoint::Command(text.to_owned()));
+        }
+        if program.handlers.contains_key(text) || program.async_channels.contains_key(text) {
+            return Ok(Breakpoint::Channel(text.to_owned()));
+        }
+        let mut channels: Vec<&str> = program
+            .handlers
+            .keys()
+            .chain(program.async_channels.keys())
+            .map(String::as_str)
+            .collect();
+        channels.sort_unstable();
+        Err(format!(
+            "`{text}` is not a channel of the program nor a command; write a channel ({}), a \
+             command (send, connect...), `#N` for a step or `field:NAME` for a field",
+            channels.join(", ")
+        ))
+    }
+
+    fn matches(&self, step: usize, record: &TransactionRecord) -> bool {
+        let text = |key: &str| record.command.get(key).and_then(Json::as_str);
+        match self {
+            Breakpoint::Step(at) => *at == step,
+            Breakpoint::Command(kind) => text("command") == Some(kind.as_str()),
+            Breakpoint::Channel(channel) => text("channel") == Some(channel.as_str()),
+            Breakpoint::Field(path) => {
+                let parts: Vec<&str> = path.split('.').collect();
+                patch_touches(&record.redo, &parts)
+            }
+        }
+    }
+}
+
+/// Why the replay stopped where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    /// A plain move (a step or a jump).
+    Step,
+    /// Before a transaction a breakpoint matches (the index of the breakpoint).
+    Breakpoint(usize),
+    /// At the start or the end of the log.
+    Edge,
+    /// After a transaction whose re-execution diverged.
+    Divergence(Divergence),
+}
+
+/// A named tree of values shown at a stop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scope {
+    pub name: &'static str,
+    pub value: Json,
+}
+
+/// A program replaying a log.
+#[derive(Debug)]
+pub struct Replay {
+    loaded: Arc<Loaded>,
+    space: String,
+    key: String,
+    records: Vec<TransactionRecord>,
+    interval: usize,
+    /// The stored document before transaction `k * interval`.
+    checkpoints: Vec<Json>,
+    position: usize,
+    /// The stored document at `position`, as the log recorded it.
+    state: Json,
+    /// A document of the program at `position`, when one is built: kept across forward steps
+    /// that reproduce, rebuilt from `state` when needed after anything else.
+    live: Option<Document>,
+    breakpoints: Vec<Breakpoint>,
+    viewers: Vec<Principal>,
+    /// The last divergence found, shown until the next move.
+    divergence: Option<Divergence>,
+}
+
+impl Replay {
+    /// Loads a log for a program, checking that the log writes only fields the program declares.
+    pub fn new(
+        program: Arc<Program>,
+        records: Vec<TransactionRecord>,
+        interval: usize,
+    ) -> Result<Replay, String> {
+        check_fields(&program, &records).map_err(|foreign| foreign.to_string())?;
+        let loaded = Loaded::new(program);
+        let (space, key) = ("space".to_owned(), "key".to_owned());
+        let empty = Document::of_loaded(Arc::clone(&loaded), &space, &key)
+            .map_err(|fault| format!("the program cannot create a document: {fault}"))?;
+        let initial = empty.dump();
+        let interval = interval.max(1);
+        let mut checkpoints = Vec::with_capacity(records.len() / interval + 1);
+        let mut state = initial.clone();
+        for (step, record) in records.iter().enumerate() {
+            if step % interval == 0 {
+                checkpoints.push(state.clone());
+            }
+            apply_patch(&mut state, &record.redo);
+        }
+        if records.len() % interval == 0 {
+            checkpoints.push(state);
+        }
+        Ok(Replay {
+            loaded,
+            space,
+            key,
+            records,
+            interval,
+            checkpoints,
+            position: 0,
+            state: initial,
+            live: Some(empty),
+            breakpoints: Vec::new(),
+            viewers: Vec::new(),
+            divergence: None,
+        })
+    }
+
+    /// The number of transactions in the log.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the log is empty (a loaded replay never is).
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The position: how many transactions the document has seen.
+    pub fn position(&self) -> usize {
+        self.position
+    }
+
+    /// The transaction about to run, if the position is not the end.
+    pub fn current(&self) -> Option<&TransactionRecord> {
+        self.records.get(self.position)
+    }
+
+    /// The stored document at the position.
+    pub fn document(&self) -> &Json {
+        &self.state
+    }
+
+    /// The divergence the last move found, if any.
+    pub fn divergence(&self) -> Option<&Divergence> {
+        self.divergence.as_ref()
+    }
+
+    /// The program being replayed.
+    pub fn program(&self) -> &Arc<Program> {
+        self.loaded.program()
+    }
+
+    /// Replaces the breakpoints.
+    pub fn set_breakpoints(&mut self, breakpoints: Vec<Breakpoint>) {
+        self.breakpoints = breakpoints;
+    }
+
+    /// Chooses the principals whose views the Views scope shows.
+    pub fn set_viewers(&mut self, viewers: Vec<Principal>) {
+        self.viewers = viewers;
+    }
+
+    /// A one-line label of the position: `step 3/7: send bump by ann/acme`.
+    pub fn label(&self) -> String {
+        match self.current() {
+            Some(record) => format!(
+                "step {}/{}: {}",
+                self.position + 1,
+                self.records.len(),
+                describe_command(&record.command)
+            ),
+            None => format!("end of the log ({} steps)", self.records.len()),
+        }
+    }
+
+    /// The label of a step (0-based), for a jump target; `None` past the end.
+    pub fn goto_label(&self, step: usize) -> Option<String> {
+        match self.records.get(step) {
+            Some(record) => Some(format!(
+                "step {}/{}: {}",
+                step + 1,
+                self.records.len(),
+                describe_command(&record.command)
+            )),
+            None if step == self.records.len() => Some("end of the log".to_owned()),
+            None => None,
+        }
+    }
+
+    /// Runs the transaction at the position and moves past it, checking that it reproduces.
+    pub fn next(&mut self) -> Stop {
+        self.divergence = None;
+        if self.position >= self.records.len() {
+            return Stop::Edge;
+        }
+        match self.advance() {
+            Some(divergence) => {
+                self.divergence = Some(divergence.clone());
+                Stop::Divergence(divergence)
+            }
+            None => Stop::Step,
+        }
+    }
+
+    /// Moves back before the previous transaction.
+    pub fn step_back(&mut self) -> Stop {
+        self.divergence = None;
+        if self.position == 0 {
+            return Stop::Edge;
+        }
+        self.retreat();
+        Stop::Step
+    }
+
+    /// Runs forward, re-executing each transaction, until a breakpoint, a divergence or the end.
+    pub fn resume(&mut self) -> Stop {
+        self.divergence = None;
+        while self.position < self.records.len() {
+            if let Some(divergence) = self.advance() {
+                self.divergence = Some(divergence.clone());
+                return Stop::Divergence(divergence);
+            }
+            if let Some(hit) = self.breakpoint_here() {
+                return Stop::Breakpoint(hit);
+            }
+        }
+        Stop::Edge
+    }
+
+    /// Runs backward until a breakpoint or the start.
+    pub fn reverse(&mut self) -> Stop {
+        self.divergence = None;
+        while self.position > 0 {
+            self.retreat();
+            if let Some(hit) = self.breakpoint_here() {
+                return Stop::Breakpoint(hit);
+            }
+        }
+        Stop::Edge
+    }
+
+    /// Jumps before transaction `step` (0 ..= the number of records), from the nearest checkpoint.
+    pub fn goto(&mut self, step: usize) -> Result<Stop, String> {
+        if step > self.records.len() {
+            return Err(format!(
+                "step {} is past the end of the log, which has {} steps",
+                step + 1,
+                self.records.len()
+            ));
+        }
+        self.divergence = None;
+        let checkpoint = step / self.interval;
+        let mut state = self.checkpoints[checkpoint].clone();
+        for record in &self.records[checkpoint * self.interval..step] {
+            apply_patch(&mut state, &record.redo);
+        }
+        self.state = state;
+        self.position = step;
+        self.live = None;
+        Ok(Stop::Step)
+    }
+
+    /// The trees shown at the position: the transaction, its message, the document, each
+    /// viewer's view, and the divergence when there is one.
+    pub fn scopes(&mut self) -> Vec<Scope> {
+        let mut scopes = Vec::new();
+        if let Some(record) = self.current() {
+            let message = record
+                .command
+                .get("message")
+                .or_else(|| record.command.get("arg"))
+                .cloned()
+                .unwrap_or(Json::Null);
+            scopes.push(Scope {
+                name: "Message",
+                value: message,
+            });
+            scopes.push(Scope {
+                name: "Transaction",
+                value: json!({
+                    "step": self.position + 1,
+                    "seq": record.seq,
+                    "time": record.time,
+                    "command": *record.command,
+                    "redo": record.redo,
+                    "undo": record.undo,
+                }),
+            });
+        }
+        scopes.push(Scope {
+            name: "Document",
+            value: self.state.clone(),
+        });
+        if !self.viewers.is_empty() {
+            scopes.push(Scope {
+                name: "Views",
+                value: self.views(),
+            });
+        }
+        if let Some(divergence) = &self.divergence {
+            scopes.push(Scope {
+                name: "Divergence",
+                value: json!({
+                    "step": divergence.step + 1,
+                    "recorded": divergence.recorded,
+                    "replayed": match &divergence.replayed {
+                        Ok(redo) => redo.clone(),
+                        Err(error) => json!({"error": error}),
+                    },
+                }),
+            });
+        }
+        scopes
+    }
+
+    /// Each chosen viewer's view of the document at the position, by `agent/authority`.
+    fn views(&mut self) -> Json {
+        let viewers = self.viewers.clone();
+        let mut views = serde_json::Map::new();
+        let document = match self.live_document() {
+            Ok(document) => document,
+            Err(error) => return json!({ "error": error }),
+        };
+        for who in viewers {
+            let name = who.key();
+            let view = document.open_view(who.clone(), json!({}));
+            let shown = match document.view_delta(view) {
+                Ok(delta) => delta.get("data").cloned().unwrap_or(delta),
+                Err(fault) => json!({"error": fault.to_string(), "who": principal_json(&who)}),
+            };
+            document.close_view(view);
+            views.insert(name, shown);
+        }
+        Json::Object(views)
+    }
+
+    /// The live document at the position, rebuilt from the recorded state when needed.
+    fn live_document(&mut self) -> Result<&mut Document, String> {
+        match &mut self.live {
+            Some(document) => Ok(document),
+            slot => {
+                let mut document =
+                    Document::of_loaded(Arc::clone(&self.loaded), &self.space, &self.key)
+                        .map_err(|fault| format!("cannot rebuild the document: {fault}"))?;
+                document.insert(&self.state);
+                Ok(slot.insert(document))
+            }
+        }
+    }
+
+    /// Executes the transaction at the position and moves past it; the recorded state wins, so
+    /// one divergence does not spread to the steps after it.
+    fn advance(&mut self) -> Option<Divergence> {
+        let step = self.position;
+        let record = &self.records[step];
+        let recorded = record.redo.clone();
+        let command = Arc::clone(&record.command);
+        let replayed = self.live_document().and_then(|document| {
+            document
+                .execute_batch(&command)
+                .map(|record| record.redo)
+                .map_err(|error| format!("{} (code {})", error.message, error.code))
+        });
+        apply_patch(&mut self.state, &recorded);
+        self.position += 1;
+        if replayed.as_ref() == Ok(&recorded) {
+            return None;
+        }
+        self.live = None;
+        Some(Divergence {
+            step,
+            recorded,
+            replayed,
+        })
+    }
+
+    fn retreat(&mut self) {
+        self.position -= 1;
+        apply_patch(&mut self.state, &self.records[self.position].undo);
+        self.live = None;
+    }
+
+    fn breakpoint_here(&self) -> Option<usize> {
+        let record = self.current()?;
+        self.breakpoints
+            .iter()
+            .position(|breakpoint| breakpoint.matches(self.position, record))
+    }
+}
+
+/// The top-level fields the log writes that the program's document does not declare.
+fn check_fields(program: &Program, records: &[TransactionRecord]) -> Result<(), ForeignLog> {
+    let root = &program.records[RecordId::ROOT];
+    let mut foreign: Vec<String> = Vec::new();
+    let mut first_line = 0;
+    for (index, record) in records.iter().enumerate() {
+        let Some(redo) = record.redo.as_object() else {
+            continue;
+        };
+        for key in redo.keys() {
+            if key.starts_with("__") || root.slot_index.contains_key(key) {
+                continue;
+            }
+            if foreign.is_empty() {
+                first_line = index + 1;
+            }
+            if !foreign.contains(key) {
+                foreign.push(key.clone());
+            }
+        }
+    }
+    if foreign.is_empty() {
+        Ok(())
+    } else {
+        Err(ForeignLog {
+            fields: foreign,
+            first_line,
+        })
+    }
+}
