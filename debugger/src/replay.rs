@@ -203,7 +203,7 @@ impl Replay {
             if step % interval == 0 {
                 checkpoints.push(state.clone());
             }
-            apply_patch(&mut state, &record.redo);
+            redo(&mut state, &record.redo);
         }
         if records.len() % interval == 0 {
             checkpoints.push(state);
@@ -361,7 +361,7 @@ impl Replay {
         let checkpoint = step / self.interval;
         let mut state = self.checkpoints[checkpoint].clone();
         for record in &self.records[checkpoint * self.interval..step] {
-            apply_patch(&mut state, &record.redo);
+            redo(&mut state, &record.redo);
         }
         self.state = state;
         self.position = step;
@@ -470,7 +470,7 @@ impl Replay {
                 .map(|record| record.redo)
                 .map_err(|error| format!("{} (code {})", error.message, error.code))
         });
-        apply_patch(&mut self.state, &recorded);
+        redo(&mut self.state, &recorded);
         self.position += 1;
         if replayed.as_ref() == Ok(&recorded) {
             return None;
@@ -494,6 +494,15 @@ impl Replay {
         self.breakpoints
             .iter()
             .position(|breakpoint| breakpoint.matches(self.position, record))
+    }
+}
+
+/// Applies a redo to a stored document. `__blocked_on` is a note in the redo of a transaction
+/// that blocked (which channel it waits on), not a stored field: the document never keeps it.
+fn redo(state: &mut Json, patch: &Json) {
+    apply_patch(state, patch);
+    if let Json::Object(fields) = state {
+        fields.shift_remove("__blocked_on");
     }
 }
 
