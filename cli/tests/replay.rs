@@ -174,3 +174,80 @@ step 4  seq 5  time 60000  invalidate
         "{stdout}"
     );
 }
+
+/// Frames DAP requests as an editor writes them on the adapter's stdin.
+fn dap_input(requests: &[Json]) -> Vec<u8> {
+    let mut input = Vec::new();
+    for request in requests {
+        let body = request.to_string();
+        input.extend(format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes());
+    }
+    input
+}
+
+/// Splits the adapter's stdout into its messages.
+fn dap_output(output: &[u8]) -> Vec<Json> {
+    let text = String::from_utf8_lossy(output);
+    text.split("Content-Length: ")
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (_, body) = part.split_once("\r\n\r\n").unwrap_or(("", ""));
+            serde_json::from_str(body).unwrap_or_else(|error| panic!("{error}: {body}"))
+        })
+        .collect()
+}
+
+#[test]
+fn dap_over_stdio_replays_a_recorded_log() {
+    let dir = tempdir();
+    let log = record(dir.path(), "tictactoe");
+    let request = |seq: i64, command: &str, arguments: Json| serde_json::json!({"seq": seq, "type": "request", "command": command, "arguments": arguments});
+    let input = dap_input(&[
+        request(1, "initialize", serde_json::json!({"adapterID": "adama"})),
+        request(
+            2,
+            "launch",
+            serde_json::json!({"program": example("tictactoe", "a"), "log": log.display().to_string(),
+                "stopOnEntry": true}),
+        ),
+        request(3, "configurationDone", serde_json::json!({})),
+        request(
+            4,
+            "goto",
+            serde_json::json!({"threadId": 1, "targetId": 13}),
+        ),
+        request(5, "next", serde_json::json!({"threadId": 1})),
+        request(6, "stackTrace", serde_json::json!({"threadId": 1})),
+        request(7, "disconnect", serde_json::json!({})),
+    ]);
+    let output = adama()
+        .arg("dap")
+        .write_stdin(input)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let messages = dap_output(&output.stdout);
+    let responses: Vec<&Json> = messages
+        .iter()
+        .filter(|m| m["type"] == "response")
+        .collect();
+    assert_eq!(responses.len(), 7, "{messages:?}");
+    assert!(
+        responses.iter().all(|response| response["success"] == true),
+        "{messages:?}"
+    );
+    let stops: Vec<&str> = messages
+        .iter()
+        .filter(|m| m["event"] == "stopped")
+        .map(|m| m["body"]["description"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(stops.len(), 3, "{stops:?}");
+    assert!(stops[0].starts_with("step 1/13: construct"), "{stops:?}");
+    assert!(stops[1].starts_with("step 13/13: "), "{stops:?}");
+    assert_eq!(stops[2], "end of the log (13 steps)");
+    assert_eq!(
+        responses[5]["body"]["stackFrames"][0]["name"],
+        "end of the log (13 steps)"
+    );
+}

@@ -200,12 +200,12 @@ impl Replay {
         let mut checkpoints = Vec::with_capacity(records.len() / interval + 1);
         let mut state = initial.clone();
         for (step, record) in records.iter().enumerate() {
-            if step % interval == 0 {
+            if step.is_multiple_of(interval) {
                 checkpoints.push(state.clone());
             }
             redo(&mut state, &record.redo);
         }
-        if records.len() % interval == 0 {
+        if records.len().is_multiple_of(interval) {
             checkpoints.push(state);
         }
         Ok(Replay {
@@ -297,7 +297,7 @@ impl Replay {
     }
 
     /// Runs the transaction at the position and moves past it, checking that it reproduces.
-    pub fn next(&mut self) -> Stop {
+    pub fn step_forward(&mut self) -> Stop {
         self.divergence = None;
         if self.position >= self.records.len() {
             return Stop::Edge;

@@ -79,7 +79,7 @@ fn stepping_forward_reproduces_and_ends_at_the_stored_document() {
             let (mut replay, last) = replay(name, 4);
             let mut steps = 0;
             loop {
-                match replay.next() {
+                match replay.step_forward() {
                     Stop::Step => steps += 1,
                     Stop::Edge => break,
                     other => panic!("{name}: {other:?}"),
@@ -96,7 +96,7 @@ fn step_back_and_goto_agree_with_stepping_forward() {
     on_big_stack(|| {
         let (mut replay, _) = replay("tictactoe", 3);
         let mut forward = vec![replay.document().clone()];
-        while replay.next() == Stop::Step {
+        while replay.step_forward() == Stop::Step {
             forward.push(replay.document().clone());
         }
         assert_eq!(forward.len(), replay.len() + 1);
@@ -128,7 +128,12 @@ fn after_any_jump_the_next_transaction_still_reproduces() {
             let (mut replay, _) = replay(name, 2);
             for step in 0..replay.len() {
                 assert_eq!(replay.goto(step), Ok(Stop::Step));
-                assert_eq!(replay.next(), Stop::Step, "{name}: step {}", step + 1);
+                assert_eq!(
+                    replay.step_forward(),
+                    Stop::Step,
+                    "{name}: step {}",
+                    step + 1
+                );
             }
         }
     });

@@ -39,7 +39,7 @@ pub fn run(args: &ReplayArgs) -> Outcome {
         };
         loop {
             let label = replay.label();
-            match replay.next() {
+            match replay.step_forward() {
                 Stop::Edge => {
                     let steps = replay.len();
                     return (

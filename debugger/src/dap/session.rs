@@ -132,7 +132,7 @@ impl Session {
             "stackTrace" => self.stack_trace(),
             "scopes" => self.scopes(),
             "variables" => self.variables(arguments),
-            "next" | "stepIn" | "stepOut" => self.move_by(after, Replay::next),
+            "next" | "stepIn" | "stepOut" => self.move_by(after, Replay::step_forward),
             "stepBack" => self.move_by(after, Replay::step_back),
             "continue" => self.move_by(after, Replay::resume),
             "reverseContinue" => self.move_by(after, Replay::reverse),
