@@ -3,8 +3,10 @@
 //! Position `p` (0 ..= the number of records) stands before transaction `p`: the document is
 //! the state the first `p` records left, and the message is transaction `p`'s command. Moving
 //! is cheap because the log carries every delta: forward applies a redo, back applies an undo,
-//! and a jump starts from the nearest checkpoint (a copy of the stored document every
-//! `interval` steps) and applies at most `interval - 1` redos. Stepping forward also
+//! and a jump starts from the nearest checkpoint (a copy of the stored document) and applies the
+//! redos after it. A checkpoint is taken once the redos since the last one weigh as much as the
+//! document itself, so a jump costs about two copies of the document whatever the log's length,
+//! and all checkpoints together weigh no more than the log. Stepping forward also
 //! re-executes the command through the runtime on a live document and compares its redo with
 //! the recorded one: a difference is a divergence, where the program and the log part ways.
 
@@ -18,8 +20,8 @@ use serde_json::{Value as Json, json};
 use crate::log::describe_command;
 use crate::tree::patch_touches;
 
-/// How many steps apart checkpoints are.
-pub const DEFAULT_INTERVAL: usize = 64;
+/// The default bound on the steps between checkpoints: none beyond the weight rule.
+pub const DEFAULT_INTERVAL: usize = usize::MAX;
 
 /// Why a log cannot be replayed by a program.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,9 +170,9 @@ pub struct Replay {
     space: String,
     key: String,
     records: Vec<TransactionRecord>,
-    interval: usize,
-    /// The stored document before transaction `k * interval`.
-    checkpoints: Vec<Json>,
+    /// Copies of the stored document before some transactions, by step, in order; the first is
+    /// at step 0.
+    checkpoints: Vec<(usize, Json)>,
     position: usize,
     /// The stored document at `position`, as the log recorded it.
     state: Json,
@@ -185,6 +187,7 @@ pub struct Replay {
 
 impl Replay {
     /// Loads a log for a program, checking that the log writes only fields the program declares.
+    /// Checkpoints are at most `interval` steps apart ([`DEFAULT_INTERVAL`]: by weight only).
     pub fn new(
         program: Arc<Program>,
         records: Vec<TransactionRecord>,
@@ -197,23 +200,25 @@ impl Replay {
             .map_err(|fault| format!("the program cannot create a document: {fault}"))?;
         let initial = empty.dump();
         let interval = interval.max(1);
-        let mut checkpoints = Vec::with_capacity(records.len() / interval + 1);
+        let mut checkpoints = vec![(0, initial.clone())];
         let mut state = initial.clone();
+        let mut document_weight = weight(&state);
+        let (mut since_weight, mut since_steps) = (0, 0);
         for (step, record) in records.iter().enumerate() {
-            if step.is_multiple_of(interval) {
-                checkpoints.push(state.clone());
+            if step > 0 && (since_weight >= document_weight || since_steps >= interval) {
+                checkpoints.push((step, state.clone()));
+                document_weight = weight(&state);
+                (since_weight, since_steps) = (0, 0);
             }
             redo(&mut state, &record.redo);
-        }
-        if records.len().is_multiple_of(interval) {
-            checkpoints.push(state);
+            since_weight += weight(&record.redo);
+            since_steps += 1;
         }
         Ok(Replay {
             loaded,
             space,
             key,
             records,
-            interval,
             checkpoints,
             position: 0,
             state: initial,
@@ -358,9 +363,12 @@ impl Replay {
             ));
         }
         self.divergence = None;
-        let checkpoint = step / self.interval;
-        let mut state = self.checkpoints[checkpoint].clone();
-        for record in &self.records[checkpoint * self.interval..step] {
+        let at = self
+            .checkpoints
+            .partition_point(|(checkpoint, _)| *checkpoint <= step);
+        let (from, checkpoint) = &self.checkpoints[at.saturating_sub(1)];
+        let mut state = checkpoint.clone();
+        for record in &self.records[*from..step] {
             redo(&mut state, &record.redo);
         }
         self.state = state;
@@ -483,10 +491,16 @@ impl Replay {
         })
     }
 
+    /// Moves back one transaction: the undo applies to the recorded state and, loaded like a
+    /// patch of a stored document, to the live document, so stepping back and forth re-executes
+    /// without rebuilding it.
     fn retreat(&mut self) {
         self.position -= 1;
-        apply_patch(&mut self.state, &self.records[self.position].undo);
-        self.live = None;
+        let undo = &self.records[self.position].undo;
+        apply_patch(&mut self.state, undo);
+        if let Some(live) = &mut self.live {
+            live.insert(undo);
+        }
     }
 
     fn breakpoint_here(&self) -> Option<usize> {
@@ -494,6 +508,15 @@ impl Replay {
         self.breakpoints
             .iter()
             .position(|breakpoint| breakpoint.matches(self.position, record))
+    }
+}
+
+/// How many JSON values a value holds: the cost of copying it or applying it, roughly.
+fn weight(value: &Json) -> usize {
+    match value {
+        Json::Object(map) => 1 + map.values().map(weight).sum::<usize>(),
+        Json::Array(items) => 1 + items.iter().map(weight).sum::<usize>(),
+        _ => 1,
     }
 }
 

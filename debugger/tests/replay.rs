@@ -241,3 +241,34 @@ fn a_log_of_another_program_is_refused_with_the_fields_it_writes() {
             && message.contains("does not belong to this program")));
     });
 }
+
+#[test]
+fn stepping_back_and_forth_reproduces_at_every_step() {
+    // Stepping back moves the live document by the undo; stepping forward again must give the
+    // recorded redo.
+    on_big_stack(|| {
+        for name in ["counter", "chat", "cards", "tictactoe"] {
+            let (mut replay, _) = replay(name, 64);
+            while replay.step_forward() == Stop::Step {
+                assert_eq!(replay.step_back(), Stop::Step);
+                assert_eq!(
+                    replay.step_forward(),
+                    Stop::Step,
+                    "{name}: {}",
+                    replay.label()
+                );
+            }
+            for _ in 0..replay.len() {
+                assert_eq!(replay.step_back(), Stop::Step);
+            }
+            while replay.position() < replay.len() {
+                assert_eq!(
+                    replay.step_forward(),
+                    Stop::Step,
+                    "{name}: {}",
+                    replay.label()
+                );
+            }
+        }
+    });
+}
