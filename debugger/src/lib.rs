@@ -8,6 +8,7 @@
 //! between the program and the log. The model does no IO; [`dap`] puts it behind the Debug
 //! Adapter Protocol over any reader and writer (stdio for `adama dap`).
 
+pub mod code;
 pub mod dap;
 pub mod log;
 pub mod replay;

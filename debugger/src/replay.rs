@@ -17,6 +17,7 @@ use adama_compiler::ir::{Program, RecordId};
 use adama_runtime::{Document, Loaded, Principal, TransactionRecord, apply_patch, principal_json};
 use serde_json::{Value as Json, json};
 
+use crate::code::{Recorder, Statement, locate};
 use crate::log::describe_command;
 use crate::tree::patch_touches;
 
@@ -154,6 +155,9 @@ pub enum Stop {
     Edge,
     /// After a transaction whose re-execution diverged.
     Divergence(Divergence),
+    /// Before a transaction whose code reaches a line breakpoint: the statements it runs and
+    /// the index of the first on a breakpoint's line.
+    Line { trace: Vec<Statement>, at: usize },
 }
 
 /// A named tree of values shown at a stop.
@@ -183,6 +187,11 @@ pub struct Replay {
     viewers: Vec<Principal>,
     /// The last divergence found, shown until the next move.
     divergence: Option<Divergence>,
+    /// The program's source text, to place statements; without it there is no stepping in.
+    source: Option<Arc<str>>,
+    /// Source lines with a breakpoint, checked as transactions run.
+    lines: Vec<usize>,
+    recorder: Recorder,
 }
 
 impl Replay {
@@ -226,6 +235,9 @@ impl Replay {
             breakpoints: Vec::new(),
             viewers: Vec::new(),
             divergence: None,
+            source: None,
+            lines: Vec::new(),
+            recorder: Recorder::default(),
         })
     }
 
@@ -267,6 +279,58 @@ impl Replay {
     /// Replaces the breakpoints.
     pub fn set_breakpoints(&mut self, breakpoints: Vec<Breakpoint>) {
         self.breakpoints = breakpoints;
+    }
+
+    /// Gives the program's source text, which places the statements a transaction runs.
+    pub fn set_source(&mut self, source: Arc<str>) {
+        self.source = Some(source);
+    }
+
+    /// Replaces the source lines where continuing stops inside a transaction's code.
+    pub fn set_line_breakpoints(&mut self, lines: Vec<usize>) {
+        self.lines = lines;
+    }
+
+    /// The 1-based lines that hold a statement of the program: where a line breakpoint can stop.
+    pub fn statement_lines(&self) -> Vec<usize> {
+        let Some(source) = &self.source else {
+            return Vec::new();
+        };
+        let program = self.loaded.program();
+        let all: Vec<(u32, u32)> = (0..program.units.len())
+            .flat_map(|unit| {
+                let count = program.units[unit].item.body.stmts.len();
+                let unit = u32::try_from(unit).unwrap_or(u32::MAX);
+                (0..count).map(move |stmt| (unit, u32::try_from(stmt).unwrap_or(u32::MAX)))
+            })
+            .collect();
+        let mut lines: Vec<usize> = locate(program, source, &all)
+            .into_iter()
+            .map(|statement| statement.line)
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines
+    }
+
+    /// The statements the transaction at the position runs, in order, re-executed on a copy of
+    /// the document before it (the replay does not move).
+    pub fn trace(&self) -> Result<Vec<Statement>, String> {
+        let source = self
+            .source
+            .as_ref()
+            .ok_or("the program's source is not loaded, so its statements cannot be shown")?;
+        let record = self
+            .current()
+            .ok_or("the end of the log: no transaction is left to step into")?;
+        let mut document = Document::of_loaded(Arc::clone(&self.loaded), &self.space, &self.key)
+            .map_err(|fault| format!("cannot rebuild the document: {fault}"))?;
+        document.insert(&self.state);
+        let recorder = Recorder::default();
+        document.set_hook(Some(Box::new(recorder.clone())));
+        // A command that fails now still ran its statements up to the failure: they are shown.
+        let _ = document.execute_batch(&record.command);
+        Ok(locate(self.loaded.program(), source, &recorder.take()))
     }
 
     /// Chooses the principals whose views the Views scope shows.
@@ -330,9 +394,23 @@ impl Replay {
     pub fn resume(&mut self) -> Stop {
         self.divergence = None;
         while self.position < self.records.len() {
-            if let Some(divergence) = self.advance() {
+            let tracing = !self.lines.is_empty() && self.source.is_some();
+            let recorder = self.recorder.clone();
+            if tracing && let Ok(live) = self.live_document() {
+                live.set_hook(Some(Box::new(recorder)));
+            }
+            let diverged = self.advance();
+            let ran = self.recorder.take();
+            if let Some(live) = &mut self.live {
+                live.set_hook(None);
+            }
+            if let Some(divergence) = diverged {
                 self.divergence = Some(divergence.clone());
                 return Stop::Divergence(divergence);
+            }
+            if tracing && let Some(stop) = self.line_hit(&ran) {
+                self.retreat();
+                return stop;
             }
             if let Some(hit) = self.breakpoint_here() {
                 return Stop::Breakpoint(hit);
@@ -501,6 +579,16 @@ impl Replay {
         if let Some(live) = &mut self.live {
             live.insert(undo);
         }
+    }
+
+    /// The stop at the first statement on a breakpoint's line, if the statements reach one.
+    fn line_hit(&self, ran: &[(u32, u32)]) -> Option<Stop> {
+        let source = self.source.as_ref()?;
+        let trace = locate(self.loaded.program(), source, ran);
+        let at = trace
+            .iter()
+            .position(|statement| self.lines.contains(&statement.line))?;
+        Some(Stop::Line { trace, at })
     }
 
     fn breakpoint_here(&self) -> Option<usize> {

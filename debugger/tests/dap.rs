@@ -210,13 +210,13 @@ fn a_session_walks_a_recorded_log_forward_back_and_by_jumps() {
     assert_eq!(capabilities["supportsStepBack"], true);
     assert_eq!(capabilities["supportsGotoTargetsRequest"], true);
     assert_eq!(capabilities["supportsConfigurationDoneRequest"], true);
-    client.event("initialized");
 
     client.ok(
         "launch",
         json!({"program": path(&example("counter")), "log": path(&log), "stopOnEntry": true,
             "viewers": ["ann/acme"]}),
     );
+    client.event("initialized");
     let set = client.ok(
         "setFunctionBreakpoints",
         json!({"breakpoints": [{"name": "bump"}, {"name": "bmup"}]}),
@@ -420,5 +420,82 @@ fn bad_launches_are_explained_and_the_session_goes_on() {
     client.ok("configurationDone", json!({}));
     let (reason, _, _) = client.stopped();
     assert_eq!(reason, "entry");
+    client.finish();
+}
+
+#[test]
+fn stepping_into_a_transaction_walks_its_statements_and_stops_at_line_breakpoints() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let program = path(&example("counter"));
+    let mut client = Client::start();
+    client.ok("initialize", json!({}));
+    client.ok(
+        "launch",
+        json!({"program": program, "log": path(&log), "stopOnEntry": true}),
+    );
+    client.event("initialized");
+    // Line 21 is `count += b.by;` in the channel; line 12 declares a field, which runs no code.
+    let set = client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [{"line": 21}, {"line": 12}]}),
+    );
+    assert_eq!(set["breakpoints"][0]["verified"], true);
+    assert_eq!(set["breakpoints"][1]["verified"], false);
+    assert!(
+        set["breakpoints"][1]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("no statement starts on line 12"))
+    );
+    client.ok("configurationDone", json!({}));
+    client.stopped();
+
+    client.ok("continue", json!({"threadId": 1}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("breakpoint", "channel bump(Bump b)")
+    );
+    let trace = client.ok("stackTrace", json!({"threadId": 1}));
+    assert_eq!(trace["stackFrames"][0]["line"], 21);
+    assert_eq!(
+        trace["stackFrames"][1]["name"],
+        "step 3/5: send bump by ann/acme"
+    );
+    // The document is still the one before the transaction.
+    let (_, fields) = client.scope("Document");
+    assert_eq!(value_of(&fields, "count"), "0");
+
+    // The channel has one statement: the next step leaves the code, running the transaction.
+    client.ok("next", json!({"threadId": 1}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("step", "step 4/5: invalidate")
+    );
+
+    client.ok("stepIn", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "#tick");
+    let line = |client: &mut Client| {
+        client.ok("stackTrace", json!({"threadId": 1}))["stackFrames"][0]["line"].clone()
+    };
+    assert_eq!(line(&mut client), 29);
+    client.ok("next", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(line(&mut client), 30);
+    client.ok("stepBack", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(line(&mut client), 29);
+    client.ok("stepOut", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "step 5/5: disconnect by ann/acme");
+    let (_, fields) = client.scope("Document");
+    assert_eq!(value_of(&fields, "ticks"), "1");
+
+    // Continuing with the breakpoint set and no more bumps ahead runs to the end.
+    client.ok("continue", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "end of the log (5 steps)");
     client.finish();
 }

@@ -272,3 +272,15 @@ fn stepping_back_and_forth_reproduces_at_every_step() {
         }
     });
 }
+
+#[test]
+fn the_statement_lines_of_a_program_are_where_its_code_is() {
+    on_big_stack(|| {
+        let (mut replay, _) = replay("counter", 64);
+        replay.set_source(Arc::from(example_source("counter")));
+        assert_eq!(
+            replay.statement_lines(),
+            [4, 9, 21, 25, 29, 30, 31, 35, 36, 37, 38, 39, 40, 41]
+        );
+    });
+}

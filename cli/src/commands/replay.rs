@@ -50,7 +50,7 @@ pub fn run(args: &ReplayArgs) -> Outcome {
                 Stop::Divergence(divergence) => {
                     return (Outcome::Errors, format!("{log}: {label}\n{divergence}"));
                 }
-                Stop::Step | Stop::Breakpoint(_) => {}
+                Stop::Step | Stop::Breakpoint(_) | Stop::Line { .. } => {}
             }
         }
     });

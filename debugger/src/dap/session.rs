@@ -12,6 +12,7 @@ use adama_runtime::{Principal, principal_from_json};
 use serde_json::{Value as Json, json};
 
 use super::framing::{read_message, write_message};
+use crate::code::Statement;
 use crate::log::parse_log;
 use crate::replay::{Breakpoint, DEFAULT_INTERVAL, Replay, Stop};
 use crate::tree::{Variable, preview};
@@ -48,6 +49,21 @@ pub fn serve(input: &mut impl BufRead, output: &mut impl Write) -> io::Result<()
 /// What a request answers: a body, or a message saying why it failed.
 type Answer = Result<Json, String>;
 
+/// Where a move left the session.
+#[derive(Debug)]
+enum Shown {
+    /// At a transaction of the log.
+    Replay(Stop),
+    /// At a statement of the transaction being stepped through, with the stop's reason.
+    Code(&'static str),
+}
+
+/// Stepping through the statements of the transaction at the position.
+#[derive(Debug)]
+struct Inside {
+    trace: Vec<Statement>,
+    at: usize,
+}
 #[derive(Debug, Default)]
 struct Session {
     seq: i64,
@@ -59,6 +75,9 @@ struct Session {
     data_breakpoints: Vec<Breakpoint>,
     /// Variables handed out since the last stop, by reference.
     variables: HashMap<i64, Variable>,
+    /// Source lines with a breakpoint.
+    lines: Vec<usize>,
+    inside: Option<Inside>,
 }
 
 impl Session {
@@ -90,7 +109,7 @@ impl Session {
         let request_seq = request.get("seq").and_then(Json::as_i64).unwrap_or(0);
         let empty = json!({});
         let arguments = request.get("arguments").unwrap_or(&empty);
-        let mut after: Option<Stop> = None;
+        let mut after: Option<Shown> = None;
         let answer = self.answer(&command, arguments, &mut after);
         let seq = self.next_seq();
         let mut response = json!({"seq": seq, "type": "response", "request_seq": request_seq,
@@ -99,31 +118,34 @@ impl Session {
             Ok(body) => response["body"] = body,
             Err(message) => response["message"] = Json::String(message),
         }
+        let launched = command == "launch" && response["success"] == true;
         self.outbox.push(response);
-        if command == "initialize" {
+        // Configuration (breakpoints) follows the launch, so that it is checked against the
+        // program.
+        if launched {
             self.event("initialized", json!({}));
         }
-        if let Some(stop) = after {
-            self.stopped(stop);
+        if let Some(shown) = after {
+            self.stopped(shown);
         }
         command == "disconnect"
     }
 
-    fn answer(&mut self, command: &str, arguments: &Json, after: &mut Option<Stop>) -> Answer {
+    fn answer(&mut self, command: &str, arguments: &Json, after: &mut Option<Shown>) -> Answer {
         match command {
             "initialize" => Ok(capabilities()),
             "launch" => self.launch(arguments),
             "configurationDone" => {
                 let stop_on_entry = self.stop_on_entry;
-                let replay = self.replay_mut()?;
+                self.replay_mut()?;
                 *after = Some(if stop_on_entry {
-                    Stop::Edge
+                    Shown::Replay(Stop::Edge)
                 } else {
-                    replay.resume()
+                    self.resume()?
                 });
                 Ok(json!({}))
             }
-            "setBreakpoints" => Ok(source_breakpoints(arguments)),
+            "setBreakpoints" => self.set_line_breakpoints(arguments),
             "setFunctionBreakpoints" => self.set_function_breakpoints(arguments),
             "dataBreakpointInfo" => self.data_breakpoint_info(arguments),
             "setDataBreakpoints" => self.set_data_breakpoints(arguments),
@@ -132,10 +154,10 @@ impl Session {
             "stackTrace" => self.stack_trace(),
             "scopes" => self.scopes(),
             "variables" => self.variables(arguments),
-            "next" | "stepIn" | "stepOut" => self.move_by(after, Replay::step_forward),
-            "stepBack" => self.move_by(after, Replay::step_back),
-            "continue" => self.move_by(after, Replay::resume),
-            "reverseContinue" => self.move_by(after, Replay::reverse),
+            "next" | "stepIn" | "stepOut" | "stepBack" | "continue" | "reverseContinue" => {
+                *after = Some(self.move_by(command)?);
+                Ok(json!({}))
+            }
             "gotoTargets" => self.goto_targets(arguments),
             "goto" => {
                 let target = arguments
@@ -146,7 +168,9 @@ impl Session {
                 let step = usize::try_from(target)
                     .unwrap_or(usize::MAX)
                     .saturating_sub(1);
-                *after = Some(replay.goto(step)?);
+                let stop = replay.goto(step)?;
+                self.inside = None;
+                *after = Some(Shown::Replay(stop));
                 Ok(json!({}))
             }
             "pause" => Ok(json!({})),
@@ -197,6 +221,7 @@ impl Session {
             None => Vec::new(),
         };
         replay.set_viewers(viewers);
+        replay.set_source(Arc::from(source));
         replay.set_breakpoints(self.all_breakpoints());
         self.stop_on_entry = arguments
             .get("stopOnEntry")
@@ -279,10 +304,20 @@ impl Session {
         let path = self.program_path.clone();
         let replay = self.replay_mut()?;
         let name = replay.label();
-        let frame = json!({"id": FRAME, "name": name, "line": 0, "column": 0,
-            "source": {"name": file_name(&path), "path": path},
-            "presentationHint": "label"});
-        Ok(json!({"stackFrames": [frame], "totalFrames": 1}))
+        let source = json!({"name": file_name(&path), "path": path});
+        let mut frames = Vec::new();
+        if let Some(inside) = &self.inside
+            && let Some(statement) = inside.trace.get(inside.at)
+        {
+            frames.push(
+                json!({"id": FRAME + 1, "name": statement.frame, "line": statement.line,
+                "column": statement.column, "source": source}),
+            );
+        }
+        frames.push(json!({"id": FRAME, "name": name, "line": 0, "column": 0,
+            "source": source, "presentationHint": "label"}));
+        let total = frames.len();
+        Ok(json!({"stackFrames": frames, "totalFrames": total}))
     }
 
     fn scopes(&mut self) -> Answer {
@@ -331,10 +366,110 @@ impl Session {
         reference
     }
 
-    fn move_by(&mut self, after: &mut Option<Stop>, by: fn(&mut Replay) -> Stop) -> Answer {
+    /// A move, inside a transaction's statements or between transactions.
+    fn move_by(&mut self, command: &str) -> Result<Shown, String> {
+        self.replay_mut()?;
+        if let Some(inside) = &mut self.inside {
+            let last = inside.trace.len().saturating_sub(1);
+            match command {
+                "next" | "stepIn" if inside.at < last => {
+                    inside.at += 1;
+                    return Ok(Shown::Code("step"));
+                }
+                "stepBack" if inside.at > 0 => {
+                    inside.at -= 1;
+                    return Ok(Shown::Code("step"));
+                }
+                "stepBack" => {
+                    // Back out of the code to the transaction, which has not run.
+                    self.inside = None;
+                    return Ok(Shown::Replay(Stop::Step));
+                }
+                "continue" => {
+                    let lines = &self.lines;
+                    let hit = inside.trace[inside.at + 1..]
+                        .iter()
+                        .position(|statement| lines.contains(&statement.line));
+                    if let Some(offset) = hit {
+                        inside.at += offset + 1;
+                        return Ok(Shown::Code("breakpoint"));
+                    }
+                }
+                _ => {}
+            }
+            self.inside = None;
+            if command == "reverseContinue" {
+                return Ok(Shown::Replay(self.replay_mut()?.reverse()));
+            }
+            // Leaving the code runs the rest of the transaction.
+            let stop = self.replay_mut()?.step_forward();
+            if command != "continue" || matches!(stop, Stop::Divergence(_) | Stop::Edge) {
+                return Ok(Shown::Replay(stop));
+            }
+            return self.resume();
+        }
         let replay = self.replay_mut()?;
-        *after = Some(by(replay));
-        Ok(json!({}))
+        match command {
+            "stepIn" => {
+                let trace = replay.trace()?;
+                if trace.is_empty() {
+                    return Ok(Shown::Replay(replay.step_forward()));
+                }
+                self.inside = Some(Inside { trace, at: 0 });
+                Ok(Shown::Code("step"))
+            }
+            "stepBack" => Ok(Shown::Replay(replay.step_back())),
+            "continue" => self.resume(),
+            "reverseContinue" => Ok(Shown::Replay(replay.reverse())),
+            _ => Ok(Shown::Replay(replay.step_forward())),
+        }
+    }
+
+    /// Runs forward; a line breakpoint stops inside the transaction that reaches it.
+    fn resume(&mut self) -> Result<Shown, String> {
+        match self.replay_mut()?.resume() {
+            Stop::Line { trace, at } => {
+                self.inside = Some(Inside { trace, at });
+                Ok(Shown::Code("breakpoint"))
+            }
+            stop => Ok(Shown::Replay(stop)),
+        }
+    }
+
+    fn set_line_breakpoints(&mut self, arguments: &Json) -> Answer {
+        let program_path = self.program_path.clone();
+        let replay = self
+            .replay
+            .as_ref()
+            .ok_or("set breakpoints after launch: their lines are checked against the program")?;
+        let path = arguments
+            .get("source")
+            .and_then(|source| source.get("path"))
+            .and_then(Json::as_str)
+            .unwrap_or("");
+        let same = same_file(path, &program_path);
+        let statements = replay.statement_lines();
+        let mut kept = Vec::new();
+        let mut answers = Vec::new();
+        for entry in list(arguments, "breakpoints") {
+            let line = entry.get("line").and_then(Json::as_u64).unwrap_or(0);
+            let line = usize::try_from(line).unwrap_or(0);
+            if !same {
+                answers.push(json!({"verified": false, "line": line,
+                    "message": format!("breakpoints stop in the launched program, {program_path}")}));
+            } else if statements.contains(&line) {
+                kept.push(line);
+                answers.push(json!({"verified": true, "line": line}));
+            } else {
+                answers.push(json!({"verified": false, "line": line,
+                    "message": format!("no statement starts on line {line}: put the breakpoint on a statement inside a handler, a function or a state")}));
+            }
+        }
+        if same {
+            self.lines = kept.clone();
+            self.replay_mut()?.set_line_breakpoints(kept);
+        }
+        Ok(json!({"breakpoints": answers}))
     }
 
     fn goto_targets(&mut self, arguments: &Json) -> Answer {
@@ -350,13 +485,31 @@ impl Session {
         Ok(json!({"targets": [{"id": step, "label": label, "line": line}]}))
     }
 
-    fn stopped(&mut self, stop: Stop) {
+    fn stopped(&mut self, shown: Shown) {
         self.variables.clear();
+        let stop = match shown {
+            Shown::Replay(stop) => stop,
+            Shown::Code(reason) => {
+                let label = self
+                    .inside
+                    .as_ref()
+                    .and_then(|inside| inside.trace.get(inside.at))
+                    .map(|statement| format!("{} (line {})", statement.frame, statement.line))
+                    .unwrap_or_default();
+                self.event(
+                    "stopped",
+                    json!({"reason": reason, "threadId": THREAD,
+                    "allThreadsStopped": true, "description": label}),
+                );
+                return;
+            }
+        };
         let (reason, text) = match &stop {
             Stop::Step => ("step", None),
             Stop::Breakpoint(_) => ("breakpoint", None),
             Stop::Edge => ("entry", None),
             Stop::Divergence(divergence) => ("exception", Some(divergence.to_string())),
+            Stop::Line { .. } => ("breakpoint", None),
         };
         let label = self.replay.as_ref().map(Replay::label).unwrap_or_default();
         let reason = match (&stop, self.replay.as_ref().map(Replay::position)) {
@@ -386,18 +539,8 @@ fn capabilities() -> Json {
         "supportsFunctionBreakpoints": true,
         "supportsDataBreakpoints": true,
         "supportsTerminateRequest": true,
+        "supportsSteppingGranularity": false,
     })
-}
-
-/// Breakpoints on source lines stop inside a transaction's code, which this adapter does not
-/// step into yet: each is answered unverified, with the alternatives.
-fn source_breakpoints(arguments: &Json) -> Json {
-    let answers: Vec<Json> = list(arguments, "breakpoints")
-        .iter()
-        .map(|entry| json!({"verified": false, "line": entry.get("line"),
-            "message": "line breakpoints are not supported yet; use a function breakpoint on a channel or command, or a data breakpoint on a field"}))
-        .collect();
-    json!({"breakpoints": answers})
 }
 
 fn list<'a>(arguments: &'a Json, key: &str) -> &'a [Json] {
@@ -422,6 +565,14 @@ fn viewer(value: &Json) -> Result<Principal, String> {
         other => Err(format!(
             "viewer {other}: write a principal as \"agent/authority\" or {{\"agent\", \"authority\"}}"
         )),
+    }
+}
+
+/// Whether two paths name one file, as far as the client's spelling allows.
+fn same_file(left: &str, right: &str) -> bool {
+    match (std::fs::canonicalize(left), std::fs::canonicalize(right)) {
+        (Ok(left), Ok(right)) => left == right,
+        _ => left == right,
     }
 }
 
