@@ -261,6 +261,11 @@ fn a_session_walks_a_recorded_log_forward_back_and_by_jumps() {
         .map(|(_, _, reference)| *reference)
         .unwrap_or_else(|| panic!("no view of ann/acme in {views:?}"));
     assert_eq!(value_of(&client.variables(ann), "doubled"), "0");
+    let view_field = client.ok(
+        "dataBreakpointInfo",
+        json!({"variablesReference": ann, "name": "count"}),
+    );
+    assert_eq!(view_field["dataId"], Json::Null);
 
     // A data breakpoint on a field of the Document scope stops before the transaction that
     // changes it.

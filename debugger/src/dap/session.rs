@@ -73,8 +73,9 @@ struct Session {
     stop_on_entry: bool,
     function_breakpoints: Vec<Breakpoint>,
     data_breakpoints: Vec<Breakpoint>,
-    /// Variables handed out since the last stop, by reference.
-    variables: HashMap<i64, Variable>,
+    /// Variables handed out since the last stop, by reference, and whether each is in the
+    /// Document scope (where a data breakpoint can watch it).
+    variables: HashMap<i64, (bool, Variable)>,
     /// Source lines with a breakpoint.
     lines: Vec<usize>,
     inside: Option<Inside>,
@@ -268,16 +269,22 @@ impl Session {
 
     fn data_breakpoint_info(&self, arguments: &Json) -> Answer {
         let name = arguments.get("name").and_then(Json::as_str).unwrap_or("");
-        let path = arguments
+        let parent = arguments
             .get("variablesReference")
             .and_then(Json::as_i64)
-            .and_then(|reference| self.variables.get(&reference))
-            .map(|parent| {
+            .and_then(|reference| self.variables.get(&reference));
+        let path = match parent {
+            Some((true, parent)) => {
                 let mut path = parent.path.clone();
                 path.push(name.to_owned());
                 path.join(".")
-            })
-            .unwrap_or_else(|| name.to_owned());
+            }
+            Some((false, _)) => {
+                return Ok(json!({"dataId": null,
+                    "description": "only fields of the Document scope can be watched"}));
+            }
+            None => name.to_owned(),
+        };
         Ok(
             json!({"dataId": path, "description": format!("the transactions that change {path}"),
             "accessTypes": ["write"], "canPersist": true}),
@@ -329,7 +336,7 @@ impl Session {
                 path: Vec::new(),
                 value: scope.value,
             };
-            let reference = self.remember(variable);
+            let reference = self.remember(scope.name == "Document", variable);
             listed.push(json!({"name": scope.name, "variablesReference": reference,
                 "expensive": false}));
         }
@@ -341,7 +348,7 @@ impl Session {
             .get("variablesReference")
             .and_then(Json::as_i64)
             .unwrap_or(0);
-        let parent = self
+        let (in_document, parent) = self
             .variables
             .get(&reference)
             .cloned()
@@ -351,7 +358,7 @@ impl Session {
             let shown = preview(&child.value);
             let name = child.name.clone();
             let reference = if child.expandable() {
-                self.remember(child)
+                self.remember(in_document, child)
             } else {
                 0
             };
@@ -360,9 +367,9 @@ impl Session {
         Ok(json!({"variables": listed}))
     }
 
-    fn remember(&mut self, variable: Variable) -> i64 {
+    fn remember(&mut self, in_document: bool, variable: Variable) -> i64 {
         let reference = i64::try_from(self.variables.len()).unwrap_or(i64::MAX - 1) + 1;
-        self.variables.insert(reference, variable);
+        self.variables.insert(reference, (in_document, variable));
         reference
     }
 
