@@ -387,6 +387,14 @@ fn bad_launches_are_explained_and_the_session_goes_on() {
     );
     let missing = client.fails("launch", json!({"program": path(&example("counter"))}));
     assert!(missing.contains("launch needs `log`"), "{missing}");
+    let test = client.fails(
+        "launch",
+        json!({"program": path(&example("counter")), "test": "bumping"}),
+    );
+    assert!(
+        test.contains("`bumping`") && test.contains("--record"),
+        "{test}"
+    );
     let cut = client.fails(
         "launch",
         json!({"program": path(&example("counter")), "log": path(&truncated)}),

@@ -190,6 +190,15 @@ impl Session {
         let text = |key: &str| arguments.get(key).and_then(Json::as_str);
         let program_path = text("program")
             .ok_or("launch needs `program`: the path of the .a file the log was recorded with")?;
+        if text("log").is_none()
+            && let Some(test) = text("test")
+        {
+            return Err(format!(
+                "debugging the test block `{test}` directly is not supported yet; record a log of \
+                 the commands with `adama run {program_path} --script SCRIPT --record LOG` and \
+                 launch with `log`"
+            ));
+        }
         let log_path = text("log").ok_or(
             "launch needs `log`: the path of a log of transaction records (`adama run --record LOG`)",
         )?;
@@ -229,6 +238,10 @@ impl Session {
             .and_then(Json::as_bool)
             .unwrap_or(false);
         self.program_path = program_path.to_owned();
+        // Line breakpoints belong to the program launched before; the client sets them again.
+        self.lines.clear();
+        self.inside = None;
+        self.variables.clear();
         let steps = replay.len();
         self.replay = Some(replay);
         self.event(
