@@ -33,10 +33,15 @@ enum Command {
     Test(commands::test::TestArgs),
     /// Run a node: documents of many spaces, durable, served over WebSocket and HTTP.
     Serve(commands::serve::ServeArgs),
-    /// Read what a node stored (`adama log export --space S --key K`).
-    Log(commands::log::LogArgs),
     /// Hand a space's new source to a running node, which upgrades its documents live.
     Deploy(commands::deploy::DeployArgs),
+    /// Check that a log of transaction records reproduces with a program.
+    Replay(commands::replay::ReplayArgs),
+    /// Read logs of transaction records: summarise one, or export one from a node's data.
+    #[command(subcommand)]
+    Log(commands::log::LogCommand),
+    /// Run the debugger (Debug Adapter Protocol) on stdin and stdout.
+    Dap,
 }
 
 fn main() -> ExitCode {
@@ -49,8 +54,10 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(&args),
         Command::Test(args) => commands::test::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
-        Command::Log(args) => commands::log::run(&args),
         Command::Deploy(args) => commands::deploy::run(&args),
+        Command::Replay(args) => commands::replay::run(&args),
+        Command::Log(command) => commands::log::run(&command),
+        Command::Dap => commands::dap::run(),
     };
     ExitCode::from(outcome.code())
 }

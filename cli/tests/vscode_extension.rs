@@ -80,6 +80,30 @@ fn the_manifest_contributes_the_language_and_the_lens_command() {
 }
 
 #[test]
+fn the_manifest_contributes_a_debugger_that_replays_logs() {
+    let manifest = read_json(&extension_dir().join("package.json"));
+    let contributes = &manifest["contributes"];
+    assert_eq!(contributes["breakpoints"][0]["language"], "adama");
+    let debugger = &contributes["debuggers"][0];
+    assert_eq!(debugger["type"], "adama");
+    let launch = &debugger["configurationAttributes"]["launch"]["properties"];
+    for attribute in ["program", "log", "stopOnEntry", "viewers"] {
+        assert!(launch.get(attribute).is_some(), "launch lacks {attribute}");
+    }
+    let initial = &debugger["initialConfigurations"][0];
+    assert_eq!(initial["request"], "launch");
+    assert_eq!(initial["type"], "adama");
+    let events = manifest["activationEvents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        events.contains(&Value::from("onDebugResolve:adama")),
+        "{events:?}"
+    );
+}
+
+#[test]
 fn the_extension_installs_bundles_passes_its_tests_and_packages() {
     let node = Command::new("node").arg("--version").output();
     let version = match node {

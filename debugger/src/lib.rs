@@ -1,7 +1,15 @@
-//! The Adama debugger.
+//! The Adama debugger: a document's log walked like a program.
 //!
-//! This crate will speak the Debug Adapter Protocol. It loads a program and a recorded log of
-//! transaction records, keeps checkpoints of the document, steps forward and backward between
-//! records, and re-executes a record's command through the runtime with a per-statement hook, so
-//! breakpoints and variable inspection work on a past transaction. It reads exported logs; it knows
-//! nothing of the node's storage internals.
+//! A log is the document's whole history, one [`adama_runtime::TransactionRecord`] per line
+//! ([`log`]). The [`replay::Replay`] model loads a program and a log, keeps checkpoints of the
+//! stored document so a jump never replays from the start, moves forward and back one
+//! transaction at a time, runs to breakpoints, shows the document, the message and each viewer's
+//! view as trees ([`tree`]), and re-executes each command it steps over to catch a divergence
+//! between the program and the log. The model does no IO; [`dap`] puts it behind the Debug
+//! Adapter Protocol over any reader and writer (stdio for `adama dap`).
+
+pub mod code;
+pub mod dap;
+pub mod log;
+pub mod replay;
+pub mod tree;

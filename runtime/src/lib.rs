@@ -49,7 +49,7 @@ pub use encode::{principal_from_json, principal_json};
 pub use error::{Fault, codes};
 pub use program::compile;
 pub use random::JavaRandom;
-pub use script::run_script;
+pub use script::{run_script, run_script_recorded};
 pub use testing::{TestResult, run_tests};
 pub use transaction::{CommandError, TransactionRecord, apply_patch, merge_patch};
 pub use value::Principal;

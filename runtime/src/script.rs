@@ -13,6 +13,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::document::Document;
 use crate::encode::principal_from_json;
+use crate::transaction::TransactionRecord;
 use crate::value::Principal;
 use crate::view::ViewId;
 
@@ -24,6 +25,18 @@ pub fn run_script(
     key: &str,
     lines: &[String],
 ) -> Result<Vec<String>, String> {
+    run_script_recorded(program, space, key, lines).map(|(output, _)| output)
+}
+
+/// [`run_script`], also giving the record of every committed transaction in order: the log a
+/// host would persist and a debugger replays (`adama run --record`).
+pub fn run_script_recorded(
+    program: Arc<Program>,
+    space: &str,
+    key: &str,
+    lines: &[String],
+) -> Result<(Vec<String>, Vec<TransactionRecord>), String> {
+    let mut records = Vec::new();
     let mut document = Document::new(program, space, key)
         .map_err(|fault| json!({"error": {"code": 0, "message": fault.to_string()}}).to_string())?;
     let mut output = Vec::new();
@@ -42,10 +55,12 @@ pub fn run_script(
                 continue;
             }
         };
-        output.push(run_command(&mut document, &command).to_string());
+        let (line, record) = run_command(&mut document, &command);
+        output.push(line.to_string());
+        records.extend(record);
     }
     output.push(json!({"document": document.dump()}).to_string());
-    Ok(output)
+    Ok((output, records))
 }
 
 fn error_line(document: &Document, code: i32, message: &str) -> String {
@@ -54,7 +69,7 @@ fn error_line(document: &Document, code: i32, message: &str) -> String {
     .to_string()
 }
 
-fn run_command(document: &mut Document, command: &Json) -> Json {
+fn run_command(document: &mut Document, command: &Json) -> (Json, Option<TransactionRecord>) {
     let kind = command.get("command").and_then(Json::as_str).unwrap_or("");
     if kind == "view" {
         let who = command
@@ -69,11 +84,13 @@ fn run_command(document: &mut Document, command: &Json) -> Json {
                 views.insert(view_name(document, view), delta);
             }
             Err(fault) => {
-                return json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": {},
+                let line = json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": {},
                     "error": {"code": 0, "message": fault.to_string()}});
+                return (line, None);
             }
         }
-        return json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": views, "error": null});
+        let line = json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": views, "error": null});
+        return (line, None);
     }
     match document.execute_batch(command) {
         Ok(record) => {
@@ -84,13 +101,17 @@ fn run_command(document: &mut Document, command: &Json) -> Json {
                 }
             }
             let mut line = json!({"seq": record.seq, "redo": record.redo, "undo": record.undo, "views": views, "error": null});
-            if let (Some(response), Some(object)) = (record.response, line.as_object_mut()) {
+            if let (Some(response), Some(object)) = (record.response.clone(), line.as_object_mut())
+            {
                 object.insert("response".into(), response);
             }
-            line
+            (line, Some(record))
         }
-        Err(error) => json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": {},
-            "error": {"code": error.code, "message": error.message}}),
+        Err(error) => {
+            let line = json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": {},
+                "error": {"code": error.code, "message": error.message}});
+            (line, None)
+        }
     }
 }
 

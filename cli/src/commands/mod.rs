@@ -1,12 +1,14 @@
 //! One module per subcommand, and the outcome they share.
 
 pub mod check;
+pub mod dap;
 pub mod deploy;
 pub mod fmt;
 pub mod log;
 pub mod lsp;
 pub mod parse;
 pub mod program;
+pub mod replay;
 pub mod run;
 pub mod serve;
 pub mod test;

@@ -25,6 +25,10 @@ pub struct RunArgs {
     /// The space and key of the document, as `space/key`.
     #[arg(long, default_value = "space/key")]
     document: String,
+    /// Also write the record of every committed transaction to this file, one JSON line each:
+    /// a log for `adama replay`, `adama log show` and `adama dap`.
+    #[arg(long, value_name = "LOG")]
+    record: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,6 +65,19 @@ pub fn run(args: &RunArgs) -> Outcome {
     let (space, key) = args.document.split_once('/').unwrap_or(("space", "key"));
     let (space, key) = (space.to_owned(), key.to_owned());
     let output = on_big_stack(move || execute_script(program, &space, &key, &lines));
+    if let Some(path) = &args.record {
+        let mut text = adama_debugger::log::log_lines(&output.records).join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        if let Err(error) = std::fs::write(path, text) {
+            eprintln!(
+                "error: cannot write the log: {}",
+                crate::input::describe_io_error(&path.display().to_string(), &error)
+            );
+            return Outcome::Failure;
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for line in &output.lines {
@@ -72,6 +89,7 @@ pub fn run(args: &RunArgs) -> Outcome {
 
 struct ScriptOutput {
     lines: Vec<String>,
+    records: Vec<adama_runtime::TransactionRecord>,
     outcome: Outcome,
 }
 
@@ -81,13 +99,15 @@ fn execute_script(
     key: &str,
     lines: &[String],
 ) -> ScriptOutput {
-    match adama_runtime::run_script(program, space, key, lines) {
-        Ok(lines) => ScriptOutput {
+    match adama_runtime::run_script_recorded(program, space, key, lines) {
+        Ok((lines, records)) => ScriptOutput {
             lines,
+            records,
             outcome: Outcome::Clean,
         },
         Err(line) => ScriptOutput {
             lines: vec![line],
+            records: Vec::new(),
             outcome: Outcome::Errors,
         },
     }

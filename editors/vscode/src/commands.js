@@ -67,7 +67,41 @@ function runTestArgumentsAt(lenses, position) {
   return undefined;
 }
 
+/** The debugger's type in launch configurations; the adapter is `adama dap`. */
+const DEBUG_TYPE = 'adama';
+
+/**
+ * Completes a launch configuration before the session starts: an empty one (F5 without a
+ * launch.json) replays a log of the open Adama file, and a missing log is asked for.
+ * @param {Record<string, unknown>} config the configuration as written
+ * @param {string | undefined} activeFile the path of the active Adama editor, if any
+ * @param {() => Promise<string | undefined>} pickLog asks for a log file; undefined when cancelled
+ * @returns {Promise<Record<string, unknown> | undefined>} undefined to cancel the launch
+ */
+async function completeLaunch(config, activeFile, pickLog) {
+  const complete = { ...config };
+  if (!complete.type && !complete.request && !complete.name) {
+    Object.assign(complete, { type: DEBUG_TYPE, request: 'launch', name: 'Replay a log', stopOnEntry: true });
+  }
+  if (typeof complete.program !== 'string' || complete.program === '') {
+    if (!activeFile) {
+      return undefined;
+    }
+    complete.program = activeFile;
+  }
+  if (typeof complete.log !== 'string' || complete.log === '') {
+    const log = await pickLog();
+    if (!log) {
+      return undefined;
+    }
+    complete.log = log;
+  }
+  return complete;
+}
+
 module.exports = {
+  DEBUG_TYPE,
+  completeLaunch,
   RUN_TEST_COMMAND,
   RESTART_COMMAND,
   SERVER_PATH_SETTING,

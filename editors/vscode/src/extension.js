@@ -1,5 +1,6 @@
-// The VS Code extension: starts `adama lsp` through vscode-languageclient and runs the tests
-// that the server's "Run test" lenses point at, in a terminal.
+// The VS Code extension: starts `adama lsp` through vscode-languageclient, runs the tests
+// that the server's "Run test" lenses point at, in a terminal, and launches `adama dap` for
+// debug sessions of type `adama` (replays of recorded logs).
 //
 // The server only names the command (`adama.runTest`, with the file and the test); running it is
 // the editor's job, so the server stays free of the runtime and the output lands where people
@@ -16,6 +17,8 @@ const {
   testInvocation,
   runTestArgumentsAt,
   SHOW_REFERENCES_COMMAND,
+  DEBUG_TYPE,
+  completeLaunch,
 } = require('./commands');
 
 /** @type {LanguageClient | undefined} */
@@ -27,6 +30,12 @@ async function activate(context) {
     vscode.commands.registerCommand(RUN_TEST_COMMAND, runTest),
     vscode.commands.registerCommand(RESTART_COMMAND, restart),
     vscode.commands.registerCommand(SHOW_REFERENCES_COMMAND, showReferences),
+    vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, {
+      createDebugAdapterDescriptor: () => new vscode.DebugAdapterExecutable(executable(), ['dap']),
+    }),
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, {
+      resolveDebugConfiguration: (_folder, config) => completeLaunch(config, activeAdamaFile(), pickLog),
+    }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration(`adama.${SERVER_PATH_SETTING}`)) {
         restart();
@@ -124,6 +133,23 @@ async function showReferences(uri, position, locations) {
         ),
     ),
   );
+}
+
+/** @returns {string | undefined} the path of the active editor's file when it is Adama */
+function activeAdamaFile() {
+  const editor = vscode.window.activeTextEditor;
+  return editor && editor.document.languageId === 'adama' ? editor.document.uri.fsPath : undefined;
+}
+
+/** Asks for the log to replay. @returns {Promise<string | undefined>} */
+async function pickLog() {
+  const picked = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    openLabel: 'Replay this log',
+    title: 'The log to replay (adama run --record LOG)',
+    filters: { 'Transaction logs': ['log', 'jsonl', 'json'], 'All files': ['*'] },
+  });
+  return picked && picked.length > 0 ? picked[0].fsPath : undefined;
 }
 
 /** @returns {Promise<[string, string] | undefined>} */

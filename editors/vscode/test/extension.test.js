@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const Module = require('node:module');
 
 function fakes() {
-  const calls = { commands: new Map(), terminals: [], saved: [], requests: [], clients: [], messages: [] };
+  const calls = { commands: new Map(), terminals: [], saved: [], requests: [], clients: [], messages: [], debuggers: new Map(), dialogs: [] };
   const settings = { 'server.path': 'adama' };
   const vscode = {
     commands: {
@@ -21,6 +21,17 @@ function fakes() {
       },
     },
     Uri: { parse: (text) => ({ parsed: text }) },
+    DebugAdapterExecutable: class { constructor(command, args) { Object.assign(this, { command, args }); } },
+    debug: {
+      registerDebugAdapterDescriptorFactory(type, factory) {
+        calls.debuggers.set(`${type} factory`, factory);
+        return { dispose() {} };
+      },
+      registerDebugConfigurationProvider(type, provider) {
+        calls.debuggers.set(`${type} provider`, provider);
+        return { dispose() {} };
+      },
+    },
     Position: class { constructor(line, character) { Object.assign(this, { line, character }); } },
     Range: class { constructor(start, end) { Object.assign(this, { start, end }); } },
     Location: class { constructor(uri, range) { Object.assign(this, { uri, range }); } },
@@ -38,6 +49,10 @@ function fakes() {
       },
       showInformationMessage: (message) => calls.messages.push(message),
       showErrorMessage: async (message) => calls.messages.push(message),
+      showOpenDialog: async (options) => {
+        calls.dialogs.push(options);
+        return calls.picked;
+      },
     },
   };
   class LanguageClient {
@@ -136,4 +151,32 @@ test('the references lens opens the editor\'s references view with VS Code types
   assert.deepEqual({ ...call.args[1] }, { line: 0, character: 7 });
   assert.equal(call.args[2].length, 1);
   assert.deepEqual({ ...call.args[2][0].range.end }, { line: 1, character: 9 });
+});
+
+test('debug sessions of type adama run `adama dap`, and a missing log is asked for', async () => {
+  const stubs = fakes();
+  stubs.settings['server.path'] = '/opt/adama';
+  stubs.vscode.window.activeTextEditor = {
+    document: { languageId: 'adama', uri: { fsPath: '/work/doc.a', toString: () => 'file:///work/doc.a' } },
+    selection: { active: { line: 0, character: 0 } },
+  };
+  const extension = loadExtension(stubs);
+  await extension.activate({ subscriptions: [] });
+  const adapter = stubs.calls.debuggers.get('adama factory').createDebugAdapterDescriptor({});
+  assert.deepEqual({ ...adapter }, { command: '/opt/adama', args: ['dap'] });
+
+  const provider = stubs.calls.debuggers.get('adama provider');
+  stubs.calls.picked = [{ fsPath: '/work/doc.log' }];
+  assert.deepEqual(await provider.resolveDebugConfiguration(undefined, {}), {
+    type: 'adama', request: 'launch', name: 'Replay a log', stopOnEntry: true,
+    program: '/work/doc.a', log: '/work/doc.log',
+  });
+  assert.equal(stubs.calls.dialogs.length, 1);
+
+  const written = { type: 'adama', request: 'launch', name: 'x', program: '/p.a', log: '/p.log' };
+  assert.deepEqual(await provider.resolveDebugConfiguration(undefined, written), written);
+  assert.equal(stubs.calls.dialogs.length, 1, 'a configured log is not asked for');
+
+  stubs.calls.picked = undefined;
+  assert.equal(await provider.resolveDebugConfiguration(undefined, { program: '/p.a' }), undefined);
 });

@@ -1,0 +1,601 @@
+//! One debug session: requests in, responses and events out, a [`Replay`] in between.
+//!
+//! The adapter has one thread (the document) and one stack frame (the transaction at the
+//! position). A request that fails is answered with `success: false` and a message that says
+//! what to fix; the session goes on.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, Write};
+use std::sync::Arc;
+
+use adama_runtime::{Principal, principal_from_json};
+use serde_json::{Value as Json, json};
+
+use super::framing::{read_message, write_message};
+use crate::code::Statement;
+use crate::log::parse_log;
+use crate::replay::{Breakpoint, DEFAULT_INTERVAL, Replay, Stop};
+use crate::tree::{Variable, preview};
+
+const THREAD: i64 = 1;
+const FRAME: i64 = 1;
+
+/// Serves one session until `disconnect` or the end of the input.
+pub fn serve(input: &mut impl BufRead, output: &mut impl Write) -> io::Result<()> {
+    let mut session = Session::default();
+    loop {
+        let message = match read_message(input) {
+            Ok(Some(message)) => message,
+            Ok(None) => return Ok(()),
+            Err(error) if error.kind() == io::ErrorKind::InvalidData => {
+                session.event(
+                    "output",
+                    json!({"category": "stderr",
+                    "output": format!("a message is not JSON and was skipped: {error}\n")}),
+                );
+                session.flush(output)?;
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        let done = session.handle(&message);
+        session.flush(output)?;
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// What a request answers: a body, or a message saying why it failed.
+type Answer = Result<Json, String>;
+
+/// Where a move left the session.
+#[derive(Debug)]
+enum Shown {
+    /// At a transaction of the log.
+    Replay(Stop),
+    /// At a statement of the transaction being stepped through, with the stop's reason.
+    Code(&'static str),
+}
+
+/// Stepping through the statements of the transaction at the position.
+#[derive(Debug)]
+struct Inside {
+    trace: Vec<Statement>,
+    at: usize,
+}
+#[derive(Debug, Default)]
+struct Session {
+    seq: i64,
+    outbox: Vec<Json>,
+    replay: Option<Replay>,
+    program_path: String,
+    stop_on_entry: bool,
+    function_breakpoints: Vec<Breakpoint>,
+    data_breakpoints: Vec<Breakpoint>,
+    /// Variables handed out since the last stop, by reference, and whether each is in the
+    /// Document scope (where a data breakpoint can watch it).
+    variables: HashMap<i64, (bool, Variable)>,
+    /// Source lines with a breakpoint.
+    lines: Vec<usize>,
+    inside: Option<Inside>,
+}
+
+impl Session {
+    fn flush(&mut self, output: &mut impl Write) -> io::Result<()> {
+        for message in std::mem::take(&mut self.outbox) {
+            write_message(output, &message)?;
+        }
+        Ok(())
+    }
+
+    fn next_seq(&mut self) -> i64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn event(&mut self, event: &str, body: Json) {
+        let seq = self.next_seq();
+        self.outbox
+            .push(json!({"seq": seq, "type": "event", "event": event, "body": body}));
+    }
+
+    /// Handles a request; true when the session ends.
+    fn handle(&mut self, request: &Json) -> bool {
+        let command = request
+            .get("command")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let request_seq = request.get("seq").and_then(Json::as_i64).unwrap_or(0);
+        let empty = json!({});
+        let arguments = request.get("arguments").unwrap_or(&empty);
+        let mut after: Option<Shown> = None;
+        let answer = self.answer(&command, arguments, &mut after);
+        let seq = self.next_seq();
+        let mut response = json!({"seq": seq, "type": "response", "request_seq": request_seq,
+            "command": command, "success": answer.is_ok()});
+        match answer {
+            Ok(body) => response["body"] = body,
+            Err(message) => response["message"] = Json::String(message),
+        }
+        let launched = command == "launch" && response["success"] == true;
+        self.outbox.push(response);
+        // Configuration (breakpoints) follows the launch, so that it is checked against the
+        // program.
+        if launched {
+            self.event("initialized", json!({}));
+        }
+        if let Some(shown) = after {
+            self.stopped(shown);
+        }
+        command == "disconnect"
+    }
+
+    fn answer(&mut self, command: &str, arguments: &Json, after: &mut Option<Shown>) -> Answer {
+        match command {
+            "initialize" => Ok(capabilities()),
+            "launch" => self.launch(arguments),
+            "configurationDone" => {
+                let stop_on_entry = self.stop_on_entry;
+                self.replay_mut()?;
+                *after = Some(if stop_on_entry {
+                    Shown::Replay(Stop::Edge)
+                } else {
+                    self.resume()?
+                });
+                Ok(json!({}))
+            }
+            "setBreakpoints" => self.set_line_breakpoints(arguments),
+            "setFunctionBreakpoints" => self.set_function_breakpoints(arguments),
+            "dataBreakpointInfo" => self.data_breakpoint_info(arguments),
+            "setDataBreakpoints" => self.set_data_breakpoints(arguments),
+            "setExceptionBreakpoints" => Ok(json!({})),
+            "threads" => Ok(json!({"threads": [{"id": THREAD, "name": "document"}]})),
+            "stackTrace" => self.stack_trace(),
+            "scopes" => self.scopes(),
+            "variables" => self.variables(arguments),
+            "next" | "stepIn" | "stepOut" | "stepBack" | "continue" | "reverseContinue" => {
+                *after = Some(self.move_by(command)?);
+                Ok(json!({}))
+            }
+            "gotoTargets" => self.goto_targets(arguments),
+            "goto" => {
+                let target = arguments
+                    .get("targetId")
+                    .and_then(Json::as_u64)
+                    .ok_or("goto needs a targetId (a step number from gotoTargets)")?;
+                let replay = self.replay_mut()?;
+                let step = usize::try_from(target)
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(1);
+                let stop = replay.goto(step)?;
+                self.inside = None;
+                *after = Some(Shown::Replay(stop));
+                Ok(json!({}))
+            }
+            "pause" => Ok(json!({})),
+            "disconnect" | "terminate" => Ok(json!({})),
+            other => Err(format!("the Adama debugger does not support `{other}`")),
+        }
+    }
+
+    fn replay_mut(&mut self) -> Result<&mut Replay, String> {
+        self.replay
+            .as_mut()
+            .ok_or_else(|| "no log is loaded: launch with a `program` and a `log` first".to_owned())
+    }
+
+    fn launch(&mut self, arguments: &Json) -> Answer {
+        let text = |key: &str| arguments.get(key).and_then(Json::as_str);
+        let program_path = text("program")
+            .ok_or("launch needs `program`: the path of the .a file the log was recorded with")?;
+        if text("log").is_none()
+            && let Some(test) = text("test")
+        {
+            return Err(format!(
+                "debugging the test block `{test}` directly is not supported yet; record a log of \
+                 the commands with `adama run {program_path} --script SCRIPT --record LOG` and \
+                 launch with `log`"
+            ));
+        }
+        let log_path = text("log").ok_or(
+            "launch needs `log`: the path of a log of transaction records (`adama run --record LOG`)",
+        )?;
+        let source = std::fs::read_to_string(program_path)
+            .map_err(|error| format!("cannot read the program {program_path}: {error}"))?;
+        let program = adama_runtime::compile(program_path, &source).map_err(|diagnostics| {
+            let first = diagnostics
+                .iter()
+                .find(|diagnostic| diagnostic.severity == adama_compiler::Severity::Error)
+                .map(|diagnostic| diagnostic.message.clone())
+                .unwrap_or_default();
+            format!(
+                "{program_path} has {} error(s) and cannot run (first: {first}); run `adama check {program_path}`",
+                diagnostics.len()
+            )
+        })?;
+        let log = std::fs::read_to_string(log_path)
+            .map_err(|error| format!("cannot read the log {log_path}: {error}"))?;
+        let records = parse_log(&log).map_err(|error| format!("{log_path}: {error}"))?;
+        let mut replay = Replay::new(Arc::clone(&program), records, DEFAULT_INTERVAL)
+            .map_err(|error| format!("{log_path}: {error}"))?;
+        let viewers = match arguments.get("viewers") {
+            Some(Json::Array(items)) => items.iter().map(viewer).collect::<Result<_, _>>()?,
+            Some(_) => {
+                return Err(
+                    "`viewers` is a list of principals, as \"agent/authority\" or {\"agent\", \"authority\"}"
+                        .to_owned(),
+                );
+            }
+            None => Vec::new(),
+        };
+        replay.set_viewers(viewers);
+        replay.set_source(Arc::from(source));
+        replay.set_breakpoints(self.all_breakpoints());
+        self.stop_on_entry = arguments
+            .get("stopOnEntry")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
+        self.program_path = program_path.to_owned();
+        // Line breakpoints belong to the program launched before; the client sets them again.
+        self.lines.clear();
+        self.inside = None;
+        self.variables.clear();
+        let steps = replay.len();
+        self.replay = Some(replay);
+        self.event(
+            "output",
+            json!({"category": "console",
+                "output": format!("replaying {steps} transactions of {log_path} with {program_path}\n")}),
+        );
+        Ok(json!({}))
+    }
+
+    fn all_breakpoints(&self) -> Vec<Breakpoint> {
+        let mut all = self.function_breakpoints.clone();
+        all.extend(self.data_breakpoints.iter().cloned());
+        all
+    }
+
+    fn set_function_breakpoints(&mut self, arguments: &Json) -> Answer {
+        let replay = self.replay.as_ref().ok_or(
+            "set function breakpoints after launch: their names are checked against the program",
+        )?;
+        let mut kept = Vec::new();
+        let mut answers = Vec::new();
+        for entry in list(arguments, "breakpoints") {
+            let name = entry.get("name").and_then(Json::as_str).unwrap_or("");
+            match Breakpoint::parse(name, replay.program()) {
+                Ok(breakpoint) => {
+                    kept.push(breakpoint);
+                    answers.push(json!({"verified": true}));
+                }
+                Err(message) => answers.push(json!({"verified": false, "message": message})),
+            }
+        }
+        self.function_breakpoints = kept;
+        let all = self.all_breakpoints();
+        self.replay_mut()?.set_breakpoints(all);
+        Ok(json!({"breakpoints": answers}))
+    }
+
+    fn data_breakpoint_info(&self, arguments: &Json) -> Answer {
+        let name = arguments.get("name").and_then(Json::as_str).unwrap_or("");
+        let parent = arguments
+            .get("variablesReference")
+            .and_then(Json::as_i64)
+            .and_then(|reference| self.variables.get(&reference));
+        let path = match parent {
+            Some((true, parent)) => {
+                let mut path = parent.path.clone();
+                path.push(name.to_owned());
+                path.join(".")
+            }
+            Some((false, _)) => {
+                return Ok(json!({"dataId": null,
+                    "description": "only fields of the Document scope can be watched"}));
+            }
+            None => name.to_owned(),
+        };
+        Ok(
+            json!({"dataId": path, "description": format!("the transactions that change {path}"),
+            "accessTypes": ["write"], "canPersist": true}),
+        )
+    }
+
+    fn set_data_breakpoints(&mut self, arguments: &Json) -> Answer {
+        let mut kept = Vec::new();
+        for entry in list(arguments, "breakpoints") {
+            if let Some(path) = entry.get("dataId").and_then(Json::as_str) {
+                kept.push(Breakpoint::Field(path.to_owned()));
+            }
+        }
+        let answers: Vec<Json> = kept.iter().map(|_| json!({"verified": true})).collect();
+        self.data_breakpoints = kept;
+        let all = self.all_breakpoints();
+        if let Some(replay) = self.replay.as_mut() {
+            replay.set_breakpoints(all);
+        }
+        Ok(json!({"breakpoints": answers}))
+    }
+
+    fn stack_trace(&mut self) -> Answer {
+        let path = self.program_path.clone();
+        let replay = self.replay_mut()?;
+        let name = replay.label();
+        let source = json!({"name": file_name(&path), "path": path});
+        let mut frames = Vec::new();
+        if let Some(inside) = &self.inside
+            && let Some(statement) = inside.trace.get(inside.at)
+        {
+            frames.push(
+                json!({"id": FRAME + 1, "name": statement.frame, "line": statement.line,
+                "column": statement.column, "source": source}),
+            );
+        }
+        frames.push(json!({"id": FRAME, "name": name, "line": 0, "column": 0,
+            "source": source, "presentationHint": "label"}));
+        let total = frames.len();
+        Ok(json!({"stackFrames": frames, "totalFrames": total}))
+    }
+
+    fn scopes(&mut self) -> Answer {
+        let scopes = self.replay_mut()?.scopes();
+        let mut listed = Vec::new();
+        for scope in scopes {
+            let variable = Variable {
+                name: scope.name.to_owned(),
+                path: Vec::new(),
+                value: scope.value,
+            };
+            let reference = self.remember(scope.name == "Document", variable);
+            listed.push(json!({"name": scope.name, "variablesReference": reference,
+                "expensive": false}));
+        }
+        Ok(json!({"scopes": listed}))
+    }
+
+    fn variables(&mut self, arguments: &Json) -> Answer {
+        let reference = arguments
+            .get("variablesReference")
+            .and_then(Json::as_i64)
+            .unwrap_or(0);
+        let (in_document, parent) = self
+            .variables
+            .get(&reference)
+            .cloned()
+            .ok_or("this variable is gone: the debugger moved since it was shown")?;
+        let mut listed = Vec::new();
+        for child in parent.children() {
+            let shown = preview(&child.value);
+            let name = child.name.clone();
+            let reference = if child.expandable() {
+                self.remember(in_document, child)
+            } else {
+                0
+            };
+            listed.push(json!({"name": name, "value": shown, "variablesReference": reference}));
+        }
+        Ok(json!({"variables": listed}))
+    }
+
+    fn remember(&mut self, in_document: bool, variable: Variable) -> i64 {
+        let reference = i64::try_from(self.variables.len()).unwrap_or(i64::MAX - 1) + 1;
+        self.variables.insert(reference, (in_document, variable));
+        reference
+    }
+
+    /// A move, inside a transaction's statements or between transactions.
+    fn move_by(&mut self, command: &str) -> Result<Shown, String> {
+        self.replay_mut()?;
+        if let Some(inside) = &mut self.inside {
+            let last = inside.trace.len().saturating_sub(1);
+            match command {
+                "next" | "stepIn" if inside.at < last => {
+                    inside.at += 1;
+                    return Ok(Shown::Code("step"));
+                }
+                "stepBack" if inside.at > 0 => {
+                    inside.at -= 1;
+                    return Ok(Shown::Code("step"));
+                }
+                "stepBack" => {
+                    // Back out of the code to the transaction, which has not run.
+                    self.inside = None;
+                    return Ok(Shown::Replay(Stop::Step));
+                }
+                "continue" => {
+                    let lines = &self.lines;
+                    let hit = inside.trace[inside.at + 1..]
+                        .iter()
+                        .position(|statement| lines.contains(&statement.line));
+                    if let Some(offset) = hit {
+                        inside.at += offset + 1;
+                        return Ok(Shown::Code("breakpoint"));
+                    }
+                }
+                _ => {}
+            }
+            self.inside = None;
+            if command == "reverseContinue" {
+                return Ok(Shown::Replay(self.replay_mut()?.reverse()));
+            }
+            // Leaving the code runs the rest of the transaction.
+            let stop = self.replay_mut()?.step_forward();
+            if command != "continue" || matches!(stop, Stop::Divergence(_) | Stop::Edge) {
+                return Ok(Shown::Replay(stop));
+            }
+            return self.resume();
+        }
+        let replay = self.replay_mut()?;
+        match command {
+            "stepIn" => {
+                let trace = replay.trace()?;
+                if trace.is_empty() {
+                    return Ok(Shown::Replay(replay.step_forward()));
+                }
+                self.inside = Some(Inside { trace, at: 0 });
+                Ok(Shown::Code("step"))
+            }
+            "stepBack" => Ok(Shown::Replay(replay.step_back())),
+            "continue" => self.resume(),
+            "reverseContinue" => Ok(Shown::Replay(replay.reverse())),
+            _ => Ok(Shown::Replay(replay.step_forward())),
+        }
+    }
+
+    /// Runs forward; a line breakpoint stops inside the transaction that reaches it.
+    fn resume(&mut self) -> Result<Shown, String> {
+        match self.replay_mut()?.resume() {
+            Stop::Line { trace, at } => {
+                self.inside = Some(Inside { trace, at });
+                Ok(Shown::Code("breakpoint"))
+            }
+            stop => Ok(Shown::Replay(stop)),
+        }
+    }
+
+    fn set_line_breakpoints(&mut self, arguments: &Json) -> Answer {
+        let program_path = self.program_path.clone();
+        let replay = self
+            .replay
+            .as_ref()
+            .ok_or("set breakpoints after launch: their lines are checked against the program")?;
+        let path = arguments
+            .get("source")
+            .and_then(|source| source.get("path"))
+            .and_then(Json::as_str)
+            .unwrap_or("");
+        let same = same_file(path, &program_path);
+        let statements = replay.statement_lines();
+        let mut kept = Vec::new();
+        let mut answers = Vec::new();
+        for entry in list(arguments, "breakpoints") {
+            let line = entry.get("line").and_then(Json::as_u64).unwrap_or(0);
+            let line = usize::try_from(line).unwrap_or(0);
+            if !same {
+                answers.push(json!({"verified": false, "line": line,
+                    "message": format!("breakpoints stop in the launched program, {program_path}")}));
+            } else if statements.contains(&line) {
+                kept.push(line);
+                answers.push(json!({"verified": true, "line": line}));
+            } else {
+                answers.push(json!({"verified": false, "line": line,
+                    "message": format!("no statement starts on line {line}: put the breakpoint on a statement inside a handler, a function or a state")}));
+            }
+        }
+        if same {
+            self.lines = kept.clone();
+            self.replay_mut()?.set_line_breakpoints(kept);
+        }
+        Ok(json!({"breakpoints": answers}))
+    }
+
+    fn goto_targets(&mut self, arguments: &Json) -> Answer {
+        let replay = self.replay_mut()?;
+        let line = arguments.get("line").and_then(Json::as_u64).unwrap_or(1);
+        let step = usize::try_from(line)
+            .unwrap_or(usize::MAX)
+            .min(replay.len() + 1);
+        let label = match replay.goto_label(step.saturating_sub(1)) {
+            Some(label) => label,
+            None => return Ok(json!({"targets": []})),
+        };
+        Ok(json!({"targets": [{"id": step, "label": label, "line": line}]}))
+    }
+
+    fn stopped(&mut self, shown: Shown) {
+        self.variables.clear();
+        let stop = match shown {
+            Shown::Replay(stop) => stop,
+            Shown::Code(reason) => {
+                let label = self
+                    .inside
+                    .as_ref()
+                    .and_then(|inside| inside.trace.get(inside.at))
+                    .map(|statement| format!("{} (line {})", statement.frame, statement.line))
+                    .unwrap_or_default();
+                self.event(
+                    "stopped",
+                    json!({"reason": reason, "threadId": THREAD,
+                    "allThreadsStopped": true, "description": label}),
+                );
+                return;
+            }
+        };
+        let (reason, text) = match &stop {
+            Stop::Step => ("step", None),
+            Stop::Breakpoint(_) => ("breakpoint", None),
+            Stop::Edge => ("entry", None),
+            Stop::Divergence(divergence) => ("exception", Some(divergence.to_string())),
+            Stop::Line { .. } => ("breakpoint", None),
+        };
+        let label = self.replay.as_ref().map(Replay::label).unwrap_or_default();
+        let reason = match (&stop, self.replay.as_ref().map(Replay::position)) {
+            (Stop::Edge, Some(position)) if position > 0 => "step",
+            _ => reason,
+        };
+        if let Some(text) = &text {
+            self.event(
+                "output",
+                json!({"category": "stderr", "output": format!("{text}\n")}),
+            );
+        }
+        let mut body = json!({"reason": reason, "threadId": THREAD, "allThreadsStopped": true,
+            "description": label});
+        if let Some(text) = text {
+            body["text"] = Json::String(text);
+        }
+        self.event("stopped", body);
+    }
+}
+
+fn capabilities() -> Json {
+    json!({
+        "supportsConfigurationDoneRequest": true,
+        "supportsStepBack": true,
+        "supportsGotoTargetsRequest": true,
+        "supportsFunctionBreakpoints": true,
+        "supportsDataBreakpoints": true,
+        "supportsTerminateRequest": true,
+        "supportsSteppingGranularity": false,
+    })
+}
+
+fn list<'a>(arguments: &'a Json, key: &str) -> &'a [Json] {
+    arguments
+        .get(key)
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn viewer(value: &Json) -> Result<Principal, String> {
+    match value {
+        Json::String(text) => match text.split_once('/') {
+            Some((agent, authority)) => Ok(principal_from_json(
+                &json!({"agent": agent, "authority": authority}),
+            )),
+            None => Err(format!(
+                "viewer `{text}`: write a principal as \"agent/authority\""
+            )),
+        },
+        Json::Object(_) => Ok(principal_from_json(value)),
+        other => Err(format!(
+            "viewer {other}: write a principal as \"agent/authority\" or {{\"agent\", \"authority\"}}"
+        )),
+    }
+}
+
+/// Whether two paths name one file, as far as the client's spelling allows.
+fn same_file(left: &str, right: &str) -> bool {
+    match (std::fs::canonicalize(left), std::fs::canonicalize(right)) {
+        (Ok(left), Ok(right)) => left == right,
+        _ => left == right,
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}

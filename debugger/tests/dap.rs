@@ -1,0 +1,514 @@
+//! A scripted DAP client drives a session over pipes, as an editor would over stdio.
+
+use std::collections::VecDeque;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use adama_debugger::dap::framing::{read_message, write_message};
+use serde_json::{Value as Json, json};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Client {
+    to_server: std::io::PipeWriter,
+    from_server: Receiver<Json>,
+    /// Events that arrived while waiting for a response.
+    events: VecDeque<Json>,
+    seq: i64,
+    server: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Client {
+    fn start() -> Client {
+        let (server_in, to_server) = std::io::pipe().unwrap_or_else(|error| panic!("{error}"));
+        let (from_server_raw, server_out) =
+            std::io::pipe().unwrap_or_else(|error| panic!("{error}"));
+        let server = std::thread::Builder::new()
+            .stack_size(256 * 1024 * 1024)
+            .spawn(move || {
+                let mut input = BufReader::new(server_in);
+                let mut output = server_out;
+                adama_debugger::dap::serve(&mut input, &mut output)
+            })
+            .unwrap_or_else(|error| panic!("{error}"));
+        let (sender, from_server) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(from_server_raw);
+            while let Ok(Some(message)) = read_message(&mut reader) {
+                if sender.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        Client {
+            to_server,
+            from_server,
+            events: VecDeque::new(),
+            seq: 0,
+            server: Some(server),
+        }
+    }
+
+    fn receive(&mut self) -> Json {
+        match self.from_server.recv_timeout(WAIT) {
+            Ok(message) => message,
+            Err(RecvTimeoutError::Timeout) => panic!("the adapter did not answer in time"),
+            Err(RecvTimeoutError::Disconnected) => panic!("the adapter closed its output"),
+        }
+    }
+
+    /// Sends a request and waits for its response, keeping the events that come first.
+    fn request(&mut self, command: &str, arguments: Json) -> Json {
+        self.seq += 1;
+        let message = json!({"seq": self.seq, "type": "request", "command": command,
+            "arguments": arguments});
+        write_message(&mut self.to_server, &message).unwrap_or_else(|error| panic!("{error}"));
+        loop {
+            let message = self.receive();
+            if message["type"] == "response" && message["request_seq"] == self.seq {
+                assert_eq!(message["command"], command);
+                return message;
+            }
+            self.events.push_back(message);
+        }
+    }
+
+    /// Sends a request that must succeed and gives its body.
+    fn ok(&mut self, command: &str, arguments: Json) -> Json {
+        let response = self.request(command, arguments);
+        assert_eq!(response["success"], true, "{command}: {response}");
+        response["body"].clone()
+    }
+
+    /// Sends a request that must fail and gives its message.
+    fn fails(&mut self, command: &str, arguments: Json) -> String {
+        let response = self.request(command, arguments);
+        assert_eq!(response["success"], false, "{command}: {response}");
+        response["message"].as_str().unwrap_or("").to_owned()
+    }
+
+    /// Waits for the next event of this name, dropping the other events before it.
+    fn event(&mut self, name: &str) -> Json {
+        loop {
+            let message = match self.events.pop_front() {
+                Some(message) => message,
+                None => self.receive(),
+            };
+            if message["type"] == "event" && message["event"] == name {
+                return message["body"].clone();
+            }
+        }
+    }
+
+    /// Waits for the stop after a move and gives its reason and the frame's name.
+    fn stopped(&mut self) -> (String, String, Json) {
+        let body = self.event("stopped");
+        let trace = self.ok("stackTrace", json!({"threadId": 1}));
+        let name = trace["stackFrames"][0]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        (body["reason"].as_str().unwrap_or("").to_owned(), name, body)
+    }
+
+    /// The variables of a scope, as name -> shown value, with the scope's reference.
+    fn scope(&mut self, name: &str) -> (i64, Vec<(String, String, i64)>) {
+        let scopes = self.ok("scopes", json!({"frameId": 1}));
+        let reference = scopes["scopes"]
+            .as_array()
+            .and_then(|scopes| scopes.iter().find(|scope| scope["name"] == name))
+            .and_then(|scope| scope["variablesReference"].as_i64())
+            .unwrap_or_else(|| panic!("no scope {name} in {scopes}"));
+        (reference, self.variables(reference))
+    }
+
+    fn variables(&mut self, reference: i64) -> Vec<(String, String, i64)> {
+        let body = self.ok("variables", json!({"variablesReference": reference}));
+        body["variables"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|variable| {
+                        (
+                            variable["name"].as_str().unwrap_or("").to_owned(),
+                            variable["value"].as_str().unwrap_or("").to_owned(),
+                            variable["variablesReference"].as_i64().unwrap_or(0),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn finish(mut self) {
+        self.ok("disconnect", json!({}));
+        if let Some(server) = self.server.take() {
+            let served = server
+                .join()
+                .unwrap_or_else(|_| panic!("the adapter panicked"));
+            assert!(served.is_ok(), "{served:?}");
+        }
+    }
+}
+
+fn value_of<'a>(variables: &'a [(String, String, i64)], name: &str) -> &'a str {
+    variables
+        .iter()
+        .find(|(named, _, _)| named == name)
+        .map(|(_, value, _)| value.as_str())
+        .unwrap_or_else(|| panic!("no variable {name} in {variables:?}"))
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
+        .join(format!("{name}.a"))
+}
+
+/// Records an example's script as `adama run --record` does and writes the log.
+fn record(dir: &Path, name: &str) -> PathBuf {
+    let program_path = example(name);
+    let source = std::fs::read_to_string(&program_path).unwrap_or_else(|error| panic!("{error}"));
+    let script = std::fs::read_to_string(program_path.with_extension("jsonl"))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let lines: Vec<String> = script.lines().map(str::to_owned).collect();
+    let log = dir.join(format!("{name}.log"));
+    let name = name.to_owned();
+    let worker = std::thread::Builder::new()
+        .stack_size(256 * 1024 * 1024)
+        .spawn(move || {
+            let program = adama_runtime::compile(&name, &source)
+                .unwrap_or_else(|errors| panic!("{errors:?}"));
+            let (_, records) =
+                adama_runtime::run_script_recorded(Arc::clone(&program), "space", "key", &lines)
+                    .unwrap_or_else(|error| panic!("{error}"));
+            adama_debugger::log::log_lines(&records).join("\n") + "\n"
+        })
+        .unwrap_or_else(|error| panic!("{error}"));
+    let text = worker
+        .join()
+        .unwrap_or_else(|_| panic!("recording panicked"));
+    std::fs::write(&log, text).unwrap_or_else(|error| panic!("{error}"));
+    log
+}
+
+fn path(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[test]
+fn a_session_walks_a_recorded_log_forward_back_and_by_jumps() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let mut client = Client::start();
+
+    let capabilities = client.ok("initialize", json!({"adapterID": "adama"}));
+    assert_eq!(capabilities["supportsStepBack"], true);
+    assert_eq!(capabilities["supportsGotoTargetsRequest"], true);
+    assert_eq!(capabilities["supportsConfigurationDoneRequest"], true);
+
+    client.ok(
+        "launch",
+        json!({"program": path(&example("counter")), "log": path(&log), "stopOnEntry": true,
+            "viewers": ["ann/acme"]}),
+    );
+    client.event("initialized");
+    let set = client.ok(
+        "setFunctionBreakpoints",
+        json!({"breakpoints": [{"name": "bump"}, {"name": "bmup"}]}),
+    );
+    assert_eq!(set["breakpoints"][0]["verified"], true);
+    assert_eq!(set["breakpoints"][1]["verified"], false);
+    assert!(
+        set["breakpoints"][1]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("not a channel"))
+    );
+    client.ok("configurationDone", json!({}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("entry", "step 1/5: construct by ?/?")
+    );
+    let threads = client.ok("threads", json!({}));
+    assert_eq!(threads["threads"][0]["id"], 1);
+
+    client.ok("next", json!({"threadId": 1}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("step", "step 2/5: connect by ann/acme")
+    );
+
+    client.ok("continue", json!({"threadId": 1}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("breakpoint", "step 3/5: send bump by ann/acme")
+    );
+    let (_, message) = client.scope("Message");
+    assert_eq!(value_of(&message, "by"), "3");
+    let (document, fields) = client.scope("Document");
+    assert_eq!(value_of(&fields, "count"), "0");
+    let (_, views) = client.scope("Views");
+    let ann = views
+        .iter()
+        .find(|(name, _, _)| name == "ann/acme")
+        .map(|(_, _, reference)| *reference)
+        .unwrap_or_else(|| panic!("no view of ann/acme in {views:?}"));
+    assert_eq!(value_of(&client.variables(ann), "doubled"), "0");
+    let view_field = client.ok(
+        "dataBreakpointInfo",
+        json!({"variablesReference": ann, "name": "count"}),
+    );
+    assert_eq!(view_field["dataId"], Json::Null);
+
+    // A data breakpoint on a field of the Document scope stops before the transaction that
+    // changes it.
+    let info = client.ok(
+        "dataBreakpointInfo",
+        json!({"variablesReference": document, "name": "ticks"}),
+    );
+    assert_eq!(info["dataId"], "ticks");
+    client.ok(
+        "setDataBreakpoints",
+        json!({"breakpoints": [{"dataId": "ticks"}]}),
+    );
+
+    client.ok("stepBack", json!({"threadId": 1}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("step", "step 2/5: connect by ann/acme")
+    );
+    let stale = client.fails("variables", json!({"variablesReference": document}));
+    assert!(stale.contains("moved"), "{stale}");
+
+    let targets = client.ok(
+        "gotoTargets",
+        json!({"source": {"path": path(&log)}, "line": 5}),
+    );
+    let target = targets["targets"][0]["id"].clone();
+    assert_eq!(
+        targets["targets"][0]["label"],
+        "step 5/5: disconnect by ann/acme"
+    );
+    client.ok("goto", json!({"threadId": 1, "targetId": target}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "step 5/5: disconnect by ann/acme");
+    let (_, fields) = client.scope("Document");
+    assert_eq!(value_of(&fields, "count"), "4");
+    assert_eq!(value_of(&fields, "ticks"), "1");
+
+    client.ok("reverseContinue", json!({"threadId": 1}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("breakpoint", "step 4/5: invalidate")
+    );
+    client.ok("reverseContinue", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "step 3/5: send bump by ann/acme");
+    client.ok("continue", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "step 4/5: invalidate");
+    client.ok("continue", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "end of the log (5 steps)");
+
+    let unknown = client.fails("evaluate", json!({"expression": "count"}));
+    assert!(unknown.contains("does not support `evaluate`"), "{unknown}");
+    client.finish();
+}
+
+#[test]
+fn a_changed_program_stops_at_the_divergence_and_shows_both_deltas() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let source =
+        std::fs::read_to_string(example("counter")).unwrap_or_else(|error| panic!("{error}"));
+    let changed = dir.path().join("changed.a");
+    std::fs::write(
+        &changed,
+        source.replace("count += b.by;", "count += b.by * 2;"),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let mut client = Client::start();
+    client.ok("initialize", json!({}));
+    client.ok(
+        "launch",
+        json!({"program": path(&changed), "log": path(&log)}),
+    );
+    client.ok("configurationDone", json!({}));
+    let (reason, frame, body) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("exception", "step 4/5: invalidate")
+    );
+    let text = body["text"].as_str().unwrap_or("");
+    assert!(text.contains("step 3 diverges"), "{text}");
+    assert!(
+        text.contains(r#"recorded redo: {"__seq":4,"__time":"9","count":3}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"replayed redo: {"__seq":4,"__time":"9","count":6}"#),
+        "{text}"
+    );
+    let (_, divergence) = client.scope("Divergence");
+    assert_eq!(value_of(&divergence, "step"), "3");
+    let replayed = divergence
+        .iter()
+        .find(|(name, _, _)| name == "replayed")
+        .map(|(_, _, reference)| *reference)
+        .unwrap_or(0);
+    assert_eq!(value_of(&client.variables(replayed), "count"), "6");
+    client.finish();
+}
+
+#[test]
+fn bad_launches_are_explained_and_the_session_goes_on() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let full = std::fs::read_to_string(&log).unwrap_or_else(|error| panic!("{error}"));
+    let truncated = dir.path().join("truncated.log");
+    std::fs::write(&truncated, &full[..full.len() - 30]).unwrap_or_else(|error| panic!("{error}"));
+    let mut client = Client::start();
+    client.ok("initialize", json!({}));
+
+    let before = client.fails("next", json!({"threadId": 1}));
+    assert!(
+        before.contains("launch with a `program` and a `log`"),
+        "{before}"
+    );
+    let missing = client.fails("launch", json!({"program": path(&example("counter"))}));
+    assert!(missing.contains("launch needs `log`"), "{missing}");
+    let test = client.fails(
+        "launch",
+        json!({"program": path(&example("counter")), "test": "bumping"}),
+    );
+    assert!(
+        test.contains("`bumping`") && test.contains("--record"),
+        "{test}"
+    );
+    let cut = client.fails(
+        "launch",
+        json!({"program": path(&example("counter")), "log": path(&truncated)}),
+    );
+    assert!(cut.contains("line 5: the log is truncated"), "{cut}");
+    let foreign = client.fails(
+        "launch",
+        json!({"program": path(&example("chat")), "log": path(&log)}),
+    );
+    assert!(
+        foreign.contains("does not belong to this program"),
+        "{foreign}"
+    );
+    assert!(foreign.contains("`count`, `ticks`"), "{foreign}");
+    let absent = client.fails(
+        "launch",
+        json!({"program": path(&dir.path().join("absent.a")), "log": path(&log)}),
+    );
+    assert!(absent.contains("cannot read the program"), "{absent}");
+    // Bytes that are not JSON are reported and skipped.
+    client
+        .to_server
+        .write_all(b"Content-Length: 5\r\n\r\n{nope")
+        .unwrap_or_else(|error| panic!("{error}"));
+    let output = client.event("output");
+    assert!(
+        output["output"]
+            .as_str()
+            .is_some_and(|text| text.contains("not JSON"))
+    );
+
+    client.ok(
+        "launch",
+        json!({"program": path(&example("counter")), "log": path(&log), "stopOnEntry": true}),
+    );
+    client.ok("configurationDone", json!({}));
+    let (reason, _, _) = client.stopped();
+    assert_eq!(reason, "entry");
+    client.finish();
+}
+
+#[test]
+fn stepping_into_a_transaction_walks_its_statements_and_stops_at_line_breakpoints() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let program = path(&example("counter"));
+    let mut client = Client::start();
+    client.ok("initialize", json!({}));
+    client.ok(
+        "launch",
+        json!({"program": program, "log": path(&log), "stopOnEntry": true}),
+    );
+    client.event("initialized");
+    // Line 21 is `count += b.by;` in the channel; line 12 declares a field, which runs no code.
+    let set = client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [{"line": 21}, {"line": 12}]}),
+    );
+    assert_eq!(set["breakpoints"][0]["verified"], true);
+    assert_eq!(set["breakpoints"][1]["verified"], false);
+    assert!(
+        set["breakpoints"][1]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("no statement starts on line 12"))
+    );
+    client.ok("configurationDone", json!({}));
+    client.stopped();
+
+    client.ok("continue", json!({"threadId": 1}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("breakpoint", "channel bump(Bump b)")
+    );
+    let trace = client.ok("stackTrace", json!({"threadId": 1}));
+    assert_eq!(trace["stackFrames"][0]["line"], 21);
+    assert_eq!(
+        trace["stackFrames"][1]["name"],
+        "step 3/5: send bump by ann/acme"
+    );
+    // The document is still the one before the transaction.
+    let (_, fields) = client.scope("Document");
+    assert_eq!(value_of(&fields, "count"), "0");
+
+    // The channel has one statement: the next step leaves the code, running the transaction.
+    client.ok("next", json!({"threadId": 1}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("step", "step 4/5: invalidate")
+    );
+
+    client.ok("stepIn", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "#tick");
+    let line = |client: &mut Client| {
+        client.ok("stackTrace", json!({"threadId": 1}))["stackFrames"][0]["line"].clone()
+    };
+    assert_eq!(line(&mut client), 29);
+    client.ok("next", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(line(&mut client), 30);
+    client.ok("stepBack", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(line(&mut client), 29);
+    client.ok("stepOut", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "step 5/5: disconnect by ann/acme");
+    let (_, fields) = client.scope("Document");
+    assert_eq!(value_of(&fields, "ticks"), "1");
+
+    // Continuing with the breakpoint set and no more bumps ahead runs to the end.
+    client.ok("continue", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "end of the log (5 steps)");
+    client.finish();
+}
