@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::*;
+use crate::check::Definition;
 use crate::db::{Db, SourceFile};
 use crate::hir::{
     Clause, Decl, EventKind, Expr, Function, Guard, Ident, MessageMember, Privacy, RecordMember,
@@ -447,9 +448,24 @@ impl Builder<'_> {
                     }
                 }
                 Decl::Dispatch(dispatch) => {
-                    let Some(&enum_index) = self.program.enum_index.get(&dispatch.enumeration.name)
+                    let Some(Definition::Enum(enumeration)) =
+                        self.resolved(unit_id, dispatch.enumeration.node)
                     else {
                         continue;
+                    };
+                    let Some(enum_index) = self.program.enum_named(enumeration) else {
+                        continue;
+                    };
+                    // The label of `on E::X` is the one the checker recorded; a prefix or `*`
+                    // is a pattern over the enum's labels.
+                    let exact = match &dispatch.pattern {
+                        crate::hir::DispatchPattern::Label(label) => {
+                            match self.resolved(unit_id, label.node) {
+                                Some(Definition::EnumLabel { label, .. }) => Some(label.clone()),
+                                _ => Some(String::new()),
+                            }
+                        }
+                        _ => None,
                     };
                     let self_slot = self.alloc(unit_id);
                     let id = self.add_function(unit_id, &dispatch.function, None, Some(self_slot));
@@ -457,7 +473,7 @@ impl Builder<'_> {
                     let matching: Vec<i32> = labels
                         .iter()
                         .filter(|(name, _)| match &dispatch.pattern {
-                            crate::hir::DispatchPattern::Label(label) => *name == label.name,
+                            crate::hir::DispatchPattern::Label(_) => exact.as_ref() == Some(name),
                             crate::hir::DispatchPattern::Prefix(prefix) => {
                                 name.starts_with(&prefix.name)
                             }
@@ -480,7 +496,7 @@ impl Builder<'_> {
                         .get(&channel.message.name)
                         .copied();
                     let param_slot = self.alloc(unit_id);
-                    let guard = self.guard_refs(channel.guard.as_ref(), None);
+                    let guard = self.guard_refs(unit_id, channel.guard.as_ref());
                     self.program.handlers.insert(
                         channel.name.name.clone(),
                         HandlerDef {
@@ -679,20 +695,22 @@ impl Builder<'_> {
                 _ => {}
             }
         }
-        // Privacy rules need the policies, so they come after the callables.
+        // Privacy rules need the policies, so they come after the callables; what each policy
+        // name means is the checker's record.
         for unit_id in 0..self.program.units.len() as u32 {
             let item = Arc::clone(&self.program.units[unit_id as usize].item);
             match &item.decl {
                 Decl::Field(field) => {
-                    let rule = self.privacy(&field.privacy, RecordId::ROOT);
+                    let rule = self.privacy(unit_id, &field.privacy, RecordId::ROOT);
                     self.set_privacy(RecordId::ROOT, &field.name.name, rule);
                 }
                 Decl::Formula(formula) => {
-                    let rule = self.privacy(&formula.privacy, RecordId::ROOT);
+                    let rule = self.privacy(unit_id, &formula.privacy, RecordId::ROOT);
                     self.set_privacy(RecordId::ROOT, &formula.name.name, rule);
                 }
                 Decl::Bubble(bubble) => {
-                    let rule = PrivacyRule::Policies(self.guard_refs(bubble.guard.as_ref(), None));
+                    let rule =
+                        PrivacyRule::Policies(self.guard_refs(unit_id, bubble.guard.as_ref()));
                     self.set_privacy(RecordId::ROOT, &bubble.name.name, rule);
                 }
                 Decl::Record(record) => {
@@ -700,21 +718,21 @@ impl Builder<'_> {
                     for member in &record.members {
                         match member {
                             RecordMember::Field(field) => {
-                                let rule = self.privacy(&field.privacy, index);
+                                let rule = self.privacy(unit_id, &field.privacy, index);
                                 self.set_privacy(index, &field.name.name, rule);
                             }
                             RecordMember::Formula(formula) => {
-                                let rule = self.privacy(&formula.privacy, index);
+                                let rule = self.privacy(unit_id, &formula.privacy, index);
                                 self.set_privacy(index, &formula.name.name, rule);
                             }
                             RecordMember::Bubble(bubble) => {
                                 let rule = PrivacyRule::Policies(
-                                    self.guard_refs(bubble.guard.as_ref(), Some(index)),
+                                    self.guard_refs(unit_id, bubble.guard.as_ref()),
                                 );
                                 self.set_privacy(index, &bubble.name.name, rule);
                             }
                             RecordMember::Require(policy) => {
-                                let policy = self.policy_ref(&policy.name, Some(index));
+                                let policy = self.policy_ref(unit_id, policy);
                                 self.program.records[index].requires.push(policy);
                             }
                             _ => {}
@@ -733,7 +751,7 @@ impl Builder<'_> {
         }
     }
 
-    fn privacy(&self, privacy: &Privacy, record: RecordId) -> PrivacyRule {
+    fn privacy(&self, unit: u32, privacy: &Privacy, record: RecordId) -> PrivacyRule {
         match privacy {
             Privacy::Default | Privacy::Private => PrivacyRule::Private,
             Privacy::Public => PrivacyRule::Public,
@@ -743,40 +761,57 @@ impl Builder<'_> {
                     None => PrivacyRule::Private,
                 }
             }
-            Privacy::UsePolicy(guard) => PrivacyRule::Policies(
-                self.guard_refs(Some(guard), (record != RecordId::ROOT).then_some(record)),
-            ),
+            Privacy::UsePolicy(guard) => PrivacyRule::Policies(self.guard_refs(unit, Some(guard))),
         }
     }
 
-    fn guard_refs(&self, guard: Option<&Guard>, record: Option<RecordId>) -> Vec<PolicyRef> {
+    /// The policies and filters of a guard in the code of `unit`, as the checker resolved each
+    /// name (a record's own policy before the document's).
+    fn guard_refs(&self, unit: u32, guard: Option<&Guard>) -> Vec<PolicyRef> {
         let Some(guard) = guard else {
             return Vec::new();
         };
-        let mut refs: Vec<PolicyRef> = guard
+        guard
             .policies
             .iter()
-            .map(|policy| self.policy_ref(&policy.name, record))
-            .collect();
-        refs.extend(guard.filters.iter().map(|filter| {
-            self.program
-                .filters
-                .get(&filter.name)
-                .map_or(PolicyRef::Missing, |id| PolicyRef::Filter(*id))
-        }));
-        refs
+            .chain(&guard.filters)
+            .map(|name| self.policy_ref(unit, name))
+            .collect()
     }
 
-    fn policy_ref(&self, name: &str, record: Option<RecordId>) -> PolicyRef {
-        if let Some(record) = record
-            && let Some(id) = self.program.records[record].policies.get(name)
-        {
-            return PolicyRef::Record(*id);
-        }
-        self.program
-            .policies
-            .get(name)
-            .map_or(PolicyRef::Missing, |id| PolicyRef::Document(*id))
+    /// A policy or filter name in a guard or a `require`, through the checker's record.
+    fn policy_ref(&self, unit: u32, name: &Ident) -> PolicyRef {
+        let id = match self.resolved(unit, name.node) {
+            Some(Definition::Policy {
+                record: Some(record),
+                name,
+            }) => self
+                .program
+                .record_index
+                .get(record)
+                .and_then(|index| self.program.records[*index].policies.get(name))
+                .map(|id| PolicyRef::Record(*id)),
+            Some(Definition::Policy { record: None, name }) => self
+                .program
+                .policies
+                .get(name)
+                .map(|id| PolicyRef::Document(*id)),
+            Some(Definition::Filter(name)) => self
+                .program
+                .filters
+                .get(name)
+                .map(|id| PolicyRef::Filter(*id)),
+            _ => None,
+        };
+        id.unwrap_or(PolicyRef::Missing)
+    }
+
+    /// What the checker resolved the name at `node` of `unit`'s code to.
+    fn resolved(&self, unit: u32, node: crate::hir::NodeId) -> Option<&Definition> {
+        self.names
+            .get(unit as usize)?
+            .get(node)
+            .map(|resolved| &resolved.definition)
     }
 
     fn alloc(&mut self, unit: u32) -> u32 {

@@ -51,6 +51,15 @@ impl Resolver<'_, '_> {
             .map(|resolved| resolved.definition.clone())
     }
 
+    /// The handler a channel or rpc declaration declares, through the checker's record of the
+    /// declaring name.
+    fn declared_handler(&self, name: &Ident) -> Option<&HandlerDef> {
+        match self.resolved(name.node)? {
+            Definition::Channel(channel) => self.builder.program.handlers.get(&channel),
+            _ => None,
+        }
+    }
+
     /// Binds the local declared by `name` to a slot.
     fn bind(&mut self, name: &Ident, slot: u32) {
         self.slots.insert(name.node, slot);
@@ -129,18 +138,22 @@ impl Resolver<'_, '_> {
             | Decl::Policy(_)
             | Decl::Filter(_) => self.functions(&functions, item),
             Decl::Channel(channel) => {
-                let slot = self.builder.program.handlers[&channel.name.name].param_slot;
-                self.bind(&channel.parameter, slot);
+                if let Some(handler) = self.declared_handler(&channel.name) {
+                    self.bind(&channel.parameter, handler.param_slot);
+                }
                 self.block(&channel.body);
             }
             Decl::Rpc(rpc) => {
-                let handler = self.builder.program.handlers[&rpc.name.name].clone();
                 // The rpc parameters are read from the generated message: bind each to a local
                 // filled by the runtime from the message's fields, in order.
-                let (who_slot, slots) = handler.rpc.clone().unwrap_or_default();
-                self.bind(&rpc.who, who_slot);
-                for (param, slot) in rpc.params.iter().zip(slots) {
-                    self.bind(&param.name, slot);
+                if let Some((who_slot, slots)) = self
+                    .declared_handler(&rpc.name)
+                    .and_then(|handler| handler.rpc.clone())
+                {
+                    self.bind(&rpc.who, who_slot);
+                    for (param, slot) in rpc.params.iter().zip(slots) {
+                        self.bind(&param.name, slot);
+                    }
                 }
                 self.block(&rpc.body);
             }
@@ -504,27 +517,34 @@ impl Resolver<'_, '_> {
                 label,
                 prefix,
             } => {
-                if let Some(index) = self.builder.program.enum_index.get(&enumeration.name) {
-                    let layout = &self.builder.program.enums[*index];
+                // The checker recorded the enum and, for `E::X`, the label; only a prefix
+                // (`E::X*`) is a pattern over the layout's labels rather than a name.
+                let layout = match self.resolved(enumeration.node) {
+                    Some(Definition::Enum(name)) => self
+                        .builder
+                        .program
+                        .enum_named(&name)
+                        .map(|index| &self.builder.program.enums[index]),
+                    _ => None,
+                };
+                if let Some(layout) = layout {
+                    let labels = || layout.labels.iter();
                     let res = match label {
-                        Some(label) if !*prefix => Res::EnumConst(
-                            layout
-                                .labels
-                                .iter()
-                                .find(|(name, _)| *name == label.name)
-                                .map_or(layout.default, |(_, value)| *value),
-                        ),
+                        Some(label) if !*prefix => match self.resolved(label.node) {
+                            Some(Definition::EnumLabel { label, .. }) => Res::EnumConst(
+                                labels()
+                                    .find(|(name, _)| *name == label)
+                                    .map_or(layout.default, |(_, value)| *value),
+                            ),
+                            _ => Res::EnumConst(layout.default),
+                        },
                         Some(label) => Res::EnumSet(
-                            layout
-                                .labels
-                                .iter()
+                            labels()
                                 .filter(|(name, _)| name.starts_with(&label.name))
                                 .map(|(_, value)| *value)
                                 .collect(),
                         ),
-                        None => {
-                            Res::EnumSet(layout.labels.iter().map(|(_, value)| *value).collect())
-                        }
+                        None => Res::EnumSet(labels().map(|(_, value)| *value).collect()),
                     };
                     self.set(id, res);
                 }
