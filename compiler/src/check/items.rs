@@ -103,358 +103,415 @@ impl Checker<'_> {
             Decl::View(view) => {
                 self.resolve_type(&view.ty);
             }
-            Decl::Record(record) => {
-                let name: Arc<str> = Arc::from(record.name.name.as_str());
-                for member in &record.members {
-                    self.record_member(member, &name);
-                }
-                if let Some(cycle) =
-                    super::cycles::record_formula_cycle(&name, self.signatures, self.formulas)
-                {
-                    self.error_with_help(
-                        record.name.node,
-                        Code::TypeCycle,
-                        format!("A cycle was detected within records: {}", cycle.join(", ")),
-                        "a record can not contain itself, through its fields or its formulas",
-                    );
-                }
-            }
-            Decl::Message(message) => {
-                let name: Arc<str> = Arc::from(message.name.name.as_str());
-                for member in &message.members {
-                    self.message_member(member, &name);
-                }
-            }
-            Decl::Enum(enumeration) => {
-                if enumeration.labels.is_empty() {
-                    self.error(
-                        enumeration.name.node,
-                        Code::StructureRule,
-                        format!("enum '{}' has no values", enumeration.name.name),
-                    );
-                }
-                self.enum_values_unique(enumeration);
-                let mut seen: Vec<&Ident> = Vec::new();
-                for label in &enumeration.labels {
-                    if let Some(first) = seen.iter().find(|first| first.name == label.name.name) {
-                        self.report(
-                            SemanticDiagnostic::new(
-                                label.name.node,
-                                Code::Duplicate,
-                                format!(
-                                    "The enumeration '{}' has duplicates for '{}' defined.",
-                                    enumeration.name.name, label.name.name
-                                ),
-                            )
-                            .with_label(Anchor::Node(first.node), "first defined here"),
-                        );
-                    }
-                    seen.push(&label.name);
-                }
-            }
-            Decl::Dispatch(dispatch) => {
-                let enum_ty = if self
-                    .signatures
-                    .enums
-                    .contains_key(&dispatch.enumeration.name)
-                {
-                    Ty::Enum(Arc::from(dispatch.enumeration.name.as_str()))
-                } else {
-                    self.error_suggesting(
-                        dispatch.enumeration.node,
-                        Code::UnknownType,
-                        format!("no enumeration named '{}'", dispatch.enumeration.name),
-                        self.suggest_enum(&dispatch.enumeration.name),
-                    );
-                    Ty::Error
-                };
-                let self_ident = Ident {
-                    name: "self".to_owned(),
-                    node: dispatch.function.name.node,
-                };
-                self.function(
-                    &dispatch.function,
-                    CodeKind::Dispatcher,
-                    vec![(self_ident, enum_ty, true)],
-                );
-            }
+            Decl::Record(record) => self.record_decl(record),
+            Decl::Message(message) => self.message_decl(message),
+            Decl::Enum(enumeration) => self.enum_decl(enumeration),
+            Decl::Dispatch(dispatch) => self.dispatch_decl(dispatch),
             Decl::Function(function) => self.function(function, CodeKind::Function, Vec::new()),
-            Decl::Procedure(procedure) => {
-                let modifiers = procedure.modifiers;
-                let kind = CodeKind::Procedure {
-                    readonly: modifiers.readonly,
-                    aborts: modifiers.aborts,
-                    viewer: modifiers.viewer,
-                };
-                self.function(procedure, kind, Vec::new());
-            }
+            Decl::Procedure(procedure) => self.procedure_decl(procedure),
             Decl::Policy(policy) => {
                 self.bool_body(&policy.body, CodeKind::Policy, &policy.name, None)
             }
             Decl::Filter(filter) => {
                 self.bool_body(&filter.body, CodeKind::Filter, &filter.name, None)
             }
-            Decl::Channel(channel) => {
-                let message_ty = self.message_type(&channel.message);
-                let parameter_ty = if channel.array {
-                    Ty::array(message_ty)
-                } else {
-                    message_ty
-                };
-                if let Some(guard) = &channel.guard {
-                    self.guard(guard);
-                }
-                self.code(
-                    &channel.body,
-                    Context::new(CodeKind::Handler),
-                    vec![(channel.parameter.clone(), parameter_ty, true)],
-                );
-            }
+            Decl::Channel(channel) => self.channel_decl(channel),
             Decl::AsyncChannel(channel) => {
                 self.message_type(&channel.message);
             }
-            Decl::Rpc(rpc) => {
-                let mut locals = vec![(rpc.who.clone(), Ty::Principal, true)];
-                let message = crate::signatures::rpc_message_name(&rpc.name.name);
-                for param in &rpc.params {
-                    let ty = self.resolve_type(&param.ty);
-                    locals.push((param.name.clone(), ty, false));
-                    // Each parameter is also a field of the message the rpc receives.
-                    let local = self.local_definition(&param.name);
-                    self.links.push((
-                        local,
-                        Definition::Field {
-                            owner: super::Owner::Message(message.clone()),
-                            name: param.name.name.clone(),
-                        },
-                    ));
-                }
-                self.code(&rpc.body, Context::new(CodeKind::Handler), locals);
-            }
+            Decl::Rpc(rpc) => self.rpc_decl(rpc),
             Decl::State { body, .. } => self.code(body, Context::new(CodeKind::State), Vec::new()),
             Decl::Constructor { parameter, body } => {
-                let mut locals = Vec::new();
-                if let Some((message, name)) = parameter {
-                    self.constructor_without_invention(message);
-                    self.constructor_messages_unify(message);
-                    let ty = self.message_type(message);
-                    locals.push((name.clone(), ty, true));
-                }
-                self.code(body, Context::new(CodeKind::Construct), locals);
+                self.constructor_decl(parameter.as_ref(), body)
             }
             Decl::Event { kind, body } => self.event(kind, body),
-            Decl::Static { context, entries } => {
-                for entry in entries {
-                    match entry {
-                        StaticEntry::Policy { kind, body, .. } => {
-                            let mut locals = Vec::new();
-                            if let Some(context) = context {
-                                locals.push((context.clone(), Ty::Context, true));
-                            }
-                            let name = match kind {
-                                StaticPolicyKind::Create => "create",
-                                StaticPolicyKind::Invent => "invent",
-                                StaticPolicyKind::Send => "send",
-                            };
-                            let mut code_context = Context::new(CodeKind::Static);
-                            code_context.returns = Some(Ty::Bool);
-                            let flow = self.code_flow(body, code_context, locals);
-                            if flow == Flow::Continues {
-                                self.error_at_end(
-                                    body,
-                                    format!("The '{name}' policy must return a boolean"),
-                                );
-                            }
-                        }
-                        StaticEntry::Setting { name, value } => {
-                            self.context = Context::new(CodeKind::Static);
-                            let ty = self.expr(*value).ty;
-                            let expected = match name.name.as_str() {
-                                "maximum_history" | "frequency" | "temporal_resolution_ms" => {
-                                    Some(Ty::Int)
-                                }
-                                "delete_on_close" | "readonly" => Some(Ty::Bool),
-                                _ => None,
-                            };
-                            match expected {
-                                Some(expected) => {
-                                    if !crate::ty::can_store(&expected, &ty, false, self.signatures)
-                                    {
-                                        self.error(
-                                            self.body.expr(*value).node,
-                                            Code::TypeMismatch,
-                                            format!("expected '{expected}', found '{ty}'"),
-                                        );
-                                    }
-                                }
-                                None => self.error(
-                                    name.node,
-                                    Code::UnknownReference,
-                                    format!("'{}' is not a @static setting", name.name),
-                                ),
-                            }
-                        }
-                    }
-                }
-            }
-            Decl::Web(web) => {
-                let kind = match web.method {
-                    WebMethod::Get => CodeKind::WebRead,
-                    WebMethod::Put | WebMethod::Delete => CodeKind::WebWrite,
-                    WebMethod::Options => CodeKind::WebOptions,
-                };
-                let mut locals = Vec::new();
-                for segment in &web.path {
-                    match segment {
-                        UriSegment::Parameter { name, ty } => {
-                            let resolved = self.resolve_type(ty);
-                            if !matches!(
-                                resolved,
-                                Ty::Int | Ty::Long | Ty::Double | Ty::String | Ty::Bool | Ty::Error
-                            ) {
-                                self.error(ty.node(), Code::TypeMismatch, "The parameter type must be int, long, double, string, or boolean");
-                            }
-                            locals.push((name.clone(), resolved, true));
-                        }
-                        UriSegment::Rest(name) => locals.push((name.clone(), Ty::String, true)),
-                        UriSegment::Literal(_) => {}
-                    }
-                }
-                if let Some((message, name)) = &web.parameter {
-                    let ty = self.message_type(message);
-                    locals.push((name.clone(), ty, true));
-                }
-                if let Some(guard) = &web.guard {
-                    self.guard(guard);
-                }
-                let mut context = Context::new(kind);
-                // A web handler returns a message whose fields say what to send; its shape is
-                // checked with the handler's other rules.
-                context.returns = Some(Ty::Error);
-                self.code(&web.body, context, locals);
-            }
+            Decl::Static { context, entries } => self.static_decl(context.as_ref(), entries),
+            Decl::Web(web) => self.web_decl(web),
             Decl::Cron { schedule, body, .. } => {
                 self.cron_schedule(schedule);
                 self.code(body, Context::new(CodeKind::Cron), Vec::new());
             }
             Decl::Test { body, .. } => self.code(body, Context::new(CodeKind::Test), Vec::new()),
             Decl::Include { path } => self.include(path, item.node),
-            Decl::Link { name, params } => {
-                if name.name != "sample" {
-                    self.error(
-                        name.node,
-                        Code::UnknownReference,
-                        format!("The link '{}' was not found.", name.name),
-                    );
-                }
-                for (key, value) in params {
-                    self.context = Context::new(CodeKind::Constant);
-                    self.expr(*value);
-                    if key.name == "error" {
-                        self.error(
-                            key.node,
-                            Code::StructureRule,
-                            format!(
-                                "The link '{}' has an error param which is an error",
-                                name.name
-                            ),
-                        );
-                    }
-                }
-            }
+            Decl::Link { name, params } => self.link_decl(name, params),
             Decl::Assoc { .. } | Decl::Template { .. } => {}
-            Decl::Service { members, .. } => {
-                for member in members {
-                    match member {
-                        crate::hir::ServiceMember::Setting { value, .. } => {
-                            self.context = Context::new(CodeKind::Constant);
-                            self.expr(*value);
-                        }
-                        crate::hir::ServiceMember::Method {
-                            output,
-                            array: true,
-                            ..
-                        } if output.name == "dynamic" => {
-                            self.error_with_help(
-                                output.node,
-                                Code::StructureRule,
-                                "service method returns dynamic, and can't be an array",
-                                "return `dynamic` (a JSON array is a dynamic value) or an array of messages",
-                            );
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            Decl::Replication(replication) => {
-                if !self
-                    .signatures
-                    .services
-                    .contains_key(&replication.service.name)
-                {
-                    self.error(
-                        replication.service.node,
-                        Code::UnknownReference,
-                        format!(
-                            "The service '{}' was not found for replication at '{}'",
-                            replication.service.name, replication.name.name
-                        ),
-                    );
-                }
-                self.context = Context::new(CodeKind::ReadOnlyExpression);
-                self.expr(replication.value);
-            }
+            Decl::Service { members, .. } => self.service_decl(members),
+            Decl::Replication(replication) => self.replication_decl(replication),
             Decl::Authorize {
                 username,
                 password,
                 body,
-            } => {
-                let mut context = Context::new(CodeKind::Authorization);
-                context.returns = Some(Ty::String);
-                self.code(
-                    body,
-                    context,
-                    vec![
-                        (username.clone(), Ty::String, true),
-                        (password.clone(), Ty::String, true),
-                    ],
-                );
-            }
+            } => self.authorize_decl(username, password, body),
             Decl::Authorization {
                 message,
                 parameter,
                 body,
-            } => {
-                let ty = self.message_type(message);
-                let mut context = Context::new(CodeKind::Authorization);
-                context.returns = Some(Ty::Error);
-                self.code(body, context, vec![(parameter.clone(), ty, true)]);
-            }
-            Decl::Password { parameter, body } => {
-                self.code(
-                    body,
-                    Context::new(CodeKind::Password),
-                    vec![(parameter.clone(), Ty::String, true)],
-                );
-            }
-            Decl::Metric { value, .. } => {
-                self.context = Context::new(CodeKind::ReadOnlyExpression);
-                let ty = self.expr(*value).ty;
-                if !matches!(ty, Ty::Int | Ty::Long | Ty::Double | Ty::Error) {
-                    self.error(
-                        self.body.expr(*value).node,
-                        Code::NotANumber,
-                        format!("expected an int, long or double, found '{ty}'"),
-                    );
-                }
-            }
-            Decl::Traffic { value } => {
-                self.context = Context::new(CodeKind::Traffic);
-                let ty = self.expr(*value).ty;
-                self.expect_storable(self.body.expr(*value).node, &Ty::String, &ty, false);
-            }
+            } => self.authorization_decl(message, parameter, body),
+            Decl::Password { parameter, body } => self.password_decl(parameter, body),
+            Decl::Metric { value, .. } => self.metric_decl(*value),
+            Decl::Traffic { value } => self.traffic_decl(*value),
             Decl::Join(join) => self.join(join, None),
         }
+    }
+
+    /// A record: its members, then formula cycles through its fields.
+    fn record_decl(&mut self, record: &crate::hir::Record) {
+        let name: Arc<str> = Arc::from(record.name.name.as_str());
+        for member in &record.members {
+            self.record_member(member, &name);
+        }
+        if let Some(cycle) =
+            super::cycles::record_formula_cycle(&name, self.signatures, self.formulas)
+        {
+            self.error_with_help(
+                record.name.node,
+                Code::TypeCycle,
+                format!("A cycle was detected within records: {}", cycle.join(", ")),
+                "a record can not contain itself, through its fields or its formulas",
+            );
+        }
+    }
+
+    /// A message: its members.
+    fn message_decl(&mut self, message: &crate::hir::Message) {
+        let name: Arc<str> = Arc::from(message.name.name.as_str());
+        for member in &message.members {
+            self.message_member(member, &name);
+        }
+    }
+
+    /// An enum: at least one label, labels and their values distinct.
+    fn enum_decl(&mut self, enumeration: &crate::hir::Enum) {
+        if enumeration.labels.is_empty() {
+            self.error(
+                enumeration.name.node,
+                Code::StructureRule,
+                format!("enum '{}' has no values", enumeration.name.name),
+            );
+        }
+        self.enum_values_unique(enumeration);
+        let mut seen: Vec<&Ident> = Vec::new();
+        for label in &enumeration.labels {
+            if let Some(first) = seen.iter().find(|first| first.name == label.name.name) {
+                self.report(
+                    SemanticDiagnostic::new(
+                        label.name.node,
+                        Code::Duplicate,
+                        format!(
+                            "The enumeration '{}' has duplicates for '{}' defined.",
+                            enumeration.name.name, label.name.name
+                        ),
+                    )
+                    .with_label(Anchor::Node(first.node), "first defined here"),
+                );
+            }
+            seen.push(&label.name);
+        }
+    }
+
+    /// A dispatcher: a function of the enum value it runs on (`self`).
+    fn dispatch_decl(&mut self, dispatch: &crate::hir::Dispatch) {
+        let enum_ty = if self
+            .signatures
+            .enums
+            .contains_key(&dispatch.enumeration.name)
+        {
+            Ty::Enum(Arc::from(dispatch.enumeration.name.as_str()))
+        } else {
+            self.error_suggesting(
+                dispatch.enumeration.node,
+                Code::UnknownType,
+                format!("no enumeration named '{}'", dispatch.enumeration.name),
+                self.suggest_enum(&dispatch.enumeration.name),
+            );
+            Ty::Error
+        };
+        let self_ident = Ident {
+            name: "self".to_owned(),
+            node: dispatch.function.name.node,
+        };
+        self.function(
+            &dispatch.function,
+            CodeKind::Dispatcher,
+            vec![(self_ident, enum_ty, true)],
+        );
+    }
+
+    /// A procedure: a function whose modifiers decide what its code may do.
+    fn procedure_decl(&mut self, procedure: &Function) {
+        let modifiers = procedure.modifiers;
+        let kind = CodeKind::Procedure {
+            readonly: modifiers.readonly,
+            aborts: modifiers.aborts,
+            viewer: modifiers.viewer,
+        };
+        self.function(procedure, kind, Vec::new());
+    }
+
+    /// A message handler: its guard, then its code with the message as parameter.
+    fn channel_decl(&mut self, channel: &crate::hir::Channel) {
+        let message_ty = self.message_type(&channel.message);
+        let parameter_ty = if channel.array {
+            Ty::array(message_ty)
+        } else {
+            message_ty
+        };
+        if let Some(guard) = &channel.guard {
+            self.guard(guard);
+        }
+        self.code(
+            &channel.body,
+            Context::new(CodeKind::Handler),
+            vec![(channel.parameter.clone(), parameter_ty, true)],
+        );
+    }
+
+    /// An rpc: its parameters are locals and fields of the message it receives.
+    fn rpc_decl(&mut self, rpc: &crate::hir::Rpc) {
+        let mut locals = vec![(rpc.who.clone(), Ty::Principal, true)];
+        let message = crate::signatures::rpc_message_name(&rpc.name.name);
+        for param in &rpc.params {
+            let ty = self.resolve_type(&param.ty);
+            locals.push((param.name.clone(), ty, false));
+            // Each parameter is also a field of the message the rpc receives.
+            let local = self.local_definition(&param.name);
+            self.links.push((
+                local,
+                Definition::Field {
+                    owner: super::Owner::Message(message.clone()),
+                    name: param.name.name.clone(),
+                },
+            ));
+        }
+        self.code(&rpc.body, Context::new(CodeKind::Handler), locals);
+    }
+
+    /// A constructor, with the message it may take.
+    fn constructor_decl(&mut self, parameter: Option<&(Ident, Ident)>, body: &Block) {
+        let mut locals = Vec::new();
+        if let Some((message, name)) = parameter {
+            self.constructor_without_invention(message);
+            self.constructor_messages_unify(message);
+            let ty = self.message_type(message);
+            locals.push((name.clone(), ty, true));
+        }
+        self.code(body, Context::new(CodeKind::Construct), locals);
+    }
+
+    /// `@static`: its policies return booleans, its settings have known names and types.
+    fn static_decl(&mut self, context: Option<&Ident>, entries: &[StaticEntry]) {
+        for entry in entries {
+            match entry {
+                StaticEntry::Policy { kind, body, .. } => {
+                    let mut locals = Vec::new();
+                    if let Some(context) = context {
+                        locals.push((context.clone(), Ty::Context, true));
+                    }
+                    let name = match kind {
+                        StaticPolicyKind::Create => "create",
+                        StaticPolicyKind::Invent => "invent",
+                        StaticPolicyKind::Send => "send",
+                    };
+                    let mut code_context = Context::new(CodeKind::Static);
+                    code_context.returns = Some(Ty::Bool);
+                    let flow = self.code_flow(body, code_context, locals);
+                    if flow == Flow::Continues {
+                        self.error_at_end(
+                            body,
+                            format!("The '{name}' policy must return a boolean"),
+                        );
+                    }
+                }
+                StaticEntry::Setting { name, value } => {
+                    self.context = Context::new(CodeKind::Static);
+                    let ty = self.expr(*value).ty;
+                    let expected = match name.name.as_str() {
+                        "maximum_history" | "frequency" | "temporal_resolution_ms" => Some(Ty::Int),
+                        "delete_on_close" | "readonly" => Some(Ty::Bool),
+                        _ => None,
+                    };
+                    match expected {
+                        Some(expected) => {
+                            if !crate::ty::can_store(&expected, &ty, false, self.signatures) {
+                                self.error(
+                                    self.body.expr(*value).node,
+                                    Code::TypeMismatch,
+                                    format!("expected '{expected}', found '{ty}'"),
+                                );
+                            }
+                        }
+                        None => self.error(
+                            name.node,
+                            Code::UnknownReference,
+                            format!("'{}' is not a @static setting", name.name),
+                        ),
+                    }
+                }
+            }
+        }
+    }
+
+    /// A web handler: path parameters of simple types, its message and guard, then its code.
+    fn web_decl(&mut self, web: &crate::hir::Web) {
+        let kind = match web.method {
+            WebMethod::Get => CodeKind::WebRead,
+            WebMethod::Put | WebMethod::Delete => CodeKind::WebWrite,
+            WebMethod::Options => CodeKind::WebOptions,
+        };
+        let mut locals = Vec::new();
+        for segment in &web.path {
+            match segment {
+                UriSegment::Parameter { name, ty } => {
+                    let resolved = self.resolve_type(ty);
+                    if !matches!(
+                        resolved,
+                        Ty::Int | Ty::Long | Ty::Double | Ty::String | Ty::Bool | Ty::Error
+                    ) {
+                        self.error(
+                            ty.node(),
+                            Code::TypeMismatch,
+                            "The parameter type must be int, long, double, string, or boolean",
+                        );
+                    }
+                    locals.push((name.clone(), resolved, true));
+                }
+                UriSegment::Rest(name) => locals.push((name.clone(), Ty::String, true)),
+                UriSegment::Literal(_) => {}
+            }
+        }
+        if let Some((message, name)) = &web.parameter {
+            let ty = self.message_type(message);
+            locals.push((name.clone(), ty, true));
+        }
+        if let Some(guard) = &web.guard {
+            self.guard(guard);
+        }
+        let mut context = Context::new(kind);
+        // A web handler returns a message whose fields say what to send; its shape is
+        // checked with the handler's other rules.
+        context.returns = Some(Ty::Error);
+        self.code(&web.body, context, locals);
+    }
+
+    /// A link: only `sample` exists, and its parameters are constants.
+    fn link_decl(&mut self, name: &Ident, params: &[(Ident, crate::hir::ExprId)]) {
+        if name.name != "sample" {
+            self.error(
+                name.node,
+                Code::UnknownReference,
+                format!("The link '{}' was not found.", name.name),
+            );
+        }
+        for (key, value) in params {
+            self.context = Context::new(CodeKind::Constant);
+            self.expr(*value);
+            if key.name == "error" {
+                self.error(
+                    key.node,
+                    Code::StructureRule,
+                    format!(
+                        "The link '{}' has an error param which is an error",
+                        name.name
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A service: constant settings and methods whose results can be sent.
+    fn service_decl(&mut self, members: &[crate::hir::ServiceMember]) {
+        for member in members {
+            match member {
+                crate::hir::ServiceMember::Setting { value, .. } => {
+                    self.context = Context::new(CodeKind::Constant);
+                    self.expr(*value);
+                }
+                crate::hir::ServiceMember::Method {
+                    output,
+                    array: true,
+                    ..
+                } if output.name == "dynamic" => {
+                    self.error_with_help(
+                        output.node,
+                        Code::StructureRule,
+                        "service method returns dynamic, and can't be an array",
+                        "return `dynamic` (a JSON array is a dynamic value) or an array of messages",
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A replication: a known service and a read-only value.
+    fn replication_decl(&mut self, replication: &crate::hir::Replication) {
+        if !self
+            .signatures
+            .services
+            .contains_key(&replication.service.name)
+        {
+            self.error(
+                replication.service.node,
+                Code::UnknownReference,
+                format!(
+                    "The service '{}' was not found for replication at '{}'",
+                    replication.service.name, replication.name.name
+                ),
+            );
+        }
+        self.context = Context::new(CodeKind::ReadOnlyExpression);
+        self.expr(replication.value);
+    }
+
+    /// `@authorize`: code of the user name and password that returns the agent.
+    fn authorize_decl(&mut self, username: &Ident, password: &Ident, body: &Block) {
+        let mut context = Context::new(CodeKind::Authorization);
+        context.returns = Some(Ty::String);
+        self.code(
+            body,
+            context,
+            vec![
+                (username.clone(), Ty::String, true),
+                (password.clone(), Ty::String, true),
+            ],
+        );
+    }
+
+    /// `@authorization`: code of a message.
+    fn authorization_decl(&mut self, message: &Ident, parameter: &Ident, body: &Block) {
+        let ty = self.message_type(message);
+        let mut context = Context::new(CodeKind::Authorization);
+        context.returns = Some(Ty::Error);
+        self.code(body, context, vec![(parameter.clone(), ty, true)]);
+    }
+
+    /// `@password`: code of the new password.
+    fn password_decl(&mut self, parameter: &Ident, body: &Block) {
+        self.code(
+            body,
+            Context::new(CodeKind::Password),
+            vec![(parameter.clone(), Ty::String, true)],
+        );
+    }
+
+    /// A metric: a read-only number.
+    fn metric_decl(&mut self, value: crate::hir::ExprId) {
+        self.context = Context::new(CodeKind::ReadOnlyExpression);
+        let ty = self.expr(value).ty;
+        if !matches!(ty, Ty::Int | Ty::Long | Ty::Double | Ty::Error) {
+            self.error(
+                self.body.expr(value).node,
+                Code::NotANumber,
+                format!("expected an int, long or double, found '{ty}'"),
+            );
+        }
+    }
+
+    /// `@traffic`: a read-only string.
+    fn traffic_decl(&mut self, value: crate::hir::ExprId) {
+        self.context = Context::new(CodeKind::Traffic);
+        let ty = self.expr(value).ty;
+        self.expect_storable(self.body.expr(value).node, &Ty::String, &ty, false);
     }
 
     /// Labels of an enum must have distinct values (language section 7.10): a label without a
