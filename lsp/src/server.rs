@@ -634,6 +634,17 @@ impl LanguageServer for Backend {
         let uri = params.text_document_position.text_document.uri;
         let new_name = params.new_name;
         let target_uri = uri.clone();
+        let refusal_name = new_name.clone();
+        let refusal = self
+            .query(&uri, move |db, file, document| {
+                let offset = offset_of(&document.rope, position);
+                handlers::references::rename_refusal(db, file, offset, &refusal_name)
+            })
+            .await
+            .flatten();
+        if let Some(reason) = refusal {
+            return Err(tower_lsp_server::jsonrpc::Error::invalid_params(reason));
+        }
         Ok(self
             .query(&uri, move |db, file, document| {
                 let offset = offset_of(&document.rope, position);

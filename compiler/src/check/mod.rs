@@ -118,7 +118,8 @@ impl<'a> Checker<'a> {
     }
 
     /// Couples the fields two struct types share by name: ingestion and `@convert` copy a field
-    /// into the field of the same name, so renaming one must rename the other.
+    /// into the field of the same name, so renaming one must rename the other (a record's `id`
+    /// is coupled too, so that the language server can refuse to rename it).
     fn link_fields(&mut self, target: &Ty, source: &Ty) {
         let (Some(target_owner), Some(source_owner)) = (struct_owner(target), struct_owner(source))
         else {
@@ -136,7 +137,7 @@ impl<'a> Checker<'a> {
         let shared: Vec<String> = target_sig
             .order
             .iter()
-            .filter(|name| *name != "id" && source_sig.members.contains_key(*name))
+            .filter(|name| source_sig.members.contains_key(*name))
             .cloned()
             .collect();
         for name in shared {

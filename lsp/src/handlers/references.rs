@@ -7,7 +7,9 @@
 
 use std::ops::Range;
 
-use adama_compiler::check::Definition;
+use adama_compiler::check::{Definition, Owner};
+use adama_compiler::hir::{Decl, DispatchPattern, Expr};
+use adama_compiler::queries::file_items;
 use adama_compiler::{Db, SourceFile};
 
 use super::semantic::{classify, declaration, occurrences};
@@ -57,6 +59,70 @@ pub fn rename_edits(
     }
     edits.sort_by_key(|(range, _)| range.start);
     edits
+}
+
+/// Why renaming the name at `offset` to `new_name` would change what the program means, when it
+/// would: an `id` that conversions or ingestion copy to or from a record's `id` (the key of its
+/// rows), and an enum label whose new name enters or leaves a prefix pattern (`E::Pre*`).
+pub fn rename_refusal(
+    db: &dyn Db,
+    file: SourceFile,
+    offset: usize,
+    new_name: &str,
+) -> Option<String> {
+    let (_, definition) = name_at(db, file, offset)?;
+    match &definition {
+        Definition::Field { name, .. } if name == "id" => {
+            let group = super::semantic::coupled(db, file, &definition);
+            if group.len() < 2 {
+                return None;
+            }
+            group.iter().find_map(|coupled| match coupled {
+                Definition::Field {
+                    owner: Owner::Record(record),
+                    name,
+                } if name == "id" => Some(format!(
+                    "'id' is the key of the rows of {record}, and conversions and ingestion copy it by name; it keeps its name"
+                )),
+                _ => None,
+            })
+        }
+        Definition::EnumLabel { enumeration, label } => enum_prefixes(db, file, enumeration)
+            .into_iter()
+            .find(|prefix| label.starts_with(prefix.as_str()) != new_name.starts_with(prefix.as_str()))
+            .map(|prefix| {
+                format!(
+                    "the pattern {enumeration}::{prefix}* matches labels by their start; '{new_name}' would change which labels it matches"
+                )
+            }),
+        _ => None,
+    }
+}
+
+/// The prefixes of the `E::Pre*` patterns of an enumeration, in dispatchers and in code.
+fn enum_prefixes(db: &dyn Db, file: SourceFile, enumeration: &str) -> Vec<String> {
+    let mut prefixes = Vec::new();
+    for item in file_items(db, file) {
+        let hir = item.hir(db);
+        if let Decl::Dispatch(dispatch) = &hir.decl
+            && dispatch.enumeration.name == enumeration
+            && let DispatchPattern::Prefix(prefix) = &dispatch.pattern
+        {
+            prefixes.push(prefix.name.clone());
+        }
+        for expr in &hir.body.exprs {
+            if let Expr::EnumValue {
+                enumeration: named,
+                label: Some(prefix),
+                prefix: true,
+            } = &expr.expr
+                && named.name == enumeration
+            {
+                prefixes.push(prefix.name.clone());
+            }
+        }
+    }
+    prefixes
 }
 
 /// Every range naming the same declaration as the name at `offset`, the declaration included,
