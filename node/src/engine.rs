@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use adama_compiler::ir::Program;
 use adama_compiler::{Diagnostic, Severity};
-use adama_runtime::{Document, Limits, Loaded, StaticPolicy};
 use adama_runtime::principal_from_json;
+use adama_runtime::{Document, Limits, Loaded, StaticPolicy};
 use serde_json::{Value as Json, json};
 
 pub use adama_runtime::TransactionRecord as Record;
@@ -151,19 +151,16 @@ impl Space {
         let program = adama_runtime::compile(file, text)
             .map_err(|diagnostics| render(file, text, &diagnostics))?;
         let loaded = Loaded::new(program);
-        let settings = loaded.static_settings().map_err(|fault| {
-            format!("{file}: the static settings cannot be evaluated: {fault}")
-        })?;
-        let maximum_history = match settings.get("maximum_history") {
-            None => DEFAULT_HISTORY,
-            Some(value) => value
-                .as_u64()
-                .filter(|history| *history > 0)
-                .and_then(|history| usize::try_from(history).ok())
-                .ok_or_else(|| {
-                    format!("{file}: maximum_history must be a positive integer, not {value}")
-                })?,
-        };
+        let settings = loaded
+            .static_settings()
+            .map_err(|fault| format!("{file}: the static settings cannot be evaluated: {fault}"))?;
+        // A history that is not a positive count falls back to the default.
+        let maximum_history = settings
+            .get("maximum_history")
+            .and_then(serde_json::Value::as_u64)
+            .filter(|history| *history > 0)
+            .and_then(|history| usize::try_from(history).ok())
+            .unwrap_or(DEFAULT_HISTORY);
         Ok(Space {
             name: name.to_owned(),
             source: Arc::from(text),

@@ -56,8 +56,15 @@ fn send(document: &mut Document, channel: &str, n: i64) -> Result<(), i32> {
 fn a_doubling_string_is_stopped_by_the_transaction_budget_and_the_document_carries_on() {
     let mut document = constructed(HOSTILE);
     let before = document.dump();
-    assert_eq!(send(&mut document, "twice", 0), Err(codes::MEMORY_EXHAUSTED));
-    assert_eq!(document.dump(), before, "the failed transaction changed nothing");
+    assert_eq!(
+        send(&mut document, "twice", 0),
+        Err(codes::MEMORY_EXHAUSTED)
+    );
+    assert_eq!(
+        document.dump(),
+        before,
+        "the failed transaction changed nothing"
+    );
     assert_eq!(send(&mut document, "bump", 3), Ok(()));
     assert_eq!(document.dump()["count"], json!(3));
 }
@@ -73,7 +80,10 @@ fn a_transaction_inserting_rows_without_end_is_stopped_by_the_transaction_budget
     );
     assert_eq!(document.meta().seq, seq);
     assert_eq!(send(&mut document, "grow", 100), Ok(()));
-    assert_eq!(document.dump()["_rows"].as_object().map(|rows| rows.len()), Some(100));
+    assert_eq!(
+        document.dump()["_rows"].as_object().map(|rows| rows.len()),
+        Some(100)
+    );
 }
 
 #[test]
@@ -90,11 +100,21 @@ fn a_document_may_not_grow_beyond_its_budget_but_may_shrink_below_it() {
         "the second batch would cross the budget"
     );
     assert_eq!(document.held_bytes(), held, "a rollback returns the count");
-    assert_eq!(document.dump()["_rows"].as_object().map(|rows| rows.len()), Some(100));
+    assert_eq!(
+        document.dump()["_rows"].as_object().map(|rows| rows.len()),
+        Some(100)
+    );
     document.limits_mut().document_bytes = base;
-    assert_eq!(send(&mut document, "bump", 1), Ok(()), "a transaction that does not grow it passes");
+    assert_eq!(
+        send(&mut document, "bump", 1),
+        Ok(()),
+        "a transaction that does not grow it passes"
+    );
     assert_eq!(send(&mut document, "shrink", 0), Ok(()));
-    assert!(document.held_bytes() < held, "deleted rows are no longer held");
+    assert!(
+        document.held_bytes() < held,
+        "deleted rows are no longer held"
+    );
 }
 
 #[test]
@@ -124,9 +144,15 @@ fn static_policies_are_answered_without_a_document() {
     let program = loaded(POLICIES);
     let context = json!({"origin": "https://example.com", "ip": "1.2.3.4"});
     let ann = Principal::new("ann", "acme");
-    assert_eq!(program.static_policy(StaticPolicy::Create, &ann, &context), Ok(true));
+    assert_eq!(
+        program.static_policy(StaticPolicy::Create, &ann, &context),
+        Ok(true)
+    );
     let bob = Principal::new("bob", "acme");
-    assert_eq!(program.static_policy(StaticPolicy::Create, &bob, &context), Ok(false));
+    assert_eq!(
+        program.static_policy(StaticPolicy::Create, &bob, &context),
+        Ok(false)
+    );
     let other = Principal::new("ann", "elsewhere");
     assert_eq!(
         program.static_policy(StaticPolicy::Create, &other, &context),
@@ -149,5 +175,10 @@ fn static_policies_are_answered_without_a_document() {
 fn static_settings_are_read_from_the_program() {
     let settings = loaded(POLICIES).static_settings().expect("settings");
     assert_eq!(settings.get("maximum_history"), Some(&json!(250)));
-    assert!(loaded("public int x;").static_settings().expect("settings").is_empty());
+    assert!(
+        loaded("public int x;")
+            .static_settings()
+            .expect("settings")
+            .is_empty()
+    );
 }

@@ -110,8 +110,9 @@ fn read_verse(directory: &Path, budget: MemoryBudget) -> Result<Served, String> 
                 path.display()
             ));
         };
-        let bytes = |field: &str| -> Result<Option<u64>, String> {
-            match &space[field] {
+        let bytes =
+            |field: &str| -> Result<Option<u64>, String> {
+                match &space[field] {
                 Json::Null => Ok(None),
                 value => value.as_u64().filter(|bytes| *bytes > 0).map(Some).ok_or_else(|| {
                     format!(
@@ -120,7 +121,7 @@ fn read_verse(directory: &Path, budget: MemoryBudget) -> Result<Served, String> 
                     )
                 }),
             }
-        };
+            };
         let budget = MemoryBudget {
             transaction_bytes: bytes("transaction_bytes")?.unwrap_or(budget.transaction_bytes),
             document_bytes: bytes("document_bytes")?.unwrap_or(budget.document_bytes),
