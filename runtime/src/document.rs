@@ -128,7 +128,7 @@ impl Default for Limits {
             budget: 10_000_000,
             max_depth: 200,
             max_records: 5_000_000,
-            transaction_bytes: 256 << 20,
+            transaction_bytes: 64 << 20,
             document_bytes: 1 << 30,
         }
     }
