@@ -80,3 +80,31 @@ fn a_devbox_directory_serves_its_spaces() {
     );
     assert_eq!(second.trim(), "spaces: room");
 }
+
+#[test]
+fn a_verse_memory_budget_that_is_not_a_byte_count_stops_the_start() {
+    let directory = tempfile::tempdir().expect("a directory");
+    std::fs::write(
+        directory.path().join("room.a"),
+        include_str!("../../examples/chat/chat.a"),
+    )
+    .expect("written");
+    std::fs::write(
+        directory.path().join("local.verse.json"),
+        r#"{"spaces":[{"name":"room","main":"room.a","transaction_bytes":1048576,"document_bytes":"lots"}]}"#,
+    )
+    .expect("written");
+    let output = adama()
+        .arg("serve")
+        .arg(directory.path())
+        .args(["--listen", "127.0.0.1:0", "--data"])
+        .arg(directory.path().join("data"))
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("space 'room': \"document_bytes\" must be a positive number of bytes"),
+        "{stderr}"
+    );
+}

@@ -438,13 +438,13 @@ impl DocumentTask {
         if self.is_constructed() {
             return Ok(());
         }
-        if !self.space.allows(Policy::Invent, context, &self.key) {
+        if !self.space.allows(Policy::Invent, context) {
             return Err(Failure::new(
                 codes::LOOKUP_FAILED,
                 "the document does not exist and may not be invented",
             ));
         }
-        if !self.space.allows(Policy::Create, context, &self.key) {
+        if !self.space.allows(Policy::Create, context) {
             return Err(Failure::new(
                 codes::CREATION_REJECTED,
                 "the document refused its creation",
@@ -510,7 +510,7 @@ impl DocumentTask {
                         codes::ALREADY_CREATED,
                         "the document already exists",
                     ))
-                } else if !self.space.allows(Policy::Create, &context, &self.key) {
+                } else if !self.space.allows(Policy::Create, &context) {
                     Err(Failure::new(
                         codes::CREATION_REJECTED,
                         "the document refused its creation",

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use adama_compiler::ir::Program;
 use adama_compiler::{Diagnostic, Severity};
-use adama_runtime::Document;
 use adama_runtime::principal_from_json;
+use adama_runtime::{Document, Limits, Loaded, StaticPolicy};
 use serde_json::{Value as Json, json};
 
 pub use adama_runtime::TransactionRecord as Record;
@@ -71,18 +71,35 @@ pub struct Refusal {
 /// The runtime's code for a connect of a principal that is already connected.
 pub const ALREADY_CONNECTED: i32 = 115_724;
 
+/// The memory a space's documents may use (the runtime's estimate, `runtime/src/memory.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryBudget {
+    /// Bytes of values and records one transaction may allocate.
+    pub transaction_bytes: u64,
+    /// Bytes of values and records a document may hold.
+    pub document_bytes: u64,
+}
+
+impl Default for MemoryBudget {
+    fn default() -> MemoryBudget {
+        let limits = Limits::default();
+        MemoryBudget {
+            transaction_bytes: limits.transaction_bytes,
+            document_bytes: limits.document_bytes,
+        }
+    }
+}
+
 /// A compiled space: the program, and what the node needs to know of its static settings.
 #[derive(Debug)]
 pub struct Space {
     pub name: String,
     pub source: Arc<str>,
-    program: Arc<Program>,
-    /// One program per `@static create` block whose connect handler is that block (see
-    /// [`Space::allows`]).
-    create_checks: Vec<Arc<Program>>,
-    invent_checks: Vec<Arc<Program>>,
+    loaded: Arc<Loaded>,
     /// `maximum_history`: how many log entries a compaction keeps.
     pub maximum_history: usize,
+    /// What each document of the space may allocate and hold.
+    pub budget: MemoryBudget,
 }
 
 /// Which static policy to evaluate.
@@ -133,60 +150,57 @@ impl Space {
     fn compile_here(name: &str, file: &str, text: &str) -> Result<Space, String> {
         let program = adama_runtime::compile(file, text)
             .map_err(|diagnostics| render(file, text, &diagnostics))?;
-        // The runtime evaluates `@static` policies only inside commands; to ask one without a
-        // transaction, each policy block becomes the sole `@connected` handler of a copy of the
-        // program, and a connect on a scratch document answers it.
-        let checks = |count: usize, policy: Policy| -> Result<Vec<Arc<Program>>, String> {
-            (0..count)
-                .map(|index| {
-                    let copy = adama_runtime::compile(file, text)
-                        .map_err(|diagnostics| render(file, text, &diagnostics))?;
-                    let mut copy = Arc::try_unwrap(copy)
-                        .map_err(|_| "a compiled program is shared".to_owned())?;
-                    let blocks = match policy {
-                        Policy::Create => std::mem::take(&mut copy.static_create),
-                        Policy::Invent => std::mem::take(&mut copy.static_invent),
-                    };
-                    copy.connected = blocks.into_iter().skip(index).take(1).collect();
-                    Ok(Arc::new(copy))
-                })
-                .collect()
-        };
-        let create_checks = checks(program.static_create.len(), Policy::Create)?;
-        let invent_checks = checks(program.static_invent.len(), Policy::Invent)?;
-        let maximum_history = maximum_history(text).unwrap_or(DEFAULT_HISTORY);
+        let loaded = Loaded::new(program);
+        let settings = loaded
+            .static_settings()
+            .map_err(|fault| format!("{file}: the static settings cannot be evaluated: {fault}"))?;
+        // A history that is not a positive count falls back to the default.
+        let maximum_history = settings
+            .get("maximum_history")
+            .and_then(serde_json::Value::as_u64)
+            .filter(|history| *history > 0)
+            .and_then(|history| usize::try_from(history).ok())
+            .unwrap_or(DEFAULT_HISTORY);
         Ok(Space {
             name: name.to_owned(),
             source: Arc::from(text),
-            program,
-            create_checks,
-            invent_checks,
+            loaded,
             maximum_history,
+            budget: MemoryBudget::default(),
         })
     }
 
-    /// Whether a static policy allows `context` for `key`: every block returns true, and there
-    /// is at least one (an absent policy denies).
-    pub fn allows(&self, policy: Policy, context: &Context, key: &str) -> bool {
-        let checks = match policy {
-            Policy::Create => &self.create_checks,
-            Policy::Invent => &self.invent_checks,
+    /// The space with another memory budget.
+    pub fn with_budget(self, budget: MemoryBudget) -> Space {
+        Space { budget, ..self }
+    }
+
+    /// Whether a static policy allows `context` for a document: every block returns true, and
+    /// there is at least one (an absent policy denies, and so does policy code that fails).
+    pub fn allows(&self, policy: Policy, context: &Context) -> bool {
+        let policy = match policy {
+            Policy::Create => StaticPolicy::Create,
+            Policy::Invent => StaticPolicy::Invent,
         };
-        !checks.is_empty()
-            && checks.iter().all(|program| {
-                let Ok(mut scratch) = Document::new(Arc::clone(program), &self.name, key) else {
-                    return false;
-                };
-                let mut command = context.command("connect", key, 0);
-                command["timestamp"] = json!(0);
-                scratch.execute(&command).is_ok()
-            })
+        let who = principal_from_json(&context.who.to_json());
+        let request = json!({"origin": context.origin, "ip": context.ip});
+        match self.loaded.static_policy(policy, &who, &request) {
+            Ok(allowed) => allowed,
+            Err(fault) => {
+                tracing::warn!(space = %self.name, ?policy, %fault, "a static policy failed; it denies");
+                false
+            }
+        }
+    }
+
+    fn program(&self) -> &Arc<Program> {
+        self.loaded.program()
     }
 
     /// The names of the document's view fields, sorted (`view-state-filter`).
     pub fn view_fields(&self) -> Vec<String> {
         let mut names: Vec<String> = self
-            .program
+            .program()
             .views
             .iter()
             .map(|(name, _)| name.clone())
@@ -197,21 +211,11 @@ impl Space {
 
     /// Whether the constructor takes a message (then implicit creation is impossible).
     pub fn constructor_takes_argument(&self) -> bool {
-        self.program
+        self.program()
             .constructors
             .iter()
             .any(|constructor| constructor.param.is_some())
     }
-}
-
-/// `maximum_history = N;` read from the source, as the runtime gives no access to static
-/// settings.
-fn maximum_history(text: &str) -> Option<usize> {
-    let at = text.find("maximum_history")?;
-    let rest = text[at + "maximum_history".len()..].trim_start();
-    let rest = rest.strip_prefix('=')?.trim_start();
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok().filter(|history| *history > 0)
 }
 
 /// A view's id in its document.
@@ -226,9 +230,12 @@ pub struct Engine {
 impl Engine {
     /// A document that has not been constructed yet.
     pub fn fresh(space: &Space, key: &str) -> Result<Engine, String> {
-        Document::new(Arc::clone(&space.program), &space.name, key)
-            .map(|document| Engine { document })
-            .map_err(|fault| fault.to_string())
+        let mut document = Document::of_loaded(Arc::clone(&space.loaded), &space.name, key)
+            .map_err(|fault| fault.to_string())?;
+        let limits = document.limits_mut();
+        limits.transaction_bytes = space.budget.transaction_bytes;
+        limits.document_bytes = space.budget.document_bytes;
+        Ok(Engine { document })
     }
 
     /// A document rebuilt from its stored JSON.

@@ -18,5 +18,6 @@ pub mod socket;
 pub mod store;
 pub mod upgrade;
 
+pub use engine::MemoryBudget;
 pub use node::{Config, Node, SpaceSource};
 pub use server::{Running, runtime, start};

@@ -11,7 +11,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::commit::Committer;
 use crate::document::{DocumentTask, Failure, Reply, Request};
-use crate::engine::Space;
+use crate::engine::{MemoryBudget, Space};
 use crate::metrics::Metrics;
 use crate::protocol::codes;
 use crate::store::redb::RedbStore;
@@ -27,6 +27,9 @@ pub struct SpaceSource {
     /// The file to watch: when its text changes, the space is recompiled and its documents move
     /// to the new code.
     pub watch: Option<PathBuf>,
+    /// What each document of the space may allocate and hold (`--transaction-bytes`,
+    /// `--document-bytes`, or the space's entry in `local.verse.json`).
+    pub budget: MemoryBudget,
 }
 
 /// How the node runs.
@@ -111,7 +114,10 @@ impl Node {
                     Space::compile(&source.name, &source.file, &source.text).map_err(|errors| {
                         format!("space '{}' does not compile:\n{errors}", source.name)
                     })?;
-                spaces.insert(source.name.clone(), Arc::new(space));
+                spaces.insert(
+                    source.name.clone(),
+                    Arc::new(space.with_budget(source.budget)),
+                );
             }
             Ok::<_, String>(spaces)
         })
@@ -224,7 +230,9 @@ impl Node {
                 }
                 Ok(space) => {
                     diagnostics.remove(name);
-                    Arc::new(space)
+                    // New code keeps the memory budget the space was given.
+                    let budget = self.space(name).map(|old| old.budget).unwrap_or_default();
+                    Arc::new(space.with_budget(budget))
                 }
             }
         };

@@ -19,6 +19,7 @@ fn a_changed_source_upgrades_live_documents_and_a_broken_one_is_reported() {
             file: "chat.a".into(),
             text: CHAT.into(),
             watch: Some(source.clone()),
+            budget: Default::default(),
         }];
         let node = adama_node::start(config(&data.path().join("store"), spaces))
             .await

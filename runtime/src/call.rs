@@ -180,7 +180,17 @@ impl Document {
                             self.track_clock();
                         }
                         let mut host = self.host();
-                        function(&mut host, &args)
+                        let result = function(&mut host, &args)?;
+                        // What a library function made (a joined string, a list) counts
+                        // once it exists: its size follows from its arguments, which the
+                        // budget already bounds.
+                        if matches!(
+                            result,
+                            Value::Str(_) | Value::List(_) | Value::Map(_) | Value::NativeTable(_)
+                        ) {
+                            self.allocate(crate::memory::value_bytes(&result))?;
+                        }
+                        Ok(result)
                     }
                     Native::Special(_) | Native::Missing => Err(Fault::error(
                         codes::RUNTIME_FAILURE,

@@ -113,6 +113,13 @@ pub struct Limits {
     pub max_depth: u32,
     /// Records a document may hold.
     pub max_records: usize,
+    /// Bytes of values and records one transaction may allocate (an estimate; see
+    /// `runtime/src/memory.rs`): a transaction that would allocate more rolls back with
+    /// [`crate::codes::MEMORY_EXHAUSTED`].
+    pub transaction_bytes: u64,
+    /// Bytes of values and records a document may hold (the same estimate): a transaction that
+    /// would grow the document beyond it rolls back with [`crate::codes::MEMORY_EXHAUSTED`].
+    pub document_bytes: u64,
 }
 
 impl Default for Limits {
@@ -121,6 +128,8 @@ impl Default for Limits {
             budget: 10_000_000,
             max_depth: 200,
             max_records: 5_000_000,
+            transaction_bytes: 64 << 20,
+            document_bytes: 1 << 30,
         }
     }
 }
@@ -342,7 +351,7 @@ impl Document {
             views: Views::default(),
             formulas: Formulas::default(),
             rng: JavaRandom::new(0),
-            run: Run::new(limits.budget),
+            run: Run::new(&limits),
             outstanding: Vec::new(),
             tests: TestReport::default(),
             hook: None,
@@ -353,6 +362,7 @@ impl Document {
         let root = document.new_record(RecordId::ROOT, Parent::Root)?;
         document.root = root;
         document.store.journal = Default::default();
+        document.store.mark_committed();
         Ok(document)
     }
 
@@ -400,6 +410,7 @@ impl Document {
     ) -> Result<RecordRef, Fault> {
         let program = Arc::clone(&self.program);
         let fields = &program.records[layout].fields;
+        self.allocate(crate::memory::record_bytes(fields.len()))?;
         let record = self
             .store
             .create(layout, vec![Value::Void; fields.len()], parent);

@@ -230,6 +230,8 @@ impl Document {
     /// of its program.
     pub fn insert(&mut self, json: &Json) {
         let program = Arc::clone(&self.program);
+        // A stored document is rebuilt whole, whatever a transaction may allocate.
+        let bytes_left = std::mem::replace(&mut self.run.bytes_left, u64::MAX);
         self.load_record(&program, self.root, json);
         self.load_meta(json);
         for job in &program.crons {
@@ -238,6 +240,8 @@ impl Document {
             }
         }
         self.store.journal = Default::default();
+        self.store.mark_committed();
+        self.run.bytes_left = bytes_left;
         self.formulas.cache.clear();
     }
 

@@ -251,6 +251,10 @@ impl Document {
                     _ => {}
                 }
                 let right_value = self.eval(program, frame, *right)?;
+                let bytes = crate::memory::binary_bytes(*op, &left_value, &right_value);
+                if bytes > 0 {
+                    self.allocate(bytes)?;
+                }
                 let text = |side: ExprId| matches!(unit.types.get(side.0 as usize), Some(Ty::Maybe(inner)) if **inner == Ty::String);
                 if *op == BinaryOp::Add && (text(*left) || text(*right)) {
                     // With a maybe<string> operand `+` concatenates; an empty maybe is "".
@@ -318,6 +322,7 @@ impl Document {
                 for item in items {
                     values.push(self.eval(program, frame, *item)?);
                 }
+                self.allocate(crate::memory::VALUE_BYTES * (values.len() as u64 + 1))?;
                 let fields = (0..values.len())
                     .map(|index| Arc::from(tuple_name(index).as_str()))
                     .collect();
@@ -336,6 +341,7 @@ impl Document {
                     let value = self.eval(program, frame, *item)?;
                     values.push(self.coerce(&element, value));
                 }
+                self.allocate(crate::memory::VALUE_BYTES * (values.len() as u64 + 1))?;
                 Ok(Value::list(values))
             }
             Expr::Object(fields) => {
@@ -362,6 +368,7 @@ impl Document {
                     };
                     values.push(value);
                 }
+                self.allocate(crate::memory::VALUE_BYTES * (values.len() as u64 + 1))?;
                 Ok(Value::Message(Arc::new(Message { shape, values })))
             }
             Expr::At(constant) => self.at(program, frame, *constant),

@@ -336,6 +336,10 @@ impl Document {
             },
             old => old,
         };
+        let bytes = crate::memory::binary_bytes(op, &old, operand);
+        if bytes > 0 {
+            self.allocate(bytes)?;
+        }
         let new = match (&old, op) {
             (Value::Int(_), _) if matches!(operand, Value::Int(_)) => {
                 ops::binary(op, &old, operand)

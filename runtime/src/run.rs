@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::document::{Ask, Meta, Timeout};
+use crate::document::{Ask, Limits, Meta, Timeout};
 use crate::store::Store;
 use crate::value::Principal;
 
@@ -20,6 +20,8 @@ pub(crate) type Inbox = FxHashMap<(String, Principal), VecDeque<(i64, serde_json
 pub(crate) struct Run {
     /// Loop iterations and calls the run may still make.
     pub budget_left: u64,
+    /// Bytes of values and records the run may still allocate (see `crate::memory`).
+    pub bytes_left: u64,
     /// Nested calls of user code.
     pub depth: u32,
     /// Asks of async channels the run made, in order.
@@ -48,10 +50,11 @@ pub(crate) struct BlockedRun {
 }
 
 impl Run {
-    /// A fresh run with a budget.
-    pub fn new(budget: u64) -> Run {
+    /// A fresh run with the budgets of a document's limits.
+    pub fn new(limits: &Limits) -> Run {
         Run {
-            budget_left: budget,
+            budget_left: limits.budget,
+            bytes_left: limits.transaction_bytes,
             ..Run::default()
         }
     }

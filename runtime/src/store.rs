@@ -10,6 +10,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use indexmap::IndexMap;
 
+use crate::memory::{record_bytes, value_bytes};
 use crate::value::{RecordRef, TableRef, Value};
 
 /// Where a record hangs in the document tree.
@@ -92,6 +93,10 @@ pub struct Store {
     /// The generation of the last write to any record of each layout: a view skips an unchanged
     /// list of rows without walking it when no row of its layout was written since.
     pub layout_clock: Vec<u64>,
+    /// The estimated bytes the records hold (see `crate::memory`), and that figure as the last
+    /// committed transaction left it (what a rollback returns to).
+    held: u64,
+    committed_held: u64,
 }
 
 impl Store {
@@ -105,6 +110,7 @@ impl Store {
 
     /// Allocates a record (not journaled: used while building a fresh document).
     pub fn alloc(&mut self, layout: RecordId, slots: Vec<Value>, parent: Parent) -> RecordRef {
+        self.held += record_bytes(slots.len()) + slots.iter().map(value_bytes).sum::<u64>();
         let gens = vec![0; slots.len()];
         let data = RecordData {
             layout,
@@ -149,7 +155,9 @@ impl Store {
         let generation = self.tick();
         let data = &mut self.records[record.0 as usize];
         let layout = data.layout.index();
+        self.held += value_bytes(&value);
         let old = std::mem::replace(&mut data.slots[slot as usize], value);
+        self.held = self.held.saturating_sub(value_bytes(&old));
         data.gens[slot as usize] = generation;
         if self.layout_clock.len() <= layout {
             self.layout_clock.resize(layout + 1, 0);
@@ -220,6 +228,7 @@ impl Store {
 
     /// Undoes every change of the transaction.
     pub fn revert(&mut self) {
+        self.held = self.committed_held;
         let journal = std::mem::take(&mut self.journal);
         let generation = self.tick();
         for ((record, slot), old) in journal.originals {
@@ -262,6 +271,23 @@ impl Store {
                 }
             }
         }
+        self.committed_held = self.held;
+    }
+
+    /// Takes the records as they are as committed (after building a document outside any
+    /// transaction).
+    pub fn mark_committed(&mut self) {
+        self.committed_held = self.held;
+    }
+
+    /// The estimated bytes the records hold.
+    pub fn held(&self) -> u64 {
+        self.held
+    }
+
+    /// [`Store::held`] as the last commit left it.
+    pub fn committed_held(&self) -> u64 {
+        self.committed_held
     }
 
     fn release(&mut self, record: RecordRef) {
@@ -276,6 +302,8 @@ impl Store {
     /// Frees a record and the records and tables it holds.
     fn release_tree(&mut self, record: RecordRef) {
         let slots = std::mem::take(&mut self.records[record.0 as usize].slots);
+        let bytes = record_bytes(slots.len()) + slots.iter().map(value_bytes).sum::<u64>();
+        self.held = self.held.saturating_sub(bytes);
         for value in &slots {
             self.release_value(value);
         }

@@ -64,6 +64,7 @@ pub fn run_tests(program: &Arc<Program>) -> Vec<TestResult> {
             let mut frame = Frame::new(program, test.unit, Principal::no_one());
             frame.test = true;
             document.run.budget_left = document.limits.budget;
+            document.run.bytes_left = document.limits.transaction_bytes;
             match document.block(program, &mut frame, &test.body) {
                 Ok(_) => {}
                 Err(Fault::Abort) => result.aborted = true,

@@ -131,7 +131,7 @@ impl Document {
     ) -> Result<(T, Json, Json), Fault> {
         let result = self.run_transaction(run, finish);
         // The run ends with its transaction; the next one starts from nothing.
-        self.run = Run::new(self.limits.budget);
+        self.run = Run::new(&self.limits);
         result
     }
 
@@ -155,8 +155,9 @@ impl Document {
     ) -> Result<(T, Json, Json), Fault> {
         let program = Arc::clone(&self.program);
         let before = self.meta.clone();
-        self.run = Run::new(self.limits.budget);
-        match run(self, &program) {
+        self.run = Run::new(&self.limits);
+        let outcome = run(self, &program).and_then(|value| self.check_held().map(|()| value));
+        match outcome {
             Ok(value) => {
                 self.shadow = None;
                 if let Some(marker) = self.run.marker.take() {
@@ -183,7 +184,7 @@ impl Document {
     /// Ends the current run: its state is handed back and the document is left with a fresh
     /// one, for code that runs between transactions (views, formulas read by a host).
     fn end_run(&mut self) -> Run {
-        std::mem::replace(&mut self.run, Run::new(self.limits.budget))
+        std::mem::replace(&mut self.run, Run::new(&self.limits))
     }
 
     /// Runs code that may read the document and must leave it as it was: whatever it touched
@@ -194,7 +195,7 @@ impl Document {
     ) -> Result<T, Fault> {
         let program = Arc::clone(&self.program);
         let before = self.meta.clone();
-        self.run = Run::new(self.limits.budget);
+        self.run = Run::new(&self.limits);
         let result = run(self, &program);
         self.store.revert();
         self.forget_freed();
@@ -637,7 +638,9 @@ impl Document {
         }
         if !connected
             && !handler.as_ref().is_some_and(|handler| handler.open)
-            && !self.static_policy(&program.static_send, &who)
+            && !self
+                .evaluate_static_policy(crate::StaticPolicy::Send, &who)
+                .unwrap_or(false)
         {
             return Err(CommandError::new(
                 codes::SEND_NOT_CONNECTED,
@@ -732,26 +735,6 @@ impl Document {
             }
         }
         Ok(accepted)
-    }
-
-    /// A static policy (`create`, `invent`, `send`): every block must return true, and there must
-    /// be one. It runs on a scratch budget and changes nothing.
-    fn static_policy(
-        &mut self,
-        blocks: &[(u32, adama_compiler::hir::Block)],
-        who: &Principal,
-    ) -> bool {
-        if blocks.is_empty() {
-            return false;
-        }
-        let program = Arc::clone(&self.program);
-        self.run = Run::new(25_000);
-        let allowed = blocks.iter().all(|(unit, body)| {
-            let mut frame = Frame::new(&program, *unit, who.clone());
-            matches!(self.block(&program, &mut frame, body), Ok(Flow::Return(value)) if value.as_bool())
-        });
-        self.end_run();
-        allowed
     }
 
     /// Runs a handler channel's code for a message.

@@ -264,6 +264,7 @@ impl Document {
         let shared_key = entry.shared_key;
         let mut mirror = entry.mirror.take();
         self.run.budget_left = self.limits.budget;
+        self.run.bytes_left = self.limits.transaction_bytes;
         let data = if self.loaded.viewer_independent {
             let key = (self.store.clock, self.meta.time);
             if self.views.shared.key != Some(key) {

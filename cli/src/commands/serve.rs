@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use adama_node::{Config, SpaceSource};
+use adama_node::{Config, MemoryBudget, SpaceSource};
 use clap::Args;
 use serde_json::Value as Json;
 
@@ -49,9 +49,28 @@ pub struct ServeArgs {
     /// Seconds a document without viewers stays in memory.
     #[arg(long, default_value_t = 30)]
     idle_unload: u64,
+    /// Bytes of values and records one transaction may allocate, for every space (an estimate;
+    /// a space in local.verse.json may set its own "transaction_bytes").
+    #[arg(long, value_name = "BYTES")]
+    transaction_bytes: Option<u64>,
+    /// Bytes of values and records one document may hold, for every space (a space in
+    /// local.verse.json may set its own "document_bytes").
+    #[arg(long, value_name = "BYTES")]
+    document_bytes: Option<u64>,
 }
 
-fn read_space(name: &str, path: &Path) -> Result<SpaceSource, String> {
+impl ServeArgs {
+    /// The memory budget the flags give every space.
+    fn budget(&self) -> MemoryBudget {
+        let default = MemoryBudget::default();
+        MemoryBudget {
+            transaction_bytes: self.transaction_bytes.unwrap_or(default.transaction_bytes),
+            document_bytes: self.document_bytes.unwrap_or(default.document_bytes),
+        }
+    }
+}
+
+fn read_space(name: &str, path: &Path, budget: MemoryBudget) -> Result<SpaceSource, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
     let name = name.trim().to_lowercase();
@@ -69,6 +88,7 @@ fn read_space(name: &str, path: &Path) -> Result<SpaceSource, String> {
         file: path.display().to_string(),
         text,
         watch: Some(path.to_owned()),
+        budget,
     })
 }
 
@@ -76,7 +96,7 @@ fn read_space(name: &str, path: &Path) -> Result<SpaceSource, String> {
 /// The spaces to serve and the domain document (space, key), if one is configured.
 type Served = (Vec<SpaceSource>, Option<(String, String)>);
 
-fn read_verse(directory: &Path) -> Result<Served, String> {
+fn read_verse(directory: &Path, budget: MemoryBudget) -> Result<Served, String> {
     let path = directory.join("local.verse.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
@@ -90,7 +110,23 @@ fn read_verse(directory: &Path) -> Result<Served, String> {
                 path.display()
             ));
         };
-        spaces.push(read_space(name, &directory.join(main))?);
+        let bytes =
+            |field: &str| -> Result<Option<u64>, String> {
+                match &space[field] {
+                Json::Null => Ok(None),
+                value => value.as_u64().filter(|bytes| *bytes > 0).map(Some).ok_or_else(|| {
+                    format!(
+                        "{}: space '{name}': \"{field}\" must be a positive number of bytes",
+                        path.display()
+                    )
+                }),
+            }
+            };
+        let budget = MemoryBudget {
+            transaction_bytes: bytes("transaction_bytes")?.unwrap_or(budget.transaction_bytes),
+            document_bytes: bytes("document_bytes")?.unwrap_or(budget.document_bytes),
+        };
+        spaces.push(read_space(name, &directory.join(main), budget)?);
     }
     let domain = verse["documents"]
         .as_array()
@@ -111,7 +147,7 @@ fn spaces(args: &ServeArgs) -> Result<Served, String> {
     let mut domain = None;
     if let Some(directory) = &args.directory {
         if directory.join("local.verse.json").is_file() {
-            (spaces, domain) = read_verse(directory)?;
+            (spaces, domain) = read_verse(directory, args.budget())?;
         } else {
             return Err(format!(
                 "{} has no local.verse.json (hint: name spaces with --space NAME=FILE.a)",
@@ -123,7 +159,7 @@ fn spaces(args: &ServeArgs) -> Result<Served, String> {
         let Some((name, file)) = space.split_once('=') else {
             return Err(format!("--space {space}: expected NAME=FILE.a"));
         };
-        spaces.push(read_space(name, Path::new(file))?);
+        spaces.push(read_space(name, Path::new(file), args.budget())?);
     }
     if spaces.is_empty() {
         spaces = EXAMPLES
@@ -133,6 +169,7 @@ fn spaces(args: &ServeArgs) -> Result<Served, String> {
                 file: format!("examples/{name}/{name}.a"),
                 text: (*text).to_owned(),
                 watch: None,
+                budget: args.budget(),
             })
             .collect();
     }

@@ -237,6 +237,7 @@ async fn reload(transactions: u64, compact: bool) {
         file: "counter.a".into(),
         text: COUNTER.into(),
         watch: None,
+        budget: Default::default(),
     }];
     let config = Config::new(
         "127.0.0.1:0".parse().expect("an address"),
@@ -295,7 +296,7 @@ fn main() {
     }
     runtime.block_on(async move {
         let data = std::env::temp_dir().join(format!("adama-load-{}", std::process::id()));
-        let spaces = vec![SpaceSource { name: "counter".into(), file: "counter.a".into(), text: COUNTER.into(), watch: None }];
+        let spaces = vec![SpaceSource { name: "counter".into(), file: "counter.a".into(), text: COUNTER.into(), watch: None, budget: Default::default() }];
         let config = Config::new("127.0.0.1:0".parse().expect("an address"), data.clone(), spaces);
         let running = match adama_node::start(config).await {
             Ok(running) => running,

@@ -23,6 +23,7 @@ pub fn space(name: &str, text: &str) -> SpaceSource {
         file: format!("{name}.a"),
         text: text.to_owned(),
         watch: None,
+        budget: Default::default(),
     }
 }
 

@@ -1,0 +1,124 @@
+//! A hostile program meets its space's memory budget: the transaction rolls back with its code
+//! and the node, the document and every other document keep running.
+
+mod support;
+
+use adama_node::MemoryBudget;
+use serde_json::{Value as Json, json};
+use support::{Client, config, run, space};
+
+/// The runtime's code for a transaction over its memory budget.
+const MEMORY_EXHAUSTED: i64 = 180_980;
+
+const HOSTILE: &str = r#"
+@static {
+  create { return true; }
+  invent { return true; }
+}
+@connected { return true; }
+record Row { public int x; }
+table<Row> _rows;
+public int rows;
+public string text = "x";
+public int count;
+message Go { int n; }
+channel twice(Go g) {
+  string s = "0123456789abcdef";
+  for (int i = 0; i < 36; i++) { s = s + s; }
+  text = s;
+}
+channel grow(Go g) {
+  for (int i = 0; i < g.n; i++) { _rows <- {x: i}; }
+  rows = _rows.size();
+}
+channel bump(Go g) { count += g.n; }
+"#;
+
+async fn send(client: &mut Client, id: i64, connection: i64, channel: &str, n: i64) -> Json {
+    client
+        .request(
+            json!({"method": "connection/send", "id": id, "connection": connection,
+            "channel": channel, "message": {"n": n}}),
+        )
+        .await;
+    client.reply(id).await
+}
+
+/// The document as a fresh viewer sees it.
+async fn view(address: std::net::SocketAddr, key: &str) -> Json {
+    let mut viewer = Client::connect(address).await;
+    let first = viewer.open(1, "anonymous:viewer", "hostile", key).await;
+    first["response"]["delta"]["data"].clone()
+}
+
+#[test]
+fn a_doubling_string_and_a_row_flood_are_refused_and_everything_keeps_running() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let mut source = space("hostile", HOSTILE);
+        source.budget = MemoryBudget {
+            transaction_bytes: 32 << 20,
+            document_bytes: 256 << 20,
+        };
+        let node = adama_node::start(config(data.path(), vec![source]))
+            .await
+            .expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        ann.open(2, "anonymous:ann", "hostile", "one").await;
+        let mut bob = Client::connect(node.address).await;
+        bob.open(2, "anonymous:bob", "hostile", "two").await;
+
+        let reply = send(&mut ann, 10, 2, "twice", 0).await;
+        assert_eq!(reply["reason"], json!(MEMORY_EXHAUSTED), "{reply}");
+        let reply = send(&mut ann, 11, 2, "grow", 3_000_000).await;
+        assert_eq!(reply["reason"], json!(MEMORY_EXHAUSTED), "{reply}");
+
+        // The same socket, the same document and another document carry on.
+        let reply = send(&mut ann, 12, 2, "bump", 2).await;
+        assert!(reply.get("failure").is_none(), "{reply}");
+        let reply = send(&mut bob, 13, 2, "bump", 5).await;
+        assert!(reply.get("failure").is_none(), "{reply}");
+        let one = view(node.address, "one").await;
+        assert_eq!(one["count"], json!(2));
+        assert_eq!(one["text"], json!("x"), "the refused doubling left nothing");
+        assert_eq!(one["rows"], json!(0), "the refused flood left no row");
+        assert_eq!(view(node.address, "two").await["count"], json!(5));
+    });
+}
+
+#[test]
+fn a_document_stops_growing_at_its_budget() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let mut source = space("hostile", HOSTILE);
+        source.budget = MemoryBudget {
+            transaction_bytes: 32 << 20,
+            document_bytes: 4 << 20,
+        };
+        let node = adama_node::start(config(data.path(), vec![source]))
+            .await
+            .expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        ann.open(2, "anonymous:ann", "hostile", "one").await;
+        let mut accepted = 0;
+        let mut refusal = Json::Null;
+        for id in 10..40 {
+            let reply = send(&mut ann, id, 2, "grow", 1_000).await;
+            if reply.get("failure").is_some() {
+                refusal = reply;
+                break;
+            }
+            accepted += 1;
+        }
+        assert_eq!(refusal["reason"], json!(MEMORY_EXHAUSTED), "{refusal}");
+        assert!(
+            accepted >= 5,
+            "the budget allows some thousands of rows, not {accepted}"
+        );
+        let reply = send(&mut ann, 50, 2, "bump", 1).await;
+        assert!(reply.get("failure").is_none(), "{reply}");
+        let seen = view(node.address, "one").await;
+        assert_eq!(seen["rows"], json!(accepted * 1_000));
+        assert_eq!(seen["count"], json!(1));
+    });
+}
