@@ -103,6 +103,24 @@ impl Client {
         }
     }
 
+    /// Waits for the next stop and gives what the adapter printed before it.
+    fn printed_until_stop(&mut self) -> Vec<String> {
+        let mut printed = Vec::new();
+        loop {
+            let message = match self.events.pop_front() {
+                Some(message) => message,
+                None => self.receive(),
+            };
+            if message["event"] == "output" {
+                printed.push(message["body"]["output"].as_str().unwrap_or("").to_owned());
+            }
+            if message["event"] == "stopped" {
+                self.events.push_front(message);
+                return printed;
+            }
+        }
+    }
+
     /// Waits for the stop after a move and gives its reason and the frame's name.
     fn stopped(&mut self) -> (String, String, Json) {
         let body = self.event("stopped");
@@ -320,8 +338,11 @@ fn a_session_walks_a_recorded_log_forward_back_and_by_jumps() {
     let (_, frame, _) = client.stopped();
     assert_eq!(frame, "end of the log (5 steps)");
 
-    let unknown = client.fails("evaluate", json!({"expression": "count"}));
-    assert!(unknown.contains("does not support `evaluate`"), "{unknown}");
+    let unknown = client.fails("readMemory", json!({"memoryReference": "count"}));
+    assert!(
+        unknown.contains("does not support `readMemory`"),
+        "{unknown}"
+    );
     client.finish();
 }
 
@@ -510,5 +531,180 @@ fn stepping_into_a_transaction_walks_its_statements_and_stops_at_line_breakpoint
     client.ok("continue", json!({"threadId": 1}));
     let (_, frame, _) = client.stopped();
     assert_eq!(frame, "end of the log (5 steps)");
+    client.finish();
+}
+
+/// Launches the counter's recorded log, stopped on entry, with these function breakpoints.
+fn launch_counter(client: &mut Client, log: &Path, breakpoints: Json) -> Json {
+    client.ok("initialize", json!({"adapterID": "adama"}));
+    client.ok(
+        "launch",
+        json!({"program": path(&example("counter")), "log": path(log), "stopOnEntry": true}),
+    );
+    client.event("initialized");
+    let set = client.ok(
+        "setFunctionBreakpoints",
+        json!({"breakpoints": breakpoints}),
+    );
+    client.ok("configurationDone", json!({}));
+    client.stopped();
+    set
+}
+
+fn evaluate(client: &mut Client, expression: &str) -> Json {
+    client.ok(
+        "evaluate",
+        json!({"expression": expression, "frameId": 1, "context": "watch"}),
+    )
+}
+
+#[test]
+fn evaluate_computes_adama_expressions_on_the_document_and_explains_type_errors() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let mut client = Client::start();
+    launch_counter(&mut client, &log, json!([]));
+
+    // Before the invalidate (step 4) the bump has added 3.
+    client.ok("goto", json!({"threadId": 1, "targetId": 4}));
+    client.stopped();
+    let sum = evaluate(&mut client, "count * 10 + ticks");
+    assert_eq!(sum["result"], "30");
+    assert_eq!(sum["type"], "int");
+    assert_eq!(evaluate(&mut client, "doubled")["result"], "6");
+    assert_eq!(
+        evaluate(&mut client, "count > 2 && ticks == 0")["result"],
+        "true"
+    );
+
+    let misspelt = client.fails(
+        "evaluate",
+        json!({"expression": "cuont + 1", "context": "repl"}),
+    );
+    assert!(
+        misspelt.contains("does not type-check") && misspelt.contains("cuont"),
+        "{misspelt}"
+    );
+    let mistyped = client.fails("evaluate", json!({"expression": "count + \"x\" - 1"}));
+    assert!(mistyped.contains("does not type-check"), "{mistyped}");
+    let two = client.fails("evaluate", json!({"expression": "1; int x = 2"}));
+    assert!(two.contains("one expression"), "{two}");
+
+    // The session goes on, and the value follows the position.
+    client.ok("next", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(evaluate(&mut client, "count * 10 + ticks")["result"], "41");
+
+    // Inside the code, expressions see the document the transaction starts from.
+    client.ok("goto", json!({"threadId": 1, "targetId": 3}));
+    client.stopped();
+    client.ok("stepIn", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(evaluate(&mut client, "count")["result"], "0");
+    client.finish();
+}
+
+#[test]
+fn conditions_hit_counts_and_logpoints_decide_where_transaction_breakpoints_stop() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let mut client = Client::start();
+    let set = launch_counter(
+        &mut client,
+        &log,
+        json!([
+            {"name": "field:count", "condition": "count > 0"},
+            {"name": "connect", "logMessage": "connect with count {count}, doubled {doubled}"},
+            {"name": "bump", "condition": "count +"},
+            {"name": "bump", "condition": "count"},
+            {"name": "bump", "hitCondition": "twice"},
+        ]),
+    );
+    assert_eq!(set["breakpoints"][0]["verified"], true);
+    assert_eq!(set["breakpoints"][1]["verified"], true);
+    for (index, hint) in [
+        (2, "does not type-check"),
+        (3, "not a bool"),
+        (4, "hit count"),
+    ] {
+        assert_eq!(set["breakpoints"][index]["verified"], false, "{set}");
+        let message = set["breakpoints"][index]["message"].as_str().unwrap_or("");
+        assert!(message.contains(hint), "{message}");
+    }
+
+    // The send changes count from 0 (condition false); the invalidate from 3 (true). The
+    // logpoint on the connect prints and runs on.
+    client.ok("continue", json!({"threadId": 1}));
+    let printed = client.printed_until_stop();
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("breakpoint", "step 4/5: invalidate")
+    );
+    assert!(
+        printed.contains(&"connect with count 0, doubled 0\n".to_owned()),
+        "{printed:?}"
+    );
+
+    // A hit count: the second transaction that changes count.
+    client.ok("goto", json!({"threadId": 1, "targetId": 1}));
+    client.stopped();
+    client.ok(
+        "setFunctionBreakpoints",
+        json!({"breakpoints": [{"name": "field:count", "hitCondition": "== 2"}]}),
+    );
+    client.ok("continue", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "step 4/5: invalidate");
+    client.finish();
+}
+
+#[test]
+fn line_breakpoints_take_conditions_hit_counts_and_log_messages() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let program = path(&example("counter"));
+    let mut client = Client::start();
+    launch_counter(&mut client, &log, json!([]));
+    // Line 21 is the bump's `count += b.by;`, line 30 the tick's `count++;`.
+    let set = client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [
+            {"line": 21, "logMessage": "bumping from {count}"},
+            {"line": 30, "condition": "ticks == 0 && count == 3"},
+            {"line": 29, "condition": "nope"},
+        ]}),
+    );
+    assert_eq!(set["breakpoints"][0]["verified"], true);
+    assert_eq!(set["breakpoints"][1]["verified"], true);
+    assert_eq!(set["breakpoints"][2]["verified"], false);
+    client.ok("continue", json!({"threadId": 1}));
+    let printed = client.printed_until_stop();
+    let (reason, frame, _) = client.stopped();
+    assert_eq!((reason.as_str(), frame.as_str()), ("breakpoint", "#tick"));
+    let trace = client.ok("stackTrace", json!({"threadId": 1}));
+    assert_eq!(trace["stackFrames"][0]["line"], 30);
+    assert_eq!(trace["stackFrames"][1]["name"], "step 4/5: invalidate");
+    assert!(
+        printed.contains(&"bumping from 0\n".to_owned()),
+        "{printed:?}"
+    );
+
+    // A condition that is false never stops; a hit count lets the first hits pass.
+    client.ok("goto", json!({"threadId": 1, "targetId": 1}));
+    client.stopped();
+    client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [
+            {"line": 21, "condition": "count > 100"},
+            {"line": 31, "hitCondition": "2"},
+        ]}),
+    );
+    client.ok("continue", json!({"threadId": 1}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("step", "end of the log (5 steps)")
+    );
     client.finish();
 }

@@ -13,6 +13,7 @@ use serde_json::{Value as Json, json};
 
 use super::framing::{read_message, write_message};
 use crate::code::Statement;
+use crate::guard::Guard;
 use crate::log::parse_log;
 use crate::replay::{Breakpoint, DEFAULT_INTERVAL, Replay, Stop};
 use crate::tree::{Variable, preview};
@@ -71,13 +72,11 @@ struct Session {
     replay: Option<Replay>,
     program_path: String,
     stop_on_entry: bool,
-    function_breakpoints: Vec<Breakpoint>,
-    data_breakpoints: Vec<Breakpoint>,
+    function_breakpoints: Vec<(Breakpoint, Guard)>,
+    data_breakpoints: Vec<(Breakpoint, Guard)>,
     /// Variables handed out since the last stop, by reference, and whether each is in the
     /// Document scope (where a data breakpoint can watch it).
     variables: HashMap<i64, (bool, Variable)>,
-    /// Source lines with a breakpoint.
-    lines: Vec<usize>,
     inside: Option<Inside>,
 }
 
@@ -121,6 +120,17 @@ impl Session {
         }
         let launched = command == "launch" && response["success"] == true;
         self.outbox.push(response);
+        let logs = self
+            .replay
+            .as_mut()
+            .map(Replay::take_logs)
+            .unwrap_or_default();
+        for log in logs {
+            self.event(
+                "output",
+                json!({"category": "console", "output": format!("{log}\n")}),
+            );
+        }
         // Configuration (breakpoints) follows the launch, so that it is checked against the
         // program.
         if launched {
@@ -160,6 +170,7 @@ impl Session {
                 Ok(json!({}))
             }
             "gotoTargets" => self.goto_targets(arguments),
+            "evaluate" => self.evaluate(arguments),
             "goto" => {
                 let target = arguments
                     .get("targetId")
@@ -232,14 +243,13 @@ impl Session {
         };
         replay.set_viewers(viewers);
         replay.set_source(Arc::from(source));
-        replay.set_breakpoints(self.all_breakpoints());
+        replay.set_guarded_breakpoints(self.all_breakpoints());
         self.stop_on_entry = arguments
             .get("stopOnEntry")
             .and_then(Json::as_bool)
             .unwrap_or(false);
         self.program_path = program_path.to_owned();
         // Line breakpoints belong to the program launched before; the client sets them again.
-        self.lines.clear();
         self.inside = None;
         self.variables.clear();
         let steps = replay.len();
@@ -252,21 +262,37 @@ impl Session {
         Ok(json!({}))
     }
 
-    fn all_breakpoints(&self) -> Vec<Breakpoint> {
+    /// A breakpoint's condition, hit count and log message, checked against the program.
+    fn guard(&mut self, entry: &Json) -> Result<Guard, String> {
+        let guard = Guard::from_dap(entry)?;
+        if let Some(condition) = &guard.condition {
+            self.replay_mut()?.check_condition(condition)?;
+        }
+        Ok(guard)
+    }
+
+    fn all_breakpoints(&self) -> Vec<(Breakpoint, Guard)> {
         let mut all = self.function_breakpoints.clone();
         all.extend(self.data_breakpoints.iter().cloned());
         all
     }
 
     fn set_function_breakpoints(&mut self, arguments: &Json) -> Answer {
-        let replay = self.replay.as_ref().ok_or(
-            "set function breakpoints after launch: their names are checked against the program",
-        )?;
+        let program = Arc::clone(
+            self.replay
+                .as_ref()
+                .ok_or(
+                    "set function breakpoints after launch: their names are checked against the program",
+                )?
+                .program(),
+        );
         let mut kept = Vec::new();
         let mut answers = Vec::new();
         for entry in list(arguments, "breakpoints") {
             let name = entry.get("name").and_then(Json::as_str).unwrap_or("");
-            match Breakpoint::parse(name, replay.program()) {
+            let parsed = Breakpoint::parse(name, &program)
+                .and_then(|breakpoint| Ok((breakpoint, self.guard(entry)?)));
+            match parsed {
                 Ok(breakpoint) => {
                     kept.push(breakpoint);
                     answers.push(json!({"verified": true}));
@@ -276,7 +302,7 @@ impl Session {
         }
         self.function_breakpoints = kept;
         let all = self.all_breakpoints();
-        self.replay_mut()?.set_breakpoints(all);
+        self.replay_mut()?.set_guarded_breakpoints(all);
         Ok(json!({"breakpoints": answers}))
     }
 
@@ -306,16 +332,26 @@ impl Session {
 
     fn set_data_breakpoints(&mut self, arguments: &Json) -> Answer {
         let mut kept = Vec::new();
+        let mut answers = Vec::new();
         for entry in list(arguments, "breakpoints") {
-            if let Some(path) = entry.get("dataId").and_then(Json::as_str) {
-                kept.push(Breakpoint::Field(path.to_owned()));
+            let Some(path) = entry.get("dataId").and_then(Json::as_str) else {
+                answers.push(
+                    json!({"verified": false, "message": "a data breakpoint needs a dataId"}),
+                );
+                continue;
+            };
+            match self.guard(entry) {
+                Ok(guard) => {
+                    kept.push((Breakpoint::Field(path.to_owned()), guard));
+                    answers.push(json!({"verified": true}));
+                }
+                Err(message) => answers.push(json!({"verified": false, "message": message})),
             }
         }
-        let answers: Vec<Json> = kept.iter().map(|_| json!({"verified": true})).collect();
         self.data_breakpoints = kept;
         let all = self.all_breakpoints();
         if let Some(replay) = self.replay.as_mut() {
-            replay.set_breakpoints(all);
+            replay.set_guarded_breakpoints(all);
         }
         Ok(json!({"breakpoints": answers}))
     }
@@ -406,12 +442,9 @@ impl Session {
                     return Ok(Shown::Replay(Stop::Step));
                 }
                 "continue" => {
-                    let lines = &self.lines;
-                    let hit = inside.trace[inside.at + 1..]
-                        .iter()
-                        .position(|statement| lines.contains(&statement.line));
-                    if let Some(offset) = hit {
-                        inside.at += offset + 1;
+                    let replay = self.replay.as_mut().ok_or("no log is loaded")?;
+                    if let Some(at) = replay.line_stop(&inside.trace, inside.at + 1) {
+                        inside.at = at;
                         return Ok(Shown::Code("breakpoint"));
                     }
                 }
@@ -474,22 +507,50 @@ impl Session {
         for entry in list(arguments, "breakpoints") {
             let line = entry.get("line").and_then(Json::as_u64).unwrap_or(0);
             let line = usize::try_from(line).unwrap_or(0);
+            let guard = self.guard(entry);
             if !same {
                 answers.push(json!({"verified": false, "line": line,
                     "message": format!("breakpoints stop in the launched program, {program_path}")}));
-            } else if statements.contains(&line) {
-                kept.push(line);
-                answers.push(json!({"verified": true, "line": line}));
-            } else {
+            } else if !statements.contains(&line) {
                 answers.push(json!({"verified": false, "line": line,
                     "message": format!("no statement starts on line {line}: put the breakpoint on a statement inside a handler, a function or a state")}));
+            } else {
+                match guard {
+                    Ok(guard) => {
+                        kept.push((line, guard));
+                        answers.push(json!({"verified": true, "line": line}));
+                    }
+                    Err(message) => {
+                        answers.push(json!({"verified": false, "line": line, "message": message}));
+                    }
+                }
             }
         }
         if same {
-            self.lines = kept.clone();
-            self.replay_mut()?.set_line_breakpoints(kept);
+            self.replay_mut()?.set_guarded_lines(kept);
         }
         Ok(json!({"breakpoints": answers}))
+    }
+
+    /// Evaluates an Adama expression on the document at the stop (watch, REPL and hover).
+    fn evaluate(&mut self, arguments: &Json) -> Answer {
+        let expression = arguments
+            .get("expression")
+            .and_then(Json::as_str)
+            .ok_or("evaluate needs an `expression`")?;
+        let evaluated = self.replay_mut()?.evaluate(expression)?;
+        let result = preview(&evaluated.value);
+        let variable = Variable {
+            name: expression.to_owned(),
+            path: Vec::new(),
+            value: evaluated.value,
+        };
+        let reference = if variable.expandable() {
+            self.remember(false, variable)
+        } else {
+            0
+        };
+        Ok(json!({"result": result, "type": evaluated.ty, "variablesReference": reference}))
     }
 
     fn goto_targets(&mut self, arguments: &Json) -> Answer {
@@ -558,6 +619,10 @@ fn capabilities() -> Json {
         "supportsGotoTargetsRequest": true,
         "supportsFunctionBreakpoints": true,
         "supportsDataBreakpoints": true,
+        "supportsConditionalBreakpoints": true,
+        "supportsHitConditionalBreakpoints": true,
+        "supportsLogPoints": true,
+        "supportsEvaluateForHovers": true,
         "supportsTerminateRequest": true,
         "supportsSteppingGranularity": false,
     })
