@@ -3,6 +3,7 @@
 
 use serde_json::Value as Json;
 
+use crate::code::Local;
 use crate::tree::preview;
 use crate::watch::Watcher;
 
@@ -97,7 +98,12 @@ impl Guard {
 
     /// Checks the breakpoint on the stored document `state`. A condition that cannot be
     /// evaluated stops, so that the developer sees why.
-    pub fn check(&mut self, watcher: Option<&mut Watcher>, state: &Json) -> Verdict {
+    pub fn check(
+        &mut self,
+        watcher: Option<&mut Watcher>,
+        state: &Json,
+        locals: &[Local],
+    ) -> Verdict {
         let mut watcher = watcher;
         if let Some(condition) = &self.condition {
             let Some(watcher) = watcher.as_deref_mut() else {
@@ -105,7 +111,7 @@ impl Guard {
                     "the condition is not checked: the program's source is not loaded".to_owned(),
                 ));
             };
-            match watcher.condition(condition, state) {
+            match watcher.condition(condition, state, locals) {
                 Ok(true) => {}
                 Ok(false) => return Verdict::Pass,
                 Err(error) => return Verdict::Stop(Some(error)),
@@ -118,14 +124,19 @@ impl Guard {
             return Verdict::Pass;
         }
         match &self.log {
-            Some(message) => Verdict::Log(interpolate(message, watcher, state)),
+            Some(message) => Verdict::Log(interpolate(message, watcher, state, locals)),
             None => Verdict::Stop(None),
         }
     }
 }
 
 /// A logpoint's message with each `{expression}` replaced by its value.
-fn interpolate(message: &str, watcher: Option<&mut Watcher>, state: &Json) -> String {
+fn interpolate(
+    message: &str,
+    watcher: Option<&mut Watcher>,
+    state: &Json,
+    locals: &[Local],
+) -> String {
     let Some(watcher) = watcher else {
         return message.to_owned();
     };
@@ -138,12 +149,32 @@ fn interpolate(message: &str, watcher: Option<&mut Watcher>, state: &Json) -> St
             return out;
         };
         let expression = &rest[open + 1..open + close];
-        match watcher.evaluate(expression, state) {
-            Ok(evaluated) => out.push_str(&preview(&evaluated.value)),
+        let read = match local_path(locals, expression) {
+            Some(value) => Ok(value),
+            None => watcher
+                .evaluate_with(expression, state, locals)
+                .map(|evaluated| evaluated.value),
+        };
+        match read {
+            Ok(value) => out.push_str(&preview(&value)),
             Err(error) => out.push_str(&format!("<{error}>")),
         }
         rest = &rest[open + close + 1..];
     }
     out.push_str(rest);
     out
+}
+
+/// A local, or a field path from one (`b.by`); `None` when the expression is anything else.
+pub fn local_path(locals: &[Local], expression: &str) -> Option<Json> {
+    let mut parts = expression.trim().split('.').map(str::trim);
+    let head = parts.next()?;
+    let mut value = &locals.iter().find(|local| local.name == head)?.value;
+    for part in parts {
+        if part.is_empty() || !part.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return None;
+        }
+        value = value.get(part)?;
+    }
+    Some(value.clone())
 }

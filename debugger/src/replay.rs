@@ -14,10 +14,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use adama_compiler::ir::{Program, RecordId};
-use adama_runtime::{Document, Loaded, Principal, TransactionRecord, apply_patch, principal_json};
+use adama_runtime::{
+    Document, Loaded, Principal, StatementState, TransactionRecord, apply_patch, principal_json,
+};
 use serde_json::{Value as Json, json};
 
-use crate::code::{Recorder, Statement, locate};
+use crate::code::{Local, Recorder, Seen, Statement, locate, locate_seen, slot_names};
 use crate::guard::{Guard, Verdict};
 use crate::log::describe_command;
 use crate::tree::patch_touches;
@@ -309,6 +311,16 @@ impl Replay {
         watcher.evaluate(expression, &self.state)
     }
 
+    /// Evaluates an Adama expression on another stored document of the program (the document
+    /// as a statement inside the code sees it).
+    pub fn evaluate_on(&mut self, expression: &str, seen: &Seen) -> Result<Evaluated, String> {
+        let watcher = self
+            .watcher
+            .as_mut()
+            .ok_or("the program's source is not loaded, so expressions cannot be evaluated")?;
+        watcher.evaluate_with(expression, &seen.document, &seen.locals)
+    }
+
     /// Checks that a breakpoint's condition type-checks as a bool (on the document at the
     /// position), so that a mistake shows when the breakpoint is set.
     pub fn check_condition(&mut self, expression: &str) -> Result<(), String> {
@@ -316,7 +328,65 @@ impl Replay {
             .watcher
             .as_mut()
             .ok_or("the program's source is not loaded, so conditions cannot be checked")?;
-        watcher.condition(expression, &self.state).map(|_| ())
+        watcher.condition(expression, &self.state, &[]).map(|_| ())
+    }
+
+    /// Checks that a line breakpoint's condition type-checks as a bool with the locals of the
+    /// code on that line in scope.
+    pub fn check_line_condition(&mut self, line: usize, expression: &str) -> Result<(), String> {
+        let program = Arc::clone(self.loaded.program());
+        let mut locals: Vec<Local> = Vec::new();
+        for unit in self.units_on_line(line) {
+            for (_, name, ty) in slot_names(&program, unit) {
+                locals.push(Local {
+                    name,
+                    ty,
+                    value: Json::Null,
+                });
+            }
+        }
+        let watcher = self
+            .watcher
+            .as_mut()
+            .ok_or("the program's source is not loaded, so conditions cannot be checked")?;
+        if let Some(local) = locals.iter().find(|local| local.name == expression.trim()) {
+            return match local.ty.as_str() {
+                "bool" => Ok(()),
+                ty => Err(format!(
+                    "the condition `{}` is a {ty}, not a bool",
+                    local.name
+                )),
+            };
+        }
+        match watcher.type_of(expression, &self.state, &locals)?.as_str() {
+            "bool" => Ok(()),
+            ty => Err(format!(
+                "the condition `{}` is a {ty}, not a bool; write a comparison such as `score > 3`",
+                expression.trim()
+            )),
+        }
+    }
+
+    /// The code units with a statement on a 1-based source line.
+    fn units_on_line(&self, line: usize) -> Vec<u32> {
+        let Some(source) = &self.source else {
+            return Vec::new();
+        };
+        let program = self.loaded.program();
+        let all: Vec<(u32, u32)> = (0..program.units.len())
+            .flat_map(|unit| {
+                let count = program.units[unit].item.body.stmts.len();
+                let unit = u32::try_from(unit).unwrap_or(u32::MAX);
+                (0..count).map(move |stmt| (unit, u32::try_from(stmt).unwrap_or(u32::MAX)))
+            })
+            .collect();
+        let mut units: Vec<u32> = locate(program, source, &all)
+            .into_iter()
+            .filter(|statement| statement.line == line)
+            .map(|statement| statement.unit)
+            .collect();
+        units.dedup();
+        units
     }
 
     /// What logpoints printed since the last call.
@@ -353,7 +423,13 @@ impl Replay {
                 if self.lines[at].0 != statement.line {
                     continue;
                 }
-                let verdict = self.lines[at].1.check(self.watcher.as_mut(), &self.state);
+                let (document, locals) = match &statement.state {
+                    Some(seen) => (&seen.document, seen.locals.as_slice()),
+                    None => (&self.state, &[][..]),
+                };
+                let verdict = self.lines[at]
+                    .1
+                    .check(self.watcher.as_mut(), document, locals);
                 match verdict {
                     Verdict::Pass => {}
                     Verdict::Log(message) => self.logs.push(message),
@@ -403,11 +479,16 @@ impl Replay {
         let mut document = Document::of_loaded(Arc::clone(&self.loaded), &self.space, &self.key)
             .map_err(|fault| format!("cannot rebuild the document: {fault}"))?;
         document.insert(&self.state);
-        let recorder = Recorder::default();
+        let recorder = Recorder::seeing();
         document.set_hook(Some(Box::new(recorder.clone())));
         // A command that fails now still ran its statements up to the failure: they are shown.
         let _ = document.execute_batch(&record.command);
-        Ok(locate(self.loaded.program(), source, &recorder.take()))
+        Ok(locate_seen(
+            self.loaded.program(),
+            source,
+            &recorder.take(),
+            recorder.take_seen(),
+        ))
     }
 
     /// Chooses the principals whose views the Views scope shows.
@@ -472,12 +553,23 @@ impl Replay {
         self.divergence = None;
         while self.position < self.records.len() {
             let tracing = !self.lines.is_empty() && self.source.is_some();
+            // Conditions and log messages may read locals: then each statement's state is kept.
+            let seeing = self
+                .lines
+                .iter()
+                .any(|(_, guard)| guard.condition.is_some() || guard.log.is_some());
+            if seeing {
+                self.recorder = Recorder::seeing();
+            } else if self.recorder.wants_state() {
+                self.recorder = Recorder::default();
+            }
             let recorder = self.recorder.clone();
             if tracing && let Ok(live) = self.live_document() {
                 live.set_hook(Some(Box::new(recorder)));
             }
             let diverged = self.advance();
             let ran = self.recorder.take();
+            let seen = self.recorder.take_seen();
             if let Some(live) = &mut self.live {
                 live.set_hook(None);
             }
@@ -485,7 +577,7 @@ impl Replay {
                 self.divergence = Some(divergence.clone());
                 return Stop::Divergence(divergence);
             }
-            if tracing && let Some(stop) = self.line_hit(&ran) {
+            if tracing && let Some(stop) = self.line_hit(&ran, seen) {
                 return stop;
             }
             if let Some(hit) = self.breakpoint_here() {
@@ -659,9 +751,9 @@ impl Replay {
 
     /// After a transaction ran: the stop at the first statement whose line breakpoint stops,
     /// back before the transaction; or, when none stops, still after it.
-    fn line_hit(&mut self, ran: &[(u32, u32)]) -> Option<Stop> {
+    fn line_hit(&mut self, ran: &[(u32, u32)], seen: Vec<StatementState>) -> Option<Stop> {
         let source = self.source.as_ref()?;
-        let trace = locate(self.loaded.program(), source, ran);
+        let trace = locate_seen(self.loaded.program(), source, ran, seen);
         let reached = trace
             .iter()
             .any(|statement| self.lines.iter().any(|(line, _)| *line == statement.line));
@@ -698,7 +790,7 @@ impl Replay {
             }
             let verdict = self.breakpoints[at]
                 .1
-                .check(self.watcher.as_mut(), &self.state);
+                .check(self.watcher.as_mut(), &self.state, &[]);
             match verdict {
                 Verdict::Pass => {}
                 Verdict::Log(message) => self.logs.push(message),

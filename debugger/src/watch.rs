@@ -14,6 +14,20 @@ use adama_compiler::ir::{Program, RecordId};
 use adama_runtime::{Document, principal_from_json};
 use serde_json::{Value as Json, json};
 
+use crate::code::Local;
+
+/// The types a local can have to be used inside a compiled expression: they are declared as
+/// fields of the document beside the watched formula, holding the local's value.
+const SCALARS: [&str; 7] = [
+    "int",
+    "long",
+    "double",
+    "bool",
+    "string",
+    "principal",
+    "boolean",
+];
+
 /// What an expression gives: its value and the type the compiler gave it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluated {
@@ -45,14 +59,28 @@ impl Watcher {
 
     /// Evaluates `expression` on the stored document `state`.
     pub fn evaluate(&mut self, expression: &str, state: &Json) -> Result<Evaluated, String> {
+        self.evaluate_with(expression, state, &[])
+    }
+
+    /// Evaluates `expression` on the stored document `state` with the locals of the running
+    /// code in scope (those of scalar types; the others are read alone, as `b.by`).
+    pub fn evaluate_with(
+        &mut self,
+        expression: &str,
+        state: &Json,
+        locals: &[Local],
+    ) -> Result<Evaluated, String> {
         let expression = expression.trim();
-        if expression.is_empty() {
-            return Err("write an Adama expression, such as `score + 1`".to_owned());
-        }
-        let program = self.program(expression)?;
+        let (program, usable) = self.prepare(expression, state, locals)?;
         let mut document = Document::new(Arc::clone(&program), "space", "key")
             .map_err(|fault| format!("cannot build the document to evaluate on: {fault}"))?;
-        document.insert(state);
+        let mut state = state.clone();
+        if let Json::Object(fields) = &mut state {
+            for local in &usable {
+                fields.insert(local.name.clone(), local.value.clone());
+            }
+        }
+        document.insert(&state);
         let viewer = principal_from_json(&json!({"agent": "debugger", "authority": "adama"}));
         let view = document.open_view(viewer, json!({}));
         let delta = document.view_delta(view).map_err(|fault| {
@@ -64,18 +92,86 @@ impl Watcher {
             .and_then(|data| data.get(&self.name))
             .cloned()
             .unwrap_or(Json::Null);
-        let ty = program.records[RecordId::ROOT]
+        let ty = self.type_in(&program);
+        Ok(Evaluated { value, ty })
+    }
+
+    /// The type the compiler gives `expression` with these locals in scope (their values are
+    /// not read), without computing it.
+    pub fn type_of(
+        &mut self,
+        expression: &str,
+        state: &Json,
+        locals: &[Local],
+    ) -> Result<String, String> {
+        let (program, _) = self.prepare(expression.trim(), state, locals)?;
+        Ok(self.type_in(&program))
+    }
+
+    fn type_in(&self, program: &Program) -> String {
+        program.records[RecordId::ROOT]
             .slot_index
             .get(&self.name)
             .and_then(|slot| program.records[RecordId::ROOT].fields.get(*slot as usize))
             .map(|field| field.ty.to_string())
-            .unwrap_or_default();
-        Ok(Evaluated { value, ty })
+            .unwrap_or_default()
     }
 
+    /// Compiles the expression with the usable locals declared, and says which those are.
+    fn prepare<'l>(
+        &mut self,
+        expression: &str,
+        state: &Json,
+        locals: &'l [Local],
+    ) -> Result<(Arc<Program>, Vec<&'l Local>), String> {
+        if expression.is_empty() {
+            return Err("write an Adama expression, such as `score + 1`".to_owned());
+        }
+        let fields = state.as_object();
+        let usable: Vec<&Local> = locals
+            .iter()
+            .filter(|local| SCALARS.contains(&local.ty.as_str()))
+            .filter(|local| fields.is_none_or(|fields| !fields.contains_key(&local.name)))
+            .filter(|local| !self.source.contains(&format!(" {};", local.name)))
+            .collect();
+        let declared: String = usable
+            .iter()
+            .map(|local| format!("{} {};\n", local.ty, local.name))
+            .collect();
+        let program = self.program(expression, &declared).map_err(|error| {
+            let unusable: Vec<&str> = locals
+                .iter()
+                .filter(|local| !usable.iter().any(|usable| usable.name == local.name))
+                .map(|local| local.name.as_str())
+                .filter(|name| expression.contains(name))
+                .collect();
+            match unusable.first() {
+                Some(name) => format!(
+                    "{error}; the local `{name}` is read alone or by its fields (`{name}.FIELD`), \
+                     not inside a larger expression"
+                ),
+                None => error,
+            }
+        })?;
+        Ok((program, usable))
+    }
+}
+
+impl Watcher {
     /// Evaluates a breakpoint's condition: true, false, or why it cannot say.
-    pub fn condition(&mut self, expression: &str, state: &Json) -> Result<bool, String> {
-        let evaluated = self.evaluate(expression, state)?;
+    pub fn condition(
+        &mut self,
+        expression: &str,
+        state: &Json,
+        locals: &[Local],
+    ) -> Result<bool, String> {
+        let evaluated = match crate::guard::local_path(locals, expression) {
+            Some(value) => Evaluated {
+                value,
+                ty: String::new(),
+            },
+            None => self.evaluate_with(expression, state, locals)?,
+        };
         match evaluated.value {
             Json::Bool(value) => Ok(value),
             _ => Err(format!(
@@ -86,24 +182,25 @@ impl Watcher {
         }
     }
 
-    fn program(&mut self, expression: &str) -> Result<Arc<Program>, String> {
-        if let Some(compiled) = self.compiled.get(expression) {
+    fn program(&mut self, expression: &str, declared: &str) -> Result<Arc<Program>, String> {
+        let key = format!("{declared}{expression}");
+        if let Some(compiled) = self.compiled.get(&key) {
             return compiled.clone();
         }
-        let compiled = self.compile(expression);
-        self.compiled
-            .insert(expression.to_owned(), compiled.clone());
+        let compiled = self.compile(expression, declared);
+        self.compiled.insert(key, compiled.clone());
         compiled
     }
 
-    fn compile(&self, expression: &str) -> Result<Arc<Program>, String> {
+    /// `declared` holds field declarations standing for the locals in scope.
+    fn compile(&self, expression: &str, declared: &str) -> Result<Arc<Program>, String> {
         // One line on its own, so the expression cannot end a comment or an item of the program.
         if expression.contains(';') || expression.contains('\n') {
             return Err(format!(
                 "`{expression}` is not one expression: write it on one line without `;`"
             ));
         }
-        let prefix = format!("\npublic formula {} = (", self.name);
+        let prefix = format!("\n{declared}public formula {} = (", self.name);
         let text = format!("{}{prefix}{expression});\n", self.source);
         let start = self.source.len() + prefix.len();
         let diagnostics = match adama_runtime::compile("watch.a", &text) {

@@ -410,10 +410,10 @@ fn bad_launches_are_explained_and_the_session_goes_on() {
     assert!(missing.contains("launch needs `log`"), "{missing}");
     let test = client.fails(
         "launch",
-        json!({"program": path(&example("counter")), "test": "bumping"}),
+        json!({"program": path(&example("counter")), "test": "bumpin"}),
     );
     assert!(
-        test.contains("`bumping`") && test.contains("--record"),
+        test.contains("no test block `bumpin`") && test.contains("bumping"),
         "{test}"
     );
     let cut = client.fails(
@@ -666,12 +666,13 @@ fn line_breakpoints_take_conditions_hit_counts_and_log_messages() {
     let program = path(&example("counter"));
     let mut client = Client::start();
     launch_counter(&mut client, &log, json!([]));
-    // Line 21 is the bump's `count += b.by;`, line 30 the tick's `count++;`.
+    // Line 21 is the bump's `count += b.by;`, line 30 the tick's `count++;`. Conditions see
+    // the document as the statement does: line 29's `ticks++` has run.
     let set = client.ok(
         "setBreakpoints",
         json!({"source": {"path": program}, "breakpoints": [
-            {"line": 21, "logMessage": "bumping from {count}"},
-            {"line": 30, "condition": "ticks == 0 && count == 3"},
+            {"line": 21, "logMessage": "bumping by {b.by} from {count}"},
+            {"line": 30, "condition": "ticks == 1 && count == 3"},
             {"line": 29, "condition": "nope"},
         ]}),
     );
@@ -686,7 +687,7 @@ fn line_breakpoints_take_conditions_hit_counts_and_log_messages() {
     assert_eq!(trace["stackFrames"][0]["line"], 30);
     assert_eq!(trace["stackFrames"][1]["name"], "step 4/5: invalidate");
     assert!(
-        printed.contains(&"bumping from 0\n".to_owned()),
+        printed.contains(&"bumping by 3 from 0\n".to_owned()),
         "{printed:?}"
     );
 
@@ -705,6 +706,129 @@ fn line_breakpoints_take_conditions_hit_counts_and_log_messages() {
     assert_eq!(
         (reason.as_str(), frame.as_str()),
         ("step", "end of the log (5 steps)")
+    );
+    client.finish();
+}
+
+#[test]
+fn inside_the_code_locals_are_shown_and_evaluated_and_the_document_follows_the_statements() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let mut client = Client::start();
+    launch_counter(&mut client, &log, json!([]));
+    client.ok("goto", json!({"threadId": 1, "targetId": 3}));
+    client.stopped();
+    client.ok("stepIn", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "channel bump(Bump b)");
+    let (reference, locals) = client.scope("Locals");
+    assert!(reference > 0);
+    let b = locals
+        .iter()
+        .find(|(name, _, _)| name == "b")
+        .map(|(_, _, reference)| *reference)
+        .unwrap_or_else(|| panic!("no local b in {locals:?}"));
+    assert_eq!(value_of(&client.variables(b), "by"), "3");
+    let by = evaluate(&mut client, "b.by");
+    assert_eq!(by["result"], "3");
+    let whole = evaluate(&mut client, "b");
+    assert_eq!(whole["type"], "Bump");
+    assert!(
+        whole["variablesReference"].as_i64().unwrap_or(0) > 0,
+        "{whole}"
+    );
+    client.finish();
+}
+
+#[test]
+fn a_test_launch_steps_through_the_test_block_and_reports_its_result() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let program = dir.path().join("scores.a");
+    std::fs::write(
+        &program,
+        "public int score;\n\
+         message Add {\n  int points;\n}\n\
+         channel add(Add a) {\n  int before = score;\n  score = before + a.points;\n}\n\
+         test adding {\n  @send add(@no_one, {points: 4});\n  int seen = score;\n  assert seen == 4;\n  assert score == 5;\n}\n",
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let mut client = Client::start();
+    client.ok("initialize", json!({"adapterID": "adama"}));
+    let missing = client.fails("launch", json!({"program": path(&program), "test": "adds"}));
+    assert!(
+        missing.contains("no test block `adds`") && missing.contains("adding"),
+        "{missing}"
+    );
+    client.ok(
+        "launch",
+        json!({"program": path(&program), "test": "adding", "stopOnEntry": true}),
+    );
+    client.event("initialized");
+    // Line 7 is the handler's `score = before + a.points;`.
+    let set = client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": path(&program)}, "breakpoints": [
+            {"line": 7, "condition": "before == 0"}]}),
+    );
+    assert_eq!(set["breakpoints"][0]["verified"], true);
+    client.ok("configurationDone", json!({}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!((reason.as_str(), frame.as_str()), ("entry", "test adding"));
+    let trace = client.ok("stackTrace", json!({"threadId": 1}));
+    assert_eq!(trace["stackFrames"][0]["line"], 10);
+
+    // Into the handler the test sends to, with the test's statement as the caller.
+    client.ok("continue", json!({"threadId": 1}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("breakpoint", "channel add(Add a)")
+    );
+    let trace = client.ok("stackTrace", json!({"threadId": 1}));
+    assert_eq!(trace["stackFrames"][0]["line"], 7);
+    assert_eq!(trace["stackFrames"][1]["name"], "test adding");
+    assert_eq!(trace["stackFrames"][1]["line"], 10);
+    let (_, locals) = client.scope("Locals");
+    assert_eq!(value_of(&locals, "before"), "0");
+    assert_eq!(evaluate(&mut client, "before + score + 4")["result"], "4");
+    let message_local = client.fails("evaluate", json!({"expression": "a.points + 1"}));
+    assert!(message_local.contains("the local `a`"), "{message_local}");
+    let wrong = client.fails("evaluate", json!({"expression": "score - \"s\""}));
+    assert!(wrong.contains("does not type-check"), "{wrong}");
+
+    // Statement by statement: the document follows the code.
+    client.ok("next", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "test adding");
+    let (_, document) = client.scope("Document");
+    assert_eq!(value_of(&document, "score"), "4");
+    client.ok("stepBack", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "channel add(Add a)");
+    let (_, document) = client.scope("Document");
+    assert_eq!(value_of(&document, "score"), "0");
+
+    // The end reports the failing assertion as a failing test.
+    client.ok("continue", json!({"threadId": 1}));
+    let mut printed = Vec::new();
+    loop {
+        let message = match client.events.pop_front() {
+            Some(message) => message,
+            None => client.receive(),
+        };
+        if message["event"] == "output" {
+            printed.push(message["body"].clone());
+        }
+        if message["event"] == "terminated" {
+            break;
+        }
+    }
+    assert!(
+        printed.iter().any(|body| body["category"] == "stderr"
+            && body["output"].as_str().is_some_and(
+                |text| text.contains("test adding: FAILED (1 of 2 assertions passed)")
+            )),
+        "{printed:?}"
     );
     client.finish();
 }
