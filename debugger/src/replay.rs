@@ -369,18 +369,8 @@ impl Replay {
 
     /// The code units with a statement on a 1-based source line.
     fn units_on_line(&self, line: usize) -> Vec<u32> {
-        let Some(source) = &self.source else {
-            return Vec::new();
-        };
-        let program = self.loaded.program();
-        let all: Vec<(u32, u32)> = (0..program.units.len())
-            .flat_map(|unit| {
-                let count = program.units[unit].item.body.stmts.len();
-                let unit = u32::try_from(unit).unwrap_or(u32::MAX);
-                (0..count).map(move |stmt| (unit, u32::try_from(stmt).unwrap_or(u32::MAX)))
-            })
-            .collect();
-        let mut units: Vec<u32> = locate(program, source, &all)
+        let mut units: Vec<u32> = self
+            .all_statements()
             .into_iter()
             .filter(|statement| statement.line == line)
             .map(|statement| statement.unit)
@@ -446,6 +436,18 @@ impl Replay {
 
     /// The 1-based lines that hold a statement of the program: where a line breakpoint can stop.
     pub fn statement_lines(&self) -> Vec<usize> {
+        let mut lines: Vec<usize> = self
+            .all_statements()
+            .into_iter()
+            .map(|statement| statement.line)
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines
+    }
+
+    /// Every statement of the program, placed in the source.
+    fn all_statements(&self) -> Vec<Statement> {
         let Some(source) = &self.source else {
             return Vec::new();
         };
@@ -457,13 +459,7 @@ impl Replay {
                 (0..count).map(move |stmt| (unit, u32::try_from(stmt).unwrap_or(u32::MAX)))
             })
             .collect();
-        let mut lines: Vec<usize> = locate(program, source, &all)
-            .into_iter()
-            .map(|statement| statement.line)
-            .collect();
-        lines.sort_unstable();
-        lines.dedup();
-        lines
+        locate(program, source, &all)
     }
 
     /// The statements the transaction at the position runs, in order, re-executed on a copy of
