@@ -228,6 +228,14 @@ fn a_session_walks_a_recorded_log_forward_back_and_by_jumps() {
     assert_eq!(capabilities["supportsStepBack"], true);
     assert_eq!(capabilities["supportsGotoTargetsRequest"], true);
     assert_eq!(capabilities["supportsConfigurationDoneRequest"], true);
+    for refinement in [
+        "supportsConditionalBreakpoints",
+        "supportsHitConditionalBreakpoints",
+        "supportsLogPoints",
+        "supportsEvaluateForHovers",
+    ] {
+        assert_eq!(capabilities[refinement], true, "{refinement}");
+    }
 
     client.ok(
         "launch",
