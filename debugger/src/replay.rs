@@ -358,7 +358,7 @@ impl Replay {
                 )),
             };
         }
-        match watcher.type_of(expression, &self.state, &locals)?.as_str() {
+        match watcher.type_of(expression, &locals)?.as_str() {
             "bool" => Ok(()),
             ty => Err(format!(
                 "the condition `{}` is a {ty}, not a bool; write a comparison such as `score > 3`",
@@ -386,7 +386,7 @@ impl Replay {
 
     /// Gives the program's source text, which places the statements a transaction runs.
     pub fn set_source(&mut self, source: Arc<str>) {
-        self.watcher = Some(Watcher::new(Arc::clone(&source)));
+        self.watcher = Some(Watcher::new(Arc::clone(&source), self.loaded.program()));
         self.source = Some(source);
     }
 

@@ -40,19 +40,28 @@ pub struct Evaluated {
 pub struct Watcher {
     source: Arc<str>,
     name: String,
+    /// The document's fields and formulas: a local of the same name is not declared beside
+    /// them (it would clash), so the expression reads the field.
+    fields: Vec<String>,
     compiled: HashMap<String, Result<Arc<Program>, String>>,
 }
 
 impl Watcher {
-    pub fn new(source: Arc<str>) -> Watcher {
+    pub fn new(source: Arc<str>, program: &Program) -> Watcher {
         // A name no program writes, so the appended formula cannot clash with a field.
         let mut name = "debugger_watch".to_owned();
         while source.contains(&name) {
             name.push('_');
         }
+        let fields = program.records[RecordId::ROOT]
+            .fields
+            .iter()
+            .map(|field| field.name.clone())
+            .collect();
         Watcher {
             source,
             name,
+            fields,
             compiled: HashMap::new(),
         }
     }
@@ -71,7 +80,7 @@ impl Watcher {
         locals: &[Local],
     ) -> Result<Evaluated, String> {
         let expression = expression.trim();
-        let (program, usable) = self.prepare(expression, state, locals)?;
+        let (program, usable) = self.prepare(expression, locals)?;
         let mut document = Document::new(Arc::clone(&program), "space", "key")
             .map_err(|fault| format!("cannot build the document to evaluate on: {fault}"))?;
         let mut state = state.clone();
@@ -98,13 +107,8 @@ impl Watcher {
 
     /// The type the compiler gives `expression` with these locals in scope (their values are
     /// not read), without computing it.
-    pub fn type_of(
-        &mut self,
-        expression: &str,
-        state: &Json,
-        locals: &[Local],
-    ) -> Result<String, String> {
-        let (program, _) = self.prepare(expression.trim(), state, locals)?;
+    pub fn type_of(&mut self, expression: &str, locals: &[Local]) -> Result<String, String> {
+        let (program, _) = self.prepare(expression.trim(), locals)?;
         Ok(self.type_in(&program))
     }
 
@@ -121,18 +125,15 @@ impl Watcher {
     fn prepare<'l>(
         &mut self,
         expression: &str,
-        state: &Json,
         locals: &'l [Local],
     ) -> Result<(Arc<Program>, Vec<&'l Local>), String> {
         if expression.is_empty() {
             return Err("write an Adama expression, such as `score + 1`".to_owned());
         }
-        let fields = state.as_object();
         let usable: Vec<&Local> = locals
             .iter()
             .filter(|local| SCALARS.contains(&local.ty.as_str()))
-            .filter(|local| fields.is_none_or(|fields| !fields.contains_key(&local.name)))
-            .filter(|local| !self.source.contains(&format!(" {};", local.name)))
+            .filter(|local| !self.fields.contains(&local.name))
             .collect();
         let declared: String = usable
             .iter()
