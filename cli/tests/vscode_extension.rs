@@ -62,6 +62,13 @@ fn the_manifest_contributes_the_language_and_the_lens_command() {
     );
     let setting = &contributes["configuration"]["properties"]["adama.server.path"];
     assert_eq!(setting["default"], "adama");
+    // Remote windows ignore machine-scoped values from the User settings; `window` applies
+    // from User, Remote and workspace settings alike.
+    assert_eq!(setting["scope"], "window");
+    assert!(
+        commands.contains(&adama_lsp::DEBUG_TEST_COMMAND),
+        "the Debug test lens's command is declared: {commands:?}"
+    );
 
     assert_eq!(manifest["main"], "./dist/extension.js");
     assert_eq!(manifest["engines"]["vscode"], "^1.91.0");
@@ -87,7 +94,7 @@ fn the_manifest_contributes_a_debugger_that_replays_logs() {
     let debugger = &contributes["debuggers"][0];
     assert_eq!(debugger["type"], "adama");
     let launch = &debugger["configurationAttributes"]["launch"]["properties"];
-    for attribute in ["program", "log", "stopOnEntry", "viewers"] {
+    for attribute in ["program", "log", "test", "stopOnEntry", "viewers"] {
         assert!(launch.get(attribute).is_some(), "launch lacks {attribute}");
     }
     let initial = &debugger["initialConfigurations"][0];

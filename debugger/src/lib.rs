@@ -10,6 +10,8 @@
 
 pub mod code;
 pub mod dap;
+pub mod guard;
 pub mod log;
 pub mod replay;
 pub mod tree;
+pub mod watch;

@@ -14,12 +14,16 @@ use std::fmt;
 use std::sync::Arc;
 
 use adama_compiler::ir::{Program, RecordId};
-use adama_runtime::{Document, Loaded, Principal, TransactionRecord, apply_patch, principal_json};
+use adama_runtime::{
+    Document, Loaded, Principal, StatementState, TransactionRecord, apply_patch, principal_json,
+};
 use serde_json::{Value as Json, json};
 
-use crate::code::{Recorder, Statement, locate};
+use crate::code::{Local, Recorder, Seen, Statement, locate, locate_seen, slot_names};
+use crate::guard::{Guard, Verdict};
 use crate::log::describe_command;
 use crate::tree::patch_touches;
+use crate::watch::{Evaluated, Watcher};
 
 /// The default bound on the steps between checkpoints: none beyond the weight rule.
 pub const DEFAULT_INTERVAL: usize = usize::MAX;
@@ -183,15 +187,19 @@ pub struct Replay {
     /// A document of the program at `position`, when one is built: kept across forward steps
     /// that reproduce, rebuilt from `state` when needed after anything else.
     live: Option<Document>,
-    breakpoints: Vec<Breakpoint>,
+    breakpoints: Vec<(Breakpoint, Guard)>,
     viewers: Vec<Principal>,
     /// The last divergence found, shown until the next move.
     divergence: Option<Divergence>,
     /// The program's source text, to place statements; without it there is no stepping in.
     source: Option<Arc<str>>,
     /// Source lines with a breakpoint, checked as transactions run.
-    lines: Vec<usize>,
+    lines: Vec<(usize, Guard)>,
     recorder: Recorder,
+    /// Evaluates expressions on the document, once the source is given.
+    watcher: Option<Watcher>,
+    /// What logpoints printed since the last time they were taken.
+    logs: Vec<String>,
 }
 
 impl Replay {
@@ -238,6 +246,8 @@ impl Replay {
             source: None,
             lines: Vec::new(),
             recorder: Recorder::default(),
+            watcher: None,
+            logs: Vec::new(),
         })
     }
 
@@ -278,21 +288,166 @@ impl Replay {
 
     /// Replaces the breakpoints.
     pub fn set_breakpoints(&mut self, breakpoints: Vec<Breakpoint>) {
+        self.set_guarded_breakpoints(
+            breakpoints
+                .into_iter()
+                .map(|breakpoint| (breakpoint, Guard::default()))
+                .collect(),
+        );
+    }
+
+    /// Replaces the breakpoints, each with its condition, hit count or log message.
+    pub fn set_guarded_breakpoints(&mut self, breakpoints: Vec<(Breakpoint, Guard)>) {
         self.breakpoints = breakpoints;
+    }
+
+    /// Evaluates an Adama expression on the document at the position (the document before the
+    /// transaction about to run, also while stepping through its code).
+    pub fn evaluate(&mut self, expression: &str) -> Result<Evaluated, String> {
+        let watcher = self
+            .watcher
+            .as_mut()
+            .ok_or("the program's source is not loaded, so expressions cannot be evaluated")?;
+        watcher.evaluate(expression, &self.state)
+    }
+
+    /// Evaluates an Adama expression on another stored document of the program (the document
+    /// as a statement inside the code sees it).
+    pub fn evaluate_on(&mut self, expression: &str, seen: &Seen) -> Result<Evaluated, String> {
+        let watcher = self
+            .watcher
+            .as_mut()
+            .ok_or("the program's source is not loaded, so expressions cannot be evaluated")?;
+        watcher.evaluate_with(expression, &seen.document, &seen.locals)
+    }
+
+    /// Checks that a breakpoint's condition type-checks as a bool (on the document at the
+    /// position), so that a mistake shows when the breakpoint is set.
+    pub fn check_condition(&mut self, expression: &str) -> Result<(), String> {
+        let watcher = self
+            .watcher
+            .as_mut()
+            .ok_or("the program's source is not loaded, so conditions cannot be checked")?;
+        watcher.condition(expression, &self.state, &[]).map(|_| ())
+    }
+
+    /// Checks that a line breakpoint's condition type-checks as a bool with the locals of the
+    /// code on that line in scope.
+    pub fn check_line_condition(&mut self, line: usize, expression: &str) -> Result<(), String> {
+        let program = Arc::clone(self.loaded.program());
+        let mut locals: Vec<Local> = Vec::new();
+        for unit in self.units_on_line(line) {
+            for (_, name, ty) in slot_names(&program, unit) {
+                locals.push(Local {
+                    name,
+                    ty,
+                    value: Json::Null,
+                });
+            }
+        }
+        let watcher = self
+            .watcher
+            .as_mut()
+            .ok_or("the program's source is not loaded, so conditions cannot be checked")?;
+        if let Some(local) = locals.iter().find(|local| local.name == expression.trim()) {
+            return match local.ty.as_str() {
+                "bool" => Ok(()),
+                ty => Err(format!(
+                    "the condition `{}` is a {ty}, not a bool",
+                    local.name
+                )),
+            };
+        }
+        match watcher.type_of(expression, &locals)?.as_str() {
+            "bool" => Ok(()),
+            ty => Err(format!(
+                "the condition `{}` is a {ty}, not a bool; write a comparison such as `score > 3`",
+                expression.trim()
+            )),
+        }
+    }
+
+    /// The code units with a statement on a 1-based source line.
+    fn units_on_line(&self, line: usize) -> Vec<u32> {
+        let mut units: Vec<u32> = self
+            .all_statements()
+            .into_iter()
+            .filter(|statement| statement.line == line)
+            .map(|statement| statement.unit)
+            .collect();
+        units.dedup();
+        units
+    }
+
+    /// What logpoints printed since the last call.
+    pub fn take_logs(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.logs)
     }
 
     /// Gives the program's source text, which places the statements a transaction runs.
     pub fn set_source(&mut self, source: Arc<str>) {
+        self.watcher = Some(Watcher::new(Arc::clone(&source), self.loaded.program()));
         self.source = Some(source);
     }
 
     /// Replaces the source lines where continuing stops inside a transaction's code.
     pub fn set_line_breakpoints(&mut self, lines: Vec<usize>) {
+        self.set_guarded_lines(
+            lines
+                .into_iter()
+                .map(|line| (line, Guard::default()))
+                .collect(),
+        );
+    }
+
+    /// Replaces the line breakpoints, each with its condition, hit count or log message.
+    pub fn set_guarded_lines(&mut self, lines: Vec<(usize, Guard)>) {
         self.lines = lines;
+    }
+
+    /// The first statement of `trace` from `from` on whose line breakpoint stops, checked on
+    /// the document before the transaction (the position); logpoints on the way print.
+    pub fn line_stop(&mut self, trace: &[Statement], from: usize) -> Option<usize> {
+        for (index, statement) in trace.iter().enumerate().skip(from) {
+            for at in 0..self.lines.len() {
+                if self.lines[at].0 != statement.line {
+                    continue;
+                }
+                let (document, locals) = match &statement.state {
+                    Some(seen) => (&seen.document, seen.locals.as_slice()),
+                    None => (&self.state, &[][..]),
+                };
+                let verdict = self.lines[at]
+                    .1
+                    .check(self.watcher.as_mut(), document, locals);
+                match verdict {
+                    Verdict::Pass => {}
+                    Verdict::Log(message) => self.logs.push(message),
+                    Verdict::Stop(note) => {
+                        self.logs
+                            .extend(note.map(|note| format!("line {}: {note}", statement.line)));
+                        return Some(index);
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// The 1-based lines that hold a statement of the program: where a line breakpoint can stop.
     pub fn statement_lines(&self) -> Vec<usize> {
+        let mut lines: Vec<usize> = self
+            .all_statements()
+            .into_iter()
+            .map(|statement| statement.line)
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines
+    }
+
+    /// Every statement of the program, placed in the source.
+    fn all_statements(&self) -> Vec<Statement> {
         let Some(source) = &self.source else {
             return Vec::new();
         };
@@ -304,13 +459,7 @@ impl Replay {
                 (0..count).map(move |stmt| (unit, u32::try_from(stmt).unwrap_or(u32::MAX)))
             })
             .collect();
-        let mut lines: Vec<usize> = locate(program, source, &all)
-            .into_iter()
-            .map(|statement| statement.line)
-            .collect();
-        lines.sort_unstable();
-        lines.dedup();
-        lines
+        locate(program, source, &all)
     }
 
     /// The statements the transaction at the position runs, in order, re-executed on a copy of
@@ -326,11 +475,16 @@ impl Replay {
         let mut document = Document::of_loaded(Arc::clone(&self.loaded), &self.space, &self.key)
             .map_err(|fault| format!("cannot rebuild the document: {fault}"))?;
         document.insert(&self.state);
-        let recorder = Recorder::default();
+        let recorder = Recorder::seeing();
         document.set_hook(Some(Box::new(recorder.clone())));
         // A command that fails now still ran its statements up to the failure: they are shown.
         let _ = document.execute_batch(&record.command);
-        Ok(locate(self.loaded.program(), source, &recorder.take()))
+        Ok(locate_seen(
+            self.loaded.program(),
+            source,
+            &recorder.take(),
+            recorder.take_seen(),
+        ))
     }
 
     /// Chooses the principals whose views the Views scope shows.
@@ -395,12 +549,23 @@ impl Replay {
         self.divergence = None;
         while self.position < self.records.len() {
             let tracing = !self.lines.is_empty() && self.source.is_some();
+            // Conditions and log messages may read locals: then each statement's state is kept.
+            let seeing = self
+                .lines
+                .iter()
+                .any(|(_, guard)| guard.condition.is_some() || guard.log.is_some());
+            if seeing {
+                self.recorder = Recorder::seeing();
+            } else if self.recorder.wants_state() {
+                self.recorder = Recorder::default();
+            }
             let recorder = self.recorder.clone();
             if tracing && let Ok(live) = self.live_document() {
                 live.set_hook(Some(Box::new(recorder)));
             }
             let diverged = self.advance();
             let ran = self.recorder.take();
+            let seen = self.recorder.take_seen();
             if let Some(live) = &mut self.live {
                 live.set_hook(None);
             }
@@ -408,8 +573,7 @@ impl Replay {
                 self.divergence = Some(divergence.clone());
                 return Stop::Divergence(divergence);
             }
-            if tracing && let Some(stop) = self.line_hit(&ran) {
-                self.retreat();
+            if tracing && let Some(stop) = self.line_hit(&ran, seen) {
                 return stop;
             }
             if let Some(hit) = self.breakpoint_here() {
@@ -581,21 +745,58 @@ impl Replay {
         }
     }
 
-    /// The stop at the first statement on a breakpoint's line, if the statements reach one.
-    fn line_hit(&self, ran: &[(u32, u32)]) -> Option<Stop> {
+    /// After a transaction ran: the stop at the first statement whose line breakpoint stops,
+    /// back before the transaction; or, when none stops, still after it.
+    fn line_hit(&mut self, ran: &[(u32, u32)], seen: Vec<StatementState>) -> Option<Stop> {
         let source = self.source.as_ref()?;
-        let trace = locate(self.loaded.program(), source, ran);
-        let at = trace
+        let trace = locate_seen(self.loaded.program(), source, ran, seen);
+        let reached = trace
             .iter()
-            .position(|statement| self.lines.contains(&statement.line))?;
-        Some(Stop::Line { trace, at })
+            .any(|statement| self.lines.iter().any(|(line, _)| *line == statement.line));
+        if !reached {
+            return None;
+        }
+        // Conditions see the document the code starts from.
+        self.retreat();
+        match self.line_stop(&trace, 0) {
+            Some(at) => Some(Stop::Line { trace, at }),
+            None => {
+                self.reapply();
+                None
+            }
+        }
     }
 
-    fn breakpoint_here(&self) -> Option<usize> {
-        let record = self.current()?;
-        self.breakpoints
-            .iter()
-            .position(|breakpoint| breakpoint.matches(self.position, record))
+    /// Moves forward over the transaction at the position without re-executing it, the
+    /// reverse of [`Replay::retreat`].
+    fn reapply(&mut self) {
+        let patch = &self.records[self.position].redo;
+        redo(&mut self.state, patch);
+        if let Some(live) = &mut self.live {
+            live.insert(patch);
+        }
+        self.position += 1;
+    }
+
+    fn breakpoint_here(&mut self) -> Option<usize> {
+        let record = self.records.get(self.position)?;
+        for at in 0..self.breakpoints.len() {
+            if !self.breakpoints[at].0.matches(self.position, record) {
+                continue;
+            }
+            let verdict = self.breakpoints[at]
+                .1
+                .check(self.watcher.as_mut(), &self.state, &[]);
+            match verdict {
+                Verdict::Pass => {}
+                Verdict::Log(message) => self.logs.push(message),
+                Verdict::Stop(note) => {
+                    self.logs.extend(note);
+                    return Some(at);
+                }
+            }
+        }
+        None
     }
 }
 

@@ -103,6 +103,24 @@ impl Client {
         }
     }
 
+    /// Waits for the next stop and gives what the adapter printed before it.
+    fn printed_until_stop(&mut self) -> Vec<String> {
+        let mut printed = Vec::new();
+        loop {
+            let message = match self.events.pop_front() {
+                Some(message) => message,
+                None => self.receive(),
+            };
+            if message["event"] == "output" {
+                printed.push(message["body"]["output"].as_str().unwrap_or("").to_owned());
+            }
+            if message["event"] == "stopped" {
+                self.events.push_front(message);
+                return printed;
+            }
+        }
+    }
+
     /// Waits for the stop after a move and gives its reason and the frame's name.
     fn stopped(&mut self) -> (String, String, Json) {
         let body = self.event("stopped");
@@ -210,6 +228,14 @@ fn a_session_walks_a_recorded_log_forward_back_and_by_jumps() {
     assert_eq!(capabilities["supportsStepBack"], true);
     assert_eq!(capabilities["supportsGotoTargetsRequest"], true);
     assert_eq!(capabilities["supportsConfigurationDoneRequest"], true);
+    for refinement in [
+        "supportsConditionalBreakpoints",
+        "supportsHitConditionalBreakpoints",
+        "supportsLogPoints",
+        "supportsEvaluateForHovers",
+    ] {
+        assert_eq!(capabilities[refinement], true, "{refinement}");
+    }
 
     client.ok(
         "launch",
@@ -320,8 +346,11 @@ fn a_session_walks_a_recorded_log_forward_back_and_by_jumps() {
     let (_, frame, _) = client.stopped();
     assert_eq!(frame, "end of the log (5 steps)");
 
-    let unknown = client.fails("evaluate", json!({"expression": "count"}));
-    assert!(unknown.contains("does not support `evaluate`"), "{unknown}");
+    let unknown = client.fails("readMemory", json!({"memoryReference": "count"}));
+    assert!(
+        unknown.contains("does not support `readMemory`"),
+        "{unknown}"
+    );
     client.finish();
 }
 
@@ -389,10 +418,10 @@ fn bad_launches_are_explained_and_the_session_goes_on() {
     assert!(missing.contains("launch needs `log`"), "{missing}");
     let test = client.fails(
         "launch",
-        json!({"program": path(&example("counter")), "test": "bumping"}),
+        json!({"program": path(&example("counter")), "test": "bumpin"}),
     );
     assert!(
-        test.contains("`bumping`") && test.contains("--record"),
+        test.contains("no test block `bumpin`") && test.contains("bumping"),
         "{test}"
     );
     let cut = client.fails(
@@ -510,5 +539,304 @@ fn stepping_into_a_transaction_walks_its_statements_and_stops_at_line_breakpoint
     client.ok("continue", json!({"threadId": 1}));
     let (_, frame, _) = client.stopped();
     assert_eq!(frame, "end of the log (5 steps)");
+    client.finish();
+}
+
+/// Launches the counter's recorded log, stopped on entry, with these function breakpoints.
+fn launch_counter(client: &mut Client, log: &Path, breakpoints: Json) -> Json {
+    client.ok("initialize", json!({"adapterID": "adama"}));
+    client.ok(
+        "launch",
+        json!({"program": path(&example("counter")), "log": path(log), "stopOnEntry": true}),
+    );
+    client.event("initialized");
+    let set = client.ok(
+        "setFunctionBreakpoints",
+        json!({"breakpoints": breakpoints}),
+    );
+    client.ok("configurationDone", json!({}));
+    client.stopped();
+    set
+}
+
+fn evaluate(client: &mut Client, expression: &str) -> Json {
+    client.ok(
+        "evaluate",
+        json!({"expression": expression, "frameId": 1, "context": "watch"}),
+    )
+}
+
+#[test]
+fn evaluate_computes_adama_expressions_on_the_document_and_explains_type_errors() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let mut client = Client::start();
+    launch_counter(&mut client, &log, json!([]));
+
+    // Before the invalidate (step 4) the bump has added 3.
+    client.ok("goto", json!({"threadId": 1, "targetId": 4}));
+    client.stopped();
+    let sum = evaluate(&mut client, "count * 10 + ticks");
+    assert_eq!(sum["result"], "30");
+    assert_eq!(sum["type"], "int");
+    assert_eq!(evaluate(&mut client, "doubled")["result"], "6");
+    assert_eq!(
+        evaluate(&mut client, "count > 2 && ticks == 0")["result"],
+        "true"
+    );
+
+    let misspelt = client.fails(
+        "evaluate",
+        json!({"expression": "cuont + 1", "context": "repl"}),
+    );
+    assert!(
+        misspelt.contains("does not type-check") && misspelt.contains("cuont"),
+        "{misspelt}"
+    );
+    let mistyped = client.fails("evaluate", json!({"expression": "count + \"x\" - 1"}));
+    assert!(mistyped.contains("does not type-check"), "{mistyped}");
+    let two = client.fails("evaluate", json!({"expression": "1; int x = 2"}));
+    assert!(two.contains("one expression"), "{two}");
+
+    // The session goes on, and the value follows the position.
+    client.ok("next", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(evaluate(&mut client, "count * 10 + ticks")["result"], "41");
+
+    // Inside the code, expressions see the document the transaction starts from.
+    client.ok("goto", json!({"threadId": 1, "targetId": 3}));
+    client.stopped();
+    client.ok("stepIn", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(evaluate(&mut client, "count")["result"], "0");
+    client.finish();
+}
+
+#[test]
+fn conditions_hit_counts_and_logpoints_decide_where_transaction_breakpoints_stop() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let mut client = Client::start();
+    let set = launch_counter(
+        &mut client,
+        &log,
+        json!([
+            {"name": "field:count", "condition": "count > 0"},
+            {"name": "connect", "logMessage": "connect with count {count}, doubled {doubled}"},
+            {"name": "bump", "condition": "count +"},
+            {"name": "bump", "condition": "count"},
+            {"name": "bump", "hitCondition": "twice"},
+        ]),
+    );
+    assert_eq!(set["breakpoints"][0]["verified"], true);
+    assert_eq!(set["breakpoints"][1]["verified"], true);
+    for (index, hint) in [
+        (2, "does not type-check"),
+        (3, "not a bool"),
+        (4, "hit count"),
+    ] {
+        assert_eq!(set["breakpoints"][index]["verified"], false, "{set}");
+        let message = set["breakpoints"][index]["message"].as_str().unwrap_or("");
+        assert!(message.contains(hint), "{message}");
+    }
+
+    // The send changes count from 0 (condition false); the invalidate from 3 (true). The
+    // logpoint on the connect prints and runs on.
+    client.ok("continue", json!({"threadId": 1}));
+    let printed = client.printed_until_stop();
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("breakpoint", "step 4/5: invalidate")
+    );
+    assert!(
+        printed.contains(&"connect with count 0, doubled 0\n".to_owned()),
+        "{printed:?}"
+    );
+
+    // A hit count: the second transaction that changes count.
+    client.ok("goto", json!({"threadId": 1, "targetId": 1}));
+    client.stopped();
+    client.ok(
+        "setFunctionBreakpoints",
+        json!({"breakpoints": [{"name": "field:count", "hitCondition": "== 2"}]}),
+    );
+    client.ok("continue", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "step 4/5: invalidate");
+    client.finish();
+}
+
+#[test]
+fn line_breakpoints_take_conditions_hit_counts_and_log_messages() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let program = path(&example("counter"));
+    let mut client = Client::start();
+    launch_counter(&mut client, &log, json!([]));
+    // Line 21 is the bump's `count += b.by;`, line 30 the tick's `count++;`. Conditions see
+    // the document as the statement does: line 29's `ticks++` has run.
+    let set = client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [
+            {"line": 21, "logMessage": "bumping by {b.by} from {count}"},
+            {"line": 30, "condition": "ticks == 1 && count == 3"},
+            {"line": 29, "condition": "nope"},
+        ]}),
+    );
+    assert_eq!(set["breakpoints"][0]["verified"], true);
+    assert_eq!(set["breakpoints"][1]["verified"], true);
+    assert_eq!(set["breakpoints"][2]["verified"], false);
+    client.ok("continue", json!({"threadId": 1}));
+    let printed = client.printed_until_stop();
+    let (reason, frame, _) = client.stopped();
+    assert_eq!((reason.as_str(), frame.as_str()), ("breakpoint", "#tick"));
+    let trace = client.ok("stackTrace", json!({"threadId": 1}));
+    assert_eq!(trace["stackFrames"][0]["line"], 30);
+    assert_eq!(trace["stackFrames"][1]["name"], "step 4/5: invalidate");
+    assert!(
+        printed.contains(&"bumping by 3 from 0\n".to_owned()),
+        "{printed:?}"
+    );
+
+    // A condition that is false never stops; a hit count lets the first hits pass.
+    client.ok("goto", json!({"threadId": 1, "targetId": 1}));
+    client.stopped();
+    client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [
+            {"line": 21, "condition": "count > 100"},
+            {"line": 31, "hitCondition": "2"},
+        ]}),
+    );
+    client.ok("continue", json!({"threadId": 1}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("step", "end of the log (5 steps)")
+    );
+    client.finish();
+}
+
+#[test]
+fn inside_the_code_locals_are_shown_and_evaluated_and_the_document_follows_the_statements() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record(dir.path(), "counter");
+    let mut client = Client::start();
+    launch_counter(&mut client, &log, json!([]));
+    client.ok("goto", json!({"threadId": 1, "targetId": 3}));
+    client.stopped();
+    client.ok("stepIn", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "channel bump(Bump b)");
+    let (reference, locals) = client.scope("Locals");
+    assert!(reference > 0);
+    let b = locals
+        .iter()
+        .find(|(name, _, _)| name == "b")
+        .map(|(_, _, reference)| *reference)
+        .unwrap_or_else(|| panic!("no local b in {locals:?}"));
+    assert_eq!(value_of(&client.variables(b), "by"), "3");
+    let by = evaluate(&mut client, "b.by");
+    assert_eq!(by["result"], "3");
+    let whole = evaluate(&mut client, "b");
+    assert_eq!(whole["type"], "Bump");
+    assert!(
+        whole["variablesReference"].as_i64().unwrap_or(0) > 0,
+        "{whole}"
+    );
+    client.finish();
+}
+
+#[test]
+fn a_test_launch_steps_through_the_test_block_and_reports_its_result() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let program = dir.path().join("scores.a");
+    std::fs::write(
+        &program,
+        "public int score;\n\
+         message Add {\n  int points;\n}\n\
+         channel add(Add a) {\n  int before = score;\n  score = before + a.points;\n}\n\
+         test adding {\n  @send add(@no_one, {points: 4});\n  int seen = score;\n  assert seen == 4;\n  assert score == 5;\n}\n",
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let mut client = Client::start();
+    client.ok("initialize", json!({"adapterID": "adama"}));
+    let missing = client.fails("launch", json!({"program": path(&program), "test": "adds"}));
+    assert!(
+        missing.contains("no test block `adds`") && missing.contains("adding"),
+        "{missing}"
+    );
+    client.ok(
+        "launch",
+        json!({"program": path(&program), "test": "adding", "stopOnEntry": true}),
+    );
+    client.event("initialized");
+    // Line 7 is the handler's `score = before + a.points;`.
+    let set = client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": path(&program)}, "breakpoints": [
+            {"line": 7, "condition": "before == 0"}]}),
+    );
+    assert_eq!(set["breakpoints"][0]["verified"], true);
+    client.ok("configurationDone", json!({}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!((reason.as_str(), frame.as_str()), ("entry", "test adding"));
+    let trace = client.ok("stackTrace", json!({"threadId": 1}));
+    assert_eq!(trace["stackFrames"][0]["line"], 10);
+
+    // Into the handler the test sends to, with the test's statement as the caller.
+    client.ok("continue", json!({"threadId": 1}));
+    let (reason, frame, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), frame.as_str()),
+        ("breakpoint", "channel add(Add a)")
+    );
+    let trace = client.ok("stackTrace", json!({"threadId": 1}));
+    assert_eq!(trace["stackFrames"][0]["line"], 7);
+    assert_eq!(trace["stackFrames"][1]["name"], "test adding");
+    assert_eq!(trace["stackFrames"][1]["line"], 10);
+    let (_, locals) = client.scope("Locals");
+    assert_eq!(value_of(&locals, "before"), "0");
+    assert_eq!(evaluate(&mut client, "before + score + 4")["result"], "4");
+    let message_local = client.fails("evaluate", json!({"expression": "a.points + 1"}));
+    assert!(message_local.contains("the local `a`"), "{message_local}");
+    let wrong = client.fails("evaluate", json!({"expression": "score - \"s\""}));
+    assert!(wrong.contains("does not type-check"), "{wrong}");
+
+    // Statement by statement: the document follows the code.
+    client.ok("next", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "test adding");
+    let (_, document) = client.scope("Document");
+    assert_eq!(value_of(&document, "score"), "4");
+    client.ok("stepBack", json!({"threadId": 1}));
+    let (_, frame, _) = client.stopped();
+    assert_eq!(frame, "channel add(Add a)");
+    let (_, document) = client.scope("Document");
+    assert_eq!(value_of(&document, "score"), "0");
+
+    // The end reports the failing assertion as a failing test.
+    client.ok("continue", json!({"threadId": 1}));
+    let mut printed = Vec::new();
+    loop {
+        let message = match client.events.pop_front() {
+            Some(message) => message,
+            None => client.receive(),
+        };
+        if message["event"] == "output" {
+            printed.push(message["body"].clone());
+        }
+        if message["event"] == "terminated" {
+            break;
+        }
+    }
+    assert!(
+        printed.iter().any(|body| body["category"] == "stderr"
+            && body["output"].as_str().is_some_and(
+                |text| text.contains("test adding: FAILED (1 of 2 assertions passed)")
+            )),
+        "{printed:?}"
+    );
     client.finish();
 }

@@ -171,3 +171,32 @@ fn opening_a_session_on_a_log_of_10000_transactions() {
         report("launch to first stop, 10,000 steps", started.elapsed(), 300);
     });
 }
+
+#[test]
+#[ignore = "a benchmark: run it with --release"]
+fn evaluating_an_expression_on_a_document_of_10000_rows() {
+    on_big_stack(|| {
+        let (program, records) = generate(10_000, 100);
+        let mut replay =
+            Replay::new(program, records, DEFAULT_INTERVAL).unwrap_or_else(|e| panic!("{e}"));
+        replay.set_source(Arc::from(PROGRAM));
+        assert_eq!(replay.goto(10_050), Ok(Stop::Step));
+        let expression = "(iterate _rows where value > 50).size() + total";
+        let started = Instant::now();
+        let first = replay
+            .evaluate(expression)
+            .unwrap_or_else(|e| panic!("{e}"));
+        report(
+            "first evaluate (compiles), 10,000 rows",
+            started.elapsed(),
+            500,
+        );
+        let started = Instant::now();
+        let again = replay
+            .evaluate(expression)
+            .unwrap_or_else(|e| panic!("{e}"));
+        report("evaluate again, 10,000 rows", started.elapsed(), 200);
+        assert_eq!(first, again);
+        assert_eq!(first.ty, "int");
+    });
+}

@@ -12,5 +12,7 @@ mod handlers;
 mod server;
 mod workspace;
 
-pub use handlers::code_lens::{RUN_TEST_COMMAND, RUN_TEST_TITLE};
+pub use handlers::code_lens::{
+    DEBUG_TEST_COMMAND, DEBUG_TEST_OPTION, DEBUG_TEST_TITLE, RUN_TEST_COMMAND, RUN_TEST_TITLE,
+};
 pub use server::{Backend, serve_stdio};

@@ -46,6 +46,8 @@ struct State {
     documents: HashMap<Uri, (SourceFile, Document)>,
     /// The workspace folders the client named at initialisation.
     roots: Vec<std::path::PathBuf>,
+    /// Whether the client runs the "Debug test" lens's command.
+    debug_test_lens: bool,
 }
 
 /// The language server.
@@ -202,8 +204,15 @@ impl LanguageServer for Backend {
         {
             roots.push(root.into_owned());
         }
+        let debug_test_lens = params
+            .initialization_options
+            .as_ref()
+            .and_then(|options| options.get(handlers::code_lens::DEBUG_TEST_OPTION))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
         if let Ok(mut state) = self.state.lock() {
             state.roots = roots;
+            state.debug_test_lens = debug_test_lens;
         }
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
@@ -526,10 +535,17 @@ impl LanguageServer for Backend {
         // has only reference lenses.
         let path = uri.to_file_path().map(|path| path.display().to_string());
         let uri_text = uri.as_str().to_owned();
+        let debug = self
+            .state
+            .lock()
+            .map(|state| state.debug_test_lens)
+            .unwrap_or(false);
         Ok(self
             .query(&uri, move |db, file, document| {
                 let mut lenses = match &path {
-                    Some(path) => handlers::code_lens::code_lenses(db, file, &document.rope, path),
+                    Some(path) => {
+                        handlers::code_lens::code_lenses(db, file, &document.rope, path, debug)
+                    }
                     None => Vec::new(),
                 };
                 lenses.extend(handlers::code_lens::reference_lenses(

@@ -643,6 +643,35 @@ async fn a_run_test_lens_sits_over_every_test_block() {
 }
 
 #[tokio::test]
+async fn a_debug_test_lens_sits_beside_run_test_for_a_client_that_debugs() {
+    let mut harness = Harness::start_with(
+        json!({"capabilities": {}, "initializationOptions": {"debugTestLens": true}}),
+    )
+    .await;
+    harness
+        .open("public int x;\ntest starts_at_zero {\n  assert x == 0;\n}\n")
+        .await;
+    let lenses = harness
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": URI}}),
+        )
+        .await;
+    let range = json!({"start": {"line": 1, "character": 0}, "end": {"line": 3, "character": 1}});
+    assert_eq!(
+        lenses,
+        json!([
+            {"range": range, "command": {"title": "\u{25b6} Run test", "command": "adama.runTest",
+                "arguments": ["/doc.a", "starts_at_zero"]}},
+            {"range": range, "command": {"title": "Debug test", "command": "adama.debugTest",
+                "arguments": ["/doc.a", "starts_at_zero"]}}
+        ])
+    );
+    assert_eq!(adama_lsp::DEBUG_TEST_COMMAND, "adama.debugTest");
+    assert_eq!(adama_lsp::DEBUG_TEST_OPTION, "debugTestLens");
+}
+
+#[tokio::test]
 async fn a_references_lens_counts_the_uses_of_a_declaration_when_resolved() {
     let mut harness = Harness::start().await;
     let program = "record Row { public int v; }\ntable<Row> _a;\ntable<Row> _b;\nfunction twice(int x) -> int { return x * 2; }\npublic formula f = twice(twice(1));\nmessage Unused { int n; }\n";

@@ -260,6 +260,28 @@ pub struct Document {
 pub trait StatementHook: std::fmt::Debug + Send {
     /// `unit` is the code unit, `stmt` the statement's id within it.
     fn before_statement(&mut self, unit: u32, stmt: u32);
+
+    /// Whether [`StatementHook::inspect`] is wanted before the next statement. Seeing the
+    /// state costs a copy of the document and the frame, so a hook that only follows the
+    /// statements answers `false` (the default) and pays nothing more.
+    fn wants_state(&self) -> bool {
+        false
+    }
+
+    /// Called after [`StatementHook::before_statement`] when [`StatementHook::wants_state`]
+    /// says so, with the state the statement starts from.
+    fn inspect(&mut self, _state: &StatementState) {}
+}
+
+/// What a statement starts from, as a debugger shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementState {
+    /// The frame's slots, by slot number, in the stored layout (`null` for a slot not yet
+    /// bound); the compiler's `stmt_slots` and handler and function parameters name them.
+    pub slots: Vec<serde_json::Value>,
+    /// The whole stored document, as [`Document::dump`] gives it, with the transaction's
+    /// changes so far.
+    pub document: serde_json::Value,
 }
 
 impl Loaded {

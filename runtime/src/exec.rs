@@ -40,9 +40,30 @@ impl Document {
         Ok(Flow::Normal)
     }
 
+    /// Hands the frame and the document to a hook that asked to see them.
+    #[cold]
+    fn show_state(&mut self, frame: &Frame) {
+        let Some(mut hook) = self.hook.take() else {
+            return;
+        };
+        let state = crate::document::StatementState {
+            slots: frame
+                .slots
+                .iter()
+                .map(|value| self.to_stored_json(value))
+                .collect(),
+            document: self.dump(),
+        };
+        hook.inspect(&state);
+        self.hook = Some(hook);
+    }
+
     fn stmt(&mut self, program: &Program, frame: &mut Frame, id: StmtId) -> Result<Flow, Fault> {
         if let Some(hook) = self.hook.as_mut() {
             hook.before_statement(frame.unit, id.0);
+            if hook.wants_state() {
+                self.show_state(frame);
+            }
         }
         let unit = &program.units[frame.unit as usize];
         let slot = unit

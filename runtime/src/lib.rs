@@ -46,14 +46,16 @@ mod view;
 mod web;
 
 pub use command::{Command, Origin};
-pub use document::{Ask, Document, Limits, Loaded, Meta, QueuedMessage, StatementHook, Timeout};
+pub use document::{
+    Ask, Document, Limits, Loaded, Meta, QueuedMessage, StatementHook, StatementState, Timeout,
+};
 pub use encode::{principal_from_json, principal_json};
 pub use error::{Fault, codes};
 pub use program::compile;
 pub use random::JavaRandom;
 pub use script::{run_script, run_script_recorded};
 pub use statics::StaticPolicy;
-pub use testing::{TestResult, run_tests};
+pub use testing::{TestResult, run_test_hooked, run_tests};
 pub use transaction::{CommandError, TransactionRecord, apply_patch, merge_patch};
 pub use value::Principal;
 pub use view::ViewId;

@@ -7,7 +7,7 @@ use adama_compiler::hir::{Stmt, StmtId};
 use adama_compiler::ir::Program;
 use serde::Serialize;
 
-use crate::document::{Document, QueuedMessage};
+use crate::document::{Document, QueuedMessage, StatementHook};
 use crate::error::Fault;
 use crate::eval::Frame;
 use crate::exec::Flow;
@@ -35,48 +35,68 @@ impl TestResult {
 
 /// Runs every test of a program, each on a fresh document.
 pub fn run_tests(program: &Arc<Program>) -> Vec<TestResult> {
-    program
-        .tests
-        .iter()
-        .map(|test| {
-            let mut result = TestResult {
-                name: test.name.clone(),
-                passed: 0,
-                total: 0,
-                error: None,
-                aborted: false,
-                logs: Vec::new(),
-            };
-            let mut document = match Document::new(Arc::clone(program), "space", "key") {
-                Ok(document) => document,
-                Err(fault) => {
-                    result.error = Some(fault.to_string());
-                    return result;
-                }
-            };
-            let construct = serde_json::json!({"command": "construct", "timestamp": 0, "entropy": 42,
-                "who": {"agent": "?", "authority": "?"}, "arg": {}});
-            if let Err(error) = document.execute(&construct) {
-                result.error = Some(format!("the constructor failed: {} (code {})", error.message, error.code));
-                return result;
-            }
-            document.tests.checkpoint_meta = document.meta.clone();
-            let mut frame = Frame::new(program, test.unit, Principal::no_one());
-            frame.test = true;
-            document.run.budget_left = document.limits.budget;
-            document.run.bytes_left = document.limits.transaction_bytes;
-            match document.block(program, &mut frame, &test.body) {
-                Ok(_) => {}
-                Err(Fault::Abort) => result.aborted = true,
-                Err(fault) => result.error = Some(fault.to_string()),
-            }
-            document.store.settle();
-            result.passed = document.tests.asserts.0;
-            result.total = document.tests.asserts.1;
-            result.logs = std::mem::take(&mut document.tests.log);
-            result
-        })
+    (0..program.tests.len())
+        .map(|index| run_test(program, index, None))
         .collect()
+}
+
+/// Runs the test block `name` with a hook that sees each statement of the block (and of the
+/// code it runs) after the constructor; `None` when the program has no such test.
+pub fn run_test_hooked(
+    program: &Arc<Program>,
+    name: &str,
+    hook: Box<dyn StatementHook>,
+) -> Option<TestResult> {
+    let index = program.tests.iter().position(|test| test.name == name)?;
+    Some(run_test(program, index, Some(hook)))
+}
+
+fn run_test(
+    program: &Arc<Program>,
+    index: usize,
+    hook: Option<Box<dyn StatementHook>>,
+) -> TestResult {
+    let test = &program.tests[index];
+    let mut result = TestResult {
+        name: test.name.clone(),
+        passed: 0,
+        total: 0,
+        error: None,
+        aborted: false,
+        logs: Vec::new(),
+    };
+    let mut document = match Document::new(Arc::clone(program), "space", "key") {
+        Ok(document) => document,
+        Err(fault) => {
+            result.error = Some(fault.to_string());
+            return result;
+        }
+    };
+    let construct = serde_json::json!({"command": "construct", "timestamp": 0, "entropy": 42,
+        "who": {"agent": "?", "authority": "?"}, "arg": {}});
+    if let Err(error) = document.execute(&construct) {
+        result.error = Some(format!(
+            "the constructor failed: {} (code {})",
+            error.message, error.code
+        ));
+        return result;
+    }
+    document.tests.checkpoint_meta = document.meta.clone();
+    document.set_hook(hook);
+    let mut frame = Frame::new(program, test.unit, Principal::no_one());
+    frame.test = true;
+    document.run.budget_left = document.limits.budget;
+    document.run.bytes_left = document.limits.transaction_bytes;
+    match document.block(program, &mut frame, &test.body) {
+        Ok(_) => {}
+        Err(Fault::Abort) => result.aborted = true,
+        Err(fault) => result.error = Some(fault.to_string()),
+    }
+    document.store.settle();
+    result.passed = document.tests.asserts.0;
+    result.total = document.tests.asserts.1;
+    result.logs = std::mem::take(&mut document.tests.log);
+    result
 }
 
 impl Document {

@@ -12,7 +12,8 @@ use adama_runtime::{Principal, principal_from_json};
 use serde_json::{Value as Json, json};
 
 use super::framing::{read_message, write_message};
-use crate::code::Statement;
+use crate::code::{Recorder, Seen, Statement, locate_seen};
+use crate::guard::Guard;
 use crate::log::parse_log;
 use crate::replay::{Breakpoint, DEFAULT_INTERVAL, Replay, Stop};
 use crate::tree::{Variable, preview};
@@ -56,6 +57,15 @@ enum Shown {
     Replay(Stop),
     /// At a statement of the transaction being stepped through, with the stop's reason.
     Code(&'static str),
+    /// Past the last statement of a launched test: the session is over.
+    TestDone,
+}
+
+/// A launched test block: its statements are stepped through, its result shown at the end.
+#[derive(Debug)]
+struct TestRun {
+    name: String,
+    result: adama_runtime::TestResult,
 }
 
 /// Stepping through the statements of the transaction at the position.
@@ -71,14 +81,13 @@ struct Session {
     replay: Option<Replay>,
     program_path: String,
     stop_on_entry: bool,
-    function_breakpoints: Vec<Breakpoint>,
-    data_breakpoints: Vec<Breakpoint>,
+    function_breakpoints: Vec<(Breakpoint, Guard)>,
+    data_breakpoints: Vec<(Breakpoint, Guard)>,
     /// Variables handed out since the last stop, by reference, and whether each is in the
     /// Document scope (where a data breakpoint can watch it).
     variables: HashMap<i64, (bool, Variable)>,
-    /// Source lines with a breakpoint.
-    lines: Vec<usize>,
     inside: Option<Inside>,
+    test: Option<TestRun>,
 }
 
 impl Session {
@@ -121,6 +130,17 @@ impl Session {
         }
         let launched = command == "launch" && response["success"] == true;
         self.outbox.push(response);
+        let logs = self
+            .replay
+            .as_mut()
+            .map(Replay::take_logs)
+            .unwrap_or_default();
+        for log in logs {
+            self.event(
+                "output",
+                json!({"category": "console", "output": format!("{log}\n")}),
+            );
+        }
         // Configuration (breakpoints) follows the launch, so that it is checked against the
         // program.
         if launched {
@@ -139,7 +159,13 @@ impl Session {
             "configurationDone" => {
                 let stop_on_entry = self.stop_on_entry;
                 self.replay_mut()?;
-                *after = Some(if stop_on_entry {
+                *after = Some(if self.test.is_some() {
+                    if stop_on_entry {
+                        Shown::Code("entry")
+                    } else {
+                        self.test_continue(0)
+                    }
+                } else if stop_on_entry {
                     Shown::Replay(Stop::Edge)
                 } else {
                     self.resume()?
@@ -160,11 +186,17 @@ impl Session {
                 Ok(json!({}))
             }
             "gotoTargets" => self.goto_targets(arguments),
+            "evaluate" => self.evaluate(arguments),
             "goto" => {
                 let target = arguments
                     .get("targetId")
                     .and_then(Json::as_u64)
                     .ok_or("goto needs a targetId (a step number from gotoTargets)")?;
+                if self.test.is_some() {
+                    return Err("a test is stepped through statement by statement: `goto` \
+                        jumps between the steps of a log"
+                        .to_owned());
+                }
                 let replay = self.replay_mut()?;
                 let step = usize::try_from(target)
                     .unwrap_or(usize::MAX)
@@ -190,18 +222,14 @@ impl Session {
         let text = |key: &str| arguments.get(key).and_then(Json::as_str);
         let program_path = text("program")
             .ok_or("launch needs `program`: the path of the .a file the log was recorded with")?;
-        if text("log").is_none()
-            && let Some(test) = text("test")
-        {
-            return Err(format!(
-                "debugging the test block `{test}` directly is not supported yet; record a log of \
-                 the commands with `adama run {program_path} --script SCRIPT --record LOG` and \
-                 launch with `log`"
-            ));
-        }
-        let log_path = text("log").ok_or(
-            "launch needs `log`: the path of a log of transaction records (`adama run --record LOG`)",
-        )?;
+        let test = text("test").filter(|_| text("log").is_none());
+        let log_path = match test {
+            Some(_) => "",
+            None => text("log").ok_or(
+                "launch needs `log` (the path of a log of transaction records, from `adama run \
+                 --record LOG`) or `test` (the name of a test block to step through)",
+            )?,
+        };
         let source = std::fs::read_to_string(program_path)
             .map_err(|error| format!("cannot read the program {program_path}: {error}"))?;
         let program = adama_runtime::compile(program_path, &source).map_err(|diagnostics| {
@@ -215,6 +243,9 @@ impl Session {
                 diagnostics.len()
             )
         })?;
+        if let Some(test) = test {
+            return self.launch_test(arguments, program_path, source, program, test);
+        }
         let log = std::fs::read_to_string(log_path)
             .map_err(|error| format!("cannot read the log {log_path}: {error}"))?;
         let records = parse_log(&log).map_err(|error| format!("{log_path}: {error}"))?;
@@ -232,15 +263,15 @@ impl Session {
         };
         replay.set_viewers(viewers);
         replay.set_source(Arc::from(source));
-        replay.set_breakpoints(self.all_breakpoints());
+        replay.set_guarded_breakpoints(self.all_breakpoints());
         self.stop_on_entry = arguments
             .get("stopOnEntry")
             .and_then(Json::as_bool)
             .unwrap_or(false);
         self.program_path = program_path.to_owned();
         // Line breakpoints belong to the program launched before; the client sets them again.
-        self.lines.clear();
         self.inside = None;
+        self.test = None;
         self.variables.clear();
         let steps = replay.len();
         self.replay = Some(replay);
@@ -252,21 +283,184 @@ impl Session {
         Ok(json!({}))
     }
 
-    fn all_breakpoints(&self) -> Vec<Breakpoint> {
+    /// Launches a test block: runs it once on a fresh document, recording each statement with
+    /// its locals and the document, and steps through that record.
+    fn launch_test(
+        &mut self,
+        arguments: &Json,
+        program_path: &str,
+        source: String,
+        program: Arc<adama_compiler::ir::Program>,
+        test: &str,
+    ) -> Answer {
+        let recorder = Recorder::seeing();
+        let Some(result) =
+            adama_runtime::run_test_hooked(&program, test, Box::new(recorder.clone()))
+        else {
+            let names: Vec<&str> = program
+                .tests
+                .iter()
+                .map(|test| test.name.as_str())
+                .collect();
+            return Err(format!(
+                "{program_path} has no test block `{test}`; its tests: {}",
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        };
+        let trace = locate_seen(&program, &source, &recorder.take(), recorder.take_seen());
+        if trace.is_empty() {
+            return Err(format!("the test block `{test}` runs no statement"));
+        }
+        let mut replay = Replay::new(Arc::clone(&program), Vec::new(), DEFAULT_INTERVAL)?;
+        replay.set_source(Arc::from(source));
+        self.stop_on_entry = arguments
+            .get("stopOnEntry")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
+        self.program_path = program_path.to_owned();
+        self.variables.clear();
+        self.inside = Some(Inside { trace, at: 0 });
+        self.test = Some(TestRun {
+            name: test.to_owned(),
+            result,
+        });
+        self.replay = Some(replay);
+        self.event(
+            "output",
+            json!({"category": "console",
+                "output": format!("stepping through test {test} of {program_path}\n")}),
+        );
+        Ok(json!({}))
+    }
+
+    /// In a test: runs on from statement `from` to a line breakpoint, or to the test's end.
+    fn test_continue(&mut self, from: usize) -> Shown {
+        let (Some(replay), Some(inside)) = (self.replay.as_mut(), self.inside.as_mut()) else {
+            return Shown::TestDone;
+        };
+        match replay.line_stop(&inside.trace, from) {
+            Some(at) => {
+                inside.at = at;
+                Shown::Code("breakpoint")
+            }
+            None => Shown::TestDone,
+        }
+    }
+
+    /// A move in a test's statements.
+    fn move_in_test(&mut self, command: &str) -> Shown {
+        let Some(inside) = self.inside.as_mut() else {
+            return Shown::TestDone;
+        };
+        let last = inside.trace.len() - 1;
+        let test_unit = inside.trace[0].unit;
+        match command {
+            "next" | "stepIn" if inside.at < last => {
+                inside.at += 1;
+                Shown::Code("step")
+            }
+            "stepBack" => {
+                inside.at = inside.at.saturating_sub(1);
+                Shown::Code("step")
+            }
+            "reverseContinue" => {
+                inside.at = 0;
+                Shown::Code("step")
+            }
+            "stepOut" => {
+                // Out of a handler the test called, back to the test's next statement.
+                let next = inside.trace[inside.at + 1..]
+                    .iter()
+                    .position(|statement| statement.unit == test_unit);
+                match next {
+                    Some(offset) => {
+                        inside.at += offset + 1;
+                        Shown::Code("step")
+                    }
+                    None => Shown::TestDone,
+                }
+            }
+            "continue" => {
+                let from = inside.at + 1;
+                self.test_continue(from)
+            }
+            _ => Shown::TestDone,
+        }
+    }
+
+    /// The end of a launched test: its result, as `adama test` reports it, then `terminated`.
+    fn test_done(&mut self) {
+        let Some(run) = &self.test else {
+            return;
+        };
+        let result = &run.result;
+        let mut text = format!(
+            "test {}: {} ({} of {} assertions passed)\n",
+            run.name,
+            if result.succeeded() {
+                "passed"
+            } else {
+                "FAILED"
+            },
+            result.passed,
+            result.total
+        );
+        for log in &result.logs {
+            text.push_str(&format!("  log: {log}\n"));
+        }
+        if let Some(error) = &result.error {
+            text.push_str(&format!("  error: {error}\n"));
+        }
+        let category = if result.succeeded() {
+            "console"
+        } else {
+            "stderr"
+        };
+        self.event("output", json!({"category": category, "output": text}));
+        self.event("terminated", json!({}));
+    }
+
+    /// What the statement at the stop inside the code starts from.
+    fn seen(&self) -> Option<Arc<Seen>> {
+        let inside = self.inside.as_ref()?;
+        inside.trace.get(inside.at)?.state.clone()
+    }
+
+    /// A breakpoint's condition, hit count and log message, checked against the program.
+    fn guard(&mut self, entry: &Json) -> Result<Guard, String> {
+        let guard = Guard::from_dap(entry)?;
+        if let Some(condition) = &guard.condition {
+            self.replay_mut()?.check_condition(condition)?;
+        }
+        Ok(guard)
+    }
+
+    fn all_breakpoints(&self) -> Vec<(Breakpoint, Guard)> {
         let mut all = self.function_breakpoints.clone();
         all.extend(self.data_breakpoints.iter().cloned());
         all
     }
 
     fn set_function_breakpoints(&mut self, arguments: &Json) -> Answer {
-        let replay = self.replay.as_ref().ok_or(
-            "set function breakpoints after launch: their names are checked against the program",
-        )?;
+        let program = Arc::clone(
+            self.replay
+                .as_ref()
+                .ok_or(
+                    "set function breakpoints after launch: their names are checked against the program",
+                )?
+                .program(),
+        );
         let mut kept = Vec::new();
         let mut answers = Vec::new();
         for entry in list(arguments, "breakpoints") {
             let name = entry.get("name").and_then(Json::as_str).unwrap_or("");
-            match Breakpoint::parse(name, replay.program()) {
+            let parsed = Breakpoint::parse(name, &program)
+                .and_then(|breakpoint| Ok((breakpoint, self.guard(entry)?)));
+            match parsed {
                 Ok(breakpoint) => {
                     kept.push(breakpoint);
                     answers.push(json!({"verified": true}));
@@ -276,7 +470,7 @@ impl Session {
         }
         self.function_breakpoints = kept;
         let all = self.all_breakpoints();
-        self.replay_mut()?.set_breakpoints(all);
+        self.replay_mut()?.set_guarded_breakpoints(all);
         Ok(json!({"breakpoints": answers}))
     }
 
@@ -306,16 +500,26 @@ impl Session {
 
     fn set_data_breakpoints(&mut self, arguments: &Json) -> Answer {
         let mut kept = Vec::new();
+        let mut answers = Vec::new();
         for entry in list(arguments, "breakpoints") {
-            if let Some(path) = entry.get("dataId").and_then(Json::as_str) {
-                kept.push(Breakpoint::Field(path.to_owned()));
+            let Some(path) = entry.get("dataId").and_then(Json::as_str) else {
+                answers.push(
+                    json!({"verified": false, "message": "a data breakpoint needs a dataId"}),
+                );
+                continue;
+            };
+            match self.guard(entry) {
+                Ok(guard) => {
+                    kept.push((Breakpoint::Field(path.to_owned()), guard));
+                    answers.push(json!({"verified": true}));
+                }
+                Err(message) => answers.push(json!({"verified": false, "message": message})),
             }
         }
-        let answers: Vec<Json> = kept.iter().map(|_| json!({"verified": true})).collect();
         self.data_breakpoints = kept;
         let all = self.all_breakpoints();
         if let Some(replay) = self.replay.as_mut() {
-            replay.set_breakpoints(all);
+            replay.set_guarded_breakpoints(all);
         }
         Ok(json!({"breakpoints": answers}))
     }
@@ -326,6 +530,32 @@ impl Session {
         let name = replay.label();
         let source = json!({"name": file_name(&path), "path": path});
         let mut frames = Vec::new();
+        if let (Some(run), Some(inside)) = (&self.test, &self.inside) {
+            // The statement, and the test's own statement that led there when it is elsewhere.
+            let test_unit = inside.trace[0].unit;
+            let mut shown: Vec<&Statement> = inside.trace.get(inside.at).into_iter().collect();
+            if shown
+                .first()
+                .is_some_and(|statement| statement.unit != test_unit)
+                && let Some(caller) = inside.trace[..inside.at]
+                    .iter()
+                    .rev()
+                    .find(|statement| statement.unit == test_unit)
+            {
+                shown.push(caller);
+            }
+            for (index, statement) in shown.iter().enumerate() {
+                let name = if statement.unit == test_unit {
+                    format!("test {}", run.name)
+                } else {
+                    statement.frame.clone()
+                };
+                frames.push(json!({"id": FRAME + 1 + index as i64, "name": name,
+                    "line": statement.line, "column": statement.column, "source": source}));
+            }
+            let total = frames.len();
+            return Ok(json!({"stackFrames": frames, "totalFrames": total}));
+        }
         if let Some(inside) = &self.inside
             && let Some(statement) = inside.trace.get(inside.at)
         {
@@ -341,7 +571,28 @@ impl Session {
     }
 
     fn scopes(&mut self) -> Answer {
-        let scopes = self.replay_mut()?.scopes();
+        let mut scopes = self.replay_mut()?.scopes();
+        if let Some(seen) = self.seen() {
+            // Inside the code the document is as the statement sees it, the code's changes so
+            // far included.
+            for scope in &mut scopes {
+                if scope.name == "Document" {
+                    scope.value = seen.document.clone();
+                }
+            }
+            let locals: serde_json::Map<String, Json> = seen
+                .locals
+                .iter()
+                .map(|local| (local.name.clone(), local.value.clone()))
+                .collect();
+            scopes.insert(
+                0,
+                crate::replay::Scope {
+                    name: "Locals",
+                    value: Json::Object(locals),
+                },
+            );
+        }
         let mut listed = Vec::new();
         for scope in scopes {
             let variable = Variable {
@@ -389,6 +640,9 @@ impl Session {
     /// A move, inside a transaction's statements or between transactions.
     fn move_by(&mut self, command: &str) -> Result<Shown, String> {
         self.replay_mut()?;
+        if self.test.is_some() {
+            return Ok(self.move_in_test(command));
+        }
         if let Some(inside) = &mut self.inside {
             let last = inside.trace.len().saturating_sub(1);
             match command {
@@ -406,12 +660,9 @@ impl Session {
                     return Ok(Shown::Replay(Stop::Step));
                 }
                 "continue" => {
-                    let lines = &self.lines;
-                    let hit = inside.trace[inside.at + 1..]
-                        .iter()
-                        .position(|statement| lines.contains(&statement.line));
-                    if let Some(offset) = hit {
-                        inside.at += offset + 1;
+                    let replay = self.replay.as_mut().ok_or("no log is loaded")?;
+                    if let Some(at) = replay.line_stop(&inside.trace, inside.at + 1) {
+                        inside.at = at;
                         return Ok(Shown::Code("breakpoint"));
                     }
                 }
@@ -449,6 +700,11 @@ impl Session {
     fn resume(&mut self) -> Result<Shown, String> {
         match self.replay_mut()?.resume() {
             Stop::Line { trace, at } => {
+                // Run once more, keeping what each statement sees, to show locals.
+                let trace = match self.replay_mut()?.trace() {
+                    Ok(seen) if seen.len() == trace.len() => seen,
+                    _ => trace,
+                };
                 self.inside = Some(Inside { trace, at });
                 Ok(Shown::Code("breakpoint"))
             }
@@ -474,22 +730,62 @@ impl Session {
         for entry in list(arguments, "breakpoints") {
             let line = entry.get("line").and_then(Json::as_u64).unwrap_or(0);
             let line = usize::try_from(line).unwrap_or(0);
+            let guard = Guard::from_dap(entry).and_then(|guard| {
+                if let Some(condition) = &guard.condition {
+                    self.replay_mut()?.check_line_condition(line, condition)?;
+                }
+                Ok(guard)
+            });
             if !same {
                 answers.push(json!({"verified": false, "line": line,
                     "message": format!("breakpoints stop in the launched program, {program_path}")}));
-            } else if statements.contains(&line) {
-                kept.push(line);
-                answers.push(json!({"verified": true, "line": line}));
-            } else {
+            } else if !statements.contains(&line) {
                 answers.push(json!({"verified": false, "line": line,
                     "message": format!("no statement starts on line {line}: put the breakpoint on a statement inside a handler, a function or a state")}));
+            } else {
+                match guard {
+                    Ok(guard) => {
+                        kept.push((line, guard));
+                        answers.push(json!({"verified": true, "line": line}));
+                    }
+                    Err(message) => {
+                        answers.push(json!({"verified": false, "line": line, "message": message}));
+                    }
+                }
             }
         }
         if same {
-            self.lines = kept.clone();
-            self.replay_mut()?.set_line_breakpoints(kept);
+            self.replay_mut()?.set_guarded_lines(kept);
         }
         Ok(json!({"breakpoints": answers}))
+    }
+
+    /// Evaluates an Adama expression on the document at the stop (watch, REPL and hover).
+    fn evaluate(&mut self, arguments: &Json) -> Answer {
+        let expression = arguments
+            .get("expression")
+            .and_then(Json::as_str)
+            .ok_or("evaluate needs an `expression`")?;
+        let seen = self.seen();
+        let evaluated = match &seen {
+            Some(seen) => match local_path(seen, expression) {
+                Some(evaluated) => evaluated,
+                None => self.replay_mut()?.evaluate_on(expression, seen)?,
+            },
+            None => self.replay_mut()?.evaluate(expression)?,
+        };
+        let result = preview(&evaluated.value);
+        let variable = Variable {
+            name: expression.to_owned(),
+            path: Vec::new(),
+            value: evaluated.value,
+        };
+        let reference = if variable.expandable() {
+            self.remember(false, variable)
+        } else {
+            0
+        };
+        Ok(json!({"result": result, "type": evaluated.ty, "variablesReference": reference}))
     }
 
     fn goto_targets(&mut self, arguments: &Json) -> Answer {
@@ -509,6 +805,10 @@ impl Session {
         self.variables.clear();
         let stop = match shown {
             Shown::Replay(stop) => stop,
+            Shown::TestDone => {
+                self.test_done();
+                return;
+            }
             Shown::Code(reason) => {
                 let label = self
                     .inside
@@ -558,8 +858,32 @@ fn capabilities() -> Json {
         "supportsGotoTargetsRequest": true,
         "supportsFunctionBreakpoints": true,
         "supportsDataBreakpoints": true,
+        "supportsConditionalBreakpoints": true,
+        "supportsHitConditionalBreakpoints": true,
+        "supportsLogPoints": true,
+        "supportsEvaluateForHovers": true,
         "supportsTerminateRequest": true,
         "supportsSteppingGranularity": false,
+    })
+}
+
+/// A local, or a field path from one (`b.by`), read from what the statement sees; `None`
+/// when the expression is anything else, for the compiler to type.
+fn local_path(seen: &Seen, expression: &str) -> Option<crate::watch::Evaluated> {
+    let mut parts = expression.trim().split('.').map(str::trim);
+    let local = seen.local(parts.next()?)?;
+    let mut value = &local.value;
+    let mut path_ty = local.ty.clone();
+    for part in parts {
+        if part.is_empty() || !part.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return None;
+        }
+        value = value.get(part)?;
+        path_ty = String::new();
+    }
+    Some(crate::watch::Evaluated {
+        value: value.clone(),
+        ty: path_ty,
     })
 }
 

@@ -1,5 +1,6 @@
 // The VS Code extension: starts `adama lsp` through vscode-languageclient, runs the tests
-// that the server's "Run test" lenses point at, in a terminal, and launches `adama dap` for
+// that the server's "Run test" lenses point at, in a terminal that stays open with the result,
+// and launches `adama dap` for
 // debug sessions of type `adama` (replays of recorded logs).
 //
 // The server only names the command (`adama.runTest`, with the file and the test); running it is
@@ -8,6 +9,7 @@
 'use strict';
 
 const vscode = require('vscode');
+const { spawn } = require('node:child_process');
 const { LanguageClient } = require('vscode-languageclient/node');
 const {
   RUN_TEST_COMMAND,
@@ -15,9 +17,14 @@ const {
   SERVER_PATH_SETTING,
   adamaExecutable,
   testInvocation,
+  testPseudoterminal,
+  WHERE_TO_SET_PATH,
   runTestArgumentsAt,
   SHOW_REFERENCES_COMMAND,
   DEBUG_TYPE,
+  DEBUG_TEST_COMMAND,
+  INITIALIZATION_OPTIONS,
+  debugTestConfiguration,
   completeLaunch,
 } = require('./commands');
 
@@ -28,6 +35,7 @@ let client;
 async function activate(context) {
   context.subscriptions.push(
     vscode.commands.registerCommand(RUN_TEST_COMMAND, runTest),
+    vscode.commands.registerCommand(DEBUG_TEST_COMMAND, debugTest),
     vscode.commands.registerCommand(RESTART_COMMAND, restart),
     vscode.commands.registerCommand(SHOW_REFERENCES_COMMAND, showReferences),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, {
@@ -60,6 +68,7 @@ async function start() {
   const serverOptions = { command, args: ['lsp'] };
   const clientOptions = {
     documentSelector: [{ language: 'adama' }],
+    initializationOptions: INITIALIZATION_OPTIONS,
     synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.a') },
   };
   client = new LanguageClient('adama', 'Adama', serverOptions, clientOptions);
@@ -67,7 +76,7 @@ async function start() {
     await client.start();
   } catch (error) {
     client = undefined;
-    const message = `Adama: cannot start \`${command} lsp\` (${error && error.message ? error.message : error}). Set "adama.server.path" to the adama executable.`;
+    const message = `Adama: cannot start \`${command} lsp\` (${error && error.message ? error.message : error}). ${WHERE_TO_SET_PATH}`;
     const choice = await vscode.window.showErrorMessage(message, 'Open Settings');
     if (choice === 'Open Settings') {
       await vscode.commands.executeCommand('workbench.action.openSettings', 'adama.server.path');
@@ -108,8 +117,41 @@ async function runTest(file, test) {
   if (open && open.isDirty) {
     await open.save();
   }
-  const terminal = vscode.window.createTerminal(testInvocation(executable(), file, test));
+  // A pseudoterminal, not a shell: the output stays on screen after `adama test` exits, and a
+  // failing test reads as a failing test rather than as a terminal that failed to launch.
+  const invocation = testInvocation(executable(), file, test);
+  const pty = testPseudoterminal(invocation, test, spawn, () => new vscode.EventEmitter(), (outcome, text) => {
+    if (outcome === 'not run') {
+      vscode.window.showErrorMessage(text);
+    }
+  });
+  const terminal = vscode.window.createTerminal({ name: invocation.name, pty });
   terminal.show(true);
+}
+
+/**
+ * Steps through one test block in a debug session (`adama dap` with `test`). The lens passes the
+ * file and the test; from the command palette, the test is the one under the cursor.
+ * @param {string | undefined} file
+ * @param {string | undefined} test
+ */
+async function debugTest(file, test) {
+  if (typeof file !== 'string' || typeof test !== 'string') {
+    const found = await testUnderCursor();
+    if (!found) {
+      vscode.window.showInformationMessage('Adama: put the cursor inside a test block to debug it.');
+      return;
+    }
+    [file, test] = found;
+  }
+  const open = vscode.workspace.textDocuments.find((document) => document.uri.fsPath === file);
+  if (open && open.isDirty) {
+    await open.save();
+  }
+  const folder = vscode.workspace.getWorkspaceFolder
+    ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(file))
+    : undefined;
+  await vscode.debug.startDebugging(folder, debugTestConfiguration(file, test));
 }
 
 /**

@@ -8,6 +8,7 @@ const {
   adamaExecutable,
   testInvocation,
   runTestArgumentsAt,
+  describeTestEnd,
 } = require('../src/commands');
 
 const settings = (values) => ({ get: (name) => values[name] });
@@ -39,4 +40,15 @@ test('the test under the cursor is the run-test lens whose range holds it', () =
   assert.equal(runTestArgumentsAt(lenses, { line: 4, character: 0 }), undefined);
   assert.equal(runTestArgumentsAt(lenses, { line: 5, character: 2 }), undefined);
   assert.equal(runTestArgumentsAt(null, { line: 0, character: 0 }), undefined);
+});
+
+test('the end of a test run says passed, failed, or why it did not run', () => {
+  assert.equal(describeTestEnd('adama', 't', { code: 0 }).outcome, 'passed');
+  assert.equal(describeTestEnd('adama', 't', { code: 1 }).outcome, 'failed');
+  const unknown = describeTestEnd('adama', 't', { code: 2 });
+  assert.equal(unknown.outcome, 'not run');
+  assert.match(unknown.text, /exited with code 2/);
+  const missing = describeTestEnd('/opt/adama', 't', { error: { code: 'ENOENT', message: 'spawn /opt/adama ENOENT' } });
+  assert.equal(missing.outcome, 'not run');
+  assert.match(missing.text, /`\/opt\/adama` was not found.*adama\.server\.path.*Remote settings/);
 });

@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const Module = require('node:module');
 
 function fakes() {
-  const calls = { commands: new Map(), terminals: [], saved: [], requests: [], clients: [], messages: [], debuggers: new Map(), dialogs: [] };
+  const calls = { commands: new Map(), terminals: [], saved: [], requests: [], clients: [], messages: [], debuggers: new Map(), dialogs: [], spawned: [], started: [] };
   const settings = { 'server.path': 'adama' };
   const vscode = {
     commands: {
@@ -20,7 +20,11 @@ function fakes() {
         calls.executed.push({ name, args });
       },
     },
-    Uri: { parse: (text) => ({ parsed: text }) },
+    Uri: { parse: (text) => ({ parsed: text }), file: (path) => ({ file: path }) },
+    EventEmitter: class {
+      constructor() { this.listeners = []; this.event = (listener) => this.listeners.push(listener); }
+      fire(value) { for (const listener of this.listeners) listener(value); }
+    },
     DebugAdapterExecutable: class { constructor(command, args) { Object.assign(this, { command, args }); } },
     debug: {
       registerDebugAdapterDescriptorFactory(type, factory) {
@@ -30,6 +34,10 @@ function fakes() {
       registerDebugConfigurationProvider(type, provider) {
         calls.debuggers.set(`${type} provider`, provider);
         return { dispose() {} };
+      },
+      async startDebugging(folder, configuration) {
+        calls.started.push({ folder, configuration });
+        return true;
       },
     },
     Position: class { constructor(line, character) { Object.assign(this, { line, character }); } },
@@ -48,7 +56,7 @@ function fakes() {
         return { show() {} };
       },
       showInformationMessage: (message) => calls.messages.push(message),
-      showErrorMessage: async (message) => calls.messages.push(message),
+      showErrorMessage: async (message) => { calls.messages.push(message); },
       showOpenDialog: async (options) => {
         calls.dialogs.push(options);
         return calls.picked;
@@ -70,7 +78,35 @@ function fakes() {
       }];
     }
   }
-  return { calls, settings, vscode, languageclient: { LanguageClient } };
+  // `adama test` as a child process: the test decides how it ends.
+  const spawn = (command, args, options) => {
+    const handlers = {};
+    const stream = () => {
+      const listeners = [];
+      return { on: (event, listener) => listeners.push(listener), emit: (text) => listeners.forEach((l) => l(text)) };
+    };
+    const child = {
+      stdout: stream(), stderr: stream(), exitCode: null,
+      on: (event, listener) => { handlers[event] = listener; },
+      kill() { calls.killed = true; },
+      handlers,
+    };
+    calls.spawned.push({ command, args, options, child });
+    return child;
+  };
+  return { calls, settings, vscode, languageclient: { LanguageClient }, childProcess: { spawn } };
+}
+
+/** Opens the pseudoterminal of the last Run test and gives what it shows. */
+function openTerminal(stubs) {
+  const terminal = stubs.calls.terminals[stubs.calls.terminals.length - 1];
+  let shown = '';
+  terminal.pty.onDidWrite((text) => { shown += text; });
+  let closed = false;
+  terminal.pty.onDidClose(() => { closed = true; });
+  terminal.pty.open();
+  const { child } = stubs.calls.spawned[stubs.calls.spawned.length - 1];
+  return { child, shown: () => shown, closed: () => closed };
 }
 
 function loadExtension(stubs) {
@@ -78,6 +114,7 @@ function loadExtension(stubs) {
   Module._load = function (request, ...rest) {
     if (request === 'vscode') return stubs.vscode;
     if (request === 'vscode-languageclient/node') return stubs.languageclient;
+    if (request === 'node:child_process') return stubs.childProcess;
     return original.call(this, request, ...rest);
   };
   try {
@@ -93,16 +130,17 @@ test('activation starts `adama lsp` for adama documents and registers the comman
   const stubs = fakes();
   const extension = loadExtension(stubs);
   await extension.activate({ subscriptions: [] });
-  assert.deepEqual([...stubs.calls.commands.keys()], ['adama.runTest', 'adama.restartServer', 'adama.showReferences']);
+  assert.deepEqual([...stubs.calls.commands.keys()], ['adama.runTest', 'adama.debugTest', 'adama.restartServer', 'adama.showReferences']);
   const [client] = stubs.calls.clients;
   assert.deepEqual(client.serverOptions, { command: 'adama', args: ['lsp'] });
   assert.deepEqual(client.clientOptions.documentSelector, [{ language: 'adama' }]);
+  assert.deepEqual(client.clientOptions.initializationOptions, { debugTestLens: true }, 'the server offers Debug test lenses');
   assert.equal(client.running, true);
   await extension.deactivate();
   assert.equal(client.running, false);
 });
 
-test('the lens command saves the file and runs its test in a terminal', async () => {
+test('the lens command saves the file and runs its test in a terminal that keeps the output', async () => {
   const stubs = fakes();
   stubs.settings['server.path'] = '/opt/adama';
   const dirty = { uri: { fsPath: '/work/doc.a' }, isDirty: true, async save() { stubs.calls.saved.push(this.uri.fsPath); } };
@@ -111,12 +149,55 @@ test('the lens command saves the file and runs its test in a terminal', async ()
   await extension.activate({ subscriptions: [] });
   await stubs.calls.commands.get('adama.runTest')('/work/doc.a', 'counts');
   assert.deepEqual(stubs.calls.saved, ['/work/doc.a']);
-  assert.deepEqual(stubs.calls.terminals, [{
-    name: 'Adama test counts',
-    shellPath: '/opt/adama',
-    shellArgs: ['test', '/work/doc.a', '--test', 'counts'],
-    cwd: '/work',
+  assert.equal(stubs.calls.terminals.length, 1);
+  assert.equal(stubs.calls.terminals[0].name, 'Adama test counts');
+  assert.equal(stubs.calls.terminals[0].shellPath, undefined, 'a pseudoterminal, not a shell that closes');
+
+  const run = openTerminal(stubs);
+  const { command, args, options } = stubs.calls.spawned[0];
+  assert.deepEqual({ command, args, options }, { command: '/opt/adama', args: ['test', '/work/doc.a', '--test', 'counts'], options: { cwd: '/work' } });
+  run.child.stdout.emit('test counts ... ok (1/1 asserts)\n');
+  run.child.handlers.close(0);
+  assert.match(run.shown(), /test counts \.\.\. ok \(1\/1 asserts\)\r\n/);
+  assert.match(run.shown(), /Adama: test counts passed\./);
+  assert.equal(run.closed(), false, 'the output stays on screen');
+  assert.deepEqual(stubs.calls.messages, []);
+});
+
+test('a failing test reads as a failing test, and a missing adama says where to set the path', async () => {
+  const stubs = fakes();
+  const extension = loadExtension(stubs);
+  await extension.activate({ subscriptions: [] });
+  await stubs.calls.commands.get('adama.runTest')('/work/doc.a', 'counts');
+  let run = openTerminal(stubs);
+  run.child.stdout.emit('test counts ... FAILED (0/1 asserts)\n');
+  run.child.handlers.close(1);
+  assert.match(run.shown(), /Adama: test counts FAILED/);
+  assert.doesNotMatch(run.shown(), /failed to launch/);
+  assert.deepEqual(stubs.calls.messages, [], 'a failing test is not an error of the extension');
+
+  await stubs.calls.commands.get('adama.runTest')('/work/doc.a', 'counts');
+  run = openTerminal(stubs);
+  run.child.handlers.error(Object.assign(new Error('spawn adama ENOENT'), { code: 'ENOENT' }));
+  run.child.handlers.close(-2);
+  assert.match(run.shown(), /`adama` was not found/);
+  assert.equal(stubs.calls.messages.length, 1);
+  assert.match(stubs.calls.messages[0], /adama\.server\.path/);
+  assert.match(stubs.calls.messages[0], /remote window/);
+});
+
+test('the Debug test lens starts a session that steps through the test', async () => {
+  const stubs = fakes();
+  const extension = loadExtension(stubs);
+  await extension.activate({ subscriptions: [] });
+  await stubs.calls.commands.get('adama.debugTest')('/work/doc.a', 'counts');
+  assert.deepEqual(stubs.calls.started.map((started) => started.configuration), [{
+    type: 'adama', request: 'launch', name: 'Debug test counts', program: '/work/doc.a', test: 'counts', stopOnEntry: true,
   }]);
+  const provider = stubs.calls.debuggers.get('adama provider');
+  const configuration = stubs.calls.started[0].configuration;
+  assert.deepEqual(await provider.resolveDebugConfiguration(undefined, configuration), configuration);
+  assert.equal(stubs.calls.dialogs.length, 0, 'a test needs no log');
 });
 
 test('from the command palette, the test is the lens under the cursor', async () => {
@@ -131,7 +212,8 @@ test('from the command palette, the test is the lens under the cursor', async ()
   assert.deepEqual(stubs.calls.requests, [
     { method: 'textDocument/codeLens', params: { textDocument: { uri: 'file:///work/doc.a' } } },
   ]);
-  assert.deepEqual(stubs.calls.terminals.map((terminal) => terminal.shellArgs), [['test', '/work/doc.a', '--test', 'counts']]);
+  openTerminal(stubs);
+  assert.deepEqual(stubs.calls.spawned.map((spawned) => spawned.args), [['test', '/work/doc.a', '--test', 'counts']]);
 
   stubs.vscode.window.activeTextEditor.selection.active = { line: 7, character: 0 };
   await stubs.calls.commands.get('adama.runTest')();

@@ -1,4 +1,5 @@
-//! `textDocument/codeLens`: a "Run test" lens above every `test` block, and a "N references"
+//! `textDocument/codeLens`: a "Run test" lens above every `test` block (with a "Debug test" lens
+//! beside it for a client that says it can debug one), and a "N references"
 //! lens above every record, message, enum, function and procedure (resolved only when the editor
 //! shows it, since counting walks the file).
 //!
@@ -21,6 +22,17 @@ pub const RUN_TEST_COMMAND: &str = "adama.runTest";
 
 /// The title of the "Run test" lens.
 pub const RUN_TEST_TITLE: &str = "\u{25b6} Run test";
+
+/// The command of the "Debug test" lens; its arguments are the file's path and the test's name.
+/// The editor starts a debug session of type `adama` with `program` and `test` (`adama dap`).
+pub const DEBUG_TEST_COMMAND: &str = "adama.debugTest";
+
+/// The title of the "Debug test" lens.
+pub const DEBUG_TEST_TITLE: &str = "Debug test";
+
+/// The key of `initializationOptions` by which a client says it runs [`DEBUG_TEST_COMMAND`]:
+/// `{"debugTestLens": true}`. Other clients get no lens they could not follow.
+pub const DEBUG_TEST_OPTION: &str = "debugTestLens";
 
 /// The command of the "N references" lens: its arguments are the document's URI, the position of
 /// the declaration and the locations of its uses (what editors' "show references" takes).
@@ -92,8 +104,15 @@ pub fn resolve_references(
     lens
 }
 
-/// One lens per `test` block of the file at `path`, over the whole block.
-pub fn code_lenses(db: &dyn Db, file: SourceFile, rope: &Rope, path: &str) -> Vec<CodeLens> {
+/// A "Run test" lens per `test` block of the file at `path`, over the whole block, and, when
+/// `debug`, a "Debug test" lens beside each.
+pub fn code_lenses(
+    db: &dyn Db,
+    file: SourceFile,
+    rope: &Rope,
+    path: &str,
+    debug: bool,
+) -> Vec<CodeLens> {
     let lowered = lowered(db, file);
     file_items(db, file)
         .iter()
@@ -107,18 +126,25 @@ pub fn code_lenses(db: &dyn Db, file: SourceFile, rope: &Rope, path: &str) -> Ve
             if name.name.is_empty() {
                 return None;
             }
-            Some(CodeLens {
-                range: range_of(rope, lowered_item.span(hir.node)),
+            let range = range_of(rope, lowered_item.span(hir.node));
+            let lens = |title: &str, command: &str| CodeLens {
+                range,
                 command: Some(Command {
-                    title: RUN_TEST_TITLE.to_owned(),
-                    command: RUN_TEST_COMMAND.to_owned(),
+                    title: title.to_owned(),
+                    command: command.to_owned(),
                     arguments: Some(vec![
                         Value::String(path.to_owned()),
                         Value::String(name.name.clone()),
                     ]),
                 }),
                 data: None,
-            })
+            };
+            let mut lenses = vec![lens(RUN_TEST_TITLE, RUN_TEST_COMMAND)];
+            if debug {
+                lenses.push(lens(DEBUG_TEST_TITLE, DEBUG_TEST_COMMAND));
+            }
+            Some(lenses)
         })
+        .flatten()
         .collect()
 }
