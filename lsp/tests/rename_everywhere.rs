@@ -2,79 +2,16 @@
 //! of its occurrences: the edits are the same from every occurrence, go-to-definition answers
 //! there, and the renamed program still checks clean.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use adama_compiler::check::Definition;
 use adama_compiler::queries::{check_item, diagnostics, file_items, lowered};
 use adama_compiler::{Database, LineIndex, Severity, SourceFile};
-use futures::StreamExt;
+use common::Harness as Server;
 use serde_json::{Value, json};
-use tower::{Service, ServiceExt};
-use tower_lsp_server::LspService;
-use tower_lsp_server::jsonrpc::{Request, Response};
-
-struct Server {
-    service: LspService<adama_lsp::Backend>,
-    next_id: i64,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let (service, mut socket) = LspService::new(adama_lsp::Backend::new);
-        // Drain what the server sends on its own (diagnostics): nobody reads it here.
-        tokio::spawn(async move { while socket.next().await.is_some() {} });
-        let mut server = Server {
-            service,
-            next_id: 1,
-        };
-        server
-            .request("initialize", json!({"capabilities": {}}))
-            .await;
-        server.notify("initialized", json!({})).await;
-        server
-    }
-
-    async fn request(&mut self, method: &'static str, params: Value) -> Value {
-        self.try_request(method, params)
-            .await
-            .unwrap_or_else(|error| panic!("{method} failed: {error}"))
-    }
-
-    /// A request whose error is an answer (a refused rename gives its reason).
-    async fn try_request(&mut self, method: &'static str, params: Value) -> Result<Value, String> {
-        let request = Request::build(method)
-            .params(params)
-            .id(self.next_id)
-            .finish();
-        self.next_id += 1;
-        let response: Option<Response> = self
-            .service
-            .ready()
-            .await
-            .unwrap_or_else(|error| panic!("{error}"))
-            .call(request)
-            .await
-            .unwrap_or_else(|error| panic!("{error}"));
-        let (_, result) = response
-            .unwrap_or_else(|| panic!("a response to {method}"))
-            .into_parts();
-        result.map_err(|error| error.message.to_string())
-    }
-
-    async fn notify(&mut self, method: &'static str, params: Value) {
-        let notification = Request::build(method).params(params).finish();
-        let response = self
-            .service
-            .ready()
-            .await
-            .unwrap_or_else(|error| panic!("{error}"))
-            .call(notification)
-            .await
-            .unwrap_or_else(|error| panic!("{error}"));
-        assert!(response.is_none());
-    }
-}
 
 fn programs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -61,6 +61,17 @@ impl Harness {
     }
 
     pub async fn request(&mut self, method: &'static str, params: Value) -> Value {
+        self.try_request(method, params)
+            .await
+            .unwrap_or_else(|error| panic!("{method} failed: {error}"))
+    }
+
+    /// A request whose error is an answer (a refused rename gives its reason).
+    pub async fn try_request(
+        &mut self,
+        method: &'static str,
+        params: Value,
+    ) -> Result<Value, String> {
         let request = Request::build(method)
             .params(params)
             .id(self.next_id)
@@ -76,7 +87,7 @@ impl Harness {
             .unwrap_or_else(|error| panic!("{error}"));
         let response = response.unwrap_or_else(|| panic!("a response to {method}"));
         let (_, result) = response.into_parts();
-        result.unwrap_or_else(|error| panic!("{method} failed: {error:?}"))
+        result.map_err(|error| error.message.to_string())
     }
 
     pub async fn notify(&mut self, method: &'static str, params: Value) {
