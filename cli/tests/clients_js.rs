@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
+mod npm;
+use npm::{clear_except_node_modules, npm};
+
 fn library_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients/js")
 }
@@ -231,44 +234,6 @@ fn check_node() {
         major >= 20,
         "this test needs Node.js 20 or newer, found {version}; .ci/run installs one"
     );
-}
-
-/// Runs npm in `dir`; fails the test with npm's output when it fails.
-fn npm(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("npm")
-        .args(args)
-        .current_dir(dir)
-        .env("NO_UPDATE_NOTIFIER", "1")
-        .output()
-        .unwrap_or_else(|error| {
-            panic!("this test needs npm on the PATH to build clients/js ({error}); install Node.js 20+ with npm, as .ci/run does")
-        });
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "npm {}: {}\nstdout: {stdout}\nstderr: {}",
-        args.join(" "),
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
-
-/// Empties the working copy but for its installed packages.
-fn clear_except_node_modules(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap_or_else(|error| panic!("{error}"));
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if entry.file_name() == "node_modules" {
-            continue;
-        }
-        let removed = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        removed.unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    }
 }
 
 /// Copies the library's own files: everything but what npm and the build produce.

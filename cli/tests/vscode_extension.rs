@@ -9,6 +9,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod npm;
+use npm::{clear_except_node_modules, npm};
+
 fn extension_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/vscode")
 }
@@ -182,44 +185,6 @@ fn the_extension_installs_bundles_passes_its_tests_and_packages() {
         .map(|metadata| metadata.len())
         .unwrap_or(0);
     assert!(size > 1000, "a .vsix was written ({size} bytes)");
-}
-
-/// Runs npm in `dir`; fails the test with npm's output when it fails.
-fn npm(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("npm")
-        .args(args)
-        .current_dir(dir)
-        .env("NO_UPDATE_NOTIFIER", "1")
-        .output()
-        .unwrap_or_else(|error| {
-            panic!("this test needs npm on the PATH to build editors/vscode ({error}); install Node.js 20+ with npm, as .ci/run does")
-        });
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "npm {}: {}\nstdout: {stdout}\nstderr: {}",
-        args.join(" "),
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
-
-/// Empties the working copy but for its installed packages.
-fn clear_except_node_modules(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap_or_else(|error| panic!("{error}"));
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if entry.file_name() == "node_modules" {
-            continue;
-        }
-        let removed = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        removed.unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    }
 }
 
 /// Copies the extension's own files: everything but what npm and the build produce.
