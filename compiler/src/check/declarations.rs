@@ -39,6 +39,37 @@ impl Names<'_> {
         });
     }
 
+    /// A method of a record or message: its overload is the number of methods of the same name
+    /// declared before it.
+    fn declares_method<'n>(&mut self, owner: &Owner, name: &'n Ident, methods: &mut Vec<&'n str>) {
+        let overload = methods
+            .iter()
+            .filter(|earlier| **earlier == name.name)
+            .count();
+        methods.push(&name.name);
+        self.declares(
+            name,
+            Definition::Method {
+                owner: owner.clone(),
+                name: name.name.clone(),
+                overload: u32::try_from(overload).unwrap_or(u32::MAX),
+            },
+        );
+    }
+
+    /// A field named by an `index` declaration, when the record or message has it.
+    fn index_field(&mut self, owner: &Owner, field: &Ident, known: bool) {
+        if known {
+            self.refers(
+                field,
+                Some(Definition::Field {
+                    owner: owner.clone(),
+                    name: field.name.clone(),
+                }),
+            );
+        }
+    }
+
     fn refers(&mut self, ident: &Ident, definition: Option<Definition>) {
         if let Some(definition) = definition {
             self.found.push(Resolved {
@@ -358,19 +389,7 @@ impl Names<'_> {
                     }
                 }
                 RecordMember::Method(method) => {
-                    let overload = methods
-                        .iter()
-                        .filter(|earlier| **earlier == method.name.name)
-                        .count();
-                    methods.push(&method.name.name);
-                    self.declares(
-                        &method.name,
-                        Definition::Method {
-                            owner: owner.clone(),
-                            name: method.name.name.clone(),
-                            overload: u32::try_from(overload).unwrap_or(u32::MAX),
-                        },
-                    );
+                    self.declares_method(&owner, &method.name, &mut methods);
                 }
                 RecordMember::Policy(policy) => self.declares(
                     &policy.name,
@@ -389,15 +408,7 @@ impl Names<'_> {
                         .records
                         .get(&name)
                         .is_some_and(|sig| sig.members.contains_key(&field.name));
-                    if known {
-                        self.refers(
-                            field,
-                            Some(Definition::Field {
-                                owner: owner.clone(),
-                                name: field.name.clone(),
-                            }),
-                        );
-                    }
+                    self.index_field(&owner, field, known);
                 }
                 RecordMember::Join(join) => {
                     if self.signatures.assocs.contains_key(&join.assoc.name) {
@@ -435,30 +446,10 @@ impl Names<'_> {
                         .messages
                         .get(&name)
                         .is_some_and(|sig| sig.members.contains_key(&field.name));
-                    if known {
-                        self.refers(
-                            field,
-                            Some(Definition::Field {
-                                owner: owner.clone(),
-                                name: field.name.clone(),
-                            }),
-                        );
-                    }
+                    self.index_field(&owner, field, known);
                 }
                 MessageMember::Method(method) => {
-                    let overload = methods
-                        .iter()
-                        .filter(|earlier| **earlier == method.name.name)
-                        .count();
-                    methods.push(&method.name.name);
-                    self.declares(
-                        &method.name,
-                        Definition::Method {
-                            owner: owner.clone(),
-                            name: method.name.name.clone(),
-                            overload: u32::try_from(overload).unwrap_or(u32::MAX),
-                        },
-                    );
+                    self.declares_method(&owner, &method.name, &mut methods);
                 }
                 MessageMember::Csv(_) | MessageMember::Parsed { .. } => {}
             }
