@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 mod npm;
-use npm::{clear_except_node_modules, npm};
+use npm::{clear_except_node_modules, npm, require_node};
 
 fn library_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients/js")
@@ -24,7 +24,7 @@ fn library_dir() -> PathBuf {
 fn built() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
-        check_node();
+        require_node("clients/js");
         let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("clients-js");
         let lock = std::fs::read(library_dir().join("package-lock.json")).unwrap_or_default();
         let stamp = work.join("node_modules/.installed-from-package-lock.json");
@@ -213,27 +213,6 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn check_node() {
-    let version = match Command::new("node").arg("--version").output() {
-        Ok(output) if output.status.success() => {
-            String::from_utf8_lossy(&output.stdout).trim().to_owned()
-        }
-        _ => panic!(
-            "this test needs Node.js 20+ and npm on the PATH to build clients/js; install them, or run .ci/run, which does"
-        ),
-    };
-    let major: u32 = version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|major| major.parse().ok())
-        .unwrap_or(0);
-    assert!(
-        major >= 20,
-        "this test needs Node.js 20 or newer, found {version}; .ci/run installs one"
-    );
 }
 
 /// Copies the library's own files: everything but what npm and the build produce.

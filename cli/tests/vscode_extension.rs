@@ -5,12 +5,11 @@
 //! The npm part needs Node.js 20 or newer with npm on the PATH; `.ci/run` provides them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
 mod npm;
-use npm::{clear_except_node_modules, npm};
+use npm::{clear_except_node_modules, npm, require_node};
 
 fn extension_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/vscode")
@@ -115,25 +114,8 @@ fn the_manifest_contributes_a_debugger_that_replays_logs() {
 
 #[test]
 fn the_extension_installs_bundles_passes_its_tests_and_packages() {
-    let node = Command::new("node").arg("--version").output();
-    let version = match node {
-        Ok(output) if output.status.success() => {
-            String::from_utf8_lossy(&output.stdout).trim().to_owned()
-        }
-        _ => panic!(
-            "this test needs Node.js 20+ and npm on the PATH to build editors/vscode; install them (Debian: `apt-get install nodejs npm`, or run .ci/run, which installs them)"
-        ),
-    };
-    let major: u32 = version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|major| major.parse().ok())
-        .unwrap_or(0);
-    assert!(
-        major >= 20,
-        "this test needs Node.js 20 or newer (@vscode/vsce 3.9 requires it), found {version}; .ci/run installs one"
-    );
+    // @vscode/vsce 3.9 requires Node.js 20.
+    require_node("editors/vscode");
 
     // A copy, so that the test neither races with nor leaves files in a developer's checkout. It
     // lives under the target folder and keeps its node_modules while package-lock.json is

@@ -41,3 +41,25 @@ pub fn clear_except_node_modules(dir: &Path) {
         removed.unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     }
 }
+
+/// Fails the test unless Node.js 20 or newer is on the PATH, naming what it was to build.
+pub fn require_node(what: &str) {
+    let version = match Command::new("node").arg("--version").output() {
+        Ok(output) if output.status.success() => {
+            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        }
+        _ => panic!(
+            "this test needs Node.js 20+ and npm on the PATH to build {what}; install them, or run .ci/run, which does"
+        ),
+    };
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|major| major.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        major >= 20,
+        "this test needs Node.js 20 or newer to build {what}, found {version}; .ci/run installs one"
+    );
+}
