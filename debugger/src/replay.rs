@@ -19,7 +19,9 @@ use adama_runtime::{
 };
 use serde_json::{Value as Json, json};
 
-use crate::code::{Local, Recorder, Seen, Statement, locate, locate_seen, slot_names};
+use crate::code::{
+    Local, Ran, Recorder, Seen, Statement, field_type, locate, locate_seen, slot_names,
+};
 use crate::guard::{Guard, Verdict};
 use crate::log::describe_command;
 use crate::tree::patch_touches;
@@ -337,11 +339,12 @@ impl Replay {
         let program = Arc::clone(self.loaded.program());
         let mut locals: Vec<Local> = Vec::new();
         for unit in self.units_on_line(line) {
-            for (_, name, ty) in slot_names(&program, unit) {
+            for named in slot_names(&program, unit) {
                 locals.push(Local {
-                    name,
-                    ty,
+                    name: named.name,
+                    ty: named.ty.to_string(),
                     value: Json::Null,
+                    field_type: field_type(&program, &named.ty),
                 });
             }
         }
@@ -408,7 +411,17 @@ impl Replay {
     /// The first statement of `trace` from `from` on whose line breakpoint stops, checked on
     /// the document before the transaction (the position); logpoints on the way print.
     pub fn line_stop(&mut self, trace: &[Statement], from: usize) -> Option<usize> {
-        for (index, statement) in trace.iter().enumerate().skip(from) {
+        self.line_stop_before(trace, from, trace.len())
+    }
+
+    /// As [`Replay::line_stop`], among the statements `from..to` of `trace` only.
+    pub fn line_stop_before(
+        &mut self,
+        trace: &[Statement],
+        from: usize,
+        to: usize,
+    ) -> Option<usize> {
+        for (index, statement) in trace.iter().enumerate().take(to).skip(from) {
             for at in 0..self.lines.len() {
                 if self.lines[at].0 != statement.line {
                     continue;
@@ -452,11 +465,14 @@ impl Replay {
             return Vec::new();
         };
         let program = self.loaded.program();
-        let all: Vec<(u32, u32)> = (0..program.units.len())
+        let all: Vec<Ran> = (0..program.units.len())
             .flat_map(|unit| {
                 let count = program.units[unit].item.body.stmts.len();
                 let unit = u32::try_from(unit).unwrap_or(u32::MAX);
-                (0..count).map(move |stmt| (unit, u32::try_from(stmt).unwrap_or(u32::MAX)))
+                (0..count).map(move |stmt| Ran::Statement {
+                    unit,
+                    stmt: u32::try_from(stmt).unwrap_or(u32::MAX),
+                })
             })
             .collect();
         locate(program, source, &all)
@@ -675,22 +691,27 @@ impl Replay {
     /// Each chosen viewer's view of the document at the position, by `agent/authority`.
     fn views(&mut self) -> Json {
         let viewers = self.viewers.clone();
-        let mut views = serde_json::Map::new();
-        let document = match self.live_document() {
-            Ok(document) => document,
-            Err(error) => return json!({ "error": error }),
-        };
-        for who in viewers {
-            let name = who.key();
-            let view = document.open_view(who.clone(), json!({}));
-            let shown = match document.view_delta(view) {
-                Ok(delta) => delta.get("data").cloned().unwrap_or(delta),
-                Err(fault) => json!({"error": fault.to_string(), "who": principal_json(&who)}),
-            };
-            document.close_view(view);
-            views.insert(name, shown);
+        match self.live_document() {
+            Ok(document) => views_on(document, viewers),
+            Err(error) => json!({ "error": error }),
         }
-        Json::Object(views)
+    }
+
+    /// Whether the Views scope is shown: some viewers were chosen.
+    pub fn has_viewers(&self) -> bool {
+        !self.viewers.is_empty()
+    }
+
+    /// Each chosen viewer's view of another stored document of the program: the document as
+    /// a statement inside the code sees it, the code's changes so far included.
+    pub fn views_of(&self, state: &Json) -> Json {
+        match Document::of_loaded(Arc::clone(&self.loaded), &self.space, &self.key) {
+            Ok(mut document) => {
+                document.insert(state);
+                views_on(&mut document, self.viewers.clone())
+            }
+            Err(fault) => json!({ "error": format!("cannot rebuild the document: {fault}") }),
+        }
     }
 
     /// The live document at the position, rebuilt from the recorded state when needed.
@@ -747,7 +768,7 @@ impl Replay {
 
     /// After a transaction ran: the stop at the first statement whose line breakpoint stops,
     /// back before the transaction; or, when none stops, still after it.
-    fn line_hit(&mut self, ran: &[(u32, u32)], seen: Vec<StatementState>) -> Option<Stop> {
+    fn line_hit(&mut self, ran: &[Ran], seen: Vec<StatementState>) -> Option<Stop> {
         let source = self.source.as_ref()?;
         let trace = locate_seen(self.loaded.program(), source, ran, seen);
         let reached = trace
@@ -798,6 +819,22 @@ impl Replay {
         }
         None
     }
+}
+
+/// Each viewer's view of `document`, by `agent/authority`.
+fn views_on(document: &mut Document, viewers: Vec<Principal>) -> Json {
+    let mut views = serde_json::Map::new();
+    for who in viewers {
+        let name = who.key();
+        let view = document.open_view(who.clone(), json!({}));
+        let shown = match document.view_delta(view) {
+            Ok(delta) => delta.get("data").cloned().unwrap_or(delta),
+            Err(fault) => json!({"error": fault.to_string(), "who": principal_json(&who)}),
+        };
+        document.close_view(view);
+        views.insert(name, shown);
+    }
+    Json::Object(views)
 }
 
 /// How many JSON values a value holds: the cost of copying it or applying it, roughly.

@@ -16,18 +16,6 @@ use serde_json::{Value as Json, json};
 
 use crate::code::Local;
 
-/// The types a local can have to be used inside a compiled expression: they are declared as
-/// fields of the document beside the watched formula, holding the local's value.
-const SCALARS: [&str; 7] = [
-    "int",
-    "long",
-    "double",
-    "bool",
-    "string",
-    "principal",
-    "boolean",
-];
-
 /// What an expression gives: its value and the type the compiler gave it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluated {
@@ -72,7 +60,9 @@ impl Watcher {
     }
 
     /// Evaluates `expression` on the stored document `state` with the locals of the running
-    /// code in scope (those of scalar types; the others are read alone, as `b.by`).
+    /// code in scope: each local a document field can hold (scalars, enums, records, messages)
+    /// is declared as a field beside the watched formula and holds the local's value; the
+    /// others (lists, maps) are read alone or by their fields, as `b.by`.
     pub fn evaluate_with(
         &mut self,
         expression: &str,
@@ -132,12 +122,15 @@ impl Watcher {
         }
         let usable: Vec<&Local> = locals
             .iter()
-            .filter(|local| SCALARS.contains(&local.ty.as_str()))
+            .filter(|local| local.field_type.is_some())
             .filter(|local| !self.fields.contains(&local.name))
             .collect();
         let declared: String = usable
             .iter()
-            .map(|local| format!("{} {};\n", local.ty, local.name))
+            .filter_map(|local| {
+                let ty = local.field_type.as_ref()?;
+                Some(format!("{ty} {};\n", local.name))
+            })
             .collect();
         let program = self.program(expression, &declared).map_err(|error| {
             let unusable: Vec<&str> = locals

@@ -799,8 +799,12 @@ fn a_test_launch_steps_through_the_test_block_and_reports_its_result() {
     let (_, locals) = client.scope("Locals");
     assert_eq!(value_of(&locals, "before"), "0");
     assert_eq!(evaluate(&mut client, "before + score + 4")["result"], "4");
-    let message_local = client.fails("evaluate", json!({"expression": "a.points + 1"}));
-    assert!(message_local.contains("the local `a`"), "{message_local}");
+    // A message local inside a larger expression, typed by the compiler.
+    let message_local = evaluate(&mut client, "a.points + 1");
+    assert_eq!(
+        (&message_local["result"], &message_local["type"]),
+        (&json!("5"), &json!("int"))
+    );
     let wrong = client.fails("evaluate", json!({"expression": "score - \"s\""}));
     assert!(wrong.contains("does not type-check"), "{wrong}");
 
@@ -838,5 +842,288 @@ fn a_test_launch_steps_through_the_test_block_and_reports_its_result() {
             )),
         "{printed:?}"
     );
+    client.finish();
+}
+
+fn program(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(name)
+}
+
+/// Records `tests/programs/NAME.a` running `NAME.jsonl` and writes the log.
+fn record_program(dir: &Path, name: &str) -> PathBuf {
+    let source = std::fs::read_to_string(program(&format!("{name}.a")))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let script = std::fs::read_to_string(program(&format!("{name}.jsonl")))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let lines: Vec<String> = script.lines().map(str::to_owned).collect();
+    let log = dir.join(format!("{name}.log"));
+    let name = name.to_owned();
+    let text = std::thread::Builder::new()
+        .stack_size(256 * 1024 * 1024)
+        .spawn(move || {
+            let program = adama_runtime::compile(&name, &source)
+                .unwrap_or_else(|errors| panic!("{errors:?}"));
+            let (_, records) = adama_runtime::run_script_recorded(program, "space", "key", &lines)
+                .unwrap_or_else(|error| panic!("{error}"));
+            adama_debugger::log::log_lines(&records).join("\n") + "\n"
+        })
+        .unwrap_or_else(|error| panic!("{error}"))
+        .join()
+        .unwrap_or_else(|_| panic!("recording panicked"));
+    std::fs::write(&log, text).unwrap_or_else(|error| panic!("{error}"));
+    log
+}
+
+/// The stack at the stop, top first, as (name, line).
+fn frames(client: &mut Client) -> Vec<(String, i64)> {
+    let trace = client.ok("stackTrace", json!({"threadId": 1}));
+    trace["stackFrames"]
+        .as_array()
+        .map(|frames| {
+            frames
+                .iter()
+                .map(|frame| {
+                    (
+                        frame["name"].as_str().unwrap_or("").to_owned(),
+                        frame["line"].as_i64().unwrap_or(-1),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The variables of a scope of frame `frame_id`.
+fn frame_scope(client: &mut Client, frame_id: i64, name: &str) -> Vec<(String, String, i64)> {
+    let scopes = client.ok("scopes", json!({"frameId": frame_id}));
+    let reference = scopes["scopes"]
+        .as_array()
+        .and_then(|scopes| scopes.iter().find(|scope| scope["name"] == name))
+        .and_then(|scope| scope["variablesReference"].as_i64())
+        .unwrap_or_else(|| panic!("no scope {name} in {scopes}"));
+    client.variables(reference)
+}
+
+fn evaluate_in(client: &mut Client, frame_id: i64, expression: &str) -> Json {
+    client.ok(
+        "evaluate",
+        json!({"expression": expression, "frameId": frame_id, "context": "watch"}),
+    )
+}
+
+fn frame(name: &str, line: i64) -> (String, i64) {
+    (name.to_owned(), line)
+}
+
+const JOIN: &str = "channel join(Join j)";
+const DOUBLED: &str = "function doubled(int x) -> int";
+const REWARD: &str = "procedure reward(int bonus)";
+const AWARD: &str = "method award(int bonus)";
+const STEP: &str = "step 3/4: send join by ann/acme";
+
+/// Launches the league's log stopped before step 3 (ann joins with a bonus of 3), with these
+/// line breakpoints and ann's view.
+fn launch_league(client: &mut Client, log: &Path, lines: Json) {
+    let source = path(&program("league.a"));
+    client.ok("initialize", json!({"adapterID": "adama"}));
+    client.ok(
+        "launch",
+        json!({"program": source, "log": path(log), "stopOnEntry": true,
+            "viewers": ["ann/acme"]}),
+    );
+    client.event("initialized");
+    let set = client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": source}, "breakpoints": lines}),
+    );
+    for breakpoint in set["breakpoints"].as_array().into_iter().flatten() {
+        assert_eq!(breakpoint["verified"], true, "{set}");
+    }
+    client.ok("configurationDone", json!({}));
+    client.stopped();
+    client.ok("goto", json!({"threadId": 1, "targetId": 3}));
+    client.stopped();
+}
+
+#[test]
+fn the_stack_shows_one_frame_per_call_and_steps_move_at_the_right_depth() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record_program(dir.path(), "league");
+    let mut client = Client::start();
+    launch_league(&mut client, &log, json!([]));
+
+    client.ok("stepIn", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(frames(&mut client), [frame(JOIN, 49), frame(STEP, 0)]);
+
+    // Into the function: its own frame above the handler's, each with its own locals.
+    client.ok("stepIn", json!({"threadId": 1}));
+    let (reason, name, _) = client.stopped();
+    assert_eq!((reason.as_str(), name.as_str()), ("step", DOUBLED));
+    assert_eq!(
+        frames(&mut client),
+        [frame(DOUBLED, 38), frame(JOIN, 49), frame(STEP, 0)]
+    );
+    let function_locals = frame_scope(&mut client, 1, "Locals");
+    assert_eq!(value_of(&function_locals, "x"), "3");
+    assert!(!function_locals.iter().any(|(name, _, _)| name == "j"));
+    let handler_locals = frame_scope(&mut client, 2, "Locals");
+    assert!(handler_locals.iter().any(|(name, _, _)| name == "j"));
+    assert!(!handler_locals.iter().any(|(name, _, _)| name == "x"));
+    assert_eq!(evaluate_in(&mut client, 1, "x * 10")["result"], "30");
+    assert_eq!(evaluate_in(&mut client, 2, "j.bonus * 10")["result"], "30");
+
+    client.ok("next", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(frames(&mut client)[0], frame(DOUBLED, 39));
+    assert_eq!(
+        value_of(&frame_scope(&mut client, 1, "Locals"), "twice"),
+        "6"
+    );
+
+    // Out of the function, back in the handler's frame at its next statement.
+    client.ok("stepOut", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(frames(&mut client), [frame(JOIN, 50), frame(STEP, 0)]);
+    assert_eq!(
+        value_of(&frame_scope(&mut client, 1, "Locals"), "base"),
+        "6"
+    );
+
+    // Over a call that runs a procedure and a method: the handler's next statement.
+    client.ok("next", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(frames(&mut client)[0], frame(JOIN, 51));
+    client.ok("next", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(frames(&mut client), [frame(JOIN, 52), frame(STEP, 0)]);
+    let (_, document) = client.scope("Document");
+    let players = document
+        .iter()
+        .find(|(name, _, _)| name == "_players")
+        .map(|(_, _, reference)| *reference)
+        .unwrap_or_else(|| panic!("no _players in {document:?}"));
+    let rows = client.variables(players);
+    let ann = client.variables(rows[0].2);
+    assert_eq!(value_of(&ann, "points"), "12", "the method ran");
+
+    // Into a formula the statement reads, and the function the formula calls.
+    client.ok("stepIn", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(
+        frames(&mut client),
+        [
+            frame(DOUBLED, 38),
+            frame("formula bonus_of_score", 15),
+            frame(JOIN, 52),
+            frame(STEP, 0)
+        ]
+    );
+    assert_eq!(value_of(&frame_scope(&mut client, 1, "Locals"), "x"), "0");
+    assert!(frame_scope(&mut client, 2, "Locals").is_empty());
+
+    // Out of the function and the formula: no statement of the handler is left, so the
+    // transaction runs to its end.
+    client.ok("stepOut", json!({"threadId": 1}));
+    let (_, name, _) = client.stopped();
+    assert_eq!(name, "step 4/4: send join by ann/acme");
+    client.finish();
+}
+
+#[test]
+fn a_breakpoint_in_a_method_shows_each_callers_frame_locals_and_views() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record_program(dir.path(), "league");
+    let mut client = Client::start();
+    // Line 25 is the method's `points += gained;`.
+    launch_league(&mut client, &log, json!([{"line": 25}]));
+
+    // Outside the code, ann's view is the document before the transaction: no players.
+    let (_, views) = client.scope("Views");
+    let ann = client.variables(views[0].2);
+    assert_eq!(value_of(&ann, "score"), "0");
+    assert!(
+        ann.iter()
+            .all(|(name, value, _)| name != "players" || value == "[]"),
+        "{ann:?}"
+    );
+
+    client.ok("continue", json!({"threadId": 1}));
+    let (reason, name, _) = client.stopped();
+    assert_eq!((reason.as_str(), name.as_str()), ("breakpoint", AWARD));
+    assert_eq!(
+        frames(&mut client),
+        [
+            frame(AWARD, 25),
+            frame(REWARD, 44),
+            frame(JOIN, 51),
+            frame(STEP, 0)
+        ]
+    );
+    let method = frame_scope(&mut client, 1, "Locals");
+    assert_eq!(value_of(&method, "bonus"), "6");
+    assert_eq!(value_of(&method, "gained"), "12");
+    let procedure = frame_scope(&mut client, 2, "Locals");
+    assert_eq!(value_of(&procedure, "bonus"), "6");
+    assert!(procedure.iter().any(|(name, _, _)| name == "p"));
+
+    // A record local and a message local inside larger expressions, typed by the compiler.
+    let doubled = evaluate_in(&mut client, 2, "p.points * 2 + bonus");
+    assert_eq!(
+        (&doubled["result"], &doubled["type"]),
+        (&json!("6"), &json!("int"))
+    );
+    let named = evaluate_in(&mut client, 2, "p.name + \"!\"");
+    assert_eq!(
+        (&named["result"], &named["type"]),
+        (&json!("\"ann!\""), &json!("string"))
+    );
+    let message = evaluate_in(&mut client, 3, "j.bonus * base");
+    assert_eq!(message["result"], "18");
+    assert_eq!(
+        evaluate_in(&mut client, 3, "j.name + \"!\"")["result"],
+        "\"ann!\""
+    );
+
+    // Expressions that do not type-check in a frame are explained; the session goes on.
+    for (frame_id, expression, hint) in [
+        (2, "p.nope + 1", "nope"),
+        (2, "p.name - 1", "does not type-check"),
+        (1, "gained + j.bonus", "'j' was not defined"),
+        (3, "j.bonus + \"x\" - gained", "does not type-check"),
+    ] {
+        let message = client.fails(
+            "evaluate",
+            json!({"expression": expression, "frameId": frame_id, "context": "repl"}),
+        );
+        assert!(
+            message.contains("does not type-check") && message.contains(hint),
+            "{expression}: {message}"
+        );
+    }
+
+    // Inside the code, ann's view is of the document as the statement sees it: the row the
+    // handler inserted, before the method adds its points; the private field stays hidden.
+    let views = frame_scope(&mut client, 1, "Views");
+    let ann = client.variables(views[0].2);
+    let players = ann
+        .iter()
+        .find(|(name, _, _)| name == "players")
+        .map(|(_, _, reference)| *reference)
+        .unwrap_or_else(|| panic!("no players in {ann:?}"));
+    // A list in a view delta: rows by id, and their order.
+    let rows = client.variables(players);
+    assert_eq!(value_of(&rows, "@o"), "[1 items]", "{rows:?}");
+    let row = client.variables(rows[0].2);
+    assert_eq!(value_of(&row, "name"), "\"ann\"");
+    assert_eq!(value_of(&row, "points"), "0");
+    assert!(!row.iter().any(|(name, _, _)| name == "secret"), "{row:?}");
+
+    // Over the rest of the method: back in the handler, where the procedure returned to.
+    client.ok("next", json!({"threadId": 1}));
+    client.stopped();
+    assert_eq!(frames(&mut client), [frame(JOIN, 52), frame(STEP, 0)]);
     client.finish();
 }

@@ -304,9 +304,15 @@ impl Document {
             frame.slots[slot as usize] = this.clone();
         }
         frame.this = this;
+        if let Some(hook) = self.hook.as_mut() {
+            hook.enter(crate::document::Callee::Function(function));
+        }
         self.run.depth += 1;
         let flow = self.block(program, &mut frame, &definition.body);
         self.run.depth -= 1;
+        if let Some(hook) = self.hook.as_mut() {
+            hook.leave();
+        }
         let result = match flow? {
             Flow::Return(value) => self.coerce(&definition.returns, value),
             _ => Value::Void,

@@ -271,6 +271,30 @@ pub trait StatementHook: std::fmt::Debug + Send {
     /// Called after [`StatementHook::before_statement`] when [`StatementHook::wants_state`]
     /// says so, with the state the statement starts from.
     fn inspect(&mut self, _state: &StatementState) {}
+
+    /// Called when a call begins, before the first statement it runs: a debugger keeps a
+    /// stack of frames from these and [`StatementHook::leave`].
+    fn enter(&mut self, _callee: Callee) {}
+
+    /// Called when the call the last unmatched [`StatementHook::enter`] began ends, by a
+    /// return or by a fault.
+    fn leave(&mut self) {}
+}
+
+/// What a call runs, as [`StatementHook::enter`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callee {
+    /// A function, procedure, method, dispatcher or policy: its index in the program's
+    /// `functions`.
+    Function(u32),
+    /// A formula being computed: slot `slot` of the record layout `layout`, whose expression
+    /// is `expr` of code unit `unit`.
+    Formula {
+        layout: adama_compiler::ir::RecordId,
+        slot: u32,
+        unit: u32,
+        expr: u32,
+    },
 }
 
 /// What a statement starts from, as a debugger shows it.

@@ -142,7 +142,18 @@ impl Document {
         self.formulas.tracking.push(Vec::new());
         let mut frame = Frame::new(program, unit, Principal::no_one());
         frame.this = Value::Record(record);
+        if let Some(hook) = self.hook.as_mut() {
+            hook.enter(crate::document::Callee::Formula {
+                layout: self.store.record(record).layout,
+                slot,
+                unit,
+                expr: expr.0,
+            });
+        }
         let result = self.eval(program, &mut frame, expr);
+        if let Some(hook) = self.hook.as_mut() {
+            hook.leave();
+        }
         let deps = self.formulas.tracking.pop().unwrap_or_default();
         let value = result?;
         let field_ty = &program.records[self.store.record(record).layout].fields[slot as usize].ty;

@@ -47,7 +47,8 @@ mod web;
 
 pub use command::{Command, Origin};
 pub use document::{
-    Ask, Document, Limits, Loaded, Meta, QueuedMessage, StatementHook, StatementState, Timeout,
+    Ask, Callee, Document, Limits, Loaded, Meta, QueuedMessage, StatementHook, StatementState,
+    Timeout,
 };
 pub use encode::{principal_from_json, principal_json};
 pub use error::{Fault, codes};

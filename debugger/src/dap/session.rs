@@ -74,6 +74,77 @@ struct Inside {
     trace: Vec<Statement>,
     at: usize,
 }
+
+/// A frame of the stack inside the code, as `stackTrace` lists it.
+#[derive(Debug)]
+struct CodeFrame {
+    name: String,
+    line: usize,
+    column: usize,
+}
+
+impl Inside {
+    /// The frames at the stop, the running statement's first, then each caller's.
+    fn frames(&self) -> Vec<CodeFrame> {
+        let Some(top) = self.trace.get(self.at) else {
+            return Vec::new();
+        };
+        let mut frames = vec![CodeFrame {
+            name: top.frame.clone(),
+            line: top.line,
+            column: top.column,
+        }];
+        frames.extend(top.callers.iter().map(|caller| CodeFrame {
+            name: caller.name.clone(),
+            line: caller.line,
+            column: caller.column,
+        }));
+        frames
+    }
+
+    /// What frame `frame_id` (1 for the running statement's, 2 for its caller's...) sees: its
+    /// own locals, and the document as the running statement sees it. Any other id is the
+    /// running statement's frame.
+    fn seen_in(&self, frame_id: Option<i64>) -> Option<Arc<Seen>> {
+        let top = self.trace.get(self.at)?;
+        let running = top.state.clone()?;
+        let caller = frame_id
+            .and_then(|id| usize::try_from(id).ok())
+            .and_then(|id| id.checked_sub(2))
+            .and_then(|index| top.callers.get(index));
+        let Some(caller) = caller else {
+            return Some(running);
+        };
+        let locals = caller
+            .at
+            .and_then(|at| self.trace.get(at))
+            .and_then(|statement| statement.state.as_ref())
+            .map(|seen| seen.locals.clone())
+            .unwrap_or_default();
+        Some(Arc::new(Seen {
+            locals,
+            document: running.document.clone(),
+        }))
+    }
+
+    /// Where `next`, `stepIn` or `stepOut` goes from the stop: the next statement at any
+    /// depth (`stepIn`), at the same depth or shallower, stepping over calls (`next`), or
+    /// shallower, back in the caller (`stepOut`); `None` when the code ends first.
+    fn target(&self, command: &str) -> Option<usize> {
+        let depth = self.trace.get(self.at)?.depth();
+        let reaches = |statement: &Statement| match command {
+            "stepIn" => true,
+            "stepOut" => statement.depth() < depth,
+            _ => statement.depth() <= depth,
+        };
+        self.trace
+            .iter()
+            .enumerate()
+            .skip(self.at + 1)
+            .find(|(_, statement)| reaches(statement))
+            .map(|(index, _)| index)
+    }
+}
 #[derive(Debug, Default)]
 struct Session {
     seq: i64,
@@ -179,7 +250,7 @@ impl Session {
             "setExceptionBreakpoints" => Ok(json!({})),
             "threads" => Ok(json!({"threads": [{"id": THREAD, "name": "document"}]})),
             "stackTrace" => self.stack_trace(),
-            "scopes" => self.scopes(),
+            "scopes" => self.scopes(arguments),
             "variables" => self.variables(arguments),
             "next" | "stepIn" | "stepOut" | "stepBack" | "continue" | "reverseContinue" => {
                 *after = Some(self.move_by(command)?);
@@ -356,13 +427,7 @@ impl Session {
         let Some(inside) = self.inside.as_mut() else {
             return Shown::TestDone;
         };
-        let last = inside.trace.len() - 1;
-        let test_unit = inside.trace[0].unit;
         match command {
-            "next" | "stepIn" if inside.at < last => {
-                inside.at += 1;
-                Shown::Code("step")
-            }
             "stepBack" => {
                 inside.at = inside.at.saturating_sub(1);
                 Shown::Code("step")
@@ -371,25 +436,33 @@ impl Session {
                 inside.at = 0;
                 Shown::Code("step")
             }
-            "stepOut" => {
-                // Out of a handler the test called, back to the test's next statement.
-                let next = inside.trace[inside.at + 1..]
-                    .iter()
-                    .position(|statement| statement.unit == test_unit);
-                match next {
-                    Some(offset) => {
-                        inside.at += offset + 1;
-                        Shown::Code("step")
-                    }
-                    None => Shown::TestDone,
-                }
-            }
             "continue" => {
                 let from = inside.at + 1;
                 self.test_continue(from)
             }
-            _ => Shown::TestDone,
+            _ => match self.step_inside(command) {
+                Some(shown) => shown,
+                None => Shown::TestDone,
+            },
         }
+    }
+
+    /// `next`, `stepIn` or `stepOut` inside the code: to its target, or to a line breakpoint
+    /// on the way (inside a call stepped over). `None` when the move leaves the code.
+    fn step_inside(&mut self, command: &str) -> Option<Shown> {
+        let (Some(replay), Some(inside)) = (self.replay.as_mut(), self.inside.as_mut()) else {
+            return None;
+        };
+        let target = inside.target(command);
+        let end = target.unwrap_or(inside.trace.len());
+        if command != "stepIn"
+            && let Some(at) = replay.line_stop_before(&inside.trace, inside.at + 1, end)
+        {
+            inside.at = at;
+            return Some(Shown::Code("breakpoint"));
+        }
+        inside.at = target?;
+        Some(Shown::Code("step"))
     }
 
     /// The end of a launched test: its result, as `adama test` reports it, then `terminated`.
@@ -424,10 +497,10 @@ impl Session {
         self.event("terminated", json!({}));
     }
 
-    /// What the statement at the stop inside the code starts from.
-    fn seen(&self) -> Option<Arc<Seen>> {
-        let inside = self.inside.as_ref()?;
-        inside.trace.get(inside.at)?.state.clone()
+    /// What frame `frame_id` at the stop inside the code sees (the running statement's frame
+    /// when the id names no caller).
+    fn seen(&self, frame_id: Option<i64>) -> Option<Arc<Seen>> {
+        self.inside.as_ref()?.seen_in(frame_id)
     }
 
     /// A breakpoint's condition, hit count and log message, checked against the program.
@@ -524,60 +597,49 @@ impl Session {
         Ok(json!({"breakpoints": answers}))
     }
 
+    /// The frames at the stop. Inside the code: the running statement's frame (id 1), then
+    /// its callers' (2, 3...) up to the handler or test block, then the transaction's; between
+    /// transactions, the transaction's alone.
     fn stack_trace(&mut self) -> Answer {
         let path = self.program_path.clone();
         let replay = self.replay_mut()?;
         let name = replay.label();
         let source = json!({"name": file_name(&path), "path": path});
         let mut frames = Vec::new();
-        if let (Some(run), Some(inside)) = (&self.test, &self.inside) {
-            // The statement, and the test's own statement that led there when it is elsewhere.
-            let test_unit = inside.trace[0].unit;
-            let mut shown: Vec<&Statement> = inside.trace.get(inside.at).into_iter().collect();
-            if shown
-                .first()
-                .is_some_and(|statement| statement.unit != test_unit)
-                && let Some(caller) = inside.trace[..inside.at]
-                    .iter()
-                    .rev()
-                    .find(|statement| statement.unit == test_unit)
-            {
-                shown.push(caller);
+        if let Some(inside) = &self.inside {
+            for (index, frame) in inside.frames().into_iter().enumerate() {
+                frames.push(json!({"id": FRAME + index as i64, "name": frame.name,
+                    "line": frame.line, "column": frame.column, "source": source}));
             }
-            for (index, statement) in shown.iter().enumerate() {
-                let name = if statement.unit == test_unit {
-                    format!("test {}", run.name)
-                } else {
-                    statement.frame.clone()
-                };
-                frames.push(json!({"id": FRAME + 1 + index as i64, "name": name,
-                    "line": statement.line, "column": statement.column, "source": source}));
-            }
-            let total = frames.len();
-            return Ok(json!({"stackFrames": frames, "totalFrames": total}));
         }
-        if let Some(inside) = &self.inside
-            && let Some(statement) = inside.trace.get(inside.at)
-        {
-            frames.push(
-                json!({"id": FRAME + 1, "name": statement.frame, "line": statement.line,
-                "column": statement.column, "source": source}),
-            );
+        if self.test.is_none() {
+            let id = FRAME + frames.len() as i64;
+            frames.push(json!({"id": id, "name": name, "line": 0, "column": 0,
+                "source": source, "presentationHint": "label"}));
         }
-        frames.push(json!({"id": FRAME, "name": name, "line": 0, "column": 0,
-            "source": source, "presentationHint": "label"}));
         let total = frames.len();
         Ok(json!({"stackFrames": frames, "totalFrames": total}))
     }
 
-    fn scopes(&mut self) -> Answer {
+    fn scopes(&mut self, arguments: &Json) -> Answer {
+        let frame_id = arguments.get("frameId").and_then(Json::as_i64);
         let mut scopes = self.replay_mut()?.scopes();
-        if let Some(seen) = self.seen() {
-            // Inside the code the document is as the statement sees it, the code's changes so
-            // far included.
+        if let Some(seen) = self.seen(frame_id) {
+            // Inside the code the document, and each viewer's view of it, are as the statement
+            // sees them, the code's changes so far included.
+            let replay = self.replay_mut()?;
+            let views = replay
+                .has_viewers()
+                .then(|| replay.views_of(&seen.document));
             for scope in &mut scopes {
-                if scope.name == "Document" {
-                    scope.value = seen.document.clone();
+                match scope.name {
+                    "Document" => scope.value = seen.document.clone(),
+                    "Views" => {
+                        if let Some(views) = &views {
+                            scope.value = views.clone();
+                        }
+                    }
+                    _ => {}
                 }
             }
             let locals: serde_json::Map<String, Json> = seen
@@ -643,13 +705,14 @@ impl Session {
         if self.test.is_some() {
             return Ok(self.move_in_test(command));
         }
+        if self.inside.is_some()
+            && matches!(command, "next" | "stepIn" | "stepOut")
+            && let Some(shown) = self.step_inside(command)
+        {
+            return Ok(shown);
+        }
         if let Some(inside) = &mut self.inside {
-            let last = inside.trace.len().saturating_sub(1);
             match command {
-                "next" | "stepIn" if inside.at < last => {
-                    inside.at += 1;
-                    return Ok(Shown::Code("step"));
-                }
                 "stepBack" if inside.at > 0 => {
                     inside.at -= 1;
                     return Ok(Shown::Code("step"));
@@ -700,10 +763,15 @@ impl Session {
     fn resume(&mut self) -> Result<Shown, String> {
         match self.replay_mut()?.resume() {
             Stop::Line { trace, at } => {
-                // Run once more, keeping what each statement sees, to show locals.
-                let trace = match self.replay_mut()?.trace() {
-                    Ok(seen) if seen.len() == trace.len() => seen,
-                    _ => trace,
+                // Run once more, keeping what each statement sees, to show locals. That run
+                // starts without the formulas the live document had cached, so it may compute
+                // more of them: the stop is the same occurrence of the same statement.
+                let (trace, at) = match self.replay_mut()?.trace() {
+                    Ok(seen) => match same_occurrence(&trace, at, &seen) {
+                        Some(found) => (seen, found),
+                        None => (trace, at),
+                    },
+                    Err(_) => (trace, at),
                 };
                 self.inside = Some(Inside { trace, at });
                 Ok(Shown::Code("breakpoint"))
@@ -766,7 +834,8 @@ impl Session {
             .get("expression")
             .and_then(Json::as_str)
             .ok_or("evaluate needs an `expression`")?;
-        let seen = self.seen();
+        let frame_id = arguments.get("frameId").and_then(Json::as_i64);
+        let seen = self.seen(frame_id);
         let evaluated = match &seen {
             Some(seen) => match local_path(seen, expression) {
                 Some(evaluated) => evaluated,
@@ -885,6 +954,20 @@ fn local_path(seen: &Seen, expression: &str) -> Option<crate::watch::Evaluated> 
         value: value.clone(),
         ty: path_ty,
     })
+}
+
+/// Where, in `other`, the statement at `at` of `trace` is: the same statement, run as many
+/// times before.
+fn same_occurrence(trace: &[Statement], at: usize, other: &[Statement]) -> Option<usize> {
+    let stop = trace.get(at)?;
+    let same = |statement: &&Statement| statement.unit == stop.unit && statement.stmt == stop.stmt;
+    let before = trace[..at].iter().filter(same).count();
+    other
+        .iter()
+        .enumerate()
+        .filter(|(_, statement)| same(statement))
+        .nth(before)
+        .map(|(index, _)| index)
 }
 
 fn list<'a>(arguments: &'a Json, key: &str) -> &'a [Json] {
