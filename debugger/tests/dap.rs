@@ -769,7 +769,8 @@ fn a_test_launch_steps_through_the_test_block_and_reports_its_result() {
     );
     client.ok(
         "launch",
-        json!({"program": path(&program), "test": "adding", "stopOnEntry": true}),
+        json!({"program": path(&program), "test": "adding", "stopOnEntry": true,
+            "viewers": ["ann/acme"]}),
     );
     client.event("initialized");
     // Line 7 is the handler's `score = before + a.points;`.
@@ -799,6 +800,9 @@ fn a_test_launch_steps_through_the_test_block_and_reports_its_result() {
     let (_, locals) = client.scope("Locals");
     assert_eq!(value_of(&locals, "before"), "0");
     assert_eq!(evaluate(&mut client, "before + score + 4")["result"], "4");
+    let (_, views) = client.scope("Views");
+    assert_eq!(views[0].0, "ann/acme");
+    assert_eq!(value_of(&client.variables(views[0].2), "score"), "0");
     // A message local inside a larger expression, typed by the compiler.
     let message_local = evaluate(&mut client, "a.points + 1");
     assert_eq!(

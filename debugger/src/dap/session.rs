@@ -322,17 +322,7 @@ impl Session {
         let records = parse_log(&log).map_err(|error| format!("{log_path}: {error}"))?;
         let mut replay = Replay::new(Arc::clone(&program), records, DEFAULT_INTERVAL)
             .map_err(|error| format!("{log_path}: {error}"))?;
-        let viewers = match arguments.get("viewers") {
-            Some(Json::Array(items)) => items.iter().map(viewer).collect::<Result<_, _>>()?,
-            Some(_) => {
-                return Err(
-                    "`viewers` is a list of principals, as \"agent/authority\" or {\"agent\", \"authority\"}"
-                        .to_owned(),
-                );
-            }
-            None => Vec::new(),
-        };
-        replay.set_viewers(viewers);
+        replay.set_viewers(viewers(arguments)?);
         replay.set_source(Arc::from(source));
         replay.set_guarded_breakpoints(self.all_breakpoints());
         self.stop_on_entry = arguments
@@ -387,6 +377,7 @@ impl Session {
             return Err(format!("the test block `{test}` runs no statement"));
         }
         let mut replay = Replay::new(Arc::clone(&program), Vec::new(), DEFAULT_INTERVAL)?;
+        replay.set_viewers(viewers(arguments)?);
         replay.set_source(Arc::from(source));
         self.stop_on_entry = arguments
             .get("stopOnEntry")
@@ -976,6 +967,18 @@ fn list<'a>(arguments: &'a Json, key: &str) -> &'a [Json] {
         .and_then(Json::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[])
+}
+
+/// The launch's `viewers`: the principals whose views the Views scope shows.
+fn viewers(arguments: &Json) -> Result<Vec<Principal>, String> {
+    match arguments.get("viewers") {
+        Some(Json::Array(items)) => items.iter().map(viewer).collect(),
+        Some(_) => Err(
+            "`viewers` is a list of principals, as \"agent/authority\" or {\"agent\", \"authority\"}"
+                .to_owned(),
+        ),
+        None => Ok(Vec::new()),
+    }
 }
 
 fn viewer(value: &Json) -> Result<Principal, String> {
