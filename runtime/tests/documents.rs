@@ -499,6 +499,92 @@ fn a_debugger_sees_every_statement() {
     assert_eq!(counter.load(std::sync::atomic::Ordering::Relaxed), 3);
 }
 
+/// Writes down what a debugger hears: statements, calls entered and left.
+#[derive(Debug, Default)]
+struct Listening {
+    heard: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Listening {
+    fn note(&self, what: String) {
+        if let Ok(mut heard) = self.heard.lock() {
+            heard.push(what);
+        }
+    }
+}
+
+impl adama_runtime::StatementHook for Listening {
+    fn before_statement(&mut self, unit: u32, stmt: u32) {
+        self.note(format!("statement {unit}.{stmt}"));
+    }
+
+    fn enter(&mut self, callee: adama_runtime::Callee) {
+        self.note(match callee {
+            adama_runtime::Callee::Function(function) => format!("enter function {function}"),
+            adama_runtime::Callee::Formula { slot, .. } => format!("enter formula {slot}"),
+        });
+    }
+
+    fn leave(&mut self) {
+        self.note("leave".to_owned());
+    }
+}
+
+#[test]
+fn a_debugger_hears_each_call_enter_and_leave_around_its_statements() {
+    let mut document = document(
+        r#"
+        @connected { return true; }
+        public int total;
+        public formula twice = doubled(total);
+        message Add { int amount; }
+        function doubled(int x) -> int {
+          int y = x * 2;
+          return y;
+        }
+        channel add(Add a) {
+          total += doubled(a.amount);
+          total += twice;
+        }
+    "#,
+    );
+    connect(&mut document, "ann");
+    let heard = std::sync::Arc::default();
+    document.set_hook(Some(Box::new(Listening {
+        heard: std::sync::Arc::clone(&heard),
+    })));
+    send(&mut document, "ann", "add", json!({"amount": 3}), 5).expect("add");
+    let heard = heard.lock().map(|heard| heard.clone()).unwrap_or_default();
+    let shape: Vec<&str> = heard
+        .iter()
+        .map(|what| what.split(' ').next().unwrap_or(""))
+        .collect();
+    // The handler's first statement calls the function (two statements); the second reads the
+    // formula, which calls it again.
+    assert_eq!(
+        shape,
+        [
+            "statement",
+            "enter",
+            "statement",
+            "statement",
+            "leave",
+            "statement",
+            "enter",
+            "enter",
+            "statement",
+            "statement",
+            "leave",
+            "leave"
+        ],
+        "{heard:?}"
+    );
+    assert!(heard[1].starts_with("enter function"), "{heard:?}");
+    assert!(heard[6].starts_with("enter formula"), "{heard:?}");
+    assert_eq!(heard[1], heard[7], "the same function, from the formula");
+    assert_eq!(document.dump()["total"], json!(18));
+}
+
 #[test]
 fn cron_jobs_run_once_per_period() {
     let mut document = document(
