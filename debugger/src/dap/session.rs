@@ -1,8 +1,9 @@
 //! One debug session: requests in, responses and events out, a [`Replay`] in between.
 //!
-//! The adapter has one thread (the document) and one stack frame (the transaction at the
-//! position). A request that fails is answered with `success: false` and a message that says
-//! what to fix; the session goes on.
+//! The adapter has one thread (the document) and, between transactions, one stack frame (the
+//! transaction at the position); inside the code, one frame per active call above it. A
+//! request that fails is answered with `success: false` and a message that says what to fix;
+//! the session goes on.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
@@ -145,6 +146,7 @@ impl Inside {
             .map(|(index, _)| index)
     }
 }
+
 #[derive(Debug, Default)]
 struct Session {
     seq: i64,
