@@ -541,7 +541,7 @@ impl DocumentTask {
     /// invalidate. Stored fields carry over and new ones take their defaults; each view's next
     /// item carries what it shows under the new code.
     fn upgrade(&mut self, space: Arc<Space>) {
-        let Some(old) = self.engine.as_ref() else {
+        let Some(old) = self.engine.as_mut() else {
             self.space = space;
             return;
         };
@@ -556,8 +556,28 @@ impl DocumentTask {
         let mut tokens: Vec<u64> = self.views.keys().copied().collect();
         tokens.sort_unstable();
         for token in tokens {
-            if let Some(sub) = self.views.get_mut(&token) {
+            let Some(sub) = self.views.get_mut(&token) else {
+                continue;
+            };
+            if sub.fresh {
+                // Not sent anything yet: its first item shows the new code whole.
                 sub.view = engine.open_view(&sub.who, sub.state.clone());
+                continue;
+            }
+            // What the viewer holds is the old code's whole view; it receives only what
+            // differs under the new code (runtime spec §8.3).
+            let probe = old.open_view(&sub.who, sub.state.clone());
+            let (held, _) = old.whole_view(probe);
+            old.close_view(probe);
+            sub.view = engine.open_view(&sub.who, sub.state.clone());
+            let (shown, mut envelope) = engine.whole_view(sub.view);
+            if let Some(data) = crate::view_diff::diff(&held, &shown) {
+                envelope.insert("data".into(), Json::Object(data));
+            }
+            if envelope.contains_key("data") || envelope.contains_key("outstanding") {
+                let item = json!({"deliver": sub.stream, "done": false,
+                    "response": {"delta": envelope}});
+                self.frames.push((sub.sink.clone(), item.to_string()));
             }
         }
         self.engine = Some(engine);

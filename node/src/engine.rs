@@ -7,7 +7,7 @@ use adama_compiler::ir::Program;
 use adama_compiler::{Diagnostic, Severity};
 use adama_runtime::principal_from_json;
 use adama_runtime::{Document, Limits, Loaded, StaticPolicy};
-use serde_json::{Value as Json, json};
+use serde_json::{Map, Value as Json, json};
 
 pub use adama_runtime::TransactionRecord as Record;
 
@@ -306,6 +306,23 @@ impl Engine {
             Ok(text) if text != "null" => Some(text),
             _ => None,
         }
+    }
+
+    /// Everything a view shows now, as its first delta would carry it (its `data`), and the
+    /// rest of that envelope (`seq`, `outstanding`, `blockers`).
+    pub fn whole_view(&mut self, view: ViewId) -> (Map<String, Json>, Map<String, Json>) {
+        let mut envelope = match self
+            .view_delta(view)
+            .map(|text| serde_json::from_str(&text))
+        {
+            Some(Ok(Json::Object(envelope))) => envelope,
+            _ => Map::new(),
+        };
+        let data = match envelope.remove("data") {
+            Some(Json::Object(data)) => data,
+            _ => Map::new(),
+        };
+        (data, envelope)
     }
 
     /// The whole stored document.

@@ -17,6 +17,7 @@ pub mod server;
 pub mod socket;
 pub mod store;
 pub mod upgrade;
+pub mod view_diff;
 
 pub use engine::MemoryBudget;
 pub use node::{Config, Node, SpaceSource};
