@@ -119,6 +119,12 @@ pub enum Request {
         request: Json,
         reply: Reply<Json>,
     },
+    /// `document/authorization`: runs `@authorization` on a login message; no transaction.
+    Authorize {
+        context: Context,
+        message: Json,
+        reply: Reply<Json>,
+    },
     /// Moves the document to a new version of its space's code.
     Upgrade {
         space: Arc<Space>,
@@ -243,7 +249,7 @@ impl DocumentTask {
                 Request::Send { reply, .. } => {
                     let _ = reply.send(Err(failure.clone()));
                 }
-                Request::Web { reply, .. } => {
+                Request::Web { reply, .. } | Request::Authorize { reply, .. } => {
                     let _ = reply.send(Err(failure.clone()));
                 }
                 Request::End { reply, .. } => {
@@ -532,6 +538,22 @@ impl DocumentTask {
             } => {
                 let result = self.web(method, &context, request);
                 self.defer(reply, result);
+            }
+            Request::Authorize {
+                context,
+                message,
+                reply,
+            } => {
+                let result = match self.engine.as_mut() {
+                    Some(engine) if engine.is_constructed() => engine
+                        .authorization(&message, &context)
+                        .map_err(Failure::from),
+                    _ => Err(Failure::new(
+                        codes::LOOKUP_FAILED,
+                        "the document does not exist",
+                    )),
+                };
+                let _ = reply.send(result);
             }
             Request::Upgrade { space } => self.upgrade(space),
         }

@@ -325,6 +325,18 @@ impl Engine {
         (data, envelope)
     }
 
+    /// Runs `@authorization` on a login message (its password removed); what it returned.
+    /// The document does not change.
+    pub fn authorization(&mut self, message: &Json, context: &Context) -> Result<Json, Refusal> {
+        let request = json!({"origin": context.origin, "ip": context.ip});
+        self.document
+            .authorization(message, &request)
+            .map_err(|error| Refusal {
+                code: error.code,
+                message: error.message,
+            })
+    }
+
     /// The whole stored document.
     pub fn dump(&self) -> Json {
         self.document.dump()

@@ -70,6 +70,9 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/~bm/{*rest}", any(beacon))
         .route("/~lg/{*rest}", any(beacon))
         .route("/~pt/{*rest}", any(beacon))
+        .route("/~adama/once", any(crate::cookies::once))
+        .route("/~stash/{*rest}", any(crate::cookies::stash))
+        .route("/~set/{name}/{value}", any(crate::cookies::set))
         .route("/metrics", get(metrics))
         .route("/~adama/diagnostics/{space}", get(diagnostics))
         .route("/~adama/deploy/{space}", axum::routing::put(deploy))
@@ -171,7 +174,7 @@ async fn console(State(node): State<Arc<Node>>) -> Response {
 }
 
 /// The connection context of a request: `Origin` (else `https://` + Host) and the peer.
-fn origin_and_ip(headers: &HeaderMap, peer: SocketAddr) -> (String, String) {
+pub(crate) fn origin_and_ip(headers: &HeaderMap, peer: SocketAddr) -> (String, String) {
     let header_text = |name: header::HeaderName| {
         headers
             .get(name)

@@ -4,7 +4,9 @@
 //!
 //! Every call into the runtime goes through [`engine`].
 
+pub mod authorization;
 pub mod commit;
+pub mod cookies;
 pub mod document;
 pub mod engine;
 pub mod export;
@@ -12,6 +14,8 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod node;
+pub mod once;
+pub mod password;
 pub mod protocol;
 pub mod server;
 pub mod socket;

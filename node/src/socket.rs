@@ -527,9 +527,24 @@ async fn dispatch(
             state.send(protocol::done(id));
             Ok(())
         }
-        "document/authorization"
-        | "document/authorization-domain"
-        | "document/authorize"
+        "documents/hash-password" | "document/authorization" | "document/authorization-domain" => {
+            // Answered off the reading loop: hashing and the handler take their time.
+            let state = Arc::clone(state);
+            let (method, params) = (method.to_owned(), params.0.clone());
+            tokio::spawn(async move {
+                let from = crate::once::Origin {
+                    origin: state.origin.clone(),
+                    ip: state.ip.clone(),
+                };
+                match crate::once::answer(&state.node, &method, &params, &from).await {
+                    Ok(response) => state.send(protocol::deliver(id, &response)),
+                    Err(code) => state.fail(id, code),
+                }
+                drop(permit);
+            });
+            Ok(())
+        }
+        "document/authorize"
         | "document/authorize-domain"
         | "document/authorize-with-reset"
         | "document/authorize-domain-with-reset" => Err(codes::AUTHORIZE_FAILURE),

@@ -600,6 +600,16 @@ impl Builder<'_> {
                         }
                     }
                 }
+                Decl::Authorization { message, body, .. } => {
+                    let message = self.program.message_index.get(&message.name).copied();
+                    let slot = self.alloc(unit_id);
+                    self.program.authorizations.push(AuthorizationDef {
+                        unit: unit_id,
+                        slot,
+                        message,
+                        body: body.clone(),
+                    });
+                }
                 Decl::Join(join) => {
                     if let Some(&table) = self.program.records[RecordId::ROOT]
                         .slot_index
