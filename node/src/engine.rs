@@ -100,6 +100,8 @@ pub struct Space {
     pub maximum_history: usize,
     /// What each document of the space may allocate and hold.
     pub budget: MemoryBudget,
+    /// The compiled schema (`space/reflect`).
+    pub reflection: Arc<Json>,
 }
 
 /// Which static policy to evaluate.
@@ -161,9 +163,11 @@ impl Space {
             .filter(|history| *history > 0)
             .and_then(|history| usize::try_from(history).ok())
             .unwrap_or(DEFAULT_HISTORY);
+        let reflection = Arc::new(crate::reflect::reflect(loaded.program()));
         Ok(Space {
             name: name.to_owned(),
             source: Arc::from(text),
+            reflection,
             loaded,
             maximum_history,
             budget: MemoryBudget::default(),

@@ -17,6 +17,7 @@ pub mod node;
 pub mod once;
 pub mod password;
 pub mod protocol;
+pub mod reflect;
 pub mod server;
 pub mod socket;
 pub mod store;

@@ -491,6 +491,16 @@ async fn dispatch(
             );
             Ok(())
         }
+        "space/reflect" => {
+            state.who(params)?;
+            let space = state.space(params)?;
+            params.key()?;
+            state.send(protocol::deliver(
+                id,
+                &json!({"reflection": &*space.reflection}),
+            ));
+            Ok(())
+        }
         "documents/create-dedupe" => {
             state.send(protocol::deliver(
                 id,

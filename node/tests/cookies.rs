@@ -34,14 +34,24 @@ fn a_stashed_identity_cookie_is_the_identity_of_web_requests() {
             .await
             .expect("the node starts");
         let carl = r#"{"name":"default","identity":"anonymous:carl","max-age":60}"#;
-        let (status, head, _) = http_request(node.address, &stash("Host: app.test", true, carl)).await;
+        let (status, head, _) =
+            http_request(node.address, &stash("Host: app.test", true, carl)).await;
         assert_eq!(status, 200, "{head}");
         let cookie = set_cookie_line(&head);
         assert!(cookie.contains("id_default=anonymous:carl"), "{cookie}");
-        for flag in ["httponly", "samesite=strict", "max-age=60", "secure", "path=/"] {
+        for flag in [
+            "httponly",
+            "samesite=strict",
+            "max-age=60",
+            "secure",
+            "path=/",
+        ] {
             assert!(cookie.contains(flag), "{flag} in {cookie}");
         }
-        assert!(head.contains("access-control-allow-origin: http://app"), "{head}");
+        assert!(
+            head.contains("access-control-allow-origin: http://app"),
+            "{head}"
+        );
 
         // On localhost pages are plain HTTP: the cookie is not marked secure.
         let (_, head, _) =
@@ -57,10 +67,27 @@ fn a_stashed_identity_cookie_is_the_identity_of_web_requests() {
         for (request, code) in [
             (stash("Host: test", false, carl), "909436"),
             (stash("Host: test", true, "not json"), "909436"),
-            (stash("Host: test", true, r#"{"identity":"anonymous:x"}"#), "453647"),
+            (
+                stash("Host: test", true, r#"{"identity":"anonymous:x"}"#),
+                "453647",
+            ),
             (stash("Host: test", true, r#"{"name":"default"}"#), "458759"),
-            (stash("Host: test", true, r#"{"name":"a b","identity":"anonymous:x"}"#), "909436"),
-            (stash("Host: test", true, r#"{"name":"c","identity":"cookie:default"}"#), "909436"),
+            (
+                stash(
+                    "Host: test",
+                    true,
+                    r#"{"name":"a b","identity":"anonymous:x"}"#,
+                ),
+                "909436",
+            ),
+            (
+                stash(
+                    "Host: test",
+                    true,
+                    r#"{"name":"c","identity":"cookie:default"}"#,
+                ),
+                "909436",
+            ),
         ] {
             let (status, head, body) = http_request(node.address, &request).await;
             assert_eq!((status, body.as_str()), (400, code), "{request}");
@@ -78,10 +105,12 @@ fn outside_development_mode_only_identities_that_verify_are_stashed() {
         settings.dev = false;
         let node = adama_node::start(settings).await.expect("the node starts");
         let forged = r#"{"name":"default","identity":"document/who/doc/root"}"#;
-        let (status, _, body) = http_request(node.address, &stash("Host: test", true, forged)).await;
+        let (status, _, body) =
+            http_request(node.address, &stash("Host: test", true, forged)).await;
         assert_eq!((status, body.as_str()), (400, "403403"));
         let anonymous = r#"{"name":"default","identity":"anonymous:amy"}"#;
-        let (status, _, _) = http_request(node.address, &stash("Host: test", true, anonymous)).await;
+        let (status, _, _) =
+            http_request(node.address, &stash("Host: test", true, anonymous)).await;
         assert_eq!(status, 200);
         node.task.abort();
     });
@@ -100,7 +129,10 @@ fn a_plain_cookie_is_set_by_its_route() {
         let (status, head, _) = http_request(node.address, &get("/~set/theme/dark")).await;
         assert_eq!(status, 200);
         let cookie = set_cookie_line(&head);
-        assert!(cookie.starts_with("set-cookie: skvp_theme=dark;"), "{cookie}");
+        assert!(
+            cookie.starts_with("set-cookie: skvp_theme=dark;"),
+            "{cookie}"
+        );
         let (status, head, body) = http_request(node.address, &get("/~set/theme/a%3Bb")).await;
         assert_eq!((status, body.as_str()), (400, "909436"));
         assert!(set_cookie_line(&head).is_empty());
