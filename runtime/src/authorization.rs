@@ -1,6 +1,10 @@
-//! `@authorization (M m) { … }`: a login message in, `{agent, hash[, channel, success]}` out
-//! (language spec, "Auth"). The handler only reads the document, so it runs outside any
-//! transaction; the host checks the password against the returned hash and mints the identity.
+//! The handlers a host asks before it lets someone in, which read the document and change
+//! nothing, so they run outside any transaction:
+//! - `@authorization (M m) { … }`: a login message in, `{agent, hash[, channel, success]}` out
+//!   (language spec, "Auth"); the host checks the password against the returned hash and mints
+//!   the identity.
+//! - `@can_attach { … }`: whether `@who` may upload an asset (runtime spec §9.2); any handler
+//!   returning true allows it, and a document without one allows no one.
 
 use std::sync::Arc;
 
@@ -60,5 +64,37 @@ impl Document {
             )),
             Err(fault) => Err(CommandError::new(AUTHORIZE_FAILURE, fault.to_string())),
         }
+    }
+
+    /// Runs `@can_attach` for `who`; `context` holds the request's `origin` and `ip`. Nothing of
+    /// the document changes; a handler that fails allows nothing.
+    pub fn can_attach(&mut self, who: &Principal, context: &Json) -> bool {
+        let program = Arc::clone(&self.program);
+        if program.can_attach.is_empty() {
+            return false;
+        }
+        let saved_context = std::mem::replace(
+            &mut self.request_context,
+            Arc::new(serde_json::json!({
+                "origin": context.get("origin").and_then(Json::as_str).unwrap_or(""),
+                "ip": context.get("ip").and_then(Json::as_str).unwrap_or(""),
+            })),
+        );
+        let saved_run = std::mem::replace(&mut self.run, Run::new(&self.limits));
+        let mut allowed = false;
+        for (unit, body) in &program.can_attach {
+            let mut frame = crate::eval::Frame::new(&program, *unit, who.clone());
+            match self.block(&program, &mut frame, body) {
+                Ok(Flow::Return(value)) => allowed |= value.as_bool(),
+                Ok(_) => {}
+                Err(_) => {
+                    allowed = false;
+                    break;
+                }
+            }
+        }
+        self.run = saved_run;
+        self.request_context = saved_context;
+        allowed
     }
 }

@@ -572,7 +572,7 @@ impl Builder<'_> {
                             let slot = self.alloc(unit_id);
                             self.program.attached.push((unit_id, slot, body.clone()));
                         }
-                        EventKind::CanAttach => {}
+                        EventKind::CanAttach => self.program.can_attach.push(entry),
                     }
                 }
                 Decl::Static { entries, .. } => {

@@ -182,6 +182,8 @@ pub struct Program {
     pub templates: HashMap<String, Arc<str>>,
     /// `@attached(asset a)` handlers with the slot of their asset parameter.
     pub attached: Vec<(UnitId, u32, Block)>,
+    /// `@can_attach` handlers: whether a principal may upload an asset.
+    pub can_attach: Vec<(UnitId, Block)>,
     /// `@authorization (M m)` handlers: the slot of the login message and its layout
     /// (`None` for a message the program does not declare).
     pub authorizations: Vec<AuthorizationDef>,
