@@ -119,6 +119,22 @@ pub enum Request {
         request: Json,
         reply: Reply<Json>,
     },
+    /// Whether the principal (of the view `token`, else of `context`) may upload a file.
+    /// Without a view the document is invented if needed, as for a connect.
+    CanAttach {
+        token: Option<u64>,
+        context: Context,
+        missing: i32,
+        reply: Reply<bool>,
+    },
+    /// An `attach` command: the asset (its JSON) joins the document and `@attached` runs.
+    Attach {
+        token: Option<u64>,
+        context: Context,
+        asset: Json,
+        missing: i32,
+        reply: Reply<i32>,
+    },
     /// `document/authorization`: runs `@authorization` on a login message; no transaction.
     Authorize {
         context: Context,
@@ -250,6 +266,12 @@ impl DocumentTask {
                     let _ = reply.send(Err(failure.clone()));
                 }
                 Request::Web { reply, .. } | Request::Authorize { reply, .. } => {
+                    let _ = reply.send(Err(failure.clone()));
+                }
+                Request::CanAttach { reply, .. } => {
+                    let _ = reply.send(Err(failure.clone()));
+                }
+                Request::Attach { reply, .. } => {
                     let _ = reply.send(Err(failure.clone()));
                 }
                 Request::End { reply, .. } => {
@@ -539,6 +561,25 @@ impl DocumentTask {
                 let result = self.web(method, &context, request);
                 self.defer(reply, result);
             }
+            Request::CanAttach {
+                token,
+                context,
+                missing,
+                reply,
+            } => {
+                let result = self.can_attach(token, context, missing);
+                self.defer(reply, result);
+            }
+            Request::Attach {
+                token,
+                context,
+                asset,
+                missing,
+                reply,
+            } => {
+                let result = self.attach(token, context, asset, missing);
+                self.defer(reply, result);
+            }
             Request::Authorize {
                 context,
                 message,
@@ -686,6 +727,69 @@ impl DocumentTask {
             command["view-id"] = json!(view);
         }
         self.run_command(command).map(|record| record.seq)
+    }
+
+    /// The principal of a request: the view's when it names one (which must exist).
+    fn principal(
+        &self,
+        token: Option<u64>,
+        mut context: Context,
+        missing: i32,
+    ) -> Result<Context, Failure> {
+        if let Some(token) = token {
+            let Some(sub) = self.views.get(&token) else {
+                return Err(Failure::new(missing, "no such connection"));
+            };
+            context.who = sub.who.clone();
+        }
+        Ok(context)
+    }
+
+    fn can_attach(
+        &mut self,
+        token: Option<u64>,
+        context: Context,
+        missing: i32,
+    ) -> Result<bool, Failure> {
+        let context = self.principal(token, context, missing)?;
+        if token.is_none() {
+            self.ensure_exists(&context)?;
+        }
+        match self.engine.as_mut() {
+            Some(engine) if engine.is_constructed() => {
+                Ok(engine.can_attach(&context.who, &context))
+            }
+            _ => Err(Failure::new(
+                codes::LOOKUP_FAILED,
+                "the document does not exist",
+            )),
+        }
+    }
+
+    fn attach(
+        &mut self,
+        token: Option<u64>,
+        context: Context,
+        asset: Json,
+        missing: i32,
+    ) -> Result<i32, Failure> {
+        let context = self.principal(token, context, missing)?;
+        if !self.is_constructed() {
+            return Err(Failure::new(
+                codes::LOOKUP_FAILED,
+                "the document does not exist",
+            ));
+        }
+        let mut command = context.command("attach", &self.key, now_ms());
+        command["asset"] = asset;
+        self.run_command(command)
+            .map(|record| record.seq)
+            .map_err(|failure| match failure.code {
+                // The runtime refuses an attach of a stranger as it refuses its send; the
+                // protocol has a code of its own for it.
+                143_373 => Failure::new(codes::ATTACH_NOT_CONNECTED, failure.message),
+                _ => failure,
+            })
     }
 
     fn end(&mut self, token: u64) -> Result<(), Failure> {

@@ -341,6 +341,13 @@ impl Engine {
             })
     }
 
+    /// Whether `@can_attach` lets `who` upload a file; nothing of the document changes.
+    pub fn can_attach(&mut self, who: &Who, context: &Context) -> bool {
+        let principal = principal_from_json(&who.to_json());
+        let request = json!({"origin": context.origin, "ip": context.ip});
+        self.document.can_attach(&principal, &request)
+    }
+
     /// The whole stored document.
     pub fn dump(&self) -> Json {
         self.document.dump()

@@ -4,6 +4,7 @@
 //!
 //! Every call into the runtime goes through [`engine`].
 
+pub mod attachments;
 pub mod authorization;
 pub mod commit;
 pub mod cookies;
