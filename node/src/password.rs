@@ -34,16 +34,26 @@ pub fn hash(password: &str) -> Result<String, String> {
 /// Whether `password` is the one `hash` was made of. A hash that is not in the format, or
 /// names costs above the bounds, matches nothing.
 pub fn check(password: &str, hash: &str) -> bool {
-    let Some((log_n, r, p, salt, expected)) = parse(hash) else {
+    let Some(parsed) = parse(hash) else {
         return false;
     };
-    match derive(password, &salt, log_n, r, p, expected.len()) {
-        Ok(key) => constant_time_equal(&key, &expected),
+    let length = parsed.key.len();
+    match derive(password, &parsed.salt, parsed.log_n, parsed.r, parsed.p, length) {
+        Ok(key) => constant_time_equal(&key, &parsed.key),
         Err(_) => false,
     }
 }
 
-fn parse(hash: &str) -> Option<(u8, u32, u32, Vec<u8>, Vec<u8>)> {
+/// A hash in the modular format, read.
+struct Parsed {
+    log_n: u8,
+    r: u32,
+    p: u32,
+    salt: Vec<u8>,
+    key: Vec<u8>,
+}
+
+fn parse(hash: &str) -> Option<Parsed> {
     let mut parts = hash.split('$');
     let (empty, scheme, params, salt, key) = (
         parts.next()?,
@@ -66,7 +76,13 @@ fn parse(hash: &str) -> Option<(u8, u32, u32, Vec<u8>, Vec<u8>)> {
     if key.is_empty() || key.len() > 64 {
         return None;
     }
-    Some((log_n, r, p, salt, key))
+    Some(Parsed {
+        log_n,
+        r,
+        p,
+        salt,
+        key,
+    })
 }
 
 fn derive(
