@@ -38,7 +38,14 @@ pub fn check(password: &str, hash: &str) -> bool {
         return false;
     };
     let length = parsed.key.len();
-    match derive(password, &parsed.salt, parsed.log_n, parsed.r, parsed.p, length) {
+    match derive(
+        password,
+        &parsed.salt,
+        parsed.log_n,
+        parsed.r,
+        parsed.p,
+        length,
+    ) {
         Ok(key) => constant_time_equal(&key, &parsed.key),
         Err(_) => false,
     }

@@ -167,9 +167,11 @@ fn a_document_whose_size_lies_in_nested_strings_is_held_to_its_space_budget() {
             assert_eq!(reply["reason"], json!(MEMORY_EXHAUSTED), "{reply}");
         }
         // Replacing a page with a short one makes room; the socket and document carry on.
-        ann.request(json!({"method": "connection/send", "id": 7, "connection": 1,
-            "channel": "page", "message": {"n": 1, "text": "short"}}))
-            .await;
+        ann.request(
+            json!({"method": "connection/send", "id": 7, "connection": 1,
+            "channel": "page", "message": {"n": 1, "text": "short"}}),
+        )
+        .await;
         assert!(ann.reply(7).await.get("failure").is_none());
         ann.request(put(8, "page", 3)).await;
         assert!(ann.reply(8).await.get("failure").is_none());
