@@ -119,6 +119,28 @@ pub enum Request {
         request: Json,
         reply: Reply<Json>,
     },
+    /// Whether the principal (of the view `token`, else of `context`) may upload a file.
+    /// Without a view the document is invented if needed, as for a connect.
+    CanAttach {
+        token: Option<u64>,
+        context: Context,
+        missing: i32,
+        reply: Reply<bool>,
+    },
+    /// An `attach` command: the asset (its JSON) joins the document and `@attached` runs.
+    Attach {
+        token: Option<u64>,
+        context: Context,
+        asset: Json,
+        missing: i32,
+        reply: Reply<i32>,
+    },
+    /// `document/authorization`: runs `@authorization` on a login message; no transaction.
+    Authorize {
+        context: Context,
+        message: Json,
+        reply: Reply<Json>,
+    },
     /// Moves the document to a new version of its space's code.
     Upgrade {
         space: Arc<Space>,
@@ -243,7 +265,13 @@ impl DocumentTask {
                 Request::Send { reply, .. } => {
                     let _ = reply.send(Err(failure.clone()));
                 }
-                Request::Web { reply, .. } => {
+                Request::Web { reply, .. } | Request::Authorize { reply, .. } => {
+                    let _ = reply.send(Err(failure.clone()));
+                }
+                Request::CanAttach { reply, .. } => {
+                    let _ = reply.send(Err(failure.clone()));
+                }
+                Request::Attach { reply, .. } => {
                     let _ = reply.send(Err(failure.clone()));
                 }
                 Request::End { reply, .. } => {
@@ -533,6 +561,41 @@ impl DocumentTask {
                 let result = self.web(method, &context, request);
                 self.defer(reply, result);
             }
+            Request::CanAttach {
+                token,
+                context,
+                missing,
+                reply,
+            } => {
+                let result = self.can_attach(token, context, missing);
+                self.defer(reply, result);
+            }
+            Request::Attach {
+                token,
+                context,
+                asset,
+                missing,
+                reply,
+            } => {
+                let result = self.attach(token, context, asset, missing);
+                self.defer(reply, result);
+            }
+            Request::Authorize {
+                context,
+                message,
+                reply,
+            } => {
+                let result = match self.engine.as_mut() {
+                    Some(engine) if engine.is_constructed() => engine
+                        .authorization(&message, &context)
+                        .map_err(Failure::from),
+                    _ => Err(Failure::new(
+                        codes::LOOKUP_FAILED,
+                        "the document does not exist",
+                    )),
+                };
+                let _ = reply.send(result);
+            }
             Request::Upgrade { space } => self.upgrade(space),
         }
     }
@@ -541,7 +604,7 @@ impl DocumentTask {
     /// invalidate. Stored fields carry over and new ones take their defaults; each view's next
     /// item carries what it shows under the new code.
     fn upgrade(&mut self, space: Arc<Space>) {
-        let Some(old) = self.engine.as_ref() else {
+        let Some(old) = self.engine.as_mut() else {
             self.space = space;
             return;
         };
@@ -556,8 +619,28 @@ impl DocumentTask {
         let mut tokens: Vec<u64> = self.views.keys().copied().collect();
         tokens.sort_unstable();
         for token in tokens {
-            if let Some(sub) = self.views.get_mut(&token) {
+            let Some(sub) = self.views.get_mut(&token) else {
+                continue;
+            };
+            if sub.fresh {
+                // Not sent anything yet: its first item shows the new code whole.
                 sub.view = engine.open_view(&sub.who, sub.state.clone());
+                continue;
+            }
+            // What the viewer holds is the old code's whole view; it receives only what
+            // differs under the new code (runtime spec §8.3).
+            let probe = old.open_view(&sub.who, sub.state.clone());
+            let (held, _) = old.whole_view(probe);
+            old.close_view(probe);
+            sub.view = engine.open_view(&sub.who, sub.state.clone());
+            let (shown, mut envelope) = engine.whole_view(sub.view);
+            if let Some(data) = crate::view_diff::diff(&held, &shown) {
+                envelope.insert("data".into(), Json::Object(data));
+            }
+            if envelope.contains_key("data") || envelope.contains_key("outstanding") {
+                let item = json!({"deliver": sub.stream, "done": false,
+                    "response": {"delta": envelope}});
+                self.frames.push((sub.sink.clone(), item.to_string()));
             }
         }
         self.engine = Some(engine);
@@ -644,6 +727,69 @@ impl DocumentTask {
             command["view-id"] = json!(view);
         }
         self.run_command(command).map(|record| record.seq)
+    }
+
+    /// The principal of a request: the view's when it names one (which must exist).
+    fn principal(
+        &self,
+        token: Option<u64>,
+        mut context: Context,
+        missing: i32,
+    ) -> Result<Context, Failure> {
+        if let Some(token) = token {
+            let Some(sub) = self.views.get(&token) else {
+                return Err(Failure::new(missing, "no such connection"));
+            };
+            context.who = sub.who.clone();
+        }
+        Ok(context)
+    }
+
+    fn can_attach(
+        &mut self,
+        token: Option<u64>,
+        context: Context,
+        missing: i32,
+    ) -> Result<bool, Failure> {
+        let context = self.principal(token, context, missing)?;
+        if token.is_none() {
+            self.ensure_exists(&context)?;
+        }
+        match self.engine.as_mut() {
+            Some(engine) if engine.is_constructed() => {
+                Ok(engine.can_attach(&context.who, &context))
+            }
+            _ => Err(Failure::new(
+                codes::LOOKUP_FAILED,
+                "the document does not exist",
+            )),
+        }
+    }
+
+    fn attach(
+        &mut self,
+        token: Option<u64>,
+        context: Context,
+        asset: Json,
+        missing: i32,
+    ) -> Result<i32, Failure> {
+        let context = self.principal(token, context, missing)?;
+        if !self.is_constructed() {
+            return Err(Failure::new(
+                codes::LOOKUP_FAILED,
+                "the document does not exist",
+            ));
+        }
+        let mut command = context.command("attach", &self.key, now_ms());
+        command["asset"] = asset;
+        self.run_command(command)
+            .map(|record| record.seq)
+            .map_err(|failure| match failure.code {
+                // The runtime refuses an attach of a stranger as it refuses its send; the
+                // protocol has a code of its own for it.
+                143_373 => Failure::new(codes::ATTACH_NOT_CONNECTED, failure.message),
+                _ => failure,
+            })
     }
 
     fn end(&mut self, token: u64) -> Result<(), Failure> {

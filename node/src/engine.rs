@@ -7,7 +7,7 @@ use adama_compiler::ir::Program;
 use adama_compiler::{Diagnostic, Severity};
 use adama_runtime::principal_from_json;
 use adama_runtime::{Document, Limits, Loaded, StaticPolicy};
-use serde_json::{Value as Json, json};
+use serde_json::{Map, Value as Json, json};
 
 pub use adama_runtime::TransactionRecord as Record;
 
@@ -100,6 +100,8 @@ pub struct Space {
     pub maximum_history: usize,
     /// What each document of the space may allocate and hold.
     pub budget: MemoryBudget,
+    /// The compiled schema (`space/reflect`).
+    pub reflection: Arc<Json>,
 }
 
 /// Which static policy to evaluate.
@@ -161,9 +163,11 @@ impl Space {
             .filter(|history| *history > 0)
             .and_then(|history| usize::try_from(history).ok())
             .unwrap_or(DEFAULT_HISTORY);
+        let reflection = Arc::new(crate::reflect::reflect(loaded.program()));
         Ok(Space {
             name: name.to_owned(),
             source: Arc::from(text),
+            reflection,
             loaded,
             maximum_history,
             budget: MemoryBudget::default(),
@@ -306,6 +310,42 @@ impl Engine {
             Ok(text) if text != "null" => Some(text),
             _ => None,
         }
+    }
+
+    /// Everything a view shows now, as its first delta would carry it (its `data`), and the
+    /// rest of that envelope (`seq`, `outstanding`, `blockers`).
+    pub fn whole_view(&mut self, view: ViewId) -> (Map<String, Json>, Map<String, Json>) {
+        let mut envelope = match self
+            .view_delta(view)
+            .map(|text| serde_json::from_str(&text))
+        {
+            Some(Ok(Json::Object(envelope))) => envelope,
+            _ => Map::new(),
+        };
+        let data = match envelope.remove("data") {
+            Some(Json::Object(data)) => data,
+            _ => Map::new(),
+        };
+        (data, envelope)
+    }
+
+    /// Runs `@authorization` on a login message (its password removed); what it returned.
+    /// The document does not change.
+    pub fn authorization(&mut self, message: &Json, context: &Context) -> Result<Json, Refusal> {
+        let request = json!({"origin": context.origin, "ip": context.ip});
+        self.document
+            .authorization(message, &request)
+            .map_err(|error| Refusal {
+                code: error.code,
+                message: error.message,
+            })
+    }
+
+    /// Whether `@can_attach` lets `who` upload a file; nothing of the document changes.
+    pub fn can_attach(&mut self, who: &Who, context: &Context) -> bool {
+        let principal = principal_from_json(&who.to_json());
+        let request = json!({"origin": context.origin, "ip": context.ip});
+        self.document.can_attach(&principal, &request)
     }
 
     /// The whole stored document.

@@ -70,6 +70,16 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/~bm/{*rest}", any(beacon))
         .route("/~lg/{*rest}", any(beacon))
         .route("/~pt/{*rest}", any(beacon))
+        .route(
+            "/~upload",
+            axum::routing::post(crate::attachments::upload_form).layer(
+                // The form's framing comes on top of the largest file.
+                axum::extract::DefaultBodyLimit::max(crate::attachments::MAX_UPLOAD + 65_536),
+            ),
+        )
+        .route("/~adama/once", any(crate::cookies::once))
+        .route("/~stash/{*rest}", any(crate::cookies::stash))
+        .route("/~set/{name}/{value}", any(crate::cookies::set))
         .route("/metrics", get(metrics))
         .route("/~adama/diagnostics/{space}", get(diagnostics))
         .route("/~adama/deploy/{space}", axum::routing::put(deploy))
@@ -171,7 +181,7 @@ async fn console(State(node): State<Arc<Node>>) -> Response {
 }
 
 /// The connection context of a request: `Origin` (else `https://` + Host) and the peer.
-fn origin_and_ip(headers: &HeaderMap, peer: SocketAddr) -> (String, String) {
+pub(crate) fn origin_and_ip(headers: &HeaderMap, peer: SocketAddr) -> (String, String) {
     let header_text = |name: header::HeaderName| {
         headers
             .get(name)
@@ -387,6 +397,11 @@ async fn web(
         })
         .await;
     match result {
+        Ok((_, response))
+            if response.get("content-type").and_then(Json::as_str) == Some("asset") =>
+        {
+            serve_asset(&node, &response, &space_name, &key, cors_origin.as_ref()).await
+        }
         Ok((_, response)) => render(&response, &space_name, &key, cors_origin.as_ref()),
         Err(failure) => {
             let status = match failure.code {
@@ -397,6 +412,53 @@ async fn web(
             error_response(status, failure.code, cors_origin.as_ref())
         }
     }
+}
+
+/// A handler's `{asset: a}`: the stored bytes with the file's content type and MD5.
+async fn serve_asset(
+    node: &Arc<Node>,
+    response: &Json,
+    space: &str,
+    key: &str,
+    cors_origin: Option<&HeaderValue>,
+) -> Response {
+    let id = response["body"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let document = crate::attachments::document_name(space, key);
+    let Some((meta, bytes)) = crate::attachments::fetch(node, document, id).await else {
+        return error_response(StatusCode::NOT_FOUND, codes::WEB_GET_NOT_FOUND, cors_origin);
+    };
+    let mut served = Response::new(Body::from(bytes));
+    let headers = served.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&meta.content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    // Content-MD5 is the base64 of the digest's bytes.
+    let digest: Option<Vec<u8>> = (0..meta.md5.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(meta.md5.get(at..at + 2)?, 16).ok())
+        .collect();
+    if let Some(digest) = digest {
+        use base64::Engine as _;
+        let text = base64::engine::general_purpose::STANDARD.encode(digest);
+        if let Ok(value) = HeaderValue::from_str(&text) {
+            headers.insert("content-md5", value);
+        }
+    }
+    if let Some(ttl) = response.get("cache-ttl-seconds").and_then(Json::as_i64)
+        && ttl > 0
+        && let Ok(value) = HeaderValue::from_str(&format!("max-age={ttl}"))
+    {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    if response.get("cors").and_then(Json::as_bool) == Some(true)
+        && let Some(origin) = cors_origin
+    {
+        add_cors(headers, origin);
+    }
+    served
 }
 
 /// A handler's response as HTTP.

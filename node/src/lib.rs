@@ -4,7 +4,10 @@
 //!
 //! Every call into the runtime goes through [`engine`].
 
+pub mod attachments;
+pub mod authorization;
 pub mod commit;
+pub mod cookies;
 pub mod document;
 pub mod engine;
 pub mod export;
@@ -12,11 +15,15 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod node;
+pub mod once;
+pub mod password;
 pub mod protocol;
+pub mod reflect;
 pub mod server;
 pub mod socket;
 pub mod store;
 pub mod upgrade;
+pub mod view_diff;
 
 pub use engine::MemoryBudget;
 pub use node::{Config, Node, SpaceSource};

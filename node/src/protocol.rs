@@ -41,6 +41,21 @@ pub mod codes {
     pub const KEY_TOO_LONG: i32 = 946_192;
     pub const INVALID_CHANNEL: i32 = 950_399;
     pub const WEB_GET_NOT_FOUND: i32 = 133_308;
+    /// An attach (or upload) by a principal that is not connected to the document.
+    pub const ATTACH_NOT_CONNECTED: i32 = 125_966;
+    /// Uploads (the original's devbox upload range, as docs/protocol.md assigns it).
+    /// `@can_attach` said no.
+    pub const UPLOAD_NOT_ALLOWED: i32 = 403_111;
+    /// `attachment/append` or `/finish` for an upload this socket has not started.
+    pub const UPLOAD_NOT_FOUND: i32 = 404_100;
+    /// A chunk whose bytes are not base64 or do not match its `chunk-md5`.
+    pub const UPLOAD_CORRUPT_CHUNK: i32 = 404_101;
+    /// An upload larger than the HTTP body limit.
+    pub const UPLOAD_TOO_LARGE: i32 = 404_102;
+    /// The store could not keep the file.
+    pub const UPLOAD_NOT_STORED: i32 = 404_103;
+    /// `POST /~upload` without a file or with a malformed form.
+    pub const UPLOAD_BAD_FORM: i32 = 101_404;
 
     /// The retry set of the original (`"retry":true`).
     pub fn retryable(code: i32) -> bool {
@@ -77,6 +92,13 @@ pub fn missing_code(name: &str) -> i32 {
         "connection" => 405_505,
         "arg" => 461_826,
         "message" => 425_987,
+        "asset-id" => 476_156,
+        "filename" => 470_028,
+        "content-type" => 455_691,
+        "digest-md5" => 445_437,
+        "digest-sha384" => 406_525,
+        "size" => 477_179,
+        "upload" => 409_609,
         _ => 409_608,
     }
 }

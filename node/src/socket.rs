@@ -13,6 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value as Json, json};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
+use crate::attachments::{self, Upload, Uploads};
 use crate::document::{Failure, Reply, Request, Sink};
 use crate::engine::{Context, Space, Who};
 use crate::identity;
@@ -42,6 +43,7 @@ struct SocketState {
     ip: String,
     connections: Mutex<HashMap<i64, Connection>>,
     stash: Mutex<HashMap<String, String>>,
+    uploads: Uploads,
     in_flight: Arc<Semaphore>,
 }
 
@@ -103,6 +105,7 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
         ip,
         connections: Mutex::new(HashMap::new()),
         stash: Mutex::new(HashMap::new()),
+        uploads: Uploads::default(),
         in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
     });
     node.metrics.connections.fetch_add(1, Ordering::Relaxed);
@@ -411,8 +414,135 @@ async fn dispatch(
             Err(codes::AUTHORIZE_FAILURE)
         }
         "connection/can-attach" => {
-            state.connection(params, codes::CAN_ATTACH_NOT_FOUND)?;
-            state.send(protocol::deliver(id, &json!({"yes": false})));
+            let missing = codes::CAN_ATTACH_NOT_FOUND;
+            let (handle, token) = state.connection(params, missing)?;
+            let context = state.context(Who::no_one());
+            submit(
+                state,
+                handle,
+                permit,
+                move |reply| Request::CanAttach {
+                    token: Some(token),
+                    context,
+                    missing,
+                    reply,
+                },
+                answer(id, |yes| json!({"yes": yes})),
+            )
+            .await;
+            Ok(())
+        }
+        "connection/attach" => {
+            let missing = codes::ATTACH_NOT_FOUND;
+            let (handle, token) = state.connection(params, missing)?;
+            let asset = attachments::asset_of(
+                params.string("asset-id")?,
+                params.string("filename")?,
+                params.string("content-type")?,
+                params.long("size")?,
+                params.string("digest-md5")?,
+                params.string("digest-sha384")?,
+            );
+            let context = state.context(Who::no_one());
+            submit(
+                state,
+                handle,
+                permit,
+                move |reply| Request::Attach {
+                    token: Some(token),
+                    context,
+                    asset,
+                    missing,
+                    reply,
+                },
+                answer(id, |seq| json!({"seq": seq})),
+            )
+            .await;
+            Ok(())
+        }
+        "attachment/start" => {
+            let who = state.who(params)?;
+            let space = state.space(params)?;
+            let key = params.key()?;
+            let filename = params.string("filename")?;
+            let content_type = params.string("content-type")?;
+            let context = state.context(who);
+            let upload = Upload {
+                space: Arc::clone(&space),
+                key: key.clone(),
+                context: context.clone(),
+                filename,
+                content_type,
+                bytes: Vec::new(),
+            };
+            ask_document(
+                state,
+                space,
+                key,
+                permit,
+                move |reply| Request::CanAttach {
+                    token: None,
+                    context: context.clone(),
+                    missing: codes::CAN_ATTACH_NOT_FOUND,
+                    reply,
+                },
+                move |state, result| match result {
+                    Ok(true) => {
+                        state.uploads.start(id, upload);
+                        let ask = json!({"chunk_request_size": attachments::CHUNK_REQUEST});
+                        state.send(protocol::item(id, &ask));
+                    }
+                    Ok(false) => state.fail(id, codes::UPLOAD_NOT_ALLOWED),
+                    Err(failure) => state.fail(id, failure.code),
+                },
+            );
+            Ok(())
+        }
+        "attachment/append" => {
+            let upload = params.long("upload")?;
+            let md5 = params.string("chunk-md5")?;
+            let chunk = params.string("base64-bytes")?;
+            if let Err(code) = state.uploads.append(upload, &md5, &chunk) {
+                // The upload is over: its stream ends with the same failure.
+                if code != codes::UPLOAD_NOT_FOUND {
+                    state.fail(upload, code);
+                }
+                return Err(code);
+            }
+            state.send(protocol::deliver(id, &json!({})));
+            let ask = json!({"chunk_request_size": attachments::CHUNK_REQUEST});
+            state.send(protocol::item(upload, &ask));
+            Ok(())
+        }
+        "attachment/finish" => {
+            let stream = params.long("upload")?;
+            let Some(upload) = state.uploads.finish(stream) else {
+                return Err(codes::UPLOAD_NOT_FOUND);
+            };
+            let state = Arc::clone(state);
+            tokio::spawn(async move {
+                let kept = attachments::keep_and_attach(
+                    &state.node,
+                    &upload.space,
+                    &upload.key,
+                    upload.context,
+                    upload.filename,
+                    upload.content_type,
+                    upload.bytes,
+                )
+                .await;
+                match kept {
+                    Ok((asset, _)) => {
+                        state.send(protocol::deliver(id, &json!({"assetId": asset})));
+                        state.send(protocol::done(stream));
+                    }
+                    Err(code) => {
+                        state.fail(id, code);
+                        state.fail(stream, code);
+                    }
+                }
+                drop(permit);
+            });
             Ok(())
         }
         "document/create" => {
@@ -491,6 +621,16 @@ async fn dispatch(
             );
             Ok(())
         }
+        "space/reflect" => {
+            state.who(params)?;
+            let space = state.space(params)?;
+            params.key()?;
+            state.send(protocol::deliver(
+                id,
+                &json!({"reflection": &*space.reflection}),
+            ));
+            Ok(())
+        }
         "documents/create-dedupe" => {
             state.send(protocol::deliver(
                 id,
@@ -527,9 +667,24 @@ async fn dispatch(
             state.send(protocol::done(id));
             Ok(())
         }
-        "document/authorization"
-        | "document/authorization-domain"
-        | "document/authorize"
+        "documents/hash-password" | "document/authorization" | "document/authorization-domain" => {
+            // Answered off the reading loop: hashing and the handler take their time.
+            let state = Arc::clone(state);
+            let (method, params) = (method.to_owned(), params.0.clone());
+            tokio::spawn(async move {
+                let from = crate::once::Origin {
+                    origin: state.origin.clone(),
+                    ip: state.ip.clone(),
+                };
+                match crate::once::answer(&state.node, &method, &params, &from).await {
+                    Ok(response) => state.send(protocol::deliver(id, &response)),
+                    Err(code) => state.fail(id, code),
+                }
+                drop(permit);
+            });
+            Ok(())
+        }
+        "document/authorize"
         | "document/authorize-domain"
         | "document/authorize-with-reset"
         | "document/authorize-domain-with-reset" => Err(codes::AUTHORIZE_FAILURE),

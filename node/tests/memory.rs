@@ -122,3 +122,62 @@ fn a_document_stops_growing_at_its_budget() {
         assert_eq!(seen["count"], json!(1));
     });
 }
+
+/// A document whose size lies in strings inside a map and inside rows.
+const PAGES: &str = r#"
+@static { create { return true; } invent { return true; } }
+@connected { return true; }
+record Note { public int id; public string text; }
+table<Note> _notes;
+map<int, string> pages;
+public int stored;
+message Put { int n; string text; }
+channel page(Put p) { pages[p.n] = p.text; stored = pages.size() + _notes.size(); }
+channel note(Put p) { _notes <- {text: p.text}; stored = pages.size() + _notes.size(); }
+"#;
+
+#[test]
+fn a_document_whose_size_lies_in_nested_strings_is_held_to_its_space_budget() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let mut source = space("pages", PAGES);
+        source.budget = MemoryBudget {
+            transaction_bytes: 32 << 20,
+            document_bytes: 1 << 20,
+        };
+        let node = adama_node::start(config(data.path(), vec![source]))
+            .await
+            .expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        ann.open(1, "anonymous:ann", "pages", "book").await;
+        let text = "x".repeat(300_000);
+        let put = |id: i64, channel: &str, n: i64| {
+            json!({"method": "connection/send", "id": id, "connection": 1,
+                "channel": channel, "message": {"n": n, "text": text}})
+        };
+        for (id, channel, n) in [(2, "page", 1), (3, "note", 0), (4, "page", 2)] {
+            ann.request(put(id, channel, n)).await;
+            let reply = ann.reply(id).await;
+            assert!(reply.get("failure").is_none(), "{reply}");
+        }
+        // A fourth 300 kB string, in the map or in a row, crosses 1 MiB.
+        for (id, channel, n) in [(5, "page", 3), (6, "note", 0)] {
+            ann.request(put(id, channel, n)).await;
+            let reply = ann.reply(id).await;
+            assert_eq!(reply["reason"], json!(MEMORY_EXHAUSTED), "{reply}");
+        }
+        // Replacing a page with a short one makes room; the socket and document carry on.
+        ann.request(
+            json!({"method": "connection/send", "id": 7, "connection": 1,
+            "channel": "page", "message": {"n": 1, "text": "short"}}),
+        )
+        .await;
+        assert!(ann.reply(7).await.get("failure").is_none());
+        ann.request(put(8, "page", 3)).await;
+        assert!(ann.reply(8).await.get("failure").is_none());
+        let mut viewer = Client::connect(node.address).await;
+        let seen = viewer.open(1, "anonymous:viewer", "pages", "book").await;
+        assert_eq!(seen["response"]["delta"]["data"]["stored"], 4, "{seen}");
+        node.task.abort();
+    });
+}

@@ -76,11 +76,108 @@ fn a_changed_source_upgrades_live_documents_and_a_broken_one_is_reported() {
                 frame["deliver"] == 2 && frame["response"]["delta"]["data"]["revision"] == 4
             })
             .await;
-        assert_eq!(delta["response"]["delta"]["data"]["edition"], 2, "{delta}");
+        // Only the difference travels: `edition` kept its stored value, so it is not sent.
+        assert!(
+            delta["response"]["delta"]["data"].get("edition").is_none(),
+            "{delta}"
+        );
         assert_eq!(node.node.diagnostics("chat"), None);
         ann.request(json!({"method": "connection/end", "id": 6, "connection": 2}))
             .await;
         assert!(ann.reply(6).await.get("deliver").is_some());
+        node.task.abort();
+    });
+}
+
+const NOTES_V1: &str = r#"
+@static { create { return true; } }
+@connected { return true; }
+record Note { public int id; public string text; public string mood; }
+table<Note> _notes;
+public int kept = 7;
+public string dropped = "soon gone";
+public formula notes = iterate _notes order by id asc;
+message Add { string text; }
+channel add(Add m) { _notes <- {text: m.text, mood: "calm"}; }
+"#;
+
+/// The same document without `dropped` and the notes' `mood`, with `added` and `stars`.
+const NOTES_V2: &str = r#"
+@static { create { return true; } }
+@connected { return true; }
+record Note { public int id; public string text; public int stars = 5; }
+table<Note> _notes;
+public int kept = 7;
+public bool added = true;
+public formula notes = iterate _notes order by id asc;
+message Add { string text; }
+channel add(Add m) { _notes <- {text: m.text}; }
+"#;
+
+#[test]
+fn a_viewer_receives_only_what_the_new_code_changes_with_removed_fields_as_null() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(config(
+            &data.path().join("store"),
+            vec![support::space("notes", NOTES_V1)],
+        ))
+        .await
+        .expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        ann.create_document(1, "notes", "n1").await;
+        let first = ann.open(2, "anonymous:ann", "notes", "n1").await;
+        assert_eq!(first["response"]["delta"]["data"]["dropped"], "soon gone");
+        ann.request(
+            json!({"method": "connection/send", "id": 3, "connection": 2,
+            "channel": "add", "message": {"text": "hello"}}),
+        )
+        .await;
+        ann.reply(3).await;
+        let row = ann
+            .until(|frame| {
+                frame["deliver"] == 2 && frame["response"]["delta"]["data"]["notes"].is_object()
+            })
+            .await;
+        assert_eq!(
+            row["response"]["delta"]["data"]["notes"]["1"]["mood"],
+            "calm"
+        );
+
+        adama_node::upgrade::deploy_text(&node.node, "notes", NOTES_V2.into())
+            .await
+            .expect("the deploy compiles");
+        let delta = ann
+            .until(|frame| {
+                frame["deliver"] == 2 && frame["response"]["delta"]["data"]["added"] == true
+            })
+            .await;
+        let data = &delta["response"]["delta"]["data"];
+        assert_eq!(
+            data,
+            &json!({"dropped": null, "added": true,
+                "notes": {"1": {"mood": null, "stars": 5}}}),
+            "only the difference, removed fields as null: {delta}"
+        );
+        assert!(delta["response"]["delta"]["seq"].is_i64(), "{delta}");
+
+        // The stream goes on under the new code, from the new view.
+        ann.request(
+            json!({"method": "connection/send", "id": 4, "connection": 2,
+            "channel": "add", "message": {"text": "again"}}),
+        )
+        .await;
+        assert!(ann.reply(4).await["response"]["seq"].is_i64());
+        let row = ann
+            .until(|frame| {
+                frame["deliver"] == 2
+                    && frame["response"]["delta"]["data"]["notes"]["2"].is_object()
+            })
+            .await;
+        assert_eq!(
+            row["response"]["delta"]["data"]["notes"]["2"],
+            json!({"id": 2, "text": "again", "stars": 5})
+        );
         node.task.abort();
     });
 }

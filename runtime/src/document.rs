@@ -477,7 +477,7 @@ impl Document {
                 }
                 (_, value) => value,
             };
-            self.store.records[record.0 as usize].slots[slot] = value;
+            self.store.set_fresh(record, slot as u32, value);
         }
         Ok(record)
     }

@@ -540,17 +540,17 @@ impl Document {
                             map.insert(key_value, Value::Record(child));
                         }
                     }
-                    self.store.records[record.0 as usize].slots[slot as usize] =
-                        Value::Map(Arc::new(map));
+                    self.store
+                        .set_fresh(record, slot, Value::Map(Arc::new(map)));
                 }
                 (Ty::Map(..), Value::Map(existing)) => {
                     let map = self.patch_map(&field.ty, &existing, value);
-                    self.store.records[record.0 as usize].slots[slot as usize] = map;
+                    self.store.set_fresh(record, slot, map);
                 }
                 (ty, _) => {
                     let ty = ty.clone();
                     let value = self.from_json(&ty, value);
-                    self.store.records[record.0 as usize].slots[slot as usize] = value;
+                    self.store.set_fresh(record, slot, value);
                 }
             }
         }

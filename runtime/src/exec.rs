@@ -536,7 +536,7 @@ impl Document {
         self.meta.auto_table_row_id += 1;
         let id = self.meta.auto_table_row_id;
         if let Some(slot) = program.records[layout].id_slot {
-            self.store.records[record.0 as usize].slots[slot as usize] = Value::Int(id);
+            self.store.set_fresh(record, slot, Value::Int(id));
         }
         self.fill_record(program, record, source, true)?;
         self.store.insert_row(table, id, record);
@@ -625,7 +625,7 @@ impl Document {
                 _ => {
                     if fresh {
                         let value = self.coerce(&field_ty, value);
-                        self.store.records[record.0 as usize].slots[slot as usize] = value;
+                        self.store.set_fresh(record, slot, value);
                     } else {
                         self.write_slot(program, record, slot, value);
                     }

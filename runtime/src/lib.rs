@@ -16,6 +16,7 @@
 //! ([`run_tests`]) and attach a debugger ([`Document::set_hook`]). The interpreter behind it is
 //! private to the crate.
 
+mod authorization;
 mod call;
 mod command;
 mod commit;

@@ -10,9 +10,11 @@
 //!
 //! What a transaction allocates is charged where the value is made (before a concatenation or
 //! repetition runs, so a doubling string stops before it is built), whether or not it is kept.
-//! What a document holds is counted where the store changes: a written slot adds its new
-//! value's size and removes its old one's (shallowly: a list's elements count as one value
-//! each), a created record adds its size, a freed one removes it.
+//! What a document holds is counted where the store changes, in full ([`held_bytes`]): a
+//! written slot adds its new value's whole size (the strings inside its lists, maps, messages,
+//! maybes and JSON included) and removes its old one's, a created record adds its size and its
+//! slots', a freed one removes them. Only the written value is walked, never the rest of the
+//! document; writing one entry of a map already copies the map, so walking it costs no more.
 
 use crate::document::Document;
 use crate::error::{Fault, codes};
@@ -35,6 +37,59 @@ pub(crate) fn value_bytes(value: &Value) -> u64 {
             Value::Maybe(Some(inner)) => value_bytes(inner),
             _ => 0,
         }
+}
+
+/// The estimated size of a value with everything it holds: a string its length plus
+/// [`VALUE_BYTES`]; a list, map, message or tuple [`VALUE_BYTES`] plus each element's (a map's
+/// keys too); a JSON value likewise, node by node. A record or table in a slot costs one value:
+/// records are counted when they are made.
+pub(crate) fn held_bytes(value: &Value) -> u64 {
+    // Iterative: a client's JSON may nest deeply.
+    let mut total = 0u64;
+    let mut values = vec![value];
+    let mut documents: Vec<&serde_json::Value> = Vec::new();
+    while let Some(value) = values.pop() {
+        total += VALUE_BYTES;
+        match value {
+            Value::Str(text) | Value::Label(text) => total += text.len() as u64,
+            Value::List(items) | Value::NativeTable(items) => values.extend(items.iter()),
+            Value::Map(map) => {
+                for (key, item) in map.iter() {
+                    total += VALUE_BYTES;
+                    if let crate::value::MapKey::Str(text) = key {
+                        total += text.len() as u64;
+                    }
+                    values.push(item);
+                }
+            }
+            Value::Message(message) => values.extend(message.values.iter()),
+            Value::Maybe(Some(inner)) => values.push(inner),
+            Value::Dynamic(json) => documents.push(json),
+            Value::Asset(asset) => {
+                total += (asset.id.len()
+                    + asset.name.len()
+                    + asset.content_type.len()
+                    + asset.md5.len()
+                    + asset.sha384.len()) as u64;
+            }
+            _ => {}
+        }
+    }
+    while let Some(json) = documents.pop() {
+        total += VALUE_BYTES;
+        match json {
+            serde_json::Value::String(text) => total += text.len() as u64,
+            serde_json::Value::Array(items) => documents.extend(items.iter()),
+            serde_json::Value::Object(fields) => {
+                for (name, item) in fields {
+                    total += name.len() as u64;
+                    documents.push(item);
+                }
+            }
+            _ => {}
+        }
+    }
+    total
 }
 
 /// The estimated size of a record with `slots` slots.

@@ -10,7 +10,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use indexmap::IndexMap;
 
-use crate::memory::{record_bytes, value_bytes};
+use crate::memory::{held_bytes, record_bytes};
 use crate::value::{RecordRef, TableRef, Value};
 
 /// Where a record hangs in the document tree.
@@ -110,7 +110,7 @@ impl Store {
 
     /// Allocates a record (not journaled: used while building a fresh document).
     pub fn alloc(&mut self, layout: RecordId, slots: Vec<Value>, parent: Parent) -> RecordRef {
-        self.held += record_bytes(slots.len()) + slots.iter().map(value_bytes).sum::<u64>();
+        self.held += record_bytes(slots.len()) + slots.iter().map(held_bytes).sum::<u64>();
         let gens = vec![0; slots.len()];
         let data = RecordData {
             layout,
@@ -155,9 +155,9 @@ impl Store {
         let generation = self.tick();
         let data = &mut self.records[record.0 as usize];
         let layout = data.layout.index();
-        self.held += value_bytes(&value);
+        self.held += held_bytes(&value);
         let old = std::mem::replace(&mut data.slots[slot as usize], value);
-        self.held = self.held.saturating_sub(value_bytes(&old));
+        self.held = self.held.saturating_sub(held_bytes(&old));
         data.gens[slot as usize] = generation;
         if self.layout_clock.len() <= layout {
             self.layout_clock.resize(layout + 1, 0);
@@ -168,6 +168,17 @@ impl Store {
             .entry((record.0, slot))
             .or_insert(old);
         self.mark_dirty(record);
+    }
+
+    /// Sets a slot of a record that no transaction has seen yet (one being built, filled or
+    /// loaded): not journaled, but counted in what the document holds.
+    pub fn set_fresh(&mut self, record: RecordRef, slot: u32, value: Value) {
+        self.held += held_bytes(&value);
+        let old = std::mem::replace(
+            &mut self.records[record.0 as usize].slots[slot as usize],
+            value,
+        );
+        self.held = self.held.saturating_sub(held_bytes(&old));
     }
 
     /// Marks a record and its ancestors as holding changes.
@@ -302,7 +313,7 @@ impl Store {
     /// Frees a record and the records and tables it holds.
     fn release_tree(&mut self, record: RecordRef) {
         let slots = std::mem::take(&mut self.records[record.0 as usize].slots);
-        let bytes = record_bytes(slots.len()) + slots.iter().map(value_bytes).sum::<u64>();
+        let bytes = record_bytes(slots.len()) + slots.iter().map(held_bytes).sum::<u64>();
         self.held = self.held.saturating_sub(bytes);
         for value in &slots {
             self.release_value(value);

@@ -182,3 +182,108 @@ fn static_settings_are_read_from_the_program() {
             .is_empty()
     );
 }
+
+/// A document whose size lies in nested values: strings inside a map and inside rows.
+const NESTED: &str = r#"
+@static { create { return true; } }
+@connected { return true; }
+record Note { public int id; public string text; }
+table<Note> _notes;
+map<int, string> pages;
+public int count;
+message Put { int n; string text; }
+channel page(Put p) { pages[p.n] = p.text; }
+channel unpage(Put p) { pages.remove(p.n); }
+channel note(Put p) { _notes <- {text: p.text}; }
+channel clear(Put p) { (iterate _notes).delete(); }
+channel bump(Put p) { count += p.n; }
+"#;
+
+fn put(document: &mut Document, channel: &str, n: i64, text: &str) -> Result<(), i32> {
+    document
+        .execute(
+            &json!({"command": "send", "who": who("ann"), "channel": channel,
+            "message": {"n": n, "text": text}, "timestamp": 2}),
+        )
+        .map(|_| ())
+        .map_err(|error| error.code)
+}
+
+/// What a fresh instance rebuilt from the document's JSON holds: the estimate computed from
+/// nothing, which the counts kept as the store changes must agree with.
+fn rebuilt_held(document: &Document) -> u64 {
+    let mut copy = Document::of_loaded(loaded(NESTED), "space", "key").expect("a document");
+    copy.insert(&document.dump());
+    copy.held_bytes()
+}
+
+#[test]
+fn strings_inside_maps_and_rows_count_in_full_toward_what_a_document_holds() {
+    let mut document = constructed(NESTED);
+    let base = document.held_bytes();
+    let page = "p".repeat(100_000);
+    assert_eq!(put(&mut document, "page", 1, &page), Ok(()));
+    let with_page = document.held_bytes();
+    assert!(
+        with_page - base >= 100_000,
+        "a map's string counts in full: {base} -> {with_page}"
+    );
+    assert_eq!(put(&mut document, "note", 0, &page), Ok(()));
+    let with_note = document.held_bytes();
+    assert!(
+        with_note - with_page >= 100_000,
+        "a row's string counts in full: {with_page} -> {with_note}"
+    );
+    assert_eq!(document.held_bytes(), rebuilt_held(&document));
+
+    // Replacing, removing and deleting give the bytes back.
+    assert_eq!(put(&mut document, "page", 1, "short"), Ok(()));
+    assert!(document.held_bytes() < with_note - 99_000);
+    assert_eq!(put(&mut document, "unpage", 1, ""), Ok(()));
+    assert_eq!(put(&mut document, "clear", 0, ""), Ok(()));
+    assert_eq!(document.held_bytes(), rebuilt_held(&document));
+    assert!(
+        document.held_bytes() < base + 1_000,
+        "{base} -> {}",
+        document.held_bytes()
+    );
+}
+
+#[test]
+fn a_document_whose_size_lies_in_nested_values_is_held_to_its_budget() {
+    let mut document = constructed(NESTED);
+    let base = document.held_bytes();
+    document.limits_mut().document_bytes = base + 250_000;
+    let page = "p".repeat(100_000);
+    assert_eq!(put(&mut document, "page", 1, &page), Ok(()));
+    assert_eq!(put(&mut document, "note", 0, &page), Ok(()));
+    let held = document.held_bytes();
+    let before = document.dump();
+    assert_eq!(
+        put(&mut document, "page", 2, &page),
+        Err(codes::MEMORY_EXHAUSTED),
+        "a third string inside the map crosses the budget"
+    );
+    assert_eq!(
+        put(&mut document, "note", 0, &page),
+        Err(codes::MEMORY_EXHAUSTED),
+        "and so does a third inside a row"
+    );
+    assert_eq!(
+        document.dump(),
+        before,
+        "the refused transactions changed nothing"
+    );
+    assert_eq!(document.held_bytes(), held, "a rollback returns the count");
+    assert_eq!(
+        put(&mut document, "bump", 1, ""),
+        Ok(()),
+        "the document carries on"
+    );
+    assert_eq!(put(&mut document, "unpage", 1, ""), Ok(()));
+    assert_eq!(
+        put(&mut document, "page", 2, &page),
+        Ok(()),
+        "room again once shrunk"
+    );
+}

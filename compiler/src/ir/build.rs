@@ -572,7 +572,7 @@ impl Builder<'_> {
                             let slot = self.alloc(unit_id);
                             self.program.attached.push((unit_id, slot, body.clone()));
                         }
-                        EventKind::CanAttach => {}
+                        EventKind::CanAttach => self.program.can_attach.push(entry),
                     }
                 }
                 Decl::Static { entries, .. } => {
@@ -599,6 +599,16 @@ impl Builder<'_> {
                             }
                         }
                     }
+                }
+                Decl::Authorization { message, body, .. } => {
+                    let message = self.program.message_index.get(&message.name).copied();
+                    let slot = self.alloc(unit_id);
+                    self.program.authorizations.push(AuthorizationDef {
+                        unit: unit_id,
+                        slot,
+                        message,
+                        body: body.clone(),
+                    });
                 }
                 Decl::Join(join) => {
                     if let Some(&table) = self.program.records[RecordId::ROOT]

@@ -182,6 +182,11 @@ pub struct Program {
     pub templates: HashMap<String, Arc<str>>,
     /// `@attached(asset a)` handlers with the slot of their asset parameter.
     pub attached: Vec<(UnitId, u32, Block)>,
+    /// `@can_attach` handlers: whether a principal may upload an asset.
+    pub can_attach: Vec<(UnitId, Block)>,
+    /// `@authorization (M m)` handlers: the slot of the login message and its layout
+    /// (`None` for a message the program does not declare).
+    pub authorizations: Vec<AuthorizationDef>,
     /// Document-level policies by name.
     pub policies: HashMap<String, FnId>,
     /// View-state filters by name.
@@ -207,6 +212,15 @@ impl Program {
     pub fn enum_named(&self, name: &str) -> Option<EnumId> {
         self.enum_index.get(name).copied()
     }
+}
+
+/// An `@authorization` handler.
+#[derive(Debug, Clone)]
+pub struct AuthorizationDef {
+    pub unit: UnitId,
+    pub slot: u32,
+    pub message: Option<MessageId>,
+    pub body: Block,
 }
 
 /// The layout of a record (or of the document root).

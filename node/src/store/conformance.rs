@@ -45,6 +45,7 @@ pub fn run<S: Store>(open: impl Fn() -> S) {
     deletion_removes_everything(&open());
     wakes_are_kept_and_cleared(&open());
     many_documents_share_one_commit(&open());
+    uploaded_files_are_kept_per_document_until_it_is_deleted(&open());
     everything_committed_survives_a_reopen(&open);
 }
 
@@ -225,4 +226,46 @@ fn everything_committed_survives_a_reopen<S: Store>(open: &impl Fn() -> S) {
     let store = open();
     let stored = store.load("r/one").expect("load").expect("survives");
     assert_eq!(stored.fold(), json!({"n": 2, "__seq": 2}));
+}
+
+fn uploaded_files_are_kept_per_document_until_it_is_deleted(store: &impl Store) {
+    let meta = super::AssetMeta {
+        name: "a.txt".into(),
+        content_type: "text/plain".into(),
+        size: 3,
+        md5: "m".into(),
+        sha384: "s".into(),
+    };
+    store.commit(&[append("f/one", 1, 1)]).expect("commit");
+    store
+        .put_asset("f/one", "a1", &meta, b"abc")
+        .expect("a file is kept");
+    store
+        .put_asset("f/one", "a2", &meta, b"xyz")
+        .expect("a file is kept");
+    store
+        .put_asset("f/two", "a1", &meta, b"two")
+        .expect("a file is kept");
+    assert_eq!(
+        store.asset("f/one", "a1").expect("read"),
+        Some((meta.clone(), b"abc".to_vec()))
+    );
+    assert_eq!(store.asset("f/one", "zz").expect("read"), None);
+    assert_eq!(store.asset("f/three", "a1").expect("read"), None);
+    store.remove_asset("f/one", "a2").expect("removed");
+    assert_eq!(store.asset("f/one", "a2").expect("read"), None);
+    store
+        .commit(&[Write::Delete {
+            document: Arc::from("f/one"),
+        }])
+        .expect("delete");
+    assert_eq!(store.asset("f/one", "a1").expect("read"), None);
+    assert_eq!(
+        store
+            .asset("f/two", "a1")
+            .expect("read")
+            .map(|(_, bytes)| bytes),
+        Some(b"two".to_vec()),
+        "another document keeps its files"
+    );
 }

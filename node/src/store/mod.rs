@@ -130,6 +130,17 @@ pub enum StoreError {
     },
 }
 
+/// What the store keeps of an uploaded file beside its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AssetMeta {
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    /// Lower-case hex digests of the bytes.
+    pub md5: String,
+    pub sha384: String,
+}
+
 /// The storage contract of the node (runtime spec §8.1).
 pub trait Store: Send + Sync + 'static {
     /// Commits a batch of writes, of any number of documents, atomically; when it returns
@@ -147,4 +158,33 @@ pub trait Store: Send + Sync + 'static {
 
     /// The documents to wake, with their wake time.
     fn wakes(&self) -> Result<Vec<(String, i64)>, StoreError>;
+
+    /// Keeps an uploaded file of a document under `id`, durably, before any transaction
+    /// names it. Deleting the document deletes its files.
+    fn put_asset(
+        &self,
+        document: &DocumentName,
+        id: &str,
+        meta: &AssetMeta,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let _ = (document, id, meta, bytes);
+        Err(StoreError::Io("this store keeps no uploaded files".into()))
+    }
+
+    /// An uploaded file of a document; `None` when the document has none by that id.
+    fn asset(
+        &self,
+        document: &DocumentName,
+        id: &str,
+    ) -> Result<Option<(AssetMeta, Vec<u8>)>, StoreError> {
+        let _ = (document, id);
+        Ok(None)
+    }
+
+    /// Forgets an uploaded file (one that no transaction came to name).
+    fn remove_asset(&self, document: &DocumentName, id: &str) -> Result<(), StoreError> {
+        let _ = (document, id);
+        Ok(())
+    }
 }

@@ -1,12 +1,12 @@
-//! The embedded store on redb: one database file, four tables, one write transaction (one
-//! fsync) per batch of writes.
+//! The embedded store on redb: one database file, six tables, one write transaction (one
+//! fsync) per batch of writes (and one per uploaded file).
 
 use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{Value as Json, json};
 
-use super::{CommitStats, DocumentName, Store, StoreError, Stored, Write};
+use super::{AssetMeta, CommitStats, DocumentName, Store, StoreError, Stored, Write};
 use crate::engine::Record;
 
 /// `(document, index)` → the record as JSON.
@@ -17,6 +17,13 @@ const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots"
 const HEADS: TableDefinition<&str, u64> = TableDefinition::new("heads");
 /// document → when it must be woken (epoch ms).
 const WAKES: TableDefinition<&str, i64> = TableDefinition::new("wakes");
+
+/// `(document, asset id)` → the file's [`AssetMeta`] as JSON.
+const ASSET_META: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("asset_meta");
+/// `(document, asset id)` → the file's bytes.
+const ASSET_DATA: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("asset_data");
+/// Above every asset id (ids are ASCII letters and digits), to range over a document's files.
+const LAST_ID: &str = "\u{7f}";
 
 /// The redb store. Every commit is `Durability::Immediate`: it returns after an fsync.
 #[derive(Debug)]
@@ -43,6 +50,8 @@ impl RedbStore {
             write.open_table(SNAPSHOTS).map_err(io)?;
             write.open_table(HEADS).map_err(io)?;
             write.open_table(WAKES).map_err(io)?;
+            write.open_table(ASSET_META).map_err(io)?;
+            write.open_table(ASSET_DATA).map_err(io)?;
         }
         write.commit().map_err(io)?;
         Ok(RedbStore { db })
@@ -66,6 +75,8 @@ impl Store for RedbStore {
             let mut snapshots = transaction.open_table(SNAPSHOTS).map_err(io)?;
             let mut heads = transaction.open_table(HEADS).map_err(io)?;
             let mut wakes = transaction.open_table(WAKES).map_err(io)?;
+            let mut asset_meta = transaction.open_table(ASSET_META).map_err(io)?;
+            let mut asset_data = transaction.open_table(ASSET_DATA).map_err(io)?;
             for write in writes {
                 match write {
                     Write::Append {
@@ -113,6 +124,11 @@ impl Store for RedbStore {
                         snapshots.remove(&**document).map_err(io)?;
                         heads.remove(&**document).map_err(io)?;
                         wakes.remove(&**document).map_err(io)?;
+                        let files = (&**document, "")..=(&**document, LAST_ID);
+                        asset_meta
+                            .retain_in(files.clone(), |_, _| false)
+                            .map_err(io)?;
+                        asset_data.retain_in(files, |_, _| false).map_err(io)?;
                     }
                     Write::Wake { document, at } => match at {
                         Some(at) => {
@@ -225,5 +241,54 @@ impl Store for RedbStore {
             all.push((key.value().to_owned(), value.value()));
         }
         Ok(all)
+    }
+
+    fn put_asset(
+        &self,
+        document: &DocumentName,
+        id: &str,
+        meta: &AssetMeta,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let meta = serde_json::to_vec(meta).map_err(io)?;
+        let transaction = self.db.begin_write().map_err(io)?;
+        {
+            let mut metas = transaction.open_table(ASSET_META).map_err(io)?;
+            let mut data = transaction.open_table(ASSET_DATA).map_err(io)?;
+            metas.insert((document, id), meta.as_slice()).map_err(io)?;
+            data.insert((document, id), bytes).map_err(io)?;
+        }
+        transaction.commit().map_err(io)
+    }
+
+    fn asset(
+        &self,
+        document: &DocumentName,
+        id: &str,
+    ) -> Result<Option<(AssetMeta, Vec<u8>)>, StoreError> {
+        let read = self.db.begin_read().map_err(io)?;
+        let metas = read.open_table(ASSET_META).map_err(io)?;
+        let Some(meta) = metas.get((document, id)).map_err(io)? else {
+            return Ok(None);
+        };
+        let meta: AssetMeta = serde_json::from_slice(meta.value()).map_err(io)?;
+        let data = read.open_table(ASSET_DATA).map_err(io)?;
+        let bytes = data
+            .get((document, id))
+            .map_err(io)?
+            .map(|bytes| bytes.value().to_vec())
+            .unwrap_or_default();
+        Ok(Some((meta, bytes)))
+    }
+
+    fn remove_asset(&self, document: &DocumentName, id: &str) -> Result<(), StoreError> {
+        let transaction = self.db.begin_write().map_err(io)?;
+        {
+            let mut metas = transaction.open_table(ASSET_META).map_err(io)?;
+            let mut data = transaction.open_table(ASSET_DATA).map_err(io)?;
+            metas.remove((document, id)).map_err(io)?;
+            data.remove((document, id)).map_err(io)?;
+        }
+        transaction.commit().map_err(io)
     }
 }

@@ -219,7 +219,21 @@ impl Resolver<'_, '_> {
                 }
                 self.block(&web.body);
             }
-            Decl::Authorization { body, .. } => self.block(body),
+            Decl::Authorization {
+                parameter, body, ..
+            } => {
+                let slot = self
+                    .builder
+                    .program
+                    .authorizations
+                    .iter()
+                    .find(|definition| definition.unit == unit)
+                    .map(|definition| definition.slot);
+                if let Some(slot) = slot {
+                    self.bind(parameter, slot);
+                }
+                self.block(body);
+            }
             Decl::Static { entries, .. } => {
                 for entry in entries {
                     match entry {

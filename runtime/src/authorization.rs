@@ -1,0 +1,100 @@
+//! The handlers a host asks before it lets someone in, which read the document and change
+//! nothing, so they run outside any transaction:
+//! - `@authorization (M m) { … }`: a login message in, `{agent, hash[, channel, success]}` out
+//!   (language spec, "Auth"); the host checks the password against the returned hash and mints
+//!   the identity.
+//! - `@can_attach { … }`: whether `@who` may upload an asset (runtime spec §9.2); any handler
+//!   returning true allows it, and a document without one allows no one.
+
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+
+use crate::document::Document;
+use crate::error::Fault;
+use crate::exec::Flow;
+use crate::run::Run;
+use crate::transaction::CommandError;
+use crate::value::Principal;
+
+/// The code of every refused authorization (the protocol's authorize failure).
+pub const AUTHORIZE_FAILURE: i32 = 191_713;
+
+impl Document {
+    /// Runs the document's `@authorization` handler on a login message (without its password)
+    /// and returns what the handler returned, as JSON. `context` holds the request's `origin`
+    /// and `ip`. Nothing of the document changes.
+    pub fn authorization(&mut self, message: &Json, context: &Json) -> Result<Json, CommandError> {
+        let program = Arc::clone(&self.program);
+        let Some(handler) = program.authorizations.first() else {
+            return Err(CommandError::new(
+                AUTHORIZE_FAILURE,
+                "the document has no @authorization handler",
+            ));
+        };
+        if let Some(layout) = handler.message
+            && let Err(misfit) = self.check_channel_message(Some(layout), false, message)
+        {
+            return Err(CommandError::new(AUTHORIZE_FAILURE, misfit.to_string()));
+        }
+        let saved_context = std::mem::replace(
+            &mut self.request_context,
+            Arc::new(serde_json::json!({
+                "origin": context.get("origin").and_then(Json::as_str).unwrap_or(""),
+                "ip": context.get("ip").and_then(Json::as_str).unwrap_or(""),
+            })),
+        );
+        let saved_run = std::mem::replace(&mut self.run, Run::new(&self.limits));
+        let mut frame = crate::eval::Frame::new(&program, handler.unit, Principal::no_one());
+        if let Some(layout) = handler.message {
+            frame.slots[handler.slot as usize] = self.message_from_json(layout, message);
+        }
+        let result = self.block(&program, &mut frame, &handler.body);
+        self.run = saved_run;
+        self.request_context = saved_context;
+        match result {
+            Ok(Flow::Return(value)) => Ok(self.to_stored_json(&value)),
+            Ok(_) => Err(CommandError::new(
+                AUTHORIZE_FAILURE,
+                "the @authorization handler returned nothing",
+            )),
+            Err(Fault::Abort) => Err(CommandError::new(
+                AUTHORIZE_FAILURE,
+                "the @authorization handler aborted",
+            )),
+            Err(fault) => Err(CommandError::new(AUTHORIZE_FAILURE, fault.to_string())),
+        }
+    }
+
+    /// Runs `@can_attach` for `who`; `context` holds the request's `origin` and `ip`. Nothing of
+    /// the document changes; a handler that fails allows nothing.
+    pub fn can_attach(&mut self, who: &Principal, context: &Json) -> bool {
+        let program = Arc::clone(&self.program);
+        if program.can_attach.is_empty() {
+            return false;
+        }
+        let saved_context = std::mem::replace(
+            &mut self.request_context,
+            Arc::new(serde_json::json!({
+                "origin": context.get("origin").and_then(Json::as_str).unwrap_or(""),
+                "ip": context.get("ip").and_then(Json::as_str).unwrap_or(""),
+            })),
+        );
+        let saved_run = std::mem::replace(&mut self.run, Run::new(&self.limits));
+        let mut allowed = false;
+        for (unit, body) in &program.can_attach {
+            let mut frame = crate::eval::Frame::new(&program, *unit, who.clone());
+            match self.block(&program, &mut frame, body) {
+                Ok(Flow::Return(value)) => allowed |= value.as_bool(),
+                Ok(_) => {}
+                Err(_) => {
+                    allowed = false;
+                    break;
+                }
+            }
+        }
+        self.run = saved_run;
+        self.request_context = saved_context;
+        allowed
+    }
+}
