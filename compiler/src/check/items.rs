@@ -597,6 +597,8 @@ impl Checker<'_> {
             matches!(value_ty, Ty::Dynamic | Ty::Json | Ty::Error)
         } else {
             let target = self.signatures.resolve_struct_name(&input);
+            // The literal's fields name the fields of the message it becomes.
+            self.note_literal_fields(self.body.expr(replication.value).node, &target, &value_ty);
             crate::ty::can_store(&target, &value_ty, false, self.signatures)
         };
         if !fits {
