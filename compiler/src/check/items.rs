@@ -1121,6 +1121,7 @@ impl Checker<'_> {
         match member {
             MessageMember::Field(field) => {
                 let ty = self.resolve_type(&field.ty);
+                self.native_table_rows(&ty, field.ty.node());
                 if contains_record_or_table(&ty) {
                     self.error(
                         field.ty.node(),
