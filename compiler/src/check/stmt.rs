@@ -1023,7 +1023,7 @@ impl Checker<'_> {
     /// Whether `source` can be ingested into `target`; what does not fit is added to `problems`
     /// with whether it is the source's fault (else the target's).
     fn ingestion_problems(
-        &self,
+        &mut self,
         target: &Ty,
         source: &Ty,
         problems: &mut Vec<(String, bool)>,
@@ -1083,8 +1083,22 @@ impl Checker<'_> {
         let Some(source_fields) = self.fields_of(&source_struct) else {
             return unable(problems);
         };
+        // Nested fields are copied by name too: renaming one renames the other.
+        self.link_fields(&target_struct, &source_struct);
+        let lossy = self
+            .signatures
+            .struct_of(&source_struct)
+            .map(|sig| sig.lossy.clone())
+            .unwrap_or_default();
         let mut fits = true;
         for (name, source_field) in &source_fields {
+            if name != "id" && !target_sig.members.contains_key(name) && !lossy.contains(name) {
+                problems.push((
+                    format!("The field '{name}' was lost during ingestion"),
+                    true,
+                ));
+                fits = false;
+            }
             if let Some(crate::signatures::MemberSig::Field { ty, .. }) =
                 target_sig.members.get(name)
                 && ingestible(ty)
