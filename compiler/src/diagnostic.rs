@@ -154,6 +154,40 @@ pub enum Code {
     /// Dispatchers of an enumeration that leave a value unhandled, handle one twice while
     /// returning, or disagree on their return type.
     DispatchRule,
+    /// An `@authorize`, `@authorization` or `@web` handler with a path that ends without a `return` (an `abort` inside an `if` without `else` leaves a path open).
+    MissingResponse,
+    /// Records that reach themselves through lists, tables, maybes or formulas, or a record or message whose written form would contain itself.
+    RecordReachesItself,
+    /// A field of a `@csv` message whose type is not a CSV scalar.
+    CsvField,
+    /// A `cached<every N unit>` whose unit is not a word for seconds, minutes or hours.
+    CachedUnit,
+    /// A `@datetime` literal that is not an ISO date-time with an offset.
+    BadDateTime,
+    /// A statement in a `switch` case after a `return` or `abort` of the same case, or after a switch whose every case returns.
+    SwitchUnreachable,
+    /// An `assoc` naming a type that does not exist or is not a record, or a second `assoc` with the same name.
+    BadAssoc,
+    /// An ingestion whose nested table, record or map field is fed a value that cannot be ingested into it.
+    NestedIngestion,
+    /// `unique` over values (or by a key) that cannot be compared, hashed and tested for equality.
+    NotUnique,
+    /// A message with more than one `@parsed` block.
+    SecondParsed,
+    /// A metric, `@traffic`, `@web get`, lambda or other read-only code that calls a procedure that is not `readonly`.
+    ReadonlyCall,
+    /// A `table<R>` local, parameter or message field whose rows are a record rather than a message.
+    LocalTableOfRecords,
+    /// A write to a message local initialised from a read-only value (a handler's message, an awaited future).
+    ReadonlyCopy,
+    /// Two policies of the same name in one record.
+    DuplicateRecordPolicy,
+    /// A `replication<service:method>` whose service declares no such replication, or whose value does not fit it.
+    BadReplication,
+    /// A service method whose input or output is neither a message nor `dynamic`, or two members of one service with the same name.
+    BadServiceMember,
+    /// Two view filters with the same name.
+    DuplicateFilter,
 }
 
 impl Code {
@@ -215,6 +249,23 @@ impl Code {
         Code::NotCallable,
         Code::AbortableCall,
         Code::DispatchRule,
+        Code::MissingResponse,
+        Code::RecordReachesItself,
+        Code::CsvField,
+        Code::CachedUnit,
+        Code::BadDateTime,
+        Code::SwitchUnreachable,
+        Code::BadAssoc,
+        Code::NestedIngestion,
+        Code::NotUnique,
+        Code::SecondParsed,
+        Code::ReadonlyCall,
+        Code::LocalTableOfRecords,
+        Code::ReadonlyCopy,
+        Code::DuplicateRecordPolicy,
+        Code::BadReplication,
+        Code::BadServiceMember,
+        Code::DuplicateFilter,
     ];
 
     /// The code as printed: `E0001` and so on.
@@ -276,6 +327,23 @@ impl Code {
             Code::NotCallable => "E0142",
             Code::AbortableCall => "E0143",
             Code::DispatchRule => "E0144",
+            Code::MissingResponse => "E0145",
+            Code::RecordReachesItself => "E0146",
+            Code::CsvField => "E0147",
+            Code::CachedUnit => "E0148",
+            Code::BadDateTime => "E0149",
+            Code::SwitchUnreachable => "E0150",
+            Code::BadAssoc => "E0151",
+            Code::NestedIngestion => "E0152",
+            Code::NotUnique => "E0153",
+            Code::SecondParsed => "E0154",
+            Code::ReadonlyCall => "E0155",
+            Code::LocalTableOfRecords => "E0156",
+            Code::ReadonlyCopy => "E0157",
+            Code::DuplicateRecordPolicy => "E0158",
+            Code::BadReplication => "E0159",
+            Code::BadServiceMember => "E0160",
+            Code::DuplicateFilter => "E0161",
         }
     }
 
@@ -338,6 +406,23 @@ impl Code {
             Code::NotCallable => "not a function",
             Code::AbortableCall => "abortable call not allowed here",
             Code::DispatchRule => "dispatcher does not cover its enumeration",
+            Code::MissingResponse => "handler may end without a response",
+            Code::RecordReachesItself => "records reach themselves",
+            Code::CsvField => "field not compatible with @csv",
+            Code::CachedUnit => "unit of time not allowed in cached",
+            Code::BadDateTime => "malformed datetime literal",
+            Code::SwitchUnreachable => "unreachable code in a switch",
+            Code::BadAssoc => "assoc of unknown or non-record types",
+            Code::NestedIngestion => "nested ingestion does not fit",
+            Code::NotUnique => "unique over values that cannot be compared",
+            Code::SecondParsed => "second @parsed event",
+            Code::ReadonlyCall => "read-only code calls a changing procedure",
+            Code::LocalTableOfRecords => "table of records outside the document",
+            Code::ReadonlyCopy => "write to a read-only message copy",
+            Code::DuplicateRecordPolicy => "duplicate policy in a record",
+            Code::BadReplication => "replication of a method the service lacks",
+            Code::BadServiceMember => "service method of unknown types or duplicate member",
+            Code::DuplicateFilter => "duplicate view filter",
         }
     }
 }
@@ -443,6 +528,49 @@ impl Code {
             Code::DispatchRule => {
                 "give every value of the enumeration exactly one dispatcher, all with the same return type"
             }
+            Code::MissingResponse => {
+                "return a response on every path, or end the path with `abort;`"
+            }
+            Code::RecordReachesItself => {
+                "break the cycle: read the rows through a function, or keep ids rather than the rows themselves"
+            }
+            Code::CsvField => {
+                "keep only int, long, double, bool, string, date, datetime, time, timespan, principal and complex fields in a @csv message"
+            }
+            Code::CachedUnit => {
+                "write the period in sec/second/seconds, min/minute/minutes or hr/hour/hours"
+            }
+            Code::BadDateTime => {
+                "write `yyyy-MM-ddTHH:mm[:ss[.fraction]]` followed by `Z` or an offset such as `+01:00`, optionally with a zone like `[UTC]`"
+            }
+            Code::SwitchUnreachable => {
+                "remove the code that can never run, or end the case with `break;` before it"
+            }
+            Code::BadAssoc => {
+                "name records in `assoc<From, To, Edge>`, and give each assoc its own name"
+            }
+            Code::NestedIngestion => {
+                "give nested tables and records a list or an object of their fields, and maps a map with the same key type"
+            }
+            Code::NotUnique => {
+                "make rows unique by a scalar field (`unique first id`), or over scalars"
+            }
+            Code::SecondParsed => "merge the two @parsed blocks into one",
+            Code::ReadonlyCall => "mark the procedure `readonly`, or call a function",
+            Code::LocalTableOfRecords => {
+                "declare the rows as a message: `message RowM { … }` and `table<RowM>`"
+            }
+            Code::ReadonlyCopy => {
+                "declare the local first and assign it afterwards (`M copy; copy = m;`) to get a writable copy"
+            }
+            Code::DuplicateRecordPolicy => "rename one of the two policies",
+            Code::BadReplication => {
+                "name a `replication<T> method;` the service declares, with a value that fits T"
+            }
+            Code::BadServiceMember => {
+                "declare the messages the method takes and returns, and give each member its own name"
+            }
+            Code::DuplicateFilter => "rename one of the two filters",
             _ => return None,
         })
     }

@@ -225,6 +225,24 @@ pub fn formula_cycles(db: &dyn Db, file: SourceFile) -> Vec<(usize, SemanticDiag
     crate::check::cycles::formula_cycles(&references)
 }
 
+/// Records and messages that reach or hold themselves. It reads the declarations and the types of
+/// formulas only, so an edit inside a function body does not re-run it.
+#[salsa::tracked(returns(ref))]
+pub fn record_graph(db: &dyn Db, file: SourceFile) -> Vec<(usize, SemanticDiagnostic)> {
+    let mut declared = crate::check::cycles::Declared::new();
+    for (index, item) in file_items(db, file).iter().enumerate() {
+        if let Decl::Record(crate::hir::Record { name, .. })
+        | Decl::Message(crate::hir::Message { name, .. }) = &item.decl(db).decl
+        {
+            declared
+                .entry(name.name.clone())
+                .or_insert((index, name.node));
+        }
+    }
+    let formulas = QueryFormulas { db, file };
+    crate::check::cycles::record_graph_cycles(signatures(db, file), &formulas, &declared)
+}
+
 /// Every diagnostic of a file, in source order: syntax first, then names and types.
 #[salsa::tracked(returns(ref))]
 pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
@@ -244,6 +262,7 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     for (index, semantic) in document_checks(db, file)
         .iter()
         .chain(formula_cycles(db, file))
+        .chain(record_graph(db, file))
     {
         if let Some(lowered_item) = lowered.items.get(*index) {
             all.push(to_diagnostic(semantic, lowered_item, &lowered.items, end));
@@ -265,12 +284,29 @@ fn to_diagnostic(
         Anchor::Node(node) => item.span(*node),
         Anchor::Item { item, node } => items.get(*item).map_or(end..end, |other| other.span(*node)),
         Anchor::EndOfFile => end..end,
+        Anchor::StartOfFile => 0..0,
+        Anchor::TypeDeclaration(name) => items
+            .iter()
+            .find(|other| {
+                matches!(
+                    &other.item.decl,
+                    Decl::Record(_) | Decl::Message(_) | Decl::Enum(_)
+                ) && other
+                    .item
+                    .decl
+                    .name()
+                    .is_some_and(|ident| ident.name == *name)
+            })
+            .map_or_else(
+                || item.span(semantic.node),
+                |other| other.span(other.item.node),
+            ),
     };
-    let mut diagnostic = Diagnostic::error(
-        semantic.code,
-        item.span(semantic.node),
-        semantic.message.clone(),
-    );
+    let primary = semantic
+        .at
+        .as_ref()
+        .map_or_else(|| item.span(semantic.node), span);
+    let mut diagnostic = Diagnostic::error(semantic.code, primary, semantic.message.clone());
     diagnostic.help = semantic
         .help
         .clone()

@@ -112,6 +112,8 @@ pub struct Signatures {
     pub policies: BTreeSet<String>,
     pub filters: BTreeSet<String>,
     pub services: BTreeMap<String, BTreeMap<String, ServiceMethodSig>>,
+    /// The `replication<T> name;` members of each service: name to the type name T.
+    pub service_replications: BTreeMap<String, BTreeMap<String, String>>,
     pub assocs: BTreeMap<String, (String, String)>,
     /// The edge record of each assoc that declares one.
     pub assoc_edges: BTreeMap<String, Option<String>>,
@@ -390,6 +392,17 @@ impl Signatures {
                     }
                 }
                 self.services.insert(name.name.clone(), methods);
+                let replications = members
+                    .iter()
+                    .filter_map(|member| match member {
+                        ServiceMember::Replication { input, name } => {
+                            Some((name.name.clone(), input.name.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                self.service_replications
+                    .insert(name.name.clone(), replications);
                 self.globals
                     .entry(name.name.clone())
                     .or_insert(GlobalSig::Service);

@@ -1,11 +1,11 @@
 //! Formulas that depend on themselves: `formula a = b + 1; formula b = a + 1;`, and records that
-//! contain themselves through formulas.
+//! reach or hold themselves.
 //!
 //! A formula reads the names its expression mentions; a cycle among top-level formulas, or among
-//! the formulas of one record, can never be computed. Record containment must be acyclic through
-//! plain record fields, `maybe<R>` fields and formulas (language section 3.1): the cycles of
-//! fields alone need no code and are found with the document-wide rules (`global`); those that go
-//! through a formula need the formula's type, and are found when the record is checked.
+//! the formulas of one record, can never be computed. Records must not reach themselves through
+//! their fields and formulas, and what a record or message holds must be writable in a finite
+//! order (language section 3.1); both need the types of formulas, and are found per file by the
+//! `record_graph` query.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -154,45 +154,185 @@ fn children(expr: &Expr) -> Vec<crate::hir::ExprId> {
     }
 }
 
-/// A cycle of record containment from `record` back to itself that goes through at least one
-/// formula (`record A { formula b = … /* a B */; } record B { A a; }`), as the list of record
-/// names, or `None`.
-pub fn record_formula_cycle(
-    record: &str,
+/// Where the declaration of each record and message is: its item's index and its name's node.
+pub type Declared = BTreeMap<String, (usize, crate::hir::NodeId)>;
+
+/// The two rules of records that reach themselves (language section 3.1), as (item index,
+/// diagnostic) pairs shown at the start of the file, each labelled at the declarations involved.
+///
+/// - Reach: records point to the records their fields and formulas name (directly, in a maybe,
+///   a list or a table). A depth-first walk from the first record by name, following names in
+///   order, must not come back to a record on its path.
+/// - Serialization: a record or message is written with the records and messages its stored
+///   fields hold directly and its formulas yield (through maybes, lists, arrays and map values).
+///   What a topological order of that graph cannot place would be written forever.
+pub fn record_graph_cycles(
     signatures: &Signatures,
     formulas: &dyn FormulaTypes,
-) -> Option<Vec<String>> {
-    // States are (record, whether the path so far went through a formula); each is visited once,
-    // so the search is linear in the members of the records reached.
-    let mut visited: BTreeSet<(String, bool)> = BTreeSet::new();
-    let mut stack: Vec<(String, bool, Vec<String>)> =
-        vec![(record.to_owned(), false, vec![record.to_owned()])];
-    while let Some((current, through_formula, path)) = stack.pop() {
-        let Some(sig) = signatures.records.get(&current) else {
-            continue;
+    declared: &Declared,
+) -> Vec<(usize, SemanticDiagnostic)> {
+    let mut diagnostics = Vec::new();
+    if let Some(path) = reach_cycle(signatures, formulas) {
+        let Some(&(item, node)) = path.first().and_then(|first| declared.get(first)) else {
+            return diagnostics;
         };
-        for member in &sig.order {
-            let (ty, is_formula) = match sig.members.get(member) {
-                Some(MemberSig::Field { ty, .. }) => (ty.clone(), false),
-                Some(MemberSig::Formula) => (formulas.formula_type(Some(&current), member), true),
-                _ => continue,
-            };
-            let Ty::Record(next) = ty.unwrap_maybe() else {
-                continue;
-            };
-            let through = through_formula || is_formula;
-            let mut longer = path.clone();
-            longer.push(next.to_string());
-            if &**next == record {
-                if through {
-                    return Some(longer);
-                }
-                continue;
-            }
-            if visited.insert((next.to_string(), through)) {
-                stack.push((next.to_string(), through, longer));
+        let mut diagnostic = SemanticDiagnostic::new(
+            node,
+            Code::RecordReachesItself,
+            format!("A cycle was detected within records: {}", path.join(", ")),
+        )
+        .with_help("break the cycle: a record should not reach its own kind through its fields or formulas; keep ids and look rows up instead")
+        .shown_at(super::report::Anchor::StartOfFile);
+        let mut labelled = BTreeSet::new();
+        for name in &path {
+            if labelled.insert(name.as_str())
+                && let Some(&(other, other_node)) = declared.get(name)
+            {
+                diagnostic = diagnostic.with_label(
+                    super::report::Anchor::Item {
+                        item: other,
+                        node: other_node,
+                    },
+                    format!("'{name}' is part of the cycle"),
+                );
             }
         }
+        diagnostics.push((item, diagnostic));
+    }
+    for name in serialization_cycles(signatures, formulas) {
+        let Some(&(item, node)) = declared.get(&name) else {
+            continue;
+        };
+        diagnostics.push((
+            item,
+            SemanticDiagnostic::new(
+                node,
+                Code::TypeCycle,
+                format!("The record/message '{name}' has the potential to create an infinite serialization"),
+            )
+            .with_help("hold the nested value in a table, or yield ids from the formula, so that writing it out ends")
+            .shown_at(super::report::Anchor::StartOfFile)
+            .with_label(super::report::Anchor::Node(node), "declared here"),
+        ));
+    }
+    diagnostics
+}
+
+/// The members of a record with the type of each (a formula's from its query).
+fn member_types(
+    record: &str,
+    sig: &crate::signatures::StructSig,
+    formulas: &dyn FormulaTypes,
+) -> Vec<(Ty, bool)> {
+    sig.order
+        .iter()
+        .filter_map(|member| match sig.members.get(member) {
+            Some(MemberSig::Field { ty, .. }) => Some((ty.clone(), false)),
+            Some(MemberSig::Formula) => Some((formulas.formula_type(Some(record), member), true)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The first cycle of the reach walk, as the path and the record met again.
+fn reach_cycle(signatures: &Signatures, formulas: &dyn FormulaTypes) -> Option<Vec<String>> {
+    let mut edges: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (name, sig) in &signatures.records {
+        let named = member_types(name, sig, formulas)
+            .into_iter()
+            .filter_map(|(ty, _)| match ty {
+                Ty::Record(next) => Some(next.to_string()),
+                Ty::Maybe(inner) | Ty::List(inner) | Ty::Table(inner) => match *inner {
+                    Ty::Record(next) => Some(next.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .filter(|next| signatures.records.contains_key(next))
+            .collect();
+        edges.insert(name, named);
+    }
+    let start = signatures.records.keys().next()?;
+    // An explicit stack of (record, its next names still to follow), so deep graphs do not
+    // recurse; `done` marks records whose every path was walked without a cycle.
+    let mut path: Vec<String> = vec![start.clone()];
+    let mut pending: Vec<Vec<String>> = vec![
+        edges
+            .get(start.as_str())
+            .map(|next| next.iter().rev().cloned().collect())
+            .unwrap_or_default(),
+    ];
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    while let Some(next_names) = pending.last_mut() {
+        let Some(next) = next_names.pop() else {
+            pending.pop();
+            if let Some(finished) = path.pop() {
+                done.insert(finished);
+            }
+            continue;
+        };
+        if path.contains(&next) {
+            path.push(next);
+            return Some(path);
+        }
+        if done.contains(&next) {
+            continue;
+        }
+        pending.push(
+            edges
+                .get(next.as_str())
+                .map(|names| names.iter().rev().cloned().collect())
+                .unwrap_or_default(),
+        );
+        path.push(next);
     }
     None
+}
+
+/// The records and messages that no order of writing can place: each is written with what it
+/// holds, and what it holds is (through some path) itself.
+fn serialization_cycles(signatures: &Signatures, formulas: &dyn FormulaTypes) -> Vec<String> {
+    fn structure(mut ty: Ty) -> Option<String> {
+        loop {
+            ty = match ty {
+                Ty::Maybe(inner) | Ty::List(inner) | Ty::Array(inner) | Ty::Map(_, inner) => *inner,
+                Ty::Record(name) | Ty::Message(name) => return Some(name.to_string()),
+                _ => return None,
+            };
+        }
+    }
+    let mut dependencies: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, sig) in signatures.records.iter().chain(&signatures.messages) {
+        let held = member_types(name, sig, formulas)
+            .into_iter()
+            .filter_map(|(ty, computed)| match (ty, computed) {
+                (Ty::Record(next) | Ty::Message(next), false) => Some(next.to_string()),
+                (ty, true) => structure(ty),
+                _ => None,
+            })
+            .filter(|next| {
+                signatures.records.contains_key(next) || signatures.messages.contains_key(next)
+            })
+            .collect();
+        dependencies.insert(name.clone(), held);
+    }
+    // Place whatever depends only on what is placed, until nothing more can be placed.
+    let mut placed: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let ready: Vec<String> = dependencies
+            .iter()
+            .filter(|(name, held)| {
+                !placed.contains(*name) && held.iter().all(|h| placed.contains(h))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        if ready.is_empty() {
+            break;
+        }
+        placed.extend(ready);
+    }
+    dependencies
+        .into_keys()
+        .filter(|name| !placed.contains(name))
+        .collect()
 }

@@ -428,6 +428,17 @@ impl Checker<'_> {
 
     /// Reports a write to something that cannot be written.
     pub(super) fn expect_writable(&mut self, value: &Value, node: NodeId) {
+        if matches!(
+            value.place,
+            Place::Local { readonly: true, .. }
+                | Place::MessageField {
+                    writable: false,
+                    ..
+                }
+        ) && self.readonly_copy_written(node)
+        {
+            return;
+        }
         match &value.place {
             Place::Local {
                 readonly: true,

@@ -29,6 +29,10 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
     let mut authorization_seen: Option<First> = None;
     let mut password_seen: Option<First> = None;
     let mut views: HashMap<&str, First> = HashMap::new();
+    let mut filters: HashMap<&str, First> = HashMap::new();
+    let mut assocs: HashMap<&str, First> = HashMap::new();
+    // Rules checked in the loop below that do not share its `duplicate` helper.
+    let mut others: Vec<GlobalDiagnostic> = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let mut duplicate = |ident: &Ident, message: String, first: Option<First>| {
             let mut diagnostic =
@@ -54,8 +58,33 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                 let mut fields: HashMap<&str, First> = HashMap::new();
                 let mut indexes: HashMap<&str, First> = HashMap::new();
                 let mut ingested_seen = false;
+                let mut record_policies: HashMap<&str, First> = HashMap::new();
                 for member in &record.members {
                     match member {
+                        RecordMember::Policy(policy) => {
+                            if let Some(first) =
+                                record_policies.insert(&policy.name.name, (index, policy.name.node))
+                            {
+                                others.push(GlobalDiagnostic {
+                                    item: index,
+                                    diagnostic: super::SemanticDiagnostic::new(
+                                        policy.node,
+                                        Code::DuplicateRecordPolicy,
+                                        format!(
+                                            "Policy '{}' was already defined",
+                                            policy.name.name
+                                        ),
+                                    )
+                                    .with_label(
+                                        Anchor::Item {
+                                            item: first.0,
+                                            node: first.1,
+                                        },
+                                        "first defined here",
+                                    ),
+                                });
+                            }
+                        }
                         RecordMember::Index(field) => {
                             if let Some(first) = indexes.insert(&field.name, (index, field.node)) {
                                 duplicate(
@@ -104,6 +133,24 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                     );
                 }
                 let mut indexes: HashMap<&str, First> = HashMap::new();
+                let parsed = message
+                    .members
+                    .iter()
+                    .filter(|member| matches!(member, crate::hir::MessageMember::Parsed { .. }))
+                    .count();
+                if parsed > 1 {
+                    others.push(GlobalDiagnostic {
+                        item: index,
+                        diagnostic: super::SemanticDiagnostic::new(
+                            item.node,
+                            Code::SecondParsed,
+                            format!(
+                                "The message {} already has a post parse event",
+                                message.name.name
+                            ),
+                        ),
+                    });
+                }
                 for member in &message.members {
                     if let crate::hir::MessageMember::Index(field) = member
                         && let Some(first) = indexes.insert(&field.name, (index, field.node))
@@ -197,6 +244,47 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                 }
                 *seen = seen.or(Some((index, item.node)));
             }
+            Decl::Filter(filter) => {
+                if let Some(first) = filters.insert(&filter.name.name, (index, filter.name.node)) {
+                    others.push(GlobalDiagnostic {
+                        item: index,
+                        diagnostic: super::SemanticDiagnostic::new(
+                            item.node,
+                            Code::DuplicateFilter,
+                            format!(
+                                "Global view filter '{}' was already defined",
+                                filter.name.name
+                            ),
+                        )
+                        .with_label(
+                            Anchor::Item {
+                                item: first.0,
+                                node: first.1,
+                            },
+                            "first defined here",
+                        ),
+                    });
+                }
+            }
+            Decl::Assoc { name, .. } => {
+                if let Some(first) = assocs.insert(&name.name, (index, name.node)) {
+                    others.push(GlobalDiagnostic {
+                        item: index,
+                        diagnostic: super::SemanticDiagnostic::new(
+                            item.node,
+                            Code::BadAssoc,
+                            format!("Assoc '{}' was already defined.", name.name),
+                        )
+                        .with_label(
+                            Anchor::Item {
+                                item: first.0,
+                                node: first.1,
+                            },
+                            "first defined here",
+                        ),
+                    });
+                }
+            }
             Decl::View(view) => {
                 if let Some(first) = views.insert(&view.name.name, (index, view.name.node)) {
                     duplicate(
@@ -219,6 +307,9 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
                     | Decl::Template { .. } => decl.name(),
                     _ => None,
                 };
+                if let Decl::Service { members, .. } = decl {
+                    service_members(index, item.node, members, &mut others);
+                }
                 if let Some(name) = value_name
                     && let Some(first) = values.insert(&name.name, (index, name.node))
                 {
@@ -247,6 +338,7 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
             }
         }
     }
+    diagnostics.append(&mut others);
     let mut metrics: HashMap<&str, First> = HashMap::new();
     let mut routes: HashMap<String, First> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
@@ -283,9 +375,40 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
     }
     identical_overloads(items, &mut diagnostics);
     dispatch_coverage(items, &mut diagnostics);
-    record_cycles(items, &mut diagnostics);
-    message_cycles(items, &mut diagnostics);
     diagnostics
+}
+
+/// The members of one service have distinct names, whatever their kind.
+fn service_members(
+    index: usize,
+    service: crate::hir::NodeId,
+    members: &[crate::hir::ServiceMember],
+    diagnostics: &mut Vec<GlobalDiagnostic>,
+) {
+    use crate::hir::ServiceMember;
+    let mut seen: HashMap<&str, crate::hir::NodeId> = HashMap::new();
+    for member in members {
+        let (name, kind) = match member {
+            ServiceMember::Method { name, .. } => (name, "a method"),
+            ServiceMember::Replication { name, .. } => (name, "a replication"),
+            ServiceMember::Setting { name, .. } => (name, "an aspect"),
+        };
+        if let Some(first) = seen.insert(&name.name, name.node) {
+            diagnostics.push(GlobalDiagnostic {
+                item: index,
+                diagnostic: super::SemanticDiagnostic::new(
+                    service,
+                    Code::BadServiceMember,
+                    format!(
+                        "'{}' was already defined as {kind} within the service.",
+                        name.name
+                    ),
+                )
+                .with_label(Anchor::Node(name.node), "defined again here")
+                .with_label(Anchor::Node(first), "first defined here"),
+            });
+        }
+    }
 }
 
 fn push(
@@ -438,6 +561,10 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
         };
         let returns = first_dispatch.function.returns.as_ref().map(type_text);
         let mut counts = vec![0usize; labels.len()];
+        // Per label, what competes to answer a returning dispatch: the exact dispatchers count
+        // as one, each distinct prefix as one; a catch-all is only the fallback.
+        let mut exact = vec![false; labels.len()];
+        let mut prefixes: Vec<Vec<&str>> = vec![Vec::new(); labels.len()];
         for &member in &members {
             let Decl::Dispatch(dispatch) = &items[member].decl else {
                 continue;
@@ -452,13 +579,23 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
                     None,
                 );
             }
-            for (label, count) in labels.iter().zip(counts.iter_mut()) {
+            for (position, label) in labels.iter().enumerate() {
                 let matches = match &dispatch.pattern {
-                    DispatchPattern::Label(exact) => exact.name == *label,
-                    DispatchPattern::Prefix(prefix) => label.starts_with(&prefix.name),
+                    DispatchPattern::Label(pattern) => {
+                        let hit = pattern.name == *label;
+                        exact[position] |= hit;
+                        hit
+                    }
+                    DispatchPattern::Prefix(prefix) => {
+                        let hit = label.starts_with(&prefix.name);
+                        if hit && !prefixes[position].contains(&prefix.name.as_str()) {
+                            prefixes[position].push(&prefix.name);
+                        }
+                        hit
+                    }
                     DispatchPattern::All(_) => true,
                 };
-                *count += usize::from(matches);
+                counts[position] += usize::from(matches);
             }
         }
         let missing: Vec<&str> = labels
@@ -479,145 +616,21 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
                 ),
                 None,
             );
-        } else if returns.is_some() && counts.iter().any(|count| *count > 1) {
-            push_with(
-                diagnostics,
-                first,
-                first_dispatch.function.name.node,
-                Code::DispatchRule,
-                format!("Dispatcher '{name}' returns and matches too many for '{enumeration}'"),
-                None,
-            );
-        }
-    }
-}
-
-/// Records that contain themselves through plain record fields or `maybe<R>` fields.
-fn record_cycles(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
-    use crate::hir::{GenericName, TypeRef};
-    fn contained(type_ref: &TypeRef) -> Option<&str> {
-        match type_ref {
-            TypeRef::Named(ident) => Some(ident.name.as_str()),
-            TypeRef::Generic {
-                name: GenericName::Maybe,
-                args,
-                ..
-            } => args.first().and_then(contained),
-            _ => None,
-        }
-    }
-    let records: HashMap<&str, (usize, Vec<&str>)> = items
-        .iter()
-        .enumerate()
-        .filter_map(|(index, item)| match &item.decl {
-            Decl::Record(record) => {
-                let fields = record
-                    .members
-                    .iter()
-                    .filter_map(|member| match member {
-                        RecordMember::Field(field) => contained(&field.ty),
-                        _ => None,
-                    })
-                    .collect();
-                Some((record.name.name.as_str(), (index, fields)))
-            }
-            _ => None,
-        })
-        .collect();
-    for (start, (index, _)) in &records {
-        // Depth-first search from each record; a path back to it is a cycle.
-        let mut stack: Vec<(&str, Vec<&str>)> = vec![(start, vec![start])];
-        let mut visited: Vec<&str> = Vec::new();
-        while let Some((current, path)) = stack.pop() {
-            let Some((_, fields)) = records.get(current) else {
-                continue;
-            };
-            for next in fields {
-                if next == start {
-                    let mut cycle = path.clone();
-                    cycle.push(next);
-                    if let Decl::Record(record) = &items[*index].decl {
-                        push_with(
-                            diagnostics,
-                            *index,
-                            record.name.node,
-                            Code::TypeCycle,
-                            format!("A cycle was detected within records: {}", cycle.join(", ")),
-                            Some(
-                                "a record can not contain itself, through its fields or its formulas",
-                            ),
-                        );
-                    }
-                    stack.clear();
-                    break;
-                }
-                if records.contains_key(next) && !visited.contains(next) {
-                    visited.push(next);
-                    let mut longer = path.clone();
-                    longer.push(next);
-                    stack.push((next, longer));
+        } else if returns.is_some() {
+            for (position, label) in labels.iter().enumerate() {
+                if usize::from(exact[position]) + prefixes[position].len() > 1 {
+                    push_with(
+                        diagnostics,
+                        first,
+                        first_dispatch.function.name.node,
+                        Code::DispatchRule,
+                        format!("Dispatcher '{name}' returns and matches too many for '{label}'"),
+                        Some(
+                            "a returning dispatcher needs one answer per value: keep either the exact dispatcher or the prefix one (a catch-all `E::*` is only the fallback)",
+                        ),
+                    );
                 }
             }
-        }
-    }
-}
-
-/// A message that holds itself through plain message fields (not through `maybe`, arrays, lists
-/// or maps, which may be empty) would have an infinitely deep default value.
-fn message_cycles(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
-    use crate::hir::{MessageMember, TypeRef};
-    let messages: HashMap<&str, (usize, Vec<&str>)> = items
-        .iter()
-        .enumerate()
-        .filter_map(|(index, item)| match &item.decl {
-            Decl::Message(message) => {
-                let fields = message
-                    .members
-                    .iter()
-                    .filter_map(|member| match member {
-                        MessageMember::Field(field) => match &field.ty {
-                            TypeRef::Named(ident) => Some(ident.name.as_str()),
-                            _ => None,
-                        },
-                        _ => None,
-                    })
-                    .collect();
-                Some((message.name.name.as_str(), (index, fields)))
-            }
-            _ => None,
-        })
-        .collect();
-    for (start, (index, _)) in &messages {
-        let mut stack: Vec<&str> = vec![start];
-        let mut visited: Vec<&str> = Vec::new();
-        let mut cyclic = false;
-        while let Some(current) = stack.pop() {
-            let Some((_, fields)) = messages.get(current) else {
-                continue;
-            };
-            for next in fields {
-                if next == start {
-                    cyclic = true;
-                } else if messages.contains_key(next) && !visited.contains(next) {
-                    visited.push(next);
-                    stack.push(next);
-                }
-            }
-            if cyclic {
-                break;
-            }
-        }
-        if cyclic && let Decl::Message(message) = &items[*index].decl {
-            push_with(
-                diagnostics,
-                *index,
-                message.name.node,
-                Code::TypeCycle,
-                format!(
-                    "The record/message '{start}' has the potential to create an infinite serialization"
-                ),
-                Some("hold the nested message in a maybe<…> or an array so that it can be absent"),
-            );
         }
     }
 }

@@ -104,7 +104,7 @@ impl Checker<'_> {
                 self.resolve_type(&view.ty);
             }
             Decl::Record(record) => self.record_decl(record),
-            Decl::Message(message) => self.message_decl(message),
+            Decl::Message(message) => self.message_decl(message, item.node),
             Decl::Enum(enumeration) => self.enum_decl(enumeration),
             Decl::Dispatch(dispatch) => self.dispatch_decl(dispatch),
             Decl::Function(function) => self.function(function, CodeKind::Function, Vec::new()),
@@ -126,7 +126,7 @@ impl Checker<'_> {
             }
             Decl::Event { kind, body } => self.event(kind, body),
             Decl::Static { context, entries } => self.static_decl(context.as_ref(), entries),
-            Decl::Web(web) => self.web_decl(web),
+            Decl::Web(web) => self.web_decl(web, item.node),
             Decl::Cron { schedule, body, .. } => {
                 self.cron_schedule(schedule);
                 self.code(body, Context::new(CodeKind::Cron), Vec::new());
@@ -134,19 +134,22 @@ impl Checker<'_> {
             Decl::Test { body, .. } => self.code(body, Context::new(CodeKind::Test), Vec::new()),
             Decl::Include { path } => self.include(path, item.node),
             Decl::Link { name, params } => self.link_decl(name, params),
-            Decl::Assoc { .. } | Decl::Template { .. } => {}
+            Decl::Assoc { from, to, edge, .. } => {
+                self.assoc_decl([Some(from), Some(to), edge.as_ref()], item.node)
+            }
+            Decl::Template { .. } => {}
             Decl::Service { members, .. } => self.service_decl(members),
             Decl::Replication(replication) => self.replication_decl(replication),
             Decl::Authorize {
                 username,
                 password,
                 body,
-            } => self.authorize_decl(username, password, body),
+            } => self.authorize_decl(username, password, body, item.node),
             Decl::Authorization {
                 message,
                 parameter,
                 body,
-            } => self.authorization_decl(message, parameter, body),
+            } => self.authorization_decl(message, parameter, body, item.node),
             Decl::Password { parameter, body } => self.password_decl(parameter, body),
             Decl::Metric { value, .. } => self.metric_decl(*value),
             Decl::Traffic { value } => self.traffic_decl(*value),
@@ -154,29 +157,100 @@ impl Checker<'_> {
         }
     }
 
-    /// A record: its members, then formula cycles through its fields.
+    /// A record: its members.
     fn record_decl(&mut self, record: &crate::hir::Record) {
         let name: Arc<str> = Arc::from(record.name.name.as_str());
         for member in &record.members {
             self.record_member(member, &name);
         }
-        if let Some(cycle) =
-            super::cycles::record_formula_cycle(&name, self.signatures, self.formulas)
-        {
-            self.error_with_help(
-                record.name.node,
-                Code::TypeCycle,
-                format!("A cycle was detected within records: {}", cycle.join(", ")),
-                "a record can not contain itself, through its fields or its formulas",
-            );
-        }
     }
 
-    /// A message: its members.
-    fn message_decl(&mut self, message: &crate::hir::Message) {
+    /// A message: its members, and with `@csv` only fields a CSV cell can hold.
+    fn message_decl(&mut self, message: &crate::hir::Message, node: NodeId) {
         let name: Arc<str> = Arc::from(message.name.name.as_str());
         for member in &message.members {
             self.message_member(member, &name);
+        }
+        if message
+            .members
+            .iter()
+            .any(|member| matches!(member, MessageMember::Csv(_)))
+        {
+            self.csv_fields(message, node);
+        }
+    }
+
+    /// Every field of a `@csv` message is one cell: a scalar with a text form.
+    fn csv_fields(&mut self, message: &crate::hir::Message, node: NodeId) {
+        for member in &message.members {
+            let MessageMember::Field(field) = member else {
+                continue;
+            };
+            let Ok(ty) = self.signatures.resolve(&field.ty) else {
+                continue;
+            };
+            let cell = matches!(
+                ty,
+                Ty::Int
+                    | Ty::Long
+                    | Ty::Double
+                    | Ty::Bool
+                    | Ty::String
+                    | Ty::Date
+                    | Ty::DateTime
+                    | Ty::Time
+                    | Ty::TimeSpan
+                    | Ty::Principal
+                    | Ty::Complex
+            );
+            if !cell {
+                self.report(
+                    SemanticDiagnostic::new(
+                        node,
+                        Code::CsvField,
+                        "this type is not compatible with @csv",
+                    )
+                    .with_label(
+                        Anchor::Node(field.ty.node()),
+                        format!("the field '{}' has the type '{ty}'", field.name.name),
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `assoc<From, To, Edge> name;`: every type it names is a declared record.
+    fn assoc_decl(&mut self, types: [Option<&Ident>; 3], node: NodeId) {
+        for ident in types.into_iter().flatten() {
+            if self.signatures.records.contains_key(&ident.name) {
+                continue;
+            }
+            let declared = self.type_definition(&ident.name).is_some();
+            if declared {
+                self.report(
+                    SemanticDiagnostic::new(
+                        ident.node,
+                        Code::BadAssoc,
+                        format!(
+                            "Type check failure: must have a type of 'record', but got a type of '{}'.",
+                            ident.name
+                        ),
+                    )
+                    .shown_at(Anchor::TypeDeclaration(ident.name.clone()))
+                    .with_label(Anchor::Node(ident.node), "named by this assoc"),
+                );
+            } else {
+                let mut diagnostic = SemanticDiagnostic::new(
+                    node,
+                    Code::BadAssoc,
+                    format!("The type '{}' was not found", ident.name),
+                )
+                .with_label(Anchor::Node(ident.node), "named here");
+                if let Some(suggestion) = self.suggest_type(&ident.name) {
+                    diagnostic = diagnostic.with_suggestion(ident.node, &suggestion);
+                }
+                self.report(diagnostic);
+            }
         }
     }
 
@@ -352,7 +426,7 @@ impl Checker<'_> {
     }
 
     /// A web handler: path parameters of simple types, its message and guard, then its code.
-    fn web_decl(&mut self, web: &crate::hir::Web) {
+    fn web_decl(&mut self, web: &crate::hir::Web, node: NodeId) {
         let kind = match web.method {
             WebMethod::Get => CodeKind::WebRead,
             WebMethod::Put | WebMethod::Delete => CodeKind::WebWrite,
@@ -390,7 +464,17 @@ impl Checker<'_> {
         // A web handler returns a message whose fields say what to send; its shape is
         // checked with the handler's other rules.
         context.returns = Some(Ty::Error);
-        self.code(&web.body, context, locals);
+        if self.code_flow(&web.body, context, locals) == Flow::Continues {
+            self.missing_response(node, "The @web handlers must return a message");
+        }
+    }
+
+    /// A handler that answers a request ends every path with its answer (or an abort).
+    fn missing_response(&mut self, node: NodeId, message: &str) {
+        self.report(
+            SemanticDiagnostic::new(node, Code::MissingResponse, message)
+                .with_help("add a `return` at the end of every path, or end it with `abort;`"),
+        );
     }
 
     /// A link: only `sample` exists, and its parameters are constants.
@@ -421,6 +505,24 @@ impl Checker<'_> {
     /// A service: constant settings and methods whose results can be sent.
     fn service_decl(&mut self, members: &[crate::hir::ServiceMember]) {
         for member in members {
+            if let crate::hir::ServiceMember::Method { input, output, .. } = member {
+                for ident in [input, output] {
+                    if ident.name != "dynamic"
+                        && !self.signatures.messages.contains_key(&ident.name)
+                    {
+                        let suggestion = self.suggest_message(&ident.name);
+                        self.error_suggesting(
+                            ident.node,
+                            Code::BadServiceMember,
+                            format!(
+                                "Type not found: a message named '{}' was not found.",
+                                ident.name
+                            ),
+                            suggestion,
+                        );
+                    }
+                }
+            }
             match member {
                 crate::hir::ServiceMember::Setting { value, .. } => {
                     self.context = Context::new(CodeKind::Constant);
@@ -443,13 +545,15 @@ impl Checker<'_> {
         }
     }
 
-    /// A replication: a known service and a read-only value.
+    /// A replication: a read-only value that fits a replication the named service declares.
     fn replication_decl(&mut self, replication: &crate::hir::Replication) {
-        if !self
+        self.context = Context::new(CodeKind::ReadOnlyExpression);
+        let value_ty = self.expr(replication.value).ty;
+        let Some(replications) = self
             .signatures
-            .services
-            .contains_key(&replication.service.name)
-        {
+            .service_replications
+            .get(&replication.service.name)
+        else {
             self.error(
                 replication.service.node,
                 Code::UnknownReference,
@@ -458,16 +562,62 @@ impl Checker<'_> {
                     replication.service.name, replication.name.name
                 ),
             );
+            return;
+        };
+        let Some(input) = replications.get(&replication.method.name).cloned() else {
+            let mut names: Vec<&String> = replications.keys().collect();
+            names.sort();
+            let help = if names.is_empty() {
+                format!(
+                    "declare `replication<M> {};` in the service '{}'",
+                    replication.method.name, replication.service.name
+                )
+            } else {
+                format!(
+                    "the service replicates: {}",
+                    names
+                        .iter()
+                        .map(|name| name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            self.error_with_help(
+                replication.service.node,
+                Code::BadReplication,
+                format!(
+                    "The service '{}' was had no replication for '{}'",
+                    replication.service.name, replication.method.name
+                ),
+                help,
+            );
+            return;
+        };
+        let fits = if input == "dynamic" {
+            matches!(value_ty, Ty::Dynamic | Ty::Json | Ty::Error)
+        } else {
+            let target = self.signatures.resolve_struct_name(&input);
+            // The literal's fields name the fields of the message it becomes.
+            self.note_literal_fields(self.body.expr(replication.value).node, &target, &value_ty);
+            crate::ty::can_store(&target, &value_ty, false, self.signatures)
+        };
+        if !fits {
+            self.error(
+                self.body.expr(replication.value).node,
+                Code::BadReplication,
+                format!(
+                    "The value of the replication '{}' is a '{value_ty}', which can not be ingested into '{input}'",
+                    replication.name.name
+                ),
+            );
         }
-        self.context = Context::new(CodeKind::ReadOnlyExpression);
-        self.expr(replication.value);
     }
 
     /// `@authorize`: code of the user name and password that returns the agent.
-    fn authorize_decl(&mut self, username: &Ident, password: &Ident, body: &Block) {
+    fn authorize_decl(&mut self, username: &Ident, password: &Ident, body: &Block, node: NodeId) {
         let mut context = Context::new(CodeKind::Authorization);
         context.returns = Some(Ty::String);
-        self.code(
+        let flow = self.code_flow(
             body,
             context,
             vec![
@@ -475,14 +625,25 @@ impl Checker<'_> {
                 (password.clone(), Ty::String, true),
             ],
         );
+        if flow == Flow::Continues {
+            self.missing_response(node, "@authorize must either return a string or abort");
+        }
     }
 
     /// `@authorization`: code of a message.
-    fn authorization_decl(&mut self, message: &Ident, parameter: &Ident, body: &Block) {
+    fn authorization_decl(
+        &mut self,
+        message: &Ident,
+        parameter: &Ident,
+        body: &Block,
+        node: NodeId,
+    ) {
         let ty = self.message_type(message);
         let mut context = Context::new(CodeKind::Authorization);
         context.returns = Some(Ty::Error);
-        self.code(body, context, vec![(parameter.clone(), ty, true)]);
+        if self.code_flow(body, context, vec![(parameter.clone(), ty, true)]) == Flow::Continues {
+            self.missing_response(node, "@authorization must either return a special message");
+        }
     }
 
     /// `@password`: code of the new password.
@@ -960,6 +1121,7 @@ impl Checker<'_> {
         match member {
             MessageMember::Field(field) => {
                 let ty = self.resolve_type(&field.ty);
+                self.native_table_rows(&ty, field.ty.node());
                 if contains_record_or_table(&ty) {
                     self.error(
                         field.ty.node(),
@@ -1023,6 +1185,7 @@ impl Checker<'_> {
         );
         for param in &function.params {
             let ty = self.resolve_type(&param.ty);
+            self.native_table_rows(&ty, param.ty.node());
             if param.mutability == Some(Mutability::Mutable)
                 && !matches!(ty, Ty::Message(_) | Ty::Table(_) | Ty::Error)
             {

@@ -46,6 +46,8 @@ pub struct SemanticDiagnostic {
     pub related: Vec<report::SemanticLabel>,
     /// Changes that resolve it.
     pub fixes: Vec<report::SemanticFix>,
+    /// Where it is shown when that is not `node`: another declaration, or the start of the file.
+    pub at: Option<report::Anchor>,
 }
 
 /// How the checker learns the type of a formula (top-level when `record` is `None`).
@@ -80,6 +82,11 @@ pub struct Checker<'a> {
     links: Vec<(Definition, Definition)>,
     /// The fields that shorthand literal fields (`{x}`) name, by the node of the name.
     shorthands: Vec<(NodeId, Definition)>,
+    /// How many read-only regions (lambda bodies, rank scores) enclose the code being checked.
+    readonly_regions: u32,
+    /// Message locals that are read-only because their initial value is (`M x = m;` in a
+    /// handler of `m`): writing them is reported as a write to a read-only copy.
+    readonly_copies: Vec<Definition>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -114,6 +121,8 @@ impl<'a> Checker<'a> {
             names: Vec::new(),
             links: Vec::new(),
             shorthands: Vec::new(),
+            readonly_regions: 0,
+            readonly_copies: Vec::new(),
         }
     }
 

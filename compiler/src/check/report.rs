@@ -17,6 +17,11 @@ pub enum Anchor {
     Item { item: usize, node: NodeId },
     /// The end of the file, where a missing declaration can be added.
     EndOfFile,
+    /// The start of the file, for rules about the document as a whole (record cycles).
+    StartOfFile,
+    /// The whole declaration of a record, message or enum, by name: a rule about a type used
+    /// elsewhere is shown where the type is declared.
+    TypeDeclaration(String),
 }
 
 /// One edit of a fix: the text of the anchor is replaced by `text` (at the end of the file,
@@ -51,7 +56,15 @@ impl SemanticDiagnostic {
             help: None,
             related: Vec::new(),
             fixes: Vec::new(),
+            at: None,
         }
+    }
+
+    /// Shows the diagnostic at `anchor` rather than at its node (the node still identifies what
+    /// the check was about).
+    pub fn shown_at(mut self, anchor: Anchor) -> SemanticDiagnostic {
+        self.at = Some(anchor);
+        self
     }
 
     /// Adds a hint that says how to fix the problem.

@@ -24,26 +24,33 @@ impl Checker<'_> {
         flow
     }
 
+    /// Checks statements in order; every statement after one that stops is unreachable.
     fn statements(&mut self, stmts: &[StmtId]) -> Flow {
-        let mut flow = Flow::Continues;
-        let mut reported = false;
+        let mut stopped_by: Option<StmtId> = None;
         for stmt in stmts {
-            if flow == Flow::Stops
-                && !reported
+            if let Some(stopper) = stopped_by
                 && !matches!(self.body.stmt(*stmt).stmt, Stmt::Empty)
             {
+                let code = if matches!(self.body.stmt(stopper).stmt, Stmt::Switch { .. }) {
+                    Code::SwitchUnreachable
+                } else {
+                    Code::ControlFlow
+                };
                 self.error(
                     self.body.stmt(*stmt).node,
-                    Code::ControlFlow,
+                    code,
                     "This code is unreachable.",
                 );
-                reported = true;
             }
             if self.stmt(*stmt) == Flow::Stops {
-                flow = Flow::Stops;
+                stopped_by = stopped_by.or(Some(*stmt));
             }
         }
-        flow
+        if stopped_by.is_some() {
+            Flow::Stops
+        } else {
+            Flow::Continues
+        }
     }
 
     /// Checks one statement.
@@ -101,6 +108,7 @@ impl Checker<'_> {
                 value,
             } => {
                 let declared = self.resolve_type(&ty);
+                self.native_table_rows(&declared, ty.node());
                 if matches!(declared, Ty::Text | Ty::Holder(_)) {
                     self.error_with_help(
                         ty.node(),
@@ -109,10 +117,14 @@ impl Checker<'_> {
                         "use a `string` (for text) or the message itself (for holder<M>) in a local",
                     );
                 }
+                let mut readonly_copy = false;
                 match value {
                     Some(value) => {
                         let value_ty = self.expr(value).ty;
                         self.expect_storable(self.body.expr(value).node, &declared, &value_ty, false);
+                        readonly_copy = !readonly
+                            && matches!(declared, Ty::Message(_))
+                            && self.readonly_message_value(value);
                     }
                     None => match &declared {
                         Ty::Record(_) => self.error(name.node, Code::MissingInitializer, "Reactive pointers must be initialized"),
@@ -126,7 +138,11 @@ impl Checker<'_> {
                         _ => {}
                     },
                 }
-                self.declare(&name, declared, readonly);
+                self.declare(&name, declared, readonly || readonly_copy);
+                if readonly_copy {
+                    let definition = self.local_definition(&name);
+                    self.readonly_copies.push(definition);
+                }
                 Flow::Continues
             }
             Stmt::Infer { kind, name, value } => {
@@ -206,8 +222,7 @@ impl Checker<'_> {
                         "switch statements work with integer, string, or enum types",
                     );
                 }
-                self.switch_body(body, &ty);
-                Flow::Continues
+                self.switch_body(body, &ty)
             }
             Stmt::Case(_) => {
                 self.error(
@@ -337,6 +352,87 @@ impl Checker<'_> {
         }
     }
 
+    /// A table outside the document (a local, a parameter) holds messages: records live only
+    /// in the document's own tables.
+    pub(super) fn native_table_rows(&mut self, ty: &Ty, node: crate::hir::NodeId) {
+        let Ty::Table(rows) = ty else {
+            return;
+        };
+        let Ty::Record(record) = &**rows else {
+            return;
+        };
+        self.report(
+            SemanticDiagnostic::new(
+                node,
+                Code::LocalTableOfRecords,
+                format!("Type check failure: must have a type of 'message', but got a type of '{record}'."),
+            )
+            .shown_at(Anchor::TypeDeclaration(record.to_string()))
+            .with_label(Anchor::Node(node), "a table of this record outside the document")
+            .with_help("declare the rows as a message (`message Row { … }`) and use `table<Row>` here"),
+        );
+    }
+
+    /// Whether a message value can not be written: a read-only local (a handler's message, a
+    /// read-only copy of it) or what a future's `await()` delivers.
+    fn readonly_message_value(&self, value: ExprId) -> bool {
+        match &self.body.expr(value).expr {
+            Expr::Paren(inner) => self.readonly_message_value(*inner),
+            Expr::Name(ident) => self
+                .lookup_local(&ident.name)
+                .is_some_and(|local| local.readonly),
+            Expr::Call { function, .. } => matches!(
+                &self.body.expr(*function).expr,
+                Expr::Member { member, .. } if member.name == "await"
+            ),
+            _ => false,
+        }
+    }
+
+    /// A write through a read-only copy of a message (`M x = m; x.f = 1;`): both the variable
+    /// and the field are read-only. Returns whether it reported.
+    pub(super) fn readonly_copy_written(&mut self, node: crate::hir::NodeId) -> bool {
+        let Some(index) = self.body.exprs.iter().position(|expr| expr.node == node) else {
+            return false;
+        };
+        let mut id = ExprId(u32::try_from(index).unwrap_or(u32::MAX));
+        let mut field = None;
+        let root = loop {
+            match &self.body.expr(id).expr {
+                Expr::Member { object, member } => {
+                    field = Some(member.name.clone());
+                    id = *object;
+                }
+                Expr::Index { object, .. } => id = *object,
+                Expr::Paren(inner) => id = *inner,
+                Expr::Name(ident) => break ident.clone(),
+                _ => return false,
+            }
+        };
+        let Some(local) = self.lookup_local(&root.name) else {
+            return false;
+        };
+        if !self.readonly_copies.contains(&local.definition) {
+            return false;
+        }
+        let help = "declare the local first and assign it afterwards (`M copy; copy = m;`) for a writable copy";
+        self.error_with_help(
+            root.node,
+            Code::ReadonlyCopy,
+            format!("The variable '{}' is readonly", root.name),
+            help,
+        );
+        if let Some(field) = field {
+            self.error_with_help(
+                node,
+                Code::ReadonlyCopy,
+                format!("The field '{field}' is on a readonly message"),
+                help,
+            );
+        }
+        true
+    }
+
     fn loop_body(&mut self, body: StmtId) {
         self.push_scope();
         self.stmt(body);
@@ -426,17 +522,29 @@ impl Checker<'_> {
         }
     }
 
-    fn switch_body(&mut self, body: StmtId, value_ty: &Ty) {
+    /// The cases of a switch. Within a case, what follows a statement that stops is unreachable
+    /// up to the next label. The switch stops when it has a `default`, no `break`, at least one
+    /// statement that stops, and a default section that stops.
+    fn switch_body(&mut self, body: StmtId, value_ty: &Ty) -> Flow {
         let stmts = match &self.body.stmt(body).stmt {
             Stmt::Block(block) => block.stmts.clone(),
             _ => vec![body],
         };
         self.push_scope();
         let mut seen_default = None;
+        let mut section_stopped = false;
+        let mut in_default = false;
+        let mut default_stops = false;
+        let mut any_stops = false;
+        let mut breaks = false;
         for stmt in stmts {
             let node = self.body.stmt(stmt).node;
             match self.body.stmt(stmt).stmt.clone() {
-                Stmt::Case(value) => self.case_label(value, value_ty),
+                Stmt::Case(value) => {
+                    self.case_label(value, value_ty);
+                    section_stopped = false;
+                    in_default = false;
+                }
                 Stmt::Default => {
                     if let Some(first) = seen_default {
                         self.report(
@@ -449,13 +557,49 @@ impl Checker<'_> {
                         );
                     }
                     seen_default = seen_default.or(Some(node));
+                    section_stopped = false;
+                    in_default = true;
                 }
+                Stmt::Empty => {}
                 _ => {
-                    self.stmt(stmt);
+                    if section_stopped {
+                        self.error(node, Code::SwitchUnreachable, "This code is unreachable.");
+                    }
+                    breaks |= self.breaks_switch(stmt);
+                    if self.stmt(stmt) == Flow::Stops {
+                        section_stopped = true;
+                        any_stops = true;
+                        default_stops |= in_default;
+                    }
                 }
             }
         }
         self.pop_scope();
+        if seen_default.is_some() && !breaks && any_stops && default_stops {
+            Flow::Stops
+        } else {
+            Flow::Continues
+        }
+    }
+
+    /// Whether a statement of a switch case leaves the switch with `break` (a `break` inside a
+    /// loop or a nested switch leaves that instead).
+    fn breaks_switch(&self, stmt: StmtId) -> bool {
+        let mut pending = vec![stmt];
+        while let Some(stmt) = pending.pop() {
+            match &self.body.stmt(stmt).stmt {
+                Stmt::Break => return true,
+                Stmt::Block(block) => pending.extend(block.stmts.iter().copied()),
+                Stmt::If {
+                    then, otherwise, ..
+                } => {
+                    pending.push(*then);
+                    pending.extend(otherwise.iter().copied());
+                }
+                _ => {}
+            }
+        }
+        false
     }
 
     fn case_label(&mut self, value: ExprId, switch_ty: &Ty) {
@@ -511,6 +655,9 @@ impl Checker<'_> {
                 let value_node = self.body.expr(value).node;
                 self.expect_storable(value_node, &expected, &value_ty, false);
                 self.special_return(&value_ty, value_node);
+                if self.context.kind == CodeKind::Authorization && expected == Ty::Error {
+                    self.authorization_return(&value_ty, value, node);
+                }
             }
             _ => {}
         }
@@ -555,18 +702,87 @@ impl Checker<'_> {
                     );
                 }
             }
-            CodeKind::Authorization if self.context.returns == Some(Ty::Error) => {
-                if !fields.iter().any(|field| field == "hash") {
-                    self.error(
-                        node,
-                        Code::ReturnMismatch,
-                        "The return statement within a @authorization expects a hash",
-                    );
-                } else if !fields.iter().any(|field| field == "agent") {
-                    self.error(node, Code::ReturnMismatch, "@authorization must either return a special message with an agent and a hash");
-                }
-            }
             _ => {}
+        }
+    }
+
+    /// What `@authorization` returns: a message with a string `hash` and `agent`, and either
+    /// both or neither of a string `channel` and a message `success` to send on it.
+    fn authorization_return(&mut self, value_ty: &Ty, value: ExprId, node: crate::hir::NodeId) {
+        let fields: Vec<(String, Ty)> = match value_ty {
+            Ty::Error => return,
+            Ty::Anonymous(_) | Ty::Message(_) => self.fields_of(value_ty).unwrap_or_default(),
+            _ => {
+                self.error(
+                    node,
+                    Code::ReturnMismatch,
+                    "The return statement within a @authorization expects a message type",
+                );
+                return;
+            }
+        };
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(field, _)| field == name)
+                .map(|(_, ty)| ty.clone())
+        };
+        for name in ["hash", "agent", "channel", "success"] {
+            let Some(ty) = field(name) else {
+                continue;
+            };
+            let fits = if name == "success" {
+                matches!(ty, Ty::Message(_) | Ty::Anonymous(_) | Ty::Error)
+            } else {
+                matches!(ty, Ty::String | Ty::Error)
+            };
+            if !fits {
+                let expected = if name == "success" {
+                    "message"
+                } else {
+                    "string"
+                };
+                let at = self.object_field_value(value, name).unwrap_or(value);
+                self.error_with_help(
+                    self.body.expr(at).node,
+                    Code::ReturnMismatch,
+                    format!("Type check failure: must have a type of '{expected}', but the type is actually '{ty}'"),
+                    format!("the field '{name}' of an authorization must be a {expected}"),
+                );
+            }
+        }
+        if field("hash").is_none() {
+            self.error(
+                node,
+                Code::ReturnMismatch,
+                "The return statement within a @authorization expects a hash",
+            );
+        }
+        if field("agent").is_none() {
+            self.error(
+                node,
+                Code::ReturnMismatch,
+                "The return statement within a @authorization expects an agent",
+            );
+        }
+        if field("channel").is_some() != field("success").is_some() {
+            self.error(
+                node,
+                Code::ReturnMismatch,
+                "The return statement within a @authorization expects both a channel and a success field",
+            );
+        }
+    }
+
+    /// The value of the field `name` in an object literal (through parentheses).
+    fn object_field_value(&self, value: ExprId, name: &str) -> Option<ExprId> {
+        match &self.body.expr(value).expr {
+            Expr::Paren(inner) => self.object_field_value(*inner, name),
+            Expr::Object(fields) => fields
+                .iter()
+                .find(|field| field.name.name == name)
+                .and_then(|field| field.value),
+            _ => None,
         }
     }
 
@@ -674,6 +890,11 @@ impl Checker<'_> {
                 format!("The field '{name}' is readonly"),
             );
         }
+        let map_involved = matches!(target_value.ty, Ty::Map(_, _))
+            || (target_struct.is_some() && matches!(source_ty, Ty::Map(_, _)));
+        if map_involved {
+            self.nested_ingestion(&target_value.ty, &source_ty, target_node, source_node);
+        }
         let (source_fields, many) = match &source_ty {
             Ty::Message(_) | Ty::Record(_) | Ty::Anonymous(_) => {
                 (self.fields_of(&source_ty), false)
@@ -723,7 +944,14 @@ impl Checker<'_> {
                         && let Some(crate::signatures::MemberSig::Field { ty, .. }) =
                             target_sig.members.get(name)
                     {
-                        self.ingested_field(ty, source_field, name, source_node);
+                        let value_node = self
+                            .object_field_value(source, name)
+                            .map_or(source_node, |value| self.body.expr(value).node);
+                        if ingestible(ty) {
+                            self.nested_ingestion(ty, source_field, target_node, value_node);
+                        } else {
+                            self.ingested_field(ty, source_field, name, source_node);
+                        }
                     }
                 }
                 for name in &target_sig.required {
@@ -766,6 +994,121 @@ impl Checker<'_> {
         }
     }
 
+    /// Checks an ingestion into something that holds rows or entries, field by field and
+    /// through nested tables, records and maps; reports what does not fit, then that the whole
+    /// right hand side can not be ingested.
+    fn nested_ingestion(
+        &mut self,
+        target: &Ty,
+        source: &Ty,
+        target_node: crate::hir::NodeId,
+        source_node: crate::hir::NodeId,
+    ) {
+        let mut problems = Vec::new();
+        if self.ingestion_problems(target, source, &mut problems, 0) {
+            return;
+        }
+        for (message, at_source) in problems {
+            let node = if at_source { source_node } else { target_node };
+            self.error(node, Code::NestedIngestion, message);
+        }
+        self.error_with_help(
+            target_node,
+            Code::NestedIngestion,
+            "Unable to ingest the right hand side",
+            "give nested tables and records a list or an object of their fields, and maps a map with the same key type",
+        );
+    }
+
+    /// Whether `source` can be ingested into `target`; what does not fit is added to `problems`
+    /// with whether it is the source's fault (else the target's).
+    fn ingestion_problems(
+        &mut self,
+        target: &Ty,
+        source: &Ty,
+        problems: &mut Vec<(String, bool)>,
+        depth: usize,
+    ) -> bool {
+        // Types are finite, but a record may hold a table of itself: stop where data would.
+        if source.is_error() || target.is_error() || depth > 32 {
+            return true;
+        }
+        let unable = |problems: &mut Vec<(String, bool)>| {
+            problems.push((
+                format!("Type check failure: '{source}' unable to produce data to ingest into '{target}'."),
+                true,
+            ));
+            false
+        };
+        if let Ty::Map(target_key, target_range) = target {
+            let Ty::Map(source_key, source_range) = source else {
+                return unable(problems);
+            };
+            let mut fits = true;
+            if !crate::ty::can_store(target_key, source_key, false, self.signatures) {
+                problems.push((
+                    format!("Type check failure: domains are incompatible for ingestion {target_key} <- {source_key}."),
+                    false,
+                ));
+                fits = false;
+            }
+            let ranges_fit = if ingestible(target_range) {
+                self.ingestion_problems(target_range, source_range, problems, depth + 1)
+            } else {
+                crate::ty::can_store(target_range, source_range, true, self.signatures)
+            };
+            if !ranges_fit {
+                problems.push((
+                    "Type check failure: ranges are incompatible for ingestion.".to_owned(),
+                    false,
+                ));
+                fits = false;
+            }
+            return fits;
+        }
+        let target_struct = match target {
+            Ty::Table(inner) | Ty::Maybe(inner) => (**inner).clone(),
+            other => other.clone(),
+        };
+        let Some(target_sig) = self.signatures.struct_of(&target_struct).cloned() else {
+            return true;
+        };
+        let source_struct = match source {
+            Ty::List(element) | Ty::Array(element) => (**element).clone(),
+            other => other.clone(),
+        };
+        if source_struct.is_error() {
+            return true;
+        }
+        let Some(source_fields) = self.fields_of(&source_struct) else {
+            return unable(problems);
+        };
+        // Nested fields are copied by name too: renaming one renames the other.
+        self.link_fields(&target_struct, &source_struct);
+        let lossy = self
+            .signatures
+            .struct_of(&source_struct)
+            .map(|sig| sig.lossy.clone())
+            .unwrap_or_default();
+        let mut fits = true;
+        for (name, source_field) in &source_fields {
+            if name != "id" && !target_sig.members.contains_key(name) && !lossy.contains(name) {
+                problems.push((
+                    format!("The field '{name}' was lost during ingestion"),
+                    true,
+                ));
+                fits = false;
+            }
+            if let Some(crate::signatures::MemberSig::Field { ty, .. }) =
+                target_sig.members.get(name)
+                && ingestible(ty)
+            {
+                fits &= self.ingestion_problems(ty, source_field, problems, depth + 1);
+            }
+        }
+        fits
+    }
+
     fn fields_of(&self, ty: &Ty) -> Option<Vec<(String, Ty)>> {
         match ty {
             Ty::Anonymous(fields) => Some((**fields).clone()),
@@ -785,5 +1128,15 @@ impl Checker<'_> {
             }
             _ => None,
         }
+    }
+}
+
+/// Whether a value of this type is filled by ingestion rather than assignment: tables, records,
+/// maps and maybes of records.
+fn ingestible(ty: &Ty) -> bool {
+    match ty {
+        Ty::Table(_) | Ty::Record(_) | Ty::Map(_, _) => true,
+        Ty::Maybe(inner) => matches!(**inner, Ty::Record(_)),
+        _ => false,
     }
 }

@@ -12,6 +12,7 @@ mod describe;
 mod literals;
 mod recovery;
 mod reserved;
+mod temporal;
 
 use tree_sitter::{Node, Tree};
 
@@ -55,6 +56,8 @@ fn visit(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) -> bool 
         "function_declaration" => declarations::function(text, node, diagnostics),
         "web_handler" => declarations::web_handler(text, node, diagnostics),
         "message_field" => declarations::message_field(text, node, diagnostics),
+        "cached_formula_declaration" => temporal::cached_unit(text, node, diagnostics),
+        "datetime_literal" => temporal::datetime(text, node, diagnostics),
         _ => {}
     }
     reserved::check(text, node, diagnostics);

@@ -283,8 +283,29 @@ impl Checker<'_> {
             }
             _ => None,
         };
+        // Code that only reads (metrics, @traffic, @web get, joins, lambda bodies, rank scores)
+        // may call only what only reads.
+        let readonly_region = self.readonly_regions > 0
+            || matches!(self.context.kind, ReadOnlyExpression | Traffic | WebRead);
+        let region_breached = readonly_region
+            && !readonly_callee
+            && message
+                != Some(
+                    "Read only methods can only call other read-only methods or pure functions",
+                );
+        if region_breached {
+            self.error_with_help(
+                node,
+                Code::ReadonlyCall,
+                "Read only methods can only call other read-only methods or pure functions",
+                "mark the procedure `readonly` if it changes nothing, or call it from a handler",
+            );
+        }
         if let Some(message) = message {
             self.error(node, Code::CallCapability, message);
+            return;
+        }
+        if region_breached {
             return;
         }
         let can_call_aborts = matches!(

@@ -66,9 +66,7 @@ impl Checker<'_> {
             }
             Clause::Shuffle | Clause::Materialize => Value::of(list),
             Clause::Unique { key, .. } => {
-                if let Some(key) = key {
-                    self.row_field(&element, key);
-                }
+                self.unique_values(&element, key.as_ref(), node);
                 Value::of(list)
             }
             Clause::Rank {
@@ -76,10 +74,12 @@ impl Checker<'_> {
                 score,
                 threshold,
             } => {
+                self.readonly_regions += 1;
                 self.with_row_scope(&element, Some(binding), |checker| {
                     let ty = checker.expr(*score).ty;
                     checker.expect_number(checker.body.expr(*score).node, &ty, "rank score");
                 });
+                self.readonly_regions -= 1;
                 if let Some(threshold) = threshold {
                     let ty = self.expr(*threshold).ty;
                     self.expect_number(self.body.expr(*threshold).node, &ty, "rank threshold");
@@ -261,7 +261,9 @@ impl Checker<'_> {
                     },
                 );
             }
+            self.readonly_regions += 1;
             let ty = self.expr(body).ty;
+            self.readonly_regions -= 1;
             self.pop_scope();
             return ty;
         }
@@ -317,5 +319,67 @@ impl Checker<'_> {
         }
         self.call_capability(&sig, node);
         sig.returns
+    }
+}
+
+/// Whether values of a type can be compared, hashed and tested for equality, as `unique` needs.
+fn hashable(ty: &Ty) -> bool {
+    matches!(
+        ty,
+        Ty::Int
+            | Ty::Long
+            | Ty::Double
+            | Ty::Bool
+            | Ty::String
+            | Ty::Enum(_)
+            | Ty::Date
+            | Ty::DateTime
+            | Ty::Time
+            | Ty::TimeSpan
+            | Ty::Complex
+            | Ty::Principal
+            | Ty::SecurePrincipal
+            | Ty::Asset
+            | Ty::Label
+            | Ty::Error
+    )
+}
+
+impl Checker<'_> {
+    /// `unique` keeps the first (or last) of equal values: plain values are compared directly,
+    /// rows by one of their fields.
+    fn unique_values(&mut self, element: &Ty, key: Option<&crate::hir::Ident>, node: NodeId) {
+        let Some(key) = key else {
+            if !hashable(element) {
+                self.error_with_help(
+                    node,
+                    Code::NotUnique,
+                    format!("the element has a type of'{element}' which is not capable of being compared, hashed, and equality tested for uniqueness"),
+                    "make rows unique by one of their fields: `unique first id`",
+                );
+            }
+            return;
+        };
+        let ty = self.row_field(element, key);
+        if !matches!(
+            element,
+            Ty::Record(_) | Ty::Message(_) | Ty::Anonymous(_) | Ty::Error
+        ) {
+            self.error(
+                node,
+                Code::NotUnique,
+                "unique with a key requires the list to contain records or messages",
+            );
+        } else if !hashable(&ty) {
+            self.error_with_help(
+                node,
+                Code::NotUnique,
+                format!(
+                    "the key '{}' must be capable of being compared, hashed, and equality tested for uniqueness",
+                    key.name
+                ),
+                "use a field of a scalar type as the key (int, string, an enum, a date, ...)",
+            );
+        }
     }
 }
