@@ -79,9 +79,16 @@ async function main() {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.setDefaultTimeout(20_000);
     const started = Date.now();
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
     const workbench = new Workbench(page);
-    await workbench.ready();
+    try {
+      await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
+      await workbench.ready();
+    } catch (error) {
+      const shot = path.join(screenshots, '00-startup.png');
+      await page.screenshot({ path: shot }).catch(() => {});
+      failed = checks.length;
+      throw new Error(`the workbench did not load (screenshot: ${shot}): ${error.message}`);
+    }
     console.log(`workbench ready in ${Date.now() - started} ms`);
 
     const context = { workbench, page, workspace };
