@@ -4,6 +4,7 @@
 
 const fs = require('node:fs');
 const net = require('node:net');
+const os = require('node:os');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
 
@@ -41,6 +42,9 @@ function layOutProfile(root, port, userSettings) {
     xdg: path.join(root, 'xdg'),
   };
   fs.rmSync(root, { recursive: true, force: true });
+  // VS Code's IPC sockets go to XDG_RUNTIME_DIR or the temporary folder, and stay there after it
+  // exits; a socket path must stay under about 100 bytes, which the run's folder may not allow.
+  dirs.sockets = fs.mkdtempSync(path.join(os.tmpdir(), 'adama-e2e-'));
   for (const dir of [dirs.userData, dirs.extensions, dirs.xdg]) {
     fs.mkdirSync(dir, { recursive: true });
   }
@@ -57,6 +61,8 @@ function environment(dirs) {
     XDG_CONFIG_HOME: path.join(dirs.xdg, 'config'),
     XDG_DATA_HOME: path.join(dirs.xdg, 'data'),
     XDG_CACHE_HOME: path.join(dirs.xdg, 'cache'),
+    XDG_RUNTIME_DIR: dirs.sockets,
+    TMPDIR: dirs.sockets,
   };
 }
 
@@ -109,6 +115,7 @@ async function start(dirs, port, workspace) {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) {
+      fs.rmSync(dirs.sockets, { recursive: true, force: true });
       throw new Error(`code-server exited with ${child.exitCode} before answering:\n${log}`);
     }
     try {
@@ -119,6 +126,7 @@ async function start(dirs, port, workspace) {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
+      fs.rmSync(dirs.sockets, { recursive: true, force: true });
       throw new Error(`code-server did not answer ${url}/healthz within 60 s:\n${log}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -133,6 +141,7 @@ async function start(dirs, port, workspace) {
         await exited;
         clearTimeout(timer);
       }
+      fs.rmSync(dirs.sockets, { recursive: true, force: true });
     },
   };
 }
