@@ -44,6 +44,7 @@ function userSettings(adama) {
     'extensions.autoUpdate': false,
     'telemetry.telemetryLevel': 'off',
     'update.mode': 'none',
+    'git.enabled': false,
     'debug.toolBarLocation': 'docked',
     'window.commandCenter': false,
     'chat.disableAIFeatures': true,

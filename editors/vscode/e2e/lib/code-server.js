@@ -40,12 +40,15 @@ function layOutProfile(root, port, userSettings) {
     extensions: path.join(root, 'extensions'),
     config: path.join(root, 'config.yaml'),
     xdg: path.join(root, 'xdg'),
+    tmp: path.join(root, 'tmp'),
   };
   fs.rmSync(root, { recursive: true, force: true });
-  // VS Code's IPC sockets go to XDG_RUNTIME_DIR or the temporary folder, and stay there after it
-  // exits; a socket path must stay under about 100 bytes, which the run's folder may not allow.
+  // VS Code's IPC sockets go to XDG_RUNTIME_DIR and stay there after it exits; a socket path must
+  // stay under about 100 bytes, which the run's folder may not allow, so they get a short folder
+  // removed at the end. Other temporary files (the TypeScript extension's, written while the
+  // window closes) go to the run's folder.
   dirs.sockets = fs.mkdtempSync(path.join(os.tmpdir(), 'adama-e2e-'));
-  for (const dir of [dirs.userData, dirs.extensions, dirs.xdg]) {
+  for (const dir of [dirs.userData, dirs.extensions, dirs.xdg, dirs.tmp]) {
     fs.mkdirSync(dir, { recursive: true });
   }
   fs.writeFileSync(dirs.config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
@@ -62,7 +65,7 @@ function environment(dirs) {
     XDG_DATA_HOME: path.join(dirs.xdg, 'data'),
     XDG_CACHE_HOME: path.join(dirs.xdg, 'cache'),
     XDG_RUNTIME_DIR: dirs.sockets,
-    TMPDIR: dirs.sockets,
+    TMPDIR: dirs.tmp,
   };
 }
 
