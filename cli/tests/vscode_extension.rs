@@ -4,16 +4,14 @@
 //!
 //! The npm part needs Node.js 20 or newer with npm on the PATH; `.ci/run` provides them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 mod npm;
-use npm::{clear_except_node_modules, npm, require_node};
-
-fn extension_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/vscode")
-}
+mod vscode;
+use npm::{npm, require_node};
+use vscode::{extension_copy, extension_dir};
 
 fn read_json(path: &Path) -> Value {
     let text =
@@ -117,20 +115,9 @@ fn the_extension_installs_bundles_passes_its_tests_and_packages() {
     // @vscode/vsce 3.9 requires Node.js 20.
     require_node("editors/vscode");
 
-    // A copy, so that the test neither races with nor leaves files in a developer's checkout. It
-    // lives under the target folder and keeps its node_modules while package-lock.json is
-    // unchanged: `npm ci` is most of this test's time, and a fresh clone (CI) always runs it.
     let work_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vscode-extension");
     let work = &work_dir;
-    let lock = std::fs::read(extension_dir().join("package-lock.json")).unwrap_or_default();
-    let stamp = work.join("node_modules/.installed-from-package-lock.json");
-    let installed = std::fs::read(&stamp).is_ok_and(|installed| installed == lock);
-    clear_except_node_modules(work);
-    copy_sources(&extension_dir(), work);
-    if !installed {
-        npm(work, &["ci", "--no-audit", "--no-fund", "--prefer-offline"]);
-        std::fs::write(&stamp, &lock).unwrap_or_else(|error| panic!("{error}"));
-    }
+    extension_copy(work);
     npm(work, &["run", "build"]);
     let bundle = std::fs::read_to_string(work.join("dist/extension.js"))
         .unwrap_or_else(|error| panic!("the bundle exists: {error}"));
@@ -167,24 +154,4 @@ fn the_extension_installs_bundles_passes_its_tests_and_packages() {
         .map(|metadata| metadata.len())
         .unwrap_or(0);
     assert!(size > 1000, "a .vsix was written ({size} bytes)");
-}
-
-/// Copies the extension's own files: everything but what npm and the build produce.
-fn copy_sources(from: &Path, to: &Path) {
-    let entries = std::fs::read_dir(from).unwrap_or_else(|error| panic!("{error}"));
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let path = entry.path();
-        if name == "node_modules" || name == "dist" || name.ends_with(".vsix") {
-            continue;
-        }
-        let target = to.join(name.as_ref());
-        if path.is_dir() {
-            std::fs::create_dir_all(&target).unwrap_or_else(|error| panic!("{error}"));
-            copy_sources(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap_or_else(|error| panic!("{error}"));
-        }
-    }
 }
