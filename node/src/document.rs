@@ -792,7 +792,12 @@ impl DocumentTask {
         let Some(engine) = self.engine.as_mut() else {
             return;
         };
-        let filter = self.space.view_fields();
+        // The view-state filter goes to fresh views only; most rounds have none.
+        let filter = if self.views.values().any(|sub| sub.fresh) {
+            self.space.view_fields()
+        } else {
+            Vec::new()
+        };
         let mut tokens: Vec<u64> = self.views.keys().copied().collect();
         tokens.sort_unstable();
         for token in tokens {

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -24,9 +25,15 @@ pub struct Frame {
 
 /// Opens a socket at `/~s` and waits for its `connected` status.
 pub async fn open(address: &str) -> Result<Socket, String> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/~s"))
-        .await
-        .map_err(|error| format!("cannot open a socket: {error}"))?;
+    // A small read buffer: the default (128 KiB) is zeroed on every read.
+    let config = WebSocketConfig::default().read_buffer_size(4096);
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(
+        format!("ws://{address}/~s"),
+        Some(config),
+        true,
+    )
+    .await
+    .map_err(|error| format!("cannot open a socket: {error}"))?;
     match read(&mut socket).await {
         Some((frame, _)) if frame.status.as_deref() == Some("connected") => Ok(socket),
         Some((_, text)) => Err(format!("the node greeted with {text}")),

@@ -230,6 +230,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
         opening.elapsed().as_secs_f64()
     );
     let (committed_before, fsyncs_before) = target.commits().await?;
+    let cpu_before = target.cpu();
     let began = Instant::now();
     let _ = started.send(true);
     tokio::time::sleep(Duration::from_secs(options.seconds)).await;
@@ -245,6 +246,10 @@ pub async fn run(options: &Options) -> Result<(), String> {
         }
     }
     let elapsed = began.elapsed().as_secs_f64();
+    let cpu = target
+        .cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     let (committed, fsyncs) = target.commits().await?;
     let (committed, fsyncs) = (committed - committed_before, fsyncs - fsyncs_before);
     latencies.sort();
@@ -275,5 +280,17 @@ pub async fn run(options: &Options) -> Result<(), String> {
         "transactions committed: {committed}, fsyncs: {fsyncs}, transactions per fsync: {:.1}",
         committed / fsyncs.max(1.0)
     );
+    if let Some(cpu) = cpu
+        && !options.in_process
+    {
+        // What the node would sustain with every core to itself, at this cost per send.
+        let per_send = cpu.as_secs_f64() / latencies.len().max(1) as f64;
+        println!(
+            "node CPU: {:.2} s over {elapsed:.1} s ({:.0}% of one core), {:.1} us per acknowledged send",
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() / elapsed * 100.0,
+            per_send * 1e6
+        );
+    }
     Ok(())
 }

@@ -131,6 +131,22 @@ impl Target {
         Ok((committed, fsyncs))
     }
 
+    /// The CPU time the node's threads have used so far, when its process is known (summed
+    /// from each thread's `schedstat`, in nanoseconds).
+    pub fn cpu(&self) -> Option<Duration> {
+        let threads = std::fs::read_dir(format!("/proc/{}/task", self.pid?)).ok()?;
+        let mut total = 0u64;
+        for thread in threads.flatten() {
+            let stat = std::fs::read_to_string(thread.path().join("schedstat")).unwrap_or_default();
+            total += stat
+                .split_whitespace()
+                .next()
+                .and_then(|ns| ns.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        Some(Duration::from_nanos(total))
+    }
+
     /// The node's resident memory in bytes, when its process is known.
     pub fn resident(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
