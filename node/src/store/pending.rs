@@ -36,6 +36,8 @@ pub struct Pending {
     documents: HashMap<Arc<str>, Vec<PendingEntry>>,
     batches: BTreeMap<u64, Batch>,
     entries: usize,
+    /// The bytes of the pending records, which this holds in memory.
+    bytes: usize,
     next_batch: u64,
 }
 
@@ -48,6 +50,11 @@ impl Pending {
     /// How many entries are pending.
     pub fn len(&self) -> usize {
         self.entries
+    }
+
+    /// How many bytes of records are pending.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// A document's pending entries, in index order.
@@ -85,6 +92,7 @@ impl Pending {
         };
         self.entries -= entries.len();
         for entry in entries {
+            self.bytes -= entry.bytes.len();
             if let Some(batch) = self.batches.get_mut(&entry.batch) {
                 batch.live -= 1;
                 if batch.live == 0 {
@@ -105,6 +113,7 @@ impl Pending {
             documents: Vec::new(),
         };
         for (document, index, bytes) in entries {
+            self.bytes += bytes.len();
             let list = self.documents.entry(Arc::clone(&document)).or_default();
             if list.is_empty() || list.last().is_some_and(|last| last.batch != key) {
                 batch.documents.push(document);
@@ -197,6 +206,7 @@ mod tests {
         pending.add_batch(0, vec![entry("a/one", 1), entry("b/one", 1)]);
         pending.add_batch(1, vec![entry("a/one", 2)]);
         assert_eq!(pending.len(), 3);
+        assert_eq!(pending.bytes(), 21);
         let a: Arc<str> = Arc::from("a/one");
         let b: Arc<str> = Arc::from("b/one");
         assert_eq!(pending.emptied_by([&a].into_iter()), vec![1]);
@@ -208,6 +218,7 @@ mod tests {
         assert_eq!(pending.oldest_documents().collect::<Vec<_>>(), vec![&b]);
         pending.clear("b/one");
         assert_eq!(pending.len(), 0);
+        assert_eq!(pending.bytes(), 0);
         assert_eq!(pending.next_batch(), 2);
     }
 }

@@ -34,6 +34,8 @@ const WAKES: TableDefinition<&str, i64> = TableDefinition::new("wakes");
 /// Past this many pending entries, each commit also moves the entries of the documents of the
 /// oldest write-ahead batches to their logs.
 const BACKLOG: usize = 50_000;
+/// Past this many bytes of pending entries (they are held in memory), commits drain too.
+const BACKLOG_BYTES: usize = 64 * 1024 * 1024;
 /// The fewest entries a draining commit moves, beyond twice its own appends.
 const DRAIN_STEP: usize = 512;
 
@@ -330,24 +332,19 @@ impl<'t> Commit<'t> {
     /// When too much is pending, moves the entries of the oldest batches' documents to their
     /// logs: at least twice what this commit appends, so that the backlog shrinks.
     fn drain(&mut self, backlog: usize) -> Result<(), StoreError> {
-        let pending = self.pending.len() + self.appends.len();
-        if pending <= backlog {
+        let appended: usize = self.appends.iter().map(|append| append.2.len()).sum();
+        let entries = self.pending.len() + self.appends.len();
+        if entries <= backlog && self.pending.bytes() + appended <= BACKLOG_BYTES {
             return Ok(());
         }
         let budget = (self.appends.len() * 2).max(DRAIN_STEP.min(backlog / 4));
-        let oldest: Vec<Arc<str>> = self
-            .pending
-            .oldest_documents()
-            .filter(|document| !self.cleared.contains(*document))
-            .cloned()
-            .collect();
-        let mut seen = HashSet::new();
-        for document in oldest {
+        let pending = self.pending;
+        for document in pending.oldest_documents() {
             if self.moved_entries >= budget {
                 break;
             }
-            if seen.insert(Arc::clone(&document)) {
-                self.move_to_log(&document, 0)?;
+            if !self.cleared.contains(document) {
+                self.move_to_log(document, 0)?;
             }
         }
         Ok(())
