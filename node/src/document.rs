@@ -163,6 +163,16 @@ type Deferred = Box<dyn FnOnce(Option<&Failure>) + Send>;
 /// How many queued requests one round takes.
 const ROUND: usize = 256;
 
+/// The most log entries a load replays after the latest snapshot, whatever the history kept.
+const SNAPSHOT_EVERY: u64 = 500;
+
+/// After how many logged entries a document writes a snapshot: often enough that a load
+/// replays a short tail however long the history is, and at least twice per
+/// `maximum_history`, so that compaction can drop what the history no longer keeps.
+pub fn snapshot_interval(maximum_history: usize) -> u64 {
+    (maximum_history as u64 / 2).clamp(1, SNAPSHOT_EVERY)
+}
+
 pub(crate) struct DocumentTask {
     node: Arc<Node>,
     space: Arc<Space>,
@@ -171,7 +181,8 @@ pub(crate) struct DocumentTask {
     generation: u64,
     engine: Option<Engine>,
     next_index: u64,
-    log_entries: u64,
+    /// Entries logged since the latest snapshot: what a load would replay.
+    since_snapshot: u64,
     views: HashMap<u64, ViewSub>,
     writes: Vec<Write>,
     deferred: Vec<Deferred>,
@@ -211,7 +222,7 @@ impl DocumentTask {
             generation,
             engine: None,
             next_index: 1,
-            log_entries: 0,
+            since_snapshot: 0,
             views: HashMap::new(),
             writes: Vec::new(),
             deferred: Vec::new(),
@@ -361,7 +372,7 @@ impl DocumentTask {
             return Ok(());
         };
         self.next_index = stored.last_index() + 1;
-        self.log_entries = stored.tail.len() as u64;
+        self.since_snapshot = stored.tail.len() as u64;
         let json = stored.fold();
         let engine = Engine::restore(&self.space, &self.key, &json)
             .map_err(|message| Failure::new(codes::CATASTROPHIC, message))?;
@@ -405,7 +416,7 @@ impl DocumentTask {
                         entry,
                     });
                     self.next_index += 1;
-                    self.log_entries += 1;
+                    self.since_snapshot += 1;
                     self.committed += 1;
                 }
                 Ok(record)
@@ -864,7 +875,7 @@ impl DocumentTask {
                     format!("{{\"deliver\":{},\"done\":true}}", sub.stream),
                 ));
             }
-        } else if self.log_entries * 2 > self.space.maximum_history as u64 * 3
+        } else if self.since_snapshot >= snapshot_interval(self.space.maximum_history)
             && let Some(engine) = &self.engine
         {
             self.writes.push(Write::Snapshot {
@@ -873,7 +884,7 @@ impl DocumentTask {
                 json: Arc::new(engine.dump()),
                 keep: self.space.maximum_history as u64,
             });
-            self.log_entries = self.space.maximum_history as u64;
+            self.since_snapshot = 0;
         }
         let writes = std::mem::take(&mut self.writes);
         let result = self.node.committer.commit(writes).await;
@@ -927,7 +938,12 @@ impl DocumentTask {
         let Some(engine) = self.engine.as_mut() else {
             return;
         };
-        let filter = self.space.view_fields();
+        // The view-state filter goes to fresh views only; most rounds have none.
+        let filter = if self.views.values().any(|sub| sub.fresh) {
+            self.space.view_fields()
+        } else {
+            Vec::new()
+        };
         let mut tokens: Vec<u64> = self.views.keys().copied().collect();
         tokens.sort_unstable();
         for token in tokens {

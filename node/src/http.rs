@@ -206,6 +206,7 @@ async fn upgrade(
     upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
+        .read_buffer_size(socket::READ_BUFFER_BYTES)
         .on_upgrade(move |socket| socket::run(node, socket, origin, ip))
 }
 

@@ -9,3 +9,59 @@ fn the_redb_store_keeps_the_storage_contract() {
     let path = directory.path().to_owned();
     conformance::run(|| RedbStore::open(&path).expect("the store opens"));
 }
+
+#[test]
+fn entries_drained_from_the_shared_log_load_as_written() {
+    use std::sync::Arc;
+
+    use adama_node::store::{Entry, Store, Write};
+    use serde_json::json;
+
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let record = |index: u64| {
+        Arc::new(adama_node::engine::Record {
+            seq: index as i32,
+            time: index as i64,
+            command: Arc::new(json!({"command": "send"})),
+            redo: json!({"n": index}),
+            undo: json!({"n": index - 1}),
+            response: None,
+        })
+    };
+    {
+        // A backlog of 40 entries: most commits also move older entries to their logs.
+        let store = RedbStore::open_with_backlog(directory.path(), 40).expect("the store opens");
+        for index in 1..=30u64 {
+            let writes: Vec<Write> = (0..7)
+                .map(|document| Write::Append {
+                    document: Arc::from(format!("x/{document}")),
+                    index,
+                    entry: Entry::new(record(index)).expect("encodes"),
+                })
+                .collect();
+            store.commit(&writes).expect("commit");
+        }
+        for document in 0..7 {
+            let stored = store
+                .load(&format!("x/{document}"))
+                .expect("load")
+                .expect("exists");
+            let indexes: Vec<u64> = stored.tail.iter().map(|(index, _)| *index).collect();
+            assert_eq!(indexes, (1..=30).collect::<Vec<_>>());
+        }
+    }
+    let store = RedbStore::open(directory.path()).expect("the store reopens");
+    for document in 0..7 {
+        let name = format!("x/{document}");
+        let stored = store.load(&name).expect("load").expect("exists");
+        assert_eq!(stored.last_index(), 30);
+        assert_eq!(stored.fold(), json!({"n": 30}));
+        assert_eq!(store.log(&name).expect("log").len(), 30);
+    }
+    let next = Write::Append {
+        document: Arc::from("x/3"),
+        index: 31,
+        entry: Entry::new(record(31)).expect("encodes"),
+    };
+    store.commit(&[next]).expect("the log goes on");
+}

@@ -47,6 +47,8 @@ pub fn run<S: Store>(open: impl Fn() -> S) {
     many_documents_share_one_commit(&open());
     uploaded_files_are_kept_per_document_until_it_is_deleted(&open());
     everything_committed_survives_a_reopen(&open);
+    snapshots_and_later_entries_survive_a_reopen(&open);
+    a_name_used_again_reopens_with_its_new_log(&open);
 }
 
 fn absent_documents_load_as_none(store: &impl Store) {
@@ -268,4 +270,69 @@ fn uploaded_files_are_kept_per_document_until_it_is_deleted(store: &impl Store) 
         Some(b"two".to_vec()),
         "another document keeps its files"
     );
+}
+
+fn snapshots_and_later_entries_survive_a_reopen<S: Store>(open: &impl Fn() -> S) {
+    {
+        let store = open();
+        let writes: Vec<Write> = (1..=6)
+            .map(|index| append("s/one", index, index as i64))
+            .collect();
+        store.commit(&writes).expect("commit");
+        store
+            .commit(&[
+                Write::Snapshot {
+                    document: Arc::from("s/one"),
+                    index: 6,
+                    json: Arc::new(json!({"n": 6, "__seq": 6})),
+                    keep: 2,
+                },
+                append("s/one", 7, 7),
+            ])
+            .expect("a snapshot and an append");
+        store.commit(&[append("s/one", 8, 8)]).expect("commit");
+    }
+    let store = open();
+    let stored = store.load("s/one").expect("load").expect("survives");
+    assert_eq!(stored.snapshot, Some((6, json!({"n": 6, "__seq": 6}))));
+    let tail: Vec<u64> = stored.tail.iter().map(|(index, _)| *index).collect();
+    assert_eq!(
+        tail,
+        vec![7, 8],
+        "only what follows the snapshot is replayed"
+    );
+    assert_eq!(stored.fold(), json!({"n": 8, "__seq": 8}));
+    let kept: Vec<u64> = store
+        .log("s/one")
+        .expect("log")
+        .iter()
+        .map(|(index, _)| *index)
+        .collect();
+    assert_eq!(kept, vec![5, 6, 7, 8]);
+    store
+        .commit(&[append("s/one", 9, 9)])
+        .expect("the log goes on after a reopen");
+}
+
+fn a_name_used_again_reopens_with_its_new_log<S: Store>(open: &impl Fn() -> S) {
+    {
+        let store = open();
+        let writes: Vec<Write> = (1..=5)
+            .map(|index| append("n/one", index, index as i64))
+            .collect();
+        store.commit(&writes).expect("commit");
+        store
+            .commit(&[Write::Delete {
+                document: Arc::from("n/one"),
+            }])
+            .expect("delete");
+        store
+            .commit(&[append("n/one", 1, 41), append("n/one", 2, 42)])
+            .expect("a new log under the same name");
+    }
+    let store = open();
+    let stored = store.load("n/one").expect("load").expect("exists");
+    assert_eq!(stored.last_index(), 2);
+    assert_eq!(stored.fold(), json!({"n": 42, "__seq": 2}));
+    assert_eq!(store.log("n/one").expect("log").len(), 2);
 }

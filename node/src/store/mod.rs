@@ -6,6 +6,7 @@
 //! folds the redo patches of the entries after the snapshot into it.
 
 pub mod conformance;
+mod pending;
 pub mod redb;
 
 use std::sync::Arc;

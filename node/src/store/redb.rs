@@ -1,16 +1,29 @@
-//! The embedded store on redb: one database file, six tables, one write transaction (one
-//! fsync) per batch of writes (and one per uploaded file).
+//! The embedded store on redb: one database file, one write transaction (one fsync) per batch
+//! of writes (and one per uploaded file).
+//!
+//! A batch's log entries, of however many documents, go to the write-ahead table as one value,
+//! so that a commit touches a few pages rather than one leaf of every document's log. They
+//! move to the per-document log (`log`) later, many at once (see [`super::pending`]); `moved`
+//! records, per document, up to which index its entries are there, so that a reopen knows
+//! which write-ahead entries are still pending.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition, WriteTransaction};
 use serde_json::{Value as Json, json};
 
+use super::pending::{self, Pending, WalEntry};
 use super::{AssetMeta, CommitStats, DocumentName, Store, StoreError, Stored, Write};
 use crate::engine::Record;
 
 /// `(document, index)` → the record as JSON.
 const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("log");
+/// batch number → the log entries of one commit (see [`pending::encode`]).
+const WAL: TableDefinition<u64, &[u8]> = TableDefinition::new("wal");
+/// document → the index up to which its entries are in `log` rather than `wal`.
+const MOVED: TableDefinition<&str, u64> = TableDefinition::new("moved");
 /// document → `{"index":n,"document":{…}}`.
 const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
 /// document → the index of its last entry; a document exists when it has a head.
@@ -24,20 +37,45 @@ const ASSET_META: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("a
 const ASSET_DATA: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("asset_data");
 /// Above every asset id (ids are ASCII letters and digits), to range over a document's files.
 const LAST_ID: &str = "\u{7f}";
+/// Past this many pending entries, each commit also moves the entries of the documents of the
+/// oldest write-ahead batches to their logs.
+const BACKLOG: usize = 50_000;
+/// Past this many bytes of pending entries (they are held in memory), commits drain too.
+const BACKLOG_BYTES: usize = 64 * 1024 * 1024;
+/// The fewest entries a draining commit moves, beyond twice its own appends.
+const DRAIN_STEP: usize = 512;
 
 /// The redb store. Every commit is `Durability::Immediate`: it returns after an fsync.
 #[derive(Debug)]
 pub struct RedbStore {
     db: Database,
+    /// Held through a whole commit, and by readers while they take their read transaction and
+    /// the pending entries, so that the two always agree.
+    pending: Mutex<Pending>,
+    /// How many pending entries the write-ahead table may hold before commits drain it.
+    backlog: usize,
 }
 
 fn io(error: impl std::fmt::Display) -> StoreError {
     StoreError::Io(error.to_string())
 }
 
+fn damaged(document: &str, index: u64, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        document: document.to_owned(),
+        index,
+        reason: reason.into(),
+    }
+}
+
 impl RedbStore {
     /// Opens (or creates) the store in `directory` (file `documents.redb`).
     pub fn open(directory: &Path) -> Result<RedbStore, StoreError> {
+        RedbStore::open_with_backlog(directory, BACKLOG)
+    }
+
+    /// Opens the store with another bound on the entries pending in the write-ahead table.
+    pub fn open_with_backlog(directory: &Path, backlog: usize) -> Result<RedbStore, StoreError> {
         std::fs::create_dir_all(directory).map_err(|error| {
             StoreError::Io(format!("cannot create {}: {error}", directory.display()))
         })?;
@@ -45,109 +83,326 @@ impl RedbStore {
         let db = Database::create(&path)
             .map_err(|error| StoreError::Io(format!("cannot open {}: {error}", path.display())))?;
         let write = db.begin_write().map_err(io)?;
-        {
+        let pending = {
             write.open_table(LOG).map_err(io)?;
             write.open_table(SNAPSHOTS).map_err(io)?;
-            write.open_table(HEADS).map_err(io)?;
             write.open_table(WAKES).map_err(io)?;
+            write.open_table(HEADS).map_err(io)?;
             write.open_table(ASSET_META).map_err(io)?;
             write.open_table(ASSET_DATA).map_err(io)?;
-        }
+            write.open_table(MOVED).map_err(io)?;
+            let pending = recover(&write)?;
+            let mut wal = write.open_table(WAL).map_err(io)?;
+            // Batches none of whose entries is pending any more.
+            let live: HashSet<u64> = pending.1;
+            let mut dead = Vec::new();
+            for entry in wal.iter().map_err(io)? {
+                let key = entry.map_err(io)?.0.value();
+                if !live.contains(&key) {
+                    dead.push(key);
+                }
+            }
+            for key in dead {
+                wal.remove(key).map_err(io)?;
+            }
+            pending.0
+        };
         write.commit().map_err(io)?;
-        Ok(RedbStore { db })
+        Ok(RedbStore {
+            db,
+            pending: Mutex::new(pending),
+            backlog,
+        })
+    }
+
+    fn pending(&self) -> MutexGuard<'_, Pending> {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A read transaction and a document's pending entries, as of the same commit.
+    fn read(
+        &self,
+        document: &str,
+    ) -> Result<(redb::ReadTransaction, Vec<pending::PendingEntry>), StoreError> {
+        let pending = self.pending();
+        let read = self.db.begin_read().map_err(io)?;
+        Ok((read, pending.of(document).to_vec()))
     }
 }
 
+/// Rebuilds the pending entries from the write-ahead table: an entry is pending when its
+/// document exists and the index lies after what moved to the log and up to the head. When a
+/// deleted document's name was used again, the later batch holds the entry that counts.
+/// Also answers which batches hold a pending entry.
+fn recover(transaction: &WriteTransaction) -> Result<(Pending, HashSet<u64>), StoreError> {
+    let heads = transaction.open_table(HEADS).map_err(io)?;
+    let moved = transaction.open_table(MOVED).map_err(io)?;
+    let wal = transaction.open_table(WAL).map_err(io)?;
+    // document → index → (batch, record)
+    type Found = BTreeMap<u64, (u64, Arc<[u8]>)>;
+    let mut by_document: HashMap<Arc<str>, Found> = HashMap::new();
+    let mut last_key = None;
+    for entry in wal.iter().map_err(io)? {
+        let (key, value) = entry.map_err(io)?;
+        let key = key.value();
+        last_key = Some(key);
+        let entries = pending::decode(value.value())
+            .ok_or_else(|| damaged("wal", key, "a write-ahead batch does not decode"))?;
+        for (document, index, bytes) in entries {
+            let Some(head) = heads.get(&*document).map_err(io)?.map(|v| v.value()) else {
+                continue;
+            };
+            let through = moved.get(&*document).map_err(io)?.map_or(0, |v| v.value());
+            if index > through && index <= head {
+                by_document
+                    .entry(document)
+                    .or_default()
+                    .insert(index, (key, bytes));
+            }
+        }
+    }
+    // Batches are re-formed in key order so that the oldest drain first.
+    let mut batches: BTreeMap<u64, Vec<WalEntry>> = BTreeMap::new();
+    for (document, entries) in by_document {
+        for (index, (key, bytes)) in entries {
+            batches
+                .entry(key)
+                .or_default()
+                .push((Arc::clone(&document), index, bytes));
+        }
+    }
+    let mut pending = Pending::default();
+    let live = batches.keys().copied().collect();
+    for (key, entries) in batches {
+        pending.add_batch(key, entries);
+    }
+    if let Some(key) = last_key {
+        pending.add_batch(key, Vec::new());
+    }
+    Ok((pending, live))
+}
+
 fn decode(document: &str, index: u64, bytes: &[u8]) -> Result<Record, StoreError> {
-    serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt {
-        document: document.to_owned(),
-        index,
-        reason: error.to_string(),
-    })
+    serde_json::from_slice(bytes).map_err(|error| damaged(document, index, error.to_string()))
+}
+
+type LogTable<'t> = Table<'t, (&'static str, u64), &'static [u8]>;
+
+/// The writes of one commit being applied inside its write transaction.
+struct Commit<'t> {
+    log: LogTable<'t>,
+    moved: Table<'t, &'static str, u64>,
+    snapshots: Table<'t, &'static str, &'static [u8]>,
+    heads: Table<'t, &'static str, u64>,
+    wakes: Table<'t, &'static str, i64>,
+    asset_meta: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    asset_data: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    pending: &'t Pending,
+    /// This batch's appends still bound for the write-ahead table.
+    appends: Vec<WalEntry>,
+    /// Documents whose earlier pending entries are settled by this commit.
+    cleared: HashSet<Arc<str>>,
+    moved_entries: usize,
+    stats: CommitStats,
+}
+
+impl<'t> Commit<'t> {
+    fn new(
+        transaction: &'t WriteTransaction,
+        pending: &'t Pending,
+    ) -> Result<Commit<'t>, StoreError> {
+        Ok(Commit {
+            log: transaction.open_table(LOG).map_err(io)?,
+            moved: transaction.open_table(MOVED).map_err(io)?,
+            snapshots: transaction.open_table(SNAPSHOTS).map_err(io)?,
+            heads: transaction.open_table(HEADS).map_err(io)?,
+            wakes: transaction.open_table(WAKES).map_err(io)?,
+            asset_meta: transaction.open_table(ASSET_META).map_err(io)?,
+            asset_data: transaction.open_table(ASSET_DATA).map_err(io)?,
+            pending,
+            appends: Vec::new(),
+            cleared: HashSet::new(),
+            moved_entries: 0,
+            stats: CommitStats::default(),
+        })
+    }
+
+    /// Moves a document's pending entries, earlier and of this batch, to its log, except those
+    /// at or below `cut` (which compaction drops).
+    fn move_to_log(&mut self, document: &Arc<str>, cut: u64) -> Result<(), StoreError> {
+        let mut through = None;
+        if !self.cleared.contains(document) {
+            for entry in self.pending.of(document) {
+                if entry.index > cut {
+                    self.log
+                        .insert((&**document, entry.index), &*entry.bytes)
+                        .map_err(io)?;
+                    self.moved_entries += 1;
+                }
+                through = Some(entry.index);
+            }
+        }
+        let mut kept = Vec::with_capacity(self.appends.len());
+        for append in std::mem::take(&mut self.appends) {
+            if append.0 == *document {
+                if append.1 > cut {
+                    self.log
+                        .insert((&**document, append.1), &*append.2)
+                        .map_err(io)?;
+                    self.moved_entries += 1;
+                }
+                through = Some(append.1);
+            } else {
+                kept.push(append);
+            }
+        }
+        self.appends = kept;
+        if let Some(through) = through {
+            self.moved.insert(&**document, through).map_err(io)?;
+        }
+        self.cleared.insert(Arc::clone(document));
+        Ok(())
+    }
+
+    fn head(&self, document: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .heads
+            .get(document)
+            .map_err(io)?
+            .map_or(0, |v| v.value()))
+    }
+
+    fn apply(&mut self, write: &Write) -> Result<(), StoreError> {
+        match write {
+            Write::Append {
+                document,
+                index,
+                entry,
+            } => {
+                let last = self.head(document)?;
+                if *index != last + 1 {
+                    return Err(StoreError::OutOfOrder {
+                        document: document.to_string(),
+                        index: *index,
+                        last,
+                    });
+                }
+                self.stats.bytes += entry.bytes.len() as u64;
+                self.heads.insert(&**document, *index).map_err(io)?;
+                self.appends
+                    .push((Arc::clone(document), *index, Arc::clone(&entry.bytes)));
+            }
+            Write::Snapshot {
+                document,
+                index,
+                json,
+                keep,
+            } => {
+                let bytes = serde_json::to_vec(&json!({"index": index, "document": &**json}))
+                    .map_err(io)?;
+                self.stats.bytes += bytes.len() as u64;
+                self.snapshots
+                    .insert(&**document, bytes.as_slice())
+                    .map_err(io)?;
+                let last = self.head(document)?;
+                self.heads
+                    .insert(&**document, last.max(*index))
+                    .map_err(io)?;
+                let cut = index.saturating_sub(*keep);
+                self.move_to_log(document, cut)?;
+                if cut > 0 {
+                    self.log
+                        .retain_in((&**document, 0)..=(&**document, cut), |_, _| false)
+                        .map_err(io)?;
+                }
+            }
+            Write::Delete { document } => {
+                self.log
+                    .retain_in((&**document, 0)..=(&**document, u64::MAX), |_, _| false)
+                    .map_err(io)?;
+                self.snapshots.remove(&**document).map_err(io)?;
+                self.heads.remove(&**document).map_err(io)?;
+                self.moved.remove(&**document).map_err(io)?;
+                self.wakes.remove(&**document).map_err(io)?;
+                let files = (&**document, "")..=(&**document, LAST_ID);
+                self.asset_meta
+                    .retain_in(files.clone(), |_, _| false)
+                    .map_err(io)?;
+                self.asset_data.retain_in(files, |_, _| false).map_err(io)?;
+                self.appends.retain(|append| append.0 != *document);
+                self.cleared.insert(Arc::clone(document));
+            }
+            Write::Wake { document, at } => match at {
+                Some(at) => {
+                    self.wakes.insert(&**document, *at).map_err(io)?;
+                }
+                None => {
+                    self.wakes.remove(&**document).map_err(io)?;
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// When too much is pending, moves the entries of the oldest batches' documents to their
+    /// logs: at least twice what this commit appends, so that the backlog shrinks.
+    fn drain(&mut self, backlog: usize) -> Result<(), StoreError> {
+        let appended: usize = self.appends.iter().map(|append| append.2.len()).sum();
+        let entries = self.pending.len() + self.appends.len();
+        if entries <= backlog && self.pending.bytes() + appended <= BACKLOG_BYTES {
+            return Ok(());
+        }
+        let budget = (self.appends.len() * 2).max(DRAIN_STEP.min(backlog / 4));
+        let pending = self.pending;
+        for document in pending.oldest_documents() {
+            if self.moved_entries >= budget {
+                break;
+            }
+            if !self.cleared.contains(document) {
+                self.move_to_log(document, 0)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Store for RedbStore {
     fn commit(&self, writes: &[Write]) -> Result<CommitStats, StoreError> {
-        let mut stats = CommitStats::default();
+        let mut pending = self.pending();
         let transaction = self.db.begin_write().map_err(io)?;
-        {
-            let mut log = transaction.open_table(LOG).map_err(io)?;
-            let mut snapshots = transaction.open_table(SNAPSHOTS).map_err(io)?;
-            let mut heads = transaction.open_table(HEADS).map_err(io)?;
-            let mut wakes = transaction.open_table(WAKES).map_err(io)?;
-            let mut asset_meta = transaction.open_table(ASSET_META).map_err(io)?;
-            let mut asset_data = transaction.open_table(ASSET_DATA).map_err(io)?;
+        let (appends, cleared, mut stats) = {
+            let mut commit = Commit::new(&transaction, &pending)?;
             for write in writes {
-                match write {
-                    Write::Append {
-                        document,
-                        index,
-                        entry,
-                    } => {
-                        let last = heads.get(&**document).map_err(io)?.map_or(0, |v| v.value());
-                        if *index != last + 1 {
-                            return Err(StoreError::OutOfOrder {
-                                document: document.to_string(),
-                                index: *index,
-                                last,
-                            });
-                        }
-                        stats.bytes += entry.bytes.len() as u64;
-                        log.insert((&**document, *index), &*entry.bytes)
-                            .map_err(io)?;
-                        heads.insert(&**document, *index).map_err(io)?;
-                    }
-                    Write::Snapshot {
-                        document,
-                        index,
-                        json,
-                        keep,
-                    } => {
-                        let bytes =
-                            serde_json::to_vec(&json!({"index": index, "document": &**json}))
-                                .map_err(io)?;
-                        stats.bytes += bytes.len() as u64;
-                        snapshots
-                            .insert(&**document, bytes.as_slice())
-                            .map_err(io)?;
-                        let last = heads.get(&**document).map_err(io)?.map_or(0, |v| v.value());
-                        heads.insert(&**document, last.max(*index)).map_err(io)?;
-                        let cut = index.saturating_sub(*keep);
-                        if cut > 0 {
-                            log.retain_in((&**document, 0)..=(&**document, cut), |_, _| false)
-                                .map_err(io)?;
-                        }
-                    }
-                    Write::Delete { document } => {
-                        log.retain_in((&**document, 0)..=(&**document, u64::MAX), |_, _| false)
-                            .map_err(io)?;
-                        snapshots.remove(&**document).map_err(io)?;
-                        heads.remove(&**document).map_err(io)?;
-                        wakes.remove(&**document).map_err(io)?;
-                        let files = (&**document, "")..=(&**document, LAST_ID);
-                        asset_meta
-                            .retain_in(files.clone(), |_, _| false)
-                            .map_err(io)?;
-                        asset_data.retain_in(files, |_, _| false).map_err(io)?;
-                    }
-                    Write::Wake { document, at } => match at {
-                        Some(at) => {
-                            wakes.insert(&**document, *at).map_err(io)?;
-                        }
-                        None => {
-                            wakes.remove(&**document).map_err(io)?;
-                        }
-                    },
-                }
+                commit.apply(write)?;
+            }
+            commit.drain(self.backlog)?;
+            (commit.appends, commit.cleared, commit.stats)
+        };
+        let key = pending.next_batch();
+        {
+            let mut wal = transaction.open_table(WAL).map_err(io)?;
+            if !appends.is_empty() {
+                let value = pending::encode(&appends);
+                stats.bytes += value.len() as u64;
+                wal.insert(key, value.as_slice()).map_err(io)?;
+            }
+            for emptied in pending.emptied_by(cleared.iter()) {
+                wal.remove(emptied).map_err(io)?;
             }
         }
         transaction.commit().map_err(io)?;
+        for document in &cleared {
+            pending.clear(document);
+        }
+        pending.add_batch(key, appends);
         stats.fsyncs = 1;
         Ok(stats)
     }
 
     fn load(&self, document: &DocumentName) -> Result<Option<Stored>, StoreError> {
-        let read = self.db.begin_read().map_err(io)?;
+        let (read, pending) = self.read(document)?;
         let heads = read.open_table(HEADS).map_err(io)?;
         let Some(head) = heads.get(document).map_err(io)?.map(|v| v.value()) else {
             return Ok(None);
@@ -155,22 +410,19 @@ impl Store for RedbStore {
         let snapshots = read.open_table(SNAPSHOTS).map_err(io)?;
         let snapshot = match snapshots.get(document).map_err(io)? {
             Some(bytes) => {
-                let parsed: Json =
-                    serde_json::from_slice(bytes.value()).map_err(|error| StoreError::Corrupt {
-                        document: document.to_owned(),
-                        index: 0,
-                        reason: format!("the snapshot is not JSON: {error}"),
-                    })?;
+                let parsed: Json = serde_json::from_slice(bytes.value()).map_err(|error| {
+                    damaged(document, 0, format!("the snapshot is not JSON: {error}"))
+                })?;
                 let index = parsed.get("index").and_then(Json::as_u64);
                 let json = parsed.get("document").cloned();
                 match (index, json) {
                     (Some(index), Some(json)) => Some((index, json)),
                     _ => {
-                        return Err(StoreError::Corrupt {
-                            document: document.to_owned(),
-                            index: 0,
-                            reason: "the snapshot lacks its index or document".into(),
-                        });
+                        return Err(damaged(
+                            document,
+                            0,
+                            "the snapshot lacks its index or document",
+                        ));
                     }
                 }
             }
@@ -180,34 +432,43 @@ impl Store for RedbStore {
         let log = read.open_table(LOG).map_err(io)?;
         let mut tail = Vec::new();
         let mut expected = from;
+        let mut take = |index: u64, bytes: &[u8]| -> Result<(), StoreError> {
+            if index < expected {
+                return Ok(());
+            }
+            if index != expected {
+                return Err(damaged(
+                    document,
+                    expected,
+                    format!("entry {expected} is missing (next is {index})"),
+                ));
+            }
+            tail.push((index, decode(document, index, bytes)?));
+            expected += 1;
+            Ok(())
+        };
         for entry in log
             .range((document, from)..=(document, u64::MAX))
             .map_err(io)?
         {
             let (key, value) = entry.map_err(io)?;
-            let index = key.value().1;
-            if index != expected {
-                return Err(StoreError::Corrupt {
-                    document: document.to_owned(),
-                    index: expected,
-                    reason: format!("entry {expected} is missing (next is {index})"),
-                });
-            }
-            tail.push((index, decode(document, index, value.value())?));
-            expected += 1;
+            take(key.value().1, value.value())?;
+        }
+        for entry in &pending {
+            take(entry.index, &entry.bytes)?;
         }
         if expected <= head && snapshot.as_ref().is_none_or(|(index, _)| *index < head) {
-            return Err(StoreError::Corrupt {
-                document: document.to_owned(),
-                index: expected,
-                reason: format!("the log ends before its head {head}"),
-            });
+            return Err(damaged(
+                document,
+                expected,
+                format!("the log ends before its head {head}"),
+            ));
         }
         Ok(Some(Stored { snapshot, tail }))
     }
 
     fn log(&self, document: &DocumentName) -> Result<Vec<(u64, Record)>, StoreError> {
-        let read = self.db.begin_read().map_err(io)?;
+        let (read, pending) = self.read(document)?;
         let log = read.open_table(LOG).map_err(io)?;
         let mut entries = Vec::new();
         for entry in log
@@ -217,6 +478,9 @@ impl Store for RedbStore {
             let (key, value) = entry.map_err(io)?;
             let index = key.value().1;
             entries.push((index, decode(document, index, value.value())?));
+        }
+        for entry in pending {
+            entries.push((entry.index, decode(document, entry.index, &entry.bytes)?));
         }
         Ok(entries)
     }

@@ -1,0 +1,131 @@
+//! A load client for the node. It measures, against counter documents:
+//!
+//! - `--measure sends` (the default): acknowledged, durable sends per second, acknowledgement
+//!   latency percentiles and transactions per fsync, with `--connections` sockets on each of
+//!   `--documents` documents, each sending in a closed loop (`--window` in flight) or, with
+//!   `--rate R`, R sends per second in total;
+//! - `--measure idle`: the node's memory per idle connection and per loaded idle document;
+//! - `--measure upgrade`: the time from deploying new code until every viewer has its delta;
+//! - `--measure reload --transactions N`: the load of a document whose log holds N transactions.
+//!
+//! The node runs in a child process (this binary, started with `--serve-node`) unless
+//! `--connect ADDR` names a running one (`adama serve`; `--pid` lets the memory be read) or
+//! `--in-process 1` asks for one in this process.
+//!
+//! `cargo run --release -p adama-node --bin adama-load -- --documents 1000 --connections 10 --seconds 10`
+
+mod client;
+mod idle;
+mod reload;
+mod sends;
+mod target;
+mod upgrade;
+
+/// How the load is made; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub measure: String,
+    pub documents: usize,
+    pub connections: usize,
+    pub seconds: u64,
+    /// Sends each connection keeps in flight.
+    pub window: usize,
+    /// Sends per second in total (paced); `None`: every connection sends in a closed loop.
+    pub rate: Option<u64>,
+    /// For `reload`: the transactions in the document's log.
+    pub transactions: u64,
+    /// For `reload`: the space's `maximum_history` (how much of the log is kept as history).
+    pub history: u64,
+    /// A running node to load instead of a child process.
+    pub connect: Option<String>,
+    /// The process id of the node given by `--connect`, to read its memory.
+    pub pid: Option<u32>,
+    pub in_process: bool,
+}
+
+fn number(flag: &str, value: &str) -> Result<u64, String> {
+    value
+        .parse::<u64>()
+        .map_err(|_| format!("{flag} needs a number, not '{value}'"))
+}
+
+fn options(args: Vec<String>) -> Result<Options, String> {
+    let mut options = Options {
+        measure: "sends".into(),
+        documents: 100,
+        connections: 10,
+        seconds: 10,
+        window: 1,
+        rate: None,
+        transactions: 100_000,
+        history: 1000,
+        connect: None,
+        pid: None,
+        in_process: false,
+    };
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--measure" => options.measure = value,
+            "--documents" => options.documents = number(&flag, &value)? as usize,
+            "--connections" => options.connections = number(&flag, &value)? as usize,
+            "--seconds" => options.seconds = number(&flag, &value)?,
+            "--window" => options.window = (number(&flag, &value)? as usize).max(1),
+            "--rate" => options.rate = Some(number(&flag, &value)?.max(1)),
+            "--transactions" => options.transactions = number(&flag, &value)?,
+            "--history" => options.history = number(&flag, &value)?.max(1),
+            "--connect" => options.connect = Some(value),
+            "--pid" => options.pid = Some(number(&flag, &value)? as u32),
+            "--in-process" => options.in_process = number(&flag, &value)? != 0,
+            other => {
+                return Err(format!(
+                    "unknown option {other} (--measure sends|idle|upgrade|reload, --documents, \
+                     --connections, --seconds, --window, --rate, --transactions, --history, \
+                     --connect, --pid, --in-process)"
+                ));
+            }
+        }
+    }
+    if !["sends", "idle", "upgrade", "reload"].contains(&options.measure.as_str()) {
+        return Err(format!(
+            "unknown measure '{}' (sends, idle, upgrade or reload)",
+            options.measure
+        ));
+    }
+    Ok(options)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = match adama_node::runtime() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            std::process::exit(2);
+        }
+    };
+    if args.first().map(String::as_str) == Some(target::SERVE_NODE) {
+        runtime.block_on(target::serve_node(args.get(1).cloned()));
+        return;
+    }
+    let options = match options(args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::exit(2);
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match options.measure.as_str() {
+            "reload" => reload::run(&options).await,
+            "idle" => idle::run(&options).await,
+            "upgrade" => upgrade::run(&options).await,
+            _ => sends::run(&options).await,
+        }
+    });
+    if let Err(message) = outcome {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
