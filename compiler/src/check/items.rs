@@ -720,7 +720,7 @@ impl Checker<'_> {
             self.viewer_is(owner, record);
         }
         if let Privacy::UsePolicy(guard) = &field.privacy {
-            self.guard_in(guard, record);
+            self.guard_in(guard, record, "");
         }
         if let Some(value) = field.value {
             self.context = Context::new(CodeKind::Constant);
@@ -801,10 +801,12 @@ impl Checker<'_> {
     }
 
     fn guard(&mut self, guard: &Guard) {
-        self.guard_in(guard, None);
+        self.guard_in(guard, None, "");
     }
 
-    fn guard_in(&mut self, guard: &Guard, record: Option<&Arc<str>>) {
+    /// The policies of a guard are the record's own (inside a record) or the document's; `what`
+    /// ends the message of a missing one (" for bubble guard").
+    fn guard_in(&mut self, guard: &Guard, record: Option<&Arc<str>>, what: &str) {
         for policy in &guard.policies {
             let in_record = record.is_some_and(|record| {
                 self.signatures
@@ -816,7 +818,7 @@ impl Checker<'_> {
                 self.error_suggesting(
                     policy.node,
                     Code::UnknownPolicy,
-                    format!("Policy '{}' was not found", policy.name),
+                    format!("Policy '{}' was not found{what}", policy.name),
                     self.suggest_policy(record.map(|record| &**record), &policy.name),
                 );
             }
@@ -856,7 +858,7 @@ impl Checker<'_> {
 
     fn bubble(&mut self, bubble: &Bubble, record: Option<&Arc<str>>) {
         if let Some(guard) = &bubble.guard {
-            self.guard(guard);
+            self.guard_in(guard, record, " for bubble guard");
         }
         let mut context = Context::new(CodeKind::Bubble);
         context.record = record.cloned();
