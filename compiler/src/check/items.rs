@@ -96,6 +96,7 @@ pub fn formula_type(
 
 impl Checker<'_> {
     fn item(&mut self, item: &Item) {
+        self.declaration = item.node;
         match &item.decl {
             Decl::Field(field) => self.field(field, None),
             Decl::Formula(formula) => self.formula(formula, None),
@@ -290,7 +291,6 @@ impl Checker<'_> {
     fn constructor_decl(&mut self, parameter: Option<&(Ident, Ident)>, body: &Block) {
         let mut locals = Vec::new();
         if let Some((message, name)) = parameter {
-            self.constructor_without_invention(message);
             self.constructor_messages_unify(message);
             let ty = self.message_type(message);
             locals.push((name.clone(), ty, true));
@@ -316,7 +316,7 @@ impl Checker<'_> {
                     code_context.returns = Some(Ty::Bool);
                     let flow = self.code_flow(body, code_context, locals);
                     if flow == Flow::Continues {
-                        self.error_at_end(
+                        self.error_on_body(
                             body,
                             format!("The '{name}' policy must return a boolean"),
                         );
@@ -406,13 +406,16 @@ impl Checker<'_> {
             self.context = Context::new(CodeKind::Constant);
             self.expr(*value);
             if key.name == "error" {
-                self.error(
-                    key.node,
-                    Code::StructureRule,
-                    format!(
-                        "The link '{}' has an error param which is an error",
-                        name.name
-                    ),
+                self.report(
+                    SemanticDiagnostic::new(
+                        self.declaration,
+                        Code::StructureRule,
+                        format!(
+                            "The link '{}' has an error param which is an error",
+                            name.name
+                        ),
+                    )
+                    .with_label(Anchor::Node(key.node), "the 'error' parameter"),
                 );
             }
         }
@@ -538,19 +541,6 @@ impl Checker<'_> {
             }
             seen.push(value);
             next = value.saturating_add(1);
-        }
-    }
-
-    /// A document with an `invent` policy is created without an argument, so no constructor may
-    /// take a message (language section 7.1).
-    fn constructor_without_invention(&mut self, message: &Ident) {
-        if self.signatures.has_static_invent {
-            self.error_with_help(
-                message.node,
-                Code::StructureRule,
-                "Invention requires all constructors to not accept messages",
-                "remove the message parameter from @construct, or remove the invent policy",
-            );
         }
     }
 
@@ -710,10 +700,14 @@ impl Checker<'_> {
             }
         }
         if record.is_some() && field.name.name == "id" && !matches!(ty, Ty::Int | Ty::Error) {
-            self.error(
-                field.ty.node(),
-                Code::FieldTypeNotAllowed,
-                "id must be type int",
+            // The key of the record is wrong, so the record as a whole is blamed.
+            self.report(
+                SemanticDiagnostic::new(
+                    self.declaration,
+                    Code::FieldTypeNotAllowed,
+                    "id must be type int",
+                )
+                .with_label(Anchor::Node(field.ty.node()), "the type of 'id'"),
             );
         }
         if let Privacy::ViewerIs(owner) = &field.privacy {
@@ -963,10 +957,13 @@ impl Checker<'_> {
             MessageMember::Field(field) => {
                 let ty = self.resolve_type(&field.ty);
                 if contains_record_or_table(&ty) {
-                    self.error(
-                        field.ty.node(),
-                        Code::FieldTypeNotAllowed,
-                        format!("Messages can't have a field type of '{ty}'"),
+                    self.report(
+                        SemanticDiagnostic::new(
+                            self.declaration,
+                            Code::FieldTypeNotAllowed,
+                            format!("Messages can't have a field type of '{ty}'"),
+                        )
+                        .with_label(Anchor::Node(field.ty.node()), "this field's type"),
                     );
                 }
                 if let Some(value) = field.value {
@@ -1088,7 +1085,7 @@ impl Checker<'_> {
                 let mut context = Context::new(code_kind);
                 context.returns = Some(Ty::Bool);
                 if self.code_flow(body, context, Vec::new()) == Flow::Continues {
-                    self.error_at_end(body, format!("The {word} handler must return a boolean"));
+                    self.error_on_body(body, format!("The {word} handler must return a boolean"));
                 }
             }
             EventKind::Disconnected => self.code(body, Context::new(CodeKind::Event), Vec::new()),
@@ -1219,6 +1216,15 @@ impl Checker<'_> {
         let flow = self.block(body);
         self.scopes = vec![Default::default()];
         flow
+    }
+
+    /// A handler that must return a value says so on its whole body, which starts on the
+    /// handler's own line.
+    fn error_on_body(&mut self, body: &Block, message: String) {
+        match body.whole {
+            Some(node) => self.error(node, Code::MissingReturn, message),
+            None => self.error_at_end(body, message),
+        }
     }
 
     fn error_at_end(&mut self, body: &Block, message: String) {

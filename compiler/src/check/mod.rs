@@ -80,6 +80,8 @@ pub struct Checker<'a> {
     links: Vec<(Definition, Definition)>,
     /// The fields that shorthand literal fields (`{x}`) name, by the node of the name.
     shorthands: Vec<(NodeId, Definition)>,
+    /// The whole top-level declaration being checked, blamed by rules about its shape.
+    declaration: NodeId,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -114,6 +116,7 @@ impl<'a> Checker<'a> {
             names: Vec::new(),
             links: Vec::new(),
             shorthands: Vec::new(),
+            declaration: NodeId(0),
         }
     }
 
