@@ -719,7 +719,8 @@ impl Checker<'_> {
         if let Some(value) = field.value {
             self.context = Context::new(CodeKind::Constant);
             let value_ty = self.expr(value).ty;
-            self.expect_storable(self.body.expr(value).node, &ty, &value_ty, true);
+            let origin = Some(Anchor::Node(field.ty.node()));
+            self.expect_storable_in(self.body.expr(value).node, &ty, &value_ty, true, origin);
         }
     }
 
@@ -969,7 +970,14 @@ impl Checker<'_> {
                 if let Some(value) = field.value {
                     self.context = Context::new(CodeKind::Constant);
                     let value_ty = self.expr(value).ty;
-                    self.expect_storable(self.body.expr(value).node, &ty, &value_ty, false);
+                    let origin = Some(Anchor::Node(field.ty.node()));
+                    self.expect_storable_in(
+                        self.body.expr(value).node,
+                        &ty,
+                        &value_ty,
+                        false,
+                        origin,
+                    );
                 }
             }
             MessageMember::Index(field) => {
@@ -1043,7 +1051,9 @@ impl Checker<'_> {
         context.record = record;
         context.message = message;
         context.returns = returns.clone();
+        self.return_origin = function.returns.as_ref().map(|ty| ty.node());
         let flow = self.code_flow(&function.body, context, locals);
+        self.return_origin = None;
         if flow == Flow::Continues && returns.as_ref().is_some_and(|ty| *ty != Ty::Void) {
             self.error(
                 function.name.node,

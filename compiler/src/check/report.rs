@@ -4,6 +4,7 @@
 //! stays valid (and salsa keeps it) when text moves; `queries::diagnostics` turns anchors into
 //! ranges through the current source maps.
 
+use super::resolution::Definition;
 use super::{Checker, SemanticDiagnostic};
 use crate::diagnostic::Code;
 use crate::hir::NodeId;
@@ -17,6 +18,9 @@ pub enum Anchor {
     Item { item: usize, node: NodeId },
     /// The end of the file, where a missing declaration can be added.
     EndOfFile,
+    /// The name that declares a definition, wherever it is in the file (a field whose type a
+    /// value must fit, a function whose parameter it must fit).
+    Declared(Definition),
 }
 
 /// One edit of a fix: the text of the anchor is replaced by `text` (at the end of the file,
