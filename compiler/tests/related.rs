@@ -71,4 +71,16 @@ fn declaration_rules_blame_the_declaration_and_show_the_part() {
         lines(text),
         vec![(0, vec![(1, "the same parameter types again".to_owned())])]
     );
+    let text = "record Card {\n  public int id;\n}\n\
+                message Hand {\n  table<Card> cards;\n}\n";
+    assert_eq!(
+        lines(text),
+        vec![(
+            3,
+            vec![
+                (4, "this field's type".to_owned()),
+                (0, "'Card' is a record, not a message".to_owned()),
+            ]
+        )]
+    );
 }

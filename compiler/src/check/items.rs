@@ -964,7 +964,13 @@ impl Checker<'_> {
                             Code::FieldTypeNotAllowed,
                             format!("Messages can't have a field type of '{ty}'"),
                         )
-                        .with_label(Anchor::Node(field.ty.node()), "this field's type"),
+                        .with_label(Anchor::Node(field.ty.node()), "this field's type")
+                        .with_labels(record_inside(&ty).map(|record| {
+                            (
+                                Anchor::Declared(Definition::Record(record.to_string())),
+                                format!("'{record}' is a record, not a message"),
+                            )
+                        })),
                     );
                 }
                 if let Some(value) = field.value {
@@ -1249,6 +1255,18 @@ impl Checker<'_> {
 
 /// Whether a message field of this type would hold something that is not plain data: a record,
 /// a table, a channel, a future, or reactive-only storage (`text`, `holder<M>`).
+/// The first record a message field's type holds, directly or inside containers.
+fn record_inside(ty: &Ty) -> Option<&Arc<str>> {
+    match ty {
+        Ty::Record(name) => Some(name),
+        Ty::Maybe(inner) | Ty::List(inner) | Ty::Array(inner) | Ty::Table(inner) => {
+            record_inside(inner)
+        }
+        Ty::Map(key, value) => record_inside(key).or_else(|| record_inside(value)),
+        _ => None,
+    }
+}
+
 fn contains_record_or_table(ty: &Ty) -> bool {
     match ty {
         Ty::Record(_)

@@ -73,6 +73,18 @@ impl SemanticDiagnostic {
         self
     }
 
+    /// Adds the related locations of `labels`, when there are any.
+    pub fn with_labels(
+        self,
+        labels: impl IntoIterator<Item = (Anchor, String)>,
+    ) -> SemanticDiagnostic {
+        labels
+            .into_iter()
+            .fold(self, |diagnostic, (anchor, message)| {
+                diagnostic.with_label(anchor, message)
+            })
+    }
+
     /// Adds a fix of one edit.
     pub fn with_fix(
         mut self,
