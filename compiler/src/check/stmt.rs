@@ -112,7 +112,7 @@ impl Checker<'_> {
                 match value {
                     Some(value) => {
                         let value_ty = self.expr(value).ty;
-                        let origin = Some(Anchor::Node(node));
+                        let origin = Some(Anchor::Node(ty.node()));
                         self.expect_storable_in(self.body.expr(value).node, &declared, &value_ty, false, origin);
                     }
                     None => match &declared {
