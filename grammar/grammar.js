@@ -96,6 +96,8 @@ module.exports = grammar({
     $._primary_expression,
     $._chaining_clause,
     $._swallowing_clause,
+    $._body,
+    $._statement_query_source,
   ],
 
   rules: {
@@ -215,10 +217,11 @@ module.exports = grammar({
 
     annotation: $ => seq('(', commaSep($.annotation_entry), ')'),
 
-    annotation_entry: $ => seq(
+    // After a return type, `(` opens the annotation, never a one-statement body.
+    annotation_entry: $ => prec(1, seq(
       field('key', $.identifier),
-      optional(seq('=', field('value', choice($.identifier, $.number, $.string)))),
-    ),
+      optional(seq('=', field('value', choice($.identifier, $.number, $.string, $.boolean, $.label)))),
+    )),
 
     record_declaration: $ => seq(
       'record',
@@ -248,7 +251,7 @@ module.exports = grammar({
 
     index_declaration: $ => seq('index', field('field', $.identifier), ';'),
 
-    ingested_event: $ => seq('ingested', field('body', $.block)),
+    ingested_event: $ => seq('ingested', field('body', $._body)),
 
     message_declaration: $ => seq(
       'message',
@@ -282,15 +285,15 @@ module.exports = grammar({
 
     csv_option: _ => seq('@csv', ';'),
 
-    parsed_event: $ => seq('@parsed', field('body', $.block)),
+    parsed_event: $ => seq('@parsed', field('body', $._body)),
 
     method_declaration: $ => seq(
       'method',
       field('name', $.identifier),
       field('parameters', $.parameters),
-      optional(seq('->', field('return_type', $._type))),
+      optional(seq('->', field('return_type', $._type), optional(field('return_annotation', $.annotation)))),
       repeat(field('modifier', $.modifier)),
-      field('body', $.block),
+      field('body', $._body),
     ),
 
     enum_declaration: $ => seq(
@@ -314,8 +317,8 @@ module.exports = grammar({
       field('pattern', $.dispatch_pattern),
       field('name', $.identifier),
       field('parameters', $.parameters),
-      optional(seq('->', field('return_type', $._type))),
-      field('body', $.block),
+      optional(seq('->', field('return_type', $._type), optional(field('return_annotation', $.annotation)))),
+      field('body', $._body),
     ),
 
     dispatch_pattern: $ => choice(
@@ -329,20 +332,21 @@ module.exports = grammar({
       field('parameters', $.parameters),
       // Invariant: the language requires a return type; the compiler reports its absence with a
       // dedicated message instead of a generic parse error.
-      optional(seq('->', field('return_type', $._type))),
-      field('body', $.block),
+      optional(seq('->', field('return_type', $._type), optional(field('return_annotation', $.annotation)))),
+      field('body', $._body),
     ),
 
     procedure_declaration: $ => seq(
       'procedure',
       field('name', $.identifier),
       field('parameters', $.parameters),
-      optional(seq('->', field('return_type', $._type))),
+      optional(seq('->', field('return_type', $._type), optional(field('return_annotation', $.annotation)))),
       repeat(field('modifier', $.modifier)),
-      field('body', $.block),
+      field('body', $._body),
     ),
 
-    modifier: _ => choice('readonly', 'aborts', 'viewer'),
+    // After the parameters, `readonly` is a modifier, never the start of a one-statement body.
+    modifier: _ => prec(1, choice('readonly', 'aborts', 'viewer')),
 
     parameters: $ => seq('(', commaSep($.parameter), ')'),
 
@@ -353,9 +357,9 @@ module.exports = grammar({
       field('name', $.identifier),
     ),
 
-    policy_declaration: $ => seq('policy', field('name', $.identifier), field('body', $.block)),
+    policy_declaration: $ => seq('policy', field('name', $.identifier), field('body', $._body)),
 
-    filter_declaration: $ => seq('filter', field('name', $.identifier), field('body', $.block)),
+    filter_declaration: $ => seq('filter', field('name', $.identifier), field('body', $._body)),
 
     channel_declaration: $ => seq(
       'channel',
@@ -367,7 +371,7 @@ module.exports = grammar({
       ')',
       optional(field('open', 'open')),
       optional(seq('requires', field('guard', $.guard))),
-      field('body', $.block),
+      field('body', $._body),
     ),
 
     async_channel_declaration: $ => seq(
@@ -387,12 +391,12 @@ module.exports = grammar({
       field('who', $.identifier),
       repeat(seq(',', field('parameter', $.rpc_parameter))),
       ')',
-      field('body', $.block),
+      field('body', $._body),
     ),
 
     rpc_parameter: $ => seq(field('type', $._type), field('name', $.identifier)),
 
-    state_block: $ => seq(field('label', $.label), field('body', $.block)),
+    state_block: $ => seq(field('label', $.label), field('body', $._body)),
 
     constructor_declaration: $ => seq(
       '@construct',
@@ -402,17 +406,17 @@ module.exports = grammar({
         field('parameter', $.identifier),
         ')',
       )),
-      field('body', $.block),
+      field('body', $._body),
     ),
 
-    document_event: $ => seq(field('event', choice(...DOCUMENT_EVENTS)), field('body', $.block)),
+    document_event: $ => seq(field('event', choice(...DOCUMENT_EVENTS)), field('body', $._body)),
 
     attached_event: $ => seq(
       '@attached',
       '(',
       field('parameter', $.identifier),
       ')',
-      field('body', $.block),
+      field('body', $._body),
     ),
 
     static_block: $ => seq(
@@ -425,7 +429,7 @@ module.exports = grammar({
 
     static_policy: $ => seq(
       field('kind', choice('create', 'invent', 'send')),
-      field('body', $.block),
+      field('body', $._body),
     ),
 
     static_setting: $ => seq(field('name', $.identifier), '=', field('value', $._expression), ';'),
@@ -441,12 +445,18 @@ module.exports = grammar({
         ')',
       )),
       optional(seq('requires', field('guard', $.guard))),
-      field('body', $.block),
+      field('body', $._body),
     ),
 
     web_method: _ => choice('get', 'put', 'delete', 'options'),
 
-    uri: $ => repeat1(seq('/', optional(field('segment', $._uri_segment)))),
+    // A name after `/` is a segment of the path, never the start of a one-statement body.
+    uri: $ => repeat1($._uri_step),
+
+    _uri_step: $ => choice(
+      prec(10, seq('/', field('segment', $._uri_segment))),
+      '/',
+    ),
 
     _uri_segment: $ => choice($.identifier, $.string, $.uri_parameter),
 
@@ -463,7 +473,7 @@ module.exports = grammar({
       '@cron',
       field('name', $.identifier),
       field('schedule', $.cron_schedule),
-      field('body', $.block),
+      field('body', $._body),
     ),
 
     cron_schedule: $ => choice(
@@ -480,7 +490,7 @@ module.exports = grammar({
       ),
     ),
 
-    test_declaration: $ => seq('test', field('name', $.identifier), field('body', $.block)),
+    test_declaration: $ => seq('test', field('name', $.identifier), field('body', $._body)),
 
     include_declaration: $ => seq(
       choice('@include', '@import'),
@@ -552,7 +562,7 @@ module.exports = grammar({
       ',',
       field('password', $.identifier),
       ')',
-      field('body', $.block),
+      field('body', $._body),
     ),
 
     authorization_declaration: $ => seq(
@@ -561,7 +571,7 @@ module.exports = grammar({
       field('message_type', $._type_name),
       field('parameter', $.identifier),
       ')',
-      field('body', $.block),
+      field('body', $._body),
     ),
 
     password_declaration: $ => seq(
@@ -569,7 +579,7 @@ module.exports = grammar({
       '(',
       field('parameter', $.identifier),
       ')',
-      field('body', $.block),
+      field('body', $._body),
     ),
 
     metric_declaration: $ => seq(
@@ -641,15 +651,21 @@ module.exports = grammar({
     generic_type: $ => seq(
       field('name', $.generic_name),
       '<',
-      commaSep1(field('argument', $._type)),
+      commaSep1($._generic_argument),
       '>',
     ),
 
     _field_generic_type: $ => seq(
       field('name', alias($._field_generic_name, $.generic_name)),
       '<',
-      commaSep1(field('argument', $._type)),
+      commaSep1($._generic_argument),
       '>',
+    ),
+
+    // A type argument may carry annotations like any written type: `maybe<int(unit=m)>`.
+    _generic_argument: $ => seq(
+      field('argument', $._type),
+      optional(field('annotation', $.annotation)),
     ),
 
     generic_name: _ => choice(
@@ -660,7 +676,8 @@ module.exports = grammar({
       'maybe', 'list', 'map', 'pair', 'tuple', 'future', 'secure', 'table', 'holder',
     ),
 
-    array_type: $ => seq(field('element', $._type), '[]'),
+    // `-> int[] ;` returns an array (with an empty body), rather than `[]` starting the body.
+    array_type: $ => prec(1, seq(field('element', $._type), '[]')),
 
     _field_array_type: $ => seq(field('element', $._field_type), '[]'),
 
@@ -676,6 +693,11 @@ module.exports = grammar({
     // ---------------------------------------------------------------------------------------
     // Statements
     // ---------------------------------------------------------------------------------------
+
+    // Every body of code is a block or, when no `{` follows, exactly one statement
+    // (`#idle x = 1;`, `policy p return true;`); the compiler reads a lone statement as a block
+    // of one.
+    _body: $ => $._statement,
 
     // `{ }` at the start of a statement is an empty block, not an empty anonymous message.
     block: $ => prec(1, seq('{', repeat($._statement), '}')),
@@ -854,7 +876,7 @@ module.exports = grammar({
       ')',
     ),
 
-    aborts_statement: $ => seq('@aborts', field('body', $.block)),
+    aborts_statement: $ => seq('@aborts', field('body', $._body)),
 
     assignment_statement: $ => seq(
       field('left', $._statement_expression),
@@ -893,15 +915,23 @@ module.exports = grammar({
       $._ternary_level,
     ),
 
+    // A `(`-started source cannot be the type of a declaration, so `(iterate t) where …;` is a
+    // statement too.
     _iterate_query: $ => choice(
       prec.left(PREC.LINQ, seq(
-        field('source', choice($.iterate_expression, alias($._iterate_query, $.query_expression))),
+        field('source', $._statement_query_source),
         field('clause', $._chaining_clause),
       )),
       prec.right(PREC.LINQ, seq(
-        field('source', choice($.iterate_expression, alias($._iterate_query, $.query_expression))),
+        field('source', $._statement_query_source),
         field('clause', $._swallowing_clause),
       )),
+    ),
+
+    _statement_query_source: $ => choice(
+      $.iterate_expression,
+      alias($._iterate_query, $.query_expression),
+      $.parenthesized_expression,
     ),
 
     iterate_expression: $ => prec(PREC.LINQ, seq('iterate', field('source', $._assign_level))),
@@ -1150,7 +1180,7 @@ module.exports = grammar({
       '@lambda',
       field('parameter', $.identifier),
       ':',
-      field('body', $._assign_level),
+      field('body', $._expression),
     )),
 
     convert_expression: $ => seq(

@@ -89,7 +89,8 @@ pub fn format(text: &str) -> Result<String, FormatError> {
 /// The indentation level of the line whose first token starts at `offset`: one per enclosing
 /// pair of braces, plus one when the line continues a statement or declaration begun above.
 fn depth_of(token: Node<'_>, offset: usize) -> usize {
-    let brace_line = matches!(token.kind(), "{" | "}");
+    // A line that starts with a brace or with `else` lines up with its statement's head.
+    let brace_line = matches!(token.kind(), "{" | "}" | "else");
     let mut depth = 0;
     let mut decided = brace_line;
     let mut continued = false;
@@ -103,9 +104,29 @@ fn depth_of(token: Node<'_>, offset: usize) -> usize {
             depth += 1;
             decided = true;
         }
+        if is_lone_body(node, parent) && node.start_position().row > parent.start_position().row {
+            depth += 1;
+            decided = true;
+        }
         node = parent;
     }
     depth + usize::from(continued)
+}
+
+/// Whether `node` is a body without braces (`#idle x = 1;`, the statement of an `if`): written
+/// on the lines below its head, it is indented under it. `else if` is not.
+fn is_lone_body(node: Node<'_>, parent: Node<'_>) -> bool {
+    if node.kind() == "block" {
+        return false;
+    }
+    let is_field = |name: &str| {
+        parent
+            .child_by_field_name(name)
+            .is_some_and(|child| child.id() == node.id())
+    };
+    let statement_field = is_field("body") || is_field("consequence");
+    let else_branch = is_field("alternative") && node.kind() != "if_statement";
+    (statement_field || else_branch) && parent.kind() != "lambda_expression"
 }
 
 /// Whether `offset` lies after the opening brace of `node` and before its closing brace.
@@ -142,6 +163,13 @@ mod tests {
     fn indentation_follows_the_braces() {
         let text = "record R {\npublic int id;\n      public string name;\n}\n\n\n\nchannel c(M m) {\nif (m.x > 1) {\ntotal += m.x;\n} else {\ntotal -= 1;   \n}\n}";
         let expected = "record R {\n  public int id;\n  public string name;\n}\n\nchannel c(M m) {\n  if (m.x > 1) {\n    total += m.x;\n  } else {\n    total -= 1;\n  }\n}\n";
+        assert_eq!(format(text).as_deref(), Ok(expected));
+    }
+
+    #[test]
+    fn bodies_without_braces_indent_under_their_head() {
+        let text = "#idle\nx = 1;\nprocedure bump()\n      x++;\nchannel c(M m) {\nif (m.x > 1)\nx = 2;\nelse if (m.x > 0)\nx = 1;\nelse\nx = 0;\n}\n#go x = 3;\n";
+        let expected = "#idle\n  x = 1;\nprocedure bump()\n  x++;\nchannel c(M m) {\n  if (m.x > 1)\n    x = 2;\n  else if (m.x > 0)\n    x = 1;\n  else\n    x = 0;\n}\n#go x = 3;\n";
         assert_eq!(format(text).as_deref(), Ok(expected));
     }
 

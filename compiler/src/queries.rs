@@ -10,11 +10,12 @@
 //! attached at the end, in `diagnostics`, from the current source maps.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::check::global::check_document;
 use crate::check::report::Anchor;
-use crate::check::{CheckedItem, FormulaTypes, SemanticDiagnostic};
+use crate::check::{CheckedItem, Definition, FormulaTypes, SemanticDiagnostic};
 use crate::db::{Db, SourceFile};
 use crate::diagnostic::{Diagnostic, Fix, Label, TextEdit};
 use crate::hir::LoweredItem;
@@ -253,19 +254,62 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
         return lowered.diagnostics.clone();
     }
     let end = file.text(db).len();
-    let mut all = Vec::new();
-    for (item, lowered_item) in file_items(db, file).iter().zip(&lowered.items) {
-        for semantic in &check_item(db, *item).diagnostics {
-            all.push(to_diagnostic(semantic, lowered_item, &lowered.items, end));
-        }
+    let items = file_items(db, file);
+    let mut semantic: Vec<(usize, &SemanticDiagnostic)> = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        semantic.extend(
+            check_item(db, *item)
+                .diagnostics
+                .iter()
+                .map(|diagnostic| (index, diagnostic)),
+        );
     }
-    for (index, semantic) in document_checks(db, file)
-        .iter()
-        .chain(formula_cycles(db, file))
-        .chain(record_graph(db, file))
-    {
-        if let Some(lowered_item) = lowered.items.get(*index) {
-            all.push(to_diagnostic(semantic, lowered_item, &lowered.items, end));
+    semantic.extend(
+        document_checks(db, file)
+            .iter()
+            .chain(formula_cycles(db, file))
+            .chain(record_graph(db, file))
+            .map(|(index, diagnostic)| (*index, diagnostic)),
+    );
+    let needs_declarations = semantic.iter().any(|(_, diagnostic)| {
+        diagnostic
+            .related
+            .iter()
+            .any(|label| matches!(label.anchor, Anchor::Declared(_)))
+    });
+    // Where each definition is declared, read from the checked items only when a diagnostic
+    // points at a declaration.
+    let declarations: Vec<(&Definition, Range<usize>)> = if needs_declarations {
+        items
+            .iter()
+            .zip(&lowered.items)
+            .flat_map(|(item, lowered_item)| {
+                check_item(db, *item)
+                    .names
+                    .iter()
+                    .filter(|resolved| resolved.declaration)
+                    .map(|resolved| (&resolved.definition, lowered_item.span(resolved.node)))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let declared = |definition: &Definition| {
+        declarations
+            .iter()
+            .find(|(declared, _)| *declared == definition)
+            .map(|(_, range)| range.clone())
+    };
+    let mut all = Vec::new();
+    for (index, diagnostic) in semantic {
+        if let Some(lowered_item) = lowered.items.get(index) {
+            all.push(to_diagnostic(
+                diagnostic,
+                lowered_item,
+                &lowered.items,
+                end,
+                &declared,
+            ));
         }
     }
     all.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end));
@@ -279,6 +323,7 @@ fn to_diagnostic(
     item: &LoweredItem,
     items: &[LoweredItem],
     end: usize,
+    declared: &dyn Fn(&Definition) -> Option<Range<usize>>,
 ) -> Diagnostic {
     let span = |anchor: &Anchor| match anchor {
         Anchor::Node(node) => item.span(*node),
@@ -301,6 +346,7 @@ fn to_diagnostic(
                 || item.span(semantic.node),
                 |other| other.span(other.item.node),
             ),
+        Anchor::Declared(definition) => declared(definition).unwrap_or(end..end),
     };
     let primary = semantic
         .at
@@ -311,12 +357,19 @@ fn to_diagnostic(
         .help
         .clone()
         .or_else(|| semantic.code.hint().map(str::to_owned));
+    // A declaration that cannot be found (its item has errors of its own) is left out.
     diagnostic.related = semantic
         .related
         .iter()
-        .map(|label| Label {
-            range: span(&label.anchor),
-            message: label.message.clone(),
+        .filter_map(|label| {
+            let range = match &label.anchor {
+                Anchor::Declared(definition) => declared(definition)?,
+                anchor => span(anchor),
+            };
+            Some(Label {
+                range,
+                message: label.message.clone(),
+            })
         })
         .collect();
     diagnostic.fixes = semantic

@@ -998,3 +998,49 @@ async fn a_quick_fix_replaces_exactly_the_misspelt_name() {
     );
     assert_eq!(actions[0]["diagnostics"][0]["code"], json!("E0100"));
 }
+
+#[tokio::test]
+async fn a_type_mismatch_points_at_the_type_it_had_to_fit() {
+    let mut harness = Harness::start().await;
+    harness
+        .open("public int count;\n@construct {\n  count = \"many\";\n}\n")
+        .await;
+    let published = harness.diagnostics().await;
+    let diagnostic = &published["diagnostics"][0];
+    assert_eq!(diagnostic["code"], json!("E0105"));
+    assert_eq!(
+        diagnostic["range"]["start"],
+        json!({"line": 2, "character": 10})
+    );
+    assert_eq!(
+        diagnostic["relatedInformation"],
+        json!([{
+            "location": {"uri": URI, "range": {"start": {"line": 0, "character": 11}, "end": {"line": 0, "character": 16}}},
+            "message": "expected because of this type"
+        }])
+    );
+}
+
+#[tokio::test]
+async fn single_statement_bodies_and_return_annotations_are_understood() {
+    let mut harness = Harness::start().await;
+    let program =
+        "public int x;\n#idle\n  x = 1;\nfunction sq(int v) -> int(unit=m2)\n  return v * v;\n";
+    harness.open(program).await;
+    let published = harness.diagnostics().await;
+    assert_eq!(published["diagnostics"], json!([]));
+    // `x` in the body of `#idle` resolves to the field.
+    let params = json!({"textDocument": {"uri": URI}, "position": {"line": 2, "character": 2}});
+    let response = harness.request("textDocument/definition", params).await;
+    assert_eq!(
+        response["range"]["start"],
+        json!({"line": 0, "character": 11})
+    );
+    let edits = harness
+        .request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": URI}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        )
+        .await;
+    assert_eq!(edits, json!([]), "the program is already formatted");
+}

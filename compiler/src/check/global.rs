@@ -374,6 +374,7 @@ pub fn check_document(items: &[&Item]) -> Vec<GlobalDiagnostic> {
         }
     }
     identical_overloads(items, &mut diagnostics);
+    invention_without_messages(items, &mut diagnostics);
     dispatch_coverage(items, &mut diagnostics);
     diagnostics
 }
@@ -482,6 +483,58 @@ fn type_text(type_ref: &crate::hir::TypeRef) -> String {
     }
 }
 
+/// A document with an `invent` policy is created without an argument, so no constructor may
+/// take a message (language section 7.1). The policy is blamed, since it is what makes every
+/// constructor with a message wrong; the constructors are related.
+fn invention_without_messages(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
+    use crate::hir::{StaticEntry, StaticPolicyKind};
+    let invent = items
+        .iter()
+        .enumerate()
+        .find_map(|(index, item)| match &item.decl {
+            Decl::Static { entries, .. } => entries.iter().find_map(|entry| match entry {
+                StaticEntry::Policy {
+                    kind: StaticPolicyKind::Invent,
+                    body,
+                    node,
+                } => Some((index, body.whole.unwrap_or(*node))),
+                _ => None,
+            }),
+            _ => None,
+        });
+    let Some((invent_item, invent_node)) = invent else {
+        return;
+    };
+    let messages: Vec<(usize, crate::hir::NodeId)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| match &item.decl {
+            Decl::Constructor {
+                parameter: Some((message, _)),
+                ..
+            } => Some((index, message.node)),
+            _ => None,
+        })
+        .collect();
+    if messages.is_empty() {
+        return;
+    }
+    let mut diagnostic = super::SemanticDiagnostic::new(
+        invent_node,
+        Code::StructureRule,
+        "Invention requires all constructors to not accept messages",
+    )
+    .with_help("remove the message parameter from @construct, or remove the invent policy");
+    for (item, node) in messages {
+        diagnostic =
+            diagnostic.with_label(Anchor::Item { item, node }, "a constructor takes a message");
+    }
+    diagnostics.push(GlobalDiagnostic {
+        item: invent_item,
+        diagnostic,
+    });
+}
+
 /// Two functions (or procedures) with the same name and the same parameter types.
 fn identical_overloads(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
     let mut seen: HashMap<(String, Vec<String>), usize> = HashMap::new();
@@ -497,13 +550,26 @@ fn identical_overloads(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>)
                 .map(|param| type_text(&param.ty))
                 .collect(),
         );
-        if seen.insert(key, index).is_some() {
-            push(
-                diagnostics,
-                index,
-                function.name.node,
-                "Overloaded function has many identical calls".to_owned(),
+        // The first of the identical functions is blamed: it is the one the others repeat.
+        if let Some(&first) = seen.get(&key) {
+            let diagnostic = super::SemanticDiagnostic::new(
+                items[first].node,
+                Code::Duplicate,
+                "Overloaded function has many identical calls",
+            )
+            .with_label(
+                Anchor::Item {
+                    item: index,
+                    node: function.name.node,
+                },
+                "the same parameter types again",
             );
+            diagnostics.push(GlobalDiagnostic {
+                item: first,
+                diagnostic,
+            });
+        } else {
+            seen.insert(key, index);
         }
     }
 }
@@ -515,16 +581,21 @@ type DispatchKey<'a> = (&'a str, &'a str, Vec<String>);
 /// that returns a value must match each label exactly once, and all agree on the return type.
 fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
     use crate::hir::DispatchPattern;
-    let enums: HashMap<&str, Vec<&str>> = items
+    // Each enum's labels, and the index of its declaration.
+    let enums: HashMap<&str, (Vec<&str>, usize)> = items
         .iter()
-        .filter_map(|item| match &item.decl {
+        .enumerate()
+        .filter_map(|(index, item)| match &item.decl {
             Decl::Enum(enumeration) => Some((
                 enumeration.name.name.as_str(),
-                enumeration
-                    .labels
-                    .iter()
-                    .map(|label| label.name.name.as_str())
-                    .collect(),
+                (
+                    enumeration
+                        .labels
+                        .iter()
+                        .map(|label| label.name.name.as_str())
+                        .collect(),
+                    index,
+                ),
             )),
             _ => None,
         })
@@ -550,7 +621,7 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
         }
     }
     for ((enumeration, name, _), members) in groups {
-        let Some(labels) = enums.get(enumeration) else {
+        let Some((labels, enum_index)) = enums.get(enumeration) else {
             continue;
         };
         let Some(&first) = members.first() else {
@@ -605,17 +676,26 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
             .map(|(label, _)| *label)
             .collect();
         if !missing.is_empty() {
-            push_with(
-                diagnostics,
-                first,
-                first_dispatch.function.name.node,
+            // The enum is what lacks a case: it is blamed as a whole, the dispatcher is related.
+            let diagnostic = super::SemanticDiagnostic::new(
+                items[*enum_index].node,
                 Code::DispatchRule,
                 format!(
                     "Enum '{enumeration}' has a dispatcher '{name}' which is incomplete and lacks: {}.",
                     missing.join(", ")
                 ),
-                None,
+            )
+            .with_label(
+                Anchor::Item {
+                    item: first,
+                    node: first_dispatch.function.name.node,
+                },
+                "the dispatcher",
             );
+            diagnostics.push(GlobalDiagnostic {
+                item: *enum_index,
+                diagnostic,
+            });
         } else if returns.is_some() {
             for (position, label) in labels.iter().enumerate() {
                 if usize::from(exact[position]) + prefixes[position].len() > 1 {

@@ -96,6 +96,7 @@ pub fn formula_type(
 
 impl Checker<'_> {
     fn item(&mut self, item: &Item) {
+        self.declaration = item.node;
         match &item.decl {
             Decl::Field(field) => self.field(field, None),
             Decl::Formula(formula) => self.formula(formula, None),
@@ -364,7 +365,6 @@ impl Checker<'_> {
     fn constructor_decl(&mut self, parameter: Option<&(Ident, Ident)>, body: &Block) {
         let mut locals = Vec::new();
         if let Some((message, name)) = parameter {
-            self.constructor_without_invention(message);
             self.constructor_messages_unify(message);
             let ty = self.message_type(message);
             locals.push((name.clone(), ty, true));
@@ -390,7 +390,7 @@ impl Checker<'_> {
                     code_context.returns = Some(Ty::Bool);
                     let flow = self.code_flow(body, code_context, locals);
                     if flow == Flow::Continues {
-                        self.error_at_end(
+                        self.error_on_body(
                             body,
                             format!("The '{name}' policy must return a boolean"),
                         );
@@ -490,13 +490,16 @@ impl Checker<'_> {
             self.context = Context::new(CodeKind::Constant);
             self.expr(*value);
             if key.name == "error" {
-                self.error(
-                    key.node,
-                    Code::StructureRule,
-                    format!(
-                        "The link '{}' has an error param which is an error",
-                        name.name
-                    ),
+                self.report(
+                    SemanticDiagnostic::new(
+                        self.declaration,
+                        Code::StructureRule,
+                        format!(
+                            "The link '{}' has an error param which is an error",
+                            name.name
+                        ),
+                    )
+                    .with_label(Anchor::Node(key.node), "the 'error' parameter"),
                 );
             }
         }
@@ -702,19 +705,6 @@ impl Checker<'_> {
         }
     }
 
-    /// A document with an `invent` policy is created without an argument, so no constructor may
-    /// take a message (language section 7.1).
-    fn constructor_without_invention(&mut self, message: &Ident) {
-        if self.signatures.has_static_invent {
-            self.error_with_help(
-                message.node,
-                Code::StructureRule,
-                "Invention requires all constructors to not accept messages",
-                "remove the message parameter from @construct, or remove the invent policy",
-            );
-        }
-    }
-
     /// All constructors receive one creation argument, the union of their messages: fields they
     /// share must unify (language sections 3.5 and 7.1).
     fn constructor_messages_unify(&mut self, message: &Ident) {
@@ -871,22 +861,27 @@ impl Checker<'_> {
             }
         }
         if record.is_some() && field.name.name == "id" && !matches!(ty, Ty::Int | Ty::Error) {
-            self.error(
-                field.ty.node(),
-                Code::FieldTypeNotAllowed,
-                "id must be type int",
+            // The key of the record is wrong, so the record as a whole is blamed.
+            self.report(
+                SemanticDiagnostic::new(
+                    self.declaration,
+                    Code::FieldTypeNotAllowed,
+                    "id must be type int",
+                )
+                .with_label(Anchor::Node(field.ty.node()), "the type of 'id'"),
             );
         }
         if let Privacy::ViewerIs(owner) = &field.privacy {
             self.viewer_is(owner, record);
         }
         if let Privacy::UsePolicy(guard) = &field.privacy {
-            self.guard_in(guard, record);
+            self.guard_in(guard, record, "");
         }
         if let Some(value) = field.value {
             self.context = Context::new(CodeKind::Constant);
             let value_ty = self.expr(value).ty;
-            self.expect_storable(self.body.expr(value).node, &ty, &value_ty, true);
+            let origin = Some(Anchor::Node(field.ty.node()));
+            self.expect_storable_in(self.body.expr(value).node, &ty, &value_ty, true, origin);
         }
     }
 
@@ -962,10 +957,12 @@ impl Checker<'_> {
     }
 
     fn guard(&mut self, guard: &Guard) {
-        self.guard_in(guard, None);
+        self.guard_in(guard, None, "");
     }
 
-    fn guard_in(&mut self, guard: &Guard, record: Option<&Arc<str>>) {
+    /// The policies of a guard are the record's own (inside a record) or the document's; `what`
+    /// ends the message of a missing one (" for bubble guard").
+    fn guard_in(&mut self, guard: &Guard, record: Option<&Arc<str>>, what: &str) {
         for policy in &guard.policies {
             let in_record = record.is_some_and(|record| {
                 self.signatures
@@ -977,7 +974,7 @@ impl Checker<'_> {
                 self.error_suggesting(
                     policy.node,
                     Code::UnknownPolicy,
-                    format!("Policy '{}' was not found", policy.name),
+                    format!("Policy '{}' was not found{what}", policy.name),
                     self.suggest_policy(record.map(|record| &**record), &policy.name),
                 );
             }
@@ -1017,7 +1014,7 @@ impl Checker<'_> {
 
     fn bubble(&mut self, bubble: &Bubble, record: Option<&Arc<str>>) {
         if let Some(guard) = &bubble.guard {
-            self.guard(guard);
+            self.guard_in(guard, record, " for bubble guard");
         }
         let mut context = Context::new(CodeKind::Bubble);
         context.record = record.cloned();
@@ -1123,16 +1120,32 @@ impl Checker<'_> {
                 let ty = self.resolve_type(&field.ty);
                 self.native_table_rows(&ty, field.ty.node());
                 if contains_record_or_table(&ty) {
-                    self.error(
-                        field.ty.node(),
-                        Code::FieldTypeNotAllowed,
-                        format!("Messages can't have a field type of '{ty}'"),
+                    self.report(
+                        SemanticDiagnostic::new(
+                            self.declaration,
+                            Code::FieldTypeNotAllowed,
+                            format!("Messages can't have a field type of '{ty}'"),
+                        )
+                        .with_label(Anchor::Node(field.ty.node()), "this field's type")
+                        .with_labels(record_inside(&ty).map(|record| {
+                            (
+                                Anchor::Declared(Definition::Record(record.to_string())),
+                                format!("'{record}' is a record, not a message"),
+                            )
+                        })),
                     );
                 }
                 if let Some(value) = field.value {
                     self.context = Context::new(CodeKind::Constant);
                     let value_ty = self.expr(value).ty;
-                    self.expect_storable(self.body.expr(value).node, &ty, &value_ty, false);
+                    let origin = Some(Anchor::Node(field.ty.node()));
+                    self.expect_storable_in(
+                        self.body.expr(value).node,
+                        &ty,
+                        &value_ty,
+                        false,
+                        origin,
+                    );
                 }
             }
             MessageMember::Index(field) => {
@@ -1207,7 +1220,9 @@ impl Checker<'_> {
         context.record = record;
         context.message = message;
         context.returns = returns.clone();
+        self.return_origin = function.returns.as_ref().map(|ty| ty.node());
         let flow = self.code_flow(&function.body, context, locals);
+        self.return_origin = None;
         if flow == Flow::Continues && returns.as_ref().is_some_and(|ty| *ty != Ty::Void) {
             self.error(
                 function.name.node,
@@ -1249,7 +1264,7 @@ impl Checker<'_> {
                 let mut context = Context::new(code_kind);
                 context.returns = Some(Ty::Bool);
                 if self.code_flow(body, context, Vec::new()) == Flow::Continues {
-                    self.error_at_end(body, format!("The {word} handler must return a boolean"));
+                    self.error_on_body(body, format!("The {word} handler must return a boolean"));
                 }
             }
             EventKind::Disconnected => self.code(body, Context::new(CodeKind::Event), Vec::new()),
@@ -1382,6 +1397,15 @@ impl Checker<'_> {
         flow
     }
 
+    /// A handler that must return a value says so on its whole body, which starts on the
+    /// handler's own line.
+    fn error_on_body(&mut self, body: &Block, message: String) {
+        match body.whole {
+            Some(node) => self.error(node, Code::MissingReturn, message),
+            None => self.error_at_end(body, message),
+        }
+    }
+
     fn error_at_end(&mut self, body: &Block, message: String) {
         let node = body
             .end
@@ -1394,6 +1418,18 @@ impl Checker<'_> {
 
 /// Whether a message field of this type would hold something that is not plain data: a record,
 /// a table, a channel, a future, or reactive-only storage (`text`, `holder<M>`).
+/// The first record a message field's type holds, directly or inside containers.
+fn record_inside(ty: &Ty) -> Option<&Arc<str>> {
+    match ty {
+        Ty::Record(name) => Some(name),
+        Ty::Maybe(inner) | Ty::List(inner) | Ty::Array(inner) | Ty::Table(inner) => {
+            record_inside(inner)
+        }
+        Ty::Map(key, value) => record_inside(key).or_else(|| record_inside(value)),
+        _ => None,
+    }
+}
+
 fn contains_record_or_table(ty: &Ty) -> bool {
     match ty {
         Ty::Record(_)

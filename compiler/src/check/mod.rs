@@ -30,10 +30,11 @@ pub use items::{CheckedItem, check_item};
 pub use resolution::{Definition, Owner, Resolutions, Resolved};
 
 use crate::diagnostic::Code;
-use crate::hir::{Body, Ident, NodeId, TypeRef};
+use crate::hir::{Body, Expr, ExprId, Ident, NodeId, TypeRef};
 use crate::queries::ItemKey;
 use crate::signatures::{Signatures, TypeError};
 use crate::ty::Ty;
+use report::Anchor;
 
 /// A diagnostic anchored to a node of an item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -87,6 +88,10 @@ pub struct Checker<'a> {
     /// Message locals that are read-only because their initial value is (`M x = m;` in a
     /// handler of `m`): writing them is reported as a write to a read-only copy.
     readonly_copies: Vec<Definition>,
+    /// The whole top-level declaration being checked, blamed by rules about its shape.
+    declaration: NodeId,
+    /// The return type written on the function being checked, which its `return`s must fit.
+    return_origin: Option<NodeId>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -123,6 +128,8 @@ impl<'a> Checker<'a> {
             shorthands: Vec::new(),
             readonly_regions: 0,
             readonly_copies: Vec::new(),
+            declaration: NodeId(0),
+            return_origin: None,
         }
     }
 
@@ -430,6 +437,19 @@ impl<'a> Checker<'a> {
     }
 
     fn expect_storable(&mut self, node: NodeId, target: &Ty, source: &Ty, reactive: bool) {
+        self.expect_storable_in(node, target, source, reactive, None);
+    }
+
+    /// Like [`Checker::expect_storable`], with where the target's type was written (`origin`),
+    /// shown beside the mistake as the reason for what was expected.
+    fn expect_storable_in(
+        &mut self,
+        node: NodeId,
+        target: &Ty,
+        source: &Ty,
+        reactive: bool,
+        origin: Option<Anchor>,
+    ) {
         self.note_literal_fields(node, target, source);
         if let (Ty::Enum(a), Ty::Enum(b)) = (target.unwrap_maybe(), source.unwrap_maybe())
             && a != b
@@ -442,11 +462,35 @@ impl<'a> Checker<'a> {
             return;
         }
         if !crate::ty::can_store(target, source, reactive, self.signatures) {
-            self.error(
+            let mut diagnostic = SemanticDiagnostic::new(
                 node,
                 Code::TypeMismatch,
                 format!("expected '{target}', found '{source}'"),
             );
+            if let Some(origin) = origin {
+                diagnostic = diagnostic.with_label(origin, "expected because of this type");
+            }
+            self.report(diagnostic);
+        }
+    }
+
+    /// Where the type of an assigned place was written: the declaration of the local, parameter
+    /// or field the target names.
+    fn origin_of(&self, target: ExprId) -> Option<Anchor> {
+        let name = match &self.body.expr(target).expr {
+            Expr::Name(name) => name.node,
+            Expr::Member { member, .. } => member.node,
+            _ => return None,
+        };
+        let resolved = self
+            .names
+            .iter()
+            .rev()
+            .find(|resolved| resolved.node == name)?;
+        match &resolved.definition {
+            Definition::Local { node, .. } => Some(Anchor::Node(*node)),
+            definition @ Definition::Field { .. } => Some(Anchor::Declared(definition.clone())),
+            _ => None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! stays valid (and salsa keeps it) when text moves; `queries::diagnostics` turns anchors into
 //! ranges through the current source maps.
 
+use super::resolution::Definition;
 use super::{Checker, SemanticDiagnostic};
 use crate::diagnostic::Code;
 use crate::hir::NodeId;
@@ -22,6 +23,9 @@ pub enum Anchor {
     /// The whole declaration of a record, message or enum, by name: a rule about a type used
     /// elsewhere is shown where the type is declared.
     TypeDeclaration(String),
+    /// The name that declares a definition, wherever it is in the file (a field whose type a
+    /// value must fit, a function whose parameter it must fit).
+    Declared(Definition),
 }
 
 /// One edit of a fix: the text of the anchor is replaced by `text` (at the end of the file,
@@ -80,6 +84,18 @@ impl SemanticDiagnostic {
             message: message.into(),
         });
         self
+    }
+
+    /// Adds the related locations of `labels`, when there are any.
+    pub fn with_labels(
+        self,
+        labels: impl IntoIterator<Item = (Anchor, String)>,
+    ) -> SemanticDiagnostic {
+        labels
+            .into_iter()
+            .fold(self, |diagnostic, (anchor, message)| {
+                diagnostic.with_label(anchor, message)
+            })
     }
 
     /// Adds a fix of one edit.

@@ -121,7 +121,8 @@ impl Checker<'_> {
                 match value {
                     Some(value) => {
                         let value_ty = self.expr(value).ty;
-                        self.expect_storable(self.body.expr(value).node, &declared, &value_ty, false);
+                        let origin = Some(Anchor::Node(ty.node()));
+                        self.expect_storable_in(self.body.expr(value).node, &declared, &value_ty, false, origin);
                         readonly_copy = !readonly
                             && matches!(declared, Ty::Message(_))
                             && self.readonly_message_value(value);
@@ -653,7 +654,8 @@ impl Checker<'_> {
             (Some(value), Some(expected)) => {
                 let value_ty = self.expr(value).ty;
                 let value_node = self.body.expr(value).node;
-                self.expect_storable(value_node, &expected, &value_ty, false);
+                let origin = self.return_origin.map(Anchor::Node);
+                self.expect_storable_in(value_node, &expected, &value_ty, false, origin);
                 self.special_return(&value_ty, value_node);
                 if self.context.kind == CodeKind::Authorization && expected == Ty::Error {
                     self.authorization_return(&value_ty, value, node);
@@ -824,7 +826,14 @@ impl Checker<'_> {
         if reactive && self.maybe_record_field_assigned(&target_ty, &value_ty, value) {
             return;
         }
-        self.expect_storable(self.body.expr(value).node, &target_ty, &value_ty, reactive);
+        let origin = self.origin_of(target);
+        self.expect_storable_in(
+            self.body.expr(value).node,
+            &target_ty,
+            &value_ty,
+            reactive,
+            origin,
+        );
     }
 
     /// A `maybe<R>` field holds a row of its own: it is filled by ingestion, never by pointing it

@@ -63,7 +63,11 @@ pub struct StmtNode {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Block {
     pub stmts: Vec<StmtId>,
-    /// The closing brace, where "does not return in all cases" is reported.
+    /// The whole body, from its `{` (or the lone statement), where a handler that must return a
+    /// value says so.
+    pub whole: Option<NodeId>,
+    /// The closing brace (or the lone statement), where "does not return in all cases" is
+    /// reported.
     pub end: Option<NodeId>,
 }
 

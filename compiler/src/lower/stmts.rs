@@ -65,6 +65,7 @@ fn lowering(node: Node<'_>) -> Option<StmtFn> {
 impl Lowerer<'_> {
     /// Lowers a `block` node: its statements and its closing brace.
     pub(super) fn lower_block(&mut self, node: Node<'_>) -> Block {
+        let whole = Some(self.alloc(node));
         let mut stmts = Vec::new();
         for child in named_children(node) {
             if lowering(child).is_some() {
@@ -72,7 +73,7 @@ impl Lowerer<'_> {
             }
         }
         let end = self.closing_brace(node);
-        Block { stmts, end }
+        Block { stmts, whole, end }
     }
 
     /// The id of a block's closing brace, unless the parser had to invent it.
@@ -80,10 +81,20 @@ impl Lowerer<'_> {
         find_token(block, "}").map(|brace| self.alloc(brace))
     }
 
-    /// The block in field `name` of `parent` (empty when it is absent or not a block).
+    /// The body in field `name` of `parent`: a block, or a lone statement read as a block of one
+    /// (empty when it is absent).
     pub(super) fn block_field(&mut self, parent: Node<'_>, name: &str) -> Block {
         match field(parent, name) {
             Some(node) if node.kind() == "block" && !node.is_missing() => self.lower_block(node),
+            Some(node) if lowering(node).is_some() => {
+                let whole = Some(self.alloc(node));
+                let stmt = self.lower_stmt(node);
+                Block {
+                    stmts: vec![stmt],
+                    whole,
+                    end: whole,
+                }
+            }
             _ => Block::default(),
         }
     }

@@ -158,6 +158,7 @@ fn a_channel_handler_with_if_else() {
     let Stmt::Block(Block {
         stmts,
         end: Some(_),
+        ..
     }) = stmt(item, *then)
     else {
         panic!("then is a block")

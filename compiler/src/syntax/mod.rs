@@ -65,7 +65,25 @@ fn visit(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) -> bool 
 }
 
 /// Sorts, drops diagnostics that a previous one already covers, and caps the count.
+///
+/// A bad escape stops the language's lexer before any parsing, so it is reported for the whole
+/// file, at its very start; the escape itself stays a related location, and its fix still
+/// applies there.
 pub fn finish(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    for diagnostic in &mut diagnostics {
+        if diagnostic.code == crate::diagnostic::Code::InvalidEscape && diagnostic.range.start > 0 {
+            let escape = diagnostic.range.clone();
+            diagnostic.range = 0..0;
+            diagnostic.message = format!("the file can not be read: {}", diagnostic.message);
+            diagnostic.related.insert(
+                0,
+                crate::diagnostic::Label {
+                    range: escape,
+                    message: "this escape".to_owned(),
+                },
+            );
+        }
+    }
     diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end));
     let mut kept: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
     for diagnostic in diagnostics {

@@ -76,6 +76,14 @@ pub fn error_node(text: &str, node: Node<'_>) -> Diagnostic {
     let context = node.parent().map_or("document", |parent| parent.kind());
     let before = previous_token(node);
     let after = next_token(node);
+    if after.is_none()
+        && let Some(diagnostic) = ends_early(text, &tokens)
+    {
+        return diagnostic;
+    }
+    if let Some(diagnostic) = do_without_while(text, &tokens, after) {
+        return diagnostic;
+    }
 
     // Replay: the first token that the parse state it was read in does not accept.
     let mut predecessor = before;
@@ -107,6 +115,78 @@ pub fn error_node(text: &str, node: Node<'_>) -> Diagnostic {
         );
     }
     diagnostic
+}
+
+/// A file that ends inside a block: the mistake is where the text stops, at its last token,
+/// not at the start of the declaration that could not be completed.
+fn ends_early(text: &str, tokens: &[Node<'_>]) -> Option<Diagnostic> {
+    let mut open: Vec<Node<'_>> = Vec::new();
+    for token in tokens {
+        match token.kind() {
+            "{" => open.push(*token),
+            "}" => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    let opener = *open.last()?;
+    let last = *tokens.last()?;
+    let line = opener.start_position().row + 1;
+    Some(
+        Diagnostic::error(
+            Code::UnexpectedToken,
+            last.byte_range(),
+            format!(
+                "the file ends after '{}', inside the '{{' opened on line {line}",
+                short(node_text(text, last))
+            ),
+        )
+        .with_label(opener.byte_range(), "opened here")
+        .with_help("complete what the last line starts, and close every '{' with '}'"),
+    )
+}
+
+/// `do { … }` followed by anything but `while`: the token after the body is the mistake.
+fn do_without_while<'tree>(
+    text: &str,
+    tokens: &[Node<'tree>],
+    after: Option<Node<'tree>>,
+) -> Option<Diagnostic> {
+    let do_at = tokens.iter().position(|token| token.kind() == "do")?;
+    if tokens.get(do_at + 1)?.kind() != "{" {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut close = None;
+    for (index, token) in tokens.iter().enumerate().skip(do_at + 1) {
+        match token.kind() {
+            "{" => depth += 1,
+            "}" => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    close = Some(index);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let next = tokens.get(close? + 1).copied().or(after)?;
+    if next.kind() == "while" {
+        return None;
+    }
+    Some(
+        Diagnostic::error(
+            Code::UnexpectedToken,
+            next.byte_range(),
+            format!(
+                "expected 'while' after the body of 'do', found {}",
+                describe_found(text, next)
+            ),
+        )
+        .with_help("a `do` loop ends with `while (condition);`"),
+    )
 }
 
 /// An opening bracket inside an error that nothing inside it closes: the usual cause of an error

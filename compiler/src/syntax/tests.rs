@@ -134,12 +134,14 @@ fn malformed_numbers_are_reported_with_their_text() {
 
 #[test]
 fn bad_string_escapes_are_reported() {
-    let (code, _, message) = first("public string s = \"a\\zb\";\n");
+    // A bad escape stops the lexer: it is reported for the whole file, at its start.
+    let (code, line, message) = first("public int a;\npublic string s = \"a\\zb\";\n");
     assert_eq!(
-        (code, message.as_str()),
+        (code, line, message.as_str()),
         (
             Code::InvalidEscape,
-            "'\\z' is not a valid escape in a string"
+            1,
+            "the file can not be read: '\\z' is not a valid escape in a string"
         )
     );
     assert_eq!(

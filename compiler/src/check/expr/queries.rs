@@ -317,7 +317,16 @@ impl Checker<'_> {
             );
             return Ty::Error;
         }
-        self.call_capability(&sig, node);
+        // A function named as the argument of `map` is applied, not called from the surrounding
+        // code: the purity rules of a formula or a read-only method do not reach it. It still
+        // needs a viewer to have one.
+        if sig.viewer && !self.context.has_viewer() {
+            self.error(
+                node,
+                Code::CallCapability,
+                "Functions with viewer can only be used from viewer states",
+            );
+        }
         sig.returns
     }
 }
