@@ -22,7 +22,8 @@ use tower_lsp_server::ls_types::{
     PrepareRenameResponse, ReferenceParams, RenameOptions, RenameParams, SelectionRange,
     SelectionRangeParams, SelectionRangeProviderCapability, SemanticToken, SemanticTokens,
     SemanticTokensDelta, SemanticTokensDeltaParams, SemanticTokensFullDeltaResult,
-    SemanticTokensFullOptions, SemanticTokensOptions, SemanticTokensParams, SemanticTokensResult,
+    SemanticTokensFullOptions, SemanticTokensOptions, SemanticTokensParams,
+    SemanticTokensRangeParams, SemanticTokensRangeResult, SemanticTokensResult,
     SemanticTokensServerCapabilities, ServerCapabilities, ServerInfo, SignatureHelp,
     SignatureHelpOptions, SignatureHelpParams, TextDocumentPositionParams,
     TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, TypeDefinitionProviderCapability,
@@ -57,6 +58,9 @@ pub struct Backend {
     state: Arc<Mutex<State>>,
     /// The last semantic tokens sent for each document, for delta requests.
     tokens: Mutex<HashMap<Uri, (String, Vec<SemanticToken>)>>,
+    /// The tokens of each document's top-level nodes, so that an edit recomputes only the
+    /// nodes it touched.
+    token_cache: Arc<handlers::semantic_tokens::TokenCache>,
     n_token_results: std::sync::atomic::AtomicU64,
 }
 
@@ -66,6 +70,7 @@ impl Backend {
             client,
             state: Arc::default(),
             tokens: Mutex::default(),
+            token_cache: Arc::default(),
             n_token_results: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -145,8 +150,9 @@ impl Backend {
     }
 
     async fn compute_tokens(&self, uri: &Uri) -> Option<Vec<SemanticToken>> {
-        self.query(uri, |db, file, document| {
-            handlers::semantic_tokens::semantic_tokens(db, file, &document.rope).data
+        let cache = Arc::clone(&self.token_cache);
+        self.query(uri, move |db, file, _| {
+            handlers::semantic_tokens::semantic_tokens(db, file, &cache).data
         })
         .await
     }
@@ -264,7 +270,7 @@ impl LanguageServer for Backend {
                         SemanticTokensOptions {
                             legend: handlers::semantic_tokens::legend(),
                             full: Some(SemanticTokensFullOptions::Delta { delta: Some(true) }),
-                            range: None,
+                            range: Some(true),
                             work_done_progress_options: WorkDoneProgressOptions::default(),
                         },
                     ),
@@ -329,6 +335,10 @@ impl LanguageServer for Backend {
         let uri = params.text_document.uri;
         if let Ok(mut state) = self.state.lock() {
             state.documents.remove(&uri);
+        }
+        self.token_cache.forget(uri.as_str());
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.remove(&uri);
         }
         self.client.publish_diagnostics(uri, Vec::new(), None).await;
     }
@@ -411,6 +421,28 @@ impl LanguageServer for Backend {
                 data: tokens,
             }),
         }))
+    }
+
+    async fn semantic_tokens_range(
+        &self,
+        params: SemanticTokensRangeParams,
+    ) -> Result<Option<SemanticTokensRangeResult>> {
+        let range = params.range;
+        let cache = Arc::clone(&self.token_cache);
+        // The end position's line is included unless the range stops at its first character.
+        let end_line = if range.end.character == 0 {
+            range.end.line
+        } else {
+            range.end.line.saturating_add(1)
+        };
+        let lines = range.start.line..end_line.max(range.start.line);
+        Ok(self
+            .query(&params.text_document.uri, move |db, file, _| {
+                SemanticTokensRangeResult::Tokens(
+                    handlers::semantic_tokens::semantic_tokens_in_lines(db, file, &cache, lines),
+                )
+            })
+            .await)
     }
 
     async fn goto_definition(
