@@ -49,6 +49,9 @@ struct State {
     roots: Vec<std::path::PathBuf>,
     /// Whether the client runs the "Debug test" lens's command.
     debug_test_lens: bool,
+    /// Whether the client asks for semantic tokens, so that they are worth computing as soon as
+    /// a document opens.
+    client_wants_tokens: bool,
 }
 
 /// The language server.
@@ -216,9 +219,15 @@ impl LanguageServer for Backend {
             .and_then(|options| options.get(handlers::code_lens::DEBUG_TEST_OPTION))
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false);
+        let client_wants_tokens = params
+            .capabilities
+            .text_document
+            .as_ref()
+            .is_some_and(|text_document| text_document.semantic_tokens.is_some());
         if let Ok(mut state) = self.state.lock() {
             state.roots = roots;
             state.debug_test_lens = debug_test_lens;
+            state.client_wants_tokens = client_wants_tokens;
         }
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
@@ -311,7 +320,16 @@ impl LanguageServer for Backend {
                 (file, Document::new(&document.text, document.version)),
             );
         }
-        self.publish_diagnostics(document.uri).await;
+        self.publish_diagnostics(document.uri.clone()).await;
+        // An editor asks for the colours of a document it opens: with the tokens of every item
+        // cached now, that request and those after each edit only assemble them.
+        let wants_tokens = self
+            .state
+            .lock()
+            .is_ok_and(|state| state.client_wants_tokens);
+        if wants_tokens {
+            let _ = self.compute_tokens(&document.uri).await;
+        }
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
