@@ -1,7 +1,8 @@
 //! Checker speed on a generated 10,000-line program: a cold check in a fresh database, and the
-//! re-check after a one-character edit inside one function body.
+//! re-check after a one-character edit inside one function body; and cold checks of 50,000 and
+//! 100,000 lines, which should take time in proportion to the size.
 //!
-//! Targets: cold check under 200 ms; re-check under 10 ms. Run with
+//! Targets: cold check under 25 ms; re-check under 2 ms. Run with
 //! `cargo bench -p adama-compiler`.
 
 use adama_compiler::{Database, SourceFile, queries};
@@ -33,6 +34,27 @@ fn cold_check(criterion: &mut Criterion) {
     });
 }
 
+/// Cold checks of larger programs, to see that the time grows linearly with the size.
+fn cold_check_scaling(criterion: &mut Criterion) {
+    let mut group = criterion.benchmark_group("check/cold_scaling");
+    group.sample_size(10);
+    for lines in [10_000, 50_000, 100_000] {
+        let program = tree_sitter_adama::generated_program(lines);
+        group.bench_function(format!("{lines}_lines"), |bencher| {
+            bencher.iter_batched(
+                || program.clone(),
+                |text| {
+                    let db = Database::default();
+                    let file = SourceFile::new(&db, "bench.a".to_owned(), text);
+                    queries::diagnostics(&db, file).len()
+                },
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
+}
+
 fn recheck_after_edit(criterion: &mut Criterion) {
     let program = tree_sitter_adama::generated_program(TARGET_LINES);
     let middle = program.len() / 2;
@@ -62,5 +84,5 @@ fn recheck_after_edit(criterion: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, cold_check, recheck_after_edit);
+criterion_group!(benches, cold_check, recheck_after_edit, cold_check_scaling);
 criterion_main!(benches);

@@ -156,6 +156,25 @@ fn formula_cycle(_db: &dyn Db, _id: salsa::Id, _formula: FormulaRef<'_>) -> Ty {
     Ty::Error
 }
 
+/// The first top-level formula and the first record of each name: the items a formula's type is
+/// read from. Looking them up here keeps a check linear in the size of the file, and the table
+/// stays equal across edits that add or remove no formula or record, so the formula types that
+/// read it are not re-run.
+#[salsa::tracked(returns(ref))]
+pub fn formula_owners<'db>(
+    db: &'db dyn Db,
+    file: SourceFile,
+) -> HashMap<(&'static str, String), FileItem<'db>> {
+    let mut owners = HashMap::new();
+    for item in file_items(db, file) {
+        let key = item.key(db);
+        if matches!(key.kind, "formula" | "record") {
+            owners.entry((key.kind, key.name.clone())).or_insert(*item);
+        }
+    }
+    owners
+}
+
 /// The type of a formula's value.
 #[salsa::tracked(returns(clone), cycle_result = formula_cycle)]
 pub fn formula_type<'db>(db: &'db dyn Db, formula: FormulaRef<'db>) -> Ty {
@@ -164,12 +183,8 @@ pub fn formula_type<'db>(db: &'db dyn Db, formula: FormulaRef<'db>) -> Ty {
         Some(record) => ("record", record.clone()),
         None => ("formula", formula.name(db).clone()),
     };
-    let Some(item) = file_items(db, file)
-        .iter()
-        .find(|item| {
-            let key = item.key(db);
-            key.kind == kind && key.name == owner
-        })
+    let Some(item) = formula_owners(db, file)
+        .get(&(kind, owner))
         .map(|item| Arc::clone(item.hir(db)))
     else {
         return Ty::Error;

@@ -22,7 +22,8 @@ use tower_lsp_server::ls_types::{
     PrepareRenameResponse, ReferenceParams, RenameOptions, RenameParams, SelectionRange,
     SelectionRangeParams, SelectionRangeProviderCapability, SemanticToken, SemanticTokens,
     SemanticTokensDelta, SemanticTokensDeltaParams, SemanticTokensFullDeltaResult,
-    SemanticTokensFullOptions, SemanticTokensOptions, SemanticTokensParams, SemanticTokensResult,
+    SemanticTokensFullOptions, SemanticTokensOptions, SemanticTokensParams,
+    SemanticTokensRangeParams, SemanticTokensRangeResult, SemanticTokensResult,
     SemanticTokensServerCapabilities, ServerCapabilities, ServerInfo, SignatureHelp,
     SignatureHelpOptions, SignatureHelpParams, TextDocumentPositionParams,
     TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, TypeDefinitionProviderCapability,
@@ -48,6 +49,9 @@ struct State {
     roots: Vec<std::path::PathBuf>,
     /// Whether the client runs the "Debug test" lens's command.
     debug_test_lens: bool,
+    /// Whether the client asks for semantic tokens, so that they are worth computing as soon as
+    /// a document opens.
+    client_wants_tokens: bool,
 }
 
 /// The language server.
@@ -57,6 +61,9 @@ pub struct Backend {
     state: Arc<Mutex<State>>,
     /// The last semantic tokens sent for each document, for delta requests.
     tokens: Mutex<HashMap<Uri, (String, Vec<SemanticToken>)>>,
+    /// The tokens of each document's top-level nodes, so that an edit recomputes only the
+    /// nodes it touched.
+    token_cache: Arc<handlers::semantic_tokens::TokenCache>,
     n_token_results: std::sync::atomic::AtomicU64,
 }
 
@@ -66,6 +73,7 @@ impl Backend {
             client,
             state: Arc::default(),
             tokens: Mutex::default(),
+            token_cache: Arc::default(),
             n_token_results: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -145,8 +153,9 @@ impl Backend {
     }
 
     async fn compute_tokens(&self, uri: &Uri) -> Option<Vec<SemanticToken>> {
-        self.query(uri, |db, file, document| {
-            handlers::semantic_tokens::semantic_tokens(db, file, &document.rope).data
+        let cache = Arc::clone(&self.token_cache);
+        self.query(uri, move |db, file, _| {
+            handlers::semantic_tokens::semantic_tokens(db, file, &cache).data
         })
         .await
     }
@@ -210,9 +219,15 @@ impl LanguageServer for Backend {
             .and_then(|options| options.get(handlers::code_lens::DEBUG_TEST_OPTION))
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false);
+        let client_wants_tokens = params
+            .capabilities
+            .text_document
+            .as_ref()
+            .is_some_and(|text_document| text_document.semantic_tokens.is_some());
         if let Ok(mut state) = self.state.lock() {
             state.roots = roots;
             state.debug_test_lens = debug_test_lens;
+            state.client_wants_tokens = client_wants_tokens;
         }
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
@@ -264,7 +279,7 @@ impl LanguageServer for Backend {
                         SemanticTokensOptions {
                             legend: handlers::semantic_tokens::legend(),
                             full: Some(SemanticTokensFullOptions::Delta { delta: Some(true) }),
-                            range: None,
+                            range: Some(true),
                             work_done_progress_options: WorkDoneProgressOptions::default(),
                         },
                     ),
@@ -305,7 +320,16 @@ impl LanguageServer for Backend {
                 (file, Document::new(&document.text, document.version)),
             );
         }
-        self.publish_diagnostics(document.uri).await;
+        self.publish_diagnostics(document.uri.clone()).await;
+        // An editor asks for the colours of a document it opens: with the tokens of every item
+        // cached now, that request and those after each edit only assemble them.
+        let wants_tokens = self
+            .state
+            .lock()
+            .is_ok_and(|state| state.client_wants_tokens);
+        if wants_tokens {
+            let _ = self.compute_tokens(&document.uri).await;
+        }
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
@@ -329,6 +353,10 @@ impl LanguageServer for Backend {
         let uri = params.text_document.uri;
         if let Ok(mut state) = self.state.lock() {
             state.documents.remove(&uri);
+        }
+        self.token_cache.forget(uri.as_str());
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.remove(&uri);
         }
         self.client.publish_diagnostics(uri, Vec::new(), None).await;
     }
@@ -411,6 +439,28 @@ impl LanguageServer for Backend {
                 data: tokens,
             }),
         }))
+    }
+
+    async fn semantic_tokens_range(
+        &self,
+        params: SemanticTokensRangeParams,
+    ) -> Result<Option<SemanticTokensRangeResult>> {
+        let range = params.range;
+        let cache = Arc::clone(&self.token_cache);
+        // The end position's line is included unless the range stops at its first character.
+        let end_line = if range.end.character == 0 {
+            range.end.line
+        } else {
+            range.end.line.saturating_add(1)
+        };
+        let lines = range.start.line..end_line.max(range.start.line);
+        Ok(self
+            .query(&params.text_document.uri, move |db, file, _| {
+                SemanticTokensRangeResult::Tokens(
+                    handlers::semantic_tokens::semantic_tokens_in_lines(db, file, &cache, lines),
+                )
+            })
+            .await)
     }
 
     async fn goto_definition(

@@ -506,6 +506,27 @@ async fn semantic_token_deltas_send_only_what_changed() {
 }
 
 #[tokio::test]
+async fn semantic_tokens_of_a_range_are_those_of_its_lines() {
+    let mut harness = Harness::start().await;
+    harness
+        .open("public int total;\npublic int count;\npublic int other;\n")
+        .await;
+    let tokens = harness
+        .request(
+            "textDocument/semanticTokens/range",
+            json!({"textDocument": {"uri": URI},
+                   "range": {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 17}}}),
+        )
+        .await;
+    let data: Vec<i64> = tokens["data"]
+        .as_array()
+        .map(|data| data.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default();
+    // Only the second line, encoded from the start of the document.
+    assert_eq!(data, vec![1, 0, 6, 0, 0, 0, 7, 3, 1, 0, 0, 4, 5, 6, 0]);
+}
+
+#[tokio::test]
 async fn every_file_of_the_workspace_gets_diagnostics() {
     let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");

@@ -27,7 +27,8 @@ mod values;
 mod tests;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::num::NonZeroU16;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tree_sitter::{Node, Tree};
 
@@ -294,15 +295,39 @@ fn too_deep(node: Node<'_>) -> Diagnostic {
     .with_help("split it into smaller expressions with local variables")
 }
 
+/// The id of each field name of the grammar. Tree-sitter finds a field by name by comparing it
+/// with every field name of the language, and lowering asks for fields at every node, so the
+/// names are hashed once here instead.
+fn field_id(name: &str) -> Option<NonZeroU16> {
+    static IDS: OnceLock<HashMap<String, NonZeroU16>> = OnceLock::new();
+    IDS.get_or_init(|| {
+        let language = crate::parse::language();
+        (1..=language.field_count())
+            .filter_map(|id| {
+                let id = u16::try_from(id).ok()?;
+                Some((
+                    language.field_name_for_id(id)?.to_owned(),
+                    NonZeroU16::new(id)?,
+                ))
+            })
+            .collect()
+    })
+    .get(name)
+    .copied()
+}
+
 /// The child in field `name`, if there is one.
 fn field<'tree>(node: Node<'tree>, name: &str) -> Option<Node<'tree>> {
-    node.child_by_field_name(name)
+    node.child_by_field_id(field_id(name)?.get())
 }
 
 /// Every child in field `name`, in source order.
 fn fields<'tree>(node: Node<'tree>, name: &str) -> Vec<Node<'tree>> {
+    let Some(id) = field_id(name) else {
+        return Vec::new();
+    };
     let mut cursor = node.walk();
-    node.children_by_field_name(name, &mut cursor).collect()
+    node.children_by_field_id(id, &mut cursor).collect()
 }
 
 /// Whether field `name` holds a child the source really contains (not one the parser invented).
