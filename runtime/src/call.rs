@@ -128,6 +128,9 @@ impl Document {
                 };
                 let label = receiver.as_int();
                 let args = self.eval_args(program, frame, arguments)?;
+                // The targets are in the order a call tries them: a returning dispatch takes
+                // the first (a catch-all only when nothing more precise matches), a void one
+                // runs them all.
                 let mut result = Value::Void;
                 for target in targets
                     .iter()
@@ -141,6 +144,9 @@ impl Document {
                         Value::Enum(label),
                         frame.who.clone(),
                     )?;
+                    if program.functions[target as usize].returns != Ty::Void {
+                        break;
+                    }
                 }
                 Ok(result)
             }

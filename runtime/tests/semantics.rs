@@ -266,3 +266,23 @@ fn futures_take_the_queued_messages_again_when_a_state_reruns() {
         assert_eq!((result.passed, result.total), (1, 1), "{}", result.name);
     }
 }
+
+#[test]
+fn overloads_are_chosen_by_the_closest_fit() {
+    let (dump, view) = run(corpus!("d7_OverloadLowestScore_success.a"), json!({}));
+    assert_eq!(dump["viaDispatch"], json!(1.0));
+    assert_eq!(dump["viaDispatchDouble"], json!(20.0));
+    assert_eq!(dump["viaFunction"], json!(1.0));
+    assert_eq!(dump["viaFunctionDouble"], json!(10.0));
+    assert_eq!(dump["longFirst"], json!(3));
+    assert_eq!(view["viaMethod"], json!(5.0));
+}
+
+#[test]
+fn a_catch_all_dispatcher_is_the_fallback() {
+    let (dump, view) = run(corpus!("c2_CatchAllDispatcherFallback_success.a"), json!({}));
+    assert_eq!(view["queen"], json!(9));
+    assert_eq!(view["pawn"], json!(1));
+    assert_eq!(view["side"], json!(1));
+    assert_eq!(dump["trail"], json!("Q*;exact;all;|Q*;QueenS*;all;|all;"));
+}

@@ -438,6 +438,7 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
         };
         let returns = first_dispatch.function.returns.as_ref().map(type_text);
         let mut counts = vec![0usize; labels.len()];
+        let mut competing = vec![std::collections::BTreeSet::<&str>::new(); labels.len()];
         for &member in &members {
             let Decl::Dispatch(dispatch) = &items[member].decl else {
                 continue;
@@ -452,13 +453,27 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
                     None,
                 );
             }
-            for (label, count) in labels.iter().zip(counts.iter_mut()) {
+            for ((label, count), rivals) in labels
+                .iter()
+                .zip(counts.iter_mut())
+                .zip(competing.iter_mut())
+            {
                 let matches = match &dispatch.pattern {
                     DispatchPattern::Label(exact) => exact.name == *label,
                     DispatchPattern::Prefix(prefix) => label.starts_with(&prefix.name),
                     DispatchPattern::All(_) => true,
                 };
                 *count += usize::from(matches);
+                // The catch-all is a fallback, and exact dispatchers of one label are one
+                // match; each distinct prefix is a match of its own.
+                let rival = match &dispatch.pattern {
+                    DispatchPattern::Label(_) => Some(""),
+                    DispatchPattern::Prefix(prefix) => Some(prefix.name.as_str()),
+                    DispatchPattern::All(_) => None,
+                };
+                if matches && let Some(rival) = rival {
+                    rivals.insert(rival);
+                }
             }
         }
         let missing: Vec<&str> = labels
@@ -479,7 +494,7 @@ fn dispatch_coverage(items: &[&Item], diagnostics: &mut Vec<GlobalDiagnostic>) {
                 ),
                 None,
             );
-        } else if returns.is_some() && counts.iter().any(|count| *count > 1) {
+        } else if returns.is_some() && competing.iter().any(|rivals| rivals.len() > 1) {
             push_with(
                 diagnostics,
                 first,

@@ -13,7 +13,6 @@ use crate::hir::{
 };
 use crate::queries::{FormulaRef, check_item, file_items, formula_type, lowered, signatures};
 use crate::signatures::Signatures;
-use crate::ty::can_store;
 
 mod resolve;
 
@@ -35,6 +34,7 @@ pub fn build_program(db: &dyn Db, file: SourceFile) -> Program {
             .iter()
             .map(|item| check_item(db, *item).names.clone())
             .collect(),
+        dispatch_ranks: HashMap::new(),
     };
     builder.program.records.push(RecordLayout {
         name: String::new(),
@@ -82,6 +82,18 @@ struct Builder<'a> {
     file: SourceFile,
     /// What the checker resolved each name of each unit to, by unit.
     names: Vec<crate::check::Resolutions>,
+    /// Where each dispatcher stands in the order a call tries them ([`dispatch_rank`]).
+    dispatch_ranks: HashMap<FnId, (u8, usize)>,
+}
+
+/// The order a call tries dispatchers of one label in: prefixes (shorter first), the exact
+/// label, then the catch-all.
+fn dispatch_rank(pattern: &crate::hir::DispatchPattern) -> (u8, usize) {
+    match pattern {
+        crate::hir::DispatchPattern::Prefix(prefix) => (0, prefix.name.len()),
+        crate::hir::DispatchPattern::Label(_) => (1, 0),
+        crate::hir::DispatchPattern::All(_) => (2, 0),
+    }
 }
 
 impl Builder<'_> {
@@ -481,12 +493,21 @@ impl Builder<'_> {
                         })
                         .map(|(_, value)| *value)
                         .collect();
+                    let rank = dispatch_rank(&dispatch.pattern);
+                    self.dispatch_ranks.insert(id, rank);
+                    let ranks = &self.dispatch_ranks;
                     let entry = self.program.enums[enum_index]
                         .dispatchers
                         .entry(dispatch.function.name.name.clone())
                         .or_default();
                     for value in matching {
-                        entry.push((value, id));
+                        // After every entry that a call tries first or that was declared
+                        // earlier with the same rank.
+                        let at = entry
+                            .iter()
+                            .position(|(_, other)| ranks.get(other).is_some_and(|r| *r > rank))
+                            .unwrap_or(entry.len());
+                        entry.insert(at, (value, id));
                     }
                 }
                 Decl::Channel(channel) => {

@@ -302,7 +302,10 @@ pub struct EnumLayout {
     pub name: String,
     pub labels: Vec<(String, i32)>,
     pub default: i32,
-    /// Dispatchers by name: (label value, function) pairs.
+    /// Dispatchers by name: (label value, function) pairs, per label in the order a call
+    /// tries them: prefix patterns (`E::Pre*`, shorter first), then the exact label, then the
+    /// catch-all `E::*`, each group in declaration order. A returning dispatch calls the first
+    /// that takes its arguments, a void one calls all of them.
     pub dispatchers: HashMap<String, Vec<(i32, FnId)>>,
 }
 
