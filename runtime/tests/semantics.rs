@@ -286,3 +286,13 @@ fn a_catch_all_dispatcher_is_the_fallback() {
     assert_eq!(view["side"], json!(1));
     assert_eq!(dump["trail"], json!("Q*;exact;all;|Q*;QueenS*;all;|all;"));
 }
+
+#[test]
+fn lists_of_messages_with_a_unique_id_are_viewed_like_rows() {
+    let (_, view) = run(corpus!("d18_UniqueIdMessageList_success.a"), json!({}));
+    assert_eq!(
+        view["shown"],
+        json!({"7": {"id": 7, "tag": "a"}, "3": {"id": 3, "tag": "b"}, "@o": [7, 3]})
+    );
+    assert_eq!(view["arrayed"], json!({"0": {"id": 7, "tag": "a"}, "@s": 1}));
+}

@@ -322,6 +322,7 @@ impl Builder<'_> {
                                     name: field.name.name.clone(),
                                     ty,
                                     default: field.value.map(|expr| (unit_id, expr)),
+                                    unique: field.unique.is_some(),
                                 });
                         }
                     }
@@ -337,6 +338,7 @@ impl Builder<'_> {
                                 name: param.name.name.clone(),
                                 ty,
                                 default: None,
+                                unique: false,
                             });
                     }
                 }

@@ -294,6 +294,17 @@ pub struct MessageFieldLayout {
     pub name: String,
     pub ty: Ty,
     pub default: Option<(UnitId, ExprId)>,
+    /// Declared `unique`: on an `int id`, the key that lists of the message are viewed by.
+    pub unique: bool,
+}
+
+impl MessageLayout {
+    /// The index of the field that keys the message's rows in a view: an `int id unique`.
+    pub fn row_key(&self) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|field| field.unique && field.name == "id" && field.ty == Ty::Int)
+    }
 }
 
 /// An enum: labels with their values, in declaration order.
