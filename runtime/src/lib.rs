@@ -37,6 +37,7 @@ mod query;
 mod random;
 mod run;
 mod script;
+mod stamps;
 mod statics;
 mod store;
 mod testing;

@@ -156,7 +156,10 @@ impl Document {
         let program = Arc::clone(&self.program);
         let before = self.meta.clone();
         self.run = Run::new(&self.limits);
-        let outcome = run(self, &program).and_then(|value| self.check_held().map(|()| value));
+        let outcome = run(self, &program).and_then(|value| {
+            self.stamp_changed_records(&program);
+            self.check_held().map(|()| value)
+        });
         match outcome {
             Ok(value) => {
                 self.shadow = None;

@@ -296,3 +296,31 @@ fn lists_of_messages_with_a_unique_id_are_viewed_like_rows() {
     );
     assert_eq!(view["arrayed"], json!({"0": {"id": 7, "tag": "a"}, "@s": 1}));
 }
+
+#[test]
+fn updated_and_bump_fields_stamp_each_changed_record() {
+    let (name, source) = corpus!("d8_UpdatedAndBumpFields_success.a");
+    let (dump, view) = run((name, source), json!({}));
+    assert_eq!(dump["tasks"]["1"]["touched"], json!("1970-01-01T00:00Z[UTC]"));
+    assert_eq!(dump["tasks"]["1"]["version"], json!(1));
+    assert_eq!(view["all"]["2"]["version"], json!(1));
+
+    let program = compile(name, source).expect("compiles");
+    let mut document = Document::new(program, "space", "key").expect("a document");
+    let who = json!({"agent": "ann", "authority": "acme"});
+    for command in [
+        json!({"command": "construct", "who": who, "arg": {}, "timestamp": 0}),
+        json!({"command": "connect", "who": who, "timestamp": 1}),
+    ] {
+        document.execute(&command).expect("runs");
+    }
+    let record = document
+        .execute(&json!({"command": "send", "who": who, "channel": "rename",
+            "message": {"id": 2, "title": "c"}, "timestamp": 1500}))
+        .expect("rename");
+    assert_eq!(
+        record.redo["tasks"],
+        json!({"2": {"title": "c", "touched": "1970-01-01T00:00:01.500Z[UTC]", "version": 2}})
+    );
+    assert_eq!(document.dump()["tasks"]["1"]["version"], json!(1));
+}

@@ -178,6 +178,7 @@ impl Builder<'_> {
                         records: None,
                     };
                     self.push_field(RecordId::ROOT, layout);
+                    self.note_stamp(RecordId::ROOT, field);
                 }
                 Decl::Formula(formula) => {
                     let layout = FieldLayout {
@@ -275,6 +276,7 @@ impl Builder<'_> {
                                     records: None,
                                 };
                                 self.push_field(index, layout);
+                                self.note_stamp(index, field);
                             }
                             RecordMember::Formula(formula) => {
                                 let layout = FieldLayout {
@@ -395,6 +397,19 @@ impl Builder<'_> {
             .slot_index
             .insert(layout.name.clone(), record.fields.len() as u32);
         record.fields.push(layout);
+    }
+
+    /// Keeps the slot of a field declared `@updated` or `@bump`.
+    fn note_stamp(&mut self, record: RecordId, field: &crate::hir::Field) {
+        let Some((invalidation, _)) = field.invalidation else {
+            return;
+        };
+        let record = &mut self.program.records[record];
+        if let Some(slot) = record.slot_index.get(&field.name.name).copied()
+            && !record.stamps.iter().any(|(stamped, _)| *stamped == slot)
+        {
+            record.stamps.push((slot, invalidation));
+        }
     }
 
     /// Every function, procedure, method, dispatcher, policy and handler, with parameter slots.

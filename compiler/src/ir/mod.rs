@@ -223,6 +223,9 @@ pub struct RecordLayout {
     pub requires: Vec<PolicyRef>,
     /// `ingested { … }` blocks.
     pub ingested: Vec<(UnitId, Block)>,
+    /// Fields a change of the record stamps: `@updated` (set to the document's time) and
+    /// `@bump` (counted up), by slot.
+    pub stamps: Vec<(u32, crate::hir::Invalidation)>,
     /// Field slots in the order the viewer sees them (language spec: `id`, fields and placed
     /// formulas, deferred formulas, then bubbles by name).
     pub view_order: Vec<u32>,
