@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use adama_compiler::ir::{FieldKind, LayoutId, MessageId, Program};
+use adama_compiler::ir::{FieldKind, LayoutId, MessageId, Program, RecordId};
 use adama_compiler::ty::Ty;
 use serde_json::{Map, Value as Json, json};
 
@@ -506,42 +506,15 @@ impl Document {
                         Value::some(Value::Record(child));
                     self.load_record(program, child, value);
                 }
-                (Ty::Map(key_ty, value_ty), current) if matches!(**value_ty, Ty::Record(_)) => {
+                (Ty::Map(_, value_ty), current) if holds_records(value_ty) => {
                     let Some(child_layout) = field.records else {
                         continue;
                     };
-                    let mut map = match current {
-                        Value::Map(map) => (*map).clone(),
-                        _ => BTreeMap::new(),
-                    };
-                    if let Json::Object(entries) = value {
-                        for (key, entry) in entries {
-                            let key_value = match &**key_ty {
-                                Ty::Int | Ty::Enum(_) => Value::Int(key.parse().unwrap_or(0)),
-                                Ty::Long => Value::Long(key.parse().unwrap_or(0)),
-                                _ => Value::string(key),
-                            }
-                            .to_map_key();
-                            if entry.is_null() {
-                                map.remove(&key_value);
-                                continue;
-                            }
-                            let child = match map.get(&key_value) {
-                                Some(Value::Record(existing)) => *existing,
-                                _ => match self.new_record(
-                                    child_layout,
-                                    crate::store::Parent::Field { record, slot },
-                                ) {
-                                    Ok(child) => child,
-                                    Err(_) => continue,
-                                },
-                            };
-                            self.load_record(program, child, entry);
-                            map.insert(key_value, Value::Record(child));
-                        }
-                    }
-                    self.store.records[record.0 as usize].slots[slot as usize] =
-                        Value::Map(Arc::new(map));
+                    let ty = field.ty.clone();
+                    let parent = crate::store::Parent::Field { record, slot };
+                    let map =
+                        self.load_record_map(program, &ty, current, value, child_layout, parent);
+                    self.store.records[record.0 as usize].slots[slot as usize] = map;
                 }
                 (Ty::Map(..), Value::Map(existing)) => {
                     let map = self.patch_map(&field.ty, &existing, value);
@@ -554,6 +527,68 @@ impl Document {
                 }
             }
         }
+    }
+}
+
+impl Document {
+    /// Loads stored JSON into a map whose values are records, or maps of them at any depth
+    /// (`map<K1, map<K2, R>>`): existing records take the entries, new ones are created under
+    /// `parent` (the field that holds the outermost map), a null removes its key.
+    fn load_record_map(
+        &mut self,
+        program: &Program,
+        ty: &Ty,
+        current: Value,
+        json: &Json,
+        layout: RecordId,
+        parent: crate::store::Parent,
+    ) -> Value {
+        let Ty::Map(key_ty, value_ty) = ty else {
+            return current;
+        };
+        let mut map = match current {
+            Value::Map(map) => (*map).clone(),
+            _ => BTreeMap::new(),
+        };
+        if let Json::Object(entries) = json {
+            for (key, entry) in entries {
+                let key_value = match &**key_ty {
+                    Ty::Int | Ty::Enum(_) => Value::Int(key.parse().unwrap_or(0)),
+                    Ty::Long => Value::Long(key.parse().unwrap_or(0)),
+                    _ => Value::string(key),
+                }
+                .to_map_key();
+                if entry.is_null() {
+                    map.remove(&key_value);
+                    continue;
+                }
+                let existing = map.get(&key_value).cloned().unwrap_or(Value::Void);
+                let loaded = if matches!(**value_ty, Ty::Map(..)) {
+                    self.load_record_map(program, value_ty, existing, entry, layout, parent)
+                } else {
+                    let child = match existing {
+                        Value::Record(existing) => existing,
+                        _ => match self.new_record(layout, parent) {
+                            Ok(child) => child,
+                            Err(_) => continue,
+                        },
+                    };
+                    self.load_record(program, child, entry);
+                    Value::Record(child)
+                };
+                map.insert(key_value, loaded);
+            }
+        }
+        Value::Map(Arc::new(map))
+    }
+}
+
+/// Whether a map's value type holds records: a record, or a map whose values hold records.
+fn holds_records(ty: &Ty) -> bool {
+    match ty {
+        Ty::Record(_) => true,
+        Ty::Map(_, value) => holds_records(value),
+        _ => false,
     }
 }
 

@@ -181,14 +181,21 @@ impl Document {
         key: MapKey,
         layout: RecordId,
     ) -> Result<RecordRef, Fault> {
-        let current = self.read_place(program, frame, place)?;
-        let Value::Map(map) = current else {
-            return Err(Fault::error(codes::RUNTIME_FAILURE, "not a map"));
+        let map = match self.read_place(program, frame, place)? {
+            Value::Map(map) => map,
+            // `m[a][b].f = v` creates the inner map `m[a]` when it is missing.
+            Value::Void if matches!(place, Place::Entry(..)) => Arc::new(Default::default()),
+            _ => return Err(Fault::error(codes::RUNTIME_FAILURE, "not a map")),
         };
         if let Some(Value::Record(record)) = map.get(&key) {
             return Ok(*record);
         }
-        let parent = match place {
+        // The record hangs from the field that holds the outermost map.
+        let mut base = place;
+        while let Place::Entry(parent, _) = base {
+            base = parent;
+        }
+        let parent = match base {
             Place::Slot(owner, slot) => Parent::Field {
                 record: *owner,
                 slot: *slot,

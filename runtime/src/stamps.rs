@@ -14,7 +14,11 @@ impl Document {
     /// Stamps every record the transaction created or changed (a write to one of its slots or
     /// to anything it holds).
     pub(crate) fn stamp_changed_records(&mut self, program: &Program) {
-        if program.records.iter().all(|layout| layout.stamps.is_empty()) {
+        if program
+            .records
+            .iter()
+            .all(|layout| layout.stamps.is_empty())
+        {
             return;
         }
         let journal = &self.store.journal;

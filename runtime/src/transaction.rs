@@ -457,6 +457,17 @@ impl Document {
                 format!("no @web handler for '{}'", request.uri),
             ));
         };
+        if let Some((_, message)) = program.webs[index].param
+            && let Err(misfit) = self.check_channel_message(message, false, &request.body)
+        {
+            return Err(CommandError::new(
+                codes::MESSAGE_MISFIT,
+                format!(
+                    "the body sent to '{}' does not fit its type: {misfit}",
+                    request.uri
+                ),
+            ));
+        }
         let run = move |document: &mut Document, program: &Program| {
             document.clock(timestamp);
             document.reseed_after();
@@ -514,6 +525,16 @@ impl Document {
             ));
         }
         let arg = arg.unwrap_or(Json::Object(Map::new()));
+        for constructor in &self.program.constructors {
+            if let Some((_, message)) = constructor.param
+                && let Err(misfit) = self.check_channel_message(message, false, &arg)
+            {
+                return Err(CommandError::new(
+                    codes::MESSAGE_MISFIT,
+                    format!("the constructor's argument does not fit its type: {misfit}"),
+                ));
+            }
+        }
         self.patches(|document, program| {
             document.clock(timestamp);
             if let Some(entropy) = entropy {

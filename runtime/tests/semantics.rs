@@ -280,7 +280,10 @@ fn overloads_are_chosen_by_the_closest_fit() {
 
 #[test]
 fn a_catch_all_dispatcher_is_the_fallback() {
-    let (dump, view) = run(corpus!("c2_CatchAllDispatcherFallback_success.a"), json!({}));
+    let (dump, view) = run(
+        corpus!("c2_CatchAllDispatcherFallback_success.a"),
+        json!({}),
+    );
     assert_eq!(view["queen"], json!(9));
     assert_eq!(view["pawn"], json!(1));
     assert_eq!(view["side"], json!(1));
@@ -294,14 +297,20 @@ fn lists_of_messages_with_a_unique_id_are_viewed_like_rows() {
         view["shown"],
         json!({"7": {"id": 7, "tag": "a"}, "3": {"id": 3, "tag": "b"}, "@o": [7, 3]})
     );
-    assert_eq!(view["arrayed"], json!({"0": {"id": 7, "tag": "a"}, "@s": 1}));
+    assert_eq!(
+        view["arrayed"],
+        json!({"0": {"id": 7, "tag": "a"}, "@s": 1})
+    );
 }
 
 #[test]
 fn updated_and_bump_fields_stamp_each_changed_record() {
     let (name, source) = corpus!("d8_UpdatedAndBumpFields_success.a");
     let (dump, view) = run((name, source), json!({}));
-    assert_eq!(dump["tasks"]["1"]["touched"], json!("1970-01-01T00:00Z[UTC]"));
+    assert_eq!(
+        dump["tasks"]["1"]["touched"],
+        json!("1970-01-01T00:00Z[UTC]")
+    );
     assert_eq!(dump["tasks"]["1"]["version"], json!(1));
     assert_eq!(view["all"]["2"]["version"], json!(1));
 
@@ -323,4 +332,33 @@ fn updated_and_bump_fields_stamp_each_changed_record() {
         json!({"2": {"title": "c", "touched": "1970-01-01T00:00:01.500Z[UTC]", "version": 2}})
     );
     assert_eq!(document.dump()["tasks"]["1"]["version"], json!(1));
+}
+
+#[test]
+fn writes_through_a_map_inside_a_map_create_the_inner_record() {
+    let (name, source) = corpus!("maps_RecordsInNestedMaps_success.a");
+    let (dump, view) = run((name, source), json!({}));
+    assert_eq!(dump["grid"]["a"]["1"]["hits"], json!(2));
+    assert_eq!(dump["grid"]["a"]["2"]["tag"], json!("two"));
+    assert_eq!(dump["grid"]["b"]["7"]["hits"], json!(3));
+    assert_eq!(view["grid"]["b"]["7"], json!({"hits": 3, "tag": ""}));
+
+    let program = compile(name, source).expect("compiles");
+    let mut rebuilt = Document::new(program, "space", "key").expect("a document");
+    rebuilt.insert(&dump);
+    assert_eq!(rebuilt.dump(), dump);
+    let who = json!({"agent": "ann", "authority": "acme"});
+    rebuilt
+        .execute(&json!({"command": "connect", "who": who, "timestamp": 1}))
+        .expect("connect");
+    for (row, column) in [("b", 7), ("c", 1)] {
+        rebuilt
+            .execute(&json!({"command": "send", "who": who, "channel": "hit",
+                "message": {"row": row, "column": column}, "timestamp": 2}))
+            .expect("hit");
+    }
+    let after = rebuilt.dump();
+    assert_eq!(after["grid"]["b"]["7"]["hits"], json!(4));
+    assert_eq!(after["grid"]["c"]["1"]["hits"], json!(1));
+    assert_eq!(after["grid"]["a"], dump["grid"]["a"]);
 }
