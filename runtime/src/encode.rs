@@ -67,6 +67,8 @@ impl Document {
                 Json::Object(object)
             }
             Value::Record(record) => self.dump_record(*record),
+            Value::Text(text) => text.stored(),
+            Value::Replication(status) => status.stored(),
             Value::Table(table) => {
                 let mut object = Map::new();
                 for (id, record) in &self.store.tables[table.0 as usize].rows {
@@ -94,6 +96,8 @@ impl Document {
                 Json::Object(object)
             }
             Value::Maybe(Some(inner)) => self.to_view_json(inner),
+            Value::Text(text) => text.view(),
+            Value::Replication(status) => Json::String(status.text()),
             Value::List(items) => {
                 Json::Array(items.iter().map(|item| self.to_view_json(item)).collect())
             }
@@ -135,6 +139,13 @@ impl Document {
                 json.get("r").map_or(0.0, number),
                 json.get("i").map_or(0.0, number),
             ),
+            // A stored collaborative text; anything else reads as the string it assigns.
+            Ty::Text if json.is_object() => {
+                Value::Text(Arc::new(crate::text::CollabText::from_stored(json)))
+            }
+            Ty::Replication => Value::Replication(Arc::new(
+                crate::replication::ReplicationStatus::from_stored(json),
+            )),
             Ty::String | Ty::Text => match json {
                 // A client may send a number or a bool where a string is declared: its text.
                 Json::Number(number) => Value::string(&number.to_string()),
@@ -277,6 +288,7 @@ impl Document {
         meta.connection_id = int("__connection_id").unwrap_or(meta.connection_id);
         meta.message_id = int("__message_id").unwrap_or(meta.message_id);
         meta.auto_table_row_id = int("__auto_table_row_id").unwrap_or(meta.auto_table_row_id);
+        meta.auto_gen = int("__auto_gen").unwrap_or(meta.auto_gen);
         if let Some(Json::Object(clients)) = json.get("__clients") {
             let map = Arc::make_mut(&mut meta.clients);
             for (id, who) in clients {

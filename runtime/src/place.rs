@@ -281,7 +281,17 @@ impl Document {
         if !matches!(field.kind, FieldKind::Stored { .. }) {
             return;
         }
-        let value = self.coerce(&field.ty, value);
+        let value = match (&field.ty, value) {
+            // A string assigned to a collaborative text starts a new generation of it.
+            (Ty::Text, Value::Str(text)) => {
+                self.meta.auto_gen = self.meta.auto_gen.wrapping_add(1);
+                Value::Text(Arc::new(crate::text::CollabText::assigned(
+                    &text,
+                    i64::from(self.meta.auto_gen),
+                )))
+            }
+            (ty, value) => self.coerce(ty, value),
+        };
         let current = self.store.get(record, slot);
         let always = matches!(
             field.ty,

@@ -41,6 +41,11 @@ enum Mirror {
     },
     /// Any other list: element mirrors by index.
     Items(Vec<Option<Mirror>>),
+    /// A collaborative text: the generation and the number of changes sent.
+    Text {
+        generation: i64,
+        count: i32,
+    },
     /// A map: entry mirrors by key, and the most entries the view has held at once (the capacity
     /// of the reference's cache, which orders the nulls of vanished keys).
     Map {
@@ -489,6 +494,22 @@ impl Document {
                 })
             }
             Value::Maybe(None) | Value::Void => Ok(mirror.take().map(|_| Json::Null)),
+            // A text is sent whole once per generation, then change by change.
+            Value::Text(text) => {
+                let delta = match mirror {
+                    Some(Mirror::Text { generation, count })
+                        if *generation == text.generation && *count <= text.count() =>
+                    {
+                        (*count < text.count()).then(|| text.view_since(*count))
+                    }
+                    _ => Some(text.view()),
+                };
+                *mirror = Some(Mirror::Text {
+                    generation: text.generation,
+                    count: text.count(),
+                });
+                Ok(delta)
+            }
             Value::Maybe(Some(inner)) => self.diff_value(program, viewer, inner, mirror),
             Value::Table(_) | Value::Future(_) => Ok(None),
             Value::List(items)

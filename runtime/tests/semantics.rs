@@ -351,14 +351,119 @@ fn writes_through_a_map_inside_a_map_create_the_inner_record() {
     rebuilt
         .execute(&json!({"command": "connect", "who": who, "timestamp": 1}))
         .expect("connect");
+    let mut redos = Vec::new();
     for (row, column) in [("b", 7), ("c", 1)] {
-        rebuilt
+        let record = rebuilt
             .execute(&json!({"command": "send", "who": who, "channel": "hit",
                 "message": {"row": row, "column": column}, "timestamp": 2}))
             .expect("hit");
+        redos.push((record.redo["grid"].clone(), record.undo["grid"].clone()));
     }
+    // The patches name the changed record, and the created inner map with its record.
+    assert_eq!(redos[0].0, json!({"b": {"7": {"hits": 4}}}));
+    assert_eq!(redos[0].1, json!({"b": {"7": {"hits": 3}}}));
+    assert_eq!(
+        redos[1].0,
+        json!({"c": {"1": {"id": 0, "hits": 1, "tag": ""}}})
+    );
+    assert_eq!(redos[1].1, json!({"c": null}));
     let after = rebuilt.dump();
     assert_eq!(after["grid"]["b"]["7"]["hits"], json!(4));
     assert_eq!(after["grid"]["c"]["1"]["hits"], json!(1));
     assert_eq!(after["grid"]["a"], dump["grid"]["a"]);
+}
+
+/// A document of a corpus program, constructed, with `ann` and `bob` connected and viewing.
+fn two_viewers((name, source): (&str, &str)) -> (Document, Vec<adama_runtime::ViewId>) {
+    let program = compile(name, source).expect("compiles");
+    let mut document = Document::new(program, "space", "key").expect("a document");
+    document
+        .execute(
+            &json!({"command": "construct", "who": {"agent": "?", "authority": "?"},
+            "arg": {}, "timestamp": 0}),
+        )
+        .expect("construct");
+    let mut views = Vec::new();
+    for agent in ["ann", "bob"] {
+        document
+            .execute(
+                &json!({"command": "connect", "who": {"agent": agent, "authority": "acme"},
+                "timestamp": 1}),
+            )
+            .expect("connect");
+        views.push(document.open_view(Principal::new(agent, "acme"), json!({})));
+    }
+    (document, views)
+}
+
+fn edit(document: &mut Document, agent: &str, seq: i32, change: Json) -> Json {
+    document
+        .execute(
+            &json!({"command": "send", "who": {"agent": agent, "authority": "acme"},
+            "channel": "edit", "message": {"seq": seq, "change": change}, "timestamp": 2}),
+        )
+        .expect("edit")
+        .redo
+}
+
+#[test]
+fn concurrent_text_edits_are_all_kept_and_everyone_sees_one_text() {
+    let (mut document, views) = two_viewers(corpus!("f1_CollaborativeText_success.a"));
+    for view in &views {
+        let first = document.view_delta(*view).expect("a view")["data"].clone();
+        assert_eq!(first["body"], json!({"$g": 1, "$i": "hello", "$s": 0}));
+    }
+    // Both editors saw sequence 0; ann's change is taken first, bob's is moved over it.
+    let redo = edit(&mut document, "ann", 0, json!([[0, "A"], 5]));
+    assert_eq!(redo["body"], json!({"changes": {"0": "[[0,\"A\"],5]"}}));
+    let redo = edit(&mut document, "bob", 0, json!([5, [0, "B"]]));
+    assert_eq!(redo["body"], json!({"changes": {"1": "[6,[0,\"B\"]]"}}));
+    assert_eq!(redo["shown"], json!("AhelloB"));
+    for view in &views {
+        let delta = document.view_delta(*view).expect("a view")["data"].clone();
+        assert_eq!(
+            delta["body"],
+            json!({"0": "[[0,\"A\"],5]", "1": "[6,[0,\"B\"]]", "$s": 2})
+        );
+    }
+    // A change that does not span the text it was made against is refused.
+    edit(&mut document, "bob", 2, json!([3]));
+    let dump = document.dump();
+    assert_eq!(dump["lastTaken"], json!(false));
+    assert_eq!(
+        dump["body"],
+        json!({"changes": {"0": "[[0,\"A\"],5]", "1": "[6,[0,\"B\"]]"},
+            "fragments": {"1": "hello"}, "order": {"0": "1"}, "seq": 0})
+    );
+    assert_eq!(dump["__auto_gen"], json!(1));
+    // A late viewer gets the text as it is now; the stored form rebuilds it.
+    let program = compile("f1.a", corpus!("f1_CollaborativeText_success.a").1).expect("compiles");
+    let mut rebuilt = Document::new(program, "space", "key").expect("a document");
+    rebuilt.insert(&dump);
+    assert_eq!(rebuilt.dump(), dump);
+    let late = rebuilt.open_view(Principal::new("cat", "acme"), json!({}));
+    assert_eq!(
+        rebuilt.view_delta(late).expect("a view")["data"]["body"],
+        json!({"$g": 1, "$i": "AhelloB", "$s": 2})
+    );
+    // Assigning the text whole starts a new generation, sent whole.
+    document
+        .execute(
+            &json!({"command": "send", "who": {"agent": "ann", "authority": "acme"},
+            "channel": "reset", "message": {"text": "fresh"}, "timestamp": 3}),
+        )
+        .expect("reset");
+    let delta = document.view_delta(views[1]).expect("a view")["data"].clone();
+    assert_eq!(delta["body"], json!({"$g": 2, "$i": "fresh", "$s": 0}));
+}
+
+#[test]
+fn an_unassigned_text_is_empty() {
+    let (_, view) = run(corpus!("Text_Basic_success.a"), json!({}));
+    assert_eq!(view["notes"], json!({"$g": 0, "$i": "", "$s": 0}));
+    let (dump, _) = run(corpus!("Text_Basic_success.a"), json!({}));
+    assert_eq!(
+        dump["notes"],
+        json!({"changes": {}, "fragments": {}, "order": {}, "seq": 0})
+    );
 }
