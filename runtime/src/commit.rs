@@ -87,11 +87,12 @@ impl Document {
                         }
                     }
                 }
-                // A text's patch names only what changed (a new change set, most often).
-                Value::Text(text) => {
+                // The patch of a text or a replication status names only what changed (a new
+                // change set, a new state).
+                Value::Text(_) | Value::Replication(_) => {
                     if let Some(original) = original {
                         let old = self.committed_json(original);
-                        let new = text.stored();
+                        let new = self.to_stored_json(current);
                         if let (Json::Object(old), Json::Object(new)) = (&old, &new) {
                             let (text_redo, text_undo) = merge_diff(old, new);
                             redo.insert(field.name.clone(), Json::Object(text_redo));

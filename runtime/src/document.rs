@@ -498,6 +498,7 @@ impl Document {
             Ty::Complex => Value::Complex(0.0, 0.0),
             Ty::String => Value::string(""),
             Ty::Text => Value::Text(Arc::default()),
+            Ty::Replication => Value::Replication(Arc::default()),
             Ty::Label => Value::Label(Arc::from("")),
             Ty::Principal | Ty::SecurePrincipal => Value::Principal(Principal::no_one()),
             Ty::Dynamic | Ty::Json => Value::Dynamic(Arc::new(serde_json::Value::Null)),

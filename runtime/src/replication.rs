@@ -8,7 +8,15 @@
 //! back-off that doubles with each failure. A value that becomes empty after a put deletes the
 //! remote copy the same way (`DeleteRequested`, `DeleteFailed`).
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value as Json};
+
+use crate::document::Document;
+use crate::error::{Fault, codes};
+use crate::eval::Frame;
+use crate::transaction::CommandError;
+use crate::value::{Principal, Value};
 
 /// Where a replication stands; the numbers are its stored form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +190,59 @@ impl ReplicationStatus {
         let doublings = self.failures.saturating_sub(1).clamp(0, 16) as u32;
         (FIRST_BACKOFF_MS << doublings).min(MAX_BACKOFF_MS)
     }
+}
+
+impl Document {
+    /// `replicate`: each replication computes its value and takes one step (a new value is
+    /// requested; a requested or due call is made and, with no service host, fails). Refused
+    /// with 131205 when no replication has a step to take; otherwise one transaction, whose
+    /// `seq` moves.
+    pub(crate) fn replicate(
+        &mut self,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json), CommandError> {
+        let now = timestamp.unwrap_or(self.meta.time);
+        let key = format!("{}/{}", self.space, self.key);
+        let (redo, undo) = self.patches(|document, program| {
+            for replication in &program.replications {
+                let mut frame = Frame::new(program, replication.unit, Principal::no_one());
+                let value = document.eval(program, &mut frame, replication.value)?;
+                let hash = match value {
+                    Value::Maybe(None) | Value::Void => None,
+                    value => Some(value_hash(&document.to_stored_json(&value))),
+                };
+                let mut status = match document.store.get(document.root, replication.slot) {
+                    Value::Replication(status) => Arc::clone(status),
+                    _ => Arc::default(),
+                };
+                if Arc::make_mut(&mut status).step(hash.as_deref(), &key, now) {
+                    document.store.write(
+                        document.root,
+                        replication.slot,
+                        Value::Replication(status),
+                    );
+                }
+            }
+            if document.store.journal.is_empty() {
+                return Err(Fault::error(
+                    codes::NOTHING_TO_REPLICATE,
+                    "no replication has a step to take",
+                ));
+            }
+            document.clock(timestamp);
+            document.meta.seq += 1;
+            Ok(())
+        })?;
+        Ok((redo, undo))
+    }
+}
+
+/// The hash a replication compares values by: SHA-256 of the value's stored JSON, in hex.
+fn value_hash(json: &Json) -> String {
+    crate::library::password::sha256(json.to_string().as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

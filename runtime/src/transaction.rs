@@ -208,7 +208,7 @@ impl Document {
     }
 
     /// Runs code as a transaction and gives its redo and undo patches.
-    fn patches(
+    pub(crate) fn patches(
         &mut self,
         run: impl FnOnce(&mut Document, &Program) -> Result<(), Fault>,
     ) -> Result<(Json, Json), CommandError> {
@@ -266,6 +266,7 @@ impl Document {
                 self.attach(asset, sender(origin.who), origin.timestamp)
             }
             Command::Expire { origin, limit } => self.expire(limit, origin.timestamp),
+            Command::Replicate { origin } => self.replicate(origin.timestamp),
             Command::Deliver {} => Err(CommandError::new(
                 codes::NOTHING_TO_DELIVER,
                 "no service call is waiting for a delivery (service calls complete at once here)",
@@ -495,7 +496,7 @@ impl Document {
         }
     }
 
-    fn clock(&mut self, timestamp: Option<i64>) {
+    pub(crate) fn clock(&mut self, timestamp: Option<i64>) {
         if let Some(timestamp) = timestamp {
             self.meta.time = timestamp;
         }

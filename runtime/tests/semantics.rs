@@ -467,3 +467,50 @@ fn an_unassigned_text_is_empty() {
         json!({"changes": {}, "fragments": {}, "order": {}, "seq": 0})
     );
 }
+
+#[test]
+fn a_replication_persists_its_state_machine() {
+    let (name, source) = corpus!("f2_ReplicationStates_success.a");
+    let (dump, view) = run((name, source), json!({}));
+    assert_eq!(dump["summary"], json!({"state": 100}));
+    assert_eq!(view["status"], json!("Nothing;null;null;0"));
+    assert!(view.get("summary").is_none(), "{view}");
+
+    let program = compile(name, source).expect("compiles");
+    let mut document = Document::new(program.clone(), "space", "key").expect("a document");
+    let who = json!({"agent": "ann", "authority": "acme"});
+    document
+        .execute(&json!({"command": "construct", "who": who, "arg": {}, "timestamp": 0}))
+        .expect("construct");
+    let replicate = |document: &mut Document, timestamp: i64| {
+        document.execute(&json!({"command": "replicate", "timestamp": timestamp}))
+    };
+    // A value not pushed yet is requested, then the call fails (there is no service host).
+    let requested = replicate(&mut document, 10).expect("requested").redo["summary"].clone();
+    assert_eq!(requested["state"], json!(110));
+    assert_eq!(requested["key"], json!("space/key"));
+    assert_eq!(requested["time"], json!("10"));
+    let hash = requested["hash"].as_str().expect("a hash").to_owned();
+    assert_eq!(hash.len(), 64);
+    let failed = replicate(&mut document, 20).expect("failed").redo["summary"].clone();
+    assert_eq!(failed, json!({"state": 150, "time": "20", "failures": 1}));
+    // The retry waits for its back-off.
+    assert_eq!(
+        replicate(&mut document, 500).expect_err("waits").code,
+        131_205
+    );
+    // The persisted state survives a rebuild, and the rebuilt document goes on the same way.
+    let dump = document.dump();
+    let mut rebuilt = Document::new(program, "space", "key").expect("a document");
+    rebuilt.insert(&dump);
+    assert_eq!(rebuilt.dump(), dump);
+    let next = replicate(&mut document, 1_020).expect("retried");
+    let again = replicate(&mut rebuilt, 1_020).expect("retried");
+    assert_eq!(next.redo, again.redo);
+    assert_eq!(next.redo["summary"], json!({"time": "1020", "failures": 2}));
+    let viewer = rebuilt.open_view(Principal::new("ann", "acme"), json!({}));
+    assert_eq!(
+        rebuilt.view_delta(viewer).expect("a view")["data"]["status"],
+        json!(format!("PutFailed;space/key;{hash};1020"))
+    );
+}

@@ -234,6 +234,31 @@ impl Builder<'_> {
                         );
                     }
                 }
+                Decl::Replication(replication) => {
+                    let name = replication.name.name.clone();
+                    self.push_field(
+                        RecordId::ROOT,
+                        FieldLayout {
+                            name: name.clone(),
+                            ty: Ty::Replication,
+                            kind: FieldKind::Stored { default: None },
+                            privacy: PrivacyRule::Private,
+                            implicit: false,
+                            records: None,
+                        },
+                    );
+                    if let Some(&slot) = self.program.records[RecordId::ROOT].slot_index.get(&name)
+                    {
+                        self.program.replications.push(ReplicationDef {
+                            name,
+                            service: replication.service.name.clone(),
+                            method: replication.method.name.clone(),
+                            slot,
+                            unit: unit_id,
+                            value: replication.value,
+                        });
+                    }
+                }
                 Decl::Template { name, text } => {
                     self.program
                         .templates

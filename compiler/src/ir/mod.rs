@@ -194,6 +194,20 @@ pub struct Program {
     pub static_send: Vec<(UnitId, Block)>,
     /// `@static` settings whose value is a constant (`maximum_history = 500;`).
     pub static_settings: Vec<(String, UnitId, ExprId)>,
+    /// Document-level `replication<service:method> name = expr;`, in declaration order.
+    pub replications: Vec<ReplicationDef>,
+}
+
+/// `replication<service:method> name = expr;`: its status lives in a root slot.
+#[derive(Debug, Clone)]
+pub struct ReplicationDef {
+    pub name: String,
+    pub service: String,
+    pub method: String,
+    /// The root slot holding the status.
+    pub slot: u32,
+    pub unit: UnitId,
+    pub value: ExprId,
 }
 
 impl Program {
