@@ -624,7 +624,7 @@ impl Document {
                 }
                 _ => {
                     if fresh {
-                        let value = self.coerce(&field_ty, value);
+                        let value = self.field_value(&field_ty, value);
                         self.store.records[record.0 as usize].slots[slot as usize] = value;
                     } else {
                         self.write_slot(program, record, slot, value);

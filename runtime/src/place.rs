@@ -281,17 +281,7 @@ impl Document {
         if !matches!(field.kind, FieldKind::Stored { .. }) {
             return;
         }
-        let value = match (&field.ty, value) {
-            // A string assigned to a collaborative text starts a new generation of it.
-            (Ty::Text, Value::Str(text)) => {
-                self.meta.auto_gen = self.meta.auto_gen.wrapping_add(1);
-                Value::Text(Arc::new(crate::text::CollabText::assigned(
-                    &text,
-                    i64::from(self.meta.auto_gen),
-                )))
-            }
-            (ty, value) => self.coerce(ty, value),
-        };
+        let value = self.field_value(&field.ty, value);
         let current = self.store.get(record, slot);
         let always = matches!(
             field.ty,
@@ -301,6 +291,21 @@ impl Document {
             return;
         }
         self.store.write(record, slot, value);
+    }
+
+    /// A value as a field of this type holds it: converted to the type, and a string written
+    /// to a collaborative text starts a new generation of it.
+    pub(crate) fn field_value(&mut self, ty: &Ty, value: Value) -> Value {
+        match (ty, value) {
+            (Ty::Text, Value::Str(text)) => {
+                self.meta.auto_gen = self.meta.auto_gen.wrapping_add(1);
+                Value::Text(Arc::new(crate::text::CollabText::assigned(
+                    &text,
+                    i64::from(self.meta.auto_gen),
+                )))
+            }
+            (ty, value) => self.coerce(ty, value),
+        }
     }
 
     /// `++`/`--`: the new value (prefix) or the old one (postfix).

@@ -514,3 +514,21 @@ fn a_replication_persists_its_state_machine() {
         json!(format!("PutFailed;space/key;{hash};1020"))
     );
 }
+
+#[test]
+fn a_string_ingested_into_a_text_field_starts_its_generation() {
+    let (dump, view) = run(
+        (
+            "ingested_text.a",
+            "record R { public int id; public text t; }\ntable<R> rs;\n\
+             public formula all = iterate rs;\n@construct { rs <- {t:\"hi\"}; rs <- {t:\"yo\"}; }",
+        ),
+        json!({}),
+    );
+    assert_eq!(
+        dump["rs"]["2"]["t"],
+        json!({"changes": {}, "fragments": {"2": "yo"}, "order": {"0": "2"}, "seq": 0})
+    );
+    assert_eq!(dump["__auto_gen"], json!(2));
+    assert_eq!(view["all"]["1"]["t"], json!({"$g": 1, "$i": "hi", "$s": 0}));
+}
