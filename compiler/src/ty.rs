@@ -186,6 +186,48 @@ impl fmt::Display for Ty {
     }
 }
 
+/// How badly an overload's parameters fit a call's arguments (language: overload resolution):
+/// two per missing or extra argument, plus, per paired argument, one when the parameter cannot
+/// store the argument and one when the argument's type could not store the parameter's (so an
+/// `int` argument fits an `int` parameter better than a `double` one). The lowest score wins and
+/// ties go to the overload declared first.
+pub fn overload_score(params: &[Ty], arguments: &[Ty], messages: &dyn MessageShapes) -> usize {
+    let paired: usize = params
+        .iter()
+        .zip(arguments)
+        .map(|(param, argument)| {
+            usize::from(!can_store(param, argument, false, messages))
+                + usize::from(!can_store(argument, param, false, messages))
+        })
+        .sum();
+    2 * params.len().abs_diff(arguments.len()) + paired
+}
+
+/// The overload a call takes: among those whose parameters store the arguments, the one with
+/// the lowest [`overload_score`], the first declared on a tie.
+pub fn best_overload<'a>(
+    overloads: impl IntoIterator<Item = &'a [Ty]>,
+    arguments: &[Ty],
+    messages: &dyn MessageShapes,
+) -> Option<usize> {
+    let mut best: Option<(usize, usize)> = None;
+    for (index, params) in overloads.into_iter().enumerate() {
+        let fits = params.len() == arguments.len()
+            && params
+                .iter()
+                .zip(arguments)
+                .all(|(param, argument)| can_store(param, argument, false, messages));
+        if !fits {
+            continue;
+        }
+        let score = overload_score(params, arguments, messages);
+        if best.is_none_or(|(_, lowest)| score < lowest) {
+            best = Some((index, score));
+        }
+    }
+    best.map(|(index, _)| index)
+}
+
 /// Whether a location of type `target` can store a value of type `source` (language section 3.7).
 /// `reactive` is true for document and record fields, which additionally accept numbers into
 /// complex fields and strings into text fields.

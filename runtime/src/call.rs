@@ -128,6 +128,9 @@ impl Document {
                 };
                 let label = receiver.as_int();
                 let args = self.eval_args(program, frame, arguments)?;
+                // The targets are in the order a call tries them: a returning dispatch takes
+                // the first (a catch-all only when nothing more precise matches), a void one
+                // runs them all.
                 let mut result = Value::Void;
                 for target in targets
                     .iter()
@@ -141,6 +144,9 @@ impl Document {
                         Value::Enum(label),
                         frame.who.clone(),
                     )?;
+                    if program.functions[target as usize].returns != Ty::Void {
+                        break;
+                    }
                 }
                 Ok(result)
             }
@@ -573,7 +579,33 @@ impl Document {
                     None => return Err(Fault::Blocked { channel: key.0 }),
                 }
             }
-            Special::HolderWrite | Special::TextGet => self.eval(program, frame, object)?,
+            Special::HolderWrite => self.eval(program, frame, object)?,
+            Special::TextGet => match self.eval(program, frame, object)? {
+                Value::Text(text) => Value::string(&text.current),
+                other => other,
+            },
+            Special::TextAppend => {
+                let args = self.eval_args(program, frame, arguments)?;
+                let seq = args.first().map_or(0, Value::as_int);
+                let change = match args.get(1) {
+                    Some(Value::Dynamic(json)) => (**json).clone(),
+                    Some(other) => self.to_stored_json(other),
+                    None => serde_json::Value::Null,
+                };
+                let place = self.place(program, frame, object)?;
+                let mut text = match self.read_place(program, frame, &place)? {
+                    Value::Text(text) => text,
+                    Value::Str(assigned) => {
+                        Arc::new(crate::text::CollabText::assigned(&assigned, 0))
+                    }
+                    _ => Arc::default(),
+                };
+                let accepted = Arc::make_mut(&mut text).append(seq, &change);
+                if accepted {
+                    self.assign(program, frame, &place, Value::Text(text))?;
+                }
+                Value::Bool(accepted)
+            }
             Special::MessageReset | Special::MessageIngest => {
                 let place = self.place(program, frame, object)?;
                 let current = self.read_place(program, frame, &place)?;
@@ -857,6 +889,8 @@ pub(crate) enum Special {
     MessageIngest,
     /// `text.get()`: the text's content.
     TextGet,
+    /// `text.append(seq, change)`: an editor's change set, in place.
+    TextAppend,
     /// `t.to_csv()` on a local table of a `@csv` message.
     ToCsv,
     Result(ResultOperation),
@@ -939,6 +973,7 @@ pub(crate) fn native(name: &str) -> Native {
         "message.reset" => Some(Special::MessageReset),
         "message.ingest_dynamic" => Some(Special::MessageIngest),
         "text.get" => Some(Special::TextGet),
+        "text.append" => Some(Special::TextAppend),
         "table.to_csv" => Some(Special::ToCsv),
         service if service.starts_with("service.") => Some(Special::ServiceCall),
         _ => None,

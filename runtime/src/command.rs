@@ -141,6 +141,11 @@ pub enum Command {
     /// The answer of a service call (service calls complete at once here, so there is never one
     /// to deliver).
     Deliver {},
+    /// The host's replication wake: each `replication<>` takes one step of its state machine.
+    Replicate {
+        #[serde(flatten)]
+        origin: Origin,
+    },
     WebPut {
         #[serde(flatten)]
         origin: Origin,
@@ -225,6 +230,7 @@ impl Command {
                 limit: long("limit"),
             },
             "deliver" => Command::Deliver {},
+            "replicate" => Command::Replicate { origin: origin() },
             "web_put" => Command::WebPut {
                 origin: origin(),
                 request: any("put"),
@@ -260,6 +266,7 @@ impl Command {
             Command::Attach { .. } => "attach",
             Command::Expire { .. } => "expire",
             Command::Deliver {} => "deliver",
+            Command::Replicate { .. } => "replicate",
             Command::WebPut { .. } => "web_put",
             Command::WebDelete { .. } => "web_delete",
             Command::WebGet { .. } => "web_get",

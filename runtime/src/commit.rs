@@ -50,36 +50,12 @@ impl Document {
                         undo.insert(field.name.clone(), Json::Object(table_undo));
                     }
                 }
-                Value::Map(map) if matches!(&field.ty, Ty::Map(_, value) if matches!(**value, Ty::Record(_))) =>
-                {
-                    let empty = Arc::new(BTreeMap::new());
+                Value::Map(map) if map_holds_records(&field.ty) => {
                     let old = match original {
-                        Some(Value::Map(old)) => old,
-                        _ => &empty,
+                        Some(Value::Map(old)) => Some(old),
+                        _ => None,
                     };
-                    let (mut map_redo, mut map_undo) = (Map::new(), Map::new());
-                    for (key, value) in old.iter() {
-                        if !map.contains_key(key) {
-                            map_redo.insert(key.json_key(), Json::Null);
-                            map_undo.insert(key.json_key(), self.committed_json(value));
-                        }
-                    }
-                    for (key, value) in map.iter() {
-                        let Value::Record(child) = value else {
-                            continue;
-                        };
-                        if original.is_some() && !old.contains_key(key) {
-                            map_redo.insert(key.json_key(), self.dump_record(*child));
-                            map_undo.insert(key.json_key(), Json::Null);
-                        } else if journal.dirty.contains(&child.0) {
-                            let (mut child_redo, mut child_undo) = (Map::new(), Map::new());
-                            self.commit_record(*child, &mut child_redo, &mut child_undo);
-                            if !child_redo.is_empty() {
-                                map_redo.insert(key.json_key(), Json::Object(child_redo));
-                                map_undo.insert(key.json_key(), Json::Object(child_undo));
-                            }
-                        }
-                    }
+                    let (map_redo, map_undo) = self.commit_record_map(old, original.is_some(), map);
                     if !map_redo.is_empty() {
                         redo.insert(field.name.clone(), Json::Object(map_redo));
                         undo.insert(field.name.clone(), Json::Object(map_undo));
@@ -111,6 +87,22 @@ impl Document {
                         }
                     }
                 }
+                // The patch of a text or a replication status names only what changed (a new
+                // change set, a new state).
+                Value::Text(_) | Value::Replication(_) => {
+                    if let Some(original) = original {
+                        let old = self.committed_json(original);
+                        let new = self.to_stored_json(current);
+                        if let (Json::Object(old), Json::Object(new)) = (&old, &new) {
+                            let (text_redo, text_undo) = merge_diff(old, new);
+                            redo.insert(field.name.clone(), Json::Object(text_redo));
+                            undo.insert(field.name.clone(), Json::Object(text_undo));
+                        } else {
+                            redo.insert(field.name.clone(), new);
+                            undo.insert(field.name.clone(), old);
+                        }
+                    }
+                }
                 _ => {
                     if let Some(original) = original {
                         redo.insert(field.name.clone(), self.to_stored_json(current));
@@ -119,6 +111,64 @@ impl Document {
                 }
             }
         }
+    }
+
+    /// The patches of a map whose values are records, or maps of them: entries gone, entries
+    /// new (when the map itself was written: `written`), and the changes of records kept.
+    fn commit_record_map(
+        &self,
+        old: Option<&crate::value::MapValue>,
+        written: bool,
+        map: &crate::value::MapValue,
+    ) -> (Map<String, Json>, Map<String, Json>) {
+        let journal = &self.store.journal;
+        let (mut map_redo, mut map_undo) = (Map::new(), Map::new());
+        if let Some(old) = old {
+            for (key, value) in old.iter() {
+                if !map.contains_key(key) {
+                    map_redo.insert(key.json_key(), Json::Null);
+                    map_undo.insert(key.json_key(), self.committed_json(value));
+                }
+            }
+        }
+        let was = |key| old.and_then(|old| old.get(key));
+        for (key, value) in map.iter() {
+            let (entry_redo, entry_undo) = match value {
+                Value::Record(child) => {
+                    if written && was(key).is_none() {
+                        (self.dump_record(*child), Json::Null)
+                    } else if journal.dirty.contains(&child.0) {
+                        let (mut child_redo, mut child_undo) = (Map::new(), Map::new());
+                        self.commit_record(*child, &mut child_redo, &mut child_undo);
+                        (Json::Object(child_redo), Json::Object(child_undo))
+                    } else {
+                        continue;
+                    }
+                }
+                Value::Map(inner) => {
+                    let inner_old = match was(key) {
+                        Some(Value::Map(inner_old)) => Some(inner_old),
+                        _ => None,
+                    };
+                    if written && inner_old.is_none() {
+                        (self.to_stored_json(value), Json::Null)
+                    } else {
+                        let (inner_redo, inner_undo) =
+                            self.commit_record_map(inner_old, written, inner);
+                        (Json::Object(inner_redo), Json::Object(inner_undo))
+                    }
+                }
+                _ => continue,
+            };
+            if entry_redo
+                .as_object()
+                .is_none_or(|object| !object.is_empty())
+            {
+                map_redo.insert(key.json_key(), entry_redo);
+                map_undo.insert(key.json_key(), entry_undo);
+            }
+        }
+        (map_redo, map_undo)
     }
 
     /// The stored form of a value as it was committed (records with their original slots).
@@ -362,7 +412,7 @@ pub(crate) fn meta_fields(meta: &Meta, object: &mut Map<String, Json>) {
         "__auto_table_row_id".into(),
         Json::from(meta.auto_table_row_id),
     );
-    object.insert("__auto_gen".into(), Json::from(0));
+    object.insert("__auto_gen".into(), Json::from(meta.auto_gen));
     object.insert("__auto_cache_id".into(), Json::from(0));
     object.insert("__cache".into(), Json::Object(Map::new()));
     object.insert("__webTaskId".into(), Json::from(0));
@@ -447,6 +497,13 @@ pub(crate) fn diff_meta(
             "__timezone",
             Json::from(&*new.timezone),
             Json::from(&*old.timezone),
+        );
+    }
+    if old.auto_gen != new.auto_gen {
+        changed(
+            "__auto_gen",
+            Json::from(new.auto_gen),
+            Json::from(old.auto_gen),
         );
     }
     if old.auto_table_row_id != new.auto_table_row_id {
@@ -545,4 +602,42 @@ pub(crate) fn diff_meta(
         redo.insert("__clients".into(), Json::Object(client_redo));
         undo.insert("__clients".into(), Json::Object(client_undo));
     }
+}
+
+/// Whether a map's values are records, or maps whose values are (at any depth).
+fn map_holds_records(ty: &Ty) -> bool {
+    match ty {
+        Ty::Map(_, value) => matches!(**value, Ty::Record(_)) || map_holds_records(value),
+        _ => false,
+    }
+}
+
+/// The merge patches (RFC 7386) from one object to another and back: changed keys with their
+/// new values (objects on both sides recursively), removed keys as null.
+fn merge_diff(
+    old: &Map<String, Json>,
+    new: &Map<String, Json>,
+) -> (Map<String, Json>, Map<String, Json>) {
+    let (mut redo, mut undo) = (Map::new(), Map::new());
+    for (key, value) in new {
+        match (old.get(key), value) {
+            (Some(before), after) if before == after => {}
+            (Some(Json::Object(before)), Json::Object(after)) => {
+                let (inner_redo, inner_undo) = merge_diff(before, after);
+                redo.insert(key.clone(), Json::Object(inner_redo));
+                undo.insert(key.clone(), Json::Object(inner_undo));
+            }
+            (before, after) => {
+                redo.insert(key.clone(), after.clone());
+                undo.insert(key.clone(), before.cloned().unwrap_or(Json::Null));
+            }
+        }
+    }
+    for (key, value) in old {
+        if !new.contains_key(key) {
+            redo.insert(key.clone(), Json::Null);
+            undo.insert(key.clone(), value.clone());
+        }
+    }
+    (redo, undo)
 }

@@ -29,6 +29,8 @@ pub struct Meta {
     pub time: i64,
     pub timezone: Arc<str>,
     pub auto_table_row_id: i32,
+    /// The generation counter of collaborative texts: each whole assignment takes the next.
+    pub auto_gen: i32,
     pub clients: Arc<BTreeMap<i32, Principal>>,
     pub messages: Arc<BTreeMap<i32, QueuedMessage>>,
     /// Timed asks (`fetchTimed`) by future id: when the first ask was made, and for how long.
@@ -70,6 +72,7 @@ impl Default for Meta {
             time: 0,
             timezone: Arc::from("UTC"),
             auto_table_row_id: 0,
+            auto_gen: 0,
             clients: Arc::new(BTreeMap::new()),
             messages: Arc::new(BTreeMap::new()),
             timeouts: Arc::new(BTreeMap::new()),
@@ -517,7 +520,9 @@ impl Document {
             Ty::Long => Value::Long(0),
             Ty::Double => Value::Double(0.0),
             Ty::Complex => Value::Complex(0.0, 0.0),
-            Ty::String | Ty::Text => Value::string(""),
+            Ty::String => Value::string(""),
+            Ty::Text => Value::Text(Arc::default()),
+            Ty::Replication => Value::Replication(Arc::default()),
             Ty::Label => Value::Label(Arc::from("")),
             Ty::Principal | Ty::SecurePrincipal => Value::Principal(Principal::no_one()),
             Ty::Dynamic | Ty::Json => Value::Dynamic(Arc::new(serde_json::Value::Null)),

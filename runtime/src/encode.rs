@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use adama_compiler::ir::{FieldKind, LayoutId, MessageId, Program};
+use adama_compiler::ir::{FieldKind, LayoutId, MessageId, Program, RecordId};
 use adama_compiler::ty::Ty;
 use serde_json::{Map, Value as Json, json};
 
@@ -67,6 +67,8 @@ impl Document {
                 Json::Object(object)
             }
             Value::Record(record) => self.dump_record(*record),
+            Value::Text(text) => text.stored(),
+            Value::Replication(status) => status.stored(),
             Value::Table(table) => {
                 let mut object = Map::new();
                 for (id, record) in &self.store.tables[table.0 as usize].rows {
@@ -94,6 +96,8 @@ impl Document {
                 Json::Object(object)
             }
             Value::Maybe(Some(inner)) => self.to_view_json(inner),
+            Value::Text(text) => text.view(),
+            Value::Replication(status) => Json::String(status.text()),
             Value::List(items) => {
                 Json::Array(items.iter().map(|item| self.to_view_json(item)).collect())
             }
@@ -135,6 +139,13 @@ impl Document {
                 json.get("r").map_or(0.0, number),
                 json.get("i").map_or(0.0, number),
             ),
+            // A stored collaborative text; anything else reads as the string it assigns.
+            Ty::Text if json.is_object() => {
+                Value::Text(Arc::new(crate::text::CollabText::from_stored(json)))
+            }
+            Ty::Replication => Value::Replication(Arc::new(
+                crate::replication::ReplicationStatus::from_stored(json),
+            )),
             Ty::String | Ty::Text => match json {
                 // A client may send a number or a bool where a string is declared: its text.
                 Json::Number(number) => Value::string(&number.to_string()),
@@ -277,6 +288,7 @@ impl Document {
         meta.connection_id = int("__connection_id").unwrap_or(meta.connection_id);
         meta.message_id = int("__message_id").unwrap_or(meta.message_id);
         meta.auto_table_row_id = int("__auto_table_row_id").unwrap_or(meta.auto_table_row_id);
+        meta.auto_gen = int("__auto_gen").unwrap_or(meta.auto_gen);
         if let Some(Json::Object(clients)) = json.get("__clients") {
             let map = Arc::make_mut(&mut meta.clients);
             for (id, who) in clients {
@@ -506,42 +518,15 @@ impl Document {
                         Value::some(Value::Record(child));
                     self.load_record(program, child, value);
                 }
-                (Ty::Map(key_ty, value_ty), current) if matches!(**value_ty, Ty::Record(_)) => {
+                (Ty::Map(_, value_ty), current) if holds_records(value_ty) => {
                     let Some(child_layout) = field.records else {
                         continue;
                     };
-                    let mut map = match current {
-                        Value::Map(map) => (*map).clone(),
-                        _ => BTreeMap::new(),
-                    };
-                    if let Json::Object(entries) = value {
-                        for (key, entry) in entries {
-                            let key_value = match &**key_ty {
-                                Ty::Int | Ty::Enum(_) => Value::Int(key.parse().unwrap_or(0)),
-                                Ty::Long => Value::Long(key.parse().unwrap_or(0)),
-                                _ => Value::string(key),
-                            }
-                            .to_map_key();
-                            if entry.is_null() {
-                                map.remove(&key_value);
-                                continue;
-                            }
-                            let child = match map.get(&key_value) {
-                                Some(Value::Record(existing)) => *existing,
-                                _ => match self.new_record(
-                                    child_layout,
-                                    crate::store::Parent::Field { record, slot },
-                                ) {
-                                    Ok(child) => child,
-                                    Err(_) => continue,
-                                },
-                            };
-                            self.load_record(program, child, entry);
-                            map.insert(key_value, Value::Record(child));
-                        }
-                    }
-                    self.store
-                        .set_fresh(record, slot, Value::Map(Arc::new(map)));
+                    let ty = field.ty.clone();
+                    let parent = crate::store::Parent::Field { record, slot };
+                    let map =
+                        self.load_record_map(program, &ty, current, value, child_layout, parent);
+                    self.store.set_fresh(record, slot, map);
                 }
                 (Ty::Map(..), Value::Map(existing)) => {
                     let map = self.patch_map(&field.ty, &existing, value);
@@ -554,6 +539,68 @@ impl Document {
                 }
             }
         }
+    }
+}
+
+impl Document {
+    /// Loads stored JSON into a map whose values are records, or maps of them at any depth
+    /// (`map<K1, map<K2, R>>`): existing records take the entries, new ones are created under
+    /// `parent` (the field that holds the outermost map), a null removes its key.
+    fn load_record_map(
+        &mut self,
+        program: &Program,
+        ty: &Ty,
+        current: Value,
+        json: &Json,
+        layout: RecordId,
+        parent: crate::store::Parent,
+    ) -> Value {
+        let Ty::Map(key_ty, value_ty) = ty else {
+            return current;
+        };
+        let mut map = match current {
+            Value::Map(map) => (*map).clone(),
+            _ => BTreeMap::new(),
+        };
+        if let Json::Object(entries) = json {
+            for (key, entry) in entries {
+                let key_value = match &**key_ty {
+                    Ty::Int | Ty::Enum(_) => Value::Int(key.parse().unwrap_or(0)),
+                    Ty::Long => Value::Long(key.parse().unwrap_or(0)),
+                    _ => Value::string(key),
+                }
+                .to_map_key();
+                if entry.is_null() {
+                    map.remove(&key_value);
+                    continue;
+                }
+                let existing = map.get(&key_value).cloned().unwrap_or(Value::Void);
+                let loaded = if matches!(**value_ty, Ty::Map(..)) {
+                    self.load_record_map(program, value_ty, existing, entry, layout, parent)
+                } else {
+                    let child = match existing {
+                        Value::Record(existing) => existing,
+                        _ => match self.new_record(layout, parent) {
+                            Ok(child) => child,
+                            Err(_) => continue,
+                        },
+                    };
+                    self.load_record(program, child, entry);
+                    Value::Record(child)
+                };
+                map.insert(key_value, loaded);
+            }
+        }
+        Value::Map(Arc::new(map))
+    }
+}
+
+/// Whether a map's value type holds records: a record, or a map whose values hold records.
+fn holds_records(ty: &Ty) -> bool {
+    match ty {
+        Ty::Record(_) => true,
+        Ty::Map(_, value) => holds_records(value),
+        _ => false,
     }
 }
 

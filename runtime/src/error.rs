@@ -64,4 +64,6 @@ pub mod codes {
     pub const DUPLICATE_MARKER: i32 = 143_407;
     pub const NOTHING_TO_EXPIRE: i32 = 131_203;
     pub const NOTHING_TO_DELIVER: i32 = 131_204;
+    /// A `replicate` when no replication has a step to take.
+    pub const NOTHING_TO_REPLICATE: i32 = 131_205;
 }

@@ -624,7 +624,7 @@ impl Document {
                 }
                 _ => {
                     if fresh {
-                        let value = self.coerce(&field_ty, value);
+                        let value = self.field_value(&field_ty, value);
                         self.store.set_fresh(record, slot, value);
                     } else {
                         self.write_slot(program, record, slot, value);

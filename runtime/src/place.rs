@@ -181,14 +181,21 @@ impl Document {
         key: MapKey,
         layout: RecordId,
     ) -> Result<RecordRef, Fault> {
-        let current = self.read_place(program, frame, place)?;
-        let Value::Map(map) = current else {
-            return Err(Fault::error(codes::RUNTIME_FAILURE, "not a map"));
+        let map = match self.read_place(program, frame, place)? {
+            Value::Map(map) => map,
+            // `m[a][b].f = v` creates the inner map `m[a]` when it is missing.
+            Value::Void if matches!(place, Place::Entry(..)) => Arc::new(Default::default()),
+            _ => return Err(Fault::error(codes::RUNTIME_FAILURE, "not a map")),
         };
         if let Some(Value::Record(record)) = map.get(&key) {
             return Ok(*record);
         }
-        let parent = match place {
+        // The record hangs from the field that holds the outermost map.
+        let mut base = place;
+        while let Place::Entry(parent, _) = base {
+            base = parent;
+        }
+        let parent = match base {
             Place::Slot(owner, slot) => Parent::Field {
                 record: *owner,
                 slot: *slot,
@@ -274,7 +281,7 @@ impl Document {
         if !matches!(field.kind, FieldKind::Stored { .. }) {
             return;
         }
-        let value = self.coerce(&field.ty, value);
+        let value = self.field_value(&field.ty, value);
         let current = self.store.get(record, slot);
         let always = matches!(
             field.ty,
@@ -284,6 +291,21 @@ impl Document {
             return;
         }
         self.store.write(record, slot, value);
+    }
+
+    /// A value as a field of this type holds it: converted to the type, and a string written
+    /// to a collaborative text starts a new generation of it.
+    pub(crate) fn field_value(&mut self, ty: &Ty, value: Value) -> Value {
+        match (ty, value) {
+            (Ty::Text, Value::Str(text)) => {
+                self.meta.auto_gen = self.meta.auto_gen.wrapping_add(1);
+                Value::Text(Arc::new(crate::text::CollabText::assigned(
+                    &text,
+                    i64::from(self.meta.auto_gen),
+                )))
+            }
+            (ty, value) => self.coerce(ty, value),
+        }
     }
 
     /// `++`/`--`: the new value (prefix) or the old one (postfix).

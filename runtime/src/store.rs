@@ -337,10 +337,9 @@ impl Store {
                 }
             }
             Value::Map(map) => {
+                // Records may sit in maps inside maps.
                 for entry in map.values() {
-                    if let Value::Record(child) = entry {
-                        self.release_tree(*child);
-                    }
+                    self.release_value(entry);
                 }
             }
             _ => {}

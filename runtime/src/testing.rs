@@ -92,6 +92,7 @@ fn run_test(
         Err(Fault::Abort) => result.aborted = true,
         Err(fault) => result.error = Some(fault.to_string()),
     }
+    document.stamp_changed_records(program);
     document.store.settle();
     result.passed = document.tests.asserts.0;
     result.total = document.tests.asserts.1;
@@ -102,6 +103,8 @@ fn run_test(
 impl Document {
     /// Commits what a test did so far, silently.
     fn test_commit(&mut self) {
+        let program = Arc::clone(&self.program);
+        self.stamp_changed_records(&program);
         self.store.settle();
         self.forget_freed();
         self.tests.checkpoint_meta = self.meta.clone();

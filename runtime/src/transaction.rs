@@ -156,7 +156,10 @@ impl Document {
         let program = Arc::clone(&self.program);
         let before = self.meta.clone();
         self.run = Run::new(&self.limits);
-        let outcome = run(self, &program).and_then(|value| self.check_held().map(|()| value));
+        let outcome = run(self, &program).and_then(|value| {
+            self.stamp_changed_records(&program);
+            self.check_held().map(|()| value)
+        });
         match outcome {
             Ok(value) => {
                 self.shadow = None;
@@ -205,7 +208,7 @@ impl Document {
     }
 
     /// Runs code as a transaction and gives its redo and undo patches.
-    fn patches(
+    pub(crate) fn patches(
         &mut self,
         run: impl FnOnce(&mut Document, &Program) -> Result<(), Fault>,
     ) -> Result<(Json, Json), CommandError> {
@@ -263,6 +266,7 @@ impl Document {
                 self.attach(asset, sender(origin.who), origin.timestamp)
             }
             Command::Expire { origin, limit } => self.expire(limit, origin.timestamp),
+            Command::Replicate { origin } => self.replicate(origin.timestamp),
             Command::Deliver {} => Err(CommandError::new(
                 codes::NOTHING_TO_DELIVER,
                 "no service call is waiting for a delivery (service calls complete at once here)",
@@ -454,6 +458,17 @@ impl Document {
                 format!("no @web handler for '{}'", request.uri),
             ));
         };
+        if let Some((_, message)) = program.webs[index].param
+            && let Err(misfit) = self.check_channel_message(message, false, &request.body)
+        {
+            return Err(CommandError::new(
+                codes::MESSAGE_MISFIT,
+                format!(
+                    "the body sent to '{}' does not fit its type: {misfit}",
+                    request.uri
+                ),
+            ));
+        }
         let run = move |document: &mut Document, program: &Program| {
             document.clock(timestamp);
             document.reseed_after();
@@ -481,7 +496,7 @@ impl Document {
         }
     }
 
-    fn clock(&mut self, timestamp: Option<i64>) {
+    pub(crate) fn clock(&mut self, timestamp: Option<i64>) {
         if let Some(timestamp) = timestamp {
             self.meta.time = timestamp;
         }
@@ -511,6 +526,16 @@ impl Document {
             ));
         }
         let arg = arg.unwrap_or(Json::Object(Map::new()));
+        for constructor in &self.program.constructors {
+            if let Some((_, message)) = constructor.param
+                && let Err(misfit) = self.check_channel_message(message, false, &arg)
+            {
+                return Err(CommandError::new(
+                    codes::MESSAGE_MISFIT,
+                    format!("the constructor's argument does not fit its type: {misfit}"),
+                ));
+            }
+        }
         self.patches(|document, program| {
             document.clock(timestamp);
             if let Some(entropy) = entropy {

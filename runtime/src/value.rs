@@ -232,6 +232,10 @@ pub enum Value {
     Record(RecordRef),
     Table(TableRef),
     Future(FutureRef),
+    /// A collaborative `text` field's state.
+    Text(Arc<crate::text::CollabText>),
+    /// A `replication<service:method>` field's status.
+    Replication(Arc<crate::replication::ReplicationStatus>),
 }
 
 impl Value {
@@ -385,6 +389,8 @@ impl Value {
             Value::Dynamic(json) => json.to_string(),
             Value::Maybe(Some(inner)) => inner.to_text(),
             Value::Maybe(None) => String::new(),
+            Value::Text(text) => text.current.clone(),
+            Value::Replication(status) => status.text(),
             other => format!("{other:?}"),
         }
     }
@@ -433,6 +439,8 @@ impl PartialEq for Value {
             (Record(a), Record(b)) => a == b,
             (Table(a), Table(b)) => a == b,
             (Future(a), Future(b)) => a == b,
+            (Text(a), Text(b)) => a == b,
+            (Replication(a), Replication(b)) => a == b,
             _ => false,
         }
     }

@@ -41,6 +41,11 @@ enum Mirror {
     },
     /// Any other list: element mirrors by index.
     Items(Vec<Option<Mirror>>),
+    /// A collaborative text: the generation and the number of changes sent.
+    Text {
+        generation: i64,
+        count: i32,
+    },
     /// A map: entry mirrors by key, and the most entries the view has held at once (the capacity
     /// of the reference's cache, which orders the nulls of vanished keys).
     Map {
@@ -489,6 +494,22 @@ impl Document {
                 })
             }
             Value::Maybe(None) | Value::Void => Ok(mirror.take().map(|_| Json::Null)),
+            // A text is sent whole once per generation, then change by change.
+            Value::Text(text) => {
+                let delta = match mirror {
+                    Some(Mirror::Text { generation, count })
+                        if *generation == text.generation && *count <= text.count() =>
+                    {
+                        (*count < text.count()).then(|| text.view_since(*count))
+                    }
+                    _ => Some(text.view()),
+                };
+                *mirror = Some(Mirror::Text {
+                    generation: text.generation,
+                    count: text.count(),
+                });
+                Ok(delta)
+            }
             Value::Maybe(Some(inner)) => self.diff_value(program, viewer, inner, mirror),
             Value::Table(_) | Value::Future(_) => Ok(None),
             Value::List(items)
@@ -508,6 +529,9 @@ impl Document {
                 if matches!(mirror, Some(Mirror::Rows { .. })) && items.is_empty() =>
             {
                 self.diff_rows(program, viewer, items, mirror)
+            }
+            Value::List(items) if message_row_key(program, items).is_some() => {
+                self.diff_message_rows(program, viewer, items, mirror)
             }
             Value::List(items) | Value::NativeTable(items) => {
                 self.diff_items(program, viewer, items, mirror)
@@ -785,6 +809,69 @@ impl Document {
                 .is_none_or(|clock| *clock <= *seen)
     }
 
+    /// A list of messages keyed by an `int id unique` field, written like a list of records:
+    /// each message under its id, then `@o` (runtime spec §4.3). A later message with an id
+    /// already listed is left out.
+    fn diff_message_rows(
+        &mut self,
+        program: &Program,
+        viewer: &Viewer,
+        items: &[Value],
+        mirror: &mut Option<Mirror>,
+    ) -> Result<Option<Json>, Fault> {
+        let first = mirror.is_none();
+        if !matches!(mirror, Some(Mirror::Rows { .. })) {
+            *mirror = Some(Mirror::Rows {
+                order: Vec::new(),
+                rows: HashMap::new(),
+                list: None,
+                seen: 0,
+                held: 0,
+            });
+        }
+        let Some(Mirror::Rows {
+            order, rows, held, ..
+        }) = mirror
+        else {
+            return Ok(None);
+        };
+        let mut out = Map::new();
+        let mut new_order = Vec::with_capacity(items.len());
+        let mut new_rows = HashMap::with_capacity(items.len());
+        for item in items {
+            let Value::Message(message) = item else {
+                continue;
+            };
+            let id = message
+                .shape
+                .index_of("id")
+                .and_then(|index| message.values.get(index))
+                .map_or(0, Value::as_int);
+            if new_rows.contains_key(&id) {
+                continue;
+            }
+            let mut child = rows.remove(&id);
+            if let Some(delta) = self.diff_value(program, viewer, item, &mut child)? {
+                out.insert(id.to_string(), delta);
+            }
+            new_order.push(id);
+            new_rows.insert(id, child.unwrap_or(Mirror::Items(Vec::new())));
+        }
+        if new_order != *order && !(first && new_order.is_empty()) {
+            out.insert("@o".into(), encode_order(order, &new_order));
+        }
+        let mut gone: Vec<i32> = rows.keys().copied().collect();
+        gone.sort_unstable();
+        *held = (*held).max(order.len().max(new_order.len()));
+        let hashed = gone.into_iter().map(|id| (id, id)).collect();
+        for id in java_order(hashed, capacity_for(*held)) {
+            out.insert(id.to_string(), Json::Null);
+        }
+        *order = new_order;
+        *rows = new_rows;
+        Ok((!out.is_empty()).then_some(Json::Object(out)))
+    }
+
     fn diff_items(
         &mut self,
         program: &Program,
@@ -816,6 +903,15 @@ impl Document {
         }
         Ok((!out.is_empty()).then_some(Json::Object(out)))
     }
+}
+
+/// The field that keys a list of messages in a view, when its messages declare `int id unique`.
+fn message_row_key(program: &Program, items: &[Value]) -> Option<usize> {
+    let Some(Value::Message(message)) = items.first() else {
+        return None;
+    };
+    let name = message.shape.name.as_deref()?;
+    program.messages[program.message_named(name)?].row_key()
 }
 
 /// Whether two lists hold the same records in the same order (compared by handle).

@@ -959,3 +959,42 @@ fn a_tuple_position_without_a_name_does_not_compile() {
         );
     }
 }
+
+#[test]
+fn a_constructor_argument_that_does_not_fit_its_message_is_refused() {
+    let program = compile(
+        "made.a",
+        "message Setup { int size; string title; }\npublic int size;\npublic string title;\n\
+         @construct (Setup s) { size = s.size; title = s.title; }",
+    )
+    .expect("compiles");
+    let who = json!({"agent": "?", "authority": "?"});
+    for arg in [
+        json!(3),
+        json!("big"),
+        json!([{"size": 3}]),
+        json!({"size": 2.5}),
+        json!({"size": 3, "title": {"text": "x"}}),
+    ] {
+        let mut document = Document::new(program.clone(), "space", "key").expect("document");
+        let before = document.dump();
+        let error = document
+            .execute(&json!({"command": "construct", "who": who, "arg": arg, "timestamp": 0}))
+            .expect_err("refused");
+        assert_eq!(error.code, 145_627, "{arg}");
+        assert!(
+            error.message.contains("'size'")
+                || error.message.contains("'title'")
+                || error.message.contains("the message must be"),
+            "{}",
+            error.message
+        );
+        assert_eq!(document.dump(), before, "{arg} changed the document");
+    }
+    let mut document = Document::new(program, "space", "key").expect("document");
+    let record = document
+        .execute(&json!({"command": "construct", "who": who, "arg": {"size": "4", "title": "t"}, "timestamp": 0}))
+        .expect("fits");
+    assert_eq!(record.redo["size"], json!(4));
+    assert_eq!(record.redo["title"], json!("t"));
+}

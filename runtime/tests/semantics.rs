@@ -266,3 +266,269 @@ fn futures_take_the_queued_messages_again_when_a_state_reruns() {
         assert_eq!((result.passed, result.total), (1, 1), "{}", result.name);
     }
 }
+
+#[test]
+fn overloads_are_chosen_by_the_closest_fit() {
+    let (dump, view) = run(corpus!("d7_OverloadLowestScore_success.a"), json!({}));
+    assert_eq!(dump["viaDispatch"], json!(1.0));
+    assert_eq!(dump["viaDispatchDouble"], json!(20.0));
+    assert_eq!(dump["viaFunction"], json!(1.0));
+    assert_eq!(dump["viaFunctionDouble"], json!(10.0));
+    assert_eq!(dump["longFirst"], json!(3));
+    assert_eq!(view["viaMethod"], json!(5.0));
+}
+
+#[test]
+fn a_catch_all_dispatcher_is_the_fallback() {
+    let (dump, view) = run(
+        corpus!("c2_CatchAllDispatcherFallback_success.a"),
+        json!({}),
+    );
+    assert_eq!(view["queen"], json!(9));
+    assert_eq!(view["pawn"], json!(1));
+    assert_eq!(view["side"], json!(1));
+    assert_eq!(dump["trail"], json!("Q*;exact;all;|Q*;QueenS*;all;|all;"));
+}
+
+#[test]
+fn lists_of_messages_with_a_unique_id_are_viewed_like_rows() {
+    let (_, view) = run(corpus!("d18_UniqueIdMessageList_success.a"), json!({}));
+    assert_eq!(
+        view["shown"],
+        json!({"7": {"id": 7, "tag": "a"}, "3": {"id": 3, "tag": "b"}, "@o": [7, 3]})
+    );
+    assert_eq!(
+        view["arrayed"],
+        json!({"0": {"id": 7, "tag": "a"}, "@s": 1})
+    );
+}
+
+#[test]
+fn updated_and_bump_fields_stamp_each_changed_record() {
+    let (name, source) = corpus!("d8_UpdatedAndBumpFields_success.a");
+    let (dump, view) = run((name, source), json!({}));
+    assert_eq!(
+        dump["tasks"]["1"]["touched"],
+        json!("1970-01-01T00:00Z[UTC]")
+    );
+    assert_eq!(dump["tasks"]["1"]["version"], json!(1));
+    assert_eq!(view["all"]["2"]["version"], json!(1));
+
+    let program = compile(name, source).expect("compiles");
+    let mut document = Document::new(program, "space", "key").expect("a document");
+    let who = json!({"agent": "ann", "authority": "acme"});
+    for command in [
+        json!({"command": "construct", "who": who, "arg": {}, "timestamp": 0}),
+        json!({"command": "connect", "who": who, "timestamp": 1}),
+    ] {
+        document.execute(&command).expect("runs");
+    }
+    let record = document
+        .execute(&json!({"command": "send", "who": who, "channel": "rename",
+            "message": {"id": 2, "title": "c"}, "timestamp": 1500}))
+        .expect("rename");
+    assert_eq!(
+        record.redo["tasks"],
+        json!({"2": {"title": "c", "touched": "1970-01-01T00:00:01.500Z[UTC]", "version": 2}})
+    );
+    assert_eq!(document.dump()["tasks"]["1"]["version"], json!(1));
+}
+
+#[test]
+fn writes_through_a_map_inside_a_map_create_the_inner_record() {
+    let (name, source) = corpus!("maps_RecordsInNestedMaps_success.a");
+    let (dump, view) = run((name, source), json!({}));
+    assert_eq!(dump["grid"]["a"]["1"]["hits"], json!(2));
+    assert_eq!(dump["grid"]["a"]["2"]["tag"], json!("two"));
+    assert_eq!(dump["grid"]["b"]["7"]["hits"], json!(3));
+    assert_eq!(view["grid"]["b"]["7"], json!({"hits": 3, "tag": ""}));
+
+    let program = compile(name, source).expect("compiles");
+    let mut rebuilt = Document::new(program, "space", "key").expect("a document");
+    rebuilt.insert(&dump);
+    assert_eq!(rebuilt.dump(), dump);
+    let who = json!({"agent": "ann", "authority": "acme"});
+    rebuilt
+        .execute(&json!({"command": "connect", "who": who, "timestamp": 1}))
+        .expect("connect");
+    let mut redos = Vec::new();
+    for (row, column) in [("b", 7), ("c", 1)] {
+        let record = rebuilt
+            .execute(&json!({"command": "send", "who": who, "channel": "hit",
+                "message": {"row": row, "column": column}, "timestamp": 2}))
+            .expect("hit");
+        redos.push((record.redo["grid"].clone(), record.undo["grid"].clone()));
+    }
+    // The patches name the changed record, and the created inner map with its record.
+    assert_eq!(redos[0].0, json!({"b": {"7": {"hits": 4}}}));
+    assert_eq!(redos[0].1, json!({"b": {"7": {"hits": 3}}}));
+    assert_eq!(
+        redos[1].0,
+        json!({"c": {"1": {"id": 0, "hits": 1, "tag": ""}}})
+    );
+    assert_eq!(redos[1].1, json!({"c": null}));
+    let after = rebuilt.dump();
+    assert_eq!(after["grid"]["b"]["7"]["hits"], json!(4));
+    assert_eq!(after["grid"]["c"]["1"]["hits"], json!(1));
+    assert_eq!(after["grid"]["a"], dump["grid"]["a"]);
+}
+
+/// A document of a corpus program, constructed, with `ann` and `bob` connected and viewing.
+fn two_viewers((name, source): (&str, &str)) -> (Document, Vec<adama_runtime::ViewId>) {
+    let program = compile(name, source).expect("compiles");
+    let mut document = Document::new(program, "space", "key").expect("a document");
+    document
+        .execute(
+            &json!({"command": "construct", "who": {"agent": "?", "authority": "?"},
+            "arg": {}, "timestamp": 0}),
+        )
+        .expect("construct");
+    let mut views = Vec::new();
+    for agent in ["ann", "bob"] {
+        document
+            .execute(
+                &json!({"command": "connect", "who": {"agent": agent, "authority": "acme"},
+                "timestamp": 1}),
+            )
+            .expect("connect");
+        views.push(document.open_view(Principal::new(agent, "acme"), json!({})));
+    }
+    (document, views)
+}
+
+fn edit(document: &mut Document, agent: &str, seq: i32, change: Json) -> Json {
+    document
+        .execute(
+            &json!({"command": "send", "who": {"agent": agent, "authority": "acme"},
+            "channel": "edit", "message": {"seq": seq, "change": change}, "timestamp": 2}),
+        )
+        .expect("edit")
+        .redo
+}
+
+#[test]
+fn concurrent_text_edits_are_all_kept_and_everyone_sees_one_text() {
+    let (mut document, views) = two_viewers(corpus!("f1_CollaborativeText_success.a"));
+    for view in &views {
+        let first = document.view_delta(*view).expect("a view")["data"].clone();
+        assert_eq!(first["body"], json!({"$g": 1, "$i": "hello", "$s": 0}));
+    }
+    // Both editors saw sequence 0; ann's change is taken first, bob's is moved over it.
+    let redo = edit(&mut document, "ann", 0, json!([[0, "A"], 5]));
+    assert_eq!(redo["body"], json!({"changes": {"0": "[[0,\"A\"],5]"}}));
+    let redo = edit(&mut document, "bob", 0, json!([5, [0, "B"]]));
+    assert_eq!(redo["body"], json!({"changes": {"1": "[6,[0,\"B\"]]"}}));
+    assert_eq!(redo["shown"], json!("AhelloB"));
+    for view in &views {
+        let delta = document.view_delta(*view).expect("a view")["data"].clone();
+        assert_eq!(
+            delta["body"],
+            json!({"0": "[[0,\"A\"],5]", "1": "[6,[0,\"B\"]]", "$s": 2})
+        );
+    }
+    // A change that does not span the text it was made against is refused.
+    edit(&mut document, "bob", 2, json!([3]));
+    let dump = document.dump();
+    assert_eq!(dump["lastTaken"], json!(false));
+    assert_eq!(
+        dump["body"],
+        json!({"changes": {"0": "[[0,\"A\"],5]", "1": "[6,[0,\"B\"]]"},
+            "fragments": {"1": "hello"}, "order": {"0": "1"}, "seq": 0})
+    );
+    assert_eq!(dump["__auto_gen"], json!(1));
+    // A late viewer gets the text as it is now; the stored form rebuilds it.
+    let program = compile("f1.a", corpus!("f1_CollaborativeText_success.a").1).expect("compiles");
+    let mut rebuilt = Document::new(program, "space", "key").expect("a document");
+    rebuilt.insert(&dump);
+    assert_eq!(rebuilt.dump(), dump);
+    let late = rebuilt.open_view(Principal::new("cat", "acme"), json!({}));
+    assert_eq!(
+        rebuilt.view_delta(late).expect("a view")["data"]["body"],
+        json!({"$g": 1, "$i": "AhelloB", "$s": 2})
+    );
+    // Assigning the text whole starts a new generation, sent whole.
+    document
+        .execute(
+            &json!({"command": "send", "who": {"agent": "ann", "authority": "acme"},
+            "channel": "reset", "message": {"text": "fresh"}, "timestamp": 3}),
+        )
+        .expect("reset");
+    let delta = document.view_delta(views[1]).expect("a view")["data"].clone();
+    assert_eq!(delta["body"], json!({"$g": 2, "$i": "fresh", "$s": 0}));
+}
+
+#[test]
+fn an_unassigned_text_is_empty() {
+    let (_, view) = run(corpus!("Text_Basic_success.a"), json!({}));
+    assert_eq!(view["notes"], json!({"$g": 0, "$i": "", "$s": 0}));
+    let (dump, _) = run(corpus!("Text_Basic_success.a"), json!({}));
+    assert_eq!(
+        dump["notes"],
+        json!({"changes": {}, "fragments": {}, "order": {}, "seq": 0})
+    );
+}
+
+#[test]
+fn a_replication_persists_its_state_machine() {
+    let (name, source) = corpus!("f2_ReplicationStates_success.a");
+    let (dump, view) = run((name, source), json!({}));
+    assert_eq!(dump["summary"], json!({"state": 100}));
+    assert_eq!(view["status"], json!("Nothing;null;null;0"));
+    assert!(view.get("summary").is_none(), "{view}");
+
+    let program = compile(name, source).expect("compiles");
+    let mut document = Document::new(program.clone(), "space", "key").expect("a document");
+    let who = json!({"agent": "ann", "authority": "acme"});
+    document
+        .execute(&json!({"command": "construct", "who": who, "arg": {}, "timestamp": 0}))
+        .expect("construct");
+    let replicate = |document: &mut Document, timestamp: i64| {
+        document.execute(&json!({"command": "replicate", "timestamp": timestamp}))
+    };
+    // A value not pushed yet is requested, then the call fails (there is no service host).
+    let requested = replicate(&mut document, 10).expect("requested").redo["summary"].clone();
+    assert_eq!(requested["state"], json!(110));
+    assert_eq!(requested["key"], json!("space/key"));
+    assert_eq!(requested["time"], json!("10"));
+    let hash = requested["hash"].as_str().expect("a hash").to_owned();
+    assert_eq!(hash.len(), 64);
+    let failed = replicate(&mut document, 20).expect("failed").redo["summary"].clone();
+    assert_eq!(failed, json!({"state": 150, "time": "20", "failures": 1}));
+    // The retry waits for its back-off.
+    assert_eq!(
+        replicate(&mut document, 500).expect_err("waits").code,
+        131_205
+    );
+    // The persisted state survives a rebuild, and the rebuilt document goes on the same way.
+    let dump = document.dump();
+    let mut rebuilt = Document::new(program, "space", "key").expect("a document");
+    rebuilt.insert(&dump);
+    assert_eq!(rebuilt.dump(), dump);
+    let next = replicate(&mut document, 1_020).expect("retried");
+    let again = replicate(&mut rebuilt, 1_020).expect("retried");
+    assert_eq!(next.redo, again.redo);
+    assert_eq!(next.redo["summary"], json!({"time": "1020", "failures": 2}));
+    let viewer = rebuilt.open_view(Principal::new("ann", "acme"), json!({}));
+    assert_eq!(
+        rebuilt.view_delta(viewer).expect("a view")["data"]["status"],
+        json!(format!("PutFailed;space/key;{hash};1020"))
+    );
+}
+
+#[test]
+fn a_string_ingested_into_a_text_field_starts_its_generation() {
+    let (dump, view) = run(
+        (
+            "ingested_text.a",
+            "record R { public int id; public text t; }\ntable<R> rs;\n\
+             public formula all = iterate rs;\n@construct { rs <- {t:\"hi\"}; rs <- {t:\"yo\"}; }",
+        ),
+        json!({}),
+    );
+    assert_eq!(
+        dump["rs"]["2"]["t"],
+        json!({"changes": {}, "fragments": {"2": "yo"}, "order": {"0": "2"}, "seq": 0})
+    );
+    assert_eq!(dump["__auto_gen"], json!(2));
+    assert_eq!(view["all"]["1"]["t"], json!({"$g": 1, "$i": "hi", "$s": 0}));
+}

@@ -150,3 +150,34 @@ fn attach_runs_the_attached_event_for_connected_principals() {
         .expect("attach");
     assert_eq!(document.dump()["lastAsset"], "x.png");
 }
+
+#[test]
+fn a_put_body_that_does_not_fit_its_message_is_refused() {
+    let mut document = shop();
+    let before = document.dump();
+    for body in [
+        json!(5),
+        json!("a@b.c"),
+        json!([{"email": "a@b.c"}]),
+        json!({"email": {"at": "b.c"}, "name": "Ann"}),
+        json!({"email": "a@b.c", "name": ["Ann"]}),
+    ] {
+        let error = document
+            .execute(&request("web_put", "/signup", body.clone()))
+            .expect_err("refused");
+        assert_eq!(error.code, 145_627, "{body}");
+        assert!(error.message.contains("'/signup'"), "{}", error.message);
+        assert_eq!(document.dump(), before, "{body} changed the document");
+    }
+    let error = document
+        .execute(&request(
+            "web_put",
+            "/signup",
+            json!({"email": 7, "name": true}),
+        ))
+        .map(|record| record.redo["_subs"]["1"]["email"].clone());
+    assert_eq!(
+        error.expect("numbers and bools are taken as text"),
+        json!("7")
+    );
+}

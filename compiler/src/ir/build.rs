@@ -13,7 +13,6 @@ use crate::hir::{
 };
 use crate::queries::{FormulaRef, check_item, file_items, formula_type, lowered, signatures};
 use crate::signatures::Signatures;
-use crate::ty::can_store;
 
 mod resolve;
 
@@ -35,6 +34,7 @@ pub fn build_program(db: &dyn Db, file: SourceFile) -> Program {
             .iter()
             .map(|item| check_item(db, *item).names.clone())
             .collect(),
+        dispatch_ranks: HashMap::new(),
     };
     builder.program.records.push(RecordLayout {
         name: String::new(),
@@ -82,6 +82,18 @@ struct Builder<'a> {
     file: SourceFile,
     /// What the checker resolved each name of each unit to, by unit.
     names: Vec<crate::check::Resolutions>,
+    /// Where each dispatcher stands in the order a call tries them ([`dispatch_rank`]).
+    dispatch_ranks: HashMap<FnId, (u8, usize)>,
+}
+
+/// The order a call tries dispatchers of one label in: prefixes (shorter first), the exact
+/// label, then the catch-all.
+fn dispatch_rank(pattern: &crate::hir::DispatchPattern) -> (u8, usize) {
+    match pattern {
+        crate::hir::DispatchPattern::Prefix(prefix) => (0, prefix.name.len()),
+        crate::hir::DispatchPattern::Label(_) => (1, 0),
+        crate::hir::DispatchPattern::All(_) => (2, 0),
+    }
 }
 
 impl Builder<'_> {
@@ -166,6 +178,7 @@ impl Builder<'_> {
                         records: None,
                     };
                     self.push_field(RecordId::ROOT, layout);
+                    self.note_stamp(RecordId::ROOT, field);
                 }
                 Decl::Formula(formula) => {
                     let layout = FieldLayout {
@@ -221,6 +234,31 @@ impl Builder<'_> {
                         );
                     }
                 }
+                Decl::Replication(replication) => {
+                    let name = replication.name.name.clone();
+                    self.push_field(
+                        RecordId::ROOT,
+                        FieldLayout {
+                            name: name.clone(),
+                            ty: Ty::Replication,
+                            kind: FieldKind::Stored { default: None },
+                            privacy: PrivacyRule::Private,
+                            implicit: false,
+                            records: None,
+                        },
+                    );
+                    if let Some(&slot) = self.program.records[RecordId::ROOT].slot_index.get(&name)
+                    {
+                        self.program.replications.push(ReplicationDef {
+                            name,
+                            service: replication.service.name.clone(),
+                            method: replication.method.name.clone(),
+                            slot,
+                            unit: unit_id,
+                            value: replication.value,
+                        });
+                    }
+                }
                 Decl::Template { name, text } => {
                     self.program
                         .templates
@@ -263,6 +301,7 @@ impl Builder<'_> {
                                     records: None,
                                 };
                                 self.push_field(index, layout);
+                                self.note_stamp(index, field);
                             }
                             RecordMember::Formula(formula) => {
                                 let layout = FieldLayout {
@@ -310,6 +349,7 @@ impl Builder<'_> {
                                     name: field.name.name.clone(),
                                     ty,
                                     default: field.value.map(|expr| (unit_id, expr)),
+                                    unique: field.unique.is_some(),
                                 });
                         }
                     }
@@ -325,6 +365,7 @@ impl Builder<'_> {
                                 name: param.name.name.clone(),
                                 ty,
                                 default: None,
+                                unique: false,
                             });
                     }
                 }
@@ -381,6 +422,19 @@ impl Builder<'_> {
             .slot_index
             .insert(layout.name.clone(), record.fields.len() as u32);
         record.fields.push(layout);
+    }
+
+    /// Keeps the slot of a field declared `@updated` or `@bump`.
+    fn note_stamp(&mut self, record: RecordId, field: &crate::hir::Field) {
+        let Some((invalidation, _)) = field.invalidation else {
+            return;
+        };
+        let record = &mut self.program.records[record];
+        if let Some(slot) = record.slot_index.get(&field.name.name).copied()
+            && !record.stamps.iter().any(|(stamped, _)| *stamped == slot)
+        {
+            record.stamps.push((slot, invalidation));
+        }
     }
 
     /// Every function, procedure, method, dispatcher, policy and handler, with parameter slots.
@@ -481,12 +535,21 @@ impl Builder<'_> {
                         })
                         .map(|(_, value)| *value)
                         .collect();
+                    let rank = dispatch_rank(&dispatch.pattern);
+                    self.dispatch_ranks.insert(id, rank);
+                    let ranks = &self.dispatch_ranks;
                     let entry = self.program.enums[enum_index]
                         .dispatchers
                         .entry(dispatch.function.name.name.clone())
                         .or_default();
                     for value in matching {
-                        entry.push((value, id));
+                        // After every entry that a call tries first or that was declared
+                        // earlier with the same rank.
+                        let at = entry
+                            .iter()
+                            .position(|(_, other)| ranks.get(other).is_some_and(|r| *r > rank))
+                            .unwrap_or(entry.len());
+                        entry.insert(at, (value, id));
                     }
                 }
                 Decl::Channel(channel) => {

@@ -199,6 +199,20 @@ pub struct Program {
     pub static_send: Vec<(UnitId, Block)>,
     /// `@static` settings whose value is a constant (`maximum_history = 500;`).
     pub static_settings: Vec<(String, UnitId, ExprId)>,
+    /// Document-level `replication<service:method> name = expr;`, in declaration order.
+    pub replications: Vec<ReplicationDef>,
+}
+
+/// `replication<service:method> name = expr;`: its status lives in a root slot.
+#[derive(Debug, Clone)]
+pub struct ReplicationDef {
+    pub name: String,
+    pub service: String,
+    pub method: String,
+    /// The root slot holding the status.
+    pub slot: u32,
+    pub unit: UnitId,
+    pub value: ExprId,
 }
 
 impl Program {
@@ -237,6 +251,9 @@ pub struct RecordLayout {
     pub requires: Vec<PolicyRef>,
     /// `ingested { … }` blocks.
     pub ingested: Vec<(UnitId, Block)>,
+    /// Fields a change of the record stamps: `@updated` (set to the document's time) and
+    /// `@bump` (counted up), by slot.
+    pub stamps: Vec<(u32, crate::hir::Invalidation)>,
     /// Field slots in the order the viewer sees them (language spec: `id`, fields and placed
     /// formulas, deferred formulas, then bubbles by name).
     pub view_order: Vec<u32>,
@@ -308,6 +325,17 @@ pub struct MessageFieldLayout {
     pub name: String,
     pub ty: Ty,
     pub default: Option<(UnitId, ExprId)>,
+    /// Declared `unique`: on an `int id`, the key that lists of the message are viewed by.
+    pub unique: bool,
+}
+
+impl MessageLayout {
+    /// The index of the field that keys the message's rows in a view: an `int id unique`.
+    pub fn row_key(&self) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|field| field.unique && field.name == "id" && field.ty == Ty::Int)
+    }
 }
 
 /// An enum: labels with their values, in declaration order.
@@ -316,7 +344,10 @@ pub struct EnumLayout {
     pub name: String,
     pub labels: Vec<(String, i32)>,
     pub default: i32,
-    /// Dispatchers by name: (label value, function) pairs.
+    /// Dispatchers by name: (label value, function) pairs, per label in the order a call
+    /// tries them: prefix patterns (`E::Pre*`, shorter first), then the exact label, then the
+    /// catch-all `E::*`, each group in declaration order. A returning dispatch calls the first
+    /// that takes its arguments, a void one calls all of them.
     pub dispatchers: HashMap<String, Vec<(i32, FnId)>>,
 }
 

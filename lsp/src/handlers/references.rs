@@ -8,7 +8,7 @@
 use std::ops::Range;
 
 use adama_compiler::check::{Definition, Owner};
-use adama_compiler::hir::{Decl, DispatchPattern, Expr};
+use adama_compiler::hir::{Decl, DispatchPattern, Expr, MessageMember};
 use adama_compiler::queries::file_items;
 use adama_compiler::{Db, SourceFile};
 
@@ -63,7 +63,8 @@ pub fn rename_edits(
 
 /// Why renaming the name at `offset` to `new_name` would change what the program means, when it
 /// would: an `id` that conversions or ingestion copy to or from a record's `id` (the key of its
-/// rows), and an enum label whose new name enters or leaves a prefix pattern (`E::Pre*`).
+/// rows), a message's `id unique` (only a field named `id` can be unique), and an enum label whose
+/// new name enters or leaves a prefix pattern (`E::Pre*`).
 pub fn rename_refusal(
     db: &dyn Db,
     file: SourceFile,
@@ -72,6 +73,12 @@ pub fn rename_refusal(
 ) -> Option<String> {
     let (_, definition) = name_at(db, file, offset)?;
     match &definition {
+        Definition::Field {
+            owner: Owner::Message(message),
+            name,
+        } if name == "id" && unique_id(db, file, message) => Some(format!(
+            "'id' is declared unique, which keys the rows of {message} in views; only a field named 'id' can be unique, so it keeps its name"
+        )),
         Definition::Field { name, .. } if name == "id" => {
             let group = super::semantic::coupled(db, file, &definition);
             if group.len() < 2 {
@@ -97,6 +104,16 @@ pub fn rename_refusal(
             }),
         _ => None,
     }
+}
+
+/// Whether a message declares its `id` field `unique`.
+fn unique_id(db: &dyn Db, file: SourceFile, message: &str) -> bool {
+    file_items(db, file).iter().any(|item| {
+        let hir = item.hir(db);
+        matches!(&hir.decl, Decl::Message(declared) if declared.name.name == message
+            && declared.members.iter().any(|member| matches!(member,
+                MessageMember::Field(field) if field.name.name == "id" && field.unique.is_some())))
+    })
 }
 
 /// The prefixes of the `E::Pre*` patterns of an enumeration, in dispatchers and in code.

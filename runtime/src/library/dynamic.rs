@@ -99,6 +99,9 @@ pub fn to_json(value: &Value) -> Json {
         Value::Time(time) => Json::String(time_text(time)),
         Value::DateTime(datetime) => Json::String(datetime_text(datetime)),
         Value::Dynamic(json) => (**json).clone(),
+        // What code reads of these is their text.
+        Value::Text(text) => Json::String(text.current.clone()),
+        Value::Replication(status) => Json::String(status.text()),
         Value::Asset(asset) => {
             let mut object = JsonMap::new();
             for (key, field) in [

@@ -22,7 +22,7 @@ mod html;
 mod math;
 mod misc;
 mod numbers_text;
-mod password;
+pub(crate) mod password;
 mod principal;
 mod statistics;
 mod strings;

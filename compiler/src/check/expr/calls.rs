@@ -152,20 +152,19 @@ impl Checker<'_> {
         owner.methods.get(name).cloned()
     }
 
-    /// The overload [`Checker::pick_overload`] takes: the first whose parameters accept the
-    /// arguments, else the first with as many parameters.
+    /// The overload [`Checker::pick_overload`] takes: of those whose parameters accept the
+    /// arguments, the closest fit (`ty::best_overload`), else the first with as many parameters.
     pub(super) fn overload_index(&self, overloads: &[FnSig], arguments: &[Ty]) -> Option<usize> {
-        let fits = |sig: &FnSig| {
-            sig.params.len() == arguments.len()
-                && sig.params.iter().zip(arguments).all(|(param, argument)| {
-                    crate::ty::can_store(&param.ty, argument, false, self.signatures)
-                })
-        };
-        overloads.iter().position(fits).or_else(|| {
-            overloads
-                .iter()
-                .position(|sig| sig.params.len() == arguments.len())
-        })
+        let params: Vec<Vec<Ty>> = overloads
+            .iter()
+            .map(|sig| sig.params.iter().map(|param| param.ty.clone()).collect())
+            .collect();
+        crate::ty::best_overload(params.iter().map(Vec::as_slice), arguments, self.signatures)
+            .or_else(|| {
+                overloads
+                    .iter()
+                    .position(|sig| sig.params.len() == arguments.len())
+            })
     }
 
     /// Notes the method overload a call by `name` takes.
@@ -224,13 +223,13 @@ impl Checker<'_> {
         if overloads.is_empty() {
             return Value::error();
         }
-        let fits = |sig: &FnSig| {
-            sig.params.len() == arguments.len()
-                && sig.params.iter().zip(arguments).all(|(param, argument)| {
-                    crate::ty::can_store(&param.ty, argument, false, self.signatures)
-                })
-        };
-        if let Some(sig) = overloads.iter().find(|sig| fits(sig)).cloned() {
+        let params: Vec<Vec<Ty>> = overloads
+            .iter()
+            .map(|sig| sig.params.iter().map(|param| param.ty.clone()).collect())
+            .collect();
+        let best =
+            crate::ty::best_overload(params.iter().map(Vec::as_slice), arguments, self.signatures);
+        if let Some(sig) = best.map(|index| overloads[index].clone()) {
             self.call_capability(&sig, node);
             return Value {
                 ty: sig.returns.clone(),

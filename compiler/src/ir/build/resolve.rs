@@ -488,6 +488,10 @@ impl Resolver<'_, '_> {
             Some(Definition::Local { node, .. }) => self.slots.get(&node).copied().map(Res::Local),
             Some(Definition::Receiver) => self.receiver.map(Res::Local),
             Some(Definition::Field { owner, name }) => self.bare_field(&owner, &name),
+            Some(Definition::Replication {
+                owner: Owner::Document,
+                name,
+            }) => self.bare_field(&Owner::Document, &name),
             Some(Definition::View(name)) => self.view_index(&name).map(Res::ViewField),
             Some(Definition::Channel(name)) => {
                 let program = &self.builder.program;
@@ -817,13 +821,28 @@ impl Resolver<'_, '_> {
                         .get(&name)
                         .cloned()
                 {
-                    // Overloads differ by parameters: keep, per label, those that take these
-                    // arguments (a void dispatcher may have several per label; all run).
+                    // Overloads differ by parameters: keep, per label, the dispatchers of the
+                    // overload that fits the arguments best (a void dispatcher may have several
+                    // per label; all run).
                     let argument_types: Vec<Ty> =
                         arguments.iter().map(|arg| self.ty_of(*arg)).collect();
+                    let functions = &self.builder.program.functions;
+                    let mut declared: Vec<FnId> = entries.iter().map(|(_, f)| *f).collect();
+                    declared.sort_unstable();
+                    declared.dedup();
+                    let chosen = crate::ty::best_overload(
+                        declared
+                            .iter()
+                            .map(|f| functions[*f as usize].param_types.as_slice()),
+                        &argument_types,
+                        self.builder.sigs,
+                    )
+                    .map(|index| functions[declared[index] as usize].param_types.clone());
                     let targets: Arc<[(i32, FnId)]> = entries
                         .into_iter()
-                        .filter(|(_, function)| self.takes(*function, &argument_types))
+                        .filter(|(_, function)| {
+                            chosen.as_ref() == Some(&functions[*function as usize].param_types)
+                        })
                         .collect();
                     self.set(id, Res::DispatchCall(targets));
                     return;
@@ -838,17 +857,6 @@ impl Resolver<'_, '_> {
             }
             _ => self.expr(function),
         }
-    }
-
-    /// Whether a callable takes these argument types.
-    fn takes(&self, function: FnId, arguments: &[Ty]) -> bool {
-        let function = &self.builder.program.functions[function as usize];
-        function.param_types.len() == arguments.len()
-            && function
-                .param_types
-                .iter()
-                .zip(arguments)
-                .all(|(param, arg)| can_store(param, arg, false, self.builder.sigs))
     }
 }
 
