@@ -141,6 +141,17 @@ pub enum Command {
     /// The answer of a service call (service calls complete at once here, so there is never one
     /// to deliver).
     Deliver {},
+    /// A user sets a new password: the deprecated `@password (new_password)` runs as `who`.
+    Password {
+        #[serde(flatten)]
+        origin: Origin,
+        #[serde(
+            default,
+            deserialize_with = "lenient::string",
+            skip_serializing_if = "Option::is_none"
+        )]
+        password: Option<String>,
+    },
     WebPut {
         #[serde(flatten)]
         origin: Origin,
@@ -225,6 +236,10 @@ impl Command {
                 limit: long("limit"),
             },
             "deliver" => Command::Deliver {},
+            "password" => Command::Password {
+                origin: origin(),
+                password: string("password"),
+            },
             "web_put" => Command::WebPut {
                 origin: origin(),
                 request: any("put"),
@@ -258,6 +273,7 @@ impl Command {
             Command::Load {} => "load",
             Command::Delete { .. } => "delete",
             Command::Attach { .. } => "attach",
+            Command::Password { .. } => "password",
             Command::Expire { .. } => "expire",
             Command::Deliver {} => "deliver",
             Command::WebPut { .. } => "web_put",
