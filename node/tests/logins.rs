@@ -8,7 +8,7 @@ use adama_node::Config;
 use adama_node::signing::{KEY_FILE, NodeKey};
 use base64::Engine as _;
 use serde_json::{Value as Json, json};
-use support::{Client, config, run, space};
+use support::{Client, config, http_request, run, space};
 
 const LOCKERS: &str = r#"
 @static { create { return true; } invent { return false; } }
@@ -37,6 +37,7 @@ message Login { string name; }
   }
   abort;
 }
+@web get /badge { return {sign: "ann"}; }
 @password (pw) {
   if ((iterate _users where name == @who.agent())[0] as user) {
     user.secret = pw;
@@ -150,6 +151,19 @@ fn a_login_outside_dev_mode_gives_a_signed_token_that_survives_a_restart() {
             "{opened}"
         );
         assert_eq!(opened["response"]["delta"]["data"]["visitors"], 2);
+
+        // `sign(agent)` in a web handler issues the same kind of token.
+        let (status, _, body) = http_request(
+            node.address,
+            "GET /lockers/hall/badge HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let signed: Json = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(
+            principal_of(&node, signed["identity"].as_str().expect("an identity")),
+            Ok(("ann".to_owned(), "doc/lockers/hall".to_owned()))
+        );
         node.task.abort();
     });
     let key_file = data.path().join(KEY_FILE);
