@@ -334,3 +334,32 @@ fn the_deprecated_logins_run_authorize_and_password() {
         node.task.abort();
     });
 }
+
+#[test]
+fn a_key_file_that_is_not_a_key_stops_the_start_with_its_path() {
+    let data = tempfile::tempdir().expect("a data directory");
+    let key_file = data.path().join(KEY_FILE);
+    std::fs::write(&key_file, "not a key").expect("written");
+    let refused = NodeKey::load_or_create(data.path()).expect_err("garbage is no key");
+    assert!(
+        refused.contains(&key_file.display().to_string()),
+        "{refused}"
+    );
+    assert!(refused.contains("move the file away"), "{refused}");
+    run(async {
+        let started = adama_node::start(strict(data.path())).await;
+        assert!(started.is_err_and(|message| message.contains(KEY_FILE)));
+    });
+    // Made once, the key is read back the same (its id does not change).
+    let fresh = tempfile::tempdir().expect("a data directory");
+    let made = NodeKey::load_or_create(fresh.path()).expect("a new key");
+    let read = NodeKey::load_or_create(fresh.path()).expect("the same key");
+    assert_eq!(made.kid, read.kid);
+    let token = made.issue("lockers", "hall", "ann");
+    let who = adama_node::identity::verify_token_with(&token, &[], Some(&read))
+        .expect("a token of the key verifies with it read back");
+    assert_eq!(
+        (who.agent.as_str(), who.authority.as_str()),
+        ("ann", "doc/lockers/hall")
+    );
+}
