@@ -251,3 +251,93 @@ fn dap_over_stdio_replays_a_recorded_log() {
         "end of the log (13 steps)"
     );
 }
+
+/// A document with the deprecated `@password` handler: a user changes their password.
+const LOCKER: &str = r#"
+@connected { return true; }
+record User { public int id; public string name; private string secret; }
+table<User> _users;
+public int changes;
+message Add { string name; string secret; }
+channel add(Add a) { _users <- {name: a.name, secret: a.secret}; }
+@authorize (username, pw) {
+  if ((iterate _users where name == username && secret == pw)[0] as user) {
+    return user.name;
+  }
+  abort;
+}
+@password (pw) {
+  if ((iterate _users where name == @who.agent())[0] as user) {
+    user.secret = pw;
+  }
+  changes = changes + 1;
+}
+"#;
+
+#[test]
+fn a_log_with_a_password_change_replays_and_a_changed_handler_diverges() {
+    let dir = tempdir();
+    let program = dir.path().join("locker.a");
+    std::fs::write(&program, LOCKER).unwrap_or_else(|error| panic!("{error}"));
+    let script = dir.path().join("locker.jsonl");
+    let admin = r#"{"agent":"admin","authority":"acme"}"#;
+    let ann = r#"{"agent":"ann","authority":"doc/lockers/hall"}"#;
+    std::fs::write(
+        &script,
+        [
+            format!(r#"{{"command":"construct","who":{admin},"arg":{{}},"timestamp":0,"entropy":0}}"#),
+            format!(r#"{{"command":"connect","who":{admin},"timestamp":1}}"#),
+            format!(
+                r#"{{"command":"send","who":{admin},"channel":"add","message":{{"name":"ann","secret":"one"}},"timestamp":2}}"#
+            ),
+            format!(r#"{{"command":"password","who":{ann},"password":"two","timestamp":3}}"#),
+        ]
+        .join("\n"),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let log = dir.path().join("locker.log");
+    let output = adama()
+        .arg("run")
+        .arg(&program)
+        .arg("--script")
+        .arg(&script)
+        .arg("--record")
+        .arg(&log)
+        .output()
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let records: Vec<Json> = text(&log)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}")))
+        .collect();
+    let password = records
+        .iter()
+        .find(|record| record["command"]["command"] == "password")
+        .unwrap_or_else(|| panic!("the log holds the password change: {records:?}"));
+    assert_eq!(password["redo"]["changes"], 1, "{password}");
+
+    let output = adama()
+        .arg("replay")
+        .arg(&program)
+        .arg(&log)
+        .output()
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("transactions reproduce"));
+
+    let changed = dir.path().join("changed.a");
+    std::fs::write(
+        &changed,
+        LOCKER.replace("changes = changes + 1;", "changes = changes + 2;"),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let output = adama()
+        .arg("replay")
+        .arg(&changed)
+        .arg(&log)
+        .output()
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("password"), "{stderr}");
+}

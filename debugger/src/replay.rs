@@ -102,7 +102,7 @@ impl Breakpoint {
         if let Some(field) = text.strip_prefix("field:") {
             return Ok(Breakpoint::Field(field.trim().to_owned()));
         }
-        const COMMANDS: [&str; 12] = [
+        const COMMANDS: [&str; 13] = [
             "construct",
             "connect",
             "disconnect",
@@ -115,6 +115,7 @@ impl Breakpoint {
             "expire",
             "web_put",
             "web_delete",
+            "password",
         ];
         if COMMANDS.contains(&text) {
             return Ok(Breakpoint::Command(text.to_owned()));

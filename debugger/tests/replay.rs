@@ -284,3 +284,50 @@ fn the_statement_lines_of_a_program_are_where_its_code_is() {
         );
     });
 }
+
+#[test]
+fn a_log_with_a_password_change_replays_and_stops_at_a_password_breakpoint() {
+    on_big_stack(|| {
+        let program = compile(
+            "locker.a",
+            r#"
+@connected { return true; }
+record User { public int id; public string name; private string secret; }
+table<User> _users;
+public int changes;
+message Add { string name; string secret; }
+channel add(Add a) { _users <- {name: a.name, secret: a.secret}; }
+@password (pw) {
+  if ((iterate _users where name == @who.agent())[0] as user) { user.secret = pw; }
+  changes = changes + 1;
+}
+"#,
+        );
+        let admin = json!({"agent": "admin", "authority": "acme"});
+        let ann = json!({"agent": "ann", "authority": "doc/space/key"});
+        let lines: Vec<String> = [
+            json!({"command": "construct", "who": admin, "arg": {}, "timestamp": 0, "entropy": 0}),
+            json!({"command": "connect", "who": admin, "timestamp": 1}),
+            json!({"command": "send", "who": admin, "channel": "add",
+                "message": {"name": "ann", "secret": "one"}, "timestamp": 2}),
+            json!({"command": "password", "who": ann, "password": "two", "timestamp": 3}),
+        ]
+        .iter()
+        .map(Json::to_string)
+        .collect();
+        let (_, records) =
+            adama_runtime::run_script_recorded(Arc::clone(&program), "space", "key", &lines)
+                .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(records.len(), 4);
+        let mut replay = Replay::new(Arc::clone(&program), records, 64)
+            .unwrap_or_else(|error| panic!("{error}"));
+        let breakpoint =
+            Breakpoint::parse("password", &program).unwrap_or_else(|error| panic!("{error}"));
+        replay.set_breakpoints(vec![breakpoint]);
+        assert_eq!(replay.resume(), Stop::Breakpoint(0));
+        assert_eq!(replay.position(), 3);
+        assert!(replay.label().contains("password"), "{}", replay.label());
+        assert_eq!(replay.step_forward(), Stop::Step);
+        assert_eq!(replay.step_forward(), Stop::Edge);
+    });
+}

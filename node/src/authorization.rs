@@ -4,6 +4,12 @@
 //! document issued (`document/<space>/<key>/<agent>`, the principal `(agent, doc/<space>/<key>)`).
 //! When the handler also names a `channel` and a `success` message, that message is sent to the
 //! document as the new principal before the identity is returned.
+//!
+//! The deprecated `document/authorize` family hands a user name and password to the document's
+//! `@authorize`, which checks them itself and names the agent; the `…-with-reset` forms then
+//! give the new password to `@password`, as the agent, in a logged transaction.
+//!
+//! The identity returned is a token signed with the node's key (protocol spec §3.2).
 
 use std::sync::Arc;
 
@@ -84,5 +90,60 @@ pub async fn authorize(
         .await
         .map_err(|failure| failure.code)?;
     }
-    Ok(json!({"identity": format!("document/{}/{key}/{agent}", space.name)}))
+    Ok(json!({"identity": node.issue_identity(&space.name, &key, &agent)}))
+}
+
+/// `document/authorize`, `document/authorize-domain` and their `…-with-reset` forms.
+pub async fn authorize_user(
+    node: &Arc<Node>,
+    method: &str,
+    params: &Params<'_>,
+    from: &Origin,
+) -> Result<Json, i32> {
+    let (space, key) = if method.starts_with("document/authorize-domain") {
+        params.normalized("domain")?;
+        node.config.domain.clone().ok_or(codes::DOMAIN_NOT_FOUND)?
+    } else {
+        (params.space()?, params.key()?)
+    };
+    let username = params.string("username")?;
+    let password = params.string("password")?;
+    let reset = method.ends_with("-with-reset");
+    let new_password = if reset {
+        Some(params.string("new_password")?)
+    } else {
+        None
+    };
+    let space = node.space(&space).ok_or(codes::SPACE_NOT_FOUND)?;
+    let context = Context {
+        who: Who::no_one(),
+        origin: from.origin.clone(),
+        ip: from.ip.clone(),
+    };
+    let asked = match new_password {
+        Some(new_password) => {
+            node.ask(&space, &key, |reply| Request::Password {
+                context: context.clone(),
+                username: username.clone(),
+                password: password.clone(),
+                new_password: new_password.clone(),
+                reply,
+            })
+            .await
+        }
+        None => {
+            node.ask(&space, &key, |reply| Request::AuthorizeUser {
+                context: context.clone(),
+                username: username.clone(),
+                password: password.clone(),
+                reply,
+            })
+            .await
+        }
+    };
+    let (_, agent) = asked.map_err(|failure| {
+        tracing::debug!(space = %space.name, %key, reason = %failure.message, "a login was refused");
+        failure.code
+    })?;
+    Ok(json!({"identity": node.issue_identity(&space.name, &key, &agent)}))
 }

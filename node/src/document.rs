@@ -141,6 +141,24 @@ pub enum Request {
         message: Json,
         reply: Reply<Json>,
     },
+    /// `document/authorize` and kin: runs the deprecated `@authorize`; the agent it named. No
+    /// transaction.
+    AuthorizeUser {
+        context: Context,
+        username: String,
+        password: String,
+        reply: Reply<String>,
+    },
+    /// `connection/password` and the `…-with-reset` logins: `@authorize` checks the user, then
+    /// a `password` command runs `@password` as the agent it named (`doc/<space>/<key>`); the
+    /// agent comes back.
+    Password {
+        context: Context,
+        username: String,
+        password: String,
+        new_password: String,
+        reply: Reply<String>,
+    },
     /// Moves the document to a new version of its space's code.
     Upgrade {
         space: Arc<Space>,
@@ -283,6 +301,9 @@ impl DocumentTask {
                     let _ = reply.send(Err(failure.clone()));
                 }
                 Request::Attach { reply, .. } => {
+                    let _ = reply.send(Err(failure.clone()));
+                }
+                Request::AuthorizeUser { reply, .. } | Request::Password { reply, .. } => {
                     let _ = reply.send(Err(failure.clone()));
                 }
                 Request::End { reply, .. } => {
@@ -607,6 +628,33 @@ impl DocumentTask {
                 };
                 let _ = reply.send(result);
             }
+            Request::AuthorizeUser {
+                context,
+                username,
+                password,
+                reply,
+            } => {
+                let result = match self.engine.as_mut() {
+                    Some(engine) if engine.is_constructed() => engine
+                        .authorize(&username, &password, &context)
+                        .map_err(Failure::from),
+                    _ => Err(Failure::new(
+                        codes::LOOKUP_FAILED,
+                        "the document does not exist",
+                    )),
+                };
+                let _ = reply.send(result);
+            }
+            Request::Password {
+                context,
+                username,
+                password,
+                new_password,
+                reply,
+            } => {
+                let result = self.password(context, &username, &password, new_password);
+                self.defer(reply, result);
+            }
             Request::Upgrade { space } => self.upgrade(space),
         }
     }
@@ -801,6 +849,37 @@ impl DocumentTask {
                 143_373 => Failure::new(codes::ATTACH_NOT_CONNECTED, failure.message),
                 _ => failure,
             })
+    }
+
+    /// Checks the user with `@authorize`, then runs a `password` command as the agent it named.
+    /// The new password goes into the log as the command was received, so a replay runs it the
+    /// same.
+    fn password(
+        &mut self,
+        context: Context,
+        username: &str,
+        password: &str,
+        new_password: String,
+    ) -> Result<String, Failure> {
+        let agent = match self.engine.as_mut() {
+            Some(engine) if engine.is_constructed() => engine
+                .authorize(username, password, &context)
+                .map_err(Failure::from)?,
+            _ => {
+                return Err(Failure::new(
+                    codes::LOOKUP_FAILED,
+                    "the document does not exist",
+                ));
+            }
+        };
+        let context = Context {
+            who: Who::new(&agent, &format!("doc/{}/{}", self.space.name, self.key)),
+            ..context
+        };
+        let mut command = context.command("password", &self.key, now_ms());
+        command["password"] = Json::String(new_password);
+        self.run_command(command)?;
+        Ok(agent)
     }
 
     fn end(&mut self, token: u64) -> Result<(), Failure> {

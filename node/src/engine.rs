@@ -341,6 +341,23 @@ impl Engine {
             })
     }
 
+    /// Runs the deprecated `@authorize (username, password)`; the agent it named. The document
+    /// does not change.
+    pub fn authorize(
+        &mut self,
+        username: &str,
+        password: &str,
+        context: &Context,
+    ) -> Result<String, Refusal> {
+        let request = json!({"origin": context.origin, "ip": context.ip});
+        self.document
+            .authorize(username, password, &request)
+            .map_err(|error| Refusal {
+                code: error.code,
+                message: error.message,
+            })
+    }
+
     /// Whether `@can_attach` lets `who` upload a file; nothing of the document changes.
     pub fn can_attach(&mut self, who: &Who, context: &Context) -> bool {
         let principal = principal_from_json(&who.to_json());

@@ -403,7 +403,7 @@ async fn web(
         {
             serve_asset(&node, &response, &space_name, &key, cors_origin.as_ref()).await
         }
-        Ok((_, response)) => render(&response, &space_name, &key, cors_origin.as_ref()),
+        Ok((_, response)) => render(&node, &response, &space_name, &key, cors_origin.as_ref()),
         Err(failure) => {
             let status = match failure.code {
                 133_308 | 114_881 | 110_832 => StatusCode::NOT_FOUND,
@@ -463,7 +463,13 @@ async fn serve_asset(
 }
 
 /// A handler's response as HTTP.
-fn render(response: &Json, space: &str, key: &str, cors_origin: Option<&HeaderValue>) -> Response {
+fn render(
+    node: &Node,
+    response: &Json,
+    space: &str,
+    key: &str,
+    cors_origin: Option<&HeaderValue>,
+) -> Response {
     let status = response
         .get("status")
         .and_then(Json::as_u64)
@@ -486,11 +492,12 @@ fn render(response: &Json, space: &str, key: &str, cors_origin: Option<&HeaderVa
             None => String::new(),
         };
         let (content_type, body) = if content_type == "text/identity" {
-            // `sign(agent)` gives a bare agent; a document-minted identity names it.
+            // `sign(agent)` gives a bare agent: the document issues it a token signed with the
+            // node's key. Text that already is an identity passes as it is.
             let identity = if body.contains(['/', ':', '.']) {
                 body
             } else {
-                format!("document/{space}/{key}/{body}")
+                node.issue_identity(space, key, &body)
             };
             (
                 "application/json".to_owned(),

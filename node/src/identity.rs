@@ -10,6 +10,7 @@ use sha2::{Digest, Sha384};
 
 use crate::engine::Who;
 use crate::protocol::codes;
+use crate::signing::NodeKey;
 
 /// How deep `cookie:` identities may refer to each other.
 const COOKIE_DEPTH: usize = 8;
@@ -57,6 +58,9 @@ pub fn read_keys(text: &str) -> Result<Vec<TrustedKey>, String> {
 pub struct Rules<'a> {
     pub dev: bool,
     pub keys: &'a [TrustedKey],
+    /// The node's own key, which verifies the identities its documents issued
+    /// (`iss` = `doc/<space>/<key>`).
+    pub own: Option<&'a NodeKey>,
 }
 
 /// Resolves an identity. `anonymous:<name>`, stashed `cookie:<name>` and ES256 tokens signed
@@ -83,7 +87,7 @@ fn resolve_at(
         return resolve_at(stashed, rules, stash, depth + 1);
     }
     if text.split('.').count() == 3 && !text.contains('/') {
-        match verify_token(text, rules.keys) {
+        match verify_token_with(text, rules.keys, rules.own) {
             Ok(who) => return Ok(who),
             Err(_) if rules.dev => return Ok(Who::no_one()),
             Err(code) => return Err(code),
@@ -105,6 +109,16 @@ fn resolve_at(
 /// Verifies a compact ES256 JWS: `sub` is the agent, `iss` the authority, an integer `kid`
 /// claim selects the key, `exp` (seconds) is honoured when present.
 pub fn verify_token(token: &str, keys: &[TrustedKey]) -> Result<Who, i32> {
+    verify_token_with(token, keys, None)
+}
+
+/// As [`verify_token`]; a token a document issued (`iss` = `doc/<space>/<key>`) verifies
+/// against the node's own key only, so one issued by another node is refused.
+pub fn verify_token_with(
+    token: &str,
+    keys: &[TrustedKey],
+    own: Option<&NodeKey>,
+) -> Result<Who, i32> {
     let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature)) = (parts.next(), parts.next(), parts.next())
@@ -133,10 +147,19 @@ pub fn verify_token(token: &str, keys: &[TrustedKey]) -> Result<Who, i32> {
         .and_then(|bytes| Signature::from_slice(&bytes).ok())
         .ok_or(codes::TOKEN_LAYOUT)?;
     let signed = &token[..header.len() + 1 + payload.len()];
-    let verified = keys
-        .iter()
-        .filter(|key| key.issuer == issuer && (key.kid.is_none() || key.kid == kid))
-        .any(|key| key.key.verify(signed.as_bytes(), &signature).is_ok());
+    let verified = if issuer.starts_with("doc/") {
+        own.is_some_and(|own| {
+            kid == Some(own.kid)
+                && own
+                    .verifying_key()
+                    .verify(signed.as_bytes(), &signature)
+                    .is_ok()
+        })
+    } else {
+        keys.iter()
+            .filter(|key| key.issuer == issuer && (key.kid.is_none() || key.kid == kid))
+            .any(|key| key.key.verify(signed.as_bytes(), &signature).is_ok())
+    };
     if !verified {
         return Err(codes::KEYSTORE_MISMATCH);
     }

@@ -20,6 +20,7 @@ pub mod password;
 pub mod protocol;
 pub mod reflect;
 pub mod server;
+pub mod signing;
 pub mod socket;
 pub mod store;
 pub mod upgrade;

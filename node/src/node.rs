@@ -89,6 +89,8 @@ pub struct Node {
     documents: Mutex<HashMap<Arc<str>, DocumentHandle>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) committer: Committer,
+    /// Signs the identities the node's documents issue.
+    pub key: crate::signing::NodeKey,
     pub metrics: Arc<Metrics>,
     generations: AtomicU64,
     tokens: AtomicU64,
@@ -129,6 +131,11 @@ impl Node {
             .map_err(|_| "opening the store stopped unexpectedly".to_owned())?
             .map_err(|error| error.to_string())?;
         let store: Arc<dyn Store> = Arc::new(store);
+        let key_dir = config.data.clone();
+        let key =
+            tokio::task::spawn_blocking(move || crate::signing::NodeKey::load_or_create(&key_dir))
+                .await
+                .map_err(|_| "reading the node key stopped unexpectedly".to_owned())??;
         let metrics = Arc::new(Metrics::default());
         let committer = Committer::start(Arc::clone(&store), Arc::clone(&metrics));
         let table = {
@@ -155,6 +162,7 @@ impl Node {
             documents: Mutex::new(HashMap::new()),
             store,
             committer,
+            key,
             metrics,
             generations: AtomicU64::new(1),
             tokens: AtomicU64::new(1),
@@ -182,7 +190,13 @@ impl Node {
         crate::identity::Rules {
             dev: self.config.dev,
             keys: &self.config.keys,
+            own: Some(&self.key),
         }
+    }
+
+    /// The identity the document `space`/`key` issues to `agent` (a login, `sign(agent)`).
+    pub fn issue_identity(&self, space: &str, key: &str, agent: &str) -> String {
+        self.key.issue(space, key, agent)
     }
 
     pub fn space(&self, name: &str) -> Option<Arc<Space>> {

@@ -1,6 +1,7 @@
 //! The requests that need no socket: `documents/hash-password`, `documents/create-dedupe` and
 //! the authorization methods. They are answered the same over the WebSocket and over
-//! `PUT /~adama/once` (protocol spec §2.8).
+//! `PUT /~adama/once` (protocol spec §2.8); the deprecated `document/authorize` family only
+//! over the WebSocket.
 
 use std::sync::Arc;
 
@@ -51,6 +52,12 @@ pub async fn answer(
         "documents/create-dedupe" => Ok(json!({"dedupe": identity::random_token()})),
         "document/authorization" | "document/authorization-domain" => {
             crate::authorization::authorize(node, method, &params, from).await
+        }
+        "document/authorize"
+        | "document/authorize-domain"
+        | "document/authorize-with-reset"
+        | "document/authorize-domain-with-reset" => {
+            crate::authorization::authorize_user(node, method, &params, from).await
         }
         _ => Err(codes::METHOD_NOT_FOUND),
     }

@@ -414,8 +414,26 @@ async fn dispatch(
             Ok(())
         }
         "connection/password" => {
-            state.connection(params, codes::PASSWORD_NOT_FOUND)?;
-            Err(codes::AUTHORIZE_FAILURE)
+            let (handle, _) = state.connection(params, codes::PASSWORD_NOT_FOUND)?;
+            let username = params.string("username")?;
+            let password = params.string("password")?;
+            let new_password = params.string("new_password")?;
+            let context = state.context(Who::no_one());
+            submit(
+                state,
+                handle,
+                permit,
+                move |reply| Request::Password {
+                    context,
+                    username,
+                    password,
+                    new_password,
+                    reply,
+                },
+                answer(id, |_| json!({})),
+            )
+            .await;
+            Ok(())
         }
         "connection/can-attach" => {
             let missing = codes::CAN_ATTACH_NOT_FOUND;
@@ -671,7 +689,13 @@ async fn dispatch(
             state.send(protocol::done(id));
             Ok(())
         }
-        "documents/hash-password" | "document/authorization" | "document/authorization-domain" => {
+        "documents/hash-password"
+        | "document/authorization"
+        | "document/authorization-domain"
+        | "document/authorize"
+        | "document/authorize-domain"
+        | "document/authorize-with-reset"
+        | "document/authorize-domain-with-reset" => {
             // Answered off the reading loop: hashing and the handler take their time.
             let state = Arc::clone(state);
             let (method, params) = (method.to_owned(), params.0.clone());
@@ -688,10 +712,6 @@ async fn dispatch(
             });
             Ok(())
         }
-        "document/authorize"
-        | "document/authorize-domain"
-        | "document/authorize-with-reset"
-        | "document/authorize-domain-with-reset" => Err(codes::AUTHORIZE_FAILURE),
         _ => Err(codes::METHOD_NOT_FOUND),
     }
 }

@@ -53,6 +53,7 @@ fn tokens_signed_by_a_trusted_key_name_their_principal() {
     let strict = Rules {
         dev: false,
         keys: &keys,
+        own: None,
     };
     assert_eq!(resolve(&good, strict, &HashMap::new()), Ok(who));
 }
@@ -63,6 +64,7 @@ fn tokens_that_do_not_verify_get_their_codes() {
     let strict = Rules {
         dev: false,
         keys: &keys,
+        own: None,
     };
     let stash = HashMap::new();
     let other_key = token(
@@ -103,6 +105,7 @@ fn tokens_that_do_not_verify_get_their_codes() {
     let dev = Rules {
         dev: true,
         keys: &keys,
+        own: None,
     };
     let who = resolve("document/chat/room/ann", dev, &stash).expect("dev form");
     assert_eq!(who.authority, "doc/chat/room");

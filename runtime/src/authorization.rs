@@ -3,6 +3,8 @@
 //! - `@authorization (M m) { … }`: a login message in, `{agent, hash[, channel, success]}` out
 //!   (language spec, "Auth"); the host checks the password against the returned hash and mints
 //!   the identity.
+//! - `@authorize (username, password) { … }` (deprecated): names the agent of a user whose
+//!   password the document itself checks, or aborts.
 //! - `@can_attach { … }`: whether `@who` may upload an asset (runtime spec §9.2); any handler
 //!   returning true allows it, and a document without one allows no one.
 
@@ -61,6 +63,50 @@ impl Document {
             Err(Fault::Abort) => Err(CommandError::new(
                 AUTHORIZE_FAILURE,
                 "the @authorization handler aborted",
+            )),
+            Err(fault) => Err(CommandError::new(AUTHORIZE_FAILURE, fault.to_string())),
+        }
+    }
+
+    /// Runs the deprecated `@authorize (username, password)` handler and returns the agent it
+    /// named. `context` holds the request's `origin` and `ip`. Nothing of the document
+    /// changes; an abort, a failure or an empty agent refuses the login.
+    pub fn authorize(
+        &mut self,
+        username: &str,
+        password: &str,
+        context: &Json,
+    ) -> Result<String, CommandError> {
+        let program = Arc::clone(&self.program);
+        let Some(handler) = program.authorize.as_ref() else {
+            return Err(CommandError::new(
+                AUTHORIZE_FAILURE,
+                "the document has no @authorize handler",
+            ));
+        };
+        let saved_context = std::mem::replace(
+            &mut self.request_context,
+            Arc::new(serde_json::json!({
+                "origin": context.get("origin").and_then(Json::as_str).unwrap_or(""),
+                "ip": context.get("ip").and_then(Json::as_str).unwrap_or(""),
+            })),
+        );
+        let saved_run = std::mem::replace(&mut self.run, Run::new(&self.limits));
+        let mut frame = crate::eval::Frame::new(&program, handler.unit, Principal::no_one());
+        frame.slots[handler.username as usize] = crate::value::Value::Str(Arc::from(username));
+        frame.slots[handler.password as usize] = crate::value::Value::Str(Arc::from(password));
+        let result = self.block(&program, &mut frame, &handler.body);
+        self.run = saved_run;
+        self.request_context = saved_context;
+        match result {
+            Ok(Flow::Return(value)) if !value.as_str().is_empty() => Ok(value.as_str().to_owned()),
+            Ok(_) => Err(CommandError::new(
+                AUTHORIZE_FAILURE,
+                "the @authorize handler named no agent",
+            )),
+            Err(Fault::Abort) => Err(CommandError::new(
+                AUTHORIZE_FAILURE,
+                "the @authorize handler aborted",
             )),
             Err(fault) => Err(CommandError::new(AUTHORIZE_FAILURE, fault.to_string())),
         }

@@ -146,6 +146,17 @@ pub enum Command {
         #[serde(flatten)]
         origin: Origin,
     },
+    /// A user sets a new password: the deprecated `@password (new_password)` runs as `who`.
+    Password {
+        #[serde(flatten)]
+        origin: Origin,
+        #[serde(
+            default,
+            deserialize_with = "lenient::string",
+            skip_serializing_if = "Option::is_none"
+        )]
+        password: Option<String>,
+    },
     WebPut {
         #[serde(flatten)]
         origin: Origin,
@@ -231,6 +242,10 @@ impl Command {
             },
             "deliver" => Command::Deliver {},
             "replicate" => Command::Replicate { origin: origin() },
+            "password" => Command::Password {
+                origin: origin(),
+                password: string("password"),
+            },
             "web_put" => Command::WebPut {
                 origin: origin(),
                 request: any("put"),
@@ -264,6 +279,7 @@ impl Command {
             Command::Load {} => "load",
             Command::Delete { .. } => "delete",
             Command::Attach { .. } => "attach",
+            Command::Password { .. } => "password",
             Command::Expire { .. } => "expire",
             Command::Deliver {} => "deliver",
             Command::Replicate { .. } => "replicate",

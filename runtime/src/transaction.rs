@@ -267,6 +267,9 @@ impl Document {
             }
             Command::Expire { origin, limit } => self.expire(limit, origin.timestamp),
             Command::Replicate { origin } => self.replicate(origin.timestamp),
+            Command::Password { origin, password } => {
+                self.password(password, sender(origin.who), origin.timestamp)
+            }
             Command::Deliver {} => Err(CommandError::new(
                 codes::NOTHING_TO_DELIVER,
                 "no service call is waiting for a delivery (service calls complete at once here)",
@@ -431,6 +434,38 @@ impl Document {
                 frame.slots[*slot as usize] = asset.clone();
                 document.block(program, &mut frame, body)?;
             }
+            document.meta.seq += 1;
+            Ok(())
+        })
+    }
+
+    /// `password`: the deprecated `@password (new_password)` runs as `who`, under the time and
+    /// randomness rules of a connect (runtime spec §3.3).
+    fn password(
+        &mut self,
+        password: Option<String>,
+        who: Principal,
+        timestamp: Option<i64>,
+    ) -> Result<(Json, Json), CommandError> {
+        let program = Arc::clone(&self.program);
+        let Some(handler) = program.password.as_ref() else {
+            return Err(CommandError::new(
+                crate::authorization::AUTHORIZE_FAILURE,
+                "the document has no @password handler",
+            ));
+        };
+        let Some(password) = password else {
+            return Err(CommandError::new(
+                codes::MISSING_ARG,
+                "the password command has no 'password'",
+            ));
+        };
+        self.patches(|document, program| {
+            document.clock(timestamp);
+            document.reseed_after();
+            let mut frame = Frame::new(program, handler.unit, who.clone());
+            frame.slots[handler.slot as usize] = Value::Str(Arc::from(password.as_str()));
+            document.block(program, &mut frame, &handler.body)?;
             document.meta.seq += 1;
             Ok(())
         })

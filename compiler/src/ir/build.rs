@@ -663,6 +663,24 @@ impl Builder<'_> {
                         }
                     }
                 }
+                Decl::Authorize { body, .. } => {
+                    let username = self.alloc(unit_id);
+                    let password = self.alloc(unit_id);
+                    self.program.authorize = Some(AuthorizeDef {
+                        unit: unit_id,
+                        username,
+                        password,
+                        body: body.clone(),
+                    });
+                }
+                Decl::Password { body, .. } => {
+                    let slot = self.alloc(unit_id);
+                    self.program.password = Some(PasswordDef {
+                        unit: unit_id,
+                        slot,
+                        body: body.clone(),
+                    });
+                }
                 Decl::Authorization { message, body, .. } => {
                     let message = self.program.message_index.get(&message.name).copied();
                     let slot = self.alloc(unit_id);

@@ -187,6 +187,10 @@ pub struct Program {
     /// `@authorization (M m)` handlers: the slot of the login message and its layout
     /// (`None` for a message the program does not declare).
     pub authorizations: Vec<AuthorizationDef>,
+    /// The deprecated `@authorize (username, password)` handler: names a user's agent.
+    pub authorize: Option<AuthorizeDef>,
+    /// The deprecated `@password (new_password)` handler: a user changes their password.
+    pub password: Option<PasswordDef>,
     /// Document-level policies by name.
     pub policies: HashMap<String, FnId>,
     /// View-state filters by name.
@@ -234,6 +238,23 @@ pub struct AuthorizationDef {
     pub unit: UnitId,
     pub slot: u32,
     pub message: Option<MessageId>,
+    pub body: Block,
+}
+
+/// The deprecated `@authorize (username, password)` handler and the slots of its parameters.
+#[derive(Debug, Clone)]
+pub struct AuthorizeDef {
+    pub unit: UnitId,
+    pub username: u32,
+    pub password: u32,
+    pub body: Block,
+}
+
+/// The deprecated `@password (new_password)` handler and the slot of its parameter.
+#[derive(Debug, Clone)]
+pub struct PasswordDef {
+    pub unit: UnitId,
+    pub slot: u32,
     pub body: Block,
 }
 

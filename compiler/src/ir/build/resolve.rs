@@ -176,9 +176,38 @@ impl Resolver<'_, '_> {
             Decl::State { body, .. }
             | Decl::Event { body, .. }
             | Decl::Cron { body, .. }
-            | Decl::Test { body, .. }
-            | Decl::Authorize { body, .. }
-            | Decl::Password { body, .. } => self.block(body),
+            | Decl::Test { body, .. } => self.block(body),
+            Decl::Authorize {
+                username,
+                password,
+                body,
+            } => {
+                let slots = self
+                    .builder
+                    .program
+                    .authorize
+                    .as_ref()
+                    .filter(|definition| definition.unit == unit)
+                    .map(|definition| (definition.username, definition.password));
+                if let Some((username_slot, password_slot)) = slots {
+                    self.bind(username, username_slot);
+                    self.bind(password, password_slot);
+                }
+                self.block(body);
+            }
+            Decl::Password { parameter, body } => {
+                let slot = self
+                    .builder
+                    .program
+                    .password
+                    .as_ref()
+                    .filter(|definition| definition.unit == unit)
+                    .map(|definition| definition.slot);
+                if let Some(slot) = slot {
+                    self.bind(parameter, slot);
+                }
+                self.block(body);
+            }
             Decl::Constructor { parameter, body } => {
                 let slot = self
                     .builder
