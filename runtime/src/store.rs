@@ -280,7 +280,12 @@ impl Store {
             Some(mut listed) => {
                 let len = listed.rows.len();
                 if len < rows.len() {
-                    let added = rows.values().skip(len).map(|record| Value::Record(*record));
+                    // Indexed, not skipped: skipping walks every row before.
+                    let added = rows
+                        .get_range(len..)
+                        .into_iter()
+                        .flat_map(|slice| slice.values())
+                        .map(|record| Value::Record(*record));
                     match Arc::get_mut(&mut listed.rows) {
                         Some(list) => list.extend(added),
                         None => {
