@@ -79,7 +79,17 @@ fn chat(c: &mut Criterion) {
     let command = Arc::new(
         json!({"command": "send", "who": {"agent": "user0", "authority": "bench"}, "channel": "say", "message": {"what": "hello there"}, "timestamp": 5}),
     );
-    for (rows, viewers) in [(0, 100), (1000, 100), (10_000, 100), (0, 10), (0, 1000)] {
+    for (rows, viewers) in [
+        (0, 100),
+        (1000, 100),
+        (10_000, 100),
+        (100_000, 100),
+        (0, 1),
+        (0, 10),
+        (0, 1000),
+        (10_000, 1),
+        (10_000, 1000),
+    ] {
         let room = || {
             let (mut document, views) = connected(CHAT, viewers);
             for _ in 0..rows {
@@ -176,5 +186,39 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-criterion_group!(benches, memory, counter, chat);
+/// What `adama run` does with a script: a room with 100 viewers, then `messages` chat messages,
+/// each printed with every view's delta. A flat cost per message makes 12,000 messages take four
+/// times as long as 3,000.
+fn script(c: &mut Criterion) {
+    let mut group = c.benchmark_group("script");
+    group.sample_size(10);
+    let program = compile("bench.a", CHAT).expect("compiles");
+    for messages in [3000usize, 12_000] {
+        let mut lines = vec![
+            json!({"command": "construct", "who": {"agent": "?", "authority": "?"}, "arg": {}, "timestamp": 0}).to_string(),
+        ];
+        for index in 0..100 {
+            let who = json!({"agent": format!("user{index}"), "authority": "bench"});
+            lines.push(json!({"command": "connect", "who": who, "timestamp": 1}).to_string());
+            lines.push(json!({"command": "view", "who": who, "viewer_state": {}}).to_string());
+        }
+        let say = json!({"command": "send", "who": {"agent": "user0", "authority": "bench"}, "channel": "say", "message": {"what": "hello there"}, "timestamp": 5}).to_string();
+        lines.extend(std::iter::repeat_n(say, messages));
+        group.throughput(Throughput::Elements(messages as u64));
+        group.bench_function(
+            BenchmarkId::new("chat, 100 viewers", format!("{messages} messages")),
+            |b| {
+                b.iter(|| {
+                    black_box(
+                        adama_runtime::run_script(Arc::clone(&program), "bench", "doc", &lines)
+                            .expect("runs"),
+                    )
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, memory, counter, chat, script);
 criterion_main!(benches);

@@ -470,6 +470,7 @@ impl Document {
                     for (id, row) in rows {
                         let Ok(id) = id.parse::<i32>() else { continue };
                         if row.is_null() {
+                            self.store.tables[table.0 as usize].listed = None;
                             if let Some(existing) =
                                 self.store.tables[table.0 as usize].rows.shift_remove(&id)
                             {
@@ -487,6 +488,7 @@ impl Document {
                                     continue;
                                 };
                                 self.store.tables[table.0 as usize].rows.insert(id, created);
+                                self.store.tables[table.0 as usize].listed = None;
                                 created
                             }
                         };

@@ -130,14 +130,17 @@ impl Document {
         unit: u32,
         expr: ExprId,
     ) -> Result<Value, Fault> {
-        if let Some(cached) = self.formulas.cache.get(&(record.0, slot))
-            && self.deps_valid(&cached.deps)
-        {
-            let value = cached.value.clone();
-            if let Some(tracker) = self.formulas.tracking.last_mut() {
-                tracker.extend_from_slice(&cached.deps);
+        if let Some(cached) = self.formulas.cache.get(&(record.0, slot)) {
+            if self.deps_valid(&cached.deps) {
+                let value = cached.value.clone();
+                if let Some(tracker) = self.formulas.tracking.last_mut() {
+                    tracker.extend_from_slice(&cached.deps);
+                }
+                return Ok(value);
             }
-            return Ok(value);
+            // The stale value goes first, so that a list it shares with a table can grow in
+            // place.
+            self.formulas.cache.remove(&(record.0, slot));
         }
         self.formulas.tracking.push(Vec::new());
         let mut frame = Frame::new(program, unit, Principal::no_one());
@@ -436,12 +439,7 @@ impl Document {
         match value {
             Value::Table(table) => {
                 self.track_table(table.0);
-                let rows = self.store.tables[table.0 as usize]
-                    .rows
-                    .values()
-                    .map(|record| Value::Record(*record))
-                    .collect();
-                Value::list(rows)
+                Value::List(self.store.row_list(*table))
             }
             Value::NativeTable(rows) => Value::List(Arc::clone(rows)),
             Value::List(_) => value.clone(),

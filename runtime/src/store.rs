@@ -8,6 +8,9 @@
 use adama_compiler::ir::{LayoutId, RecordId};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use indexmap::IndexMap;
 
 use crate::memory::{held_bytes, record_bytes};
@@ -47,7 +50,22 @@ pub struct TableData {
     pub owner: RecordRef,
     /// Bumped when a row is added or removed.
     pub generation: u64,
+    /// The rows as a list value, shared by every formula and view that reads the table; rows
+    /// added since it was made are appended to it (see [`Store::row_list`]).
+    pub listed: Option<RowList>,
 }
+
+/// A table's rows as a list value. Within one epoch every list handed out is a prefix of the
+/// next one, which is what lets a view send only the rows appended since it last looked.
+#[derive(Debug, Clone)]
+pub struct RowList {
+    pub rows: Arc<Vec<Value>>,
+    pub epoch: u64,
+}
+
+/// Epochs are unique across stores, so a store copied aside (a blocked run's) and the live one
+/// never hand out the same epoch for different rows.
+static EPOCHS: AtomicU64 = AtomicU64::new(1);
 
 /// A change to a table's membership within a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +89,9 @@ pub struct Journal {
     pub rows: HashMap<u32, Vec<(i32, RowChange)>>,
     /// Records created in this transaction.
     pub created: Vec<RecordRef>,
+    /// The same records as a set: writes to them do not count as changes to rows a view has
+    /// already seen.
+    pub fresh: HashSet<u32>,
 }
 
 impl Journal {
@@ -132,6 +153,7 @@ impl Store {
     pub fn create(&mut self, layout: RecordId, slots: Vec<Value>, parent: Parent) -> RecordRef {
         let record = self.alloc(layout, slots, parent);
         self.journal.created.push(record);
+        self.journal.fresh.insert(record.0);
         record
     }
 
@@ -141,6 +163,7 @@ impl Store {
             rows: IndexMap::new(),
             owner,
             generation: 0,
+            listed: None,
         });
         TableRef((self.tables.len() - 1) as u32)
     }
@@ -159,10 +182,14 @@ impl Store {
         let old = std::mem::replace(&mut data.slots[slot as usize], value);
         self.held = self.held.saturating_sub(held_bytes(&old));
         data.gens[slot as usize] = generation;
-        if self.layout_clock.len() <= layout {
-            self.layout_clock.resize(layout + 1, 0);
+        // A record created in this transaction is new to every view, so filling it does not
+        // make views re-walk the rows of its layout they already hold.
+        if self.journal.fresh.is_empty() || !self.journal.fresh.contains(&record.0) {
+            if self.layout_clock.len() <= layout {
+                self.layout_clock.resize(layout + 1, 0);
+            }
+            self.layout_clock[layout] = generation;
         }
-        self.layout_clock[layout] = generation;
         self.journal
             .originals
             .entry((record.0, slot))
@@ -199,7 +226,10 @@ impl Store {
     pub fn insert_row(&mut self, table: TableRef, id: i32, record: RecordRef) {
         let generation = self.tick();
         let data = &mut self.tables[table.0 as usize];
-        data.rows.insert(id, record);
+        if data.rows.insert(id, record).is_some() {
+            // A replaced row keeps its place: not an append.
+            data.listed = None;
+        }
         data.generation = generation;
         let owner = data.owner;
         self.journal
@@ -218,6 +248,7 @@ impl Store {
             return false;
         };
         data.generation = generation;
+        data.listed = None;
         let owner = data.owner;
         self.records[record.0 as usize].alive = false;
         self.journal
@@ -227,6 +258,54 @@ impl Store {
             .push((id, RowChange::Deleted { record, index }));
         self.mark_dirty(owner);
         true
+    }
+
+    /// The rows of a table as a list value, shared with every earlier reader: rows added since
+    /// the last call are appended (in place when no one else holds the list), so reading a
+    /// growing table costs what it grew by, not its size.
+    pub fn row_list(&mut self, table: TableRef) -> Arc<Vec<Value>> {
+        let data = &mut self.tables[table.0 as usize];
+        let rows = &data.rows;
+        let current = data.listed.take().filter(|listed| {
+            let len = listed.rows.len();
+            // Every change but an append drops the list; the last row is checked all the same.
+            len <= rows.len()
+                && (len == 0
+                    || matches!(
+                        (listed.rows.last(), rows.get_index(len - 1)),
+                        (Some(Value::Record(last)), Some((_, row))) if last == row
+                    ))
+        });
+        let listed = match current {
+            Some(mut listed) => {
+                let len = listed.rows.len();
+                if len < rows.len() {
+                    // Indexed, not skipped: skipping walks every row before.
+                    let added = rows
+                        .get_range(len..)
+                        .into_iter()
+                        .flat_map(|slice| slice.values())
+                        .map(|record| Value::Record(*record));
+                    match Arc::get_mut(&mut listed.rows) {
+                        Some(list) => list.extend(added),
+                        None => {
+                            let mut list = Vec::with_capacity(rows.len());
+                            list.extend_from_slice(&listed.rows);
+                            list.extend(added);
+                            listed.rows = Arc::new(list);
+                        }
+                    }
+                }
+                listed
+            }
+            None => RowList {
+                rows: Arc::new(rows.values().map(|record| Value::Record(*record)).collect()),
+                epoch: EPOCHS.fetch_add(1, Ordering::Relaxed),
+            },
+        };
+        let list = Arc::clone(&listed.rows);
+        data.listed = Some(listed);
+        list
     }
 
     /// The value a slot had when the transaction began.
@@ -254,6 +333,7 @@ impl Store {
         for (table, changes) in journal.rows {
             let data = &mut self.tables[table as usize];
             data.generation = generation;
+            data.listed = None;
             for (id, change) in changes.into_iter().rev() {
                 match change {
                     RowChange::Created => {
@@ -332,6 +412,7 @@ impl Store {
                     .copied()
                     .collect();
                 self.tables[table.0 as usize].rows.clear();
+                self.tables[table.0 as usize].listed = None;
                 for row in rows {
                     self.release_tree(row);
                 }

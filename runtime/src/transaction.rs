@@ -231,10 +231,18 @@ impl Document {
     pub fn execute_shared(&mut self, shared: Arc<Json>) -> Result<TransactionRecord, CommandError> {
         let command = Command::parse(&shared)?;
         let text = |field: &str| shared.get(field).and_then(Json::as_str).unwrap_or("");
-        self.request_context = Arc::new(serde_json::json!({
-            "origin": text("origin"),
-            "ip": text("ip"),
-        }));
+        // Most commands come from where the last one came from: the context is kept then.
+        let same_context = |context: &Json| {
+            ["origin", "ip"]
+                .iter()
+                .all(|field| context.get(*field).and_then(Json::as_str) == Some(text(field)))
+        };
+        if !same_context(&self.request_context) {
+            self.request_context = Arc::new(serde_json::json!({
+                "origin": text("origin"),
+                "ip": text("ip"),
+            }));
+        }
         let mut response = None;
         let (redo, undo) = match command {
             Command::Construct {

@@ -33,7 +33,7 @@ enum Mirror {
     Rows {
         order: Vec<i32>,
         rows: HashMap<i32, Mirror>,
-        list: Option<Arc<Vec<Value>>>,
+        list: Option<Walked>,
         seen: u64,
         /// The most ids the view has held at once (the capacity of the reference's id cache,
         /// which orders the nulls of vanished ids).
@@ -52,6 +52,23 @@ enum Mirror {
         entries: BTreeMap<String, Mirror>,
         held: usize,
     },
+}
+
+/// The list of rows a view last walked. A table's own row list is remembered by its table,
+/// epoch and length rather than held, so that the table can keep appending to it in place.
+#[derive(Debug, Clone)]
+enum Walked {
+    List(Arc<Vec<Value>>),
+    Table { table: u32, epoch: u64, len: usize },
+}
+
+impl Walked {
+    fn len(&self) -> usize {
+        match self {
+            Walked::List(list) => list.len(),
+            Walked::Table { len, .. } => *len,
+        }
+    }
 }
 
 /// One viewer's window onto the document.
@@ -621,6 +638,7 @@ impl Document {
         mirror: &mut Option<Mirror>,
     ) -> Result<Option<Json>, Fault> {
         let first = mirror.is_none();
+        let walked = self.walked(items);
         if !matches!(mirror, Some(Mirror::Rows { .. })) {
             *mirror = Some(Mirror::Rows {
                 order: Vec::new(),
@@ -641,7 +659,7 @@ impl Document {
         else {
             return Ok(None);
         };
-        *list = Some(Arc::clone(items));
+        *list = Some(walked);
         *seen = clock;
         let mut out = Map::new();
         let mut new_order = Vec::with_capacity(items.len());
@@ -719,15 +737,26 @@ impl Document {
                 .layout_clock
                 .get(layout.index())
                 .is_none_or(|clock| *clock <= *seen);
-        if !unchanged_rows
-            || last.len() > items.len()
-            || order.len() != last.len()
-            || !same_rows(&items[..last.len()], last)
+        let id_slot = program.records[layout].id_slot;
+        if !unchanged_rows || order.len() != last.len() || !self.walked_prefix_of(last, items) {
+            return Ok(None);
+        }
+        // A row deleted since may have left its place in the store to a new row: the same
+        // record, another id. A table's own list cannot hide that (a deletion starts a new
+        // epoch); any other list is checked row by row.
+        if matches!(last, Walked::List(_))
+            && !items.iter().zip(order.iter()).all(|(item, id)| {
+                let Value::Record(record) = item else {
+                    return false;
+                };
+                id_slot.map_or(record.0 as i32, |slot| {
+                    self.store.get(*record, slot).as_int()
+                }) == *id
+            })
         {
             return Ok(None);
         }
         let previous = last.len();
-        let id_slot = program.records[layout].id_slot;
         let clock = self.store.clock;
         let mut out = Map::new();
         let mut appended = Vec::new();
@@ -772,7 +801,7 @@ impl Document {
             }
             out.insert("@o".into(), Json::Array(instruction));
         }
-        *list = Some(Arc::clone(items));
+        *list = Some(self.walked(items));
         *seen = clock;
         *held = (*held).max(order.len());
         Ok(Some((!out.is_empty()).then_some(Json::Object(out))))
@@ -794,7 +823,11 @@ impl Document {
         else {
             return false;
         };
-        if !Arc::ptr_eq(last, items) {
+        let same = match last {
+            Walked::List(last) => Arc::ptr_eq(last, items),
+            Walked::Table { len, .. } => *len == items.len() && self.walked_prefix_of(last, items),
+        };
+        if !same {
             return false;
         }
         let Some(Value::Record(first)) = items.first() else {
@@ -870,6 +903,40 @@ impl Document {
         *order = new_order;
         *rows = new_rows;
         Ok((!out.is_empty()).then_some(Json::Object(out)))
+    }
+
+    /// How a view remembers the list of rows it walks: by table and epoch when the list is the
+    /// table's own (see `Store::row_list`), else the list itself.
+    fn walked(&self, items: &Arc<Vec<Value>>) -> Walked {
+        if let Some(Value::Record(first)) = items.first()
+            && let crate::store::Parent::Row { table } = self.store.record(*first).parent
+            && let Some(listed) = &self.store.tables[table.0 as usize].listed
+            && Arc::ptr_eq(&listed.rows, items)
+        {
+            return Walked::Table {
+                table: table.0,
+                epoch: listed.epoch,
+                len: items.len(),
+            };
+        }
+        Walked::List(Arc::clone(items))
+    }
+
+    /// Whether the rows a view walked are the first rows of `items`.
+    fn walked_prefix_of(&self, walked: &Walked, items: &Arc<Vec<Value>>) -> bool {
+        match walked {
+            Walked::List(last) => {
+                last.len() <= items.len() && same_rows(&items[..last.len()], last)
+            }
+            Walked::Table { table, epoch, len } => {
+                *len <= items.len()
+                    && self.store.tables.get(*table as usize).is_some_and(|data| {
+                        data.listed.as_ref().is_some_and(|listed| {
+                            listed.epoch == *epoch && Arc::ptr_eq(&listed.rows, items)
+                        })
+                    })
+            }
+        }
     }
 
     fn diff_items(

@@ -1,0 +1,199 @@
+//! A viewer that applies every delta it receives sees what a viewer opening now sees: whatever
+//! mix of appends, deletions, edits and rolled-back transactions happened, and whenever the
+//! viewer joined. Lists of rows are sent as appends when they only grew, so this is what keeps
+//! that shortcut honest.
+
+use adama_runtime::Document;
+use adama_runtime::Principal;
+use adama_runtime::compile;
+use proptest::prelude::*;
+use serde_json::{Map, Value as Json, json};
+
+const ROOM: &str = r#"
+@connected { return true; }
+record Line { public int id; public string what; public int n; }
+table<Line> _lines;
+public formula lines = iterate _lines;
+public formula big = iterate _lines where n > 2;
+public formula count = _lines.size();
+message Say { string what; int n; }
+message Pick { int id; }
+channel say(Say s) { _lines <- {what: s.what, n: s.n}; if (s.n < 0) { abort; } }
+channel drop(Pick p) { if (_lines[p.id] as line) { line.delete(); } }
+channel bump(Pick p) { if (_lines[p.id] as line) { line.n += 1; } }
+"#;
+
+/// A step of a session: a command (after which every open view takes its delta), or a second
+/// viewer joining.
+#[derive(Debug, Clone)]
+enum Step {
+    Say(i32),
+    Drop(i32),
+    Bump(i32),
+    Join,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (-1..6i32).prop_map(Step::Say),
+        1 => (1..12i32).prop_map(Step::Drop),
+        1 => (1..12i32).prop_map(Step::Bump),
+        1 => Just(Step::Join),
+    ]
+}
+
+fn room() -> Document {
+    let program = compile("room.a", ROOM).expect("the room compiles");
+    let mut document = Document::new(program, "space", "key").expect("a fresh document");
+    document
+        .execute_batch(&json!({"command": "construct", "who": {"agent": "?", "authority": "?"}, "arg": {}, "timestamp": 0}))
+        .expect("construct");
+    for agent in ["ann", "bo", "cy"] {
+        document
+            .execute_batch(&json!({"command": "connect", "who": {"agent": agent, "authority": "acme"}, "timestamp": 1}))
+            .expect("connect");
+    }
+    document
+}
+
+fn send(document: &mut Document, channel: &str, message: Json) {
+    // Refusals and aborts are part of the session: they must leave views as they were.
+    let _ = document.execute(&json!({"command": "send", "who": {"agent": "ann", "authority": "acme"}, "channel": channel, "message": message, "timestamp": 5}));
+}
+
+/// What a client does with a delta: merge objects, drop nulls, and rebuild the order of a list
+/// of rows from its `@o` instruction (ids, or `[start, end]` runs of the previous order).
+fn apply(target: &mut Json, delta: &Json) {
+    let Json::Object(delta) = delta else {
+        *target = delta.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Json::Object(Map::new());
+    }
+    let Some(object) = target.as_object_mut() else {
+        return;
+    };
+    for (key, value) in delta {
+        if key == "@o" {
+            continue;
+        }
+        if value.is_null() {
+            object.remove(key);
+        } else {
+            apply(object.entry(key.clone()).or_insert(Json::Null), value);
+        }
+    }
+    if let Some(Json::Array(instruction)) = delta.get("@o") {
+        let previous = object
+            .get("@order")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut order = Vec::new();
+        for item in instruction {
+            match item {
+                Json::Array(run) => {
+                    let start = run[0].as_u64().expect("a start index") as usize;
+                    let end = run[1].as_u64().expect("an end index") as usize;
+                    order.extend(previous[start..=end].iter().cloned());
+                }
+                id => order.push(id.clone()),
+            }
+        }
+        object.insert("@order".into(), Json::Array(order));
+    }
+}
+
+/// Lists that became empty and lists never sent look alike to a client.
+fn settled(value: &mut Json) {
+    if let Json::Object(object) = value {
+        for child in object.values_mut() {
+            settled(child);
+        }
+        object.retain(|key, child| {
+            let empty_order = key == "@order" && child.as_array().is_some_and(Vec::is_empty);
+            let empty_object = child.as_object().is_some_and(Map::is_empty);
+            !(empty_order || empty_object)
+        });
+    }
+}
+
+fn seen_fresh(document: &mut Document) -> Json {
+    let view = document.open_view(Principal::new("cy", "acme"), json!({}));
+    let delta = document.view_delta(view).expect("a first delta");
+    document.close_view(view);
+    let mut seen = Json::Object(Map::new());
+    if let Some(data) = delta.get("data") {
+        apply(&mut seen, data);
+    }
+    settled(&mut seen);
+    seen
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn a_viewer_following_deltas_sees_what_a_new_viewer_sees(steps in prop::collection::vec(step(), 1..40)) {
+        let mut document = room();
+        let mut views = vec![document.open_view(Principal::new("ann", "acme"), json!({}))];
+        let mut seen = vec![Json::Object(Map::new())];
+        for step in &steps {
+            match step {
+                Step::Say(n) => send(&mut document, "say", json!({"what": format!("line {n}"), "n": n})),
+                Step::Drop(id) => send(&mut document, "drop", json!({"id": id})),
+                Step::Bump(id) => send(&mut document, "bump", json!({"id": id})),
+                Step::Join => {
+                    views.push(document.open_view(Principal::new("bo", "acme"), json!({})));
+                    seen.push(Json::Object(Map::new()));
+                }
+            }
+            for (view, seen) in views.iter().zip(seen.iter_mut()) {
+                let text = document.view_delta_text(*view).expect("a delta");
+                let delta: Json = serde_json::from_str(&text).expect("the delta is JSON");
+                if let Some(data) = delta.get("data") {
+                    apply(seen, data);
+                }
+            }
+        }
+        let fresh = seen_fresh(&mut document);
+        for mut followed in seen {
+            settled(&mut followed);
+            prop_assert_eq!(&followed, &fresh);
+        }
+    }
+}
+
+#[test]
+fn a_long_list_that_only_grows_is_sent_as_an_append() {
+    let mut document = room();
+    let view = document.open_view(Principal::new("ann", "acme"), json!({}));
+    for n in 0..5 {
+        send(&mut document, "say", json!({"what": "x", "n": n}));
+    }
+    document.view_delta(view).expect("the first rows");
+    send(&mut document, "say", json!({"what": "late", "n": 1}));
+    let delta = document.view_delta(view).expect("a delta");
+    assert_eq!(
+        delta["data"],
+        json!({"count": 6, "lines": {"6": {"id": 6, "what": "late", "n": 1}, "@o": [[0, 4], 6]}})
+    );
+}
+
+#[test]
+fn a_row_deleted_then_replaced_is_not_taken_for_the_old_one() {
+    let mut document = room();
+    let view = document.open_view(Principal::new("ann", "acme"), json!({}));
+    send(&mut document, "say", json!({"what": "a", "n": 0}));
+    send(&mut document, "say", json!({"what": "b", "n": 0}));
+    document.view_delta(view).expect("the first rows");
+    // The new row may take the deleted row's place in the store.
+    send(&mut document, "drop", json!({"id": 2}));
+    send(&mut document, "say", json!({"what": "c", "n": 0}));
+    let delta = document.view_delta(view).expect("a delta");
+    assert_eq!(
+        delta["data"],
+        json!({"lines": {"2": null, "3": {"id": 3, "what": "c", "n": 0}, "@o": [1, 3]}})
+    );
+}
