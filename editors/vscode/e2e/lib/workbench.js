@@ -21,9 +21,24 @@ class Workbench {
 
   /** Runs a command by its title in the palette (F1), as typed by a user. */
   async command(title) {
+    // A debug session that starts or stops moves the focus, which closes an open palette; the
+    // user then opens it again, and so does this.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.commandOnce(title);
+        return;
+      } catch (error) {
+        if (attempt >= 4) throw error;
+        await this.page.keyboard.press('Escape');
+        await this.page.waitForTimeout(500);
+      }
+    }
+  }
+
+  async commandOnce(title) {
     const input = this.page.locator('.quick-input-widget input');
     await this.page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible' });
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
     await input.fill(`>${title}`);
     // The row whose label is the title itself, not one that merely contains it.
     const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
@@ -32,7 +47,7 @@ class Workbench {
       .filter({ has: this.page.locator('.label-name', { hasText: exact }) })
       .first();
     await row.waitFor({ state: 'visible', timeout: 10_000 });
-    await row.click();
+    await row.click({ timeout: 5_000 });
     await input.waitFor({ state: 'hidden', timeout: 10_000 });
   }
 
