@@ -1144,12 +1144,12 @@ fn locals_of_list_map_and_anonymous_message_types_are_usable_in_any_expression()
         json!({"program": source, "log": path(&log), "stopOnEntry": true}),
     );
     client.event("initialized");
-    // Line 33 is the handler's last statement, where every local is bound; the condition on a
+    // Line 35 is the handler's last statement, where every local is bound; the condition on a
     // list local passes over ann's entry and stops at bo's, the second.
     let set = client.ok(
         "setBreakpoints",
         json!({"source": {"path": source},
-            "breakpoints": [{"line": 33, "condition": "xs.size() > 1 && m.size() == 1"}]}),
+            "breakpoints": [{"line": 35, "condition": "xs.size() > 1 && m.size() == 1"}]}),
     );
     assert_eq!(set["breakpoints"][0]["verified"], true, "{set}");
     client.ok("configurationDone", json!({}));
