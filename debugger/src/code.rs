@@ -68,6 +68,22 @@ pub struct Local {
     /// name, `holder<M>` for a message), so that an evaluated expression can use it; `None`
     /// for the types a field cannot hold (lists, maps, anonymous messages).
     pub field_type: Option<String>,
+    /// For a local a field cannot hold, how a message field holds it instead; `None` for the
+    /// rest (a field holds them, or nothing does, as a list of records).
+    pub held: Option<Held>,
+}
+
+/// How a field of a message declared for the evaluator holds a local of a type that a document
+/// field cannot hold (a list, a map, an anonymous message): the evaluator reads it through a
+/// formula over that field, so the compiler types the local as the code does. `%` stands for
+/// a prefix the evaluator picks so that the messages it declares clash with no name of the
+/// program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The message field's type, as source text.
+    pub ty: String,
+    /// The declarations of the messages standing for the anonymous message types inside it.
+    pub messages: Vec<String>,
 }
 
 impl Seen {
@@ -182,6 +198,7 @@ pub fn locate_seen(
                     ty: named.ty.to_string(),
                     value: value.clone(),
                     field_type: field_type(program, &named.ty),
+                    held: held_type(program, &named.ty, &named.name),
                 })
             })
             .collect();
@@ -302,6 +319,72 @@ pub fn field_type(program: &Program, ty: &Ty) -> Option<String> {
         }
         Ty::Maybe(inner) if !matches!(**inner, Ty::Message(_) | Ty::Maybe(_)) => {
             field_type(program, inner).map(|inner| format!("maybe<{inner}>"))
+        }
+        _ => None,
+    }
+}
+
+/// How a message field holds a local `name` of type `ty` that no document field can hold.
+pub fn held_type(program: &Program, ty: &Ty, name: &str) -> Option<Held> {
+    if field_type(program, ty).is_some() {
+        return None;
+    }
+    let mut messages = Vec::new();
+    let ty = message_field_type(program, ty, name, &mut messages)?;
+    Some(Held { ty, messages })
+}
+
+/// The type a message field declares to hold a value of `ty`, declaring a message for each
+/// anonymous message type met (records and tables cannot be in messages).
+fn message_field_type(
+    program: &Program,
+    ty: &Ty,
+    name: &str,
+    messages: &mut Vec<String>,
+) -> Option<String> {
+    match ty {
+        Ty::Bool
+        | Ty::Int
+        | Ty::Long
+        | Ty::Double
+        | Ty::String
+        | Ty::Principal
+        | Ty::Date
+        | Ty::DateTime
+        | Ty::Time
+        | Ty::TimeSpan
+        | Ty::Complex
+        | Ty::Dynamic
+        | Ty::Enum(_) => Some(ty.to_string()),
+        Ty::Message(message) if program.message_named(message).is_some() => Some(ty.to_string()),
+        Ty::Maybe(item) => Some(format!(
+            "maybe<{}>",
+            message_field_type(program, item, name, messages)?
+        )),
+        Ty::List(item) => Some(format!(
+            "list<{}>",
+            message_field_type(program, item, name, messages)?
+        )),
+        Ty::Array(item) => Some(format!(
+            "{}[]",
+            message_field_type(program, item, name, messages)?
+        )),
+        Ty::Map(key, value) => Some(format!(
+            "map<{},{}>",
+            message_field_type(program, key, name, messages)?,
+            message_field_type(program, value, name, messages)?
+        )),
+        Ty::Anonymous(fields) => {
+            let mut body = String::new();
+            for (field, ty) in fields.iter() {
+                body.push_str(&format!(
+                    " {} {field};",
+                    message_field_type(program, ty, name, messages)?
+                ));
+            }
+            let message = format!("%_{name}_{}", messages.len());
+            messages.push(format!("message {message} {{{body} }}"));
+            Some(message)
         }
         _ => None,
     }

@@ -20,7 +20,7 @@ use adama_runtime::{
 use serde_json::{Value as Json, json};
 
 use crate::code::{
-    Local, Ran, Recorder, Seen, Statement, field_type, locate, locate_seen, slot_names,
+    Local, Ran, Recorder, Seen, Statement, field_type, held_type, locate, locate_seen, slot_names,
 };
 use crate::guard::{Guard, Verdict};
 use crate::log::describe_command;
@@ -342,6 +342,7 @@ impl Replay {
         for unit in self.units_on_line(line) {
             for named in slot_names(&program, unit) {
                 locals.push(Local {
+                    held: held_type(&program, &named.ty, &named.name),
                     name: named.name,
                     ty: named.ty.to_string(),
                     value: Json::Null,

@@ -62,7 +62,8 @@ impl Watcher {
     /// Evaluates `expression` on the stored document `state` with the locals of the running
     /// code in scope: each local a document field can hold (scalars, enums, records, messages)
     /// is declared as a field beside the watched formula and holds the local's value; the
-    /// others (lists, maps) are read alone or by their fields, as `b.by`.
+    /// others (lists, maps, anonymous messages) are held by a message and read through
+    /// formulas of their own types. Only a list of records is read alone or by its fields.
     pub fn evaluate_with(
         &mut self,
         expression: &str,
@@ -75,8 +76,16 @@ impl Watcher {
             .map_err(|fault| format!("cannot build the document to evaluate on: {fault}"))?;
         let mut state = state.clone();
         if let Json::Object(fields) = &mut state {
-            for local in &usable {
+            for local in &usable.fields {
                 fields.insert(local.name.clone(), local.value.clone());
+            }
+            if !usable.held.is_empty() {
+                let held = usable
+                    .held
+                    .iter()
+                    .map(|local| (local.name.clone(), local.value.clone()))
+                    .collect();
+                fields.insert(format!("{}_held", self.name), Json::Object(held));
             }
         }
         document.insert(&state);
@@ -116,26 +125,28 @@ impl Watcher {
         &mut self,
         expression: &str,
         locals: &'l [Local],
-    ) -> Result<(Arc<Program>, Vec<&'l Local>), String> {
+    ) -> Result<(Arc<Program>, Usable<'l>), String> {
         if expression.is_empty() {
             return Err("write an Adama expression, such as `score + 1`".to_owned());
         }
-        let usable: Vec<&Local> = locals
-            .iter()
-            .filter(|local| local.field_type.is_some())
-            .filter(|local| !self.fields.contains(&local.name))
-            .collect();
-        let declared: String = usable
-            .iter()
-            .filter_map(|local| {
-                let ty = local.field_type.as_ref()?;
-                Some(format!("{ty} {};\n", local.name))
-            })
-            .collect();
+        let in_scope = |local: &&Local| !self.fields.contains(&local.name);
+        let usable = Usable {
+            fields: locals
+                .iter()
+                .filter(|local| local.field_type.is_some())
+                .filter(in_scope)
+                .collect(),
+            held: locals
+                .iter()
+                .filter(|local| local.field_type.is_none() && local.held.is_some())
+                .filter(in_scope)
+                .collect(),
+        };
+        let declared = self.declarations(&usable);
         let program = self.program(expression, &declared).map_err(|error| {
             let unusable: Vec<&str> = locals
                 .iter()
-                .filter(|local| !usable.iter().any(|usable| usable.name == local.name))
+                .filter(|local| !usable.contains(&local.name))
                 .map(|local| local.name.as_str())
                 .filter(|name| expression.contains(name))
                 .collect();
@@ -148,6 +159,62 @@ impl Watcher {
             }
         })?;
         Ok((program, usable))
+    }
+
+    /// The declarations standing for the usable locals: a field for each local a field can
+    /// hold, and for the others a message holding them all (in a holder, which stores a whole
+    /// message) with a formula per local reading its field, since a formula can be of any type.
+    fn declarations(&self, usable: &Usable) -> String {
+        let mut declared: String = usable
+            .fields
+            .iter()
+            .filter_map(|local| {
+                let ty = local.field_type.as_ref()?;
+                Some(format!("{ty} {};\n", local.name))
+            })
+            .collect();
+        if usable.held.is_empty() {
+            return declared;
+        }
+        let prefix = &self.name;
+        let mut body = String::new();
+        for local in &usable.held {
+            let Some(held) = &local.held else { continue };
+            for message in &held.messages {
+                declared.push_str(&message.replace('%', prefix));
+                declared.push('\n');
+            }
+            body.push_str(&format!(
+                " {} {};",
+                held.ty.replace('%', prefix),
+                local.name
+            ));
+        }
+        declared.push_str(&format!(
+            "message {prefix}_locals {{{body} }}\nholder<{prefix}_locals> {prefix}_held;\n"
+        ));
+        for local in &usable.held {
+            declared.push_str(&format!(
+                "formula {name} = {prefix}_held.{name};\n",
+                name = local.name
+            ));
+        }
+        declared
+    }
+}
+
+/// The locals an expression can use: those declared as fields, and those held by a message.
+struct Usable<'l> {
+    fields: Vec<&'l Local>,
+    held: Vec<&'l Local>,
+}
+
+impl Usable<'_> {
+    fn contains(&self, name: &str) -> bool {
+        self.fields
+            .iter()
+            .chain(&self.held)
+            .any(|local| local.name == name)
     }
 }
 

@@ -1131,3 +1131,76 @@ fn a_breakpoint_in_a_method_shows_each_callers_frame_locals_and_views() {
     assert_eq!(frames(&mut client), [frame(JOIN, 52), frame(STEP, 0)]);
     client.finish();
 }
+
+#[test]
+fn locals_of_list_map_and_anonymous_message_types_are_usable_in_any_expression() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let log = record_program(dir.path(), "tally");
+    let source = path(&program("tally.a"));
+    let mut client = Client::start();
+    client.ok("initialize", json!({"adapterID": "adama"}));
+    client.ok(
+        "launch",
+        json!({"program": source, "log": path(&log), "stopOnEntry": true}),
+    );
+    client.event("initialized");
+    // Line 35 is the handler's last statement, where every local is bound; the condition on a
+    // list local passes over ann's entry and stops at bo's, the second.
+    let set = client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": source},
+            "breakpoints": [{"line": 35, "condition": "xs.size() > 1 && m.size() == 1"}]}),
+    );
+    assert_eq!(set["breakpoints"][0]["verified"], true, "{set}");
+    client.ok("configurationDone", json!({}));
+    client.stopped();
+    client.ok("goto", json!({"threadId": 1, "targetId": 3}));
+    client.stopped();
+    client.ok("continue", json!({"threadId": 1}));
+    let (reason, name, _) = client.stopped();
+    assert_eq!(
+        (reason.as_str(), name.as_str()),
+        ("breakpoint", "channel add(Add a)")
+    );
+
+    // Each kind of local inside a larger expression, with the value it has at the statement
+    // and the type the compiler gives the whole.
+    for (expression, result, ty) in [
+        ("xs.size() + 1", "3", "int"),
+        ("xs[1]", "5", "maybe<int>"),
+        ("m[\"bo\"]", "15", "maybe<int>"),
+        ("m.size() * 2 + xs.size()", "4", "int"),
+        ("summary.count * 10 + a.points", "25", "int"),
+        ("summary.name + \"!\"", "\"bo!\"", "string"),
+        (
+            "m.has(summary.name) && xs.size() == summary.count",
+            "true",
+            "bool",
+        ),
+    ] {
+        let evaluated = evaluate_in(&mut client, 1, expression);
+        assert_eq!(
+            (&evaluated["result"], &evaluated["type"]),
+            (&json!(result), &json!(ty)),
+            "{expression}: {evaluated}"
+        );
+    }
+
+    // A local that does not fit the expression gets the compiler's message; the session goes
+    // on, and the next expression is computed.
+    let message = client.fails(
+        "evaluate",
+        json!({"expression": "xs.size() + summary.name - 1", "frameId": 1, "context": "repl"}),
+    );
+    assert!(message.contains("does not type-check"), "{message}");
+    let message = client.fails(
+        "evaluate",
+        json!({"expression": "summary.nope + 1", "frameId": 1, "context": "repl"}),
+    );
+    assert!(
+        message.contains("does not type-check") && message.contains("nope"),
+        "{message}"
+    );
+    assert_eq!(evaluate_in(&mut client, 1, "xs.size()")["result"], "2");
+    client.finish();
+}

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use adama_compiler::ty::Ty;
+use adama_debugger::code::{Local, Seen, field_type, held_type};
 use adama_debugger::log::{log_lines, parse_log};
 use adama_debugger::replay::{DEFAULT_INTERVAL, Replay, Stop};
 use adama_runtime::{Document, TransactionRecord};
@@ -198,5 +200,42 @@ fn evaluating_an_expression_on_a_document_of_10000_rows() {
         report("evaluate again, 10,000 rows", started.elapsed(), 200);
         assert_eq!(first, again);
         assert_eq!(first.ty, "int");
+
+        // A local no document field can hold, as big as the table, inside an expression.
+        let list = Ty::List(Box::new(Ty::Int));
+        let values: Vec<i64> = (0..10_000).collect();
+        let seen = Seen {
+            locals: vec![Local {
+                name: "xs".to_owned(),
+                ty: list.to_string(),
+                value: json!(values),
+                field_type: field_type(replay.program(), &list),
+                held: held_type(replay.program(), &list, "xs"),
+            }],
+            document: replay.document().clone(),
+        };
+        let expression = "xs.size() + total";
+        let started = Instant::now();
+        let first = replay
+            .evaluate_on(expression, &seen)
+            .unwrap_or_else(|e| panic!("{e}"));
+        report(
+            "first evaluate with a list local of 10,000 (compiles), 10,000 rows",
+            started.elapsed(),
+            500,
+        );
+        let started = Instant::now();
+        let again = replay
+            .evaluate_on(expression, &seen)
+            .unwrap_or_else(|e| panic!("{e}"));
+        report(
+            "evaluate again with a list local of 10,000, 10,000 rows",
+            started.elapsed(),
+            200,
+        );
+        assert_eq!(first, again);
+        assert_eq!(first.ty, "int");
+        let total = replay.document()["total"].as_i64().unwrap_or(0);
+        assert_eq!(first.value, json!(10_000 + total));
     });
 }
