@@ -41,21 +41,9 @@ fn json_response(body: &Json) -> Response {
 
 /// The browser may call these from a page of another origin, with its cookies.
 fn allow_origin(response: &mut Response, origin: Option<&HeaderValue>) {
-    let Some(origin) = origin else { return };
-    let headers = response.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-        HeaderValue::from_static("true"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("OPTIONS,GET,PUT,POST"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("content-type"),
-    );
+    if let Some(origin) = origin {
+        crate::http::add_cors(response.headers_mut(), origin);
+    }
 }
 
 /// Cookies go without `Secure` only to `localhost`, where pages are served over plain HTTP.

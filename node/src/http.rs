@@ -223,7 +223,8 @@ fn error_response(status: StatusCode, code: i32, cors_origin: Option<&HeaderValu
     response
 }
 
-fn add_cors(headers: &mut HeaderMap, origin: &HeaderValue) {
+/// Lets a page of another origin call the node with its cookies and credentials.
+pub(crate) fn add_cors(headers: &mut HeaderMap, origin: &HeaderValue) {
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,

@@ -39,21 +39,13 @@ impl Document {
         {
             return Err(CommandError::new(AUTHORIZE_FAILURE, misfit.to_string()));
         }
-        let saved_context = std::mem::replace(
-            &mut self.request_context,
-            Arc::new(serde_json::json!({
-                "origin": context.get("origin").and_then(Json::as_str).unwrap_or(""),
-                "ip": context.get("ip").and_then(Json::as_str).unwrap_or(""),
-            })),
-        );
-        let saved_run = std::mem::replace(&mut self.run, Run::new(&self.limits));
-        let mut frame = crate::eval::Frame::new(&program, handler.unit, Principal::no_one());
-        if let Some(layout) = handler.message {
-            frame.slots[handler.slot as usize] = self.message_from_json(layout, message);
-        }
-        let result = self.block(&program, &mut frame, &handler.body);
-        self.run = saved_run;
-        self.request_context = saved_context;
+        let result = self.outside_transactions(context, |document| {
+            let mut frame = crate::eval::Frame::new(&program, handler.unit, Principal::no_one());
+            if let Some(layout) = handler.message {
+                frame.slots[handler.slot as usize] = document.message_from_json(layout, message);
+            }
+            document.block(&program, &mut frame, &handler.body)
+        });
         match result {
             Ok(Flow::Return(value)) => Ok(self.to_stored_json(&value)),
             Ok(_) => Err(CommandError::new(
@@ -84,20 +76,12 @@ impl Document {
                 "the document has no @authorize handler",
             ));
         };
-        let saved_context = std::mem::replace(
-            &mut self.request_context,
-            Arc::new(serde_json::json!({
-                "origin": context.get("origin").and_then(Json::as_str).unwrap_or(""),
-                "ip": context.get("ip").and_then(Json::as_str).unwrap_or(""),
-            })),
-        );
-        let saved_run = std::mem::replace(&mut self.run, Run::new(&self.limits));
-        let mut frame = crate::eval::Frame::new(&program, handler.unit, Principal::no_one());
-        frame.slots[handler.username as usize] = crate::value::Value::Str(Arc::from(username));
-        frame.slots[handler.password as usize] = crate::value::Value::Str(Arc::from(password));
-        let result = self.block(&program, &mut frame, &handler.body);
-        self.run = saved_run;
-        self.request_context = saved_context;
+        let result = self.outside_transactions(context, |document| {
+            let mut frame = crate::eval::Frame::new(&program, handler.unit, Principal::no_one());
+            frame.slots[handler.username as usize] = crate::value::Value::Str(Arc::from(username));
+            frame.slots[handler.password as usize] = crate::value::Value::Str(Arc::from(password));
+            document.block(&program, &mut frame, &handler.body)
+        });
         match result {
             Ok(Flow::Return(value)) if !value.as_str().is_empty() => Ok(value.as_str().to_owned()),
             Ok(_) => Err(CommandError::new(
@@ -119,6 +103,27 @@ impl Document {
         if program.can_attach.is_empty() {
             return false;
         }
+        self.outside_transactions(context, |document| {
+            let mut allowed = false;
+            for (unit, body) in &program.can_attach {
+                let mut frame = crate::eval::Frame::new(&program, *unit, who.clone());
+                match document.block(&program, &mut frame, body) {
+                    Ok(Flow::Return(value)) => allowed |= value.as_bool(),
+                    Ok(_) => {}
+                    Err(_) => return false,
+                }
+            }
+            allowed
+        })
+    }
+
+    /// Runs a gatekeeper's code with the request's `origin` and `ip` as its context and a run of
+    /// its own, then puts back the document's, so nothing of a transaction is touched.
+    fn outside_transactions<T>(
+        &mut self,
+        context: &Json,
+        code: impl FnOnce(&mut Document) -> T,
+    ) -> T {
         let saved_context = std::mem::replace(
             &mut self.request_context,
             Arc::new(serde_json::json!({
@@ -127,20 +132,9 @@ impl Document {
             })),
         );
         let saved_run = std::mem::replace(&mut self.run, Run::new(&self.limits));
-        let mut allowed = false;
-        for (unit, body) in &program.can_attach {
-            let mut frame = crate::eval::Frame::new(&program, *unit, who.clone());
-            match self.block(&program, &mut frame, body) {
-                Ok(Flow::Return(value)) => allowed |= value.as_bool(),
-                Ok(_) => {}
-                Err(_) => {
-                    allowed = false;
-                    break;
-                }
-            }
-        }
+        let result = code(self);
         self.run = saved_run;
         self.request_context = saved_context;
-        allowed
+        result
     }
 }
