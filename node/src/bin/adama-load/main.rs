@@ -43,6 +43,21 @@ pub struct Options {
     pub in_process: bool,
 }
 
+const USAGE: &str = "\
+adama-load: measures a node under load (docs/node.md, \"Measured\")
+
+  --measure sends|idle|upgrade|reload   what to measure (default: sends)
+  --documents N      counter documents (default 100)
+  --connections N    sockets per document (default 10)
+  --seconds N        how long to send (default 10)
+  --window N         sends each socket keeps in flight (default 1)
+  --rate R           R sends per second in total, paced (default: closed loop)
+  --transactions N   reload: transactions in the document's log (default 100000)
+  --history N        reload: the space's maximum_history (default 1000)
+  --connect ADDR     load a running `adama serve` instead of a child node
+  --pid PID          with --connect: the node's process, to read its memory
+  --in-process 1     run the node in this process";
+
 fn number(flag: &str, value: &str) -> Result<u64, String> {
     value
         .parse::<u64>()
@@ -98,6 +113,10 @@ fn options(args: Vec<String>) -> Result<Options, String> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
+        println!("{USAGE}");
+        return;
+    }
     let runtime = match adama_node::runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
