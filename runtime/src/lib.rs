@@ -47,6 +47,7 @@ mod text;
 mod transaction;
 mod value;
 mod view;
+mod view_compose;
 mod web;
 
 pub use command::{Command, Origin};

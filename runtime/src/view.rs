@@ -82,6 +82,8 @@ pub struct View {
     pub(crate) open: bool,
     /// When the view follows the shared mirror: the change key it is in sync with.
     shared_key: Option<ChangeKey>,
+    /// The shared step a view fell behind on without taking it: its next delta starts with it.
+    owed: Option<Map<String, Json>>,
 }
 
 /// What the visible data of a document depends on: every write takes a new store generation,
@@ -156,6 +158,7 @@ impl Document {
             sent_blockers: "[]".into(),
             open: true,
             shared_key: None,
+            owed: None,
         });
         self.views.open.len() - 1
     }
@@ -165,6 +168,7 @@ impl Document {
         if let Some(view) = self.views.open.get_mut(view) {
             view.open = false;
             view.mirror = None;
+            view.owed = None;
         }
     }
 
@@ -283,13 +287,12 @@ impl Document {
             who: entry.who.clone(),
             state: Arc::clone(&entry.state),
         };
-        let shared_key = entry.shared_key;
-        let mut mirror = entry.mirror.take();
         self.run.budget_left = self.limits.budget;
         self.run.bytes_left = self.limits.transaction_bytes;
-        let data = if self.loaded.viewer_independent {
+        let (data, mirror) = if self.loaded.viewer_independent {
             let key = (self.store.clock, self.meta.time);
             if self.views.shared.key != Some(key) {
+                self.leave_behind_views_that_skipped_a_step();
                 let mut shared_mirror = self.views.shared.mirror.take();
                 let nobody = Viewer {
                     who: Principal::no_one(),
@@ -305,18 +308,33 @@ impl Document {
                     text: None,
                 };
             }
-            let data = match shared_key {
+            let entry = &mut self.views.open[view];
+            let mut mirror = entry.mirror.take();
+            let owed = entry.owed.take();
+            let data = match entry.shared_key {
                 Some(synced) if synced == key => Data::Nothing,
                 Some(synced) if Some(synced) == self.views.shared.previous => Data::Shared,
-                // A new view (or one that missed a step) is walked on its own once, after which
-                // it shows what the shared mirror shows.
-                _ => Data::of(self.diff_record(&program, &viewer, self.root, &mut mirror, true)?),
+                // A new view, or one that fell behind with its own mirror, is walked on its own
+                // once, after which it shows what the shared mirror shows.
+                _ => {
+                    let walked =
+                        self.diff_record(&program, &viewer, self.root, &mut mirror, true)?;
+                    match (owed, walked) {
+                        (Some(mut owed), Some(walked)) => {
+                            crate::view_compose::compose(&mut owed, walked);
+                            Data::of(Some(owed))
+                        }
+                        (owed, walked) => Data::of(walked.or(owed)),
+                    }
+                }
             };
-            mirror = None;
             self.views.open[view].shared_key = Some(key);
-            data
+            (data, None)
         } else {
-            Data::of(self.diff_record(&program, &viewer, self.root, &mut mirror, true)?)
+            let mut mirror = self.views.open[view].mirror.take();
+            let data =
+                Data::of(self.diff_record(&program, &viewer, self.root, &mut mirror, true)?);
+            (data, mirror)
         };
         let mut futures = None;
         let idle = self.outstanding.is_empty()
@@ -373,6 +391,22 @@ impl Document {
             futures,
             seq: self.meta.seq,
         }))
+    }
+
+    /// Before the shared mirror takes a new step, a view that has not taken the last one could
+    /// no longer be told what changed: it keeps its own copy of the mirror and the step it owes.
+    fn leave_behind_views_that_skipped_a_step(&mut self) {
+        let Some(previous) = self.views.shared.previous else {
+            return;
+        };
+        let shared = &self.views.shared;
+        for entry in self.views.open.iter_mut() {
+            if entry.open && entry.shared_key == Some(previous) {
+                entry.mirror = shared.mirror.clone();
+                entry.owed = shared.data.clone();
+                entry.shared_key = None;
+            }
+        }
     }
 
     fn visible(
