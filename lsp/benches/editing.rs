@@ -154,6 +154,9 @@ impl Session {
     }
 }
 
+/// A timed request: the bench's name, the method, its parameters, and what a good answer is.
+type TimedRequest = (&'static str, &'static str, Value, fn(&Value) -> bool);
+
 fn editing(criterion: &mut Criterion) {
     let program = tree_sitter_adama::generated_program(TARGET_LINES);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -169,60 +172,49 @@ fn editing(criterion: &mut Criterion) {
     group.bench_function("diagnostics_after_keystroke", |bencher| {
         bencher.iter(|| runtime.block_on(session.keystroke()));
     });
-    group.bench_function("semantic_tokens_full_after_keystroke", |bencher| {
-        bencher.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                runtime.block_on(session.keystroke());
-                let started = std::time::Instant::now();
-                let tokens = runtime.block_on(session.request(
-                    "textDocument/semanticTokens/full",
-                    json!({"textDocument": {"uri": URI}}),
-                ));
-                total += started.elapsed();
-                assert!(
-                    tokens["data"]
-                        .as_array()
-                        .is_some_and(|data| !data.is_empty())
-                );
-            }
-            total
-        });
-    });
     let hover_at = Session::position(session.hover_at);
-    group.bench_function("hover_after_keystroke", |bencher| {
-        bencher.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                runtime.block_on(session.keystroke());
-                let started = std::time::Instant::now();
-                let hover = runtime.block_on(session.request(
-                    "textDocument/hover",
-                    json!({"textDocument": {"uri": URI}, "position": hover_at}),
-                ));
-                total += started.elapsed();
-                assert!(hover.is_object(), "a formula's name has a hover");
-            }
-            total
-        });
-    });
     let completion_at = Session::position(session.completion_at);
-    group.bench_function("completion_after_keystroke", |bencher| {
-        bencher.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                runtime.block_on(session.keystroke());
-                let started = std::time::Instant::now();
-                let completion = runtime.block_on(session.request(
-                    "textDocument/completion",
-                    json!({"textDocument": {"uri": URI}, "position": completion_at}),
-                ));
-                total += started.elapsed();
-                assert!(completion.as_array().is_some_and(|items| !items.is_empty()));
-            }
-            total
+    let requests: [TimedRequest; 3] = [
+        (
+            "semantic_tokens_full_after_keystroke",
+            "textDocument/semanticTokens/full",
+            json!({"textDocument": {"uri": URI}}),
+            |tokens| {
+                tokens["data"]
+                    .as_array()
+                    .is_some_and(|data| !data.is_empty())
+            },
+        ),
+        (
+            "hover_after_keystroke",
+            "textDocument/hover",
+            json!({"textDocument": {"uri": URI}, "position": hover_at}),
+            // A formula's name has a hover.
+            Value::is_object,
+        ),
+        (
+            "completion_after_keystroke",
+            "textDocument/completion",
+            json!({"textDocument": {"uri": URI}, "position": completion_at}),
+            |completion| completion.as_array().is_some_and(|items| !items.is_empty()),
+        ),
+    ];
+    // Each request is timed alone, right after a keystroke (whose diagnostics are not timed).
+    for (name, method, params, answered) in requests {
+        group.bench_function(name, |bencher| {
+            bencher.iter_custom(|iterations| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    runtime.block_on(session.keystroke());
+                    let started = std::time::Instant::now();
+                    let answer = runtime.block_on(session.request(method, params.clone()));
+                    total += started.elapsed();
+                    assert!(answered(&answer), "{method} answered {answer}");
+                }
+                total
+            });
         });
-    });
+    }
     group.finish();
 }
 
