@@ -82,15 +82,7 @@ impl Names<'_> {
 
     /// A record, message or enum named where a type is expected.
     fn type_name(&self, name: &str) -> Option<Definition> {
-        if self.signatures.records.contains_key(name) {
-            Some(Definition::Record(name.to_owned()))
-        } else if self.signatures.messages.contains_key(name) {
-            Some(Definition::Message(name.to_owned()))
-        } else if self.signatures.enums.contains_key(name) {
-            Some(Definition::Enum(name.to_owned()))
-        } else {
-            None
-        }
+        super::type_definition(self.signatures, name)
     }
 
     fn decl(&mut self, decl: &Decl, key: &ItemKey) {

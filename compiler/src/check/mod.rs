@@ -383,15 +383,7 @@ impl<'a> Checker<'a> {
 
     /// The declaration a type name refers to, when the program declares it.
     fn type_definition(&self, name: &str) -> Option<Definition> {
-        if self.signatures.records.contains_key(name) {
-            Some(Definition::Record(name.to_owned()))
-        } else if self.signatures.messages.contains_key(name) {
-            Some(Definition::Message(name.to_owned()))
-        } else if self.signatures.enums.contains_key(name) {
-            Some(Definition::Enum(name.to_owned()))
-        } else {
-            None
-        }
+        type_definition(self.signatures, name)
     }
 
     /// Every map inside a written type has a legal domain (int, long, string, enum, principal)
@@ -516,5 +508,18 @@ fn struct_owner(ty: &Ty) -> Option<Owner> {
         Ty::Record(name) => Some(Owner::Record(name.to_string())),
         Ty::Message(name) | Ty::Holder(name) => Some(Owner::Message(name.to_string())),
         _ => None,
+    }
+}
+
+/// The record, message or enum a type name refers to, when the program declares it.
+fn type_definition(signatures: &Signatures, name: &str) -> Option<Definition> {
+    if signatures.records.contains_key(name) {
+        Some(Definition::Record(name.to_owned()))
+    } else if signatures.messages.contains_key(name) {
+        Some(Definition::Message(name.to_owned()))
+    } else if signatures.enums.contains_key(name) {
+        Some(Definition::Enum(name.to_owned()))
+    } else {
+        None
     }
 }

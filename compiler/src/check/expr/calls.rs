@@ -33,15 +33,7 @@ impl Checker<'_> {
         match &callee.ty {
             Ty::Error => Value::error(),
             Ty::Function(name) => {
-                let overloads: Vec<FnSig> = self
-                    .signatures
-                    .functions
-                    .get(&**name)
-                    .into_iter()
-                    .chain(self.signatures.procedures.get(&**name))
-                    .flatten()
-                    .cloned()
-                    .collect();
+                let overloads = self.function_overloads(name);
                 if let Some(index) = self.overload_index(&overloads, &argument_types) {
                     self.note_function(function, name, index);
                 }
@@ -154,6 +146,18 @@ impl Checker<'_> {
 
     /// The overload [`Checker::pick_overload`] takes: of those whose parameters accept the
     /// arguments, the closest fit (`ty::best_overload`), else the first with as many parameters.
+    /// Every overload of a function or procedure by that name, functions first.
+    pub(super) fn function_overloads(&self, name: &str) -> Vec<FnSig> {
+        self.signatures
+            .functions
+            .get(name)
+            .into_iter()
+            .chain(self.signatures.procedures.get(name))
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
     pub(super) fn overload_index(&self, overloads: &[FnSig], arguments: &[Ty]) -> Option<usize> {
         let params: Vec<Vec<Ty>> = overloads
             .iter()

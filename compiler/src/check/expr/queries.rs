@@ -272,15 +272,7 @@ impl Checker<'_> {
         let Ty::Function(name) = &callee.ty else {
             return Ty::Error;
         };
-        let overloads: Vec<FnSig> = self
-            .signatures
-            .functions
-            .get(&**name)
-            .into_iter()
-            .chain(self.signatures.procedures.get(&**name))
-            .flatten()
-            .cloned()
-            .collect();
+        let overloads = self.function_overloads(name);
         if overloads.is_empty() {
             return Ty::Error;
         }
