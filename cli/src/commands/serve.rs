@@ -1,6 +1,7 @@
 //! `adama serve`: run a node that hosts the documents of one or more spaces over the client
 //! protocol (docs/node.md). With no space named it serves the examples built into the binary.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -230,16 +231,19 @@ pub fn run(args: &ServeArgs) -> Outcome {
             }
         };
         let address = running.address;
-        println!(
-            "Adama node on http://{address}/ (data in {})",
-            args.data.display()
+        // The banner is for whoever started the node; a closed stdout (a supervisor that read
+        // only the first line, `adama serve | head -1`) must not stop it.
+        let banner = format!(
+            "Adama node on http://{address}/ (data in {})\n  spaces: {}\n  open http://{address}/ in a browser to try the chat room\n  WebSocket: ws://{address}/~s   metrics: http://{address}/metrics\n",
+            args.data.display(),
+            running.node.space_names().join(", ")
         );
-        println!("  spaces: {}", running.node.space_names().join(", "));
-        println!("  open http://{address}/ in a browser to try the chat room");
-        println!("  WebSocket: ws://{address}/~s   metrics: http://{address}/metrics");
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+        drop(stdout);
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {
-                println!("stopping");
+                let _ = writeln!(std::io::stdout(), "stopping");
                 Outcome::Clean
             }
             _ = running.task => Outcome::Failure,
