@@ -218,18 +218,32 @@ pub fn record_graph_cycles(
     diagnostics
 }
 
-/// The members of a record with the type of each (a formula's from its query).
+/// How a member of a record or message gets its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Member {
+    Stored,
+    Formula,
+    Bubble,
+}
+
+/// The members of a record or message with the type of each (a formula's or bubble's from its
+/// query).
 fn member_types(
     record: &str,
     sig: &crate::signatures::StructSig,
     formulas: &dyn FormulaTypes,
-) -> Vec<(Ty, bool)> {
+) -> Vec<(Ty, Member)> {
     sig.order
         .iter()
         .filter_map(|member| match sig.members.get(member) {
-            Some(MemberSig::Field { ty, .. }) => Some((ty.clone(), false)),
-            Some(MemberSig::Formula) => Some((formulas.formula_type(Some(record), member), true)),
-            _ => None,
+            Some(MemberSig::Field { ty, .. }) => Some((ty.clone(), Member::Stored)),
+            Some(MemberSig::Formula) => {
+                Some((formulas.formula_type(Some(record), member), Member::Formula))
+            }
+            Some(MemberSig::Bubble) => {
+                Some((formulas.formula_type(Some(record), member), Member::Bubble))
+            }
+            None => None,
         })
         .collect()
 }
@@ -238,8 +252,10 @@ fn member_types(
 fn reach_cycle(signatures: &Signatures, formulas: &dyn FormulaTypes) -> Option<Vec<String>> {
     let mut edges: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for (name, sig) in &signatures.records {
+        // Stored fields and formulas only: a bubble is no part of what a record reaches.
         let named = member_types(name, sig, formulas)
             .into_iter()
+            .filter(|(_, member)| *member != Member::Bubble)
             .filter_map(|(ty, _)| match ty {
                 Ty::Record(next) => Some(next.to_string()),
                 Ty::Maybe(inner) | Ty::List(inner) | Ty::Table(inner) => match *inner {
@@ -305,10 +321,10 @@ fn serialization_cycles(signatures: &Signatures, formulas: &dyn FormulaTypes) ->
     for (name, sig) in signatures.records.iter().chain(&signatures.messages) {
         let held = member_types(name, sig, formulas)
             .into_iter()
-            .filter_map(|(ty, computed)| match (ty, computed) {
-                (Ty::Record(next) | Ty::Message(next), false) => Some(next.to_string()),
-                (ty, true) => structure(ty),
-                _ => None,
+            .filter_map(|(ty, member)| match (ty, member) {
+                (Ty::Record(next) | Ty::Message(next), Member::Stored) => Some(next.to_string()),
+                (_, Member::Stored) => None,
+                (ty, Member::Formula | Member::Bubble) => structure(ty),
             })
             .filter(|next| {
                 signatures.records.contains_key(next) || signatures.messages.contains_key(next)

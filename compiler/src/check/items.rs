@@ -75,23 +75,32 @@ pub fn formula_type(
     signatures: &Signatures,
     formulas: &dyn FormulaTypes,
 ) -> Ty {
-    let formula = match (&item.decl, record) {
-        (Decl::Formula(formula), None) if formula.name.name == name => Some(formula),
+    // A record's bubble is computed like its formulas (for each viewer); the record graph reads
+    // its type through the same query.
+    let computed = match (&item.decl, record) {
+        (Decl::Formula(formula), None) if formula.name.name == name => {
+            Some((formula.value, CodeKind::Formula))
+        }
         (Decl::Record(record_decl), Some(record)) if record_decl.name.name == record => {
             record_decl.members.iter().find_map(|member| match member {
-                RecordMember::Formula(formula) if formula.name.name == name => Some(formula),
+                RecordMember::Formula(formula) if formula.name.name == name => {
+                    Some((formula.value, CodeKind::Formula))
+                }
+                RecordMember::Bubble(bubble) if bubble.name.name == name => {
+                    Some((bubble.value, CodeKind::Bubble))
+                }
                 _ => None,
             })
         }
         _ => None,
     };
-    let Some(formula) = formula else {
+    let Some((value, kind)) = computed else {
         return Ty::Error;
     };
-    let mut context = Context::new(CodeKind::Formula);
+    let mut context = Context::new(kind);
     context.record = record.map(Arc::from);
     let mut checker = Checker::new(signatures, &item.body, formulas, context);
-    checker.expr(formula.value).ty
+    checker.expr(value).ty
 }
 
 impl Checker<'_> {
