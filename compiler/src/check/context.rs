@@ -40,9 +40,11 @@ pub enum CodeKind {
     WebOptions,
     Authorization,
     Password,
-    /// A message's `@parsed` block or a message method.
+    /// A message's `@parsed` block or a message method. A message method is a read-only
+    /// boundary (`readonly`): it may call only read-only procedures and methods or pure functions.
     MessageCode {
         aborts: bool,
+        readonly: bool,
     },
     Dispatcher,
     Ingested,
@@ -83,7 +85,7 @@ impl Context {
             CodeKind::Handler
                 | CodeKind::Procedure { aborts: true, .. }
                 | CodeKind::Method { aborts: true, .. }
-                | CodeKind::MessageCode { aborts: true }
+                | CodeKind::MessageCode { aborts: true, .. }
                 | CodeKind::Authorization
                 | CodeKind::WebRead
                 | CodeKind::WebWrite

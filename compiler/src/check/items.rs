@@ -1162,13 +1162,17 @@ impl Checker<'_> {
             }
             MessageMember::Csv(_) => {}
             MessageMember::Parsed { body, .. } => {
-                let mut context = Context::new(CodeKind::MessageCode { aborts: true });
+                let mut context = Context::new(CodeKind::MessageCode {
+                    aborts: true,
+                    readonly: false,
+                });
                 context.message = Some(message.clone());
                 self.code(body, context, Vec::new());
             }
             MessageMember::Method(method) => {
                 let kind = CodeKind::MessageCode {
                     aborts: method.modifiers.aborts,
+                    readonly: true,
                 };
                 self.method(method, kind, None, Some(message.clone()));
             }

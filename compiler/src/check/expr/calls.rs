@@ -286,10 +286,13 @@ impl Checker<'_> {
             }
             _ => None,
         };
-        // Code that only reads (metrics, @traffic, @web get, joins, lambda bodies, rank scores)
-        // may call only what only reads.
+        // Code that only reads (metrics, @traffic, @web get, joins, lambda bodies, rank scores,
+        // message methods) may call only what only reads.
         let readonly_region = self.readonly_regions > 0
-            || matches!(self.context.kind, ReadOnlyExpression | Traffic | WebRead);
+            || matches!(
+                self.context.kind,
+                ReadOnlyExpression | Traffic | WebRead | MessageCode { readonly: true, .. }
+            );
         let region_breached = readonly_region
             && !readonly_callee
             && message
@@ -316,7 +319,7 @@ impl Checker<'_> {
             Handler
                 | Procedure { aborts: true, .. }
                 | Method { aborts: true, .. }
-                | MessageCode { aborts: true }
+                | MessageCode { aborts: true, .. }
                 | WebWrite
                 | WebRead
                 | Test
