@@ -188,6 +188,9 @@ pub enum Code {
     BadServiceMember,
     /// Two view filters with the same name.
     DuplicateFilter,
+    /// Code with a return type that does not return on every path because a `return` on the
+    /// path has a value that does not fit the return type (such a return does not count).
+    UnfitReturn,
 }
 
 impl Code {
@@ -266,6 +269,7 @@ impl Code {
         Code::BadReplication,
         Code::BadServiceMember,
         Code::DuplicateFilter,
+        Code::UnfitReturn,
     ];
 
     /// The code as printed: `E0001` and so on.
@@ -344,6 +348,7 @@ impl Code {
             Code::BadReplication => "E0159",
             Code::BadServiceMember => "E0160",
             Code::DuplicateFilter => "E0161",
+            Code::UnfitReturn => "E0162",
         }
     }
 
@@ -423,6 +428,7 @@ impl Code {
             Code::BadReplication => "replication of a method the service lacks",
             Code::BadServiceMember => "service method of unknown types or duplicate member",
             Code::DuplicateFilter => "duplicate view filter",
+            Code::UnfitReturn => "return whose value does not fit",
         }
     }
 }
@@ -571,6 +577,9 @@ impl Code {
                 "declare the messages the method takes and returns, and give each member its own name"
             }
             Code::DuplicateFilter => "rename one of the two filters",
+            Code::UnfitReturn => {
+                "make the returned value fit the declared return type; a `return` whose value does not fit does not end its path"
+            }
             _ => return None,
         })
     }

@@ -362,6 +362,9 @@ fn to_diagnostic(
                 |other| other.span(other.item.node),
             ),
         Anchor::Declared(definition) => declared(definition).unwrap_or(end..end),
+        Anchor::Parameter { callee, index } => {
+            crate::check::report::parameter_type(items, callee, *index).unwrap_or(end..end)
+        }
     };
     let primary = semantic
         .at
@@ -379,6 +382,9 @@ fn to_diagnostic(
         .filter_map(|label| {
             let range = match &label.anchor {
                 Anchor::Declared(definition) => declared(definition)?,
+                Anchor::Parameter { callee, index } => {
+                    crate::check::report::parameter_type(items, callee, *index)?
+                }
                 anchor => span(anchor),
             };
             Some(Label {

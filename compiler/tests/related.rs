@@ -37,9 +37,12 @@ fn a_value_that_does_not_fit_points_at_the_type_it_had_to_fit() {
                 function label_of() -> string {\n  return 3;\n}\n\
                 @construct {\n  count = \"many\";\n  int n = 4;\n  n = \"four\";\n  string s = 5;\n}\n\
                 public double ratio = \"half\";\n";
+    // The return that does not fit does not count, so the function does not return either.
+    let unfit = "this value does not fit the return type, so this `return` does not count";
     assert_eq!(
         lines(text),
         vec![
+            (1, vec![(2, unfit.to_owned())]),
             (2, because(1)),
             (5, because(0)),
             (7, because(6)),
@@ -47,6 +50,51 @@ fn a_value_that_does_not_fit_points_at_the_type_it_had_to_fit() {
             (10, because(10)),
         ]
     );
+}
+
+#[test]
+fn an_argument_that_does_not_fit_points_at_the_parameter_type() {
+    let text = "procedure take(int n) { }\n\
+                function two(int a, string b) -> int { return a; }\n\
+                function ov(int a) -> int { return a; }\n\
+                function ov(string a, int b) -> int { return b; }\n\
+                record R {\n  public int id;\n  method m(double d) { }\n  method m(int x, int y) { }\n}\n\
+                table<R> rows;\n\
+                message M {\n  int x;\n  method mm(bool b) -> int readonly { return x; }\n}\n\
+                public int count;\n\
+                @construct {\n  take(\"x\");\n  count = two(1, 2);\n  count = ov(1, 2);\n\
+                foreach (r in iterate rows) { r.m(1, \"y\"); }\n  M msg;\n  count = msg.mm(1);\n}\n";
+    let related = |text: &str| {
+        let index = LineIndex::new(text);
+        diagnose(text)
+            .iter()
+            .map(|diagnostic| {
+                let label = &diagnostic.related[0];
+                (
+                    index.line_of(diagnostic.range.start),
+                    text[label.range.clone()].to_owned(),
+                    index.line_of(label.range.start),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        related(text),
+        vec![
+            (16, "int".to_owned(), 0),
+            (17, "string".to_owned(), 1),
+            // The second overload is the one with two parameters.
+            (18, "string".to_owned(), 3),
+            (19, "int".to_owned(), 7),
+            (21, "bool".to_owned(), 12),
+        ]
+    );
+    for diagnostic in diagnose(text) {
+        assert_eq!(
+            diagnostic.related[0].message,
+            "expected because of this type"
+        );
+    }
 }
 
 #[test]

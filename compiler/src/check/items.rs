@@ -480,10 +480,41 @@ impl Checker<'_> {
 
     /// A handler that answers a request ends every path with its answer (or an abort).
     fn missing_response(&mut self, node: NodeId, message: &str) {
+        if self.unfit_return(node, message) {
+            return;
+        }
         self.report(
             SemanticDiagnostic::new(node, Code::MissingResponse, message)
                 .with_help("add a `return` at the end of every path, or end it with `abort;`"),
         );
+    }
+
+    /// Code with a return type whose paths do not all return, where some `return` has a value
+    /// that does not fit: that return does not count (as in the reference), and the diagnostic
+    /// points at it. Returns whether it reported.
+    fn unfit_return(&mut self, node: NodeId, message: &str) -> bool {
+        if self.unfit_returns.is_empty() {
+            return false;
+        }
+        let returns = std::mem::take(&mut self.unfit_returns);
+        let diagnostic = SemanticDiagnostic::new(node, Code::UnfitReturn, message).with_labels(
+            returns.into_iter().map(|value| {
+                (
+                    Anchor::Node(value),
+                    "this value does not fit the return type, so this `return` does not count"
+                        .to_owned(),
+                )
+            }),
+        );
+        self.report(diagnostic);
+        true
+    }
+
+    /// Code that must return a value on every path, but some path ends without a `return`.
+    fn missing_return(&mut self, node: NodeId, message: String) {
+        if !self.unfit_return(node, &message) {
+            self.error(node, Code::MissingReturn, message);
+        }
     }
 
     /// A link: only `sample` exists, and its parameters are constants.
@@ -1237,9 +1268,8 @@ impl Checker<'_> {
         let flow = self.code_flow(&function.body, context, locals);
         self.return_origin = None;
         if flow == Flow::Continues && returns.as_ref().is_some_and(|ty| *ty != Ty::Void) {
-            self.error(
+            self.missing_return(
                 function.name.node,
-                Code::MissingReturn,
                 format!(
                     "The function '{}' does not return in all cases",
                     function.name.name
@@ -1253,9 +1283,8 @@ impl Checker<'_> {
         context.record = record;
         context.returns = Some(Ty::Bool);
         if self.code_flow(body, context, Vec::new()) == Flow::Continues {
-            self.error(
+            self.missing_return(
                 name.node,
-                Code::MissingReturn,
                 format!("The '{}' must return a boolean on every path", name.name),
             );
         }
@@ -1402,6 +1431,7 @@ impl Checker<'_> {
     ) -> Flow {
         self.context = context;
         self.scopes = vec![Default::default()];
+        self.unfit_returns.clear();
         for (name, ty, readonly) in locals {
             self.declare(&name, ty, readonly);
         }
@@ -1414,7 +1444,7 @@ impl Checker<'_> {
     /// handler's own line.
     fn error_on_body(&mut self, body: &Block, message: String) {
         match body.whole {
-            Some(node) => self.error(node, Code::MissingReturn, message),
+            Some(node) => self.missing_return(node, message),
             None => self.error_at_end(body, message),
         }
     }
@@ -1424,7 +1454,7 @@ impl Checker<'_> {
             .end
             .or_else(|| body.stmts.last().map(|stmt| self.body.stmt(*stmt).node));
         if let Some(node) = node {
-            self.error(node, Code::MissingReturn, message);
+            self.missing_return(node, message);
         }
     }
 }

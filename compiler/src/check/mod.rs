@@ -92,6 +92,9 @@ pub struct Checker<'a> {
     declaration: NodeId,
     /// The return type written on the function being checked, which its `return`s must fit.
     return_origin: Option<NodeId>,
+    /// The values of the `return`s of the current body that do not fit its return type: such a
+    /// return does not end its path (as in the reference), which the missing-return rules say.
+    unfit_returns: Vec<NodeId>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -130,6 +133,7 @@ impl<'a> Checker<'a> {
             readonly_copies: Vec::new(),
             declaration: NodeId(0),
             return_origin: None,
+            unfit_returns: Vec::new(),
         }
     }
 
@@ -441,7 +445,7 @@ impl<'a> Checker<'a> {
         source: &Ty,
         reactive: bool,
         origin: Option<Anchor>,
-    ) {
+    ) -> bool {
         self.note_literal_fields(node, target, source);
         if let (Ty::Enum(a), Ty::Enum(b)) = (target.unwrap_maybe(), source.unwrap_maybe())
             && a != b
@@ -451,7 +455,7 @@ impl<'a> Checker<'a> {
                 Code::TypeMismatch,
                 format!("the enumerations '{a}' and '{b}' are different types"),
             );
-            return;
+            return false;
         }
         if !crate::ty::can_store(target, source, reactive, self.signatures) {
             let mut diagnostic = SemanticDiagnostic::new(
@@ -463,7 +467,9 @@ impl<'a> Checker<'a> {
                 diagnostic = diagnostic.with_label(origin, "expected because of this type");
             }
             self.report(diagnostic);
+            return false;
         }
+        true
     }
 
     /// Where the type of an assigned place was written: the declaration of the local, parameter

@@ -26,6 +26,80 @@ pub enum Anchor {
     /// The name that declares a definition, wherever it is in the file (a field whose type a
     /// value must fit, a function whose parameter it must fit).
     Declared(Definition),
+    /// The type written for a parameter of a function, procedure or method (`callee`), by the
+    /// parameter's position from 0: what an argument must fit.
+    Parameter { callee: Definition, index: usize },
+}
+
+/// Where the type of parameter `index` of `callee` (a function, procedure or record or message
+/// method) is written; `None` when the declaration cannot be found.
+pub fn parameter_type(
+    items: &[crate::hir::LoweredItem],
+    callee: &Definition,
+    index: usize,
+) -> Option<std::ops::Range<usize>> {
+    use super::resolution::Owner;
+    use crate::hir::{Decl, MessageMember, RecordMember};
+    let (item, function) = match callee {
+        Definition::Function {
+            name,
+            procedure,
+            overload,
+        } => items
+            .iter()
+            .filter_map(|item| match &item.decl.decl {
+                Decl::Function(function) if !procedure && function.name.name == *name => {
+                    Some((item, function))
+                }
+                Decl::Procedure(function) if *procedure && function.name.name == *name => {
+                    Some((item, function))
+                }
+                _ => None,
+            })
+            .nth(usize::try_from(*overload).ok()?)?,
+        Definition::Method {
+            owner,
+            name,
+            overload,
+        } => {
+            let overload = usize::try_from(*overload).ok()?;
+            items.iter().find_map(|item| {
+                let methods: Vec<&crate::hir::Function> = match (&item.decl.decl, owner) {
+                    (Decl::Record(record), Owner::Record(owner)) if record.name.name == *owner => {
+                        record
+                            .members
+                            .iter()
+                            .filter_map(|member| match member {
+                                RecordMember::Method(method) => Some(method),
+                                _ => None,
+                            })
+                            .collect()
+                    }
+                    (Decl::Message(message), Owner::Message(owner))
+                        if message.name.name == *owner =>
+                    {
+                        message
+                            .members
+                            .iter()
+                            .filter_map(|member| match member {
+                                MessageMember::Method(method) => Some(method),
+                                _ => None,
+                            })
+                            .collect()
+                    }
+                    _ => return None,
+                };
+                methods
+                    .into_iter()
+                    .filter(|method| method.name.name == *name)
+                    .nth(overload)
+                    .map(|method| (item, method))
+            })?
+        }
+        _ => return None,
+    };
+    let param = function.params.get(index)?;
+    Some(item.span(param.ty.node()))
 }
 
 /// One edit of a fix: the text of the anchor is replaced by `text` (at the end of the file,

@@ -242,8 +242,11 @@ impl Checker<'_> {
                 Flow::Continues
             }
             Stmt::Return(value) => {
-                self.return_statement(value, node);
-                Flow::Stops
+                if self.return_statement(value, node) {
+                    Flow::Stops
+                } else {
+                    Flow::Continues
+                }
             }
             Stmt::Abort => {
                 if !self.context.can_abort() {
@@ -633,7 +636,9 @@ impl Checker<'_> {
         }
     }
 
-    fn return_statement(&mut self, value: Option<ExprId>, node: crate::hir::NodeId) {
+    /// Checks a `return`; whether it ends its path. A value that cannot be stored as the
+    /// return type does not (as in the reference): the missing-return rules then point at it.
+    fn return_statement(&mut self, value: Option<ExprId>, node: crate::hir::NodeId) -> bool {
         let expected = self.context.returns.clone();
         match (value, expected) {
             (Some(value), None) => {
@@ -655,14 +660,19 @@ impl Checker<'_> {
                 let value_ty = self.expr(value).ty;
                 let value_node = self.body.expr(value).node;
                 let origin = self.return_origin.map(Anchor::Node);
-                self.expect_storable_in(value_node, &expected, &value_ty, false, origin);
+                let fits = self.expect_storable_in(value_node, &expected, &value_ty, false, origin);
+                if !fits {
+                    self.unfit_returns.push(value_node);
+                }
                 self.special_return(&value_ty, value_node);
                 if self.context.kind == CodeKind::Authorization && expected == Ty::Error {
                     self.authorization_return(&value_ty, value, node);
                 }
+                return fits;
             }
             _ => {}
         }
+        true
     }
 
     /// What `@web` and `@authorization` handlers must return.

@@ -2,6 +2,16 @@
 
 use super::*;
 
+/// What a call names, for pointing at the parameters it passes arguments to.
+pub(super) enum Callee<'a> {
+    /// A function or procedure of the document by name.
+    Function(&'a str),
+    /// A method of a record or message.
+    Method(Owner, &'a str),
+    /// A callee whose declaration is not pointed at (dispatchers).
+    Unnamed,
+}
+
 impl Checker<'_> {
     pub(super) fn call(&mut self, function: ExprId, arguments: &[ExprId], node: NodeId) -> Value {
         let argument_types: Vec<Ty> = arguments
@@ -24,8 +34,9 @@ impl Checker<'_> {
                 (None, Some(message)) => Owner::Message(message.to_string()),
                 (None, None) => Owner::Document,
             };
-            self.note_method(name, owner, &overloads, &argument_types);
-            let value = self.pick_overload(&overloads, &argument_types, node);
+            self.note_method(name, owner.clone(), &overloads, &argument_types);
+            let callee = Callee::Method(owner, &name.name);
+            let value = self.pick_overload(&overloads, &argument_types, node, callee);
             self.note_argument_literals(name, None, arguments, &argument_types);
             return value;
         }
@@ -37,7 +48,8 @@ impl Checker<'_> {
                 if let Some(index) = self.overload_index(&overloads, &argument_types) {
                     self.note_function(function, name, index);
                 }
-                let value = self.pick_overload(&overloads, &argument_types, node);
+                let callee = Callee::Function(name);
+                let value = self.pick_overload(&overloads, &argument_types, node, callee);
                 if let Expr::Name(callee) = &function_expr {
                     self.note_argument_literals(callee, None, arguments, &argument_types);
                 }
@@ -218,11 +230,38 @@ impl Checker<'_> {
         );
     }
 
+    /// The definition of overload `index` of a callee (functions before procedures, as
+    /// [`Checker::function_overloads`] lists them).
+    fn callee_definition(&self, callee: &Callee<'_>, index: usize) -> Option<Definition> {
+        match callee {
+            Callee::Function(name) => {
+                let functions = self.signatures.functions.get(*name).map_or(0, Vec::len);
+                let (procedure, overload) = if index < functions {
+                    (false, index)
+                } else {
+                    (true, index - functions)
+                };
+                Some(Definition::Function {
+                    name: (*name).to_owned(),
+                    procedure,
+                    overload: u32::try_from(overload).ok()?,
+                })
+            }
+            Callee::Method(owner, name) => Some(Definition::Method {
+                owner: owner.clone(),
+                name: (*name).to_owned(),
+                overload: u32::try_from(index).ok()?,
+            }),
+            Callee::Unnamed => None,
+        }
+    }
+
     pub(super) fn pick_overload(
         &mut self,
         overloads: &[FnSig],
         arguments: &[Ty],
         node: NodeId,
+        callee: Callee<'_>,
     ) -> Value {
         if overloads.is_empty() {
             return Value::error();
@@ -241,13 +280,21 @@ impl Checker<'_> {
                 mutable_source: true,
             };
         }
-        if let Some(sig) = overloads
+        if let Some(index) = overloads
             .iter()
-            .find(|sig| sig.params.len() == arguments.len())
+            .position(|sig| sig.params.len() == arguments.len())
         {
-            let sig = sig.clone();
-            for (param, argument) in sig.params.iter().zip(arguments) {
-                self.expect_storable(node, &param.ty, argument, false);
+            let sig = overloads[index].clone();
+            // An argument that does not fit is shown with the parameter type it must fit.
+            let definition = self.callee_definition(&callee, index);
+            for (position, (param, argument)) in sig.params.iter().zip(arguments).enumerate() {
+                let origin = definition
+                    .clone()
+                    .map(|callee| crate::check::Anchor::Parameter {
+                        callee,
+                        index: position,
+                    });
+                self.expect_storable_in(node, &param.ty, argument, false, origin);
             }
             self.call_capability(&sig, node);
             return Value {
@@ -468,10 +515,12 @@ impl Checker<'_> {
                     .and_then(|sig| sig.methods.get(name))
                     .cloned()
                 {
-                    if let Some(owner) = owner_of(&object.ty) {
+                    let owner = owner_of(&object.ty);
+                    if let Some(owner) = owner.clone() {
                         self.note_method(member, owner, &overloads, arguments);
                     }
-                    return self.pick_overload(&overloads, arguments, node);
+                    let callee = owner.map_or(Callee::Unnamed, |owner| Callee::Method(owner, name));
+                    return self.pick_overload(&overloads, arguments, node, callee);
                 }
                 match (name, &object.ty) {
                     ("delete", Ty::Record(_)) => {
@@ -500,10 +549,12 @@ impl Checker<'_> {
                     .and_then(|sig| sig.methods.get(name))
                     .cloned()
                 {
-                    if let Some(owner) = owner_of(element) {
+                    let owner = owner_of(element);
+                    if let Some(owner) = owner.clone() {
                         self.note_method(member, owner, &overloads, arguments);
                     }
-                    let result = self.pick_overload(&overloads, arguments, node);
+                    let callee = owner.map_or(Callee::Unnamed, |owner| Callee::Method(owner, name));
+                    let result = self.pick_overload(&overloads, arguments, node, callee);
                     return Value::of(if result.ty == Ty::Void {
                         Ty::Void
                     } else {
@@ -553,7 +604,7 @@ impl Checker<'_> {
                             name: name.to_owned(),
                         },
                     );
-                    return self.pick_overload(&overloads, arguments, node);
+                    return self.pick_overload(&overloads, arguments, node, Callee::Unnamed);
                 }
                 self.builtin_method(&object.ty, member, arguments)
             }
