@@ -532,3 +532,42 @@ fn a_string_ingested_into_a_text_field_starts_its_generation() {
     assert_eq!(dump["__auto_gen"], json!(2));
     assert_eq!(view["all"]["1"]["t"], json!({"$g": 1, "$i": "hi", "$s": 0}));
 }
+
+#[test]
+fn a_patch_builds_records_inside_maps() {
+    let (dump, data) = run(
+        corpus!("d2_PatchCreatesMapRecords_success.a"),
+        json!({}),
+    );
+    assert_eq!(dump["seats"], json!({"k": {"id": 0, "f": 1, "who": ""}}));
+    assert_eq!(dump["rows"], json!({"2": {"a": {"id": 0, "f": 0, "who": "ann"}}}));
+    assert_eq!(dump["spare"], json!({"id": 0, "f": 4, "who": ""}));
+    assert_eq!(data["seats"], json!({"k": {"f": 1, "who": ""}}));
+    assert_eq!(data["count"], json!(1));
+
+    // The `apply` command takes the same path: patch the record at k, add one at j, drop k.
+    let (name, source) = corpus!("d2_PatchCreatesMapRecords_success.a");
+    let program = compile(name, source).expect("compiles");
+    let mut document = Document::new(program, "space", "key").expect("a document");
+    document
+        .execute(&json!({"command": "construct", "who": {"agent": "?", "authority": "?"},
+            "arg": {}, "timestamp": 0}))
+        .expect("construct");
+    let record = document
+        .execute(&json!({"command": "apply", "who": {"agent": "?", "authority": "?"},
+            "patch": {"seats": {"k": {"who": "bo"}, "j": {"f": 9}}}, "timestamp": 1}))
+        .expect("apply");
+    assert_eq!(
+        document.dump()["seats"],
+        json!({"j": {"id": 0, "f": 9, "who": ""}, "k": {"id": 0, "f": 1, "who": "bo"}})
+    );
+    assert_eq!(record.undo["seats"]["j"], Json::Null);
+    document
+        .execute(&json!({"command": "apply", "who": {"agent": "?", "authority": "?"},
+            "patch": {"seats": {"k": null}}, "timestamp": 2}))
+        .expect("apply");
+    assert_eq!(
+        document.dump()["seats"],
+        json!({"j": {"id": 0, "f": 9, "who": ""}})
+    );
+}
