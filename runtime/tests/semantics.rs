@@ -571,3 +571,78 @@ fn a_patch_builds_records_inside_maps() {
         json!({"j": {"id": 0, "f": 9, "who": ""}})
     );
 }
+
+#[test]
+fn a_replication_inside_a_record_keeps_its_state_in_each_row() {
+    let (name, source) = corpus!("f2_RecordReplication_success.a");
+    let program = compile(name, source).expect("compiles");
+    let mut document = Document::new(program.clone(), "space", "key").expect("a document");
+    let who = json!({"agent": "ann", "authority": "acme"});
+    document
+        .execute(&json!({"command": "construct", "who": who, "arg": {}, "timestamp": 0}))
+        .expect("construct");
+    document
+        .execute(&json!({"command": "connect", "who": who, "timestamp": 1}))
+        .expect("connect");
+    for (name, amount) in [("a", 1), ("b", 2)] {
+        document
+            .execute(&json!({"command": "send", "who": who, "channel": "add",
+                "message": {"name": name, "amount": amount}, "timestamp": 1}))
+            .expect("add");
+    }
+    let replicate = |document: &mut Document, timestamp: i64| {
+        document.execute(&json!({"command": "replicate", "timestamp": timestamp}))
+    };
+    let requested = replicate(&mut document, 10).expect("requested").redo;
+    assert_eq!(requested["_items"]["1"]["summary"]["state"], json!(110));
+    assert_eq!(
+        requested["_items"]["2"]["summary"]["key"],
+        json!("space/key/_items/2")
+    );
+    let failed = replicate(&mut document, 20).expect("failed").redo;
+    assert_eq!(
+        failed["_items"]["1"]["summary"],
+        json!({"state": 150, "time": "20", "failures": 1})
+    );
+    assert_eq!(
+        replicate(&mut document, 500).expect_err("waits").code,
+        131_205
+    );
+
+    // The statuses are stored with the rows and survive a rebuild.
+    let dump = document.dump();
+    let mut rebuilt = Document::new(program, "space", "key").expect("a document");
+    rebuilt.insert(&dump);
+    assert_eq!(rebuilt.dump(), dump);
+    let next = replicate(&mut document, 1_020).expect("retried");
+    let again = replicate(&mut rebuilt, 1_020).expect("retried");
+    assert_eq!(next.redo, again.redo);
+    assert_eq!(
+        next.redo["_items"]["2"]["summary"],
+        json!({"time": "1020", "failures": 2})
+    );
+
+    // Views show the status through the formula, never the field.
+    let viewer = rebuilt.open_view(Principal::new("ann", "acme"), json!({}));
+    let view = rebuilt.view_delta(viewer).expect("a view")["data"].clone();
+    let row = &view["items"]["1"];
+    assert!(row.get("summary").is_none(), "{view}");
+    assert!(
+        row["status"]
+            .as_str()
+            .is_some_and(|status| status.starts_with("PutFailed;space/key/_items/1;")),
+        "{view}"
+    );
+
+    // A deleted row takes its status with it: the next step is the other row's only.
+    rebuilt
+        .execute(&json!({"command": "send", "who": who, "channel": "drop",
+            "message": {"id": 1}, "timestamp": 1_100}))
+        .expect("drop");
+    assert!(rebuilt.dump()["_items"].get("1").is_none());
+    let last = replicate(&mut rebuilt, 3_020).expect("retried").redo;
+    assert_eq!(
+        last["_items"],
+        json!({"2": {"summary": {"time": "3020", "failures": 3}}})
+    );
+}
