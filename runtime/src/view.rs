@@ -548,8 +548,9 @@ impl Document {
             // A text is sent whole once per generation, then change by change.
             Value::Text(text) => {
                 let delta = match mirror {
+                    // A viewer further behind than the changes the text keeps takes it whole.
                     Some(Mirror::Text { generation, count })
-                        if *generation == text.generation && *count <= text.count() =>
+                        if *generation == text.generation && text.keeps_since(*count) =>
                     {
                         (*count < text.count()).then(|| text.view_since(*count))
                     }

@@ -646,3 +646,139 @@ fn a_replication_inside_a_record_keeps_its_state_in_each_row() {
         json!({"2": {"summary": {"time": "3020", "failures": 3}}})
     );
 }
+
+/// What an editor does with a view of a text: take `$i` whole, or apply the numbered change
+/// sets in order. Returns the text and the count it has. (The test's texts are ASCII.)
+fn follow_text(client: &mut (String, i32), delta: &Json) {
+    if let Some(whole) = delta.get("$i").and_then(Json::as_str) {
+        client.0 = whole.to_owned();
+    } else if let Some(object) = delta.as_object() {
+        let mut numbered: Vec<(i32, &str)> = object
+            .iter()
+            .filter_map(|(key, change)| Some((key.parse().ok()?, change.as_str()?)))
+            .collect();
+        numbered.sort();
+        for (number, change) in numbered {
+            assert_eq!(number, client.1, "changes arrive in order without gaps");
+            let parts: Json = serde_json::from_str(change).expect("a change set");
+            let mut out = String::new();
+            let mut at = 0;
+            for part in parts.as_array().expect("an array") {
+                match part {
+                    Json::Number(keep) => {
+                        let keep = keep.as_u64().expect("a count") as usize;
+                        out.push_str(&client.0[at..at + keep]);
+                        at += keep;
+                    }
+                    Json::Array(replace) => {
+                        at += replace[0].as_u64().expect("a count") as usize;
+                        let lines: Vec<&str> =
+                            replace[1..].iter().filter_map(Json::as_str).collect();
+                        out.push_str(&lines.join("\n"));
+                    }
+                    other => panic!("not a change part: {other}"),
+                }
+            }
+            assert_eq!(at, client.0.len(), "the change spans the text");
+            client.0 = out;
+            client.1 += 1;
+        }
+    }
+    if let Some(count) = delta.get("$s").and_then(Json::as_i64) {
+        client.1 = count as i32;
+    }
+}
+
+#[test]
+fn old_text_changes_fold_while_two_editors_keep_editing() {
+    let corpus = corpus!("f1_CollaborativeText_success.a");
+    let (mut document, views) = two_viewers(corpus);
+    let mut clients = vec![(String::new(), 0), (String::new(), 0)];
+    let mut take = |document: &mut Document, clients: &mut Vec<(String, i32)>, index: usize| {
+        let delta = document.view_delta(views[index]).expect("a view");
+        if let Some(body) = delta["data"].get("body") {
+            follow_text(&mut clients[index], body);
+        }
+    };
+    take(&mut document, &mut clients, 0);
+    take(&mut document, &mut clients, 1);
+    // Ann types at the end of what she has; Bob types at the start of what he has, and takes
+    // his view only every fifth round, so his edits are made against older sequences.
+    for round in 0..150 {
+        let (ann_text, ann_seq) = clients[0].clone();
+        edit(
+            &mut document,
+            "ann",
+            ann_seq,
+            json!([ann_text.len(), [0, "a"]]),
+        );
+        let dump = document.dump();
+        assert_eq!(dump["lastTaken"], json!(true), "ann's edit {round}");
+        if round % 3 == 0 {
+            let (bob_text, bob_seq) = clients[1].clone();
+            edit(
+                &mut document,
+                "bob",
+                bob_seq,
+                json!([[0, "b"], bob_text.len()]),
+            );
+            assert_eq!(document.dump()["lastTaken"], json!(true), "bob's edit {round}");
+        }
+        take(&mut document, &mut clients, 0);
+        if round % 5 == 4 {
+            take(&mut document, &mut clients, 1);
+        }
+    }
+    take(&mut document, &mut clients, 1);
+    let dump = document.dump();
+    let shown = dump["shown"].as_str().expect("the text").to_owned();
+    assert_eq!(shown, format!("{}hello{}", "b".repeat(50), "a".repeat(150)));
+    for client in &clients {
+        assert_eq!(client.0, shown);
+    }
+    // The stored form keeps a bounded number of changes; the rest are in the base text.
+    let body = &dump["body"];
+    let kept = body["changes"].as_object().expect("changes").len();
+    assert!(kept < 64, "{kept} changes kept");
+    let seq = body["seq"].as_i64().expect("seq");
+    assert_eq!(seq as usize + kept, 200);
+    assert_eq!(body["order"], json!({"0": "1"}));
+    // dump -> insert -> dump is the identity, and the rebuilt text is the same text.
+    let program = compile("f1.a", corpus.1).expect("compiles");
+    let mut rebuilt = Document::new(program, "space", "key").expect("a document");
+    rebuilt.insert(&dump);
+    assert_eq!(rebuilt.dump(), dump);
+    let late = rebuilt.open_view(Principal::new("cat", "acme"), json!({}));
+    assert_eq!(
+        rebuilt.view_delta(late).expect("a view")["data"]["body"],
+        json!({"$g": 1, "$i": shown, "$s": 200})
+    );
+    // An edit against a sequence folded away is refused; a viewer that far behind takes the
+    // text whole.
+    edit(&mut document, "bob", (seq - 1) as i32, json!([[0, "x"]]));
+    assert_eq!(document.dump()["lastTaken"], json!(false));
+    for _ in 0..70 {
+        let (ann_text, ann_seq) = clients[0].clone();
+        edit(&mut document, "ann", ann_seq, json!([ann_text.len(), [0, "a"]]));
+        take(&mut document, &mut clients, 0);
+    }
+    let behind = document.view_delta(views[1]).expect("a view")["data"]["body"].clone();
+    assert_eq!(behind["$i"], document.dump()["shown"], "{behind}");
+    assert_eq!(behind["$s"], json!(270));
+}
+
+#[test]
+fn a_long_edited_text_stores_its_old_changes_in_the_base() {
+    let (dump, view) = run(corpus!("f1_TextFoldsOldChanges_success.a"), json!({}));
+    let body = &dump["body"];
+    let kept = body["changes"].as_object().expect("changes").len();
+    let seq = body["seq"].as_i64().expect("seq") as usize;
+    assert_eq!(seq + kept, 100);
+    assert!(kept < 64 && seq > 0, "{body}");
+    let base = body["fragments"]["1"].as_str().expect("the base");
+    assert_eq!(base, "x".repeat(seq));
+    assert_eq!(
+        view["body"],
+        json!({"$g": 1, "$i": "x".repeat(100), "$s": 100})
+    );
+}
