@@ -58,6 +58,32 @@ enum Mirror {
     },
 }
 
+impl Mirror {
+    /// Forgets which generations and row lists were walked, so that the next walk compares
+    /// every value with what was sent rather than skipping what looks unchanged.
+    fn forget_walks(&mut self) {
+        match self {
+            Mirror::Leaf(_) | Mirror::Text { .. } => {}
+            Mirror::Object { fields, seen } => {
+                *seen = 0;
+                fields.iter_mut().flatten().for_each(Mirror::forget_walks);
+            }
+            Mirror::Rows {
+                rows, list, seen, ..
+            } => {
+                *seen = 0;
+                *list = None;
+                rows.values_mut().for_each(Mirror::forget_walks);
+            }
+            Mirror::Items(items) => items.iter_mut().flatten().for_each(Mirror::forget_walks),
+            Mirror::Map { entries, left, .. } => {
+                entries.values_mut().for_each(Mirror::forget_walks);
+                left.clear();
+            }
+        }
+    }
+}
+
 /// The list of rows a view last walked. A table's own row list is remembered by its table,
 /// epoch and length rather than held, so that the table can keep appending to it in place.
 #[derive(Debug, Clone)]
@@ -546,6 +572,11 @@ impl Document {
         mirror: &mut Option<Mirror>,
     ) -> Result<Option<Json>, Fault> {
         let mut before = Some(held_before);
+        if let Some(before) = &mut before {
+            // The old entry's records are not the new one's: compare every field, whatever
+            // generations the old walks saw.
+            before.forget_walks();
+        }
         let from_before = self.diff_value(program, viewer, entry, &mut before)?;
         let whole = self.diff_value(program, viewer, entry, mirror)?;
         Ok(match (whole, from_before) {
