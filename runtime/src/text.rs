@@ -430,7 +430,8 @@ mod tests {
             let mut base: Vec<u16> = text.base_text().encode_utf16().collect();
             for (number, change) in &text.changes {
                 if *number < late_at {
-                    base = apply(&base, &parse_text(change).unwrap()).unwrap();
+                    base = apply(&base, &parse_text(change).expect("a kept change"))
+                        .expect("it applies");
                 }
             }
             base

@@ -200,9 +200,11 @@ fn follow(
                     "tag",
                     json!({"k": format!("k{key}"), "n": n}),
                 ),
-                Step::Untag(key) => {
-                    send(&mut document, "untag", json!({"k": format!("k{key}"), "n": 0}))
-                }
+                Step::Untag(key) => send(
+                    &mut document,
+                    "untag",
+                    json!({"k": format!("k{key}"), "n": 0}),
+                ),
                 Step::Join => {
                     views.push(document.open_view(Principal::new("bo", "acme"), json!({})));
                     seen.push(Json::Object(Map::new()));

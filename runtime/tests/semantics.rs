@@ -535,12 +535,12 @@ fn a_string_ingested_into_a_text_field_starts_its_generation() {
 
 #[test]
 fn a_patch_builds_records_inside_maps() {
-    let (dump, data) = run(
-        corpus!("d2_PatchCreatesMapRecords_success.a"),
-        json!({}),
-    );
+    let (dump, data) = run(corpus!("d2_PatchCreatesMapRecords_success.a"), json!({}));
     assert_eq!(dump["seats"], json!({"k": {"id": 0, "f": 1, "who": ""}}));
-    assert_eq!(dump["rows"], json!({"2": {"a": {"id": 0, "f": 0, "who": "ann"}}}));
+    assert_eq!(
+        dump["rows"],
+        json!({"2": {"a": {"id": 0, "f": 0, "who": "ann"}}})
+    );
     assert_eq!(dump["spare"], json!({"id": 0, "f": 4, "who": ""}));
     assert_eq!(data["seats"], json!({"k": {"f": 1, "who": ""}}));
     assert_eq!(data["count"], json!(1));
@@ -550,12 +550,16 @@ fn a_patch_builds_records_inside_maps() {
     let program = compile(name, source).expect("compiles");
     let mut document = Document::new(program, "space", "key").expect("a document");
     document
-        .execute(&json!({"command": "construct", "who": {"agent": "?", "authority": "?"},
-            "arg": {}, "timestamp": 0}))
+        .execute(
+            &json!({"command": "construct", "who": {"agent": "?", "authority": "?"},
+            "arg": {}, "timestamp": 0}),
+        )
         .expect("construct");
     let record = document
-        .execute(&json!({"command": "apply", "who": {"agent": "?", "authority": "?"},
-            "patch": {"seats": {"k": {"who": "bo"}, "j": {"f": 9}}}, "timestamp": 1}))
+        .execute(
+            &json!({"command": "apply", "who": {"agent": "?", "authority": "?"},
+            "patch": {"seats": {"k": {"who": "bo"}, "j": {"f": 9}}}, "timestamp": 1}),
+        )
         .expect("apply");
     assert_eq!(
         document.dump()["seats"],
@@ -563,8 +567,10 @@ fn a_patch_builds_records_inside_maps() {
     );
     assert_eq!(record.undo["seats"]["j"], Json::Null);
     document
-        .execute(&json!({"command": "apply", "who": {"agent": "?", "authority": "?"},
-            "patch": {"seats": {"k": null}}, "timestamp": 2}))
+        .execute(
+            &json!({"command": "apply", "who": {"agent": "?", "authority": "?"},
+            "patch": {"seats": {"k": null}}, "timestamp": 2}),
+        )
         .expect("apply");
     assert_eq!(
         document.dump()["seats"],
@@ -694,7 +700,7 @@ fn old_text_changes_fold_while_two_editors_keep_editing() {
     let corpus = corpus!("f1_CollaborativeText_success.a");
     let (mut document, views) = two_viewers(corpus);
     let mut clients = vec![(String::new(), 0), (String::new(), 0)];
-    let mut take = |document: &mut Document, clients: &mut Vec<(String, i32)>, index: usize| {
+    let take = |document: &mut Document, clients: &mut Vec<(String, i32)>, index: usize| {
         let delta = document.view_delta(views[index]).expect("a view");
         if let Some(body) = delta["data"].get("body") {
             follow_text(&mut clients[index], body);
@@ -722,7 +728,11 @@ fn old_text_changes_fold_while_two_editors_keep_editing() {
                 bob_seq,
                 json!([[0, "b"], bob_text.len()]),
             );
-            assert_eq!(document.dump()["lastTaken"], json!(true), "bob's edit {round}");
+            assert_eq!(
+                document.dump()["lastTaken"],
+                json!(true),
+                "bob's edit {round}"
+            );
         }
         take(&mut document, &mut clients, 0);
         if round % 5 == 4 {
@@ -759,7 +769,12 @@ fn old_text_changes_fold_while_two_editors_keep_editing() {
     assert_eq!(document.dump()["lastTaken"], json!(false));
     for _ in 0..70 {
         let (ann_text, ann_seq) = clients[0].clone();
-        edit(&mut document, "ann", ann_seq, json!([ann_text.len(), [0, "a"]]));
+        edit(
+            &mut document,
+            "ann",
+            ann_seq,
+            json!([ann_text.len(), [0, "a"]]),
+        );
         take(&mut document, &mut clients, 0);
     }
     let behind = document.view_delta(views[1]).expect("a view")["data"]["body"].clone();
