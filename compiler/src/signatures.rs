@@ -69,6 +69,8 @@ pub struct StructSig {
     pub required: BTreeSet<String>,
     /// Whether the message declares `@csv` (local tables of it have `to_csv()`).
     pub csv: bool,
+    /// The record's `replication<service:method>` names, which its code reads as their status.
+    pub replications: BTreeSet<String>,
 }
 
 /// A name in the document's value namespace.
@@ -217,6 +219,9 @@ impl Signatures {
                         }
                         RecordMember::Policy(policy) => {
                             sig.policies.insert(policy.name.name.clone());
+                        }
+                        RecordMember::Replication(replication) => {
+                            sig.replications.insert(replication.name.name.clone());
                         }
                         _ => {}
                     }

@@ -413,14 +413,37 @@ impl Document {
                         }
                     }
                 }
+                (Ty::Map(_, value_ty), current) if holds_records(value_ty) => {
+                    let Some(child_layout) = field.records else {
+                        continue;
+                    };
+                    let parent = crate::store::Parent::Field { record, slot };
+                    let map =
+                        self.patch_record_map(program, &ty, current, value, child_layout, parent)?;
+                    self.write_slot(program, record, slot, map);
+                }
                 (Ty::Map(..), Value::Map(existing)) => {
                     let map = self.patch_map(&ty, &existing, value);
                     self.write_slot(program, record, slot, map);
                 }
-                (Ty::Maybe(inner), _) if matches!(**inner, Ty::Record(_)) => {
+                (Ty::Maybe(inner), current) if matches!(**inner, Ty::Record(_)) => {
                     if value.is_null() {
                         self.write_slot(program, record, slot, Value::Maybe(None));
+                        continue;
                     }
+                    let Some(child_layout) = field.records else {
+                        continue;
+                    };
+                    if let Value::Maybe(Some(existing)) = &current
+                        && let Value::Record(existing) = **existing
+                    {
+                        self.patch_record(program, existing, value)?;
+                        continue;
+                    }
+                    let parent = crate::store::Parent::Field { record, slot };
+                    let child = self.new_record(child_layout, parent)?;
+                    self.load_record(program, child, value);
+                    self.write_slot(program, record, slot, Value::some(Value::Record(child)));
                 }
                 _ => {
                     let value = self.from_json(&ty, value);
@@ -429,6 +452,55 @@ impl Document {
             }
         }
         Ok(())
+    }
+
+    /// A map whose values are records (or maps of them) with a patch merged in, as writes of the
+    /// current transaction: an entry's record takes its object as a patch, a key the map lacks
+    /// gets a new record built from its object, a null removes its key.
+    fn patch_record_map(
+        &mut self,
+        program: &Program,
+        ty: &Ty,
+        current: Value,
+        patch: &Json,
+        layout: RecordId,
+        parent: crate::store::Parent,
+    ) -> Result<Value, crate::error::Fault> {
+        let Ty::Map(key_ty, value_ty) = ty else {
+            return Ok(current);
+        };
+        let mut map = match current {
+            Value::Map(map) => (*map).clone(),
+            _ => BTreeMap::new(),
+        };
+        let Json::Object(entries) = patch else {
+            return Ok(Value::Map(Arc::new(map)));
+        };
+        for (key, entry) in entries {
+            let key_value = map_key(key_ty, key);
+            if entry.is_null() {
+                map.remove(&key_value);
+                continue;
+            }
+            let existing = map.get(&key_value).cloned().unwrap_or(Value::Void);
+            let patched = if matches!(**value_ty, Ty::Map(..)) {
+                self.patch_record_map(program, value_ty, existing, entry, layout, parent)?
+            } else {
+                match existing {
+                    Value::Record(existing) => {
+                        self.patch_record(program, existing, entry)?;
+                        Value::Record(existing)
+                    }
+                    _ => {
+                        let child = self.new_record(layout, parent)?;
+                        self.load_record(program, child, entry);
+                        Value::Record(child)
+                    }
+                }
+            };
+            map.insert(key_value, patched);
+        }
+        Ok(Value::Map(Arc::new(map)))
     }
 
     /// A map with a patch merged in: a null removes its key, other entries replace theirs.
@@ -566,12 +638,7 @@ impl Document {
         };
         if let Json::Object(entries) = json {
             for (key, entry) in entries {
-                let key_value = match &**key_ty {
-                    Ty::Int | Ty::Enum(_) => Value::Int(key.parse().unwrap_or(0)),
-                    Ty::Long => Value::Long(key.parse().unwrap_or(0)),
-                    _ => Value::string(key),
-                }
-                .to_map_key();
+                let key_value = map_key(key_ty, key);
                 if entry.is_null() {
                     map.remove(&key_value);
                     continue;
@@ -595,6 +662,16 @@ impl Document {
         }
         Value::Map(Arc::new(map))
     }
+}
+
+/// A map's key from its stored text.
+fn map_key(key_ty: &Ty, key: &str) -> crate::value::MapKey {
+    match key_ty {
+        Ty::Int | Ty::Enum(_) => Value::Int(key.parse().unwrap_or(0)),
+        Ty::Long => Value::Long(key.parse().unwrap_or(0)),
+        _ => Value::string(key),
+    }
+    .to_map_key()
 }
 
 /// Whether a map's value type holds records: a record, or a map whose values hold records.

@@ -8,15 +8,17 @@
 //! back-off that doubles with each failure. A value that becomes empty after a put deletes the
 //! remote copy the same way (`DeleteRequested`, `DeleteFailed`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use adama_compiler::ir::{FieldKind, Program, RecordId, ReplicationDef};
 use serde_json::{Map, Value as Json};
 
 use crate::document::Document;
 use crate::error::{Fault, codes};
 use crate::eval::Frame;
 use crate::transaction::CommandError;
-use crate::value::{Principal, Value};
+use crate::value::{Principal, RecordRef, Value};
 
 /// Where a replication stands; the numbers are its stored form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,23 +206,10 @@ impl Document {
         let now = timestamp.unwrap_or(self.meta.time);
         let key = format!("{}/{}", self.space, self.key);
         let (redo, undo) = self.patches(|document, program| {
+            let holders = document.replication_holders(program, &key);
             for replication in &program.replications {
-                let mut frame = Frame::new(program, replication.unit, Principal::no_one());
-                let value = document.eval(program, &mut frame, replication.value)?;
-                let hash = match value {
-                    Value::Maybe(None) | Value::Void => None,
-                    value => Some(value_hash(&document.to_stored_json(&value))),
-                };
-                let mut status = match document.store.get(document.root, replication.slot) {
-                    Value::Replication(status) => Arc::clone(status),
-                    _ => Arc::default(),
-                };
-                if Arc::make_mut(&mut status).step(hash.as_deref(), &key, now) {
-                    document.store.write(
-                        document.root,
-                        replication.slot,
-                        Value::Replication(status),
-                    );
+                for (record, remote) in holders.get(&replication.record).into_iter().flatten() {
+                    document.replicate_one(program, replication, *record, remote, now)?;
                 }
             }
             if document.store.journal.is_empty() {
@@ -234,6 +223,120 @@ impl Document {
             Ok(())
         })?;
         Ok((redo, undo))
+    }
+}
+
+impl Document {
+    /// One replication of one record takes its step.
+    fn replicate_one(
+        &mut self,
+        program: &Program,
+        replication: &ReplicationDef,
+        record: RecordRef,
+        remote: &str,
+        now: i64,
+    ) -> Result<(), Fault> {
+        let mut frame = Frame::new(program, replication.unit, Principal::no_one());
+        if record != self.root {
+            frame.this = Value::Record(record);
+        }
+        let value = self.eval(program, &mut frame, replication.value)?;
+        let hash = match value {
+            Value::Maybe(None) | Value::Void => None,
+            value => Some(value_hash(&self.to_stored_json(&value))),
+        };
+        let mut status = match self.store.get(record, replication.slot) {
+            Value::Replication(status) => Arc::clone(status),
+            _ => Arc::default(),
+        };
+        if Arc::make_mut(&mut status).step(hash.as_deref(), remote, now) {
+            self.store
+                .write(record, replication.slot, Value::Replication(status));
+        }
+        Ok(())
+    }
+
+    /// The records that hold replications, by layout, each with the remote key its values are
+    /// pushed under: the document's own key for the document, and for a record the document's
+    /// key followed by the path to the record (field names, row ids, map keys), so that every
+    /// record pushes under a key of its own. Records are listed in document order.
+    fn replication_holders(
+        &self,
+        program: &Program,
+        document_key: &str,
+    ) -> HashMap<RecordId, Vec<(RecordRef, String)>> {
+        let mut holders: HashMap<RecordId, Vec<(RecordRef, String)>> = HashMap::new();
+        holders.insert(RecordId::ROOT, vec![(self.root, document_key.to_owned())]);
+        let wanted: Vec<RecordId> = program
+            .replications
+            .iter()
+            .map(|replication| replication.record)
+            .filter(|record| *record != RecordId::ROOT)
+            .collect();
+        if !wanted.is_empty() {
+            self.collect_holders(program, &wanted, self.root, document_key, &mut holders);
+        }
+        holders
+    }
+
+    fn collect_holders(
+        &self,
+        program: &Program,
+        wanted: &[RecordId],
+        record: RecordRef,
+        path: &str,
+        holders: &mut HashMap<RecordId, Vec<(RecordRef, String)>>,
+    ) {
+        let layout = self.store.record(record).layout;
+        for (slot, field) in program.records[layout].fields.iter().enumerate() {
+            if !matches!(field.kind, FieldKind::Stored { .. }) || field.records.is_none() {
+                continue;
+            }
+            let here = format!("{path}/{}", field.name);
+            self.collect_value(
+                program,
+                wanted,
+                self.store.get(record, slot as u32),
+                &here,
+                holders,
+            );
+        }
+    }
+
+    fn collect_value(
+        &self,
+        program: &Program,
+        wanted: &[RecordId],
+        value: &Value,
+        path: &str,
+        holders: &mut HashMap<RecordId, Vec<(RecordRef, String)>>,
+    ) {
+        match value {
+            Value::Record(child) => {
+                let layout = self.store.record(*child).layout;
+                if wanted.contains(&layout) {
+                    holders
+                        .entry(layout)
+                        .or_default()
+                        .push((*child, path.to_owned()));
+                }
+                self.collect_holders(program, wanted, *child, path, holders);
+            }
+            Value::Maybe(Some(inner)) => self.collect_value(program, wanted, inner, path, holders),
+            Value::Table(table) => {
+                for (id, row) in &self.store.tables[table.0 as usize].rows {
+                    let here = format!("{path}/{id}");
+                    self.collect_value(program, wanted, &Value::Record(*row), &here, holders);
+                }
+            }
+            Value::Map(map) => {
+                for (key, entry) in map.iter() {
+                    let here = format!("{path}/{}", key.json_key());
+                    self.collect_value(program, wanted, entry, &here, holders);
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -7,6 +7,12 @@
 //! code units, as the editor does. A change made against an older sequence than the text's
 //! is moved over the changes accepted since (the earlier change's insertions stay first), so
 //! concurrent edits from several viewers are all kept and every viewer ends with the same text.
+//!
+//! Only the latest changes are kept as changes: once [`FOLD_AT`] are, the oldest are applied to
+//! the base text (which then holds the text after them, and `seq` counts them), leaving the
+//! newest [`KEEP`]. So the stored form stays bounded however long a text is edited, while an
+//! editor that is behind by up to [`KEEP`] changes still has its change moved over the ones
+//! taken since; one further behind is refused and must take the text afresh.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +33,11 @@ pub struct CollabText {
     /// The text with every change applied.
     pub current: String,
 }
+
+/// How many changes the text keeps once it folds the older ones into its base text.
+pub const KEEP: usize = 32;
+/// How many kept changes make the text fold.
+pub const FOLD_AT: usize = 64;
 
 /// One step of a change set.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,7 +104,36 @@ impl CollabText {
         };
         self.changes.insert(count, encode(&ops).to_string());
         self.current = String::from_utf16_lossy(&next);
+        if self.changes.len() >= FOLD_AT {
+            self.fold(self.changes.len() - KEEP);
+        }
         true
+    }
+
+    /// Applies the oldest `folded` changes to the base text. The base stays one fragment under
+    /// the generation's id, which is what the generation is read back from.
+    fn fold(&mut self, folded: usize) {
+        let mut base: Vec<u16> = self.base_text().encode_utf16().collect();
+        let oldest: Vec<i32> = self.changes.keys().take(folded).copied().collect();
+        for number in &oldest {
+            let Some(change) = self.changes.remove(number) else {
+                continue;
+            };
+            // Every kept change applied when it was taken, so it applies to the base again.
+            if let Some(next) = parse_text(&change).and_then(|ops| apply(&base, &ops)) {
+                base = next;
+            }
+            self.seq += 1;
+        }
+        let id = self.generation.to_string();
+        self.fragments = BTreeMap::from([(id.clone(), String::from_utf16_lossy(&base))]);
+        self.order = vec![id];
+    }
+
+    /// Whether a viewer that has the changes before `sent` can be sent the later ones: the text
+    /// still keeps them all.
+    pub fn keeps_since(&self, sent: i32) -> bool {
+        self.seq <= sent && sent <= self.count()
     }
 
     fn base_text(&self) -> String {
@@ -353,6 +393,56 @@ mod tests {
         assert!(!text.append(5, &json!([2])));
         assert!(!text.append(2, &json!("not a change")));
         assert_eq!(text.count(), 2);
+    }
+
+    #[test]
+    fn old_changes_fold_into_the_base_and_a_late_change_still_moves_over_the_kept_ones() {
+        let mut text = CollabText::assigned("", 7);
+        for n in 0..FOLD_AT - 1 {
+            let length = text.current.encode_utf16().count();
+            let change = if length == 0 {
+                json!([[0, "a"]])
+            } else {
+                json!([length, [0, "a"]])
+            };
+            assert!(text.append(n as i32, &change));
+        }
+        assert_eq!(text.seq, 0);
+        let late_at = text.count() - 2;
+        // The change that reaches FOLD_AT folds all but the newest KEEP.
+        let length = text.current.encode_utf16().count();
+        assert!(text.append(text.count(), &json!([[0, "<"], length])));
+        assert_eq!(text.changes.len(), KEEP);
+        assert_eq!(text.seq, (FOLD_AT - KEEP) as i32);
+        assert_eq!(text.count(), FOLD_AT as i32);
+        assert_eq!(text.order, vec!["7".to_owned()]);
+        // The base holds the text after the folded changes, and the kept ones rebuild the rest.
+        let stored = text.stored();
+        assert_eq!(CollabText::from_stored(&stored), text);
+        assert_eq!(
+            text.fragments["7"].len(),
+            FOLD_AT - KEEP,
+            "{}",
+            text.fragments["7"]
+        );
+        // A change against a sequence still kept is moved over the changes taken since.
+        let behind: Vec<u16> = {
+            let mut base: Vec<u16> = text.base_text().encode_utf16().collect();
+            for (number, change) in &text.changes {
+                if *number < late_at {
+                    base = apply(&base, &parse_text(change).expect("a kept change"))
+                        .expect("it applies");
+                }
+            }
+            base
+        };
+        assert!(text.append(late_at, &json!([behind.len(), [0, ">"]])));
+        // At the end of the text it saw, after the later insertion there.
+        assert_eq!(text.current, format!("<{}>", "a".repeat(FOLD_AT - 1)));
+        // One made against a folded sequence is refused.
+        assert!(!text.append(text.seq - 1, &json!([[0, "x"]])));
+        assert!(!text.keeps_since(text.seq - 1));
+        assert!(text.keeps_since(text.seq));
     }
 
     #[test]

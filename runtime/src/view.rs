@@ -51,7 +51,37 @@ enum Mirror {
     Map {
         entries: BTreeMap<String, Mirror>,
         held: usize,
+        /// In the shared mirror, what was sent for the keys that left at its last walk of this
+        /// map: a view that skipped that step still holds them, and one of them coming back
+        /// must replace, not merge onto, what that view holds (see `Document::replacing`).
+        left: BTreeMap<String, Mirror>,
     },
+}
+
+impl Mirror {
+    /// Forgets which generations and row lists were walked, so that the next walk compares
+    /// every value with what was sent rather than skipping what looks unchanged.
+    fn forget_walks(&mut self) {
+        match self {
+            Mirror::Leaf(_) | Mirror::Text { .. } => {}
+            Mirror::Object { fields, seen } => {
+                *seen = 0;
+                fields.iter_mut().flatten().for_each(Mirror::forget_walks);
+            }
+            Mirror::Rows {
+                rows, list, seen, ..
+            } => {
+                *seen = 0;
+                *list = None;
+                rows.values_mut().for_each(Mirror::forget_walks);
+            }
+            Mirror::Items(items) => items.iter_mut().flatten().for_each(Mirror::forget_walks),
+            Mirror::Map { entries, left, .. } => {
+                entries.values_mut().for_each(Mirror::forget_walks);
+                left.clear();
+            }
+        }
+    }
 }
 
 /// The list of rows a view last walked. A table's own row list is remembered by its table,
@@ -138,12 +168,28 @@ pub(crate) fn viewer_independent(program: &Program) -> bool {
     })
 }
 
+/// Adds to an entry written whole what a delta from the old entry says of keys the whole lacks:
+/// those keys are gone, and the delta's nulls remove them from a client that held them.
+fn clear_what_left(whole: &mut Map<String, Json>, from_before: Map<String, Json>) {
+    for (key, change) in from_before {
+        match (whole.get_mut(&key), change) {
+            (None, change) => {
+                whole.insert(key, change);
+            }
+            (Some(Json::Object(inner)), Json::Object(change)) => clear_what_left(inner, change),
+            _ => {}
+        }
+    }
+}
+
 /// A view's identity in its document.
 pub type ViewId = usize;
 
 struct Viewer {
     who: Principal,
     state: Arc<Json>,
+    /// The shared mirror's walk, which keeps what left each map for the views that skip it.
+    keeps_left: bool,
 }
 
 impl Document {
@@ -286,6 +332,7 @@ impl Document {
         let viewer = Viewer {
             who: entry.who.clone(),
             state: Arc::clone(&entry.state),
+            keeps_left: false,
         };
         self.run.budget_left = self.limits.budget;
         self.run.bytes_left = self.limits.transaction_bytes;
@@ -297,6 +344,7 @@ impl Document {
                 let nobody = Viewer {
                     who: Principal::no_one(),
                     state: Arc::new(Json::Object(Map::new())),
+                    keeps_left: true,
                 };
                 let data =
                     self.diff_record(&program, &nobody, self.root, &mut shared_mirror, true)?;
@@ -510,6 +558,37 @@ impl Document {
         Ok(Some(out))
     }
 
+    /// The delta for a map entry that a view's client may still hold from before its key left
+    /// (`held_before`, what it was sent then) or may not hold at all: the entry whole, plus a
+    /// null (or a delta of nulls) for everything the old entry had that the new one lacks. So
+    /// the client ends with exactly the new entry either way, where the entry whole alone would
+    /// merge onto the old one.
+    fn replacing(
+        &mut self,
+        program: &Program,
+        viewer: &Viewer,
+        entry: &Value,
+        held_before: Mirror,
+        mirror: &mut Option<Mirror>,
+    ) -> Result<Option<Json>, Fault> {
+        let mut before = Some(held_before);
+        if let Some(before) = &mut before {
+            // The old entry's records are not the new one's: compare every field, whatever
+            // generations the old walks saw.
+            before.forget_walks();
+        }
+        let from_before = self.diff_value(program, viewer, entry, &mut before)?;
+        let whole = self.diff_value(program, viewer, entry, mirror)?;
+        Ok(match (whole, from_before) {
+            (Some(Json::Object(mut whole)), Some(Json::Object(from_before))) => {
+                clear_what_left(&mut whole, from_before);
+                Some(Json::Object(whole))
+            }
+            (None, from_before) => from_before,
+            (whole, _) => whole,
+        })
+    }
+
     fn record_hidden(
         &mut self,
         program: &Program,
@@ -548,8 +627,9 @@ impl Document {
             // A text is sent whole once per generation, then change by change.
             Value::Text(text) => {
                 let delta = match mirror {
+                    // A viewer further behind than the changes the text keeps takes it whole.
                     Some(Mirror::Text { generation, count })
-                        if *generation == text.generation && *count <= text.count() =>
+                        if *generation == text.generation && text.keeps_since(*count) =>
                     {
                         (*count < text.count()).then(|| text.view_since(*count))
                     }
@@ -592,9 +672,15 @@ impl Document {
                     *mirror = Some(Mirror::Map {
                         entries: BTreeMap::new(),
                         held: 0,
+                        left: BTreeMap::new(),
                     });
                 }
-                let Some(Mirror::Map { entries, held }) = mirror else {
+                let Some(Mirror::Map {
+                    entries,
+                    held,
+                    left,
+                }) = mirror
+                else {
                     return Ok(None);
                 };
                 let mut out = Map::new();
@@ -602,14 +688,26 @@ impl Document {
                 for (key, entry) in map.iter() {
                     let name = key.json_key();
                     let mut child = entries.remove(&name);
-                    if let Some(delta) = self.diff_value(program, viewer, entry, &mut child)? {
+                    let delta = match left.remove(&name) {
+                        Some(held_before) if child.is_none() && !viewer.keeps_left => {
+                            self.replacing(program, viewer, entry, held_before, &mut child)?
+                        }
+                        _ => self.diff_value(program, viewer, entry, &mut child)?,
+                    };
+                    if let Some(delta) = delta {
                         out.insert(name.clone(), delta);
                     }
                     if let Some(child) = child {
                         present.push((name, child));
                     }
                 }
-                let mut gone: Vec<String> = std::mem::take(entries).into_keys().collect();
+                let gone_mirrors = std::mem::take(entries);
+                let mut gone: Vec<String> = gone_mirrors.keys().cloned().collect();
+                *left = if viewer.keeps_left {
+                    gone_mirrors
+                } else {
+                    BTreeMap::new()
+                };
                 gone.sort_by(|a, b| match (a.parse::<i64>(), b.parse::<i64>()) {
                     (Ok(a), Ok(b)) => a.cmp(&b),
                     _ => a.encode_utf16().cmp(b.encode_utf16()),

@@ -15,7 +15,10 @@ pub(crate) fn compose(first: &mut Map<String, Json>, second: Map<String, Json>) 
             continue;
         }
         match (first.get_mut(&key), value) {
-            (Some(Json::Object(earlier)), Json::Object(later)) => compose(earlier, later),
+            // A text sent whole (`$i`) replaces the changes the earlier delta sent for it.
+            (Some(Json::Object(earlier)), Json::Object(later)) if !later.contains_key("$i") => {
+                compose(earlier, later)
+            }
             (_, later) => {
                 first.insert(key, later);
             }
@@ -111,6 +114,17 @@ mod tests {
                 json!({"rows": {"2": {"what": "x"}}, "count": 1})
             ),
             json!({"rows": {"1": null, "2": {"n": 1, "what": "x"}}, "count": 1})
+        );
+    }
+
+    #[test]
+    fn a_text_sent_whole_replaces_the_earlier_changes() {
+        assert_eq!(
+            composed(
+                json!({"body": {"40": "[3,[0,\"x\"]]", "$s": 41}}),
+                json!({"body": {"$g": 1, "$i": "abcx!", "$s": 90}})
+            ),
+            json!({"body": {"$g": 1, "$i": "abcx!", "$s": 90}})
         );
     }
 

@@ -1,7 +1,8 @@
 //! A viewer that applies every delta it receives sees what a viewer opening now sees: whatever
 //! mix of appends, deletions, edits and rolled-back transactions happened, and whenever the
 //! viewer joined. Lists of rows are sent as appends when they only grew, so this is what keeps
-//! that shortcut honest.
+//! that shortcut honest. Entries of a map of records come and go under the same keys, so a
+//! viewer that skipped a removal must still end with exactly the entry that came back.
 
 use adama_runtime::Document;
 use adama_runtime::Principal;
@@ -21,6 +22,11 @@ message Pick { int id; }
 channel say(Say s) { _lines <- {what: s.what, n: s.n}; if (s.n < 0) { abort; } }
 channel drop(Pick p) { if (_lines[p.id] as line) { line.delete(); } }
 channel bump(Pick p) { if (_lines[p.id] as line) { line.n += 1; if (line.n % 2 == 0) { line.hot = line.n; } else { line.hot.delete(); } } }
+record Tag { public int n; public maybe<int> hot; public map<int, int> seen; }
+public map<string, Tag> tags;
+message Mark { string k; int n; }
+channel tag(Mark m) { tags[m.k].n = m.n; if (m.n % 2 == 0) { tags[m.k].hot = m.n; tags[m.k].seen[m.n] = 1; } }
+channel untag(Mark m) { tags.remove(m.k); }
 "#;
 
 /// The same room where each viewer may see something of their own, so views cannot share deltas.
@@ -34,6 +40,9 @@ enum Step {
     Say(i32),
     Drop(i32),
     Bump(i32),
+    /// An entry of the map of records set (created when missing) or removed, by key.
+    Tag(u8, i32),
+    Untag(u8),
     Join,
 }
 
@@ -42,6 +51,8 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (-1..6i32).prop_map(Step::Say),
         1 => (1..12i32).prop_map(Step::Drop),
         1 => (1..12i32).prop_map(Step::Bump),
+        2 => (0..3u8, 0..4i32).prop_map(|(key, n)| Step::Tag(key, n)),
+        1 => (0..3u8).prop_map(Step::Untag),
         1 => Just(Step::Join),
     ]
 }
@@ -184,6 +195,16 @@ fn follow(
                 ),
                 Step::Drop(id) => send(&mut document, "drop", json!({"id": id})),
                 Step::Bump(id) => send(&mut document, "bump", json!({"id": id})),
+                Step::Tag(key, n) => send(
+                    &mut document,
+                    "tag",
+                    json!({"k": format!("k{key}"), "n": n}),
+                ),
+                Step::Untag(key) => send(
+                    &mut document,
+                    "untag",
+                    json!({"k": format!("k{key}"), "n": 0}),
+                ),
                 Step::Join => {
                     views.push(document.open_view(Principal::new("bo", "acme"), json!({})));
                     seen.push(Json::Object(Map::new()));
@@ -263,4 +284,37 @@ fn a_viewer_that_skipped_a_deletion_is_told_of_it() {
         // The count went down and back up while Bo was away: written again, which is harmless.
         json!({"lines": {"1": null, "3": {"id": 3, "what": "c", "n": 0}, "@o": [2, 3]}, "count": 2})
     );
+}
+
+#[test]
+fn a_viewer_that_skipped_a_key_removal_ends_with_only_the_new_entry() {
+    let mut document = room();
+    let ann = document.open_view(Principal::new("ann", "acme"), json!({}));
+    let bo = document.open_view(Principal::new("bo", "acme"), json!({}));
+    let mut seen = [Json::Object(Map::new()), Json::Object(Map::new())];
+    let mut take = |document: &mut Document, index: usize, view| {
+        let delta = document.view_delta(view).expect("a delta");
+        if let Some(data) = delta.get("data") {
+            apply(&mut seen[index], data);
+        }
+        delta
+    };
+    send(&mut document, "tag", json!({"k": "a", "n": 2}));
+    take(&mut document, 0, ann);
+    take(&mut document, 1, bo);
+    // Bo's connection is busy while the entry leaves and comes back without `hot` or `seen`.
+    send(&mut document, "untag", json!({"k": "a", "n": 0}));
+    take(&mut document, 0, ann);
+    send(&mut document, "tag", json!({"k": "a", "n": 1}));
+    take(&mut document, 0, ann);
+    let delta = take(&mut document, 1, bo);
+    assert_eq!(
+        delta["data"]["tags"],
+        // The entry whole, and a null for everything the old one had that the new one lacks.
+        json!({"a": {"n": 1, "hot": null, "seen": {"2": null}}})
+    );
+    for mut followed in seen {
+        settled(&mut followed);
+        assert_eq!(followed["tags"], json!({"a": {"n": 1}}));
+    }
 }

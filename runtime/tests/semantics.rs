@@ -532,3 +532,268 @@ fn a_string_ingested_into_a_text_field_starts_its_generation() {
     assert_eq!(dump["__auto_gen"], json!(2));
     assert_eq!(view["all"]["1"]["t"], json!({"$g": 1, "$i": "hi", "$s": 0}));
 }
+
+#[test]
+fn a_patch_builds_records_inside_maps() {
+    let (dump, data) = run(corpus!("d2_PatchCreatesMapRecords_success.a"), json!({}));
+    assert_eq!(dump["seats"], json!({"k": {"id": 0, "f": 1, "who": ""}}));
+    assert_eq!(
+        dump["rows"],
+        json!({"2": {"a": {"id": 0, "f": 0, "who": "ann"}}})
+    );
+    assert_eq!(dump["spare"], json!({"id": 0, "f": 4, "who": ""}));
+    assert_eq!(data["seats"], json!({"k": {"f": 1, "who": ""}}));
+    assert_eq!(data["count"], json!(1));
+
+    // The `apply` command takes the same path: patch the record at k, add one at j, drop k.
+    let (name, source) = corpus!("d2_PatchCreatesMapRecords_success.a");
+    let program = compile(name, source).expect("compiles");
+    let mut document = Document::new(program, "space", "key").expect("a document");
+    document
+        .execute(
+            &json!({"command": "construct", "who": {"agent": "?", "authority": "?"},
+            "arg": {}, "timestamp": 0}),
+        )
+        .expect("construct");
+    let record = document
+        .execute(
+            &json!({"command": "apply", "who": {"agent": "?", "authority": "?"},
+            "patch": {"seats": {"k": {"who": "bo"}, "j": {"f": 9}}}, "timestamp": 1}),
+        )
+        .expect("apply");
+    assert_eq!(
+        document.dump()["seats"],
+        json!({"j": {"id": 0, "f": 9, "who": ""}, "k": {"id": 0, "f": 1, "who": "bo"}})
+    );
+    assert_eq!(record.undo["seats"]["j"], Json::Null);
+    document
+        .execute(
+            &json!({"command": "apply", "who": {"agent": "?", "authority": "?"},
+            "patch": {"seats": {"k": null}}, "timestamp": 2}),
+        )
+        .expect("apply");
+    assert_eq!(
+        document.dump()["seats"],
+        json!({"j": {"id": 0, "f": 9, "who": ""}})
+    );
+}
+
+#[test]
+fn a_replication_inside_a_record_keeps_its_state_in_each_row() {
+    let (name, source) = corpus!("f2_RecordReplication_success.a");
+    let program = compile(name, source).expect("compiles");
+    let mut document = Document::new(program.clone(), "space", "key").expect("a document");
+    let who = json!({"agent": "ann", "authority": "acme"});
+    document
+        .execute(&json!({"command": "construct", "who": who, "arg": {}, "timestamp": 0}))
+        .expect("construct");
+    document
+        .execute(&json!({"command": "connect", "who": who, "timestamp": 1}))
+        .expect("connect");
+    for (name, amount) in [("a", 1), ("b", 2)] {
+        document
+            .execute(&json!({"command": "send", "who": who, "channel": "add",
+                "message": {"name": name, "amount": amount}, "timestamp": 1}))
+            .expect("add");
+    }
+    let replicate = |document: &mut Document, timestamp: i64| {
+        document.execute(&json!({"command": "replicate", "timestamp": timestamp}))
+    };
+    let requested = replicate(&mut document, 10).expect("requested").redo;
+    assert_eq!(requested["_items"]["1"]["summary"]["state"], json!(110));
+    assert_eq!(
+        requested["_items"]["2"]["summary"]["key"],
+        json!("space/key/_items/2")
+    );
+    let failed = replicate(&mut document, 20).expect("failed").redo;
+    assert_eq!(
+        failed["_items"]["1"]["summary"],
+        json!({"state": 150, "time": "20", "failures": 1})
+    );
+    assert_eq!(
+        replicate(&mut document, 500).expect_err("waits").code,
+        131_205
+    );
+
+    // The statuses are stored with the rows and survive a rebuild.
+    let dump = document.dump();
+    let mut rebuilt = Document::new(program, "space", "key").expect("a document");
+    rebuilt.insert(&dump);
+    assert_eq!(rebuilt.dump(), dump);
+    let next = replicate(&mut document, 1_020).expect("retried");
+    let again = replicate(&mut rebuilt, 1_020).expect("retried");
+    assert_eq!(next.redo, again.redo);
+    assert_eq!(
+        next.redo["_items"]["2"]["summary"],
+        json!({"time": "1020", "failures": 2})
+    );
+
+    // Views show the status through the formula, never the field.
+    let viewer = rebuilt.open_view(Principal::new("ann", "acme"), json!({}));
+    let view = rebuilt.view_delta(viewer).expect("a view")["data"].clone();
+    let row = &view["items"]["1"];
+    assert!(row.get("summary").is_none(), "{view}");
+    assert!(
+        row["status"]
+            .as_str()
+            .is_some_and(|status| status.starts_with("PutFailed;space/key/_items/1;")),
+        "{view}"
+    );
+
+    // A deleted row takes its status with it: the next step is the other row's only.
+    rebuilt
+        .execute(&json!({"command": "send", "who": who, "channel": "drop",
+            "message": {"id": 1}, "timestamp": 1_100}))
+        .expect("drop");
+    assert!(rebuilt.dump()["_items"].get("1").is_none());
+    let last = replicate(&mut rebuilt, 3_020).expect("retried").redo;
+    assert_eq!(
+        last["_items"],
+        json!({"2": {"summary": {"time": "3020", "failures": 3}}})
+    );
+}
+
+/// What an editor does with a view of a text: take `$i` whole, or apply the numbered change
+/// sets in order. Returns the text and the count it has. (The test's texts are ASCII.)
+fn follow_text(client: &mut (String, i32), delta: &Json) {
+    if let Some(whole) = delta.get("$i").and_then(Json::as_str) {
+        client.0 = whole.to_owned();
+    } else if let Some(object) = delta.as_object() {
+        let mut numbered: Vec<(i32, &str)> = object
+            .iter()
+            .filter_map(|(key, change)| Some((key.parse().ok()?, change.as_str()?)))
+            .collect();
+        numbered.sort();
+        for (number, change) in numbered {
+            assert_eq!(number, client.1, "changes arrive in order without gaps");
+            let parts: Json = serde_json::from_str(change).expect("a change set");
+            let mut out = String::new();
+            let mut at = 0;
+            for part in parts.as_array().expect("an array") {
+                match part {
+                    Json::Number(keep) => {
+                        let keep = keep.as_u64().expect("a count") as usize;
+                        out.push_str(&client.0[at..at + keep]);
+                        at += keep;
+                    }
+                    Json::Array(replace) => {
+                        at += replace[0].as_u64().expect("a count") as usize;
+                        let lines: Vec<&str> =
+                            replace[1..].iter().filter_map(Json::as_str).collect();
+                        out.push_str(&lines.join("\n"));
+                    }
+                    other => panic!("not a change part: {other}"),
+                }
+            }
+            assert_eq!(at, client.0.len(), "the change spans the text");
+            client.0 = out;
+            client.1 += 1;
+        }
+    }
+    if let Some(count) = delta.get("$s").and_then(Json::as_i64) {
+        client.1 = count as i32;
+    }
+}
+
+#[test]
+fn old_text_changes_fold_while_two_editors_keep_editing() {
+    let corpus = corpus!("f1_CollaborativeText_success.a");
+    let (mut document, views) = two_viewers(corpus);
+    let mut clients = vec![(String::new(), 0), (String::new(), 0)];
+    let take = |document: &mut Document, clients: &mut Vec<(String, i32)>, index: usize| {
+        let delta = document.view_delta(views[index]).expect("a view");
+        if let Some(body) = delta["data"].get("body") {
+            follow_text(&mut clients[index], body);
+        }
+    };
+    take(&mut document, &mut clients, 0);
+    take(&mut document, &mut clients, 1);
+    // Ann types at the end of what she has; Bob types at the start of what he has, and takes
+    // his view only every fifth round, so his edits are made against older sequences.
+    for round in 0..150 {
+        let (ann_text, ann_seq) = clients[0].clone();
+        edit(
+            &mut document,
+            "ann",
+            ann_seq,
+            json!([ann_text.len(), [0, "a"]]),
+        );
+        let dump = document.dump();
+        assert_eq!(dump["lastTaken"], json!(true), "ann's edit {round}");
+        if round % 3 == 0 {
+            let (bob_text, bob_seq) = clients[1].clone();
+            edit(
+                &mut document,
+                "bob",
+                bob_seq,
+                json!([[0, "b"], bob_text.len()]),
+            );
+            assert_eq!(
+                document.dump()["lastTaken"],
+                json!(true),
+                "bob's edit {round}"
+            );
+        }
+        take(&mut document, &mut clients, 0);
+        if round % 5 == 4 {
+            take(&mut document, &mut clients, 1);
+        }
+    }
+    take(&mut document, &mut clients, 1);
+    let dump = document.dump();
+    let shown = dump["shown"].as_str().expect("the text").to_owned();
+    assert_eq!(shown, format!("{}hello{}", "b".repeat(50), "a".repeat(150)));
+    for client in &clients {
+        assert_eq!(client.0, shown);
+    }
+    // The stored form keeps a bounded number of changes; the rest are in the base text.
+    let body = &dump["body"];
+    let kept = body["changes"].as_object().expect("changes").len();
+    assert!(kept < 64, "{kept} changes kept");
+    let seq = body["seq"].as_i64().expect("seq");
+    assert_eq!(seq as usize + kept, 200);
+    assert_eq!(body["order"], json!({"0": "1"}));
+    // dump -> insert -> dump is the identity, and the rebuilt text is the same text.
+    let program = compile("f1.a", corpus.1).expect("compiles");
+    let mut rebuilt = Document::new(program, "space", "key").expect("a document");
+    rebuilt.insert(&dump);
+    assert_eq!(rebuilt.dump(), dump);
+    let late = rebuilt.open_view(Principal::new("cat", "acme"), json!({}));
+    assert_eq!(
+        rebuilt.view_delta(late).expect("a view")["data"]["body"],
+        json!({"$g": 1, "$i": shown, "$s": 200})
+    );
+    // An edit against a sequence folded away is refused; a viewer that far behind takes the
+    // text whole.
+    edit(&mut document, "bob", (seq - 1) as i32, json!([[0, "x"]]));
+    assert_eq!(document.dump()["lastTaken"], json!(false));
+    for _ in 0..70 {
+        let (ann_text, ann_seq) = clients[0].clone();
+        edit(
+            &mut document,
+            "ann",
+            ann_seq,
+            json!([ann_text.len(), [0, "a"]]),
+        );
+        take(&mut document, &mut clients, 0);
+    }
+    let behind = document.view_delta(views[1]).expect("a view")["data"]["body"].clone();
+    assert_eq!(behind["$i"], document.dump()["shown"], "{behind}");
+    assert_eq!(behind["$s"], json!(270));
+}
+
+#[test]
+fn a_long_edited_text_stores_its_old_changes_in_the_base() {
+    let (dump, view) = run(corpus!("f1_TextFoldsOldChanges_success.a"), json!({}));
+    let body = &dump["body"];
+    let kept = body["changes"].as_object().expect("changes").len();
+    let seq = body["seq"].as_i64().expect("seq") as usize;
+    assert_eq!(seq + kept, 100);
+    assert!(kept < 64 && seq > 0, "{body}");
+    let base = body["fragments"]["1"].as_str().expect("the base");
+    assert_eq!(base, "x".repeat(seq));
+    assert_eq!(
+        view["body"],
+        json!({"$g": 1, "$i": "x".repeat(100), "$s": 100})
+    );
+}

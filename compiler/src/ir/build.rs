@@ -253,6 +253,7 @@ impl Builder<'_> {
                             name,
                             service: replication.service.name.clone(),
                             method: replication.method.name.clone(),
+                            record: RecordId::ROOT,
                             slot,
                             unit: unit_id,
                             value: replication.value,
@@ -331,6 +332,9 @@ impl Builder<'_> {
                                     records: None,
                                 };
                                 self.push_field(index, layout);
+                            }
+                            RecordMember::Replication(replication) => {
+                                self.push_record_replication(index, unit_id, replication);
                             }
                             _ => {}
                         }
@@ -832,6 +836,40 @@ impl Builder<'_> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// A record's `replication<service:method> name = expr;`: a private stored field of the
+    /// record for its status, and the replication the `replicate` command steps in every
+    /// record of the layout.
+    fn push_record_replication(
+        &mut self,
+        record: RecordId,
+        unit: UnitId,
+        replication: &crate::hir::Replication,
+    ) {
+        let name = replication.name.name.clone();
+        self.push_field(
+            record,
+            FieldLayout {
+                name: name.clone(),
+                ty: Ty::Replication,
+                kind: FieldKind::Stored { default: None },
+                privacy: PrivacyRule::Private,
+                implicit: false,
+                records: None,
+            },
+        );
+        if let Some(&slot) = self.program.records[record].slot_index.get(&name) {
+            self.program.replications.push(ReplicationDef {
+                name,
+                service: replication.service.name.clone(),
+                method: replication.method.name.clone(),
+                record,
+                slot,
+                unit,
+                value: replication.value,
+            });
         }
     }
 

@@ -203,17 +203,21 @@ pub struct Program {
     pub static_send: Vec<(UnitId, Block)>,
     /// `@static` settings whose value is a constant (`maximum_history = 500;`).
     pub static_settings: Vec<(String, UnitId, ExprId)>,
-    /// Document-level `replication<service:method> name = expr;`, in declaration order.
+    /// `replication<service:method> name = expr;` of the document and of records, in
+    /// declaration order.
     pub replications: Vec<ReplicationDef>,
 }
 
-/// `replication<service:method> name = expr;`: its status lives in a root slot.
+/// `replication<service:method> name = expr;`: its status lives in a slot of the record that
+/// declares it (the document's root record for a document-level one).
 #[derive(Debug, Clone)]
 pub struct ReplicationDef {
     pub name: String,
     pub service: String,
     pub method: String,
-    /// The root slot holding the status.
+    /// The record layout that declares it; `RecordId::ROOT` for the document.
+    pub record: RecordId,
+    /// The slot of that record holding the status.
     pub slot: u32,
     pub unit: UnitId,
     pub value: ExprId,

@@ -27,6 +27,22 @@ impl Checker<'_> {
                 mutable_source: !readonly,
             };
         }
+        if let Some(record) = self.context.record.clone()
+            && self
+                .signatures
+                .records
+                .get(&*record)
+                .is_some_and(|sig| sig.replications.contains(&ident.name))
+        {
+            self.note(
+                ident.node,
+                Definition::Replication {
+                    owner: Owner::Record(record.to_string()),
+                    name: ident.name.clone(),
+                },
+            );
+            return Value::of(Ty::Replication);
+        }
         if let Some(value) = self.struct_member_in_scope(&ident.name) {
             let owner = match (&self.context.record, &self.context.message) {
                 (Some(record), _) => Owner::Record(record.to_string()),

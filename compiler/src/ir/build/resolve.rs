@@ -517,10 +517,7 @@ impl Resolver<'_, '_> {
             Some(Definition::Local { node, .. }) => self.slots.get(&node).copied().map(Res::Local),
             Some(Definition::Receiver) => self.receiver.map(Res::Local),
             Some(Definition::Field { owner, name }) => self.bare_field(&owner, &name),
-            Some(Definition::Replication {
-                owner: Owner::Document,
-                name,
-            }) => self.bare_field(&Owner::Document, &name),
+            Some(Definition::Replication { owner, name }) => self.bare_field(&owner, &name),
             Some(Definition::View(name)) => self.view_index(&name).map(Res::ViewField),
             Some(Definition::Channel(name)) => {
                 let program = &self.builder.program;
