@@ -6,6 +6,14 @@
 //! database is freed after the timing (the routine returns it), since `adama check` leaves that to
 //! the end of the process.
 //!
+//! Where a cold check of the 10,000-line program spends its CPU time (`perf record` of
+//! `adama check`): parsing a third (tree-sitter alone, with its own allocations), lowering with
+//! the syntax checks 30 % (a tenth of the whole in the syntax checks' walk over every node),
+//! checking items 23 % (4 of them building the declaration table), and allocation with first
+//! touches of fresh pages spread through all of them. The same shares hold at 100,000 lines;
+//! the time per line grows with the size (7 % more at 50,000 lines, 21 % at 100,000) as the
+//! working set outgrows the caches.
+//!
 //! Targets: cold check under 25 ms; re-check under 2 ms. Run with
 //! `cargo bench -p adama-compiler`.
 
