@@ -4,6 +4,10 @@
 //! [`crate::syntax`] turns into diagnostics. Callers that keep the previous tree pass it back so
 //! that an edit re-parses incrementally.
 
+use std::num::NonZeroU16;
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
 use tree_sitter::{Language, Node, Parser, Tree};
 
 /// A parsed file: its text and its concrete syntax tree.
@@ -70,5 +74,77 @@ pub fn walk_tree<'tree>(root: Node<'tree>, mut visit: impl FnMut(Node<'tree>) ->
                 break 'walk;
             }
         }
+    }
+}
+
+/// The id of each field name of the grammar. Tree-sitter finds a field by name by comparing it
+/// with every field name of the language, and the compiler asks for fields at nearly every node,
+/// so the names are hashed once here instead.
+pub fn field_id(name: &str) -> Option<NonZeroU16> {
+    static IDS: OnceLock<FxHashMap<String, NonZeroU16>> = OnceLock::new();
+    IDS.get_or_init(|| {
+        let language = language();
+        (1..=language.field_count())
+            .filter_map(|id| {
+                let id = u16::try_from(id).ok()?;
+                Some((
+                    language.field_name_for_id(id)?.to_owned(),
+                    NonZeroU16::new(id)?,
+                ))
+            })
+            .collect()
+    })
+    .get(name)
+    .copied()
+}
+
+/// The child in field `name`, if there is one: `Node::child_by_field_name` without the search
+/// through the language's field names.
+pub fn child_by_field<'tree>(node: Node<'tree>, name: &str) -> Option<Node<'tree>> {
+    node.child_by_field_id(field_id(name)?.get())
+}
+
+/// A value for every node kind of the grammar, computed once from the kind's name, so that walks
+/// over every node dispatch on the kind's id rather than compare its name with many strings.
+///
+/// Invariant: `Node::kind` is the name of `Node::kind_id`, so looking a node up here gives what
+/// `classify(node.kind())` gives.
+pub struct KindTable<T> {
+    by_id: Vec<T>,
+    classify: fn(&str) -> T,
+}
+
+impl<T: Copy> KindTable<T> {
+    /// The table of `classify` over every kind name of the language.
+    pub fn new(classify: fn(&str) -> T) -> KindTable<T> {
+        let language = language();
+        let by_id = (0..language.node_kind_count())
+            .map(|id| {
+                let name = u16::try_from(id)
+                    .ok()
+                    .and_then(|id| language.node_kind_for_id(id))
+                    .unwrap_or("");
+                classify(name)
+            })
+            .collect();
+        KindTable { by_id, classify }
+    }
+
+    /// The value of `node`'s kind; kinds outside the table (the ERROR symbol) are classified by
+    /// name.
+    pub fn get(&self, node: Node<'_>) -> T {
+        match self.by_id.get(usize::from(node.kind_id())) {
+            Some(value) => *value,
+            None => (self.classify)(node.kind()),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for KindTable<T> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("KindTable")
+            .field("kinds", &self.by_id.len())
+            .finish_non_exhaustive()
     }
 }

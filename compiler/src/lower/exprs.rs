@@ -7,6 +7,8 @@
 //! expression whose kind is unknown, an ERROR or a MISSING node lowers to `Expr::Missing`.
 //! Literal-valued expressions are in `values.rs`.
 
+use std::sync::OnceLock;
+
 use tree_sitter::Node;
 
 use super::values;
@@ -14,6 +16,7 @@ use super::{Lowerer, field, fields, has_field};
 use crate::hir::{
     BinaryOp, CompoundOp, Expr, ExprId, Ident, NodeId, ObjectField, PostfixOp, PrefixOp,
 };
+use crate::parse::KindTable;
 
 /// Lowers one expression node, whose id is already allocated, and stores it.
 pub(super) type ExprFn = fn(&mut Lowerer<'_>, Node<'_>, NodeId) -> ExprId;
@@ -51,7 +54,8 @@ fn lowering(node: Node<'_>) -> Option<ExprFn> {
     if node.is_missing() || node.is_error() {
         return None;
     }
-    expr_fn(node.kind())
+    static TABLE: OnceLock<KindTable<Option<ExprFn>>> = OnceLock::new();
+    TABLE.get_or_init(|| KindTable::new(expr_fn)).get(node)
 }
 
 impl Lowerer<'_> {

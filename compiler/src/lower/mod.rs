@@ -28,8 +28,9 @@ mod tests;
 
 use std::collections::HashMap;
 use std::num::NonZeroU16;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use tree_sitter::{Node, Tree};
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -67,7 +68,7 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
     };
     let mut syntax = Vec::new();
     let previous = cache.take(path);
-    let mut kept: CachedItems = HashMap::new();
+    let mut kept = CachedItems::with_capacity_and_hasher(previous.len(), FxBuildHasher);
     let root = tree.root_node();
     if root.is_error() {
         // The parser could not place even the outline of the file: nothing is an item.
@@ -158,8 +159,9 @@ struct CachedItem {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// A file's cached items, by node kind and item text.
-type CachedItems = HashMap<(u16, String), Arc<CachedItem>>;
+/// A file's cached items, by node kind and item text (hashed quickly: every item's whole text is
+/// a key).
+type CachedItems = FxHashMap<(u16, String), Arc<CachedItem>>;
 
 /// The lowered items of each file's last version, by item text.
 #[derive(Debug, Default)]
@@ -295,25 +297,9 @@ fn too_deep(node: Node<'_>) -> Diagnostic {
     .with_help("split it into smaller expressions with local variables")
 }
 
-/// The id of each field name of the grammar. Tree-sitter finds a field by name by comparing it
-/// with every field name of the language, and lowering asks for fields at every node, so the
-/// names are hashed once here instead.
+/// The id of field `name` of the grammar.
 fn field_id(name: &str) -> Option<NonZeroU16> {
-    static IDS: OnceLock<HashMap<String, NonZeroU16>> = OnceLock::new();
-    IDS.get_or_init(|| {
-        let language = crate::parse::language();
-        (1..=language.field_count())
-            .filter_map(|id| {
-                let id = u16::try_from(id).ok()?;
-                Some((
-                    language.field_name_for_id(id)?.to_owned(),
-                    NonZeroU16::new(id)?,
-                ))
-            })
-            .collect()
-    })
-    .get(name)
-    .copied()
+    crate::parse::field_id(name)
 }
 
 /// The child in field `name`, if there is one.

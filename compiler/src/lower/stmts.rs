@@ -6,10 +6,13 @@
 //! table, that stores its statement itself; nesting counts against the depth limit (a statement
 //! past it lowers to `Stmt::Empty`).
 
+use std::sync::OnceLock;
+
 use tree_sitter::Node;
 
 use super::{Lowerer, field, find_token, has_field, named_children};
 use crate::hir::{Block, ExprId, InferKind, NodeId, Stmt, StmtId};
+use crate::parse::KindTable;
 
 /// Lowers one statement node, whose id is already allocated, and stores it.
 type StmtFn = fn(&mut Lowerer<'_>, Node<'_>, NodeId) -> StmtId;
@@ -59,7 +62,8 @@ fn lowering(node: Node<'_>) -> Option<StmtFn> {
     if node.is_missing() || node.is_error() {
         return None;
     }
-    stmt_fn(node.kind())
+    static TABLE: OnceLock<KindTable<Option<StmtFn>>> = OnceLock::new();
+    TABLE.get_or_init(|| KindTable::new(stmt_fn)).get(node)
 }
 
 impl Lowerer<'_> {

@@ -9,6 +9,7 @@ use tree_sitter::Node;
 
 use super::node_text;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::parse::child_by_field;
 
 /// Checks the node for a chain; reports at most one diagnostic per chain, on its outermost node.
 pub fn check(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
@@ -22,8 +23,7 @@ pub fn check(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
 }
 
 fn operator<'text>(text: &'text str, node: Node<'_>) -> &'text str {
-    node.child_by_field_name("operator")
-        .map_or("", |op| node_text(text, op))
+    child_by_field(node, "operator").map_or("", |op| node_text(text, op))
 }
 
 fn is_equality(op: &str) -> bool {
@@ -39,9 +39,7 @@ fn binary(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
     if op == "<" {
         ingestion_arrow(text, node, diagnostics);
     }
-    let Some(left) = node
-        .child_by_field_name("left")
-        .filter(|left| left.kind() == "binary_expression")
+    let Some(left) = child_by_field(node, "left").filter(|left| left.kind() == "binary_expression")
     else {
         return;
     };
@@ -60,7 +58,7 @@ fn binary(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
         return;
     }
     if is_relation(op) && is_relation(left_op) {
-        let nested_range = left.child_by_field_name("left").is_some_and(|inner| {
+        let nested_range = child_by_field(left, "left").is_some_and(|inner| {
             inner.kind() == "binary_expression" && is_relation(operator(text, inner))
         });
         let is_range = matches!(op, "<" | "<=") && matches!(left_op, "<" | "<=") && !nested_range;
@@ -79,9 +77,8 @@ fn binary(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
 
 fn conditional(node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
     for field in ["consequence", "alternative"] {
-        if let Some(branch) = node
-            .child_by_field_name(field)
-            .filter(|branch| branch.kind() == "conditional_expression")
+        if let Some(branch) =
+            child_by_field(node, field).filter(|branch| branch.kind() == "conditional_expression")
         {
             diagnostics.push(
                 Diagnostic::error(
@@ -103,9 +100,8 @@ fn prefix(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
     {
         return;
     }
-    if let Some(operand) = node
-        .child_by_field_name("operand")
-        .filter(|operand| operand.kind() == "prefix_expression")
+    if let Some(operand) =
+        child_by_field(node, "operand").filter(|operand| operand.kind() == "prefix_expression")
     {
         let outer = operator(text, node);
         let inner = operator(text, operand);
@@ -121,10 +117,7 @@ fn prefix(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
 }
 
 fn containment(node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
-    if node
-        .child_by_field_name("key")
-        .is_some_and(|key| key.kind() == "containment_expression")
-    {
+    if child_by_field(node, "key").is_some_and(|key| key.kind() == "containment_expression") {
         diagnostics.push(
             Diagnostic::error(
                 Code::OperatorChain,
@@ -140,12 +133,11 @@ fn containment(node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
 /// comparison with a negative number needs a space. (Where an ingestion cannot stand, the parser
 /// splits the arrow; the language does not.)
 fn ingestion_arrow(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
-    let Some(less) = node.child_by_field_name("operator") else {
+    let Some(less) = child_by_field(node, "operator") else {
         return;
     };
-    let Some(right) = node
-        .child_by_field_name("right")
-        .filter(|right| right.kind() == "prefix_expression")
+    let Some(right) =
+        child_by_field(node, "right").filter(|right| right.kind() == "prefix_expression")
     else {
         return;
     };

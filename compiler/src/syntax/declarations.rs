@@ -3,13 +3,14 @@
 use tree_sitter::Node;
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::parse::child_by_field;
 
 /// A function must declare its return type.
 pub fn function(_text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
-    if node.child_by_field_name("return_type").is_some() {
+    if child_by_field(node, "return_type").is_some() {
         return;
     }
-    let Some(parameters) = node.child_by_field_name("parameters") else {
+    let Some(parameters) = child_by_field(node, "parameters") else {
         return;
     };
     let at = parameters.end_byte();
@@ -21,16 +22,14 @@ pub fn function(_text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) 
 
 /// `@web put` takes the request body as a message parameter; the other methods take none.
 pub fn web_handler(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
-    let Some(method) = node.child_by_field_name("method") else {
+    let Some(method) = child_by_field(node, "method") else {
         return;
     };
     let method_text = super::node_text(text, method);
-    let parameter = node.child_by_field_name("parameter");
+    let parameter = child_by_field(node, "parameter");
     match (method_text, parameter) {
         ("put", None) => {
-            let at = node
-                .child_by_field_name("path")
-                .map_or(method.end_byte(), |path| path.end_byte());
+            let at = child_by_field(node, "path").map_or(method.end_byte(), |path| path.end_byte());
             diagnostics.push(
                 Diagnostic::error(
                     Code::MissingToken,
@@ -43,8 +42,7 @@ pub fn web_handler(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>
             );
         }
         ("get" | "delete" | "options", Some(parameter)) => {
-            let start = node
-                .child_by_field_name("message_type")
+            let start = child_by_field(node, "message_type")
                 .map_or(parameter.start_byte(), |ty| ty.start_byte());
             diagnostics.push(
                 Diagnostic::error(
@@ -61,9 +59,7 @@ pub fn web_handler(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>
 
 /// `unique` marks the id of a message used as a row key, so only a field named `id` may carry it.
 pub fn message_field(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
-    let name = node
-        .child_by_field_name("name")
-        .map_or("", |name| super::node_text(text, name));
+    let name = child_by_field(node, "name").map_or("", |name| super::node_text(text, name));
     let mut cursor = node.walk();
     for option in node.children_by_field_name("option", &mut cursor) {
         if super::node_text(text, option) == "unique" && name != "id" {

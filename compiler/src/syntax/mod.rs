@@ -14,9 +14,12 @@ mod recovery;
 mod reserved;
 mod temporal;
 
+use std::sync::OnceLock;
+
 use tree_sitter::{Node, Tree};
 
 use crate::diagnostic::Diagnostic;
+use crate::parse::KindTable;
 
 /// At most this many syntax diagnostics are reported for one file; past that, they are noise.
 pub const MAX_SYNTAX_DIAGNOSTICS: usize = 200;
@@ -34,6 +37,28 @@ pub fn check_node(text: &str, root: Node<'_>) -> Vec<Diagnostic> {
     diagnostics
 }
 
+/// A check of the nodes of one kind.
+type KindCheck = fn(&str, Node<'_>, &mut Vec<Diagnostic>);
+
+/// The check of each node kind that has one.
+fn kind_check(kind: &str) -> Option<KindCheck> {
+    let check: KindCheck = match kind {
+        "number" => literals::number,
+        "string" => literals::string,
+        "binary_expression"
+        | "conditional_expression"
+        | "prefix_expression"
+        | "containment_expression" => chains::check,
+        "function_declaration" => declarations::function,
+        "web_handler" => declarations::web_handler,
+        "message_field" => declarations::message_field,
+        "cached_formula_declaration" => temporal::cached_unit,
+        "datetime_literal" => temporal::datetime,
+        _ => return None,
+    };
+    Some(check)
+}
+
 /// Checks one node; returns whether its children should be visited.
 fn visit(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) -> bool {
     if node.is_error() {
@@ -44,21 +69,9 @@ fn visit(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) -> bool 
         diagnostics.push(recovery::missing_node(text, node));
         return false;
     }
-    match node.kind() {
-        "number" => literals::number(text, node, diagnostics),
-        "string" => literals::string(text, node, diagnostics),
-        "binary_expression"
-        | "conditional_expression"
-        | "prefix_expression"
-        | "containment_expression" => {
-            chains::check(text, node, diagnostics);
-        }
-        "function_declaration" => declarations::function(text, node, diagnostics),
-        "web_handler" => declarations::web_handler(text, node, diagnostics),
-        "message_field" => declarations::message_field(text, node, diagnostics),
-        "cached_formula_declaration" => temporal::cached_unit(text, node, diagnostics),
-        "datetime_literal" => temporal::datetime(text, node, diagnostics),
-        _ => {}
+    static CHECKS: OnceLock<KindTable<Option<KindCheck>>> = OnceLock::new();
+    if let Some(check) = CHECKS.get_or_init(|| KindTable::new(kind_check)).get(node) {
+        check(text, node, diagnostics);
     }
     reserved::check(text, node, diagnostics);
     true

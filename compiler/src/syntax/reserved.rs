@@ -4,10 +4,13 @@
 //! function or type. The grammar reads them as plain identifiers so that this check can say which
 //! word is reserved.
 
+use std::sync::OnceLock;
+
 use tree_sitter::Node;
 
 use super::node_text;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::parse::KindTable;
 
 /// Words no declaration may use as its name.
 pub const RESERVED_NAMES: &[&str] = &[
@@ -121,10 +124,14 @@ fn declared_name_field(kind: &str) -> Option<&'static str> {
 
 /// Checks a declaring node's name.
 pub fn check(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
-    let Some(field) = declared_name_field(node.kind()) else {
+    static FIELDS: OnceLock<KindTable<Option<&'static str>>> = OnceLock::new();
+    let Some(field) = FIELDS
+        .get_or_init(|| KindTable::new(declared_name_field))
+        .get(node)
+    else {
         return;
     };
-    let Some(name_node) = node.child_by_field_name(field) else {
+    let Some(name_node) = crate::parse::child_by_field(node, field) else {
         return;
     };
     let name = node_text(text, name_node);
