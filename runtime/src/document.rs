@@ -202,6 +202,9 @@ pub(crate) struct Formulas {
     pub tracking: Vec<Vec<Dep>>,
     /// How many times a formula was computed (not read from its cache).
     pub evaluations: u64,
+    /// The cached formulas (`cached<…>`) computed by the current transaction: an abort drops
+    /// them, as they may have read what it undoes.
+    pub fresh_cached: Vec<(u32, u32)>,
 }
 
 /// The open views and the delta they share when they cannot differ.

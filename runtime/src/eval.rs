@@ -178,6 +178,9 @@ impl Document {
             tracker.extend_from_slice(&deps);
         }
         self.formulas.evaluations += 1;
+        if refresh != Refresh::OnChange {
+            self.formulas.fresh_cached.push((record.0, slot));
+        }
         self.formulas.cache.insert(
             (record.0, slot),
             Cached {
