@@ -159,6 +159,10 @@ pub(crate) enum Dep {
     Clock {
         time: i64,
     },
+    /// Valid while the document clock is before this time (a `cached<every …>` period).
+    Until {
+        time: i64,
+    },
 }
 
 /// An ask of an async channel that has not been answered.
@@ -198,6 +202,9 @@ pub(crate) struct Formulas {
     pub tracking: Vec<Vec<Dep>>,
     /// How many times a formula was computed (not read from its cache).
     pub evaluations: u64,
+    /// The cached formulas (`cached<…>`) computed by the current transaction: an abort drops
+    /// them, as they may have read what it undoes.
+    pub fresh_cached: Vec<(u32, u32)>,
 }
 
 /// The open views and the delta they share when they cannot differ.
@@ -608,6 +615,28 @@ impl Document {
                     None => Value::Message(message),
                 }
             }
+            // Unified anonymous messages (array elements, conditional branches) take the fields of
+            // their common type, by name, with defaults for the fields a value lacks.
+            (Ty::Anonymous(fields), Value::Message(message)) => {
+                let values = fields
+                    .iter()
+                    .map(|(name, ty)| match message.shape.index_of(name) {
+                        Some(position) => self.coerce(ty, message.values[position].clone()),
+                        None => self.default_value(ty),
+                    })
+                    .collect();
+                let names = fields
+                    .iter()
+                    .map(|(name, _)| Arc::from(name.as_str()))
+                    .collect();
+                Value::Message(Arc::new(Message {
+                    shape: Arc::new(Shape {
+                        name: None,
+                        fields: names,
+                    }),
+                    values,
+                }))
+            }
             (Ty::List(element) | Ty::Array(element), Value::List(items)) if converts(element) => {
                 Value::list(
                     items
@@ -647,7 +676,9 @@ impl Document {
 /// and containers of them); other elements are left as they are without a copy of the list or map.
 fn converts(ty: &Ty) -> bool {
     match ty {
-        Ty::Long | Ty::Double | Ty::Complex | Ty::Maybe(_) | Ty::Message(_) => true,
+        Ty::Long | Ty::Double | Ty::Complex | Ty::Maybe(_) | Ty::Message(_) | Ty::Anonymous(_) => {
+            true
+        }
         Ty::List(element) | Ty::Array(element) | Ty::Map(_, element) => converts(element),
         _ => false,
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use adama_compiler::hir::{
     AtConstant, BinaryOp, Expr, ExprId, Literal, PostfixOp, PrefixOp, TimeUnit,
 };
-use adama_compiler::ir::{CodeUnit, FieldKind, LayoutId, Program, Res};
+use adama_compiler::ir::{CodeUnit, FieldKind, LayoutId, Program, Refresh, Res};
 use adama_compiler::ty::Ty;
 
 use crate::document::{Cached, Dep, Document};
@@ -94,9 +94,13 @@ impl Document {
                 }
                 Ok(data.slots[slot as usize].clone())
             }
-            FieldKind::Formula { unit, expr } => {
-                let (unit, expr) = (*unit, *expr);
-                self.formula(program, record, slot, unit, expr)
+            FieldKind::Formula {
+                unit,
+                expr,
+                refresh,
+            } => {
+                let (unit, expr, refresh) = (*unit, *expr, *refresh);
+                self.formula(program, record, slot, (unit, expr), refresh)
             }
             FieldKind::Bubble { .. } => Ok(Value::Void),
         }
@@ -118,6 +122,7 @@ impl Document {
                 self.store.tables[table as usize].generation == generation
             }
             Dep::Clock { time } => self.meta.time == time,
+            Dep::Until { time } => self.meta.time < time,
         })
     }
 
@@ -127,8 +132,8 @@ impl Document {
         program: &Program,
         record: RecordRef,
         slot: u32,
-        unit: u32,
-        expr: ExprId,
+        (unit, expr): (u32, ExprId),
+        refresh: Refresh,
     ) -> Result<Value, Fault> {
         if let Some(cached) = self.formulas.cache.get(&(record.0, slot)) {
             if self.deps_valid(&cached.deps) {
@@ -157,7 +162,15 @@ impl Document {
         if let Some(hook) = self.hook.as_mut() {
             hook.leave();
         }
-        let deps = self.formulas.tracking.pop().unwrap_or_default();
+        let read = self.formulas.tracking.pop().unwrap_or_default();
+        // A cached formula stands for its value until its period ends, whatever it read.
+        let deps = match refresh {
+            Refresh::OnChange => read,
+            Refresh::Once => Vec::new(),
+            Refresh::Every(period) => vec![Dep::Until {
+                time: self.meta.time.saturating_add(period),
+            }],
+        };
         let value = result?;
         let field_ty = &program.records[self.store.record(record).layout].fields[slot as usize].ty;
         let value = self.coerce(field_ty, value);
@@ -165,6 +178,9 @@ impl Document {
             tracker.extend_from_slice(&deps);
         }
         self.formulas.evaluations += 1;
+        if refresh != Refresh::OnChange {
+            self.formulas.fresh_cached.push((record.0, slot));
+        }
         self.formulas.cache.insert(
             (record.0, slot),
             Cached {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use adama_compiler::hir::{Block, Expr, Stmt, StmtId};
-use adama_compiler::ir::{FieldKind, Program};
+use adama_compiler::ir::{FieldKind, Program, Res};
 use adama_compiler::ty::Ty;
 
 use crate::document::Document;
@@ -509,7 +509,9 @@ impl Document {
             unit.types.get(object.0 as usize),
             Some(Ty::Map(_, value)) if !matches!(**value, Ty::Record(_))
         );
-        if !plain || !matches!(unit.item.body.expr(object).expr, Expr::Name(_)) {
+        // Only a document map's entry is a cell; a local map gives a copy (language spec 4.3).
+        let local = matches!(unit.res.get(object.0 as usize), Some(Res::Local(_)));
+        if !plain || local || !matches!(unit.item.body.expr(object).expr, Expr::Name(_)) {
             return Ok(());
         }
         let key = self.eval(program, frame, index)?.to_map_key();

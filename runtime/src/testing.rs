@@ -129,6 +129,7 @@ impl Document {
         self.rng = JavaRandom::new(self.meta.entropy);
         self.run.asks.clear();
         self.run.inbox.clear();
+        self.run.preempt = None;
         let queued: Vec<QueuedMessage> = self.meta.messages.values().cloned().collect();
         let mut outcome = Ok(());
         for task in &queued {
@@ -155,6 +156,15 @@ impl Document {
             let label = self.meta.state.to_string();
             self.meta.state = Arc::from("");
             outcome = self.run_state(program, &label);
+        }
+        // A state that registered `preempt #s` and then blocks keeps its work and moves to `#s`,
+        // due now, exactly as in an invalidation (language spec 7.4).
+        if matches!(outcome, Err(Fault::Blocked { .. } | Fault::Wait))
+            && let Some(target) = self.run.preempt.take()
+        {
+            self.meta.state = target;
+            self.meta.next_time = self.meta.time;
+            outcome = Ok(());
         }
         match outcome {
             Ok(()) => {

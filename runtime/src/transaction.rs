@@ -156,6 +156,7 @@ impl Document {
         let program = Arc::clone(&self.program);
         let before = self.meta.clone();
         self.run = Run::new(&self.limits);
+        self.formulas.fresh_cached.clear();
         let outcome = run(self, &program).and_then(|value| {
             self.stamp_changed_records(&program);
             self.check_held().map(|()| value)
@@ -178,6 +179,9 @@ impl Document {
             Err(fault) => {
                 self.store.revert();
                 self.forget_freed();
+                for key in std::mem::take(&mut self.formulas.fresh_cached) {
+                    self.formulas.cache.remove(&key);
+                }
                 self.meta = before;
                 Err(fault)
             }

@@ -132,6 +132,17 @@ impl Checker<'_> {
                 let then_value = self.expr(then);
                 let otherwise_value = self.expr(otherwise);
                 let ty = self.unify_or_report(&then_value.ty, &otherwise_value.ty, node);
+                // A literal branch joined with a named message becomes that message: its field
+                // names are the message's fields.
+                if matches!(ty, Ty::Message(_)) {
+                    for (branch, branch_ty) in
+                        [(then, &then_value.ty), (otherwise, &otherwise_value.ty)]
+                    {
+                        if matches!(branch_ty, Ty::Anonymous(_)) {
+                            self.note_literal(branch, &ty);
+                        }
+                    }
+                }
                 let assignable =
                     then_value.place != Place::Value && otherwise_value.place != Place::Value;
                 Value {

@@ -187,6 +187,7 @@ impl Builder<'_> {
                         kind: FieldKind::Formula {
                             unit: unit_id,
                             expr: formula.value,
+                            refresh: Refresh::of(formula.cached.as_ref()),
                         },
                         privacy: PrivacyRule::Private,
                         implicit: false,
@@ -312,6 +313,7 @@ impl Builder<'_> {
                                     kind: FieldKind::Formula {
                                         unit: unit_id,
                                         expr: formula.value,
+                                        refresh: Refresh::of(formula.cached.as_ref()),
                                     },
                                     privacy: PrivacyRule::Private,
                                     implicit: false,
@@ -1051,7 +1053,7 @@ impl Builder<'_> {
                         order.push(slot);
                         placed.push(&field.name);
                     }
-                    FieldKind::Formula { unit, expr } => {
+                    FieldKind::Formula { unit, expr, .. } => {
                         let body = &self.program.units[*unit as usize].item.body;
                         if mentions_only(body, *expr, &placed) {
                             order.push(slot);

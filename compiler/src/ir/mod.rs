@@ -294,11 +294,44 @@ pub enum FieldKind {
     Formula {
         unit: UnitId,
         expr: ExprId,
+        refresh: Refresh,
     },
     Bubble {
         unit: UnitId,
         expr: ExprId,
     },
+}
+
+/// When a formula's value is computed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// `formula`: whenever something it read has changed.
+    OnChange,
+    /// `cached<once>`: never; the first value is kept.
+    Once,
+    /// `cached<every N unit>`: at most once per period of document time, in milliseconds.
+    Every(i64),
+}
+
+impl Refresh {
+    /// The refresh rule written on a formula declaration.
+    pub fn of(cached: Option<&crate::hir::CachePolicy>) -> Refresh {
+        use crate::hir::TimeUnit;
+        match cached {
+            None => Refresh::OnChange,
+            Some(crate::hir::CachePolicy::Once) => Refresh::Once,
+            Some(crate::hir::CachePolicy::Every { period, unit, .. }) => {
+                let seconds = match unit {
+                    Some(TimeUnit::Minutes) => 60,
+                    Some(TimeUnit::Hours) => 3_600,
+                    Some(TimeUnit::Days) => 86_400,
+                    Some(TimeUnit::Weeks) => 604_800,
+                    Some(TimeUnit::Seconds) | None => 1,
+                };
+                Refresh::Every(period.saturating_mul(seconds).saturating_mul(1_000))
+            }
+        }
+    }
 }
 
 /// A slot of a record.
