@@ -1139,3 +1139,50 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[test]
+    fn a_reply_dropped_unanswered_reaches_its_function_as_a_failure() {
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let ear = Arc::clone(&heard);
+        let reply: Reply<i32> = Reply::call(move |result| ear.lock().unwrap().push(result));
+        drop(reply);
+        let heard = heard.lock().unwrap();
+        assert_eq!(heard.len(), 1);
+        assert_eq!(
+            heard[0].as_ref().map_err(|f| f.code),
+            Err(codes::CATASTROPHIC)
+        );
+    }
+
+    #[test]
+    fn a_reply_answers_once() {
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let ear = Arc::clone(&heard);
+        let reply: Reply<i32> = Reply::call(move |result| ear.lock().unwrap().push(result));
+        reply.send(Ok(7));
+        assert_eq!(*heard.lock().unwrap(), vec![Ok(7)]);
+
+        let (reply, mut answer) = Reply::<i32>::channel();
+        reply.send(Ok(8));
+        assert_eq!(answer.try_recv().ok(), Some(Ok(8)));
+        let (reply, mut answer) = Reply::<i32>::channel();
+        drop(reply);
+        assert!(answer.try_recv().is_err(), "a dropped channel reply closes");
+    }
+
+    #[test]
+    fn a_delta_frame_is_the_stream_item_the_protocol_names() {
+        let frame = delta_frame(12, r#"{"data":{"count":3},"seq":9}"#);
+        let parsed: Json = serde_json::from_str(&frame).expect("the frame is JSON");
+        assert_eq!(
+            parsed,
+            json!({"deliver": 12, "done": false,
+                "response": {"delta": {"data": {"count": 3}, "seq": 9}}})
+        );
+    }
+}
