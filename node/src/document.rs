@@ -1149,9 +1149,10 @@ mod tests {
     fn a_reply_dropped_unanswered_reaches_its_function_as_a_failure() {
         let heard = Arc::new(Mutex::new(Vec::new()));
         let ear = Arc::clone(&heard);
-        let reply: Reply<i32> = Reply::call(move |result| ear.lock().unwrap().push(result));
+        let reply: Reply<i32> =
+            Reply::call(move |result| ear.lock().expect("the answers").push(result));
         drop(reply);
-        let heard = heard.lock().unwrap();
+        let heard = heard.lock().expect("the answers");
         assert_eq!(heard.len(), 1);
         assert_eq!(
             heard[0].as_ref().map_err(|f| f.code),
@@ -1163,9 +1164,10 @@ mod tests {
     fn a_reply_answers_once() {
         let heard = Arc::new(Mutex::new(Vec::new()));
         let ear = Arc::clone(&heard);
-        let reply: Reply<i32> = Reply::call(move |result| ear.lock().unwrap().push(result));
+        let reply: Reply<i32> =
+            Reply::call(move |result| ear.lock().expect("the answers").push(result));
         reply.send(Ok(7));
-        assert_eq!(*heard.lock().unwrap(), vec![Ok(7)]);
+        assert_eq!(*heard.lock().expect("the answers"), vec![Ok(7)]);
 
         let (reply, mut answer) = Reply::<i32>::channel();
         reply.send(Ok(8));
