@@ -9,6 +9,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The node's allocator, for `adama serve` above all (see `adama_node::Allocator`).
+#[global_allocator]
+static ALLOCATOR: adama_node::Allocator = adama_node::Allocator;
+
 /// The Adama toolchain: check, parse and, as it grows, test, run and serve Adama documents.
 #[derive(Debug, Parser)]
 #[command(name = "adama", version, about, long_about = None, propagate_version = true)]

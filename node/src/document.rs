@@ -7,6 +7,7 @@
 //! sees a state, before it is durable.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -43,20 +44,80 @@ impl From<Refusal> for Failure {
     }
 }
 
-pub type Reply<T> = oneshot::Sender<Result<T, Failure>>;
+type Answer<T> = Box<dyn FnOnce(Result<T, Failure>) + Send>;
+
+/// Where a request's result goes: a channel its caller awaits, or a function the document task
+/// calls itself, which spares a socket's request a task and a channel hop, and puts its
+/// acknowledgement in the socket's queue right behind the round's delta (one write for both).
+/// A request dropped unanswered (its document closed first) reaches the function as a failure;
+/// a channel's caller sees the channel close.
+pub struct Reply<T>(Option<Route<T>>);
+
+enum Route<T> {
+    Channel(oneshot::Sender<Result<T, Failure>>),
+    Call(Answer<T>),
+}
+
+impl<T> Reply<T> {
+    /// A reply awaited on the receiver.
+    pub fn channel() -> (Reply<T>, oneshot::Receiver<Result<T, Failure>>) {
+        let (sender, receiver) = oneshot::channel();
+        (Reply(Some(Route::Channel(sender))), receiver)
+    }
+
+    /// A reply handled by `answer`, on the document's task.
+    pub fn call(answer: impl FnOnce(Result<T, Failure>) + Send + 'static) -> Reply<T> {
+        Reply(Some(Route::Call(Box::new(answer))))
+    }
+
+    pub fn send(mut self, result: Result<T, Failure>) {
+        match self.0.take() {
+            Some(Route::Channel(sender)) => {
+                let _ = sender.send(result);
+            }
+            Some(Route::Call(answer)) => answer(result),
+            None => {}
+        }
+    }
+}
+
+impl<T> Drop for Reply<T> {
+    fn drop(&mut self) {
+        if let Some(Route::Call(answer)) = self.0.take() {
+            answer(Err(Failure::new(
+                codes::CATASTROPHIC,
+                "the document closed",
+            )));
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Reply<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let route = match self.0 {
+            Some(Route::Channel(_)) => "channel",
+            Some(Route::Call(_)) => "call",
+            None => "answered",
+        };
+        f.debug_tuple("Reply").field(&route).finish()
+    }
+}
 
 /// Where a socket receives its frames. Bounded: a client that stops reading is cut off rather
 /// than buffered for.
 #[derive(Debug, Clone)]
 pub struct Sink {
-    pub frames: mpsc::Sender<String>,
+    pub frames: mpsc::Sender<Frame>,
     pub kill: Arc<Notify>,
 }
 
+/// A frame's text, shared (not copied) by every socket that receives the same bytes.
+pub type Frame = axum::extract::ws::Utf8Bytes;
+
 impl Sink {
     /// Queues a frame; a full queue closes the socket.
-    pub fn push(&self, frame: String) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.frames.try_send(frame) {
+    pub fn push(&self, frame: impl Into<Frame>) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.frames.try_send(frame.into()) {
             self.kill.notify_one();
         }
     }
@@ -204,7 +265,7 @@ pub(crate) struct DocumentTask {
     views: HashMap<u64, ViewSub>,
     writes: Vec<Write>,
     deferred: Vec<Deferred>,
-    frames: Vec<(Sink, String)>,
+    frames: Vec<(Sink, Frame)>,
     /// The document was deleted this round: its streams end and the task stops.
     deleted: bool,
     committed: u64,
@@ -289,26 +350,26 @@ impl DocumentTask {
                 | Request::Update { reply, .. }
                 | Request::Create { reply, .. }
                 | Request::Delete { reply, .. } => {
-                    let _ = reply.send(Err(failure.clone()));
+                    reply.send(Err(failure.clone()));
                 }
                 Request::Send { reply, .. } => {
-                    let _ = reply.send(Err(failure.clone()));
+                    reply.send(Err(failure.clone()));
                 }
                 Request::Web { reply, .. } | Request::Authorize { reply, .. } => {
-                    let _ = reply.send(Err(failure.clone()));
+                    reply.send(Err(failure.clone()));
                 }
                 Request::CanAttach { reply, .. } => {
-                    let _ = reply.send(Err(failure.clone()));
+                    reply.send(Err(failure.clone()));
                 }
                 Request::Attach { reply, .. } => {
-                    let _ = reply.send(Err(failure.clone()));
+                    reply.send(Err(failure.clone()));
                 }
                 Request::AuthorizeUser { reply, .. } | Request::Password { reply, .. } => {
-                    let _ = reply.send(Err(failure.clone()));
+                    reply.send(Err(failure.clone()));
                 }
                 Request::End { reply, .. } => {
                     if let Some(reply) = reply {
-                        let _ = reply.send(Err(failure.clone()));
+                        reply.send(Err(failure.clone()));
                     }
                 }
                 Request::Upgrade { .. } => {}
@@ -330,6 +391,10 @@ impl DocumentTask {
             tokio::select! {
                 request = requests.recv() => {
                     let Some(first) = request else { return };
+                    // Sockets that are ready to read queue their requests too before the
+                    // round is taken: fewer, larger rounds mean fewer commits to wait for
+                    // and fewer deltas to write.
+                    tokio::task::yield_now().await;
                     self.handle(first);
                     let mut taken = 1;
                     while taken < ROUND {
@@ -463,7 +528,7 @@ impl DocumentTask {
                     Some(failure) => Err(failure.clone()),
                     None => result,
                 };
-                let _ = reply.send(result);
+                reply.send(result);
             }));
     }
 
@@ -626,7 +691,7 @@ impl DocumentTask {
                         "the document does not exist",
                     )),
                 };
-                let _ = reply.send(result);
+                reply.send(result);
             }
             Request::AuthorizeUser {
                 context,
@@ -643,7 +708,7 @@ impl DocumentTask {
                         "the document does not exist",
                     )),
                 };
-                let _ = reply.send(result);
+                reply.send(result);
             }
             Request::Password {
                 context,
@@ -699,7 +764,8 @@ impl DocumentTask {
             if envelope.contains_key("data") || envelope.contains_key("outstanding") {
                 let item = json!({"deliver": sub.stream, "done": false,
                     "response": {"delta": envelope}});
-                self.frames.push((sub.sink.clone(), item.to_string()));
+                self.frames
+                    .push((sub.sink.clone(), item.to_string().into()));
             }
         }
         self.engine = Some(engine);
@@ -951,7 +1017,7 @@ impl DocumentTask {
             for sub in self.views.values() {
                 self.frames.push((
                     sub.sink.clone(),
-                    format!("{{\"deliver\":{},\"done\":true}}", sub.stream),
+                    format!("{{\"deliver\":{},\"done\":true}}", sub.stream).into(),
                 ));
             }
         } else if self.since_snapshot >= snapshot_interval(self.space.maximum_history)
@@ -1025,24 +1091,30 @@ impl DocumentTask {
         };
         let mut tokens: Vec<u64> = self.views.keys().copied().collect();
         tokens.sort_unstable();
+        // Views that cannot differ get the same delta; a viewer whose stream has the same id
+        // (each socket numbers its own) then gets the very bytes another one got.
+        let mut encoded: HashMap<i64, (String, Frame)> = HashMap::new();
         for token in tokens {
             let Some(sub) = self.views.get_mut(&token) else {
                 continue;
             };
             if let Some(delta) = engine.view_delta(sub.view) {
-                self.frames.push((
-                    sub.sink.clone(),
-                    format!(
-                        "{{\"deliver\":{},\"done\":false,\"response\":{{\"delta\":{delta}}}}}",
-                        sub.stream
-                    ),
-                ));
+                let frame = match encoded.get(&sub.stream) {
+                    Some((same, frame)) if *same == delta => frame.clone(),
+                    _ => {
+                        let frame = Frame::from(delta_frame(sub.stream, &delta));
+                        encoded.insert(sub.stream, (delta, frame.clone()));
+                        frame
+                    }
+                };
+                self.frames.push((sub.sink.clone(), frame));
                 if sub.fresh {
                     sub.fresh = false;
                     if !filter.is_empty() {
                         let item = json!({"deliver": sub.stream, "done": false,
                             "response": {"delta": {"view-state-filter": filter}}});
-                        self.frames.push((sub.sink.clone(), item.to_string()));
+                        self.frames
+                            .push((sub.sink.clone(), item.to_string().into()));
                     }
                 }
             }
@@ -1050,9 +1122,69 @@ impl DocumentTask {
     }
 }
 
+/// A stream's item carrying a view delta (its JSON text).
+fn delta_frame(stream: i64, delta: &str) -> String {
+    let mut frame = String::with_capacity(delta.len() + 64);
+    frame.push_str("{\"deliver\":");
+    let _ = write!(frame, "{stream}");
+    frame.push_str(",\"done\":false,\"response\":{\"delta\":");
+    frame.push_str(delta);
+    frame.push_str("}}");
+    frame
+}
+
 async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[test]
+    fn a_reply_dropped_unanswered_reaches_its_function_as_a_failure() {
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let ear = Arc::clone(&heard);
+        let reply: Reply<i32> =
+            Reply::call(move |result| ear.lock().expect("the answers").push(result));
+        drop(reply);
+        let heard = heard.lock().expect("the answers");
+        assert_eq!(heard.len(), 1);
+        assert_eq!(
+            heard[0].as_ref().map_err(|f| f.code),
+            Err(codes::CATASTROPHIC)
+        );
+    }
+
+    #[test]
+    fn a_reply_answers_once() {
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let ear = Arc::clone(&heard);
+        let reply: Reply<i32> =
+            Reply::call(move |result| ear.lock().expect("the answers").push(result));
+        reply.send(Ok(7));
+        assert_eq!(*heard.lock().expect("the answers"), vec![Ok(7)]);
+
+        let (reply, mut answer) = Reply::<i32>::channel();
+        reply.send(Ok(8));
+        assert_eq!(answer.try_recv().ok(), Some(Ok(8)));
+        let (reply, mut answer) = Reply::<i32>::channel();
+        drop(reply);
+        assert!(answer.try_recv().is_err(), "a dropped channel reply closes");
+    }
+
+    #[test]
+    fn a_delta_frame_is_the_stream_item_the_protocol_names() {
+        let frame = delta_frame(12, r#"{"data":{"count":3},"seq":9}"#);
+        let parsed: Json = serde_json::from_str(&frame).expect("the frame is JSON");
+        assert_eq!(
+            parsed,
+            json!({"deliver": 12, "done": false,
+                "response": {"delta": {"data": {"count": 3}, "seq": 9}}})
+        );
     }
 }

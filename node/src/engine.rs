@@ -54,10 +54,17 @@ pub struct Context {
 }
 
 impl Context {
-    /// The context fields of a command for `key`.
+    /// The context fields of a command for `key`, with room for the fields a command adds
+    /// (growing the map would copy it for every send).
     pub fn command(&self, kind: &str, key: &str, timestamp: i64) -> Json {
-        json!({"command": kind, "timestamp": timestamp, "who": self.who.to_json(),
-            "key": key, "origin": self.origin, "ip": self.ip})
+        let mut command = Map::with_capacity(12);
+        command.insert("command".into(), Json::String(kind.to_owned()));
+        command.insert("timestamp".into(), Json::from(timestamp));
+        command.insert("who".into(), self.who.to_json());
+        command.insert("key".into(), Json::String(key.to_owned()));
+        command.insert("origin".into(), Json::String(self.origin.clone()));
+        command.insert("ip".into(), Json::String(self.ip.clone()));
+        Json::Object(command)
     }
 }
 

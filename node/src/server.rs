@@ -47,10 +47,16 @@ pub async fn start(config: Config) -> Result<Running, String> {
     })
 }
 
+/// Threads for blocking work (store reads and commits, password hashes, uploads). A burst of
+/// document loads otherwise starts hundreds, each keeping the allocator's memory of its own
+/// (a thousand documents loaded at once held five times the memory).
+const BLOCKING_THREADS: usize = 8;
+
 /// A tokio runtime whose threads have stacks deep enough for the interpreter.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(crate::engine::STACK_BYTES)
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
 }

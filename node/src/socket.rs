@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value as Json, json};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::attachments::{self, Upload, Uploads};
-use crate::document::{Failure, Reply, Request, Sink};
+use crate::document::{Failure, Frame, Reply, Request, Sink};
 use crate::engine::{Context, Space, Who};
 use crate::identity;
 use crate::node::{DocumentHandle, Node};
@@ -58,7 +58,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl SocketState {
-    fn send(&self, frame: String) {
+    fn send(&self, frame: impl Into<Frame>) {
         self.sink.push(frame);
     }
 
@@ -97,7 +97,7 @@ impl SocketState {
 /// Serves one socket until it closes.
 pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String) {
     let (mut outgoing, mut incoming) = socket.split();
-    let (frames, mut queue) = mpsc::channel::<String>(node.config.max_queued_frames.max(16));
+    let (frames, mut queue) = mpsc::channel::<Frame>(node.config.max_queued_frames.max(16));
     let kill = Arc::new(Notify::new());
     let state = Arc::new(SocketState {
         node: Arc::clone(&node),
@@ -128,6 +128,8 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
         }
         let second = Duration::from_secs(1);
         let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + second, second);
+        let killed = writer_kill.notified();
+        tokio::pin!(killed);
         loop {
             tokio::select! {
                 frame = queue.recv() => {
@@ -143,11 +145,11 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
                     let mut closing = false;
                     let mut failed = false;
                     for frame in batch {
-                        if frame == CLOSE {
+                        if frame.as_str() == CLOSE {
                             closing = true;
                             break;
                         }
-                        if outgoing.feed(Message::Text(frame.into())).await.is_err() {
+                        if outgoing.feed(Message::Text(frame)).await.is_err() {
                             failed = true;
                             break;
                         }
@@ -161,13 +163,14 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
                     }
                 }
                 _ = pings.tick() => {
-                    let ping = json!({"ping": opened.elapsed().as_millis() as i64,
-                        "latency": writer_latency.load(Ordering::Relaxed).to_string()});
-                    if outgoing.send(Message::Text(ping.to_string().into())).await.is_err() {
+                    let ping = format!("{{\"ping\":{},\"latency\":\"{}\"}}",
+                        opened.elapsed().as_millis() as i64,
+                        writer_latency.load(Ordering::Relaxed));
+                    if outgoing.send(Message::Text(ping.into())).await.is_err() {
                         break;
                     }
                 }
-                () = writer_kill.notified() => {
+                () = &mut killed => {
                     tracing::info!("closing a socket that does not read its frames");
                     let _ = outgoing.send(Message::Close(None)).await;
                     break;
@@ -176,19 +179,33 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
         }
         writer_kill.notify_waiters();
     });
+    // One deadline per socket, pushed back lazily: a timer per read would be set and cleared
+    // for every frame.
+    let mut last_read = tokio::time::Instant::now();
+    let idle = tokio::time::sleep_until(last_read + READ_IDLE);
+    let killed = kill.notified();
+    tokio::pin!(idle, killed);
     loop {
         let next = tokio::select! {
-            next = tokio::time::timeout(READ_IDLE, incoming.next()) => next,
-            () = kill.notified() => break,
+            next = incoming.next() => next,
+            () = &mut idle => {
+                if last_read.elapsed() >= READ_IDLE {
+                    break;
+                }
+                idle.as_mut().reset(last_read + READ_IDLE);
+                continue;
+            }
+            () = &mut killed => break,
         };
         let message = match next {
-            Ok(Some(Ok(message))) => message,
-            Ok(Some(Err(error))) => {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => {
                 tracing::debug!(%error, "a socket failed");
                 break;
             }
-            Ok(None) | Err(_) => break,
+            None => break,
         };
+        last_read = tokio::time::Instant::now();
         let keep = match message {
             Message::Text(text) => on_text(&state, text.as_str(), opened, &latency).await,
             Message::Binary(_) => {
@@ -199,7 +216,7 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
             Message::Ping(_) | Message::Pong(_) => true,
         };
         if !keep {
-            state.send(CLOSE.to_owned());
+            state.send(CLOSE);
             break;
         }
     }
@@ -217,7 +234,7 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
     }
     node.metrics.connections.fetch_sub(1, Ordering::Relaxed);
     // The writer flushes what is queued (a final status frame) and closes.
-    state.send(CLOSE.to_owned());
+    state.send(CLOSE);
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
 }
 
@@ -269,8 +286,9 @@ async fn on_text(
     true
 }
 
-/// Queues a request to a document in the order the socket received it, and answers when the
-/// document has (in a task of its own, so the socket keeps reading).
+/// Queues a request to a document in the order the socket received it. The document's task
+/// answers it itself once the round is durable, so the socket keeps reading meanwhile; a
+/// document that closes first answers it with a failure (`Reply`).
 async fn submit<T: Send + 'static>(
     state: &Arc<SocketState>,
     handle: DocumentHandle,
@@ -278,17 +296,13 @@ async fn submit<T: Send + 'static>(
     request: impl FnOnce(Reply<T>) -> Request,
     finish: impl FnOnce(&SocketState, Result<T, Failure>) + Send + 'static,
 ) {
-    let (reply, answer) = oneshot::channel();
-    let sent = handle.requests.send(request(reply)).await.is_ok();
-    let state = Arc::clone(state);
-    tokio::spawn(async move {
-        let result = match (sent, answer.await) {
-            (true, Ok(result)) => result,
-            _ => Err(Failure::new(codes::CATASTROPHIC, "the document closed")),
-        };
-        finish(&state, result);
+    let answering = Arc::clone(state);
+    let reply = Reply::call(move |result| {
+        finish(&answering, result);
         drop(permit);
     });
+    // A refused request is dropped with its reply, which then answers with a failure.
+    let _ = handle.requests.send(request(reply)).await;
 }
 
 /// Asks a document by space and key, loading it if needed.

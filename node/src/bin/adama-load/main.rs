@@ -14,6 +14,9 @@
 //!
 //! `cargo run --release -p adama-node --bin adama-load -- --documents 1000 --connections 10 --seconds 10`
 
+#[global_allocator]
+static ALLOCATOR: adama_node::Allocator = adama_node::Allocator;
+
 mod client;
 mod idle;
 mod reload;
