@@ -216,3 +216,111 @@ async fn serve(node: Arc<Node>, space: Arc<Space>, key: String, socket: WebSocke
     node.replication.followers.fetch_sub(1, Ordering::Relaxed);
     tracing::info!(space = %space.name, %key, "a replica stopped following a document");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Context, Who};
+    use serde_json::json;
+
+    const COUNTER: &str = include_str!("../../../examples/counter/counter.a");
+
+    fn counter() -> (Space, Engine, Context) {
+        let space = Space::compile("counter", "counter.a", COUNTER).expect("the counter compiles");
+        let mut engine = Engine::fresh(&space, "k").expect("a document");
+        let context = Context {
+            who: Who::new("ann", "anonymous"),
+            origin: String::new(),
+            ip: String::new(),
+        };
+        let mut construct = context.command("construct", "k", 1);
+        construct["arg"] = json!({});
+        construct["entropy"] = json!("7");
+        engine.execute(construct).expect("constructed");
+        engine
+            .execute(context.command("connect", "k", 1))
+            .expect("connected");
+        (space, engine, context)
+    }
+
+    fn bump(engine: &mut Engine, context: &Context, at: i64) -> Record {
+        let mut send = context.command("send", "k", at);
+        send["channel"] = json!("bump");
+        send["message"] = json!({"by": 1});
+        engine.execute(send).expect("sent")
+    }
+
+    fn frames(receiver: &mut mpsc::Receiver<Arc<str>>) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while let Ok(text) = receiver.try_recv() {
+            frames.push(serde_json::from_str(&text).expect("a frame"));
+        }
+        frames
+    }
+
+    #[test]
+    fn a_follower_gets_the_dump_then_each_redo_and_a_copy_from_them_is_the_document() {
+        let (space, mut engine, context) = counter();
+        let (sink, mut receiver) = mpsc::channel(16);
+        let mut followers = Followers::default();
+        followers.add(sink);
+        followers.release(Some(&engine), &space);
+        for at in 2..5 {
+            let record = bump(&mut engine, &context, at);
+            followers.stage(&record);
+            followers.release(Some(&engine), &space);
+        }
+        let frames = frames(&mut receiver);
+        let Some(Frame::Reset {
+            reason: ResetReason::Start,
+            dump,
+            ..
+        }) = frames.first()
+        else {
+            panic!("a stream starts with the dump: {frames:?}");
+        };
+        let mut copy = Engine::restore(&space, "k", dump).expect("a copy");
+        for frame in &frames[1..] {
+            let Frame::Redo { seq, redo } = frame else {
+                panic!("then redos: {frame:?}");
+            };
+            copy.apply_redo(redo);
+            assert_eq!(copy.seq(), *seq);
+        }
+        assert_eq!(frames.len(), 4);
+        assert_eq!(copy.dump().to_string(), engine.dump().to_string());
+    }
+
+    #[test]
+    fn a_follower_that_falls_behind_gets_a_fresh_dump_instead_of_a_longer_queue() {
+        let (space, mut engine, context) = counter();
+        let (sink, mut receiver) = mpsc::channel(2);
+        let mut followers = Followers::default();
+        followers.add(sink);
+        followers.release(Some(&engine), &space);
+        // The queue holds the dump and one redo; the next ones do not fit.
+        for at in 2..6 {
+            let record = bump(&mut engine, &context, at);
+            followers.stage(&record);
+            followers.release(Some(&engine), &space);
+        }
+        assert_eq!(frames(&mut receiver).len(), 2);
+        let record = bump(&mut engine, &context, 7);
+        followers.stage(&record);
+        followers.release(Some(&engine), &space);
+        let caught_up = frames(&mut receiver);
+        let [
+            Frame::Reset {
+                reason: ResetReason::Behind,
+                seq,
+                dump,
+                ..
+            },
+        ] = caught_up.as_slice()
+        else {
+            panic!("one fresh dump: {caught_up:?}");
+        };
+        assert_eq!(*seq, engine.seq());
+        assert_eq!(dump.to_string(), engine.dump().to_string());
+    }
+}
