@@ -107,17 +107,23 @@ async fn answer(socket: &mut Socket, id: i64, seen: &mut Vec<Json>) -> Json {
     }
 }
 
-fn get(address: &str, path: &str) -> Json {
+fn http(address: &str, method: &str, path: &str, body: &str) -> String {
     let mut stream = std::net::TcpStream::connect(address).expect("the node answers");
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .expect("sent");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     let (_, body) = response.split_once("\r\n\r\n").expect("a body");
-    serde_json::from_str(body).unwrap_or_else(|_| panic!("JSON from {path}: {body}"))
+    body.to_owned()
+}
+
+fn get(address: &str, path: &str) -> Json {
+    let body = http(address, "GET", path, "");
+    serde_json::from_str(&body).unwrap_or_else(|_| panic!("JSON from {path}: {body}"))
 }
 
 /// The primary's stored document, as a follower receives it first.
@@ -305,5 +311,65 @@ fn a_killed_primary_fails_the_replicas_viewers_cleanly() {
         .await;
         let answered = answer(&mut viewer, 4, &mut Vec::new()).await;
         assert_eq!(answered["failure"], 4, "{answered}");
+    });
+}
+
+#[test]
+fn new_code_on_the_primary_reaches_the_replicas_viewers() {
+    let primary = start(&[]);
+    let replica = start(&["--replica-of", &primary.address]);
+    run(async {
+        let mut viewer = open(&replica.address).await;
+        request(
+            &mut viewer,
+            json!({"method": "document/create", "id": 1, "identity": "anonymous:di",
+                "space": "counter", "key": "moving", "arg": {}}),
+        )
+        .await;
+        answer(&mut viewer, 1, &mut Vec::new()).await;
+        request(
+            &mut viewer,
+            json!({"method": "connection/create", "id": 2, "identity": "anonymous:di",
+                "space": "counter", "key": "moving", "viewer-state": {}}),
+        )
+        .await;
+        let mut seen = Vec::new();
+        watch_until(&mut viewer, 2, 0, &mut seen).await;
+        let source = include_str!("../../examples/counter/counter.a").replace(
+            "public formula doubled",
+            "public formula tripled = count * 3;\npublic formula doubled",
+        );
+        let deployed = http(&primary.address, "PUT", "/~adama/deploy/counter", &source);
+        assert_eq!(deployed, "deployed");
+        request(
+            &mut viewer,
+            json!({"method": "connection/send", "id": 3, "connection": 2, "channel": "bump",
+                "message": {"by": 2}}),
+        )
+        .await;
+        answer(&mut viewer, 3, &mut seen).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let tripled: Vec<i64> = seen
+                .iter()
+                .filter(|frame| frame["deliver"] == 2)
+                .filter_map(|frame| frame["response"]["delta"]["data"]["tripled"].as_i64())
+                .collect();
+            if tripled.last() == Some(&6) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no new code on the replica: {seen:?}"
+            );
+            seen.push(next(&mut viewer).await.expect("a frame"));
+        }
+        let copy = get(
+            &replica.address,
+            "/~replica/status?space=counter&key=moving",
+        );
+        let original = primary_dump(&primary.address, "moving").await;
+        assert_eq!(copy["dump"].to_string(), original["dump"].to_string());
+        assert_eq!(original["source"].as_str(), Some(source.as_str()));
     });
 }
