@@ -128,7 +128,10 @@ fn main() {
         }
     };
     if args.first().map(String::as_str) == Some(target::SERVE_NODE) {
-        runtime.block_on(target::serve_node(args.get(1).cloned(), args.get(2).cloned()));
+        runtime.block_on(target::serve_node(
+            args.get(1).cloned(),
+            args.get(2).cloned(),
+        ));
         return;
     }
     let options = match options(args) {

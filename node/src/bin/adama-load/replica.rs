@@ -38,7 +38,9 @@ async fn next(socket: &mut Socket) -> Option<Json> {
 /// Waits for the first item of stream `id` (the stream is open).
 async fn opened(socket: &mut Socket, id: i64) -> Result<(), String> {
     loop {
-        let frame = next(socket).await.ok_or("the socket closed while opening")?;
+        let frame = next(socket)
+            .await
+            .ok_or("the socket closed while opening")?;
         if frame["failure"] == id {
             return Err(format!("the stream failed: {frame}"));
         }
@@ -88,7 +90,11 @@ pub async fn run(options: &Options) -> Result<(), String> {
             id += 1;
             let send = json!({"method": "connection/send", "id": id, "connection": 2,
                 "channel": "bump", "message": {"by": 1}});
-            if outgoing.send(Message::Text(send.to_string().into())).await.is_err() {
+            if outgoing
+                .send(Message::Text(send.to_string().into()))
+                .await
+                .is_err()
+            {
                 break;
             }
         }
@@ -98,7 +104,9 @@ pub async fn run(options: &Options) -> Result<(), String> {
     let mut failures = 0u64;
     let deadline = tokio::time::Instant::now() + seconds + Duration::from_secs(3);
     while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, incoming.next()).await {
-        let Message::Text(text) = message else { continue };
+        let Message::Text(text) = message else {
+            continue;
+        };
         let Ok(frame) = serde_json::from_str::<Json>(text.as_str()) else {
             continue;
         };
