@@ -102,6 +102,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
     });
     let mut acked: HashMap<i64, Instant> = HashMap::new();
     let mut failures = 0u64;
+    let mut first_failure = None;
     let deadline = tokio::time::Instant::now() + seconds + Duration::from_secs(3);
     while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, incoming.next()).await {
         let Message::Text(text) = message else {
@@ -112,6 +113,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
         };
         if frame.get("failure").is_some_and(|id| id != 2) {
             failures += 1;
+            first_failure.get_or_insert_with(|| frame.to_string());
         }
         if frame["done"] == true
             && let Some(seq) = frame["response"]["seq"].as_i64()
@@ -141,6 +143,9 @@ pub async fn run(options: &Options) -> Result<(), String> {
         }
     }
     lags.sort_unstable();
+    if let Some(failure) = first_failure {
+        println!("first failure: {failure}");
+    }
     println!(
         "replica lag at {rate}/s for {}s: {sent} sent, {} acknowledged, {failures} failed; \
          {} seen on the replica ({early} before their acknowledgement, {unseen} never as their own delta)",
