@@ -224,6 +224,11 @@ pub enum Request {
     Upgrade {
         space: Arc<Space>,
     },
+    /// A replica follows the document: its dump, then each committed redo, go to `sink`.
+    Follow {
+        sink: crate::replica::follow::FollowSink,
+        reply: Reply<()>,
+    },
 }
 
 struct ViewSub {
@@ -269,6 +274,7 @@ pub(crate) struct DocumentTask {
     /// The document was deleted this round: its streams end and the task stops.
     deleted: bool,
     committed: u64,
+    followers: crate::replica::Followers,
 }
 
 fn now_ms() -> i64 {
@@ -308,6 +314,7 @@ impl DocumentTask {
             frames: Vec::new(),
             deleted: false,
             committed: 0,
+            followers: crate::replica::Followers::default(),
         };
         tokio::spawn(task.run(requests));
         sender
@@ -373,6 +380,9 @@ impl DocumentTask {
                     }
                 }
                 Request::Upgrade { .. } => {}
+                Request::Follow { reply, .. } => {
+                    let _ = reply.send(Err(failure.clone()));
+                }
             }
         }
     }
@@ -410,7 +420,7 @@ impl DocumentTask {
                 () = sleep_until(wake) => {
                     self.invalidate();
                 }
-                () = tokio::time::sleep_until(unload_at), if self.views.is_empty() => {
+                () = tokio::time::sleep_until(unload_at), if self.views.is_empty() && self.followers.is_empty() => {
                     if self.unload().await {
                         return;
                     }
@@ -504,6 +514,7 @@ impl DocumentTask {
                     self.next_index += 1;
                     self.since_snapshot += 1;
                     self.committed += 1;
+                    self.followers.stage(&record);
                 }
                 Ok(record)
             }
@@ -721,6 +732,18 @@ impl DocumentTask {
                 self.defer(reply, result);
             }
             Request::Upgrade { space } => self.upgrade(space),
+            Request::Follow { sink, reply } => {
+                let result = if self.is_constructed() {
+                    self.followers.add(sink);
+                    Ok(())
+                } else {
+                    Err(Failure::new(
+                        codes::LOOKUP_FAILED,
+                        "the document does not exist",
+                    ))
+                };
+                self.defer(reply, result);
+            }
         }
     }
 
@@ -770,6 +793,7 @@ impl DocumentTask {
         }
         self.engine = Some(engine);
         self.space = space;
+        self.followers.reset_all();
         let _ =
             self.run_command(json!({"command": "load", "timestamp": now_ms(), "reason": "deploy"}));
         self.invalidate();
@@ -1045,6 +1069,11 @@ impl DocumentTask {
                 for (sink, frame) in frames {
                     sink.push(frame);
                 }
+                if self.deleted {
+                    self.followers.end(&crate::replica::frame::Frame::Deleted);
+                } else {
+                    self.followers.release(self.engine.as_ref(), &self.space);
+                }
                 for reply in deferred {
                     reply(None);
                 }
@@ -1059,6 +1088,10 @@ impl DocumentTask {
                     .transactions_failed
                     .fetch_add(committed, Ordering::Relaxed);
                 let failure = Failure::new(codes::CATASTROPHIC, error.to_string());
+                self.followers.end(&crate::replica::frame::Frame::Failure {
+                    reason: codes::CATASTROPHIC,
+                    message: failure.message.clone(),
+                });
                 for reply in deferred {
                     reply(Some(&failure));
                 }

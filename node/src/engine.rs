@@ -256,6 +256,12 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Folds a committed transaction's redo into a copy of the document (a read replica),
+    /// outside any transaction; views see it on their next delta.
+    pub fn apply_redo(&mut self, redo: &Json) {
+        self.document.insert(redo);
+    }
+
     /// Runs a command and the invalidation it asks for at once, as one record.
     pub fn execute(&mut self, command: Json) -> Result<Record, Refusal> {
         let command = Arc::new(command);

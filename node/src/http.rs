@@ -83,6 +83,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/metrics", get(metrics))
         .route("/~adama/diagnostics/{space}", get(diagnostics))
         .route("/~adama/deploy/{space}", axum::routing::put(deploy))
+        .route("/~replica/follow", get(crate::replica::follow::route))
+        .route("/~replica/status", get(crate::replica::host::status))
         .route("/", get(page))
         .route("/~adama/console", get(console))
         .route("/demo/{file}", get(demo))

@@ -19,6 +19,7 @@ pub mod once;
 pub mod password;
 pub mod protocol;
 pub mod reflect;
+pub mod replica;
 pub mod server;
 pub mod signing;
 pub mod socket;

@@ -53,6 +53,11 @@ pub struct Config {
     pub max_queued_frames: usize,
     /// Serve the example pages of `clients/js/demo` at `/` (set when serving the built-in examples).
     pub demo_pages: bool,
+    /// The primary whose documents this node serves as live read replicas (`--replica-of`).
+    pub replica_of: Option<String>,
+    /// The secret replicas present to follow this node's documents, and this node presents to
+    /// its primary (`--replica-secret`); without one, only peers on this machine may follow.
+    pub replica_secret: Option<String>,
 }
 
 impl Config {
@@ -68,6 +73,8 @@ impl Config {
             max_frame: 4 * 1024 * 1024,
             max_queued_frames: 8192,
             demo_pages: false,
+            replica_of: None,
+            replica_secret: None,
         }
     }
 }
@@ -97,6 +104,8 @@ pub struct Node {
     /// The wake-up table in memory: (epoch ms, document) of unloaded documents with a timer.
     wakes: Mutex<BTreeSet<(i64, Arc<str>)>>,
     wake_changed: Arc<Notify>,
+    /// Read replicas: the host when this node follows a primary, and this node's followers.
+    pub replication: crate::replica::Replication,
 }
 
 impl std::fmt::Debug for dyn Store {
@@ -155,6 +164,7 @@ impl Node {
             .filter(|source| source.watch.is_some())
             .cloned()
             .collect();
+        let config_replica = (config.replica_of.clone(), config.replica_secret.clone());
         let node = Arc::new(Node {
             config,
             spaces: std::sync::RwLock::new(spaces),
@@ -168,6 +178,10 @@ impl Node {
             tokens: AtomicU64::new(1),
             wakes: Mutex::new(wakes),
             wake_changed: Arc::new(Notify::new()),
+            replication: crate::replica::Replication {
+                host: crate::replica::Host::for_config(&config_replica),
+                ..Default::default()
+            },
         });
         tokio::spawn(wake_documents(Arc::downgrade(&node)));
         if !watched.is_empty() {

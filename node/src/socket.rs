@@ -49,6 +49,8 @@ struct SocketState {
     stash: Mutex<HashMap<String, String>>,
     uploads: Uploads,
     in_flight: Arc<Semaphore>,
+    /// The connections served from local copies, on a replica node.
+    replica: Arc<crate::replica::streams::Streams>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -111,6 +113,7 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
         stash: Mutex::new(HashMap::new()),
         uploads: Uploads::default(),
         in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
+        replica: Arc::default(),
     });
     node.metrics.connections.fetch_add(1, Ordering::Relaxed);
     let opened = Instant::now();
@@ -221,6 +224,7 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
         }
     }
     // The socket is gone: every stream it opened closes (disconnect semantics).
+    state.replica.close_all();
     let connections: Vec<Connection> = lock(&state.connections).drain().map(|(_, c)| c).collect();
     for connection in connections {
         let _ = connection
@@ -339,6 +343,26 @@ async fn dispatch(
     params: &Params<'_>,
     permit: OwnedSemaphorePermit,
 ) -> Result<(), i32> {
+    let permit = match &state.node.replication.host {
+        Some(host) => {
+            use crate::replica::streams::{Routed, dispatch};
+            let routed = dispatch(
+                host,
+                &state.node,
+                &state.replica,
+                &state.sink,
+                id,
+                method,
+                params.0,
+                permit,
+            );
+            match routed {
+                Routed::Handled(result) => return result,
+                Routed::Local(permit) => permit,
+            }
+        }
+        None => permit,
+    };
     match method {
         "connection/create" => {
             let who = state.who(params)?;

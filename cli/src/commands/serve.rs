@@ -58,6 +58,15 @@ pub struct ServeArgs {
     /// local.verse.json may set its own "document_bytes").
     #[arg(long, value_name = "BYTES")]
     document_bytes: Option<u64>,
+    /// Serve the documents of the primary at ADDR (host:port) as live read replicas: viewers
+    /// see a local copy that follows the primary, and their writes go to the primary.
+    #[arg(long, value_name = "ADDR")]
+    replica_of: Option<String>,
+    /// The secret a replica presents to follow this node's documents (and presents to its
+    /// primary); without it, only replicas on the same machine may follow. Read from the
+    /// ADAMA_REPLICA_SECRET environment variable when the flag is absent.
+    #[arg(long, value_name = "SECRET")]
+    replica_secret: Option<String>,
 }
 
 impl ServeArgs {
@@ -197,6 +206,11 @@ pub fn run(args: &ServeArgs) -> Outcome {
     config.domain = domain;
     config.demo_pages = args.directory.is_none() && args.spaces.is_empty();
     config.idle_unload = std::time::Duration::from_secs(args.idle_unload);
+    config.replica_of = args.replica_of.clone();
+    config.replica_secret = args
+        .replica_secret
+        .clone()
+        .or_else(|| std::env::var("ADAMA_REPLICA_SECRET").ok());
     if let Some(dev) = args.dev {
         config.dev = dev;
     }

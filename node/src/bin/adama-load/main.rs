@@ -6,7 +6,9 @@
 //!   `--rate R`, R sends per second in total;
 //! - `--measure idle`: the node's memory per idle connection and per loaded idle document;
 //! - `--measure upgrade`: the time from deploying new code until every viewer has its delta;
-//! - `--measure reload --transactions N`: the load of a document whose log holds N transactions.
+//! - `--measure reload --transactions N`: the load of a document whose log holds N transactions;
+//! - `--measure replica --rate R`: the lag of a read replica (`--replica-of`) behind its primary,
+//!   from the primary's acknowledgement to the replica viewer's delta.
 //!
 //! The node runs in a child process (this binary, started with `--serve-node`) unless
 //! `--connect ADDR` names a running one (`adama serve`; `--pid` lets the memory be read) or
@@ -20,6 +22,7 @@ static ALLOCATOR: adama_node::Allocator = adama_node::Allocator;
 mod client;
 mod idle;
 mod reload;
+mod replica;
 mod sends;
 mod target;
 mod upgrade;
@@ -49,7 +52,7 @@ pub struct Options {
 const USAGE: &str = "\
 adama-load: measures a node under load (docs/node.md, \"Measured\")
 
-  --measure sends|idle|upgrade|reload   what to measure (default: sends)
+  --measure sends|idle|upgrade|reload|replica   what to measure (default: sends)
   --documents N      counter documents (default 100)
   --connections N    sockets per document (default 10)
   --seconds N        how long to send (default 10)
@@ -98,16 +101,16 @@ fn options(args: Vec<String>) -> Result<Options, String> {
             "--in-process" => options.in_process = number(&flag, &value)? != 0,
             other => {
                 return Err(format!(
-                    "unknown option {other} (--measure sends|idle|upgrade|reload, --documents, \
+                    "unknown option {other} (--measure sends|idle|upgrade|reload|replica, --documents, \
                      --connections, --seconds, --window, --rate, --transactions, --history, \
                      --connect, --pid, --in-process)"
                 ));
             }
         }
     }
-    if !["sends", "idle", "upgrade", "reload"].contains(&options.measure.as_str()) {
+    if !["sends", "idle", "upgrade", "reload", "replica"].contains(&options.measure.as_str()) {
         return Err(format!(
-            "unknown measure '{}' (sends, idle, upgrade or reload)",
+            "unknown measure '{}' (sends, idle, upgrade, reload or replica)",
             options.measure
         ));
     }
@@ -128,7 +131,10 @@ fn main() {
         }
     };
     if args.first().map(String::as_str) == Some(target::SERVE_NODE) {
-        runtime.block_on(target::serve_node(args.get(1).cloned()));
+        runtime.block_on(target::serve_node(
+            args.get(1).cloned(),
+            args.get(2).cloned(),
+        ));
         return;
     }
     let options = match options(args) {
@@ -143,6 +149,7 @@ fn main() {
             "reload" => reload::run(&options).await,
             "idle" => idle::run(&options).await,
             "upgrade" => upgrade::run(&options).await,
+            "replica" => replica::run(&options).await,
             _ => sends::run(&options).await,
         }
     });

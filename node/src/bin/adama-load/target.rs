@@ -77,11 +77,21 @@ impl Target {
                 data: Some(data),
             });
         }
+        Target::child(data, None).await
+    }
+
+    /// A read replica of the node at `primary`, in a child process.
+    pub async fn start_replica(primary: &str) -> Result<Target, String> {
+        Target::child(fresh_data("replica"), Some(primary)).await
+    }
+
+    async fn child(data: PathBuf, replica_of: Option<&str>) -> Result<Target, String> {
         let exe = std::env::current_exe()
             .map_err(|error| format!("cannot find this program: {error}"))?;
         let mut child = std::process::Command::new(exe)
             .arg(SERVE_NODE)
             .arg(&data)
+            .args(replica_of)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -171,10 +181,13 @@ impl Drop for Target {
     }
 }
 
-/// The child's side: serve the counter space from `data` until the parent closes stdin.
-pub async fn serve_node(data: Option<String>) {
+/// The child's side: serve the counter space from `data` until the parent closes stdin; with
+/// `replica_of`, as a read replica of the node at that address.
+pub async fn serve_node(data: Option<String>, replica_of: Option<String>) {
     let data = data.map_or_else(|| fresh_data("node"), PathBuf::from);
-    let running = match adama_node::start(config(data, None)).await {
+    let mut config = config(data, None);
+    config.replica_of = replica_of;
+    let running = match adama_node::start(config).await {
         Ok(running) => running,
         Err(message) => {
             println!("error {message}");
