@@ -1,0 +1,175 @@
+//! Check results of recent versions of a file, kept beside salsa so that a declaration table
+//! that returns to an earlier value re-uses the checks made with it.
+//!
+//! Salsa re-runs a query when something it read changed since its last run, and compares only
+//! with that run. Typing a syntax error into a declaration changes the file's declarations, and
+//! removing it changes them back: salsa sees two changes, and every item is checked again after
+//! each, although the declarations are the same as two versions before. This cache answers such a
+//! re-run from the earlier result.
+//!
+//! Invariant: checking an item is a function of its HIR, its key, the declarations and the
+//! formula types it asks for. An entry keeps all of them, and is used only when the HIR and the
+//! declarations are the same and every formula type it asked for has the same value now (asking
+//! them again also records them as salsa dependencies, as a real run would). Declarations are
+//! compared by identity: [`CheckCache::share_signatures`] hands out the same `Arc` for equal
+//! tables.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::check::{CheckedItem, FormulaTypes};
+use crate::hir::Item;
+use crate::queries::ItemKey;
+use crate::signatures::Signatures;
+use crate::ty::Ty;
+
+/// How many distinct declaration tables of a file are remembered.
+const SIGNATURES_KEPT: usize = 3;
+/// How many results of one item are remembered (with different declarations or formula types).
+const RESULTS_PER_ITEM: usize = 2;
+
+/// A formula type the checker asked for, and the answer: (record, formula name) → type.
+type FormulaAnswer = ((Option<String>, String), Ty);
+
+#[derive(Debug)]
+struct Entry {
+    hir: Arc<Item>,
+    signatures: Arc<Signatures>,
+    formulas: Vec<FormulaAnswer>,
+    checked: Arc<CheckedItem>,
+}
+
+#[derive(Debug, Default)]
+struct FileEntries {
+    /// The latest declaration tables, newest first.
+    signatures: Vec<Arc<Signatures>>,
+    /// The latest results of each item, newest first.
+    items: HashMap<ItemKey, Vec<Entry>>,
+}
+
+/// The cache of every file, by path.
+#[derive(Debug, Default)]
+pub struct CheckCache {
+    files: Mutex<HashMap<String, FileEntries>>,
+}
+
+impl CheckCache {
+    /// The table equal to `built` that was handed out for `path` before, if one was; else `built`
+    /// itself, remembered from now on.
+    pub fn share_signatures(&self, path: &str, built: Signatures) -> Arc<Signatures> {
+        let Ok(mut files) = self.files.lock() else {
+            return Arc::new(built);
+        };
+        let file = files.entry(path.to_owned()).or_default();
+        let shared = match file.signatures.iter().position(|known| **known == built) {
+            Some(index) => file.signatures.remove(index),
+            None => Arc::new(built),
+        };
+        file.signatures.insert(0, Arc::clone(&shared));
+        file.signatures.truncate(SIGNATURES_KEPT);
+        // A result made with a table that is no longer remembered can never be used again.
+        let live = &file.signatures;
+        for entries in file.items.values_mut() {
+            entries.retain(|entry| {
+                live.iter()
+                    .any(|known| Arc::ptr_eq(known, &entry.signatures))
+            });
+        }
+        file.items.retain(|_, entries| !entries.is_empty());
+        shared
+    }
+
+    /// The result of checking `hir` (identified by `key` in `path`) with `signatures`: an earlier
+    /// result whose inputs are all the same, else a new check by `check`.
+    pub fn check(
+        &self,
+        path: &str,
+        key: &ItemKey,
+        hir: &Arc<Item>,
+        signatures: &Arc<Signatures>,
+        formulas: &dyn FormulaTypes,
+        check: impl FnOnce(&dyn FormulaTypes) -> CheckedItem,
+    ) -> Arc<CheckedItem> {
+        if let Some(checked) = self.earlier(path, key, hir, signatures, formulas) {
+            return checked;
+        }
+        let recorder = Recorder {
+            inner: formulas,
+            asked: RefCell::default(),
+        };
+        let checked = Arc::new(check(&recorder));
+        let mut answers = recorder.asked.into_inner();
+        answers.sort_by(|a, b| a.0.cmp(&b.0));
+        answers.dedup_by(|a, b| a.0 == b.0);
+        if let Ok(mut files) = self.files.lock()
+            && let Some(file) = files.get_mut(path)
+            // Only tables still remembered can be met again.
+            && file
+                .signatures
+                .iter()
+                .any(|known| Arc::ptr_eq(known, signatures))
+        {
+            let entries = file.items.entry(key.clone()).or_default();
+            entries.insert(
+                0,
+                Entry {
+                    hir: Arc::clone(hir),
+                    signatures: Arc::clone(signatures),
+                    formulas: answers,
+                    checked: Arc::clone(&checked),
+                },
+            );
+            entries.truncate(RESULTS_PER_ITEM);
+        }
+        checked
+    }
+
+    fn earlier(
+        &self,
+        path: &str,
+        key: &ItemKey,
+        hir: &Arc<Item>,
+        signatures: &Arc<Signatures>,
+        formulas: &dyn FormulaTypes,
+    ) -> Option<Arc<CheckedItem>> {
+        // The candidates are copied out so that no lock is held while formula types are asked
+        // for: those are queries that may check other items.
+        let candidates: Vec<(Vec<FormulaAnswer>, Arc<CheckedItem>)> = {
+            let files = self.files.lock().ok()?;
+            files
+                .get(path)?
+                .items
+                .get(key)?
+                .iter()
+                .filter(|entry| {
+                    // `Arc`'s equality looks at the pointer before the value.
+                    Arc::ptr_eq(&entry.signatures, signatures) && entry.hir == *hir
+                })
+                .map(|entry| (entry.formulas.clone(), Arc::clone(&entry.checked)))
+                .collect()
+        };
+        candidates.into_iter().find_map(|(answers, checked)| {
+            answers
+                .iter()
+                .all(|((record, name), ty)| formulas.formula_type(record.as_deref(), name) == *ty)
+                .then_some(checked)
+        })
+    }
+}
+
+/// Formula types as the checker asks for them, with what it asked.
+struct Recorder<'a> {
+    inner: &'a dyn FormulaTypes,
+    asked: RefCell<Vec<FormulaAnswer>>,
+}
+
+impl FormulaTypes for Recorder<'_> {
+    fn formula_type(&self, record: Option<&str>, name: &str) -> Ty {
+        let ty = self.inner.formula_type(record, name);
+        self.asked
+            .borrow_mut()
+            .push(((record.map(str::to_owned), name.to_owned()), ty.clone()));
+        ty
+    }
+}
