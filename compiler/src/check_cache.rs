@@ -12,7 +12,7 @@
 //! declarations are the same and every formula type it asked for has the same value now (asking
 //! them again also records them as salsa dependencies, as a real run would). Declarations are
 //! compared by identity: [`CheckCache::share_signatures`] hands out the same `Arc` for equal
-//! tables.
+//! tables, and does not build a table again for the declarations it was built from.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -40,10 +40,17 @@ struct Entry {
     checked: Arc<CheckedItem>,
 }
 
+/// A declaration table and the declarations it was built from.
+#[derive(Debug)]
+struct Table {
+    decls: Vec<Arc<Item>>,
+    signatures: Arc<Signatures>,
+}
+
 #[derive(Debug, Default)]
 struct FileEntries {
     /// The latest declaration tables, newest first.
-    signatures: Vec<Arc<Signatures>>,
+    signatures: Vec<Table>,
     /// The latest results of each item, newest first.
     items: HashMap<ItemKey, Vec<Entry>>,
 }
@@ -55,25 +62,56 @@ pub struct CheckCache {
 }
 
 impl CheckCache {
-    /// The table equal to `built` that was handed out for `path` before, if one was; else `built`
-    /// itself, remembered from now on.
-    pub fn share_signatures(&self, path: &str, built: Signatures) -> Arc<Signatures> {
+    /// The declaration table of `decls` (the declarations of the items of `path`, in order): a
+    /// table handed out before for the same declarations or for an equal table, else the one
+    /// `build` makes, remembered from now on.
+    pub fn share_signatures(
+        &self,
+        path: &str,
+        decls: &[Arc<Item>],
+        build: impl FnOnce() -> Signatures,
+    ) -> Arc<Signatures> {
+        let known = self.files.lock().ok().and_then(|files| {
+            let file = files.get(path)?;
+            // `Arc`'s equality looks at the pointer before the value: an item that was not
+            // lowered again costs one comparison.
+            file.signatures
+                .iter()
+                .find(|table| table.decls.as_slice() == decls)
+                .map(|table| Arc::clone(&table.signatures))
+        });
+        let shared = match known {
+            Some(shared) => shared,
+            None => {
+                let built = build();
+                let equal = self.files.lock().ok().and_then(|files| {
+                    files.get(path)?.signatures.iter().find_map(|table| {
+                        (*table.signatures == built).then(|| Arc::clone(&table.signatures))
+                    })
+                });
+                equal.unwrap_or_else(|| Arc::new(built))
+            }
+        };
         let Ok(mut files) = self.files.lock() else {
-            return Arc::new(built);
+            return shared;
         };
         let file = files.entry(path.to_owned()).or_default();
-        let shared = match file.signatures.iter().position(|known| **known == built) {
-            Some(index) => file.signatures.remove(index),
-            None => Arc::new(built),
-        };
-        file.signatures.insert(0, Arc::clone(&shared));
+        file.signatures
+            .retain(|table| !Arc::ptr_eq(&table.signatures, &shared));
+        file.signatures.insert(
+            0,
+            Table {
+                decls: decls.to_vec(),
+                signatures: Arc::clone(&shared),
+            },
+        );
         file.signatures.truncate(SIGNATURES_KEPT);
         // A result made with a table that is no longer remembered can never be used again.
         let live = &file.signatures;
         for entries in file.items.values_mut() {
             entries.retain(|entry| {
                 live.iter()
-                    .any(|known| Arc::ptr_eq(known, &entry.signatures))
+                    .any(|table| Arc::ptr_eq(&table.signatures, &entry.signatures))
             });
         }
         file.items.retain(|_, entries| !entries.is_empty());
@@ -108,7 +146,7 @@ impl CheckCache {
             && file
                 .signatures
                 .iter()
-                .any(|known| Arc::ptr_eq(known, signatures))
+                .any(|table| Arc::ptr_eq(&table.signatures, signatures))
         {
             let entries = file.items.entry(key.clone()).or_default();
             entries.insert(

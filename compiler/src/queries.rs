@@ -130,8 +130,10 @@ fn decls(db: &dyn Db, file: SourceFile) -> Vec<Arc<Item>> {
 #[salsa::tracked(returns(ref))]
 pub fn signatures(db: &dyn Db, file: SourceFile) -> Arc<Signatures> {
     let decls = decls(db, file);
-    let built = Signatures::build(decls.iter().map(|item| &**item));
-    db.check_cache().share_signatures(file.path(db), built)
+    db.check_cache()
+        .share_signatures(file.path(db), &decls, || {
+            Signatures::build(decls.iter().map(|item| &**item))
+        })
 }
 
 struct QueryFormulas<'db> {

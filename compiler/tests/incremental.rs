@@ -145,6 +145,7 @@ fn a_syntax_error_typed_into_a_declaration_and_removed_reuses_every_earlier_chec
         .iter()
         .map(|item| std::sync::Arc::clone(queries::check_item(&db, *item)))
         .collect();
+    let declarations = std::sync::Arc::clone(queries::signatures(&db, file));
 
     // The record's name is broken: its declarations change, and every item is checked against
     // them (hover, completion) until the mistake is undone.
@@ -155,6 +156,10 @@ fn a_syntax_error_typed_into_a_declaration_and_removed_reuses_every_earlier_chec
     file.set_text(&mut db).to(PROGRAM.to_owned());
     assert!(queries::diagnostics(&db, file).is_empty());
 
+    assert!(
+        std::sync::Arc::ptr_eq(queries::signatures(&db, file), &declarations),
+        "the declarations are those of the first version"
+    );
     let after = queries::file_items(&db, file);
     assert_eq!(after.len(), before.len());
     for (item, earlier) in after.iter().zip(&before) {
