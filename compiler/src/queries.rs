@@ -98,18 +98,15 @@ pub fn file_items<'db>(db: &'db dyn Db, file: SourceFile) -> Vec<FileItem<'db>> 
 }
 
 fn keys_of<'a>(items: impl Iterator<Item = &'a Item>) -> Vec<ItemKey> {
-    let mut seen: HashMap<(&'static str, String), u32> = HashMap::new();
+    let mut seen: HashMap<(&'static str, &'a str), u32> = HashMap::new();
     items
         .map(|item| {
             let kind = item.decl.kind();
-            let name = item
-                .decl
-                .name()
-                .map_or_else(String::new, |ident| ident.name.clone());
-            let occurrence = seen.entry((kind, name.clone())).or_insert(0);
+            let name = item.decl.name().map_or("", |ident| ident.name.as_str());
+            let occurrence = seen.entry((kind, name)).or_insert(0);
             let key = ItemKey {
                 kind,
-                name,
+                name: name.to_owned(),
                 occurrence: *occurrence,
             };
             *occurrence += 1;
