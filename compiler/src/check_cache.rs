@@ -36,7 +36,7 @@ type FormulaAnswer = ((Option<String>, String), Ty);
 struct Entry {
     hir: Arc<Item>,
     signatures: Arc<Signatures>,
-    formulas: Vec<FormulaAnswer>,
+    formulas: Arc<[FormulaAnswer]>,
     checked: Arc<CheckedItem>,
 }
 
@@ -154,7 +154,7 @@ impl CheckCache {
                 Entry {
                     hir: Arc::clone(hir),
                     signatures: Arc::clone(signatures),
-                    formulas: answers,
+                    formulas: answers.into(),
                     checked: Arc::clone(&checked),
                 },
             );
@@ -173,7 +173,7 @@ impl CheckCache {
     ) -> Option<Arc<CheckedItem>> {
         // The candidates are copied out so that no lock is held while formula types are asked
         // for: those are queries that may check other items.
-        let candidates: Vec<(Vec<FormulaAnswer>, Arc<CheckedItem>)> = {
+        let candidates: Vec<(Arc<[FormulaAnswer]>, Arc<CheckedItem>)> = {
             let files = self.files.lock().ok()?;
             files
                 .get(path)?
@@ -184,7 +184,7 @@ impl CheckCache {
                     // `Arc`'s equality looks at the pointer before the value.
                     Arc::ptr_eq(&entry.signatures, signatures) && entry.hir == *hir
                 })
-                .map(|entry| (entry.formulas.clone(), Arc::clone(&entry.checked)))
+                .map(|entry| (Arc::clone(&entry.formulas), Arc::clone(&entry.checked)))
                 .collect()
         };
         candidates.into_iter().find_map(|(answers, checked)| {
