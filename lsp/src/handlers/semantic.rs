@@ -189,14 +189,25 @@ pub fn declaration(db: &dyn Db, file: SourceFile, definition: &Definition) -> Op
     if !definition.is_declared() {
         return None;
     }
-    // Every occurrence of a declared name spells it, so only the items whose text holds that
-    // spelling are checked: a hover while another item is broken checks a few items, not all.
+    // Every occurrence of a declared name spells it as a word of its own, so only the items
+    // whose text holds that word are checked: a hover while another item is broken checks a
+    // few items, not all.
     let spelled = spelling(definition);
     occurrences_in_items(db, file, std::slice::from_ref(definition), |item_text| {
-        spelled.is_none_or(|name| item_text.contains(name))
+        spelled.is_none_or(|name| holds_word(item_text, name))
     })
     .into_iter()
     .find_map(|(range, declaration)| declaration.then_some(range))
+}
+
+/// Whether `word` occurs in `text` with no letter, digit or `_` right before or after it.
+fn holds_word(text: &str, word: &str) -> bool {
+    let part_of_name = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(start, _)| {
+        let before = text[..start].chars().next_back();
+        let after = text[start + word.len()..].chars().next();
+        !before.is_some_and(part_of_name) && !after.is_some_and(part_of_name)
+    })
 }
 
 /// The name every occurrence of a declared definition is written with (a state label's after
@@ -266,6 +277,17 @@ mod tests {
                 Some((path.display().to_string(), text))
             })
             .collect()
+    }
+
+    #[test]
+    fn a_word_is_found_only_between_characters_that_cannot_continue_a_name() {
+        assert!(holds_word("table<R1> t1;", "R1"));
+        assert!(holds_word("#R1", "R1"));
+        assert!(!holds_word("table<R12> t1;", "R1"));
+        assert!(!holds_word("xR1", "R1"));
+        assert!(!holds_word("R1_b", "R1"));
+        assert!(holds_word("R12 R1", "R1"));
+        assert!(holds_word("é R1é R1", "R1"));
     }
 
     #[test]
