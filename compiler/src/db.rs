@@ -51,6 +51,7 @@ impl ParseCache {
 pub trait Db: salsa::Database {
     fn parse_cache(&self) -> &ParseCache;
     fn lower_cache(&self) -> &crate::lower::LowerCache;
+    fn check_cache(&self) -> &crate::check_cache::CheckCache;
 }
 
 /// The compiler's database.
@@ -60,6 +61,7 @@ pub struct Database {
     storage: salsa::Storage<Self>,
     parse_cache: Arc<ParseCache>,
     lower_cache: Arc<crate::lower::LowerCache>,
+    check_cache: Arc<crate::check_cache::CheckCache>,
 }
 
 impl std::fmt::Debug for Database {
@@ -85,6 +87,7 @@ impl Database {
                 storage,
                 parse_cache: Arc::default(),
                 lower_cache: Arc::default(),
+                check_cache: Arc::default(),
             },
             log,
         )
@@ -102,5 +105,9 @@ impl Db for Database {
 
     fn lower_cache(&self) -> &crate::lower::LowerCache {
         &self.lower_cache
+    }
+
+    fn check_cache(&self) -> &crate::check_cache::CheckCache {
+        &self.check_cache
     }
 }

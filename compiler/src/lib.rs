@@ -8,6 +8,7 @@
 //! Invariant: the compiler does no IO. File contents arrive as text from its callers.
 
 pub mod check;
+mod check_cache;
 pub mod db;
 pub mod diagnostic;
 pub mod format;

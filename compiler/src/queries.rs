@@ -98,18 +98,15 @@ pub fn file_items<'db>(db: &'db dyn Db, file: SourceFile) -> Vec<FileItem<'db>> 
 }
 
 fn keys_of<'a>(items: impl Iterator<Item = &'a Item>) -> Vec<ItemKey> {
-    let mut seen: HashMap<(&'static str, String), u32> = HashMap::new();
+    let mut seen: HashMap<(&'static str, &'a str), u32> = HashMap::new();
     items
         .map(|item| {
             let kind = item.decl.kind();
-            let name = item
-                .decl
-                .name()
-                .map_or_else(String::new, |ident| ident.name.clone());
-            let occurrence = seen.entry((kind, name.clone())).or_insert(0);
+            let name = item.decl.name().map_or("", |ident| ident.name.as_str());
+            let occurrence = seen.entry((kind, name)).or_insert(0);
             let key = ItemKey {
                 kind,
-                name,
+                name: name.to_owned(),
                 occurrence: *occurrence,
             };
             *occurrence += 1;
@@ -130,7 +127,10 @@ fn decls(db: &dyn Db, file: SourceFile) -> Vec<Arc<Item>> {
 #[salsa::tracked(returns(ref))]
 pub fn signatures(db: &dyn Db, file: SourceFile) -> Arc<Signatures> {
     let decls = decls(db, file);
-    Arc::new(Signatures::build(decls.iter().map(|item| &**item)))
+    db.check_cache()
+        .share_signatures(file.path(db), &decls, || {
+            Signatures::build(decls.iter().map(|item| &**item))
+        })
 }
 
 struct QueryFormulas<'db> {
@@ -200,11 +200,22 @@ pub fn formula_type<'db>(db: &'db dyn Db, formula: FormulaRef<'db>) -> Ty {
 }
 
 /// The diagnostics of one item and the types of its expressions, from one run of the checker.
+///
+/// A re-run with the same HIR, declarations and formula types as a recent run (a syntax error
+/// typed and removed again) takes that run's result from the check cache.
 #[salsa::tracked(returns(ref))]
-pub fn check_item<'db>(db: &'db dyn Db, item: FileItem<'db>) -> CheckedItem {
+pub fn check_item<'db>(db: &'db dyn Db, item: FileItem<'db>) -> Arc<CheckedItem> {
     let file = item.file(db);
     let formulas = QueryFormulas { db, file };
-    crate::check::check_item(item.hir(db), item.key(db), signatures(db, file), &formulas)
+    let (hir, key) = (item.hir(db), item.key(db));
+    db.check_cache().check(
+        file.path(db),
+        key,
+        hir,
+        signatures(db, file),
+        &formulas,
+        |formulas| crate::check::check_item(hir, key, signatures(db, file), formulas),
+    )
 }
 
 /// The type of every expression of one item, by expression id, for tools that show types.

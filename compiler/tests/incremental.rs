@@ -128,3 +128,78 @@ fn fixes_and_related_locations_follow_moved_text_without_a_recheck() {
     assert_eq!(located(&moved, &edit.range), "scroe");
     assert_eq!(edit.text, "score");
 }
+
+/// Checks every item, as a tool asking about each name would while the file is edited.
+fn check_every_item(db: &Database, file: SourceFile) {
+    for item in queries::file_items(db, file) {
+        queries::check_item(db, *item);
+    }
+}
+
+#[test]
+fn a_syntax_error_typed_into_a_declaration_and_removed_reuses_every_earlier_check() {
+    let mut db = Database::default();
+    let file = SourceFile::new(&db, "doc.a".to_owned(), PROGRAM.to_owned());
+    assert!(queries::diagnostics(&db, file).is_empty());
+    let before: Vec<_> = queries::file_items(&db, file)
+        .iter()
+        .map(|item| std::sync::Arc::clone(queries::check_item(&db, *item)))
+        .collect();
+    let declarations = std::sync::Arc::clone(queries::signatures(&db, file));
+
+    // The record's name is broken: its declarations change, and every item is checked against
+    // them (hover, completion) until the mistake is undone.
+    file.set_text(&mut db)
+        .to(PROGRAM.replace("record Row {", "record Ro w {"));
+    assert!(!queries::diagnostics(&db, file).is_empty());
+    check_every_item(&db, file);
+    file.set_text(&mut db).to(PROGRAM.to_owned());
+    assert!(queries::diagnostics(&db, file).is_empty());
+
+    assert!(
+        std::sync::Arc::ptr_eq(queries::signatures(&db, file), &declarations),
+        "the declarations are those of the first version"
+    );
+    let after = queries::file_items(&db, file);
+    assert_eq!(after.len(), before.len());
+    for (item, earlier) in after.iter().zip(&before) {
+        let checked = queries::check_item(&db, *item);
+        assert_eq!(checked, earlier);
+        // The record's own item was lowered again from text that was broken in between.
+        if item.key(&db).name != "Row" {
+            assert!(
+                std::sync::Arc::ptr_eq(checked, earlier),
+                "{:?} is checked again",
+                item.key(&db)
+            );
+        }
+    }
+}
+
+#[test]
+fn an_earlier_check_is_not_reused_when_a_formula_it_read_changed_meanwhile() {
+    let program = "\
+public formula g = 1;
+record Row { public int id; }
+procedure uses() -> int {
+  return g;
+}
+";
+    let mut db = Database::default();
+    let file = SourceFile::new(&db, "doc.a".to_owned(), program.to_owned());
+    let clean = queries::diagnostics(&db, file);
+    assert!(clean.is_empty(), "{clean:?}");
+    // The declarations break and come back, while the formula's type changes for good.
+    file.set_text(&mut db)
+        .to(program.replace("record Row {", "record Ro w {"));
+    assert!(!queries::diagnostics(&db, file).is_empty());
+    check_every_item(&db, file);
+    let changed = program.replace("g = 1;", "g = \"one\";");
+    file.set_text(&mut db).to(changed.clone());
+    let diagnostics = queries::diagnostics(&db, file).clone();
+
+    let fresh = Database::default();
+    let fresh_file = SourceFile::new(&fresh, "doc.a".to_owned(), changed);
+    assert_eq!(diagnostics, *queries::diagnostics(&fresh, fresh_file));
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+}

@@ -67,7 +67,7 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
         diagnostics: Vec::new(),
     };
     let mut syntax = Vec::new();
-    let previous = cache.take(path);
+    let mut previous = cache.take(path);
     let mut kept = CachedItems::with_capacity_and_hasher(previous.len(), FxBuildHasher);
     let root = tree.root_node();
     if root.is_error() {
@@ -82,16 +82,24 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
             syntax.extend(crate::syntax::check_node(text, node));
             continue;
         }
-        let key = (
-            node.kind_id(),
-            text.get(node.byte_range()).unwrap_or("").to_owned(),
-        );
+        let kind = node.kind_id();
+        let node_text = text.get(node.byte_range()).unwrap_or("");
         let cacheable = !node.has_error();
-        let cached = if cacheable {
-            previous.get(&key).cloned()
-        } else {
+        // The text of an unchanged item moves from the previous version's table to this one's,
+        // so that it is not copied at each version.
+        let cached = if !cacheable {
             None
+        } else if let Some((key, (cached_kind, entry))) = previous.remove_entry(node_text)
+            && cached_kind == kind
+        {
+            kept.insert(key, (kind, Arc::clone(&entry)));
+            Some(entry)
+        } else {
+            kept.get(node_text)
+                .filter(|(kept_kind, _)| *kept_kind == kind)
+                .map(|(_, entry)| Arc::clone(entry))
         };
+        let fresh = cached.is_none();
         let entry = match cached {
             Some(entry) => entry,
             None => Arc::new(lower_top_level(text, node)),
@@ -110,8 +118,8 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
                 offset,
             });
         }
-        if cacheable {
-            kept.insert(key, entry);
+        if cacheable && fresh {
+            kept.insert(node_text.to_owned(), (kind, entry));
         }
     }
     cache.put(path, kept);
@@ -159,9 +167,9 @@ struct CachedItem {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// A file's cached items, by node kind and item text (hashed quickly: every item's whole text is
-/// a key).
-type CachedItems = FxHashMap<(u16, String), Arc<CachedItem>>;
+/// A file's cached items, by item text, with their node kind (hashed quickly: every item's whole
+/// text is a key).
+type CachedItems = FxHashMap<String, (u16, Arc<CachedItem>)>;
 
 /// The lowered items of each file's last version, by item text.
 #[derive(Debug, Default)]

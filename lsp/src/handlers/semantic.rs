@@ -131,6 +131,16 @@ fn occurrences_of(
     file: SourceFile,
     definitions: &[Definition],
 ) -> Vec<(Range<usize>, bool)> {
+    occurrences_in_items(db, file, definitions, |_| true)
+}
+
+/// The occurrences of `definitions` in the items whose text `searched` accepts.
+fn occurrences_in_items(
+    db: &dyn Db,
+    file: SourceFile,
+    definitions: &[Definition],
+    searched: impl Fn(&str) -> bool,
+) -> Vec<(Range<usize>, bool)> {
     let lowered = lowered(db, file);
     let text = &parsed(db, file).text;
     let mut found: Vec<(Range<usize>, bool)> = Vec::new();
@@ -141,6 +151,12 @@ fn occurrences_of(
     for (item, lowered_item) in file_items(db, file).iter().zip(&lowered.items) {
         // A local lives in one item: the others need not be checked to find its uses.
         if local_item.is_some_and(|key| *item.key(db) != **key) {
+            continue;
+        }
+        let item_text = text
+            .get(lowered_item.span(lowered_item.item.node))
+            .unwrap_or("");
+        if !searched(item_text) {
             continue;
         }
         found.extend(
@@ -173,9 +189,57 @@ pub fn declaration(db: &dyn Db, file: SourceFile, definition: &Definition) -> Op
     if !definition.is_declared() {
         return None;
     }
-    occurrences(db, file, definition)
-        .into_iter()
-        .find_map(|(range, declaration)| declaration.then_some(range))
+    // Every occurrence of a declared name spells it as a word of its own, so only the items
+    // whose text holds that word are checked: a hover while another item is broken checks a
+    // few items, not all.
+    let spelled = spelling(definition);
+    occurrences_in_items(db, file, std::slice::from_ref(definition), |item_text| {
+        spelled.is_none_or(|name| holds_word(item_text, name))
+    })
+    .into_iter()
+    .find_map(|(range, declaration)| declaration.then_some(range))
+}
+
+/// Whether `word` occurs in `text` with no letter, digit or `_` right before or after it.
+fn holds_word(text: &str, word: &str) -> bool {
+    let part_of_name = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(start, _)| {
+        let before = text[..start].chars().next_back();
+        let after = text[start + word.len()..].chars().next();
+        !before.is_some_and(part_of_name) && !after.is_some_and(part_of_name)
+    })
+}
+
+/// The name every occurrence of a declared definition is written with (a state label's after
+/// its `#`).
+fn spelling(definition: &Definition) -> Option<&str> {
+    match definition {
+        Definition::Record(name)
+        | Definition::Message(name)
+        | Definition::Enum(name)
+        | Definition::Channel(name)
+        | Definition::State(name)
+        | Definition::Filter(name)
+        | Definition::View(name)
+        | Definition::Template(name)
+        | Definition::Service(name)
+        | Definition::Assoc(name)
+        | Definition::Cron(name)
+        | Definition::Test(name)
+        | Definition::Metric(name)
+        | Definition::EnumLabel { label: name, .. }
+        | Definition::Field { name, .. }
+        | Definition::Method { name, .. }
+        | Definition::Function { name, .. }
+        | Definition::Dispatcher { name, .. }
+        | Definition::Policy { name, .. }
+        | Definition::ServiceMethod { name, .. }
+        | Definition::Replication { name, .. } => Some(name),
+        Definition::Local { .. }
+        | Definition::Element(_)
+        | Definition::Receiver
+        | Definition::Library(_) => None,
+    }
 }
 
 /// A name's range without the `#` a state label is written with.
@@ -183,5 +247,77 @@ fn name_range(text: &str, span: Range<usize>) -> Range<usize> {
     match text.get(span.clone()) {
         Some(written) if written.starts_with('#') => span.start + 1..span.end,
         _ => span,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use adama_compiler::Database;
+
+    /// Every corpus program and example, as (path, text).
+    fn programs() -> Vec<(String, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let entries = |folder: std::path::PathBuf| {
+            std::fs::read_dir(folder)
+                .into_iter()
+                .flatten()
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        };
+        let examples = entries(root.join("examples")).flat_map(entries);
+        let mut paths: Vec<std::path::PathBuf> = entries(root.join("tests/corpus"))
+            .chain(examples)
+            .filter(|path| path.extension().is_some_and(|extension| extension == "a"))
+            .collect();
+        paths.sort();
+        paths
+            .into_iter()
+            .filter_map(|path| {
+                let text = std::fs::read_to_string(&path).ok()?;
+                Some((path.display().to_string(), text))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_word_is_found_only_between_characters_that_cannot_continue_a_name() {
+        assert!(holds_word("table<R1> t1;", "R1"));
+        assert!(holds_word("#R1", "R1"));
+        assert!(!holds_word("table<R12> t1;", "R1"));
+        assert!(!holds_word("xR1", "R1"));
+        assert!(!holds_word("R1_b", "R1"));
+        assert!(holds_word("R12 R1", "R1"));
+        assert!(holds_word("é R1é R1", "R1"));
+    }
+
+    #[test]
+    fn declarations_found_in_the_items_that_spell_a_name_are_those_found_in_all_items() {
+        let mut compared = 0;
+        for (path, text) in programs() {
+            let db = Database::default();
+            let file = SourceFile::new(&db, path.clone(), text);
+            let mut definitions: Vec<Definition> = file_items(&db, file)
+                .iter()
+                .flat_map(|item| check_item(&db, *item).names.iter())
+                .map(|resolved| resolved.definition.clone())
+                .filter(|definition| {
+                    definition.is_declared() && !matches!(definition, Definition::Local { .. })
+                })
+                .collect();
+            definitions.sort();
+            definitions.dedup();
+            for definition in definitions {
+                let everywhere = occurrences(&db, file, &definition)
+                    .into_iter()
+                    .find_map(|(range, declaration)| declaration.then_some(range));
+                assert_eq!(
+                    declaration(&db, file, &definition),
+                    everywhere,
+                    "{path}: {definition:?}"
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 1000, "{compared} definitions compared");
     }
 }
