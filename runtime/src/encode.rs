@@ -22,8 +22,12 @@ pub fn principal_json(principal: &Principal) -> Json {
 /// A principal as read from a command (missing parts are `?`).
 pub fn principal_from_json(json: &Json) -> Principal {
     Principal::new(
-        json.get("agent").and_then(Json::as_str).unwrap_or("?"),
-        json.get("authority").and_then(Json::as_str).unwrap_or("?"),
+        crate::command::field(json, "agent")
+            .and_then(Json::as_str)
+            .unwrap_or("?"),
+        crate::command::field(json, "authority")
+            .and_then(Json::as_str)
+            .unwrap_or("?"),
     )
 }
 

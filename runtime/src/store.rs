@@ -78,6 +78,9 @@ pub enum RowChange {
     },
 }
 
+/// The most entries a journal table keeps room for between transactions.
+const KEPT_JOURNAL: usize = 1024;
+
 /// What the current transaction changed.
 #[derive(Debug, Default, Clone)]
 pub struct Journal {
@@ -354,13 +357,29 @@ impl Store {
 
     /// Forgets the journal after a commit; rows deleted in the transaction are freed.
     pub fn settle(&mut self) {
-        let journal = std::mem::take(&mut self.journal);
-        for changes in journal.rows.into_values() {
+        let mut rows = std::mem::take(&mut self.journal.rows);
+        for (_, changes) in rows.drain() {
             for (_, change) in changes {
                 if let RowChange::Deleted { record, .. } = change {
                     self.release_tree(record);
                 }
             }
+        }
+        // The journal's tables are kept for the next transaction (a transaction then allocates
+        // none for its bookkeeping), unless one large transaction made them large.
+        let journal = &mut self.journal;
+        journal.rows = rows;
+        journal.originals.clear();
+        journal.dirty.clear();
+        journal.created.clear();
+        journal.fresh.clear();
+        if journal.originals.capacity() > KEPT_JOURNAL
+            || journal.dirty.capacity() > KEPT_JOURNAL
+            || journal.rows.capacity() > KEPT_JOURNAL
+            || journal.created.capacity() > KEPT_JOURNAL
+            || journal.fresh.capacity() > KEPT_JOURNAL
+        {
+            *journal = Journal::default();
         }
         self.committed_held = self.held;
     }
