@@ -839,7 +839,7 @@ impl Document {
             Value::Dynamic(Arc::new(message.clone()))
         };
         if let Some((who_slot, params)) = &handler.rpc {
-            frame.slots[*who_slot as usize] = Value::Principal(who.clone());
+            frame.slots[*who_slot as usize] = Value::principal(who.clone());
             if let Value::Message(fields) = &value {
                 for (slot, field) in params.iter().zip(fields.values.iter()) {
                     frame.slots[*slot as usize] = field.clone();

@@ -493,14 +493,7 @@ impl Document {
         root: bool,
     ) -> Result<Option<Map<String, Json>>, Fault> {
         let layout_index = self.store.record(record).layout;
-        let newest = self
-            .store
-            .record(record)
-            .gens
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(0);
+        let newest = self.store.record(record).newest();
         if let Some(Mirror::Object { seen, .. }) = mirror
             && !root
             && *seen >= newest
