@@ -531,7 +531,7 @@ impl Document {
             Ty::Text => Value::Text(Arc::default()),
             Ty::Replication => Value::Replication(Arc::default()),
             Ty::Label => Value::Label(Arc::from("")),
-            Ty::Principal | Ty::SecurePrincipal => Value::Principal(Principal::no_one()),
+            Ty::Principal | Ty::SecurePrincipal => Value::principal(Principal::no_one()),
             Ty::Dynamic | Ty::Json => Value::Dynamic(Arc::new(serde_json::Value::Null)),
             Ty::Asset => Value::Asset(Arc::default()),
             Ty::Date => Value::Date(Default::default()),

@@ -22,8 +22,12 @@ pub fn principal_json(principal: &Principal) -> Json {
 /// A principal as read from a command (missing parts are `?`).
 pub fn principal_from_json(json: &Json) -> Principal {
     Principal::new(
-        json.get("agent").and_then(Json::as_str).unwrap_or("?"),
-        json.get("authority").and_then(Json::as_str).unwrap_or("?"),
+        crate::command::field(json, "agent")
+            .and_then(Json::as_str)
+            .unwrap_or("?"),
+        crate::command::field(json, "authority")
+            .and_then(Json::as_str)
+            .unwrap_or("?"),
     )
 }
 
@@ -153,7 +157,7 @@ impl Document {
                 other => Value::string(other.as_str().unwrap_or("")),
             },
             Ty::Label => Value::Label(Arc::from(json.as_str().unwrap_or(""))),
-            Ty::Principal | Ty::SecurePrincipal => Value::Principal(principal_from_json(json)),
+            Ty::Principal | Ty::SecurePrincipal => Value::principal(principal_from_json(json)),
             Ty::Date => Value::Date(json.as_str().and_then(parse_date).unwrap_or_default()),
             Ty::Time => Value::Time(json.as_str().and_then(parse_time).unwrap_or_default()),
             Ty::DateTime => Value::DateTime(Arc::new(

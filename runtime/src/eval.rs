@@ -89,7 +89,7 @@ impl Document {
                     tracker.push(Dep::Slot {
                         record: record.0,
                         slot,
-                        generation: data.gens[slot as usize],
+                        generation: data.generation(slot).unwrap_or(0),
                     });
                 }
                 Ok(data.slots[slot as usize].clone())
@@ -116,8 +116,8 @@ impl Document {
                 .store
                 .records
                 .get(record as usize)
-                .and_then(|data| data.gens.get(slot as usize))
-                .is_some_and(|current| *current == generation),
+                .and_then(|data| data.generation(slot))
+                .is_some_and(|current| current == generation),
             Dep::Table { table, generation } => {
                 self.store.tables[table as usize].generation == generation
             }
@@ -541,8 +541,8 @@ impl Document {
     ) -> Result<Value, Fault> {
         let _ = program;
         Ok(match constant {
-            AtConstant::NoOne => Value::Principal(Principal::no_one()),
-            AtConstant::Who => Value::Principal(frame.who.clone()),
+            AtConstant::NoOne => Value::principal(Principal::no_one()),
+            AtConstant::Who => Value::principal(frame.who.clone()),
             AtConstant::SelfRef => frame.this.clone(),
             AtConstant::ImaginaryUnit => Value::Complex(0.0, 1.0),
             AtConstant::Null => Value::Dynamic(Arc::new(serde_json::Value::Null)),

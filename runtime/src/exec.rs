@@ -196,7 +196,7 @@ impl Document {
                                     }
                                 }
                                 crate::value::MapKey::Str(text) => Value::Str(Arc::clone(text)),
-                                crate::value::MapKey::Principal(p) => Value::Principal(p.clone()),
+                                crate::value::MapKey::Principal(p) => Value::principal(p.clone()),
                             };
                             Value::Message(Arc::new(crate::value::Message {
                                 shape: crate::document::pair_shape(),

@@ -35,11 +35,33 @@ pub enum Parent {
 #[derive(Debug, Clone)]
 pub struct RecordData {
     pub layout: RecordId,
-    pub slots: Vec<Value>,
-    /// The generation of each slot's last write.
-    pub gens: Vec<u64>,
+    pub slots: Box<[Value]>,
+    /// The generation of each slot's last write; empty until a transaction writes one (most
+    /// rows are never written after they are made, and every generation starts at 0).
+    gens: Box<[u64]>,
     pub parent: Parent,
     pub alive: bool,
+}
+
+impl RecordData {
+    /// The generation of a slot's last write; `None` for a slot the record does not have (a
+    /// freed record has none).
+    pub fn generation(&self, slot: u32) -> Option<u64> {
+        let slot = slot as usize;
+        (slot < self.slots.len()).then(|| self.gens.get(slot).copied().unwrap_or(0))
+    }
+
+    /// The newest generation of any slot.
+    pub fn newest(&self) -> u64 {
+        self.gens.iter().copied().max().unwrap_or(0)
+    }
+
+    fn set_generation(&mut self, slot: u32, generation: u64) {
+        if self.gens.is_empty() {
+            self.gens = vec![0; self.slots.len()].into_boxed_slice();
+        }
+        self.gens[slot as usize] = generation;
+    }
 }
 
 /// A table: its rows in insertion order.
@@ -77,6 +99,9 @@ pub enum RowChange {
         index: usize,
     },
 }
+
+/// The most entries a journal table keeps room for between transactions.
+const KEPT_JOURNAL: usize = 1024;
 
 /// What the current transaction changed.
 #[derive(Debug, Default, Clone)]
@@ -132,11 +157,10 @@ impl Store {
     /// Allocates a record (not journaled: used while building a fresh document).
     pub fn alloc(&mut self, layout: RecordId, slots: Vec<Value>, parent: Parent) -> RecordRef {
         self.held += record_bytes(slots.len()) + slots.iter().map(held_bytes).sum::<u64>();
-        let gens = vec![0; slots.len()];
         let data = RecordData {
             layout,
-            slots,
-            gens,
+            slots: slots.into_boxed_slice(),
+            gens: Box::default(),
             parent,
             alive: true,
         };
@@ -181,7 +205,7 @@ impl Store {
         self.held += held_bytes(&value);
         let old = std::mem::replace(&mut data.slots[slot as usize], value);
         self.held = self.held.saturating_sub(held_bytes(&old));
-        data.gens[slot as usize] = generation;
+        data.set_generation(slot, generation);
         // A record created in this transaction is new to every view, so filling it does not
         // make views re-walk the rows of its layout they already hold.
         if self.journal.fresh.is_empty() || !self.journal.fresh.contains(&record.0) {
@@ -328,7 +352,7 @@ impl Store {
             }
             let data = &mut self.records[record as usize];
             data.slots[slot as usize] = old;
-            data.gens[slot as usize] = generation;
+            data.set_generation(slot, generation);
         }
         for (table, changes) in journal.rows {
             let data = &mut self.tables[table as usize];
@@ -354,13 +378,29 @@ impl Store {
 
     /// Forgets the journal after a commit; rows deleted in the transaction are freed.
     pub fn settle(&mut self) {
-        let journal = std::mem::take(&mut self.journal);
-        for changes in journal.rows.into_values() {
+        let mut rows = std::mem::take(&mut self.journal.rows);
+        for (_, changes) in rows.drain() {
             for (_, change) in changes {
                 if let RowChange::Deleted { record, .. } = change {
                     self.release_tree(record);
                 }
             }
+        }
+        // The journal's tables are kept for the next transaction (a transaction then allocates
+        // none for its bookkeeping), unless one large transaction made them large.
+        let journal = &mut self.journal;
+        journal.rows = rows;
+        journal.originals.clear();
+        journal.dirty.clear();
+        journal.created.clear();
+        journal.fresh.clear();
+        if journal.originals.capacity() > KEPT_JOURNAL
+            || journal.dirty.capacity() > KEPT_JOURNAL
+            || journal.rows.capacity() > KEPT_JOURNAL
+            || journal.created.capacity() > KEPT_JOURNAL
+            || journal.fresh.capacity() > KEPT_JOURNAL
+        {
+            *journal = Journal::default();
         }
         self.committed_held = self.held;
     }
@@ -384,8 +424,8 @@ impl Store {
     fn release(&mut self, record: RecordRef) {
         let data = &mut self.records[record.0 as usize];
         data.alive = false;
-        data.slots = Vec::new();
-        data.gens = Vec::new();
+        data.slots = Box::default();
+        data.gens = Box::default();
         self.free.push(record.0);
         self.freed.push(record.0);
     }

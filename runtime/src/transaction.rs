@@ -234,17 +234,22 @@ impl Document {
     /// Runs one command as one transaction, keeping the caller's command in the record.
     pub fn execute_shared(&mut self, shared: Arc<Json>) -> Result<TransactionRecord, CommandError> {
         let command = Command::parse(&shared)?;
-        let text = |field: &str| shared.get(field).and_then(Json::as_str).unwrap_or("");
+        fn text<'a>(json: &'a Json, name: &str) -> &'a str {
+            crate::command::field(json, name)
+                .and_then(Json::as_str)
+                .unwrap_or("")
+        }
         // Most commands come from where the last one came from: the context is kept then.
         let same_context = |context: &Json| {
-            ["origin", "ip"]
-                .iter()
-                .all(|field| context.get(*field).and_then(Json::as_str) == Some(text(field)))
+            ["origin", "ip"].iter().all(|name| {
+                crate::command::field(context, name).and_then(Json::as_str)
+                    == Some(text(&shared, name))
+            })
         };
         if !same_context(&self.request_context) {
             self.request_context = Arc::new(serde_json::json!({
-                "origin": text("origin"),
-                "ip": text("ip"),
+                "origin": text(&shared, "origin"),
+                "ip": text(&shared, "ip"),
             }));
         }
         let mut response = None;
@@ -838,7 +843,7 @@ impl Document {
             Value::Dynamic(Arc::new(message.clone()))
         };
         if let Some((who_slot, params)) = &handler.rpc {
-            frame.slots[*who_slot as usize] = Value::Principal(who.clone());
+            frame.slots[*who_slot as usize] = Value::principal(who.clone());
             if let Value::Message(fields) = &value {
                 for (slot, field) in params.iter().zip(fields.values.iter()) {
                     frame.slots[*slot as usize] = field.clone();

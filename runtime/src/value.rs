@@ -209,7 +209,8 @@ pub enum Value {
     Double(f64),
     Complex(f64, f64),
     Str(Arc<str>),
-    Principal(Principal),
+    /// Behind an `Arc`: the two names would double the size of every value.
+    Principal(Arc<Principal>),
     /// An enum value by its integer.
     Enum(i32),
     /// A state-machine label (`""` is the empty label).
@@ -241,6 +242,10 @@ pub enum Value {
 impl Value {
     pub fn string(text: &str) -> Value {
         Value::Str(Arc::from(text))
+    }
+
+    pub fn principal(who: Principal) -> Value {
+        Value::Principal(Arc::new(who))
     }
 
     pub fn empty_maybe() -> Value {
@@ -314,7 +319,7 @@ impl Value {
 
     pub fn as_principal(&self) -> Principal {
         match self {
-            Value::Principal(principal) => principal.clone(),
+            Value::Principal(principal) => Principal::clone(principal),
             Value::Maybe(Some(inner)) => inner.as_principal(),
             _ => Principal::no_one(),
         }
@@ -334,7 +339,7 @@ impl Value {
             Value::Int(value) | Value::Enum(value) => MapKey::Int(i64::from(*value)),
             Value::Long(value) => MapKey::Int(*value),
             Value::Str(text) => MapKey::Str(text.clone()),
-            Value::Principal(principal) => MapKey::Principal(principal.clone()),
+            Value::Principal(principal) => MapKey::Principal(Principal::clone(principal)),
             Value::Maybe(Some(inner)) => inner.to_map_key(),
             other => MapKey::Str(Arc::from(other.to_text().as_str())),
         }
@@ -449,5 +454,16 @@ impl PartialEq for Value {
 impl fmt::Display for Value {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(&self.to_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Value;
+
+    /// Every stored slot is a value: a row of five fields is five of them.
+    #[test]
+    fn a_value_takes_three_words() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
     }
 }

@@ -130,6 +130,20 @@ pub(crate) struct SharedView {
     data: Option<Map<String, Json>>,
     /// `data` as text, written the first time a host asks for text.
     text: Option<Arc<str>>,
+    /// The views in step that have not yet received `data`. When the last one has, the step is
+    /// let go at once: a large step (a first sync) would otherwise be freed by the next one.
+    waiting: usize,
+}
+
+impl SharedView {
+    /// One view in step received the step's data.
+    fn delivered(&mut self) {
+        self.waiting = self.waiting.saturating_sub(1);
+        if self.waiting == 0 {
+            self.data = None;
+            self.text = None;
+        }
+    }
 }
 
 /// The data part of an envelope.
@@ -252,6 +266,7 @@ impl Document {
                 if let Some(data) = &self.views.shared.data {
                     envelope.insert("data".into(), Json::Object(data.clone()));
                 }
+                self.views.shared.delivered();
             }
             Data::Nothing => {}
         }
@@ -269,13 +284,11 @@ impl Document {
         let Some(parts) = self.delta_parts(view)? else {
             return Ok("null".into());
         };
-        let mut text = String::with_capacity(64);
-        text.push('{');
-        match parts.data {
+        let owned;
+        let data: Option<&str> = match &parts.data {
             Data::Owned(data) => {
-                text.push_str("\"data\":");
-                text.push_str(&Json::Object(data).to_string());
-                text.push(',');
+                owned = map_text(data);
+                Some(&owned)
             }
             Data::Shared => {
                 if self.views.shared.text.is_none() {
@@ -284,22 +297,40 @@ impl Document {
                         .shared
                         .data
                         .as_ref()
-                        .map(|data| Arc::from(Json::Object(data.clone()).to_string()));
+                        .map(|data| Arc::from(map_text(data)));
                 }
-                if let Some(shared) = &self.views.shared.text {
-                    text.push_str("\"data\":");
-                    text.push_str(shared);
-                    text.push(',');
-                }
+                self.views.shared.text.as_deref()
             }
-            Data::Nothing => {}
+            Data::Nothing => None,
+        };
+        let futures = parts
+            .futures
+            .map(|(outstanding, blockers)| (outstanding.to_string(), blockers.to_string()));
+        // Sized once: growing a string costs a reallocation per view, which a fragmented heap
+        // makes slow.
+        let size = 32
+            + data.map_or(0, str::len)
+            + futures.as_ref().map_or(0, |(o, b)| o.len() + b.len() + 28);
+        let mut text = String::with_capacity(size);
+        text.push('{');
+        if let Some(data) = data {
+            text.push_str("\"data\":");
+            text.push_str(data);
+            text.push(',');
         }
-        if let Some((outstanding, blockers)) = parts.futures {
-            text.push_str(&format!(
-                "\"outstanding\":{outstanding},\"blockers\":{blockers},"
-            ));
+        if let Some((outstanding, blockers)) = futures {
+            text.push_str("\"outstanding\":");
+            text.push_str(&outstanding);
+            text.push_str(",\"blockers\":");
+            text.push_str(&blockers);
+            text.push(',');
         }
-        text.push_str(&format!("\"seq\":{}}}", parts.seq));
+        text.push_str("\"seq\":");
+        text.push_str(itoa_i32(parts.seq, &mut [0u8; 11]));
+        text.push('}');
+        if matches!(parts.data, Data::Shared) {
+            self.views.shared.delivered();
+        }
         Ok(text)
     }
 
@@ -348,12 +379,22 @@ impl Document {
                 };
                 let data =
                     self.diff_record(&program, &nobody, self.root, &mut shared_mirror, true)?;
+                let previous = self.views.shared.key;
+                let waiting = self
+                    .views
+                    .open
+                    .iter()
+                    .filter(|entry| {
+                        entry.open && entry.shared_key.is_some_and(|at| Some(at) == previous)
+                    })
+                    .count();
                 self.views.shared = SharedView {
                     mirror: shared_mirror,
-                    previous: self.views.shared.key,
+                    previous,
                     key: Some(key),
                     data: data.filter(|data| !data.is_empty()),
                     text: None,
+                    waiting,
                 };
             }
             let entry = &mut self.views.open[view];
@@ -500,14 +541,7 @@ impl Document {
         root: bool,
     ) -> Result<Option<Map<String, Json>>, Fault> {
         let layout_index = self.store.record(record).layout;
-        let newest = self
-            .store
-            .record(record)
-            .gens
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(0);
+        let newest = self.store.record(record).newest();
         if let Some(Mirror::Object { seen, .. }) = mirror
             && !root
             && *seen >= newest
@@ -1111,6 +1145,31 @@ fn message_row_key(program: &Program, items: &[Value]) -> Option<usize> {
     };
     let name = message.shape.name.as_deref()?;
     program.messages[program.message_named(name)?].row_key()
+}
+
+/// A JSON object as text.
+fn map_text(data: &Map<String, Json>) -> String {
+    serde_json::to_string(data).unwrap_or_default()
+}
+
+/// An integer's decimal text, written into `buffer` without allocating.
+fn itoa_i32(value: i32, buffer: &mut [u8; 11]) -> &str {
+    let mut at = buffer.len();
+    let negative = value < 0;
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if negative {
+        at -= 1;
+        buffer[at] = b'-';
+    }
+    std::str::from_utf8(&buffer[at..]).unwrap_or("0")
 }
 
 /// Whether two lists hold the same records in the same order (compared by handle).

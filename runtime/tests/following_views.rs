@@ -318,3 +318,36 @@ fn a_viewer_that_skipped_a_key_removal_ends_with_only_the_new_entry() {
         assert_eq!(followed["tags"], json!({"a": {"n": 1}}));
     }
 }
+
+#[test]
+fn every_view_in_step_receives_the_shared_step_as_text_or_json() {
+    let mut document = room();
+    let views: Vec<_> = ["ann", "bo", "cy"]
+        .iter()
+        .map(|agent| document.open_view(Principal::new(agent, "acme"), json!({})))
+        .collect();
+    for view in &views {
+        document.view_delta_text(*view).expect("the first view");
+    }
+    send(&mut document, "say", json!({"what": "hi", "n": 3}));
+    let first = document.view_delta(views[0]).expect("a delta");
+    let second: Json =
+        serde_json::from_str(&document.view_delta_text(views[1]).expect("a delta")).expect("JSON");
+    let last: Json =
+        serde_json::from_str(&document.view_delta_text(views[2]).expect("a delta")).expect("JSON");
+    let expected = json!({"data": {"lines": {"1": {"id": 1, "what": "hi", "n": 3}, "@o": [1]}, "big": {"1": {"id": 1, "what": "hi", "n": 3}, "@o": [1]}, "count": 1}, "seq": first["seq"]});
+    assert_eq!(first, expected);
+    assert_eq!(second, expected);
+    assert_eq!(last, expected);
+    // Once every view took the step, asking again gives only the sequence.
+    let again: Json =
+        serde_json::from_str(&document.view_delta_text(views[2]).expect("a delta")).expect("JSON");
+    assert_eq!(again, json!({"seq": first["seq"]}));
+    // The next step still reaches every view.
+    send(&mut document, "bump", json!({"id": 1}));
+    for view in &views {
+        let delta: Json =
+            serde_json::from_str(&document.view_delta_text(*view).expect("a delta")).expect("JSON");
+        assert_eq!(delta["data"]["lines"], json!({"1": {"n": 4, "hot": 4}}));
+    }
+}

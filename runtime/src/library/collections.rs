@@ -270,7 +270,7 @@ pub fn key_value(key: &MapKey) -> Value {
             Err(_) => Value::Long(*value),
         },
         MapKey::Str(text) => Value::Str(Arc::clone(text)),
-        MapKey::Principal(principal) => Value::Principal(principal.clone()),
+        MapKey::Principal(principal) => Value::principal(principal.clone()),
     }
 }
 

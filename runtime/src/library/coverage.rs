@@ -118,7 +118,7 @@ fn awkward_values() -> Vec<Value> {
         Value::string(""),
         Value::string("😀a,b,,%k%é"),
         Value::string("<a href='x'>&#x110000;</a"),
-        Value::Principal(Principal::new("", "doc/space/key")),
+        Value::principal(Principal::new("", "doc/space/key")),
         Value::Enum(3),
         Value::Label(Arc::from("state")),
         Value::Date(Date::default()),

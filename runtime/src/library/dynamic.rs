@@ -396,7 +396,7 @@ fn merge(template: &Value, json: &Json) -> Option<Value> {
         }
         Value::Str(_) => Value::string(json.as_str()?),
         Value::Label(_) => Value::Label(Arc::from(json.as_str()?)),
-        Value::Principal(_) => Value::Principal(Principal::new(
+        Value::Principal(_) => Value::principal(Principal::new(
             json.get("agent")?.as_str()?,
             json.get("authority")?.as_str()?,
         )),
@@ -614,7 +614,7 @@ mod tests {
                 Value::Int(1),
                 Value::Long(5),
                 Value::Double(3.0),
-                Value::Principal(Principal::new("a", "b")),
+                Value::principal(Principal::new("a", "b")),
                 Value::Date(Date {
                     year: 2024,
                     month: 1,

@@ -88,7 +88,7 @@ fn principal_of(host: &mut dyn Host, arguments: &[Value]) -> Outcome {
         Value::Maybe(None) => Value::empty_maybe(),
         agent => {
             let principal = Principal::new(agent.as_str(), &document_authority(host));
-            let value = Value::Principal(principal);
+            let value = Value::principal(principal);
             if matches!(agent, Value::Maybe(_)) {
                 Value::some(value)
             } else {
@@ -104,7 +104,7 @@ mod tests {
     use crate::value::{Principal, Value};
 
     fn p(agent: &str, authority: &str) -> Value {
-        Value::Principal(Principal::new(agent, authority))
+        Value::principal(Principal::new(agent, authority))
     }
 
     #[test]
