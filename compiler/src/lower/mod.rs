@@ -131,10 +131,19 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
 fn lower_top_level(text: &str, node: Node<'_>) -> CachedItem {
     let offset = node.start_byte();
     let mut lowerer = Lowerer::new(text);
-    let item = lowerer.lower_item(node);
+    // Most visible nodes of an item get an id, and many of them are expressions: reserving room
+    // for them at once spares growing (and copying) the source map and the arena node by node.
+    let nodes = node.descendant_count();
+    lowerer.source_map.spans.reserve(nodes);
+    lowerer.body.exprs.reserve(nodes / 2);
+    let item = lowerer.lower_item(node).map(|mut item| {
+        item.body.exprs.shrink_to_fit();
+        item
+    });
     let mut diagnostics = crate::syntax::check_node(text, node);
     diagnostics.extend(lowerer.too_deep.take());
     let mut source_map = lowerer.source_map;
+    source_map.spans.shrink_to_fit();
     for span in &mut source_map.spans {
         *span = span.start.saturating_sub(offset)..span.end.saturating_sub(offset);
     }
