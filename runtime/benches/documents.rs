@@ -130,6 +130,43 @@ fn chat(c: &mut Criterion) {
     group.finish();
 }
 
+/// The chat room's steady cost: after the room is built and every view has caught up, and
+/// after 100 more messages, 2,000 messages each followed by every view's delta, printed once.
+/// The `chat` group above builds a fresh room every 1,000 messages at most, so it also counts
+/// the first messages after a catch-up, whose cost grows with the rows just sent.
+fn steady(c: &mut Criterion) {
+    let _ = c;
+    let command = Arc::new(
+        json!({"command": "send", "who": {"agent": "user0", "authority": "bench"}, "channel": "say", "message": {"what": "hello there"}, "timestamp": 5}),
+    );
+    for (rows, viewers) in [(0, 100), (1000, 100), (10_000, 100), (100_000, 100)] {
+        let (mut document, views) = connected(CHAT, viewers);
+        for _ in 0..rows {
+            document.execute_shared(Arc::clone(&command)).expect("fill");
+        }
+        let message = |document: &mut Document| {
+            document.execute_shared(Arc::clone(&command)).expect("say");
+            for view in &views {
+                black_box(document.view_delta_text(*view).expect("delta"));
+            }
+        };
+        for _ in 0..100 {
+            message(&mut document);
+        }
+        let messages = 2000;
+        let start = Instant::now();
+        for _ in 0..messages {
+            message(&mut document);
+        }
+        let spent = start.elapsed();
+        println!(
+            "steady: {rows} rows, {viewers} viewers: {:.0} messages/s ({:.1} µs a message)",
+            f64::from(messages) / spent.as_secs_f64(),
+            spent.as_secs_f64() * 1e6 / f64::from(messages)
+        );
+    }
+}
+
 /// Memory of an idle document holding `rows` rows of five fields: the growth of the process's
 /// heap while building it, printed once (criterion measures time, not memory).
 fn memory(c: &mut Criterion) {
@@ -220,5 +257,5 @@ fn script(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, memory, counter, chat, script);
+criterion_group!(benches, memory, steady, counter, chat, script);
 criterion_main!(benches);

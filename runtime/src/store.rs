@@ -68,7 +68,9 @@ impl RecordData {
 #[derive(Debug, Clone)]
 pub struct TableData {
     pub layout: RecordId,
-    pub rows: IndexMap<i32, RecordRef>,
+    /// Keyed by id with a fast hash: the document assigns ids (or reads back its own stored
+    /// ones), so no client picks keys to collide.
+    pub rows: IndexMap<i32, RecordRef, rustc_hash::FxBuildHasher>,
     pub owner: RecordRef,
     /// Bumped when a row is added or removed.
     pub generation: u64,
@@ -184,7 +186,7 @@ impl Store {
     pub fn add_table(&mut self, layout: RecordId, owner: RecordRef) -> TableRef {
         self.tables.push(TableData {
             layout,
-            rows: IndexMap::new(),
+            rows: IndexMap::default(),
             owner,
             generation: 0,
             listed: None,

@@ -6,6 +6,7 @@
 //! are skipped without being walked.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
 use std::sync::Arc;
 
 use adama_compiler::ir::{FieldKind, LayoutId, PrivacyRule, Program, RecordId};
@@ -325,9 +326,8 @@ impl Document {
             text.push_str(&blockers);
             text.push(',');
         }
-        text.push_str("\"seq\":");
-        text.push_str(itoa_i32(parts.seq, &mut [0u8; 11]));
-        text.push('}');
+        // Writing into a string cannot fail.
+        let _ = write!(text, "\"seq\":{}}}", parts.seq);
         if matches!(parts.data, Data::Shared) {
             self.views.shared.delivered();
         }
@@ -1150,26 +1150,6 @@ fn message_row_key(program: &Program, items: &[Value]) -> Option<usize> {
 /// A JSON object as text.
 fn map_text(data: &Map<String, Json>) -> String {
     serde_json::to_string(data).unwrap_or_default()
-}
-
-/// An integer's decimal text, written into `buffer` without allocating.
-fn itoa_i32(value: i32, buffer: &mut [u8; 11]) -> &str {
-    let mut at = buffer.len();
-    let negative = value < 0;
-    let mut rest = value.unsigned_abs();
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if negative {
-        at -= 1;
-        buffer[at] = b'-';
-    }
-    std::str::from_utf8(&buffer[at..]).unwrap_or("0")
 }
 
 /// Whether two lists hold the same records in the same order (compared by handle).
