@@ -158,6 +158,13 @@ pub async fn route(
         )
             .into_response();
     };
+    if key.is_empty() || key.len() > 511 || !key.chars().all(crate::protocol::valid_key_char) {
+        return (
+            StatusCode::BAD_REQUEST,
+            "a key is 1 to 511 of A-Z, a-z, 0-9, '.', '_' and '-'",
+        )
+            .into_response();
+    }
     let Some(space) = node.space(space) else {
         return (StatusCode::NOT_FOUND, format!("no space '{space}'")).into_response();
     };
