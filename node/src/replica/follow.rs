@@ -86,24 +86,30 @@ impl Followers {
         if self.followers.is_empty() {
             return;
         }
-        let mut dump: Option<Arc<str>> = None;
+        // One dump per reason a follower is owed it, built once for all of them.
+        let mut dumps: Vec<(ResetReason, Arc<str>)> = Vec::new();
         self.followers.retain_mut(|follower| {
             if let Some(reason) = follower.reset {
                 let Some(engine) = engine.filter(|engine| engine.is_constructed()) else {
                     // Nothing to show yet; the dump goes out once the document exists.
                     return true;
                 };
-                let frame = dump.get_or_insert_with(|| {
-                    Frame::Reset {
-                        reason,
-                        seq: engine.seq(),
-                        space: space.name.clone(),
-                        source: Arc::clone(&space.source),
-                        dump: engine.dump(),
+                let frame = match dumps.iter().find(|(built, _)| *built == reason) {
+                    Some((_, frame)) => Arc::clone(frame),
+                    None => {
+                        let frame = Frame::Reset {
+                            reason,
+                            seq: engine.seq(),
+                            space: space.name.clone(),
+                            source: Arc::clone(&space.source),
+                            dump: engine.dump(),
+                        }
+                        .text();
+                        dumps.push((reason, Arc::clone(&frame)));
+                        frame
                     }
-                    .text()
-                });
-                return match follower.sink.try_send(Arc::clone(frame)) {
+                };
+                return match follower.sink.try_send(frame) {
                     Ok(()) => {
                         follower.reset = None;
                         true
@@ -158,6 +164,13 @@ pub async fn route(
         )
             .into_response();
     };
+    if key.is_empty() || key.len() > 511 || !key.chars().all(crate::protocol::valid_key_char) {
+        return (
+            StatusCode::BAD_REQUEST,
+            "a key is 1 to 511 of A-Z, a-z, 0-9, '.', '_' and '-'",
+        )
+            .into_response();
+    }
     let Some(space) = node.space(space) else {
         return (StatusCode::NOT_FOUND, format!("no space '{space}'")).into_response();
     };

@@ -35,7 +35,7 @@ async fn next(socket: &mut Socket) -> Option<Json> {
     }
 }
 
-/// Waits for the first item of stream `id` (the stream is open).
+/// Waits for the first answer to request `id` (for a stream: it is open).
 async fn opened(socket: &mut Socket, id: i64) -> Result<(), String> {
     loop {
         let frame = next(socket)
@@ -58,6 +58,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
     let create = json!({"method": "document/create", "id": 1, "identity": "anonymous:bench",
         "space": "counter", "key": KEY, "arg": {}});
     client::send(&mut writer, &create).await?;
+    opened(&mut writer, 1).await?;
     client::connect(&mut writer, 2, KEY, "writer").await?;
     opened(&mut writer, 2).await?;
     let mut viewer = client::open(&replica.address).await?;
