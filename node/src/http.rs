@@ -83,6 +83,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/metrics", get(metrics))
         .route("/~adama/diagnostics/{space}", get(diagnostics))
         .route("/~adama/deploy/{space}", axum::routing::put(deploy))
+        .merge(crate::cluster::routes::routes())
         .route("/", get(page))
         .route("/~adama/console", get(console))
         .route("/demo/{file}", get(demo))

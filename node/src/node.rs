@@ -53,6 +53,8 @@ pub struct Config {
     pub max_queued_frames: usize,
     /// Serve the example pages of `clients/js/demo` at `/` (set when serving the built-in examples).
     pub demo_pages: bool,
+    /// The cluster this node is a member of (`--node-id`, `--cluster`); `None` for a node alone.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
 }
 
 impl Config {
@@ -68,6 +70,7 @@ impl Config {
             max_frame: 4 * 1024 * 1024,
             max_queued_frames: 8192,
             demo_pages: false,
+            cluster: None,
         }
     }
 }
@@ -89,6 +92,8 @@ pub struct Node {
     documents: Mutex<HashMap<Arc<str>, DocumentHandle>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) committer: Committer,
+    /// This node's part of the cluster, when it is a member of one.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Signs the identities the node's documents issue.
     pub key: crate::signing::NodeKey,
     pub metrics: Arc<Metrics>,
@@ -130,14 +135,22 @@ impl Node {
             .await
             .map_err(|_| "opening the store stopped unexpectedly".to_owned())?
             .map_err(|error| error.to_string())?;
-        let store: Arc<dyn Store> = Arc::new(store);
+        let redb = Arc::new(store);
+        let cluster = match config.cluster.clone() {
+            Some(cluster) => Some(crate::cluster::Cluster::start(cluster, Arc::clone(&redb)).await?),
+            None => None,
+        };
+        let store: Arc<dyn Store> = redb;
         let key_dir = config.data.clone();
         let key =
             tokio::task::spawn_blocking(move || crate::signing::NodeKey::load_or_create(&key_dir))
                 .await
                 .map_err(|_| "reading the node key stopped unexpectedly".to_owned())??;
         let metrics = Arc::new(Metrics::default());
-        let committer = Committer::start(Arc::clone(&store), Arc::clone(&metrics));
+        let mut committer = Committer::start(Arc::clone(&store), Arc::clone(&metrics));
+        if let Some(cluster) = &cluster {
+            committer = committer.replicated(Arc::clone(cluster) as Arc<dyn crate::commit::Replicate>);
+        }
         let table = {
             let store = Arc::clone(&store);
             tokio::task::spawn_blocking(move || store.wakes())
@@ -162,6 +175,7 @@ impl Node {
             documents: Mutex::new(HashMap::new()),
             store,
             committer,
+            cluster,
             key,
             metrics,
             generations: AtomicU64::new(1),
