@@ -137,7 +137,9 @@ impl Node {
             .map_err(|error| error.to_string())?;
         let redb = Arc::new(store);
         let cluster = match config.cluster.clone() {
-            Some(cluster) => Some(crate::cluster::Cluster::start(cluster, Arc::clone(&redb)).await?),
+            Some(cluster) => {
+                Some(crate::cluster::Cluster::start(cluster, Arc::clone(&redb)).await?)
+            }
             None => None,
         };
         let store: Arc<dyn Store> = redb;
@@ -149,7 +151,8 @@ impl Node {
         let metrics = Arc::new(Metrics::default());
         let mut committer = Committer::start(Arc::clone(&store), Arc::clone(&metrics));
         if let Some(cluster) = &cluster {
-            committer = committer.replicated(Arc::clone(cluster) as Arc<dyn crate::commit::Replicate>);
+            committer =
+                committer.replicated(Arc::clone(cluster) as Arc<dyn crate::commit::Replicate>);
         }
         let table = {
             let store = Arc::clone(&store);
@@ -184,6 +187,9 @@ impl Node {
             wake_changed: Arc::new(Notify::new()),
         });
         tokio::spawn(wake_documents(Arc::downgrade(&node)));
+        if let Some(cluster) = &node.cluster {
+            cluster.watch_leadership(Arc::downgrade(&node));
+        }
         if !watched.is_empty() {
             tokio::spawn(crate::upgrade::watch(Arc::downgrade(&node), watched));
         }
@@ -289,6 +295,22 @@ impl Node {
                     space: Arc::clone(&space),
                 })
                 .await;
+        }
+    }
+
+    /// Releases the loaded documents that `belongs` picks (those of a cluster partition that
+    /// another node leads now).
+    pub fn release_documents(&self, belongs: impl Fn(&str) -> bool) {
+        let handles: Vec<DocumentHandle> = self
+            .documents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|(name, _)| belongs(name))
+            .map(|(_, handle)| handle.clone())
+            .collect();
+        for handle in handles {
+            let _ = handle.requests.try_send(Request::Release);
         }
     }
 

@@ -70,7 +70,9 @@ fn status(args: &StatusArgs) -> Outcome {
         print!("{}", status.render());
     }
     if status.nodes.values().all(Result::is_err) {
-        eprintln!("error: no node of the cluster answered (hint: are they running with `adama serve --node-id ID --cluster FILE`?)");
+        eprintln!(
+            "error: no node of the cluster answered (hint: are they running with `adama serve --node-id ID --cluster FILE`?)"
+        );
         return Outcome::Failure;
     }
     Outcome::Clean

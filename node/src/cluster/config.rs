@@ -165,9 +165,13 @@ address = "127.0.0.1:9003"
 
     #[test]
     fn the_partition_of_a_document_is_stable_and_in_range() {
-        assert_eq!(partition_of("chat/lobby", 64), partition_of("chat/lobby", 64));
-        let spread: std::collections::HashSet<u32> =
-            (0..200).map(|i| partition_of(&format!("chat/{i}"), 8)).collect();
+        assert_eq!(
+            partition_of("chat/lobby", 64),
+            partition_of("chat/lobby", 64)
+        );
+        let spread: std::collections::HashSet<u32> = (0..200)
+            .map(|i| partition_of(&format!("chat/{i}"), 8))
+            .collect();
         assert_eq!(spread.len(), 8);
     }
 
@@ -175,12 +179,18 @@ address = "127.0.0.1:9003"
     fn mistakes_are_named_with_a_hint() {
         let error = ClusterFile::parse("c.toml", "[[node]]\nid = 1\naddress = \"nowhere\"")
             .expect_err("a bad address");
-        assert!(error.contains("c.toml: node 1: 'nowhere' is not an address"), "{error}");
+        assert!(
+            error.contains("c.toml: node 1: 'nowhere' is not an address"),
+            "{error}"
+        );
         assert!(error.contains("hint:"));
         let error = ClusterFile::parse("c.toml", "").expect_err("no node");
         assert!(error.contains("no node"), "{error}");
-        let error = ClusterFile::parse("c.toml", "replicas = 2\n[[node]]\nid = 1\naddress = \"127.0.0.1:1\"")
-            .expect_err("too many replicas");
+        let error = ClusterFile::parse(
+            "c.toml",
+            "replicas = 2\n[[node]]\nid = 1\naddress = \"127.0.0.1:1\"",
+        )
+        .expect_err("too many replicas");
         assert!(error.contains("`replicas` is 2"), "{error}");
     }
 }

@@ -54,7 +54,9 @@ impl LogStore {
         let read = self.db.begin_read().map_err(other)?;
         let table = read.open_table(RAFT_META).map_err(other)?;
         match table.get((self.partition, name)).map_err(other)? {
-            Some(bytes) => serde_json::from_slice(bytes.value()).map(Some).map_err(other),
+            Some(bytes) => serde_json::from_slice(bytes.value())
+                .map(Some)
+                .map_err(other),
             None => Ok(None),
         }
     }
@@ -80,7 +82,9 @@ impl LogStore {
         match last {
             Some(entry) => {
                 let (_, value) = entry.map_err(other)?;
-                serde_json::from_slice(value.value()).map(Some).map_err(other)
+                serde_json::from_slice(value.value())
+                    .map(Some)
+                    .map_err(other)
             }
             None => Ok(None),
         }
@@ -169,10 +173,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogIdOf<TypeConfig>>, io::Error> {
-        Ok(self.meta::<Option<LogIdOf<TypeConfig>>>("committed")?.flatten())
+        Ok(self
+            .meta::<Option<LogIdOf<TypeConfig>>>("committed")?
+            .flatten())
     }
 
-    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: IOFlushed<TypeConfig>,
+    ) -> Result<(), io::Error>
     where
         I: IntoIterator<Item = EntryOf<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,

@@ -10,9 +10,9 @@ pub mod config;
 pub mod log_store;
 pub mod network;
 mod proposer;
+pub mod proxy;
 pub mod routes;
 pub mod status;
-
 
 pub mod state_machine;
 
@@ -111,7 +111,10 @@ fn raft_config() -> Result<Arc<openraft::Config>, String> {
 impl Cluster {
     /// Starts the raft groups of every partition this node is a member of, in the store's
     /// database. The first member of a partition initializes its group on its first start.
-    pub async fn start(config: ClusterConfig, store: Arc<RedbStore>) -> Result<Arc<Cluster>, String> {
+    pub async fn start(
+        config: ClusterConfig,
+        store: Arc<RedbStore>,
+    ) -> Result<Arc<Cluster>, String> {
         let ClusterConfig { node_id, file } = config;
         if !file.nodes.contains_key(&node_id) {
             return Err(format!(
@@ -122,10 +125,13 @@ impl Cluster {
         let raft_config = raft_config()?;
         let mut groups = HashMap::new();
         for partition in file.partitions_of(node_id) {
-            let log = LogStore::new(store.database(), partition)
-                .map_err(|error| format!("cannot open the raft log of partition {partition}: {error}"))?;
+            let log = LogStore::new(store.database(), partition).map_err(|error| {
+                format!("cannot open the raft log of partition {partition}: {error}")
+            })?;
             let machine = StateMachine::open(Arc::clone(&store), partition, file.partitions)
-                .map_err(|error| format!("cannot open the state of partition {partition}: {error}"))?;
+                .map_err(|error| {
+                    format!("cannot open the state of partition {partition}: {error}")
+                })?;
             let raft = Raft::new(
                 node_id,
                 Arc::clone(&raft_config),
@@ -134,7 +140,9 @@ impl Cluster {
                 machine,
             )
             .await
-            .map_err(|error| format!("cannot start the raft group of partition {partition}: {error}"))?;
+            .map_err(|error| {
+                format!("cannot start the raft group of partition {partition}: {error}")
+            })?;
             let members = file.members(partition);
             if members.first() == Some(&node_id)
                 && !raft
@@ -160,7 +168,11 @@ impl Cluster {
                 },
             );
         }
-        tracing::info!(node_id, partitions = groups.len(), "the cluster's groups are running");
+        tracing::info!(
+            node_id,
+            partitions = groups.len(),
+            "the cluster's groups are running"
+        );
         Ok(Arc::new(Cluster {
             node_id,
             file,
@@ -178,13 +190,10 @@ impl Cluster {
     }
 
     fn remote(&self, node: u64) -> Option<Route> {
-        self.file
-            .nodes
-            .get(&node)
-            .map(|address| Route::Remote {
-                node,
-                address: *address,
-            })
+        self.file.nodes.get(&node).map(|address| Route::Remote {
+            node,
+            address: *address,
+        })
     }
 
     /// Where requests for `document` (`space/key`) go now. Waits (boundedly) while the
@@ -237,6 +246,31 @@ impl Cluster {
                 }
                 Ok(Route::Local)
             }
+        }
+    }
+
+    /// Releases a partition's loaded documents whenever this node stops leading it, so that
+    /// no document stays in memory, with its viewers, on a node that can no longer commit it.
+    pub fn watch_leadership(self: &Arc<Cluster>, node: std::sync::Weak<crate::node::Node>) {
+        for (partition, group) in &self.groups {
+            let partition = *partition;
+            let mut metrics = group.raft.metrics();
+            let node = node.clone();
+            let partitions = self.file.partitions;
+            tokio::spawn(async move {
+                let mut leading = false;
+                loop {
+                    let now = metrics.borrow_watched().state == ServerState::Leader;
+                    if leading && !now {
+                        let Some(node) = node.upgrade() else { return };
+                        node.release_documents(|name| partition_of(name, partitions) == partition);
+                    }
+                    leading = now;
+                    if metrics.changed().await.is_err() {
+                        return;
+                    }
+                }
+            });
         }
     }
 

@@ -87,7 +87,8 @@ impl Peer {
         path: &str,
         ttl: Duration,
     ) -> Result<Resp, CallError> {
-        self.request(hyper::Method::GET, path, Vec::new(), ttl).await
+        self.request(hyper::Method::GET, path, Vec::new(), ttl)
+            .await
     }
 
     async fn request<Resp: DeserializeOwned>(
@@ -129,7 +130,9 @@ impl Peer {
                 )));
             }
             serde_json::from_slice(&body).map_err(|error| {
-                CallError::Network(format!("{address}{path} answered what is not understood: {error}"))
+                CallError::Network(format!(
+                    "{address}{path} answered what is not understood: {error}"
+                ))
             })
         };
         match tokio::time::timeout(ttl, attempt).await {
@@ -259,7 +262,11 @@ impl RaftNetworkV2<TypeConfig> for Network {
         let path = self.path("snapshot");
         // A snapshot may be large: it gets more time than a heartbeat.
         let ttl = option.hard_ttl().max(Duration::from_secs(60));
-        let call = self.peer.call::<_, Answer<SnapshotResponse<TypeConfig>, openraft::errors::Fatal<TypeConfig>>>(&path, &body, ttl);
+        let call = self
+            .peer
+            .call::<_, Answer<SnapshotResponse<TypeConfig>, openraft::errors::Fatal<TypeConfig>>>(
+                &path, &body, ttl,
+            );
         let answer = tokio::select! {
             closed = cancel => return Err(StreamingError::Closed(closed)),
             answer = call => answer,
@@ -270,9 +277,9 @@ impl RaftNetworkV2<TypeConfig> for Network {
                 "node {} cannot install the snapshot: {fatal}",
                 self.target
             )))),
-            Err(CallError::Unreachable(reason)) => {
-                Err(StreamingError::Unreachable(Unreachable::from_string(reason)))
-            }
+            Err(CallError::Unreachable(reason)) => Err(StreamingError::Unreachable(
+                Unreachable::from_string(reason),
+            )),
             Err(CallError::Network(reason)) => {
                 Err(StreamingError::Network(NetworkError::from_string(reason)))
             }

@@ -90,7 +90,10 @@ struct Refused {
 
 async fn propose(partition: u32, raft: &PartitionRaft, writes: Vec<&Write>) -> Result<(), Refused> {
     let proposal = Proposal {
-        writes: writes.into_iter().map(ReplicatedWrite::from_write).collect(),
+        writes: writes
+            .into_iter()
+            .map(ReplicatedWrite::from_write)
+            .collect(),
     };
     match raft.client_write(proposal).await {
         Ok(response) => match response.data.refused {

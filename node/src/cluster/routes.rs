@@ -63,7 +63,10 @@ fn group<'c>(cluster: &'c Cluster, partition: u32) -> Result<&'c PartitionRaft, 
     cluster.raft(partition).ok_or_else(|| {
         refuse(
             StatusCode::NOT_FOUND,
-            format!("node {} is not a member of partition {partition}", cluster.node_id),
+            format!(
+                "node {} is not a member of partition {partition}",
+                cluster.node_id
+            ),
         )
     })
 }
@@ -121,7 +124,9 @@ async fn snapshot(
             meta: request.meta,
             snapshot: request.data,
         };
-        Ok::<_, Response>(json(&raft.install_full_snapshot(request.vote, snapshot).await))
+        Ok::<_, Response>(json(
+            &raft.install_full_snapshot(request.vote, snapshot).await,
+        ))
     };
     result.await.unwrap_or_else(|response| response)
 }

@@ -72,7 +72,11 @@ pub struct StateMachine {
 }
 
 impl StateMachine {
-    pub fn open(store: Arc<RedbStore>, partition: u32, partitions: u32) -> io::Result<StateMachine> {
+    pub fn open(
+        store: Arc<RedbStore>,
+        partition: u32,
+        partitions: u32,
+    ) -> io::Result<StateMachine> {
         let db = store.database();
         let write = db.begin_write().map_err(other)?;
         write.open_table(RAFT_APPLIED).map_err(other)?;
@@ -180,7 +184,9 @@ pub struct SnapshotBuilder {
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     type SnapshotData = PartitionSnapshot;
 
-    async fn build_snapshot(&mut self) -> Result<SnapshotOf<TypeConfig, PartitionSnapshot>, io::Error> {
+    async fn build_snapshot(
+        &mut self,
+    ) -> Result<SnapshotOf<TypeConfig, PartitionSnapshot>, io::Error> {
         let bytes = serde_json::to_vec(&self.snapshot).map_err(other)?;
         let db = self.store.database();
         let write = db.begin_write().map_err(other)?;
