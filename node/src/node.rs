@@ -430,6 +430,12 @@ async fn wake_documents(node: std::sync::Weak<Node>) {
             let Some(space) = strong.space(space) else {
                 continue;
             };
+            // In a cluster the partition's leader runs the document's timers.
+            if let Some(cluster) = &strong.cluster
+                && !cluster.leads(&name)
+            {
+                continue;
+            }
             tracing::debug!(document = %name, "waking a document for its timer");
             strong.document(&space, key);
             let clear = Write::Wake {

@@ -184,6 +184,13 @@ impl Cluster {
         partition_of(document, self.file.partitions)
     }
 
+    /// Whether this node leads the partition of `document` now.
+    pub fn leads(&self, document: &str) -> bool {
+        self.groups
+            .get(&self.partition_of(document))
+            .is_some_and(|group| group.raft.metrics().borrow_watched().state == ServerState::Leader)
+    }
+
     /// The raft group of a partition, when this node is a member.
     pub fn raft(&self, partition: u32) -> Option<&PartitionRaft> {
         self.groups.get(&partition).map(|group| &group.raft)

@@ -35,6 +35,16 @@ pub enum CallError {
     Timeout,
 }
 
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Unreachable(reason) => write!(f, "cannot connect: {reason}"),
+            CallError::Network(reason) => f.write_str(reason),
+            CallError::Timeout => f.write_str("no answer in time"),
+        }
+    }
+}
+
 /// One HTTP/1.1 connection to a peer, reopened when it breaks.
 #[derive(Debug)]
 pub struct Peer {

@@ -103,7 +103,7 @@ pub async fn collect(file: &ClusterFile) -> ClusterStatus {
         let answer = peer
             .get::<NodeStatus>("/~cluster/status", Duration::from_secs(3))
             .await
-            .map_err(|error| format!("{error:?}"));
+            .map_err(|error| error.to_string());
         nodes.insert(*id, answer);
     }
     ClusterStatus {
