@@ -26,19 +26,29 @@ pub fn routes() -> Router<Arc<Node>> {
         .route("/~cluster/{partition}/snapshot", post(snapshot))
 }
 
-fn refuse(status: StatusCode, message: String) -> Response {
-    (status, message).into_response()
+/// Why a call was not taken: a status and words for the caller.
+#[derive(Debug)]
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, self.1).into_response()
+    }
+}
+
+fn refuse(status: StatusCode, message: String) -> Refusal {
+    Refusal(status, message)
 }
 
 fn json<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
-        Err(error) => refuse(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
+        Err(error) => refuse(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
     }
 }
 
 /// The cluster, when the caller is one of its nodes.
-fn peer_cluster(node: &Node, from: SocketAddr) -> Result<&Arc<Cluster>, Response> {
+fn peer_cluster(node: &Node, from: SocketAddr) -> Result<&Arc<Cluster>, Refusal> {
     let Some(cluster) = &node.cluster else {
         return Err(refuse(
             StatusCode::NOT_FOUND,
@@ -59,7 +69,7 @@ fn peer_cluster(node: &Node, from: SocketAddr) -> Result<&Arc<Cluster>, Response
     Ok(cluster)
 }
 
-fn group<'c>(cluster: &'c Cluster, partition: u32) -> Result<&'c PartitionRaft, Response> {
+fn group(cluster: &Cluster, partition: u32) -> Result<&PartitionRaft, Refusal> {
     cluster.raft(partition).ok_or_else(|| {
         refuse(
             StatusCode::NOT_FOUND,
@@ -71,7 +81,7 @@ fn group<'c>(cluster: &'c Cluster, partition: u32) -> Result<&'c PartitionRaft, 
     })
 }
 
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Refusal> {
     serde_json::from_slice(body).map_err(|error| {
         refuse(
             StatusCode::BAD_REQUEST,
@@ -90,9 +100,9 @@ async fn append(
         let cluster = peer_cluster(&node, from)?;
         let raft = group(cluster, partition)?;
         let request = parse(&body)?;
-        Ok::<_, Response>(json(&raft.append_entries(request).await))
+        Ok::<_, Refusal>(json(&raft.append_entries(request).await))
     };
-    result.await.unwrap_or_else(|response| response)
+    result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn vote(
@@ -105,9 +115,9 @@ async fn vote(
         let cluster = peer_cluster(&node, from)?;
         let raft = group(cluster, partition)?;
         let request = parse(&body)?;
-        Ok::<_, Response>(json(&raft.vote(request).await))
+        Ok::<_, Refusal>(json(&raft.vote(request).await))
     };
-    result.await.unwrap_or_else(|response| response)
+    result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn snapshot(
@@ -124,11 +134,11 @@ async fn snapshot(
             meta: request.meta,
             snapshot: request.data,
         };
-        Ok::<_, Response>(json(
+        Ok::<_, Refusal>(json(
             &raft.install_full_snapshot(request.vote, snapshot).await,
         ))
     };
-    result.await.unwrap_or_else(|response| response)
+    result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn status(State(node): State<Arc<Node>>) -> Response {
@@ -137,6 +147,7 @@ async fn status(State(node): State<Arc<Node>>) -> Response {
         None => refuse(
             StatusCode::NOT_FOUND,
             "this node is not a member of a cluster".into(),
-        ),
+        )
+        .into_response(),
     }
 }
