@@ -256,6 +256,23 @@ impl Cluster {
         }
     }
 
+    /// Waits (boundedly) until the partition of `document` names a leader other than `node`,
+    /// one this node found unreachable.
+    pub async fn leader_other_than(&self, document: &str, node: u64) {
+        let Some(group) = self.groups.get(&self.partition_of(document)) else {
+            return;
+        };
+        let mut metrics = group.raft.metrics();
+        let _ = tokio::time::timeout(LEADER_WAIT, async {
+            while metrics.borrow_watched().current_leader == Some(node) {
+                if metrics.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+    }
+
     /// Releases a partition's loaded documents whenever this node stops leading it, so that
     /// no document stays in memory, with its viewers, on a node that can no longer commit it.
     pub fn watch_leadership(self: &Arc<Cluster>, node: std::sync::Weak<crate::node::Node>) {

@@ -93,29 +93,35 @@ pub async fn intercept(
     ) else {
         return false;
     };
-    match cluster.route(&format!("{space}/{key}")).await {
-        Ok(Route::Local) => false,
-        Ok(Route::Remote { node, address }) => {
-            if let Err(error) = proxy.open(node, address, sink).await {
-                tracing::warn!(node, %error, "cannot reach the leader of a document");
-                sink.push(protocol::failure(id, codes::CATASTROPHIC));
+    let document = format!("{space}/{key}");
+    // A leader that cannot be reached has most likely just died: the route is asked again
+    // once the partition names another leader.
+    for _ in 0..3 {
+        match cluster.route(&document).await {
+            Ok(Route::Local) => return false,
+            Ok(Route::Remote { node, address }) => {
+                if let Err(error) = proxy.open(node, address, sink).await {
+                    tracing::info!(node, %error, "cannot reach the leader of a document");
+                    cluster.leader_other_than(&document, node).await;
+                    continue;
+                }
+                if method == "connection/create" {
+                    lock(&proxy.streams).insert(id, node);
+                }
+                if !proxy.forward(node, id, text) {
+                    lock(&proxy.streams).remove(&id);
+                    sink.push(protocol::failure(id, codes::CATASTROPHIC));
+                }
                 return true;
             }
-            if method == "connection/create" {
-                lock(&proxy.streams).insert(id, node);
+            Err(error) => {
+                tracing::warn!(%document, %error, "no node serves the document now");
+                break;
             }
-            if !proxy.forward(node, id, text) {
-                lock(&proxy.streams).remove(&id);
-                sink.push(protocol::failure(id, codes::CATASTROPHIC));
-            }
-            true
-        }
-        Err(error) => {
-            tracing::warn!(document = %format!("{space}/{key}"), %error, "no node serves the document now");
-            sink.push(protocol::failure(id, codes::CATASTROPHIC));
-            true
         }
     }
+    sink.push(protocol::failure(id, codes::CATASTROPHIC));
+    true
 }
 
 impl SocketProxy {
