@@ -221,7 +221,23 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: LogIdOf<TypeConfig>) -> Result<(), io::Error> {
-        self.set_meta("purged", &log_id)?;
-        self.remove(0, log_id.index)
+        // The purge mark and the removal go together, so the log state read after a crash
+        // is one or the other.
+        let bytes = serde_json::to_vec(&log_id).map_err(other)?;
+        let write = self.db.begin_write().map_err(other)?;
+        write
+            .open_table(RAFT_META)
+            .map_err(other)?
+            .insert((self.partition, "purged"), bytes.as_slice())
+            .map_err(other)?;
+        write
+            .open_table(RAFT_LOG)
+            .map_err(other)?
+            .retain_in(
+                (self.partition, 0)..=(self.partition, log_id.index),
+                |_, _| false,
+            )
+            .map_err(other)?;
+        write.commit().map_err(other)
     }
 }

@@ -9,11 +9,11 @@
 use std::io;
 use std::sync::Arc;
 
-use futures_util::{Stream, StreamExt};
+use futures_util::{FutureExt, Stream, StreamExt};
 use openraft::alias::{LogIdOf, SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
 use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StoredMembership};
-use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -96,7 +96,15 @@ impl StateMachine {
         })
     }
 
-    fn record_state(&self, transaction: &WriteTransaction) -> Result<(), StoreError> {
+    /// Records the applied state in the transaction that applies the entries. The entries are
+    /// durable in the raft log already, so this commit skips its fsync: after a crash the
+    /// entries after the last durable applied state are applied again, from the same store
+    /// state. The next durable commit of the database (a log append, a snapshot) makes it
+    /// durable, and the log is purged only behind a snapshot, which is written durably.
+    fn record_state(&self, transaction: &mut WriteTransaction) -> Result<(), StoreError> {
+        transaction
+            .set_durability(Durability::None)
+            .map_err(store_error)?;
         let bytes = serde_json::to_vec(&self.state).map_err(store_error)?;
         transaction
             .open_table(RAFT_APPLIED)
@@ -109,7 +117,7 @@ impl StateMachine {
     /// Commits writes with the applied state; a batch the store refuses (an append out of
     /// order, a record that does not decode) changes nothing but the applied state, the same on
     /// every member.
-    fn commit(&self, writes: &[ReplicatedWrite]) -> io::Result<Applied> {
+    fn commit(&self, writes: &[ReplicatedWrite], record_refusal: bool) -> io::Result<Applied> {
         let converted: Result<Vec<Write>, StoreError> =
             writes.iter().map(ReplicatedWrite::to_write).collect();
         let refused = match converted {
@@ -123,6 +131,11 @@ impl StateMachine {
             },
             Err(refusal) => refusal.to_string(),
         };
+        if !record_refusal {
+            return Ok(Applied {
+                refused: Some(refused),
+            });
+        }
         tracing::warn!(partition = self.partition, reason = %refused, "a replicated batch is refused by the store");
         self.store
             .commit_with(&[], &|transaction| self.record_state(transaction))
@@ -203,6 +216,58 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     }
 }
 
+/// The most entries applied in one store transaction.
+const MAX_APPLY_BATCH: usize = 256;
+
+impl StateMachine {
+    /// Applies entries in one transaction; when the store refuses the whole, each entry goes
+    /// alone, so that only the refused one is refused (the same on every member).
+    fn apply_batch(&mut self, batch: Vec<EntryResponder<TypeConfig>>) -> io::Result<()> {
+        if batch.len() > 1 {
+            let before = self.state.clone();
+            let mut writes = Vec::new();
+            for (entry, _) in &batch {
+                self.state.last_applied = Some(entry.log_id);
+                match &entry.payload {
+                    EntryPayload::Normal(proposal) => {
+                        writes.extend(proposal.writes.iter().cloned())
+                    }
+                    EntryPayload::Membership(membership) => {
+                        self.state.membership =
+                            StoredMembership::new(Some(entry.log_id), membership.clone());
+                    }
+                    EntryPayload::Blank => {}
+                }
+            }
+            if self.commit(&writes, false)?.refused.is_none() {
+                for (_, responder) in batch {
+                    if let Some(responder) = responder {
+                        responder.send(Applied::default());
+                    }
+                }
+                return Ok(());
+            }
+            self.state = before;
+        }
+        for (entry, responder) in batch {
+            self.state.last_applied = Some(entry.log_id);
+            let applied = match &entry.payload {
+                EntryPayload::Normal(proposal) => self.commit(&proposal.writes, true)?,
+                EntryPayload::Membership(membership) => {
+                    self.state.membership =
+                        StoredMembership::new(Some(entry.log_id), membership.clone());
+                    self.commit(&[], true)?
+                }
+                EntryPayload::Blank => self.commit(&[], true)?,
+            };
+            if let Some(responder) = responder {
+                responder.send(applied);
+            }
+        }
+        Ok(())
+    }
+}
+
 impl RaftStateMachine<TypeConfig> for StateMachine {
     type SnapshotData = PartitionSnapshot;
     type SnapshotBuilder = SnapshotBuilder;
@@ -217,21 +282,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     where
         Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
     {
-        while let Some(next) = entries.next().await {
-            let (entry, responder) = next?;
-            self.state.last_applied = Some(entry.log_id);
-            let applied = match &entry.payload {
-                EntryPayload::Normal(proposal) => self.commit(&proposal.writes)?,
-                EntryPayload::Membership(membership) => {
-                    self.state.membership =
-                        StoredMembership::new(Some(entry.log_id), membership.clone());
-                    self.commit(&[])?
+        while let Some(first) = entries.next().await {
+            // The entries that are ready now are applied in one transaction.
+            let mut batch = vec![first?];
+            while batch.len() < MAX_APPLY_BATCH {
+                match entries.next().now_or_never() {
+                    Some(Some(next)) => batch.push(next?),
+                    _ => break,
                 }
-                EntryPayload::Blank => self.commit(&[])?,
-            };
-            if let Some(responder) = responder {
-                responder.send(applied);
             }
+            self.apply_batch(batch)?;
         }
         Ok(())
     }

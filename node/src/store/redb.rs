@@ -375,16 +375,17 @@ impl RedbStore {
         Arc::clone(&self.db)
     }
 
-    /// Commits a batch of writes and, in the same durable transaction, whatever `also` writes
-    /// to tables of its own (the cluster's record of the raft entry that carried the batch).
+    /// Commits a batch of writes and, in the same transaction, whatever `also` writes to tables
+    /// of its own (the cluster's record of the raft entries that carried the batch; it may also
+    /// lower the transaction's durability when a raft log already holds the batch durably).
     pub fn commit_with(
         &self,
         writes: &[Write],
-        also: &dyn Fn(&WriteTransaction) -> Result<(), StoreError>,
+        also: &dyn Fn(&mut WriteTransaction) -> Result<(), StoreError>,
     ) -> Result<CommitStats, StoreError> {
         let mut pending = self.pending();
-        let transaction = self.db.begin_write().map_err(io)?;
-        also(&transaction)?;
+        let mut transaction = self.db.begin_write().map_err(io)?;
+        also(&mut transaction)?;
         let (appends, cleared, mut stats) = {
             let mut commit = Commit::new(&transaction, &pending)?;
             for write in writes {
