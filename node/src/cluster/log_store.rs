@@ -11,7 +11,7 @@ use std::sync::Arc;
 use openraft::alias::{EntryOf, LogIdOf, VoteOf};
 use openraft::storage::{IOFlushed, RaftLogStorage};
 use openraft::{LogState, OptionalSend, RaftLogReader};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -61,9 +61,12 @@ impl LogStore {
         }
     }
 
-    fn set_meta<T: Serialize>(&self, name: &str, value: &T) -> io::Result<()> {
+    fn set_meta<T: Serialize>(&self, name: &str, value: &T, durable: bool) -> io::Result<()> {
         let bytes = serde_json::to_vec(value).map_err(other)?;
-        let write = self.db.begin_write().map_err(other)?;
+        let mut write = self.db.begin_write().map_err(other)?;
+        if !durable {
+            write.set_durability(Durability::None).map_err(other)?;
+        }
         write
             .open_table(RAFT_META)
             .map_err(other)?
@@ -162,14 +165,17 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &VoteOf<TypeConfig>) -> Result<(), io::Error> {
-        self.set_meta("vote", vote)
+        self.set_meta("vote", vote, true)
     }
 
     async fn save_committed(
         &mut self,
         committed: Option<LogIdOf<TypeConfig>>,
     ) -> Result<(), io::Error> {
-        self.set_meta("committed", &committed)
+        // The committed mark is a hint for a faster restart (openraft may re-learn it from
+        // the leader), so it does not cost an fsync of its own; the next durable commit
+        // carries it.
+        self.set_meta("committed", &committed, false)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogIdOf<TypeConfig>>, io::Error> {

@@ -97,9 +97,9 @@ fn raft_config() -> Result<Arc<openraft::Config>, String> {
     // their traffic stays small, and a leader's loss is still noticed within about a second.
     let config = openraft::Config {
         cluster_name: "adama".into(),
-        heartbeat_interval: 150,
-        election_timeout_min: 700,
-        election_timeout_max: 1400,
+        heartbeat_interval: 250,
+        election_timeout_min: 1000,
+        election_timeout_max: 2000,
         ..Default::default()
     };
     config

@@ -25,6 +25,9 @@ use serde::de::DeserializeOwned;
 use super::state_machine::PartitionSnapshot;
 use super::types::TypeConfig;
 
+/// The least time a peer gets to answer a raft message.
+const MIN_RPC_TTL: Duration = Duration::from_secs(1);
+
 /// Why a call to a peer did not get an answer.
 #[derive(Debug)]
 pub enum CallError {
@@ -224,9 +227,12 @@ impl Network {
         option: &RPCOption,
     ) -> Result<Resp, RPCError<TypeConfig>> {
         let path = self.path(what);
+        // openraft's deadline is the heartbeat interval; an append that waits on the peer's
+        // fsync on a busy machine may take longer, and giving up on it stalls the group.
+        let ttl = option.soft_ttl().max(MIN_RPC_TTL);
         let answer: Answer<Resp, RaftError<TypeConfig>> = self
             .peer
-            .call(&path, body, option.soft_ttl())
+            .call(&path, body, ttl)
             .await
             .map_err(|error| self.rpc_error(error))?;
         answer.map_err(|error| {
