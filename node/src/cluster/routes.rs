@@ -100,7 +100,14 @@ async fn append(
         let cluster = peer_cluster(&node, from)?;
         let raft = group(cluster, partition)?;
         let request = parse(&body)?;
-        Ok::<_, Refusal>(json(&raft.append_entries(request).await))
+        let started = std::time::Instant::now();
+        let answer = raft.append_entries(request).await;
+        tracing::debug!(
+            partition,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "an append is taken"
+        );
+        Ok::<_, Refusal>(json(&answer))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
