@@ -49,8 +49,8 @@ struct SocketState {
     stash: Mutex<HashMap<String, String>>,
     uploads: Uploads,
     in_flight: Arc<Semaphore>,
-    /// The streams this socket has on other nodes of the cluster.
-    proxy: crate::cluster::proxy::SocketProxy,
+    /// The streams this socket has on other nodes of the cluster (a node alone has none).
+    proxy: Option<crate::cluster::proxy::SocketProxy>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -113,7 +113,7 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
         stash: Mutex::new(HashMap::new()),
         uploads: Uploads::default(),
         in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
-        proxy: Default::default(),
+        proxy: node.cluster.as_ref().map(|_| Default::default()),
     });
     node.metrics.connections.fetch_add(1, Ordering::Relaxed);
     let opened = Instant::now();
@@ -262,17 +262,9 @@ async fn on_text(
         state.fail(id, codes::NO_METHOD);
         return true;
     };
-    if let Some(cluster) = &state.node.cluster
-        && crate::cluster::proxy::intercept(
-            cluster,
-            &state.proxy,
-            &state.sink,
-            id,
-            method,
-            &frame,
-            text,
-        )
-        .await
+    if let (Some(cluster), Some(proxy)) = (&state.node.cluster, &state.proxy)
+        && crate::cluster::proxy::intercept(cluster, proxy, &state.sink, id, method, &frame, text)
+            .await
     {
         return true;
     }
