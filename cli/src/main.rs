@@ -39,6 +39,9 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Hand a space's new source to a running node, which upgrades its documents live.
     Deploy(commands::deploy::DeployArgs),
+    /// Look at a cluster of nodes (`adama cluster status --cluster FILE`).
+    #[command(subcommand)]
+    Cluster(commands::cluster::ClusterCommand),
     /// Check that a log of transaction records reproduces with a program.
     Replay(commands::replay::ReplayArgs),
     /// Read logs of transaction records: summarise one, or export one from a node's data.
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Test(args) => commands::test::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Deploy(args) => commands::deploy::run(&args),
+        Command::Cluster(command) => commands::cluster::run(&command),
         Command::Replay(args) => commands::replay::run(&args),
         Command::Log(command) => commands::log::run(&command),
         Command::Dap => commands::dap::run(),

@@ -19,10 +19,20 @@ struct Job {
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
+/// Where writes go instead of the local group commit when the node is a member of a cluster:
+/// the writes are durable once a majority of their partition's members logged them.
+pub trait Replicate: Send + Sync + std::fmt::Debug + 'static {
+    fn replicate(
+        &self,
+        writes: Vec<Write>,
+    ) -> futures_util::future::BoxFuture<'static, Result<(), StoreError>>;
+}
+
 /// The handle documents commit through.
 #[derive(Debug, Clone)]
 pub struct Committer {
     jobs: mpsc::UnboundedSender<Job>,
+    replicate: Option<Arc<dyn Replicate>>,
 }
 
 impl std::fmt::Debug for Job {
@@ -38,13 +48,27 @@ impl Committer {
     pub fn start(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Committer {
         let (jobs, queue) = mpsc::unbounded_channel();
         tokio::spawn(run(store, metrics, queue));
-        Committer { jobs }
+        Committer {
+            jobs,
+            replicate: None,
+        }
+    }
+
+    /// Commits through a cluster rather than to the local store alone.
+    pub fn replicated(self, replicate: Arc<dyn Replicate>) -> Committer {
+        Committer {
+            replicate: Some(replicate),
+            ..self
+        }
     }
 
     /// Makes writes durable; returns once they are (or once the store refused them).
     pub async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());
+        }
+        if let Some(replicate) = &self.replicate {
+            return replicate.replicate(writes).await;
         }
         let (done, wait) = oneshot::channel();
         let job = Job {

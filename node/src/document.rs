@@ -229,6 +229,9 @@ pub enum Request {
         sink: crate::replica::follow::FollowSink,
         reply: Reply<()>,
     },
+    /// Leaves memory because another node now runs the document (its cluster partition has a
+    /// new leader); its streams fail with a retryable code so their clients open them again.
+    Release,
 }
 
 struct ViewSub {
@@ -273,6 +276,8 @@ pub(crate) struct DocumentTask {
     frames: Vec<(Sink, Frame)>,
     /// The document was deleted this round: its streams end and the task stops.
     deleted: bool,
+    /// Another node runs the document now: the task ends after this round.
+    released: bool,
     committed: u64,
     followers: crate::replica::Followers,
 }
@@ -313,6 +318,7 @@ impl DocumentTask {
             deferred: Vec::new(),
             frames: Vec::new(),
             deleted: false,
+            released: false,
             committed: 0,
             followers: crate::replica::Followers::default(),
         };
@@ -379,7 +385,7 @@ impl DocumentTask {
                         reply.send(Err(failure.clone()));
                     }
                 }
-                Request::Upgrade { .. } => {}
+                Request::Upgrade { .. } | Request::Release => {}
                 Request::Follow { reply, .. } => {
                     let _ = reply.send(Err(failure.clone()));
                 }
@@ -428,11 +434,30 @@ impl DocumentTask {
                     continue;
                 }
             }
-            if !self.flush().await || self.deleted {
+            if !self.flush().await || self.deleted || self.released {
                 return;
             }
             idle_since = Instant::now();
         }
+    }
+
+    /// Fails every stream (retryable) so that its client opens it again where the document
+    /// runs now.
+    fn release(&mut self) {
+        tracing::info!(document = %self.name, "another node leads the document's partition now; releasing it");
+        for sub in self.views.values() {
+            sub.sink.push(format!(
+                "{{\"failure\":{},\"reason\":{},\"retry\":true}}",
+                sub.stream,
+                codes::CATASTROPHIC
+            ));
+        }
+        self.node
+            .metrics
+            .streams
+            .fetch_sub(self.views.len() as i64, Ordering::Relaxed);
+        self.views.clear();
+        self.released = true;
     }
 
     /// Leaves memory; a pending timer is recorded in the store's wake-up table first, so that
@@ -744,6 +769,7 @@ impl DocumentTask {
                 };
                 self.defer(reply, result);
             }
+            Request::Release => self.release(),
         }
     }
 

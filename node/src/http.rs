@@ -85,6 +85,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/~adama/deploy/{space}", axum::routing::put(deploy))
         .route("/~replica/follow", get(crate::replica::follow::route))
         .route("/~replica/status", get(crate::replica::host::status))
+        .merge(crate::cluster::routes::routes())
         .route("/", get(page))
         .route("/~adama/console", get(console))
         .route("/demo/{file}", get(demo))

@@ -6,6 +6,7 @@
 
 pub mod attachments;
 pub mod authorization;
+pub mod cluster;
 pub mod commit;
 pub mod cookies;
 pub mod document;

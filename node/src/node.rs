@@ -58,6 +58,8 @@ pub struct Config {
     /// The secret replicas present to follow this node's documents, and this node presents to
     /// its primary (`--replica-secret`); without one, only peers on this machine may follow.
     pub replica_secret: Option<String>,
+    /// The cluster this node is a member of (`--node-id`, `--cluster`); `None` for a node alone.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
 }
 
 impl Config {
@@ -75,6 +77,7 @@ impl Config {
             demo_pages: false,
             replica_of: None,
             replica_secret: None,
+            cluster: None,
         }
     }
 }
@@ -96,6 +99,8 @@ pub struct Node {
     documents: Mutex<HashMap<Arc<str>, DocumentHandle>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) committer: Committer,
+    /// This node's part of the cluster, when it is a member of one.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Signs the identities the node's documents issue.
     pub key: crate::signing::NodeKey,
     pub metrics: Arc<Metrics>,
@@ -139,14 +144,25 @@ impl Node {
             .await
             .map_err(|_| "opening the store stopped unexpectedly".to_owned())?
             .map_err(|error| error.to_string())?;
-        let store: Arc<dyn Store> = Arc::new(store);
+        let redb = Arc::new(store);
+        let cluster = match config.cluster.clone() {
+            Some(cluster) => {
+                Some(crate::cluster::Cluster::start(cluster, Arc::clone(&redb)).await?)
+            }
+            None => None,
+        };
+        let store: Arc<dyn Store> = redb;
         let key_dir = config.data.clone();
         let key =
             tokio::task::spawn_blocking(move || crate::signing::NodeKey::load_or_create(&key_dir))
                 .await
                 .map_err(|_| "reading the node key stopped unexpectedly".to_owned())??;
         let metrics = Arc::new(Metrics::default());
-        let committer = Committer::start(Arc::clone(&store), Arc::clone(&metrics));
+        let mut committer = Committer::start(Arc::clone(&store), Arc::clone(&metrics));
+        if let Some(cluster) = &cluster {
+            committer =
+                committer.replicated(Arc::clone(cluster) as Arc<dyn crate::commit::Replicate>);
+        }
         let table = {
             let store = Arc::clone(&store);
             tokio::task::spawn_blocking(move || store.wakes())
@@ -172,6 +188,7 @@ impl Node {
             documents: Mutex::new(HashMap::new()),
             store,
             committer,
+            cluster,
             key,
             metrics,
             generations: AtomicU64::new(1),
@@ -184,6 +201,9 @@ impl Node {
             },
         });
         tokio::spawn(wake_documents(Arc::downgrade(&node)));
+        if let Some(cluster) = &node.cluster {
+            cluster.watch_leadership(Arc::downgrade(&node));
+        }
         if !watched.is_empty() {
             tokio::spawn(crate::upgrade::watch(Arc::downgrade(&node), watched));
         }
@@ -289,6 +309,22 @@ impl Node {
                     space: Arc::clone(&space),
                 })
                 .await;
+        }
+    }
+
+    /// Releases the loaded documents that `belongs` picks (those of a cluster partition that
+    /// another node leads now).
+    pub fn release_documents(&self, belongs: impl Fn(&str) -> bool) {
+        let handles: Vec<DocumentHandle> = self
+            .documents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|(name, _)| belongs(name))
+            .map(|(_, handle)| handle.clone())
+            .collect();
+        for handle in handles {
+            let _ = handle.requests.try_send(Request::Release);
         }
     }
 
@@ -408,6 +444,12 @@ async fn wake_documents(node: std::sync::Weak<Node>) {
             let Some(space) = strong.space(space) else {
                 continue;
             };
+            // In a cluster the partition's leader runs the document's timers.
+            if let Some(cluster) = &strong.cluster
+                && !cluster.leads(&name)
+            {
+                continue;
+            }
             tracing::debug!(document = %name, "waking a document for its timer");
             strong.document(&space, key);
             let clear = Write::Wake {

@@ -51,6 +51,8 @@ struct SocketState {
     in_flight: Arc<Semaphore>,
     /// The connections served from local copies, on a replica node.
     replica: Arc<crate::replica::streams::Streams>,
+    /// The streams this socket has on other nodes of the cluster (a node alone has none).
+    proxy: Option<crate::cluster::proxy::SocketProxy>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -114,6 +116,7 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
         uploads: Uploads::default(),
         in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
         replica: Arc::default(),
+        proxy: node.cluster.as_ref().map(|_| Default::default()),
     });
     node.metrics.connections.fetch_add(1, Ordering::Relaxed);
     let opened = Instant::now();
@@ -280,6 +283,12 @@ async fn on_text(
         state.fail(id, codes::NO_METHOD);
         return true;
     };
+    if let (Some(cluster), Some(proxy)) = (&state.node.cluster, &state.proxy)
+        && crate::cluster::proxy::intercept(cluster, proxy, &state.sink, id, method, &frame, text)
+            .await
+    {
+        return true;
+    }
     let Ok(permit) = Arc::clone(&state.in_flight).try_acquire_owned() else {
         state.fail(id, codes::TOO_MANY_REQUESTS);
         return true;

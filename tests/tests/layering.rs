@@ -120,7 +120,8 @@ fn the_node_hosts_the_runtime_beside_the_editors() {
         ],
     );
     let names = dependency_names("adama-node");
-    for needed in ["adama-runtime", "tokio", "redb", "axum"] {
+    // The cluster lives in the node: consensus beside the store it replicates.
+    for needed in ["adama-runtime", "tokio", "redb", "axum", "openraft"] {
         assert!(
             names.iter().any(|name| name == needed),
             "the node is where {needed} belongs"

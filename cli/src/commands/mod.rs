@@ -1,6 +1,7 @@
 //! One module per subcommand, and the outcome they share.
 
 pub mod check;
+pub mod cluster;
 pub mod dap;
 pub mod deploy;
 pub mod fmt;

@@ -31,9 +31,10 @@ pub struct ServeArgs {
     /// A devbox directory holding `local.verse.json` (its spaces and domain document).
     #[arg(value_name = "DIR")]
     directory: Option<PathBuf>,
-    /// The address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    /// The address to listen on (default 127.0.0.1:8080, or this node's address in the
+    /// cluster file).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
     /// Where documents are stored.
     #[arg(long, value_name = "DIR", default_value = "adama-data")]
     data: PathBuf,
@@ -67,6 +68,30 @@ pub struct ServeArgs {
     /// ADAMA_REPLICA_SECRET environment variable when the flag is absent.
     #[arg(long, value_name = "SECRET")]
     replica_secret: Option<String>,
+    /// This node's id in the cluster file (with --cluster).
+    #[arg(long, value_name = "ID", requires = "cluster")]
+    node_id: Option<u64>,
+    /// Serve as a member of the cluster this TOML file describes (docs/cluster.md).
+    #[arg(long, value_name = "FILE", requires = "node_id")]
+    cluster: Option<PathBuf>,
+}
+
+/// The cluster membership the flags ask for.
+fn cluster(args: &ServeArgs) -> Result<Option<adama_node::cluster::ClusterConfig>, String> {
+    let (Some(path), Some(node_id)) = (&args.cluster, args.node_id) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let file = adama_node::cluster::ClusterFile::parse(&path.display().to_string(), &text)?;
+    if !file.nodes.contains_key(&node_id) {
+        return Err(format!(
+            "{}: there is no node {node_id}\nhint: --node-id must be one of the file's ids: {:?}",
+            path.display(),
+            file.nodes.keys().collect::<Vec<_>>()
+        ));
+    }
+    Ok(Some(adama_node::cluster::ClusterConfig { node_id, file }))
 }
 
 impl ServeArgs {
@@ -202,7 +227,23 @@ pub fn run(args: &ServeArgs) -> Outcome {
             return Outcome::Failure;
         }
     };
-    let mut config = Config::new(args.listen, args.data.clone(), spaces);
+    let cluster = match cluster(args) {
+        Ok(cluster) => cluster,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Outcome::Failure;
+        }
+    };
+    let listen = args
+        .listen
+        .or_else(|| {
+            cluster
+                .as_ref()
+                .map(|cluster| cluster.file.nodes[&cluster.node_id])
+        })
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let mut config = Config::new(listen, args.data.clone(), spaces);
+    config.cluster = cluster;
     config.domain = domain;
     config.demo_pages = args.directory.is_none() && args.spaces.is_empty();
     config.idle_unload = std::time::Duration::from_secs(args.idle_unload);

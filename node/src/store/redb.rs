@@ -48,7 +48,7 @@ const DRAIN_STEP: usize = 512;
 /// The redb store. Every commit is `Durability::Immediate`: it returns after an fsync.
 #[derive(Debug)]
 pub struct RedbStore {
-    db: Database,
+    db: Arc<Database>,
     /// Held through a whole commit, and by readers while they take their read transaction and
     /// the pending entries, so that the two always agree.
     pending: Mutex<Pending>,
@@ -109,7 +109,7 @@ impl RedbStore {
         };
         write.commit().map_err(io)?;
         Ok(RedbStore {
-            db,
+            db: Arc::new(db),
             pending: Mutex::new(pending),
             backlog,
         })
@@ -368,10 +368,24 @@ impl<'t> Commit<'t> {
     }
 }
 
-impl Store for RedbStore {
-    fn commit(&self, writes: &[Write]) -> Result<CommitStats, StoreError> {
+impl RedbStore {
+    /// The database, for the tables of a layer above the document store (the cluster's raft
+    /// log and state).
+    pub fn database(&self) -> Arc<Database> {
+        Arc::clone(&self.db)
+    }
+
+    /// Commits a batch of writes and, in the same transaction, whatever `also` writes to tables
+    /// of its own (the cluster's record of the raft entries that carried the batch; it may also
+    /// lower the transaction's durability when a raft log already holds the batch durably).
+    pub fn commit_with(
+        &self,
+        writes: &[Write],
+        also: &dyn Fn(&mut WriteTransaction) -> Result<(), StoreError>,
+    ) -> Result<CommitStats, StoreError> {
         let mut pending = self.pending();
-        let transaction = self.db.begin_write().map_err(io)?;
+        let mut transaction = self.db.begin_write().map_err(io)?;
+        also(&mut transaction)?;
         let (appends, cleared, mut stats) = {
             let mut commit = Commit::new(&transaction, &pending)?;
             for write in writes {
@@ -399,6 +413,12 @@ impl Store for RedbStore {
         pending.add_batch(key, appends);
         stats.fsyncs = 1;
         Ok(stats)
+    }
+}
+
+impl Store for RedbStore {
+    fn commit(&self, writes: &[Write]) -> Result<CommitStats, StoreError> {
+        self.commit_with(writes, &|_| Ok(()))
     }
 
     fn load(&self, document: &DocumentName) -> Result<Option<Stored>, StoreError> {

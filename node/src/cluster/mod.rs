@@ -1,0 +1,338 @@
+//! The cluster: documents spread over partitions, each partition one raft group (openraft)
+//! whose members are some of the cluster's nodes. The partition's leader runs its documents
+//! (the node's ordinary document tasks) and proposes their store writes; a write is durable,
+//! and the request that made it acknowledged, once a majority of the members logged it. Every
+//! member applies committed entries to its own document store, so any of them can take over.
+//!
+//! See `docs/cluster.md`.
+
+pub mod config;
+pub mod log_store;
+pub mod network;
+mod proposer;
+pub mod proxy;
+pub mod routes;
+pub mod status;
+
+pub mod state_machine;
+
+pub mod types;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use openraft::async_runtime::WatchReceiver;
+use openraft::{BasicNode, Raft, ReadPolicy, ServerState};
+
+pub use config::{ClusterFile, partition_of};
+use log_store::LogStore;
+use network::NetworkFactory;
+use proposer::Proposer;
+use state_machine::StateMachine;
+use types::TypeConfig;
+
+use crate::commit::Replicate;
+use crate::store::redb::RedbStore;
+use crate::store::{StoreError, Write};
+
+/// How a node takes part in a cluster (`adama serve --node-id ID --cluster FILE`).
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub node_id: u64,
+    pub file: ClusterFile,
+}
+
+/// A partition's raft group on this node.
+pub type PartitionRaft = Raft<TypeConfig, StateMachine>;
+
+struct Group {
+    raft: PartitionRaft,
+    proposer: Proposer,
+    /// The term in which this node, as leader, last saw every committed entry applied to its
+    /// store, so that documents it loads are current.
+    ready_term: AtomicU64,
+}
+
+/// Where a request for a document goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// This node leads the partition and its store is current: serve here.
+    Local,
+    /// Another node leads the partition (or, when this node is not a member, a member that
+    /// will route it further).
+    Remote { node: u64, address: SocketAddr },
+}
+
+enum Seen {
+    Leading(u64),
+    Other(u64),
+    Closed,
+}
+
+/// This node's part of the cluster.
+pub struct Cluster {
+    pub node_id: u64,
+    pub file: ClusterFile,
+    groups: HashMap<u32, Group>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("node_id", &self.node_id)
+            .field("partitions", &self.groups.len())
+            .finish()
+    }
+}
+
+/// How long a request waits for its partition to have a leader.
+const LEADER_WAIT: Duration = Duration::from_secs(10);
+
+fn raft_config() -> Result<Arc<openraft::Config>, String> {
+    // Many groups share each node: heartbeats are sparser than openraft's defaults so that
+    // their traffic stays small, and a leader's loss is still noticed within about a second.
+    let config = openraft::Config {
+        cluster_name: "adama".into(),
+        heartbeat_interval: 250,
+        election_timeout_min: 1000,
+        election_timeout_max: 2000,
+        ..Default::default()
+    };
+    config
+        .validate()
+        .map(Arc::new)
+        .map_err(|error| format!("the raft configuration is not valid: {error}"))
+}
+
+impl Cluster {
+    /// Starts the raft groups of every partition this node is a member of, in the store's
+    /// database. The first member of a partition initializes its group on its first start.
+    pub async fn start(
+        config: ClusterConfig,
+        store: Arc<RedbStore>,
+    ) -> Result<Arc<Cluster>, String> {
+        let ClusterConfig { node_id, file } = config;
+        if !file.nodes.contains_key(&node_id) {
+            return Err(format!(
+                "node {node_id} is not in the cluster file (its nodes are {:?})\nhint: give --node-id one of the file's `[[node]]` ids",
+                file.nodes.keys().collect::<Vec<_>>()
+            ));
+        }
+        let raft_config = raft_config()?;
+        let mut groups = HashMap::new();
+        for partition in file.partitions_of(node_id) {
+            let log = LogStore::new(store.database(), partition).map_err(|error| {
+                format!("cannot open the raft log of partition {partition}: {error}")
+            })?;
+            let machine = StateMachine::open(Arc::clone(&store), partition, file.partitions)
+                .map_err(|error| {
+                    format!("cannot open the state of partition {partition}: {error}")
+                })?;
+            let raft = Raft::new(
+                node_id,
+                Arc::clone(&raft_config),
+                NetworkFactory { partition },
+                log,
+                machine,
+            )
+            .await
+            .map_err(|error| {
+                format!("cannot start the raft group of partition {partition}: {error}")
+            })?;
+            let members = file.members(partition);
+            if members.first() == Some(&node_id)
+                && !raft
+                    .is_initialized()
+                    .await
+                    .map_err(|error| error.to_string())?
+            {
+                let nodes: BTreeMap<u64, BasicNode> = members
+                    .iter()
+                    .map(|id| (*id, BasicNode::new(file.nodes[id].to_string())))
+                    .collect();
+                if let Err(error) = raft.initialize(nodes).await {
+                    tracing::warn!(partition, %error, "cannot initialize the partition's group");
+                }
+            }
+            let proposer = Proposer::start(partition, raft.clone());
+            groups.insert(
+                partition,
+                Group {
+                    raft,
+                    proposer,
+                    ready_term: AtomicU64::new(0),
+                },
+            );
+        }
+        tracing::info!(
+            node_id,
+            partitions = groups.len(),
+            "the cluster's groups are running"
+        );
+        Ok(Arc::new(Cluster {
+            node_id,
+            file,
+            groups,
+        }))
+    }
+
+    pub fn partition_of(&self, document: &str) -> u32 {
+        partition_of(document, self.file.partitions)
+    }
+
+    /// Whether this node leads the partition of `document` now.
+    pub fn leads(&self, document: &str) -> bool {
+        self.groups
+            .get(&self.partition_of(document))
+            .is_some_and(|group| group.raft.metrics().borrow_watched().state == ServerState::Leader)
+    }
+
+    /// The raft group of a partition, when this node is a member.
+    pub fn raft(&self, partition: u32) -> Option<&PartitionRaft> {
+        self.groups.get(&partition).map(|group| &group.raft)
+    }
+
+    fn remote(&self, node: u64) -> Option<Route> {
+        self.file.nodes.get(&node).map(|address| Route::Remote {
+            node,
+            address: *address,
+        })
+    }
+
+    /// Where requests for `document` (`space/key`) go now. Waits (boundedly) while the
+    /// partition elects a leader; on the leader, until its store holds every committed entry.
+    pub async fn route(&self, document: &str) -> Result<Route, String> {
+        let partition = self.partition_of(document);
+        let Some(group) = self.groups.get(&partition) else {
+            let first = self.file.members(partition)[0];
+            return self
+                .remote(first)
+                .ok_or_else(|| format!("partition {partition} has no member"));
+        };
+        let mut metrics = group.raft.metrics();
+        let seen = tokio::time::timeout(LEADER_WAIT, async {
+            loop {
+                let (leader, state, term) = {
+                    let now = metrics.borrow_watched();
+                    (now.current_leader, now.state, now.current_term)
+                };
+                match leader {
+                    Some(leader) if leader == self.node_id && state == ServerState::Leader => {
+                        return Seen::Leading(term);
+                    }
+                    Some(leader) if leader != self.node_id => return Seen::Other(leader),
+                    _ => {}
+                }
+                if metrics.changed().await.is_err() {
+                    return Seen::Closed;
+                }
+            }
+        })
+        .await;
+        match seen {
+            Err(_) => Err(format!(
+                "partition {partition} has had no leader for {} s",
+                LEADER_WAIT.as_secs()
+            )),
+            Ok(Seen::Other(leader)) => self.remote(leader).ok_or_else(|| {
+                format!("the leader of partition {partition} is not in the cluster file")
+            }),
+            Ok(Seen::Closed) => Err("the node is shutting down".into()),
+            Ok(Seen::Leading(term)) => {
+                if group.ready_term.load(Ordering::Acquire) != term {
+                    group
+                        .raft
+                        .ensure_linearizable(ReadPolicy::ReadIndex)
+                        .await
+                        .map_err(|error| format!("partition {partition} is not ready: {error}"))?;
+                    group.ready_term.store(term, Ordering::Release);
+                }
+                Ok(Route::Local)
+            }
+        }
+    }
+
+    /// Waits (boundedly) until the partition of `document` names a leader other than `node`,
+    /// one this node found unreachable.
+    pub async fn leader_other_than(&self, document: &str, node: u64) {
+        let Some(group) = self.groups.get(&self.partition_of(document)) else {
+            return;
+        };
+        let mut metrics = group.raft.metrics();
+        let _ = tokio::time::timeout(LEADER_WAIT, async {
+            while metrics.borrow_watched().current_leader == Some(node) {
+                if metrics.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Releases a partition's loaded documents whenever this node stops leading it, so that
+    /// no document stays in memory, with its viewers, on a node that can no longer commit it.
+    pub fn watch_leadership(self: &Arc<Cluster>, node: std::sync::Weak<crate::node::Node>) {
+        for (partition, group) in &self.groups {
+            let partition = *partition;
+            let mut metrics = group.raft.metrics();
+            let node = node.clone();
+            let partitions = self.file.partitions;
+            tokio::spawn(async move {
+                let mut leading = false;
+                loop {
+                    let now = metrics.borrow_watched().state == ServerState::Leader;
+                    if leading && !now {
+                        let Some(node) = node.upgrade() else { return };
+                        node.release_documents(|name| partition_of(name, partitions) == partition);
+                    }
+                    leading = now;
+                    if metrics.changed().await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+
+    /// Stops every group.
+    pub async fn shutdown(&self) {
+        for group in self.groups.values() {
+            let _ = group.raft.shutdown().await;
+        }
+    }
+}
+
+impl Replicate for Cluster {
+    fn replicate(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>> {
+        let mut by_partition: BTreeMap<u32, Vec<Write>> = BTreeMap::new();
+        for write in writes {
+            by_partition
+                .entry(self.partition_of(write.document()))
+                .or_default()
+                .push(write);
+        }
+        let mut waits = Vec::new();
+        for (partition, writes) in by_partition {
+            match self.groups.get(&partition) {
+                Some(group) => waits.push(group.proposer.propose(writes)),
+                None => {
+                    return Box::pin(async move {
+                        Err(StoreError::Io(format!(
+                            "this node is not a member of partition {partition}"
+                        )))
+                    });
+                }
+            }
+        }
+        Box::pin(async move {
+            for wait in waits {
+                wait.await?;
+            }
+            Ok(())
+        })
+    }
+}

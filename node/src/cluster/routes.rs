@@ -1,0 +1,160 @@
+//! The routes other members call, on the node's own address: `POST /~cluster/<partition>/append`,
+//! `/vote` and `/snapshot` (openraft's messages as JSON), and `GET /~cluster/status`. Only the
+//! addresses of the cluster file's nodes may call them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::network::SnapshotRequest;
+use super::{Cluster, PartitionRaft};
+use crate::node::Node;
+
+pub fn routes() -> Router<Arc<Node>> {
+    Router::new()
+        .route("/~cluster/status", get(status))
+        .route("/~cluster/{partition}/append", post(append))
+        .route("/~cluster/{partition}/vote", post(vote))
+        .route("/~cluster/{partition}/snapshot", post(snapshot))
+}
+
+/// Why a call was not taken: a status and words for the caller.
+#[derive(Debug)]
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, self.1).into_response()
+    }
+}
+
+fn refuse(status: StatusCode, message: String) -> Refusal {
+    Refusal(status, message)
+}
+
+fn json<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(error) => refuse(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+    }
+}
+
+/// The cluster, when the caller is one of its nodes.
+fn peer_cluster(node: &Node, from: SocketAddr) -> Result<&Arc<Cluster>, Refusal> {
+    let Some(cluster) = &node.cluster else {
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            "this node is not a member of a cluster".into(),
+        ));
+    };
+    let known = cluster
+        .file
+        .nodes
+        .values()
+        .any(|address| address.ip() == from.ip());
+    if !known {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            format!("{} is not the address of a node of the cluster", from.ip()),
+        ));
+    }
+    Ok(cluster)
+}
+
+fn group(cluster: &Cluster, partition: u32) -> Result<&PartitionRaft, Refusal> {
+    cluster.raft(partition).ok_or_else(|| {
+        refuse(
+            StatusCode::NOT_FOUND,
+            format!(
+                "node {} is not a member of partition {partition}",
+                cluster.node_id
+            ),
+        )
+    })
+}
+
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Refusal> {
+    serde_json::from_slice(body).map_err(|error| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not the expected message: {error}"),
+        )
+    })
+}
+
+async fn append(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(partition): Path<u32>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let raft = group(cluster, partition)?;
+        let request = parse(&body)?;
+        let started = std::time::Instant::now();
+        let answer = raft.append_entries(request).await;
+        tracing::debug!(
+            partition,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "an append is taken"
+        );
+        Ok::<_, Refusal>(json(&answer))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn vote(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(partition): Path<u32>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let raft = group(cluster, partition)?;
+        let request = parse(&body)?;
+        Ok::<_, Refusal>(json(&raft.vote(request).await))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn snapshot(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(partition): Path<u32>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let raft = group(cluster, partition)?;
+        let request: SnapshotRequest = parse(&body)?;
+        let snapshot = openraft::Snapshot {
+            meta: request.meta,
+            snapshot: request.data,
+        };
+        Ok::<_, Refusal>(json(
+            &raft.install_full_snapshot(request.vote, snapshot).await,
+        ))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn status(State(node): State<Arc<Node>>) -> Response {
+    match &node.cluster {
+        Some(cluster) => json(&cluster.status()),
+        None => refuse(
+            StatusCode::NOT_FOUND,
+            "this node is not a member of a cluster".into(),
+        )
+        .into_response(),
+    }
+}

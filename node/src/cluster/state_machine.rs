@@ -1,0 +1,400 @@
+//! The state machine of a partition: the documents of the partition in the node's document
+//! store. Applying an entry commits its writes and the entry's log id in one durable redb
+//! transaction, so a member that restarts resumes exactly after what it applied, and any member
+//! that becomes leader loads the partition's documents from its own store.
+//!
+//! A snapshot is the partition's documents as the store holds them (each as one whole stored
+//! document at its last index) and their wake-ups.
+
+use std::io;
+use std::sync::Arc;
+
+use futures_util::{FutureExt, Stream, StreamExt};
+use openraft::alias::{LogIdOf, SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
+use openraft::storage::{EntryResponder, RaftStateMachine};
+use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StoredMembership};
+use redb::{Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::config::partition_of;
+use super::types::{Applied, ReplicatedWrite, TypeConfig};
+use crate::store::redb::RedbStore;
+use crate::store::{Store, StoreError, Write};
+
+/// partition → [`AppliedState`] as JSON.
+const RAFT_APPLIED: TableDefinition<u32, &[u8]> = TableDefinition::new("raft_applied");
+/// partition → the latest snapshot ([`StoredSnapshot`]) as JSON.
+const RAFT_SNAPSHOT: TableDefinition<u32, &[u8]> = TableDefinition::new("raft_snapshot");
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct AppliedState {
+    last_applied: Option<LogIdOf<TypeConfig>>,
+    membership: StoredMembershipOf<TypeConfig>,
+}
+
+/// The documents of a partition, whole.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PartitionSnapshot {
+    pub documents: Vec<SnapshotDocument>,
+    pub wakes: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotDocument {
+    pub name: String,
+    /// The log index the document is at.
+    pub index: u64,
+    pub document: Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredSnapshot {
+    meta: SnapshotMetaOf<TypeConfig>,
+    data: PartitionSnapshot,
+}
+
+fn other(error: impl std::fmt::Display) -> io::Error {
+    io::Error::other(error.to_string())
+}
+
+fn store_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(error.to_string())
+}
+
+/// The state machine of one partition on this node.
+#[derive(Debug)]
+pub struct StateMachine {
+    store: Arc<RedbStore>,
+    partition: u32,
+    partitions: u32,
+    state: AppliedState,
+}
+
+impl StateMachine {
+    pub fn open(
+        store: Arc<RedbStore>,
+        partition: u32,
+        partitions: u32,
+    ) -> io::Result<StateMachine> {
+        let db = store.database();
+        let write = db.begin_write().map_err(other)?;
+        write.open_table(RAFT_APPLIED).map_err(other)?;
+        write.open_table(RAFT_SNAPSHOT).map_err(other)?;
+        write.commit().map_err(other)?;
+        let read = db.begin_read().map_err(other)?;
+        let table = read.open_table(RAFT_APPLIED).map_err(other)?;
+        let state = match table.get(partition).map_err(other)? {
+            Some(bytes) => serde_json::from_slice(bytes.value()).map_err(other)?,
+            None => AppliedState::default(),
+        };
+        Ok(StateMachine {
+            store,
+            partition,
+            partitions,
+            state,
+        })
+    }
+
+    /// Records the applied state in the transaction that applies the entries. The entries are
+    /// durable in the raft log already, so this commit skips its fsync: after a crash the
+    /// entries after the last durable applied state are applied again, from the same store
+    /// state. The next durable commit of the database (a log append, a snapshot) makes it
+    /// durable, and the log is purged only behind a snapshot, which is written durably.
+    fn record_state(&self, transaction: &mut WriteTransaction) -> Result<(), StoreError> {
+        transaction
+            .set_durability(Durability::None)
+            .map_err(store_error)?;
+        let bytes = serde_json::to_vec(&self.state).map_err(store_error)?;
+        transaction
+            .open_table(RAFT_APPLIED)
+            .map_err(store_error)?
+            .insert(self.partition, bytes.as_slice())
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Commits writes with the applied state; a batch the store refuses (an append out of
+    /// order, a record that does not decode) changes nothing but the applied state, the same on
+    /// every member.
+    fn commit(&self, writes: &[ReplicatedWrite], record_refusal: bool) -> io::Result<Applied> {
+        let converted: Result<Vec<Write>, StoreError> =
+            writes.iter().map(ReplicatedWrite::to_write).collect();
+        let refused = match converted {
+            Ok(writes) => match self
+                .store
+                .commit_with(&writes, &|transaction| self.record_state(transaction))
+            {
+                Ok(_) => return Ok(Applied::default()),
+                Err(StoreError::Io(error)) => return Err(io::Error::other(error)),
+                Err(refusal) => refusal.to_string(),
+            },
+            Err(refusal) => refusal.to_string(),
+        };
+        if !record_refusal {
+            return Ok(Applied {
+                refused: Some(refused),
+            });
+        }
+        tracing::warn!(partition = self.partition, reason = %refused, "a replicated batch is refused by the store");
+        self.store
+            .commit_with(&[], &|transaction| self.record_state(transaction))
+            .map_err(other)?;
+        Ok(Applied {
+            refused: Some(refused),
+        })
+    }
+
+    fn in_partition(&self, document: &str) -> bool {
+        partition_of(document, self.partitions) == self.partition
+    }
+
+    /// The partition's documents as the store holds them now.
+    fn capture(&self) -> io::Result<PartitionSnapshot> {
+        let mut snapshot = PartitionSnapshot::default();
+        let mut names = self.store.documents().map_err(other)?;
+        names.sort();
+        for name in names.into_iter().filter(|name| self.in_partition(name)) {
+            if let Some(stored) = self.store.load(&name).map_err(other)? {
+                snapshot.documents.push(SnapshotDocument {
+                    index: stored.last_index(),
+                    document: stored.fold(),
+                    name,
+                });
+            }
+        }
+        snapshot.wakes = self
+            .store
+            .wakes()
+            .map_err(other)?
+            .into_iter()
+            .filter(|(name, _)| self.in_partition(name))
+            .collect();
+        Ok(snapshot)
+    }
+
+    fn save_snapshot(&self, snapshot: &StoredSnapshot) -> io::Result<()> {
+        let bytes = serde_json::to_vec(snapshot).map_err(other)?;
+        let db = self.store.database();
+        let write = db.begin_write().map_err(other)?;
+        write
+            .open_table(RAFT_SNAPSHOT)
+            .map_err(other)?
+            .insert(self.partition, bytes.as_slice())
+            .map_err(other)?;
+        write.commit().map_err(other)
+    }
+}
+
+/// Builds a snapshot from what was captured while the state machine could not change.
+#[derive(Debug)]
+pub struct SnapshotBuilder {
+    store: Arc<RedbStore>,
+    partition: u32,
+    snapshot: StoredSnapshot,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    type SnapshotData = PartitionSnapshot;
+
+    async fn build_snapshot(
+        &mut self,
+    ) -> Result<SnapshotOf<TypeConfig, PartitionSnapshot>, io::Error> {
+        let bytes = serde_json::to_vec(&self.snapshot).map_err(other)?;
+        let db = self.store.database();
+        let write = db.begin_write().map_err(other)?;
+        write
+            .open_table(RAFT_SNAPSHOT)
+            .map_err(other)?
+            .insert(self.partition, bytes.as_slice())
+            .map_err(other)?;
+        write.commit().map_err(other)?;
+        Ok(openraft::Snapshot {
+            meta: self.snapshot.meta.clone(),
+            snapshot: self.snapshot.data.clone(),
+        })
+    }
+}
+
+/// The most entries applied in one store transaction.
+const MAX_APPLY_BATCH: usize = 256;
+
+impl StateMachine {
+    /// Applies entries in one transaction; when the store refuses the whole, each entry goes
+    /// alone, so that only the refused one is refused (the same on every member).
+    fn apply_batch(&mut self, batch: Vec<EntryResponder<TypeConfig>>) -> io::Result<()> {
+        if batch.len() > 1 {
+            let before = self.state.clone();
+            let mut writes = Vec::new();
+            for (entry, _) in &batch {
+                self.state.last_applied = Some(entry.log_id);
+                match &entry.payload {
+                    EntryPayload::Normal(proposal) => {
+                        writes.extend(proposal.writes.iter().cloned())
+                    }
+                    EntryPayload::Membership(membership) => {
+                        self.state.membership =
+                            StoredMembership::new(Some(entry.log_id), membership.clone());
+                    }
+                    EntryPayload::Blank => {}
+                }
+            }
+            if self.commit(&writes, false)?.refused.is_none() {
+                for (_, responder) in batch {
+                    if let Some(responder) = responder {
+                        responder.send(Applied::default());
+                    }
+                }
+                return Ok(());
+            }
+            self.state = before;
+        }
+        for (entry, responder) in batch {
+            self.state.last_applied = Some(entry.log_id);
+            let applied = match &entry.payload {
+                EntryPayload::Normal(proposal) => self.commit(&proposal.writes, true)?,
+                EntryPayload::Membership(membership) => {
+                    self.state.membership =
+                        StoredMembership::new(Some(entry.log_id), membership.clone());
+                    self.commit(&[], true)?
+                }
+                EntryPayload::Blank => self.commit(&[], true)?,
+            };
+            if let Some(responder) = responder {
+                responder.send(applied);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotData = PartitionSnapshot;
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogIdOf<TypeConfig>>, StoredMembershipOf<TypeConfig>), io::Error> {
+        Ok((self.state.last_applied, self.state.membership.clone()))
+    }
+
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
+    where
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
+    {
+        while let Some(first) = entries.next().await {
+            // The entries that are ready now are applied in one transaction.
+            let mut batch = vec![first?];
+            while batch.len() < MAX_APPLY_BATCH {
+                match entries.next().now_or_never() {
+                    Some(Some(next)) => batch.push(next?),
+                    _ => break,
+                }
+            }
+            self.apply_batch(batch)?;
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        // The data is captured here, while no entry is being applied; a failure to read the
+        // store leaves an empty capture that `try_create_snapshot_builder` never hands out.
+        let data = self.capture().unwrap_or_default();
+        SnapshotBuilder {
+            store: Arc::clone(&self.store),
+            partition: self.partition,
+            snapshot: StoredSnapshot {
+                meta: SnapshotMetaOf::<TypeConfig> {
+                    last_log_id: self.state.last_applied,
+                    last_membership: self.state.membership.clone(),
+                },
+                data,
+            },
+        }
+    }
+
+    async fn try_create_snapshot_builder(&mut self, _force: bool) -> Option<Self::SnapshotBuilder> {
+        let data = match self.capture() {
+            Ok(data) => data,
+            Err(error) => {
+                tracing::warn!(partition = self.partition, %error, "cannot read the partition for a snapshot");
+                return None;
+            }
+        };
+        Some(SnapshotBuilder {
+            store: Arc::clone(&self.store),
+            partition: self.partition,
+            snapshot: StoredSnapshot {
+                meta: SnapshotMetaOf::<TypeConfig> {
+                    last_log_id: self.state.last_applied,
+                    last_membership: self.state.membership.clone(),
+                },
+                data,
+            },
+        })
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMetaOf<TypeConfig>,
+        snapshot: PartitionSnapshot,
+    ) -> Result<(), io::Error> {
+        // Every document of the partition is replaced by the snapshot's.
+        let mut writes = Vec::new();
+        for name in self.store.documents().map_err(other)? {
+            if self.in_partition(&name) {
+                writes.push(Write::Delete {
+                    document: Arc::from(name.as_str()),
+                });
+            }
+        }
+        for document in &snapshot.documents {
+            let name: Arc<str> = Arc::from(document.name.as_str());
+            writes.push(Write::Delete {
+                document: Arc::clone(&name),
+            });
+            writes.push(Write::Snapshot {
+                document: name,
+                index: document.index,
+                json: Arc::new(document.document.clone()),
+                keep: 0,
+            });
+        }
+        for (name, at) in &snapshot.wakes {
+            writes.push(Write::Wake {
+                document: Arc::from(name.as_str()),
+                at: Some(*at),
+            });
+        }
+        self.state = AppliedState {
+            last_applied: meta.last_log_id,
+            membership: meta.last_membership.clone(),
+        };
+        self.store
+            .commit_with(&writes, &|transaction| self.record_state(transaction))
+            .map_err(other)?;
+        self.save_snapshot(&StoredSnapshot {
+            meta: meta.clone(),
+            data: snapshot,
+        })
+    }
+
+    async fn get_current_snapshot(
+        &mut self,
+    ) -> Result<Option<SnapshotOf<TypeConfig, PartitionSnapshot>>, io::Error> {
+        let db = self.store.database();
+        let read = db.begin_read().map_err(other)?;
+        let table = read.open_table(RAFT_SNAPSHOT).map_err(other)?;
+        match table.get(self.partition).map_err(other)? {
+            Some(bytes) => {
+                let stored: StoredSnapshot =
+                    serde_json::from_slice(bytes.value()).map_err(other)?;
+                Ok(Some(openraft::Snapshot {
+                    meta: stored.meta,
+                    snapshot: stored.data,
+                }))
+            }
+            None => Ok(None),
+        }
+    }
+}
