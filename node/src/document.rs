@@ -387,7 +387,7 @@ impl DocumentTask {
                 }
                 Request::Upgrade { .. } | Request::Release => {}
                 Request::Follow { reply, .. } => {
-                    let _ = reply.send(Err(failure.clone()));
+                    reply.send(Err(failure.clone()));
                 }
             }
         }
