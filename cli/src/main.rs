@@ -57,7 +57,10 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(&args),
         Command::Parse(args) => commands::parse::run(&args),
         Command::Fmt(args) => commands::fmt::run(&args),
-        Command::Lsp => commands::lsp::run(),
+        Command::Lsp => {
+            adama_node::return_freed_memory_at_once();
+            commands::lsp::run()
+        }
         Command::Run(args) => commands::run::run(&args),
         Command::Test(args) => commands::test::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
@@ -65,7 +68,10 @@ fn main() -> ExitCode {
         Command::Cluster(command) => commands::cluster::run(&command),
         Command::Replay(args) => commands::replay::run(&args),
         Command::Log(command) => commands::log::run(&command),
-        Command::Dap => commands::dap::run(),
+        Command::Dap => {
+            adama_node::return_freed_memory_at_once();
+            commands::dap::run()
+        }
     };
     ExitCode::from(outcome.code())
 }
