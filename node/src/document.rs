@@ -445,6 +445,12 @@ impl DocumentTask {
     /// runs now.
     fn release(&mut self) {
         tracing::info!(document = %self.name, "another node leads the document's partition now; releasing it");
+        self.fail_streams();
+        self.released = true;
+    }
+
+    /// Fails every stream with the retryable code and forgets the views.
+    fn fail_streams(&mut self) {
         for sub in self.views.values() {
             sub.sink.push(format!(
                 "{{\"failure\":{},\"reason\":{},\"retry\":true}}",
@@ -457,7 +463,6 @@ impl DocumentTask {
             .streams
             .fetch_sub(self.views.len() as i64, Ordering::Relaxed);
         self.views.clear();
-        self.released = true;
     }
 
     /// Leaves memory; a pending timer is recorded in the store's wake-up table first, so that
@@ -1121,18 +1126,7 @@ impl DocumentTask {
                 for reply in deferred {
                     reply(Some(&failure));
                 }
-                for sub in self.views.values() {
-                    sub.sink.push(format!(
-                        "{{\"failure\":{},\"reason\":{},\"retry\":true}}",
-                        sub.stream,
-                        codes::CATASTROPHIC
-                    ));
-                }
-                self.node
-                    .metrics
-                    .streams
-                    .fetch_sub(self.views.len() as i64, Ordering::Relaxed);
-                self.views.clear();
+                self.fail_streams();
                 false
             }
         }

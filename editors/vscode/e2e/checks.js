@@ -45,7 +45,12 @@ const checks = [
       expect(foreground, `the inspector shows a foreground: ${inspect}`);
       // The span of `twice` in the rendered line has that colour.
       const span = workbench.line('count += twice(').locator('span > span', { hasText: /^twice$/ });
-      const color = await span.evaluate((element) => getComputedStyle(element).color);
+      // The line is drawn again when inlay hints arrive; read the colour once it is rendered.
+      const color = await workbench.until(
+        'the rendered colour of `twice`',
+        () => span.evaluate((element) => getComputedStyle(element).color),
+        (value) => /\d+/.test(value),
+      );
       const hex = `#${color.match(/\d+/g).slice(0, 3).map((n) => Number(n).toString(16).padStart(2, '0')).join('')}`;
       expect(hex.toLowerCase() === foreground[1].toLowerCase(), `\`twice\` is drawn in ${hex}, the semantic colour is ${foreground[1]}`);
       const keyword = workbench.line('function twice').locator('span > span', { hasText: /^function$/ });
