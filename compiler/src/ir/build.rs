@@ -236,30 +236,7 @@ impl Builder<'_> {
                     }
                 }
                 Decl::Replication(replication) => {
-                    let name = replication.name.name.clone();
-                    self.push_field(
-                        RecordId::ROOT,
-                        FieldLayout {
-                            name: name.clone(),
-                            ty: Ty::Replication,
-                            kind: FieldKind::Stored { default: None },
-                            privacy: PrivacyRule::Private,
-                            implicit: false,
-                            records: None,
-                        },
-                    );
-                    if let Some(&slot) = self.program.records[RecordId::ROOT].slot_index.get(&name)
-                    {
-                        self.program.replications.push(ReplicationDef {
-                            name,
-                            service: replication.service.name.clone(),
-                            method: replication.method.name.clone(),
-                            record: RecordId::ROOT,
-                            slot,
-                            unit: unit_id,
-                            value: replication.value,
-                        });
-                    }
+                    self.push_replication(RecordId::ROOT, unit_id, replication);
                 }
                 Decl::Template { name, text } => {
                     self.program
@@ -336,7 +313,7 @@ impl Builder<'_> {
                                 self.push_field(index, layout);
                             }
                             RecordMember::Replication(replication) => {
-                                self.push_record_replication(index, unit_id, replication);
+                                self.push_replication(index, unit_id, replication);
                             }
                             _ => {}
                         }
@@ -841,10 +818,10 @@ impl Builder<'_> {
         }
     }
 
-    /// A record's `replication<service:method> name = expr;`: a private stored field of the
-    /// record for its status, and the replication the `replicate` command steps in every
-    /// record of the layout.
-    fn push_record_replication(
+    /// A `replication<service:method> name = expr;` of the document (`RecordId::ROOT`) or of a
+    /// record: a private stored field for its status, and the replication the `replicate`
+    /// command steps in every record of the layout.
+    fn push_replication(
         &mut self,
         record: RecordId,
         unit: UnitId,
