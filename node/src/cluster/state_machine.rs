@@ -149,6 +149,21 @@ impl StateMachine {
         partition_of(document, self.partitions) == self.partition
     }
 
+    /// A builder of a snapshot of `data` at the last applied entry and membership.
+    fn builder(&self, data: PartitionSnapshot) -> SnapshotBuilder {
+        SnapshotBuilder {
+            store: Arc::clone(&self.store),
+            partition: self.partition,
+            snapshot: StoredSnapshot {
+                meta: SnapshotMetaOf::<TypeConfig> {
+                    last_log_id: self.state.last_applied,
+                    last_membership: self.state.membership.clone(),
+                },
+                data,
+            },
+        }
+    }
+
     /// The partition's documents as the store holds them now.
     fn capture(&self) -> io::Result<PartitionSnapshot> {
         let mut snapshot = PartitionSnapshot::default();
@@ -300,17 +315,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         // The data is captured here, while no entry is being applied; a failure to read the
         // store leaves an empty capture that `try_create_snapshot_builder` never hands out.
         let data = self.capture().unwrap_or_default();
-        SnapshotBuilder {
-            store: Arc::clone(&self.store),
-            partition: self.partition,
-            snapshot: StoredSnapshot {
-                meta: SnapshotMetaOf::<TypeConfig> {
-                    last_log_id: self.state.last_applied,
-                    last_membership: self.state.membership.clone(),
-                },
-                data,
-            },
-        }
+        self.builder(data)
     }
 
     async fn try_create_snapshot_builder(&mut self, _force: bool) -> Option<Self::SnapshotBuilder> {
@@ -321,17 +326,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 return None;
             }
         };
-        Some(SnapshotBuilder {
-            store: Arc::clone(&self.store),
-            partition: self.partition,
-            snapshot: StoredSnapshot {
-                meta: SnapshotMetaOf::<TypeConfig> {
-                    last_log_id: self.state.last_applied,
-                    last_membership: self.state.membership.clone(),
-                },
-                data,
-            },
-        })
+        Some(self.builder(data))
     }
 
     async fn install_snapshot(
