@@ -49,8 +49,9 @@ struct SocketState {
     stash: Mutex<HashMap<String, String>>,
     uploads: Uploads,
     in_flight: Arc<Semaphore>,
-    /// The connections served from local copies, on a replica node.
-    replica: Arc<crate::replica::streams::Streams>,
+    /// The connections served from local copies, on a replica node (a node that follows no
+    /// primary has none).
+    replica: Option<Arc<crate::replica::streams::Streams>>,
     /// The streams this socket has on other nodes of the cluster (a node alone has none).
     proxy: Option<crate::cluster::proxy::SocketProxy>,
 }
@@ -115,7 +116,7 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
         stash: Mutex::new(HashMap::new()),
         uploads: Uploads::default(),
         in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
-        replica: Arc::default(),
+        replica: node.replication.host.as_ref().map(|_| Arc::default()),
         proxy: node.cluster.as_ref().map(|_| Default::default()),
     });
     node.metrics.connections.fetch_add(1, Ordering::Relaxed);
@@ -227,7 +228,9 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
         }
     }
     // The socket is gone: every stream it opened closes (disconnect semantics).
-    state.replica.close_all();
+    if let Some(replica) = &state.replica {
+        replica.close_all();
+    }
     let connections: Vec<Connection> = lock(&state.connections).drain().map(|(_, c)| c).collect();
     for connection in connections {
         let _ = connection
@@ -352,13 +355,13 @@ async fn dispatch(
     params: &Params<'_>,
     permit: OwnedSemaphorePermit,
 ) -> Result<(), i32> {
-    let permit = match &state.node.replication.host {
-        Some(host) => {
+    let permit = match (&state.node.replication.host, &state.replica) {
+        (Some(host), Some(replica)) => {
             use crate::replica::streams::{Routed, dispatch};
             let routed = dispatch(
                 host,
                 &state.node,
-                &state.replica,
+                replica,
                 &state.sink,
                 id,
                 method,
@@ -370,7 +373,7 @@ async fn dispatch(
                 Routed::Local(permit) => permit,
             }
         }
-        None => permit,
+        _ => permit,
     };
     match method {
         "connection/create" => {
