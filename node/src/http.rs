@@ -123,7 +123,11 @@ async fn beacon() -> Response {
 }
 
 async fn metrics(State(node): State<Arc<Node>>) -> Response {
-    text("text/plain; version=0.0.4", node.metrics.render())
+    let mut body = node.metrics.render();
+    if let Some(cluster) = &node.cluster {
+        body.push_str(&cluster.render_metrics());
+    }
+    text("text/plain; version=0.0.4", body)
 }
 
 /// The errors of a space's latest source (200 `ok` when it compiled).

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use adama_node::cluster::flusher::Flusher;
 use adama_node::cluster::log_store::LogStore;
 use adama_node::cluster::state_machine::StateMachine;
 use adama_node::cluster::types::TypeConfig;
@@ -17,7 +18,8 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Red
     ) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError<TypeConfig>> {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = Arc::new(RedbStore::open(dir.path()).expect("the store opens"));
-        let log = LogStore::new(store.database(), 7).expect("the log opens");
+        let log = LogStore::new(store.database(), 7, Flusher::start(store.database()))
+            .expect("the log opens");
         let machine = StateMachine::open(store, 7, 16).expect("the state machine opens");
         Ok((dir, log, machine))
     }

@@ -1,7 +1,8 @@
 //! The raft log of every partition this node is a member of, in the node's redb database
 //! (tables of its own beside the documents'): entries by (partition, index), and per partition
-//! the vote, the committed log id and the last purged log id. Every change is one durable redb
-//! commit, so an append is reported flushed only once it is on disk.
+//! the vote, the committed log id and the last purged log id. An append is written without an
+//! fsync of its own and reported flushed by the node's [`Flusher`] once a later durable commit
+//! covers it; every other change is one durable redb commit.
 
 use std::fmt::Debug;
 use std::io;
@@ -15,9 +16,11 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinitio
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::codec;
+use super::flusher::{Flusher, blocking};
 use super::types::TypeConfig;
 
-/// (partition, index) → the entry as JSON.
+/// (partition, index) → the entry ([`codec`]).
 const RAFT_LOG: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("raft_log");
 /// (partition, "vote" | "committed" | "purged") → JSON.
 const RAFT_META: TableDefinition<(u32, &str), &[u8]> = TableDefinition::new("raft_meta");
@@ -31,6 +34,7 @@ fn other(error: impl std::fmt::Display) -> io::Error {
 pub struct LogStore {
     db: Arc<Database>,
     partition: u32,
+    flusher: Flusher,
 }
 
 impl Debug for LogStore {
@@ -42,12 +46,16 @@ impl Debug for LogStore {
 }
 
 impl LogStore {
-    pub fn new(db: Arc<Database>, partition: u32) -> io::Result<LogStore> {
+    pub fn new(db: Arc<Database>, partition: u32, flusher: Flusher) -> io::Result<LogStore> {
         let write = db.begin_write().map_err(other)?;
         write.open_table(RAFT_LOG).map_err(other)?;
         write.open_table(RAFT_META).map_err(other)?;
         write.commit().map_err(other)?;
-        Ok(LogStore { db, partition })
+        Ok(LogStore {
+            db,
+            partition,
+            flusher,
+        })
     }
 
     fn meta<T: DeserializeOwned>(&self, name: &str) -> io::Result<Option<T>> {
@@ -85,9 +93,7 @@ impl LogStore {
         match last {
             Some(entry) => {
                 let (_, value) = entry.map_err(other)?;
-                serde_json::from_slice(value.value())
-                    .map(Some)
-                    .map_err(other)
+                codec::decode(value.value()).map(Some).map_err(other)
             }
             None => Ok(None),
         }
@@ -135,7 +141,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
             .map_err(other)?
         {
             let (_, value) = entry.map_err(other)?;
-            entries.push(serde_json::from_slice(value.value()).map_err(other)?);
+            entries.push(codec::decode(value.value()).map_err(other)?);
         }
         Ok(entries)
     }
@@ -165,7 +171,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &VoteOf<TypeConfig>) -> Result<(), io::Error> {
-        self.set_meta("vote", vote, true)
+        blocking(|| self.set_meta("vote", vote, true))
     }
 
     async fn save_committed(
@@ -175,7 +181,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // The committed mark is a hint for a faster restart (openraft may re-learn it from
         // the leader), so it does not cost an fsync of its own; the next durable commit
         // carries it.
-        self.set_meta("committed", &committed, false)
+        blocking(|| self.set_meta("committed", &committed, false))
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogIdOf<TypeConfig>>, io::Error> {
@@ -193,22 +199,30 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = EntryOf<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let result = (|| {
-            let write = self.db.begin_write().map_err(other)?;
-            {
-                let mut table = write.open_table(RAFT_LOG).map_err(other)?;
-                for entry in entries {
-                    let bytes = serde_json::to_vec(&entry).map_err(other)?;
-                    table
-                        .insert((self.partition, entry.log_id.index), bytes.as_slice())
-                        .map_err(other)?;
+        let encoded: Result<Vec<(u64, Vec<u8>)>, io::Error> = entries
+            .into_iter()
+            .map(|entry| Ok((entry.log_id.index, codec::encode(&entry).map_err(other)?)))
+            .collect();
+        // Readable at once (the leader's replication reads the entries back), durable with the
+        // flusher's next fsync, which reports the append flushed.
+        let written = encoded.and_then(|encoded| {
+            blocking(|| {
+                let mut write = self.db.begin_write().map_err(other)?;
+                write.set_durability(Durability::None).map_err(other)?;
+                {
+                    let mut table = write.open_table(RAFT_LOG).map_err(other)?;
+                    for (index, bytes) in &encoded {
+                        table
+                            .insert((self.partition, *index), bytes.as_slice())
+                            .map_err(other)?;
+                    }
                 }
-            }
-            write.commit().map_err(other)
-        })();
-        match result {
+                write.commit().map_err(other)
+            })
+        });
+        match written {
             Ok(()) => {
-                callback.io_completed(Ok(()));
+                self.flusher.after_next_fsync(callback);
                 Ok(())
             }
             Err(error) => {
@@ -223,27 +237,29 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         last_log_id: Option<LogIdOf<TypeConfig>>,
     ) -> Result<(), io::Error> {
         let from = last_log_id.map_or(0, |log_id| log_id.index + 1);
-        self.remove(from, u64::MAX)
+        blocking(|| self.remove(from, u64::MAX))
     }
 
     async fn purge(&mut self, log_id: LogIdOf<TypeConfig>) -> Result<(), io::Error> {
         // The purge mark and the removal go together, so the log state read after a crash
         // is one or the other.
         let bytes = serde_json::to_vec(&log_id).map_err(other)?;
-        let write = self.db.begin_write().map_err(other)?;
-        write
-            .open_table(RAFT_META)
-            .map_err(other)?
-            .insert((self.partition, "purged"), bytes.as_slice())
-            .map_err(other)?;
-        write
-            .open_table(RAFT_LOG)
-            .map_err(other)?
-            .retain_in(
-                (self.partition, 0)..=(self.partition, log_id.index),
-                |_, _| false,
-            )
-            .map_err(other)?;
-        write.commit().map_err(other)
+        blocking(|| {
+            let write = self.db.begin_write().map_err(other)?;
+            write
+                .open_table(RAFT_META)
+                .map_err(other)?
+                .insert((self.partition, "purged"), bytes.as_slice())
+                .map_err(other)?;
+            write
+                .open_table(RAFT_LOG)
+                .map_err(other)?
+                .retain_in(
+                    (self.partition, 0)..=(self.partition, log_id.index),
+                    |_, _| false,
+                )
+                .map_err(other)?;
+            write.commit().map_err(other)
+        })
     }
 }

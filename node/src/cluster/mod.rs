@@ -6,12 +6,15 @@
 //!
 //! See `docs/cluster.md`.
 
+pub mod codec;
 pub mod config;
+pub mod flusher;
 pub mod log_store;
 pub mod network;
 mod proposer;
 pub mod proxy;
 pub mod routes;
+pub mod stats;
 pub mod status;
 
 pub mod state_machine;
@@ -29,10 +32,12 @@ use openraft::async_runtime::WatchReceiver;
 use openraft::{BasicNode, Raft, ReadPolicy, ServerState};
 
 pub use config::{ClusterFile, partition_of};
+use flusher::Flusher;
 use log_store::LogStore;
 use network::NetworkFactory;
 use proposer::Proposer;
 use state_machine::StateMachine;
+use stats::ProposalStats;
 use types::TypeConfig;
 
 use crate::commit::Replicate;
@@ -78,6 +83,8 @@ pub struct Cluster {
     pub node_id: u64,
     pub file: ClusterFile,
     groups: HashMap<u32, Group>,
+    flusher: Flusher,
+    proposals: Arc<ProposalStats>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -124,10 +131,13 @@ impl Cluster {
         }
         let raft_config = raft_config()?;
         let mut groups = HashMap::new();
+        let flusher = Flusher::start(store.database());
+        let proposals = Arc::new(ProposalStats::default());
         for partition in file.partitions_of(node_id) {
-            let log = LogStore::new(store.database(), partition).map_err(|error| {
-                format!("cannot open the raft log of partition {partition}: {error}")
-            })?;
+            let log =
+                LogStore::new(store.database(), partition, flusher.clone()).map_err(|error| {
+                    format!("cannot open the raft log of partition {partition}: {error}")
+                })?;
             let machine = StateMachine::open(Arc::clone(&store), partition, file.partitions)
                 .map_err(|error| {
                     format!("cannot open the state of partition {partition}: {error}")
@@ -158,7 +168,7 @@ impl Cluster {
                     tracing::warn!(partition, %error, "cannot initialize the partition's group");
                 }
             }
-            let proposer = Proposer::start(partition, raft.clone());
+            let proposer = Proposer::start(partition, raft.clone(), Arc::clone(&proposals));
             groups.insert(
                 partition,
                 Group {
@@ -177,7 +187,14 @@ impl Cluster {
             node_id,
             file,
             groups,
+            flusher,
+            proposals,
         }))
+    }
+
+    /// The replication's counters in the Prometheus text format (for `/metrics`).
+    pub fn render_metrics(&self) -> String {
+        stats::render(&self.proposals, self.flusher.fsyncs())
     }
 
     pub fn partition_of(&self, document: &str) -> u32 {

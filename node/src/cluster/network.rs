@@ -1,5 +1,6 @@
 //! How the members of a partition reach each other: HTTP/1.1 requests to the other node's own
-//! address, under `/~cluster/<partition>/…`, with JSON bodies. Each raft replication stream
+//! address, under `/~cluster/<partition>/…`, with bodies in the cluster's [`codec`]. Each raft
+//! replication stream
 //! (one per partition and peer) keeps its own connection and opens a new one when it breaks.
 
 use std::future::Future;
@@ -22,6 +23,7 @@ use openraft::{BasicNode, RaftNetworkFactory, RaftNetworkV2};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::codec;
 use super::state_machine::PartitionSnapshot;
 use super::types::TypeConfig;
 
@@ -82,15 +84,14 @@ impl Peer {
             .ok_or_else(|| CallError::Unreachable(self.address.to_string()))
     }
 
-    /// POSTs `body` as JSON to `path` and reads the JSON answer, within `ttl`.
+    /// POSTs `body` to `path` and reads the answer, within `ttl`.
     pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
         &mut self,
         path: &str,
         body: &Req,
         ttl: Duration,
     ) -> Result<Resp, CallError> {
-        let bytes =
-            serde_json::to_vec(body).map_err(|error| CallError::Network(error.to_string()))?;
+        let bytes = codec::encode(body).map_err(CallError::Network)?;
         self.request(hyper::Method::POST, path, bytes, ttl).await
     }
 
@@ -122,7 +123,7 @@ impl Peer {
                 .method(method)
                 .uri(path)
                 .header(hyper::header::HOST, address.to_string())
-                .header(hyper::header::CONTENT_TYPE, "application/json")
+                .header(hyper::header::CONTENT_TYPE, codec::CONTENT_TYPE)
                 .body(Full::new(Bytes::from(bytes)))
                 .map_err(|error| CallError::Network(error.to_string()))?;
             let response = sender
@@ -142,7 +143,7 @@ impl Peer {
                     String::from_utf8_lossy(&body)
                 )));
             }
-            serde_json::from_slice(&body).map_err(|error| {
+            codec::decode(&body).map_err(|error| {
                 CallError::Network(format!(
                     "{address}{path} answered what is not understood: {error}"
                 ))

@@ -13,6 +13,7 @@ use openraft::raft::ClientWriteResponse;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::PartitionRaft;
+use super::stats::ProposalStats;
 use super::types::{Proposal, ReplicatedWrite, TypeConfig};
 use crate::store::{StoreError, Write};
 
@@ -31,9 +32,9 @@ pub struct Proposer {
 }
 
 impl Proposer {
-    pub fn start(partition: u32, raft: PartitionRaft) -> Proposer {
+    pub fn start(partition: u32, raft: PartitionRaft, stats: Arc<ProposalStats>) -> Proposer {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run(partition, raft, queue));
+        tokio::spawn(run(partition, raft, queue, stats));
         Proposer { jobs }
     }
 
@@ -59,7 +60,12 @@ impl Proposer {
 /// never reordered.
 const IN_FLIGHT: usize = 8;
 
-async fn run(partition: u32, raft: PartitionRaft, mut queue: mpsc::UnboundedReceiver<Job>) {
+async fn run(
+    partition: u32,
+    raft: PartitionRaft,
+    mut queue: mpsc::UnboundedReceiver<Job>,
+    stats: Arc<ProposalStats>,
+) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     while let Some(first) = queue.recv().await {
         // While every slot is taken, the writes that arrive wait and join this entry.
@@ -84,6 +90,7 @@ async fn run(partition: u32, raft: PartitionRaft, mut queue: mpsc::UnboundedRece
                 .map(ReplicatedWrite::from_write)
                 .collect(),
         };
+        stats.proposed(records(&proposal));
         let (responder, done) = ProgressResponder::complete_only();
         if let Err(error) = raft.client_write_ff(proposal, Some(responder)).await {
             let error = StoreError::Io(format!("partition {partition}: {error}"));
@@ -121,6 +128,15 @@ async fn run(partition: u32, raft: PartitionRaft, mut queue: mpsc::UnboundedRece
             }
         });
     }
+}
+
+/// The transaction records an entry carries.
+fn records(proposal: &Proposal) -> usize {
+    proposal
+        .writes
+        .iter()
+        .filter(|write| matches!(write, ReplicatedWrite::Append { .. }))
+        .count()
 }
 
 struct Refused {

@@ -1,5 +1,6 @@
 //! The routes other members call, on the node's own address: `POST /~cluster/<partition>/append`,
-//! `/vote` and `/snapshot` (openraft's messages as JSON), and `GET /~cluster/status`. Only the
+//! `/vote` and `/snapshot` (openraft's messages in the cluster's [`codec`], answered in the
+//! encoding they came in), and `GET /~cluster/status`. Only the
 //! addresses of the cluster file's nodes may call them.
 
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::codec;
 use super::network::SnapshotRequest;
 use super::{Cluster, PartitionRaft};
 use crate::node::Node;
@@ -44,6 +46,17 @@ fn json<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
         Err(error) => refuse(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+    }
+}
+
+/// The answer to a member's message, in the encoding the message came in.
+fn answer<T: Serialize>(request: &Bytes, value: &T) -> Response {
+    if !codec::is_encoded(request) {
+        return json(value);
+    }
+    match codec::encode(value) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, codec::CONTENT_TYPE)], bytes).into_response(),
+        Err(error) => refuse(StatusCode::INTERNAL_SERVER_ERROR, error).into_response(),
     }
 }
 
@@ -82,7 +95,7 @@ fn group(cluster: &Cluster, partition: u32) -> Result<&PartitionRaft, Refusal> {
 }
 
 fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Refusal> {
-    serde_json::from_slice(body).map_err(|error| {
+    codec::decode(body).map_err(|error| {
         refuse(
             StatusCode::BAD_REQUEST,
             format!("the body is not the expected message: {error}"),
@@ -101,13 +114,13 @@ async fn append(
         let raft = group(cluster, partition)?;
         let request = parse(&body)?;
         let started = std::time::Instant::now();
-        let answer = raft.append_entries(request).await;
+        let appended = raft.append_entries(request).await;
         tracing::debug!(
             partition,
             elapsed_us = started.elapsed().as_micros() as u64,
             "an append is taken"
         );
-        Ok::<_, Refusal>(json(&answer))
+        Ok::<_, Refusal>(answer(&body, &appended))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -122,7 +135,7 @@ async fn vote(
         let cluster = peer_cluster(&node, from)?;
         let raft = group(cluster, partition)?;
         let request = parse(&body)?;
-        Ok::<_, Refusal>(json(&raft.vote(request).await))
+        Ok::<_, Refusal>(answer(&body, &raft.vote(request).await))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -141,7 +154,8 @@ async fn snapshot(
             meta: request.meta,
             snapshot: request.data,
         };
-        Ok::<_, Refusal>(json(
+        Ok::<_, Refusal>(answer(
+            &body,
             &raft.install_full_snapshot(request.vote, snapshot).await,
         ))
     };

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::config::partition_of;
+use super::flusher::blocking;
 use super::types::{Applied, ReplicatedWrite, TypeConfig};
 use crate::store::redb::RedbStore;
 use crate::store::{Store, StoreError, Write};
@@ -306,7 +307,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     _ => break,
                 }
             }
-            self.apply_batch(batch)?;
+            blocking(|| self.apply_batch(batch))?;
         }
         Ok(())
     }
@@ -365,12 +366,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             last_applied: meta.last_log_id,
             membership: meta.last_membership.clone(),
         };
-        self.store
-            .commit_with(&writes, &|transaction| self.record_state(transaction))
-            .map_err(other)?;
-        self.save_snapshot(&StoredSnapshot {
-            meta: meta.clone(),
-            data: snapshot,
+        blocking(|| {
+            self.store
+                .commit_with(&writes, &|transaction| self.record_state(transaction))
+                .map_err(other)?;
+            self.save_snapshot(&StoredSnapshot {
+                meta: meta.clone(),
+                data: snapshot,
+            })
         })
     }
 

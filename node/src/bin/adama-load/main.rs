@@ -8,7 +8,10 @@
 //! - `--measure upgrade`: the time from deploying new code until every viewer has its delta;
 //! - `--measure reload --transactions N`: the load of a document whose log holds N transactions;
 //! - `--measure replica --rate R`: the lag of a read replica (`--replica-of`) behind its primary,
-//!   from the primary's acknowledgement to the replica viewer's delta.
+//!   from the primary's acknowledgement to the replica viewer's delta;
+//! - `--measure cluster`: replicated sends on a three-node cluster, and the proxy's added
+//!   latency; `--measure failover --kills N`: the time from a leader's SIGKILL to the first
+//!   acknowledged send on the new leader (see `cluster.rs`).
 //!
 //! The node runs in a child process (this binary, started with `--serve-node`) unless
 //! `--connect ADDR` names a running one (`adama serve`; `--pid` lets the memory be read) or
@@ -20,6 +23,7 @@
 static ALLOCATOR: adama_node::Allocator = adama_node::Allocator;
 
 mod client;
+mod cluster;
 mod idle;
 mod reload;
 mod replica;
@@ -47,12 +51,17 @@ pub struct Options {
     /// The process id of the node given by `--connect`, to read its memory.
     pub pid: Option<u32>,
     pub in_process: bool,
+    /// For `cluster` and `failover`: the cluster's partitions.
+    pub partitions: u32,
+    /// For `failover`: how many leaders to kill.
+    pub kills: u64,
 }
 
 const USAGE: &str = "\
 adama-load: measures a node under load (docs/node.md, \"Measured\")
 
-  --measure sends|idle|upgrade|reload|replica   what to measure (default: sends)
+  --measure sends|idle|upgrade|reload|replica|cluster|failover
+                     what to measure (default: sends)
   --documents N      counter documents (default 100)
   --connections N    sockets per document (default 10)
   --seconds N        how long to send (default 10)
@@ -60,7 +69,10 @@ adama-load: measures a node under load (docs/node.md, \"Measured\")
   --rate R           R sends per second in total, paced (default: closed loop)
   --transactions N   reload: transactions in the document's log (default 100000)
   --history N        reload: the space's maximum_history (default 1000)
-  --connect ADDR     load a running `adama serve` instead of a child node
+  --partitions N     cluster, failover: the partitions of the 3-node cluster (default 64)
+  --kills N          failover: leaders killed, one after the other (default 20)
+  --connect ADDR     load a running `adama serve` instead of a child node (cluster: the
+                     three nodes' addresses, comma-separated)
   --pid PID          with --connect: the node's process, to read its memory
   --in-process 1     run the node in this process";
 
@@ -83,6 +95,8 @@ fn options(args: Vec<String>) -> Result<Options, String> {
         connect: None,
         pid: None,
         in_process: false,
+        partitions: 64,
+        kills: 20,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -99,18 +113,24 @@ fn options(args: Vec<String>) -> Result<Options, String> {
             "--connect" => options.connect = Some(value),
             "--pid" => options.pid = Some(number(&flag, &value)? as u32),
             "--in-process" => options.in_process = number(&flag, &value)? != 0,
+            "--partitions" => options.partitions = (number(&flag, &value)? as u32).max(1),
+            "--kills" => options.kills = number(&flag, &value)?,
             other => {
                 return Err(format!(
-                    "unknown option {other} (--measure sends|idle|upgrade|reload|replica, --documents, \
-                     --connections, --seconds, --window, --rate, --transactions, --history, \
-                     --connect, --pid, --in-process)"
+                    "unknown option {other} (--measure sends|idle|upgrade|reload|replica|cluster|failover, \
+                     --documents, --connections, --seconds, --window, --rate, --transactions, \
+                     --history, --partitions, --kills, --connect, --pid, --in-process)"
                 ));
             }
         }
     }
-    if !["sends", "idle", "upgrade", "reload", "replica"].contains(&options.measure.as_str()) {
+    if ![
+        "sends", "idle", "upgrade", "reload", "replica", "cluster", "failover",
+    ]
+    .contains(&options.measure.as_str())
+    {
         return Err(format!(
-            "unknown measure '{}' (sends, idle, upgrade, reload or replica)",
+            "unknown measure '{}' (sends, idle, upgrade, reload, replica, cluster or failover)",
             options.measure
         ));
     }
@@ -137,6 +157,14 @@ fn main() {
         ));
         return;
     }
+    if args.first().map(String::as_str) == Some(cluster::SERVE_CLUSTER_NODE) {
+        runtime.block_on(cluster::serve_node(
+            args.get(1).cloned(),
+            args.get(2).cloned(),
+            args.get(3).cloned(),
+        ));
+        return;
+    }
     let options = match options(args) {
         Ok(options) => options,
         Err(message) => {
@@ -150,6 +178,8 @@ fn main() {
             "idle" => idle::run(&options).await,
             "upgrade" => upgrade::run(&options).await,
             "replica" => replica::run(&options).await,
+            "cluster" => cluster::measure(&options).await,
+            "failover" => cluster::failover(&options).await,
             _ => sends::run(&options).await,
         }
     });

@@ -32,7 +32,6 @@ impl Outcome {
 }
 
 struct Plan {
-    address: String,
     window: usize,
     /// Time between two sends of one connection, when paced.
     pace: Option<Duration>,
@@ -42,9 +41,9 @@ struct Plan {
     stop: Arc<AtomicBool>,
 }
 
-async fn opened(plan: &Plan, key: &str, who: &str) -> Result<Socket, String> {
+async fn opened(plan: &Plan, address: &str, key: &str, who: &str) -> Result<Socket, String> {
     let _permit = plan.opening.acquire().await.map_err(|e| e.to_string())?;
-    let mut socket = client::open(&plan.address).await?;
+    let mut socket = client::open(address).await?;
     client::connect(&mut socket, 1, key, who).await?;
     // The stream is open once its first delta arrives.
     loop {
@@ -60,9 +59,15 @@ async fn opened(plan: &Plan, key: &str, who: &str) -> Result<Socket, String> {
     }
 }
 
-async fn connection(plan: Arc<Plan>, index: usize, key: String, who: String) -> Outcome {
+async fn connection(
+    plan: Arc<Plan>,
+    index: usize,
+    address: String,
+    key: String,
+    who: String,
+) -> Outcome {
     let outcome = Outcome::default();
-    let socket = opened(&plan, &key, &who).await;
+    let socket = opened(&plan, &address, &key, &who).await;
     plan.ready.fetch_add(1, Ordering::Relaxed);
     let mut socket = match socket {
         Ok(socket) => socket,
@@ -193,16 +198,51 @@ pub fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
-pub async fn run(options: &Options) -> Result<(), String> {
-    let target = Target::start(options).await?;
-    client::create_documents(&target.address, options.documents).await?;
+/// Sockets with their streams open, waiting for the start.
+pub struct Opened {
+    plan: Arc<Plan>,
+    started: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<Outcome>>,
+}
+
+/// What a load run measured.
+pub struct Driven {
+    /// The acknowledgement latencies, sorted.
+    pub latencies: Vec<Duration>,
+    pub failures: u64,
+    pub first_failure: Option<String>,
+    pub elapsed: f64,
+}
+
+impl Driven {
+    pub fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed
+    }
+
+    /// `p50 … p90 … p99 … max …` in milliseconds.
+    pub fn percentiles(&self) -> String {
+        format!(
+            "p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+            percentile(&self.latencies, 0.5),
+            percentile(&self.latencies, 0.9),
+            percentile(&self.latencies, 0.99),
+            percentile(&self.latencies, 1.0)
+        )
+    }
+}
+
+/// Opens `connections` streams on each of the documents `d0…`; document `d{i}`'s sockets go
+/// to `address_of(i)`.
+pub async fn open(
+    options: &Options,
+    address_of: impl Fn(usize) -> String,
+) -> Result<Opened, String> {
     let total = options.documents * options.connections;
     let pace = options
         .rate
         .map(|rate| Duration::from_secs_f64(total as f64 / rate as f64));
     let (started, start) = watch::channel(false);
     let plan = Arc::new(Plan {
-        address: target.address.clone(),
         window: options.window,
         pace,
         opening: Arc::new(Semaphore::new(OPENING)),
@@ -217,6 +257,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
             tasks.push(tokio::spawn(connection(
                 Arc::clone(&plan),
                 tasks.len(),
+                address_of(document),
                 format!("d{document}"),
                 format!("c{client}"),
             )));
@@ -229,53 +270,78 @@ pub async fn run(options: &Options) -> Result<(), String> {
         "{total} connections opened in {:.1} s",
         opening.elapsed().as_secs_f64()
     );
-    let (committed_before, fsyncs_before) = target.commits().await?;
-    let cpu_before = target.cpu();
-    let began = Instant::now();
-    let _ = started.send(true);
-    tokio::time::sleep(Duration::from_secs(options.seconds)).await;
-    plan.stop.store(true, Ordering::Relaxed);
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    let mut first_failure = None;
-    for task in tasks {
-        if let Ok(outcome) = task.await {
-            latencies.extend(outcome.latencies);
-            failures += outcome.failures;
-            first_failure = first_failure.or(outcome.first_failure);
+    Ok(Opened {
+        plan,
+        started,
+        tasks,
+    })
+}
+
+impl Opened {
+    /// Sends for `seconds`, then waits for what is in flight.
+    pub async fn drive(self, seconds: u64) -> Driven {
+        let began = Instant::now();
+        let _ = self.started.send(true);
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        self.plan.stop.store(true, Ordering::Relaxed);
+        let mut latencies = Vec::new();
+        let mut failures = 0;
+        let mut first_failure = None;
+        for task in self.tasks {
+            if let Ok(outcome) = task.await {
+                latencies.extend(outcome.latencies);
+                failures += outcome.failures;
+                first_failure = first_failure.or(outcome.first_failure);
+            }
+        }
+        let elapsed = began.elapsed().as_secs_f64();
+        latencies.sort();
+        Driven {
+            latencies,
+            failures,
+            first_failure,
+            elapsed,
         }
     }
-    let elapsed = began.elapsed().as_secs_f64();
+}
+
+pub fn mode(options: &Options) -> String {
+    match options.rate {
+        Some(rate) => format!("paced to {rate}/s"),
+        None => format!("closed loop, window {}", options.window),
+    }
+}
+
+pub async fn run(options: &Options) -> Result<(), String> {
+    let target = Target::start(options).await?;
+    client::create_documents(&target.address, options.documents).await?;
+    let opened = open(options, |_| target.address.clone()).await?;
+    let (committed_before, fsyncs_before) = target.commits().await?;
+    let cpu_before = target.cpu();
+    let driven = opened.drive(options.seconds).await;
+    let elapsed = driven.elapsed;
     let cpu = target
         .cpu()
         .zip(cpu_before)
         .map(|(after, before)| after - before);
     let (committed, fsyncs) = target.commits().await?;
     let (committed, fsyncs) = (committed - committed_before, fsyncs - fsyncs_before);
-    latencies.sort();
-    let mode = match options.rate {
-        Some(rate) => format!("paced to {rate}/s"),
-        None => format!("closed loop, window {}", options.window),
-    };
     println!(
-        "{} documents x {} connections, {mode}, {elapsed:.1} s",
-        options.documents, options.connections
+        "{} documents x {} connections, {}, {elapsed:.1} s",
+        options.documents,
+        options.connections,
+        mode(options)
     );
     println!(
-        "acknowledged sends: {} ({:.0}/s), failures: {failures}",
-        latencies.len(),
-        latencies.len() as f64 / elapsed
+        "acknowledged sends: {} ({:.0}/s), failures: {}",
+        driven.latencies.len(),
+        driven.per_second(),
+        driven.failures
     );
-    if let Some(why) = first_failure {
+    if let Some(why) = &driven.first_failure {
         println!("first failure: {why}");
     }
-    println!(
-        "ack latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.9),
-        percentile(&latencies, 0.99),
-        percentile(&latencies, 1.0)
-    );
+    println!("ack latency ms: {}", driven.percentiles());
     println!(
         "transactions committed: {committed}, fsyncs: {fsyncs}, transactions per fsync: {:.1}",
         committed / fsyncs.max(1.0)
@@ -284,7 +350,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
         && !options.in_process
     {
         // What the node would sustain with every core to itself, at this cost per send.
-        let per_send = cpu.as_secs_f64() / latencies.len().max(1) as f64;
+        let per_send = cpu.as_secs_f64() / driven.latencies.len().max(1) as f64;
         println!(
             "node CPU: {:.2} s over {elapsed:.1} s ({:.0}% of one core), {:.1} us per acknowledged send",
             cpu.as_secs_f64(),

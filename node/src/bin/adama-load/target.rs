@@ -195,7 +195,12 @@ pub async fn serve_node(data: Option<String>, replica_of: Option<String>) {
         }
     };
     println!("listening {}", running.address);
-    // The parent holds the other end of stdin: when it goes, so does this node.
+    wait_for_parent().await;
+    running.task.abort();
+}
+
+/// Returns when the parent goes: it holds the other end of stdin.
+pub async fn wait_for_parent() {
     let parent_gone = tokio::task::spawn_blocking(|| {
         let mut buffer = [0u8; 64];
         let mut stdin = std::io::stdin();
@@ -206,5 +211,4 @@ pub async fn serve_node(data: Option<String>, replica_of: Option<String>) {
         }
     });
     let _ = parent_gone.await;
-    running.task.abort();
 }
