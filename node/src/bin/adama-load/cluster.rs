@@ -273,7 +273,7 @@ impl Bumper {
         let id = self.next;
         self.next += 1;
         frame["id"] = json!(id);
-        if let Err(_) = client::send(socket, &frame).await {
+        if client::send(socket, &frame).await.is_err() {
             self.socket = None;
             self.stream = None;
             return Answer::Failed;
