@@ -47,6 +47,8 @@ pub struct Config {
     pub domain: Option<(String, String)>,
     /// Public keys that sign ES256 identities (`--keys`).
     pub keys: Vec<crate::identity::TrustedKey>,
+    /// How long the identities the node's documents issue stay valid (`--token-lifetime`).
+    pub token_lifetime: Duration,
     /// The largest request frame, in bytes.
     pub max_frame: usize,
     /// The frames a socket may have queued before it counts as not reading and is closed.
@@ -72,6 +74,7 @@ impl Config {
             spaces,
             domain: None,
             keys: Vec::new(),
+            token_lifetime: crate::signing::DEFAULT_TOKEN_LIFETIME,
             max_frame: 4 * 1024 * 1024,
             max_queued_frames: 8192,
             demo_pages: false,
@@ -101,8 +104,8 @@ pub struct Node {
     pub(crate) committer: Committer,
     /// This node's part of the cluster, when it is a member of one.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
-    /// Signs the identities the node's documents issue.
-    pub key: crate::signing::NodeKey,
+    /// Sign the identities the node's documents issue, and verify them.
+    pub keys: crate::signing::NodeKeys,
     pub metrics: Arc<Metrics>,
     generations: AtomicU64,
     tokens: AtomicU64,
@@ -153,10 +156,11 @@ impl Node {
         };
         let store: Arc<dyn Store> = redb;
         let key_dir = config.data.clone();
-        let key =
-            tokio::task::spawn_blocking(move || crate::signing::NodeKey::load_or_create(&key_dir))
+        let lifetime = config.token_lifetime;
+        let keys =
+            tokio::task::spawn_blocking(move || crate::signing::NodeKeys::open(&key_dir, lifetime))
                 .await
-                .map_err(|_| "reading the node key stopped unexpectedly".to_owned())??;
+                .map_err(|_| "reading the node keys stopped unexpectedly".to_owned())??;
         let metrics = Arc::new(Metrics::default());
         let mut committer = Committer::start(Arc::clone(&store), Arc::clone(&metrics));
         if let Some(cluster) = &cluster {
@@ -189,7 +193,7 @@ impl Node {
             store,
             committer,
             cluster,
-            key,
+            keys,
             metrics,
             generations: AtomicU64::new(1),
             tokens: AtomicU64::new(1),
@@ -201,6 +205,7 @@ impl Node {
             },
         });
         tokio::spawn(wake_documents(Arc::downgrade(&node)));
+        tokio::spawn(crate::signing::watch(Arc::downgrade(&node)));
         if let Some(cluster) = &node.cluster {
             cluster.watch_leadership(Arc::downgrade(&node));
         }
@@ -224,13 +229,13 @@ impl Node {
         crate::identity::Rules {
             dev: self.config.dev,
             keys: &self.config.keys,
-            own: Some(&self.key),
+            own: Some(&self.keys),
         }
     }
 
     /// The identity the document `space`/`key` issues to `agent` (a login, `sign(agent)`).
     pub fn issue_identity(&self, space: &str, key: &str, agent: &str) -> String {
-        self.key.issue(space, key, agent)
+        self.keys.issue(space, key, agent)
     }
 
     pub fn space(&self, name: &str) -> Option<Arc<Space>> {
