@@ -49,6 +49,8 @@ pub struct Config {
     pub keys: Vec<crate::identity::TrustedKey>,
     /// How long the identities the node's documents issue stay valid (`--token-lifetime`).
     pub token_lifetime: Duration,
+    /// The largest uploaded file, in bytes (`--max-upload`); the files of one form together.
+    pub max_upload: u64,
     /// The largest request frame, in bytes.
     pub max_frame: usize,
     /// The frames a socket may have queued before it counts as not reading and is closed.
@@ -75,6 +77,7 @@ impl Config {
             domain: None,
             keys: Vec::new(),
             token_lifetime: crate::signing::DEFAULT_TOKEN_LIFETIME,
+            max_upload: crate::attachments::DEFAULT_MAX_UPLOAD,
             max_frame: 4 * 1024 * 1024,
             max_queued_frames: 8192,
             demo_pages: false,
@@ -143,10 +146,16 @@ impl Node {
         .await
         .map_err(|_| "compiling the spaces stopped unexpectedly".to_owned())??;
         let data = config.data.clone();
-        let store = tokio::task::spawn_blocking(move || RedbStore::open(&data))
-            .await
-            .map_err(|_| "opening the store stopped unexpectedly".to_owned())?
-            .map_err(|error| error.to_string())?;
+        let store = tokio::task::spawn_blocking(move || {
+            let cleared = crate::staged_upload::clear_leftovers(&data);
+            if cleared > 0 {
+                tracing::info!(cleared, "deleted what unfinished uploads left behind");
+            }
+            RedbStore::open(&data)
+        })
+        .await
+        .map_err(|_| "opening the store stopped unexpectedly".to_owned())?
+        .map_err(|error| error.to_string())?;
         let redb = Arc::new(store);
         let cluster = match config.cluster.clone() {
             Some(cluster) => {

@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// seconds, or a number with s, m, h or d (default 30d).
     #[arg(long, value_name = "DURATION", value_parser = parse_lifetime)]
     token_lifetime: Option<std::time::Duration>,
+    /// The largest uploaded file, in bytes (the files of one posted form together); uploads
+    /// are written to DIR/uploads as they arrive, so this bounds disk, not memory.
+    #[arg(long, value_name = "BYTES", default_value_t = adama_node::attachments::DEFAULT_MAX_UPLOAD)]
+    max_upload: u64,
     /// Seconds a document without viewers stays in memory.
     #[arg(long, default_value_t = 30)]
     idle_unload: u64,
@@ -286,6 +290,7 @@ pub fn run(args: &ServeArgs) -> Outcome {
     if let Some(dev) = args.dev {
         config.dev = dev;
     }
+    config.max_upload = args.max_upload;
     if let Some(lifetime) = args.token_lifetime {
         config.token_lifetime = lifetime;
     }
