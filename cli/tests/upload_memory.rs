@@ -1,6 +1,6 @@
 //! Uploads are streamed to a temporary file in the data directory, not held in memory: a file
 //! twice the size of the old in-memory bound is uploaded to a running `adama serve`, whose
-//! peak memory grows by a fraction of it; an upload cut off by its socket leaves no file, and
+//! peak memory grows by a fraction of it, also while a `@web` handler serves it back; an upload cut off by its socket leaves no file, and
 //! what a stopped node left behind is deleted when it starts again.
 
 #[path = "../../node/tests/support/mod.rs"]
@@ -25,6 +25,7 @@ public asset last;
 public int count;
 @can_attach { return true; }
 @attached (a) { last = a; count += 1; }
+@web get /file { return {asset: last}; }
 "#;
 
 /// The old bound on an upload held in memory.
@@ -141,6 +142,30 @@ async fn upload(client: &mut Client, upload: i64, chunks: usize) -> (Json, Strin
     (client.reply(finish).await, digest)
 }
 
+/// The body of a GET answered 200, read whole.
+fn get(address: SocketAddr, path: &str) -> Vec<u8> {
+    use std::io::{Read as _, Write as _};
+    let mut stream =
+        std::net::TcpStream::connect(address).unwrap_or_else(|error| panic!("{error}"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let mut all = Vec::new();
+    stream
+        .read_to_end(&mut all)
+        .unwrap_or_else(|error| panic!("{error}"));
+    let end = all
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("a head"));
+    let head = String::from_utf8_lossy(&all[..end]).to_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("chunked"), "a known length: {head}");
+    all.split_off(end + 4)
+}
+
 fn part_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir.join("data").join("uploads"))
         .map(|entries| {
@@ -193,6 +218,22 @@ fn a_large_upload_is_streamed_to_disk_and_an_aborted_one_leaves_no_file() {
         let last = &seen["response"]["delta"]["data"]["last"];
         assert_eq!(last["size"], size.to_string(), "{last}");
         assert_eq!(last["sha384"], sha384, "{last}");
+
+        // Served back, the file is read from disk a chunk at a time.
+        let body = tokio::task::spawn_blocking(move || get(address, "/files/box/file"))
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(body.len(), size);
+        let served: String = Sha384::digest(&body)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert_eq!(served, sha384);
+        let grown = peak_memory(pid).saturating_sub(before);
+        assert!(
+            grown < size / 4,
+            "the node's peak memory grew by {grown} bytes after serving a file of {size}"
+        );
 
         // An upload whose socket closes half way: its temporary file goes with it.
         let mut quitter = Client::connect(address).await;

@@ -203,13 +203,58 @@ pub fn asset_of(
         "md5": md5, "sha384": sha384, "@gc": "@yes"})
 }
 
-/// A file of a document as the store keeps it.
-pub async fn fetch(node: &Arc<Node>, document: String, id: String) -> Option<(AssetMeta, Vec<u8>)> {
+/// A file of a document as the store keeps it, as a response body: read from its file a
+/// chunk at a time when the store keeps files, so a large file is never in memory whole.
+pub async fn fetch(
+    node: &Arc<Node>,
+    document: String,
+    id: String,
+) -> Option<(AssetMeta, axum::body::Body)> {
     let store = Arc::clone(&node.store);
-    match tokio::task::spawn_blocking(move || store.asset(&document, &id)).await {
-        Ok(Ok(found)) => found,
+    let found = tokio::task::spawn_blocking(move || {
+        if let Some((meta, path)) = store.asset_file(&document, &id)?
+            && let Ok(file) = std::fs::File::open(path)
+        {
+            return Ok(Some((meta, Served::File(file))));
+        }
+        Ok::<_, crate::store::StoreError>(
+            store
+                .asset(&document, &id)?
+                .map(|(meta, bytes)| (meta, Served::Bytes(bytes))),
+        )
+    })
+    .await;
+    match found {
+        Ok(Ok(Some((meta, Served::File(file))))) => Some((meta, file_body(file))),
+        Ok(Ok(Some((meta, Served::Bytes(bytes))))) => Some((meta, axum::body::Body::from(bytes))),
         _ => None,
     }
+}
+
+enum Served {
+    File(std::fs::File),
+    Bytes(Vec<u8>),
+}
+
+/// A body that reads a file in chunks, each read off the async threads.
+fn file_body(file: std::fs::File) -> axum::body::Body {
+    let chunks = futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let read = tokio::task::spawn_blocking(move || {
+            let mut buffer = vec![0u8; CHUNK_REQUEST];
+            let count = std::io::Read::read(&mut file, &mut buffer)?;
+            buffer.truncate(count);
+            Ok::<_, std::io::Error>((file, buffer))
+        })
+        .await
+        .unwrap_or_else(|error| Err(std::io::Error::other(error)));
+        match read {
+            Ok((_, buffer)) if buffer.is_empty() => None,
+            Ok((file, buffer)) => Some((Ok(buffer), Some(file))),
+            Err(error) => Some((Err(error), None)),
+        }
+    });
+    axum::body::Body::from_stream(chunks)
 }
 
 /// The code of a form that does not read: too large for the body limit, or malformed.

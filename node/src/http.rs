@@ -434,11 +434,12 @@ async fn serve_asset(
         .unwrap_or_default()
         .to_owned();
     let document = crate::attachments::document_name(space, key);
-    let Some((meta, bytes)) = crate::attachments::fetch(node, document, id).await else {
+    let Some((meta, body)) = crate::attachments::fetch(node, document, id).await else {
         return error_response(StatusCode::NOT_FOUND, codes::WEB_GET_NOT_FOUND, cors_origin);
     };
-    let mut served = Response::new(Body::from(bytes));
+    let mut served = Response::new(body);
     let headers = served.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.size));
     if let Ok(value) = HeaderValue::from_str(&meta.content_type) {
         headers.insert(header::CONTENT_TYPE, value);
     }

@@ -201,6 +201,17 @@ pub trait Store: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Where an uploaded file's bytes are, for a store that keeps them as files, so that they
+    /// are served without being read whole; `None` otherwise (then [`Store::asset`] reads them).
+    fn asset_file(
+        &self,
+        document: &DocumentName,
+        id: &str,
+    ) -> Result<Option<(AssetMeta, std::path::PathBuf)>, StoreError> {
+        let _ = (document, id);
+        Ok(None)
+    }
+
     /// Forgets an uploaded file (one that no transaction came to name).
     fn remove_asset(&self, document: &DocumentName, id: &str) -> Result<(), StoreError> {
         let _ = (document, id);

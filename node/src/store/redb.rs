@@ -596,6 +596,24 @@ impl Store for RedbStore {
         Ok(Some((meta, bytes)))
     }
 
+    fn asset_file(
+        &self,
+        document: &DocumentName,
+        id: &str,
+    ) -> Result<Option<(AssetMeta, std::path::PathBuf)>, StoreError> {
+        let read = self.db.begin_read().map_err(io)?;
+        let metas = read.open_table(ASSET_META).map_err(io)?;
+        let Some(meta) = metas.get((document, id)).map_err(io)? else {
+            return Ok(None);
+        };
+        let meta: AssetMeta = serde_json::from_slice(meta.value()).map_err(io)?;
+        Ok(self
+            .files
+            .path(document, id)
+            .filter(|path| path.is_file())
+            .map(|path| (meta, path)))
+    }
+
     fn remove_asset(&self, document: &DocumentName, id: &str) -> Result<(), StoreError> {
         let transaction = self.db.begin_write().map_err(io)?;
         {
