@@ -74,10 +74,21 @@ impl Upload {
         self.staged.as_mut().ok_or(codes::UPLOAD_NOT_STORED)
     }
 
-    /// The received file, complete (an upload without a chunk is an empty file).
-    pub fn into_staged(mut self) -> Result<StagedUpload, i32> {
+    /// Keeps the received file (an upload without a chunk is an empty file) and attaches it
+    /// as the uploader: the asset id and the seq of the attach.
+    pub async fn keep_and_attach(mut self, node: &Arc<Node>) -> Result<(String, i32), i32> {
         self.staged()?;
-        self.staged.take().ok_or(codes::UPLOAD_NOT_STORED)
+        let Upload {
+            space,
+            key,
+            context,
+            filename,
+            content_type,
+            staged,
+            ..
+        } = self;
+        let staged = staged.ok_or(codes::UPLOAD_NOT_STORED)?;
+        keep_and_attach(node, &space, &key, context, filename, content_type, staged).await
     }
 }
 

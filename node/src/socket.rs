@@ -593,29 +593,7 @@ async fn dispatch(
             };
             let state = Arc::clone(state);
             tokio::spawn(async move {
-                let (space, key, context) = (
-                    Arc::clone(&upload.space),
-                    upload.key.clone(),
-                    upload.context.clone(),
-                );
-                let (filename, content_type) =
-                    (upload.filename.clone(), upload.content_type.clone());
-                let kept = match upload.into_staged() {
-                    Ok(staged) => {
-                        attachments::keep_and_attach(
-                            &state.node,
-                            &space,
-                            &key,
-                            context,
-                            filename,
-                            content_type,
-                            staged,
-                        )
-                        .await
-                    }
-                    Err(code) => Err(code),
-                };
-                match kept {
+                match upload.keep_and_attach(&state.node).await {
                     Ok((asset, _)) => {
                         state.send(protocol::deliver(id, &json!({"assetId": asset})));
                         state.send(protocol::done(stream));
