@@ -42,6 +42,9 @@ enum Command {
     /// Look at a cluster of nodes (`adama cluster status --cluster FILE`).
     #[command(subcommand)]
     Cluster(commands::cluster::ClusterCommand),
+    /// Manage the keys a node signs identities with (`adama keys rotate --data DIR`).
+    #[command(subcommand)]
+    Keys(commands::keys::KeysCommand),
     /// Check that a log of transaction records reproduces with a program.
     Replay(commands::replay::ReplayArgs),
     /// Read logs of transaction records: summarise one, or export one from a node's data.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(&args),
         Command::Deploy(args) => commands::deploy::run(&args),
         Command::Cluster(command) => commands::cluster::run(&command),
+        Command::Keys(command) => commands::keys::run(&command),
         Command::Replay(args) => commands::replay::run(&args),
         Command::Log(command) => commands::log::run(&command),
         Command::Dap => {

@@ -94,10 +94,15 @@ pub fn describe_command(command: &serde_json::Value) -> String {
         format!("{}/{}", part("agent"), part("authority"))
     });
     let channel = command.get("channel").and_then(serde_json::Value::as_str);
-    match (channel, who) {
+    let described = match (channel, who) {
         (Some(channel), Some(who)) => format!("{kind} {channel} by {who}"),
         (Some(channel), None) => format!("{kind} {channel}"),
         (None, Some(who)) => format!("{kind} by {who}"),
         (None, None) => kind.to_owned(),
+    };
+    if adama_runtime::is_redacted(command) {
+        format!("{described} (secret not logged: applied as recorded)")
+    } else {
+        described
     }
 }

@@ -483,13 +483,20 @@ impl Replay {
     /// The statements the transaction at the position runs, in order, re-executed on a copy of
     /// the document before it (the replay does not move).
     pub fn trace(&self) -> Result<Vec<Statement>, String> {
+        let record = self
+            .current()
+            .ok_or("the end of the log: no transaction is left to step into")?;
+        if adama_runtime::is_redacted(&record.command) {
+            return Err(
+                "this transaction's secret (a new password) is not kept in the log, so its \
+                 statements cannot run again; step over it to apply what it recorded"
+                    .to_owned(),
+            );
+        }
         let source = self
             .source
             .as_ref()
             .ok_or("the program's source is not loaded, so its statements cannot be shown")?;
-        let record = self
-            .current()
-            .ok_or("the end of the log: no transaction is left to step into")?;
         let mut document = Document::of_loaded(Arc::clone(&self.loaded), &self.space, &self.key)
             .map_err(|fault| format!("cannot rebuild the document: {fault}"))?;
         document.insert(&self.state);
@@ -735,6 +742,12 @@ impl Replay {
     fn advance(&mut self) -> Option<Divergence> {
         let step = self.position;
         let record = &self.records[step];
+        if adama_runtime::is_redacted(&record.command) {
+            // Its secret is not in the log, so it cannot run again: what it did is applied as
+            // recorded, to the live document as well, and nothing can diverge.
+            self.reapply();
+            return None;
+        }
         let recorded = record.redo.clone();
         let command = Arc::clone(&record.command);
         let replayed = self.live_document().and_then(|document| {

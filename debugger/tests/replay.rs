@@ -319,7 +319,7 @@ channel add(Add a) { _users <- {name: a.name, secret: a.secret}; }
             adama_runtime::run_script_recorded(Arc::clone(&program), "space", "key", &lines)
                 .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(records.len(), 4);
-        let mut replay = Replay::new(Arc::clone(&program), records, 64)
+        let mut replay = Replay::new(Arc::clone(&program), records.clone(), 64)
             .unwrap_or_else(|error| panic!("{error}"));
         let breakpoint =
             Breakpoint::parse("password", &program).unwrap_or_else(|error| panic!("{error}"));
@@ -327,7 +327,22 @@ channel add(Add a) { _users <- {name: a.name, secret: a.secret}; }
         assert_eq!(replay.resume(), Stop::Breakpoint(0));
         assert_eq!(replay.position(), 3);
         assert!(replay.label().contains("password"), "{}", replay.label());
+        // The record holds no new password: the step is applied as recorded, its statements
+        // cannot run again, and it never diverges.
+        assert!(
+            replay.label().contains("secret not logged"),
+            "{}",
+            replay.label()
+        );
+        assert!(!records[3].command.to_string().contains("two"));
+        let refused = replay
+            .trace()
+            .expect_err("no statements without the secret");
+        assert!(refused.contains("step over it"), "{refused}");
         assert_eq!(replay.step_forward(), Stop::Step);
         assert_eq!(replay.step_forward(), Stop::Edge);
+        assert_eq!(replay.step_back(), Stop::Step);
+        assert_eq!(replay.step_forward(), Stop::Step);
+        assert!(replay.divergence().is_none());
     });
 }

@@ -7,25 +7,27 @@
 //! refused is forgotten again. A `@web` handler that returns `{asset: a}` serves the bytes back.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use md5::{Digest as _, Md5};
 use serde_json::{Value as Json, json};
-use sha2::Sha384;
 
 use crate::document::Request;
 use crate::engine::{Context, Space};
 use crate::identity;
 use crate::node::Node;
 use crate::protocol::codes;
+use crate::staged_upload::{StagedUpload, hex};
 use crate::store::AssetMeta;
 
 /// The chunk size the node asks for.
 pub const CHUNK_REQUEST: usize = 65_536;
-/// The largest file, as large as the largest HTTP body.
-pub const MAX_UPLOAD: usize = 12_582_912;
+/// The largest file a node takes unless told otherwise (`adama serve --max-upload`).
+pub const DEFAULT_MAX_UPLOAD: u64 = 128 * 1024 * 1024;
 
-/// A file being uploaded over a socket.
+/// A file being uploaded over a socket. Its bytes go to a temporary file as they arrive
+/// (made with the first chunk); dropping the upload deletes that file.
 #[derive(Debug)]
 pub struct Upload {
     pub space: Arc<Space>,
@@ -33,7 +35,61 @@ pub struct Upload {
     pub context: Context,
     pub filename: String,
     pub content_type: String,
-    pub bytes: Vec<u8>,
+    /// The data directory, where the temporary file goes.
+    pub data: PathBuf,
+    /// The most bytes it may have.
+    pub limit: u64,
+    staged: Option<StagedUpload>,
+}
+
+impl Upload {
+    pub fn new(
+        node: &Node,
+        space: Arc<Space>,
+        key: String,
+        context: Context,
+        filename: String,
+        content_type: String,
+    ) -> Upload {
+        Upload {
+            space,
+            key,
+            context,
+            filename,
+            content_type,
+            data: node.config.data.clone(),
+            limit: node.config.max_upload,
+            staged: None,
+        }
+    }
+
+    fn staged(&mut self) -> Result<&mut StagedUpload, i32> {
+        if self.staged.is_none() {
+            let created = StagedUpload::create(&self.data, self.limit).map_err(|error| {
+                tracing::error!(%error, "an upload's temporary file cannot be made");
+                codes::UPLOAD_NOT_STORED
+            })?;
+            self.staged = Some(created);
+        }
+        self.staged.as_mut().ok_or(codes::UPLOAD_NOT_STORED)
+    }
+
+    /// Keeps the received file (an upload without a chunk is an empty file) and attaches it
+    /// as the uploader: the asset id and the seq of the attach.
+    pub async fn keep_and_attach(mut self, node: &Arc<Node>) -> Result<(String, i32), i32> {
+        self.staged()?;
+        let Upload {
+            space,
+            key,
+            context,
+            filename,
+            content_type,
+            staged,
+            ..
+        } = self;
+        let staged = staged.ok_or(codes::UPLOAD_NOT_STORED)?;
+        keep_and_attach(node, &space, &key, context, filename, content_type, staged).await
+    }
 }
 
 /// A socket's uploads by the id of their `attachment/start` request.
@@ -51,8 +107,9 @@ impl Uploads {
         self.lock().insert(id, upload);
     }
 
-    /// Adds a chunk (base64, with the hex MD5 of its bytes). A chunk that is not what it
-    /// claims, or that makes the file too large, ends the upload.
+    /// Adds a chunk (base64, with the hex MD5 of its bytes) to the upload's file. A chunk that
+    /// is not what it claims, or that makes the file too large, ends the upload (and its file
+    /// is deleted).
     pub fn append(&self, id: i64, md5: &str, base64: &str) -> Result<(), i32> {
         use base64::Engine as _;
         let mut uploads = self.lock();
@@ -63,15 +120,14 @@ impl Uploads {
             .decode(base64.trim())
             .ok()
             .filter(|chunk| hex(&Md5::digest(chunk)).eq_ignore_ascii_case(md5.trim()));
-        let Some(chunk) = chunk else {
-            uploads.remove(&id);
-            return Err(codes::UPLOAD_CORRUPT_CHUNK);
+        let written = match chunk {
+            Some(chunk) => upload.staged().and_then(|staged| staged.write(&chunk)),
+            None => Err(codes::UPLOAD_CORRUPT_CHUNK),
         };
-        if upload.bytes.len() + chunk.len() > MAX_UPLOAD {
+        if let Err(code) = written {
             uploads.remove(&id);
-            return Err(codes::UPLOAD_TOO_LARGE);
+            return Err(code);
         }
-        upload.bytes.extend_from_slice(&chunk);
         Ok(())
     }
 
@@ -80,17 +136,14 @@ impl Uploads {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// The store's name of a document.
 pub fn document_name(space: &str, key: &str) -> String {
     format!("{space}/{key}")
 }
 
-/// Keeps a file of a document and attaches it as `context.who`: the asset id and the seq of
-/// the attach.
+/// Keeps a received file of a document and attaches it as `context.who`: the asset id and the
+/// seq of the attach. The file is made durable and moved into the store before the attach
+/// runs; when the attach is refused, the store forgets it again.
 pub async fn keep_and_attach(
     node: &Arc<Node>,
     space: &Arc<Space>,
@@ -98,27 +151,37 @@ pub async fn keep_and_attach(
     context: Context,
     filename: String,
     content_type: String,
-    bytes: Vec<u8>,
+    staged: StagedUpload,
 ) -> Result<(String, i32), i32> {
     let id = identity::random_token();
-    let meta = AssetMeta {
-        name: filename,
-        content_type,
-        size: bytes.len() as u64,
-        md5: hex(&Md5::digest(&bytes)),
-        sha384: hex(&Sha384::digest(&bytes)),
-    };
-    let asset = json!({"id": id, "size": meta.size.to_string(), "name": meta.name,
-        "type": meta.content_type, "md5": meta.md5, "sha384": meta.sha384, "@gc": "@yes"});
     let document = document_name(&space.name, key);
     let store = Arc::clone(&node.store);
     let (name, asset_id) = (document.clone(), id.clone());
-    let kept =
-        tokio::task::spawn_blocking(move || store.put_asset(&name, &asset_id, &meta, &bytes)).await;
-    if !matches!(kept, Ok(Ok(()))) {
-        tracing::error!(%document, ?kept, "an uploaded file cannot be kept");
-        return Err(codes::UPLOAD_NOT_STORED);
-    }
+    let kept = tokio::task::spawn_blocking(move || {
+        let (sealed, digests) = staged.seal().map_err(|error| error.to_string())?;
+        let meta = AssetMeta {
+            name: filename,
+            content_type,
+            size: digests.size,
+            md5: digests.md5,
+            sha384: digests.sha384,
+        };
+        store
+            .put_asset_file(&name, &asset_id, &meta, sealed.path())
+            .map_err(|error| error.to_string())?;
+        sealed.taken();
+        Ok::<_, String>(meta)
+    })
+    .await;
+    let meta = match kept {
+        Ok(Ok(meta)) => meta,
+        other => {
+            tracing::error!(%document, ?other, "an uploaded file cannot be kept");
+            return Err(codes::UPLOAD_NOT_STORED);
+        }
+    };
+    let asset = json!({"id": id, "size": meta.size.to_string(), "name": meta.name,
+        "type": meta.content_type, "md5": meta.md5, "sha384": meta.sha384, "@gc": "@yes"});
     let attached = node
         .ask(space, key, |reply| Request::Attach {
             token: None,
@@ -151,12 +214,66 @@ pub fn asset_of(
         "md5": md5, "sha384": sha384, "@gc": "@yes"})
 }
 
-/// A file of a document as the store keeps it.
-pub async fn fetch(node: &Arc<Node>, document: String, id: String) -> Option<(AssetMeta, Vec<u8>)> {
+/// A file of a document as the store keeps it, as a response body: read from its file a
+/// chunk at a time when the store keeps files, so a large file is never in memory whole.
+pub async fn fetch(
+    node: &Arc<Node>,
+    document: String,
+    id: String,
+) -> Option<(AssetMeta, axum::body::Body)> {
     let store = Arc::clone(&node.store);
-    match tokio::task::spawn_blocking(move || store.asset(&document, &id)).await {
-        Ok(Ok(found)) => found,
+    let found = tokio::task::spawn_blocking(move || {
+        if let Some((meta, path)) = store.asset_file(&document, &id)?
+            && let Ok(file) = std::fs::File::open(path)
+        {
+            return Ok(Some((meta, Served::File(file))));
+        }
+        Ok::<_, crate::store::StoreError>(
+            store
+                .asset(&document, &id)?
+                .map(|(meta, bytes)| (meta, Served::Bytes(bytes))),
+        )
+    })
+    .await;
+    match found {
+        Ok(Ok(Some((meta, Served::File(file))))) => Some((meta, file_body(file))),
+        Ok(Ok(Some((meta, Served::Bytes(bytes))))) => Some((meta, axum::body::Body::from(bytes))),
         _ => None,
+    }
+}
+
+enum Served {
+    File(std::fs::File),
+    Bytes(Vec<u8>),
+}
+
+/// A body that reads a file in chunks, each read off the async threads.
+fn file_body(file: std::fs::File) -> axum::body::Body {
+    let chunks = futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let read = tokio::task::spawn_blocking(move || {
+            let mut buffer = vec![0u8; CHUNK_REQUEST];
+            let count = std::io::Read::read(&mut file, &mut buffer)?;
+            buffer.truncate(count);
+            Ok::<_, std::io::Error>((file, buffer))
+        })
+        .await
+        .unwrap_or_else(|error| Err(std::io::Error::other(error)));
+        match read {
+            Ok((_, buffer)) if buffer.is_empty() => None,
+            Ok((file, buffer)) => Some((Ok(buffer), Some(file))),
+            Err(error) => Some((Err(error), None)),
+        }
+    });
+    axum::body::Body::from_stream(chunks)
+}
+
+/// The code of a form that does not read: too large for the body limit, or malformed.
+fn form_error(error: &axum::extract::multipart::MultipartError) -> i32 {
+    if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        codes::UPLOAD_TOO_LARGE
+    } else {
+        codes::UPLOAD_BAD_FORM
     }
 }
 
@@ -174,11 +291,11 @@ fn refused(code: i32) -> axum::response::Response {
         .into_response()
 }
 
-/// A file of a form.
+/// A file of a form, received into a temporary file.
 struct FormFile {
     filename: String,
     content_type: String,
-    bytes: Vec<u8>,
+    staged: StagedUpload,
 }
 
 /// `POST /~upload`: a multipart form with `identity`, `space` and `key` (or `domain`), files,
@@ -198,12 +315,13 @@ pub async fn upload_form(
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut message = serde_json::Map::new();
     let mut files = Vec::new();
-    let mut total = 0usize;
+    // The files of one form share the node's upload limit.
+    let mut room = node.config.max_upload;
     loop {
-        let field = match form.next_field().await {
+        let mut field = match form.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(_) => return refused(codes::UPLOAD_BAD_FORM),
+            Err(error) => return refused(form_error(&error)),
         };
         let name = field.name().unwrap_or_default().to_owned();
         if let Some(filename) = field.file_name().map(str::to_owned) {
@@ -211,17 +329,29 @@ pub async fn upload_form(
                 .content_type()
                 .unwrap_or("application/octet-stream")
                 .to_owned();
-            let Ok(bytes) = field.bytes().await else {
-                return refused(codes::UPLOAD_BAD_FORM);
+            let mut staged = match StagedUpload::create(&node.config.data, room) {
+                Ok(staged) => staged,
+                Err(error) => {
+                    tracing::error!(%error, "an upload's temporary file cannot be made");
+                    return refused(codes::UPLOAD_NOT_STORED);
+                }
             };
-            total += bytes.len();
-            if total > MAX_UPLOAD {
-                return refused(codes::UPLOAD_TOO_LARGE);
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if let Err(code) = staged.write(&chunk) {
+                            return refused(code);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(error) => return refused(form_error(&error)),
+                }
             }
+            room -= staged.size();
             files.push(FormFile {
                 filename,
                 content_type,
-                bytes: bytes.to_vec(),
+                staged,
             });
             continue;
         }
@@ -294,7 +424,7 @@ pub async fn upload_form(
             context.clone(),
             file.filename,
             file.content_type,
-            file.bytes,
+            file.staged,
         )
         .await
         {

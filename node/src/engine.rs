@@ -396,3 +396,12 @@ pub fn who_of(command: &Json) -> Who {
 pub fn fold(document: &mut Json, redo: &Json) {
     adama_runtime::apply_patch(document, redo);
 }
+
+/// A record without the secrets of its command: records written before commands were logged
+/// without them (a `password` command's new password) are shown as later ones are.
+pub fn without_secrets(mut record: Record) -> Record {
+    if let Some(redacted) = adama_runtime::redact(&record.command) {
+        record.command = Arc::new(redacted);
+    }
+    record
+}

@@ -31,6 +31,7 @@ pub fn log_lines(data: &Path, space: &str, key: &str) -> Result<Vec<String>, Str
     Ok(entries
         .into_iter()
         .map(|(index, record)| {
+            let record = crate::engine::without_secrets(record);
             let mut line = json!({"index": index});
             if let (Some(line), Ok(serde_json::Value::Object(fields))) =
                 (line.as_object_mut(), serde_json::to_value(&record))

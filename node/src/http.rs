@@ -55,6 +55,10 @@ const DEMO: [(&str, &str, &str); 5] = [
 const SHIELDED: [&str; 6] = ["/api/", "/d/", "/s/", "/docs/", "/wp-admin/", "/wp-login"];
 
 pub fn router(node: Arc<Node>) -> Router {
+    // The form's framing comes on top of the largest file.
+    let upload_body = usize::try_from(node.config.max_upload)
+        .unwrap_or(usize::MAX)
+        .saturating_add(65_536);
     Router::new()
         .route("/~s", any(upgrade))
         .route("/~s/{*rest}", any(upgrade))
@@ -72,10 +76,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/~pt/{*rest}", any(beacon))
         .route(
             "/~upload",
-            axum::routing::post(crate::attachments::upload_form).layer(
-                // The form's framing comes on top of the largest file.
-                axum::extract::DefaultBodyLimit::max(crate::attachments::MAX_UPLOAD + 65_536),
-            ),
+            axum::routing::post(crate::attachments::upload_form)
+                .layer(axum::extract::DefaultBodyLimit::max(upload_body)),
         )
         .route("/~adama/once", any(crate::cookies::once))
         .route("/~stash/{*rest}", any(crate::cookies::stash))
@@ -436,11 +438,12 @@ async fn serve_asset(
         .unwrap_or_default()
         .to_owned();
     let document = crate::attachments::document_name(space, key);
-    let Some((meta, bytes)) = crate::attachments::fetch(node, document, id).await else {
+    let Some((meta, body)) = crate::attachments::fetch(node, document, id).await else {
         return error_response(StatusCode::NOT_FOUND, codes::WEB_GET_NOT_FOUND, cors_origin);
     };
-    let mut served = Response::new(Body::from(bytes));
+    let mut served = Response::new(body);
     let headers = served.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.size));
     if let Ok(value) = HeaderValue::from_str(&meta.content_type) {
         headers.insert(header::CONTENT_TYPE, value);
     }

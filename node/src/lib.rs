@@ -25,6 +25,7 @@ pub mod replica;
 pub mod server;
 pub mod signing;
 pub mod socket;
+pub mod staged_upload;
 pub mod store;
 pub mod upgrade;
 pub mod view_diff;

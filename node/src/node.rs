@@ -47,6 +47,10 @@ pub struct Config {
     pub domain: Option<(String, String)>,
     /// Public keys that sign ES256 identities (`--keys`).
     pub keys: Vec<crate::identity::TrustedKey>,
+    /// How long the identities the node's documents issue stay valid (`--token-lifetime`).
+    pub token_lifetime: Duration,
+    /// The largest uploaded file, in bytes (`--max-upload`); the files of one form together.
+    pub max_upload: u64,
     /// The largest request frame, in bytes.
     pub max_frame: usize,
     /// The frames a socket may have queued before it counts as not reading and is closed.
@@ -72,6 +76,8 @@ impl Config {
             spaces,
             domain: None,
             keys: Vec::new(),
+            token_lifetime: crate::signing::DEFAULT_TOKEN_LIFETIME,
+            max_upload: crate::attachments::DEFAULT_MAX_UPLOAD,
             max_frame: 4 * 1024 * 1024,
             max_queued_frames: 8192,
             demo_pages: false,
@@ -101,8 +107,8 @@ pub struct Node {
     pub(crate) committer: Committer,
     /// This node's part of the cluster, when it is a member of one.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
-    /// Signs the identities the node's documents issue.
-    pub key: crate::signing::NodeKey,
+    /// Sign the identities the node's documents issue, and verify them.
+    pub keys: crate::signing::NodeKeys,
     pub metrics: Arc<Metrics>,
     generations: AtomicU64,
     tokens: AtomicU64,
@@ -140,10 +146,16 @@ impl Node {
         .await
         .map_err(|_| "compiling the spaces stopped unexpectedly".to_owned())??;
         let data = config.data.clone();
-        let store = tokio::task::spawn_blocking(move || RedbStore::open(&data))
-            .await
-            .map_err(|_| "opening the store stopped unexpectedly".to_owned())?
-            .map_err(|error| error.to_string())?;
+        let store = tokio::task::spawn_blocking(move || {
+            let cleared = crate::staged_upload::clear_leftovers(&data);
+            if cleared > 0 {
+                tracing::info!(cleared, "deleted what unfinished uploads left behind");
+            }
+            RedbStore::open(&data)
+        })
+        .await
+        .map_err(|_| "opening the store stopped unexpectedly".to_owned())?
+        .map_err(|error| error.to_string())?;
         let redb = Arc::new(store);
         let cluster = match config.cluster.clone() {
             Some(cluster) => {
@@ -153,10 +165,11 @@ impl Node {
         };
         let store: Arc<dyn Store> = redb;
         let key_dir = config.data.clone();
-        let key =
-            tokio::task::spawn_blocking(move || crate::signing::NodeKey::load_or_create(&key_dir))
+        let lifetime = config.token_lifetime;
+        let keys =
+            tokio::task::spawn_blocking(move || crate::signing::NodeKeys::open(&key_dir, lifetime))
                 .await
-                .map_err(|_| "reading the node key stopped unexpectedly".to_owned())??;
+                .map_err(|_| "reading the node keys stopped unexpectedly".to_owned())??;
         let metrics = Arc::new(Metrics::default());
         let mut committer = Committer::start(Arc::clone(&store), Arc::clone(&metrics));
         if let Some(cluster) = &cluster {
@@ -189,7 +202,7 @@ impl Node {
             store,
             committer,
             cluster,
-            key,
+            keys,
             metrics,
             generations: AtomicU64::new(1),
             tokens: AtomicU64::new(1),
@@ -201,6 +214,7 @@ impl Node {
             },
         });
         tokio::spawn(wake_documents(Arc::downgrade(&node)));
+        tokio::spawn(crate::signing::watch(Arc::downgrade(&node)));
         if let Some(cluster) = &node.cluster {
             cluster.watch_leadership(Arc::downgrade(&node));
         }
@@ -224,13 +238,13 @@ impl Node {
         crate::identity::Rules {
             dev: self.config.dev,
             keys: &self.config.keys,
-            own: Some(&self.key),
+            own: Some(&self.keys),
         }
     }
 
     /// The identity the document `space`/`key` issues to `agent` (a login, `sign(agent)`).
     pub fn issue_identity(&self, space: &str, key: &str, agent: &str) -> String {
-        self.key.issue(space, key, agent)
+        self.keys.issue(space, key, agent)
     }
 
     pub fn space(&self, name: &str) -> Option<Arc<Space>> {

@@ -50,7 +50,7 @@ pub mod codes {
     pub const UPLOAD_NOT_FOUND: i32 = 404_100;
     /// A chunk whose bytes are not base64 or do not match its `chunk-md5`.
     pub const UPLOAD_CORRUPT_CHUNK: i32 = 404_101;
-    /// An upload larger than the HTTP body limit.
+    /// An upload larger than the node's upload limit (`Config::max_upload`).
     pub const UPLOAD_TOO_LARGE: i32 = 404_102;
     /// The store could not keep the file.
     pub const UPLOAD_NOT_STORED: i32 = 404_103;

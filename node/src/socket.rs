@@ -539,14 +539,14 @@ async fn dispatch(
             let filename = params.string("filename")?;
             let content_type = params.string("content-type")?;
             let context = state.context(who);
-            let upload = Upload {
-                space: Arc::clone(&space),
-                key: key.clone(),
-                context: context.clone(),
+            let upload = Upload::new(
+                &state.node,
+                Arc::clone(&space),
+                key.clone(),
+                context.clone(),
                 filename,
                 content_type,
-                bytes: Vec::new(),
-            };
+            );
             ask_document(
                 state,
                 space,
@@ -593,17 +593,7 @@ async fn dispatch(
             };
             let state = Arc::clone(state);
             tokio::spawn(async move {
-                let kept = attachments::keep_and_attach(
-                    &state.node,
-                    &upload.space,
-                    &upload.key,
-                    upload.context,
-                    upload.filename,
-                    upload.content_type,
-                    upload.bytes,
-                )
-                .await;
-                match kept {
+                match upload.keep_and_attach(&state.node).await {
                     Ok((asset, _)) => {
                         state.send(protocol::deliver(id, &json!({"assetId": asset})));
                         state.send(protocol::done(stream));

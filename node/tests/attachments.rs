@@ -353,3 +353,72 @@ fn a_posted_form_attaches_its_files_and_sends_its_message() {
         node.task.abort();
     });
 }
+
+/// The temporary files of uploads under way.
+fn part_files(data: &std::path::Path) -> usize {
+    std::fs::read_dir(data.join(adama_node::staged_upload::UPLOADS_DIR))
+        .map(|entries| entries.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn uploads_past_the_node_s_limit_are_refused_and_leave_no_file() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let mut settings = config(data.path(), vec![space("files", FILES)]);
+        settings.max_upload = 10;
+        let node = adama_node::start(settings).await.expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        ann.open(1, "anonymous:ann", "files", "box").await;
+
+        ann.request(start(2, "anonymous:ann", "box")).await;
+        ann.item(2).await;
+        ann.request(chunk(3, 2, b"123456")).await;
+        assert!(ann.reply(3).await.get("failure").is_none());
+        assert_eq!(part_files(data.path()), 1, "the bytes went to disk");
+        ann.request(chunk(4, 2, b"7890!")).await;
+        assert_eq!(ann.reply(4).await["reason"], 404_102);
+        assert_eq!(
+            ann.reply(2).await["reason"],
+            404_102,
+            "the upload's stream ends"
+        );
+        assert_eq!(
+            part_files(data.path()),
+            0,
+            "a refused upload leaves no file"
+        );
+
+        // A form: its files together must fit.
+        let (status, _, body) = http_request(
+            node.address,
+            &form(&[
+                ("identity", None, "anonymous:ann"),
+                ("space", None, "files"),
+                ("key", None, "box"),
+                ("file", Some("a.csv"), "1,2,3,4"),
+                ("file", Some("b.csv"), "5,6,7,8"),
+            ]),
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (400, "404102"));
+        assert_eq!(part_files(data.path()), 0);
+        let (status, _, body) = http_request(
+            node.address,
+            &form(&[
+                ("identity", None, "anonymous:ann"),
+                ("space", None, "files"),
+                ("key", None, "box"),
+                ("file", Some("a.csv"), "1,2,3"),
+            ]),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            part_files(data.path()),
+            0,
+            "a kept file moved into the store"
+        );
+        node.task.abort();
+    });
+}

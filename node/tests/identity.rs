@@ -119,6 +119,61 @@ fn tokens_that_do_not_verify_get_their_codes() {
 }
 
 #[test]
+fn tokens_of_trusted_keys_honour_exp_and_nbf_with_a_minute_of_clock_leeway() {
+    let keys = trusted();
+    let stash = HashMap::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    let with = |times: serde_json::Value| {
+        let mut claims = json!({"sub": "ann", "iss": "acme", "kid": 7});
+        for (name, value) in times.as_object().expect("an object") {
+            claims[name] = value.clone();
+        }
+        token(&signing_key(1), claims)
+    };
+    for dev in [false, true] {
+        let rules = Rules {
+            dev,
+            keys: &keys,
+            own: None,
+        };
+        let agent = |text: &str| resolve(text, rules, &stash).map(|who| who.agent);
+        let ann = Ok("ann".to_owned());
+        assert_eq!(
+            agent(&with(json!({"exp": now + 600, "nbf": now - 600}))),
+            ann
+        );
+        // Within the leeway either way: the issuer's clock may differ by a little.
+        assert_eq!(agent(&with(json!({"exp": now - 30}))), ann);
+        assert_eq!(agent(&with(json!({"nbf": now + 30}))), ann);
+        // A fraction of a second is a NumericDate too.
+        assert_eq!(agent(&with(json!({"exp": (now + 600) as f64 + 0.5}))), ann);
+        // Past it: refused (in dev mode as well, the token verified but is stale).
+        assert_eq!(
+            agent(&with(json!({"exp": now - 120}))),
+            Err(403_403),
+            "dev {dev}"
+        );
+        assert_eq!(
+            agent(&with(json!({"nbf": now + 120}))),
+            Err(403_403),
+            "dev {dev}"
+        );
+        // A time that is not a number is a malformed claim.
+        assert_eq!(
+            agent(&with(json!({"exp": "tomorrow"}))),
+            if dev {
+                Ok("?".to_owned())
+            } else {
+                Err(908_303)
+            }
+        );
+    }
+}
+
+#[test]
 fn outside_dev_mode_a_bad_identity_is_refused_over_the_protocol() {
     let data = tempfile::tempdir().expect("a data directory");
     run(async {

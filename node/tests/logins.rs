@@ -121,7 +121,7 @@ fn a_login_outside_dev_mode_gives_a_signed_token_that_survives_a_restart() {
         .expect("JSON claims");
         assert_eq!(claims["iss"], "doc/lockers/hall");
         assert_eq!(claims["sub"], "ann");
-        assert_eq!(claims["kid"], node.node.key.kid);
+        assert_eq!(claims["kid"], node.node.keys.ring().current.kid);
 
         // Forged identities are refused with their codes, and the socket stays usable.
         let mut parts: Vec<String> = identity.split('.').map(str::to_owned).collect();
@@ -356,10 +356,174 @@ fn a_key_file_that_is_not_a_key_stops_the_start_with_its_path() {
     let read = NodeKey::load_or_create(fresh.path()).expect("the same key");
     assert_eq!(made.kid, read.kid);
     let token = made.issue("lockers", "hall", "ann");
-    let who = adama_node::identity::verify_token_with(&token, &[], Some(&read))
+    let ring = adama_node::signing::KeyRing::load_or_create(fresh.path()).expect("the ring");
+    assert_eq!(ring.current.kid, read.kid);
+    let who = adama_node::identity::verify_token_with(&token, &[], Some(&ring))
         .expect("a token of the key verifies with it read back");
     assert_eq!(
         (who.agent.as_str(), who.authority.as_str()),
         ("ann", "doc/lockers/hall")
     );
+}
+
+/// Logs ann in through `@authorization`; the token the document issued her.
+async fn login(client: &mut Client, id: i64) -> String {
+    client
+        .request(
+            json!({"method": "document/authorization", "id": id, "space": "lockers",
+            "key": "hall", "message": {"name": "ann", "password": "s3cret"}}),
+        )
+        .await;
+    let reply = client.reply(id).await;
+    reply["response"]["identity"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an identity: {reply}"))
+        .to_owned()
+}
+
+fn claims_of(token: &str) -> Json {
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    serde_json::from_slice(
+        &url.decode(token.split('.').nth(1).expect("claims"))
+            .expect("base64"),
+    )
+    .expect("JSON claims")
+}
+
+fn header_of(token: &str) -> Json {
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    serde_json::from_slice(
+        &url.decode(token.split('.').next().expect("a header"))
+            .expect("base64"),
+    )
+    .expect("a JSON header")
+}
+
+/// Waits until the running node has read its key files again and `ready` holds of its ring.
+async fn until_ring(
+    node: &adama_node::Running,
+    ready: impl Fn(&adama_node::signing::KeyRing) -> bool,
+) {
+    for _ in 0..100 {
+        if ready(&node.node.keys.ring()) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the node did not read its changed key files");
+}
+
+#[test]
+fn a_rotation_keeps_old_tokens_verifying_until_their_key_is_removed() {
+    let data = tempfile::tempdir().expect("a data directory");
+    let (mut old, mut new) = (String::new(), String::new());
+    run(async {
+        let node = adama_node::start(strict(data.path()))
+            .await
+            .expect("the node starts");
+        let _admin = hall(&node).await;
+        let mut guest = Client::connect(node.address).await;
+        old = login(&mut guest, 1).await;
+        let first_kid = claims_of(&old)["kid"].as_i64().expect("a kid claim");
+        assert_eq!(
+            header_of(&old)["kid"],
+            first_kid,
+            "the header names the key too"
+        );
+
+        // Rotated while the node runs: new logins are signed with the new key.
+        let rotation = adama_node::signing::rotate(data.path()).expect("rotated");
+        assert_eq!(rotation.retired, first_kid);
+        until_ring(&node, |ring| ring.current.kid == rotation.current).await;
+        new = login(&mut guest, 2).await;
+        assert_eq!(claims_of(&new)["kid"], rotation.current);
+        for (id, token) in [(3, &old), (4, &new)] {
+            let opened = guest.open(id, token, "lockers", "hall").await;
+            assert_eq!(
+                opened["response"]["delta"]["data"]["last"], "ann of doc/lockers/hall",
+                "{opened}"
+            );
+        }
+
+        // Removed: the old key's tokens are refused with the keystore's code, in dev mode
+        // as well; the new key's still get in.
+        let refused = adama_node::signing::remove(data.path(), rotation.current)
+            .expect_err("the current key is not removed");
+        assert!(refused.contains("rotate first"), "{refused}");
+        adama_node::signing::remove(data.path(), first_kid).expect("removed");
+        until_ring(&node, |ring| ring.verifying(first_kid).is_none()).await;
+        guest.request(open(5, &old)).await;
+        assert_eq!(guest.reply(5).await["reason"], 916_531);
+        let opened = guest.open(6, &new, "lockers", "hall").await;
+        assert!(opened["response"]["delta"].is_object(), "{opened}");
+        let missing =
+            adama_node::signing::remove(data.path(), first_kid).expect_err("no such key any more");
+        assert!(missing.contains("retired keys: none"), "{missing}");
+        node.task.abort();
+    });
+    // After a restart the ring is read from the files: the rotated key still signs and verifies.
+    run(async {
+        let node = adama_node::start(strict(data.path()))
+            .await
+            .expect("the node restarts");
+        assert_eq!(
+            principal_of(&node, &new),
+            Ok(("ann".to_owned(), "doc/lockers/hall".to_owned()))
+        );
+        assert_eq!(principal_of(&node, &old), Err(916_531));
+        node.task.abort();
+    });
+    let (current, retired) = adama_node::signing::list(data.path()).expect("listed");
+    assert_eq!(current, claims_of(&new)["kid"].as_i64());
+    assert!(retired.is_empty(), "{retired:?}");
+}
+
+#[test]
+fn issued_tokens_expire_after_the_node_s_lifetime_and_are_then_refused() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(strict(data.path()))
+            .await
+            .expect("the node starts");
+        let _admin = hall(&node).await;
+        let mut guest = Client::connect(node.address).await;
+        let token = login(&mut guest, 1).await;
+        let claims = claims_of(&token);
+        let lifetime = claims["exp"].as_i64().expect("exp") - claims["iat"].as_i64().expect("iat");
+        assert_eq!(
+            lifetime,
+            i64::try_from(adama_node::signing::DEFAULT_TOKEN_LIFETIME.as_secs()).expect("secs"),
+            "{claims}"
+        );
+        node.task.abort();
+    });
+    let short = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let mut settings = strict(short.path());
+        settings.token_lifetime = std::time::Duration::from_secs(1);
+        let node = adama_node::start(settings).await.expect("the node starts");
+        let _admin = hall(&node).await;
+        let mut guest = Client::connect(node.address).await;
+        let token = login(&mut guest, 1).await;
+        let claims = claims_of(&token);
+        assert_eq!(
+            claims["exp"].as_i64(),
+            claims["iat"].as_i64().map(|iat| iat + 1)
+        );
+        // Still valid in the second it was issued, at most: wait until it is over.
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        guest.request(open(2, &token)).await;
+        let refused = guest.reply(2).await;
+        assert_eq!(refused["reason"], 403_403, "{refused}");
+        // Dev mode refuses it as well rather than making it @no_one.
+        let dev = adama_node::identity::Rules {
+            dev: true,
+            ..node.node.identity_rules()
+        };
+        assert_eq!(
+            adama_node::identity::resolve(&token, dev, &Default::default()).map(|who| who.agent),
+            Err(403_403)
+        );
+        node.task.abort();
+    });
 }

@@ -65,3 +65,39 @@ fn entries_drained_from_the_shared_log_load_as_written() {
     };
     store.commit(&[next]).expect("the log goes on");
 }
+
+#[test]
+fn an_export_shows_a_password_logged_by_an_earlier_node_redacted() {
+    use std::sync::Arc;
+
+    use adama_node::store::{Entry, Store, Write};
+    use serde_json::{Value as Json, json};
+
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    {
+        let store = RedbStore::open(directory.path()).expect("the store opens");
+        // As nodes wrote the command before they took secrets out of records.
+        let record = adama_node::engine::Record {
+            seq: 1,
+            time: 1,
+            command: Arc::new(json!({"command": "password", "password": "hunter2",
+                "who": {"agent": "ann", "authority": "doc/v/k"}, "timestamp": 1})),
+            redo: json!({"changes": 1, "__seq": 1}),
+            undo: json!({"changes": 0, "__seq": 0}),
+            response: None,
+        };
+        store
+            .commit(&[Write::Append {
+                document: Arc::from("v/k"),
+                index: 1,
+                entry: Entry::new(Arc::new(record)).expect("encodes"),
+            }])
+            .expect("commit");
+    }
+    let lines = adama_node::export::log_lines(directory.path(), "v", "k").expect("exported");
+    assert_eq!(lines.len(), 1);
+    assert!(!lines[0].contains("hunter2"), "{}", lines[0]);
+    let line: Json = serde_json::from_str(&lines[0]).expect("JSON");
+    assert_eq!(line["command"]["redacted"], json!(["password"]));
+    assert_eq!(line["redo"]["changes"], 1);
+}

@@ -291,6 +291,32 @@ impl Command {
     }
 }
 
+/// The field a logged command carries in place of the secrets taken out of it: the names of
+/// the fields removed.
+pub const REDACTED: &str = "redacted";
+
+/// The command as a log keeps it. A `password` command loses its new password, so that no log,
+/// export or replica of the log holds a secret; `None` when the command has none (it is logged
+/// as received). A command marked this way cannot run again: a replay applies the redo it
+/// recorded instead.
+pub fn redact(command: &Json) -> Option<Json> {
+    let Json::Object(fields) = command else {
+        return None;
+    };
+    if field(command, "command").and_then(Json::as_str) != Some("password") {
+        return None;
+    }
+    let mut kept = fields.clone();
+    kept.remove("password")?;
+    kept.insert(REDACTED.to_owned(), Json::from(["password"].as_slice()));
+    Some(Json::Object(kept))
+}
+
+/// Whether a command is a logged one whose secret was taken out ([`redact`]).
+pub fn is_redacted(command: &Json) -> bool {
+    field(command, REDACTED).is_some()
+}
+
 /// A field of a JSON object. Commands and principals have a handful of fields, which a walk
 /// compares faster than a lookup hashes one name.
 pub(crate) fn field<'a>(json: &'a Json, name: &str) -> Option<&'a Json> {

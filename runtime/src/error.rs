@@ -43,6 +43,8 @@ pub mod codes {
     pub const ALREADY_CONSTRUCTED: i32 = 132_111;
     pub const NOT_CONSTRUCTED: i32 = 132_112;
     pub const MISSING_ARG: i32 = 196_624;
+    /// A logged command whose secret was taken out (see `command::redact`): it cannot run again.
+    pub const SECRET_REDACTED: i32 = 196_631;
     pub const MISSING_CONTEXT: i32 = 127_155;
     pub const ALREADY_CONNECTED: i32 = 115_724;
     pub const CONNECTION_REJECTED: i32 = 184_333;

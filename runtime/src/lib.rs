@@ -50,7 +50,7 @@ mod view;
 mod view_compose;
 mod web;
 
-pub use command::{Command, Origin};
+pub use command::{Command, Origin, REDACTED, is_redacted, redact};
 pub use document::{
     Ask, Callee, Document, Limits, Loaded, Meta, QueuedMessage, StatementHook, StatementState,
     Timeout,

@@ -233,6 +233,13 @@ impl Document {
 
     /// Runs one command as one transaction, keeping the caller's command in the record.
     pub fn execute_shared(&mut self, shared: Arc<Json>) -> Result<TransactionRecord, CommandError> {
+        if crate::command::is_redacted(&shared) {
+            return Err(CommandError::new(
+                codes::SECRET_REDACTED,
+                "this command's secret was taken out when it was logged, so it cannot run \
+                 again; apply the redo of its record instead",
+            ));
+        }
         let command = Command::parse(&shared)?;
         fn text<'a>(json: &'a Json, name: &str) -> &'a str {
             crate::command::field(json, name)
@@ -325,10 +332,12 @@ impl Document {
                     (redo, undo)
                 }),
         }?;
+        // The record keeps no secret of the command (a replay applies its redo instead).
+        let logged = crate::command::redact(&shared).map_or(shared, Arc::new);
         Ok(TransactionRecord {
             seq: self.meta.seq,
             time: self.meta.time,
-            command: Arc::clone(&shared),
+            command: logged,
             redo,
             undo,
             response,

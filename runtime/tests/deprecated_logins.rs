@@ -81,6 +81,10 @@ fn the_password_command_runs_at_password_as_who_and_replays_the_same() {
     }
     let changed = records.last().expect("the password record");
     assert_eq!(changed.command["command"], "password");
+    // The record keeps no secret: the new password is taken out of the command it logs.
+    assert_eq!(changed.command.get("password"), None, "{}", changed.command);
+    assert_eq!(changed.command["redacted"], json!(["password"]));
+    assert_eq!(changed.command["who"]["agent"], "ann");
     assert_eq!(changed.redo["changes"], 1, "{:?}", changed.redo);
     assert_eq!(locker.dump()["changes"], 1);
     let context = json!({});
@@ -97,14 +101,68 @@ fn the_password_command_runs_at_password_as_who_and_replays_the_same() {
         Ok("bob")
     );
 
-    // A second document fed the recorded commands ends the same, record for record.
+    // A second document fed the recorded commands ends the same, record for record; the
+    // redacted one cannot run again, and its redo is applied as recorded instead.
     let mut again = document(LOCKER);
     for record in &records {
+        if adama_runtime::is_redacted(&record.command) {
+            let refused = again
+                .execute(&record.command)
+                .expect_err("a redacted command does not run");
+            assert_eq!(refused.code, 196_631);
+            again.insert(&record.redo);
+            continue;
+        }
         let replayed = again.execute(&record.command).expect("the replay runs");
         assert_eq!(replayed.redo, record.redo);
         assert_eq!(replayed.seq, record.seq);
     }
     assert_eq!(again.dump(), locker.dump());
+    assert_eq!(
+        again.authorize("ann", "three", &context).as_deref(),
+        Ok("ann")
+    );
+}
+
+#[test]
+fn after_a_redacted_password_the_replay_goes_on_with_the_same_randomness() {
+    // `passwordHash()` draws its salt from the document's random generator: applying the
+    // recorded redo must leave the generator where running the command left it.
+    let source = r#"
+@connected { return true; }
+public int changes;
+private string hashed;
+public string salted;
+message Salt { string text; }
+channel salt(Salt s) { salted = s.text.passwordHash(); }
+@password (pw) { hashed = pw.passwordHash(); changes = changes + 1; }
+"#;
+    let admin = json!({"agent": "admin", "authority": "acme"});
+    let commands = [
+        json!({"command": "construct", "who": admin, "arg": {}, "timestamp": 0, "entropy": 7}),
+        json!({"command": "connect", "who": admin, "timestamp": 1}),
+        json!({"command": "password", "who": admin, "timestamp": 2, "password": "s3cret"}),
+        json!({"command": "send", "who": admin, "timestamp": 3, "channel": "salt",
+            "message": {"text": "x"}}),
+    ];
+    let mut live = document(source);
+    let records: Vec<_> = commands
+        .iter()
+        .map(|command| live.execute(command).expect("each command runs"))
+        .collect();
+    assert!(!records[2].command.to_string().contains("s3cret"));
+    let mut again = document(source);
+    for record in &records {
+        if adama_runtime::is_redacted(&record.command) {
+            again.insert(&record.redo);
+        } else {
+            assert_eq!(
+                again.execute(&record.command).expect("runs").redo,
+                record.redo
+            );
+        }
+    }
+    assert_eq!(again.dump(), live.dump());
 }
 
 #[test]

@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod dap;
 pub mod deploy;
 pub mod fmt;
+pub mod keys;
 pub mod log;
 pub mod lsp;
 pub mod parse;

@@ -1,5 +1,7 @@
 //! `adama replay FILE.a LOG`: re-executes every command of a log with a program and checks that
 //! each gives the recorded redo; the first difference is printed with both deltas (exit 1).
+//! A command logged without its secret (a new password) cannot run again: its recorded redo is
+//! applied, and the summary counts it apart.
 
 use std::path::PathBuf;
 
@@ -32,6 +34,10 @@ pub fn run(args: &ReplayArgs) -> Outcome {
         Err(outcome) => return outcome,
     };
     let log = args.log.display().to_string();
+    let secret = records
+        .iter()
+        .filter(|record| adama_runtime::is_redacted(&record.command))
+        .count();
     let (outcome, text) = on_big_stack(move || {
         let mut replay = match Replay::new(program, records, DEFAULT_INTERVAL) {
             Ok(replay) => replay,
@@ -42,9 +48,14 @@ pub fn run(args: &ReplayArgs) -> Outcome {
             match replay.step_forward() {
                 Stop::Edge => {
                     let steps = replay.len();
+                    let applied = match secret {
+                        0 => String::new(),
+                        1 => " (1 whose secret is not logged was applied as recorded)".to_owned(),
+                        n => format!(" ({n} whose secret is not logged were applied as recorded)"),
+                    };
                     return (
                         Outcome::Clean,
-                        format!("{log}: all {steps} transactions reproduce"),
+                        format!("{log}: all {steps} transactions reproduce{applied}"),
                     );
                 }
                 Stop::Divergence(divergence) => {

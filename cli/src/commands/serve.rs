@@ -48,6 +48,14 @@ pub struct ServeArgs {
     /// Public keys that sign ES256 identities: `{"keys":[{"issuer","kid","pem"}]}`.
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
+    /// How long the identities this node's documents issue (logins, `sign`) stay valid:
+    /// seconds, or a number with s, m, h or d (default 30d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_lifetime)]
+    token_lifetime: Option<std::time::Duration>,
+    /// The largest uploaded file, in bytes (the files of one posted form together); uploads
+    /// are written to DIR/uploads as they arrive, so this bounds disk, not memory.
+    #[arg(long, value_name = "BYTES", default_value_t = adama_node::attachments::DEFAULT_MAX_UPLOAD)]
+    max_upload: u64,
     /// Seconds a document without viewers stays in memory.
     #[arg(long, default_value_t = 30)]
     idle_unload: u64,
@@ -74,6 +82,33 @@ pub struct ServeArgs {
     /// Serve as a member of the cluster this TOML file describes (docs/cluster.md).
     #[arg(long, value_name = "FILE", requires = "node_id")]
     cluster: Option<PathBuf>,
+}
+
+/// `--token-lifetime`: `3600`, `90s`, `45m`, `12h` or `30d`.
+fn parse_lifetime(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "'{text}': expected seconds, or a number with s, m, h or d (like 30d)"
+            ));
+        }
+    };
+    let seconds = number
+        .parse::<u64>()
+        .ok()
+        .filter(|seconds| *seconds > 0)
+        .and_then(|seconds| seconds.checked_mul(scale))
+        .ok_or_else(|| format!("'{text}': expected a whole number above 0, like 3600 or 30d"))?;
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 /// The cluster membership the flags ask for.
@@ -254,6 +289,10 @@ pub fn run(args: &ServeArgs) -> Outcome {
         .or_else(|| std::env::var("ADAMA_REPLICA_SECRET").ok());
     if let Some(dev) = args.dev {
         config.dev = dev;
+    }
+    config.max_upload = args.max_upload;
+    if let Some(lifetime) = args.token_lifetime {
+        config.token_lifetime = lifetime;
     }
     if let Some(path) = &args.keys {
         let keys = std::fs::read_to_string(path)

@@ -254,6 +254,23 @@ fn uploaded_files_are_kept_per_document_until_it_is_deleted(store: &impl Store) 
     );
     assert_eq!(store.asset("f/one", "zz").expect("read"), None);
     assert_eq!(store.asset("f/three", "a1").expect("read"), None);
+    // A file received into a staged file moves in; the staged file is the store's then.
+    let staging = std::env::temp_dir().join(format!(
+        "adama-conformance-{}.part",
+        crate::identity::random_token()
+    ));
+    std::fs::write(&staging, b"big").expect("staged");
+    store
+        .put_asset_file("f/one", "a3", &meta, &staging)
+        .expect("a staged file is kept");
+    assert_eq!(
+        store
+            .asset("f/one", "a3")
+            .expect("read")
+            .map(|(_, bytes)| bytes),
+        Some(b"big".to_vec())
+    );
+    assert!(!staging.exists(), "the staged file was moved or removed");
     store.remove_asset("f/one", "a2").expect("removed");
     assert_eq!(store.asset("f/one", "a2").expect("read"), None);
     store
@@ -262,6 +279,7 @@ fn uploaded_files_are_kept_per_document_until_it_is_deleted(store: &impl Store) 
         }])
         .expect("delete");
     assert_eq!(store.asset("f/one", "a1").expect("read"), None);
+    assert_eq!(store.asset("f/one", "a3").expect("read"), None);
     assert_eq!(
         store
             .asset("f/two", "a1")

@@ -5,6 +5,7 @@
 //! the node, and at most one snapshot: the whole stored document as of a log index. Loading
 //! folds the redo patches of the entries after the snapshot into it.
 
+pub mod asset_files;
 pub mod conformance;
 mod pending;
 pub mod redb;
@@ -173,12 +174,40 @@ pub trait Store: Send + Sync + 'static {
         Err(StoreError::Io("this store keeps no uploaded files".into()))
     }
 
+    /// Keeps an uploaded file that was received into `staged` (a complete, durable file in the
+    /// data directory), as [`Store::put_asset`] does. A store that keeps files moves it in
+    /// without reading it; this default reads it into memory, for stores that do not.
+    fn put_asset_file(
+        &self,
+        document: &DocumentName,
+        id: &str,
+        meta: &AssetMeta,
+        staged: &std::path::Path,
+    ) -> Result<(), StoreError> {
+        let bytes = std::fs::read(staged)
+            .map_err(|error| StoreError::Io(format!("{}: {error}", staged.display())))?;
+        self.put_asset(document, id, meta, &bytes)?;
+        let _ = std::fs::remove_file(staged);
+        Ok(())
+    }
+
     /// An uploaded file of a document; `None` when the document has none by that id.
     fn asset(
         &self,
         document: &DocumentName,
         id: &str,
     ) -> Result<Option<(AssetMeta, Vec<u8>)>, StoreError> {
+        let _ = (document, id);
+        Ok(None)
+    }
+
+    /// Where an uploaded file's bytes are, for a store that keeps them as files, so that they
+    /// are served without being read whole; `None` otherwise (then [`Store::asset`] reads them).
+    fn asset_file(
+        &self,
+        document: &DocumentName,
+        id: &str,
+    ) -> Result<Option<(AssetMeta, std::path::PathBuf)>, StoreError> {
         let _ = (document, id);
         Ok(None)
     }

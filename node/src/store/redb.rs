@@ -54,6 +54,8 @@ pub struct RedbStore {
     pending: Mutex<Pending>,
     /// How many pending entries the write-ahead table may hold before commits drain it.
     backlog: usize,
+    /// The bytes of uploaded files, as files beside the database.
+    files: super::asset_files::AssetFiles,
 }
 
 fn io(error: impl std::fmt::Display) -> StoreError {
@@ -112,6 +114,7 @@ impl RedbStore {
             db: Arc::new(db),
             pending: Mutex::new(pending),
             backlog,
+            files: super::asset_files::AssetFiles::new(directory),
         })
     }
 
@@ -378,6 +381,22 @@ impl RedbStore {
     /// Commits a batch of writes and, in the same transaction, whatever `also` writes to tables
     /// of its own (the cluster's record of the raft entries that carried the batch; it may also
     /// lower the transaction's durability when a raft log already holds the batch durably).
+    /// Records an uploaded file whose bytes are in place.
+    fn put_asset_meta(
+        &self,
+        document: &DocumentName,
+        id: &str,
+        meta: &AssetMeta,
+    ) -> Result<(), StoreError> {
+        let meta = serde_json::to_vec(meta).map_err(io)?;
+        let transaction = self.db.begin_write().map_err(io)?;
+        {
+            let mut metas = transaction.open_table(ASSET_META).map_err(io)?;
+            metas.insert((document, id), meta.as_slice()).map_err(io)?;
+        }
+        transaction.commit().map_err(io)
+    }
+
     pub fn commit_with(
         &self,
         writes: &[Write],
@@ -409,6 +428,10 @@ impl RedbStore {
         transaction.commit().map_err(io)?;
         for document in &cleared {
             pending.clear(document);
+            // The entries that named its files are gone; the files follow.
+            if let Err(error) = self.files.remove_document(document) {
+                tracing::warn!(%document, %error, "a deleted document's files cannot be removed");
+            }
         }
         pending.add_batch(key, appends);
         stats.fsyncs = 1;
@@ -534,15 +557,19 @@ impl Store for RedbStore {
         meta: &AssetMeta,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        let meta = serde_json::to_vec(meta).map_err(io)?;
-        let transaction = self.db.begin_write().map_err(io)?;
-        {
-            let mut metas = transaction.open_table(ASSET_META).map_err(io)?;
-            let mut data = transaction.open_table(ASSET_DATA).map_err(io)?;
-            metas.insert((document, id), meta.as_slice()).map_err(io)?;
-            data.insert((document, id), bytes).map_err(io)?;
-        }
-        transaction.commit().map_err(io)
+        self.files.write(document, id, bytes).map_err(io)?;
+        self.put_asset_meta(document, id, meta)
+    }
+
+    fn put_asset_file(
+        &self,
+        document: &DocumentName,
+        id: &str,
+        meta: &AssetMeta,
+        staged: &std::path::Path,
+    ) -> Result<(), StoreError> {
+        self.files.adopt(document, id, staged).map_err(io)?;
+        self.put_asset_meta(document, id, meta)
     }
 
     fn asset(
@@ -556,6 +583,10 @@ impl Store for RedbStore {
             return Ok(None);
         };
         let meta: AssetMeta = serde_json::from_slice(meta.value()).map_err(io)?;
+        if let Some(bytes) = self.files.read(document, id).map_err(io)? {
+            return Ok(Some((meta, bytes)));
+        }
+        // Stores written before files were kept beside the database hold the bytes in a table.
         let data = read.open_table(ASSET_DATA).map_err(io)?;
         let bytes = data
             .get((document, id))
@@ -563,6 +594,24 @@ impl Store for RedbStore {
             .map(|bytes| bytes.value().to_vec())
             .unwrap_or_default();
         Ok(Some((meta, bytes)))
+    }
+
+    fn asset_file(
+        &self,
+        document: &DocumentName,
+        id: &str,
+    ) -> Result<Option<(AssetMeta, std::path::PathBuf)>, StoreError> {
+        let read = self.db.begin_read().map_err(io)?;
+        let metas = read.open_table(ASSET_META).map_err(io)?;
+        let Some(meta) = metas.get((document, id)).map_err(io)? else {
+            return Ok(None);
+        };
+        let meta: AssetMeta = serde_json::from_slice(meta.value()).map_err(io)?;
+        Ok(self
+            .files
+            .path(document, id)
+            .filter(|path| path.is_file())
+            .map(|path| (meta, path)))
     }
 
     fn remove_asset(&self, document: &DocumentName, id: &str) -> Result<(), StoreError> {
@@ -573,6 +622,7 @@ impl Store for RedbStore {
             metas.remove((document, id)).map_err(io)?;
             data.remove((document, id)).map_err(io)?;
         }
-        transaction.commit().map_err(io)
+        transaction.commit().map_err(io)?;
+        self.files.remove(document, id).map_err(io)
     }
 }
