@@ -13,6 +13,7 @@ pub mod cookies;
 pub mod document;
 pub mod engine;
 pub mod export;
+pub mod heartbeat;
 pub mod http;
 pub mod identity;
 pub mod metrics;

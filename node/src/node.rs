@@ -117,6 +117,8 @@ pub struct Node {
     wake_changed: Arc<Notify>,
     /// Read replicas: the host when this node follows a primary, and this node's followers.
     pub replication: crate::replica::Replication,
+    /// The clock of every socket's pings.
+    pub(crate) heartbeat: Arc<crate::heartbeat::Heartbeat>,
 }
 
 impl std::fmt::Debug for dyn Store {
@@ -212,6 +214,7 @@ impl Node {
                 host: crate::replica::Host::for_config(&config_replica),
                 ..Default::default()
             },
+            heartbeat: crate::heartbeat::Heartbeat::start(),
         });
         tokio::spawn(wake_documents(Arc::downgrade(&node)));
         tokio::spawn(crate::signing::watch(Arc::downgrade(&node)));

@@ -1,7 +1,8 @@
 //! One WebSocket at `/~s`: frames in, requests to documents, frames out (protocol spec §1–2).
 //!
 //! A writer task owns the socket's sending half; everything else queues frames to it through a
-//! bounded queue. Pings come from the writer's own timer, so document work never delays them.
+//! bounded queue. Pings come from the node's clock straight to the writer, so document work
+//! never delays them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -124,6 +125,7 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
     let latency = Arc::new(AtomicI64::new(0));
     let writer_latency = Arc::clone(&latency);
     let writer_kill = Arc::clone(&kill);
+    let heartbeat = Arc::clone(&node.heartbeat);
     let writer = tokio::spawn(async move {
         let hello = json!({"status": "connected", "version": VERSION, "identities": {}});
         if outgoing
@@ -133,8 +135,8 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
         {
             return;
         }
-        let second = Duration::from_secs(1);
-        let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + second, second);
+        let slot = heartbeat.slot();
+        let mut turn = slot.next_turn();
         let killed = writer_kill.notified();
         tokio::pin!(killed);
         loop {
@@ -169,7 +171,11 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
                         break;
                     }
                 }
-                _ = pings.tick() => {
+                () = &mut turn => {
+                    turn = slot.next_turn();
+                    if !slot.due() {
+                        continue;
+                    }
                     let ping = format!("{{\"ping\":{},\"latency\":\"{}\"}}",
                         opened.elapsed().as_millis() as i64,
                         writer_latency.load(Ordering::Relaxed));

@@ -103,3 +103,48 @@ fn a_restarted_node_keeps_every_acknowledged_send() {
         node.task.abort();
     });
 }
+
+#[test]
+fn a_socket_is_pinged_once_a_second_from_a_second_after_it_opens() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("chat", CHAT)]))
+            .await
+            .expect("the node starts");
+        let opened = std::time::Instant::now();
+        let mut client = Client::connect(node.address).await;
+        let mut pings = Vec::new();
+        while pings.len() < 2 {
+            let message = client.socket.next().await.expect("the socket stays open");
+            let Ok(Message::Text(text)) = message else {
+                continue;
+            };
+            let frame: serde_json::Value = serde_json::from_str(text.as_str()).expect("JSON");
+            let Some(ping) = frame["ping"].as_i64() else {
+                continue;
+            };
+            assert!(frame["latency"].is_string(), "the latency is text: {frame}");
+            pings.push((ping, opened.elapsed()));
+            let pong = json!({"ping": ping, "latency": frame["latency"], "pong": 1.5});
+            client
+                .socket
+                .send(Message::Text(pong.to_string().into()))
+                .await
+                .expect("the pong is sent");
+        }
+        let ((first, first_at), (second, second_at)) = (pings[0], pings[1]);
+        assert!(
+            first >= 990 && first_at.as_millis() >= 990,
+            "the first ping comes a second after the socket opened: {pings:?}"
+        );
+        assert!(
+            (900..=1500).contains(&(second - first)),
+            "pings come once a second: {pings:?}"
+        );
+        assert!(second_at > first_at, "{pings:?}");
+        node.task.abort();
+    });
+}

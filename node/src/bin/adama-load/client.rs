@@ -5,8 +5,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -50,23 +50,38 @@ pub async fn send(socket: &mut Socket, request: &Json) -> Result<(), String> {
 
 /// The next frame that is not a ping (pings are answered), with its text.
 pub async fn read(socket: &mut Socket) -> Option<(Frame, String)> {
+    let (frame, text) = next(socket).await?;
+    Some((frame, text.as_str().to_owned()))
+}
+
+/// The next frame that is not a ping (pings are answered), with its text as received (not
+/// copied: most frames are read for their ids only).
+pub async fn next(socket: &mut Socket) -> Option<(Frame, Utf8Bytes)> {
     loop {
-        let text = match socket.next().await? {
-            Ok(Message::Text(text)) => text,
-            Ok(_) => continue,
-            Err(_) => return None,
+        let message = socket.next().await?.ok()?;
+        let Some((frame, text)) = parse(message) else {
+            continue;
         };
-        let frame: Frame = serde_json::from_str(text.as_str()).ok()?;
         if let Some(ping) = frame.ping {
-            let pong = json!({"ping": ping, "pong": 0});
-            socket
-                .send(Message::Text(pong.to_string().into()))
-                .await
-                .ok()?;
+            socket.send(pong(ping)).await.ok()?;
             continue;
         }
-        return Some((frame, text.as_str().to_owned()));
+        return Some((frame, text));
     }
+}
+
+/// A text message's frame; `None` for other messages and for text that is not a frame.
+pub fn parse(message: Message) -> Option<(Frame, Utf8Bytes)> {
+    let Message::Text(text) = message else {
+        return None;
+    };
+    let frame = serde_json::from_str(text.as_str()).ok()?;
+    Some((frame, text))
+}
+
+/// The answer to a ping.
+pub fn pong(ping: i64) -> Message {
+    Message::Text(format!("{{\"ping\":{ping},\"pong\":0}}").into())
 }
 
 /// Opens a stream on a counter document (`connection/create` with `id`).

@@ -2,16 +2,19 @@
 //! all have, then sends (in a closed loop, or paced to a total rate) for the measured seconds.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::sync::{Semaphore, watch};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::Options;
 use crate::client::{self, Socket};
-use crate::target::Target;
+use crate::target::{Target, process_cpu};
 
 /// Sockets opened at once, so that the node's accept queue does not overflow.
 const OPENING: usize = 128;
@@ -33,8 +36,6 @@ impl Outcome {
 
 struct Plan {
     window: usize,
-    /// Time between two sends of one connection, when paced.
-    pace: Option<Duration>,
     opening: Arc<Semaphore>,
     ready: Arc<AtomicUsize>,
     start: watch::Receiver<bool>,
@@ -59,13 +60,7 @@ async fn opened(plan: &Plan, address: &str, key: &str, who: &str) -> Result<Sock
     }
 }
 
-async fn connection(
-    plan: Arc<Plan>,
-    index: usize,
-    address: String,
-    key: String,
-    who: String,
-) -> Outcome {
+async fn connection(plan: Arc<Plan>, address: String, key: String, who: String) -> Outcome {
     let outcome = Outcome::default();
     let socket = opened(&plan, &address, &key, &who).await;
     plan.ready.fetch_add(1, Ordering::Relaxed);
@@ -77,15 +72,13 @@ async fn connection(
     if start.wait_for(|started| *started).await.is_err() {
         return outcome;
     }
-    match plan.pace {
-        Some(pace) => paced(&plan, &mut socket, pace, spread(index), outcome).await,
-        None => closed_loop(&plan, &mut socket, outcome).await,
-    }
+    closed_loop(&plan, &mut socket, outcome).await
 }
 
-fn send_request(id: i64) -> serde_json::Value {
-    json!({"method": "connection/send", "id": id, "connection": 1, "channel": "bump",
-        "message": {"by": 1}})
+fn send_request(id: i64) -> Message {
+    let request = json!({"method": "connection/send", "id": id, "connection": 1,
+        "channel": "bump", "message": {"by": 1}});
+    Message::Text(request.to_string().into())
 }
 
 /// Takes one frame into account: an acknowledgement or failure of a send in flight.
@@ -117,8 +110,8 @@ async fn closed_loop(plan: &Plan, socket: &mut Socket, mut outcome: Outcome) -> 
     let mut next_id = 10;
     loop {
         while in_flight.len() < plan.window && !plan.stop.load(Ordering::Relaxed) {
-            if let Err(why) = client::send(socket, &send_request(next_id)).await {
-                return outcome.fail(why);
+            if let Err(error) = socket.send(send_request(next_id)).await {
+                return outcome.fail(format!("a send failed: {error}"));
             }
             in_flight.insert(next_id, Instant::now());
             next_id += 1;
@@ -126,7 +119,7 @@ async fn closed_loop(plan: &Plan, socket: &mut Socket, mut outcome: Outcome) -> 
         if in_flight.is_empty() {
             return outcome;
         }
-        let Some((frame, text)) = client::read(socket).await else {
+        let Some((frame, text)) = client::next(socket).await else {
             return outcome.fail("the socket closed".into());
         };
         if let Err(why) = account(&frame, &text, &mut in_flight, &mut outcome) {
@@ -135,54 +128,152 @@ async fn closed_loop(plan: &Plan, socket: &mut Socket, mut outcome: Outcome) -> 
     }
 }
 
-async fn paced(
-    plan: &Plan,
-    socket: &mut Socket,
-    pace: Duration,
-    phase: f64,
+type Writer = Arc<tokio::sync::Mutex<SplitSink<Socket, Message>>>;
+
+/// A paced connection as the pacer sees it: where to write, and what is in flight.
+struct Lane {
+    writer: Writer,
+    in_flight: Arc<Mutex<HashMap<i64, Instant>>>,
+    next_id: i64,
+    /// When in each period the lane sends.
+    offset: Duration,
+}
+
+/// What the pacer did: sends left out because the lane's window was full (the node was behind),
+/// and how late (behind its schedule) the pacer itself got.
+#[derive(Default)]
+struct Pacing {
+    skipped: u64,
+    latest: Duration,
+    failure: Option<String>,
+}
+
+/// Opens a paced connection; its frames are read by a task of its own, its sends are written
+/// by the pacer.
+async fn paced_connection(
+    plan: Arc<Plan>,
+    address: String,
+    key: String,
+    who: String,
+    lanes: Arc<Mutex<Vec<Lane>>>,
+    offset: Duration,
+    finished: watch::Receiver<bool>,
+) -> Outcome {
+    let outcome = Outcome::default();
+    let socket = opened(&plan, &address, &key, &who).await;
+    let socket = match socket {
+        Ok(socket) => socket,
+        Err(why) => {
+            plan.ready.fetch_add(1, Ordering::Relaxed);
+            return outcome.fail(why);
+        }
+    };
+    let (writer, reader) = socket.split();
+    let writer = Arc::new(tokio::sync::Mutex::new(writer));
+    let in_flight = Arc::new(Mutex::new(HashMap::new()));
+    lock(&lanes).push(Lane {
+        writer: Arc::clone(&writer),
+        in_flight: Arc::clone(&in_flight),
+        next_id: 10,
+        offset,
+    });
+    plan.ready.fetch_add(1, Ordering::Relaxed);
+    read_paced(reader, writer, in_flight, finished, outcome).await
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Reads a paced connection's frames until the pacer is done and nothing is in flight.
+async fn read_paced(
+    mut reader: SplitStream<Socket>,
+    writer: Writer,
+    in_flight: Arc<Mutex<HashMap<i64, Instant>>>,
+    mut finished: watch::Receiver<bool>,
     mut outcome: Outcome,
 ) -> Outcome {
-    let mut in_flight = HashMap::new();
-    let mut next_id = 10;
-    // Connections start spread over one period, so that the sends are spread too.
-    let offset = pace.mul_f64(phase);
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, pace);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut done = false;
     loop {
-        tokio::select! {
-            _ = ticks.tick() => {
-                if plan.stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                if in_flight.len() >= plan.window {
-                    // The node is behind: this send is late, and counts as such when answered.
-                    continue;
-                }
-                if let Err(why) = client::send(socket, &send_request(next_id)).await {
-                    return outcome.fail(why);
-                }
-                in_flight.insert(next_id, Instant::now());
-                next_id += 1;
-            }
-            read = client::read(socket) => {
-                let Some((frame, text)) = read else {
-                    return outcome.fail("the socket closed".into());
-                };
-                if let Err(why) = account(&frame, &text, &mut in_flight, &mut outcome) {
-                    return outcome.fail(why);
-                }
-            }
+        if done && lock(&in_flight).is_empty() {
+            return outcome;
         }
-    }
-    while !in_flight.is_empty() {
-        let Some((frame, text)) = client::read(socket).await else {
+        let message = tokio::select! {
+            message = reader.next() => message,
+            changed = finished.changed(), if !done => {
+                done = changed.is_err() || *finished.borrow();
+                continue;
+            }
+        };
+        let Some(Ok(message)) = message else {
             return outcome.fail("the socket closed".into());
         };
-        if let Err(why) = account(&frame, &text, &mut in_flight, &mut outcome) {
+        let Some((frame, text)) = client::parse(message) else {
+            continue;
+        };
+        if let Some(ping) = frame.ping {
+            if writer.lock().await.send(client::pong(ping)).await.is_err() {
+                return outcome.fail("the socket closed".into());
+            }
+            continue;
+        }
+        let accounted = account(&frame, &text, &mut lock(&in_flight), &mut outcome);
+        if let Err(why) = accounted {
             return outcome.fail(why);
         }
     }
-    outcome
+}
+
+/// How often the pacer wakes; it writes every send that is due by then.
+const PACER_TICK: Duration = Duration::from_millis(1);
+
+/// Writes every paced send, each lane once per period at its offset: one task and one timer
+/// for all sends (a timer and a wake-up per send cost the client more than its sends).
+async fn pacer(mut lanes: Vec<Lane>, period: Duration, window: usize, seconds: u64) -> Pacing {
+    let mut pacing = Pacing::default();
+    lanes.sort_by_key(|lane| lane.offset);
+    let began = tokio::time::Instant::now();
+    let end = began + Duration::from_secs(seconds);
+    let mut ticks = tokio::time::interval(PACER_TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The next lane to send, and the start of its period.
+    let (mut next, mut round) = (0, began);
+    loop {
+        ticks.tick().await;
+        let now = tokio::time::Instant::now();
+        while next < lanes.len() && round + lanes[next].offset <= now {
+            let due = round + lanes[next].offset;
+            if due >= end {
+                return pacing;
+            }
+            pacing.latest = pacing.latest.max(now - due);
+            let lane = &mut lanes[next];
+            if lock(&lane.in_flight).len() >= window {
+                pacing.skipped += 1;
+            } else {
+                let id = lane.next_id;
+                lane.next_id += 1;
+                // Recorded first: the acknowledgement may be read before the write returns.
+                lock(&lane.in_flight).insert(id, Instant::now());
+                if let Err(error) = lane.writer.lock().await.send(send_request(id)).await {
+                    lock(&lane.in_flight).remove(&id);
+                    pacing
+                        .failure
+                        .get_or_insert(format!("a send failed: {error}"));
+                }
+            }
+            next += 1;
+            if next == lanes.len() {
+                next = 0;
+                round += period;
+            }
+        }
+        if now >= end {
+            return pacing;
+        }
+    }
 }
 
 /// Where in the period a connection starts: spread evenly by the golden ratio.
@@ -203,6 +294,10 @@ pub struct Opened {
     plan: Arc<Plan>,
     started: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<Outcome>>,
+    /// Time between two sends of one connection, when paced.
+    pace: Option<Duration>,
+    lanes: Arc<Mutex<Vec<Lane>>>,
+    finish: watch::Sender<bool>,
 }
 
 /// What a load run measured.
@@ -212,6 +307,8 @@ pub struct Driven {
     pub failures: u64,
     pub first_failure: Option<String>,
     pub elapsed: f64,
+    /// What the pacer did, when paced.
+    pacing: Option<Pacing>,
 }
 
 impl Driven {
@@ -244,7 +341,6 @@ pub async fn open(
     let (started, start) = watch::channel(false);
     let plan = Arc::new(Plan {
         window: options.window,
-        pace,
         opening: Arc::new(Semaphore::new(OPENING)),
         ready: Arc::new(AtomicUsize::new(0)),
         start,
@@ -252,15 +348,26 @@ pub async fn open(
     });
     let opening = Instant::now();
     let mut tasks = Vec::with_capacity(total);
+    let lanes = Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let (finish, finished) = watch::channel(false);
     for document in 0..options.documents {
         for client in 0..options.connections {
-            tasks.push(tokio::spawn(connection(
-                Arc::clone(&plan),
-                tasks.len(),
-                address_of(document),
-                format!("d{document}"),
-                format!("c{client}"),
-            )));
+            let address = address_of(document);
+            let (key, who) = (format!("d{document}"), format!("c{client}"));
+            let task = match pace {
+                Some(pace) => tokio::spawn(paced_connection(
+                    Arc::clone(&plan),
+                    address,
+                    key,
+                    who,
+                    Arc::clone(&lanes),
+                    // Connections send spread over one period, so that the sends are spread too.
+                    pace.mul_f64(spread(tasks.len())),
+                    finished.clone(),
+                )),
+                None => tokio::spawn(connection(Arc::clone(&plan), address, key, who)),
+            };
+            tasks.push(task);
         }
     }
     while plan.ready.load(Ordering::Relaxed) < total {
@@ -274,6 +381,9 @@ pub async fn open(
         plan,
         started,
         tasks,
+        pace,
+        lanes,
+        finish,
     })
 }
 
@@ -281,9 +391,19 @@ impl Opened {
     /// Sends for `seconds`, then waits for what is in flight.
     pub async fn drive(self, seconds: u64) -> Driven {
         let began = Instant::now();
-        let _ = self.started.send(true);
-        tokio::time::sleep(Duration::from_secs(seconds)).await;
-        self.plan.stop.store(true, Ordering::Relaxed);
+        let mut pacing = None;
+        match self.pace {
+            Some(pace) => {
+                let lanes = std::mem::take(&mut *lock(&self.lanes));
+                pacing = Some(pacer(lanes, pace, self.plan.window, seconds).await);
+                let _ = self.finish.send(true);
+            }
+            None => {
+                let _ = self.started.send(true);
+                tokio::time::sleep(Duration::from_secs(seconds)).await;
+                self.plan.stop.store(true, Ordering::Relaxed);
+            }
+        }
         let mut latencies = Vec::new();
         let mut failures = 0;
         let mut first_failure = None;
@@ -301,6 +421,7 @@ impl Opened {
             failures,
             first_failure,
             elapsed,
+            pacing,
         }
     }
 }
@@ -318,14 +439,19 @@ pub async fn run(options: &Options) -> Result<(), String> {
     let opened = open(options, |_| target.address.clone()).await?;
     let (committed_before, fsyncs_before) = target.commits().await?;
     let cpu_before = target.cpu();
+    let own_cpu_before = process_cpu(std::process::id());
     let driven = opened.drive(options.seconds).await;
     let elapsed = driven.elapsed;
     let cpu = target
         .cpu()
         .zip(cpu_before)
         .map(|(after, before)| after - before);
+    let own_cpu = process_cpu(std::process::id())
+        .zip(own_cpu_before)
+        .map(|(after, before)| after - before);
     let (committed, fsyncs) = target.commits().await?;
     let (committed, fsyncs) = (committed - committed_before, fsyncs - fsyncs_before);
+    let sends = driven.latencies.len().max(1) as f64;
     println!(
         "{} documents x {} connections, {}, {elapsed:.1} s",
         options.documents,
@@ -341,6 +467,16 @@ pub async fn run(options: &Options) -> Result<(), String> {
     if let Some(why) = &driven.first_failure {
         println!("first failure: {why}");
     }
+    if let Some(pacing) = &driven.pacing {
+        println!(
+            "pacer: {} sends left out (their connection's window was full), at most {:.1} ms behind schedule",
+            pacing.skipped,
+            pacing.latest.as_secs_f64() * 1000.0
+        );
+        if let Some(why) = &pacing.failure {
+            println!("pacer failure: {why}");
+        }
+    }
     println!("ack latency ms: {}", driven.percentiles());
     println!(
         "transactions committed: {committed}, fsyncs: {fsyncs}, transactions per fsync: {:.1}",
@@ -350,12 +486,23 @@ pub async fn run(options: &Options) -> Result<(), String> {
         && !options.in_process
     {
         // What the node would sustain with every core to itself, at this cost per send.
-        let per_send = cpu.as_secs_f64() / driven.latencies.len().max(1) as f64;
+        let per_send = cpu.as_secs_f64() / sends;
         println!(
             "node CPU: {:.2} s over {elapsed:.1} s ({:.0}% of one core), {:.1} us per acknowledged send",
             cpu.as_secs_f64(),
             cpu.as_secs_f64() / elapsed * 100.0,
             per_send * 1e6
+        );
+    }
+    if let Some(cpu) = own_cpu
+        && !options.in_process
+    {
+        // The load client shares the machine: what it costs is taken from the node.
+        println!(
+            "load client CPU: {:.2} s ({:.0}% of one core), {:.1} us per acknowledged send",
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() / elapsed * 100.0,
+            cpu.as_secs_f64() / sends * 1e6
         );
     }
     Ok(())

@@ -144,17 +144,7 @@ impl Target {
     /// The CPU time the node's threads have used so far, when its process is known (summed
     /// from each thread's `schedstat`, in nanoseconds).
     pub fn cpu(&self) -> Option<Duration> {
-        let threads = std::fs::read_dir(format!("/proc/{}/task", self.pid?)).ok()?;
-        let mut total = 0u64;
-        for thread in threads.flatten() {
-            let stat = std::fs::read_to_string(thread.path().join("schedstat")).unwrap_or_default();
-            total += stat
-                .split_whitespace()
-                .next()
-                .and_then(|ns| ns.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-        Some(Duration::from_nanos(total))
+        process_cpu(self.pid?)
     }
 
     /// The node's resident memory in bytes, when its process is known.
@@ -164,6 +154,22 @@ impl Target {
         let kilobytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kilobytes * 1024)
     }
+}
+
+/// The CPU time a process's threads have used so far, summed from each thread's `schedstat`
+/// (in nanoseconds).
+pub fn process_cpu(pid: u32) -> Option<Duration> {
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0u64;
+    for thread in threads.flatten() {
+        let stat = std::fs::read_to_string(thread.path().join("schedstat")).unwrap_or_default();
+        total += stat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(Duration::from_nanos(total))
 }
 
 impl Drop for Target {
