@@ -3,6 +3,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::fmt::Write;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -136,53 +137,136 @@ fn chat(c: &mut Criterion) {
 /// the first messages after a catch-up, whose cost grows with the rows just sent.
 fn steady(c: &mut Criterion) {
     let _ = c;
-    let command = Arc::new(
-        json!({"command": "send", "who": {"agent": "user0", "authority": "bench"}, "channel": "say", "message": {"what": "hello there"}, "timestamp": 5}),
-    );
+    if !selected("steady") {
+        return;
+    }
     for (rows, viewers) in [(0, 100), (1000, 100), (10_000, 100), (100_000, 100)] {
-        let (mut document, views) = connected(CHAT, viewers);
-        for _ in 0..rows {
-            document.execute_shared(Arc::clone(&command)).expect("fill");
-        }
-        let message = |document: &mut Document| {
-            document.execute_shared(Arc::clone(&command)).expect("say");
-            for view in &views {
-                black_box(document.view_delta_text(*view).expect("delta"));
-            }
-        };
-        for _ in 0..100 {
-            message(&mut document);
-        }
-        let messages = 2000;
-        let start = Instant::now();
-        for _ in 0..messages {
-            message(&mut document);
-        }
-        let spent = start.elapsed();
+        let cost = steady_cost(rows, viewers, 2000);
         println!(
             "steady: {rows} rows, {viewers} viewers: {:.0} messages/s ({:.1} µs a message)",
-            f64::from(messages) / spent.as_secs_f64(),
-            spent.as_secs_f64() * 1e6 / f64::from(messages)
+            1e6 / cost,
+            cost
         );
     }
 }
 
+/// How the cost of a chat message grows with the rows already in the room and with the
+/// viewers receiving it, printed as a table of µs per message (steady cost, as above).
+fn growth(c: &mut Criterion) {
+    let _ = c;
+    if !selected("growth") {
+        return;
+    }
+    let rows = [0usize, 1000, 10_000, 100_000];
+    let viewers = [1usize, 10, 100, 1000];
+    println!("growth: µs per chat message (rows down, viewers across)");
+    let mut header = format!("{:>8}", "rows");
+    for count in viewers {
+        let _ = write!(header, " | {:>9}", format!("{count} views"));
+    }
+    println!("{header}");
+    for count in rows {
+        let mut line = format!("{count:>8}");
+        for watching in viewers {
+            // Fewer messages where each costs more, so every cell takes a similar time.
+            let messages = (200_000 / (watching + 10)).clamp(200, 4000) as u32;
+            let _ = write!(line, " | {:>9.1}", steady_cost(count, watching, messages));
+        }
+        println!("{line}");
+    }
+}
+
+/// The µs a chat message costs with every view's delta taken, in a room of `rows` lines and
+/// `viewers` views that have caught up, over `messages` messages after 100 unmeasured ones.
+fn steady_cost(rows: usize, viewers: usize, messages: u32) -> f64 {
+    let command = Arc::new(
+        json!({"command": "send", "who": {"agent": "user0", "authority": "bench"}, "channel": "say", "message": {"what": "hello there"}, "timestamp": 5}),
+    );
+    let (mut document, views) = connected(CHAT, viewers);
+    for _ in 0..rows {
+        document.execute_shared(Arc::clone(&command)).expect("fill");
+    }
+    for view in &views {
+        document.view_delta_text(*view).expect("sync");
+    }
+    let message = |document: &mut Document| {
+        document.execute_shared(Arc::clone(&command)).expect("say");
+        for view in &views {
+            black_box(document.view_delta_text(*view).expect("delta"));
+        }
+    };
+    for _ in 0..100 {
+        message(&mut document);
+    }
+    let start = Instant::now();
+    for _ in 0..messages {
+        message(&mut document);
+    }
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(messages)
+}
+
+/// Whether a printed measurement was asked for: criterion's filter (the first argument that is
+/// not an option or an option's value) names it, or there is no filter.
+fn selected(name: &str) -> bool {
+    const WITH_VALUE: [&str; 12] = [
+        "--warm-up-time",
+        "--measurement-time",
+        "--profile-time",
+        "--sample-size",
+        "--save-baseline",
+        "--baseline",
+        "--load-baseline",
+        "--output-format",
+        "--color",
+        "--nresamples",
+        "--noise-threshold",
+        "--significance-level",
+    ];
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let mut index = 0;
+    while index < arguments.len() {
+        let argument = &arguments[index];
+        if WITH_VALUE.contains(&argument.as_str()) {
+            index += 2;
+            continue;
+        }
+        if !argument.starts_with('-') {
+            return name.contains(argument.as_str());
+        }
+        index += 1;
+    }
+    true
+}
+
 /// Memory of an idle document holding `rows` rows of five fields: the growth of the process's
-/// heap while building it, printed once (criterion measures time, not memory).
+/// heap while building it, printed once (criterion measures time, not memory). The compiled
+/// program is shared by every document of it, so it is counted apart: "per row" is what the
+/// document holds beyond the empty one, divided by its rows.
 fn memory(c: &mut Criterion) {
     let _ = c;
-    for rows in [1000usize, 10_000] {
+    if !selected("memory") {
+        return;
+    }
+    let before = allocated();
+    let program = compile("bench.a", ROWS).expect("compiles");
+    let loaded = adama_runtime::Loaded::new(program);
+    println!("memory: the program: {} bytes", allocated() - before);
+    let command = json!({"command": "send", "who": {"agent": "?", "authority": "?"}, "channel": "add", "message": {"a": 1, "b": "some text", "c": 2.5, "d": true}, "timestamp": 5});
+    for rows in [1000usize, 10_000, 100_000] {
         let before = allocated();
-        let mut document = constructed(ROWS);
-        let command = json!({"command": "send", "who": {"agent": "?", "authority": "?"}, "channel": "add", "message": {"a": 1, "b": "some text", "c": 2.5, "d": true}, "timestamp": 5});
+        let mut document =
+            Document::of_loaded(Arc::clone(&loaded), "bench", "doc").expect("document");
+        document
+            .execute_batch(&json!({"command": "construct", "who": {"agent": "?", "authority": "?"}, "arg": {}, "timestamp": 0}))
+            .expect("construct");
+        let empty = allocated() - before;
         for _ in 0..rows {
             document.execute(&command).expect("add");
         }
-        let after = allocated();
+        let held = allocated() - before;
         println!(
-            "memory: {rows} rows of 5 fields: {} bytes ({} bytes per row)",
-            after - before,
-            (after - before) / rows
+            "memory: {rows} rows of 5 fields: {held} bytes, the empty document {empty} bytes ({} bytes per row)",
+            (held - empty) / rows
         );
         black_box(&document);
     }
@@ -257,5 +341,5 @@ fn script(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, memory, steady, counter, chat, script);
+criterion_group!(benches, memory, steady, growth, counter, chat, script);
 criterion_main!(benches);

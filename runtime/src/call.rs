@@ -713,7 +713,7 @@ impl Document {
         if !data.alive {
             return;
         }
-        if let Parent::Row { table } = data.parent {
+        if let Parent::Row { table } = data.parent() {
             let id_slot = self.program.records[data.layout].id_slot;
             let id = id_slot.map_or(0, |slot| self.store.get(record, slot).as_int());
             self.store.delete_row(table, id);

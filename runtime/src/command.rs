@@ -318,11 +318,54 @@ pub fn is_redacted(command: &Json) -> bool {
 }
 
 /// A field of a JSON object. Commands and principals have a handful of fields, which a walk
-/// compares faster than a lookup hashes one name.
+/// compares faster than a lookup hashes one name; names are a few bytes, compared in place
+/// rather than through a call to `memcmp` per key of the same length.
 pub(crate) fn field<'a>(json: &'a Json, name: &str) -> Option<&'a Json> {
     json.as_object()?
         .iter()
-        .find_map(|(key, value)| (key == name).then_some(value))
+        .find_map(|(key, value)| same_text(key, name).then_some(value))
+}
+
+/// Whether two short texts (field names, origins) are equal, compared in place: a call to
+/// `memcmp` costs more than the few bytes it would compare, even none.
+pub(crate) fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+/// A `send` read in place: the fields of [`Command::Send`], borrowed from the command rather
+/// than copied (the message may be large, and a send is the command a document runs most).
+#[derive(Debug)]
+pub(crate) struct SendFields<'a> {
+    /// The sender's agent and authority, `?` where missing.
+    pub who: Option<(&'a str, &'a str)>,
+    pub timestamp: Option<i64>,
+    pub channel: Option<&'a str>,
+    pub message: Option<&'a Json>,
+    pub marker: Option<&'a str>,
+}
+
+impl SendFields<'_> {
+    /// A command's fields when it is a `send`, read as leniently as [`Command::parse`] reads them.
+    pub(crate) fn of(json: &Json) -> Option<SendFields<'_>> {
+        if field(json, "command").and_then(Json::as_str) != Some("send") {
+            return None;
+        }
+        fn text<'a>(json: &'a Json, name: &str) -> Option<&'a str> {
+            field(json, name).and_then(Json::as_str)
+        }
+        Some(SendFields {
+            who: field(json, "who").map(|who| {
+                (
+                    text(who, "agent").unwrap_or("?"),
+                    text(who, "authority").unwrap_or("?"),
+                )
+            }),
+            timestamp: field(json, "timestamp").and_then(lenient::long_of),
+            channel: text(json, "channel"),
+            message: field(json, "message"),
+            marker: text(json, "marker"),
+        })
+    }
 }
 
 /// Field readers that never fail: a value of the wrong kind reads as missing.
@@ -403,6 +446,46 @@ mod tests {
                 marker: None,
             }
         );
+    }
+
+    #[test]
+    fn a_send_read_in_place_reads_what_parsing_reads() {
+        let sends = [
+            json!({"command": "send", "channel": 4, "message": null, "timestamp": "25", "who": "nobody"}),
+            json!({"command": "send", "channel": "say", "message": {"what": "hi"}, "marker": "m1",
+                "timestamp": 7, "who": {"agent": "a", "authority": "b"}}),
+            json!({"command": "send", "who": {"agent": "a"}}),
+        ];
+        for json in sends {
+            let Ok(Command::Send {
+                origin,
+                channel,
+                message,
+                marker,
+            }) = Command::parse(&json)
+            else {
+                panic!("a send: {json}");
+            };
+            let send = SendFields::of(&json).expect("read in place");
+            let who = send
+                .who
+                .map(|(agent, authority)| Principal::new(agent, authority));
+            assert_eq!(who, origin.who, "{json}");
+            assert_eq!(send.timestamp, origin.timestamp, "{json}");
+            assert_eq!(send.channel, channel.as_deref(), "{json}");
+            assert_eq!(send.message, message.as_ref(), "{json}");
+            assert_eq!(send.marker, marker.as_deref(), "{json}");
+        }
+        assert!(SendFields::of(&json!({"command": "connect"})).is_none());
+        assert!(SendFields::of(&json!({"channel": "say"})).is_none());
+    }
+
+    #[test]
+    fn short_texts_compare_in_place() {
+        assert!(same_text("", ""));
+        assert!(same_text("origin", "origin"));
+        assert!(!same_text("origin", "origio"));
+        assert!(!same_text("ip", "ipx"));
     }
 
     #[test]

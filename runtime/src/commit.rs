@@ -232,7 +232,7 @@ impl Document {
         }
         for record in &journal.dirty {
             let row = &self.store.records[*record as usize];
-            if row.parent
+            if row.parent()
                 != (crate::store::Parent::Row {
                     table: crate::value::TableRef(table),
                 })

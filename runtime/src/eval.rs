@@ -89,7 +89,7 @@ impl Document {
                     tracker.push(Dep::Slot {
                         record: record.0,
                         slot,
-                        generation: data.generation(slot).unwrap_or(0),
+                        generation: self.store.generation(record.0, slot).unwrap_or(0),
                     });
                 }
                 Ok(data.slots[slot as usize].clone())
@@ -114,9 +114,7 @@ impl Document {
                 generation,
             } => self
                 .store
-                .records
-                .get(record as usize)
-                .and_then(|data| data.generation(slot))
+                .generation(record, slot)
                 .is_some_and(|current| current == generation),
             Dep::Table { table, generation } => {
                 self.store.tables[table as usize].generation == generation

@@ -42,6 +42,7 @@ mod script;
 mod stamps;
 mod statics;
 mod store;
+mod table_rows;
 mod testing;
 mod text;
 mod transaction;

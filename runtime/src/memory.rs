@@ -44,6 +44,18 @@ pub(crate) fn value_bytes(value: &Value) -> u64 {
 /// keys too); a JSON value likewise, node by node. A record or table in a slot costs one value:
 /// records are counted when they are made.
 pub(crate) fn held_bytes(value: &Value) -> u64 {
+    // Most written values hold nothing: they are counted without the walk's stacks.
+    match value {
+        Value::Str(text) | Value::Label(text) => return VALUE_BYTES + text.len() as u64,
+        Value::List(_)
+        | Value::NativeTable(_)
+        | Value::Map(_)
+        | Value::Message(_)
+        | Value::Maybe(Some(_))
+        | Value::Dynamic(_)
+        | Value::Asset(_) => {}
+        _ => return VALUE_BYTES,
+    }
     // Iterative: a client's JSON may nest deeply.
     let mut total = 0u64;
     let mut values = vec![value];

@@ -11,9 +11,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use indexmap::IndexMap;
-
 use crate::memory::{held_bytes, record_bytes};
+use crate::table_rows::Rows;
 use crate::value::{RecordRef, TableRef, Value};
 
 /// Where a record hangs in the document tree.
@@ -31,36 +30,65 @@ pub enum Parent {
     },
 }
 
-/// A record's data.
+/// A record's data. Kept small (32 bytes beside its slots): a document holds one per row.
 #[derive(Debug, Clone)]
 pub struct RecordData {
     pub layout: RecordId,
     pub slots: Box<[Value]>,
-    /// The generation of each slot's last write; empty until a transaction writes one (most
-    /// rows are never written after they are made, and every generation starts at 0).
-    gens: Box<[u64]>,
-    pub parent: Parent,
+    parent: PackedParent,
     pub alive: bool,
+    /// Whether a transaction wrote a slot: only then does the store keep the record's
+    /// generations (most rows are never written after they are made, and every generation
+    /// starts at 0).
+    written: bool,
+}
+
+/// A [`Parent`] in two words: `(record, slot)` for a field, `(table, ROW)` for a row and
+/// `(NONE, NONE)` for the root (no record has `u32::MAX` slots).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PackedParent {
+    owner: u32,
+    slot: u32,
+}
+
+impl PackedParent {
+    const NONE: u32 = u32::MAX;
+
+    fn pack(parent: Parent) -> PackedParent {
+        match parent {
+            Parent::Root => PackedParent {
+                owner: Self::NONE,
+                slot: Self::NONE,
+            },
+            Parent::Field { record, slot } => PackedParent {
+                owner: record.0,
+                slot,
+            },
+            Parent::Row { table } => PackedParent {
+                owner: table.0,
+                slot: Self::NONE,
+            },
+        }
+    }
+
+    fn unpack(self) -> Parent {
+        match (self.owner, self.slot) {
+            (Self::NONE, Self::NONE) => Parent::Root,
+            (table, Self::NONE) => Parent::Row {
+                table: TableRef(table),
+            },
+            (record, slot) => Parent::Field {
+                record: RecordRef(record),
+                slot,
+            },
+        }
+    }
 }
 
 impl RecordData {
-    /// The generation of a slot's last write; `None` for a slot the record does not have (a
-    /// freed record has none).
-    pub fn generation(&self, slot: u32) -> Option<u64> {
-        let slot = slot as usize;
-        (slot < self.slots.len()).then(|| self.gens.get(slot).copied().unwrap_or(0))
-    }
-
-    /// The newest generation of any slot.
-    pub fn newest(&self) -> u64 {
-        self.gens.iter().copied().max().unwrap_or(0)
-    }
-
-    fn set_generation(&mut self, slot: u32, generation: u64) {
-        if self.gens.is_empty() {
-            self.gens = vec![0; self.slots.len()].into_boxed_slice();
-        }
-        self.gens[slot as usize] = generation;
+    /// Where the record hangs in the document tree.
+    pub fn parent(&self) -> Parent {
+        self.parent.unpack()
     }
 }
 
@@ -68,9 +96,7 @@ impl RecordData {
 #[derive(Debug, Clone)]
 pub struct TableData {
     pub layout: RecordId,
-    /// Keyed by id with a fast hash: the document assigns ids (or reads back its own stored
-    /// ones), so no client picks keys to collide.
-    pub rows: IndexMap<i32, RecordRef, rustc_hash::FxBuildHasher>,
+    pub rows: Rows,
     pub owner: RecordRef,
     /// Bumped when a row is added or removed.
     pub generation: u64,
@@ -141,6 +167,8 @@ pub struct Store {
     /// The generation of the last write to any record of each layout: a view skips an unchanged
     /// list of rows without walking it when no row of its layout was written since.
     pub layout_clock: Vec<u64>,
+    /// The generation of each slot's last write, for the records a transaction wrote.
+    gens: HashMap<u32, Box<[u64]>>,
     /// The estimated bytes the records hold (see `crate::memory`), and that figure as the last
     /// committed transaction left it (what a rollback returns to).
     held: u64,
@@ -156,20 +184,65 @@ impl Store {
         &self.records[record.0 as usize].slots[slot as usize]
     }
 
+    /// The generation of a slot's last write; `None` for a record or slot the store does not
+    /// have (a freed record has no slots).
+    pub fn generation(&self, record: u32, slot: u32) -> Option<u64> {
+        let data = self.records.get(record as usize)?;
+        let index = slot as usize;
+        (index < data.slots.len()).then(|| {
+            if data.written {
+                self.gens
+                    .get(&record)
+                    .and_then(|gens| gens.get(index).copied())
+                    .unwrap_or(0)
+            } else {
+                0
+            }
+        })
+    }
+
+    /// The newest generation of any slot of a record.
+    pub fn newest(&self, record: RecordRef) -> u64 {
+        if !self.records[record.0 as usize].written {
+            return 0;
+        }
+        self.gens
+            .get(&record.0)
+            .and_then(|gens| gens.iter().copied().max())
+            .unwrap_or(0)
+    }
+
+    fn set_generation(&mut self, record: u32, slot: u32, generation: u64) {
+        let data = &mut self.records[record as usize];
+        data.written = true;
+        let len = data.slots.len();
+        let gens = self
+            .gens
+            .entry(record)
+            .or_insert_with(|| vec![0; len].into_boxed_slice());
+        gens[slot as usize] = generation;
+    }
+
     /// Allocates a record (not journaled: used while building a fresh document).
     pub fn alloc(&mut self, layout: RecordId, slots: Vec<Value>, parent: Parent) -> RecordRef {
         self.held += record_bytes(slots.len()) + slots.iter().map(held_bytes).sum::<u64>();
         let data = RecordData {
             layout,
             slots: slots.into_boxed_slice(),
-            gens: Box::default(),
-            parent,
+            parent: PackedParent::pack(parent),
             alive: true,
+            written: false,
         };
         if let Some(index) = self.free.pop() {
             self.records[index as usize] = data;
             RecordRef(index)
         } else {
+            if self.records.len() == self.records.capacity() {
+                // Grown by an eighth, not doubled: a document of many rows would otherwise
+                // carry up to as many empty places as rows (large blocks grow in place).
+                let more = (self.records.len() / 8).max(16);
+                self.records.reserve_exact(more);
+            }
             self.records.push(data);
             RecordRef((self.records.len() - 1) as u32)
         }
@@ -186,7 +259,7 @@ impl Store {
     pub fn add_table(&mut self, layout: RecordId, owner: RecordRef) -> TableRef {
         self.tables.push(TableData {
             layout,
-            rows: IndexMap::default(),
+            rows: Rows::default(),
             owner,
             generation: 0,
             listed: None,
@@ -207,7 +280,7 @@ impl Store {
         self.held += held_bytes(&value);
         let old = std::mem::replace(&mut data.slots[slot as usize], value);
         self.held = self.held.saturating_sub(held_bytes(&old));
-        data.set_generation(slot, generation);
+        self.set_generation(record.0, slot, generation);
         // A record created in this transaction is new to every view, so filling it does not
         // make views re-walk the rows of its layout they already hold.
         if self.journal.fresh.is_empty() || !self.journal.fresh.contains(&record.0) {
@@ -240,7 +313,7 @@ impl Store {
             if !self.journal.dirty.insert(record.0) {
                 return;
             }
-            match self.records[record.0 as usize].parent {
+            match self.records[record.0 as usize].parent() {
                 Parent::Root => return,
                 Parent::Field { record: owner, .. } => record = owner,
                 Parent::Row { table } => record = self.tables[table.0 as usize].owner,
@@ -306,12 +379,7 @@ impl Store {
             Some(mut listed) => {
                 let len = listed.rows.len();
                 if len < rows.len() {
-                    // Indexed, not skipped: skipping walks every row before.
-                    let added = rows
-                        .get_range(len..)
-                        .into_iter()
-                        .flat_map(|slice| slice.values())
-                        .map(|record| Value::Record(*record));
+                    let added = rows.records_in(len..rows.len()).map(Value::Record);
                     match Arc::get_mut(&mut listed.rows) {
                         Some(list) => list.extend(added),
                         None => {
@@ -352,9 +420,8 @@ impl Store {
             if let Some(clock) = self.layout_clock.get_mut(layout) {
                 *clock = generation;
             }
-            let data = &mut self.records[record as usize];
-            data.slots[slot as usize] = old;
-            data.set_generation(slot, generation);
+            self.records[record as usize].slots[slot as usize] = old;
+            self.set_generation(record, slot, generation);
         }
         for (table, changes) in journal.rows {
             let data = &mut self.tables[table as usize];
@@ -427,7 +494,9 @@ impl Store {
         let data = &mut self.records[record.0 as usize];
         data.alive = false;
         data.slots = Box::default();
-        data.gens = Box::default();
+        if std::mem::take(&mut data.written) {
+            self.gens.remove(&record.0);
+        }
         self.free.push(record.0);
         self.freed.push(record.0);
     }

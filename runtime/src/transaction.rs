@@ -7,7 +7,7 @@ use adama_compiler::ir::{PolicyRef, Program};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
-use crate::command::Command;
+use crate::command::{Command, SendFields};
 use crate::commit::diff_meta;
 use crate::document::{Document, QueuedMessage};
 use crate::error::{Fault, codes};
@@ -233,32 +233,34 @@ impl Document {
 
     /// Runs one command as one transaction, keeping the caller's command in the record.
     pub fn execute_shared(&mut self, shared: Arc<Json>) -> Result<TransactionRecord, CommandError> {
-        if crate::command::is_redacted(&shared) {
-            return Err(CommandError::new(
-                codes::SECRET_REDACTED,
-                "this command's secret was taken out when it was logged, so it cannot run \
-                 again; apply the redo of its record instead",
-            ));
-        }
-        let command = Command::parse(&shared)?;
-        fn text<'a>(json: &'a Json, name: &str) -> &'a str {
-            crate::command::field(json, name)
-                .and_then(Json::as_str)
-                .unwrap_or("")
-        }
-        // Most commands come from where the last one came from: the context is kept then.
-        let same_context = |context: &Json| {
-            ["origin", "ip"].iter().all(|name| {
-                crate::command::field(context, name).and_then(Json::as_str)
-                    == Some(text(&shared, name))
-            })
+        // A send, the command run most, is read in place; any other is parsed.
+        let command = match SendFields::of(&shared) {
+            Some(send) => {
+                self.keep_request_context(&shared);
+                let who = send
+                    .who
+                    .map(|(agent, authority)| Principal::new(agent, authority));
+                let (redo, undo) = self.send(
+                    send.channel,
+                    send.message,
+                    send.marker,
+                    sender(who),
+                    send.timestamp,
+                )?;
+                return Ok(self.record(shared, redo, undo, None));
+            }
+            None => {
+                if crate::command::is_redacted(&shared) {
+                    return Err(CommandError::new(
+                        codes::SECRET_REDACTED,
+                        "this command's secret was taken out when it was logged, so it cannot \
+                         run again; apply the redo of its record instead",
+                    ));
+                }
+                Command::parse(&shared)?
+            }
         };
-        if !same_context(&self.request_context) {
-            self.request_context = Arc::new(serde_json::json!({
-                "origin": text(&shared, "origin"),
-                "ip": text(&shared, "ip"),
-            }));
-        }
+        self.keep_request_context(&shared);
         let mut response = None;
         let (redo, undo) = match command {
             Command::Construct {
@@ -274,9 +276,9 @@ impl Document {
                 message,
                 marker,
             } => self.send(
-                channel,
-                message,
-                marker,
+                channel.as_deref(),
+                message.as_ref(),
+                marker.as_deref(),
                 sender(origin.who),
                 origin.timestamp,
             ),
@@ -334,14 +336,42 @@ impl Document {
         }?;
         // The record keeps no secret of the command (a replay applies its redo instead).
         let logged = crate::command::redact(&shared).map_or(shared, Arc::new);
-        Ok(TransactionRecord {
+        Ok(self.record(logged, redo, undo, response))
+    }
+
+    /// Sets `@context` from a command's `origin` and `ip`. Most commands come from where the
+    /// last one came from: the context is kept then.
+    fn keep_request_context(&mut self, command: &Json) {
+        fn text<'a>(json: &'a Json, name: &str) -> &'a str {
+            crate::command::field(json, name)
+                .and_then(Json::as_str)
+                .unwrap_or("")
+        }
+        let (origin, ip) = (text(command, "origin"), text(command, "ip"));
+        let same = crate::command::same_text;
+        if !same(text(&self.request_context, "origin"), origin)
+            || !same(text(&self.request_context, "ip"), ip)
+        {
+            self.request_context = Arc::new(serde_json::json!({"origin": origin, "ip": ip}));
+        }
+    }
+
+    /// The record of a committed command.
+    fn record(
+        &self,
+        command: Arc<Json>,
+        redo: Json,
+        undo: Json,
+        response: Option<Json>,
+    ) -> TransactionRecord {
+        TransactionRecord {
             seq: self.meta.seq,
             time: self.meta.time,
-            command: logged,
+            command,
             redo,
             undo,
             response,
-        })
+        }
     }
 
     /// `apply`: merges a raw data patch into the stored document, as a transaction (what a
@@ -683,9 +713,9 @@ impl Document {
 
     fn send(
         &mut self,
-        channel: Option<String>,
-        message: Option<Json>,
-        marker: Option<String>,
+        channel: Option<&str>,
+        message: Option<&Json>,
+        marker: Option<&str>,
         who: Principal,
         timestamp: Option<i64>,
     ) -> Result<(Json, Json), CommandError> {
@@ -714,8 +744,8 @@ impl Document {
         };
         let program = Arc::clone(&self.program);
         let connected = self.meta.clients.values().any(|client| *client == who);
-        let handler = program.handlers.get(&channel);
-        let is_async = program.async_channels.contains_key(&channel);
+        let handler = program.handlers.get(channel);
+        let is_async = program.async_channels.contains_key(channel);
         if handler.is_none() && !is_async {
             return Err(CommandError::new(
                 codes::UNKNOWN_CHANNEL,
@@ -733,12 +763,12 @@ impl Document {
                 "the sender is not connected (connect first, declare the channel 'open', or allow it with the static 'send' policy)",
             ));
         }
-        let (index, array) = match (handler, program.async_channels.get(&channel)) {
+        let (index, array) = match (handler, program.async_channels.get(channel)) {
             (Some(handler), _) => (handler.message, handler.array),
             (None, Some(definition)) => (definition.message, definition.array),
             (None, None) => (None, false),
         };
-        if let Err(misfit) = self.check_channel_message(index, array, &message) {
+        if let Err(misfit) = self.check_channel_message(index, array, message) {
             return Err(CommandError::new(
                 codes::MESSAGE_MISFIT,
                 format!("the message sent to '{channel}' does not fit its type: {misfit}"),
@@ -758,7 +788,7 @@ impl Document {
                             "the channel's policy refused the sender",
                         ));
                     }
-                    document.run_handler(program, &channel, &who, &message)?;
+                    document.run_handler(program, channel, &who, message)?;
                     document.meta.seq += 1;
                     document.reseed_after();
                     Ok(())
@@ -769,12 +799,12 @@ impl Document {
                 Ok((_, redo, undo)) => Ok((redo, undo)),
                 Err(Fault::Blocked { .. }) => {
                     // The marker went with the handler's run; the queued message is another.
-                    self.queue_message(&channel, who, &message, None, timestamp)
+                    self.queue_message(channel, who, message, None, timestamp)
                 }
                 Err(fault) => Err(fault.into()),
             };
         }
-        self.queue_message(&channel, who, &message, marker_key, timestamp)
+        self.queue_message(channel, who, message, marker_key, timestamp)
     }
 
     /// Messages a handler enqueued become queued messages once a send or an invalidation

@@ -356,11 +356,12 @@ impl Document {
     }
 
     fn delta_parts_now(&mut self, view: ViewId) -> Result<Option<Parts>, Fault> {
-        let program = Arc::clone(&self.program);
-        let Some(entry) = self.views.open.get_mut(view) else {
+        if view >= self.views.open.len() {
             return Ok(None);
-        };
-        let viewer = Viewer {
+        }
+        // The program and the viewer are taken only where a walk needs them: a view in step
+        // with the shared mirror takes its delta without one, and reference counts are atomic.
+        let viewer_of = |entry: &View| Viewer {
             who: entry.who.clone(),
             state: Arc::clone(&entry.state),
             keeps_left: false,
@@ -370,6 +371,7 @@ impl Document {
         let (data, mirror) = if self.loaded.viewer_independent {
             let key = (self.store.clock, self.meta.time);
             if self.views.shared.key != Some(key) {
+                let program = Arc::clone(&self.program);
                 self.leave_behind_views_that_skipped_a_step();
                 let mut shared_mirror = self.views.shared.mirror.take();
                 let nobody = Viewer {
@@ -406,6 +408,8 @@ impl Document {
                 // A new view, or one that fell behind with its own mirror, is walked on its own
                 // once, after which it shows what the shared mirror shows.
                 _ => {
+                    let program = Arc::clone(&self.program);
+                    let viewer = viewer_of(&self.views.open[view]);
                     let walked =
                         self.diff_record(&program, &viewer, self.root, &mut mirror, true)?;
                     match (owed, walked) {
@@ -420,6 +424,8 @@ impl Document {
             self.views.open[view].shared_key = Some(key);
             (data, None)
         } else {
+            let program = Arc::clone(&self.program);
+            let viewer = viewer_of(&self.views.open[view]);
             let mut mirror = self.views.open[view].mirror.take();
             let data =
                 Data::of(self.diff_record(&program, &viewer, self.root, &mut mirror, true)?);
@@ -436,7 +442,7 @@ impl Document {
             let outstanding: Vec<Json> = self
                 .outstanding
                 .iter()
-                .filter(|ask| ask.who == viewer.who)
+                .filter(|ask| ask.who == self.views.open[view].who)
                 .map(|ask| {
                     let mut object = Map::new();
                     object.insert("id".into(), Json::from(ask.id));
@@ -541,7 +547,7 @@ impl Document {
         root: bool,
     ) -> Result<Option<Map<String, Json>>, Fault> {
         let layout_index = self.store.record(record).layout;
-        let newest = self.store.record(record).newest();
+        let newest = self.store.newest(record);
         if let Some(Mirror::Object { seen, .. }) = mirror
             && !root
             && *seen >= newest
@@ -1075,7 +1081,7 @@ impl Document {
     /// table's own (see `Store::row_list`), else the list itself.
     fn walked(&self, items: &Arc<Vec<Value>>) -> Walked {
         if let Some(Value::Record(first)) = items.first()
-            && let crate::store::Parent::Row { table } = self.store.record(*first).parent
+            && let crate::store::Parent::Row { table } = self.store.record(*first).parent()
             && let Some(listed) = &self.store.tables[table.0 as usize].listed
             && Arc::ptr_eq(&listed.rows, items)
         {
