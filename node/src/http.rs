@@ -156,7 +156,12 @@ async fn deploy(
     }
     match crate::upgrade::deploy_text(&node, &space, body).await {
         Ok(()) => text("text/plain; charset=utf-8", "deployed".into()),
-        Err(errors) => (StatusCode::BAD_REQUEST, errors).into_response(),
+        Err(crate::upgrade::DeployError::Rejected(errors)) => {
+            (StatusCode::BAD_REQUEST, errors).into_response()
+        }
+        Err(crate::upgrade::DeployError::Unfinished(error)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, error).into_response()
+        }
     }
 }
 

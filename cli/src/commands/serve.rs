@@ -299,6 +299,7 @@ pub fn run(args: &ServeArgs) -> Outcome {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {
                 let _ = writeln!(std::io::stdout(), "stopping");
+                running.node.shutdown().await;
                 Outcome::Clean
             }
             _ = running.task => Outcome::Failure,

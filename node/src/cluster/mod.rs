@@ -6,7 +6,9 @@
 //!
 //! See `docs/cluster.md`.
 
+pub mod code;
 pub mod config;
+mod deploy;
 pub mod log_store;
 pub mod network;
 mod proposer;
@@ -29,6 +31,7 @@ use openraft::async_runtime::WatchReceiver;
 use openraft::{BasicNode, Raft, ReadPolicy, ServerState};
 
 pub use config::{ClusterFile, partition_of};
+pub use deploy::DeployBody;
 use log_store::LogStore;
 use network::NetworkFactory;
 use proposer::Proposer;
@@ -78,6 +81,8 @@ pub struct Cluster {
     pub node_id: u64,
     pub file: ClusterFile,
     groups: HashMap<u32, Group>,
+    /// The code each partition's log deployed.
+    pub code: Arc<code::CodeBook>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -114,6 +119,7 @@ impl Cluster {
     pub async fn start(
         config: ClusterConfig,
         store: Arc<RedbStore>,
+        budgets: HashMap<String, crate::engine::MemoryBudget>,
     ) -> Result<Arc<Cluster>, String> {
         let ClusterConfig { node_id, file } = config;
         if !file.nodes.contains_key(&node_id) {
@@ -123,6 +129,7 @@ impl Cluster {
             ));
         }
         let raft_config = raft_config()?;
+        let code = Arc::new(code::CodeBook::new(file.partitions, budgets));
         let mut groups = HashMap::new();
         for partition in file.partitions_of(node_id) {
             let log = LogStore::new(store.database(), partition).map_err(|error| {
@@ -131,7 +138,15 @@ impl Cluster {
             let machine = StateMachine::open(Arc::clone(&store), partition, file.partitions)
                 .map_err(|error| {
                     format!("cannot open the state of partition {partition}: {error}")
-                })?;
+                })?
+                .with_code(Arc::clone(&code));
+            // The code the partition's log deployed, as applied before this start.
+            let deployed = machine.deployed_code().map_err(|error| {
+                format!("cannot read the code of partition {partition}: {error}")
+            })?;
+            for (space, source) in &deployed {
+                code.deployed(partition, space, source).await;
+            }
             let raft = Raft::new(
                 node_id,
                 Arc::clone(&raft_config),
@@ -177,6 +192,7 @@ impl Cluster {
             node_id,
             file,
             groups,
+            code,
         }))
     }
 
@@ -206,7 +222,11 @@ impl Cluster {
     /// Where requests for `document` (`space/key`) go now. Waits (boundedly) while the
     /// partition elects a leader; on the leader, until its store holds every committed entry.
     pub async fn route(&self, document: &str) -> Result<Route, String> {
-        let partition = self.partition_of(document);
+        self.route_partition(self.partition_of(document)).await
+    }
+
+    /// Where requests for a partition's documents go now (see [`Cluster::route`]).
+    pub async fn route_partition(&self, partition: u32) -> Result<Route, String> {
         let Some(group) = self.groups.get(&partition) else {
             let first = self.file.members(partition)[0];
             return self

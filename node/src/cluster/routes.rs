@@ -1,5 +1,6 @@
 //! The routes other members call, on the node's own address: `POST /~cluster/<partition>/append`,
-//! `/vote` and `/snapshot` (openraft's messages as JSON), and `GET /~cluster/status`. Only the
+//! `/vote` and `/snapshot` (openraft's messages as JSON), `/deploy` (new code for the
+//! partition), and `GET /~cluster/status`. Only the
 //! addresses of the cluster file's nodes may call them.
 
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ pub fn routes() -> Router<Arc<Node>> {
         .route("/~cluster/{partition}/append", post(append))
         .route("/~cluster/{partition}/vote", post(vote))
         .route("/~cluster/{partition}/snapshot", post(snapshot))
+        .route("/~cluster/{partition}/deploy", post(deploy))
 }
 
 /// Why a call was not taken: a status and words for the caller.
@@ -144,6 +146,22 @@ async fn snapshot(
         Ok::<_, Refusal>(json(
             &raft.install_full_snapshot(request.vote, snapshot).await,
         ))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// New code for a partition, from the member a deploy reached: proposed here when this node
+/// leads the partition, else passed on to its leader.
+async fn deploy(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(partition): Path<u32>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let request: super::DeployBody = parse(&body)?;
+        Ok::<_, Refusal>(json(&cluster.deploy_forwarded(partition, &request).await))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }

@@ -6,6 +6,7 @@
 //! A snapshot is the partition's documents as the store holds them (each as one whole stored
 //! document at its last index) and their wake-ups.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use redb::{Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTr
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use super::code::CodeBook;
 use super::config::partition_of;
 use super::types::{Applied, ReplicatedWrite, TypeConfig};
 use crate::store::redb::RedbStore;
@@ -26,6 +28,8 @@ use crate::store::{Store, StoreError, Write};
 const RAFT_APPLIED: TableDefinition<u32, &[u8]> = TableDefinition::new("raft_applied");
 /// partition → the latest snapshot ([`StoredSnapshot`]) as JSON.
 const RAFT_SNAPSHOT: TableDefinition<u32, &[u8]> = TableDefinition::new("raft_snapshot");
+/// (partition, space) → the source the partition's log deployed last for the space.
+const RAFT_CODE: TableDefinition<(u32, &str), &str> = TableDefinition::new("raft_code");
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct AppliedState {
@@ -38,6 +42,9 @@ struct AppliedState {
 pub struct PartitionSnapshot {
     pub documents: Vec<SnapshotDocument>,
     pub wakes: Vec<(String, i64)>,
+    /// Space → the source the partition's log deployed last.
+    #[serde(default)]
+    pub code: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +76,8 @@ pub struct StateMachine {
     partition: u32,
     partitions: u32,
     state: AppliedState,
+    /// Where applied deploys take effect on this node; without it they are only kept.
+    code: Option<Arc<CodeBook>>,
 }
 
 impl StateMachine {
@@ -81,6 +90,7 @@ impl StateMachine {
         let write = db.begin_write().map_err(other)?;
         write.open_table(RAFT_APPLIED).map_err(other)?;
         write.open_table(RAFT_SNAPSHOT).map_err(other)?;
+        write.open_table(RAFT_CODE).map_err(other)?;
         write.commit().map_err(other)?;
         let read = db.begin_read().map_err(other)?;
         let table = read.open_table(RAFT_APPLIED).map_err(other)?;
@@ -93,7 +103,65 @@ impl StateMachine {
             partition,
             partitions,
             state,
+            code: None,
         })
+    }
+
+    /// Applied deploys change the code of this node's documents through `code`.
+    pub fn with_code(self, code: Arc<CodeBook>) -> StateMachine {
+        StateMachine {
+            code: Some(code),
+            ..self
+        }
+    }
+
+    /// Space → the source this partition's log deployed last, as applied here.
+    pub fn deployed_code(&self) -> io::Result<BTreeMap<String, String>> {
+        let read = self.store.database().begin_read().map_err(other)?;
+        let table = read.open_table(RAFT_CODE).map_err(other)?;
+        let mut code = BTreeMap::new();
+        for row in table
+            .range((self.partition, "")..(self.partition + 1, ""))
+            .map_err(other)?
+        {
+            let (key, source) = row.map_err(other)?;
+            code.insert(key.value().1.to_owned(), source.value().to_owned());
+        }
+        Ok(code)
+    }
+
+    /// Keeps deployed sources in the transaction that applies them; `replace` first forgets
+    /// the partition's earlier ones (a snapshot's code is the whole).
+    fn record_code(
+        &self,
+        transaction: &mut WriteTransaction,
+        code: &[(&str, &str)],
+        replace: bool,
+    ) -> Result<(), StoreError> {
+        if code.is_empty() && !replace {
+            return Ok(());
+        }
+        let mut table = transaction.open_table(RAFT_CODE).map_err(store_error)?;
+        if replace {
+            table
+                .retain_in((self.partition, "")..(self.partition + 1, ""), |_, _| false)
+                .map_err(store_error)?;
+        }
+        for (space, source) in code {
+            table
+                .insert((self.partition, *space), *source)
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    /// Makes applied deploys take effect here.
+    async fn take_code(&self, code: &[(String, String)]) {
+        if let Some(book) = &self.code {
+            for (space, source) in code {
+                book.deployed(self.partition, space, source).await;
+            }
+        }
     }
 
     /// Records the applied state in the transaction that applies the entries. The entries are
@@ -118,13 +186,19 @@ impl StateMachine {
     /// order, a record that does not decode) changes nothing but the applied state, the same on
     /// every member.
     fn commit(&self, writes: &[ReplicatedWrite], record_refusal: bool) -> io::Result<Applied> {
-        let converted: Result<Vec<Write>, StoreError> =
-            writes.iter().map(ReplicatedWrite::to_write).collect();
+        // A deploy is kept whatever happens to the document writes beside it.
+        let code = deploys(writes);
+        let record = |transaction: &mut WriteTransaction| {
+            self.record_state(transaction)?;
+            self.record_code(transaction, &code, false)
+        };
+        let converted: Result<Vec<Write>, StoreError> = writes
+            .iter()
+            .filter(|write| !matches!(write, ReplicatedWrite::Deploy { .. }))
+            .map(ReplicatedWrite::to_write)
+            .collect();
         let refused = match converted {
-            Ok(writes) => match self
-                .store
-                .commit_with(&writes, &|transaction| self.record_state(transaction))
-            {
+            Ok(writes) => match self.store.commit_with(&writes, &record) {
                 Ok(_) => return Ok(Applied::default()),
                 Err(StoreError::Io(error)) => return Err(io::Error::other(error)),
                 Err(refusal) => refusal.to_string(),
@@ -137,9 +211,7 @@ impl StateMachine {
             });
         }
         tracing::warn!(partition = self.partition, reason = %refused, "a replicated batch is refused by the store");
-        self.store
-            .commit_with(&[], &|transaction| self.record_state(transaction))
-            .map_err(other)?;
+        self.store.commit_with(&[], &record).map_err(other)?;
         Ok(Applied {
             refused: Some(refused),
         })
@@ -185,6 +257,7 @@ impl StateMachine {
             .into_iter()
             .filter(|(name, _)| self.in_partition(name))
             .collect();
+        snapshot.code = self.deployed_code()?;
         Ok(snapshot)
     }
 
@@ -234,10 +307,37 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
 /// The most entries applied in one store transaction.
 const MAX_APPLY_BATCH: usize = 256;
 
+/// The entries of a batch with what applying each answers, and the deploys the batch applied
+/// (space, source), in log order.
+type AppliedBatch = (
+    Vec<(
+        Option<openraft::storage::ApplyResponder<TypeConfig>>,
+        Applied,
+    )>,
+    Vec<(String, String)>,
+);
+
+/// The deploys among writes: (space, source).
+fn deploys(writes: &[ReplicatedWrite]) -> Vec<(&str, &str)> {
+    writes
+        .iter()
+        .filter_map(|write| match write {
+            ReplicatedWrite::Deploy { space, source } => Some((space.as_str(), source.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn owned(code: Vec<(&str, &str)>) -> Vec<(String, String)> {
+    code.into_iter()
+        .map(|(space, source)| (space.to_owned(), source.to_owned()))
+        .collect()
+}
+
 impl StateMachine {
     /// Applies entries in one transaction; when the store refuses the whole, each entry goes
     /// alone, so that only the refused one is refused (the same on every member).
-    fn apply_batch(&mut self, batch: Vec<EntryResponder<TypeConfig>>) -> io::Result<()> {
+    fn apply_batch(&mut self, batch: Vec<EntryResponder<TypeConfig>>) -> io::Result<AppliedBatch> {
         if batch.len() > 1 {
             let before = self.state.clone();
             let mut writes = Vec::new();
@@ -255,19 +355,23 @@ impl StateMachine {
                 }
             }
             if self.commit(&writes, false)?.refused.is_none() {
-                for (_, responder) in batch {
-                    if let Some(responder) = responder {
-                        responder.send(Applied::default());
-                    }
-                }
-                return Ok(());
+                let answers = batch
+                    .into_iter()
+                    .map(|(_, responder)| (responder, Applied::default()))
+                    .collect();
+                return Ok((answers, owned(deploys(&writes))));
             }
             self.state = before;
         }
+        let mut answers = Vec::with_capacity(batch.len());
+        let mut code = Vec::new();
         for (entry, responder) in batch {
             self.state.last_applied = Some(entry.log_id);
             let applied = match &entry.payload {
-                EntryPayload::Normal(proposal) => self.commit(&proposal.writes, true)?,
+                EntryPayload::Normal(proposal) => {
+                    code.extend(owned(deploys(&proposal.writes)));
+                    self.commit(&proposal.writes, true)?
+                }
                 EntryPayload::Membership(membership) => {
                     self.state.membership =
                         StoredMembership::new(Some(entry.log_id), membership.clone());
@@ -275,11 +379,9 @@ impl StateMachine {
                 }
                 EntryPayload::Blank => self.commit(&[], true)?,
             };
-            if let Some(responder) = responder {
-                responder.send(applied);
-            }
+            answers.push((responder, applied));
         }
-        Ok(())
+        Ok((answers, code))
     }
 }
 
@@ -306,7 +408,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     _ => break,
                 }
             }
-            self.apply_batch(batch)?;
+            let (answers, code) = self.apply_batch(batch)?;
+            // New code takes effect before the deploy is answered, so that the documents the
+            // leader loads from then on run it.
+            self.take_code(&code).await;
+            for (responder, applied) in answers {
+                if let Some(responder) = responder {
+                    responder.send(applied);
+                }
+            }
         }
         Ok(())
     }
@@ -365,9 +475,19 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             last_applied: meta.last_log_id,
             membership: meta.last_membership.clone(),
         };
+        let code: Vec<(&str, &str)> = snapshot
+            .code
+            .iter()
+            .map(|(space, source)| (space.as_str(), source.as_str()))
+            .collect();
         self.store
-            .commit_with(&writes, &|transaction| self.record_state(transaction))
+            .commit_with(&writes, &|transaction| {
+                self.record_state(transaction)?;
+                self.record_code(transaction, &code, true)
+            })
             .map_err(other)?;
+        let code = owned(code);
+        self.take_code(&code).await;
         self.save_snapshot(&StoredSnapshot {
             meta: meta.clone(),
             data: snapshot,

@@ -49,6 +49,12 @@ pub enum ReplicatedWrite {
         document: String,
         at: Option<i64>,
     },
+    /// New code for a space: the partition's documents run it from this point of the log on.
+    /// It changes no document store; the state machine keeps it beside the documents.
+    Deploy {
+        space: String,
+        source: String,
+    },
 }
 
 /// What applying an entry did. A refused batch (an append out of order, for instance, when a
@@ -98,6 +104,7 @@ impl ReplicatedWrite {
             | ReplicatedWrite::Snapshot { document, .. }
             | ReplicatedWrite::Delete { document }
             | ReplicatedWrite::Wake { document, .. } => document,
+            ReplicatedWrite::Deploy { space, .. } => space,
         }
     }
 
@@ -141,6 +148,11 @@ impl ReplicatedWrite {
                 document: Arc::from(document.as_str()),
                 at: *at,
             },
+            ReplicatedWrite::Deploy { space, .. } => {
+                return Err(StoreError::Io(format!(
+                    "the code of space '{space}' is not a document write"
+                )));
+            }
         })
     }
 }
