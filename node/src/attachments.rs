@@ -111,10 +111,16 @@ pub async fn keep_and_attach(
     let asset = json!({"id": id, "size": meta.size.to_string(), "name": meta.name,
         "type": meta.content_type, "md5": meta.md5, "sha384": meta.sha384, "@gc": "@yes"});
     let document = document_name(&space.name, key);
-    let store = Arc::clone(&node.store);
-    let (name, asset_id) = (document.clone(), id.clone());
-    let kept =
-        tokio::task::spawn_blocking(move || store.put_asset(&name, &asset_id, &meta, &bytes)).await;
+    let kept = match &node.cluster {
+        // In a cluster every member of the partition keeps the file.
+        Some(cluster) => Ok(cluster.keep_file(&document, &id, &meta, &bytes).await),
+        None => {
+            let store = Arc::clone(&node.store);
+            let (name, asset_id) = (document.clone(), id.clone());
+            tokio::task::spawn_blocking(move || store.put_asset(&name, &asset_id, &meta, &bytes))
+                .await
+        }
+    };
     if !matches!(kept, Ok(Ok(()))) {
         tracing::error!(%document, ?kept, "an uploaded file cannot be kept");
         return Err(codes::UPLOAD_NOT_STORED);
@@ -188,11 +194,18 @@ struct FormFile {
 pub async fn upload_form(
     axum::extract::State(node): axum::extract::State<Arc<Node>>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
-    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+    body: axum::body::Bytes,
 ) -> axum::response::Response {
+    use axum::extract::FromRequest;
     use axum::response::IntoResponse;
-    let Ok(mut form) = form else {
+    // The form is read from the body kept whole, so that in a cluster the same body can go on
+    // to the node that leads the document.
+    let mut request = axum::http::Request::new(axum::body::Body::from(body.clone()));
+    *request.headers_mut() = headers.clone();
+    let Ok(mut form) = axum::extract::Multipart::from_request(request, &()).await else {
         return refused(codes::UPLOAD_BAD_FORM);
     };
     let mut fields: HashMap<String, String> = HashMap::new();
@@ -257,6 +270,20 @@ pub async fn upload_form(
     };
     if key.is_empty() || key.len() > 511 || !key.chars().all(crate::protocol::valid_key_char) {
         return refused(codes::INVALID_KEY);
+    }
+    if let Some(cluster) = &node.cluster {
+        let incoming = crate::cluster::http_proxy::Incoming {
+            method: &method,
+            uri: &uri,
+            headers: &headers,
+            body,
+        };
+        if let Some(response) = cluster
+            .serve_http(&document_name(&space, &key), incoming)
+            .await
+        {
+            return response;
+        }
     }
     let Some(space) = node.space(&space) else {
         return refused(codes::SPACE_NOT_FOUND);

@@ -281,6 +281,7 @@ type Socket =
 pub struct Client {
     socket: Socket,
     next: i64,
+    pub space: String,
     pub key: String,
     pub stream: Option<i64>,
     /// The document's fields as the stream's deltas left them.
@@ -295,6 +296,7 @@ impl Client {
         Client {
             socket,
             next: 1,
+            space: "counter".to_owned(),
             key: key.to_owned(),
             stream: None,
             view: serde_json::Map::new(),
@@ -348,7 +350,7 @@ impl Client {
     pub async fn create(&mut self) -> Result<Json, String> {
         self.call(
             json!({"method": "document/create", "identity": "anonymous:tester",
-                "space": "counter", "key": self.key, "arg": {}}),
+                "space": self.space, "key": self.key, "arg": {}}),
             Duration::from_secs(15),
         )
         .await
@@ -358,7 +360,7 @@ impl Client {
         let id = self.next;
         self.call(
             json!({"method": "connection/create", "identity": "anonymous:tester",
-                "space": "counter", "key": self.key, "viewer-state": {}}),
+                "space": self.space, "key": self.key, "viewer-state": {}}),
             Duration::from_secs(15),
         )
         .await?;

@@ -208,6 +208,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         })();
         match result {
             Ok(()) => {
+                crate::metrics::RAFT_LOG_FSYNCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 callback.io_completed(Ok(()));
                 Ok(())
             }

@@ -9,6 +9,7 @@
 pub mod code;
 pub mod config;
 mod deploy;
+pub mod http_proxy;
 pub mod log_store;
 pub mod network;
 mod proposer;
@@ -315,6 +316,40 @@ impl Cluster {
                     }
                 }
             });
+        }
+    }
+
+    /// Keeps an uploaded file on every member of its document's partition, as an entry of the
+    /// partition's log, before a record may attach it (the leader's own store included).
+    pub async fn keep_file(
+        &self,
+        document: &str,
+        id: &str,
+        meta: &crate::store::AssetMeta,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        use base64::Engine as _;
+        let partition = self.partition_of(document);
+        let raft = self.raft(partition).ok_or_else(|| {
+            StoreError::Io(format!(
+                "node {} is not a member of partition {partition}",
+                self.node_id
+            ))
+        })?;
+        let proposal = types::Proposal {
+            writes: vec![types::ReplicatedWrite::Asset {
+                document: document.to_owned(),
+                id: id.to_owned(),
+                meta: meta.clone(),
+                bytes: base64::engine::general_purpose::STANDARD.encode(bytes),
+            }],
+        };
+        match raft.client_write(proposal).await {
+            Ok(response) => match response.data.refused {
+                None => Ok(()),
+                Some(reason) => Err(StoreError::Io(format!("partition {partition}: {reason}"))),
+            },
+            Err(error) => Err(StoreError::Io(format!("partition {partition}: {error}"))),
         }
     }
 

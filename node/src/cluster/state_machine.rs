@@ -4,7 +4,7 @@
 //! that becomes leader loads the partition's documents from its own store.
 //!
 //! A snapshot is the partition's documents as the store holds them (each as one whole stored
-//! document at its last index) and their wake-ups.
+//! document at its last index), their wake-ups and uploaded files, and the partition's code.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -22,7 +22,7 @@ use super::code::CodeBook;
 use super::config::partition_of;
 use super::types::{Applied, ReplicatedWrite, TypeConfig};
 use crate::store::redb::RedbStore;
-use crate::store::{Store, StoreError, Write};
+use crate::store::{AssetMeta, Store, StoreError, Write};
 
 /// partition → [`AppliedState`] as JSON.
 const RAFT_APPLIED: TableDefinition<u32, &[u8]> = TableDefinition::new("raft_applied");
@@ -45,6 +45,19 @@ pub struct PartitionSnapshot {
     /// Space → the source the partition's log deployed last.
     #[serde(default)]
     pub code: BTreeMap<String, String>,
+    /// The documents' uploaded files.
+    #[serde(default)]
+    pub files: Vec<SnapshotFile>,
+}
+
+/// An uploaded file of a document of the partition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotFile {
+    pub document: String,
+    pub id: String,
+    pub meta: AssetMeta,
+    /// The bytes in base64.
+    pub bytes: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,6 +168,30 @@ impl StateMachine {
         Ok(())
     }
 
+    /// Keeps uploaded files (each its own durable commit, as on a single node; keeping one
+    /// again writes the same bytes).
+    fn keep_files<'a>(
+        &self,
+        files: impl Iterator<Item = (&'a str, &'a str, &'a AssetMeta, &'a str)>,
+    ) -> io::Result<()> {
+        use base64::Engine as _;
+        for (document, id, meta, bytes) in files {
+            let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(bytes) else {
+                tracing::error!(
+                    partition = self.partition,
+                    document,
+                    id,
+                    "a replicated file does not decode; it is not kept"
+                );
+                continue;
+            };
+            self.store
+                .put_asset(document, id, meta, &bytes)
+                .map_err(other)?;
+        }
+        Ok(())
+    }
+
     /// Makes applied deploys take effect here.
     async fn take_code(&self, code: &[(String, String)]) {
         if let Some(book) = &self.code {
@@ -186,15 +223,29 @@ impl StateMachine {
     /// order, a record that does not decode) changes nothing but the applied state, the same on
     /// every member.
     fn commit(&self, writes: &[ReplicatedWrite], record_refusal: bool) -> io::Result<Applied> {
-        // A deploy is kept whatever happens to the document writes beside it.
+        // A deploy and a file are kept whatever happens to the document writes beside them.
         let code = deploys(writes);
+        self.keep_files(writes.iter().filter_map(|write| match write {
+            ReplicatedWrite::Asset {
+                document,
+                id,
+                meta,
+                bytes,
+            } => Some((document.as_str(), id.as_str(), meta, bytes.as_str())),
+            _ => None,
+        }))?;
         let record = |transaction: &mut WriteTransaction| {
             self.record_state(transaction)?;
             self.record_code(transaction, &code, false)
         };
         let converted: Result<Vec<Write>, StoreError> = writes
             .iter()
-            .filter(|write| !matches!(write, ReplicatedWrite::Deploy { .. }))
+            .filter(|write| {
+                !matches!(
+                    write,
+                    ReplicatedWrite::Deploy { .. } | ReplicatedWrite::Asset { .. }
+                )
+            })
             .map(ReplicatedWrite::to_write)
             .collect();
         let refused = match converted {
@@ -258,6 +309,18 @@ impl StateMachine {
             .filter(|(name, _)| self.in_partition(name))
             .collect();
         snapshot.code = self.deployed_code()?;
+        for document in &snapshot.documents {
+            use base64::Engine as _;
+            let name: Arc<str> = Arc::from(document.name.as_str());
+            for (id, meta, bytes) in self.store.assets_of(&name).map_err(other)? {
+                snapshot.files.push(SnapshotFile {
+                    document: document.name.clone(),
+                    id,
+                    meta,
+                    bytes: base64::engine::general_purpose::STANDARD.encode(bytes),
+                });
+            }
+        }
         Ok(snapshot)
     }
 
@@ -486,6 +549,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 self.record_code(transaction, &code, true)
             })
             .map_err(other)?;
+        // After the documents' replacement, which deleted their earlier files.
+        self.keep_files(snapshot.files.iter().map(|file| {
+            (
+                file.document.as_str(),
+                file.id.as_str(),
+                &file.meta,
+                file.bytes.as_str(),
+            )
+        }))?;
         let code = owned(code);
         self.take_code(&code).await;
         self.save_snapshot(&StoredSnapshot {

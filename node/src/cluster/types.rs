@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::engine::Record;
-use crate::store::{Entry, StoreError, Write};
+use crate::store::{AssetMeta, Entry, StoreError, Write};
 
 openraft::declare_raft_types!(
     /// The raft types of every partition group.
@@ -54,6 +54,14 @@ pub enum ReplicatedWrite {
     Deploy {
         space: String,
         source: String,
+    },
+    /// An uploaded file of a document, kept by every member before a record attaches it.
+    Asset {
+        document: String,
+        id: String,
+        meta: AssetMeta,
+        /// The file's bytes in base64.
+        bytes: String,
     },
 }
 
@@ -103,7 +111,8 @@ impl ReplicatedWrite {
             ReplicatedWrite::Append { document, .. }
             | ReplicatedWrite::Snapshot { document, .. }
             | ReplicatedWrite::Delete { document }
-            | ReplicatedWrite::Wake { document, .. } => document,
+            | ReplicatedWrite::Wake { document, .. }
+            | ReplicatedWrite::Asset { document, .. } => document,
             ReplicatedWrite::Deploy { space, .. } => space,
         }
     }
@@ -151,6 +160,11 @@ impl ReplicatedWrite {
             ReplicatedWrite::Deploy { space, .. } => {
                 return Err(StoreError::Io(format!(
                     "the code of space '{space}' is not a document write"
+                )));
+            }
+            ReplicatedWrite::Asset { document, id, .. } => {
+                return Err(StoreError::Io(format!(
+                    "the file {id} of {document} is not a document write"
                 )));
             }
         })
