@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// Serve as a member of the cluster this TOML file describes (docs/cluster.md).
     #[arg(long, value_name = "FILE", requires = "node_id")]
     cluster: Option<PathBuf>,
+    /// Join a cluster that is running: start no partition's group and wait for `adama cluster
+    /// add` to make this node a member (with --cluster).
+    #[arg(long, requires = "cluster")]
+    join: bool,
 }
 
 /// The cluster membership the flags ask for.
@@ -91,7 +95,11 @@ fn cluster(args: &ServeArgs) -> Result<Option<adama_node::cluster::ClusterConfig
             file.nodes.keys().collect::<Vec<_>>()
         ));
     }
-    Ok(Some(adama_node::cluster::ClusterConfig { node_id, file }))
+    Ok(Some(adama_node::cluster::ClusterConfig {
+        node_id,
+        file,
+        join: args.join,
+    }))
 }
 
 impl ServeArgs {

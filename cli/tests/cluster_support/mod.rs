@@ -68,6 +68,12 @@ impl Nodes {
     }
 
     pub fn spawn_with(&mut self, id: u64, flags: &[&str]) {
+        let file = self.file.clone();
+        self.spawn_with_file(id, &file, flags);
+    }
+
+    /// Starts a node with a cluster file of its own (a node that joins, for instance).
+    pub fn spawn_with_file(&mut self, id: u64, file: &std::path::Path, flags: &[&str]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -75,7 +81,7 @@ impl Nodes {
             .expect("a log file");
         let child = adama()
             .args(["serve", "--node-id", &id.to_string(), "--cluster"])
-            .arg(&self.file)
+            .arg(file)
             .arg("--data")
             .arg(self.data(id))
             .args(&self.extra)

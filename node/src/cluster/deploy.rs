@@ -6,11 +6,10 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
-use super::network::Peer;
+use super::Cluster;
+use super::leader::FORWARDED_WAIT;
 use super::types::{Proposal, ReplicatedWrite};
-use super::{Cluster, Route};
 
 /// What `POST /~cluster/<partition>/deploy` carries.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -21,8 +20,6 @@ pub struct DeployBody {
 
 /// How long a deploy waits for every partition to commit it.
 const DEPLOY_WAIT: Duration = Duration::from_secs(30);
-/// How long a member asked to deploy to a partition keeps trying before it answers.
-const FORWARDED_WAIT: Duration = Duration::from_secs(8);
 
 impl Cluster {
     /// Makes `source` the code of `space` in every partition; resolves once each partition's
@@ -56,34 +53,10 @@ impl Cluster {
         body: &DeployBody,
         wait: Duration,
     ) -> Result<(), String> {
-        let deadline = Instant::now() + wait;
-        loop {
-            let attempt = match self.route_partition(partition).await {
-                Ok(Route::Local) => self.propose_deploy(partition, body).await,
-                Ok(Route::Remote { node, address }) => {
-                    let path = format!("/~cluster/{partition}/deploy");
-                    let ttl = FORWARDED_WAIT + Duration::from_secs(2);
-                    match Peer::new(address)
-                        .call::<_, Result<(), String>>(&path, body, ttl)
-                        .await
-                    {
-                        Ok(answer) => answer,
-                        Err(error) => Err(format!("node {node}: {error}")),
-                    }
-                }
-                Err(error) => Err(error),
-            };
-            match attempt {
-                Ok(()) => return Ok(()),
-                Err(error) if Instant::now() >= deadline => {
-                    return Err(format!("partition {partition}: {error}"));
-                }
-                Err(error) => {
-                    tracing::debug!(partition, %error, "a deploy is tried again");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-        }
+        self.on_leader(partition, "deploy", body, wait, || {
+            self.propose_deploy(partition, body)
+        })
+        .await
     }
 
     /// On the partition's leader: the deploy as an entry of its own.

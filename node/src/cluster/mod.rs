@@ -10,10 +10,13 @@ pub mod code;
 pub mod config;
 mod deploy;
 pub mod http_proxy;
+mod leader;
 pub mod log_store;
+pub mod membership;
 pub mod network;
 mod proposer;
 pub mod proxy;
+pub mod roster;
 pub mod routes;
 pub mod status;
 
@@ -48,6 +51,9 @@ use crate::store::{StoreError, Write};
 pub struct ClusterConfig {
     pub node_id: u64,
     pub file: ClusterFile,
+    /// The node joins a cluster that is running (`adama serve --join`): it starts no group of
+    /// its own and waits for `adama cluster add` to make it a member.
+    pub join: bool,
 }
 
 /// A partition's raft group on this node.
@@ -80,7 +86,12 @@ enum Seen {
 /// This node's part of the cluster.
 pub struct Cluster {
     pub node_id: u64,
+    /// The cluster file the node was started with (its `partitions` never change).
     pub file: ClusterFile,
+    /// The cluster's nodes now, with the file's partitions and replicas: the file's at the
+    /// first start, then as nodes are added and removed (kept in the store, `roster.rs`).
+    layout: std::sync::RwLock<ClusterFile>,
+    database: Arc<redb::Database>,
     groups: HashMap<u32, Group>,
     /// The code each partition's log deployed.
     pub code: Arc<code::CodeBook>,
@@ -122,7 +133,11 @@ impl Cluster {
         store: Arc<RedbStore>,
         budgets: HashMap<String, crate::engine::MemoryBudget>,
     ) -> Result<Arc<Cluster>, String> {
-        let ClusterConfig { node_id, file } = config;
+        let ClusterConfig {
+            node_id,
+            file,
+            join,
+        } = config;
         if !file.nodes.contains_key(&node_id) {
             return Err(format!(
                 "node {node_id} is not in the cluster file (its nodes are {:?})\nhint: give --node-id one of the file's `[[node]]` ids",
@@ -131,8 +146,20 @@ impl Cluster {
         }
         let raft_config = raft_config()?;
         let code = Arc::new(code::CodeBook::new(file.partitions, budgets));
+        let database = store.database();
+        let stored = roster::load(&database)
+            .map_err(|error| format!("cannot read the cluster's nodes from the store: {error}"))?;
+        // The first start of a cluster starts its groups; later starts and a joining node find
+        // their members in the groups' logs.
+        let bootstrap = stored.is_none() && !join;
+        let layout = match stored {
+            Some(nodes) => file.with_nodes(nodes),
+            None => file.clone(),
+        };
         let mut groups = HashMap::new();
-        for partition in file.partitions_of(node_id) {
+        // A group for every partition: a node that is not a member of one yet may become one
+        // when nodes are added or removed.
+        for partition in 0..file.partitions {
             let log = LogStore::new(store.database(), partition).map_err(|error| {
                 format!("cannot open the raft log of partition {partition}: {error}")
             })?;
@@ -159,8 +186,9 @@ impl Cluster {
             .map_err(|error| {
                 format!("cannot start the raft group of partition {partition}: {error}")
             })?;
-            let members = file.members(partition);
-            if members.first() == Some(&node_id)
+            let members = layout.members(partition);
+            if bootstrap
+                && members.first() == Some(&node_id)
                 && !raft
                     .is_initialized()
                     .await
@@ -168,7 +196,7 @@ impl Cluster {
             {
                 let nodes: BTreeMap<u64, BasicNode> = members
                     .iter()
-                    .map(|id| (*id, BasicNode::new(file.nodes[id].to_string())))
+                    .map(|id| (*id, BasicNode::new(layout.nodes[id].to_string())))
                     .collect();
                 if let Err(error) = raft.initialize(nodes).await {
                     tracing::warn!(partition, %error, "cannot initialize the partition's group");
@@ -184,14 +212,20 @@ impl Cluster {
                 },
             );
         }
+        if bootstrap {
+            roster::save(&database, &layout.nodes)
+                .map_err(|error| format!("cannot keep the cluster's nodes: {error}"))?;
+        }
         tracing::info!(
             node_id,
-            partitions = groups.len(),
+            nodes = ?layout.nodes.keys().collect::<Vec<_>>(),
             "the cluster's groups are running"
         );
         Ok(Arc::new(Cluster {
             node_id,
             file,
+            layout: std::sync::RwLock::new(layout),
+            database,
             groups,
             code,
         }))
@@ -213,11 +247,39 @@ impl Cluster {
         self.groups.get(&partition).map(|group| &group.raft)
     }
 
+    /// The cluster's nodes now, with the file's partitions and replicas.
+    pub fn layout(&self) -> ClusterFile {
+        self.layout
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_layout(&self, layout: ClusterFile) {
+        *self
+            .layout
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = layout;
+    }
+
     fn remote(&self, node: u64) -> Option<Route> {
-        self.file.nodes.get(&node).map(|address| Route::Remote {
+        self.layout().nodes.get(&node).map(|address| Route::Remote {
             node,
             address: *address,
         })
+    }
+
+    /// Whether this node takes part in a partition's group now: a voter of its membership, or
+    /// a member that hears from a leader.
+    fn takes_part(&self, group: &Group) -> bool {
+        let metrics = group.raft.metrics();
+        let metrics = metrics.borrow_watched();
+        metrics.current_leader.is_some()
+            || metrics
+                .membership_config
+                .membership()
+                .voter_ids()
+                .any(|id| id == self.node_id)
     }
 
     /// Where requests for `document` (`space/key`) go now. Waits (boundedly) while the
@@ -228,11 +290,20 @@ impl Cluster {
 
     /// Where requests for a partition's documents go now (see [`Cluster::route`]).
     pub async fn route_partition(&self, partition: u32) -> Result<Route, String> {
-        let Some(group) = self.groups.get(&partition) else {
-            let first = self.file.members(partition)[0];
-            return self
-                .remote(first)
-                .ok_or_else(|| format!("partition {partition} has no member"));
+        let Some(group) = self
+            .groups
+            .get(&partition)
+            .filter(|group| self.takes_part(group))
+        else {
+            // A member will route it further.
+            let first = self
+                .layout()
+                .members(partition)
+                .into_iter()
+                .find(|id| *id != self.node_id);
+            return first
+                .and_then(|first| self.remote(first))
+                .ok_or_else(|| format!("partition {partition} has no other member"));
         };
         let mut metrics = group.raft.metrics();
         let seen = tokio::time::timeout(LEADER_WAIT, async {

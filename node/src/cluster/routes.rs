@@ -26,6 +26,10 @@ pub fn routes() -> Router<Arc<Node>> {
         .route("/~cluster/{partition}/vote", post(vote))
         .route("/~cluster/{partition}/snapshot", post(snapshot))
         .route("/~cluster/{partition}/deploy", post(deploy))
+        .route("/~cluster/{partition}/members", post(members))
+        .route("/~cluster/admin/add", post(add_node))
+        .route("/~cluster/admin/remove", post(remove_node))
+        .route("/~cluster/admin/nodes", post(take_nodes))
 }
 
 /// Why a call was not taken: a status and words for the caller.
@@ -58,9 +62,10 @@ fn peer_cluster(node: &Node, from: SocketAddr) -> Result<&Arc<Cluster>, Refusal>
         ));
     };
     let known = cluster
-        .file
+        .layout()
         .nodes
         .values()
+        .chain(cluster.file.nodes.values())
         .any(|address| address.ip() == from.ip());
     if !known {
         return Err(refuse(
@@ -162,6 +167,63 @@ async fn deploy(
         let cluster = peer_cluster(&node, from)?;
         let request: super::DeployBody = parse(&body)?;
         Ok::<_, Refusal>(json(&cluster.deploy_forwarded(partition, &request).await))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// New members for a partition, from the node that coordinates an addition or a removal.
+async fn members(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(partition): Path<u32>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let request: super::membership::Nodes = parse(&body)?;
+        Ok::<_, Refusal>(json(&cluster.members_forwarded(partition, &request).await))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `adama cluster add`: this node coordinates the addition.
+async fn add_node(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let request: super::membership::AddNode = parse(&body)?;
+        Ok::<_, Refusal>(json(&cluster.add_node(&request).await))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `adama cluster remove`: this node coordinates the removal.
+async fn remove_node(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let request: super::membership::RemoveNode = parse(&body)?;
+        Ok::<_, Refusal>(json(&cluster.remove_node(&request).await))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The cluster's nodes after an addition or a removal, from the node that coordinated it.
+async fn take_nodes(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let request: super::membership::Nodes = parse(&body)?;
+        Ok::<_, Refusal>(json(&cluster.take_nodes(request.nodes)))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }

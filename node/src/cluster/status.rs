@@ -55,9 +55,16 @@ impl Cluster {
         let mut partitions: Vec<PartitionView> = self
             .groups
             .iter()
-            .map(|(partition, group)| {
+            .filter_map(|(partition, group)| {
                 let metrics = group.raft.metrics();
                 let metrics = metrics.borrow_watched();
+                // The groups of partitions this node is not a member of (yet, or any more).
+                let membership = metrics.membership_config.membership();
+                let member = membership.voter_ids().any(|id| id == self.node_id)
+                    || membership.learner_ids().any(|id| id == self.node_id);
+                if !member {
+                    return None;
+                }
                 let last = metrics.last_log_index.unwrap_or(0);
                 let lag = metrics
                     .replication
@@ -72,7 +79,7 @@ impl Cluster {
                             .collect()
                     })
                     .unwrap_or_default();
-                PartitionView {
+                Some(PartitionView {
                     partition: *partition,
                     state: state_name(metrics.state).into(),
                     term: metrics.current_term,
@@ -82,7 +89,7 @@ impl Cluster {
                     members: metrics.membership_config.membership().voter_ids().collect(),
                     lag,
                     code: self.code.hashes(*partition).into_iter().collect(),
-                }
+                })
             })
             .collect();
         partitions.sort_by_key(|view| view.partition);
