@@ -99,6 +99,7 @@ fn a_deploy_reaches_every_node_at_the_same_point_of_each_log() {
         // The deploy runs while the sends go on.
         let address = nodes.address(entry);
         let good_file = good.clone();
+        let started = std::time::Instant::now();
         let deploying = tokio::task::spawn_blocking(move || {
             std::process::Command::new(env!("CARGO_BIN_EXE_adama"))
                 .args(["deploy", "--space", "counter", "--node"])
@@ -113,6 +114,10 @@ fn a_deploy_reaches_every_node_at_the_same_point_of_each_log() {
             }
         }
         let deployed = deploying.await.expect("the deploy ends");
+        eprintln!(
+            "the deploy took {:?} with a node down; {acknowledged} sends acknowledged by its end",
+            started.elapsed()
+        );
         assert_eq!(
             deployed.status.code(),
             Some(0),

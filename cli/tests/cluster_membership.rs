@@ -110,9 +110,15 @@ fn a_node_added_then_one_removed_while_serving_loses_no_acknowledged_send() {
     nodes.wait_for("node 4 answers", Duration::from_secs(30), || {
         nodes.status(4)
     });
+    let started = std::time::Instant::now();
     let added = cluster_command(
         &nodes,
         &["add", "--node-id", "4", "--addr", &fourth.to_string()],
+    );
+    eprintln!(
+        "adama cluster add took {:?}: {}",
+        started.elapsed(),
+        String::from_utf8_lossy(&added.stdout).trim()
     );
     assert_eq!(
         added.status.code(),
@@ -141,7 +147,13 @@ fn a_node_added_then_one_removed_while_serving_loses_no_acknowledged_send() {
     sent_at_least(&nodes, before + 10);
 
     // Node 2 is removed while the sends go on, then stopped.
+    let started = std::time::Instant::now();
     let removed = cluster_command(&nodes, &["remove", "--node-id", "2"]);
+    eprintln!(
+        "adama cluster remove took {:?}: {}",
+        started.elapsed(),
+        String::from_utf8_lossy(&removed.stdout).trim()
+    );
     assert_eq!(
         removed.status.code(),
         Some(0),
@@ -169,6 +181,7 @@ fn a_node_added_then_one_removed_while_serving_loses_no_acknowledged_send() {
     stop.store(true, Ordering::Relaxed);
     runtime.block_on(sender).expect("the sender ends");
     let acknowledged = acknowledged.load(Ordering::Relaxed);
+    eprintln!("{acknowledged} sends acknowledged through the changes");
 
     // Every acknowledged send is in the document, read through any node left.
     let count = runtime.block_on(async {

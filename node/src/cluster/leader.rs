@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::network::Peer;
@@ -17,18 +18,19 @@ pub(crate) const FORWARDED_WAIT: Duration = Duration::from_secs(8);
 impl Cluster {
     /// Runs `here` on this node when it leads `partition`, else sends `body` to the leader's
     /// `/~cluster/<partition>/<what>`, until one answers `Ok` or `wait` is over.
-    pub(crate) async fn on_leader<B, F, Fut>(
+    pub(crate) async fn on_leader<B, T, F, Fut>(
         &self,
         partition: u32,
         what: &str,
         body: &B,
         wait: Duration,
         here: F,
-    ) -> Result<(), String>
+    ) -> Result<T, String>
     where
         B: Serialize + Sync,
+        T: DeserializeOwned,
         F: Fn() -> Fut,
-        Fut: Future<Output = Result<(), String>>,
+        Fut: Future<Output = Result<T, String>>,
     {
         let deadline = Instant::now() + wait;
         loop {
@@ -38,7 +40,7 @@ impl Cluster {
                     let path = format!("/~cluster/{partition}/{what}");
                     let ttl = wait.min(FORWARDED_WAIT * 4) + Duration::from_secs(2);
                     match Peer::new(address)
-                        .call::<_, Result<(), String>>(&path, body, ttl)
+                        .call::<_, Result<T, String>>(&path, body, ttl)
                         .await
                     {
                         Ok(answer) => answer,
@@ -48,7 +50,7 @@ impl Cluster {
                 Err(error) => Err(error),
             };
             match attempt {
-                Ok(()) => return Ok(()),
+                Ok(done) => return Ok(done),
                 Err(error) if Instant::now() >= deadline => {
                     return Err(format!("partition {partition}: {error}"));
                 }

@@ -190,14 +190,10 @@ impl Cluster {
         voters: &Nodes,
         wait: Duration,
     ) -> Result<bool, String> {
-        let changed = std::sync::atomic::AtomicBool::new(false);
-        self.on_leader(partition, "members", voters, wait, || async {
-            let moved = self.change_members_here(partition, voters).await?;
-            changed.store(moved, std::sync::atomic::Ordering::Relaxed);
-            Ok(())
+        self.on_leader(partition, "members", voters, wait, || {
+            self.change_members_here(partition, voters)
         })
-        .await?;
-        Ok(changed.load(std::sync::atomic::Ordering::Relaxed))
+        .await
     }
 
     /// On the partition's leader: each new voter as a learner until it caught up, then the
@@ -241,9 +237,7 @@ impl Cluster {
         &self,
         partition: u32,
         voters: &Nodes,
-    ) -> Result<(), String> {
-        self.members_to(partition, voters, FORWARDED_WAIT * 4)
-            .await
-            .map(|_| ())
+    ) -> Result<bool, String> {
+        self.members_to(partition, voters, FORWARDED_WAIT * 4).await
     }
 }

@@ -221,6 +221,7 @@ impl Cluster {
             nodes = ?layout.nodes.keys().collect::<Vec<_>>(),
             "the cluster's groups are running"
         );
+        place_groups(node_id, &groups, &layout);
         Ok(Arc::new(Cluster {
             node_id,
             file,
@@ -256,6 +257,7 @@ impl Cluster {
     }
 
     pub(crate) fn set_layout(&self, layout: ClusterFile) {
+        place_groups(self.node_id, &self.groups, &layout);
         *self
             .layout
             .write()
@@ -269,17 +271,24 @@ impl Cluster {
         })
     }
 
-    /// Whether this node takes part in a partition's group now: a voter of its membership, or
-    /// a member that hears from a leader.
-    fn takes_part(&self, group: &Group) -> bool {
+    /// Whether this node's group of a partition can say where the partition is led: it leads
+    /// it, or it is placed in it and is a voter or hears from a leader. A node taken out of a
+    /// partition may never learn of it (its group keeps the last members it saw), so it goes by
+    /// the placement rather than by its group.
+    fn takes_part(&self, partition: u32, group: &Group) -> bool {
         let metrics = group.raft.metrics();
         let metrics = metrics.borrow_watched();
-        metrics.current_leader.is_some()
-            || metrics
-                .membership_config
-                .membership()
-                .voter_ids()
-                .any(|id| id == self.node_id)
+        if metrics.state == ServerState::Leader {
+            return true;
+        }
+        let placed = self.layout().members(partition).contains(&self.node_id);
+        placed
+            && (metrics.current_leader.is_some()
+                || metrics
+                    .membership_config
+                    .membership()
+                    .voter_ids()
+                    .any(|id| id == self.node_id))
     }
 
     /// Where requests for `document` (`space/key`) go now. Waits (boundedly) while the
@@ -293,7 +302,7 @@ impl Cluster {
         let Some(group) = self
             .groups
             .get(&partition)
-            .filter(|group| self.takes_part(group))
+            .filter(|group| self.takes_part(partition, group))
         else {
             // A member will route it further.
             let first = self
@@ -429,6 +438,18 @@ impl Cluster {
         for group in self.groups.values() {
             let _ = group.raft.shutdown().await;
         }
+    }
+}
+
+/// Only the groups of the partitions the placement gives this node stand for election: a node
+/// taken out of a partition may not learn it (its group keeps the members it last saw), and
+/// its elections would only disturb the partition's members.
+fn place_groups(node_id: u64, groups: &HashMap<u32, Group>, layout: &ClusterFile) {
+    for (partition, group) in groups {
+        group
+            .raft
+            .runtime_config()
+            .elect(layout.members(*partition).contains(&node_id));
     }
 }
 
