@@ -6,6 +6,9 @@ mod cluster_support;
 
 use std::time::Duration;
 
+use base64::Engine as _;
+use md5::Digest as _;
+
 use cluster_support::{Client, Nodes, http};
 use serde_json::{Value as Json, json};
 
@@ -165,6 +168,58 @@ fn web_once_and_upload_requests_sent_to_followers_run_on_the_leader() {
     });
     assert_eq!(viewer.field("count"), Some(1), "the viewer saw the attach");
 
+    // A chunked upload over the follower's socket goes to the leader too.
+    let chunked = runtime.block_on(async {
+        let limit = Duration::from_secs(15);
+        let start = viewer
+            .request(
+                json!({"method": "attachment/start", "identity": "anonymous:tester",
+                "space": "files", "key": "box", "filename": "c.txt", "content-type": "text/plain"}),
+            )
+            .await;
+        viewer.until(limit, |frame| frame["deliver"] == start).await;
+        let bytes = b"chunked bytes";
+        let md5: String = md5::Md5::digest(bytes)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let append = viewer
+            .request(
+                json!({"method": "attachment/append", "upload": start, "chunk-md5": md5,
+                "base64-bytes": base64::engine::general_purpose::STANDARD.encode(bytes)}),
+            )
+            .await;
+        let appended = viewer
+            .until(limit, |frame| {
+                frame["deliver"] == append || frame["failure"] == append
+            })
+            .await;
+        assert!(appended.get("failure").is_none(), "{appended}");
+        let finish = viewer
+            .request(json!({"method": "attachment/finish", "upload": start}))
+            .await;
+        let finished = viewer
+            .until(limit, |frame| {
+                frame["deliver"] == finish || frame["failure"] == finish
+            })
+            .await;
+        if viewer.field("count") != Some(2) {
+            viewer
+                .until(limit, |frame| {
+                    frame["response"]["delta"]["data"]["count"] == 2
+                })
+                .await;
+        }
+        finished["response"]["assetId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an asset id: {finished}"))
+            .to_owned()
+    });
+    let (code, served) = nodes
+        .http(first, "GET", "/files/box/file", "")
+        .expect("the file is served");
+    assert_eq!((code, served.as_str()), (200, "chunked bytes"));
+
     // PUT /~adama/once: the document's @authorization runs on the leader.
     let (code, hashed) = put(
         &nodes,
@@ -243,7 +298,12 @@ fn web_once_and_upload_requests_sent_to_followers_run_on_the_leader() {
         use adama_node::store::Store;
         let (_, whole) = nodes.stored(id, "files", "box");
         assert_eq!(whole["notes"], 2, "node {id}: {whole}");
+        assert_eq!(whole["count"], 2, "node {id}: {whole}");
         let store = adama_node::store::redb::RedbStore::open(&nodes.data(id)).expect("the store");
+        assert!(
+            store.asset("files/box", &chunked).expect("reads").is_some(),
+            "node {id} keeps the chunked file"
+        );
         let (meta, bytes) = store
             .asset("files/box", &asset)
             .expect("reads")

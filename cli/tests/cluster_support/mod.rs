@@ -353,6 +353,42 @@ impl Client {
         }
     }
 
+    /// Sends a request; its id.
+    pub async fn request(&mut self, mut frame: Json) -> i64 {
+        let id = self.next;
+        self.next += 1;
+        frame["id"] = json!(id);
+        self.socket
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .expect("the request goes");
+        id
+    }
+
+    /// Reads frames until one `pick` takes.
+    pub async fn until(&mut self, limit: Duration, pick: impl Fn(&Json) -> bool) -> Json {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut seen = Vec::new();
+        loop {
+            let Ok(next) = tokio::time::timeout_at(deadline, self.socket.next()).await else {
+                panic!("the awaited frame did not come; came: {seen:?}");
+            };
+            let Some(Ok(Message::Text(text))) = next else {
+                panic!("the socket closed");
+            };
+            let frame: Json = serde_json::from_str(text.as_str()).expect("JSON");
+            if let Some(data) = frame["response"]["delta"]["data"].as_object() {
+                for (name, value) in data {
+                    self.view.insert(name.clone(), value.clone());
+                }
+            }
+            if pick(&frame) {
+                return frame;
+            }
+            seen.push(frame);
+        }
+    }
+
     pub async fn create(&mut self) -> Result<Json, String> {
         self.call(
             json!({"method": "document/create", "identity": "anonymous:tester",
