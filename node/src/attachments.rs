@@ -157,6 +157,9 @@ pub async fn keep_and_attach(
     let document = document_name(&space.name, key);
     let store = Arc::clone(&node.store);
     let (name, asset_id) = (document.clone(), id.clone());
+    // In a cluster every member of the partition keeps the file, so its bytes go through the
+    // partition's log; a single node moves the staged file into place.
+    let clustered = node.cluster.is_some();
     let kept = tokio::task::spawn_blocking(move || {
         let (sealed, digests) = staged.seal().map_err(|error| error.to_string())?;
         let meta = AssetMeta {
@@ -166,16 +169,27 @@ pub async fn keep_and_attach(
             md5: digests.md5,
             sha384: digests.sha384,
         };
+        if clustered {
+            let bytes = std::fs::read(sealed.path()).map_err(|error| error.to_string())?;
+            return Ok::<_, String>((meta, Some(bytes)));
+        }
         store
             .put_asset_file(&name, &asset_id, &meta, sealed.path())
             .map_err(|error| error.to_string())?;
         sealed.taken();
-        Ok::<_, String>(meta)
+        Ok((meta, None))
     })
     .await;
-    let meta = match kept {
-        Ok(Ok(meta)) => meta,
-        other => {
+    let meta = match (kept, &node.cluster) {
+        (Ok(Ok((meta, None))), _) => meta,
+        (Ok(Ok((meta, Some(bytes)))), Some(cluster)) => {
+            if let Err(error) = cluster.keep_file(&document, &id, &meta, &bytes).await {
+                tracing::error!(%document, %error, "an uploaded file cannot be kept");
+                return Err(codes::UPLOAD_NOT_STORED);
+            }
+            meta
+        }
+        (other, _) => {
             tracing::error!(%document, ?other, "an uploaded file cannot be kept");
             return Err(codes::UPLOAD_NOT_STORED);
         }
@@ -305,11 +319,18 @@ struct FormFile {
 pub async fn upload_form(
     axum::extract::State(node): axum::extract::State<Arc<Node>>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
-    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+    body: axum::body::Bytes,
 ) -> axum::response::Response {
+    use axum::extract::FromRequest;
     use axum::response::IntoResponse;
-    let Ok(mut form) = form else {
+    // The form is read from the body kept whole, so that in a cluster the same body can go on
+    // to the node that leads the document.
+    let mut request = axum::http::Request::new(axum::body::Body::from(body.clone()));
+    *request.headers_mut() = headers.clone();
+    let Ok(mut form) = axum::extract::Multipart::from_request(request, &()).await else {
         return refused(codes::UPLOAD_BAD_FORM);
     };
     let mut fields: HashMap<String, String> = HashMap::new();
@@ -387,6 +408,20 @@ pub async fn upload_form(
     };
     if key.is_empty() || key.len() > 511 || !key.chars().all(crate::protocol::valid_key_char) {
         return refused(codes::INVALID_KEY);
+    }
+    if let Some(cluster) = &node.cluster {
+        let incoming = crate::cluster::http_proxy::Incoming {
+            method: &method,
+            uri: &uri,
+            headers: &headers,
+            body,
+        };
+        if let Some(response) = cluster
+            .serve_http(&document_name(&space, &key), incoming)
+            .await
+        {
+            return response;
+        }
     }
     let Some(space) = node.space(&space) else {
         return refused(codes::SPACE_NOT_FOUND);

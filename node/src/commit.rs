@@ -33,6 +33,7 @@ pub trait Replicate: Send + Sync + std::fmt::Debug + 'static {
 pub struct Committer {
     jobs: mpsc::UnboundedSender<Job>,
     replicate: Option<Arc<dyn Replicate>>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Job {
@@ -47,10 +48,11 @@ impl Committer {
     /// Starts the commit loop on the current tokio runtime.
     pub fn start(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Committer {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, metrics, queue));
+        tokio::spawn(run(store, Arc::clone(&metrics), queue));
         Committer {
             jobs,
             replicate: None,
+            metrics,
         }
     }
 
@@ -68,7 +70,26 @@ impl Committer {
             return Ok(());
         }
         if let Some(replicate) = &self.replicate {
-            return replicate.replicate(writes).await;
+            // Durable once a majority logged it: that is the commit the metrics count (the
+            // raft logs' own fsyncs are counted where they happen).
+            let queued = Instant::now();
+            let records = writes.len() as u64;
+            let bytes: u64 = writes
+                .iter()
+                .map(|write| match write {
+                    Write::Append { entry, .. } => entry.bytes.len() as u64,
+                    _ => 0,
+                })
+                .sum();
+            replicate.replicate(writes).await?;
+            self.metrics.observe_commit(queued.elapsed());
+            self.metrics
+                .records_written
+                .fetch_add(records, Ordering::Relaxed);
+            self.metrics
+                .bytes_written
+                .fetch_add(bytes, Ordering::Relaxed);
+            return Ok(());
         }
         let (done, wait) = oneshot::channel();
         let job = Job {

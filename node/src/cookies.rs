@@ -159,10 +159,28 @@ pub async fn set(Path((name, value)): Path<(String, String)>, headers: HeaderMap
 }
 
 /// `PUT /~adama/once`.
+/// The document a `/~adama/once` request runs in (`space/key`), for the methods that run in one.
+fn once_document(node: &Node, body: &Bytes) -> Option<String> {
+    let request: Json = serde_json::from_slice(body).ok()?;
+    match request.get("method")?.as_str()? {
+        "document/authorization" => Some(format!(
+            "{}/{}",
+            request.get("space")?.as_str()?,
+            request.get("key")?.as_str()?
+        )),
+        "document/authorization-domain" => {
+            let (space, key) = node.config.domain.as_ref()?;
+            Some(format!("{space}/{key}"))
+        }
+        _ => None,
+    }
+}
+
 pub async fn once(
     State(node): State<Arc<Node>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -174,6 +192,20 @@ pub async fn once(
     }
     if method != Method::PUT && method != Method::POST {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    if let Some(cluster) = &node.cluster
+        && let Some(document) = once_document(&node, &body)
+    {
+        // A document's authorization runs where the document runs.
+        let incoming = crate::cluster::http_proxy::Incoming {
+            method: &method,
+            uri: &uri,
+            headers: &headers,
+            body: body.clone(),
+        };
+        if let Some(response) = cluster.serve_http(&document, incoming).await {
+            return response;
+        }
     }
     let (origin, ip) = crate::http::origin_and_ip(&headers, peer);
     let from = Origin { origin, ip };

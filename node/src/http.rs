@@ -162,7 +162,12 @@ async fn deploy(
     }
     match crate::upgrade::deploy_text(&node, &space, body).await {
         Ok(()) => text("text/plain; charset=utf-8", "deployed".into()),
-        Err(errors) => (StatusCode::BAD_REQUEST, errors).into_response(),
+        Err(crate::upgrade::DeployError::Rejected(errors)) => {
+            (StatusCode::BAD_REQUEST, errors).into_response()
+        }
+        Err(crate::upgrade::DeployError::Unfinished(error)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, error).into_response()
+        }
     }
 }
 
@@ -371,6 +376,19 @@ async fn web(
         }
         _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
     };
+    if let Some(cluster) = &node.cluster {
+        // The node that leads the document's partition runs its handlers.
+        let incoming = crate::cluster::http_proxy::Incoming {
+            method: &method,
+            uri: &uri,
+            headers: &headers,
+            body: body.clone(),
+        };
+        let document = format!("{}/{}", target.0, target.1);
+        if let Some(response) = cluster.serve_http(&document, incoming).await {
+            return response;
+        }
+    }
     let (parameters, token) = parameters(&uri);
     let who = match identity_text(&headers, token) {
         Some(text) => match identity::resolve(&text, node.identity_rules(), &Default::default()) {

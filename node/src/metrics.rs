@@ -9,6 +9,10 @@ const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0,
 ];
 
+/// Durable appends to the cluster's raft logs in this process, which stand in a cluster for
+/// the document store's own fsyncs.
+pub static RAFT_LOG_FSYNCS: AtomicU64 = AtomicU64::new(0);
+
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub documents_loaded: AtomicI64,
@@ -97,8 +101,8 @@ impl Metrics {
         counter(
             &mut out,
             "adama_store_fsyncs_total",
-            "Durable commits of the store.",
-            count(&self.fsyncs),
+            "Durable commits of the store (in a cluster, of the raft logs too).",
+            count(&self.fsyncs) + RAFT_LOG_FSYNCS.load(Ordering::Relaxed),
         );
         counter(
             &mut out,

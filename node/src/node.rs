@@ -161,7 +161,12 @@ impl Node {
         let redb = Arc::new(store);
         let cluster = match config.cluster.clone() {
             Some(cluster) => {
-                Some(crate::cluster::Cluster::start(cluster, Arc::clone(&redb)).await?)
+                let budgets = config
+                    .spaces
+                    .iter()
+                    .map(|source| (source.name.clone(), source.budget))
+                    .collect();
+                Some(crate::cluster::Cluster::start(cluster, Arc::clone(&redb), budgets).await?)
             }
             None => None,
         };
@@ -220,6 +225,7 @@ impl Node {
         tokio::spawn(crate::signing::watch(Arc::downgrade(&node)));
         if let Some(cluster) = &node.cluster {
             cluster.watch_leadership(Arc::downgrade(&node));
+            cluster.code.attach(Arc::downgrade(&node));
         }
         if !watched.is_empty() {
             tokio::spawn(crate::upgrade::watch(Arc::downgrade(&node), watched));
@@ -282,40 +288,56 @@ impl Node {
     /// Records the outcome of compiling a space's new source: the errors, or the new space,
     /// which every loaded document of the space moves to.
     pub(crate) async fn deploy(self: &Arc<Node>, name: &str, compiled: Result<Space, String>) {
-        let space = {
-            let mut diagnostics = self
-                .diagnostics
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match compiled {
-                Err(errors) => {
-                    tracing::error!(space = name, %errors, "the new source does not compile; the running version stays");
-                    diagnostics.insert(name.to_owned(), errors);
-                    return;
-                }
-                Ok(space) => {
-                    diagnostics.remove(name);
-                    // New code keeps the memory budget the space was given.
-                    let budget = self.space(name).map(|old| old.budget).unwrap_or_default();
-                    Arc::new(space.with_budget(budget))
-                }
+        let space = match compiled {
+            Err(errors) => {
+                self.refuse_source(name, errors);
+                return;
+            }
+            Ok(space) => {
+                // New code keeps the memory budget the space was given.
+                let budget = self.space(name).map(|old| old.budget).unwrap_or_default();
+                Arc::new(space.with_budget(budget))
             }
         };
+        self.set_space(Arc::clone(&space));
+        let prefix = format!("{name}/");
+        self.move_documents(&space, |document| document.starts_with(&prefix))
+            .await;
+    }
+
+    /// Makes `space` the code that the space's new documents load with.
+    pub(crate) fn set_space(&self, space: Arc<Space>) {
+        self.diagnostics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&space.name);
         self.spaces
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(name.to_owned(), Arc::clone(&space));
-        let prefix = format!("{name}/");
+            .insert(space.name.clone(), space);
+    }
+
+    /// Records the errors of a space's latest source; the running version stays.
+    pub(crate) fn refuse_source(&self, space: &str, errors: String) {
+        tracing::error!(space, %errors, "the new source does not compile; the running version stays");
+        self.diagnostics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(space.to_owned(), errors);
+    }
+
+    /// Moves the loaded documents that `belongs` picks to new code.
+    pub(crate) async fn move_documents(&self, space: &Arc<Space>, belongs: impl Fn(&str) -> bool) {
         let handles: Vec<DocumentHandle> = self
             .documents
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .filter(|(document, _)| document.starts_with(&prefix))
+            .filter(|(document, _)| belongs(document))
             .map(|(_, handle)| handle.clone())
             .collect();
         tracing::info!(
-            space = name,
+            space = space.name,
             documents = handles.len(),
             "deploying new code"
         );
@@ -323,7 +345,7 @@ impl Node {
             let _ = handle
                 .requests
                 .send(Request::Upgrade {
-                    space: Arc::clone(&space),
+                    space: Arc::clone(space),
                 })
                 .await;
         }
@@ -345,6 +367,22 @@ impl Node {
         }
     }
 
+    /// Stops the node's raft groups, then makes what they applied durable: a member applies
+    /// committed entries without an fsync of its own (the entries are durable in its log), so a
+    /// stop that skipped this would leave the last of them to be applied again at the next
+    /// start.
+    pub async fn shutdown(&self) {
+        if let Some(cluster) = &self.cluster {
+            cluster.shutdown().await;
+        }
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || store.commit(&[])).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "the last commit before stopping failed"),
+            Err(_) => tracing::warn!("the last commit before stopping stopped unexpectedly"),
+        }
+    }
+
     /// A fresh name for a view.
     pub(crate) fn token(&self) -> u64 {
         self.tokens.fetch_add(1, Ordering::Relaxed)
@@ -353,6 +391,12 @@ impl Node {
     /// The task of a document, started (and loading) if it is not running.
     pub(crate) fn document(self: &Arc<Node>, space: &Arc<Space>, key: &str) -> DocumentHandle {
         let name: Arc<str> = Arc::from(format!("{}/{}", space.name, key));
+        // In a cluster a document runs the code its partition's log deployed last.
+        let deployed = self
+            .cluster
+            .as_ref()
+            .and_then(|cluster| cluster.code.space(cluster.partition_of(&name), &space.name));
+        let space = deployed.as_ref().unwrap_or(space);
         let mut documents = self
             .documents
             .lock()

@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// Serve as a member of the cluster this TOML file describes (docs/cluster.md).
     #[arg(long, value_name = "FILE", requires = "node_id")]
     cluster: Option<PathBuf>,
+    /// Join a cluster that is running: start no partition's group and wait for `adama cluster
+    /// add` to make this node a member (with --cluster).
+    #[arg(long, requires = "cluster")]
+    join: bool,
 }
 
 /// `--token-lifetime`: `3600`, `90s`, `45m`, `12h` or `30d`.
@@ -126,7 +130,11 @@ fn cluster(args: &ServeArgs) -> Result<Option<adama_node::cluster::ClusterConfig
             file.nodes.keys().collect::<Vec<_>>()
         ));
     }
-    Ok(Some(adama_node::cluster::ClusterConfig { node_id, file }))
+    Ok(Some(adama_node::cluster::ClusterConfig {
+        node_id,
+        file,
+        join: args.join,
+    }))
 }
 
 impl ServeArgs {
@@ -338,6 +346,7 @@ pub fn run(args: &ServeArgs) -> Outcome {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {
                 let _ = writeln!(std::io::stdout(), "stopping");
+                running.node.shutdown().await;
                 Outcome::Clean
             }
             _ = running.task => Outcome::Failure,

@@ -105,6 +105,28 @@ impl ClusterFile {
             .collect()
     }
 
+    /// The same partitions and replicas over another set of nodes (after a node is added or
+    /// removed); the replicas are never more than the nodes.
+    pub fn with_nodes(&self, nodes: BTreeMap<u64, SocketAddr>) -> ClusterFile {
+        ClusterFile {
+            partitions: self.partitions,
+            replicas: self.replicas.min(nodes.len()).max(1),
+            nodes,
+        }
+    }
+
+    /// The file's text, as `adama cluster add` and `remove` write it back.
+    pub fn render(&self) -> String {
+        let mut text = format!(
+            "partitions = {}\nreplicas = {}\n",
+            self.partitions, self.replicas
+        );
+        for (id, address) in &self.nodes {
+            text.push_str(&format!("\n[[node]]\nid = {id}\naddress = \"{address}\"\n"));
+        }
+        text
+    }
+
     /// The partitions of which `node` is a member.
     pub fn partitions_of(&self, node: u64) -> Vec<u32> {
         (0..self.partitions)
@@ -173,6 +195,19 @@ address = "127.0.0.1:9003"
             .map(|i| partition_of(&format!("chat/{i}"), 8))
             .collect();
         assert_eq!(spread.len(), 8);
+    }
+
+    #[test]
+    fn a_file_written_back_reads_the_same() {
+        let file = ClusterFile::parse("c.toml", THREE).expect("parses");
+        let mut nodes = file.nodes.clone();
+        nodes.remove(&2);
+        let smaller = file.with_nodes(nodes);
+        assert_eq!(smaller.replicas, 2);
+        assert_eq!(
+            ClusterFile::parse("c.toml", &smaller.render()).expect("parses"),
+            smaller
+        );
     }
 
     #[test]

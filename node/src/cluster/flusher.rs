@@ -82,6 +82,7 @@ async fn run(
         .unwrap_or_else(|_| Err("the flush stopped unexpectedly".into()));
         if result.is_ok() {
             fsyncs.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::RAFT_LOG_FSYNCS.fetch_add(1, Ordering::Relaxed);
         } else if let Err(error) = &result {
             tracing::error!(%error, "the raft logs cannot be made durable");
         }

@@ -6,13 +6,19 @@
 //!
 //! See `docs/cluster.md`.
 
+pub mod code;
 pub mod codec;
 pub mod config;
+mod deploy;
 pub mod flusher;
+pub mod http_proxy;
+mod leader;
 pub mod log_store;
+pub mod membership;
 pub mod network;
 mod proposer;
 pub mod proxy;
+pub mod roster;
 pub mod routes;
 pub mod stats;
 pub mod status;
@@ -32,6 +38,7 @@ use openraft::async_runtime::WatchReceiver;
 use openraft::{BasicNode, Raft, ReadPolicy, ServerState};
 
 pub use config::{ClusterFile, partition_of};
+pub use deploy::DeployBody;
 use flusher::Flusher;
 use log_store::LogStore;
 use network::NetworkFactory;
@@ -49,6 +56,9 @@ use crate::store::{StoreError, Write};
 pub struct ClusterConfig {
     pub node_id: u64,
     pub file: ClusterFile,
+    /// The node joins a cluster that is running (`adama serve --join`): it starts no group of
+    /// its own and waits for `adama cluster add` to make it a member.
+    pub join: bool,
 }
 
 /// A partition's raft group on this node.
@@ -81,10 +91,17 @@ enum Seen {
 /// This node's part of the cluster.
 pub struct Cluster {
     pub node_id: u64,
+    /// The cluster file the node was started with (its `partitions` never change).
     pub file: ClusterFile,
+    /// The cluster's nodes now, with the file's partitions and replicas: the file's at the
+    /// first start, then as nodes are added and removed (kept in the store, `roster.rs`).
+    layout: std::sync::RwLock<ClusterFile>,
+    database: Arc<redb::Database>,
     groups: HashMap<u32, Group>,
     flusher: Flusher,
     proposals: Arc<ProposalStats>,
+    /// The code each partition's log deployed.
+    pub code: Arc<code::CodeBook>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -121,8 +138,13 @@ impl Cluster {
     pub async fn start(
         config: ClusterConfig,
         store: Arc<RedbStore>,
+        budgets: HashMap<String, crate::engine::MemoryBudget>,
     ) -> Result<Arc<Cluster>, String> {
-        let ClusterConfig { node_id, file } = config;
+        let ClusterConfig {
+            node_id,
+            file,
+            join,
+        } = config;
         if !file.nodes.contains_key(&node_id) {
             return Err(format!(
                 "node {node_id} is not in the cluster file (its nodes are {:?})\nhint: give --node-id one of the file's `[[node]]` ids",
@@ -130,10 +152,23 @@ impl Cluster {
             ));
         }
         let raft_config = raft_config()?;
+        let code = Arc::new(code::CodeBook::new(file.partitions, budgets));
+        let database = store.database();
+        let stored = roster::load(&database)
+            .map_err(|error| format!("cannot read the cluster's nodes from the store: {error}"))?;
+        // The first start of a cluster starts its groups; later starts and a joining node find
+        // their members in the groups' logs.
+        let bootstrap = stored.is_none() && !join;
+        let layout = match stored {
+            Some(nodes) => file.with_nodes(nodes),
+            None => file.clone(),
+        };
         let mut groups = HashMap::new();
         let flusher = Flusher::start(store.database());
         let proposals = Arc::new(ProposalStats::default());
-        for partition in file.partitions_of(node_id) {
+        // A group for every partition: a node that is not a member of one yet may become one
+        // when nodes are added or removed.
+        for partition in 0..file.partitions {
             let log =
                 LogStore::new(store.database(), partition, flusher.clone()).map_err(|error| {
                     format!("cannot open the raft log of partition {partition}: {error}")
@@ -141,7 +176,15 @@ impl Cluster {
             let machine = StateMachine::open(Arc::clone(&store), partition, file.partitions)
                 .map_err(|error| {
                     format!("cannot open the state of partition {partition}: {error}")
-                })?;
+                })?
+                .with_code(Arc::clone(&code));
+            // The code the partition's log deployed, as applied before this start.
+            let deployed = machine.deployed_code().map_err(|error| {
+                format!("cannot read the code of partition {partition}: {error}")
+            })?;
+            for (space, source) in &deployed {
+                code.deployed(partition, space, source).await;
+            }
             let raft = Raft::new(
                 node_id,
                 Arc::clone(&raft_config),
@@ -153,8 +196,9 @@ impl Cluster {
             .map_err(|error| {
                 format!("cannot start the raft group of partition {partition}: {error}")
             })?;
-            let members = file.members(partition);
-            if members.first() == Some(&node_id)
+            let members = layout.members(partition);
+            if bootstrap
+                && members.first() == Some(&node_id)
                 && !raft
                     .is_initialized()
                     .await
@@ -162,7 +206,7 @@ impl Cluster {
             {
                 let nodes: BTreeMap<u64, BasicNode> = members
                     .iter()
-                    .map(|id| (*id, BasicNode::new(file.nodes[id].to_string())))
+                    .map(|id| (*id, BasicNode::new(layout.nodes[id].to_string())))
                     .collect();
                 if let Err(error) = raft.initialize(nodes).await {
                     tracing::warn!(partition, %error, "cannot initialize the partition's group");
@@ -178,17 +222,25 @@ impl Cluster {
                 },
             );
         }
+        if bootstrap {
+            roster::save(&database, &layout.nodes)
+                .map_err(|error| format!("cannot keep the cluster's nodes: {error}"))?;
+        }
         tracing::info!(
             node_id,
-            partitions = groups.len(),
+            nodes = ?layout.nodes.keys().collect::<Vec<_>>(),
             "the cluster's groups are running"
         );
+        place_groups(node_id, &groups, &layout);
         Ok(Arc::new(Cluster {
             node_id,
             file,
+            layout: std::sync::RwLock::new(layout),
+            database,
             groups,
             flusher,
             proposals,
+            code,
         }))
     }
 
@@ -213,22 +265,71 @@ impl Cluster {
         self.groups.get(&partition).map(|group| &group.raft)
     }
 
+    /// The cluster's nodes now, with the file's partitions and replicas.
+    pub fn layout(&self) -> ClusterFile {
+        self.layout
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_layout(&self, layout: ClusterFile) {
+        place_groups(self.node_id, &self.groups, &layout);
+        *self
+            .layout
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = layout;
+    }
+
     fn remote(&self, node: u64) -> Option<Route> {
-        self.file.nodes.get(&node).map(|address| Route::Remote {
+        self.layout().nodes.get(&node).map(|address| Route::Remote {
             node,
             address: *address,
         })
     }
 
+    /// Whether this node's group of a partition can say where the partition is led: it leads
+    /// it, or it is placed in it and is a voter or hears from a leader. A node taken out of a
+    /// partition may never learn of it (its group keeps the last members it saw), so it goes by
+    /// the placement rather than by its group.
+    fn takes_part(&self, partition: u32, group: &Group) -> bool {
+        let metrics = group.raft.metrics();
+        let metrics = metrics.borrow_watched();
+        if metrics.state == ServerState::Leader {
+            return true;
+        }
+        let placed = self.layout().members(partition).contains(&self.node_id);
+        placed
+            && (metrics.current_leader.is_some()
+                || metrics
+                    .membership_config
+                    .membership()
+                    .voter_ids()
+                    .any(|id| id == self.node_id))
+    }
+
     /// Where requests for `document` (`space/key`) go now. Waits (boundedly) while the
     /// partition elects a leader; on the leader, until its store holds every committed entry.
     pub async fn route(&self, document: &str) -> Result<Route, String> {
-        let partition = self.partition_of(document);
-        let Some(group) = self.groups.get(&partition) else {
-            let first = self.file.members(partition)[0];
-            return self
-                .remote(first)
-                .ok_or_else(|| format!("partition {partition} has no member"));
+        self.route_partition(self.partition_of(document)).await
+    }
+
+    /// Where requests for a partition's documents go now (see [`Cluster::route`]).
+    pub async fn route_partition(&self, partition: u32) -> Result<Route, String> {
+        let Some(group) = self
+            .groups
+            .get(&partition)
+            .filter(|group| self.takes_part(partition, group))
+        else {
+            // A member will route it further.
+            let first = self
+                .layout()
+                .members(partition)
+                .into_iter()
+                .find(|id| *id != self.node_id);
+            return first
+                .and_then(|first| self.remote(first))
+                .ok_or_else(|| format!("partition {partition} has no other member"));
         };
         let mut metrics = group.raft.metrics();
         let seen = tokio::time::timeout(LEADER_WAIT, async {
@@ -315,11 +416,57 @@ impl Cluster {
         }
     }
 
+    /// Keeps an uploaded file on every member of its document's partition, as an entry of the
+    /// partition's log, before a record may attach it (the leader's own store included).
+    pub async fn keep_file(
+        &self,
+        document: &str,
+        id: &str,
+        meta: &crate::store::AssetMeta,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        use base64::Engine as _;
+        let partition = self.partition_of(document);
+        let raft = self.raft(partition).ok_or_else(|| {
+            StoreError::Io(format!(
+                "node {} is not a member of partition {partition}",
+                self.node_id
+            ))
+        })?;
+        let proposal = types::Proposal {
+            writes: vec![types::ReplicatedWrite::Asset {
+                document: document.to_owned(),
+                id: id.to_owned(),
+                meta: meta.clone(),
+                bytes: base64::engine::general_purpose::STANDARD.encode(bytes),
+            }],
+        };
+        match raft.client_write(proposal).await {
+            Ok(response) => match response.data.refused {
+                None => Ok(()),
+                Some(reason) => Err(StoreError::Io(format!("partition {partition}: {reason}"))),
+            },
+            Err(error) => Err(StoreError::Io(format!("partition {partition}: {error}"))),
+        }
+    }
+
     /// Stops every group.
     pub async fn shutdown(&self) {
         for group in self.groups.values() {
             let _ = group.raft.shutdown().await;
         }
+    }
+}
+
+/// Only the groups of the partitions the placement gives this node stand for election: a node
+/// taken out of a partition may not learn it (its group keeps the members it last saw), and
+/// its elections would only disturb the partition's members.
+fn place_groups(node_id: u64, groups: &HashMap<u32, Group>, layout: &ClusterFile) {
+    for (partition, group) in groups {
+        group
+            .raft
+            .runtime_config()
+            .elect(layout.members(*partition).contains(&node_id));
     }
 }
 

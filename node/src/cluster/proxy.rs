@@ -21,8 +21,9 @@ use crate::document::Sink;
 use crate::protocol::{self, codes};
 
 /// The requests that name a document by `space` and `key`.
-const BY_DOCUMENT: [&str; 7] = [
+const BY_DOCUMENT: [&str; 8] = [
     "connection/create",
+    "attachment/start",
     "document/create",
     "document/delete",
     "message/direct-send",
@@ -30,6 +31,9 @@ const BY_DOCUMENT: [&str; 7] = [
     "document/authorization",
     "document/authorize",
 ];
+
+/// The requests that continue an upload by its id (`upload`).
+const BY_UPLOAD: [&str; 2] = ["attachment/append", "attachment/finish"];
 
 /// The requests that continue a stream by its id (`connection`).
 const BY_CONNECTION: [&str; 7] = [
@@ -68,13 +72,18 @@ pub async fn intercept(
     frame: &Map<String, Json>,
     text: &str,
 ) -> bool {
-    if BY_CONNECTION.contains(&method) {
+    let continues = if BY_UPLOAD.contains(&method) {
+        Some("upload")
+    } else {
+        BY_CONNECTION.contains(&method).then_some("connection")
+    };
+    if let Some(field) = continues {
         let stream = frame
-            .get("connection")
+            .get(field)
             .and_then(|value| value.as_i64().or_else(|| value.as_str()?.parse().ok()));
         let node = stream.and_then(|stream| lock(&proxy.streams).get(&stream).copied());
         let Some(node) = node else { return false };
-        if method == "connection/end"
+        if (method == "connection/end" || method == "attachment/finish")
             && let Some(stream) = stream
         {
             lock(&proxy.streams).remove(&stream);
@@ -105,7 +114,7 @@ pub async fn intercept(
                     cluster.leader_other_than(&document, node).await;
                     continue;
                 }
-                if method == "connection/create" {
+                if method == "connection/create" || method == "attachment/start" {
                     lock(&proxy.streams).insert(id, node);
                 }
                 if !proxy.forward(node, id, text) {

@@ -1,6 +1,6 @@
 //! The routes other members call, on the node's own address: `POST /~cluster/<partition>/append`,
 //! `/vote` and `/snapshot` (openraft's messages in the cluster's [`codec`], answered in the
-//! encoding they came in), and `GET /~cluster/status`. Only the
+//! encoding they came in), `/deploy` (new code for the partition), and `GET /~cluster/status`. Only the
 //! addresses of the cluster file's nodes may call them.
 
 use std::net::SocketAddr;
@@ -26,6 +26,11 @@ pub fn routes() -> Router<Arc<Node>> {
         .route("/~cluster/{partition}/append", post(append))
         .route("/~cluster/{partition}/vote", post(vote))
         .route("/~cluster/{partition}/snapshot", post(snapshot))
+        .route("/~cluster/{partition}/deploy", post(deploy))
+        .route("/~cluster/{partition}/members", post(members))
+        .route("/~cluster/admin/add", post(add_node))
+        .route("/~cluster/admin/remove", post(remove_node))
+        .route("/~cluster/admin/nodes", post(take_nodes))
 }
 
 /// Why a call was not taken: a status and words for the caller.
@@ -69,9 +74,10 @@ fn peer_cluster(node: &Node, from: SocketAddr) -> Result<&Arc<Cluster>, Refusal>
         ));
     };
     let known = cluster
-        .file
+        .layout()
         .nodes
         .values()
+        .chain(cluster.file.nodes.values())
         .any(|address| address.ip() == from.ip());
     if !known {
         return Err(refuse(
@@ -158,6 +164,79 @@ async fn snapshot(
             &body,
             &raft.install_full_snapshot(request.vote, snapshot).await,
         ))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// New code for a partition, from the member a deploy reached: proposed here when this node
+/// leads the partition, else passed on to its leader.
+async fn deploy(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(partition): Path<u32>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let request: super::DeployBody = parse(&body)?;
+        Ok::<_, Refusal>(json(&cluster.deploy_forwarded(partition, &request).await))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// New members for a partition, from the node that coordinates an addition or a removal.
+async fn members(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(partition): Path<u32>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let request: super::membership::Nodes = parse(&body)?;
+        Ok::<_, Refusal>(json(&cluster.members_forwarded(partition, &request).await))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `adama cluster add`: this node coordinates the addition.
+async fn add_node(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let request: super::membership::AddNode = parse(&body)?;
+        Ok::<_, Refusal>(json(&cluster.add_node(&request).await))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `adama cluster remove`: this node coordinates the removal.
+async fn remove_node(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let request: super::membership::RemoveNode = parse(&body)?;
+        Ok::<_, Refusal>(json(&cluster.remove_node(&request).await))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The cluster's nodes after an addition or a removal, from the node that coordinated it.
+async fn take_nodes(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let request: super::membership::Nodes = parse(&body)?;
+        Ok::<_, Refusal>(json(&cluster.take_nodes(request.nodes)))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }

@@ -4,8 +4,9 @@
 //! that becomes leader loads the partition's documents from its own store.
 //!
 //! A snapshot is the partition's documents as the store holds them (each as one whole stored
-//! document at its last index) and their wake-ups.
+//! document at its last index), their wake-ups and uploaded files, and the partition's code.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 
@@ -17,16 +18,19 @@ use redb::{Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTr
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use super::code::CodeBook;
 use super::config::partition_of;
 use super::flusher::blocking;
 use super::types::{Applied, ReplicatedWrite, TypeConfig};
 use crate::store::redb::RedbStore;
-use crate::store::{Store, StoreError, Write};
+use crate::store::{AssetMeta, Store, StoreError, Write};
 
 /// partition → [`AppliedState`] as JSON.
 const RAFT_APPLIED: TableDefinition<u32, &[u8]> = TableDefinition::new("raft_applied");
 /// partition → the latest snapshot ([`StoredSnapshot`]) as JSON.
 const RAFT_SNAPSHOT: TableDefinition<u32, &[u8]> = TableDefinition::new("raft_snapshot");
+/// (partition, space) → the source the partition's log deployed last for the space.
+const RAFT_CODE: TableDefinition<(u32, &str), &str> = TableDefinition::new("raft_code");
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct AppliedState {
@@ -39,6 +43,22 @@ struct AppliedState {
 pub struct PartitionSnapshot {
     pub documents: Vec<SnapshotDocument>,
     pub wakes: Vec<(String, i64)>,
+    /// Space → the source the partition's log deployed last.
+    #[serde(default)]
+    pub code: BTreeMap<String, String>,
+    /// The documents' uploaded files.
+    #[serde(default)]
+    pub files: Vec<SnapshotFile>,
+}
+
+/// An uploaded file of a document of the partition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotFile {
+    pub document: String,
+    pub id: String,
+    pub meta: AssetMeta,
+    /// The bytes in base64.
+    pub bytes: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +90,8 @@ pub struct StateMachine {
     partition: u32,
     partitions: u32,
     state: AppliedState,
+    /// Where applied deploys take effect on this node; without it they are only kept.
+    code: Option<Arc<CodeBook>>,
 }
 
 impl StateMachine {
@@ -82,6 +104,7 @@ impl StateMachine {
         let write = db.begin_write().map_err(other)?;
         write.open_table(RAFT_APPLIED).map_err(other)?;
         write.open_table(RAFT_SNAPSHOT).map_err(other)?;
+        write.open_table(RAFT_CODE).map_err(other)?;
         write.commit().map_err(other)?;
         let read = db.begin_read().map_err(other)?;
         let table = read.open_table(RAFT_APPLIED).map_err(other)?;
@@ -94,7 +117,89 @@ impl StateMachine {
             partition,
             partitions,
             state,
+            code: None,
         })
+    }
+
+    /// Applied deploys change the code of this node's documents through `code`.
+    pub fn with_code(self, code: Arc<CodeBook>) -> StateMachine {
+        StateMachine {
+            code: Some(code),
+            ..self
+        }
+    }
+
+    /// Space → the source this partition's log deployed last, as applied here.
+    pub fn deployed_code(&self) -> io::Result<BTreeMap<String, String>> {
+        let read = self.store.database().begin_read().map_err(other)?;
+        let table = read.open_table(RAFT_CODE).map_err(other)?;
+        let mut code = BTreeMap::new();
+        for row in table
+            .range((self.partition, "")..(self.partition + 1, ""))
+            .map_err(other)?
+        {
+            let (key, source) = row.map_err(other)?;
+            code.insert(key.value().1.to_owned(), source.value().to_owned());
+        }
+        Ok(code)
+    }
+
+    /// Keeps deployed sources in the transaction that applies them; `replace` first forgets
+    /// the partition's earlier ones (a snapshot's code is the whole).
+    fn record_code(
+        &self,
+        transaction: &mut WriteTransaction,
+        code: &[(&str, &str)],
+        replace: bool,
+    ) -> Result<(), StoreError> {
+        if code.is_empty() && !replace {
+            return Ok(());
+        }
+        let mut table = transaction.open_table(RAFT_CODE).map_err(store_error)?;
+        if replace {
+            table
+                .retain_in((self.partition, "")..(self.partition + 1, ""), |_, _| false)
+                .map_err(store_error)?;
+        }
+        for (space, source) in code {
+            table
+                .insert((self.partition, *space), *source)
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps uploaded files (each its own durable commit, as on a single node; keeping one
+    /// again writes the same bytes).
+    fn keep_files<'a>(
+        &self,
+        files: impl Iterator<Item = (&'a str, &'a str, &'a AssetMeta, &'a str)>,
+    ) -> io::Result<()> {
+        use base64::Engine as _;
+        for (document, id, meta, bytes) in files {
+            let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(bytes) else {
+                tracing::error!(
+                    partition = self.partition,
+                    document,
+                    id,
+                    "a replicated file does not decode; it is not kept"
+                );
+                continue;
+            };
+            self.store
+                .put_asset(document, id, meta, &bytes)
+                .map_err(other)?;
+        }
+        Ok(())
+    }
+
+    /// Makes applied deploys take effect here.
+    async fn take_code(&self, code: &[(String, String)]) {
+        if let Some(book) = &self.code {
+            for (space, source) in code {
+                book.deployed(self.partition, space, source).await;
+            }
+        }
     }
 
     /// Records the applied state in the transaction that applies the entries. The entries are
@@ -119,13 +224,33 @@ impl StateMachine {
     /// order, a record that does not decode) changes nothing but the applied state, the same on
     /// every member.
     fn commit(&self, writes: &[ReplicatedWrite], record_refusal: bool) -> io::Result<Applied> {
-        let converted: Result<Vec<Write>, StoreError> =
-            writes.iter().map(ReplicatedWrite::to_write).collect();
+        // A deploy and a file are kept whatever happens to the document writes beside them.
+        let code = deploys(writes);
+        self.keep_files(writes.iter().filter_map(|write| match write {
+            ReplicatedWrite::Asset {
+                document,
+                id,
+                meta,
+                bytes,
+            } => Some((document.as_str(), id.as_str(), meta, bytes.as_str())),
+            _ => None,
+        }))?;
+        let record = |transaction: &mut WriteTransaction| {
+            self.record_state(transaction)?;
+            self.record_code(transaction, &code, false)
+        };
+        let converted: Result<Vec<Write>, StoreError> = writes
+            .iter()
+            .filter(|write| {
+                !matches!(
+                    write,
+                    ReplicatedWrite::Deploy { .. } | ReplicatedWrite::Asset { .. }
+                )
+            })
+            .map(ReplicatedWrite::to_write)
+            .collect();
         let refused = match converted {
-            Ok(writes) => match self
-                .store
-                .commit_with(&writes, &|transaction| self.record_state(transaction))
-            {
+            Ok(writes) => match self.store.commit_with(&writes, &record) {
                 Ok(_) => return Ok(Applied::default()),
                 Err(StoreError::Io(error)) => return Err(io::Error::other(error)),
                 Err(refusal) => refusal.to_string(),
@@ -138,9 +263,7 @@ impl StateMachine {
             });
         }
         tracing::warn!(partition = self.partition, reason = %refused, "a replicated batch is refused by the store");
-        self.store
-            .commit_with(&[], &|transaction| self.record_state(transaction))
-            .map_err(other)?;
+        self.store.commit_with(&[], &record).map_err(other)?;
         Ok(Applied {
             refused: Some(refused),
         })
@@ -186,6 +309,19 @@ impl StateMachine {
             .into_iter()
             .filter(|(name, _)| self.in_partition(name))
             .collect();
+        snapshot.code = self.deployed_code()?;
+        for document in &snapshot.documents {
+            use base64::Engine as _;
+            let name: Arc<str> = Arc::from(document.name.as_str());
+            for (id, meta, bytes) in self.store.assets_of(&name).map_err(other)? {
+                snapshot.files.push(SnapshotFile {
+                    document: document.name.clone(),
+                    id,
+                    meta,
+                    bytes: base64::engine::general_purpose::STANDARD.encode(bytes),
+                });
+            }
+        }
         Ok(snapshot)
     }
 
@@ -235,10 +371,37 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
 /// The most entries applied in one store transaction.
 const MAX_APPLY_BATCH: usize = 256;
 
+/// The entries of a batch with what applying each answers, and the deploys the batch applied
+/// (space, source), in log order.
+type AppliedBatch = (
+    Vec<(
+        Option<openraft::storage::ApplyResponder<TypeConfig>>,
+        Applied,
+    )>,
+    Vec<(String, String)>,
+);
+
+/// The deploys among writes: (space, source).
+fn deploys(writes: &[ReplicatedWrite]) -> Vec<(&str, &str)> {
+    writes
+        .iter()
+        .filter_map(|write| match write {
+            ReplicatedWrite::Deploy { space, source } => Some((space.as_str(), source.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn owned(code: Vec<(&str, &str)>) -> Vec<(String, String)> {
+    code.into_iter()
+        .map(|(space, source)| (space.to_owned(), source.to_owned()))
+        .collect()
+}
+
 impl StateMachine {
     /// Applies entries in one transaction; when the store refuses the whole, each entry goes
     /// alone, so that only the refused one is refused (the same on every member).
-    fn apply_batch(&mut self, batch: Vec<EntryResponder<TypeConfig>>) -> io::Result<()> {
+    fn apply_batch(&mut self, batch: Vec<EntryResponder<TypeConfig>>) -> io::Result<AppliedBatch> {
         if batch.len() > 1 {
             let before = self.state.clone();
             let mut writes = Vec::new();
@@ -256,19 +419,23 @@ impl StateMachine {
                 }
             }
             if self.commit(&writes, false)?.refused.is_none() {
-                for (_, responder) in batch {
-                    if let Some(responder) = responder {
-                        responder.send(Applied::default());
-                    }
-                }
-                return Ok(());
+                let answers = batch
+                    .into_iter()
+                    .map(|(_, responder)| (responder, Applied::default()))
+                    .collect();
+                return Ok((answers, owned(deploys(&writes))));
             }
             self.state = before;
         }
+        let mut answers = Vec::with_capacity(batch.len());
+        let mut code = Vec::new();
         for (entry, responder) in batch {
             self.state.last_applied = Some(entry.log_id);
             let applied = match &entry.payload {
-                EntryPayload::Normal(proposal) => self.commit(&proposal.writes, true)?,
+                EntryPayload::Normal(proposal) => {
+                    code.extend(owned(deploys(&proposal.writes)));
+                    self.commit(&proposal.writes, true)?
+                }
                 EntryPayload::Membership(membership) => {
                     self.state.membership =
                         StoredMembership::new(Some(entry.log_id), membership.clone());
@@ -276,11 +443,9 @@ impl StateMachine {
                 }
                 EntryPayload::Blank => self.commit(&[], true)?,
             };
-            if let Some(responder) = responder {
-                responder.send(applied);
-            }
+            answers.push((responder, applied));
         }
-        Ok(())
+        Ok((answers, code))
     }
 }
 
@@ -307,7 +472,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     _ => break,
                 }
             }
-            blocking(|| self.apply_batch(batch))?;
+            let (answers, code) = blocking(|| self.apply_batch(batch))?;
+            // New code takes effect before the deploy is answered, so that the documents the
+            // leader loads from then on run it.
+            self.take_code(&code).await;
+            for (responder, applied) in answers {
+                if let Some(responder) = responder {
+                    responder.send(applied);
+                }
+            }
         }
         Ok(())
     }
@@ -366,10 +539,31 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             last_applied: meta.last_log_id,
             membership: meta.last_membership.clone(),
         };
+        let code: Vec<(&str, &str)> = snapshot
+            .code
+            .iter()
+            .map(|(space, source)| (space.as_str(), source.as_str()))
+            .collect();
         blocking(|| {
             self.store
-                .commit_with(&writes, &|transaction| self.record_state(transaction))
+                .commit_with(&writes, &|transaction| {
+                    self.record_state(transaction)?;
+                    self.record_code(transaction, &code, true)
+                })
                 .map_err(other)?;
+            // After the documents' replacement, which deleted their earlier files.
+            self.keep_files(snapshot.files.iter().map(|file| {
+                (
+                    file.document.as_str(),
+                    file.id.as_str(),
+                    &file.meta,
+                    file.bytes.as_str(),
+                )
+            }))
+        })?;
+        let code = owned(code);
+        self.take_code(&code).await;
+        blocking(|| {
             self.save_snapshot(&StoredSnapshot {
                 meta: meta.clone(),
                 data: snapshot,

@@ -26,6 +26,10 @@ pub struct PartitionView {
     pub members: Vec<u64>,
     /// On the leader: how many entries each member is behind the leader's log.
     pub lag: BTreeMap<u64, u64>,
+    /// Space → the hash of the source the partition's log deployed last, as applied on this
+    /// node (absent while the space runs the code the node started with).
+    #[serde(default)]
+    pub code: BTreeMap<String, String>,
 }
 
 /// One node's status.
@@ -51,9 +55,16 @@ impl Cluster {
         let mut partitions: Vec<PartitionView> = self
             .groups
             .iter()
-            .map(|(partition, group)| {
+            .filter_map(|(partition, group)| {
                 let metrics = group.raft.metrics();
                 let metrics = metrics.borrow_watched();
+                // The groups of partitions this node is not a member of (yet, or any more).
+                let membership = metrics.membership_config.membership();
+                let member = membership.voter_ids().any(|id| id == self.node_id)
+                    || membership.learner_ids().any(|id| id == self.node_id);
+                if !member {
+                    return None;
+                }
                 let last = metrics.last_log_index.unwrap_or(0);
                 let lag = metrics
                     .replication
@@ -68,7 +79,7 @@ impl Cluster {
                             .collect()
                     })
                     .unwrap_or_default();
-                PartitionView {
+                Some(PartitionView {
                     partition: *partition,
                     state: state_name(metrics.state).into(),
                     term: metrics.current_term,
@@ -77,7 +88,8 @@ impl Cluster {
                     last_applied: metrics.last_applied.as_ref().map(|log_id| log_id.index),
                     members: metrics.membership_config.membership().voter_ids().collect(),
                     lag,
-                }
+                    code: self.code.hashes(*partition).into_iter().collect(),
+                })
             })
             .collect();
         partitions.sort_by_key(|view| view.partition);
@@ -175,6 +187,26 @@ impl ClusterStatus {
                 }
             };
             let _ = writeln!(out, "{partition:>9}  {leader:>6}  {term:>4}  {members}");
+        }
+        // Deployed code: which source hashes the members' copies run, per space.
+        let mut code: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+        for status in self.nodes.values().filter_map(|node| node.as_ref().ok()) {
+            for view in &status.partitions {
+                for (space, hash) in &view.code {
+                    *code
+                        .entry(space.as_str())
+                        .or_default()
+                        .entry(hash.as_str())
+                        .or_default() += 1;
+                }
+            }
+        }
+        for (space, hashes) in code {
+            let hashes: Vec<String> = hashes
+                .iter()
+                .map(|(hash, copies)| format!("{hash} ({copies} partition copies)"))
+                .collect();
+            let _ = writeln!(out, "deployed code of {space}: {}", hashes.join(", "));
         }
         out
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::engine::Record;
-use crate::store::{Entry, StoreError, Write};
+use crate::store::{AssetMeta, Entry, StoreError, Write};
 
 openraft::declare_raft_types!(
     /// The raft types of every partition group.
@@ -48,6 +48,20 @@ pub enum ReplicatedWrite {
     Wake {
         document: String,
         at: Option<i64>,
+    },
+    /// New code for a space: the partition's documents run it from this point of the log on.
+    /// It changes no document store; the state machine keeps it beside the documents.
+    Deploy {
+        space: String,
+        source: String,
+    },
+    /// An uploaded file of a document, kept by every member before a record attaches it.
+    Asset {
+        document: String,
+        id: String,
+        meta: AssetMeta,
+        /// The file's bytes in base64.
+        bytes: String,
     },
 }
 
@@ -97,7 +111,9 @@ impl ReplicatedWrite {
             ReplicatedWrite::Append { document, .. }
             | ReplicatedWrite::Snapshot { document, .. }
             | ReplicatedWrite::Delete { document }
-            | ReplicatedWrite::Wake { document, .. } => document,
+            | ReplicatedWrite::Wake { document, .. }
+            | ReplicatedWrite::Asset { document, .. } => document,
+            ReplicatedWrite::Deploy { space, .. } => space,
         }
     }
 
@@ -141,6 +157,16 @@ impl ReplicatedWrite {
                 document: Arc::from(document.as_str()),
                 at: *at,
             },
+            ReplicatedWrite::Deploy { space, .. } => {
+                return Err(StoreError::Io(format!(
+                    "the code of space '{space}' is not a document write"
+                )));
+            }
+            ReplicatedWrite::Asset { document, id, .. } => {
+                return Err(StoreError::Io(format!(
+                    "the file {id} of {document} is not a document write"
+                )));
+            }
         })
     }
 }

@@ -378,9 +378,37 @@ impl RedbStore {
         Arc::clone(&self.db)
     }
 
-    /// Commits a batch of writes and, in the same transaction, whatever `also` writes to tables
-    /// of its own (the cluster's record of the raft entries that carried the batch; it may also
-    /// lower the transaction's durability when a raft log already holds the batch durably).
+    /// Every uploaded file of a document: (id, meta, bytes), by id (a cluster partition's
+    /// snapshot carries them).
+    pub fn assets_of(
+        &self,
+        document: &DocumentName,
+    ) -> Result<Vec<(String, AssetMeta, Vec<u8>)>, StoreError> {
+        let read = self.db.begin_read().map_err(io)?;
+        let metas = read.open_table(ASSET_META).map_err(io)?;
+        let data = read.open_table(ASSET_DATA).map_err(io)?;
+        let mut files = Vec::new();
+        for row in metas
+            .range((document, "")..(document, LAST_ID))
+            .map_err(io)?
+        {
+            let (key, meta) = row.map_err(io)?;
+            let id = key.value().1.to_owned();
+            let meta: AssetMeta = serde_json::from_slice(meta.value()).map_err(io)?;
+            let bytes = match self.files.read(document, &id).map_err(io)? {
+                Some(bytes) => bytes,
+                // Stores written before files were kept beside the database.
+                None => data
+                    .get((document, id.as_str()))
+                    .map_err(io)?
+                    .map(|bytes| bytes.value().to_vec())
+                    .unwrap_or_default(),
+            };
+            files.push((id, meta, bytes));
+        }
+        Ok(files)
+    }
+
     /// Records an uploaded file whose bytes are in place.
     fn put_asset_meta(
         &self,
@@ -397,6 +425,9 @@ impl RedbStore {
         transaction.commit().map_err(io)
     }
 
+    /// Commits a batch of writes and, in the same transaction, whatever `also` writes to tables
+    /// of its own (the cluster's record of the raft entries that carried the batch; it may also
+    /// lower the transaction's durability when a raft log already holds the batch durably).
     pub fn commit_with(
         &self,
         writes: &[Write],

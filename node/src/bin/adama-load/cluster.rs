@@ -219,7 +219,11 @@ pub async fn serve_node(data: Option<String>, file: Option<String>, id: Option<S
             .ok_or_else(|| format!("node {node_id} is not in {path}"))?;
         let mut config = crate::target::config(PathBuf::from(&data), None);
         config.listen = listen;
-        config.cluster = Some(ClusterConfig { node_id, file });
+        config.cluster = Some(ClusterConfig {
+            node_id,
+            file,
+            join: false,
+        });
         adama_node::start(config).await
     };
     let running = match started.await {
