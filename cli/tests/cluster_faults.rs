@@ -126,7 +126,7 @@ fn random_kills_pauses_restarts_and_a_deploy_leave_identical_copies_and_every_se
     let seed = seed();
     let seconds = seconds();
     eprintln!("fault schedule: ADAMA_FAULT_SEED={seed} ADAMA_FAULT_SECONDS={seconds}");
-    let mut cluster = Cluster::start_with(3, PARTITIONS, None, |root, id| {
+    let mut cluster = Cluster::start_with(3, PARTITIONS, "", |root, id| {
         let file: PathBuf = root.join(format!("ledger{id}.a"));
         if !file.exists() {
             std::fs::write(&file, LEDGER_V1).expect("the source is written");
@@ -269,11 +269,14 @@ fn random_kills_pauses_restarts_and_a_deploy_leave_identical_copies_and_every_se
                     })
                     .collect();
                 let copies = copies?;
-                let first = copies[0].1["document"].to_string();
-                copies
+                // Byte for byte: the same fields in the same order, not only equal values.
+                let texts: Vec<String> = copies
                     .iter()
-                    .all(|(_, copy)| copy["document"].to_string() == first)
-                    .then_some(copies)
+                    .map(|(_, copy)| copy["document"].to_string())
+                    .collect();
+                let same = texts.iter().all(|text| *text == texts[0])
+                    && copies.iter().all(|(_, copy)| copy["index"] == copies[0].1["index"]);
+                same.then_some(copies)
             },
         );
         let stored = &copies[0].1["document"];

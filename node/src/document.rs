@@ -446,6 +446,11 @@ impl DocumentTask {
     fn release(&mut self) {
         tracing::info!(document = %self.name, "another node leads the document's partition now; releasing it");
         self.fail_streams();
+        // Replicas following it go to the new leader for the document.
+        self.followers.end(&crate::replica::frame::Frame::Failure {
+            reason: codes::CATASTROPHIC,
+            message: "another node leads the document's partition now".into(),
+        });
         self.released = true;
     }
 

@@ -67,12 +67,13 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts `nodes` nodes with `partitions` partitions (and `replicas` members per group when
-    /// given); `extra` gives each node's further arguments (it may write files under the root).
+    /// Starts `nodes` nodes with `partitions` partitions and further `settings` of the cluster
+    /// file (TOML lines such as `replicas = 2`); `extra` gives each node's further arguments
+    /// (it may write files under the root).
     pub fn start_with(
         nodes: usize,
         partitions: u32,
-        replicas: Option<u32>,
+        settings: &str,
         extra: impl Fn(&Path, u64) -> Vec<String> + 'static,
     ) -> Cluster {
         let root = tempfile::tempdir().expect("a directory");
@@ -82,10 +83,7 @@ impl Cluster {
                 listener.local_addr().expect("an address")
             })
             .collect();
-        let mut text = format!("partitions = {partitions}\n");
-        if let Some(replicas) = replicas {
-            text.push_str(&format!("replicas = {replicas}\n"));
-        }
+        let mut text = format!("partitions = {partitions}\n{settings}\n");
         for (index, address) in addresses.iter().enumerate() {
             text.push_str(&format!(
                 "[[node]]\nid = {}\naddress = \"{address}\"\n",
@@ -107,6 +105,10 @@ impl Cluster {
             cluster.spawn(id);
         }
         cluster
+    }
+
+    pub fn file(&self) -> &Path {
+        &self.file
     }
 
     pub fn root(&self) -> &Path {

@@ -7,6 +7,7 @@
 //! See `docs/cluster.md`.
 
 pub mod config;
+pub mod hot;
 pub mod log_store;
 pub mod network;
 mod proposer;
@@ -78,6 +79,8 @@ pub struct Cluster {
     pub node_id: u64,
     pub file: ClusterFile,
     groups: HashMap<u32, Group>,
+    /// The viewers this node proxies, by document: what makes a document hot here.
+    pub heat: Arc<hot::Heat>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -173,10 +176,14 @@ impl Cluster {
             partitions = groups.len(),
             "the cluster's groups are running"
         );
+        let heat = hot::Heat::new(Box::new(hot::HotPolicy {
+            viewers: file.hot_viewers,
+        }));
         Ok(Arc::new(Cluster {
             node_id,
             file,
             groups,
+            heat,
         }))
     }
 

@@ -16,6 +16,7 @@ use serde_json::{Map, Value as Json};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::hot::Viewing;
 use super::{Cluster, Route};
 use crate::document::Sink;
 use crate::protocol::{self, codes};
@@ -52,8 +53,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug, Default)]
 pub struct SocketProxy {
     upstreams: Arc<Mutex<HashMap<u64, mpsc::UnboundedSender<String>>>>,
-    /// A proxied request's id (a stream's) → the node serving it.
-    streams: Arc<Mutex<HashMap<i64, u64>>>,
+    /// A proxied stream's id → the node serving it, and the viewer it counts (see `hot.rs`).
+    streams: Arc<Mutex<HashMap<i64, (u64, Viewing)>>>,
     /// Forwarded requests not answered yet → the node they went to.
     waiting: Arc<Mutex<HashMap<i64, u64>>>,
 }
@@ -72,7 +73,8 @@ pub async fn intercept(
         let stream = frame
             .get("connection")
             .and_then(|value| value.as_i64().or_else(|| value.as_str()?.parse().ok()));
-        let node = stream.and_then(|stream| lock(&proxy.streams).get(&stream).copied());
+        let node =
+            stream.and_then(|stream| lock(&proxy.streams).get(&stream).map(|(node, _)| *node));
         let Some(node) = node else { return false };
         if method == "connection/end"
             && let Some(stream) = stream
@@ -106,7 +108,7 @@ pub async fn intercept(
                     continue;
                 }
                 if method == "connection/create" {
-                    lock(&proxy.streams).insert(id, node);
+                    lock(&proxy.streams).insert(id, (node, cluster.heat.enter(&document)));
                 }
                 if !proxy.forward(node, id, text) {
                     lock(&proxy.streams).remove(&id);
@@ -187,6 +189,8 @@ impl SocketProxy {
                     Upstream::Relay { answered } => {
                         if let Some(id) = answered {
                             lock(&waiting).remove(&id);
+                            // A stream that ends stops counting as a viewer.
+                            lock(&streams).remove(&id);
                         }
                         sink.push(text.to_string());
                     }
@@ -222,7 +226,7 @@ impl SocketProxy {
             let mut streams = lock(&streams);
             let lost: Vec<i64> = streams
                 .iter()
-                .filter(|(_, at)| **at == node)
+                .filter(|(_, (at, _))| *at == node)
                 .map(|(stream, _)| *stream)
                 .collect();
             for stream in lost {
