@@ -275,7 +275,9 @@ fn random_kills_pauses_restarts_and_a_deploy_leave_identical_copies_and_every_se
                     .map(|(_, copy)| copy["document"].to_string())
                     .collect();
                 let same = texts.iter().all(|text| *text == texts[0])
-                    && copies.iter().all(|(_, copy)| copy["index"] == copies[0].1["index"]);
+                    && copies
+                        .iter()
+                        .all(|(_, copy)| copy["index"] == copies[0].1["index"]);
                 same.then_some(copies)
             },
         );

@@ -1,9 +1,10 @@
-//! Read replicas driven by the cluster, with real processes: three `adama serve --cluster`
-//! nodes with two members per partition, so each document has a node outside its partition.
+//! Read replicas driven by the cluster, with real processes: four `adama serve --cluster`
+//! nodes with three members per partition, so each document has a node outside its partition.
 //! Once that node has `hot_viewers` viewers of a document it follows the document from the
 //! partition's leader and opens the next viewers on its local copy: they see every change, in
 //! order, with the lag measured; their sends still go to the leader; the node stops following
-//! when the copy's viewers leave.
+//! when the copy's viewers leave; when the partition's first member (its first leader) dies, the
+//! outside node still reaches the document and follows it from the new leader.
 
 mod cluster_support;
 
@@ -90,6 +91,19 @@ impl Viewer {
             .expect("the viewer's stream goes on")
     }
 
+    /// The failure that ends the viewer's stream.
+    async fn failure(&mut self) -> Json {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(20), self.answers.recv())
+                .await
+                .expect("the stream fails within 20 s")
+                .expect("the viewer's socket is open");
+            if frame["failure"] == 1 {
+                return frame;
+            }
+        }
+    }
+
     async fn answer(&mut self, request: Json) -> Json {
         self.requests.send(request).expect("the viewer is open");
         tokio::time::timeout(Duration::from_secs(15), self.answers.recv())
@@ -104,7 +118,7 @@ fn key_and_outsider(file: &ClusterFile) -> (String, u64) {
     let key = "hot".to_owned();
     let partition = adama_node::cluster::partition_of(&format!("counter/{key}"), PARTITIONS);
     let members = file.members(partition);
-    let outsider = (1..=3)
+    let outsider = (1..=4)
         .find(|id| !members.contains(id))
         .expect("a node outside the partition");
     (key, outsider)
@@ -149,9 +163,10 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
 
 #[test]
 fn a_hot_document_is_served_from_a_local_copy_on_a_node_outside_its_partition() {
-    let cluster = Cluster::start_with(3, PARTITIONS, "replicas = 2\nhot_viewers = 2", |_, _| {
-        Vec::new()
-    });
+    let mut cluster =
+        Cluster::start_with(4, PARTITIONS, "replicas = 3\nhot_viewers = 2", |_, _| {
+            Vec::new()
+        });
     let text = std::fs::read_to_string(cluster.file()).expect("the cluster file");
     let file = ClusterFile::parse("cluster.toml", &text).expect("the cluster file parses");
     let everyone = cluster.ids();
@@ -305,5 +320,69 @@ fn a_hot_document_is_served_from_a_local_copy_on_a_node_outside_its_partition() 
             .await;
         assert!(answer["response"]["seq"].is_number(), "{answer}");
         assert_eq!(proxied.next_count().await.0, after + 1);
+
+        // The partition's first member dies (it started the group, so it most likely leads).
+        let mut fourth = viewer(cluster.address(outsider), &key, "fourth").await;
+        assert_eq!(fourth.next_count().await.0, after + 1);
+        let status = replica_status(&cluster, outsider, "").expect("the outsider answers");
+        assert_eq!(status["following"], json!([document]), "hot again: {status}");
+        let first = file.members(partition)[0];
+        let survivors: Vec<u64> = file
+            .members(partition)
+            .into_iter()
+            .filter(|id| *id != first)
+            .collect();
+        cluster.kill(first);
+        if first == leader {
+            let failed = fourth.failure().await;
+            assert_eq!(failed["retry"], true, "the copy's viewer may retry: {failed}");
+            let failed = proxied.failure().await;
+            assert_eq!(failed["retry"], true, "the proxied viewer may retry: {failed}");
+        }
+        let new_leader = cluster.wait_for("a leader among the survivors", Duration::from_secs(30), || {
+            cluster.leader(partition, &survivors)
+        });
+        eprintln!("node {first} killed (the leader was node {leader}); node {new_leader} leads now");
+        // Viewers arriving on the outside node reach the document through the members left,
+        // and once it is hot there, from a copy followed from the new leader.
+        let (mut fifth, _) = open_viewer(cluster.address(outsider), &key, "fifth").await;
+        let (mut sixth, shown) = open_viewer(cluster.address(outsider), &key, "sixth").await;
+        let status = replica_status(&cluster, outsider, "").expect("the outsider answers");
+        assert_eq!(status["following"], json!([document]), "{status}");
+        let answer = sixth
+            .answer(json!({"method": "connection/send", "id": 11, "connection": 1,
+                "channel": "bump", "message": {"by": 1}}))
+            .await;
+        assert!(answer["response"]["seq"].is_number(), "{answer}");
+        assert_eq!(sixth.next_count().await.0, shown + 1);
+        let mut seen = 0;
+        while seen < shown + 1 {
+            seen = fifth.next_count().await.0;
+        }
     });
+}
+
+/// Opens a viewer, again until the document shows (it may fail while the partition elects a
+/// leader); the viewer and the count it first showed.
+async fn open_viewer(address: SocketAddr, key: &str, name: &str) -> (Viewer, i64) {
+    let start = Instant::now();
+    loop {
+        let mut opened = viewer(address, key, name).await;
+        tokio::select! {
+            count = opened.counts.recv() => {
+                if let Some((count, _)) = count {
+                    return (opened, count);
+                }
+            }
+            failed = opened.answers.recv() => {
+                eprintln!("{name}: {failed:?}");
+            }
+            () = tokio::time::sleep(Duration::from_secs(15)) => {}
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{name} sees the document within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

@@ -8,13 +8,10 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value as Json};
 
-use super::network::Peer;
-use super::status::NodeStatus;
 use super::{Cluster, Route};
 use crate::replica::HeatPolicy;
 use crate::replica::host::{Host, Locate};
@@ -136,48 +133,26 @@ pub fn to_copy(
     host.follows(space, key) || cluster.heat.hot_with_one_more(&document)
 }
 
-/// How often, and how long apart, the members are asked for a partition's leader while it
-/// elects one.
-const LEADER_TRIES: u32 = 20;
-const LEADER_PAUSE: Duration = Duration::from_millis(250);
-
 impl Cluster {
-    /// The address of the node that leads the partition of `document`: this node's own view
-    /// when it is a member, else what the members say.
+    /// The address of the node that leads the partition of `document` now: this node's own
+    /// view when it is a member, else what the members say.
     pub async fn leader_address(&self, document: &str) -> Result<SocketAddr, String> {
         let partition = self.partition_of(document);
-        if self.raft(partition).is_some() {
-            return match self.route(document).await? {
-                Route::Local => self
-                    .file
-                    .nodes
-                    .get(&self.node_id)
-                    .copied()
-                    .ok_or_else(|| "this node is not in the cluster file".to_owned()),
-                Route::Remote { address, .. } => Ok(address),
-            };
+        let route = if self.raft(partition).is_some() {
+            self.route(document).await?
+        } else {
+            // A copy must come from the leader itself, not a member that would refuse it.
+            self.outside_route(partition, true).await?
+        };
+        match route {
+            Route::Local => self
+                .file
+                .nodes
+                .get(&self.node_id)
+                .copied()
+                .ok_or_else(|| "this node is not in the cluster file".to_owned()),
+            Route::Remote { address, .. } => Ok(address),
         }
-        for _ in 0..LEADER_TRIES {
-            for member in self.file.members(partition) {
-                let Some(address) = self.file.nodes.get(&member) else {
-                    continue;
-                };
-                let answer = Peer::new(*address)
-                    .get::<NodeStatus>("/~cluster/status", Duration::from_secs(2))
-                    .await;
-                let Ok(status) = answer else { continue };
-                let leader = status
-                    .partitions
-                    .iter()
-                    .find(|view| view.partition == partition)
-                    .and_then(|view| view.leader);
-                if let Some(address) = leader.and_then(|leader| self.file.nodes.get(&leader)) {
-                    return Ok(*address);
-                }
-            }
-            tokio::time::sleep(LEADER_PAUSE).await;
-        }
-        Err(format!("no member of partition {partition} names a leader"))
     }
 }
 

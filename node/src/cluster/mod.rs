@@ -81,6 +81,14 @@ pub struct Cluster {
     groups: HashMap<u32, Group>,
     /// The viewers this node proxies, by document: what makes a document hot here.
     pub heat: Arc<hot::Heat>,
+    /// The leaders of partitions this node is not a member of, as their members last said.
+    outside_leaders: std::sync::Mutex<HashMap<u32, u64>>,
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for Cluster {
@@ -184,6 +192,7 @@ impl Cluster {
             file,
             groups,
             heat,
+            outside_leaders: std::sync::Mutex::new(HashMap::new()),
         }))
     }
 
@@ -215,10 +224,7 @@ impl Cluster {
     pub async fn route(&self, document: &str) -> Result<Route, String> {
         let partition = self.partition_of(document);
         let Some(group) = self.groups.get(&partition) else {
-            let first = self.file.members(partition)[0];
-            return self
-                .remote(first)
-                .ok_or_else(|| format!("partition {partition} has no member"));
+            return self.outside_route(partition, false).await;
         };
         let mut metrics = group.raft.metrics();
         let seen = tokio::time::timeout(LEADER_WAIT, async {
@@ -263,10 +269,67 @@ impl Cluster {
         }
     }
 
+    /// Where a request for a partition this node is not a member of goes: the leader its
+    /// members name (remembered until it cannot be reached), else any member that answers,
+    /// which routes it further. Never only the first member, which may be the one that is down.
+    /// `fresh` asks the members even when a leader is remembered.
+    pub(crate) async fn outside_route(&self, partition: u32, fresh: bool) -> Result<Route, String> {
+        if !fresh && let Some(leader) = lock(&self.outside_leaders).get(&partition).copied() {
+            return self
+                .remote(leader)
+                .ok_or_else(|| format!("partition {partition} has no member"));
+        }
+        let deadline = tokio::time::Instant::now() + LEADER_WAIT;
+        loop {
+            let mut answering = None;
+            for member in self.file.members(partition) {
+                let Some(address) = self.file.nodes.get(&member) else {
+                    continue;
+                };
+                let answer = network::Peer::new(*address)
+                    .get::<status::NodeStatus>("/~cluster/status", Duration::from_secs(2))
+                    .await;
+                let Ok(status) = answer else { continue };
+                answering.get_or_insert(member);
+                let leader = status
+                    .partitions
+                    .iter()
+                    .find(|view| view.partition == partition)
+                    .and_then(|view| view.leader)
+                    .filter(|leader| self.file.nodes.contains_key(leader));
+                if let Some(leader) = leader {
+                    lock(&self.outside_leaders).insert(partition, leader);
+                    return self
+                        .remote(leader)
+                        .ok_or_else(|| format!("partition {partition} has no member"));
+                }
+            }
+            if let Some(member) = answering
+                && tokio::time::Instant::now() >= deadline
+            {
+                return self
+                    .remote(member)
+                    .ok_or_else(|| format!("partition {partition} has no member"));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "no member of partition {partition} answers (hint: are its nodes running?)"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Waits (boundedly) until the partition of `document` names a leader other than `node`,
     /// one this node found unreachable.
     pub async fn leader_other_than(&self, document: &str, node: u64) {
-        let Some(group) = self.groups.get(&self.partition_of(document)) else {
+        let partition = self.partition_of(document);
+        let Some(group) = self.groups.get(&partition) else {
+            // Outside the partition: forget the leader, so that the members are asked again.
+            let mut leaders = lock(&self.outside_leaders);
+            if leaders.get(&partition) == Some(&node) {
+                leaders.remove(&partition);
+            }
             return;
         };
         let mut metrics = group.raft.metrics();
