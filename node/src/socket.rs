@@ -231,6 +231,9 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
     if let Some(replica) = &state.replica {
         replica.close_all();
     }
+    if let Some(proxy) = &state.proxy {
+        proxy.close_all();
+    }
     let connections: Vec<Connection> = lock(&state.connections).drain().map(|(_, c)| c).collect();
     for connection in connections {
         let _ = connection

@@ -127,6 +127,15 @@ pub async fn intercept(
 }
 
 impl SocketProxy {
+    /// The client's socket closed: each socket to another node closes once what was queued
+    /// is sent, so that those nodes end the streams it carried (their `@disconnected` runs)
+    /// rather than keep them for a client that is gone.
+    pub fn close_all(&self) {
+        for upstream in lock(&self.upstreams).drain().map(|(_, upstream)| upstream) {
+            let _ = upstream.send(String::new());
+        }
+    }
+
     fn forward(&self, node: u64, id: i64, text: &str) -> bool {
         lock(&self.waiting).insert(id, node);
         let sent = lock(&self.upstreams)
@@ -166,7 +175,8 @@ impl SocketProxy {
         lock(&self.upstreams).insert(node, frames);
         let upstreams = Arc::clone(&self.upstreams);
         tokio::spawn(async move {
-            while let Some(frame) = queue.recv().await {
+            // An empty frame asks to close (`close_all`).
+            while let Some(frame) = queue.recv().await.filter(|frame| !frame.is_empty()) {
                 if outgoing.send(Message::Text(frame.into())).await.is_err() {
                     break;
                 }
