@@ -2,7 +2,8 @@
 //! nodes on loopback, clients sending to many documents through different nodes, while a
 //! seeded schedule kills (SIGKILL), pauses (SIGSTOP / SIGCONT) and restarts nodes, with new code
 //! deployed (`adama deploy`) half way. After healing, every node's stored copy of every document
-//! must be byte-identical, every acknowledged send present exactly once, and every send whole.
+//! must be byte-identical, every acknowledged send present exactly once, every send whole, and
+//! no node may keep a stream of the clients once they have left.
 //!
 //! `ADAMA_FAULT_SECONDS` sets how long faults are injected (default 45; 300 for the full run);
 //! `ADAMA_FAULT_SEED` replays a schedule (the seed is printed at the start).
@@ -229,6 +230,17 @@ fn random_kills_pauses_restarts_and_a_deploy_leave_identical_copies_and_every_se
         }
     });
 
+    // The clients are gone: no node keeps a stream of theirs (a proxied one included).
+    cluster.wait_for(
+        "every node ends the streams of the clients that left",
+        Duration::from_secs(30),
+        || {
+            everyone
+                .iter()
+                .all(|id| cluster.metric(*id, "adama_document_streams") == Some(0))
+                .then_some(())
+        },
+    );
     cluster.wait_for(
         "every node applies every partition's whole log",
         Duration::from_secs(90),

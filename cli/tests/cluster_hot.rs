@@ -361,35 +361,15 @@ fn a_hot_document_is_served_from_a_local_copy_on_a_node_outside_its_partition() 
         }
 
         // Viewers that leave end their streams on the leader too, proxied or on the copy.
-        assert!(streams_on(&cluster, new_leader).is_some_and(|open| open >= 2));
+        assert!(cluster.metric(new_leader, "adama_document_streams").is_some_and(|open| open >= 2));
         drop(fifth);
         drop(sixth);
         cluster.wait_for(
             "the leader ends the streams of the viewers that left",
             Duration::from_secs(15),
-            || (streams_on(&cluster, new_leader)? == 0).then_some(()),
+            || (cluster.metric(new_leader, "adama_document_streams")? == 0).then_some(()),
         );
     });
-}
-
-/// The document streams (views) a node has open, from its metrics.
-fn streams_on(cluster: &Cluster, id: u64) -> Option<i64> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(cluster.address(id)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.lines().find_map(|line| {
-        line.strip_prefix("adama_document_streams ")?
-            .trim()
-            .parse()
-            .ok()
-    })
 }
 
 /// Opens a viewer, again until the document shows (it may fail while the partition elects a

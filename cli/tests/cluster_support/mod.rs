@@ -236,6 +236,27 @@ impl Cluster {
         serde_json::from_str(body).ok()
     }
 
+    /// A gauge or counter of a node's `/metrics`, if it answers.
+    pub fn metric(&self, id: u64, name: &str) -> Option<i64> {
+        let mut stream =
+            TcpStream::connect_timeout(&self.address(id), Duration::from_millis(500)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        response.lines().find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+    }
+
     /// A node's status, if it answers.
     pub fn status(&self, id: u64) -> Option<Json> {
         self.get(id, "/~cluster/status")
