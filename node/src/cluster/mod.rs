@@ -325,11 +325,15 @@ impl Cluster {
     pub async fn leader_other_than(&self, document: &str, node: u64) {
         let partition = self.partition_of(document);
         let Some(group) = self.groups.get(&partition) else {
-            // Outside the partition: forget the leader, so that the members are asked again.
-            let mut leaders = lock(&self.outside_leaders);
-            if leaders.get(&partition) == Some(&node) {
-                leaders.remove(&partition);
+            // Outside the partition: forget the leader, so that the members are asked again,
+            // after a pause in which they may notice that it is gone.
+            {
+                let mut leaders = lock(&self.outside_leaders);
+                if leaders.get(&partition) == Some(&node) {
+                    leaders.remove(&partition);
+                }
             }
+            tokio::time::sleep(Duration::from_millis(500)).await;
             return;
         };
         let mut metrics = group.raft.metrics();
