@@ -625,6 +625,12 @@ impl DocumentTask {
     }
 
     fn handle(&mut self, request: Request) {
+        if self.released {
+            // Another node runs the document now; a request taken in the round after the
+            // release is not run here (a view opened now would outlive the task). Its reply,
+            // dropped, fails it, and the caller asks again where the document runs.
+            return;
+        }
         match request {
             Request::Connect {
                 context,
