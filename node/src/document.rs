@@ -529,6 +529,11 @@ impl DocumentTask {
     fn release(&mut self) {
         tracing::info!(document = %self.name, "another node leads the document's partition now; releasing it");
         self.fail_streams();
+        // Replicas following it go to the new leader for the document.
+        self.followers.end(&crate::replica::frame::Frame::Failure {
+            reason: codes::CATASTROPHIC,
+            message: "another node leads the document's partition now".into(),
+        });
         self.released = true;
     }
 
@@ -703,6 +708,12 @@ impl DocumentTask {
     }
 
     fn handle(&mut self, request: Request) {
+        if self.released {
+            // Another node runs the document now; a request taken in the round after the
+            // release is not run here (a view opened now would outlive the task). Its reply,
+            // dropped, fails it, and the caller asks again where the document runs.
+            return;
+        }
         match request {
             Request::Connect {
                 context,

@@ -201,6 +201,14 @@ impl Node {
             .cloned()
             .collect();
         let config_replica = (config.replica_of.clone(), config.replica_secret.clone());
+        // A cluster node follows the hot documents of partitions it is not a member of.
+        let host = crate::replica::Host::for_config(&config_replica).or_else(|| {
+            cluster.as_ref().map(|cluster| {
+                crate::replica::Host::for_cluster(Arc::new(crate::cluster::hot::LeaderOf(
+                    Arc::clone(cluster),
+                )))
+            })
+        });
         let node = Arc::new(Node {
             config,
             spaces: std::sync::RwLock::new(spaces),
@@ -216,7 +224,7 @@ impl Node {
             wakes: Mutex::new(wakes),
             wake_changed: Arc::new(Notify::new()),
             replication: crate::replica::Replication {
-                host: crate::replica::Host::for_config(&config_replica),
+                host,
                 ..Default::default()
             },
             heartbeat: crate::heartbeat::Heartbeat::start(),

@@ -237,6 +237,9 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
     if let Some(replica) = &state.replica {
         replica.close_all();
     }
+    if let Some(proxy) = &state.proxy {
+        proxy.close_all();
+    }
     let connections: Vec<Connection> = lock(&state.connections).drain().map(|(_, c)| c).collect();
     for connection in connections {
         let _ = connection
@@ -292,6 +295,32 @@ async fn on_text(
         state.fail(id, codes::NO_METHOD);
         return true;
     };
+    if let (Some(cluster), Some(host), Some(replica)) = (
+        &state.node.cluster,
+        &state.node.replication.host,
+        &state.replica,
+    ) && crate::cluster::hot::to_copy(cluster, host, replica, method, &frame)
+    {
+        let Ok(permit) = Arc::clone(&state.in_flight).try_acquire_owned() else {
+            state.fail(id, codes::TOO_MANY_REQUESTS);
+            return true;
+        };
+        use crate::replica::streams::{Routed, dispatch};
+        let routed = dispatch(
+            host,
+            &state.node,
+            replica,
+            &state.sink,
+            id,
+            method,
+            &frame,
+            permit,
+        );
+        if let Routed::Handled(Err(code)) = routed {
+            state.fail(id, code);
+        }
+        return true;
+    }
     if let (Some(cluster), Some(proxy)) = (&state.node.cluster, &state.proxy)
         && crate::cluster::proxy::intercept(cluster, proxy, &state.sink, id, method, &frame, text)
             .await
@@ -362,7 +391,8 @@ async fn dispatch(
     permit: OwnedSemaphorePermit,
 ) -> Result<(), i32> {
     let permit = match (&state.node.replication.host, &state.replica) {
-        (Some(host), Some(replica)) => {
+        // A cluster node sends to its copies only what `cluster::hot` picked, above.
+        (Some(host), Some(replica)) if !host.in_cluster() => {
             use crate::replica::streams::{Routed, dispatch};
             let routed = dispatch(
                 host,

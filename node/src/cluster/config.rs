@@ -3,6 +3,7 @@
 //! ```toml
 //! partitions = 64          # optional, default 64
 //! replicas = 3             # members per partition, optional, default min(3, nodes)
+//! hot_viewers = 8          # viewers on a non-member node that make it follow a document
 //!
 //! [[node]]
 //! id = 1
@@ -16,12 +17,14 @@ use serde::Deserialize;
 
 pub const DEFAULT_PARTITIONS: u32 = 64;
 const DEFAULT_REPLICAS: usize = 3;
+pub const DEFAULT_HOT_VIEWERS: usize = 8;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileForm {
     partitions: Option<u32>,
     replicas: Option<usize>,
+    hot_viewers: Option<usize>,
     #[serde(default)]
     node: Vec<NodeForm>,
 }
@@ -38,6 +41,10 @@ struct NodeForm {
 pub struct ClusterFile {
     pub partitions: u32,
     pub replicas: usize,
+    /// How many viewers of one document a node outside its partition must have for the
+    /// document to count as hot there, so that the node follows it and serves its viewers
+    /// from a local copy (`cluster::hot`).
+    pub hot_viewers: usize,
     /// Node id → its address (the one it serves clients and other nodes on).
     pub nodes: BTreeMap<u64, SocketAddr>,
 }
@@ -46,7 +53,7 @@ impl ClusterFile {
     /// Parses the file's text; `path` names it in errors.
     pub fn parse(path: &str, text: &str) -> Result<ClusterFile, String> {
         let form: FileForm = toml::from_str(text).map_err(|error| {
-            format!("{path}: {error}\nhint: a cluster file lists `[[node]]` tables with `id` and `address`, and may set `partitions` and `replicas`")
+            format!("{path}: {error}\nhint: a cluster file lists `[[node]]` tables with `id` and `address`, and may set `partitions`, `replicas` and `hot_viewers`")
         })?;
         let mut nodes = BTreeMap::new();
         for node in form.node {
@@ -86,9 +93,16 @@ impl ClusterFile {
                 nodes.len()
             ));
         }
+        let hot_viewers = form.hot_viewers.unwrap_or(DEFAULT_HOT_VIEWERS);
+        if hot_viewers == 0 {
+            return Err(format!(
+                "{path}: `hot_viewers` must be at least 1\nhint: leave it out for {DEFAULT_HOT_VIEWERS}"
+            ));
+        }
         Ok(ClusterFile {
             partitions,
             replicas,
+            hot_viewers,
             nodes,
         })
     }
@@ -111,6 +125,7 @@ impl ClusterFile {
         ClusterFile {
             partitions: self.partitions,
             replicas: self.replicas.min(nodes.len()).max(1),
+            hot_viewers: self.hot_viewers,
             nodes,
         }
     }
@@ -121,6 +136,9 @@ impl ClusterFile {
             "partitions = {}\nreplicas = {}\n",
             self.partitions, self.replicas
         );
+        if self.hot_viewers != DEFAULT_HOT_VIEWERS {
+            text.push_str(&format!("hot_viewers = {}\n", self.hot_viewers));
+        }
         for (id, address) in &self.nodes {
             text.push_str(&format!("\n[[node]]\nid = {id}\naddress = \"{address}\"\n"));
         }
@@ -227,5 +245,20 @@ address = "127.0.0.1:9003"
         )
         .expect_err("too many replicas");
         assert!(error.contains("`replicas` is 2"), "{error}");
+        let error = ClusterFile::parse("c.toml", &format!("hot_viewers = 0\n{THREE}"))
+            .expect_err("no viewer is never hot");
+        assert!(
+            error.contains("`hot_viewers` must be at least 1"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn hot_viewers_is_read_or_defaults() {
+        let file = ClusterFile::parse("c.toml", THREE).expect("parses");
+        assert_eq!(file.hot_viewers, DEFAULT_HOT_VIEWERS);
+        let file =
+            ClusterFile::parse("c.toml", &format!("hot_viewers = 3\n{THREE}")).expect("parses");
+        assert_eq!(file.hot_viewers, 3);
     }
 }

@@ -11,6 +11,7 @@ pub mod codec;
 pub mod config;
 mod deploy;
 pub mod flusher;
+pub mod hot;
 pub mod http_proxy;
 mod leader;
 pub mod log_store;
@@ -102,6 +103,16 @@ pub struct Cluster {
     proposals: Arc<ProposalStats>,
     /// The code each partition's log deployed.
     pub code: Arc<code::CodeBook>,
+    /// The viewers this node proxies, by document: what makes a document hot here.
+    pub heat: Arc<hot::Heat>,
+    /// The leaders of partitions this node is not a member of, as their members last said.
+    outside_leaders: std::sync::Mutex<HashMap<u32, u64>>,
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for Cluster {
@@ -232,6 +243,9 @@ impl Cluster {
             "the cluster's groups are running"
         );
         place_groups(node_id, &groups, &layout);
+        let heat = hot::Heat::new(Box::new(hot::HotPolicy {
+            viewers: file.hot_viewers,
+        }));
         Ok(Arc::new(Cluster {
             node_id,
             file,
@@ -241,6 +255,8 @@ impl Cluster {
             flusher,
             proposals,
             code,
+            heat,
+            outside_leaders: std::sync::Mutex::new(HashMap::new()),
         }))
     }
 
@@ -258,6 +274,12 @@ impl Cluster {
         self.groups
             .get(&self.partition_of(document))
             .is_some_and(|group| group.raft.metrics().borrow_watched().state == ServerState::Leader)
+    }
+
+    /// Whether the cluster's placement puts this node in a partition (it holds the
+    /// partition's log then, and never follows its documents from outside).
+    pub fn is_member(&self, partition: u32) -> bool {
+        self.layout().members(partition).contains(&self.node_id)
     }
 
     /// The raft group of a partition, when this node is a member.
@@ -321,15 +343,7 @@ impl Cluster {
             .get(&partition)
             .filter(|group| self.takes_part(partition, group))
         else {
-            // A member will route it further.
-            let first = self
-                .layout()
-                .members(partition)
-                .into_iter()
-                .find(|id| *id != self.node_id);
-            return first
-                .and_then(|first| self.remote(first))
-                .ok_or_else(|| format!("partition {partition} has no other member"));
+            return self.outside_route(partition, false).await;
         };
         let mut metrics = group.raft.metrics();
         let seen = tokio::time::timeout(LEADER_WAIT, async {
@@ -374,10 +388,77 @@ impl Cluster {
         }
     }
 
+    /// Where a request for a partition this node is not a member of goes: the leader its
+    /// members name (remembered until it cannot be reached), else any member that answers,
+    /// which routes it further. Never only the first member, which may be the one that is down.
+    /// `fresh` asks the members even when a leader is remembered.
+    pub(crate) async fn outside_route(&self, partition: u32, fresh: bool) -> Result<Route, String> {
+        if !fresh && let Some(leader) = lock(&self.outside_leaders).get(&partition).copied() {
+            return self
+                .remote(leader)
+                .ok_or_else(|| format!("partition {partition} has no member"));
+        }
+        let deadline = tokio::time::Instant::now() + LEADER_WAIT;
+        loop {
+            let mut answering = None;
+            let layout = self.layout();
+            for member in layout.members(partition) {
+                let Some(address) = layout.nodes.get(&member).filter(|_| member != self.node_id)
+                else {
+                    continue;
+                };
+                let answer = network::Peer::new(*address)
+                    .get::<status::NodeStatus>("/~cluster/status", Duration::from_secs(2))
+                    .await;
+                let Ok(status) = answer else { continue };
+                answering.get_or_insert(member);
+                let leader = status
+                    .partitions
+                    .iter()
+                    .find(|view| view.partition == partition)
+                    .and_then(|view| view.leader)
+                    .filter(|leader| layout.nodes.contains_key(leader));
+                if let Some(leader) = leader {
+                    lock(&self.outside_leaders).insert(partition, leader);
+                    return self
+                        .remote(leader)
+                        .ok_or_else(|| format!("partition {partition} has no member"));
+                }
+            }
+            if let Some(member) = answering
+                && tokio::time::Instant::now() >= deadline
+            {
+                return self
+                    .remote(member)
+                    .ok_or_else(|| format!("partition {partition} has no member"));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "no member of partition {partition} answers (hint: are its nodes running?)"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Waits (boundedly) until the partition of `document` names a leader other than `node`,
     /// one this node found unreachable.
     pub async fn leader_other_than(&self, document: &str, node: u64) {
-        let Some(group) = self.groups.get(&self.partition_of(document)) else {
+        let partition = self.partition_of(document);
+        let Some(group) = self
+            .groups
+            .get(&partition)
+            .filter(|group| self.takes_part(partition, group))
+        else {
+            // Outside the partition: forget the leader, so that the members are asked again,
+            // after a pause in which they may notice that it is gone.
+            {
+                let mut leaders = lock(&self.outside_leaders);
+                if leaders.get(&partition) == Some(&node) {
+                    leaders.remove(&partition);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
             return;
         };
         let mut metrics = group.raft.metrics();

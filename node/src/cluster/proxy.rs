@@ -16,6 +16,7 @@ use serde_json::{Map, Value as Json};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::hot::Viewing;
 use super::{Cluster, Route};
 use crate::document::Sink;
 use crate::protocol::{self, codes};
@@ -56,8 +57,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug, Default)]
 pub struct SocketProxy {
     upstreams: Arc<Mutex<HashMap<u64, mpsc::UnboundedSender<String>>>>,
-    /// A proxied request's id (a stream's) → the node serving it.
-    streams: Arc<Mutex<HashMap<i64, u64>>>,
+    /// A proxied stream's id → the node serving it, and the viewer it counts (see `hot.rs`).
+    streams: Arc<Mutex<HashMap<i64, (u64, Option<Viewing>)>>>,
     /// Forwarded requests not answered yet → the node they went to.
     waiting: Arc<Mutex<HashMap<i64, u64>>>,
 }
@@ -81,7 +82,8 @@ pub async fn intercept(
         let stream = frame
             .get(field)
             .and_then(|value| value.as_i64().or_else(|| value.as_str()?.parse().ok()));
-        let node = stream.and_then(|stream| lock(&proxy.streams).get(&stream).copied());
+        let node =
+            stream.and_then(|stream| lock(&proxy.streams).get(&stream).map(|(node, _)| *node));
         let Some(node) = node else { return false };
         if (method == "connection/end" || method == "attachment/finish")
             && let Some(stream) = stream
@@ -114,8 +116,11 @@ pub async fn intercept(
                     cluster.leader_other_than(&document, node).await;
                     continue;
                 }
-                if method == "connection/create" || method == "attachment/start" {
-                    lock(&proxy.streams).insert(id, node);
+                if method == "connection/create" {
+                    lock(&proxy.streams).insert(id, (node, Some(cluster.heat.enter(&document))));
+                } else if method == "attachment/start" {
+                    // An upload is a stream on the leader, but no viewer.
+                    lock(&proxy.streams).insert(id, (node, None));
                 }
                 if !proxy.forward(node, id, text) {
                     lock(&proxy.streams).remove(&id);
@@ -134,6 +139,15 @@ pub async fn intercept(
 }
 
 impl SocketProxy {
+    /// The client's socket closed: each socket to another node closes once what was queued
+    /// is sent, so that those nodes end the streams it carried (their `@disconnected` runs)
+    /// rather than keep them for a client that is gone.
+    pub fn close_all(&self) {
+        for upstream in lock(&self.upstreams).drain().map(|(_, upstream)| upstream) {
+            let _ = upstream.send(String::new());
+        }
+    }
+
     fn forward(&self, node: u64, id: i64, text: &str) -> bool {
         lock(&self.waiting).insert(id, node);
         let sent = lock(&self.upstreams)
@@ -173,7 +187,8 @@ impl SocketProxy {
         lock(&self.upstreams).insert(node, frames);
         let upstreams = Arc::clone(&self.upstreams);
         tokio::spawn(async move {
-            while let Some(frame) = queue.recv().await {
+            // An empty frame asks to close (`close_all`).
+            while let Some(frame) = queue.recv().await.filter(|frame| !frame.is_empty()) {
                 if outgoing.send(Message::Text(frame.into())).await.is_err() {
                     break;
                 }
@@ -196,6 +211,8 @@ impl SocketProxy {
                     Upstream::Relay { answered } => {
                         if let Some(id) = answered {
                             lock(&waiting).remove(&id);
+                            // A stream that ends stops counting as a viewer.
+                            lock(&streams).remove(&id);
                         }
                         sink.push(text.to_string());
                     }
@@ -231,7 +248,7 @@ impl SocketProxy {
             let mut streams = lock(&streams);
             let lost: Vec<i64> = streams
                 .iter()
-                .filter(|(_, at)| **at == node)
+                .filter(|(_, (at, _))| *at == node)
                 .map(|(stream, _)| *stream)
                 .collect();
             for stream in lost {

@@ -1,14 +1,16 @@
 //! The routes other members call, on the node's own address: `POST /~cluster/<partition>/append`,
 //! `/vote` and `/snapshot` (openraft's messages in the cluster's [`codec`], answered in the
-//! encoding they came in), `/deploy` (new code for the partition), and `GET /~cluster/status`. Only the
-//! addresses of the cluster file's nodes may call them.
+//! encoding they came in), `/deploy` (new code for the partition), `GET /~cluster/status`, and
+//! `GET /~cluster/document?space=S&key=K`, this node's stored copy of a document (which is how
+//! members are compared). Only the addresses of the cluster file's nodes may call them.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,6 +25,7 @@ use crate::node::Node;
 pub fn routes() -> Router<Arc<Node>> {
     Router::new()
         .route("/~cluster/status", get(status))
+        .route("/~cluster/document", get(document))
         .route("/~cluster/{partition}/append", post(append))
         .route("/~cluster/{partition}/vote", post(vote))
         .route("/~cluster/{partition}/snapshot", post(snapshot))
@@ -250,4 +253,52 @@ async fn status(State(node): State<Arc<Node>>) -> Response {
         )
         .into_response(),
     }
+}
+
+/// This node's stored copy of a document: the partition's last applied raft index on this node,
+/// the document's last log index and the stored document (its snapshot with every later redo).
+/// Any member answers from its own store, leader or not, so copies can be compared byte for byte.
+async fn document(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let (Some(space), Some(key)) = (query.get("space"), query.get("key")) else {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "name the document: /~cluster/document?space=SPACE&key=KEY".into(),
+            ));
+        };
+        let name = format!("{space}/{key}");
+        let partition = cluster.partition_of(&name);
+        let raft = group(cluster, partition)?;
+        let applied = {
+            use openraft::async_runtime::WatchReceiver;
+            raft.metrics()
+                .borrow_watched()
+                .last_applied
+                .as_ref()
+                .map(|log_id| log_id.index)
+        };
+        let store = Arc::clone(&node.store);
+        let stored = tokio::task::spawn_blocking(move || store.load(&name))
+            .await
+            .map_err(|error| refuse(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?
+            .map_err(|error| refuse(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
+        let Some(stored) = stored else {
+            return Err(refuse(
+                StatusCode::NOT_FOUND,
+                format!("node {} holds no document '{space}/{key}'", cluster.node_id),
+            ));
+        };
+        Ok(json(&serde_json::json!({
+            "partition": partition,
+            "applied": applied,
+            "index": stored.last_index(),
+            "document": stored.fold(),
+        })))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
 }

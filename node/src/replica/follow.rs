@@ -150,7 +150,17 @@ pub async fn route(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if !super::admitted(node.config.replica_secret.as_deref(), &headers, peer.ip()) {
+    // The nodes of a cluster follow each other's hot documents, admitted by address like the
+    // cluster's own routes.
+    let cluster_peer = node.cluster.as_ref().is_some_and(|cluster| {
+        cluster
+            .file
+            .nodes
+            .values()
+            .any(|address| address.ip() == peer.ip())
+    });
+    if !cluster_peer && !super::admitted(node.config.replica_secret.as_deref(), &headers, peer.ip())
+    {
         return (
             StatusCode::FORBIDDEN,
             "following a document needs the replica secret (--replica-secret), or a peer on this machine when none is set",
@@ -174,6 +184,21 @@ pub async fn route(
     let Some(space) = node.space(space) else {
         return (StatusCode::NOT_FOUND, format!("no space '{space}'")).into_response();
     };
+    // In a cluster only the partition's leader runs the document, so only it has a stream of
+    // committed redos to give.
+    if let Some(cluster) = &node.cluster {
+        match cluster.route(&format!("{}/{key}", space.name)).await {
+            Ok(crate::cluster::Route::Local) => {}
+            Ok(crate::cluster::Route::Remote { node: leader, .. }) => {
+                return (
+                    StatusCode::CONFLICT,
+                    format!("node {leader} leads the document's partition; follow it there"),
+                )
+                    .into_response();
+            }
+            Err(message) => return (StatusCode::SERVICE_UNAVAILABLE, message).into_response(),
+        }
+    }
     let key = key.clone();
     upgrade.on_upgrade(move |socket| serve(node, space, key, socket))
 }

@@ -16,6 +16,7 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use serde_json::{Value as Json, json};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
@@ -49,6 +50,13 @@ impl HeatPolicy for ViewersPolicy {
     }
 }
 
+/// Where the primary of a document is, when it is not one fixed node (in a cluster, the
+/// leader of the document's partition, which moves).
+pub trait Locate: Send + Sync + std::fmt::Debug {
+    /// The address (host:port) of the node that runs `document` (`space/key`) now.
+    fn primary(&self, document: &str) -> BoxFuture<'static, Result<String, String>>;
+}
+
 enum Ask {
     Attach {
         token: u64,
@@ -78,8 +86,9 @@ struct Handle {
 
 /// The replica host of a node.
 pub struct Host {
-    /// The primary's address (host:port).
+    /// The primary's address (host:port); in a cluster, `locate` finds each document's.
     pub primary: String,
+    locate: Option<Arc<dyn Locate>>,
     secret: Option<String>,
     policy: Box<dyn HeatPolicy>,
     documents: Mutex<HashMap<String, Handle>>,
@@ -145,9 +154,39 @@ impl Host {
         )))
     }
 
+    /// The host of a cluster node: it follows hot documents of partitions it is not a member
+    /// of from their leaders, which `locate` finds, while it has viewers of them. Cluster nodes
+    /// admit each other as followers by address, so no secret is presented.
+    pub fn for_cluster(locate: Arc<dyn Locate>) -> Arc<Host> {
+        let mut host = Host::new(String::new(), None, Box::new(ViewersPolicy));
+        host.locate = Some(locate);
+        Arc::new(host)
+    }
+
+    /// Whether documents are followed from a cluster's leaders rather than one primary.
+    pub fn in_cluster(&self) -> bool {
+        self.locate.is_some()
+    }
+
+    /// The address of the node to follow `space/key` from, and to send its writes to.
+    pub async fn primary_of(&self, space: &str, key: &str) -> Result<String, String> {
+        match &self.locate {
+            Some(locate) => locate.primary(&format!("{space}/{key}")).await,
+            None => Ok(self.primary.clone()),
+        }
+    }
+
+    /// Whether `space/key` is followed now.
+    pub fn follows(&self, space: &str, key: &str) -> bool {
+        lock(&self.documents)
+            .get(&format!("{space}/{key}"))
+            .is_some_and(|handle| !handle.asks.is_closed())
+    }
+
     pub fn new(primary: String, secret: Option<String>, policy: Box<dyn HeatPolicy>) -> Host {
         Host {
             primary,
+            locate: None,
             secret,
             policy,
             documents: Mutex::new(HashMap::new()),
@@ -266,13 +305,11 @@ impl Host {
     }
 
     async fn follow(&self, space: &str, key: &str) -> Result<FollowSocket, String> {
-        let url = format!(
-            "ws://{}/~replica/follow?space={space}&key={key}",
-            self.primary
-        );
+        let primary = self.primary_of(space, key).await?;
+        let url = format!("ws://{primary}/~replica/follow?space={space}&key={key}");
         let mut request = url
             .into_client_request()
-            .map_err(|error| format!("bad primary address '{}': {error}", self.primary))?;
+            .map_err(|error| format!("bad primary address '{primary}': {error}"))?;
         if let Some(secret) = &self.secret {
             let value = HeaderValue::from_str(secret)
                 .map_err(|_| "the replica secret is not a valid header value".to_owned())?;
@@ -280,8 +317,8 @@ impl Host {
         }
         match tokio::time::timeout(CONNECT_WAIT, tokio_tungstenite::connect_async(request)).await {
             Ok(Ok((socket, _))) => Ok(socket),
-            Ok(Err(error)) => Err(format!("cannot follow on {}: {error}", self.primary)),
-            Err(_) => Err(format!("the primary {} does not answer", self.primary)),
+            Ok(Err(error)) => Err(format!("cannot follow on {primary}: {error}")),
+            Err(_) => Err(format!("the primary {primary} does not answer")),
         }
     }
 }
@@ -606,7 +643,7 @@ pub async fn status(
 ) -> Response {
     let host = node.replication.host.as_ref();
     let mut body = json!({
-        "replica_of": host.map(|host| host.primary.clone()),
+        "replica_of": host.filter(|host| !host.in_cluster()).map(|host| host.primary.clone()),
         "following": host.map(|host| host.following()).unwrap_or_default(),
         "followers": node.replication.followers.load(Ordering::Relaxed),
     });

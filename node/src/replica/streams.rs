@@ -76,6 +76,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Streams {
+    /// Whether the stream `id` of this socket is one of the replica's (open or opening).
+    pub fn holds(&self, id: i64) -> bool {
+        lock(&self.slots).contains_key(&id)
+    }
+
     /// The socket closed: every connection closes on both ends.
     pub fn close_all(&self) {
         let slots: Vec<Slot> = lock(&self.slots).drain().map(|(_, slot)| slot).collect();
@@ -234,7 +239,11 @@ async fn link(
     who: crate::engine::Who,
     viewer_state: Json,
 ) -> Result<Arc<Link>, i32> {
-    let upstream = Upstream::open(&host.primary).await?;
+    let primary = host.primary_of(space, key).await.map_err(|message| {
+        tracing::warn!(%message, "no node to open a viewer's connection on");
+        codes::CATASTROPHIC
+    })?;
+    let upstream = Upstream::open(&primary).await?;
     let lost = lost_hook(Arc::downgrade(streams), id, sink.clone());
     upstream
         .connect(identity_text, space, key, &viewer_state, lost)
