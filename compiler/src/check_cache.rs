@@ -18,6 +18,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use rustc_hash::FxHashMap;
+
 use crate::check::{CheckedItem, FormulaTypes};
 use crate::hir::Item;
 use crate::queries::ItemKey;
@@ -52,7 +54,7 @@ struct FileEntries {
     /// The latest declaration tables, newest first.
     signatures: Vec<Table>,
     /// The latest results of each item, newest first.
-    items: HashMap<ItemKey, Vec<Entry>>,
+    items: FxHashMap<ItemKey, Vec<Entry>>,
 }
 
 /// The cache of every file, by path.

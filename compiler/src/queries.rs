@@ -10,6 +10,8 @@
 //! attached at the end, in `diagnostics`, from the current source maps.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -98,7 +100,7 @@ pub fn file_items<'db>(db: &'db dyn Db, file: SourceFile) -> Vec<FileItem<'db>> 
 }
 
 fn keys_of<'a>(items: impl Iterator<Item = &'a Item>) -> Vec<ItemKey> {
-    let mut seen: HashMap<(&'static str, &'a str), u32> = HashMap::new();
+    let mut seen: FxHashMap<(&'static str, &'a str), u32> = FxHashMap::default();
     items
         .map(|item| {
             let kind = item.decl.kind();

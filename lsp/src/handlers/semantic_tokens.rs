@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use adama_compiler::queries::parsed;
 use adama_compiler::{Db, SourceFile};
+use rustc_hash::FxHashMap;
 use tower_lsp_server::ls_types::{
     SemanticToken, SemanticTokenType, SemanticTokens, SemanticTokensEdit, SemanticTokensLegend,
 };
@@ -87,8 +88,9 @@ pub struct TokenCache {
     files: Mutex<HashMap<String, NodeTokens>>,
 }
 
-/// The tokens of a file's cached nodes, by node text.
-type NodeTokens = HashMap<String, Arc<[NodeToken]>>;
+/// The tokens of a file's cached nodes, by node text (hashed quickly: every node's whole text is
+/// a key, and a request hashes them all).
+type NodeTokens = FxHashMap<String, Arc<[NodeToken]>>;
 
 impl TokenCache {
     fn take(&self, path: &str) -> NodeTokens {
@@ -153,7 +155,7 @@ fn tokens_in(
     let text = parsed.text.as_str();
     let path = file.path(db);
     let mut previous = cache.take(path);
-    let mut kept = NodeTokens::new();
+    let mut kept = NodeTokens::with_capacity_and_hasher(previous.len(), Default::default());
     let mut encoder = Encoder::default();
     let root = parsed.tree.root_node();
     let mut cursor = root.walk();
