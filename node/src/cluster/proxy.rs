@@ -53,12 +53,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A proxied stream: the node that serves it, and for a viewer (not an upload) its place in
+/// the document's heat.
+type Proxied = (u64, Option<Viewing>);
+
 /// A client socket's proxied streams and its sockets to other nodes.
 #[derive(Debug, Default)]
 pub struct SocketProxy {
     upstreams: Arc<Mutex<HashMap<u64, mpsc::UnboundedSender<String>>>>,
     /// A proxied stream's id → the node serving it, and the viewer it counts (see `hot.rs`).
-    streams: Arc<Mutex<HashMap<i64, (u64, Option<Viewing>)>>>,
+    streams: Arc<Mutex<HashMap<i64, Proxied>>>,
     /// Forwarded requests not answered yet → the node they went to.
     waiting: Arc<Mutex<HashMap<i64, u64>>>,
 }
