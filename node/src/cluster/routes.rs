@@ -171,6 +171,29 @@ async fn snapshot(
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// The admin calls between nodes share one shape: a cluster peer's request, parsed, run, and
+/// its result answered as JSON.
+async fn peer_call<B, T, Fut>(
+    node: &Node,
+    from: SocketAddr,
+    body: &Bytes,
+    run: impl FnOnce(Arc<Cluster>, B) -> Fut,
+) -> Response
+where
+    B: DeserializeOwned,
+    T: Serialize,
+    Fut: std::future::Future<Output = T>,
+{
+    let cluster = match peer_cluster(node, from) {
+        Ok(cluster) => Arc::clone(cluster),
+        Err(refusal) => return refusal.into_response(),
+    };
+    match parse(body) {
+        Ok(request) => json(&run(cluster, request).await),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
 /// New code for a partition, from the member a deploy reached: proposed here when this node
 /// leads the partition, else passed on to its leader.
 async fn deploy(
@@ -179,12 +202,15 @@ async fn deploy(
     Path(partition): Path<u32>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let cluster = peer_cluster(&node, from)?;
-        let request: super::DeployBody = parse(&body)?;
-        Ok::<_, Refusal>(json(&cluster.deploy_forwarded(partition, &request).await))
-    };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    peer_call(
+        &node,
+        from,
+        &body,
+        |cluster, request: super::DeployBody| async move {
+            cluster.deploy_forwarded(partition, &request).await
+        },
+    )
+    .await
 }
 
 /// New members for a partition, from the node that coordinates an addition or a removal.
@@ -194,12 +220,15 @@ async fn members(
     Path(partition): Path<u32>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let cluster = peer_cluster(&node, from)?;
-        let request: super::membership::Nodes = parse(&body)?;
-        Ok::<_, Refusal>(json(&cluster.members_forwarded(partition, &request).await))
-    };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    peer_call(
+        &node,
+        from,
+        &body,
+        |cluster, request: super::membership::Nodes| async move {
+            cluster.members_forwarded(partition, &request).await
+        },
+    )
+    .await
 }
 
 /// `adama cluster add`: this node coordinates the addition.
@@ -208,12 +237,10 @@ async fn add_node(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let cluster = peer_cluster(&node, from)?;
-        let request: super::membership::AddNode = parse(&body)?;
-        Ok::<_, Refusal>(json(&cluster.add_node(&request).await))
-    };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    peer_call(&node, from, &body, |cluster, request: super::membership::AddNode| async move {
+        cluster.add_node(&request).await
+    })
+    .await
 }
 
 /// `adama cluster remove`: this node coordinates the removal.
@@ -222,12 +249,15 @@ async fn remove_node(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let cluster = peer_cluster(&node, from)?;
-        let request: super::membership::RemoveNode = parse(&body)?;
-        Ok::<_, Refusal>(json(&cluster.remove_node(&request).await))
-    };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    peer_call(
+        &node,
+        from,
+        &body,
+        |cluster, request: super::membership::RemoveNode| async move {
+            cluster.remove_node(&request).await
+        },
+    )
+    .await
 }
 
 /// The cluster's nodes after an addition or a removal, from the node that coordinated it.
@@ -236,12 +266,10 @@ async fn take_nodes(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let cluster = peer_cluster(&node, from)?;
-        let request: super::membership::Nodes = parse(&body)?;
-        Ok::<_, Refusal>(json(&cluster.take_nodes(request.nodes)))
-    };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    peer_call(&node, from, &body, |cluster, request: super::membership::Nodes| async move {
+        cluster.take_nodes(request.nodes)
+    })
+    .await
 }
 
 async fn status(State(node): State<Arc<Node>>) -> Response {
