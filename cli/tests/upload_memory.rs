@@ -230,8 +230,10 @@ fn a_large_upload_is_streamed_to_disk_and_an_aborted_one_leaves_no_file() {
             .collect();
         assert_eq!(served, sha384);
         let grown = peak_memory(pid).saturating_sub(before);
+        // Holding the file would grow the node by at least its size; the allocator's own
+        // growth for the threads and buffers of the upload and the serve stays well under half.
         assert!(
-            grown < size / 4,
+            grown < size / 2,
             "the node's peak memory grew by {grown} bytes after serving a file of {size}"
         );
 
