@@ -322,14 +322,22 @@ pub async fn upload_form(
     method: axum::http::Method,
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    request: axum::extract::Request,
 ) -> axum::response::Response {
     use axum::extract::FromRequest;
     use axum::response::IntoResponse;
-    // The form is read from the body kept whole, so that in a cluster the same body can go on
-    // to the node that leads the document.
-    let mut request = axum::http::Request::new(axum::body::Body::from(body.clone()));
-    *request.headers_mut() = headers.clone();
+    // In a cluster the form is read from the body kept whole, so that the same body can go on
+    // to the node that leads the document; a single node streams it to disk part by part.
+    let (request, whole) = if node.cluster.is_some() {
+        let Ok(body) = axum::body::Bytes::from_request(request, &()).await else {
+            return refused(codes::UPLOAD_BAD_FORM);
+        };
+        let mut again = axum::http::Request::new(axum::body::Body::from(body.clone()));
+        *again.headers_mut() = headers.clone();
+        (again, Some(body))
+    } else {
+        (request, None)
+    };
     let Ok(mut form) = axum::extract::Multipart::from_request(request, &()).await else {
         return refused(codes::UPLOAD_BAD_FORM);
     };
@@ -409,7 +417,7 @@ pub async fn upload_form(
     if key.is_empty() || key.len() > 511 || !key.chars().all(crate::protocol::valid_key_char) {
         return refused(codes::INVALID_KEY);
     }
-    if let Some(cluster) = &node.cluster {
+    if let (Some(cluster), Some(body)) = (&node.cluster, whole) {
         let incoming = crate::cluster::http_proxy::Incoming {
             method: &method,
             uri: &uri,
