@@ -121,6 +121,17 @@ impl Nodes {
         let _ = child.wait();
     }
 
+    /// Sends a signal to a running node (`STOP`, `CONT`).
+    pub fn signal(&self, id: u64, signal: &str) {
+        let child = self.children.get(&id).expect("a running node");
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
     pub fn running(&self) -> Vec<u64> {
         self.children.keys().copied().collect()
     }
@@ -441,8 +452,14 @@ impl Client {
 
     /// Bumps until `count` more are acknowledged (within `limit`); how many were.
     pub async fn bumps(&mut self, count: usize, limit: Duration) -> usize {
+        self.timed_bumps(count, limit).await.0
+    }
+
+    /// As [`Client::bumps`], with the time of the first acknowledgement.
+    pub async fn timed_bumps(&mut self, count: usize, limit: Duration) -> (usize, Option<Instant>) {
         let start = Instant::now();
         let mut acknowledged = 0;
+        let mut first = None;
         while acknowledged < count {
             assert!(
                 start.elapsed() < limit,
@@ -450,8 +467,9 @@ impl Client {
             );
             if self.bump().await {
                 acknowledged += 1;
+                first.get_or_insert_with(Instant::now);
             }
         }
-        acknowledged
+        (acknowledged, first)
     }
 }
