@@ -112,16 +112,37 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Refusal> {
     })
 }
 
+/// openraft's messages share one shape: a cluster peer's message for one of this node's groups,
+/// decoded, handed to the group, and answered in the encoding it came in.
+async fn raft_call<B, T, Fut>(
+    node: &Node,
+    from: SocketAddr,
+    partition: u32,
+    body: &Bytes,
+    run: impl FnOnce(PartitionRaft, B) -> Fut,
+) -> Response
+where
+    B: DeserializeOwned,
+    T: Serialize,
+    Fut: std::future::Future<Output = T>,
+{
+    let raft = match peer_cluster(node, from).and_then(|cluster| group(cluster, partition)) {
+        Ok(raft) => raft.clone(),
+        Err(refusal) => return refusal.into_response(),
+    };
+    match parse(body) {
+        Ok(request) => answer(body, &run(raft, request).await),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
 async fn append(
     State(node): State<Arc<Node>>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(partition): Path<u32>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let cluster = peer_cluster(&node, from)?;
-        let raft = group(cluster, partition)?;
-        let request = parse(&body)?;
+    raft_call(&node, from, partition, &body, |raft, request| async move {
         let started = std::time::Instant::now();
         let appended = raft.append_entries(request).await;
         tracing::debug!(
@@ -129,9 +150,9 @@ async fn append(
             elapsed_us = started.elapsed().as_micros() as u64,
             "an append is taken"
         );
-        Ok::<_, Refusal>(answer(&body, &appended))
-    };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+        appended
+    })
+    .await
 }
 
 async fn vote(
@@ -140,13 +161,10 @@ async fn vote(
     Path(partition): Path<u32>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let cluster = peer_cluster(&node, from)?;
-        let raft = group(cluster, partition)?;
-        let request = parse(&body)?;
-        Ok::<_, Refusal>(answer(&body, &raft.vote(request).await))
-    };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    raft_call(&node, from, partition, &body, |raft, request| async move {
+        raft.vote(request).await
+    })
+    .await
 }
 
 async fn snapshot(
@@ -155,20 +173,20 @@ async fn snapshot(
     Path(partition): Path<u32>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let cluster = peer_cluster(&node, from)?;
-        let raft = group(cluster, partition)?;
-        let request: SnapshotRequest = parse(&body)?;
-        let snapshot = openraft::Snapshot {
-            meta: request.meta,
-            snapshot: request.data,
-        };
-        Ok::<_, Refusal>(answer(
-            &body,
-            &raft.install_full_snapshot(request.vote, snapshot).await,
-        ))
-    };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    raft_call(
+        &node,
+        from,
+        partition,
+        &body,
+        |raft, request: SnapshotRequest| async move {
+            let snapshot = openraft::Snapshot {
+                meta: request.meta,
+                snapshot: request.data,
+            };
+            raft.install_full_snapshot(request.vote, snapshot).await
+        },
+    )
+    .await
 }
 
 /// The admin calls between nodes share one shape: a cluster peer's request, parsed, run, and
