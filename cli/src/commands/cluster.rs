@@ -58,11 +58,15 @@ pub struct StatusArgs {
 }
 
 pub fn run(command: &ClusterCommand) -> Outcome {
-    match command {
+    let done = match command {
         ClusterCommand::Status(args) => status(args),
         ClusterCommand::Add(args) => add(args),
         ClusterCommand::Remove(args) => remove(args),
-    }
+    };
+    done.unwrap_or_else(|message| {
+        eprintln!("error: {message}");
+        Outcome::Failure
+    })
 }
 
 fn read_file(path: &std::path::Path) -> Result<ClusterFile, String> {
@@ -91,14 +95,8 @@ fn change<B: serde::Serialize>(
     route: &str,
     body: &B,
     nodes: std::collections::BTreeMap<u64, SocketAddr>,
-) -> Outcome {
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Outcome::Failure;
-        }
-    };
+) -> Result<Outcome, String> {
+    let runtime = runtime()?;
     let mut unreachable = Vec::new();
     for (id, address) in file.nodes.iter().filter(|(id, _)| **id != skip) {
         let answer = runtime.block_on(async {
@@ -115,32 +113,22 @@ fn change<B: serde::Serialize>(
                         "error: the cluster changed but {} cannot be written: {error} (hint: list the nodes `adama cluster status --json` reports)",
                         path.display()
                     );
-                    return Outcome::Failure;
+                    return Ok(Outcome::Failure);
                 }
-                return Outcome::Clean;
+                return Ok(Outcome::Clean);
             }
-            Ok(Err(refused)) => {
-                eprintln!("error: node {id} refused: {refused}");
-                return Outcome::Failure;
-            }
+            Ok(Err(refused)) => return Err(format!("node {id} refused: {refused}")),
             Err(error) => unreachable.push(format!("node {id}: {error}")),
         }
     }
-    eprintln!(
-        "error: no node of the cluster took the change ({})\nhint: are they running with `adama serve --node-id ID --cluster FILE`?",
+    Err(format!(
+        "no node of the cluster took the change ({})\nhint: are they running with `adama serve --node-id ID --cluster FILE`?",
         unreachable.join("; ")
-    );
-    Outcome::Failure
+    ))
 }
 
-fn add(args: &AddArgs) -> Outcome {
-    let file = match read_file(&args.cluster) {
-        Ok(file) => file,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Outcome::Failure;
-        }
-    };
+fn add(args: &AddArgs) -> Result<Outcome, String> {
+    let file = read_file(&args.cluster)?;
     let mut nodes = file.nodes.clone();
     nodes.insert(args.node_id, args.addr);
     let body = AddNode {
@@ -157,14 +145,8 @@ fn add(args: &AddArgs) -> Outcome {
     )
 }
 
-fn remove(args: &RemoveArgs) -> Outcome {
-    let file = match read_file(&args.cluster) {
-        Ok(file) => file,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Outcome::Failure;
-        }
-    };
+fn remove(args: &RemoveArgs) -> Result<Outcome, String> {
+    let file = read_file(&args.cluster)?;
     let mut nodes = file.nodes.clone();
     nodes.remove(&args.node_id);
     let body = RemoveNode { id: args.node_id };
@@ -178,21 +160,9 @@ fn remove(args: &RemoveArgs) -> Outcome {
     )
 }
 
-fn status(args: &StatusArgs) -> Outcome {
-    let file = match read_file(&args.cluster) {
-        Ok(file) => file,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Outcome::Failure;
-        }
-    };
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Outcome::Failure;
-        }
-    };
+fn status(args: &StatusArgs) -> Result<Outcome, String> {
+    let file = read_file(&args.cluster)?;
+    let runtime = runtime()?;
     let status = runtime.block_on(adama_node::cluster::status::collect(&file));
     if args.json {
         let nodes: serde_json::Map<String, serde_json::Value> = status
@@ -211,10 +181,9 @@ fn status(args: &StatusArgs) -> Outcome {
         print!("{}", status.render());
     }
     if status.nodes.values().all(Result::is_err) {
-        eprintln!(
-            "error: no node of the cluster answered (hint: are they running with `adama serve --node-id ID --cluster FILE`?)"
+        return Err(
+            "no node of the cluster answered (hint: are they running with `adama serve --node-id ID --cluster FILE`?)".into(),
         );
-        return Outcome::Failure;
     }
-    Outcome::Clean
+    Ok(Outcome::Clean)
 }
