@@ -173,24 +173,7 @@ fn a_deploy_reaches_every_node_at_the_same_point_of_each_log() {
         },
     );
     // Every member applied what the leader applied before they stop.
-    nodes.wait_for(
-        "every member applied the log",
-        Duration::from_secs(30),
-        || {
-            let applied: Vec<Json> = everyone
-                .iter()
-                .map(|id| {
-                    nodes
-                        .view(*id, partition)
-                        .map(|view| view["last_applied"].clone())
-                })
-                .collect::<Option<_>>()?;
-            applied
-                .windows(2)
-                .all(|pair| pair[0] == pair[1])
-                .then_some(())
-        },
-    );
+    nodes.wait_until_applied_alike(&everyone, partition);
     for id in everyone {
         nodes.stop(id);
     }

@@ -272,24 +272,7 @@ fn web_once_and_upload_requests_sent_to_followers_run_on_the_leader() {
     }
 
     // Every member keeps the file and the same document.
-    nodes.wait_for(
-        "every member applied the log",
-        Duration::from_secs(30),
-        || {
-            let applied: Vec<Json> = everyone
-                .iter()
-                .map(|id| {
-                    nodes
-                        .view(*id, partition)
-                        .map(|view| view["last_applied"].clone())
-                })
-                .collect::<Option<_>>()?;
-            applied
-                .windows(2)
-                .all(|pair| pair[0] == pair[1])
-                .then_some(())
-        },
-    );
+    nodes.wait_until_applied_alike(&everyone, partition);
     for id in everyone {
         nodes.stop(id);
     }

@@ -194,6 +194,27 @@ impl Nodes {
         }
     }
 
+    /// Waits until `members` report the same last applied entry of `partition`.
+    pub fn wait_until_applied_alike(&self, members: &[u64], partition: u32) {
+        self.wait_for(
+            "every member applied the log",
+            Duration::from_secs(30),
+            || {
+                let applied: Vec<Json> = members
+                    .iter()
+                    .map(|id| {
+                        self.view(*id, partition)
+                            .map(|view| view["last_applied"].clone())
+                    })
+                    .collect::<Option<_>>()?;
+                applied
+                    .windows(2)
+                    .all(|pair| pair[0] == pair[1])
+                    .then_some(())
+            },
+        );
+    }
+
     pub fn dump_logs(&self) {
         for id in self.addresses.keys() {
             let log = std::fs::read_to_string(self.root.path().join(format!("node{id}.log")))
