@@ -15,11 +15,13 @@ pub mod hot;
 pub mod http_proxy;
 mod leader;
 pub mod log_store;
+pub mod log_view;
 pub mod membership;
 pub mod network;
 mod proposer;
 pub mod proxy;
 pub mod roster;
+pub mod rounds;
 pub mod routes;
 pub mod stats;
 pub mod status;
@@ -107,6 +109,8 @@ pub struct Cluster {
     pub heat: Arc<hot::Heat>,
     /// The leaders of partitions this node is not a member of, as their members last said.
     outside_leaders: std::sync::Mutex<HashMap<u32, u64>>,
+    /// What keeps a deploy between two rounds of each partition's documents.
+    rounds: rounds::Rounds,
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -248,6 +252,7 @@ impl Cluster {
         }));
         Ok(Arc::new(Cluster {
             node_id,
+            rounds: rounds::Rounds::new(file.partitions),
             file,
             layout: std::sync::RwLock::new(layout),
             database,
@@ -267,6 +272,23 @@ impl Cluster {
 
     pub fn partition_of(&self, document: &str) -> u32 {
         partition_of(document, self.file.partitions)
+    }
+
+    /// Waits until a round of `document` may run (not while a deploy of its partition is being
+    /// proposed), and answers the code the round must run: the code the partition deployed
+    /// last for `space`, when a deploy reached it. The round's writes are committed before the
+    /// permit is dropped (see `rounds.rs`).
+    pub async fn round(
+        &self,
+        document: &str,
+        space: &str,
+    ) -> (
+        Option<rounds::RoundPermit>,
+        Option<Arc<crate::engine::Space>>,
+    ) {
+        let partition = self.partition_of(document);
+        let permit = self.rounds.round(partition).await;
+        (permit, self.code.space(partition, space))
     }
 
     /// Whether this node leads the partition of `document` now.

@@ -2,7 +2,7 @@
 //! `/vote` and `/snapshot` (openraft's messages in the cluster's [`codec`], answered in the
 //! encoding they came in), `/deploy` (new code for the partition), `GET /~cluster/status`, and
 //! `GET /~cluster/document?space=S&key=K`, this node's stored copy of a document (which is how
-//! members are compared). Only the addresses of the cluster file's nodes may call them.
+//! members are compared), and `GET /~cluster/log?partition=P&from=I`, its raft log. Only the addresses of the cluster file's nodes may call them.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,6 +26,7 @@ pub fn routes() -> Router<Arc<Node>> {
     Router::new()
         .route("/~cluster/status", get(status))
         .route("/~cluster/document", get(document))
+        .route("/~cluster/log", get(log))
         .route("/~cluster/{partition}/append", post(append))
         .route("/~cluster/{partition}/vote", post(vote))
         .route("/~cluster/{partition}/snapshot", post(snapshot))
@@ -345,6 +346,49 @@ async fn document(
             "index": stored.last_index(),
             "document": stored.fold(),
         })))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// This node's raft log of a partition, from `from` on: `{"entries": [{"index", "term", "kind",
+/// "writes"}]}`.
+async fn log(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let number = |name: &str| -> Result<Option<u64>, Refusal> {
+            query
+                .get(name)
+                .map(|text| {
+                    text.parse::<u64>().map_err(|_| {
+                        refuse(
+                            StatusCode::BAD_REQUEST,
+                            format!("`{name}` is not a number: {text}"),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let Some(partition) = number("partition")? else {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "name the partition: /~cluster/log?partition=P (and &from=INDEX)".into(),
+            ));
+        };
+        let partition = u32::try_from(partition).map_err(|_| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                format!("partition {partition} does not exist"),
+            )
+        })?;
+        let entries = cluster
+            .log_entries(partition, number("from")?.unwrap_or(0))
+            .await
+            .map_err(|error| refuse(StatusCode::NOT_FOUND, error))?;
+        Ok(json(&serde_json::json!({ "entries": entries })))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
