@@ -553,6 +553,31 @@ impl Cluster {
         }
     }
 
+    /// Forgets an uploaded file on every member of its document's partition (one whose attach
+    /// was refused), through the partition's log.
+    pub async fn forget_file(&self, document: &str, id: &str) -> Result<(), StoreError> {
+        let partition = self.partition_of(document);
+        let raft = self.raft(partition).ok_or_else(|| {
+            StoreError::Io(format!(
+                "node {} is not a member of partition {partition}",
+                self.node_id
+            ))
+        })?;
+        let proposal = types::Proposal {
+            writes: vec![types::ReplicatedWrite::ForgetAsset {
+                document: document.to_owned(),
+                id: id.to_owned(),
+            }],
+        };
+        match raft.client_write(proposal).await {
+            Ok(response) => match response.data.refused {
+                None => Ok(()),
+                Some(reason) => Err(StoreError::Io(format!("partition {partition}: {reason}"))),
+            },
+            Err(error) => Err(StoreError::Io(format!("partition {partition}: {error}"))),
+        }
+    }
+
     /// Stops every group.
     pub async fn shutdown(&self) {
         for group in self.groups.values() {
