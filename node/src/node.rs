@@ -233,6 +233,7 @@ impl Node {
         tokio::spawn(crate::signing::watch(Arc::downgrade(&node)));
         if let Some(cluster) = &node.cluster {
             cluster.watch_leadership(Arc::downgrade(&node));
+            cluster.balance_leadership();
             cluster.code.attach(Arc::downgrade(&node));
         }
         if !watched.is_empty() {

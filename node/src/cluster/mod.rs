@@ -6,6 +6,7 @@
 //!
 //! See `docs/cluster.md`.
 
+mod balance;
 pub mod code;
 pub mod codec;
 pub mod config;

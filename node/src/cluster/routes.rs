@@ -1,5 +1,5 @@
 //! The routes other members call, on the node's own address: `POST /~cluster/<partition>/append`,
-//! `/vote` and `/snapshot` (openraft's messages in the cluster's [`codec`], answered in the
+//! `/vote`, `/snapshot` and `/transfer` (openraft's messages in the cluster's [`codec`], answered in the
 //! encoding they came in), `/deploy` (new code for the partition), `GET /~cluster/status`, and
 //! `GET /~cluster/document?space=S&key=K`, this node's stored copy of a document (which is how
 //! members are compared), and `GET /~cluster/log?partition=P&from=I`, its raft log. Only the addresses of the cluster file's nodes may call them.
@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<Node>> {
         .route("/~cluster/{partition}/append", post(append))
         .route("/~cluster/{partition}/vote", post(vote))
         .route("/~cluster/{partition}/snapshot", post(snapshot))
+        .route("/~cluster/{partition}/transfer", post(transfer))
         .route("/~cluster/{partition}/deploy", post(deploy))
         .route("/~cluster/{partition}/members", post(members))
         .route("/~cluster/admin/add", post(add_node))
@@ -187,6 +188,21 @@ async fn snapshot(
             raft.install_full_snapshot(request.vote, snapshot).await
         },
     )
+    .await
+}
+
+/// A leader hands the partition over to the member its placement prefers.
+async fn transfer(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(partition): Path<u32>,
+    body: Bytes,
+) -> Response {
+    raft_call(&node, from, partition, &body, |raft, request| async move {
+        raft.handle_transfer_leader(request)
+            .await
+            .map_err(openraft::errors::RaftError::<super::types::TypeConfig>::Fatal)
+    })
     .await
 }
 
