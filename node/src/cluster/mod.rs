@@ -140,6 +140,11 @@ fn raft_config() -> Result<Arc<openraft::Config>, String> {
         heartbeat_interval: 250,
         election_timeout_min: 1000,
         election_timeout_max: 2000,
+        // A restarted leader stands for election like any node rather than resuming its term:
+        // its log may lack entries it sent to the followers before its own append was flushed
+        // (the flusher reports an append after the followers may have it), and resuming the
+        // term would give different entries the same log id (term, index) on different members.
+        enable_leader_restore: Some(false),
         ..Default::default()
     };
     config
