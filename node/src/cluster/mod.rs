@@ -14,6 +14,7 @@ mod deploy;
 pub mod flusher;
 pub mod hot;
 pub mod http_proxy;
+pub mod keys;
 mod leader;
 pub mod log_store;
 pub mod log_view;

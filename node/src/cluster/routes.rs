@@ -2,7 +2,8 @@
 //! `/vote`, `/snapshot` and `/transfer` (openraft's messages in the cluster's [`codec`], answered in the
 //! encoding they came in), `/deploy` (new code for the partition), `GET /~cluster/status`, and
 //! `GET /~cluster/document?space=S&key=K`, this node's stored copy of a document (which is how
-//! members are compared), and `GET /~cluster/log?partition=P&from=I`, its raft log. Only the addresses of the cluster file's nodes may call them.
+//! members are compared), `GET /~cluster/log?partition=P&from=I`, its raft log, and
+//! `GET /~cluster/keys`, the public keys its documents' identities verify with. Only the addresses of the cluster file's nodes may call them.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -27,6 +28,7 @@ pub fn routes() -> Router<Arc<Node>> {
         .route("/~cluster/status", get(status))
         .route("/~cluster/document", get(document))
         .route("/~cluster/log", get(log))
+        .route("/~cluster/keys", get(keys))
         .route("/~cluster/{partition}/append", post(append))
         .route("/~cluster/{partition}/vote", post(vote))
         .route("/~cluster/{partition}/snapshot", post(snapshot))
@@ -407,4 +409,22 @@ async fn log(
         Ok(json(&serde_json::json!({ "entries": entries })))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// This node's public keys, which the other nodes verify the identities it issued with.
+async fn keys(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+) -> Response {
+    let cluster = match peer_cluster(&node, from) {
+        Ok(cluster) => cluster,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match node.keys.ring().public_pems() {
+        Ok(keys) => json(&super::keys::PublicKeys {
+            node: cluster.node_id,
+            keys,
+        }),
+        Err(error) => refuse(StatusCode::INTERNAL_SERVER_ERROR, error).into_response(),
+    }
 }
