@@ -6,13 +6,14 @@
 //! when the copy's viewers leave; when the partition's first member (its first leader) dies, the
 //! outside node still reaches the document and follows it from the new leader.
 
-mod cluster_faults_support;
+mod cluster_support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use adama_node::cluster::ClusterFile;
-use cluster_faults_support::{Client, Cluster};
+use cluster_support::Nodes;
+use cluster_support::faults::RetryingClient;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value as Json, json};
 use tokio::sync::mpsc;
@@ -21,7 +22,7 @@ use tokio_tungstenite::tungstenite::Message;
 const PARTITIONS: u32 = 8;
 const SENDS: usize = 200;
 
-type Socket = cluster_faults_support::Socket;
+type Socket = cluster_support::Socket;
 
 /// A viewer on its own socket: the counts its stream shows, with when each arrived.
 struct Viewer {
@@ -124,7 +125,7 @@ fn key_and_outsider(file: &ClusterFile) -> (String, u64) {
     (key, outsider)
 }
 
-fn replica_status(cluster: &Cluster, id: u64, query: &str) -> Option<Json> {
+fn replica_status(cluster: &Nodes, id: u64, query: &str) -> Option<Json> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(cluster.address(id)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
@@ -163,11 +164,10 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
 
 #[test]
 fn a_hot_document_is_served_from_a_local_copy_on_a_node_outside_its_partition() {
-    let mut cluster =
-        Cluster::start_with(4, PARTITIONS, "replicas = 3\nhot_viewers = 2", |_, _| {
-            Vec::new()
-        });
-    let text = std::fs::read_to_string(cluster.file()).expect("the cluster file");
+    let mut cluster = Nodes::start_with(4, PARTITIONS, "replicas = 3\nhot_viewers = 2", |_, _| {
+        Vec::new()
+    });
+    let text = std::fs::read_to_string(&cluster.file).expect("the cluster file");
     let file = ClusterFile::parse("cluster.toml", &text).expect("the cluster file parses");
     let everyone = cluster.ids();
     cluster.wait_for(
@@ -189,7 +189,7 @@ fn a_hot_document_is_served_from_a_local_copy_on_a_node_outside_its_partition() 
         .expect("a leader");
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
-        let mut writer = Client::new(vec![cluster.address(leader)], 0, "anonymous:writer");
+        let mut writer = RetryingClient::new(vec![cluster.address(leader)], 0, "anonymous:writer");
         assert!(
             writer
                 .create("counter", &key, Duration::from_secs(30))
