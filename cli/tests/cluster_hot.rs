@@ -2,7 +2,8 @@
 //! nodes with three members per partition, so each document has a node outside its partition.
 //! Once that node has `hot_viewers` viewers of a document it follows the document from the
 //! partition's leader and opens the next viewers on its local copy: they see every change, in
-//! order, with the lag measured; their sends still go to the leader; the node stops following
+//! order, with the lag measured; their sends still go to the leader, over one socket the node
+//! shares for all of them; the node stops following
 //! when the copy's viewers leave; when the partition's first member (its first leader) dies, the
 //! outside node still reaches the document and follows it from the new leader.
 
@@ -217,6 +218,27 @@ fn a_hot_document_is_served_from_a_local_copy_on_a_node_outside_its_partition() 
             primary["followers"], 1,
             "one follow stream serves both copy viewers: {primary}"
         );
+        // The copy's viewers share one socket to the leader for their writes: one more copy
+        // viewer opens a connection on the leader, not a socket.
+        let sockets = cluster
+            .metric(leader, "adama_connections")
+            .expect("the leader's sockets");
+        let streams = cluster
+            .metric(leader, "adama_document_streams")
+            .expect("the leader's streams");
+        let mut fourth = viewer(cluster.address(outsider), &key, "fourth").await;
+        assert_eq!(fourth.next_count().await.0, start);
+        assert_eq!(
+            cluster.metric(leader, "adama_document_streams"),
+            Some(streams + 1),
+            "the fourth viewer has its connection on the leader"
+        );
+        assert_eq!(
+            cluster.metric(leader, "adama_connections"),
+            Some(sockets),
+            "the fourth viewer's connection goes over the copy's shared socket"
+        );
+        drop(fourth);
 
         // The writer sends on the leader at a steady pace; the copy's viewers see each change.
         let stream = writer
