@@ -1223,6 +1223,12 @@ impl DocumentTask {
                 }
                 if self.deleted {
                     self.followers.end(&crate::replica::frame::Frame::Deleted);
+                    // The streams ended with the document (their `done` frames went above).
+                    self.node
+                        .metrics
+                        .streams
+                        .fetch_sub(self.views.len() as i64, Ordering::Relaxed);
+                    self.views.clear();
                 } else {
                     self.followers.release(self.engine.as_ref(), &self.space);
                 }

@@ -510,10 +510,17 @@ impl Cluster {
             let node = node.clone();
             let partitions = self.file.partitions;
             tokio::spawn(async move {
-                let mut leading = false;
+                // The term this node last led the partition in.
+                let mut leading: Option<u64> = None;
                 loop {
-                    let now = metrics.borrow_watched().state == ServerState::Leader;
-                    if leading && !now {
+                    let now = {
+                        let metrics = metrics.borrow_watched();
+                        (metrics.state == ServerState::Leader).then_some(metrics.current_term)
+                    };
+                    // A watch shows the latest state only: leading in a new term means the
+                    // node stopped leading in between, and the documents it loaded then may
+                    // be behind what another leader committed since.
+                    if leading.is_some() && now != leading {
                         let Some(node) = node.upgrade() else { return };
                         node.release_documents(|name| partition_of(name, partitions) == partition);
                     }
