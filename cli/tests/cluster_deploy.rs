@@ -231,6 +231,8 @@ fn no_record_that_ran_on_the_old_code_follows_the_deploy_entry() {
     let good = nodes.root.path().join("good.a");
     std::fs::write(&good, new_code()).expect("written");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // How many senders had sends acknowledged on the old code.
+    let ready = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
 
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
@@ -239,19 +241,37 @@ fn no_record_that_ran_on_the_old_code_follows_the_deploy_entry() {
         let mut senders = Vec::new();
         for (at, key) in keys.iter().enumerate() {
             let address = nodes.address(everyone[at % 3]);
-            let (key, stop) = (key.clone(), std::sync::Arc::clone(&stop));
+            let (key, stop, ready) = (
+                key.clone(),
+                std::sync::Arc::clone(&stop),
+                std::sync::Arc::clone(&ready),
+            );
             senders.push(tokio::spawn(async move {
                 let mut client = Client::connect(address, &key).await;
                 client.create().await.expect("the document is created");
-                let mut after = 0;
+                let (mut before, mut after) = (0, 0);
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) || after < 10 {
-                    if client.bump().await && client.field("after").is_some() {
-                        after += 1;
+                    if client.bump().await {
+                        if client.field("after").is_some() {
+                            after += 1;
+                        } else {
+                            before += 1;
+                            if before == 5 {
+                                ready.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        }
                     }
                 }
             }));
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        let waiting = std::time::Instant::now();
+        while ready.load(std::sync::atomic::Ordering::Relaxed) < keys.len() {
+            assert!(
+                waiting.elapsed() < Duration::from_secs(60),
+                "every document gets sends on the old code"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let address = nodes.address(1);
         let deployed = tokio::task::spawn_blocking(move || {
             adama()
