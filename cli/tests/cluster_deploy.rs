@@ -209,3 +209,174 @@ fn a_deploy_reaches_every_node_at_the_same_point_of_each_log() {
         "the log records the move to the new code"
     );
 }
+
+/// Whether a record of a bump ran the new handler (which bumps `after` as well).
+fn bump_ran(record: &Json) -> Option<bool> {
+    (record["command"]["channel"] == "bump").then(|| record["redo"].get("after").is_some())
+}
+
+#[test]
+fn no_record_that_ran_on_the_old_code_follows_the_deploy_entry() {
+    let mut nodes = Nodes::new(3, PARTITIONS);
+    for id in 1..=3 {
+        nodes.spawn(id);
+    }
+    let everyone = [1, 2, 3];
+    nodes.wait_for(
+        "every partition has a leader",
+        Duration::from_secs(30),
+        || nodes.all_partitions_led(&everyone),
+    );
+    let keys: Vec<String> = (0..6).map(|at| format!("streaming{at}")).collect();
+    let good = nodes.root.path().join("good.a");
+    std::fs::write(&good, new_code()).expect("written");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // How many senders had sends acknowledged on the old code.
+    let ready = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        // Each document gets a stream of sends, through a different node each, from before
+        // the deploy to after it.
+        let mut senders = Vec::new();
+        for (at, key) in keys.iter().enumerate() {
+            let address = nodes.address(everyone[at % 3]);
+            let (key, stop, ready) = (
+                key.clone(),
+                std::sync::Arc::clone(&stop),
+                std::sync::Arc::clone(&ready),
+            );
+            senders.push(tokio::spawn(async move {
+                let mut client = Client::connect(address, &key).await;
+                client.create().await.expect("the document is created");
+                let (mut before, mut after) = (0, 0);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) || after < 10 {
+                    if client.bump().await {
+                        if client.field("after").is_some() {
+                            after += 1;
+                        } else {
+                            before += 1;
+                            if before == 5 {
+                                ready.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
+            }));
+        }
+        let waiting = std::time::Instant::now();
+        while ready.load(std::sync::atomic::Ordering::Relaxed) < keys.len() {
+            assert!(
+                waiting.elapsed() < Duration::from_secs(60),
+                "every document gets sends on the old code"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let address = nodes.address(1);
+        let deployed = tokio::task::spawn_blocking(move || {
+            adama()
+                .args(["deploy", "--space", "counter", "--node"])
+                .arg(address.to_string())
+                .arg(good)
+                .output()
+                .expect("adama deploy runs")
+        })
+        .await
+        .expect("the deploy ends");
+        assert_eq!(
+            deployed.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&deployed.stderr)
+        );
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for sender in senders {
+            tokio::time::timeout(Duration::from_secs(120), sender)
+                .await
+                .expect("the sends go on on the new code")
+                .expect("the sender ends");
+        }
+    });
+
+    let partitions: std::collections::BTreeSet<u32> = keys
+        .iter()
+        .map(|key| adama_node::cluster::partition_of(&format!("counter/{key}"), PARTITIONS))
+        .collect();
+    for partition in partitions {
+        nodes.wait_until_applied_alike(&everyone, partition);
+        let (code, body) = nodes
+            .http(
+                1,
+                "GET",
+                &format!("/~cluster/log?partition={partition}"),
+                "",
+            )
+            .expect("node 1 answers");
+        assert_eq!(code, 200, "{body}");
+        let log: Json = serde_json::from_str(&body).expect("JSON");
+        let mut deployed_at = None;
+        let (mut old, mut new) = (0, 0);
+        for entry in log["entries"].as_array().expect("entries") {
+            for write in entry["writes"].as_array().expect("writes") {
+                match write["kind"].as_str() {
+                    Some("deploy") => deployed_at = Some(entry["index"].clone()),
+                    Some("append") => {
+                        let record: Json = serde_json::from_str(
+                            write["record"].as_str().expect("the record's text"),
+                        )
+                        .expect("a record");
+                        let Some(ran_new) = bump_ran(&record) else {
+                            continue;
+                        };
+                        assert_eq!(
+                            ran_new,
+                            deployed_at.is_some(),
+                            "partition {partition}: entry {} of {} holds a record that ran on the {} code, {} the deploy entry ({deployed_at:?}): {record}",
+                            entry["index"],
+                            write["document"],
+                            if ran_new { "new" } else { "old" },
+                            if ran_new { "before" } else { "after" },
+                        );
+                        if ran_new {
+                            new += 1;
+                        } else {
+                            old += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert!(
+            deployed_at.is_some() && old > 0 && new > 0,
+            "partition {partition}: a deploy at {deployed_at:?}, {old} bumps before, {new} after"
+        );
+        // Every member holds the same copy of each document.
+        for key in &keys {
+            let name = format!("counter/{key}");
+            if adama_node::cluster::partition_of(&name, PARTITIONS) != partition {
+                continue;
+            }
+            let copies: Vec<String> = everyone
+                .iter()
+                .map(|id| {
+                    let (code, body) = nodes
+                        .http(
+                            *id,
+                            "GET",
+                            &format!("/~cluster/document?space=counter&key={key}"),
+                            "",
+                        )
+                        .expect("the node answers");
+                    assert_eq!(code, 200, "node {id}: {body}");
+                    let copy: Json = serde_json::from_str(&body).expect("JSON");
+                    copy["document"].to_string()
+                })
+                .collect();
+            assert!(
+                copies.windows(2).all(|pair| pair[0] == pair[1]),
+                "the copies of {name} differ: {copies:#?}"
+            );
+        }
+    }
+}

@@ -1,8 +1,8 @@
 //! Three `adama serve --cluster` processes on loopback: a stream of sends to a document through
 //! a node that does not lead its partition (so every request is proxied), the partition's
 //! leader killed with SIGKILL in the middle, a new leader serving within seconds, every
-//! acknowledged send present, the killed node restarted and caught up; then a node stopped with
-//! SIGSTOP while the majority goes on.
+//! acknowledged send present, the killed node restarted, caught up and leading its share of the
+//! partitions again; then a node stopped with SIGSTOP while the majority goes on.
 
 mod cluster_support;
 
@@ -88,9 +88,41 @@ fn a_killed_leader_loses_no_acknowledged_send_and_its_node_catches_up() {
             "the restarted node catches up",
             Duration::from_secs(30),
             || {
-                let view = cluster.view(new_leader, partition)?;
-                (view["lag"][leader.to_string()] == 0).then_some(())
+                let caught_up = cluster
+                    .view(new_leader, partition)
+                    .is_some_and(|view| view["lag"][leader.to_string()] == 0);
+                // Once caught up, it may lead the partition again already (below).
+                let leads = cluster
+                    .view(leader, partition)
+                    .is_some_and(|view| view["state"] == "leader");
+                (caught_up || leads).then_some(())
             },
+        );
+        // Leadership spreads back: the partitions the placement prefers the returning node
+        // for (their first member) are handed back to it.
+        let file = adama_node::cluster::ClusterFile::parse(
+            "cluster.toml",
+            &std::fs::read_to_string(&cluster.file).expect("the file"),
+        )
+        .expect("parses");
+        let preferred: Vec<u32> = (0..PARTITIONS)
+            .filter(|partition| file.members(*partition).first() == Some(&leader))
+            .collect();
+        assert!(!preferred.is_empty());
+        let returned = Instant::now();
+        cluster.wait_for(
+            "the returning node leads its share again",
+            Duration::from_secs(30),
+            || {
+                preferred
+                    .iter()
+                    .all(|partition| cluster.leader(*partition, &everyone) == Some(leader))
+                    .then_some(())
+            },
+        );
+        eprintln!(
+            "node {leader} led partitions {preferred:?} again {:?} after it caught up",
+            returned.elapsed()
         );
         // It serves the document from its own store when asked through it.
         assert_eq!(count_at(cluster.address(leader)).await, count);

@@ -8,14 +8,15 @@
 //! `ADAMA_FAULT_SECONDS` sets how long faults are injected (default 45; 300 for the full run);
 //! `ADAMA_FAULT_SEED` replays a schedule (the seed is printed at the start).
 
-mod cluster_faults_support;
+mod cluster_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cluster_faults_support::{Client, Cluster, Outcome, Schedule};
+use cluster_support::Nodes;
+use cluster_support::faults::{Outcome, RetryingClient, Schedule};
 use serde_json::{Value as Json, json};
 
 const PARTITIONS: u32 = 8;
@@ -52,7 +53,7 @@ async fn client_loop(
         (2 * index + 1) % DOCUMENTS,
         (2 * index + 2) % DOCUMENTS,
     ];
-    let mut client = Client::new(addresses, index, &format!("anonymous:c{index}"));
+    let mut client = RetryingClient::new(addresses, index, &format!("anonymous:c{index}"));
     let mut sent = 0usize;
     loop {
         let ended = *stop.lock().expect("the stop time");
@@ -127,7 +128,7 @@ fn random_kills_pauses_restarts_and_a_deploy_leave_identical_copies_and_every_se
     let seed = seed();
     let seconds = seconds();
     eprintln!("fault schedule: ADAMA_FAULT_SEED={seed} ADAMA_FAULT_SECONDS={seconds}");
-    let mut cluster = Cluster::start_with(3, PARTITIONS, "", |root, id| {
+    let mut cluster = Nodes::start_with(3, PARTITIONS, "", |root, id| {
         let file: PathBuf = root.join(format!("ledger{id}.a"));
         if !file.exists() {
             std::fs::write(&file, LEDGER_V1).expect("the source is written");
@@ -144,7 +145,7 @@ fn random_kills_pauses_restarts_and_a_deploy_leave_identical_copies_and_every_se
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
 
     runtime.block_on(async {
-        let mut creator = Client::new(addresses.clone(), 0, "anonymous:creator");
+        let mut creator = RetryingClient::new(addresses.clone(), 0, "anonymous:creator");
         for document in 0..DOCUMENTS {
             assert!(
                 creator
@@ -193,10 +194,10 @@ fn random_kills_pauses_restarts_and_a_deploy_leave_identical_copies_and_every_se
             );
             // A node restarted later reads its own source file: it gets the new code too.
             for id in everyone {
-                let file = cluster.root().join(format!("ledger{id}.a"));
+                let file = cluster.root.path().join(format!("ledger{id}.a"));
                 std::fs::write(&file, LEDGER_V2).expect("the new source is written");
             }
-            let new_source = cluster.root().join("ledger_v2.a");
+            let new_source = cluster.root.path().join("ledger_v2.a");
             std::fs::write(&new_source, LEDGER_V2).expect("written");
             for id in everyone {
                 let deploy = std::process::Command::new(env!("CARGO_BIN_EXE_adama"))

@@ -1,6 +1,7 @@
 //! HTTP requests for a document reach the leader of its partition whichever node they reach:
 //! `@web` handlers, `PUT /~adama/once` and `POST /~upload` sent to followers run on the leader,
-//! every member keeps the uploaded file, and the leader's metrics count the replicated commits.
+//! every member keeps the uploaded file (and forgets one whose attach was refused), and the
+//! leader's metrics count the replicated commits.
 
 mod cluster_support;
 
@@ -168,6 +169,22 @@ fn web_once_and_upload_requests_sent_to_followers_run_on_the_leader() {
     });
     assert_eq!(viewer.field("count"), Some(1), "the viewer saw the attach");
 
+    // An upload whose attach is refused (the uploader is not connected): the file every member
+    // kept is forgotten on every member (checked at the end).
+    let (code, answer) = json_body(http(
+        nodes.address(first),
+        "POST",
+        "/~upload",
+        &[("Content-Type", "multipart/form-data; boundary=XYZ")],
+        &form(&[
+            ("identity", None, "anonymous:stranger"),
+            ("space", None, "files"),
+            ("key", None, "box"),
+            ("file", Some("refused.csv"), "7,8,9\n"),
+        ]),
+    ));
+    assert_ne!(code, 200, "a stranger's attach is refused: {answer}");
+
     // A chunked upload over the follower's socket goes to the leader too.
     let chunked = runtime.block_on(async {
         let limit = Duration::from_secs(15);
@@ -294,6 +311,18 @@ fn web_once_and_upload_requests_sent_to_followers_run_on_the_leader() {
         assert_eq!(
             (meta.name.as_str(), bytes.as_slice()),
             ("n.csv", contents.as_bytes())
+        );
+        let mut kept: Vec<String> = store
+            .assets_of("files/box")
+            .expect("reads")
+            .into_iter()
+            .map(|(_, meta, _)| meta.name)
+            .collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            ["c.txt", "n.csv"],
+            "node {id} keeps the attached files only"
         );
         documents.push(whole);
     }

@@ -51,6 +51,20 @@ fn placement(file: &ClusterFile) -> BTreeMap<u32, Vec<u64>> {
         .collect()
 }
 
+/// Partition → its leader, from the table `adama cluster status` prints.
+fn status_leaders(shown: &str) -> BTreeMap<u32, String> {
+    shown
+        .lines()
+        .skip_while(|line| !line.starts_with("partition"))
+        .skip(1)
+        .filter_map(|line| {
+            let mut columns = line.split_whitespace();
+            let partition = columns.next()?.parse().ok()?;
+            Some((partition, columns.next()?.to_owned()))
+        })
+        .collect()
+}
+
 fn cluster_command(nodes: &Nodes, args: &[&str]) -> std::process::Output {
     adama()
         .arg("cluster")
@@ -143,6 +157,36 @@ fn a_node_added_then_one_removed_while_serving_loses_no_acknowledged_send() {
         expected.values().any(|members| members.contains(&4)),
         "node 4 takes a share"
     );
+    // Node 4 comes to lead the partitions the placement prefers it for (their first member),
+    // handed over by their leaders, and `adama cluster status` shows it.
+    let preferred: Vec<u32> = (0..PARTITIONS)
+        .filter(|partition| four.members(*partition).first() == Some(&4))
+        .collect();
+    assert!(!preferred.is_empty(), "node 4 is preferred somewhere");
+    let started = std::time::Instant::now();
+    let shown = nodes.wait_for(
+        "node 4 leads the partitions it is preferred for",
+        Duration::from_secs(30),
+        || {
+            let status = cluster_command(&nodes, &["status"]);
+            let shown = String::from_utf8_lossy(&status.stdout).into_owned();
+            let leaders = status_leaders(&shown);
+            preferred
+                .iter()
+                .all(|partition| leaders.get(partition).map(String::as_str) == Some("4"))
+                .then_some(shown)
+        },
+    );
+    eprintln!(
+        "node 4 led partitions {preferred:?} {:?} after it was added",
+        started.elapsed()
+    );
+    let leads: usize = shown
+        .lines()
+        .find(|line| line.starts_with("node 4: up"))
+        .and_then(|line| line.rsplit("leads ").next()?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("node 4's line: {shown}"));
+    assert!(leads >= preferred.len(), "{shown}");
     let before = acknowledged.load(Ordering::Relaxed);
     sent_at_least(&nodes, before + 10);
 

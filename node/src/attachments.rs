@@ -143,7 +143,7 @@ pub fn document_name(space: &str, key: &str) -> String {
 
 /// Keeps a received file of a document and attaches it as `context.who`: the asset id and the
 /// seq of the attach. The file is made durable and moved into the store before the attach
-/// runs; when the attach is refused, the store forgets it again.
+/// runs; when the attach is refused, the store forgets it again (in a cluster, every member's).
 pub async fn keep_and_attach(
     node: &Arc<Node>,
     space: &Arc<Space>,
@@ -208,8 +208,16 @@ pub async fn keep_and_attach(
     match attached {
         Ok((_, seq)) => Ok((id, seq)),
         Err(failure) => {
-            let store = Arc::clone(&node.store);
-            let _ = tokio::task::spawn_blocking(move || store.remove_asset(&document, &id)).await;
+            if let Some(cluster) = &node.cluster {
+                // Every member kept it through the partition's log; they forget it the same way.
+                if let Err(error) = cluster.forget_file(&document, &id).await {
+                    tracing::warn!(%document, id, %error, "a file no record attached is kept until the document is deleted");
+                }
+            } else {
+                let store = Arc::clone(&node.store);
+                let _ =
+                    tokio::task::spawn_blocking(move || store.remove_asset(&document, &id)).await;
+            }
             Err(failure.code)
         }
     }

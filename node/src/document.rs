@@ -414,6 +414,7 @@ impl DocumentTask {
             .metrics
             .documents_loaded
             .fetch_add(1, Ordering::Relaxed);
+        let permit = self.begin_round().await;
         let healthy = match self.load().await {
             Ok(()) => self.flush().await,
             Err(failure) => {
@@ -422,6 +423,7 @@ impl DocumentTask {
                 false
             }
         };
+        drop(permit);
         if healthy {
             self.serve(&mut requests).await;
         }
@@ -487,6 +489,8 @@ impl DocumentTask {
                 .map(|at| (at - now_ms()).clamp(10, 300_000) as u64)
                 .map(|delay| tokio::time::Instant::now() + Duration::from_millis(delay));
             let unload_at = tokio::time::Instant::from_std(idle_since + idle);
+            // Held until the round's writes are committed.
+            let permit;
             tokio::select! {
                 request = requests.recv() => {
                     let Some(first) = request else { return };
@@ -494,6 +498,7 @@ impl DocumentTask {
                     // round is taken: fewer, larger rounds mean fewer commits to wait for
                     // and fewer deltas to write.
                     tokio::task::yield_now().await;
+                    permit = self.begin_round().await;
                     self.handle(first);
                     let mut taken = 1;
                     while taken < ROUND {
@@ -507,9 +512,11 @@ impl DocumentTask {
                     }
                 }
                 () = sleep_until(wake) => {
+                    permit = self.begin_round().await;
                     self.invalidate();
                 }
                 () = tokio::time::sleep_until(unload_at), if self.views.is_empty() && self.followers.is_empty() => {
+                    let _permit = self.begin_round().await;
                     if self.unload().await {
                         return;
                     }
@@ -517,11 +524,27 @@ impl DocumentTask {
                     continue;
                 }
             }
-            if !self.flush().await || self.deleted || self.released {
+            let healthy = self.flush().await;
+            drop(permit);
+            if !healthy || self.deleted || self.released {
                 return;
             }
             idle_since = Instant::now();
         }
+    }
+
+    /// In a cluster, waits until a round may run (a deploy of the partition is proposed
+    /// between two rounds, `cluster/rounds.rs`) and first moves the document to the code its
+    /// partition deployed last, so that every record the round commits ran on it.
+    async fn begin_round(&mut self) -> Option<crate::cluster::rounds::RoundPermit> {
+        let cluster = self.node.cluster.clone()?;
+        let (permit, deployed) = cluster.round(&self.name, &self.space.name).await;
+        if let Some(code) = deployed
+            && *code.source != *self.space.source
+        {
+            self.upgrade(code);
+        }
+        permit
     }
 
     /// Fails every stream (retryable) so that its client opens it again where the document
@@ -855,7 +878,10 @@ impl DocumentTask {
                 let result = self.password(context, &username, &password, new_password);
                 self.defer(reply, result);
             }
-            Request::Upgrade { space } => self.upgrade(space),
+            // In a cluster the round's start moved the document to the code its partition
+            // deployed last already; an older deploy's request must not move it back.
+            Request::Upgrade { space } if self.node.cluster.is_none() => self.upgrade(space),
+            Request::Upgrade { .. } => {}
             Request::Follow { sink, reply } => {
                 let result = if self.is_constructed() {
                     self.followers.add(sink);
@@ -1197,6 +1223,12 @@ impl DocumentTask {
                 }
                 if self.deleted {
                     self.followers.end(&crate::replica::frame::Frame::Deleted);
+                    // The streams ended with the document (their `done` frames went above).
+                    self.node
+                        .metrics
+                        .streams
+                        .fetch_sub(self.views.len() as i64, Ordering::Relaxed);
+                    self.views.clear();
                 } else {
                     self.followers.release(self.engine.as_ref(), &self.space);
                 }

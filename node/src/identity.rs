@@ -122,8 +122,9 @@ pub fn verify_token(token: &str, keys: &[TrustedKey]) -> Result<Who, i32> {
 }
 
 /// As [`verify_token`]; a token a document issued (`iss` = `doc/<space>/<key>`) verifies
-/// against the node's own keys only (the one its `kid` names, current or retired), so one
-/// issued by another node, or by a key removed from the ring, is refused.
+/// against the node's own keys only (the one its `kid` names, current or retired, and in a
+/// cluster the other nodes' public keys), so one issued by a node outside the cluster, or by a
+/// key removed from the ring, is refused.
 pub fn verify_token_with(
     token: &str,
     keys: &[TrustedKey],

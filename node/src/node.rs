@@ -233,6 +233,8 @@ impl Node {
         tokio::spawn(crate::signing::watch(Arc::downgrade(&node)));
         if let Some(cluster) = &node.cluster {
             cluster.watch_leadership(Arc::downgrade(&node));
+            cluster.balance_leadership();
+            tokio::spawn(crate::cluster::keys::share(Arc::downgrade(&node)));
             cluster.code.attach(Arc::downgrade(&node));
         }
         if !watched.is_empty() {

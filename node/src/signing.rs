@@ -30,6 +30,7 @@ pub const RETIRED_DIR: &str = "node-keys";
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// A key pair of the node's own.
+#[derive(Clone)]
 pub struct NodeKey {
     signing: SigningKey,
     /// The `kid` of the tokens it signs, derived from the public key so that it stays the
@@ -185,11 +186,33 @@ pub struct RetiredKey {
     pub retired: Option<SystemTime>,
 }
 
-/// The keys of a data directory: the current one and the retired ones.
-#[derive(Debug)]
+/// The keys of a data directory: the current one and the retired ones; in a cluster, also the
+/// other nodes' public keys, so that an identity any node's documents issued verifies here.
+#[derive(Debug, Clone)]
 pub struct KeyRing {
     pub current: NodeKey,
     pub retired: Vec<RetiredKey>,
+    /// The public keys of the cluster's other nodes (current and retired), as they last said.
+    pub peers: Vec<PeerKey>,
+}
+
+/// A public key of another node of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerKey {
+    pub kid: i64,
+    pub key: VerifyingKey,
+}
+
+impl PeerKey {
+    /// A key from its PEM text; `kid` is derived from it, never taken on trust.
+    pub fn from_pem(pem: &str) -> Result<PeerKey, String> {
+        let key = VerifyingKey::from_public_key_pem(pem)
+            .map_err(|error| format!("not a P-256 public key in PEM: {error}"))?;
+        Ok(PeerKey {
+            kid: kid_of(&key),
+            key,
+        })
+    }
 }
 
 impl KeyRing {
@@ -199,7 +222,20 @@ impl KeyRing {
         Ok(KeyRing {
             current,
             retired: read_retired(data)?,
+            peers: Vec::new(),
         })
+    }
+
+    /// The public keys of this ring's own (current first, then the retired ones) in PEM, which
+    /// the other nodes of a cluster verify this node's identities with.
+    pub fn public_pems(&self) -> Result<Vec<String>, String> {
+        std::iter::once(self.current.verifying_key())
+            .chain(self.retired.iter().map(|retired| &retired.key))
+            .map(|key| {
+                key.to_public_key_pem(LineEnding::LF)
+                    .map_err(|error| format!("cannot encode a public key: {error}"))
+            })
+            .collect()
     }
 
     /// The public key that verifies tokens of `kid`; `None` for a key this node does not
@@ -212,6 +248,12 @@ impl KeyRing {
             .iter()
             .find(|retired| retired.kid == kid)
             .map(|retired| &retired.key)
+            .or_else(|| {
+                self.peers
+                    .iter()
+                    .find(|peer| peer.kid == kid)
+                    .map(|peer| &peer.key)
+            })
     }
 }
 
@@ -318,13 +360,33 @@ impl NodeKeys {
         if *seen == now {
             return Ok(false);
         }
-        let ring = KeyRing::load_or_create(&self.data)?;
+        let mut ring = KeyRing::load_or_create(&self.data)?;
         *seen = fingerprint(&self.data);
-        *self
+        let mut held = self
             .ring
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(ring);
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ring.peers = held.peers.clone();
+        *held = Arc::new(ring);
         Ok(true)
+    }
+
+    /// Takes the other nodes' public keys (a cluster shares them, `cluster/keys.rs`); whether
+    /// they changed.
+    pub fn set_peers(&self, mut peers: Vec<PeerKey>) -> bool {
+        peers.sort_by_key(|peer| peer.kid);
+        peers.dedup_by_key(|peer| peer.kid);
+        let mut held = self
+            .ring
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.peers == peers {
+            return false;
+        }
+        let mut ring = KeyRing::clone(&held);
+        ring.peers = peers;
+        *held = Arc::new(ring);
+        true
     }
 }
 

@@ -1,11 +1,15 @@
-//! `adama serve --cluster` processes on loopback, for the cluster tests: starting, stopping and
-//! asking nodes, and a client of the counter example on one node's socket.
+//! `adama serve --cluster` processes on loopback, for the cluster tests: starting, stopping,
+//! killing and pausing nodes (and a seeded schedule of such faults, `faults.rs`), asking them
+//! over HTTP, and clients: one of the counter example on one node's socket (here) and one that
+//! moves between nodes and retries a send until it is known to be applied (`faults.rs`).
 #![allow(dead_code)] // each test file uses its own part
 
-use std::collections::BTreeMap;
+pub mod faults;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,6 +26,10 @@ pub fn adama() -> Command {
     Command::new(env!("CARGO_BIN_EXE_adama"))
 }
 
+/// Each node's further arguments, given the root directory and the node's id (it may write
+/// files under the root).
+type ArgsOf = Box<dyn Fn(&Path, u64) -> Vec<String>>;
+
 pub struct Nodes {
     pub file: PathBuf,
     pub addresses: BTreeMap<u64, SocketAddr>,
@@ -29,7 +37,15 @@ pub struct Nodes {
     pub root: tempfile::TempDir,
     /// Flags every node is started with (spaces, for instance).
     pub extra: Vec<String>,
+    /// Flags of each node of its own.
+    args_of: Option<ArgsOf>,
     pub partitions: u32,
+    /// Further lines of the cluster file (`replicas = 2`, for instance).
+    settings: String,
+    /// The nodes stopped with SIGSTOP.
+    paused: BTreeSet<u64>,
+    /// The node under a fault of a schedule and when the schedule heals it (`faults.rs`).
+    fault: Option<(u64, faults::Fault, Instant)>,
 }
 
 impl Nodes {
@@ -45,14 +61,42 @@ impl Nodes {
             children: BTreeMap::new(),
             root,
             extra: Vec::new(),
+            args_of: None,
             partitions,
+            settings: String::new(),
+            paused: BTreeSet::new(),
+            fault: None,
         };
         nodes.write_file();
         nodes
     }
 
+    /// Starts `count` nodes with `partitions` partitions and further `settings` of the cluster
+    /// file (TOML lines such as `replicas = 2`); `args_of` gives each node's further arguments
+    /// (it may write files under the root).
+    pub fn start_with(
+        count: u64,
+        partitions: u32,
+        settings: &str,
+        args_of: impl Fn(&Path, u64) -> Vec<String> + 'static,
+    ) -> Nodes {
+        let mut nodes = Nodes::new(count, partitions);
+        nodes.settings = settings.to_owned();
+        nodes.args_of = Some(Box::new(args_of));
+        nodes.write_file();
+        for id in 1..=count {
+            nodes.spawn(id);
+        }
+        nodes
+    }
+
+    /// The ids of the cluster file's nodes.
+    pub fn ids(&self) -> Vec<u64> {
+        self.addresses.keys().copied().collect()
+    }
+
     pub fn write_file(&self) {
-        let mut text = format!("partitions = {}\n", self.partitions);
+        let mut text = format!("partitions = {}\n{}\n", self.partitions, self.settings);
         for (id, address) in &self.addresses {
             text.push_str(&format!("[[node]]\nid = {id}\naddress = \"{address}\"\n"));
         }
@@ -85,6 +129,12 @@ impl Nodes {
             .arg("--data")
             .arg(self.data(id))
             .args(&self.extra)
+            .args(
+                self.args_of
+                    .as_ref()
+                    .map(|args_of| args_of(self.root.path(), id))
+                    .unwrap_or_default(),
+            )
             .args(flags)
             .env("RUST_LOG", "warn,adama_node=info")
             .stdout(Stdio::null())
@@ -92,6 +142,7 @@ impl Nodes {
             .spawn()
             .expect("the node starts");
         self.children.insert(id, child);
+        self.paused.remove(&id);
     }
 
     pub fn kill(&mut self, id: u64) {
@@ -99,6 +150,7 @@ impl Nodes {
             let _ = child.kill();
             let _ = child.wait();
         }
+        self.paused.remove(&id);
     }
 
     /// Stops a node as Ctrl-C does (it makes what it applied durable), or kills it after 15 s.
@@ -121,19 +173,31 @@ impl Nodes {
         let _ = child.wait();
     }
 
-    /// Sends a signal to a running node (`STOP`, `CONT`).
-    pub fn signal(&self, id: u64, signal: &str) {
-        let child = self.children.get(&id).expect("a running node");
+    /// Sends a signal to a running node (`STOP`, `CONT`); a node that is not running is left
+    /// alone.
+    pub fn signal(&mut self, id: u64, signal: &str) {
+        let Some(child) = self.children.get(&id) else {
+            return;
+        };
         let status = Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(child.id().to_string())
             .status()
             .expect("kill runs");
-        assert!(status.success());
+        assert!(status.success(), "kill -{signal} reaches node {id}");
+        if signal == "STOP" {
+            self.paused.insert(id);
+        } else {
+            self.paused.remove(&id);
+        }
     }
 
     pub fn running(&self) -> Vec<u64> {
         self.children.keys().copied().collect()
+    }
+
+    pub fn is_running(&self, id: u64) -> bool {
+        self.children.contains_key(&id)
     }
 
     pub fn address(&self, id: u64) -> SocketAddr {
@@ -145,11 +209,47 @@ impl Nodes {
         http(self.address(id), method, path, &[], body.as_bytes())
     }
 
-    /// A node's status, if it answers.
-    pub fn status(&self, id: u64) -> Option<Json> {
-        let (code, body) = self.http(id, "GET", "/~cluster/status", "")?;
+    /// A JSON answer of a node to a GET, if it answers 200.
+    pub fn get(&self, id: u64, path: &str) -> Option<Json> {
+        let (code, body) = http_within(
+            self.address(id),
+            "GET",
+            path,
+            &[],
+            &[],
+            Duration::from_secs(5),
+        )?;
         (code == 200).then_some(())?;
         serde_json::from_str(&body).ok()
+    }
+
+    /// A node's status, if it answers.
+    pub fn status(&self, id: u64) -> Option<Json> {
+        self.get(id, "/~cluster/status")
+    }
+
+    /// A node's stored copy of a document (`/~cluster/document`), if it answers and holds it.
+    pub fn document(&self, id: u64, space: &str, key: &str) -> Option<Json> {
+        self.get(id, &format!("/~cluster/document?space={space}&key={key}"))
+    }
+
+    /// A gauge or counter of a node's `/metrics`, if it answers.
+    pub fn metric(&self, id: u64, name: &str) -> Option<i64> {
+        let (_, text) = http_within(
+            self.address(id),
+            "GET",
+            "/metrics",
+            &[],
+            &[],
+            Duration::from_secs(5),
+        )?;
+        text.lines().find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
     }
 
     pub fn view(&self, id: u64, partition: u32) -> Option<Json> {
@@ -170,9 +270,53 @@ impl Nodes {
     }
 
     pub fn all_partitions_led(&self, among: &[u64]) -> Option<()> {
+        let statuses: Vec<Json> = among.iter().filter_map(|id| self.status(*id)).collect();
         (0..self.partitions)
-            .all(|partition| self.leader(partition, among).is_some())
+            .all(|partition| {
+                statuses.iter().any(|status| {
+                    status["partitions"].as_array().is_some_and(|views| {
+                        views
+                            .iter()
+                            .any(|view| view["partition"] == partition && view["state"] == "leader")
+                    })
+                })
+            })
             .then_some(())
+    }
+
+    /// Every partition has one leader, and each of its members has applied the leader's whole
+    /// log.
+    pub fn converged(&self, among: &[u64]) -> Option<()> {
+        let statuses: Vec<Json> = among
+            .iter()
+            .map(|id| self.status(*id))
+            .collect::<Option<_>>()?;
+        for partition in 0..self.partitions {
+            let views: Vec<&Json> = statuses
+                .iter()
+                .filter_map(|status| {
+                    status["partitions"]
+                        .as_array()?
+                        .iter()
+                        .find(|view| view["partition"] == partition)
+                })
+                .collect();
+            let leaders: Vec<&&Json> = views
+                .iter()
+                .filter(|view| view["state"] == "leader")
+                .collect();
+            let [leader] = leaders.as_slice() else {
+                return None;
+            };
+            let last = leader["last_log_index"].as_u64()?;
+            if views
+                .iter()
+                .any(|view| view["last_applied"].as_u64() != Some(last))
+            {
+                return None;
+            }
+        }
+        Some(())
     }
 
     pub fn wait_for<T>(
@@ -219,7 +363,7 @@ impl Nodes {
         for id in self.addresses.keys() {
             let log = std::fs::read_to_string(self.root.path().join(format!("node{id}.log")))
                 .unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
             eprintln!("--- node {id} ---");
             for line in tail.into_iter().rev() {
                 eprintln!("{line}");
@@ -254,6 +398,11 @@ impl Drop for Nodes {
             }
             self.kill(id);
         }
+        if std::thread::panicking() {
+            // Kept for a look at the nodes' logs and stores after a failure.
+            let root = std::mem::replace(&mut self.root, tempfile::tempdir().expect("a dir"));
+            eprintln!("the nodes' files are kept in {}", root.keep().display());
+        }
     }
 }
 
@@ -265,10 +414,27 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Option<(u16, String)> {
+    http_within(
+        address,
+        method,
+        path,
+        headers,
+        body,
+        Duration::from_secs(30),
+    )
+}
+
+/// As [`http`], giving up on an answer after `limit` (a paused node never answers).
+pub fn http_within(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    limit: Duration,
+) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .ok()?;
+    stream.set_read_timeout(Some(limit)).ok()?;
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -312,7 +478,7 @@ fn unchunk(mut body: &str) -> String {
     out
 }
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A client on one node's socket, with one stream open on a counter document.

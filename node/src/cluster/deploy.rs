@@ -59,7 +59,9 @@ impl Cluster {
         .await
     }
 
-    /// On the partition's leader: the deploy as an entry of its own.
+    /// On the partition's leader: the deploy as an entry of its own, proposed once no round of
+    /// the partition's documents is in flight and applied before the next one starts, so the
+    /// records on either side of it ran on the code of their side (`rounds.rs`).
     async fn propose_deploy(&self, partition: u32, body: &DeployBody) -> Result<(), String> {
         let raft = self.raft(partition).ok_or_else(|| {
             format!(
@@ -73,8 +75,12 @@ impl Cluster {
                 source: body.source.clone(),
             }],
         };
-        raft.client_write(proposal)
-            .await
+        let between_rounds = self.rounds.deploy(partition).await;
+        // The answer comes once the entry is applied here, which makes the new code the
+        // partition's (`code.rs`) before the next round reads it.
+        let written = raft.client_write(proposal).await;
+        drop(between_rounds);
+        written
             .map(|_| ())
             .map_err(|error| format!("partition {partition}: {error}"))
     }

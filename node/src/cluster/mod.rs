@@ -6,6 +6,7 @@
 //!
 //! See `docs/cluster.md`.
 
+mod balance;
 pub mod code;
 pub mod codec;
 pub mod config;
@@ -13,13 +14,16 @@ mod deploy;
 pub mod flusher;
 pub mod hot;
 pub mod http_proxy;
+pub mod keys;
 mod leader;
 pub mod log_store;
+pub mod log_view;
 pub mod membership;
 pub mod network;
 mod proposer;
 pub mod proxy;
 pub mod roster;
+pub mod rounds;
 pub mod routes;
 pub mod stats;
 pub mod status;
@@ -107,6 +111,8 @@ pub struct Cluster {
     pub heat: Arc<hot::Heat>,
     /// The leaders of partitions this node is not a member of, as their members last said.
     outside_leaders: std::sync::Mutex<HashMap<u32, u64>>,
+    /// What keeps a deploy between two rounds of each partition's documents.
+    rounds: rounds::Rounds,
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -135,6 +141,11 @@ fn raft_config() -> Result<Arc<openraft::Config>, String> {
         heartbeat_interval: 250,
         election_timeout_min: 1000,
         election_timeout_max: 2000,
+        // A restarted leader stands for election like any node rather than resuming its term:
+        // its log may lack entries it sent to the followers before its own append was flushed
+        // (the flusher reports an append after the followers may have it), and resuming the
+        // term would give different entries the same log id (term, index) on different members.
+        enable_leader_restore: Some(false),
         ..Default::default()
     };
     config
@@ -248,6 +259,7 @@ impl Cluster {
         }));
         Ok(Arc::new(Cluster {
             node_id,
+            rounds: rounds::Rounds::new(file.partitions),
             file,
             layout: std::sync::RwLock::new(layout),
             database,
@@ -267,6 +279,23 @@ impl Cluster {
 
     pub fn partition_of(&self, document: &str) -> u32 {
         partition_of(document, self.file.partitions)
+    }
+
+    /// Waits until a round of `document` may run (not while a deploy of its partition is being
+    /// proposed), and answers the code the round must run: the code the partition deployed
+    /// last for `space`, when a deploy reached it. The round's writes are committed before the
+    /// permit is dropped (see `rounds.rs`).
+    pub async fn round(
+        &self,
+        document: &str,
+        space: &str,
+    ) -> (
+        Option<rounds::RoundPermit>,
+        Option<Arc<crate::engine::Space>>,
+    ) {
+        let partition = self.partition_of(document);
+        let permit = self.rounds.round(partition).await;
+        (permit, self.code.space(partition, space))
     }
 
     /// Whether this node leads the partition of `document` now.
@@ -481,10 +510,17 @@ impl Cluster {
             let node = node.clone();
             let partitions = self.file.partitions;
             tokio::spawn(async move {
-                let mut leading = false;
+                // The term this node last led the partition in.
+                let mut leading: Option<u64> = None;
                 loop {
-                    let now = metrics.borrow_watched().state == ServerState::Leader;
-                    if leading && !now {
+                    let now = {
+                        let metrics = metrics.borrow_watched();
+                        (metrics.state == ServerState::Leader).then_some(metrics.current_term)
+                    };
+                    // A watch shows the latest state only: leading in a new term means the
+                    // node stopped leading in between, and the documents it loaded then may
+                    // be behind what another leader committed since.
+                    if leading.is_some() && now != leading {
                         let Some(node) = node.upgrade() else { return };
                         node.release_documents(|name| partition_of(name, partitions) == partition);
                     }
@@ -520,6 +556,31 @@ impl Cluster {
                 id: id.to_owned(),
                 meta: meta.clone(),
                 bytes: base64::engine::general_purpose::STANDARD.encode(bytes),
+            }],
+        };
+        match raft.client_write(proposal).await {
+            Ok(response) => match response.data.refused {
+                None => Ok(()),
+                Some(reason) => Err(StoreError::Io(format!("partition {partition}: {reason}"))),
+            },
+            Err(error) => Err(StoreError::Io(format!("partition {partition}: {error}"))),
+        }
+    }
+
+    /// Forgets an uploaded file on every member of its document's partition (one whose attach
+    /// was refused), through the partition's log.
+    pub async fn forget_file(&self, document: &str, id: &str) -> Result<(), StoreError> {
+        let partition = self.partition_of(document);
+        let raft = self.raft(partition).ok_or_else(|| {
+            StoreError::Io(format!(
+                "node {} is not a member of partition {partition}",
+                self.node_id
+            ))
+        })?;
+        let proposal = types::Proposal {
+            writes: vec![types::ReplicatedWrite::ForgetAsset {
+                document: document.to_owned(),
+                id: id.to_owned(),
             }],
         };
         match raft.client_write(proposal).await {

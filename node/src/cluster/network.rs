@@ -264,6 +264,16 @@ impl RaftNetworkV2<TypeConfig> for Network {
         self.rpc("vote", &rpc, &option).await
     }
 
+    /// A leader hands its partition over (`cluster/balance.rs`): every member hears it, and
+    /// the named one stands for election at once.
+    async fn transfer_leader(
+        &mut self,
+        rpc: openraft::raft::TransferLeaderRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<openraft::raft::TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.rpc("transfer", &rpc, &option).await
+    }
+
     async fn full_snapshot(
         &mut self,
         vote: VoteOf<TypeConfig>,

@@ -1,8 +1,9 @@
 //! The routes other members call, on the node's own address: `POST /~cluster/<partition>/append`,
-//! `/vote` and `/snapshot` (openraft's messages in the cluster's [`codec`], answered in the
+//! `/vote`, `/snapshot` and `/transfer` (openraft's messages in the cluster's [`codec`], answered in the
 //! encoding they came in), `/deploy` (new code for the partition), `GET /~cluster/status`, and
 //! `GET /~cluster/document?space=S&key=K`, this node's stored copy of a document (which is how
-//! members are compared). Only the addresses of the cluster file's nodes may call them.
+//! members are compared), `GET /~cluster/log?partition=P&from=I`, its raft log, and
+//! `GET /~cluster/keys`, the public keys its documents' identities verify with. Only the addresses of the cluster file's nodes may call them.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,9 +27,12 @@ pub fn routes() -> Router<Arc<Node>> {
     Router::new()
         .route("/~cluster/status", get(status))
         .route("/~cluster/document", get(document))
+        .route("/~cluster/log", get(log))
+        .route("/~cluster/keys", get(keys))
         .route("/~cluster/{partition}/append", post(append))
         .route("/~cluster/{partition}/vote", post(vote))
         .route("/~cluster/{partition}/snapshot", post(snapshot))
+        .route("/~cluster/{partition}/transfer", post(transfer))
         .route("/~cluster/{partition}/deploy", post(deploy))
         .route("/~cluster/{partition}/members", post(members))
         .route("/~cluster/admin/add", post(add_node))
@@ -186,6 +190,21 @@ async fn snapshot(
             raft.install_full_snapshot(request.vote, snapshot).await
         },
     )
+    .await
+}
+
+/// A leader hands the partition over to the member its placement prefers.
+async fn transfer(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(partition): Path<u32>,
+    body: Bytes,
+) -> Response {
+    raft_call(&node, from, partition, &body, |raft, request| async move {
+        raft.handle_transfer_leader(request)
+            .await
+            .map_err(openraft::errors::RaftError::<super::types::TypeConfig>::Fatal)
+    })
     .await
 }
 
@@ -347,4 +366,65 @@ async fn document(
         })))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// This node's raft log of a partition, from `from` on: `{"entries": [{"index", "term", "kind",
+/// "writes"}]}`.
+async fn log(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let cluster = peer_cluster(&node, from)?;
+        let number = |name: &str| -> Result<Option<u64>, Refusal> {
+            query
+                .get(name)
+                .map(|text| {
+                    text.parse::<u64>().map_err(|_| {
+                        refuse(
+                            StatusCode::BAD_REQUEST,
+                            format!("`{name}` is not a number: {text}"),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let Some(partition) = number("partition")? else {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "name the partition: /~cluster/log?partition=P (and &from=INDEX)".into(),
+            ));
+        };
+        let partition = u32::try_from(partition).map_err(|_| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                format!("partition {partition} does not exist"),
+            )
+        })?;
+        let entries = cluster
+            .log_entries(partition, number("from")?.unwrap_or(0))
+            .await
+            .map_err(|error| refuse(StatusCode::NOT_FOUND, error))?;
+        Ok(json(&serde_json::json!({ "entries": entries })))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// This node's public keys, which the other nodes verify the identities it issued with.
+async fn keys(
+    State(node): State<Arc<Node>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+) -> Response {
+    let cluster = match peer_cluster(&node, from) {
+        Ok(cluster) => cluster,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match node.keys.ring().public_pems() {
+        Ok(keys) => json(&super::keys::PublicKeys {
+            node: cluster.node_id,
+            keys,
+        }),
+        Err(error) => refuse(StatusCode::INTERNAL_SERVER_ERROR, error).into_response(),
+    }
 }

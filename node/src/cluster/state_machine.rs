@@ -193,6 +193,15 @@ impl StateMachine {
         Ok(())
     }
 
+    /// Forgets uploaded files no record attached (forgetting one again, or one this member
+    /// never kept, changes nothing).
+    fn forget_files<'a>(&self, files: impl Iterator<Item = (&'a str, &'a str)>) -> io::Result<()> {
+        for (document, id) in files {
+            self.store.remove_asset(document, id).map_err(other)?;
+        }
+        Ok(())
+    }
+
     /// Makes applied deploys take effect here.
     async fn take_code(&self, code: &[(String, String)]) {
         if let Some(book) = &self.code {
@@ -224,7 +233,8 @@ impl StateMachine {
     /// order, a record that does not decode) changes nothing but the applied state, the same on
     /// every member.
     fn commit(&self, writes: &[ReplicatedWrite], record_refusal: bool) -> io::Result<Applied> {
-        // A deploy and a file are kept whatever happens to the document writes beside them.
+        // A deploy and a file (kept or forgotten) stand whatever happens to the document writes
+        // beside them.
         let code = deploys(writes);
         self.keep_files(writes.iter().filter_map(|write| match write {
             ReplicatedWrite::Asset {
@@ -233,6 +243,10 @@ impl StateMachine {
                 meta,
                 bytes,
             } => Some((document.as_str(), id.as_str(), meta, bytes.as_str())),
+            _ => None,
+        }))?;
+        self.forget_files(writes.iter().filter_map(|write| match write {
+            ReplicatedWrite::ForgetAsset { document, id } => Some((document.as_str(), id.as_str())),
             _ => None,
         }))?;
         let record = |transaction: &mut WriteTransaction| {
@@ -244,7 +258,9 @@ impl StateMachine {
             .filter(|write| {
                 !matches!(
                     write,
-                    ReplicatedWrite::Deploy { .. } | ReplicatedWrite::Asset { .. }
+                    ReplicatedWrite::Deploy { .. }
+                        | ReplicatedWrite::Asset { .. }
+                        | ReplicatedWrite::ForgetAsset { .. }
                 )
             })
             .map(ReplicatedWrite::to_write)

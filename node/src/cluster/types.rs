@@ -63,6 +63,12 @@ pub enum ReplicatedWrite {
         /// The file's bytes in base64.
         bytes: String,
     },
+    /// An uploaded file no record came to attach (its attach was refused): every member
+    /// forgets it.
+    ForgetAsset {
+        document: String,
+        id: String,
+    },
 }
 
 /// What applying an entry did. A refused batch (an append out of order, for instance, when a
@@ -112,7 +118,8 @@ impl ReplicatedWrite {
             | ReplicatedWrite::Snapshot { document, .. }
             | ReplicatedWrite::Delete { document }
             | ReplicatedWrite::Wake { document, .. }
-            | ReplicatedWrite::Asset { document, .. } => document,
+            | ReplicatedWrite::Asset { document, .. }
+            | ReplicatedWrite::ForgetAsset { document, .. } => document,
             ReplicatedWrite::Deploy { space, .. } => space,
         }
     }
@@ -162,7 +169,8 @@ impl ReplicatedWrite {
                     "the code of space '{space}' is not a document write"
                 )));
             }
-            ReplicatedWrite::Asset { document, id, .. } => {
+            ReplicatedWrite::Asset { document, id, .. }
+            | ReplicatedWrite::ForgetAsset { document, id } => {
                 return Err(StoreError::Io(format!(
                     "the file {id} of {document} is not a document write"
                 )));

@@ -96,6 +96,8 @@ pub struct Host {
     spaces: Mutex<HashMap<String, Arc<Space>>>,
     generations: AtomicU64,
     tokens: AtomicU64,
+    /// The socket to each primary the viewers' connections share, while any of them lives.
+    upstreams: Mutex<HashMap<String, std::sync::Weak<super::upstream::UpstreamSocket>>>,
 }
 
 impl std::fmt::Debug for Host {
@@ -176,6 +178,26 @@ impl Host {
         }
     }
 
+    /// The socket to `primary` that this node's viewers' connections share, opened when none
+    /// is open.
+    pub async fn upstream(
+        &self,
+        primary: &str,
+    ) -> Result<Arc<super::upstream::UpstreamSocket>, i32> {
+        let open = lock(&self.upstreams)
+            .get(primary)
+            .and_then(std::sync::Weak::upgrade)
+            .filter(|socket| !socket.is_closed());
+        if let Some(socket) = open {
+            return Ok(socket);
+        }
+        let socket = super::upstream::UpstreamSocket::open(primary).await?;
+        let mut upstreams = lock(&self.upstreams);
+        upstreams.retain(|_, socket| socket.strong_count() > 0);
+        upstreams.insert(primary.to_owned(), Arc::downgrade(&socket));
+        Ok(socket)
+    }
+
     /// Whether `space/key` is followed now.
     pub fn follows(&self, space: &str, key: &str) -> bool {
         lock(&self.documents)
@@ -193,6 +215,7 @@ impl Host {
             spaces: Mutex::new(HashMap::new()),
             generations: AtomicU64::new(1),
             tokens: AtomicU64::new(1),
+            upstreams: Mutex::new(HashMap::new()),
         }
     }
 

@@ -243,9 +243,9 @@ async fn link(
         tracing::warn!(%message, "no node to open a viewer's connection on");
         codes::CATASTROPHIC
     })?;
-    let upstream = Upstream::open(&primary).await?;
+    let socket = host.upstream(&primary).await?;
     let lost = lost_hook(Arc::downgrade(streams), id, sink.clone());
-    upstream
+    let upstream = socket
         .connect(identity_text, space, key, &viewer_state, lost)
         .await?;
     match host

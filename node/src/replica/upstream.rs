@@ -1,7 +1,9 @@
 //! The replica's client of its primary's protocol (`/~s`). Every write of a replica's viewer
 //! goes through one: the viewer's connection is opened on the primary as well (so that its
 //! `@connected` runs there and its sends are those of a connected principal), and its requests
-//! are relayed with the primary's answers sent back under the viewer's ids.
+//! are relayed with the primary's answers sent back under the viewer's ids. The viewers of a
+//! node share one socket per primary ([`UpstreamSocket`]), each its own connection on it
+//! ([`Upstream`]), so the primary holds one socket per following node, not one per viewer.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -17,8 +19,6 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::document::Sink;
 use crate::protocol::{self, codes};
 
-/// The id of the viewer's connection on the primary (each viewer has its own socket there).
-const STREAM: i64 = 1;
 /// How long opening a socket or a connection on the primary may take.
 const OPEN_WAIT: Duration = Duration::from_secs(10);
 /// Frames queued towards the primary before requests are refused.
@@ -65,65 +65,41 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// One socket to the primary.
-pub struct Upstream {
+/// One socket to the primary, shared by the connections of a node's viewers on it. It closes
+/// once the last of them is dropped.
+pub struct UpstreamSocket {
     outgoing: mpsc::Sender<String>,
     pending: Table,
     next: AtomicI64,
 }
 
+impl std::fmt::Debug for UpstreamSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UpstreamSocket")
+    }
+}
+
+impl Drop for UpstreamSocket {
+    fn drop(&mut self) {
+        // Closes the socket once what was queued before is sent.
+        let _ = self.push(String::new());
+    }
+}
+
+/// A viewer's connection on the primary, over its node's socket there.
+pub struct Upstream {
+    socket: Arc<UpstreamSocket>,
+    /// The connection's id on the socket.
+    stream: i64,
+}
+
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Upstream")
+        write!(f, "Upstream({})", self.stream)
     }
 }
 
 impl Upstream {
-    /// Opens a socket to the primary at `address` (host:port).
-    pub async fn open(address: &str) -> Result<Upstream, i32> {
-        let url = format!("ws://{address}/~s");
-        let opened = tokio::time::timeout(OPEN_WAIT, tokio_tungstenite::connect_async(url)).await;
-        let Ok(Ok((socket, _))) = opened else {
-            tracing::warn!(primary = %address, "cannot reach the primary");
-            return Err(codes::CATASTROPHIC);
-        };
-        let (outgoing, queue) = mpsc::channel(QUEUE);
-        let pending: Table = Arc::new(Mutex::new(HashMap::new()));
-        tokio::spawn(pump(socket, queue, outgoing.clone(), Arc::clone(&pending)));
-        Ok(Upstream {
-            outgoing,
-            pending,
-            next: AtomicI64::new(STREAM + 1),
-        })
-    }
-
-    /// Opens the viewer's connection on the primary, as `identity` (the text the viewer gave);
-    /// `lost` hears when it ends later.
-    pub async fn connect(
-        &self,
-        identity: &str,
-        space: &str,
-        key: &str,
-        viewer_state: &Json,
-        lost: OnLost,
-    ) -> Result<(), i32> {
-        let (opened, answer) = oneshot::channel();
-        lock(&self.pending).insert(
-            STREAM,
-            Pending::Stream {
-                opened: Some(opened),
-                lost: Some(lost),
-            },
-        );
-        let request = json!({"method": "connection/create", "id": STREAM, "identity": identity,
-            "space": space, "key": key, "viewer-state": viewer_state});
-        self.push(request.to_string())?;
-        match tokio::time::timeout(OPEN_WAIT, answer).await {
-            Ok(Ok(result)) => result,
-            _ => Err(codes::CATASTROPHIC),
-        }
-    }
-
     /// Relays a request frame of the client (its `id` is `client`) to the primary; when it
     /// names a connection, that is the viewer's connection there. The answers go to `sink`.
     pub fn relay(
@@ -134,12 +110,90 @@ impl Upstream {
         then: Option<String>,
         permit: Option<OwnedSemaphorePermit>,
     ) {
-        self.relay_watched(frame, client, sink, then, permit, None);
+        self.socket
+            .relay_watched(frame, Some(self.stream), client, sink, then, permit, None);
     }
 
+    /// Ends the viewer's connection on the primary (the socket stays for the others).
+    pub fn close(&self) {
+        // Closing on purpose is not a loss; what the primary still says of it is not heard.
+        lock(&self.socket.pending).remove(&self.stream);
+        let end = json!({"method": "connection/end", "id": 0, "connection": self.stream});
+        let _ = self.socket.push(end.to_string());
+    }
+}
+
+impl UpstreamSocket {
+    /// Whether the socket ended (the primary went away): a new viewer needs a new one.
+    pub fn is_closed(&self) -> bool {
+        self.outgoing.is_closed()
+    }
+
+    /// Opens a socket to the primary at `address` (host:port).
+    pub async fn open(address: &str) -> Result<Arc<UpstreamSocket>, i32> {
+        let url = format!("ws://{address}/~s");
+        let opened = tokio::time::timeout(OPEN_WAIT, tokio_tungstenite::connect_async(url)).await;
+        let Ok(Ok((socket, _))) = opened else {
+            tracing::warn!(primary = %address, "cannot reach the primary");
+            return Err(codes::CATASTROPHIC);
+        };
+        let (outgoing, queue) = mpsc::channel(QUEUE);
+        let pending: Table = Arc::new(Mutex::new(HashMap::new()));
+        tokio::spawn(pump(socket, queue, outgoing.clone(), Arc::clone(&pending)));
+        Ok(Arc::new(UpstreamSocket {
+            outgoing,
+            pending,
+            next: AtomicI64::new(1),
+        }))
+    }
+
+    /// Opens a viewer's connection on the primary, as `identity` (the text the viewer gave);
+    /// `lost` hears when it ends later.
+    pub async fn connect(
+        self: &Arc<UpstreamSocket>,
+        identity: &str,
+        space: &str,
+        key: &str,
+        viewer_state: &Json,
+        lost: OnLost,
+    ) -> Result<Upstream, i32> {
+        let stream = self.next.fetch_add(1, Ordering::Relaxed);
+        let (opened, answer) = oneshot::channel();
+        lock(&self.pending).insert(
+            stream,
+            Pending::Stream {
+                opened: Some(opened),
+                lost: Some(lost),
+            },
+        );
+        let request = json!({"method": "connection/create", "id": stream, "identity": identity,
+            "space": space, "key": key, "viewer-state": viewer_state});
+        let upstream = Upstream {
+            socket: Arc::clone(self),
+            stream,
+        };
+        if let Err(code) = self.push(request.to_string()) {
+            lock(&self.pending).remove(&stream);
+            return Err(code);
+        }
+        match tokio::time::timeout(OPEN_WAIT, answer).await {
+            Ok(Ok(Ok(()))) => Ok(upstream),
+            Ok(Ok(Err(code))) => {
+                lock(&self.pending).remove(&stream);
+                Err(code)
+            }
+            _ => {
+                upstream.close();
+                Err(codes::CATASTROPHIC)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn relay_watched(
         &self,
         mut frame: Map<String, Json>,
+        connection: Option<i64>,
         client: i64,
         sink: Sink,
         then: Option<String>,
@@ -148,8 +202,10 @@ impl Upstream {
     ) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         frame.insert("id".into(), json!(id));
-        if frame.contains_key("connection") {
-            frame.insert("connection".into(), json!(STREAM));
+        if let Some(connection) = connection
+            && frame.contains_key("connection")
+        {
+            frame.insert("connection".into(), json!(connection));
         }
         lock(&self.pending).insert(
             id,
@@ -165,17 +221,6 @@ impl Upstream {
             lock(&self.pending).remove(&id);
             sink.push(protocol::failure(client, code));
         }
-    }
-
-    /// Ends the viewer's connection on the primary and closes the socket after it.
-    pub fn close(&self) {
-        if let Some(Pending::Stream { lost, .. }) = lock(&self.pending).get_mut(&STREAM) {
-            // Closing on purpose is not a loss.
-            lost.take();
-        }
-        let end = json!({"method": "connection/end", "id": 0, "connection": STREAM});
-        let _ = self.push(end.to_string());
-        let _ = self.push(String::new());
     }
 
     fn push(&self, text: String) -> Result<(), i32> {
@@ -246,18 +291,18 @@ fn on_frame(text: &str, pending: &Table, outgoing: &mpsc::Sender<String>) {
         _ => return,
     };
     let mut table = lock(pending);
-    if id == STREAM {
-        if let Some(Pending::Stream { opened, lost }) = table.get_mut(&STREAM) {
-            if let Some(opened) = opened.take() {
-                let _ = opened.send(if failed {
-                    Err(head.reason.unwrap_or(codes::CATASTROPHIC))
-                } else {
-                    Ok(())
-                });
-            } else if (failed || head.done)
-                && let Some(lost) = lost.take()
-            {
-                drop(table);
+    if let Some(Pending::Stream { opened, lost }) = table.get_mut(&id) {
+        if let Some(opened) = opened.take() {
+            let _ = opened.send(if failed {
+                Err(head.reason.unwrap_or(codes::CATASTROPHIC))
+            } else {
+                Ok(())
+            });
+        } else if failed || head.done {
+            let lost = lost.take();
+            table.remove(&id);
+            drop(table);
+            if let Some(lost) = lost {
                 lost(head.reason.unwrap_or(codes::CATASTROPHIC));
             }
         }
@@ -298,7 +343,7 @@ pub async fn relay_once(
     sink: Sink,
     permit: OwnedSemaphorePermit,
 ) {
-    let upstream = match Upstream::open(address).await {
+    let upstream = match UpstreamSocket::open(address).await {
         Ok(upstream) => upstream,
         Err(code) => {
             sink.push(protocol::failure(client, code));
@@ -306,7 +351,7 @@ pub async fn relay_once(
         }
     };
     let (done, finished) = oneshot::channel::<()>();
-    upstream.relay_watched(frame, client, sink, None, Some(permit), Some(done));
+    upstream.relay_watched(frame, None, client, sink, None, Some(permit), Some(done));
     let _ = tokio::time::timeout(OPEN_WAIT * 3, finished).await;
-    let _ = upstream.push(String::new());
+    // Dropping the socket closes it.
 }
