@@ -1,23 +1,44 @@
-//! One fsync for the raft log appends of every partition of the node.
+//! The writer of the raft logs of every partition of the node, in a database of their own.
 //!
-//! A partition's append is written to the database at once without an fsync of its own, so
-//! that it is readable (the leader's replication reads it back to send it to the followers)
-//! while it is not yet durable. Its completion is handed here; the flusher makes everything
-//! written so far durable with one empty durable commit (redb persists every earlier commit of
-//! the database with it) and only then reports the appends flushed to openraft. While one fsync
-//! runs, the appends of all partitions that arrive wait for the next: a busy node pays one fsync
-//! per round, not one per partition and entry, and the leader's fsync runs while its followers
-//! receive the same entries instead of before.
+//! A partition's append is kept in memory at once (readable from there: the leader's
+//! replication reads it back to send it to the followers) and queued here. The writer takes
+//! everything queued, from every partition, in order, and writes it as one durable redb commit
+//! (one fsync); only then does it report the appends flushed to openraft and let go of their
+//! copies in memory. While one fsync runs, what arrives waits for the next: a busy node pays one
+//! fsync per round, not one per partition and entry, and no append waits for redb's write lock,
+//! which redb holds through each fsync.
+//!
+//! Votes, truncations and purges go through the same queue, so every write of the logs is
+//! applied in the order it was made (openraft's rule), and their callers wait until they are
+//! durable. The committed mark is queued without waiting: it is a hint for a faster restart.
+//!
+//! The documents the partitions apply are in the node's document database, so applying an
+//! entry never waits on a log fsync either.
 
+use std::collections::BTreeMap;
 use std::io;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use openraft::alias::EntryOf;
 use openraft::storage::IOFlushed;
-use redb::Database;
-use tokio::sync::mpsc;
+use redb::{Database, Durability, TableDefinition};
+use tokio::sync::{mpsc, oneshot};
 
+use super::codec;
 use super::types::TypeConfig;
+
+/// (partition, index) → the entry ([`codec`]).
+pub(crate) const RAFT_LOG: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("raft_log");
+/// (partition, "vote" | "committed" | "purged") → JSON.
+pub(crate) const RAFT_META: TableDefinition<(u32, &str), &[u8]> = TableDefinition::new("raft_meta");
+
+/// How many entries of a partition stay in memory after they are durable: the followers'
+/// replication reads them from there rather than from the disk.
+const KEEP_FLUSHED: u64 = 64;
+
+/// The most queued writes one commit takes, so that one commit stays short.
+const MAX_BATCH: usize = 8_192;
 
 /// Runs synchronous store work on a worker thread without stalling the tasks queued behind it
 /// (another thread takes them over), when the runtime allows it.
@@ -30,29 +51,126 @@ pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
     }
 }
 
-/// The handle appends report their completion through. Cheap to clone.
+/// A partition's appended entries that are not durable yet, and the last few that are, by
+/// index. Shared by the partition's log handles and the writer, which removes them once they
+/// are on disk.
+pub(crate) type Unflushed = Arc<Mutex<BTreeMap<u64, Arc<EntryOf<TypeConfig>>>>>;
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One write of a partition's log, queued for the writer.
+pub(crate) enum Work {
+    Append {
+        partition: u32,
+        entries: Vec<Arc<EntryOf<TypeConfig>>>,
+        unflushed: Unflushed,
+        callback: IOFlushed<TypeConfig>,
+    },
+    Meta {
+        partition: u32,
+        name: &'static str,
+        bytes: Vec<u8>,
+        /// Told once the value is durable; `None`: nobody waits for it.
+        done: Option<oneshot::Sender<io::Result<()>>>,
+    },
+    /// Removes the entries with an index in `from..=to` and, for a purge, records the purged
+    /// log id in the same commit.
+    Remove {
+        partition: u32,
+        from: u64,
+        to: u64,
+        purged: Option<Vec<u8>>,
+        done: oneshot::Sender<io::Result<()>>,
+    },
+}
+
+impl Work {
+    /// Whether someone waits for this write to be durable.
+    fn awaited(&self) -> bool {
+        !matches!(self, Work::Meta { done: None, .. })
+    }
+
+    fn complete(self, result: &Result<(), String>) {
+        let answer = || result.clone().map_err(io::Error::other);
+        match self {
+            Work::Append {
+                entries,
+                unflushed,
+                callback,
+                ..
+            } => {
+                if result.is_ok()
+                    && let Some(last) = entries.last().map(|entry| entry.log_id)
+                {
+                    // What this write and every earlier one put on disk may leave memory, but
+                    // for the last few entries, which the replication is about to read. An
+                    // entry that replaced a truncated one has a newer leader, hence a greater
+                    // log id, and stays until its own write is done.
+                    let keep_from = last.index.saturating_sub(KEEP_FLUSHED);
+                    lock(&unflushed)
+                        .retain(|index, entry| *index >= keep_from || entry.log_id > last);
+                }
+                callback.io_completed(answer());
+            }
+            Work::Meta { done, .. } => {
+                if let Some(done) = done {
+                    let _ = done.send(answer());
+                }
+            }
+            Work::Remove { done, .. } => {
+                let _ = done.send(answer());
+            }
+        }
+    }
+}
+
+/// The handle the partitions' logs queue their writes through. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Flusher {
-    waiting: mpsc::UnboundedSender<IOFlushed<TypeConfig>>,
+    queue: mpsc::UnboundedSender<Work>,
     fsyncs: Arc<AtomicU64>,
 }
 
 impl Flusher {
-    /// Starts the flush loop of `db` on the current tokio runtime.
+    /// Starts the writer of the raft logs kept in `db`. It has a thread of its own, so that an
+    /// fsync never waits for a thread of the node's pools, nor holds one; the thread ends once
+    /// the last handle is gone.
     pub fn start(db: Arc<Database>) -> Flusher {
-        let (waiting, queue) = mpsc::unbounded_channel();
+        let (queue, work) = mpsc::unbounded_channel();
         let fsyncs = Arc::new(AtomicU64::new(0));
-        tokio::spawn(run(db, queue, Arc::clone(&fsyncs)));
-        Flusher { waiting, fsyncs }
+        let counted = Arc::clone(&fsyncs);
+        let started = std::thread::Builder::new()
+            .name("raft-log-writer".into())
+            .spawn(move || run(&db, work, &counted));
+        if let Err(error) = started {
+            // The queue's receiver is gone with the closure: every write fails, and says why.
+            tracing::error!(%error, "the raft log writer cannot start");
+        }
+        Flusher { queue, fsyncs }
     }
 
-    /// Reports `callback` flushed once what the database holds now is durable.
-    pub fn after_next_fsync(&self, callback: IOFlushed<TypeConfig>) {
-        if let Err(unsent) = self.waiting.send(callback) {
+    /// Queues a write; it fails at once when the writer has stopped.
+    pub(crate) fn queue(&self, work: Work) {
+        if let Err(unsent) = self.queue.send(work) {
             unsent
                 .0
-                .io_completed(Err(io::Error::other("the node is shutting down")));
+                .complete(&Err("the node is shutting down".to_owned()));
         }
+    }
+
+    /// Queues a write and waits until it is durable.
+    pub(crate) async fn durably(
+        &self,
+        work: impl FnOnce(oneshot::Sender<io::Result<()>>) -> Work,
+    ) -> io::Result<()> {
+        let (done, wait) = oneshot::channel();
+        self.queue(work(done));
+        wait.await
+            .unwrap_or_else(|_| Err(io::Error::other("the node is shutting down")))
     }
 
     /// The durable commits made so far.
@@ -61,33 +179,79 @@ impl Flusher {
     }
 }
 
-async fn run(
-    db: Arc<Database>,
-    mut queue: mpsc::UnboundedReceiver<IOFlushed<TypeConfig>>,
-    fsyncs: Arc<AtomicU64>,
-) {
-    while let Some(first) = queue.recv().await {
-        let mut callbacks = vec![first];
-        while let Ok(next) = queue.try_recv() {
-            callbacks.push(next);
+fn run(db: &Database, mut queue: mpsc::UnboundedReceiver<Work>, fsyncs: &AtomicU64) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
         }
-        let db = Arc::clone(&db);
-        let result = tokio::task::spawn_blocking(move || -> Result<(), String> {
-            // Every append above was committed before its callback was queued, so this commit
-            // comes after them and makes them durable.
-            let write = db.begin_write().map_err(|error| error.to_string())?;
-            write.commit().map_err(|error| error.to_string())
-        })
-        .await
-        .unwrap_or_else(|_| Err("the flush stopped unexpectedly".into()));
-        if result.is_ok() {
-            fsyncs.fetch_add(1, Ordering::Relaxed);
-            crate::metrics::RAFT_LOG_FSYNCS.fetch_add(1, Ordering::Relaxed);
-        } else if let Err(error) = &result {
-            tracing::error!(%error, "the raft logs cannot be made durable");
+        let durable = batch.iter().any(Work::awaited);
+        let result = write(db, &batch, durable);
+        match &result {
+            Ok(()) if durable => {
+                fsyncs.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::RAFT_LOG_FSYNCS.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(()) => {}
+            Err(error) => tracing::error!(%error, "the raft logs cannot be written"),
         }
-        for callback in callbacks {
-            callback.io_completed(result.clone().map_err(io::Error::other));
+        for work in batch {
+            work.complete(&result);
         }
     }
+}
+
+/// Writes a batch in order as one commit; durable unless nobody waits for any of it.
+fn write(db: &Database, batch: &[Work], durable: bool) -> Result<(), String> {
+    let text = |error: &dyn std::fmt::Display| error.to_string();
+    let mut transaction = db.begin_write().map_err(|e| text(&e))?;
+    if !durable {
+        transaction
+            .set_durability(Durability::None)
+            .map_err(|e| text(&e))?;
+    }
+    {
+        let mut log = transaction.open_table(RAFT_LOG).map_err(|e| text(&e))?;
+        let mut meta = transaction.open_table(RAFT_META).map_err(|e| text(&e))?;
+        for work in batch {
+            match work {
+                Work::Append {
+                    partition, entries, ..
+                } => {
+                    for entry in entries {
+                        let bytes = codec::encode(&**entry)?;
+                        log.insert((*partition, entry.log_id.index), bytes.as_slice())
+                            .map_err(|e| text(&e))?;
+                    }
+                }
+                Work::Meta {
+                    partition,
+                    name,
+                    bytes,
+                    ..
+                } => {
+                    meta.insert((*partition, *name), bytes.as_slice())
+                        .map_err(|e| text(&e))?;
+                }
+                Work::Remove {
+                    partition,
+                    from,
+                    to,
+                    purged,
+                    ..
+                } => {
+                    if let Some(purged) = purged {
+                        meta.insert((*partition, "purged"), purged.as_slice())
+                            .map_err(|e| text(&e))?;
+                    }
+                    log.retain_in((*partition, *from)..=(*partition, *to), |_, _| false)
+                        .map_err(|e| text(&e))?;
+                }
+            }
+        }
+    }
+    transaction.commit().map_err(|e| text(&e))
 }

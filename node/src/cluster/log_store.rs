@@ -1,40 +1,38 @@
-//! The raft log of every partition this node is a member of, in the node's redb database
-//! (tables of its own beside the documents'): entries by (partition, index), and per partition
-//! the vote, the committed log id and the last purged log id. An append is written without an
-//! fsync of its own and reported flushed by the node's [`Flusher`] once a later durable commit
-//! covers it; every other change is one durable redb commit.
+//! The raft log of every partition this node is a member of, in a redb database of its own
+//! (`raft.redb` beside the documents'): entries by (partition, index), and per partition the
+//! vote, the committed log id and the last purged log id. Every write goes through the node's
+//! [`Flusher`], which makes the writes of every partition durable together; an appended entry
+//! is kept in memory until then, and read from there.
 
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use openraft::alias::{EntryOf, LogIdOf, VoteOf};
 use openraft::storage::{IOFlushed, RaftLogStorage};
 use openraft::{LogState, OptionalSend, RaftLogReader};
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
-use serde::Serialize;
+use redb::{Database, ReadableDatabase, ReadableTable, TableError};
 use serde::de::DeserializeOwned;
 
 use super::codec;
-use super::flusher::{Flusher, blocking};
+use super::flusher::{Flusher, RAFT_LOG, RAFT_META, Unflushed, Work, blocking, lock};
 use super::types::TypeConfig;
-
-/// (partition, index) → the entry ([`codec`]).
-const RAFT_LOG: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("raft_log");
-/// (partition, "vote" | "committed" | "purged") → JSON.
-const RAFT_META: TableDefinition<(u32, &str), &[u8]> = TableDefinition::new("raft_meta");
 
 fn other(error: impl std::fmt::Display) -> io::Error {
     io::Error::other(error.to_string())
 }
 
-/// The raft log of one partition. Cheap to clone: clones share the database.
+/// The raft log of one partition. Cheap to clone: clones share the database and the entries
+/// not yet durable.
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<Database>,
     partition: u32,
     flusher: Flusher,
+    unflushed: Unflushed,
+    /// The committed mark last saved, which may not be written yet.
+    committed: Arc<Mutex<Option<Option<LogIdOf<TypeConfig>>>>>,
 }
 
 impl Debug for LogStore {
@@ -45,7 +43,54 @@ impl Debug for LogStore {
     }
 }
 
+/// Moves the raft logs an earlier version kept in the document database (`from`) into their
+/// own database (`into`): copied durably first, then dropped from `from`. A log already in
+/// `into` is kept as it is. Answers how many entries moved.
+pub fn adopt(from: &Database, into: &Database) -> io::Result<u64> {
+    let read = from.begin_read().map_err(other)?;
+    let (log, meta) = match (read.open_table(RAFT_LOG), read.open_table(RAFT_META)) {
+        (Ok(log), Ok(meta)) => (log, meta),
+        (Err(TableError::TableDoesNotExist(_)), _) | (_, Err(TableError::TableDoesNotExist(_))) => {
+            return Ok(0);
+        }
+        (Err(error), _) | (_, Err(error)) => return Err(other(error)),
+    };
+    let fresh = {
+        let target = into.begin_read().map_err(other)?;
+        match target.open_table(RAFT_META) {
+            Ok(table) => table.first().map_err(other)?.is_none(),
+            Err(TableError::TableDoesNotExist(_)) => true,
+            Err(error) => return Err(other(error)),
+        }
+    };
+    let mut moved = 0;
+    if fresh {
+        let write = into.begin_write().map_err(other)?;
+        {
+            let mut target = write.open_table(RAFT_LOG).map_err(other)?;
+            for row in log.iter().map_err(other)? {
+                let (key, value) = row.map_err(other)?;
+                target.insert(key.value(), value.value()).map_err(other)?;
+                moved += 1;
+            }
+            let mut target = write.open_table(RAFT_META).map_err(other)?;
+            for row in meta.iter().map_err(other)? {
+                let (key, value) = row.map_err(other)?;
+                target.insert(key.value(), value.value()).map_err(other)?;
+            }
+        }
+        write.commit().map_err(other)?;
+    }
+    drop((log, meta, read));
+    let write = from.begin_write().map_err(other)?;
+    write.delete_table(RAFT_LOG).map_err(other)?;
+    write.delete_table(RAFT_META).map_err(other)?;
+    write.commit().map_err(other)?;
+    Ok(moved)
+}
+
 impl LogStore {
+    /// The log of `partition` in `db`, written through `flusher` (the writer of `db`).
     pub fn new(db: Arc<Database>, partition: u32, flusher: Flusher) -> io::Result<LogStore> {
         let write = db.begin_write().map_err(other)?;
         write.open_table(RAFT_LOG).map_err(other)?;
@@ -55,6 +100,8 @@ impl LogStore {
             db,
             partition,
             flusher,
+            unflushed: Unflushed::default(),
+            committed: Arc::default(),
         })
     }
 
@@ -69,20 +116,7 @@ impl LogStore {
         }
     }
 
-    fn set_meta<T: Serialize>(&self, name: &str, value: &T, durable: bool) -> io::Result<()> {
-        let bytes = serde_json::to_vec(value).map_err(other)?;
-        let mut write = self.db.begin_write().map_err(other)?;
-        if !durable {
-            write.set_durability(Durability::None).map_err(other)?;
-        }
-        write
-            .open_table(RAFT_META)
-            .map_err(other)?
-            .insert((self.partition, name), bytes.as_slice())
-            .map_err(other)?;
-        write.commit().map_err(other)
-    }
-
+    /// The last entry on disk.
     fn last_entry(&self) -> io::Result<Option<EntryOf<TypeConfig>>> {
         let read = self.db.begin_read().map_err(other)?;
         let table = read.open_table(RAFT_LOG).map_err(other)?;
@@ -99,15 +133,19 @@ impl LogStore {
         }
     }
 
-    /// Removes the entries with an index in `from..=to`.
-    fn remove(&self, from: u64, to: u64) -> io::Result<()> {
-        let write = self.db.begin_write().map_err(other)?;
-        write
-            .open_table(RAFT_LOG)
-            .map_err(other)?
-            .retain_in((self.partition, from)..=(self.partition, to), |_, _| false)
-            .map_err(other)?;
-        write.commit().map_err(other)
+    /// Removes the entries with an index in `from..=to`, durably, recording `purged` with it.
+    async fn remove(&self, from: u64, to: u64, purged: Option<Vec<u8>>) -> io::Result<()> {
+        lock(&self.unflushed).retain(|index, _| *index < from || *index > to);
+        let partition = self.partition;
+        self.flusher
+            .durably(|done| Work::Remove {
+                partition,
+                from,
+                to,
+                purged,
+                done,
+            })
+            .await
     }
 }
 
@@ -133,16 +171,31 @@ impl RaftLogReader<TypeConfig> for LogStore {
         let Some((start, end)) = bounds(&range) else {
             return Ok(Vec::new());
         };
-        let read = self.db.begin_read().map_err(other)?;
-        let table = read.open_table(RAFT_LOG).map_err(other)?;
+        // Memory first: an entry leaves it only once it is on disk, so what is not found there
+        // now is found on disk below.
+        let recent: Vec<Arc<EntryOf<TypeConfig>>> = lock(&self.unflushed)
+            .range(start..=end)
+            .map(|(_, entry)| Arc::clone(entry))
+            .collect();
+        let disk_end = recent
+            .first()
+            .map_or(Some(end), |entry| entry.log_id.index.checked_sub(1));
         let mut entries = Vec::new();
-        for entry in table
-            .range((self.partition, start)..=(self.partition, end))
-            .map_err(other)?
-        {
-            let (_, value) = entry.map_err(other)?;
-            entries.push(codec::decode(value.value()).map_err(other)?);
+        if let Some(disk_end) = disk_end.filter(|disk_end| *disk_end >= start) {
+            blocking(|| -> io::Result<()> {
+                let read = self.db.begin_read().map_err(other)?;
+                let table = read.open_table(RAFT_LOG).map_err(other)?;
+                for entry in table
+                    .range((self.partition, start)..=(self.partition, disk_end))
+                    .map_err(other)?
+                {
+                    let (_, value) = entry.map_err(other)?;
+                    entries.push(codec::decode(value.value()).map_err(other)?);
+                }
+                Ok(())
+            })?;
         }
+        entries.extend(recent.iter().map(|entry| (**entry).clone()));
         Ok(entries)
     }
 
@@ -156,9 +209,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
         let last_purged_log_id: Option<LogIdOf<TypeConfig>> = self.meta("purged")?;
-        let last_log_id = match self.last_entry()? {
-            Some(entry) => Some(entry.log_id),
-            None => last_purged_log_id,
+        let in_memory = lock(&self.unflushed)
+            .last_key_value()
+            .map(|(_, entry)| entry.log_id);
+        let last_log_id = match in_memory {
+            Some(log_id) => Some(log_id),
+            None => match self.last_entry()? {
+                Some(entry) => Some(entry.log_id),
+                None => last_purged_log_id,
+            },
         };
         Ok(LogState {
             last_purged_log_id,
@@ -171,7 +230,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &VoteOf<TypeConfig>) -> Result<(), io::Error> {
-        blocking(|| self.set_meta("vote", vote, true))
+        let bytes = serde_json::to_vec(vote).map_err(other)?;
+        let partition = self.partition;
+        self.flusher
+            .durably(|done| Work::Meta {
+                partition,
+                name: "vote",
+                bytes,
+                done: Some(done),
+            })
+            .await
     }
 
     async fn save_committed(
@@ -179,12 +247,22 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         committed: Option<LogIdOf<TypeConfig>>,
     ) -> Result<(), io::Error> {
         // The committed mark is a hint for a faster restart (openraft may re-learn it from
-        // the leader), so it does not cost an fsync of its own; the next durable commit
-        // carries it.
-        blocking(|| self.set_meta("committed", &committed, false))
+        // the leader), so nothing waits for it: the writer's next commit carries it.
+        let bytes = serde_json::to_vec(&committed).map_err(other)?;
+        *lock(&self.committed) = Some(committed);
+        self.flusher.queue(Work::Meta {
+            partition: self.partition,
+            name: "committed",
+            bytes,
+            done: None,
+        });
+        Ok(())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogIdOf<TypeConfig>>, io::Error> {
+        if let Some(committed) = *lock(&self.committed) {
+            return Ok(committed);
+        }
         Ok(self
             .meta::<Option<LogIdOf<TypeConfig>>>("committed")?
             .flatten())
@@ -199,37 +277,22 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = EntryOf<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let encoded: Result<Vec<(u64, Vec<u8>)>, io::Error> = entries
-            .into_iter()
-            .map(|entry| Ok((entry.log_id.index, codec::encode(&entry).map_err(other)?)))
-            .collect();
         // Readable at once (the leader's replication reads the entries back), durable with the
-        // flusher's next fsync, which reports the append flushed.
-        let written = encoded.and_then(|encoded| {
-            blocking(|| {
-                let mut write = self.db.begin_write().map_err(other)?;
-                write.set_durability(Durability::None).map_err(other)?;
-                {
-                    let mut table = write.open_table(RAFT_LOG).map_err(other)?;
-                    for (index, bytes) in &encoded {
-                        table
-                            .insert((self.partition, *index), bytes.as_slice())
-                            .map_err(other)?;
-                    }
-                }
-                write.commit().map_err(other)
-            })
-        });
-        match written {
-            Ok(()) => {
-                self.flusher.after_next_fsync(callback);
-                Ok(())
-            }
-            Err(error) => {
-                callback.io_completed(Err(io::Error::other(error.to_string())));
-                Err(error)
+        // writer's next commit, which reports the append flushed.
+        let entries: Vec<Arc<EntryOf<TypeConfig>>> = entries.into_iter().map(Arc::new).collect();
+        {
+            let mut memory = lock(&self.unflushed);
+            for entry in &entries {
+                memory.insert(entry.log_id.index, Arc::clone(entry));
             }
         }
+        self.flusher.queue(Work::Append {
+            partition: self.partition,
+            entries,
+            unflushed: Arc::clone(&self.unflushed),
+            callback,
+        });
+        Ok(())
     }
 
     async fn truncate_after(
@@ -237,29 +300,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         last_log_id: Option<LogIdOf<TypeConfig>>,
     ) -> Result<(), io::Error> {
         let from = last_log_id.map_or(0, |log_id| log_id.index + 1);
-        blocking(|| self.remove(from, u64::MAX))
+        self.remove(from, u64::MAX, None).await
     }
 
     async fn purge(&mut self, log_id: LogIdOf<TypeConfig>) -> Result<(), io::Error> {
         // The purge mark and the removal go together, so the log state read after a crash
         // is one or the other.
         let bytes = serde_json::to_vec(&log_id).map_err(other)?;
-        blocking(|| {
-            let write = self.db.begin_write().map_err(other)?;
-            write
-                .open_table(RAFT_META)
-                .map_err(other)?
-                .insert((self.partition, "purged"), bytes.as_slice())
-                .map_err(other)?;
-            write
-                .open_table(RAFT_LOG)
-                .map_err(other)?
-                .retain_in(
-                    (self.partition, 0)..=(self.partition, log_id.index),
-                    |_, _| false,
-                )
-                .map_err(other)?;
-            write.commit().map_err(other)
-        })
+        self.remove(0, log_id.index, Some(bytes)).await
     }
 }

@@ -139,6 +139,8 @@ fn raft_config() -> Result<Arc<openraft::Config>, String> {
     let config = openraft::Config {
         cluster_name: "adama".into(),
         heartbeat_interval: 250,
+        // Under writes the appends' answers show the followers are there: no heartbeat then.
+        heartbeat_min_interval: Some(250),
         election_timeout_min: 1000,
         election_timeout_max: 2000,
         // A restarted leader stands for election like any node rather than resuming its term:
@@ -186,20 +188,23 @@ impl Cluster {
             None => file.clone(),
         };
         let mut groups = HashMap::new();
-        let flusher = Flusher::start(store.database());
+        let raft_database = open_log_database(&store).await?;
+        let flusher = Flusher::start(Arc::clone(&raft_database));
+        let applier = Arc::new(state_machine::Applier::default());
         let proposals = Arc::new(ProposalStats::default());
         // A group for every partition: a node that is not a member of one yet may become one
         // when nodes are added or removed.
         for partition in 0..file.partitions {
-            let log =
-                LogStore::new(store.database(), partition, flusher.clone()).map_err(|error| {
+            let log = LogStore::new(Arc::clone(&raft_database), partition, flusher.clone())
+                .map_err(|error| {
                     format!("cannot open the raft log of partition {partition}: {error}")
                 })?;
             let machine = StateMachine::open(Arc::clone(&store), partition, file.partitions)
                 .map_err(|error| {
                     format!("cannot open the state of partition {partition}: {error}")
                 })?
-                .with_code(Arc::clone(&code));
+                .with_code(Arc::clone(&code))
+                .with_applier(Arc::clone(&applier));
             // The code the partition's log deployed, as applied before this start.
             let deployed = machine.deployed_code().map_err(|error| {
                 format!("cannot read the code of partition {partition}: {error}")
@@ -599,6 +604,33 @@ impl Cluster {
         }
     }
 }
+
+/// The raft logs' database (`raft.redb` in the data directory), apart from the documents' so
+/// that appending never waits on applying nor the reverse; the logs an earlier version kept in
+/// the documents' database move there first.
+async fn open_log_database(store: &Arc<RedbStore>) -> Result<Arc<redb::Database>, String> {
+    let path = store.directory().join(LOG_DATABASE);
+    let documents = store.database();
+    tokio::task::spawn_blocking(move || {
+        let database = redb::Database::create(&path)
+            .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+        let moved = log_store::adopt(&documents, &database).map_err(|error| {
+            format!(
+                "cannot move the raft logs into {}: {error}\nhint: the node's data directory must be writable",
+                path.display()
+            )
+        })?;
+        if moved > 0 {
+            tracing::info!(moved, path = %path.display(), "the raft logs moved to a database of their own");
+        }
+        Ok(Arc::new(database))
+    })
+    .await
+    .map_err(|_| "opening the raft logs stopped unexpectedly".to_owned())?
+}
+
+/// The file of the raft logs' database in the data directory.
+pub const LOG_DATABASE: &str = "raft.redb";
 
 /// Only the groups of the partitions the placement gives this node stand for election: a node
 /// taken out of a partition may not learn it (its group keeps the members it last saw), and

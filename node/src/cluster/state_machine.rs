@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, Stream, StreamExt};
 use openraft::alias::{LogIdOf, SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
@@ -83,8 +84,82 @@ fn store_error(error: impl std::fmt::Display) -> StoreError {
     StoreError::Io(error.to_string())
 }
 
-/// The state machine of one partition on this node.
+/// How often applied entries are made durable in the document database.
+const DURABLE_EVERY: Duration = Duration::from_secs(1);
+
+/// A piece of work for the apply thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The one thread that applies the committed entries of the node's partitions to the document
+/// database. redb runs one write transaction at a time, so the partitions' applies queue here
+/// instead of each holding a thread of the node's pools while it waits for the database (with
+/// many partitions, those waits could take every thread the runtime has).
+///
+/// It also paces the durable commits of applied entries: at most one per [`DURABLE_EVERY`] for
+/// all the partitions, so that a node that restarts after a crash applies again only about the
+/// last second of entries, and applying rarely waits for an fsync.
 #[derive(Debug)]
+pub struct Applier {
+    jobs: std::sync::mpsc::Sender<Job>,
+    last_durable: Mutex<Option<Instant>>,
+}
+
+impl Default for Applier {
+    fn default() -> Applier {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let started = std::thread::Builder::new()
+            .name("raft-apply".into())
+            .spawn(move || {
+                // Ends once every state machine sharing it is gone.
+                for job in queue {
+                    // A job that panics fails only its own apply (its answer is dropped).
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            });
+        if let Err(error) = started {
+            tracing::error!(%error, "the apply thread cannot start");
+        }
+        Applier {
+            jobs,
+            last_durable: Mutex::new(None),
+        }
+    }
+}
+
+impl Applier {
+    /// Runs `work` on the apply thread after the work queued before it.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> io::Result<T> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(work());
+            }))
+            .map_err(|_| io::Error::other("the apply thread has stopped"))?;
+        answer
+            .await
+            .map_err(|_| io::Error::other("applying entries failed unexpectedly"))
+    }
+
+    /// Whether the commit being made now should be durable.
+    fn durable_due(&self) -> bool {
+        let mut last = self
+            .last_durable
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < DURABLE_EVERY) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+}
+
+/// The state machine of one partition on this node. A clone is cheap; the apply thread works
+/// on one and hands its applied state back.
+#[derive(Debug, Clone)]
 pub struct StateMachine {
     store: Arc<RedbStore>,
     partition: u32,
@@ -92,6 +167,7 @@ pub struct StateMachine {
     state: AppliedState,
     /// Where applied deploys take effect on this node; without it they are only kept.
     code: Option<Arc<CodeBook>>,
+    applier: Arc<Applier>,
 }
 
 impl StateMachine {
@@ -118,7 +194,14 @@ impl StateMachine {
             partitions,
             state,
             code: None,
+            applier: Arc::default(),
         })
+    }
+
+    /// Shares the apply thread (and the pace of durable commits) with the node's other
+    /// partitions.
+    pub fn with_applier(self, applier: Arc<Applier>) -> StateMachine {
+        StateMachine { applier, ..self }
     }
 
     /// Applied deploys change the code of this node's documents through `code`.
@@ -212,14 +295,16 @@ impl StateMachine {
     }
 
     /// Records the applied state in the transaction that applies the entries. The entries are
-    /// durable in the raft log already, so this commit skips its fsync: after a crash the
+    /// durable in the raft log already (openraft applies only entries flushed there), so this
+    /// commit skips its fsync but about once a second ([`Applier`]): after a crash the
     /// entries after the last durable applied state are applied again, from the same store
-    /// state. The next durable commit of the database (a log append, a snapshot) makes it
-    /// durable, and the log is purged only behind a snapshot, which is written durably.
+    /// state. A snapshot is written durably, and the log is purged only behind one.
     fn record_state(&self, transaction: &mut WriteTransaction) -> Result<(), StoreError> {
-        transaction
-            .set_durability(Durability::None)
-            .map_err(store_error)?;
+        if !self.applier.durable_due() {
+            transaction
+                .set_durability(Durability::None)
+                .map_err(store_error)?;
+        }
         let bytes = serde_json::to_vec(&self.state).map_err(store_error)?;
         transaction
             .open_table(RAFT_APPLIED)
@@ -488,7 +573,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     _ => break,
                 }
             }
-            let (answers, code) = blocking(|| self.apply_batch(batch))?;
+            let mut machine = self.clone();
+            let (answers, code, state) = self
+                .applier
+                .run(move || {
+                    machine
+                        .apply_batch(batch)
+                        .map(|(answers, code)| (answers, code, machine.state))
+                })
+                .await??;
+            self.state = state;
             // New code takes effect before the deploy is answered, so that the documents the
             // leader loads from then on run it.
             self.take_code(&code).await;

@@ -56,6 +56,8 @@ pub struct RedbStore {
     backlog: usize,
     /// The bytes of uploaded files, as files beside the database.
     files: super::asset_files::AssetFiles,
+    /// The data directory the database is in.
+    directory: std::path::PathBuf,
 }
 
 fn io(error: impl std::fmt::Display) -> StoreError {
@@ -115,6 +117,7 @@ impl RedbStore {
             pending: Mutex::new(pending),
             backlog,
             files: super::asset_files::AssetFiles::new(directory),
+            directory: directory.to_owned(),
         })
     }
 
@@ -373,9 +376,14 @@ impl<'t> Commit<'t> {
 
 impl RedbStore {
     /// The database, for the tables of a layer above the document store (the cluster's raft
-    /// log and state).
+    /// state).
     pub fn database(&self) -> Arc<Database> {
         Arc::clone(&self.db)
+    }
+
+    /// The data directory the database is in (other databases of the node go beside it).
+    pub fn directory(&self) -> &Path {
+        &self.directory
     }
 
     /// Every uploaded file of a document: (id, meta, bytes), by id (a cluster partition's
