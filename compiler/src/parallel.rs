@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::db::{Database, SourceFile};
 use crate::diagnostic::Diagnostic;
-use crate::queries;
+use crate::queries::{self, FileItem};
 
 /// Whether the caller runs on a thread of a rayon pool with another thread to share work with.
 fn in_pool() -> bool {
@@ -41,19 +41,46 @@ pub(crate) fn map<T: Sync, R: Send>(inputs: &[T], work: impl Fn(&T) -> R + Sync 
 /// not change any result.
 pub fn diagnostics(db: &Database, file: SourceFile) -> &[Diagnostic] {
     if in_pool() && queries::lowered(db, file).diagnostics.is_empty() {
-        // Computed before forking, so that no two threads build the declaration table.
-        queries::signatures(db, file);
         let items = queries::file_items(db, file);
         // One clone of the database per thread of the pool: a clone is what lets a thread run
         // queries, and each thread locks only its own.
         let forks: Vec<Mutex<Database>> = (0..rayon::current_num_threads())
             .map(|_| Mutex::new(db.clone()))
             .collect();
-        items.par_iter().for_each(|item| {
+        let on_fork = |query: &dyn Fn(&Database)| {
             let fork = rayon::current_thread_index().and_then(|index| forks.get(index));
             if let Some(Ok(fork)) = fork.map(Mutex::lock) {
-                queries::check_item(&*fork, *item);
+                query(&fork);
             }
+        };
+        // The declaration table is built once, before any item needs it, while the rules across
+        // items that read only declarations run beside it.
+        rayon::join(
+            || {
+                on_fork(&|fork| {
+                    queries::signatures(fork, file);
+                });
+            },
+            || {
+                on_fork(&|fork| {
+                    queries::document_checks(fork, file);
+                    queries::formula_cycles(fork, file);
+                });
+            },
+        );
+        // `None` stands for the record graph, which reads the declarations and formula types.
+        let tasks: Vec<Option<FileItem<'_>>> = std::iter::once(None)
+            .chain(items.iter().copied().map(Some))
+            .collect();
+        tasks.par_iter().for_each(|task| {
+            on_fork(&|fork| match task {
+                Some(item) => {
+                    queries::check_item(fork, *item);
+                }
+                None => {
+                    queries::record_graph(fork, file);
+                }
+            });
         });
     }
     queries::diagnostics(db, file)
