@@ -57,7 +57,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Check(args) => commands::check::run(&args),
+        Command::Check(args) => {
+            commands::check::parse_with_the_process_allocator();
+            commands::check::run(&args)
+        }
         Command::Parse(args) => commands::parse::run(&args),
         Command::Fmt(args) => commands::fmt::run(&args),
         Command::Lsp => {

@@ -18,6 +18,7 @@ pub mod ir;
 pub mod line_index;
 pub mod lower;
 pub mod navigation;
+pub mod parallel;
 pub mod parse;
 pub mod queries;
 pub mod signatures;

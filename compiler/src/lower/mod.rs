@@ -76,9 +76,24 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
         return file;
     }
     let mut cursor = root.walk();
-    for node in root.children(&mut cursor) {
+    let nodes: Vec<Node<'_>> = root.children(&mut cursor).collect();
+    // The items the previous version does not have are lowered first, all together, so that a
+    // host's thread pool can share them out; the loop below takes them in order.
+    let unseen: Vec<(usize, Node<'_>)> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, node)| is_item(**node) && !cached_in(&previous, text, **node))
+        .map(|(index, node)| (index, *node))
+        .collect();
+    let mut lowered = crate::parallel::map(&unseen, |(index, node)| {
+        (*index, lower_top_level(text, *node))
+    })
+    .into_iter()
+    .peekable();
+    for (index, node) in nodes.into_iter().enumerate() {
         let offset = node.start_byte();
-        if node.is_error() || node.is_missing() || !node.is_named() || node.kind() == "comment" {
+        let fresh_lowering = lowered.next_if(|(lowered_index, _)| *lowered_index == index);
+        if !is_item(node) {
             syntax.extend(crate::syntax::check_node(text, node));
             continue;
         }
@@ -102,7 +117,10 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
         let fresh = cached.is_none();
         let entry = match cached {
             Some(entry) => entry,
-            None => Arc::new(lower_top_level(text, node)),
+            None => Arc::new(match fresh_lowering {
+                Some((_, entry)) => entry,
+                None => lower_top_level(text, node),
+            }),
         };
         syntax.extend(
             entry
@@ -125,6 +143,19 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
     cache.put(path, kept);
     file.diagnostics = crate::syntax::finish(syntax);
     file
+}
+
+/// Whether a top-level node is lowered as an item (rather than only checked for syntax).
+fn is_item(node: Node<'_>) -> bool {
+    !(node.is_error() || node.is_missing() || !node.is_named() || node.kind() == "comment")
+}
+
+/// Whether the previous version's table has an item of `node`'s text and kind.
+fn cached_in(previous: &CachedItems, text: &str, node: Node<'_>) -> bool {
+    !node.has_error()
+        && previous
+            .get(text.get(node.byte_range()).unwrap_or(""))
+            .is_some_and(|(kind, _)| *kind == node.kind_id())
 }
 
 /// Lowers one top-level node and checks its syntax, with spans relative to its first byte.
