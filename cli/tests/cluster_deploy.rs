@@ -248,7 +248,10 @@ fn no_record_that_ran_on_the_old_code_follows_the_deploy_entry() {
             );
             senders.push(tokio::spawn(async move {
                 let mut client = Client::connect(address, &key).await;
-                client.create().await.expect("the document is created");
+                client
+                    .create_retrying(Duration::from_secs(30))
+                    .await
+                    .expect("the document is created");
                 let (mut before, mut after) = (0, 0);
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) || after < 10 {
                     if client.bump().await {

@@ -347,7 +347,7 @@ fn a_hot_document_is_served_from_a_local_copy_on_a_node_outside_its_partition() 
         let mut fourth = viewer(cluster.address(outsider), &key, "fourth").await;
         // At least the last send; the counter's own minute timer may have bumped it since on a
         // machine slow enough for the test to pass a minute.
-        assert!(fourth.next_count().await.0 >= after + 1);
+        assert!(fourth.next_count().await.0 > after);
         let status = replica_status(&cluster, outsider, "").expect("the outsider answers");
         assert_eq!(status["following"], json!([document]), "hot again: {status}");
         let first = file.members(partition)[0];

@@ -32,7 +32,10 @@ fn a_token_any_node_issued_verifies_on_every_node() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
         let mut client = Client::connect(nodes.address(leader), KEY).await;
-        client.create().await.expect("the document is created");
+        client
+            .create_retrying(Duration::from_secs(30))
+            .await
+            .expect("the document is created");
     });
     let connect = |address, identity: &str| {
         let identity = identity.to_owned();

@@ -596,6 +596,22 @@ impl Client {
         .await
     }
 
+    /// Creates the document, again while the cluster answers with the retryable code (a
+    /// partition changing leaders); an answer that it exists already counts as created.
+    pub async fn create_retrying(&mut self, limit: Duration) -> Result<(), String> {
+        let start = Instant::now();
+        loop {
+            match self.create().await {
+                Ok(_) => return Ok(()),
+                Err(error) if error.contains("130092") => return Ok(()),
+                Err(error) if error.contains("144416") && start.elapsed() < limit => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
     pub async fn open(&mut self) -> Result<(), String> {
         let id = self.next;
         self.call(
