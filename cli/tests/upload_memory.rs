@@ -236,6 +236,7 @@ fn a_large_upload_is_streamed_to_disk_and_an_aborted_one_leaves_no_file() {
             grown < size / 2,
             "the node's peak memory grew by {grown} bytes after serving a file of {size}"
         );
+        eprintln!("served back: the node's peak memory grew by {grown} bytes in all");
 
         // An upload whose socket closes half way: its temporary file goes with it.
         let mut quitter = Client::connect(address).await;
