@@ -206,7 +206,7 @@ fn a_large_upload_is_streamed_to_disk_and_an_aborted_one_leaves_no_file() {
         let grown = peak_memory(pid).saturating_sub(before);
         let size = chunks * CHUNK;
         assert!(
-            grown < size / 4,
+            grown < size / 8,
             "the node's peak memory grew by {grown} bytes for an upload of {size}"
         );
         eprintln!("upload of {size} bytes: the node's peak memory grew by {grown} bytes");
@@ -231,11 +231,13 @@ fn a_large_upload_is_streamed_to_disk_and_an_aborted_one_leaves_no_file() {
         assert_eq!(served, sha384);
         let grown = peak_memory(pid).saturating_sub(before);
         // Holding the file would grow the node by at least its size; the allocator's own
-        // growth for the threads and buffers of the upload and the serve stays well under half.
+        // growth for the threads and buffers of the upload and the serve (about a megabyte)
+        // stays well under an eighth.
         assert!(
-            grown < size / 2,
+            grown < size / 8,
             "the node's peak memory grew by {grown} bytes after serving a file of {size}"
         );
+        eprintln!("served back: the node's peak memory grew by {grown} bytes in all");
 
         // An upload whose socket closes half way: its temporary file goes with it.
         let mut quitter = Client::connect(address).await;

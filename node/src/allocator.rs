@@ -32,7 +32,7 @@ pub fn return_freed_memory_at_once() {
 /// at start-up when `MIMALLOC_ALLOW_THP=0`, but its options are read before `main`.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
-fn no_huge_pages() {
+pub(crate) fn no_huge_pages() {
     // SAFETY: `PR_SET_THP_DISABLE` takes one integer argument and changes only a flag of the
     // process; the unused arguments must be zero. A failure (an old kernel) leaves huge pages on,
     // which costs memory, not correctness.
@@ -40,7 +40,7 @@ fn no_huge_pages() {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn no_huge_pages() {}
+pub(crate) fn no_huge_pages() {}
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {

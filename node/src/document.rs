@@ -104,12 +104,15 @@ impl<T> std::fmt::Debug for Reply<T> {
     }
 }
 
-/// Where a socket receives its frames. Bounded: a client that stops reading is cut off rather
-/// than buffered for.
+/// Where a socket receives its frames: written straight to the socket when it takes them
+/// (`outlet`), else queued for its writer task. Bounded: a client that stops reading is cut
+/// off rather than buffered for.
 #[derive(Debug, Clone)]
 pub struct Sink {
     pub frames: mpsc::Sender<Frame>,
     pub kill: Arc<Notify>,
+    /// The socket's sending half; without it every frame goes through the queue.
+    pub outlet: Option<Arc<crate::outlet::Outlet>>,
 }
 
 /// A frame's text, shared (not copied) by every socket that receives the same bytes.
@@ -133,7 +136,21 @@ impl Sink {
     }
 
     fn queue(&self, frame: Frame) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.frames.try_send(frame) {
+        self.deliver(std::iter::once(frame));
+    }
+
+    /// Sends frames in their order; a full queue closes the socket.
+    fn deliver(&self, frames: impl IntoIterator<Item = Frame>) {
+        let room = match &self.outlet {
+            Some(outlet) => outlet.deliver(frames, &self.frames),
+            None => frames.into_iter().all(|frame| {
+                !matches!(
+                    self.frames.try_send(frame),
+                    Err(mpsc::error::TrySendError::Full(_))
+                )
+            }),
+        };
+        if !room {
             self.kill.notify_one();
         }
     }
@@ -149,11 +166,10 @@ thread_local! {
     static GATHERING: RefCell<Option<Gathering>> = const { RefCell::new(None) };
 }
 
-/// The frames a round releases, gathered by socket and queued socket by socket when the round
-/// is out. A socket's writer wakes at its first queued frame and writes what is queued then:
-/// queued back to back, a viewer's delta and the acknowledgement behind it leave in one write
-/// (one system call for the node, one read for the client) rather than two when the writer is
-/// woken between them. The order of each socket's frames is kept.
+/// The frames a round releases, gathered by socket and sent socket by socket when the round
+/// is out: a viewer's delta and the acknowledgement behind it leave in one write (one system
+/// call for the node, one read for the client) rather than two. The order of each socket's
+/// frames is kept.
 #[derive(Default)]
 struct Gathering {
     sinks: Vec<(Sink, Vec<Frame>)>,
@@ -199,9 +215,7 @@ impl Drop for GatherGuard {
         }
         let gathered = GATHERING.with(|gathering| gathering.borrow_mut().take());
         for (sink, frames) in gathered.map(|g| g.sinks).unwrap_or_default() {
-            for frame in frames {
-                sink.queue(frame);
-            }
+            sink.deliver(frames);
         }
     }
 }
@@ -1360,7 +1374,14 @@ mod tests {
     fn sink() -> (Sink, mpsc::Receiver<Frame>) {
         let (frames, queue) = mpsc::channel(16);
         let kill = Arc::new(Notify::new());
-        (Sink { frames, kill }, queue)
+        (
+            Sink {
+                frames,
+                kill,
+                outlet: None,
+            },
+            queue,
+        )
     }
 
     fn drain(queue: &mut mpsc::Receiver<Frame>) -> Vec<String> {

@@ -19,6 +19,7 @@ pub mod identity;
 pub mod metrics;
 pub mod node;
 pub mod once;
+pub mod outlet;
 pub mod password;
 pub mod protocol;
 pub mod reflect;

@@ -53,7 +53,12 @@ pub async fn start(config: Config) -> Result<Running, String> {
 const BLOCKING_THREADS: usize = 8;
 
 /// A tokio runtime whose threads have stacks deep enough for the interpreter.
+///
+/// The process takes no transparent huge pages: each thread's deep stack is one large mapping,
+/// and the first touch of it faulted in a whole 2 MB page, so every blocking thread a request
+/// passed through for the first time (a file served, a store read) grew the node by 2 MB.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    crate::allocator::no_huge_pages();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(crate::engine::STACK_BYTES)

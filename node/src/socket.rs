@@ -1,8 +1,8 @@
 //! One WebSocket at `/~s`: frames in, requests to documents, frames out (protocol spec §1–2).
 //!
-//! A writer task owns the socket's sending half; everything else queues frames to it through a
-//! bounded queue. Pings come from the node's clock straight to the writer, so document work
-//! never delays them.
+//! Frames are written straight to the socket by whoever has them when it takes them at once
+//! (`outlet.rs`); a writer task writes those that must wait, from a bounded queue, and the
+//! node's clock wakes it for the pings.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::{Map, Value as Json, json};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -33,8 +33,7 @@ const RESERVED_SPACES: [&str; 3] = ["ide", "wildcard", "billing"];
 /// socket and zeroed on every read, which cost a fifth of the node's time under load and most
 /// of an idle connection's memory; requests are small, and a larger frame takes several reads.
 pub const READ_BUFFER_BYTES: usize = 4096;
-/// The frame that tells the writer to close after what is queued.
-const CLOSE: &str = "";
+use crate::outlet::{CLOSE, CaughtUp, Outlet};
 
 struct Connection {
     handle: DocumentHandle,
@@ -102,15 +101,21 @@ impl SocketState {
 
 /// Serves one socket until it closes.
 pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String) {
-    let (mut outgoing, mut incoming) = socket.split();
+    let (outgoing, mut incoming) = socket.split();
     let (frames, mut queue) = mpsc::channel::<Frame>(node.config.max_queued_frames.max(16));
     let kill = Arc::new(Notify::new());
+    let outlet = Arc::new(Outlet::new(outgoing));
+    let sink = Sink {
+        frames,
+        kill: Arc::clone(&kill),
+        outlet: Some(Arc::clone(&outlet)),
+    };
+    // The greeting goes first, before any request is read.
+    let hello = json!({"status": "connected", "version": VERSION, "identities": {}});
+    sink.push(hello.to_string());
     let state = Arc::new(SocketState {
         node: Arc::clone(&node),
-        sink: Sink {
-            frames,
-            kill: Arc::clone(&kill),
-        },
+        sink: sink.clone(),
         origin,
         ip,
         connections: Mutex::new(HashMap::new()),
@@ -127,50 +132,18 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
     let writer_kill = Arc::clone(&kill);
     let heartbeat = Arc::clone(&node.heartbeat);
     let writer = tokio::spawn(async move {
-        let hello = json!({"status": "connected", "version": VERSION, "identities": {}});
-        if outgoing
-            .send(Message::Text(hello.to_string().into()))
-            .await
-            .is_err()
-        {
-            return;
-        }
         let slot = heartbeat.slot();
         let mut turn = slot.next_turn();
         let killed = writer_kill.notified();
         tokio::pin!(killed);
+        let mut held = std::collections::VecDeque::new();
         loop {
             tokio::select! {
                 frame = queue.recv() => {
                     let Some(frame) = frame else { break };
-                    // Frames that queued together go out in one write.
-                    let mut batch = vec![frame];
-                    while batch.len() < 256 {
-                        match queue.try_recv() {
-                            Ok(frame) => batch.push(frame),
-                            Err(_) => break,
-                        }
-                    }
-                    let mut closing = false;
-                    let mut failed = false;
-                    for frame in batch {
-                        if frame.as_str() == CLOSE {
-                            closing = true;
-                            break;
-                        }
-                        if outgoing.feed(Message::Text(frame)).await.is_err() {
-                            failed = true;
-                            break;
-                        }
-                    }
-                    if failed || outgoing.flush().await.is_err() {
-                        break;
-                    }
-                    if closing {
-                        let _ = outgoing.send(Message::Close(None)).await;
-                        break;
-                    }
+                    held.push_back(frame);
                 }
+                () = outlet.wanted() => {}
                 () = &mut turn => {
                     turn = slot.next_turn();
                     if !slot.due() {
@@ -179,15 +152,21 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
                     let ping = format!("{{\"ping\":{},\"latency\":\"{}\"}}",
                         opened.elapsed().as_millis() as i64,
                         writer_latency.load(Ordering::Relaxed));
-                    if outgoing.send(Message::Text(ping.into())).await.is_err() {
-                        break;
-                    }
+                    sink.push(ping);
                 }
                 () = &mut killed => {
                     tracing::info!("closing a socket that does not read its frames");
-                    let _ = outgoing.send(Message::Close(None)).await;
+                    let _ = outlet.send(Message::Close(None)).await;
                     break;
                 }
+            }
+            match outlet.catch_up(&mut held, &mut queue).await {
+                CaughtUp::Written => {}
+                CaughtUp::Closing => {
+                    let _ = outlet.send(Message::Close(None)).await;
+                    break;
+                }
+                CaughtUp::Broken => break,
             }
         }
         writer_kill.notify_waiters();

@@ -30,6 +30,7 @@ mod replica;
 mod sends;
 mod target;
 mod upgrade;
+mod wire;
 
 /// How the load is made; see the module documentation.
 #[derive(Debug, Clone)]

@@ -1,20 +1,16 @@
 //! Acknowledged, durable sends: every connection opens a stream on its document, waits until
 //! all have, then sends (in a closed loop, or paced to a total rate) for the measured seconds.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
-use serde_json::json;
 use tokio::sync::{Semaphore, watch};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::Options;
-use crate::client::{self, Socket};
+use crate::client;
 use crate::target::{Target, process_cpu};
+use crate::wire::{self, Kind, Outbox, Reader};
 
 /// Sockets opened at once, so that the node's accept queue does not overflow.
 const OPENING: usize = 128;
@@ -24,6 +20,8 @@ struct Outcome {
     latencies: Vec<Duration>,
     failures: u64,
     first_failure: Option<String>,
+    /// The stream's items (view deltas) received while sending.
+    deltas: u64,
 }
 
 impl Outcome {
@@ -42,20 +40,22 @@ struct Plan {
     stop: Arc<AtomicBool>,
 }
 
+/// A socket with its stream open on a document.
+type Socket = (Reader, Arc<Outbox>);
+
 async fn opened(plan: &Plan, address: &str, key: &str, who: &str) -> Result<Socket, String> {
     let _permit = plan.opening.acquire().await.map_err(|e| e.to_string())?;
-    let mut socket = client::open(address).await?;
-    client::connect(&mut socket, 1, key, who).await?;
+    let (mut reader, outbox) = wire::open(address).await?;
+    let open = serde_json::json!({"method": "connection/create", "id": 1,
+        "identity": format!("anonymous:{who}"), "space": "counter", "key": key,
+        "viewer-state": {}});
+    outbox.text(&open.to_string())?;
     // The stream is open once its first delta arrives.
     loop {
-        let (frame, text) = client::read(&mut socket)
-            .await
-            .ok_or("the socket closed while connecting")?;
-        if frame.failure.is_some() {
-            return Err(format!("the stream failed: {text}"));
-        }
-        if frame.deliver == Some(1) {
-            return Ok(socket);
+        match reader.next(&outbox).await? {
+            (Kind::Failure(_), text) => return Err(format!("the stream failed: {text}")),
+            (Kind::Item(1) | Kind::Done(1), _) => return Ok((reader, outbox)),
+            _ => {}
         }
     }
 }
@@ -64,7 +64,7 @@ async fn connection(plan: Arc<Plan>, address: String, key: String, who: String) 
     let outcome = Outcome::default();
     let socket = opened(&plan, &address, &key, &who).await;
     plan.ready.fetch_add(1, Ordering::Relaxed);
-    let mut socket = match socket {
+    let (mut reader, outbox) = match socket {
         Ok(socket) => socket,
         Err(why) => return outcome.fail(why),
     };
@@ -72,68 +72,83 @@ async fn connection(plan: Arc<Plan>, address: String, key: String, who: String) 
     if start.wait_for(|started| *started).await.is_err() {
         return outcome;
     }
-    closed_loop(&plan, &mut socket, outcome).await
+    closed_loop(&plan, &mut reader, &outbox, outcome).await
 }
 
-fn send_request(id: i64) -> Message {
-    let request = json!({"method": "connection/send", "id": id, "connection": 1,
-        "channel": "bump", "message": {"by": 1}});
-    Message::Text(request.to_string().into())
+fn send_request(id: i64) -> String {
+    format!(
+        r#"{{"method":"connection/send","id":{id},"connection":1,"channel":"bump","message":{{"by":1}}}}"#
+    )
 }
 
-/// Takes one frame into account: an acknowledgement or failure of a send in flight.
+/// Sends in flight, by request id, with when each was written (a window holds a few).
+type InFlight = Vec<(i64, Instant)>;
+
+fn take(in_flight: &mut InFlight, id: i64) -> Option<Instant> {
+    let at = in_flight.iter().position(|(sent, _)| *sent == id)?;
+    Some(in_flight.swap_remove(at).1)
+}
+
+/// Takes one frame into account: an acknowledgement or failure of a send in flight, or a
+/// delta of the connection's stream (1).
 fn account(
-    frame: &client::Frame,
+    kind: Kind,
     text: &str,
-    in_flight: &mut HashMap<i64, Instant>,
+    in_flight: &mut InFlight,
     outcome: &mut Outcome,
 ) -> Result<(), String> {
-    if let Some(id) = frame.failure {
-        if in_flight.remove(&id).is_some() {
+    match kind {
+        Kind::Failure(id) => {
+            if take(in_flight, id).is_none() {
+                return Err(format!("the stream failed: {text}"));
+            }
             outcome.failures += 1;
             outcome.first_failure.get_or_insert_with(|| text.to_owned());
-            return Ok(());
         }
-        return Err(format!("the stream failed: {text}"));
-    }
-    if let Some(id) = frame.deliver
-        && frame.done
-        && let Some(sent) = in_flight.remove(&id)
-    {
-        outcome.latencies.push(sent.elapsed());
+        Kind::Done(id) => {
+            if let Some(sent) = take(in_flight, id) {
+                outcome.latencies.push(sent.elapsed());
+            }
+        }
+        Kind::Item(1) => outcome.deltas += 1,
+        _ => {}
     }
     Ok(())
 }
 
-async fn closed_loop(plan: &Plan, socket: &mut Socket, mut outcome: Outcome) -> Outcome {
-    let mut in_flight = HashMap::new();
+async fn closed_loop(
+    plan: &Plan,
+    reader: &mut Reader,
+    outbox: &Arc<Outbox>,
+    mut outcome: Outcome,
+) -> Outcome {
+    let mut in_flight = InFlight::with_capacity(plan.window);
     let mut next_id = 10;
     loop {
         while in_flight.len() < plan.window && !plan.stop.load(Ordering::Relaxed) {
-            if let Err(error) = socket.send(send_request(next_id)).await {
-                return outcome.fail(format!("a send failed: {error}"));
+            if let Err(why) = outbox.text(&send_request(next_id)) {
+                return outcome.fail(why);
             }
-            in_flight.insert(next_id, Instant::now());
+            in_flight.push((next_id, Instant::now()));
             next_id += 1;
         }
         if in_flight.is_empty() {
             return outcome;
         }
-        let Some((frame, text)) = client::next(socket).await else {
-            return outcome.fail("the socket closed".into());
+        let accounted = match reader.next(outbox).await {
+            Ok((kind, text)) => account(kind, text, &mut in_flight, &mut outcome),
+            Err(why) => Err(why),
         };
-        if let Err(why) = account(&frame, &text, &mut in_flight, &mut outcome) {
+        if let Err(why) = accounted {
             return outcome.fail(why);
         }
     }
 }
 
-type Writer = Arc<tokio::sync::Mutex<SplitSink<Socket, Message>>>;
-
 /// A paced connection as the pacer sees it: where to write, and what is in flight.
 struct Lane {
-    writer: Writer,
-    in_flight: Arc<Mutex<HashMap<i64, Instant>>>,
+    outbox: Arc<Outbox>,
+    in_flight: Arc<Mutex<InFlight>>,
     next_id: i64,
     /// When in each period the lane sends.
     offset: Duration,
@@ -168,17 +183,16 @@ async fn paced_connection(
             return outcome.fail(why);
         }
     };
-    let (writer, reader) = socket.split();
-    let writer = Arc::new(tokio::sync::Mutex::new(writer));
-    let in_flight = Arc::new(Mutex::new(HashMap::new()));
+    let (reader, outbox) = socket;
+    let in_flight = Arc::new(Mutex::new(InFlight::with_capacity(4)));
     lock(&lanes).push(Lane {
-        writer: Arc::clone(&writer),
+        outbox: Arc::clone(&outbox),
         in_flight: Arc::clone(&in_flight),
         next_id: 10,
         offset,
     });
     plan.ready.fetch_add(1, Ordering::Relaxed);
-    read_paced(reader, writer, in_flight, finished, outcome).await
+    read_paced(reader, outbox, in_flight, finished, outcome).await
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -189,9 +203,9 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Reads a paced connection's frames until the pacer is done and nothing is in flight.
 async fn read_paced(
-    mut reader: SplitStream<Socket>,
-    writer: Writer,
-    in_flight: Arc<Mutex<HashMap<i64, Instant>>>,
+    mut reader: Reader,
+    outbox: Arc<Outbox>,
+    in_flight: Arc<Mutex<InFlight>>,
     mut finished: watch::Receiver<bool>,
     mut outcome: Outcome,
 ) -> Outcome {
@@ -200,26 +214,17 @@ async fn read_paced(
         if done && lock(&in_flight).is_empty() {
             return outcome;
         }
-        let message = tokio::select! {
-            message = reader.next() => message,
+        let next = tokio::select! {
+            next = reader.next(&outbox) => next,
             changed = finished.changed(), if !done => {
                 done = changed.is_err() || *finished.borrow();
                 continue;
             }
         };
-        let Some(Ok(message)) = message else {
-            return outcome.fail("the socket closed".into());
+        let accounted = match next {
+            Ok((kind, text)) => account(kind, text, &mut lock(&in_flight), &mut outcome),
+            Err(why) => Err(why),
         };
-        let Some((frame, text)) = client::parse(message) else {
-            continue;
-        };
-        if let Some(ping) = frame.ping {
-            if writer.lock().await.send(client::pong(ping)).await.is_err() {
-                return outcome.fail("the socket closed".into());
-            }
-            continue;
-        }
-        let accounted = account(&frame, &text, &mut lock(&in_flight), &mut outcome);
         if let Err(why) = accounted {
             return outcome.fail(why);
         }
@@ -256,12 +261,10 @@ async fn pacer(mut lanes: Vec<Lane>, period: Duration, window: usize, seconds: u
                 let id = lane.next_id;
                 lane.next_id += 1;
                 // Recorded first: the acknowledgement may be read before the write returns.
-                lock(&lane.in_flight).insert(id, Instant::now());
-                if let Err(error) = lane.writer.lock().await.send(send_request(id)).await {
-                    lock(&lane.in_flight).remove(&id);
-                    pacing
-                        .failure
-                        .get_or_insert(format!("a send failed: {error}"));
+                lock(&lane.in_flight).push((id, Instant::now()));
+                if let Err(why) = lane.outbox.text(&send_request(id)) {
+                    take(&mut lock(&lane.in_flight), id);
+                    pacing.failure.get_or_insert(why);
                 }
             }
             next += 1;
@@ -306,6 +309,8 @@ pub struct Driven {
     pub latencies: Vec<Duration>,
     pub failures: u64,
     pub first_failure: Option<String>,
+    /// Deltas the viewers received while sending.
+    pub deltas: u64,
     pub elapsed: f64,
     /// What the pacer did, when paced.
     pacing: Option<Pacing>,
@@ -407,10 +412,12 @@ impl Opened {
         let mut latencies = Vec::new();
         let mut failures = 0;
         let mut first_failure = None;
+        let mut deltas = 0;
         for task in self.tasks {
             if let Ok(outcome) = task.await {
                 latencies.extend(outcome.latencies);
                 failures += outcome.failures;
+                deltas += outcome.deltas;
                 first_failure = first_failure.or(outcome.first_failure);
             }
         }
@@ -420,6 +427,7 @@ impl Opened {
             latencies,
             failures,
             first_failure,
+            deltas,
             elapsed,
             pacing,
         }
@@ -459,10 +467,11 @@ pub async fn run(options: &Options) -> Result<(), String> {
         mode(options)
     );
     println!(
-        "acknowledged sends: {} ({:.0}/s), failures: {}",
+        "acknowledged sends: {} ({:.0}/s), failures: {}, deltas received: {}",
         driven.latencies.len(),
         driven.per_second(),
-        driven.failures
+        driven.failures,
+        driven.deltas
     );
     if let Some(why) = &driven.first_failure {
         println!("first failure: {why}");
