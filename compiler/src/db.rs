@@ -27,20 +27,24 @@ pub struct ParseCache {
 impl ParseCache {
     /// Parses `text`, re-using the previous tree of `path` when there is one.
     pub fn parse(&self, path: &str, text: &str) -> Tree {
+        // The previous version is taken out rather than copied: its text buffer is refilled with
+        // the new text, so a keystroke neither copies nor allocates a whole file for it.
         let previous = self
             .trees
             .lock()
             .ok()
-            .and_then(|trees| trees.get(path).cloned());
-        let tree = match previous {
+            .and_then(|mut trees| trees.remove(path));
+        let (tree, mut kept_text) = match previous {
             Some((old_text, mut old_tree)) => {
                 crate::incremental::edit_tree(&mut old_tree, &old_text, text);
-                crate::parse::parse(text, Some(&old_tree))
+                (crate::parse::parse(text, Some(&old_tree)), old_text)
             }
-            None => crate::parse::parse(text, None),
+            None => (crate::parse::parse(text, None), String::new()),
         };
+        kept_text.clear();
+        kept_text.push_str(text);
         if let Ok(mut trees) = self.trees.lock() {
-            trees.insert(path.to_owned(), (text.to_owned(), tree.clone()));
+            trees.insert(path.to_owned(), (kept_text, tree.clone()));
         }
         tree
     }

@@ -20,9 +20,18 @@ pub struct NodeAt<'db> {
 
 /// The position in the file's item list of the item that covers `offset`.
 pub fn item_index_at(db: &dyn Db, file: SourceFile, offset: usize) -> Option<usize> {
-    lowered(db, file).items.iter().position(|item| {
-        let whole = item.span(item.item.node);
-        whole.start <= offset && offset <= whole.end
+    let items = &lowered(db, file).items;
+    // Items are in source order and do not overlap, so only the last item starting at or before
+    // the offset, or the one before it when both touch the offset, can cover it: a search, not
+    // a walk over every item of a large file.
+    let last = items
+        .partition_point(|item| item.offset <= offset)
+        .checked_sub(1)?;
+    (last.saturating_sub(1)..=last).find(|index| {
+        items.get(*index).is_some_and(|item| {
+            let whole = item.span(item.item.node);
+            whole.start <= offset && offset <= whole.end
+        })
     })
 }
 

@@ -19,6 +19,7 @@ mod items;
 mod literals;
 mod members;
 mod parts;
+mod reuse;
 mod stmts;
 mod types;
 mod values;
@@ -30,7 +31,6 @@ use std::collections::HashMap;
 use std::num::NonZeroU16;
 use std::sync::{Arc, Mutex};
 
-use rustc_hash::{FxBuildHasher, FxHashMap};
 use tree_sitter::{Node, Tree};
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -67,8 +67,7 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
         diagnostics: Vec::new(),
     };
     let mut syntax = Vec::new();
-    let mut previous = cache.take(path);
-    let mut kept = CachedItems::with_capacity_and_hasher(previous.len(), FxBuildHasher);
+    let mut reuse = reuse::Reuse::new(cache.take(path), text);
     let root = tree.root_node();
     if root.is_error() {
         // The parser could not place even the outline of the file: nothing is an item.
@@ -98,23 +97,12 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
             continue;
         }
         let kind = node.kind_id();
-        let node_text = text.get(node.byte_range()).unwrap_or("");
         let cacheable = !node.has_error();
-        // The text of an unchanged item moves from the previous version's table to this one's,
-        // so that it is not copied at each version.
-        let cached = if !cacheable {
-            None
-        } else if let Some((key, (cached_kind, entry))) = previous.remove_entry(node_text)
-            && cached_kind == kind
-        {
-            kept.insert(key, (kind, Arc::clone(&entry)));
-            Some(entry)
+        let cached = if cacheable {
+            reuse.take(node.byte_range(), kind)
         } else {
-            kept.get(node_text)
-                .filter(|(kept_kind, _)| *kept_kind == kind)
-                .map(|(_, entry)| Arc::clone(entry))
+            None
         };
-        let fresh = cached.is_none();
         let entry = match cached {
             Some(entry) => entry,
             None => Arc::new(match fresh_lowering {
@@ -136,11 +124,11 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
                 offset,
             });
         }
-        if cacheable && fresh {
-            kept.insert(node_text.to_owned(), (kind, entry));
+        if cacheable {
+            reuse.keep(node.byte_range(), kind, &entry);
         }
     }
-    cache.put(path, kept);
+    cache.put(path, reuse.finish(text));
     file.diagnostics = crate::syntax::finish(syntax);
     file
 }
@@ -207,28 +195,23 @@ struct CachedItem {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// A file's cached items, by item text, with their node kind (hashed quickly: every item's whole
-/// text is a key).
-type CachedItems = FxHashMap<String, (u16, Arc<CachedItem>)>;
-
-/// The lowered items of each file's last version, by item text.
+/// The lowered items of each file's last version.
 #[derive(Debug, Default)]
 pub struct LowerCache {
-    files: Mutex<HashMap<String, CachedItems>>,
+    files: Mutex<HashMap<String, reuse::CachedFile>>,
 }
 
 impl LowerCache {
-    fn take(&self, path: &str) -> CachedItems {
+    fn take(&self, path: &str) -> Option<reuse::CachedFile> {
         self.files
             .lock()
             .ok()
             .and_then(|mut files| files.remove(path))
-            .unwrap_or_default()
     }
 
-    fn put(&self, path: &str, items: CachedItems) {
+    fn put(&self, path: &str, file: reuse::CachedFile) {
         if let Ok(mut files) = self.files.lock() {
-            files.insert(path.to_owned(), items);
+            files.insert(path.to_owned(), file);
         }
     }
 }

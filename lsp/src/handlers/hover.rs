@@ -41,12 +41,19 @@ pub fn hover(db: &dyn Db, file: SourceFile, rope: &Rope, offset: usize) -> Optio
 fn describe(db: &dyn Db, file: SourceFile, definition: &Definition) -> Option<String> {
     let site = super::semantic::declaration(db, file, definition)?;
     let lowered = lowered(db, file);
-    for (item, lowered_item) in file_items(db, file).iter().zip(&lowered.items) {
-        if let Some(name) = item.hir(db).decl.name()
-            && lowered_item.span(name.node) == site
-        {
-            return declaration(db, file, *item);
-        }
+    // Items are in source order and do not overlap: only the last one starting at or before the
+    // declaring name can be the item it names.
+    let candidate = lowered
+        .items
+        .partition_point(|item| item.offset <= site.start)
+        .checked_sub(1);
+    if let Some(index) = candidate
+        && let Some(lowered_item) = lowered.items.get(index)
+        && let Some(name) = lowered_item.item.decl.name()
+        && lowered_item.span(name.node) == site
+        && let Some(item) = file_items(db, file).get(index)
+    {
+        return declaration(db, file, *item);
     }
     let text = match definition {
         Definition::Field { owner, name } => format!("field {name}{}", owner_suffix(owner)),
