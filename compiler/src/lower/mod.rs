@@ -76,12 +76,20 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
     }
     let mut cursor = root.walk();
     let nodes: Vec<Node<'_>> = root.children(&mut cursor).collect();
-    // The items the previous version does not have are lowered first, all together, so that a
-    // host's thread pool can share them out; the loop below takes them in order.
+    // First the previous version's lowering of each unchanged item (asked for in source order),
+    // then the others lowered all together, so that a host's thread pool can share them out.
+    let reused: Vec<Option<Arc<CachedItem>>> = nodes
+        .iter()
+        .map(|node| {
+            (is_item(*node) && !node.has_error())
+                .then(|| reuse.take(node.byte_range(), node.kind_id()))
+                .flatten()
+        })
+        .collect();
     let unseen: Vec<(usize, Node<'_>)> = nodes
         .iter()
         .enumerate()
-        .filter(|(_, node)| is_item(**node) && !cached_in(&previous, text, **node))
+        .filter(|(index, node)| is_item(**node) && reused[*index].is_none())
         .map(|(index, node)| (index, *node))
         .collect();
     let mut lowered = crate::parallel::map(&unseen, |(index, node)| {
@@ -89,20 +97,13 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
     })
     .into_iter()
     .peekable();
-    for (index, node) in nodes.into_iter().enumerate() {
+    for ((index, node), cached) in nodes.into_iter().enumerate().zip(reused) {
         let offset = node.start_byte();
         let fresh_lowering = lowered.next_if(|(lowered_index, _)| *lowered_index == index);
         if !is_item(node) {
             syntax.extend(crate::syntax::check_node(text, node));
             continue;
         }
-        let kind = node.kind_id();
-        let cacheable = !node.has_error();
-        let cached = if cacheable {
-            reuse.take(node.byte_range(), kind)
-        } else {
-            None
-        };
         let entry = match cached {
             Some(entry) => entry,
             None => Arc::new(match fresh_lowering {
@@ -124,8 +125,8 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
                 offset,
             });
         }
-        if cacheable {
-            reuse.keep(node.byte_range(), kind, &entry);
+        if !node.has_error() {
+            reuse.keep(node.byte_range(), node.kind_id(), &entry);
         }
     }
     cache.put(path, reuse.finish(text));
@@ -136,14 +137,6 @@ pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) 
 /// Whether a top-level node is lowered as an item (rather than only checked for syntax).
 fn is_item(node: Node<'_>) -> bool {
     !(node.is_error() || node.is_missing() || !node.is_named() || node.kind() == "comment")
-}
-
-/// Whether the previous version's table has an item of `node`'s text and kind.
-fn cached_in(previous: &CachedItems, text: &str, node: Node<'_>) -> bool {
-    !node.has_error()
-        && previous
-            .get(text.get(node.byte_range()).unwrap_or(""))
-            .is_some_and(|(kind, _)| *kind == node.kind_id())
 }
 
 /// Lowers one top-level node and checks its syntax, with spans relative to its first byte.
