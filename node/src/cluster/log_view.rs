@@ -6,7 +6,6 @@ use openraft::{EntryPayload, RaftLogReader};
 use serde::Serialize;
 
 use super::Cluster;
-use super::log_store::LogStore;
 use super::types::ReplicatedWrite;
 
 /// One entry of a partition's log.
@@ -31,8 +30,16 @@ impl Cluster {
                 self.file.partitions
             ));
         }
-        let mut log = LogStore::new(self.database.clone(), partition, self.flusher.clone())
-            .map_err(|error| error.to_string())?;
+        let mut log = self
+            .groups
+            .get(&partition)
+            .map(|group| group.log.clone())
+            .ok_or_else(|| {
+                format!(
+                    "node {} runs no group of partition {partition}",
+                    self.node_id
+                )
+            })?;
         let entries = log
             .try_get_log_entries(from..from.saturating_add(MAX_ENTRIES))
             .await

@@ -71,6 +71,8 @@ pub type PartitionRaft = Raft<TypeConfig, StateMachine>;
 
 struct Group {
     raft: PartitionRaft,
+    /// The partition's log, shared with the raft group: reads see the entries not yet durable.
+    log: LogStore,
     proposer: Proposer,
     /// The term in which this node, as leader, last saw every committed entry applied to its
     /// store, so that documents it loads are current.
@@ -216,7 +218,7 @@ impl Cluster {
                 node_id,
                 Arc::clone(&raft_config),
                 NetworkFactory { partition },
-                log,
+                log.clone(),
                 machine,
             )
             .await
@@ -244,6 +246,7 @@ impl Cluster {
                 partition,
                 Group {
                     raft,
+                    log,
                     proposer,
                     ready_term: AtomicU64::new(0),
                 },
@@ -548,33 +551,37 @@ impl Cluster {
         bytes: &[u8],
     ) -> Result<(), StoreError> {
         use base64::Engine as _;
-        let partition = self.partition_of(document);
-        let raft = self.raft(partition).ok_or_else(|| {
-            StoreError::Io(format!(
-                "node {} is not a member of partition {partition}",
-                self.node_id
-            ))
-        })?;
-        let proposal = types::Proposal {
-            writes: vec![types::ReplicatedWrite::Asset {
+        self.propose_for(
+            document,
+            types::ReplicatedWrite::Asset {
                 document: document.to_owned(),
                 id: id.to_owned(),
                 meta: meta.clone(),
                 bytes: base64::engine::general_purpose::STANDARD.encode(bytes),
-            }],
-        };
-        match raft.client_write(proposal).await {
-            Ok(response) => match response.data.refused {
-                None => Ok(()),
-                Some(reason) => Err(StoreError::Io(format!("partition {partition}: {reason}"))),
             },
-            Err(error) => Err(StoreError::Io(format!("partition {partition}: {error}"))),
-        }
+        )
+        .await
     }
 
     /// Forgets an uploaded file on every member of its document's partition (one whose attach
     /// was refused), through the partition's log.
     pub async fn forget_file(&self, document: &str, id: &str) -> Result<(), StoreError> {
+        self.propose_for(
+            document,
+            types::ReplicatedWrite::ForgetAsset {
+                document: document.to_owned(),
+                id: id.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Proposes one write to the log of `document`'s partition and waits until it is applied.
+    async fn propose_for(
+        &self,
+        document: &str,
+        write: types::ReplicatedWrite,
+    ) -> Result<(), StoreError> {
         let partition = self.partition_of(document);
         let raft = self.raft(partition).ok_or_else(|| {
             StoreError::Io(format!(
@@ -583,10 +590,7 @@ impl Cluster {
             ))
         })?;
         let proposal = types::Proposal {
-            writes: vec![types::ReplicatedWrite::ForgetAsset {
-                document: document.to_owned(),
-                id: id.to_owned(),
-            }],
+            writes: vec![write],
         };
         match raft.client_write(proposal).await {
             Ok(response) => match response.data.refused {
