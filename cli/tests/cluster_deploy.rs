@@ -45,15 +45,7 @@ fn hashes(nodes: &Nodes, id: u64) -> Option<Vec<Option<String>>> {
 #[test]
 fn a_deploy_reaches_every_node_at_the_same_point_of_each_log() {
     let mut nodes = Nodes::new(3, PARTITIONS);
-    for id in 1..=3 {
-        nodes.spawn(id);
-    }
-    let everyone = [1, 2, 3];
-    nodes.wait_for(
-        "every partition has a leader",
-        Duration::from_secs(30),
-        || nodes.all_partitions_led(&everyone),
-    );
+    let everyone = nodes.spawn_all_led();
     let partition = adama_node::cluster::partition_of(&format!("counter/{KEY}"), PARTITIONS);
     let leader = nodes.leader(partition, &everyone).expect("a leader");
     // The node that is down during the deploy follows the document's partition.
@@ -90,7 +82,7 @@ fn a_deploy_reaches_every_node_at_the_same_point_of_each_log() {
             stderr.contains("counter.a:2:"),
             "the errors name their line: {stderr}"
         );
-        for id in everyone {
+        for &id in &everyone {
             let code = hashes(&nodes, id).expect("the node answers");
             assert!(code.iter().all(Option::is_none), "node {id} runs {code:?}");
         }
@@ -174,7 +166,7 @@ fn a_deploy_reaches_every_node_at_the_same_point_of_each_log() {
     );
     // Every member applied what the leader applied before they stop.
     nodes.wait_until_applied_alike(&everyone, partition);
-    for id in everyone {
+    for &id in &everyone {
         nodes.stop(id);
     }
     let copies: Vec<(Vec<String>, Json)> = everyone
@@ -218,15 +210,7 @@ fn bump_ran(record: &Json) -> Option<bool> {
 #[test]
 fn no_record_that_ran_on_the_old_code_follows_the_deploy_entry() {
     let mut nodes = Nodes::new(3, PARTITIONS);
-    for id in 1..=3 {
-        nodes.spawn(id);
-    }
-    let everyone = [1, 2, 3];
-    nodes.wait_for(
-        "every partition has a leader",
-        Duration::from_secs(30),
-        || nodes.all_partitions_led(&everyone),
-    );
+    let everyone = nodes.spawn_all_led();
     let keys: Vec<String> = (0..6).map(|at| format!("streaming{at}")).collect();
     let good = nodes.root.path().join("good.a");
     std::fs::write(&good, new_code()).expect("written");

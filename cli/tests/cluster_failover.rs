@@ -31,15 +31,7 @@ async fn count_at(address: SocketAddr) -> i64 {
 #[test]
 fn a_killed_leader_loses_no_acknowledged_send_and_its_node_catches_up() {
     let mut cluster = Nodes::new(3, PARTITIONS);
-    for id in 1..=3 {
-        cluster.spawn(id);
-    }
-    let everyone = [1, 2, 3];
-    cluster.wait_for(
-        "every partition has a leader",
-        Duration::from_secs(30),
-        || cluster.all_partitions_led(&everyone),
-    );
+    let everyone = cluster.spawn_all_led();
     let partition = partition();
     let leader = cluster.leader(partition, &everyone).expect("a leader");
     let entry = everyone

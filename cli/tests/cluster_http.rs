@@ -5,6 +5,7 @@
 
 mod cluster_support;
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -79,24 +80,36 @@ fn form(parts: &[(&str, Option<&str>, &str)]) -> Vec<u8> {
     body.into_bytes()
 }
 
+/// A form upload of one file to `files/box` as `identity`, sent to the node at `address`.
+fn upload(address: SocketAddr, identity: &str, filename: &str, contents: &str) -> (u16, Json) {
+    json_body(http(
+        address,
+        "POST",
+        "/~upload",
+        &[("Content-Type", "multipart/form-data; boundary=XYZ")],
+        &form(&[
+            ("identity", None, identity),
+            ("space", None, "files"),
+            ("key", None, "box"),
+            ("file", Some(filename), contents),
+        ]),
+    ))
+}
+
 #[test]
 fn web_once_and_upload_requests_sent_to_followers_run_on_the_leader() {
     let mut nodes = Nodes::new(3, PARTITIONS);
     let source = nodes.root.path().join("files.a");
     std::fs::write(&source, FILES).expect("written");
     nodes.extra = vec!["--space".into(), format!("files={}", source.display())];
-    for id in 1..=3 {
-        nodes.spawn(id);
-    }
-    let everyone = [1, 2, 3];
-    nodes.wait_for(
-        "every partition has a leader",
-        Duration::from_secs(30),
-        || nodes.all_partitions_led(&everyone),
-    );
+    let everyone = nodes.spawn_all_led();
     let partition = adama_node::cluster::partition_of("files/box", PARTITIONS);
     let leader = nodes.leader(partition, &everyone).expect("a leader");
-    let followers: Vec<u64> = everyone.into_iter().filter(|id| *id != leader).collect();
+    let followers: Vec<u64> = everyone
+        .iter()
+        .copied()
+        .filter(|id| *id != leader)
+        .collect();
     let (first, second) = (followers[0], followers[1]);
 
     // @web: a PUT through a follower is a transaction of the leader's; a GET through the other
@@ -138,18 +151,7 @@ fn web_once_and_upload_requests_sent_to_followers_run_on_the_leader() {
         viewer
     });
     let contents = "1,2,3\n4,5,6\n";
-    let (code, answer) = json_body(http(
-        nodes.address(first),
-        "POST",
-        "/~upload",
-        &[("Content-Type", "multipart/form-data; boundary=XYZ")],
-        &form(&[
-            ("identity", None, "anonymous:tester"),
-            ("space", None, "files"),
-            ("key", None, "box"),
-            ("file", Some("n.csv"), contents),
-        ]),
-    ));
+    let (code, answer) = upload(nodes.address(first), "anonymous:tester", "n.csv", contents);
     assert_eq!(code, 200, "{answer}");
     let asset = answer["assetIds"][0]
         .as_str()
@@ -171,18 +173,12 @@ fn web_once_and_upload_requests_sent_to_followers_run_on_the_leader() {
 
     // An upload whose attach is refused (the uploader is not connected): the file every member
     // kept is forgotten on every member (checked at the end).
-    let (code, answer) = json_body(http(
+    let (code, answer) = upload(
         nodes.address(first),
-        "POST",
-        "/~upload",
-        &[("Content-Type", "multipart/form-data; boundary=XYZ")],
-        &form(&[
-            ("identity", None, "anonymous:stranger"),
-            ("space", None, "files"),
-            ("key", None, "box"),
-            ("file", Some("refused.csv"), "7,8,9\n"),
-        ]),
-    ));
+        "anonymous:stranger",
+        "refused.csv",
+        "7,8,9\n",
+    );
     assert_ne!(code, 200, "a stranger's attach is refused: {answer}");
 
     // A chunked upload over the follower's socket goes to the leader too.
@@ -281,7 +277,7 @@ fn web_once_and_upload_requests_sent_to_followers_run_on_the_leader() {
     assert!(metric(&nodes, leader, "adama_documents_loaded") >= 1.0);
     assert!(metric(&nodes, leader, "adama_commit_latency_seconds_count") >= 4.0);
     assert!(metric(&nodes, leader, "adama_store_records_total") >= 4.0);
-    for id in everyone {
+    for &id in &everyone {
         assert!(
             metric(&nodes, id, "adama_store_fsyncs_total") >= 1.0,
             "node {id}"
@@ -290,11 +286,11 @@ fn web_once_and_upload_requests_sent_to_followers_run_on_the_leader() {
 
     // Every member keeps the file and the same document.
     nodes.wait_until_applied_alike(&everyone, partition);
-    for id in everyone {
+    for &id in &everyone {
         nodes.stop(id);
     }
     let mut documents = Vec::new();
-    for id in everyone {
+    for &id in &everyone {
         use adama_node::store::Store;
         let (_, whole) = nodes.stored(id, "files", "box");
         assert_eq!(whole["notes"], 2, "node {id}: {whole}");

@@ -18,15 +18,7 @@ fn a_token_any_node_issued_verifies_on_every_node() {
     let mut nodes = Nodes::new(3, PARTITIONS);
     // Outside the devbox mode, where a token no key verifies would pass as no one.
     nodes.extra = vec!["--dev".into(), "false".into()];
-    for id in 1..=3 {
-        nodes.spawn(id);
-    }
-    let everyone = [1, 2, 3];
-    nodes.wait_for(
-        "every partition has a leader",
-        Duration::from_secs(30),
-        || nodes.all_partitions_led(&everyone),
-    );
+    let everyone = nodes.spawn_all_led();
     let partition = adama_node::cluster::partition_of(&format!("counter/{KEY}"), PARTITIONS);
     let leader = nodes.leader(partition, &everyone).expect("a leader");
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");

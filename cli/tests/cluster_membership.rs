@@ -78,14 +78,7 @@ fn cluster_command(nodes: &Nodes, args: &[&str]) -> std::process::Output {
 #[test]
 fn a_node_added_then_one_removed_while_serving_loses_no_acknowledged_send() {
     let mut nodes = Nodes::new(3, PARTITIONS);
-    for id in 1..=3 {
-        nodes.spawn(id);
-    }
-    nodes.wait_for(
-        "every partition has a leader",
-        Duration::from_secs(30),
-        || nodes.all_partitions_led(&[1, 2, 3]),
-    );
+    nodes.spawn_all_led();
 
     // A stream of sends through node 1 for the whole test.
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");

@@ -3,6 +3,8 @@
 // A test reads the corpus from disk; the library itself never does.
 #![allow(clippy::disallowed_methods)]
 
+mod support;
+
 use adama_compiler::format::format;
 use adama_compiler::parse;
 
@@ -18,37 +20,10 @@ fn leaves(text: &str) -> Vec<String> {
     tokens
 }
 
-fn programs() -> Vec<(String, String)> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut paths = Vec::new();
-    for directory in [
-        root.join("tests/corpus"),
-        root.join("examples/chat"),
-        root.join("examples/counter"),
-    ] {
-        let entries = std::fs::read_dir(&directory)
-            .unwrap_or_else(|error| panic!("{}: {error}", directory.display()));
-        paths.extend(
-            entries
-                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                .filter(|path| path.extension().is_some_and(|extension| extension == "a")),
-        );
-    }
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-            (path.display().to_string(), text)
-        })
-        .collect()
-}
-
 #[test]
 fn formatting_is_stable_and_changes_only_white_space() {
     let mut n_formatted = 0;
-    for (path, text) in programs() {
+    for (path, text) in support::programs() {
         let Ok(formatted) = format(&text) else {
             continue;
         };

@@ -4,34 +4,9 @@
 // A test reads the corpus from disk; the library itself never does.
 #![allow(clippy::disallowed_methods)]
 
-use adama_compiler::{Database, Diagnostic, SourceFile, parallel, queries};
+mod support;
 
-fn programs() -> Vec<(String, String)> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut paths = Vec::new();
-    for directory in [
-        root.join("tests/corpus"),
-        root.join("examples/chat"),
-        root.join("examples/counter"),
-    ] {
-        let entries = std::fs::read_dir(&directory)
-            .unwrap_or_else(|error| panic!("{}: {error}", directory.display()));
-        paths.extend(
-            entries
-                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                .filter(|path| path.extension().is_some_and(|extension| extension == "a")),
-        );
-    }
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-            (path.display().to_string(), text)
-        })
-        .collect()
-}
+use adama_compiler::{Database, Diagnostic, SourceFile, parallel, queries};
 
 fn pool() -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
@@ -58,7 +33,7 @@ fn in_pool(pool: &rayon::ThreadPool, path: &str, text: &str) -> Vec<Diagnostic> 
 #[test]
 fn every_corpus_program_has_the_same_diagnostics_in_a_pool() {
     let pool = pool();
-    let programs = programs();
+    let programs = support::programs();
     assert!(programs.len() > 100, "the corpus is found");
     let mut with_errors = 0;
     for (path, text) in &programs {

@@ -103,6 +103,21 @@ impl Nodes {
         std::fs::write(&self.file, text).expect("written");
     }
 
+    /// Starts every node of the cluster file and waits until each partition has a leader;
+    /// returns the nodes' ids.
+    pub fn spawn_all_led(&mut self) -> Vec<u64> {
+        let everyone = self.ids();
+        for id in &everyone {
+            self.spawn(*id);
+        }
+        self.wait_for(
+            "every partition has a leader",
+            Duration::from_secs(30),
+            || self.all_partitions_led(&everyone),
+        );
+        everyone
+    }
+
     pub fn data(&self, id: u64) -> PathBuf {
         self.root.path().join(format!("data{id}"))
     }
