@@ -7,24 +7,12 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use adama_runtime::{Document, Principal, compile};
 use serde_json::json;
 
-const CHAT: &str = r#"
-@connected { return true; }
-record Line { public int id; public principal who; public string what; }
-table<Line> _lines;
-public formula lines = iterate _lines;
-message Say { string what; }
-channel say(Say s) { _lines <- {who: @who, what: s.what}; }
-"#;
+#[path = "../benches/support/rooms.rs"]
+mod rooms;
 
-const COUNTER: &str = r#"
-@connected { return true; }
-public int count;
-message Add { int by; }
-channel add(Add a) { count += a.by; }
-"#;
+use rooms::{CHAT, COUNTER, connected};
 
 fn number(arguments: &[String], index: usize, name: &str) -> usize {
     arguments
@@ -42,23 +30,7 @@ fn main() {
     let rows = number(&arguments, 2, "ROWS");
     let messages = number(&arguments, 3, "MESSAGES");
     let counter = arguments.get(4).is_some_and(|word| word == "counter");
-    let program = compile("room.a", if counter { COUNTER } else { CHAT }).expect("compiles");
-    let mut document = Document::new(program, "bench", "doc").expect("document");
-    document
-        .execute_batch(&json!({"command": "construct", "who": {"agent": "?", "authority": "?"}, "arg": {}, "timestamp": 0}))
-        .expect("construct");
-    let mut views = Vec::new();
-    for index in 0..viewers.max(1) {
-        let agent = format!("user{index}");
-        document
-            .execute_batch(&json!({"command": "connect", "who": {"agent": agent, "authority": "bench"}, "timestamp": 1}))
-            .expect("connect");
-        if index < viewers {
-            let view = document.open_view(Principal::new(&agent, "bench"), json!({}));
-            document.view_delta(view).expect("first view");
-            views.push(view);
-        }
-    }
+    let (mut document, views) = connected(if counter { COUNTER } else { CHAT }, viewers);
     let command = Arc::new(if counter {
         json!({"command": "send", "who": {"agent": "user0", "authority": "bench"}, "channel": "add", "message": {"by": 1}, "timestamp": 5})
     } else {
