@@ -136,10 +136,10 @@ fn random_kills_pauses_restarts_and_a_deploy_leave_identical_copies_and_every_se
         vec!["--space".into(), format!("ledger={}", file.display())]
     });
     let everyone = [1, 2, 3];
-    cluster.wait_for(
+    cluster.wait_all_led(
         "every partition has a leader",
+        &everyone,
         Duration::from_secs(60),
-        || cluster.all_partitions_led(&everyone),
     );
     let addresses: Vec<_> = everyone.iter().map(|id| cluster.address(*id)).collect();
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
@@ -181,16 +181,10 @@ fn random_kills_pauses_restarts_and_a_deploy_leave_identical_copies_and_every_se
         std::thread::sleep(Duration::from_millis(1500 + schedule.below(3000)));
         if deployed_at.is_none() && started.elapsed() >= limit / 2 {
             cluster.heal();
-            cluster.wait_for(
+            cluster.wait_all_led(
                 "every node answers and every partition has a leader before the deploy",
+                &everyone,
                 Duration::from_secs(60),
-                || {
-                    everyone
-                        .iter()
-                        .all(|id| cluster.status(*id).is_some())
-                        .then_some(())?;
-                    cluster.all_partitions_led(&everyone)
-                },
             );
             // A node restarted later reads its own source file: it gets the new code too.
             for id in everyone {

@@ -171,16 +171,10 @@ fn a_hot_document_is_served_from_a_local_copy_on_a_node_outside_its_partition() 
     let text = std::fs::read_to_string(&cluster.file).expect("the cluster file");
     let file = ClusterFile::parse("cluster.toml", &text).expect("the cluster file parses");
     let everyone = cluster.ids();
-    cluster.wait_for(
+    cluster.wait_all_led(
         "every partition has a leader",
+        &everyone,
         Duration::from_secs(60),
-        || {
-            everyone
-                .iter()
-                .all(|id| cluster.status(*id).is_some())
-                .then_some(())?;
-            cluster.all_partitions_led(&everyone)
-        },
     );
     let (key, outsider) = key_and_outsider(&file);
     let document = format!("counter/{key}");

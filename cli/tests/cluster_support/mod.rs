@@ -110,12 +110,24 @@ impl Nodes {
         for id in &everyone {
             self.spawn(*id);
         }
-        self.wait_for(
+        self.wait_all_led(
             "every partition has a leader",
+            &everyone,
             Duration::from_secs(30),
-            || self.all_partitions_led(&everyone),
         );
         everyone
+    }
+
+    /// Waits until every node of `among` answers its status and each partition has a leader
+    /// among them.
+    pub fn wait_all_led(&self, what: &str, among: &[u64], limit: Duration) {
+        self.wait_for(what, limit, || {
+            among
+                .iter()
+                .all(|id| self.status(*id).is_some())
+                .then_some(())?;
+            self.all_partitions_led(among)
+        });
     }
 
     pub fn data(&self, id: u64) -> PathBuf {

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value as Json};
 
+use super::proxy::{BY_CONNECTION, document_in, stream_in};
 use super::{Cluster, Route};
 use crate::replica::HeatPolicy;
 use crate::replica::host::{Host, Locate};
@@ -89,17 +90,6 @@ impl Heat {
     }
 }
 
-/// The requests that continue a stream by its id.
-const BY_CONNECTION: [&str; 7] = [
-    "connection/send",
-    "connection/send-once",
-    "connection/update",
-    "connection/end",
-    "connection/can-attach",
-    "connection/attach",
-    "connection/password",
-];
-
 /// Whether a request of a client's socket goes to this node's local copy of a document: a
 /// viewer of a document outside this node's partitions that this node follows already, or that
 /// this viewer makes hot; or a later request of a stream opened that way.
@@ -111,26 +101,20 @@ pub fn to_copy(
     frame: &Map<String, Json>,
 ) -> bool {
     if BY_CONNECTION.contains(&method) {
-        let stream = frame
-            .get("connection")
-            .and_then(|value| value.as_i64().or_else(|| value.as_str()?.parse().ok()));
+        let stream = stream_in(frame, "connection");
         return stream.is_some_and(|stream| streams.holds(stream));
     }
     if method != "connection/create" {
         return false;
     }
-    let (Some(space), Some(key)) = (
-        frame.get("space").and_then(Json::as_str),
-        frame.get("key").and_then(Json::as_str),
-    ) else {
+    let Some(document) = document_in(frame) else {
         return false;
     };
-    let document = format!("{space}/{key}");
     if cluster.is_member(cluster.partition_of(&document)) {
         // A member holds the document's log itself: it proxies to the leader or leads.
         return false;
     }
-    host.follows(space, key) || cluster.heat.hot_with_one_more(&document)
+    host.follows(&document) || cluster.heat.hot_with_one_more(&document)
 }
 
 impl Cluster {

@@ -37,7 +37,7 @@ const BY_DOCUMENT: [&str; 8] = [
 const BY_UPLOAD: [&str; 2] = ["attachment/append", "attachment/finish"];
 
 /// The requests that continue a stream by its id (`connection`).
-const BY_CONNECTION: [&str; 7] = [
+pub(super) const BY_CONNECTION: [&str; 7] = [
     "connection/send",
     "connection/send-once",
     "connection/update",
@@ -46,6 +46,19 @@ const BY_CONNECTION: [&str; 7] = [
     "connection/attach",
     "connection/password",
 ];
+
+/// The stream or upload id a request continues, read as the local handler reads it.
+pub(super) fn stream_in(frame: &Map<String, Json>, field: &str) -> Option<i64> {
+    protocol::Params(frame).long(field).ok()
+}
+
+/// The document (`space/key`) a request names, read and validated as the local handler reads
+/// it, so that a request is routed to the partition of the document it would open; `None`
+/// when it names none, which the local handler then refuses with its error code.
+pub(super) fn document_in(frame: &Map<String, Json>) -> Option<String> {
+    let params = protocol::Params(frame);
+    Some(format!("{}/{}", params.space().ok()?, params.key().ok()?))
+}
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
@@ -83,9 +96,7 @@ pub async fn intercept(
         BY_CONNECTION.contains(&method).then_some("connection")
     };
     if let Some(field) = continues {
-        let stream = frame
-            .get(field)
-            .and_then(|value| value.as_i64().or_else(|| value.as_str()?.parse().ok()));
+        let stream = stream_in(frame, field);
         let node =
             stream.and_then(|stream| lock(&proxy.streams).get(&stream).map(|(node, _)| *node));
         let Some(node) = node else { return false };
@@ -102,13 +113,9 @@ pub async fn intercept(
     if !BY_DOCUMENT.contains(&method) {
         return false;
     }
-    let (Some(space), Some(key)) = (
-        frame.get("space").and_then(Json::as_str),
-        frame.get("key").and_then(Json::as_str),
-    ) else {
+    let Some(document) = document_in(frame) else {
         return false;
     };
-    let document = format!("{space}/{key}");
     // A leader that cannot be reached has most likely just died: the route is asked again
     // once the partition names another leader.
     for _ in 0..3 {

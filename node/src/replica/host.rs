@@ -198,10 +198,10 @@ impl Host {
         Ok(socket)
     }
 
-    /// Whether `space/key` is followed now.
-    pub fn follows(&self, space: &str, key: &str) -> bool {
+    /// Whether `document` (`space/key`) is followed now.
+    pub fn follows(&self, document: &str) -> bool {
         lock(&self.documents)
-            .get(&format!("{space}/{key}"))
+            .get(document)
             .is_some_and(|handle| !handle.asks.is_closed())
     }
 
