@@ -659,7 +659,7 @@ impl DocumentTask {
                 let record = Arc::new(record);
                 let changed = record.redo.as_object().is_none_or(|redo| !redo.is_empty());
                 if changed {
-                    let entry = Entry::new(Arc::clone(&record))
+                    let entry = Entry::new(&record)
                         .map_err(|error| Failure::new(codes::CATASTROPHIC, error.to_string()))?;
                     self.writes.push(Write::Append {
                         document: Arc::clone(&self.name),

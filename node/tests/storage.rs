@@ -36,7 +36,7 @@ fn entries_drained_from_the_shared_log_load_as_written() {
                 .map(|document| Write::Append {
                     document: Arc::from(format!("x/{document}")),
                     index,
-                    entry: Entry::new(record(index)).expect("encodes"),
+                    entry: Entry::new(&record(index)).expect("encodes"),
                 })
                 .collect();
             store.commit(&writes).expect("commit");
@@ -61,7 +61,7 @@ fn entries_drained_from_the_shared_log_load_as_written() {
     let next = Write::Append {
         document: Arc::from("x/3"),
         index: 31,
-        entry: Entry::new(record(31)).expect("encodes"),
+        entry: Entry::new(&record(31)).expect("encodes"),
     };
     store.commit(&[next]).expect("the log goes on");
 }
@@ -90,7 +90,7 @@ fn an_export_shows_a_password_logged_by_an_earlier_node_redacted() {
             .commit(&[Write::Append {
                 document: Arc::from("v/k"),
                 index: 1,
-                entry: Entry::new(Arc::new(record)).expect("encodes"),
+                entry: Entry::new(&record).expect("encodes"),
             }])
             .expect("commit");
     }

@@ -58,7 +58,7 @@ impl Proposer {
 /// How many entries of one partition may be replicating at once. Entries are proposed in the
 /// order their writes arrived; a document has at most one round in flight, so its writes are
 /// never reordered.
-const IN_FLIGHT: usize = 8;
+const IN_FLIGHT: usize = 2;
 
 async fn run(
     partition: u32,

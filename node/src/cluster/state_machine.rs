@@ -317,7 +317,7 @@ impl StateMachine {
     /// Commits writes with the applied state; a batch the store refuses (an append out of
     /// order, a record that does not decode) changes nothing but the applied state, the same on
     /// every member.
-    fn commit(&self, writes: &[ReplicatedWrite], record_refusal: bool) -> io::Result<Applied> {
+    fn commit(&self, writes: &[&ReplicatedWrite], record_refusal: bool) -> io::Result<Applied> {
         // A deploy and a file (kept or forgotten) stand whatever happens to the document writes
         // beside them.
         let code = deploys(writes);
@@ -348,7 +348,7 @@ impl StateMachine {
                         | ReplicatedWrite::ForgetAsset { .. }
                 )
             })
-            .map(ReplicatedWrite::to_write)
+            .map(|write| write.to_write())
             .collect();
         let refused = match converted {
             Ok(writes) => match self.store.commit_with(&writes, &record) {
@@ -483,7 +483,7 @@ type AppliedBatch = (
 );
 
 /// The deploys among writes: (space, source).
-fn deploys(writes: &[ReplicatedWrite]) -> Vec<(&str, &str)> {
+fn deploys<'a>(writes: &[&'a ReplicatedWrite]) -> Vec<(&'a str, &'a str)> {
     writes
         .iter()
         .filter_map(|write| match write {
@@ -505,13 +505,11 @@ impl StateMachine {
     fn apply_batch(&mut self, batch: Vec<EntryResponder<TypeConfig>>) -> io::Result<AppliedBatch> {
         if batch.len() > 1 {
             let before = self.state.clone();
-            let mut writes = Vec::new();
+            let mut writes: Vec<&ReplicatedWrite> = Vec::new();
             for (entry, _) in &batch {
                 self.state.last_applied = Some(entry.log_id);
                 match &entry.payload {
-                    EntryPayload::Normal(proposal) => {
-                        writes.extend(proposal.writes.iter().cloned())
-                    }
+                    EntryPayload::Normal(proposal) => writes.extend(&proposal.writes),
                     EntryPayload::Membership(membership) => {
                         self.state.membership =
                             StoredMembership::new(Some(entry.log_id), membership.clone());
@@ -520,11 +518,12 @@ impl StateMachine {
                 }
             }
             if self.commit(&writes, false)?.refused.is_none() {
+                let code = owned(deploys(&writes));
                 let answers = batch
                     .into_iter()
                     .map(|(_, responder)| (responder, Applied::default()))
                     .collect();
-                return Ok((answers, owned(deploys(&writes))));
+                return Ok((answers, code));
             }
             self.state = before;
         }
@@ -534,8 +533,9 @@ impl StateMachine {
             self.state.last_applied = Some(entry.log_id);
             let applied = match &entry.payload {
                 EntryPayload::Normal(proposal) => {
-                    code.extend(owned(deploys(&proposal.writes)));
-                    self.commit(&proposal.writes, true)?
+                    let writes: Vec<&ReplicatedWrite> = proposal.writes.iter().collect();
+                    code.extend(owned(deploys(&writes)));
+                    self.commit(&writes, true)?
                 }
                 EntryPayload::Membership(membership) => {
                     self.state.membership =

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::engine::Record;
 use crate::store::{AssetMeta, Entry, StoreError, Write};
 
 openraft::declare_raft_types!(
@@ -130,22 +129,15 @@ impl ReplicatedWrite {
                 document,
                 index,
                 record,
-            } => {
-                let decoded: Record =
-                    serde_json::from_str(record).map_err(|error| StoreError::Corrupt {
-                        document: document.clone(),
-                        index: *index,
-                        reason: format!("a replicated record does not decode: {error}"),
-                    })?;
-                Write::Append {
-                    document: Arc::from(document.as_str()),
+            } => Write::Append {
+                document: Arc::from(document.as_str()),
+                index: *index,
+                entry: Entry::received(record).map_err(|error| StoreError::Corrupt {
+                    document: document.clone(),
                     index: *index,
-                    entry: Entry {
-                        record: Arc::new(decoded),
-                        bytes: Arc::from(record.as_bytes()),
-                    },
-                }
-            }
+                    reason: format!("a replicated record does not decode: {error}"),
+                })?,
+            },
             ReplicatedWrite::Snapshot {
                 document,
                 index,

@@ -27,7 +27,7 @@ fn append(document: &str, index: u64, value: i64) -> Write {
     Write::Append {
         document: Arc::from(document),
         index,
-        entry: Entry::new(record(
+        entry: Entry::new(&record(
             seq,
             json!({"n": value, "__seq": seq}),
             json!({"n": value - 1}),

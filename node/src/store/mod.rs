@@ -54,23 +54,45 @@ impl Write {
     }
 }
 
-/// A log entry: the record, and its stored form (JSON), encoded by the writer so that the
-/// commit, which is serial, only copies bytes.
+/// A log entry in its stored form (the record's JSON), encoded by the writer so that the commit,
+/// which is serial, only copies bytes.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub record: Arc<Record>,
     pub bytes: Arc<[u8]>,
 }
 
 impl Entry {
-    pub fn new(record: Arc<Record>) -> Result<Entry, StoreError> {
-        let bytes = serde_json::to_vec(&*record)
+    pub fn new(record: &Record) -> Result<Entry, StoreError> {
+        let bytes = serde_json::to_vec(record)
             .map_err(|error| StoreError::Io(format!("a record does not encode: {error}")))?;
         Ok(Entry {
-            record,
             bytes: Arc::from(bytes),
         })
     }
+
+    /// A record's stored form as another member sent it, checked to be a record (its fields
+    /// there, with their types) without building its values: the store keeps the bytes as
+    /// they are.
+    pub fn received(stored: &str) -> Result<Entry, serde_json::Error> {
+        serde_json::from_str::<RecordShape>(stored)?;
+        Ok(Entry {
+            bytes: Arc::from(stored.as_bytes()),
+        })
+    }
+}
+
+/// What a stored record must hold to load: the fields of [`Record`] that have no default.
+#[derive(serde::Deserialize)]
+#[allow(
+    dead_code,
+    reason = "the fields are read only to check their presence and types"
+)]
+struct RecordShape {
+    seq: i32,
+    time: i64,
+    command: serde::de::IgnoredAny,
+    redo: serde::de::IgnoredAny,
+    undo: serde::de::IgnoredAny,
 }
 
 /// What the store holds of a document.
@@ -216,5 +238,44 @@ pub trait Store: Send + Sync + 'static {
     fn remove_asset(&self, document: &DocumentName, id: &str) -> Result<(), StoreError> {
         let _ = (document, id);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::{Entry, Record};
+
+    #[test]
+    fn a_received_record_is_kept_byte_for_byte_and_a_non_record_is_refused() {
+        let record = Record {
+            seq: 4,
+            time: 1_700_000_000_000,
+            command: Arc::new(json!({"command": "send", "message": {"text": "hi"}})),
+            redo: json!({"n": 4}),
+            undo: json!({"n": 3}),
+            response: None,
+        };
+        let stored = Entry::new(&record).expect("encodes");
+        let text = std::str::from_utf8(&stored.bytes).expect("JSON is text");
+        let received = Entry::received(text).expect("a record is received");
+        assert_eq!(received.bytes, stored.bytes);
+        let back: Record = serde_json::from_slice(&received.bytes).expect("it loads");
+        assert_eq!(back, record);
+
+        for not_a_record in [
+            "not json",
+            r#"{"seq":4,"time":1,"command":{},"redo":{}}"#,
+            r#"{"seq":"4","time":1,"command":{},"redo":{},"undo":{}}"#,
+            r#"{"seq":4,"time":1.5,"command":{},"redo":{},"undo":{}}"#,
+        ] {
+            assert!(
+                Entry::received(not_a_record).is_err(),
+                "{not_a_record} is refused"
+            );
+        }
     }
 }

@@ -48,7 +48,7 @@ fn write_history(data: &std::path::Path, transactions: u64, history: u64) -> Res
         let record = engine.execute(command).map_err(|refusal| refusal.message)?;
         let index = at + 1;
         since_snapshot += 1;
-        let entry = Entry::new(Arc::new(record)).map_err(|error| error.to_string())?;
+        let entry = Entry::new(&record).map_err(|error| error.to_string())?;
         writes.push(Write::Append {
             document: Arc::from(DOCUMENT),
             index,
