@@ -57,7 +57,9 @@ impl Proposer {
 
 /// How many entries of one partition may be replicating at once. Entries are proposed in the
 /// order their writes arrived; a document has at most one round in flight, so its writes are
-/// never reordered.
+/// never reordered. Two: one entry replicates while the next fills. With eight, entries
+/// carried a third of the records (10 rather than 30 under load), and each entry's fixed costs
+/// (its request to each member, its log write and its apply) cost more than the waiting saved.
 const IN_FLIGHT: usize = 2;
 
 async fn run(
