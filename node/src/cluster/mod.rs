@@ -6,6 +6,7 @@
 //!
 //! See `docs/cluster.md`.
 
+pub mod applier;
 mod balance;
 pub mod code;
 pub mod codec;
@@ -192,7 +193,7 @@ impl Cluster {
         let mut groups = HashMap::new();
         let raft_database = open_log_database(&store).await?;
         let flusher = Flusher::start(Arc::clone(&raft_database));
-        let applier = Arc::new(state_machine::Applier::default());
+        let applier = Arc::new(applier::Applier::default());
         let proposals = Arc::new(ProposalStats::default());
         // A group for every partition: a node that is not a member of one yet may become one
         // when nodes are added or removed.

@@ -8,8 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use futures_util::{FutureExt, Stream, StreamExt};
 use openraft::alias::{LogIdOf, SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
@@ -19,6 +18,7 @@ use redb::{Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTr
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use super::applier::Applier;
 use super::code::CodeBook;
 use super::config::partition_of;
 use super::flusher::blocking;
@@ -34,9 +34,17 @@ const RAFT_SNAPSHOT: TableDefinition<u32, &[u8]> = TableDefinition::new("raft_sn
 const RAFT_CODE: TableDefinition<(u32, &str), &str> = TableDefinition::new("raft_code");
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct AppliedState {
+pub(super) struct AppliedState {
     last_applied: Option<LogIdOf<TypeConfig>>,
     membership: StoredMembershipOf<TypeConfig>,
+}
+
+#[cfg(test)]
+impl AppliedState {
+    /// The index of the last entry applied.
+    pub(super) fn index(&self) -> Option<u64> {
+        self.last_applied.map(|log_id| log_id.index)
+    }
 }
 
 /// The documents of a partition, whole.
@@ -84,77 +92,15 @@ fn store_error(error: impl std::fmt::Display) -> StoreError {
     StoreError::Io(error.to_string())
 }
 
-/// How often applied entries are made durable in the document database.
-const DURABLE_EVERY: Duration = Duration::from_secs(1);
-
-/// A piece of work for the apply thread.
-type Job = Box<dyn FnOnce() + Send>;
-
-/// The one thread that applies the committed entries of the node's partitions to the document
-/// database. redb runs one write transaction at a time, so the partitions' applies queue here
-/// instead of each holding a thread of the node's pools while it waits for the database (with
-/// many partitions, those waits could take every thread the runtime has).
-///
-/// It also paces the durable commits of applied entries: at most one per [`DURABLE_EVERY`] for
-/// all the partitions, so that a node that restarts after a crash applies again only about the
-/// last second of entries, and applying rarely waits for an fsync.
-#[derive(Debug)]
-pub struct Applier {
-    jobs: std::sync::mpsc::Sender<Job>,
-    last_durable: Mutex<Option<Instant>>,
-}
-
-impl Default for Applier {
-    fn default() -> Applier {
-        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
-        let started = std::thread::Builder::new()
-            .name("raft-apply".into())
-            .spawn(move || {
-                // Ends once every state machine sharing it is gone.
-                for job in queue {
-                    // A job that panics fails only its own apply (its answer is dropped).
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                }
-            });
-        if let Err(error) = started {
-            tracing::error!(%error, "the apply thread cannot start");
-        }
-        Applier {
-            jobs,
-            last_durable: Mutex::new(None),
-        }
+/// Applied entries are durable in the raft log already: the document database's commit skips
+/// its fsync but when the pace ([`Applier::durable_due`]) asks for one.
+fn pace_durability(transaction: &mut WriteTransaction, durable: bool) -> Result<(), StoreError> {
+    if !durable {
+        transaction
+            .set_durability(Durability::None)
+            .map_err(store_error)?;
     }
-}
-
-impl Applier {
-    /// Runs `work` on the apply thread after the work queued before it.
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> io::Result<T> {
-        let (done, answer) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Box::new(move || {
-                let _ = done.send(work());
-            }))
-            .map_err(|_| io::Error::other("the apply thread has stopped"))?;
-        answer
-            .await
-            .map_err(|_| io::Error::other("applying entries failed unexpectedly"))
-    }
-
-    /// Whether the commit being made now should be durable.
-    fn durable_due(&self) -> bool {
-        let mut last = self
-            .last_durable
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last.is_some_and(|at| at.elapsed() < DURABLE_EVERY) {
-            return false;
-        }
-        *last = Some(Instant::now());
-        true
-    }
+    Ok(())
 }
 
 /// The state machine of one partition on this node. A clone is cheap; the apply thread works
@@ -164,7 +110,7 @@ pub struct StateMachine {
     store: Arc<RedbStore>,
     partition: u32,
     partitions: u32,
-    state: AppliedState,
+    pub(super) state: AppliedState,
     /// Where applied deploys take effect on this node; without it they are only kept.
     code: Option<Arc<CodeBook>>,
     applier: Arc<Applier>,
@@ -300,11 +246,12 @@ impl StateMachine {
     /// entries after the last durable applied state are applied again, from the same store
     /// state. A snapshot is written durably, and the log is purged only behind one.
     fn record_state(&self, transaction: &mut WriteTransaction) -> Result<(), StoreError> {
-        if !self.applier.durable_due() {
-            transaction
-                .set_durability(Durability::None)
-                .map_err(store_error)?;
-        }
+        pace_durability(transaction, self.applier.durable_due())?;
+        self.write_state(transaction)
+    }
+
+    /// Writes the applied state in `transaction`.
+    fn write_state(&self, transaction: &mut WriteTransaction) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(&self.state).map_err(store_error)?;
         transaction
             .open_table(RAFT_APPLIED)
@@ -368,6 +315,74 @@ impl StateMachine {
         Ok(Applied {
             refused: Some(refused),
         })
+    }
+
+    /// The writes of `batch` for a transaction shared with other partitions, with this
+    /// machine's state moved past the batch; `None`, the state unchanged, when the batch holds
+    /// what is applied alone (new code, uploaded files).
+    pub(super) fn shared_writes<'b>(
+        &mut self,
+        batch: &'b [EntryResponder<TypeConfig>],
+    ) -> Option<Vec<&'b ReplicatedWrite>> {
+        let alone = batch.iter().any(|(entry, _)| match &entry.payload {
+            EntryPayload::Normal(proposal) => proposal.writes.iter().any(|write| {
+                matches!(
+                    write,
+                    ReplicatedWrite::Deploy { .. }
+                        | ReplicatedWrite::Asset { .. }
+                        | ReplicatedWrite::ForgetAsset { .. }
+                )
+            }),
+            _ => false,
+        });
+        if alone {
+            return None;
+        }
+        let mut writes = Vec::new();
+        for (entry, _) in batch {
+            self.state.last_applied = Some(entry.log_id);
+            match &entry.payload {
+                EntryPayload::Normal(proposal) => writes.extend(&proposal.writes),
+                EntryPayload::Membership(membership) => {
+                    self.state.membership =
+                        StoredMembership::new(Some(entry.log_id), membership.clone());
+                }
+                EntryPayload::Blank => {}
+            }
+        }
+        Some(writes)
+    }
+
+    /// Commits the writes of several partitions' batches ([`StateMachine::shared_writes`]) in
+    /// one transaction with each partition's applied state. `Ok(false)` when the store refuses
+    /// them: nothing changed, and each batch is to be applied alone.
+    pub(super) fn commit_shared(
+        machines: &[&StateMachine],
+        writes: &[&ReplicatedWrite],
+    ) -> io::Result<bool> {
+        let Some(first) = machines.first() else {
+            return Ok(true);
+        };
+        let Ok(converted) = writes
+            .iter()
+            .map(|write| write.to_write())
+            .collect::<Result<Vec<Write>, StoreError>>()
+        else {
+            return Ok(false);
+        };
+        let durable = first.applier.durable_due();
+        let record = |transaction: &mut WriteTransaction| {
+            pace_durability(transaction, durable)?;
+            for machine in machines {
+                machine.write_state(transaction)?;
+            }
+            Ok(())
+        };
+        match first.store.commit_with(&converted, &record) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Io(error)) => Err(io::Error::other(error)),
+            Err(_) => Ok(false),
+        }
     }
 
     fn in_partition(&self, document: &str) -> bool {
@@ -474,13 +489,13 @@ const MAX_APPLY_BATCH: usize = 256;
 
 /// The entries of a batch with what applying each answers, and the deploys the batch applied
 /// (space, source), in log order.
-type AppliedBatch = (
-    Vec<(
-        Option<openraft::storage::ApplyResponder<TypeConfig>>,
-        Applied,
-    )>,
-    Vec<(String, String)>,
-);
+type AppliedBatch = (Answers, Vec<(String, String)>);
+
+/// What applying each entry of a batch answers, to whom.
+pub(super) type Answers = Vec<(
+    Option<openraft::storage::ApplyResponder<TypeConfig>>,
+    Applied,
+)>;
 
 /// The deploys among writes: (space, source).
 fn deploys<'a>(writes: &[&'a ReplicatedWrite]) -> Vec<(&'a str, &'a str)> {
@@ -502,7 +517,10 @@ fn owned(code: Vec<(&str, &str)>) -> Vec<(String, String)> {
 impl StateMachine {
     /// Applies entries in one transaction; when the store refuses the whole, each entry goes
     /// alone, so that only the refused one is refused (the same on every member).
-    fn apply_batch(&mut self, batch: Vec<EntryResponder<TypeConfig>>) -> io::Result<AppliedBatch> {
+    pub(super) fn apply_batch(
+        &mut self,
+        batch: Vec<EntryResponder<TypeConfig>>,
+    ) -> io::Result<AppliedBatch> {
         if batch.len() > 1 {
             let before = self.state.clone();
             let mut writes: Vec<&ReplicatedWrite> = Vec::new();
@@ -573,15 +591,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     _ => break,
                 }
             }
-            let mut machine = self.clone();
-            let (answers, code, state) = self
-                .applier
-                .run(move || {
-                    machine
-                        .apply_batch(batch)
-                        .map(|(answers, code)| (answers, code, machine.state))
-                })
-                .await??;
+            let (answers, code, state) = self.applier.apply(self.clone(), batch).await?;
             self.state = state;
             // New code takes effect before the deploy is answered, so that the documents the
             // leader loads from then on run it.
