@@ -309,3 +309,45 @@ fn upstream_frame(text: &str) -> Upstream {
     }
     Upstream::Relay { answered: None }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, Value as Json, json};
+
+    use super::{document_in, stream_in};
+
+    fn frame(value: Json) -> Map<String, Json> {
+        value.as_object().cloned().expect("an object")
+    }
+
+    #[test]
+    fn a_request_is_routed_by_the_document_and_stream_the_local_handler_reads() {
+        // The local handler lower-cases and trims the space: the route must name the same
+        // document, or the request reaches a partition that does not hold it.
+        assert_eq!(
+            document_in(&frame(json!({"space": " Chat ", "key": "room-1"}))),
+            Some("chat/room-1".to_owned())
+        );
+        assert_eq!(
+            document_in(&frame(json!({"space": "chat", "key": 42}))),
+            Some("chat/42".to_owned())
+        );
+        // What the local handler refuses is not routed: it answers with its own error code.
+        for refused in [
+            json!({"space": "c", "key": "k"}),
+            json!({"space": "chat", "key": "a/b"}),
+            json!({"key": "k"}),
+        ] {
+            assert_eq!(document_in(&frame(refused.clone())), None, "{refused}");
+        }
+        assert_eq!(
+            stream_in(&frame(json!({"connection": 7})), "connection"),
+            Some(7)
+        );
+        assert_eq!(
+            stream_in(&frame(json!({"connection": "7"})), "connection"),
+            Some(7)
+        );
+        assert_eq!(stream_in(&frame(json!({"upload": "x"})), "upload"), None);
+    }
+}
