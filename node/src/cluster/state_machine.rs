@@ -287,14 +287,7 @@ impl StateMachine {
         };
         let converted: Result<Vec<Write>, StoreError> = writes
             .iter()
-            .filter(|write| {
-                !matches!(
-                    write,
-                    ReplicatedWrite::Deploy { .. }
-                        | ReplicatedWrite::Asset { .. }
-                        | ReplicatedWrite::ForgetAsset { .. }
-                )
-            })
+            .filter(|write| write.is_document_write())
             .map(|write| write.to_write())
             .collect();
         let refused = match converted {
@@ -325,19 +318,17 @@ impl StateMachine {
         batch: &'b [EntryResponder<TypeConfig>],
     ) -> Option<Vec<&'b ReplicatedWrite>> {
         let alone = batch.iter().any(|(entry, _)| match &entry.payload {
-            EntryPayload::Normal(proposal) => proposal.writes.iter().any(|write| {
-                matches!(
-                    write,
-                    ReplicatedWrite::Deploy { .. }
-                        | ReplicatedWrite::Asset { .. }
-                        | ReplicatedWrite::ForgetAsset { .. }
-                )
-            }),
+            EntryPayload::Normal(proposal) => proposal
+                .writes
+                .iter()
+                .any(|write| !write.is_document_write()),
             _ => false,
         });
-        if alone {
-            return None;
-        }
+        (!alone).then(|| self.pass(batch))
+    }
+
+    /// Moves the applied state past `batch`; the writes of its entries, in log order.
+    fn pass<'b>(&mut self, batch: &'b [EntryResponder<TypeConfig>]) -> Vec<&'b ReplicatedWrite> {
         let mut writes = Vec::new();
         for (entry, _) in batch {
             self.state.last_applied = Some(entry.log_id);
@@ -350,7 +341,7 @@ impl StateMachine {
                 EntryPayload::Blank => {}
             }
         }
-        Some(writes)
+        writes
     }
 
     /// Commits the writes of several partitions' batches ([`StateMachine::shared_writes`]) in
@@ -523,18 +514,7 @@ impl StateMachine {
     ) -> io::Result<AppliedBatch> {
         if batch.len() > 1 {
             let before = self.state.clone();
-            let mut writes: Vec<&ReplicatedWrite> = Vec::new();
-            for (entry, _) in &batch {
-                self.state.last_applied = Some(entry.log_id);
-                match &entry.payload {
-                    EntryPayload::Normal(proposal) => writes.extend(&proposal.writes),
-                    EntryPayload::Membership(membership) => {
-                        self.state.membership =
-                            StoredMembership::new(Some(entry.log_id), membership.clone());
-                    }
-                    EntryPayload::Blank => {}
-                }
-            }
+            let writes = self.pass(&batch);
             if self.commit(&writes, false)?.refused.is_none() {
                 let code = owned(deploys(&writes));
                 let answers = batch

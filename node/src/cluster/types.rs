@@ -123,6 +123,17 @@ impl ReplicatedWrite {
         }
     }
 
+    /// Whether this is a write of the document store ([`ReplicatedWrite::to_write`]) rather
+    /// than new code or an uploaded file, which the state machine keeps beside the documents.
+    pub fn is_document_write(&self) -> bool {
+        !matches!(
+            self,
+            ReplicatedWrite::Deploy { .. }
+                | ReplicatedWrite::Asset { .. }
+                | ReplicatedWrite::ForgetAsset { .. }
+        )
+    }
+
     pub fn to_write(&self) -> Result<Write, StoreError> {
         Ok(match self {
             ReplicatedWrite::Append {
