@@ -51,22 +51,7 @@ impl Default for Applier {
         let (jobs, queue) = mpsc::channel::<Apply>();
         let started = std::thread::Builder::new()
             .name("raft-apply".into())
-            .spawn(move || {
-                // Ends once every state machine sharing it is gone.
-                while let Ok(first) = queue.recv() {
-                    let mut applies = vec![first];
-                    while applies.len() < MOST_TOGETHER {
-                        match queue.try_recv() {
-                            Ok(apply) => applies.push(apply),
-                            Err(_) => break,
-                        }
-                    }
-                    // A panic fails only these applies (their answers are dropped).
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        apply_together(applies)
-                    }));
-                }
-            });
+            .spawn(move || run(&queue));
         if let Err(error) = started {
             tracing::error!(%error, "the apply thread cannot start");
         }
@@ -109,6 +94,19 @@ impl Applier {
         }
         *last = Some(Instant::now());
         true
+    }
+}
+
+/// Takes each apply with those waiting behind it, until every state machine sharing the
+/// thread is gone.
+fn run(queue: &mpsc::Receiver<Apply>) {
+    while let Ok(first) = queue.recv() {
+        let applies: Vec<Apply> = std::iter::once(first)
+            .chain(std::iter::from_fn(|| queue.try_recv().ok()))
+            .take(MOST_TOGETHER)
+            .collect();
+        // A panic fails only these applies (their answers are dropped).
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply_together(applies)));
     }
 }
 

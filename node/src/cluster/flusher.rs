@@ -181,13 +181,10 @@ impl Flusher {
 
 fn run(db: &Database, mut queue: mpsc::UnboundedReceiver<Work>, fsyncs: &AtomicU64) {
     while let Some(first) = queue.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
+        let batch: Vec<Work> = std::iter::once(first)
+            .chain(std::iter::from_fn(|| queue.try_recv().ok()))
+            .take(MAX_BATCH)
+            .collect();
         let durable = batch.iter().any(Work::awaited);
         let result = write(db, &batch, durable);
         match &result {
