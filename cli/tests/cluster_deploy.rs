@@ -219,7 +219,9 @@ fn no_record_that_ran_on_the_old_code_follows_the_deploy_entry() {
     let ready = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
 
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    runtime.block_on(async {
+    // The senders' connections stay open until the copies are compared: a connection that
+    // closes appends a disconnect to its document's log, which would race the comparison.
+    let _connections = runtime.block_on(async {
         // Each document gets a stream of sends, through a different node each, from before
         // the deploy to after it.
         let mut senders = Vec::new();
@@ -249,6 +251,7 @@ fn no_record_that_ran_on_the_old_code_follows_the_deploy_entry() {
                         }
                     }
                 }
+                client
             }));
         }
         let waiting = std::time::Instant::now();
@@ -277,12 +280,16 @@ fn no_record_that_ran_on_the_old_code_follows_the_deploy_entry() {
             String::from_utf8_lossy(&deployed.stderr)
         );
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut connections = Vec::new();
         for sender in senders {
-            tokio::time::timeout(Duration::from_secs(120), sender)
-                .await
-                .expect("the sends go on on the new code")
-                .expect("the sender ends");
+            connections.push(
+                tokio::time::timeout(Duration::from_secs(120), sender)
+                    .await
+                    .expect("the sends go on on the new code")
+                    .expect("the sender ends"),
+            );
         }
+        connections
     });
 
     let partitions: std::collections::BTreeSet<u32> = keys
