@@ -1,12 +1,12 @@
-//! The writer of the raft logs of every partition of the node, in a database of their own.
+//! The writer of the raft logs of every partition of the node, in segment files of their own
+//! ([`Wal`]).
 //!
 //! A partition's append is kept in memory at once (readable from there: the leader's
 //! replication reads it back to send it to the followers) and queued here. The writer takes
-//! everything queued, from every partition, in order, and writes it as one durable redb commit
+//! everything queued, from every partition, in order, and writes it as one durable append
 //! (one fsync); only then does it report the appends flushed to openraft and let go of their
 //! copies in memory. While one fsync runs, what arrives waits for the next: a busy node pays one
-//! fsync per round, not one per partition and entry, and no append waits for redb's write lock,
-//! which redb holds through each fsync.
+//! fsync per round, not one per partition and entry.
 //!
 //! Votes, truncations and purges go through the same queue, so every write of the logs is
 //! applied in the order it was made (openraft's rule), and their callers wait until they are
@@ -22,22 +22,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use openraft::alias::EntryOf;
 use openraft::storage::IOFlushed;
-use redb::{Database, Durability, TableDefinition};
 use tokio::sync::{mpsc, oneshot};
 
 use super::codec;
 use super::types::TypeConfig;
-
-/// (partition, index) → the entry ([`codec`]).
-pub(crate) const RAFT_LOG: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("raft_log");
-/// (partition, "vote" | "committed" | "purged") → JSON.
-pub(crate) const RAFT_META: TableDefinition<(u32, &str), &[u8]> = TableDefinition::new("raft_meta");
+use super::wal::{Op, Wal};
 
 /// How many entries of a partition stay in memory after they are durable: the followers'
 /// replication reads them from there rather than from the disk.
 const KEEP_FLUSHED: u64 = 64;
 
-/// The most queued writes one commit takes, so that one commit stays short.
+/// The most queued writes one append takes, so that one append stays short.
 const MAX_BATCH: usize = 8_192;
 
 /// Runs synchronous store work on a worker thread without stalling the tasks queued behind it
@@ -136,16 +131,16 @@ pub struct Flusher {
 }
 
 impl Flusher {
-    /// Starts the writer of the raft logs kept in `db`. It has a thread of its own, so that an
-    /// fsync never waits for a thread of the node's pools, nor holds one; the thread ends once
-    /// the last handle is gone.
-    pub fn start(db: Arc<Database>) -> Flusher {
+    /// Starts the writer of the raft logs kept in `wal`. It has a thread of its own, so that
+    /// an fsync never waits for a thread of the node's pools, nor holds one; the thread ends
+    /// once the last handle is gone.
+    pub fn start(wal: Arc<Wal>) -> Flusher {
         let (queue, work) = mpsc::unbounded_channel();
         let fsyncs = Arc::new(AtomicU64::new(0));
         let counted = Arc::clone(&fsyncs);
         let started = std::thread::Builder::new()
             .name("raft-log-writer".into())
-            .spawn(move || run(&db, work, &counted));
+            .spawn(move || run(&wal, work, &counted));
         if let Err(error) = started {
             // The queue's receiver is gone with the closure: every write fails, and says why.
             tracing::error!(%error, "the raft log writer cannot start");
@@ -173,20 +168,20 @@ impl Flusher {
             .unwrap_or_else(|_| Err(io::Error::other("the node is shutting down")))
     }
 
-    /// The durable commits made so far.
+    /// The durable appends made so far.
     pub fn fsyncs(&self) -> u64 {
         self.fsyncs.load(Ordering::Relaxed)
     }
 }
 
-fn run(db: &Database, mut queue: mpsc::UnboundedReceiver<Work>, fsyncs: &AtomicU64) {
+fn run(wal: &Wal, mut queue: mpsc::UnboundedReceiver<Work>, fsyncs: &AtomicU64) {
     while let Some(first) = queue.blocking_recv() {
         let batch: Vec<Work> = std::iter::once(first)
             .chain(std::iter::from_fn(|| queue.try_recv().ok()))
             .take(MAX_BATCH)
             .collect();
         let durable = batch.iter().any(Work::awaited);
-        let result = write(db, &batch, durable);
+        let result = write(wal, &batch, durable);
         match &result {
             Ok(()) if durable => {
                 fsyncs.fetch_add(1, Ordering::Relaxed);
@@ -201,54 +196,63 @@ fn run(db: &Database, mut queue: mpsc::UnboundedReceiver<Work>, fsyncs: &AtomicU
     }
 }
 
-/// Writes a batch in order as one commit; durable unless nobody waits for any of it.
-fn write(db: &Database, batch: &[Work], durable: bool) -> Result<(), String> {
-    let text = |error: &dyn std::fmt::Display| error.to_string();
-    let mut transaction = db.begin_write().map_err(|e| text(&e))?;
-    if !durable {
-        transaction
-            .set_durability(Durability::None)
-            .map_err(|e| text(&e))?;
-    }
-    {
-        let mut log = transaction.open_table(RAFT_LOG).map_err(|e| text(&e))?;
-        let mut meta = transaction.open_table(RAFT_META).map_err(|e| text(&e))?;
-        for work in batch {
-            match work {
-                Work::Append {
-                    partition, entries, ..
-                } => {
-                    for entry in entries {
-                        let bytes = codec::encode(&**entry)?;
-                        log.insert((*partition, entry.log_id.index), bytes.as_slice())
-                            .map_err(|e| text(&e))?;
-                    }
-                }
-                Work::Meta {
-                    partition,
-                    name,
-                    bytes,
-                    ..
-                } => {
-                    meta.insert((*partition, *name), bytes.as_slice())
-                        .map_err(|e| text(&e))?;
-                }
-                Work::Remove {
-                    partition,
-                    from,
-                    to,
-                    purged,
-                    ..
-                } => {
-                    if let Some(purged) = purged {
-                        meta.insert((*partition, "purged"), purged.as_slice())
-                            .map_err(|e| text(&e))?;
-                    }
-                    log.retain_in((*partition, *from)..=(*partition, *to), |_, _| false)
-                        .map_err(|e| text(&e))?;
-                }
+/// Writes a batch in order as one append; durable unless nobody waits for any of it.
+fn write(wal: &Wal, batch: &[Work], durable: bool) -> Result<(), String> {
+    // The entries' bytes first: the ops borrow them.
+    let mut encoded: Vec<Vec<u8>> = Vec::new();
+    for work in batch {
+        if let Work::Append { entries, .. } = work {
+            for entry in entries {
+                encoded.push(codec::encode(&**entry)?);
             }
         }
     }
-    transaction.commit().map_err(|e| text(&e))
+    let mut bytes = encoded.iter();
+    let mut ops = Vec::with_capacity(encoded.len() + batch.len());
+    for work in batch {
+        match work {
+            Work::Append {
+                partition, entries, ..
+            } => {
+                for (entry, bytes) in entries.iter().zip(bytes.by_ref()) {
+                    ops.push(Op::Append {
+                        partition: *partition,
+                        index: entry.log_id.index,
+                        bytes,
+                    });
+                }
+            }
+            Work::Meta {
+                partition,
+                name,
+                bytes,
+                ..
+            } => ops.push(Op::Meta {
+                partition: *partition,
+                name,
+                bytes,
+            }),
+            Work::Remove {
+                partition,
+                from,
+                to,
+                purged,
+                ..
+            } => {
+                if let Some(purged) = purged {
+                    ops.push(Op::Meta {
+                        partition: *partition,
+                        name: "purged",
+                        bytes: purged,
+                    });
+                }
+                ops.push(Op::Remove {
+                    partition: *partition,
+                    from: *from,
+                    to: *to,
+                });
+            }
+        }
+    }
+    wal.write(&ops, durable).map_err(|error| error.to_string())
 }

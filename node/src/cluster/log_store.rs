@@ -1,33 +1,41 @@
-//! The raft log of every partition this node is a member of, in a redb database of its own
-//! (`raft.redb` beside the documents'): entries by (partition, index), and per partition the
-//! vote, the committed log id and the last purged log id. Every write goes through the node's
-//! [`Flusher`], which makes the writes of every partition durable together; an appended entry
-//! is kept in memory until then, and read from there.
+//! The raft log of every partition this node is a member of, in the node's segment files
+//! ([`Wal`], `raft-log/` beside the documents' database): entries by (partition, index), and per
+//! partition the vote, the committed log id and the last purged log id. Every write goes
+//! through the node's [`Flusher`], which makes the writes of every partition durable together;
+//! an appended entry is kept in memory until then, and read from there.
 
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use openraft::alias::{EntryOf, LogIdOf, VoteOf};
 use openraft::storage::{IOFlushed, RaftLogStorage};
 use openraft::{LogState, OptionalSend, RaftLogReader};
-use redb::{Database, ReadableDatabase, ReadableTable, TableError};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableError};
 use serde::de::DeserializeOwned;
 
 use super::codec;
-use super::flusher::{Flusher, RAFT_LOG, RAFT_META, Unflushed, Work, blocking, lock};
+use super::flusher::{Flusher, Unflushed, Work, blocking, lock};
 use super::types::TypeConfig;
+use super::wal::{Op, Wal};
+
+/// Where earlier versions kept the logs, in a redb database: (partition, index) → the entry
+/// ([`codec`]).
+const RAFT_LOG: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("raft_log");
+/// (partition, "vote" | "committed" | "purged") → JSON, beside [`RAFT_LOG`].
+const RAFT_META: TableDefinition<(u32, &str), &[u8]> = TableDefinition::new("raft_meta");
 
 fn other(error: impl std::fmt::Display) -> io::Error {
     io::Error::other(error.to_string())
 }
 
-/// The raft log of one partition. Cheap to clone: clones share the database and the entries
-/// not yet durable.
+/// The raft log of one partition. Cheap to clone: clones share the segment files and the
+/// entries not yet durable.
 #[derive(Clone)]
 pub struct LogStore {
-    db: Arc<Database>,
+    wal: Arc<Wal>,
     partition: u32,
     flusher: Flusher,
     unflushed: Unflushed,
@@ -43,10 +51,11 @@ impl Debug for LogStore {
     }
 }
 
-/// Moves the raft logs an earlier version kept in the document database (`from`) into their
-/// own database (`into`): copied durably first, then dropped from `from`. A log already in
-/// `into` is kept as it is. Answers how many entries moved.
-pub fn adopt(from: &Database, into: &Database) -> io::Result<u64> {
+/// Moves the raft logs an earlier version kept in a redb database (`from`: the documents'
+/// database, or a `raft.redb` of their own) into the segment files (`into`): copied durably
+/// first, then dropped from `from`. Logs already in `into` are kept as they are. Answers how
+/// many entries moved.
+pub fn adopt(from: &Database, into: &Wal) -> io::Result<u64> {
     let read = from.begin_read().map_err(other)?;
     let (log, meta) = match (read.open_table(RAFT_LOG), read.open_table(RAFT_META)) {
         (Ok(log), Ok(meta)) => (log, meta),
@@ -55,31 +64,51 @@ pub fn adopt(from: &Database, into: &Database) -> io::Result<u64> {
         }
         (Err(error), _) | (_, Err(error)) => return Err(other(error)),
     };
-    let fresh = {
-        let target = into.begin_read().map_err(other)?;
-        match target.open_table(RAFT_META) {
-            Ok(table) => table.first().map_err(other)?.is_none(),
-            Err(TableError::TableDoesNotExist(_)) => true,
-            Err(error) => return Err(other(error)),
-        }
-    };
     let mut moved = 0;
-    if fresh {
-        let write = into.begin_write().map_err(other)?;
-        {
-            let mut target = write.open_table(RAFT_LOG).map_err(other)?;
-            for row in log.iter().map_err(other)? {
-                let (key, value) = row.map_err(other)?;
-                target.insert(key.value(), value.value()).map_err(other)?;
-                moved += 1;
+    if into.is_empty() {
+        // A few thousand entries a write, so that memory stays bounded.
+        let mut rows = log.iter().map_err(other)?;
+        loop {
+            let chunk: Vec<((u32, u64), Vec<u8>)> = rows
+                .by_ref()
+                .take(4_096)
+                .map(|row| {
+                    let (key, value) = row.map_err(other)?;
+                    Ok((key.value(), value.value().to_vec()))
+                })
+                .collect::<io::Result<_>>()?;
+            if chunk.is_empty() {
+                break;
             }
-            let mut target = write.open_table(RAFT_META).map_err(other)?;
-            for row in meta.iter().map_err(other)? {
-                let (key, value) = row.map_err(other)?;
-                target.insert(key.value(), value.value()).map_err(other)?;
-            }
+            let ops: Vec<Op<'_>> = chunk
+                .iter()
+                .map(|((partition, index), bytes)| Op::Append {
+                    partition: *partition,
+                    index: *index,
+                    bytes,
+                })
+                .collect();
+            into.write(&ops, true)?;
+            moved += chunk.len() as u64;
         }
-        write.commit().map_err(other)?;
+        let values: Vec<((u32, String), Vec<u8>)> = meta
+            .iter()
+            .map_err(other)?
+            .map(|row| {
+                let (key, value) = row.map_err(other)?;
+                let (partition, name) = key.value();
+                Ok(((partition, name.to_owned()), value.value().to_vec()))
+            })
+            .collect::<io::Result<_>>()?;
+        let ops: Vec<Op<'_>> = values
+            .iter()
+            .map(|((partition, name), bytes)| Op::Meta {
+                partition: *partition,
+                name,
+                bytes,
+            })
+            .collect();
+        into.write(&ops, true)?;
     }
     drop((log, meta, read));
     let write = from.begin_write().map_err(other)?;
@@ -89,46 +118,70 @@ pub fn adopt(from: &Database, into: &Database) -> io::Result<u64> {
     Ok(moved)
 }
 
+/// The directory of the raft logs' segment files in the data directory.
+pub const LOG_DIRECTORY: &str = "raft-log";
+
+/// The database earlier versions kept the raft logs in, in the data directory.
+pub const EARLIER_LOG_DATABASE: &str = "raft.redb";
+
+/// Opens the raft logs' segment files in the data directory `data` ([`LOG_DIRECTORY`]), apart
+/// from the documents' database so that appending never waits on applying nor the reverse. The
+/// logs earlier versions kept in a redb database ([`EARLIER_LOG_DATABASE`], or before it the
+/// documents' database) move there first.
+pub fn open_logs(data: &Path, documents: &Database) -> Result<Wal, String> {
+    let directory = data.join(LOG_DIRECTORY);
+    let earlier = data.join(EARLIER_LOG_DATABASE);
+    let hint = "hint: the node's data directory must be writable";
+    let logs = Wal::open(&directory).map_err(|error| {
+        format!(
+            "cannot open the raft logs in {}: {error}\n{hint}",
+            directory.display()
+        )
+    })?;
+    let cannot_move = |error: io::Error| {
+        format!(
+            "cannot move the raft logs into {}: {error}\n{hint}",
+            directory.display()
+        )
+    };
+    let mut moved = 0;
+    if earlier.exists() {
+        let database = Database::create(&earlier)
+            .map_err(|error| format!("cannot open {}: {error}\n{hint}", earlier.display()))?;
+        moved += adopt(&database, &logs).map_err(cannot_move)?;
+        drop(database);
+        std::fs::remove_file(&earlier).map_err(cannot_move)?;
+    }
+    moved += adopt(documents, &logs).map_err(cannot_move)?;
+    if moved > 0 {
+        tracing::info!(moved, path = %directory.display(), "the raft logs moved to their segment files");
+    }
+    Ok(logs)
+}
+
 impl LogStore {
-    /// The log of `partition` in `db`, written through `flusher` (the writer of `db`).
-    pub fn new(db: Arc<Database>, partition: u32, flusher: Flusher) -> io::Result<LogStore> {
-        let write = db.begin_write().map_err(other)?;
-        write.open_table(RAFT_LOG).map_err(other)?;
-        write.open_table(RAFT_META).map_err(other)?;
-        write.commit().map_err(other)?;
-        Ok(LogStore {
-            db,
+    /// The log of `partition` in `wal`, written through `flusher` (the writer of `wal`).
+    pub fn new(wal: Arc<Wal>, partition: u32, flusher: Flusher) -> LogStore {
+        LogStore {
+            wal,
             partition,
             flusher,
             unflushed: Unflushed::default(),
             committed: Arc::default(),
-        })
+        }
     }
 
     fn meta<T: DeserializeOwned>(&self, name: &str) -> io::Result<Option<T>> {
-        let read = self.db.begin_read().map_err(other)?;
-        let table = read.open_table(RAFT_META).map_err(other)?;
-        match table.get((self.partition, name)).map_err(other)? {
-            Some(bytes) => serde_json::from_slice(bytes.value())
-                .map(Some)
-                .map_err(other),
+        match self.wal.meta(self.partition, name) {
+            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(other),
             None => Ok(None),
         }
     }
 
     /// The last entry on disk.
     fn last_entry(&self) -> io::Result<Option<EntryOf<TypeConfig>>> {
-        let read = self.db.begin_read().map_err(other)?;
-        let table = read.open_table(RAFT_LOG).map_err(other)?;
-        let last = table
-            .range((self.partition, 0)..=(self.partition, u64::MAX))
-            .map_err(other)?
-            .next_back();
-        match last {
-            Some(entry) => {
-                let (_, value) = entry.map_err(other)?;
-                codec::decode(value.value()).map(Some).map_err(other)
-            }
+        match blocking(|| self.wal.last_entry(self.partition))? {
+            Some(bytes) => codec::decode(&bytes).map(Some).map_err(other),
             None => Ok(None),
         }
     }
@@ -182,18 +235,9 @@ impl RaftLogReader<TypeConfig> for LogStore {
             .map_or(Some(end), |entry| entry.log_id.index.checked_sub(1));
         let mut entries = Vec::new();
         if let Some(disk_end) = disk_end.filter(|disk_end| *disk_end >= start) {
-            blocking(|| -> io::Result<()> {
-                let read = self.db.begin_read().map_err(other)?;
-                let table = read.open_table(RAFT_LOG).map_err(other)?;
-                for entry in table
-                    .range((self.partition, start)..=(self.partition, disk_end))
-                    .map_err(other)?
-                {
-                    let (_, value) = entry.map_err(other)?;
-                    entries.push(codec::decode(value.value()).map_err(other)?);
-                }
-                Ok(())
-            })?;
+            for bytes in blocking(|| self.wal.entries(self.partition, start, disk_end))? {
+                entries.push(codec::decode(&bytes).map_err(other)?);
+            }
         }
         entries.extend(recent.iter().map(|entry| (**entry).clone()));
         Ok(entries)

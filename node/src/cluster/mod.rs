@@ -32,6 +32,7 @@ pub mod status;
 pub mod state_machine;
 
 pub mod types;
+pub mod wal;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -191,17 +192,14 @@ impl Cluster {
             None => file.clone(),
         };
         let mut groups = HashMap::new();
-        let raft_database = open_log_database(&store).await?;
-        let flusher = Flusher::start(Arc::clone(&raft_database));
+        let logs = open_logs(&store).await?;
+        let flusher = Flusher::start(Arc::clone(&logs));
         let applier = Arc::new(applier::Applier::default());
         let proposals = Arc::new(ProposalStats::default());
         // A group for every partition: a node that is not a member of one yet may become one
         // when nodes are added or removed.
         for partition in 0..file.partitions {
-            let log = LogStore::new(Arc::clone(&raft_database), partition, flusher.clone())
-                .map_err(|error| {
-                    format!("cannot open the raft log of partition {partition}: {error}")
-                })?;
+            let log = LogStore::new(Arc::clone(&logs), partition, flusher.clone());
             let machine = StateMachine::open(Arc::clone(&store), partition, file.partitions)
                 .map_err(|error| {
                     format!("cannot open the state of partition {partition}: {error}")
@@ -610,32 +608,14 @@ impl Cluster {
     }
 }
 
-/// The raft logs' database (`raft.redb` in the data directory), apart from the documents' so
-/// that appending never waits on applying nor the reverse; the logs an earlier version kept in
-/// the documents' database move there first.
-async fn open_log_database(store: &Arc<RedbStore>) -> Result<Arc<redb::Database>, String> {
-    let path = store.directory().join(LOG_DATABASE);
+/// The raft logs' segment files ([`log_store::open_logs`]), opened off the runtime's threads.
+async fn open_logs(store: &Arc<RedbStore>) -> Result<Arc<wal::Wal>, String> {
+    let data = store.directory().to_owned();
     let documents = store.database();
-    tokio::task::spawn_blocking(move || {
-        let database = redb::Database::create(&path)
-            .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
-        let moved = log_store::adopt(&documents, &database).map_err(|error| {
-            format!(
-                "cannot move the raft logs into {}: {error}\nhint: the node's data directory must be writable",
-                path.display()
-            )
-        })?;
-        if moved > 0 {
-            tracing::info!(moved, path = %path.display(), "the raft logs moved to a database of their own");
-        }
-        Ok(Arc::new(database))
-    })
-    .await
-    .map_err(|_| "opening the raft logs stopped unexpectedly".to_owned())?
+    tokio::task::spawn_blocking(move || log_store::open_logs(&data, &documents).map(Arc::new))
+        .await
+        .map_err(|_| "opening the raft logs stopped unexpectedly".to_owned())?
 }
-
-/// The file of the raft logs' database in the data directory.
-pub const LOG_DATABASE: &str = "raft.redb";
 
 /// Only the groups of the partitions the placement gives this node stand for election: a node
 /// taken out of a partition may not learn it (its group keeps the members it last saw), and
