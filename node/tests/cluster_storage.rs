@@ -151,39 +151,52 @@ async fn a_truncation_and_the_appends_around_it_reach_the_disk_in_order() {
     assert_eq!(terms(&read), expected, "read after a reopen");
 }
 
+/// Where earlier versions kept the logs, in redb.
+const EARLIER_LOG: redb::TableDefinition<(u32, u64), &[u8]> =
+    redb::TableDefinition::new("raft_log");
+const EARLIER_META: redb::TableDefinition<(u32, &str), &[u8]> =
+    redb::TableDefinition::new("raft_meta");
+
+/// Writes logs as an earlier version kept them in `database`: blank entries of `term` at
+/// `indexes` of `partition`, and one named value.
+fn write_earlier_logs(
+    database: &redb::Database,
+    partition: u32,
+    term: u64,
+    indexes: std::ops::RangeInclusive<u64>,
+    (name, value): (&str, Vec<u8>),
+) {
+    let write = database.begin_write().expect("a write");
+    {
+        let mut log = write.open_table(EARLIER_LOG).expect("the table");
+        for index in indexes {
+            let entry = openraft::testing::blank_ent::<TypeConfig>(term, 1, index);
+            let bytes = adama_node::cluster::codec::encode(&entry).expect("encoded");
+            log.insert((partition, index), bytes.as_slice())
+                .expect("inserted");
+        }
+        let mut meta = write.open_table(EARLIER_META).expect("the table");
+        meta.insert((partition, name), value.as_slice())
+            .expect("inserted");
+    }
+    write.commit().expect("committed");
+}
+
 /// A node whose raft logs an earlier version kept in a redb database (the documents' one, or
 /// `raft.redb`) finds them in the segment files after `adopt`, and the database no longer
 /// holds them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_logs_of_an_earlier_version_move_to_the_segment_files() {
     use openraft::storage::RaftLogReader;
-    use openraft::testing::blank_ent;
     use redb::ReadableDatabase;
 
-    let log_table: redb::TableDefinition<(u32, u64), &[u8]> =
-        redb::TableDefinition::new("raft_log");
-    let meta_table: redb::TableDefinition<(u32, &str), &[u8]> =
-        redb::TableDefinition::new("raft_meta");
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = Arc::new(RedbStore::open(dir.path()).expect("the store opens"));
     let documents = store.database();
-    {
-        // What an earlier version wrote: the entries and the vote, in the document database.
-        let write = documents.begin_write().expect("a write");
-        {
-            let mut log = write.open_table(log_table).expect("the table");
-            for index in 1..=3 {
-                let entry = blank_ent::<TypeConfig>(1, 1, index);
-                let bytes = adama_node::cluster::codec::encode(&entry).expect("encoded");
-                log.insert((2, index), bytes.as_slice()).expect("inserted");
-            }
-            let mut meta = write.open_table(meta_table).expect("the table");
-            let vote = serde_json::to_vec(&openraft::alias::VoteOf::<TypeConfig>::new(4, 1))
-                .expect("encoded");
-            meta.insert((2, "vote"), vote.as_slice()).expect("inserted");
-        }
-        write.commit().expect("committed");
-    }
+    // What an earlier version wrote: the entries and the vote, in the document database.
+    let vote =
+        serde_json::to_vec(&openraft::alias::VoteOf::<TypeConfig>::new(4, 1)).expect("encoded");
+    write_earlier_logs(&documents, 2, 1, 1..=3, ("vote", vote));
     let path = dir.path().join("raft-log");
     let wal = Wal::open(&path).expect("the logs open");
     assert_eq!(
@@ -201,7 +214,7 @@ async fn the_logs_of_an_earlier_version_move_to_the_segment_files() {
     let read = documents.begin_read().expect("a read");
     assert!(
         matches!(
-            read.open_table(log_table),
+            read.open_table(EARLIER_LOG),
             Err(redb::TableError::TableDoesNotExist(_))
         ),
         "the document database no longer holds the logs"
@@ -220,32 +233,15 @@ async fn the_logs_of_an_earlier_version_move_to_the_segment_files() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_raft_redb_of_an_earlier_version_becomes_segment_files() {
     use openraft::storage::RaftLogReader;
-    use openraft::testing::blank_ent;
 
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = Arc::new(RedbStore::open(dir.path()).expect("the store opens"));
     let earlier = dir.path().join("raft.redb");
     {
         let database = redb::Database::create(&earlier).expect("the earlier database");
-        let write = database.begin_write().expect("a write");
-        {
-            let log_table: redb::TableDefinition<(u32, u64), &[u8]> =
-                redb::TableDefinition::new("raft_log");
-            let meta_table: redb::TableDefinition<(u32, &str), &[u8]> =
-                redb::TableDefinition::new("raft_meta");
-            let mut log = write.open_table(log_table).expect("the table");
-            for index in 4..=9 {
-                let entry = blank_ent::<TypeConfig>(2, 1, index);
-                let bytes = adama_node::cluster::codec::encode(&entry).expect("encoded");
-                log.insert((6, index), bytes.as_slice()).expect("inserted");
-            }
-            let mut meta = write.open_table(meta_table).expect("the table");
-            let purged = serde_json::to_vec(&openraft::testing::log_id::<TypeConfig>(1, 1, 3))
-                .expect("encoded");
-            meta.insert((6, "purged"), purged.as_slice())
-                .expect("inserted");
-        }
-        write.commit().expect("committed");
+        let purged =
+            serde_json::to_vec(&openraft::testing::log_id::<TypeConfig>(1, 1, 3)).expect("encoded");
+        write_earlier_logs(&database, 6, 2, 4..=9, ("purged", purged));
     }
     let wal = Arc::new(open_logs(dir.path(), &store.database()).expect("the logs open"));
     assert!(!earlier.exists(), "raft.redb is gone once its logs moved");
@@ -293,26 +289,26 @@ fn entry_bytes(partition: u32, index: u64, size: usize) -> Vec<u8> {
     bytes
 }
 
+/// Appends, durably, an entry of `size` bytes at `index` of partition 0.
+fn append(wal: &Wal, index: u64, size: usize) {
+    let bytes = entry_bytes(0, index, size);
+    let op = adama_node::cluster::wal::Op::Append {
+        partition: 0,
+        index,
+        bytes: &bytes,
+    };
+    wal.write(&[op], true).expect("written");
+}
+
 /// A write a crash cut short (a torn last frame, or bytes that are no frame) is dropped at the
 /// next open, and every whole write before it is kept; new writes follow the last whole one.
 #[test]
 fn a_torn_write_at_the_end_is_dropped_and_what_came_before_kept() {
-    use adama_node::cluster::wal::Op;
-
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("raft-log");
     let wal = Wal::open(&path).expect("the logs open");
     for index in 1..=5 {
-        let bytes = entry_bytes(0, index, 100);
-        wal.write(
-            &[Op::Append {
-                partition: 0,
-                index,
-                bytes: &bytes,
-            }],
-            true,
-        )
-        .expect("written");
+        append(&wal, index, 100);
     }
     let before = contents(&wal, 1);
     let segment = wal.segments().pop().expect("a segment");
@@ -338,16 +334,7 @@ fn a_torn_write_at_the_end_is_dropped_and_what_came_before_kept() {
         );
     }
     let wal = Wal::open(&path).expect("the logs open again");
-    let bytes = entry_bytes(0, 6, 100);
-    wal.write(
-        &[Op::Append {
-            partition: 0,
-            index: 6,
-            bytes: &bytes,
-        }],
-        true,
-    )
-    .expect("written");
+    append(&wal, 6, 100);
     drop(wal);
     let wal = Wal::open(&path).expect("the logs open again");
     assert_eq!(wal.entries(0, 0, u64::MAX).expect("read").len(), 6);
@@ -357,22 +344,11 @@ fn a_torn_write_at_the_end_is_dropped_and_what_came_before_kept() {
 /// naming the file and the byte, with what to do.
 #[test]
 fn a_damaged_segment_before_the_last_is_reported_not_dropped() {
-    use adama_node::cluster::wal::Op;
-
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("raft-log");
     let wal = Wal::open_with(&path, 4_096).expect("the logs open");
     for index in 1..=20 {
-        let bytes = entry_bytes(0, index, 500);
-        wal.write(
-            &[Op::Append {
-                partition: 0,
-                index,
-                bytes: &bytes,
-            }],
-            true,
-        )
-        .expect("written");
+        append(&wal, index, 500);
     }
     let segments = wal.segments();
     assert!(segments.len() > 1, "{segments:?}");
@@ -403,16 +379,7 @@ fn segments_without_live_entries_go_and_a_reopen_reads_back_the_same_logs() {
     // Partition 0 goes quiet after a few entries; 1 and 2 stay busy, purging behind them and
     // now and then truncating their last entries and writing them again.
     for index in 1..=3 {
-        let bytes = entry_bytes(0, index, 300);
-        wal.write(
-            &[Op::Append {
-                partition: 0,
-                index,
-                bytes: &bytes,
-            }],
-            true,
-        )
-        .expect("written");
+        append(&wal, index, 300);
     }
     let vote = b"{\"term\":3}".to_vec();
     wal.write(

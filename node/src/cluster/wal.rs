@@ -497,7 +497,15 @@ impl Wal {
     /// Once it returns, reads see them.
     pub fn write(&self, ops: &[Op<'_>], durable: bool) -> io::Result<()> {
         let mut writer = lock(&self.writer);
-        let writer = &mut *writer;
+        self.append(&mut writer, ops, durable)?;
+        if writer.length >= self.segment_bytes {
+            self.roll(&mut writer)?;
+        }
+        Ok(())
+    }
+
+    /// Appends `ops` to the segment being written, then records them in the index.
+    fn append(&self, writer: &mut Writer, ops: &[Op<'_>], durable: bool) -> io::Result<()> {
         writer.buffer.clear();
         let payloads: Vec<usize> = ops
             .iter()
@@ -518,48 +526,43 @@ impl Wal {
         }
         let base = writer.length;
         writer.length += writer.buffer.len() as u64;
-        {
-            let mut index = lock(&self.index);
-            if let Some(segment) = index.segments.get_mut(&writer.id) {
-                segment.size = writer.length;
-            }
-            for (op, payload) in ops.iter().zip(payloads) {
-                match *op {
-                    Op::Append {
-                        partition,
-                        index: at,
-                        bytes,
-                    } => index.place(
-                        partition,
-                        at,
-                        Location {
-                            segment: writer.id,
-                            offset: base + payload as u64,
-                            len: bytes.len() as u32,
-                        },
-                    ),
-                    Op::Meta {
-                        partition,
-                        name,
-                        bytes,
-                    } => {
-                        index
-                            .partitions
-                            .entry(partition)
-                            .or_default()
-                            .meta
-                            .insert(name.to_owned(), bytes.to_vec());
-                    }
-                    Op::Remove {
-                        partition,
-                        from,
-                        to,
-                    } => index.remove(partition, from, to),
-                }
-            }
+        let mut index = lock(&self.index);
+        if let Some(segment) = index.segments.get_mut(&writer.id) {
+            segment.size = writer.length;
         }
-        if writer.length >= self.segment_bytes {
-            self.roll(writer)?;
+        for (op, payload) in ops.iter().zip(payloads) {
+            match *op {
+                Op::Append {
+                    partition,
+                    index: at,
+                    bytes,
+                } => index.place(
+                    partition,
+                    at,
+                    Location {
+                        segment: writer.id,
+                        offset: base + payload as u64,
+                        len: bytes.len() as u32,
+                    },
+                ),
+                Op::Meta {
+                    partition,
+                    name,
+                    bytes,
+                } => {
+                    index
+                        .partitions
+                        .entry(partition)
+                        .or_default()
+                        .meta
+                        .insert(name.to_owned(), bytes.to_vec());
+                }
+                Op::Remove {
+                    partition,
+                    from,
+                    to,
+                } => index.remove(partition, from, to),
+            }
         }
         Ok(())
     }
@@ -636,32 +639,7 @@ impl Wal {
                 bytes,
             })
             .collect();
-        writer.buffer.clear();
-        let payloads: Vec<usize> = ops
-            .iter()
-            .map(|op| encode(&mut writer.buffer, op))
-            .collect();
-        (&*writer.file).write_all(&writer.buffer)?;
-        writer.file.sync_data()?;
-        let base = writer.length;
-        writer.length += writer.buffer.len() as u64;
-        let mut index = lock(&self.index);
-        if let Some(segment) = index.segments.get_mut(&writer.id) {
-            segment.size = writer.length;
-        }
-        for (copy, payload) in copies.iter().zip(payloads) {
-            let (partition, at, bytes) = copy;
-            index.place(
-                *partition,
-                *at,
-                Location {
-                    segment: writer.id,
-                    offset: base + payload as u64,
-                    len: bytes.len() as u32,
-                },
-            );
-        }
-        Ok(())
+        self.append(writer, &ops, true)
     }
 
     /// The encoded entries of `partition` with an index in `from..=to` that are in the log.
