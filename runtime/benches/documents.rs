@@ -2,7 +2,7 @@
 //! grows with rows and viewers. Benchmarks time themselves; the runtime never reads a clock.
 #![allow(clippy::disallowed_methods)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::fmt::Write;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -259,7 +259,10 @@ static COUNTING: AtomicBool = AtomicBool::new(false);
 
 struct Counting;
 
-// SAFETY: every call is forwarded to the system allocator unchanged; the counter only observes.
+/// The allocator the `adama` binary runs documents on, so that the figures are those users get.
+static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+// SAFETY: every call is forwarded to the inner allocator unchanged; the counter only observes.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -267,14 +270,14 @@ unsafe impl GlobalAlloc for Counting {
             ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
         }
         // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
+        unsafe { INNER.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if COUNTING.load(Ordering::Relaxed) {
             ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
         }
         // SAFETY: forwarded with the caller's pointer and layout.
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { INNER.dealloc(ptr, layout) }
     }
 }
 
