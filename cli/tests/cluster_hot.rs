@@ -259,13 +259,33 @@ fn a_hot_document_is_served_from_a_local_copy_on_a_node_outside_its_partition() 
                 tokio::time::sleep(rest).await;
             }
         }
+        // A viewer is owed the document's state, not every state on the way: a copy that
+        // takes a fresh dump (a follower that fell behind, new code) shows the changes it
+        // covers as one delta. So each viewer's counts rise and end at the last send's; each
+        // one the first viewer sees is timed against the acknowledgement of the send that made
+        // it.
+        let last = start + SENDS as i64;
         let mut lags = Vec::with_capacity(SENDS);
-        for (index, acked) in acknowledged.iter().enumerate() {
-            let expected = start + index as i64 + 1;
-            let (count, seen) = hot.next_count().await;
-            assert_eq!(count, expected, "the copy's viewer sees every change in order");
-            assert_eq!(third.next_count().await.0, expected);
-            lags.push(seen.saturating_duration_since(*acked));
+        for (which, viewer) in [&mut hot, &mut third].into_iter().enumerate() {
+            let mut previous = start;
+            let mut skipped = 0;
+            while previous < last {
+                let (count, seen) = viewer.next_count().await;
+                assert!(
+                    count > previous && count <= last,
+                    "the copy's viewer sees the changes in order: {count} after {previous}"
+                );
+                skipped += count - previous - 1;
+                if which == 0 {
+                    let acked = acknowledged[(count - start - 1) as usize];
+                    lags.push(seen.saturating_duration_since(acked));
+                }
+                previous = count;
+            }
+            assert!(
+                skipped * 10 <= SENDS as i64,
+                "most changes reach the copy's viewer one by one: {skipped} of {SENDS} were not seen alone"
+            );
         }
         lags.sort();
         eprintln!(
