@@ -74,7 +74,6 @@ struct PartitionLog {
 #[derive(Debug)]
 struct Segment {
     file: Arc<File>,
-    path: PathBuf,
     /// The bytes of the live entries it holds.
     live_bytes: u64,
     live: usize,
@@ -111,12 +110,8 @@ impl Index {
         let Some(log) = self.partitions.get_mut(&partition) else {
             return;
         };
-        let gone: Vec<u64> = log.entries.range(from..=to).map(|(at, _)| *at).collect();
-        let gone: Vec<Location> = gone
-            .into_iter()
-            .filter_map(|at| log.entries.remove(&at))
-            .collect();
-        for location in gone {
+        let gone = take_range(&mut log.entries, from, to);
+        for location in gone.into_values() {
             self.forget(location);
         }
     }
@@ -125,18 +120,10 @@ impl Index {
     fn keep_ranges(&mut self, ranges: &HashMap<u32, (u64, u64)>) {
         let mut gone = Vec::new();
         for (partition, log) in &mut self.partitions {
-            match ranges.get(partition) {
-                Some((first, last)) => {
-                    let dead: Vec<u64> = log
-                        .entries
-                        .keys()
-                        .copied()
-                        .filter(|at| at < first || at > last)
-                        .collect();
-                    gone.extend(dead.into_iter().filter_map(|at| log.entries.remove(&at)));
-                }
-                None => gone.extend(std::mem::take(&mut log.entries).into_values()),
-            }
+            // A partition the checkpoint does not name has no live entries: an empty range.
+            let (first, last) = ranges.get(partition).copied().unwrap_or((1, 0));
+            let live = take_range(&mut log.entries, first, last);
+            gone.extend(std::mem::replace(&mut log.entries, live).into_values());
         }
         for location in gone {
             self.forget(location);
@@ -157,6 +144,22 @@ impl Index {
         ranges.sort_unstable();
         ranges
     }
+}
+
+/// Takes the entries with an index in `from..=to` out of `entries`.
+fn take_range(
+    entries: &mut BTreeMap<u64, Location>,
+    from: u64,
+    to: u64,
+) -> BTreeMap<u64, Location> {
+    if from > to {
+        return BTreeMap::new();
+    }
+    let mut taken = entries.split_off(&from);
+    if let Some(after) = to.checked_add(1) {
+        entries.append(&mut taken.split_off(&after));
+    }
+    taken
 }
 
 /// The segment being written.
@@ -428,7 +431,6 @@ impl Wal {
                 *id,
                 Segment {
                     file: Arc::clone(&file),
-                    path: path.clone(),
                     live_bytes: 0,
                     live: 0,
                     size: 0,
@@ -478,7 +480,6 @@ impl Wal {
             id,
             Segment {
                 file: Arc::clone(&file),
-                path,
                 live_bytes: 0,
                 live: 0,
                 size: length,
@@ -577,18 +578,18 @@ impl Wal {
         };
         *writer = next;
         self.copy_sparse(writer)?;
-        let dead: Vec<(u64, PathBuf)> = lock(&self.index)
+        let dead: Vec<u64> = lock(&self.index)
             .segments
             .iter()
             .filter(|(id, segment)| **id != writer.id && segment.live == 0)
-            .map(|(id, segment)| (*id, segment.path.clone()))
+            .map(|(id, _)| *id)
             .collect();
         if dead.is_empty() {
             return Ok(());
         }
-        for (id, path) in &dead {
-            lock(&self.index).segments.remove(id);
-            std::fs::remove_file(path)?;
+        for id in dead {
+            lock(&self.index).segments.remove(&id);
+            std::fs::remove_file(segment_path(&self.dir, id))?;
         }
         sync_dir(&self.dir)
     }
@@ -701,8 +702,8 @@ impl Wal {
     pub fn segments(&self) -> Vec<PathBuf> {
         lock(&self.index)
             .segments
-            .values()
-            .map(|segment| segment.path.clone())
+            .keys()
+            .map(|id| segment_path(&self.dir, *id))
             .collect()
     }
 
