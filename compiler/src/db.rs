@@ -1,13 +1,14 @@
 //! The salsa database: the one input (a source file's text) and the storage of every query.
 //!
 //! Each query in [`crate::queries`] is memoised here and re-runs only when something it read
-//! changed. The database also keeps the last syntax tree of each file outside salsa, so that a new
-//! text re-parses incrementally; that cache only makes parsing faster, never different.
+//! changed. The database also keeps the last syntax trees of each file outside salsa, so that a
+//! new text re-parses only the chunk it changed ([`crate::chunks`]); for text without syntax
+//! errors that cache only makes parsing faster, never different.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tree_sitter::Tree;
+use crate::chunks::Chunk;
 
 /// A source file: its path (as the user named it) and its text.
 #[salsa::input(debug)]
@@ -18,15 +19,15 @@ pub struct SourceFile {
     pub text: String,
 }
 
-/// The last text and tree parsed for each path.
+/// The last text and trees parsed for each path.
 #[derive(Debug, Default)]
 pub struct ParseCache {
-    trees: Mutex<HashMap<String, (String, Tree)>>,
+    trees: Mutex<HashMap<String, (String, Vec<Chunk>)>>,
 }
 
 impl ParseCache {
-    /// Parses `text`, re-using the previous tree of `path` when there is one.
-    pub fn parse(&self, path: &str, text: &str) -> Tree {
+    /// Parses `text`, re-using the previous trees of `path` when there are some.
+    pub fn parse(&self, path: &str, text: &str) -> Vec<Chunk> {
         // The previous version is taken out rather than copied: its text buffer is refilled with
         // the new text, so a keystroke neither copies nor allocates a whole file for it.
         let previous = self
@@ -34,19 +35,19 @@ impl ParseCache {
             .lock()
             .ok()
             .and_then(|mut trees| trees.remove(path));
-        let (tree, mut kept_text) = match previous {
-            Some((old_text, mut old_tree)) => {
-                crate::incremental::edit_tree(&mut old_tree, &old_text, text);
-                (crate::parse::parse(text, Some(&old_tree)), old_text)
-            }
-            None => (crate::parse::parse(text, None), String::new()),
+        let (chunks, mut kept_text) = match previous {
+            Some((old_text, old_chunks)) => (
+                crate::chunks::reparse(&old_text, old_chunks, text),
+                old_text,
+            ),
+            None => (crate::chunks::parse(text), String::new()),
         };
         kept_text.clear();
         kept_text.push_str(text);
         if let Ok(mut trees) = self.trees.lock() {
-            trees.insert(path.to_owned(), (kept_text, tree.clone()));
+            trees.insert(path.to_owned(), (kept_text, chunks.clone()));
         }
-        tree
+        chunks
     }
 }
 

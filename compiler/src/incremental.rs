@@ -4,7 +4,7 @@
 //! kept. That is exact for the typing of one character and correct (if less economical) for any
 //! other change.
 
-use tree_sitter::{InputEdit, Point, Tree};
+use tree_sitter::{InputEdit, Point};
 
 /// The one range of text that differs between two versions: `start..old_end` of the old text
 /// became `start..new_end` of the new one, and the bytes before and after are the same in both.
@@ -89,21 +89,26 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
 }
 
 /// Applies to `tree` (parsed from `old`) the edit that turns `old` into `new`.
-pub fn edit_tree(tree: &mut Tree, old: &str, new: &str) {
-    let Some(change) = text_change(old, new) else {
-        return;
-    };
-    tree.edit(&InputEdit {
+#[cfg(test)]
+pub fn edit_tree(tree: &mut tree_sitter::Tree, old: &str, new: &str) {
+    if let Some(change) = text_change(old, new) {
+        tree.edit(&input_edit(old, new, change));
+    }
+}
+
+/// The edit `change` (from `old` to `new`) as tree-sitter describes it.
+pub(crate) fn input_edit(old: &str, new: &str, change: TextChange) -> InputEdit {
+    InputEdit {
         start_byte: change.start,
         old_end_byte: change.old_end,
         new_end_byte: change.new_end,
         start_position: point_at(old, change.start),
         old_end_position: point_at(old, change.old_end),
         new_end_position: point_at(new, change.new_end),
-    });
+    }
 }
 
-fn point_at(text: &str, offset: usize) -> Point {
+pub(crate) fn point_at(text: &str, offset: usize) -> Point {
     let before = &text.as_bytes()[..offset];
     let row = before.iter().filter(|byte| **byte == b'\n').count();
     let column = offset

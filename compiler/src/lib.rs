@@ -9,6 +9,7 @@
 
 pub mod check;
 mod check_cache;
+pub mod chunks;
 pub mod db;
 pub mod diagnostic;
 pub mod format;

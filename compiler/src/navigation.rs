@@ -90,7 +90,7 @@ pub fn doc_comment(db: &dyn Db, file: SourceFile, item: FileItem<'_>) -> Option<
         .position(|candidate| *candidate == item)?;
     let start = lowered.items.get(index)?.offset;
     let parsed = parsed(db, file);
-    let root = parsed.tree.root_node();
+    let root = parsed.root_at(start)?;
     let item_node = root.descendant_for_byte_range(start, start)?;
     let mut top = item_node;
     while let Some(parent) = top.parent() {

@@ -10,11 +10,50 @@ use std::sync::OnceLock;
 use rustc_hash::FxHashMap;
 use tree_sitter::{Language, Node, Parser, Tree};
 
-/// A parsed file: its text and its concrete syntax tree.
+use crate::chunks::Chunk;
+
+/// A parsed file: its text and its concrete syntax trees, one per chunk of consecutive
+/// top-level items (see [`crate::chunks`]); a small file is one chunk.
 #[derive(Debug, Clone)]
 pub struct ParsedFile {
     pub text: String,
-    pub tree: Tree,
+    /// In source order; together they cover the whole text.
+    pub chunks: Vec<Chunk>,
+}
+
+impl ParsedFile {
+    /// The root node of each chunk, in source order.
+    pub fn roots(&self) -> impl Iterator<Item = Node<'_>> {
+        self.chunks.iter().map(Chunk::root)
+    }
+
+    /// The top-level nodes of the file (items, comments, errors), in source order.
+    pub fn top_level(&self) -> impl Iterator<Item = Node<'_>> {
+        self.roots().flat_map(|root| {
+            let mut cursor = root.walk();
+            root.children(&mut cursor).collect::<Vec<_>>()
+        })
+    }
+
+    /// The root node of the chunk that holds byte `offset` (the last chunk for the end of the
+    /// text).
+    pub fn root_at(&self, offset: usize) -> Option<Node<'_>> {
+        self.chunks
+            .iter()
+            .rfind(|chunk| chunk.range.start <= offset)
+            .or_else(|| self.chunks.first())
+            .map(Chunk::root)
+    }
+
+    /// The smallest node that spans `start..end`, within the chunk that holds `start`.
+    pub fn descendant_for_byte_range(&self, start: usize, end: usize) -> Option<Node<'_>> {
+        self.root_at(start)?.descendant_for_byte_range(start, end)
+    }
+
+    /// Whether any chunk holds a syntax error.
+    pub fn has_error(&self) -> bool {
+        self.roots().any(|root| root.has_error())
+    }
 }
 
 /// The Adama language for tree-sitter.

@@ -51,15 +51,20 @@ pub struct FormulaRef<'db> {
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn parsed(db: &dyn Db, file: SourceFile) -> ParsedFile {
     let text = file.text(db).clone();
-    let tree = db.parse_cache().parse(file.path(db), &text);
-    ParsedFile { text, tree }
+    let chunks = db.parse_cache().parse(file.path(db), &text);
+    ParsedFile { text, chunks }
 }
 
 /// The HIR of every item of a file, with source maps.
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn lowered(db: &dyn Db, file: SourceFile) -> LoweredFile {
     let parsed = parsed(db, file);
-    lower_file_with(&parsed.text, &parsed.tree, db.lower_cache(), file.path(db))
+    lower_file_with(
+        &parsed.text,
+        &parsed.roots().collect::<Vec<_>>(),
+        db.lower_cache(),
+        file.path(db),
+    )
 }
 
 /// One item of a file, as salsa tracks it. Its identity is its file and key; its HIR and its

@@ -51,7 +51,7 @@ pub struct LoweredFile {
 
 /// Lowers every top-level item of a parsed file, and runs the syntax checks on each.
 pub fn lower_file(text: &str, tree: &Tree) -> LoweredFile {
-    lower_file_with(text, tree, &LowerCache::default(), "")
+    lower_file_with(text, &[tree.root_node()], &LowerCache::default(), "")
 }
 
 /// Like [`lower_file`], re-using from `cache` every item whose text did not change since the
@@ -61,21 +61,29 @@ pub fn lower_file(text: &str, tree: &Tree) -> LoweredFile {
 /// or after it, because the parser reads every item from the same state; so its text alone
 /// decides its HIR, its relative spans and its syntax diagnostics. Items with syntax errors are
 /// never cached.
-pub fn lower_file_with(text: &str, tree: &Tree, cache: &LowerCache, path: &str) -> LoweredFile {
+pub fn lower_file_with(
+    text: &str,
+    roots: &[Node<'_>],
+    cache: &LowerCache,
+    path: &str,
+) -> LoweredFile {
     let mut file = LoweredFile {
         items: Vec::new(),
         diagnostics: Vec::new(),
     };
     let mut syntax = Vec::new();
     let mut reuse = reuse::Reuse::new(cache.take(path), text);
-    let root = tree.root_node();
-    if root.is_error() {
-        // The parser could not place even the outline of the file: nothing is an item.
-        file.diagnostics = crate::syntax::finish(crate::syntax::check_node(text, root));
-        return file;
+    let mut nodes: Vec<Node<'_>> = Vec::new();
+    for root in roots {
+        if root.is_error() {
+            // The parser could not place even the outline of this part of the file: nothing in
+            // it is an item.
+            syntax.extend(crate::syntax::check_node(text, *root));
+        } else {
+            let mut cursor = root.walk();
+            nodes.extend(root.children(&mut cursor));
+        }
     }
-    let mut cursor = root.walk();
-    let nodes: Vec<Node<'_>> = root.children(&mut cursor).collect();
     // First the previous version's lowering of each unchanged item (asked for in source order),
     // then the others lowered all together, so that a host's thread pool can share them out.
     let reused: Vec<Option<Arc<CachedItem>>> = nodes

@@ -108,7 +108,7 @@ mod tests {
     use crate::parse::parse;
 
     fn lowered_with(cache: &LowerCache, text: &str) -> LoweredFile {
-        lower_file_with(text, &parse(text, None), cache, "file.a")
+        lower_file_with(text, &[parse(text, None).root_node()], cache, "file.a")
     }
 
     #[test]

@@ -19,9 +19,15 @@ const FOLDING_KINDS: &[&str] = &[
 
 /// The folding ranges of a file.
 pub fn folding_ranges(db: &dyn Db, file: SourceFile) -> Vec<FoldingRange> {
-    let tree = &parsed(db, file).tree;
     let mut ranges = Vec::new();
-    adama_compiler::parse::walk_tree(tree.root_node(), |node| {
+    for root in parsed(db, file).roots() {
+        fold(root, &mut ranges);
+    }
+    ranges
+}
+
+fn fold(root: tree_sitter::Node<'_>, ranges: &mut Vec<FoldingRange>) {
+    adama_compiler::parse::walk_tree(root, |node| {
         let start = node.start_position().row;
         let end = node.end_position().row;
         if end > start && FOLDING_KINDS.contains(&node.kind()) {
@@ -36,5 +42,4 @@ pub fn folding_ranges(db: &dyn Db, file: SourceFile) -> Vec<FoldingRange> {
         }
         true
     });
-    ranges
 }

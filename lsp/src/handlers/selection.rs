@@ -15,15 +15,20 @@ pub fn selection_range(
     rope: &Rope,
     offset: usize,
 ) -> SelectionRange {
-    let tree = &parsed(db, file).tree;
+    let parsed = parsed(db, file);
     let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut node = tree.root_node().descendant_for_byte_range(offset, offset);
+    let mut node = parsed.descendant_for_byte_range(offset, offset);
     while let Some(current) = node {
         let span = current.byte_range();
         if spans.last() != Some(&span) {
             spans.push(span);
         }
         node = current.parent();
+    }
+    // A large file is parsed in chunks: the outermost selection is still the whole file.
+    let whole = 0..parsed.text.len();
+    if parsed.chunks.len() > 1 && spans.last().is_some_and(|span| *span != whole) {
+        spans.push(whole);
     }
     // Build from the outermost inwards, so each range points at its parent.
     let mut selection: Option<SelectionRange> = None;

@@ -157,9 +157,7 @@ fn tokens_in(
     let mut previous = cache.take(path);
     let mut kept = NodeTokens::with_capacity_and_hasher(previous.len(), Default::default());
     let mut encoder = Encoder::default();
-    let root = parsed.tree.root_node();
-    let mut cursor = root.walk();
-    for node in root.children(&mut cursor) {
+    for node in parsed.top_level() {
         let first_line = u32::try_from(node.start_position().row).unwrap_or(u32::MAX);
         let last_line = u32::try_from(node.end_position().row).unwrap_or(u32::MAX);
         let node_text = text.get(node.byte_range()).unwrap_or("");

@@ -10,10 +10,7 @@ use tower_lsp_server::ls_types::{
 /// The signatures of the user function or procedure whose argument list holds `offset`.
 pub fn signature_help(db: &dyn Db, file: SourceFile, offset: usize) -> Option<SignatureHelp> {
     let parsed = parsed(db, file);
-    let mut node = parsed
-        .tree
-        .root_node()
-        .descendant_for_byte_range(offset, offset)?;
+    let mut node = parsed.descendant_for_byte_range(offset, offset)?;
     let call = loop {
         if node.kind() == "call_expression" {
             let arguments = node.child_by_field_name("arguments")?;
