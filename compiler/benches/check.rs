@@ -83,7 +83,7 @@ fn check_pool() -> rayon::ThreadPool {
 /// A cold check as `adama check` makes it: a fresh database, the diagnostics from the pool.
 fn cold(pool: &rayon::ThreadPool, text: String) -> (usize, Database) {
     pool.install(|| {
-        let db = Database::default();
+        let db = Database::for_one_check();
         let file = SourceFile::new(&db, "bench.a".to_owned(), text);
         let count = parallel::diagnostics(&db, file).len();
         (count, db)

@@ -58,12 +58,32 @@ struct FileEntries {
 }
 
 /// The cache of every file, by path.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CheckCache {
     files: Mutex<HashMap<String, FileEntries>>,
+    /// Whether results are kept at all: a database that checks its files once has no use for
+    /// them, and keeping them costs every check a lock and a copy of what it asked.
+    remembers: bool,
+}
+
+impl Default for CheckCache {
+    fn default() -> CheckCache {
+        CheckCache {
+            files: Mutex::default(),
+            remembers: true,
+        }
+    }
 }
 
 impl CheckCache {
+    /// A cache that keeps nothing, for a database whose files are checked once.
+    pub fn off() -> CheckCache {
+        CheckCache {
+            files: Mutex::default(),
+            remembers: false,
+        }
+    }
+
     /// The declaration table of `decls` (the declarations of the items of `path`, in order): a
     /// table handed out before for the same declarations or for an equal table, else the one
     /// `build` makes, remembered from now on.
@@ -73,6 +93,9 @@ impl CheckCache {
         decls: &[Arc<Item>],
         build: impl FnOnce() -> Signatures,
     ) -> Arc<Signatures> {
+        if !self.remembers {
+            return Arc::new(build());
+        }
         let known = self.files.lock().ok().and_then(|files| {
             let file = files.get(path)?;
             // `Arc`'s equality looks at the pointer before the value: an item that was not
@@ -131,6 +154,9 @@ impl CheckCache {
         formulas: &dyn FormulaTypes,
         check: impl FnOnce(&dyn FormulaTypes) -> CheckedItem,
     ) -> Arc<CheckedItem> {
+        if !self.remembers {
+            return Arc::new(check(formulas));
+        }
         if let Some(checked) = self.earlier(path, key, hir, signatures, formulas) {
             return checked;
         }

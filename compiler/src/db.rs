@@ -76,6 +76,15 @@ impl std::fmt::Debug for Database {
 }
 
 impl Database {
+    /// A database for files that are checked once and not edited (`adama check`, a program
+    /// compiled to run): it keeps no earlier results for re-checks after edits.
+    pub fn for_one_check() -> Database {
+        Database {
+            check_cache: Arc::new(crate::check_cache::CheckCache::off()),
+            ..Database::default()
+        }
+    }
+
     /// A database that records the name of every query it executes, for tests of incrementality.
     pub fn with_execution_log() -> (Database, Arc<Mutex<Vec<String>>>) {
         let log: Arc<Mutex<Vec<String>>> = Arc::default();

@@ -7,7 +7,7 @@ use adama_compiler::{Database, Diagnostic, Severity, SourceFile, queries};
 
 /// Checks and compiles a source text; the diagnostics when it has errors.
 pub fn compile(name: &str, text: &str) -> Result<Arc<Program>, Vec<Diagnostic>> {
-    let db = Database::default();
+    let db = Database::for_one_check();
     let file = SourceFile::new(&db, name.to_owned(), text.to_owned());
     let diagnostics = queries::diagnostics(&db, file).clone();
     if diagnostics

@@ -141,7 +141,7 @@ fn check_text(name: &str, text: &str) -> Vec<Diagnostic> {
         .build()
         .unwrap_or_else(|error| panic!("cannot start the compiler threads: {error}"));
     let diagnostics = pool.install(|| {
-        let db = Database::default();
+        let db = Database::for_one_check();
         let file = SourceFile::new(&db, name.to_owned(), text.to_owned());
         let diagnostics = parallel::diagnostics(&db, file).to_vec();
         // Freeing every tree, item and memo one by one costs about a sixth of a cold check,

@@ -46,7 +46,7 @@ pub fn load(path: &Path) -> Result<Arc<Program>, Outcome> {
         let name = name.clone();
         let text = text.clone();
         on_big_stack(move || {
-            let db = Database::default();
+            let db = Database::for_one_check();
             let file = SourceFile::new(&db, name, text);
             let diagnostics = queries::diagnostics(&db, file).clone();
             let has_errors = diagnostics.iter().any(|d| d.severity == Severity::Error);

@@ -11,6 +11,7 @@ impl Lowerer<'_> {
         if node.is_missing() || node.is_error() {
             return None;
         }
+        self.read(node);
         Some(match node.kind() {
             "where_clause" => Clause::Where(self.expr_field(node, "predicate")),
             "where_as_clause" => Clause::WhereAs {

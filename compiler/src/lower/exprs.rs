@@ -297,7 +297,16 @@ fn iterate(lowerer: &mut Lowerer<'_>, node: Node<'_>, id: NodeId) -> ExprId {
 
 fn query(lowerer: &mut Lowerer<'_>, node: Node<'_>, id: NodeId) -> ExprId {
     let source = lowerer.expr_field(node, "source");
-    let clause = field(node, "clause").and_then(|clause| lowerer.lower_clause(clause));
+    let first = field(node, "clause");
+    let clause = first.and_then(|clause| lowerer.lower_clause(clause));
+    // A query statement's source may be a query whose clause the `clause` field finds first:
+    // the clause written last is then a child that lowering does not read.
+    let mut cursor = node.walk();
+    for child in node.named_children(&mut cursor) {
+        if child.kind().ends_with("_clause") && first.is_none_or(|first| first.id() != child.id()) {
+            lowerer.read_whole(child);
+        }
+    }
     let expr = clause.map_or(Expr::Missing, |clause| Expr::Query { source, clause });
     lowerer.store(id, expr)
 }

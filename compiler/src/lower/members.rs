@@ -140,7 +140,10 @@ impl Lowerer<'_> {
             .into_iter()
             .filter(|label| !label.is_missing() && !label.is_error())
             .map(|label| EnumLabel {
-                name: self.ident_field(label, "name"),
+                name: {
+                    self.read(label);
+                    self.ident_field(label, "name")
+                },
                 value: field(label, "value").and_then(|value| literals::integer(self.text(value))),
                 default: has_field(label, "default"),
             })

@@ -29,12 +29,13 @@ mod tests;
 
 use std::collections::HashMap;
 use std::num::NonZeroU16;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tree_sitter::{Node, Tree};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::hir::{Body, Ident, Item, LoweredItem, NodeId, SourceMap};
+use crate::parse::KindTable;
 
 /// How many levels of nested expressions, statements and types lowering follows; deeper nodes
 /// lower to `Expr::Missing` (or `Stmt::Empty`, `TypeRef::Missing`) with one diagnostic per item.
@@ -151,6 +152,12 @@ fn is_item(node: Node<'_>) -> bool {
 fn lower_top_level(text: &str, node: Node<'_>) -> CachedItem {
     let offset = node.start_byte();
     let mut lowerer = Lowerer::new(text);
+    // An item the parser recovered nothing in is checked node by node as lowering reads it;
+    // one with ERROR or MISSING nodes (which lowering skips) is walked whole.
+    let walk = node.has_error();
+    if !walk {
+        lowerer.syntax = Some(Vec::new());
+    }
     // Most visible nodes of an item get an id, and many of them are expressions: reserving room
     // for them at once spares growing (and copying) the source map and the arena node by node.
     let nodes = node.descendant_count();
@@ -160,7 +167,21 @@ fn lower_top_level(text: &str, node: Node<'_>) -> CachedItem {
         item.body.exprs.shrink_to_fit();
         item
     });
-    let mut diagnostics = crate::syntax::check_node(text, node);
+    let mut diagnostics = match lowerer.syntax.take() {
+        Some(mut checked) if !walk => {
+            // A node read twice is checked twice.
+            checked.sort_by_key(|diagnostic| {
+                (
+                    diagnostic.range.start,
+                    diagnostic.range.end,
+                    diagnostic.code,
+                )
+            });
+            checked.dedup_by(|a, b| a.range == b.range && a.code == b.code);
+            checked
+        }
+        _ => crate::syntax::check_node(text, node),
+    };
     diagnostics.extend(lowerer.too_deep.take());
     let mut source_map = lowerer.source_map;
     source_map.spans.shrink_to_fit();
@@ -226,6 +247,8 @@ pub(crate) struct Lowerer<'text> {
     depth: usize,
     /// The nesting diagnostic of this item, once the depth limit was hit.
     too_deep: Option<Diagnostic>,
+    /// The syntax checks of the nodes read so far, when lowering runs them.
+    syntax: Option<Vec<Diagnostic>>,
 }
 
 impl<'text> Lowerer<'text> {
@@ -236,6 +259,7 @@ impl<'text> Lowerer<'text> {
             body: Body::default(),
             depth: 0,
             too_deep: None,
+            syntax: None,
         }
     }
 
@@ -252,7 +276,38 @@ impl<'text> Lowerer<'text> {
 
     /// Allocates an id for a node.
     fn alloc(&mut self, node: Node<'_>) -> NodeId {
+        self.read(node);
         self.source_map.alloc(node.byte_range())
+    }
+
+    /// Runs the syntax checks of a node and all its descendants, when lowering runs them: for a
+    /// part of the item that lowering does not read.
+    fn read_whole(&mut self, node: Node<'_>) {
+        if let Some(diagnostics) = &mut self.syntax {
+            diagnostics.extend(crate::syntax::check_node(self.text, node));
+        }
+    }
+
+    /// Runs the syntax checks of a node lowering reads, when lowering runs them: those of the
+    /// node itself, and those of the parts of it that lowering leaves unread (annotations, the
+    /// numbers of a time or a schedule).
+    fn read(&mut self, node: Node<'_>) {
+        let Some(diagnostics) = &mut self.syntax else {
+            return;
+        };
+        crate::syntax::check_recovered_node(self.text, node, diagnostics);
+        static READING: OnceLock<KindTable<Reading>> = OnceLock::new();
+        match READING.get_or_init(|| KindTable::new(reading)).get(node) {
+            Reading::Node => {}
+            Reading::Whole => diagnostics.extend(crate::syntax::check_node(self.text, node)),
+            Reading::Fields(names) => {
+                for name in names {
+                    if let Some(part) = field(node, name) {
+                        diagnostics.extend(crate::syntax::check_node(self.text, part));
+                    }
+                }
+            }
+        }
     }
 
     /// Allocates an id for a child that is absent: an empty range at the end of its parent.
@@ -317,6 +372,39 @@ impl<'text> Lowerer<'text> {
     /// Leaves a level entered with [`Lowerer::enter`].
     fn leave(&mut self) {
         self.depth = self.depth.saturating_sub(1);
+    }
+}
+
+/// How much of a node of each kind lowering leaves to [`Lowerer::read`] to check.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    /// Lowering reads every part that a check looks at.
+    Node,
+    /// Lowering reads the node's text, not its parts: the whole node is walked.
+    Whole,
+    /// Lowering skips these fields of the node (an annotation, written after a type, a name or
+    /// a return type; the period of a cached formula).
+    Fields(&'static [&'static str]),
+}
+
+fn reading(kind: &str) -> Reading {
+    match kind {
+        "cron_schedule" | "date_literal" | "datetime_literal" | "enum_label" | "limit_clause"
+        | "offset_clause" | "time_literal" | "timespan_literal" | "uri" => Reading::Whole,
+        "cached_formula_declaration" => Reading::Fields(&["period"]),
+        "dispatch_declaration"
+        | "field_declaration"
+        | "function_declaration"
+        | "generic_type"
+        | "local_declaration"
+        | "message_declaration"
+        | "message_field"
+        | "method_declaration"
+        | "parameter"
+        | "procedure_declaration"
+        | "record_declaration"
+        | "view_declaration" => Reading::Fields(&["annotation", "return_annotation"]),
+        _ => Reading::Node,
     }
 }
 

@@ -65,6 +65,7 @@ impl Lowerer<'_> {
 
     /// A `parameter` or `rpc_parameter`.
     pub(super) fn param(&mut self, node: Node<'_>) -> Param {
+        self.read(node);
         let mutability = match field(node, "mutability").map(|word| self.text(word)) {
             Some("readonly") => Some(Mutability::Readonly),
             Some("mutable") => Some(Mutability::Mutable),

@@ -163,10 +163,13 @@ fn block(lowerer: &mut Lowerer<'_>, node: Node<'_>, id: NodeId) -> StmtId {
 
 fn if_statement(lowerer: &mut Lowerer<'_>, node: Node<'_>, id: NodeId) -> StmtId {
     let (condition, binding) = match field(node, "condition") {
-        Some(condition) => (
-            lowerer.expr_field(condition, "value"),
-            lowerer.opt_ident_field(condition, "binding"),
-        ),
+        Some(condition) => {
+            lowerer.read(condition);
+            (
+                lowerer.expr_field(condition, "value"),
+                lowerer.opt_ident_field(condition, "binding"),
+            )
+        }
         None => (lowerer.expr_field(node, "condition"), None),
     };
     let then = lowerer.stmt_field(node, "consequence");

@@ -669,6 +669,66 @@ fn every_truncated_program_lowers_without_panicking() {
     }
 }
 
+/// The syntax diagnostics of `text` without the nesting limit's, which only lowering reports.
+fn syntax_only(diagnostics: &[crate::diagnostic::Diagnostic]) -> Vec<String> {
+    diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.code != Code::NestingTooDeep)
+        .map(|diagnostic| {
+            format!(
+                "{:?} {:?} {}",
+                diagnostic.range, diagnostic.code, diagnostic.message
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn lowering_runs_every_syntax_check() {
+    // Lowering checks the nodes of an error-free item as it reads them, instead of walking the
+    // item again: it must read every node a check looks at, in every program, whole or cut,
+    // and so find exactly what the walk finds.
+    let (mut looked_at, mut compared) = (0, 0);
+    for (path, text) in programs() {
+        let step = (text.len() / 8).max(1);
+        for cut in (0..=text.len()).step_by(step).chain([text.len()]) {
+            if !text.is_char_boundary(cut) {
+                continue;
+            }
+            let text = &text[..cut];
+            let tree = parse(text, None);
+            crate::syntax::CHECKED_NODES.with(|nodes| nodes.borrow_mut().clear());
+            let lowered = syntax_only(&lower_file(text, &tree).diagnostics);
+            let checked = crate::syntax::CHECKED_NODES.with(|nodes| nodes.take());
+            let root = tree.root_node();
+            let mut cursor = root.walk();
+            // A file whose outline the parser could not place has no items to lower.
+            let items = root
+                .children(&mut cursor)
+                .filter(|item| !root.is_error() && !item.has_error());
+            for item in items {
+                crate::parse::walk_tree(item, |node| {
+                    if crate::syntax::is_checked(node) {
+                        looked_at += 1;
+                        assert!(
+                            checked.contains(&node.id()),
+                            "{path} cut at {cut}: lowering did not check the {} at {:?}",
+                            node.kind(),
+                            node.byte_range()
+                        );
+                    }
+                    true
+                });
+            }
+            let walked = syntax_only(&crate::syntax::check(text, &tree));
+            compared += walked.len();
+            assert_eq!(lowered, walked, "{path} cut at {cut}");
+        }
+    }
+    assert!(looked_at > 20_000, "only {looked_at} checked nodes seen");
+    assert!(compared > 1000, "only {compared} diagnostics compared");
+}
+
 /// The top-level children that are items: everything but `;` and comments.
 fn top_level_items(tree: &tree_sitter::Tree) -> usize {
     let root = tree.root_node();

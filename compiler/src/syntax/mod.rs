@@ -37,6 +37,19 @@ pub fn check_node(text: &str, root: Node<'_>) -> Vec<Diagnostic> {
     diagnostics
 }
 
+#[cfg(test)]
+thread_local! {
+    /// The nodes [`check_recovered_node`] has seen on this thread, by tree-sitter id.
+    pub(crate) static CHECKED_NODES: std::cell::RefCell<std::collections::HashSet<usize>> =
+        std::cell::RefCell::default();
+}
+
+/// Whether some check looks at nodes of `node`'s kind.
+#[cfg(test)]
+pub(crate) fn is_checked(node: Node<'_>) -> bool {
+    kind_check(node.kind()).is_some() || reserved::declares_a_name(node.kind())
+}
+
 /// A check of the nodes of one kind.
 type KindCheck = fn(&str, Node<'_>, &mut Vec<Diagnostic>);
 
@@ -69,12 +82,23 @@ fn visit(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) -> bool 
         diagnostics.push(recovery::missing_node(text, node));
         return false;
     }
+    check_recovered_node(text, node, diagnostics);
+    true
+}
+
+/// The checks of one node of a tree without ERROR or MISSING nodes, its descendants left out.
+///
+/// Lowering calls it on every node it reads from an error-free item, which spares that item
+/// the walk of [`check_node`]: lowering reads every node a check looks at (the corpus test
+/// `lowering_runs_every_syntax_check` holds it to that).
+pub(crate) fn check_recovered_node(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    #[cfg(test)]
+    CHECKED_NODES.with(|nodes| nodes.borrow_mut().insert(node.id()));
     static CHECKS: OnceLock<KindTable<Option<KindCheck>>> = OnceLock::new();
     if let Some(check) = CHECKS.get_or_init(|| KindTable::new(kind_check)).get(node) {
         check(text, node, diagnostics);
     }
     reserved::check(text, node, diagnostics);
-    true
 }
 
 /// Sorts, drops diagnostics that a previous one already covers, and caps the count.

@@ -122,6 +122,12 @@ fn declared_name_field(kind: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether nodes of `kind` declare a name this check looks at.
+#[cfg(test)]
+pub(crate) fn declares_a_name(kind: &str) -> bool {
+    declared_name_field(kind).is_some()
+}
+
 /// Checks a declaring node's name.
 pub fn check(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
     static FIELDS: OnceLock<KindTable<Option<&'static str>>> = OnceLock::new();
