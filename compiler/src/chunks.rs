@@ -25,7 +25,7 @@ use crate::parse::{new_parser, parse_with};
 
 /// The size a chunk grows to before a cut is looked for. Small enough that re-parsing one after
 /// an edit costs a small part of the file, large enough that a thread parses many items in one go.
-const CHUNK_BYTES: usize = 8 * 1024;
+const CHUNK_BYTES: usize = 4 * 1024;
 
 /// Part of a file's text and its syntax tree.
 #[derive(Debug, Clone)]
