@@ -20,7 +20,7 @@ use std::ops::Range;
 
 use tree_sitter::{InputEdit, Node, Point, Tree};
 
-use crate::incremental::{input_edit, text_change};
+use crate::incremental::{input_edit, point_at, text_change};
 use crate::parse::{new_parser, parse_with};
 
 /// The size a chunk grows to before a cut is looked for. Small enough that re-parsing one after
@@ -57,7 +57,7 @@ pub fn parse_in_chunks_of(text: &str, chunk_bytes: usize) -> Vec<Chunk> {
         text,
         0..text.len(),
         Point::new(0, 0),
-        end_point(text),
+        point_at(text, text.len()),
         chunk_bytes.max(1),
     )
 }
@@ -84,20 +84,19 @@ pub fn reparse(old_text: &str, mut chunks: Vec<Chunk>, text: &str) -> Vec<Chunk>
     } else {
         first
     };
+    // The touched chunks start where the first of them starts (before the change) and end
+    // where the last of them ends (at or after it).
+    let (start, start_point) = (chunks[first].range.start, chunks[first].start);
+    let (end, end_point) = (
+        shift_byte(chunks[last].range.end, &edit),
+        shift_point(chunks[last].end, &edit),
+    );
     let later: Vec<Chunk> = chunks
         .split_off(last + 1)
         .into_iter()
         .map(|chunk| shifted(chunk, &edit))
         .collect();
     let touched = chunks.split_off(first);
-    let (start, start_point) = (touched[0].range.start, touched[0].start);
-    let (end, end_point) = match touched.last() {
-        Some(chunk) => (
-            shift_byte(chunk.range.end, &edit),
-            shift_point(chunk.end, &edit),
-        ),
-        None => (text.len(), end_point(text)),
-    };
     if let [single] = touched.as_slice() {
         let mut tree = single.tree.clone();
         tree.edit(&edit);
@@ -186,24 +185,25 @@ fn cuts(text: &str, range: Range<usize>, start: Point, chunk_bytes: usize) -> Ve
     if range.len() < 2 * chunk_bytes {
         return cuts;
     }
-    let (mut offset, mut row) = (range.start, start.row);
+    let mut lines = text[range.clone()].split_inclusive('\n');
+    // The region's first line may start past the left margin: it neither ends an item nor is
+    // cut before.
+    let first = lines.next().map_or(0, str::len);
+    let (mut offset, mut row) = (range.start + first, start.row + 1);
     let mut after_an_item = false;
-    let mut first_line = true;
-    for line in text[range.clone()].split_inclusive('\n') {
+    for line in lines {
         let content = line.trim_end();
         if !content.is_empty() {
             let last_cut = cuts.last().map_or(range.start, |(cut, _)| *cut);
-            if !first_line
-                && after_an_item
+            if after_an_item
                 && offset - last_cut >= chunk_bytes
                 && range.end - offset >= chunk_bytes / 2
                 && starts_an_item(content)
             {
                 cuts.push((offset, Point::new(row, 0)));
             }
-            after_an_item = !first_line && ends_an_item(content);
+            after_an_item = ends_an_item(content);
         }
-        first_line = false;
         offset += line.len();
         row += 1;
     }
@@ -229,13 +229,6 @@ fn ends_an_item(line: &str) -> bool {
         && !bytes
             .iter()
             .any(|byte| matches!(byte, b'/' | b'"' | b'\'' | b'`'))
-}
-
-/// The position just past the last byte of `text`.
-fn end_point(text: &str) -> Point {
-    let rows = text.bytes().filter(|byte| *byte == b'\n').count();
-    let column = text.len() - text.rfind('\n').map_or(0, |newline| newline + 1);
-    Point::new(rows, column)
 }
 
 /// A chunk after the edit, which lies wholly before it.

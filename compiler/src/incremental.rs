@@ -88,14 +88,6 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
         .count()
 }
 
-/// Applies to `tree` (parsed from `old`) the edit that turns `old` into `new`.
-#[cfg(test)]
-pub fn edit_tree(tree: &mut tree_sitter::Tree, old: &str, new: &str) {
-    if let Some(change) = text_change(old, new) {
-        tree.edit(&input_edit(old, new, change));
-    }
-}
-
 /// The edit `change` (from `old` to `new`) as tree-sitter describes it.
 pub(crate) fn input_edit(old: &str, new: &str, change: TextChange) -> InputEdit {
     InputEdit {
@@ -121,8 +113,15 @@ pub(crate) fn point_at(text: &str, offset: usize) -> Point {
 
 #[cfg(test)]
 mod tests {
-    use super::{TextChange, edit_tree, text_change};
+    use super::{TextChange, input_edit, text_change};
     use crate::parse::parse;
+
+    /// Applies to `tree` (parsed from `old`) the edit that turns `old` into `new`.
+    fn edit_tree(tree: &mut tree_sitter::Tree, old: &str, new: &str) {
+        if let Some(change) = text_change(old, new) {
+            tree.edit(&input_edit(old, new, change));
+        }
+    }
 
     /// The change found byte by byte, for comparison.
     fn plain_change(old: &str, new: &str) -> Option<TextChange> {

@@ -41,18 +41,12 @@ impl ParsedFile {
         self.chunks
             .iter()
             .rfind(|chunk| chunk.range.start <= offset)
-            .or_else(|| self.chunks.first())
             .map(Chunk::root)
     }
 
     /// The smallest node that spans `start..end`, within the chunk that holds `start`.
     pub fn descendant_for_byte_range(&self, start: usize, end: usize) -> Option<Node<'_>> {
         self.root_at(start)?.descendant_for_byte_range(start, end)
-    }
-
-    /// Whether any chunk holds a syntax error.
-    pub fn has_error(&self) -> bool {
-        self.roots().any(|root| root.has_error())
     }
 }
 

@@ -28,11 +28,10 @@ fn outline_into(root: Node<'_>, outline: &mut Outline) {
     });
 }
 
-/// The outline of the top-level nodes of a parse in chunks (the roots themselves left out).
-fn chunked_outline(chunks: &[Chunk]) -> Outline {
+/// The outline of the top-level nodes under `roots` (the roots themselves left out).
+fn top_level_outline<'tree>(roots: impl Iterator<Item = Node<'tree>>) -> Outline {
     let mut outline = Vec::new();
-    for chunk in chunks {
-        let root = chunk.root();
+    for root in roots {
         let mut cursor = root.walk();
         for node in root.children(&mut cursor) {
             outline_into(node, &mut outline);
@@ -41,15 +40,12 @@ fn chunked_outline(chunks: &[Chunk]) -> Outline {
     outline
 }
 
+fn chunked_outline(chunks: &[Chunk]) -> Outline {
+    top_level_outline(chunks.iter().map(Chunk::root))
+}
+
 fn whole_outline(text: &str) -> Outline {
-    let tree = parse(text, None);
-    let root = tree.root_node();
-    let mut outline = Vec::new();
-    let mut cursor = root.walk();
-    for node in root.children(&mut cursor) {
-        outline_into(node, &mut outline);
-    }
-    outline
+    top_level_outline(std::iter::once(parse(text, None).root_node()))
 }
 
 /// The chunks cover `text` from its first byte to its last, in order, without overlap.
@@ -62,6 +58,12 @@ fn assert_tiles(chunks: &[Chunk], text: &str, context: &str) {
     assert_eq!(next, text.len(), "{context}: chunks stop short of the end");
 }
 
+/// The chunks cover `text` and hold every node a parse of the whole text holds.
+fn assert_same_as_whole(chunks: &[Chunk], text: &str, context: &str) {
+    assert_tiles(chunks, text, context);
+    assert_eq!(chunked_outline(chunks), whole_outline(text), "{context}");
+}
+
 #[test]
 fn the_corpus_in_the_smallest_chunks_parses_as_it_does_whole() {
     let mut chunked = 0;
@@ -70,11 +72,10 @@ fn the_corpus_in_the_smallest_chunks_parses_as_it_does_whole() {
             continue;
         }
         let chunks = chunks::parse_in_chunks_of(&text, 1);
-        assert_tiles(&chunks, &text, &path);
         if chunks.len() > 1 {
             chunked += 1;
         }
-        assert_eq!(chunked_outline(&chunks), whole_outline(&text), "{path}");
+        assert_same_as_whole(&chunks, &text, &path);
     }
     assert!(
         chunked > 200,
@@ -93,8 +94,7 @@ fn the_corpus_in_one_file_parses_in_chunks_as_it_does_whole() {
     for size in [64, 1024, 8192] {
         let chunks = chunks::parse_in_chunks_of(&text, size);
         assert!(chunks.len() > 20, "{size}: {} chunks", chunks.len());
-        assert_tiles(&chunks, &text, "the corpus");
-        assert_eq!(chunked_outline(&chunks), whole_outline(&text), "{size}");
+        assert_same_as_whole(&chunks, &text, &format!("the corpus in chunks of {size}"));
     }
 }
 
@@ -103,8 +103,7 @@ fn a_large_program_is_cut_into_chunks_that_hold_what_the_whole_holds() {
     let text = tree_sitter_adama::generated_program(10_000);
     let chunks = chunks::parse(&text);
     assert!(chunks.len() >= 8, "{} chunks", chunks.len());
-    assert_tiles(&chunks, &text, "generated");
-    assert_eq!(chunked_outline(&chunks), whole_outline(&text));
+    assert_same_as_whole(&chunks, &text, "generated");
 }
 
 #[test]
@@ -129,8 +128,7 @@ fn a_cut_inside_a_comment_or_an_item_gives_way_to_one_chunk() {
     for text in [commented, flat_record] {
         assert!(!parse(&text, None).root_node().has_error());
         let chunks = chunks::parse_in_chunks_of(&text, 64);
-        assert_tiles(&chunks, &text, "cut");
-        assert_eq!(chunked_outline(&chunks), whole_outline(&text));
+        assert_same_as_whole(&chunks, &text, "cut");
     }
 }
 

@@ -139,13 +139,14 @@ impl Lowerer<'_> {
         let labels = fields(node, "label")
             .into_iter()
             .filter(|label| !label.is_missing() && !label.is_error())
-            .map(|label| EnumLabel {
-                name: {
-                    self.read(label);
-                    self.ident_field(label, "name")
-                },
-                value: field(label, "value").and_then(|value| literals::integer(self.text(value))),
-                default: has_field(label, "default"),
+            .map(|label| {
+                self.read(label);
+                EnumLabel {
+                    name: self.ident_field(label, "name"),
+                    value: field(label, "value")
+                        .and_then(|value| literals::integer(self.text(value))),
+                    default: has_field(label, "default"),
+                }
             })
             .collect();
         Enum { name, labels }

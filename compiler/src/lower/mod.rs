@@ -154,8 +154,7 @@ fn lower_top_level(text: &str, node: Node<'_>) -> CachedItem {
     let mut lowerer = Lowerer::new(text);
     // An item the parser recovered nothing in is checked node by node as lowering reads it;
     // one with ERROR or MISSING nodes (which lowering skips) is walked whole.
-    let walk = node.has_error();
-    if !walk {
+    if !node.has_error() {
         lowerer.syntax = Some(Vec::new());
     }
     // Most visible nodes of an item get an id, and many of them are expressions: reserving room
@@ -168,7 +167,7 @@ fn lower_top_level(text: &str, node: Node<'_>) -> CachedItem {
         item
     });
     let mut diagnostics = match lowerer.syntax.take() {
-        Some(mut checked) if !walk => {
+        Some(mut checked) => {
             // A node read twice is checked twice.
             checked.sort_by_key(|diagnostic| {
                 (
@@ -180,7 +179,7 @@ fn lower_top_level(text: &str, node: Node<'_>) -> CachedItem {
             checked.dedup_by(|a, b| a.range == b.range && a.code == b.code);
             checked
         }
-        _ => crate::syntax::check_node(text, node),
+        None => crate::syntax::check_node(text, node),
     };
     diagnostics.extend(lowerer.too_deep.take());
     let mut source_map = lowerer.source_map;
@@ -295,12 +294,12 @@ impl<'text> Lowerer<'text> {
         let Some(diagnostics) = &mut self.syntax else {
             return;
         };
-        crate::syntax::check_recovered_node(self.text, node, diagnostics);
         static READING: OnceLock<KindTable<Reading>> = OnceLock::new();
         match READING.get_or_init(|| KindTable::new(reading)).get(node) {
-            Reading::Node => {}
+            Reading::Node => crate::syntax::check_error_free_node(self.text, node, diagnostics),
             Reading::Whole => diagnostics.extend(crate::syntax::check_node(self.text, node)),
             Reading::Fields(names) => {
+                crate::syntax::check_error_free_node(self.text, node, diagnostics);
                 for name in names {
                     if let Some(part) = field(node, name) {
                         diagnostics.extend(crate::syntax::check_node(self.text, part));

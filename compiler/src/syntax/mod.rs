@@ -39,7 +39,7 @@ pub fn check_node(text: &str, root: Node<'_>) -> Vec<Diagnostic> {
 
 #[cfg(test)]
 thread_local! {
-    /// The nodes [`check_recovered_node`] has seen on this thread, by tree-sitter id.
+    /// The nodes [`check_error_free_node`] has seen on this thread, by tree-sitter id.
     pub(crate) static CHECKED_NODES: std::cell::RefCell<std::collections::HashSet<usize>> =
         std::cell::RefCell::default();
 }
@@ -82,7 +82,7 @@ fn visit(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) -> bool 
         diagnostics.push(recovery::missing_node(text, node));
         return false;
     }
-    check_recovered_node(text, node, diagnostics);
+    check_error_free_node(text, node, diagnostics);
     true
 }
 
@@ -91,7 +91,7 @@ fn visit(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) -> bool 
 /// Lowering calls it on every node it reads from an error-free item, which spares that item
 /// the walk of [`check_node`]: lowering reads every node a check looks at (the corpus test
 /// `lowering_runs_every_syntax_check` holds it to that).
-pub(crate) fn check_recovered_node(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
+pub(crate) fn check_error_free_node(text: &str, node: Node<'_>, diagnostics: &mut Vec<Diagnostic>) {
     #[cfg(test)]
     CHECKED_NODES.with(|nodes| nodes.borrow_mut().insert(node.id()));
     static CHECKS: OnceLock<KindTable<Option<KindCheck>>> = OnceLock::new();

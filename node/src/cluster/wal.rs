@@ -106,6 +106,41 @@ impl Index {
         }
     }
 
+    /// Records `op`, written to `segment` with its payload (an entry's bytes) at `payload_at`.
+    fn apply(&mut self, op: &Op<'_>, segment: u64, payload_at: u64) {
+        match *op {
+            Op::Append {
+                partition,
+                index,
+                bytes,
+            } => self.place(
+                partition,
+                index,
+                Location {
+                    segment,
+                    offset: payload_at,
+                    len: bytes.len() as u32,
+                },
+            ),
+            Op::Meta {
+                partition,
+                name,
+                bytes,
+            } => {
+                self.partitions
+                    .entry(partition)
+                    .or_default()
+                    .meta
+                    .insert(name.to_owned(), bytes.to_vec());
+            }
+            Op::Remove {
+                partition,
+                from,
+                to,
+            } => self.remove(partition, from, to),
+        }
+    }
+
     fn remove(&mut self, partition: u32, from: u64, to: u64) {
         let Some(log) = self.partitions.get_mut(&partition) else {
             return;
@@ -317,29 +352,34 @@ fn replay(index: &mut Index, segment: u64, offset: u64, body: &[u8]) -> Option<(
     let tag = *body.first()?;
     let partition = u32_at(body, 1)?;
     let rest = &body[5..];
+    // Where the record's payload starts in the file: after the tag, the partition and the head.
+    let payload_at = |head: usize| offset + 5 + head as u64;
     match tag {
         APPEND => {
-            let at = u64_at(rest, 0)?;
-            let len = u32::try_from(rest.len() - 8).ok()?;
-            let location = Location {
-                segment,
-                offset: offset + 5 + 8,
-                len,
+            let op = Op::Append {
+                partition,
+                index: u64_at(rest, 0)?,
+                bytes: rest.get(8..)?,
             };
-            index.place(partition, at, location);
+            index.apply(&op, segment, payload_at(8));
         }
         META => {
             let name_len = usize::from(*rest.first()?);
-            let name = std::str::from_utf8(rest.get(1..1 + name_len)?).ok()?;
-            let value = rest.get(1 + name_len..)?.to_vec();
-            index
-                .partitions
-                .entry(partition)
-                .or_default()
-                .meta
-                .insert(name.to_owned(), value);
+            let op = Op::Meta {
+                partition,
+                name: std::str::from_utf8(rest.get(1..1 + name_len)?).ok()?,
+                bytes: rest.get(1 + name_len..)?,
+            };
+            index.apply(&op, segment, payload_at(1 + name_len));
         }
-        REMOVE => index.remove(partition, u64_at(rest, 0)?, u64_at(rest, 8)?),
+        REMOVE => {
+            let op = Op::Remove {
+                partition,
+                from: u64_at(rest, 0)?,
+                to: u64_at(rest, 8)?,
+            };
+            index.apply(&op, segment, payload_at(16));
+        }
         CHECKPOINT => {
             if !rest.len().is_multiple_of(20) {
                 return None;
@@ -532,38 +572,7 @@ impl Wal {
             segment.size = writer.length;
         }
         for (op, payload) in ops.iter().zip(payloads) {
-            match *op {
-                Op::Append {
-                    partition,
-                    index: at,
-                    bytes,
-                } => index.place(
-                    partition,
-                    at,
-                    Location {
-                        segment: writer.id,
-                        offset: base + payload as u64,
-                        len: bytes.len() as u32,
-                    },
-                ),
-                Op::Meta {
-                    partition,
-                    name,
-                    bytes,
-                } => {
-                    index
-                        .partitions
-                        .entry(partition)
-                        .or_default()
-                        .meta
-                        .insert(name.to_owned(), bytes.to_vec());
-                }
-                Op::Remove {
-                    partition,
-                    from,
-                    to,
-                } => index.remove(partition, from, to),
-            }
+            index.apply(op, writer.id, base + payload as u64);
         }
         Ok(())
     }
