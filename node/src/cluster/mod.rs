@@ -196,6 +196,7 @@ impl Cluster {
         let flusher = Flusher::start(Arc::clone(&logs));
         let applier = Arc::new(applier::Applier::default());
         let proposals = Arc::new(ProposalStats::default());
+        let node_slots = Proposer::node_slots();
         // A group for every partition: a node that is not a member of one yet may become one
         // when nodes are added or removed.
         for partition in 0..file.partitions {
@@ -240,7 +241,12 @@ impl Cluster {
                     tracing::warn!(partition, %error, "cannot initialize the partition's group");
                 }
             }
-            let proposer = Proposer::start(partition, raft.clone(), Arc::clone(&proposals));
+            let proposer = Proposer::start(
+                partition,
+                raft.clone(),
+                Arc::clone(&proposals),
+                Arc::clone(&node_slots),
+            );
             groups.insert(
                 partition,
                 Group {

@@ -32,10 +32,21 @@ pub struct Proposer {
 }
 
 impl Proposer {
-    pub fn start(partition: u32, raft: PartitionRaft, stats: Arc<ProposalStats>) -> Proposer {
+    /// `node_slots` is shared by every partition of the node: see [`NODE_IN_FLIGHT`].
+    pub fn start(
+        partition: u32,
+        raft: PartitionRaft,
+        stats: Arc<ProposalStats>,
+        node_slots: Arc<Semaphore>,
+    ) -> Proposer {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run(partition, raft, queue, stats));
+        tokio::spawn(run(partition, raft, queue, stats, node_slots));
         Proposer { jobs }
+    }
+
+    /// The slots shared by the partitions of one node.
+    pub fn node_slots() -> Arc<Semaphore> {
+        Arc::new(Semaphore::new(NODE_IN_FLIGHT))
     }
 
     /// Resolves once the writes are committed by a majority and applied to this node's store.
@@ -64,16 +75,34 @@ impl Proposer {
 /// most replicated sends a second.
 const IN_FLIGHT: usize = 1;
 
+/// How many entries the partitions a node leads may be replicating at once, all together.
+/// Each entry costs about a millisecond of CPU over the members whatever it carries (its
+/// append requests, its log writes, its apply, openraft's work for it), so when many
+/// partitions are busy at once their writes wait for a slot and go in fewer, fuller entries.
+/// A partition alone is not slowed: it takes a free slot at once. Over 64 partitions under
+/// load (1,000 documents × 10 sockets) entries carried 54 records with no limit, 104 with 8
+/// slots and 114 with 4, and the cluster acknowledged about 6 % more sends a second with 4;
+/// 2 and 1 slot gave no more.
+const NODE_IN_FLIGHT: usize = 4;
+
+/// A node slot is given back after this long even if its entry is not answered yet, so that a
+/// partition stuck without a quorum holds up the node's other partitions for no longer.
+const NODE_SLOT_HOLD: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn run(
     partition: u32,
     raft: PartitionRaft,
     mut queue: mpsc::UnboundedReceiver<Job>,
     stats: Arc<ProposalStats>,
+    node_slots: Arc<Semaphore>,
 ) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     while let Some(first) = queue.recv().await {
         // While every slot is taken, the writes that arrive wait and join this entry.
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let Ok(node_slot) = Arc::clone(&node_slots).acquire_owned().await else {
             return;
         };
         let mut count = first.writes.len();
@@ -105,7 +134,18 @@ async fn run(
         }
         let raft = raft.clone();
         tokio::spawn(async move {
-            let result = match done.await {
+            tokio::pin!(done);
+            let answer = match tokio::time::timeout(NODE_SLOT_HOLD, &mut done).await {
+                Ok(answer) => {
+                    drop(node_slot);
+                    answer
+                }
+                Err(_) => {
+                    drop(node_slot);
+                    done.await
+                }
+            };
+            let result = match answer {
                 Ok(result) => outcome(partition, result),
                 Err(_) => Err(Refused {
                     error: StoreError::Io("the node is shutting down".into()),
@@ -181,5 +221,112 @@ fn outcome(
             error: StoreError::Io(format!("partition {partition}: {error}")),
             shared: true,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use openraft::BasicNode;
+
+    use super::*;
+    use crate::cluster::applier::Applier;
+    use crate::cluster::flusher::Flusher;
+    use crate::cluster::log_store::LogStore;
+    use crate::cluster::network::NetworkFactory;
+    use crate::cluster::state_machine::StateMachine;
+    use crate::store::redb::RedbStore;
+
+    /// A partition whose group has this node as its only member, so that it leads at once.
+    async fn partition_alone(directory: &std::path::Path) -> PartitionRaft {
+        let store = Arc::new(RedbStore::open(directory).expect("the store opens"));
+        let logs = crate::cluster::open_logs(&store)
+            .await
+            .expect("the logs open");
+        let log = LogStore::new(Arc::clone(&logs), 0, Flusher::start(logs));
+        let machine = StateMachine::open(store, 0, 1)
+            .expect("the state opens")
+            .with_applier(Arc::new(Applier::default()));
+        let config = crate::cluster::raft_config().expect("a valid configuration");
+        let raft = openraft::Raft::new(1, config, NetworkFactory { partition: 0 }, log, machine)
+            .await
+            .expect("the group starts");
+        raft.initialize(BTreeMap::from([(1, BasicNode::new("127.0.0.1:1"))]))
+            .await
+            .expect("the group initializes");
+        raft.wait(Some(Duration::from_secs(10)))
+            .current_leader(1, "this node leads")
+            .await
+            .expect("this node leads");
+        raft
+    }
+
+    fn wake(document: &str) -> Vec<Write> {
+        vec![Write::Wake {
+            document: Arc::from(document),
+            at: Some(1),
+        }]
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_that_wait_for_a_node_slot_go_together_in_one_entry() {
+        let directory = tempfile::tempdir().expect("a directory");
+        let raft = partition_alone(directory.path()).await;
+        let stats = Arc::new(ProposalStats::default());
+        let node_slots = Proposer::node_slots();
+        let proposer =
+            Proposer::start(0, raft.clone(), Arc::clone(&stats), Arc::clone(&node_slots));
+
+        // Every slot of the node is taken by the node's other partitions.
+        let taken = Arc::clone(&node_slots)
+            .acquire_many_owned(NODE_IN_FLIGHT as u32)
+            .await
+            .expect("the slots");
+        let waiting: Vec<_> = (0..5)
+            .map(|n| tokio::spawn(proposer.propose(wake(&format!("space/d{n}")))))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            stats.entries.load(Ordering::Relaxed),
+            0,
+            "nothing goes while no slot is free"
+        );
+
+        drop(taken);
+        for write in waiting {
+            write.await.expect("joined").expect("committed");
+        }
+        assert_eq!(
+            stats.entries.load(Ordering::Relaxed),
+            1,
+            "the writes that waited went in one entry"
+        );
+        raft.shutdown().await.expect("the group stops");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_partition_alone_takes_a_free_slot_at_once() {
+        let directory = tempfile::tempdir().expect("a directory");
+        let raft = partition_alone(directory.path()).await;
+        let stats = Arc::new(ProposalStats::default());
+        let proposer = Proposer::start(0, raft.clone(), Arc::clone(&stats), Proposer::node_slots());
+        for n in 0..3 {
+            tokio::time::timeout(
+                Duration::from_secs(5),
+                proposer.propose(wake(&format!("space/d{n}"))),
+            )
+            .await
+            .expect("answered without waiting for other partitions")
+            .expect("committed");
+        }
+        assert_eq!(
+            stats.entries.load(Ordering::Relaxed),
+            3,
+            "one entry each, in turn"
+        );
+        raft.shutdown().await.expect("the group stops");
     }
 }

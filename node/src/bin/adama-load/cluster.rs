@@ -378,10 +378,11 @@ pub async fn measure(options: &Options) -> Result<(), String> {
         driven.elapsed
     );
     println!(
-        "replicated acknowledged sends: {} ({:.0}/s), failures: {}",
+        "replicated acknowledged sends: {} ({:.0}/s), failures: {}, deltas received: {}",
         driven.latencies.len(),
         driven.per_second(),
-        driven.failures
+        driven.failures,
+        driven.deltas
     );
     if let Some(why) = &driven.first_failure {
         println!("first failure: {why}");
