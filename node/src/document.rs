@@ -367,6 +367,11 @@ pub(crate) struct DocumentTask {
     next_index: u64,
     /// Entries logged since the latest snapshot: what a load would replay.
     since_snapshot: u64,
+    /// The document's timer as the store's wake-up table holds it. While the document is
+    /// loaded only its task writes that entry, in the commit of the round that changed the
+    /// timer, so that a node that stops (or, in a cluster, the member that takes over) finds
+    /// every pending timer there, not only those of documents that were unloaded.
+    recorded_wake: Option<i64>,
     views: HashMap<u64, ViewSub>,
     writes: Vec<Write>,
     deferred: Vec<Deferred>,
@@ -410,6 +415,7 @@ impl DocumentTask {
             engine: None,
             next_index: 1,
             since_snapshot: 0,
+            recorded_wake: None,
             views: HashMap::new(),
             writes: Vec::new(),
             deferred: Vec::new(),
@@ -590,20 +596,23 @@ impl DocumentTask {
         self.views.clear();
     }
 
-    /// Leaves memory; a pending timer is recorded in the store's wake-up table first, so that
-    /// the node loads the document again when it is due.
+    /// Leaves memory; a pending timer is in the store's wake-up table (the rounds record it),
+    /// and the node loads the document again when it is due.
     async fn unload(&mut self) -> bool {
         let wake = self.engine.as_ref().and_then(Engine::next_wake);
-        if let Some(at) = wake {
+        if wake != self.recorded_wake {
             let write = Write::Wake {
                 document: Arc::clone(&self.name),
-                at: Some(at),
+                at: wake,
             };
             if let Err(error) = self.node.committer.commit(vec![write]).await {
                 // Without its wake-up the document must stay loaded to keep its timer.
                 tracing::warn!(document = %self.name, %error, "cannot record a wake-up; staying loaded");
                 return false;
             }
+            self.recorded_wake = wake;
+        }
+        if let Some(at) = wake {
             self.node.schedule_wake(at, Arc::clone(&self.name));
         }
         tracing::debug!(document = %self.name, wake = ?wake, "unloading an idle document");
@@ -624,6 +633,7 @@ impl DocumentTask {
         };
         self.next_index = stored.last_index() + 1;
         self.since_snapshot = stored.tail.len() as u64;
+        self.recorded_wake = stored.wake;
         let json = stored.fold();
         let engine = Engine::restore(&self.space, &self.key, &json)
             .map_err(|message| Failure::new(codes::CATASTROPHIC, message))?;
@@ -1219,6 +1229,16 @@ impl DocumentTask {
                 keep: self.space.maximum_history as u64,
             });
             self.since_snapshot = 0;
+        }
+        if !self.deleted {
+            let wake = self.engine.as_ref().and_then(Engine::next_wake);
+            if wake != self.recorded_wake {
+                self.writes.push(Write::Wake {
+                    document: Arc::clone(&self.name),
+                    at: wake,
+                });
+                self.recorded_wake = wake;
+            }
         }
         let writes = std::mem::take(&mut self.writes);
         let result = self.node.committer.commit(writes).await;

@@ -14,8 +14,8 @@ use crate::document::{DocumentTask, Failure, Reply, Request};
 use crate::engine::{MemoryBudget, Space};
 use crate::metrics::Metrics;
 use crate::protocol::codes;
+use crate::store::Store;
 use crate::store::redb::RedbStore;
-use crate::store::{Store, Write};
 
 /// A space to serve: its name and source.
 #[derive(Debug, Clone)]
@@ -361,6 +361,24 @@ impl Node {
         }
     }
 
+    /// Reads the store's wake-up table again for the documents that `belongs` picks (those of
+    /// a cluster partition this node has just come to lead: their timers were recorded by the
+    /// member that led it before) and keeps their timers.
+    pub async fn reload_wakes(&self, belongs: impl Fn(&str) -> bool) {
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || store.wakes()).await {
+            Ok(Ok(table)) => {
+                for (name, at) in table {
+                    if belongs(&name) {
+                        self.schedule_wake(at, Arc::from(name));
+                    }
+                }
+            }
+            Ok(Err(error)) => tracing::warn!(%error, "cannot read the wake-up table"),
+            Err(_) => tracing::warn!("reading the wake-up table stopped unexpectedly"),
+        }
+    }
+
     /// Releases the loaded documents that `belongs` picks (those of a cluster partition that
     /// another node leads now).
     pub fn release_documents(&self, belongs: impl Fn(&str) -> bool) {
@@ -522,14 +540,9 @@ async fn wake_documents(node: std::sync::Weak<Node>) {
                 continue;
             }
             tracing::debug!(document = %name, "waking a document for its timer");
+            // The loaded document records its timer as it stands (a later one, or none) in
+            // the wake-up table itself.
             strong.document(&space, key);
-            let clear = Write::Wake {
-                document: Arc::clone(&name),
-                at: None,
-            };
-            if let Err(error) = strong.committer.commit(vec![clear]).await {
-                tracing::warn!(document = %name, %error, "cannot clear a wake-up");
-            }
         }
         drop(strong);
         tokio::select! {

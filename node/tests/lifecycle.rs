@@ -98,3 +98,39 @@ fn an_idle_document_unloads_and_its_timer_wakes_it_even_after_a_restart() {
         node.task.abort();
     });
 }
+
+#[test]
+fn a_timer_of_a_document_loaded_when_the_node_stopped_wakes_it_after_a_restart() {
+    let data = tempfile::tempdir().expect("a data directory");
+    let long_idle = |data: &std::path::Path| {
+        let mut settings = ticker_config(data);
+        settings.idle_unload = Duration::from_secs(600);
+        settings
+    };
+    run(async {
+        let node = adama_node::start(long_idle(data.path()))
+            .await
+            .expect("the node starts");
+        let mut client = Client::connect(node.address).await;
+        client.create_document(1, "ticker", "t").await;
+        drop(client);
+        // The node stops with the document loaded and its timer pending: it never unloads.
+        assert_eq!(loaded(&node).await, 1);
+        node.task.abort();
+    });
+    run(async {
+        let node = adama_node::start(long_idle(data.path()))
+            .await
+            .expect("the node restarts");
+        eventually(
+            "the restarted node wakes the document for its timer",
+            async || loaded(&node).await == 1,
+        )
+        .await;
+        assert!(
+            ticks(node.address).await >= 1,
+            "the tick ran after the restart"
+        );
+        node.task.abort();
+    });
+}

@@ -515,20 +515,25 @@ impl Cluster {
     }
 
     /// Releases a partition's loaded documents whenever this node stops leading it, so that
-    /// no document stays in memory, with its viewers, on a node that can no longer commit it.
+    /// no document stays in memory, with its viewers, on a node that can no longer commit it;
+    /// and when it comes to lead one, takes over the timers of the partition's documents.
     pub fn watch_leadership(self: &Arc<Cluster>, node: std::sync::Weak<crate::node::Node>) {
         for (partition, group) in &self.groups {
             let partition = *partition;
             let mut metrics = group.raft.metrics();
             let node = node.clone();
             let partitions = self.file.partitions;
+            let raft = group.raft.clone();
             tokio::spawn(async move {
                 // The term this node last led the partition in.
                 let mut leading: Option<u64> = None;
                 loop {
-                    let now = {
+                    let (now, last_index) = {
                         let metrics = metrics.borrow_watched();
-                        (metrics.state == ServerState::Leader).then_some(metrics.current_term)
+                        (
+                            (metrics.state == ServerState::Leader).then_some(metrics.current_term),
+                            metrics.last_log_index,
+                        )
                     };
                     // A watch shows the latest state only: leading in a new term means the
                     // node stopped leading in between, and the documents it loaded then may
@@ -536,6 +541,15 @@ impl Cluster {
                     if leading.is_some() && now != leading {
                         let Some(node) = node.upgrade() else { return };
                         node.release_documents(|name| partition_of(name, partitions) == partition);
+                    }
+                    if now.is_some() && now != leading {
+                        tokio::spawn(take_over_timers(
+                            raft.clone(),
+                            node.clone(),
+                            partition,
+                            partitions,
+                            last_index,
+                        ));
                     }
                     leading = now;
                     if metrics.changed().await.is_err() {
@@ -615,6 +629,34 @@ impl Cluster {
 }
 
 /// The raft logs' segment files ([`log_store::open_logs`]), opened off the runtime's threads.
+/// A new leader of `partition` keeps the timers of the partition's unloaded documents, as the
+/// wake-up table holds them once this node applied every entry its log had when it came to
+/// lead (a leader's log holds every committed entry, so a timer the member that led before
+/// recorded is among them).
+async fn take_over_timers(
+    raft: PartitionRaft,
+    node: std::sync::Weak<crate::node::Node>,
+    partition: u32,
+    partitions: u32,
+    last_index: Option<u64>,
+) {
+    let applied = raft
+        .wait(Some(LEADER_WAIT))
+        .applied_index_at_least(last_index, "the log applied")
+        .await;
+    if let Err(error) = applied {
+        tracing::warn!(
+            partition,
+            %error,
+            "cannot take over the partition's timers; its documents run them when they next load"
+        );
+        return;
+    }
+    let Some(node) = node.upgrade() else { return };
+    node.reload_wakes(|name| partition_of(name, partitions) == partition)
+        .await;
+}
+
 async fn open_logs(store: &Arc<RedbStore>) -> Result<Arc<wal::Wal>, String> {
     let data = store.directory().to_owned();
     let documents = store.database();

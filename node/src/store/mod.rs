@@ -102,6 +102,8 @@ pub struct Stored {
     pub snapshot: Option<(u64, Json)>,
     /// The log entries after the snapshot, in order.
     pub tail: Vec<(u64, Record)>,
+    /// When the wake-up table says the document must be loaded for a timer (epoch ms).
+    pub wake: Option<i64>,
 }
 
 impl Stored {

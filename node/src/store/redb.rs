@@ -546,7 +546,17 @@ impl Store for RedbStore {
                 format!("the log ends before its head {head}"),
             ));
         }
-        Ok(Some(Stored { snapshot, tail }))
+        let wake = read
+            .open_table(WAKES)
+            .map_err(io)?
+            .get(document)
+            .map_err(io)?
+            .map(|at| at.value());
+        Ok(Some(Stored {
+            snapshot,
+            tail,
+            wake,
+        }))
     }
 
     fn log(&self, document: &DocumentName) -> Result<Vec<(u64, Record)>, StoreError> {
