@@ -135,15 +135,11 @@ async fn run(
         let raft = raft.clone();
         tokio::spawn(async move {
             tokio::pin!(done);
-            let answer = match tokio::time::timeout(NODE_SLOT_HOLD, &mut done).await {
-                Ok(answer) => {
-                    drop(node_slot);
-                    answer
-                }
-                Err(_) => {
-                    drop(node_slot);
-                    done.await
-                }
+            let early = tokio::time::timeout(NODE_SLOT_HOLD, &mut done).await;
+            drop(node_slot);
+            let answer = match early {
+                Ok(answer) => answer,
+                Err(_) => done.await,
             };
             let result = match answer {
                 Ok(result) => outcome(partition, result),
