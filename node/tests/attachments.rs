@@ -422,3 +422,42 @@ fn uploads_past_the_node_s_limit_are_refused_and_leave_no_file() {
         node.task.abort();
     });
 }
+
+#[test]
+fn an_attached_file_is_still_served_after_the_document_s_log_moves_on() {
+    // Every round writes a snapshot and moves the document's entries to its log.
+    let short_history = FILES.replace(
+        "@static { create { return true; } invent { return true; } }",
+        "@static { create { return true; } invent { return true; } maximum_history = 2; }",
+    );
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("files", &short_history)]))
+            .await
+            .expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        ann.open(1, "anonymous:ann", "files", "box").await;
+        ann.request(start(2, "anonymous:ann", "box")).await;
+        ann.item(2).await;
+        ann.request(chunk(3, 2, b"kept")).await;
+        outcome(&mut ann, 3).await;
+        ann.request(json!({"method": "attachment/finish", "id": 4, "upload": 2}))
+            .await;
+        assert!(outcome(&mut ann, 4).await["response"]["assetId"].is_string());
+        for (id, text) in [(5, "one"), (6, "two"), (7, "three")] {
+            ann.request(
+                json!({"method": "connection/send", "id": id, "connection": 1,
+                "channel": "describe", "message": {"text": text}}),
+            )
+            .await;
+            outcome(&mut ann, id).await;
+        }
+        let (status, _, body) = http_request(
+            node.address,
+            "GET /files/box/file HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, "kept"));
+        node.task.abort();
+    });
+}

@@ -271,6 +271,26 @@ fn uploaded_files_are_kept_per_document_until_it_is_deleted(store: &impl Store) 
         Some(b"big".to_vec())
     );
     assert!(!staging.exists(), "the staged file was moved or removed");
+    // A snapshot moves the document's entries to its log: its files stay.
+    store
+        .commit(&[
+            append("f/one", 2, 2),
+            Write::Snapshot {
+                document: Arc::from("f/one"),
+                index: 2,
+                json: Arc::new(json!({"n": 2, "__seq": 2})),
+                keep: 1,
+            },
+        ])
+        .expect("a snapshot");
+    assert_eq!(
+        store
+            .asset("f/one", "a3")
+            .expect("read")
+            .map(|(_, bytes)| bytes),
+        Some(b"big".to_vec()),
+        "the files outlive the move of the log"
+    );
     store.remove_asset("f/one", "a2").expect("removed");
     assert_eq!(store.asset("f/one", "a2").expect("read"), None);
     store

@@ -210,6 +210,8 @@ struct Commit<'t> {
     appends: Vec<WalEntry>,
     /// Documents whose earlier pending entries are settled by this commit.
     cleared: HashSet<Arc<str>>,
+    /// Documents this commit deletes: their uploaded files go once it is durable.
+    deleted: HashSet<Arc<str>>,
     moved_entries: usize,
     stats: CommitStats,
 }
@@ -230,6 +232,7 @@ impl<'t> Commit<'t> {
             pending,
             appends: Vec::new(),
             cleared: HashSet::new(),
+            deleted: HashSet::new(),
             moved_entries: 0,
             stats: CommitStats::default(),
         })
@@ -339,6 +342,7 @@ impl<'t> Commit<'t> {
                 self.asset_data.retain_in(files, |_, _| false).map_err(io)?;
                 self.appends.retain(|append| append.0 != *document);
                 self.cleared.insert(Arc::clone(document));
+                self.deleted.insert(Arc::clone(document));
             }
             Write::Wake { document, at } => match at {
                 Some(at) => {
@@ -444,13 +448,13 @@ impl RedbStore {
         let mut pending = self.pending();
         let mut transaction = self.db.begin_write().map_err(io)?;
         also(&mut transaction)?;
-        let (appends, cleared, mut stats) = {
+        let (appends, cleared, deleted, mut stats) = {
             let mut commit = Commit::new(&transaction, &pending)?;
             for write in writes {
                 commit.apply(write)?;
             }
             commit.drain(self.backlog)?;
-            (commit.appends, commit.cleared, commit.stats)
+            (commit.appends, commit.cleared, commit.deleted, commit.stats)
         };
         let key = pending.next_batch();
         {
@@ -467,7 +471,10 @@ impl RedbStore {
         transaction.commit().map_err(io)?;
         for document in &cleared {
             pending.clear(document);
-            // The entries that named its files are gone; the files follow.
+        }
+        // A deleted document's entries that named its files are gone; the files follow. (A
+        // document whose entries only moved to its log keeps them.)
+        for document in &deleted {
             if let Err(error) = self.files.remove_document(document) {
                 tracing::warn!(%document, %error, "a deleted document's files cannot be removed");
             }
