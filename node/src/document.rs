@@ -755,10 +755,11 @@ impl DocumentTask {
     }
 
     fn handle(&mut self, request: Request) {
-        if self.released {
-            // Another node runs the document now; a request taken in the round after the
-            // release is not run here (a view opened now would outlive the task). Its reply,
-            // dropped, fails it, and the caller asks again where the document runs.
+        if self.released || self.deleted {
+            // Another node runs the document now, or it was deleted earlier in this round; a
+            // request taken after that is not run here (a view opened now would outlive the
+            // task, and a document created again would append after the deleted log). Its
+            // reply, dropped, fails it, and the caller asks again of a fresh task.
             return;
         }
         match request {

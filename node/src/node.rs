@@ -463,15 +463,20 @@ impl Node {
         }
     }
 
-    /// Asks a document something. A request that reached a task as it unloaded was not run,
-    /// so it is asked again of a fresh task.
+    /// Asks a document something. A request that reached a task as it unloaded (or after a
+    /// delete in the same round) was not run, so it is asked again of a fresh task, after a
+    /// pause that grows, so that a document deleted and created again by other requests in
+    /// quick succession does not use up the tries while its old task closes.
     pub(crate) async fn ask<T>(
         self: &Arc<Node>,
         space: &Arc<Space>,
         key: &str,
         make: impl Fn(Reply<T>) -> Request,
     ) -> Result<(DocumentHandle, T), Failure> {
-        for _ in 0..5 {
+        for attempt in 0..ASK_TRIES {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(attempt.min(20))).await;
+            }
             let handle = self.document(space, key);
             let (reply, answer) = Reply::channel();
             if handle.requests.send(make(reply)).await.is_err() {
@@ -488,6 +493,10 @@ impl Node {
         ))
     }
 }
+
+/// How often [`Node::ask`] tries a document before it gives up (about three seconds of
+/// pauses in all).
+const ASK_TRIES: u64 = 160;
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()

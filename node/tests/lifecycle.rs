@@ -6,6 +6,7 @@ mod support;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use serde_json::json;
 use support::{Client, config, run, space};
 
 const TICKER: &str = r#"
@@ -131,6 +132,55 @@ fn a_timer_of_a_document_loaded_when_the_node_stopped_wakes_it_after_a_restart()
             ticks(node.address).await >= 1,
             "the tick ran after the restart"
         );
+        node.task.abort();
+    });
+}
+
+const DELETABLE: &str = r#"
+@static {
+  create { return true; }
+}
+@connected {
+  return true;
+}
+@delete {
+  return true;
+}
+public int made;
+@construct {
+  made = 1;
+}
+"#;
+
+#[test]
+fn a_document_deleted_and_created_again_at_once_is_both() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("box", DELETABLE)]))
+            .await
+            .expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        // Deletes and creates sent without waiting: the document's rounds take several of
+        // them at once. Each is done, or refused for what it asks (deleting what is not there,
+        // creating what is); none fails the round it shares.
+        let mut id = 1;
+        for _ in 0..10 {
+            for method in ["document/create", "document/delete"] {
+                ann.request(
+                    json!({"method": method, "id": id, "identity": "anonymous:ann",
+                    "space": "box", "key": "b", "arg": {}}),
+                )
+                .await;
+                id += 1;
+            }
+        }
+        for asked in 1..id {
+            let answer = ann.reply(asked).await;
+            assert_ne!(
+                answer["reason"], 144_416,
+                "request {asked} failed with the round: {answer}"
+            );
+        }
         node.task.abort();
     });
 }

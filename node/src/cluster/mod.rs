@@ -640,17 +640,32 @@ async fn take_over_timers(
     partitions: u32,
     last_index: Option<u64>,
 ) {
-    let applied = raft
-        .wait(Some(LEADER_WAIT))
-        .applied_index_at_least(last_index, "the log applied")
-        .await;
-    if let Err(error) = applied {
-        tracing::warn!(
-            partition,
-            %error,
-            "cannot take over the partition's timers; its documents run them when they next load"
-        );
-        return;
+    let term = raft.metrics().borrow_watched().current_term;
+    loop {
+        let applied = raft
+            .wait(Some(LEADER_WAIT))
+            .applied_index_at_least(last_index, "the log applied")
+            .await;
+        match applied {
+            Ok(_) => break,
+            // A slow apply (a loaded node) is waited for as long as this node leads in the
+            // term it came to lead in; after that the next leader takes the timers over.
+            Err(openraft::metrics::WaitError::Timeout(..)) => {
+                let metrics = raft.metrics();
+                let now = metrics.borrow_watched();
+                if now.state != ServerState::Leader || now.current_term != term {
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(
+                    partition,
+                    %error,
+                    "cannot take over the partition's timers; its documents run them when they next load"
+                );
+                return;
+            }
+        }
     }
     let Some(node) = node.upgrade() else { return };
     node.reload_wakes(|name| partition_of(name, partitions) == partition)

@@ -49,6 +49,7 @@ pub fn run<S: Store>(open: impl Fn() -> S) {
     everything_committed_survives_a_reopen(&open);
     snapshots_and_later_entries_survive_a_reopen(&open);
     a_name_used_again_reopens_with_its_new_log(&open);
+    a_document_replaced_by_a_whole_snapshot_reopens_without_its_old_log(&open);
 }
 
 fn absent_documents_load_as_none(store: &impl Store) {
@@ -373,4 +374,55 @@ fn a_name_used_again_reopens_with_its_new_log<S: Store>(open: &impl Fn() -> S) {
     assert_eq!(stored.last_index(), 2);
     assert_eq!(stored.fold(), json!({"n": 42, "__seq": 2}));
     assert_eq!(store.log("n/one").expect("log").len(), 2);
+}
+
+/// What a member installing a partition's snapshot writes: the document deleted and its
+/// whole state as one snapshot, with no entries. Its old entries shared a batch with another
+/// document's, which keeps that batch.
+fn a_document_replaced_by_a_whole_snapshot_reopens_without_its_old_log<S: Store>(
+    open: &impl Fn() -> S,
+) {
+    {
+        let store = open();
+        store
+            .commit(&[
+                append("w/one", 1, 1),
+                append("w/one", 2, 2),
+                append("w/other", 1, 7),
+            ])
+            .expect("commit");
+        store
+            .commit(&[
+                Write::Delete {
+                    document: Arc::from("w/one"),
+                },
+                Write::Snapshot {
+                    document: Arc::from("w/one"),
+                    index: 5,
+                    json: Arc::new(json!({"n": 5, "__seq": 5})),
+                    keep: 0,
+                },
+            ])
+            .expect("replaced");
+        assert!(store.log("w/one").expect("log").is_empty());
+    }
+    let store = open();
+    assert!(
+        store.log("w/one").expect("log").is_empty(),
+        "the replaced document's old entries stay gone after a reopen"
+    );
+    let stored = store.load("w/one").expect("load").expect("exists");
+    assert_eq!(stored.fold(), json!({"n": 5, "__seq": 5}));
+    store
+        .commit(&[append("w/one", 6, 6)])
+        .expect("the log goes on after the snapshot");
+    assert_eq!(
+        store
+            .log("w/one")
+            .expect("log")
+            .iter()
+            .map(|(index, _)| *index)
+            .collect::<Vec<_>>(),
+        vec![6]
+    );
 }
