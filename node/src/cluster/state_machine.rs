@@ -241,10 +241,11 @@ impl StateMachine {
     }
 
     /// Records the applied state in the transaction that applies the entries. The entries are
-    /// durable in the raft log already (openraft applies only entries flushed there), so this
-    /// commit skips its fsync but about once a second ([`Applier`]): after a crash the
-    /// entries after the last durable applied state are applied again, from the same store
-    /// state. A snapshot is written durably, and the log is purged only behind one.
+    /// committed, so a majority holds them durably (openraft may apply one that this member's
+    /// own log has only submitted, not flushed yet), and this commit skips its fsync but about
+    /// once a second ([`Applier`]): after a crash the entries after the last durable applied
+    /// state are applied again, from the same store state. A snapshot is written durably, and
+    /// the log is purged only behind one.
     fn record_state(&self, transaction: &mut WriteTransaction) -> Result<(), StoreError> {
         pace_durability(transaction, self.applier.durable_due())?;
         self.write_state(transaction)
