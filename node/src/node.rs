@@ -494,9 +494,9 @@ impl Node {
     }
 }
 
-/// How often [`Node::ask`] tries a document before it gives up (about three seconds of
-/// pauses in all).
-const ASK_TRIES: u64 = 160;
+/// How often [`Node::ask`] tries a document before it gives up (about a second of pauses in
+/// all: a closing task takes a commit's time to go).
+const ASK_TRIES: u64 = 64;
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
