@@ -600,11 +600,7 @@ impl DocumentTask {
     /// and the node loads the document again when it is due.
     async fn unload(&mut self) -> bool {
         let wake = self.engine.as_ref().and_then(Engine::next_wake);
-        if wake != self.recorded_wake {
-            let write = Write::Wake {
-                document: Arc::clone(&self.name),
-                at: wake,
-            };
+        if let Some(write) = self.wake_write(wake) {
             if let Err(error) = self.node.committer.commit(vec![write]).await {
                 // Without its wake-up the document must stay loaded to keep its timer.
                 tracing::warn!(document = %self.name, %error, "cannot record a wake-up; staying loaded");
@@ -617,6 +613,15 @@ impl DocumentTask {
         }
         tracing::debug!(document = %self.name, wake = ?wake, "unloading an idle document");
         true
+    }
+
+    /// The write that records `wake` as the document's next timer in the wake-up table, when
+    /// the table holds another.
+    fn wake_write(&self, wake: Option<i64>) -> Option<Write> {
+        (wake != self.recorded_wake).then(|| Write::Wake {
+            document: Arc::clone(&self.name),
+            at: wake,
+        })
     }
 
     /// Loads the document from the store, runs `@load`, and disconnects the principals the
@@ -1233,11 +1238,9 @@ impl DocumentTask {
         }
         if !self.deleted {
             let wake = self.engine.as_ref().and_then(Engine::next_wake);
-            if wake != self.recorded_wake {
-                self.writes.push(Write::Wake {
-                    document: Arc::clone(&self.name),
-                    at: wake,
-                });
+            if let Some(write) = self.wake_write(wake) {
+                // A failed commit closes the document: what is recorded then no longer matters.
+                self.writes.push(write);
                 self.recorded_wake = wake;
             }
         }

@@ -183,14 +183,8 @@ impl Node {
             committer =
                 committer.replicated(Arc::clone(cluster) as Arc<dyn crate::commit::Replicate>);
         }
-        let table = {
-            let store = Arc::clone(&store);
-            tokio::task::spawn_blocking(move || store.wakes())
-                .await
-                .map_err(|_| "reading the wake-up table stopped unexpectedly".to_owned())?
-                .map_err(|error| error.to_string())?
-        };
-        let wakes = table
+        let wakes = read_wakes(&store)
+            .await?
             .into_iter()
             .map(|(name, at)| (at, Arc::from(name)))
             .collect();
@@ -365,17 +359,15 @@ impl Node {
     /// a cluster partition this node has just come to lead: their timers were recorded by the
     /// member that led it before) and keeps their timers.
     pub async fn reload_wakes(&self, belongs: impl Fn(&str) -> bool) {
-        let store = Arc::clone(&self.store);
-        match tokio::task::spawn_blocking(move || store.wakes()).await {
-            Ok(Ok(table)) => {
+        match read_wakes(&self.store).await {
+            Ok(table) => {
                 for (name, at) in table {
                     if belongs(&name) {
                         self.schedule_wake(at, Arc::from(name));
                     }
                 }
             }
-            Ok(Err(error)) => tracing::warn!(%error, "cannot read the wake-up table"),
-            Err(_) => tracing::warn!("reading the wake-up table stopped unexpectedly"),
+            Err(error) => tracing::warn!(%error, "cannot read the wake-up table"),
         }
     }
 
@@ -492,6 +484,15 @@ impl Node {
             "the document keeps closing",
         ))
     }
+}
+
+/// The store's wake-up table, read off the runtime's threads.
+async fn read_wakes(store: &Arc<dyn Store>) -> Result<Vec<(String, i64)>, String> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || store.wakes())
+        .await
+        .map_err(|_| "reading the wake-up table stopped unexpectedly".to_owned())?
+        .map_err(|error| error.to_string())
 }
 
 /// How often [`Node::ask`] tries a document before it gives up (about a second of pauses in

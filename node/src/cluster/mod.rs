@@ -542,12 +542,14 @@ impl Cluster {
                         let Some(node) = node.upgrade() else { return };
                         node.release_documents(|name| partition_of(name, partitions) == partition);
                     }
-                    if now.is_some() && now != leading {
+                    if let Some(term) = now
+                        && now != leading
+                    {
                         tokio::spawn(take_over_timers(
                             raft.clone(),
                             node.clone(),
-                            partition,
-                            partitions,
+                            (partition, partitions),
+                            term,
                             last_index,
                         ));
                     }
@@ -628,19 +630,17 @@ impl Cluster {
     }
 }
 
-/// The raft logs' segment files ([`log_store::open_logs`]), opened off the runtime's threads.
-/// A new leader of `partition` keeps the timers of the partition's unloaded documents, as the
-/// wake-up table holds them once this node applied every entry its log had when it came to
-/// lead (a leader's log holds every committed entry, so a timer the member that led before
-/// recorded is among them).
+/// A new leader of `partition` (of `partitions`), since `term`, keeps the timers of the
+/// partition's unloaded documents, as the wake-up table holds them once this node applied every
+/// entry its log had when it came to lead (`last_index`: a leader's log holds every committed
+/// entry, so a timer the member that led before recorded is among them).
 async fn take_over_timers(
     raft: PartitionRaft,
     node: std::sync::Weak<crate::node::Node>,
-    partition: u32,
-    partitions: u32,
+    (partition, partitions): (u32, u32),
+    term: u64,
     last_index: Option<u64>,
 ) {
-    let term = raft.metrics().borrow_watched().current_term;
     loop {
         let applied = raft
             .wait(Some(LEADER_WAIT))
@@ -672,6 +672,7 @@ async fn take_over_timers(
         .await;
 }
 
+/// The raft logs' segment files ([`log_store::open_logs`]), opened off the runtime's threads.
 async fn open_logs(store: &Arc<RedbStore>) -> Result<Arc<wal::Wal>, String> {
     let data = store.directory().to_owned();
     let documents = store.database();

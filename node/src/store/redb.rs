@@ -268,7 +268,14 @@ impl<'t> Commit<'t> {
             }
         }
         self.appends = kept;
-        if let Some(through) = through {
+        // Nothing of the document waits in the write-ahead table now, up to its head: also
+        // when no entry moved (a whole document written as a snapshot in place of its log), so
+        // that a reopen does not take older entries there for waiting ones.
+        let through = match through {
+            Some(through) => through,
+            None => self.head(document)?,
+        };
+        if through > 0 {
             self.moved.insert(&**document, through).map_err(io)?;
         }
         self.cleared.insert(Arc::clone(document));
@@ -321,13 +328,6 @@ impl<'t> Commit<'t> {
                     .map_err(io)?;
                 let cut = index.saturating_sub(*keep);
                 self.move_to_log(document, cut)?;
-                // Nothing at or below the snapshot waits in the write-ahead table any more,
-                // even when no entry moved (a whole document installed in place of its log):
-                // a reopen must not take older entries there for waiting ones.
-                let moved = self.moved.get(&**document).map_err(io)?.map(|v| v.value());
-                if moved.is_none_or(|moved| moved < *index) {
-                    self.moved.insert(&**document, *index).map_err(io)?;
-                }
                 if cut > 0 {
                     self.log
                         .retain_in((&**document, 0)..=(&**document, cut), |_, _| false)
