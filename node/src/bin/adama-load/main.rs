@@ -11,7 +11,9 @@
 //!   from the primary's acknowledgement to the replica viewer's delta;
 //! - `--measure cluster`: replicated sends on a three-node cluster, and the proxy's added
 //!   latency; `--measure failover --kills N`: the time from a leader's SIGKILL to the first
-//!   acknowledged send on the new leader (see `cluster.rs`).
+//!   acknowledged send on the new leader (see `cluster.rs`);
+//! - `--measure floor`: the sends measure against a server that only moves the frames (no
+//!   program, no store), what the machine's transport allows beside the load client (`floor.rs`).
 //!
 //! The node runs in a child process (this binary, started with `--serve-node`) unless
 //! `--connect ADDR` names a running one (`adama serve`; `--pid` lets the memory be read) or
@@ -24,6 +26,7 @@ static ALLOCATOR: adama_node::Allocator = adama_node::Allocator;
 
 mod client;
 mod cluster;
+mod floor;
 mod idle;
 mod reload;
 mod replica;
@@ -56,13 +59,16 @@ pub struct Options {
     pub partitions: u32,
     /// For `failover`: how many leaders to kill.
     pub kills: u64,
+    /// floor: CPU work added to each send, in microseconds.
+    pub floor_work: u64,
 }
 
 const USAGE: &str = "\
 adama-load: measures a node under load (docs/node.md, \"Measured\")
 
-  --measure sends|idle|upgrade|reload|replica|cluster|failover
-                     what to measure (default: sends)
+  --measure sends|idle|upgrade|reload|replica|cluster|failover|floor
+                     what to measure (default: sends; floor: the sends measure against
+                     a server that only moves the frames, see floor.rs)
   --documents N      counter documents (default 100)
   --connections N    sockets per document (default 10)
   --seconds N        how long to send (default 10)
@@ -72,6 +78,7 @@ adama-load: measures a node under load (docs/node.md, \"Measured\")
   --history N        reload: the space's maximum_history (default 1000)
   --partitions N     cluster, failover: the partitions of the 3-node cluster (default 64)
   --kills N          failover: leaders killed, one after the other (default 20)
+  --floor-work US    floor: CPU work added to each send, in microseconds (default 0)
   --connect ADDR     load a running `adama serve` instead of a child node (cluster: the
                      three nodes' addresses, comma-separated)
   --pid PID          with --connect: the node's process, to read its memory
@@ -98,6 +105,7 @@ fn options(args: Vec<String>) -> Result<Options, String> {
         in_process: false,
         partitions: 64,
         kills: 20,
+        floor_work: 0,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -116,22 +124,23 @@ fn options(args: Vec<String>) -> Result<Options, String> {
             "--in-process" => options.in_process = number(&flag, &value)? != 0,
             "--partitions" => options.partitions = (number(&flag, &value)? as u32).max(1),
             "--kills" => options.kills = number(&flag, &value)?,
+            "--floor-work" => options.floor_work = number(&flag, &value)?,
             other => {
                 return Err(format!(
-                    "unknown option {other} (--measure sends|idle|upgrade|reload|replica|cluster|failover, \
+                    "unknown option {other} (--measure sends|idle|upgrade|reload|replica|cluster|failover|floor, \
                      --documents, --connections, --seconds, --window, --rate, --transactions, \
-                     --history, --partitions, --kills, --connect, --pid, --in-process)"
+                     --history, --partitions, --kills, --floor-work, --connect, --pid, --in-process)"
                 ));
             }
         }
     }
     if ![
-        "sends", "idle", "upgrade", "reload", "replica", "cluster", "failover",
+        "sends", "idle", "upgrade", "reload", "replica", "cluster", "failover", "floor",
     ]
     .contains(&options.measure.as_str())
     {
         return Err(format!(
-            "unknown measure '{}' (sends, idle, upgrade, reload, replica, cluster or failover)",
+            "unknown measure '{}' (sends, idle, upgrade, reload, replica, cluster, failover or floor)",
             options.measure
         ));
     }
@@ -156,6 +165,10 @@ fn main() {
             args.get(1).cloned(),
             args.get(2).cloned(),
         ));
+        return;
+    }
+    if args.first().map(String::as_str) == Some(floor::SERVE_FLOOR) {
+        runtime.block_on(floor::serve(args.get(1).cloned()));
         return;
     }
     if args.first().map(String::as_str) == Some(cluster::SERVE_CLUSTER_NODE) {

@@ -442,10 +442,18 @@ pub fn mode(options: &Options) -> String {
 }
 
 pub async fn run(options: &Options) -> Result<(), String> {
-    let target = Target::start(options).await?;
+    let target = if options.measure == "floor" {
+        Target::start_floor(options.floor_work).await?
+    } else {
+        Target::start(options).await?
+    };
     client::create_documents(&target.address, options.documents).await?;
     let opened = open(options, |_| target.address.clone()).await?;
-    let (committed_before, fsyncs_before) = target.commits().await?;
+    let commits_before = if target.floor {
+        None
+    } else {
+        Some(target.commits().await?)
+    };
     let cpu_before = target.cpu();
     let own_cpu_before = process_cpu(std::process::id());
     let driven = opened.drive(options.seconds).await;
@@ -457,8 +465,13 @@ pub async fn run(options: &Options) -> Result<(), String> {
     let own_cpu = process_cpu(std::process::id())
         .zip(own_cpu_before)
         .map(|(after, before)| after - before);
-    let (committed, fsyncs) = target.commits().await?;
-    let (committed, fsyncs) = (committed - committed_before, fsyncs - fsyncs_before);
+    let commits = match commits_before {
+        Some((committed_before, fsyncs_before)) => {
+            let (committed, fsyncs) = target.commits().await?;
+            Some((committed - committed_before, fsyncs - fsyncs_before))
+        }
+        None => None,
+    };
     let sends = driven.latencies.len().max(1) as f64;
     println!(
         "{} documents x {} connections, {}, {elapsed:.1} s",
@@ -487,10 +500,12 @@ pub async fn run(options: &Options) -> Result<(), String> {
         }
     }
     println!("ack latency ms: {}", driven.percentiles());
-    println!(
-        "transactions committed: {committed}, fsyncs: {fsyncs}, transactions per fsync: {:.1}",
-        committed / fsyncs.max(1.0)
-    );
+    if let Some((committed, fsyncs)) = commits {
+        println!(
+            "transactions committed: {committed}, fsyncs: {fsyncs}, transactions per fsync: {:.1}",
+            committed / fsyncs.max(1.0)
+        );
+    }
     if let Some(cpu) = cpu
         && !options.in_process
     {

@@ -92,6 +92,8 @@ pub fn classify(text: &str) -> Kind {
 #[derive(Debug)]
 pub struct Outbox {
     half: OwnedWriteHalf,
+    /// A client masks its frames (RFC 6455 §5.3); a server does not.
+    masked: bool,
     /// Bytes the socket has not taken yet; not empty exactly while a task is writing them.
     backlog: Mutex<Vec<u8>>,
     /// The first write that failed.
@@ -129,6 +131,25 @@ fn client_frame(opcode: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
     frame
 }
 
+/// A server frame (not masked) around `payload`.
+fn server_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(payload.len() + 10);
+    frame.push(0x80 | opcode);
+    match payload.len() {
+        len @ 0..=125 => frame.push(len as u8),
+        len @ 126..=0xFFFF => {
+            frame.push(126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            frame.push(127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(payload);
+    frame
+}
+
 /// A mask key that differs from frame to frame.
 fn next_mask() -> [u8; 4] {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -141,22 +162,55 @@ fn next_mask() -> [u8; 4] {
 }
 
 impl Outbox {
+    /// The sending half of a socket this program accepted (its frames are not masked).
+    pub fn server(half: OwnedWriteHalf) -> Arc<Outbox> {
+        Arc::new(Outbox {
+            half,
+            masked: false,
+            backlog: Mutex::new(Vec::new()),
+            failed: Mutex::new(None),
+        })
+    }
+
     /// Sends a text message.
     pub fn text(self: &Arc<Self>, text: &str) -> Result<(), String> {
         self.frame(TEXT, text.as_bytes())
     }
 
+    /// Sends text messages in one write, when the socket takes them at once.
+    pub fn texts(self: &Arc<Self>, texts: &[&str]) -> Result<(), String> {
+        if let [text] = texts {
+            return self.text(text);
+        }
+        let mut frames = Vec::new();
+        for text in texts {
+            frames.extend(self.encode(TEXT, text.as_bytes()));
+        }
+        self.bytes(&frames)
+    }
+
+    fn encode(&self, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        if self.masked {
+            client_frame(opcode, payload, next_mask())
+        } else {
+            server_frame(opcode, payload)
+        }
+    }
+
     fn frame(self: &Arc<Self>, opcode: u8, payload: &[u8]) -> Result<(), String> {
+        self.bytes(&self.encode(opcode, payload))
+    }
+
+    fn bytes(self: &Arc<Self>, frame: &[u8]) -> Result<(), String> {
         if let Some(why) = lock(&self.failed).clone() {
             return Err(why);
         }
-        let frame = client_frame(opcode, payload, next_mask());
         let mut backlog = lock(&self.backlog);
         if !backlog.is_empty() {
-            backlog.extend_from_slice(&frame);
+            backlog.extend_from_slice(frame);
             return Ok(());
         }
-        let written = match self.half.try_write(&frame) {
+        let written = match self.half.try_write(frame) {
             Ok(written) => written,
             Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => 0,
             Err(error) => return Err(format!("a send failed: {error}")),
@@ -332,6 +386,23 @@ impl Reader {
         std::str::from_utf8(bytes).map_err(|_| "a text frame that is not UTF-8".to_owned())
     }
 
+    /// A reader of a socket this program accepted, with what it read past the handshake.
+    pub fn server(half: OwnedReadHalf, buffer: Vec<u8>, start: usize, end: usize) -> Reader {
+        Reader {
+            half,
+            buffer,
+            start,
+            end,
+            gathered: Vec::new(),
+        }
+    }
+
+    /// The next text message, as it is (WebSocket pings are answered on `outbox`).
+    pub async fn message(&mut self, outbox: &Arc<Outbox>) -> Result<&str, String> {
+        let payload = self.advance(outbox).await?;
+        self.text(&payload)
+    }
+
     /// The next message that is not a ping, classified, with its text; pings are answered on
     /// `outbox`.
     pub async fn next(&mut self, outbox: &Arc<Outbox>) -> Result<(Kind, &str), String> {
@@ -399,6 +470,7 @@ pub async fn open(address: &str) -> Result<(Reader, Arc<Outbox>), String> {
     let (read, write) = stream.into_split();
     let outbox = Arc::new(Outbox {
         half: write,
+        masked: true,
         backlog: Mutex::new(Vec::new()),
         failed: Mutex::new(None),
     });
@@ -461,5 +533,13 @@ mod tests {
         assert_eq!(unmasked, b"hello");
         let long = client_frame(TEXT, &[b'a'; 300], [0; 4]);
         assert_eq!(&long[..4], &[0x81, 0x80 | 126, 1, 44]);
+    }
+
+    #[test]
+    fn a_server_frame_is_not_masked_and_sized_as_the_rfc_says() {
+        assert_eq!(server_frame(TEXT, b"hi"), vec![0x81, 2, b'h', b'i']);
+        let long = server_frame(TEXT, &[b'a'; 300]);
+        assert_eq!(&long[..4], &[0x81, 126, 1, 44]);
+        assert_eq!(long.len(), 304);
     }
 }
