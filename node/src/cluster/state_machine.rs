@@ -23,7 +23,7 @@ use super::code::CodeBook;
 use super::config::partition_of;
 use super::flusher::blocking;
 use super::types::{Applied, ReplicatedWrite, TypeConfig};
-use crate::store::redb::RedbStore;
+use crate::store::redb::{RedbStore, attach_in, detach_in};
 use crate::store::{AssetMeta, Store, StoreError, Write};
 
 /// partition → [`AppliedState`] as JSON.
@@ -198,14 +198,15 @@ impl StateMachine {
         Ok(())
     }
 
-    /// Keeps uploaded files (each its own durable commit, as on a single node; keeping one
-    /// again writes the same bytes).
-    fn keep_files<'a>(
+    /// Writes the bytes of uploaded files, each durably, before the transaction that attaches
+    /// them ([`FileChanges`]); writing one again writes the same bytes, and one left behind
+    /// by a transaction that did not commit is no file of any document.
+    fn write_file_bytes<'a>(
         &self,
-        files: impl Iterator<Item = (&'a str, &'a str, &'a AssetMeta, &'a str)>,
+        files: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
     ) -> io::Result<()> {
         use base64::Engine as _;
-        for (document, id, meta, bytes) in files {
+        for (document, id, bytes) in files {
             let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(bytes) else {
                 tracing::error!(
                     partition = self.partition,
@@ -216,17 +217,8 @@ impl StateMachine {
                 continue;
             };
             self.store
-                .put_asset(document, id, meta, &bytes)
+                .put_asset_bytes(document, id, &bytes)
                 .map_err(other)?;
-        }
-        Ok(())
-    }
-
-    /// Forgets uploaded files no record attached (forgetting one again, or one this member
-    /// never kept, changes nothing).
-    fn forget_files<'a>(&self, files: impl Iterator<Item = (&'a str, &'a str)>) -> io::Result<()> {
-        for (document, id) in files {
-            self.store.remove_asset(document, id).map_err(other)?;
         }
         Ok(())
     }
@@ -269,22 +261,19 @@ impl StateMachine {
         // A deploy and a file (kept or forgotten) stand whatever happens to the document writes
         // beside them.
         let code = deploys(writes);
-        self.keep_files(writes.iter().filter_map(|write| match write {
+        self.write_file_bytes(writes.iter().filter_map(|write| match write {
             ReplicatedWrite::Asset {
                 document,
                 id,
-                meta,
                 bytes,
-            } => Some((document.as_str(), id.as_str(), meta, bytes.as_str())),
+                ..
+            } => Some((document.as_str(), id.as_str(), bytes.as_str())),
             _ => None,
         }))?;
-        self.forget_files(writes.iter().filter_map(|write| match write {
-            ReplicatedWrite::ForgetAsset { document, id } => Some((document.as_str(), id.as_str())),
-            _ => None,
-        }))?;
-        let record = |transaction: &mut WriteTransaction| {
+        let record = |transaction: &mut WriteTransaction, files: &FileChanges| {
             self.record_state(transaction)?;
-            self.record_code(transaction, &code, false)
+            self.record_code(transaction, &code, false)?;
+            files.record(transaction)
         };
         let converted: Result<Vec<Write>, StoreError> = writes
             .iter()
@@ -292,11 +281,17 @@ impl StateMachine {
             .map(|write| write.to_write())
             .collect();
         let refused = match converted {
-            Ok(writes) => match self.store.commit_with(&writes, &record) {
-                Ok(_) => return Ok(Applied::default()),
-                Err(StoreError::Io(error)) => return Err(io::Error::other(error)),
-                Err(refusal) => refusal.to_string(),
-            },
+            Ok(converted) => {
+                let files = FileChanges::of(writes, true);
+                match self
+                    .store
+                    .commit_with(&converted, &|transaction| record(transaction, &files))
+                {
+                    Ok(_) => return self.forgotten(&files).map(|()| Applied::default()),
+                    Err(StoreError::Io(error)) => return Err(io::Error::other(error)),
+                    Err(refusal) => refusal.to_string(),
+                }
+            }
             Err(refusal) => refusal.to_string(),
         };
         if !record_refusal {
@@ -305,10 +300,23 @@ impl StateMachine {
             });
         }
         tracing::warn!(partition = self.partition, reason = %refused, "a replicated batch is refused by the store");
-        self.store.commit_with(&[], &record).map_err(other)?;
+        // The documents' writes are not applied, their deletions neither.
+        let files = FileChanges::of(writes, false);
+        self.store
+            .commit_with(&[], &|transaction| record(transaction, &files))
+            .map_err(other)?;
+        self.forgotten(&files)?;
         Ok(Applied {
             refused: Some(refused),
         })
+    }
+
+    /// Removes the bytes of the files a committed transaction forgot.
+    fn forgotten(&self, files: &FileChanges) -> io::Result<()> {
+        for (document, id) in &files.detach {
+            self.store.remove_asset_bytes(document, id).map_err(other)?;
+        }
+        Ok(())
     }
 
     /// The writes of `batch` for a transaction shared with other partitions, with this
@@ -473,6 +481,53 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             meta: self.snapshot.meta.clone(),
             snapshot: self.snapshot.data.clone(),
         })
+    }
+}
+
+/// What the uploaded files among a batch's writes change, in the order of the log: the files
+/// attached at the end of the batch, and those forgotten. A file of a document the batch
+/// deletes after it is not attached (it goes with the document); one uploaded after the
+/// document's deletion in the same batch is (the document was created again).
+#[derive(Debug, Default)]
+struct FileChanges<'a> {
+    attach: Vec<(&'a str, &'a str, &'a AssetMeta)>,
+    detach: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> FileChanges<'a> {
+    /// `deletions`: whether the batch's document deletions are applied (not when the store
+    /// refused its document writes).
+    fn of(writes: &[&'a ReplicatedWrite], deletions: bool) -> FileChanges<'a> {
+        let mut changes = FileChanges::default();
+        for write in writes {
+            match write {
+                ReplicatedWrite::Asset {
+                    document, id, meta, ..
+                } => changes.attach.push((document, id, meta)),
+                ReplicatedWrite::ForgetAsset { document, id } => {
+                    changes
+                        .attach
+                        .retain(|(d, i, _)| (*d, *i) != (document.as_str(), id.as_str()));
+                    changes.detach.push((document, id));
+                }
+                ReplicatedWrite::Delete { document } if deletions => {
+                    changes.attach.retain(|(d, _, _)| *d != document.as_str());
+                }
+                _ => {}
+            }
+        }
+        changes
+    }
+
+    /// Records the changes in the transaction that applies the batch, after its writes.
+    fn record(&self, transaction: &mut WriteTransaction) -> Result<(), StoreError> {
+        for (document, id) in &self.detach {
+            detach_in(transaction, document, id)?;
+        }
+        for (document, id, meta) in &self.attach {
+            attach_in(transaction, document, id, meta)?;
+        }
+        Ok(())
     }
 }
 
@@ -646,21 +701,27 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .map(|(space, source)| (space.as_str(), source.as_str()))
             .collect();
         blocking(|| {
-            self.store
-                .commit_with(&writes, &|transaction| {
-                    self.record_state(transaction)?;
-                    self.record_code(transaction, &code, true)
-                })
-                .map_err(other)?;
-            // After the documents' replacement, which deleted their earlier files.
-            self.keep_files(snapshot.files.iter().map(|file| {
+            // The files' bytes first, so that the transaction that records the snapshot as
+            // applied also attaches them: a member killed in between has its old documents
+            // and files, and is sent the snapshot again.
+            self.write_file_bytes(snapshot.files.iter().map(|file| {
                 (
                     file.document.as_str(),
                     file.id.as_str(),
-                    &file.meta,
                     file.bytes.as_str(),
                 )
-            }))
+            }))?;
+            self.store
+                .commit_with(&writes, &|transaction| {
+                    self.record_state(transaction)?;
+                    self.record_code(transaction, &code, true)?;
+                    // After the documents' replacement, which detached their earlier files.
+                    for file in &snapshot.files {
+                        attach_in(transaction, &file.document, &file.id, &file.meta)?;
+                    }
+                    Ok(())
+                })
+                .map_err(other)
         })?;
         let code = owned(code);
         self.take_code(&code).await;
@@ -689,5 +750,234 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             }
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use openraft::entry::RaftEntry;
+    use openraft::testing::log_id;
+
+    use super::*;
+    use crate::cluster::types::Proposal;
+
+    const DOC: &str = "files/doc";
+
+    fn machine(directory: &std::path::Path) -> (Arc<RedbStore>, StateMachine) {
+        let store = Arc::new(RedbStore::open(directory).expect("the store opens"));
+        let machine = StateMachine::open(Arc::clone(&store), 0, 1)
+            .expect("the state machine opens")
+            .with_applier(Arc::new(Applier::default()));
+        (store, machine)
+    }
+
+    fn entry(index: u64, writes: Vec<ReplicatedWrite>) -> EntryResponder<TypeConfig> {
+        (
+            openraft::Entry::new_normal(log_id::<TypeConfig>(1, 1, index), Proposal { writes }),
+            None,
+        )
+    }
+
+    fn append(document: &str, index: u64) -> ReplicatedWrite {
+        ReplicatedWrite::Append {
+            document: document.to_owned(),
+            index,
+            record: format!(
+                r#"{{"seq":{index},"time":0,"command":{{}},"redo":{{"n":{index}}},"undo":{{}}}}"#
+            ),
+        }
+    }
+
+    fn meta(bytes: &str) -> AssetMeta {
+        AssetMeta {
+            name: "a.txt".into(),
+            content_type: "text/plain".into(),
+            size: bytes.len() as u64,
+            md5: String::new(),
+            sha384: String::new(),
+        }
+    }
+
+    fn upload(document: &str, id: &str, bytes: &str) -> ReplicatedWrite {
+        ReplicatedWrite::Asset {
+            document: document.to_owned(),
+            id: id.to_owned(),
+            meta: meta(bytes),
+            bytes: base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
+
+    fn delete(document: &str) -> ReplicatedWrite {
+        ReplicatedWrite::Delete {
+            document: document.to_owned(),
+        }
+    }
+
+    /// A file as the store serves it, and whether its bytes are on disk.
+    fn file(store: &RedbStore, document: &str, id: &str) -> (Option<String>, bool) {
+        let name: Arc<str> = Arc::from(document);
+        let served = store
+            .asset(&name, id)
+            .expect("the store reads")
+            .map(|(_, bytes)| String::from_utf8(bytes).expect("text"));
+        let on_disk = store
+            .file_path(document, id)
+            .is_some_and(|path| path.is_file());
+        (served, on_disk)
+    }
+
+    fn apply(machine: &mut StateMachine, batch: Vec<EntryResponder<TypeConfig>>) {
+        let (answers, _) = machine.apply_batch(batch).expect("applied");
+        assert!(answers.iter().all(|(_, applied)| applied.refused.is_none()));
+    }
+
+    #[test]
+    fn a_document_deleted_and_given_a_new_file_in_one_batch_keeps_the_new_file() {
+        let directory = tempfile::tempdir().expect("a directory");
+        let (store, mut machine) = machine(directory.path());
+        apply(
+            &mut machine,
+            vec![entry(
+                1,
+                vec![append(DOC, 1), upload(DOC, "old", "old bytes")],
+            )],
+        );
+        assert_eq!(file(&store, DOC, "old"), (Some("old bytes".into()), true));
+
+        // Deleted, then created again with a new file, in the entries of one batch.
+        apply(
+            &mut machine,
+            vec![
+                entry(2, vec![delete(DOC)]),
+                entry(3, vec![append(DOC, 1), upload(DOC, "new", "new bytes")]),
+            ],
+        );
+        assert_eq!(file(&store, DOC, "new"), (Some("new bytes".into()), true));
+        assert_eq!(file(&store, DOC, "old"), (None, false));
+    }
+
+    #[test]
+    fn a_file_uploaded_before_its_document_is_deleted_in_one_batch_goes_with_it() {
+        let directory = tempfile::tempdir().expect("a directory");
+        let (store, mut machine) = machine(directory.path());
+        apply(&mut machine, vec![entry(1, vec![append(DOC, 1)])]);
+        apply(
+            &mut machine,
+            vec![
+                entry(2, vec![upload(DOC, "late", "late bytes")]),
+                entry(3, vec![delete(DOC)]),
+            ],
+        );
+        assert_eq!(file(&store, DOC, "late"), (None, false));
+
+        // A file uploaded and forgotten in one batch is not kept either.
+        apply(
+            &mut machine,
+            vec![
+                entry(4, vec![append(DOC, 1), upload(DOC, "brief", "brief bytes")]),
+                entry(
+                    5,
+                    vec![ReplicatedWrite::ForgetAsset {
+                        document: DOC.into(),
+                        id: "brief".into(),
+                    }],
+                ),
+            ],
+        );
+        assert_eq!(file(&store, DOC, "brief"), (None, false));
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_installed_brings_its_files_and_takes_away_the_replaced_ones() {
+        let directory = tempfile::tempdir().expect("a directory");
+        let (store, mut machine) = machine(directory.path());
+        let (kept, gone) = ("files/kept", "files/gone");
+        apply(
+            &mut machine,
+            vec![
+                entry(1, vec![append(kept, 1), upload(kept, "before", "before")]),
+                entry(2, vec![append(gone, 1), upload(gone, "only", "only")]),
+            ],
+        );
+
+        let snapshot = PartitionSnapshot {
+            documents: vec![SnapshotDocument {
+                name: kept.into(),
+                index: 5,
+                document: serde_json::json!({"n": 5}),
+            }],
+            files: vec![SnapshotFile {
+                document: kept.into(),
+                id: "after".into(),
+                meta: meta("after"),
+                bytes: base64::engine::general_purpose::STANDARD.encode("after"),
+            }],
+            ..PartitionSnapshot::default()
+        };
+        let meta = SnapshotMetaOf::<TypeConfig> {
+            last_log_id: Some(log_id::<TypeConfig>(1, 1, 9)),
+            last_membership: StoredMembership::default(),
+        };
+        machine
+            .install_snapshot(&meta, snapshot)
+            .await
+            .expect("installed");
+
+        assert_eq!(file(&store, kept, "after"), (Some("after".into()), true));
+        assert_eq!(file(&store, kept, "before"), (None, false));
+        assert_eq!(file(&store, gone, "only"), (None, false));
+        assert_eq!(machine.state.index(), Some(9));
+        // What a restart reads: the snapshot's position with its files attached.
+        let (store, reopened) = {
+            drop(machine);
+            drop(store);
+            let (store, machine) = super::tests::machine(directory.path());
+            (store, machine)
+        };
+        assert_eq!(reopened.state.index(), Some(9));
+        assert_eq!(file(&store, kept, "after"), (Some("after".into()), true));
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_whose_files_cannot_be_written_is_not_recorded_as_installed() {
+        let directory = tempfile::tempdir().expect("a directory");
+        let (store, mut machine) = machine(directory.path());
+        let doc = "files/kept";
+        apply(
+            &mut machine,
+            vec![entry(
+                1,
+                vec![append(doc, 1), upload(doc, "before", "before")],
+            )],
+        );
+        let snapshot = PartitionSnapshot {
+            documents: vec![SnapshotDocument {
+                name: doc.into(),
+                index: 5,
+                document: serde_json::json!({"n": 5}),
+            }],
+            // An id no file can be written under.
+            files: vec![SnapshotFile {
+                document: doc.into(),
+                id: "../elsewhere".into(),
+                meta: meta("x"),
+                bytes: base64::engine::general_purpose::STANDARD.encode("x"),
+            }],
+            ..PartitionSnapshot::default()
+        };
+        let meta = SnapshotMetaOf::<TypeConfig> {
+            last_log_id: Some(log_id::<TypeConfig>(1, 1, 9)),
+            last_membership: StoredMembership::default(),
+        };
+        assert!(machine.install_snapshot(&meta, snapshot).await.is_err());
+        drop(machine);
+        drop(store);
+
+        // After a restart the member is where it was, its document and file untouched, and
+        // raft sends the snapshot again.
+        let (store, reopened) = super::tests::machine(directory.path());
+        assert_eq!(reopened.state.index(), Some(1));
+        assert_eq!(file(&store, doc, "before"), (Some("before".into()), true));
     }
 }

@@ -4,6 +4,7 @@
 //! database transaction. The store's `asset_meta` table says which files exist: a file is
 //! written (and made durable) before its entry, so an entry never names a missing file.
 
+use std::collections::HashSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -119,11 +120,46 @@ impl AssetFiles {
         }
     }
 
-    /// Removes every file of a deleted document.
-    pub fn remove_document(&self, document: &str) -> std::io::Result<()> {
-        match std::fs::remove_dir_all(self.folder(document)) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
-            _ => Ok(()),
+    /// Removes the files of a document that `keep` does not name (every file of a deleted
+    /// document, or those of a document deleted and given new files in the same commit), and
+    /// its folder once empty.
+    pub fn prune(&self, document: &str, keep: &HashSet<String>) -> std::io::Result<()> {
+        let folder = self.folder(document);
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        let mut left = false;
+        for entry in entries {
+            let entry = entry?;
+            let kept = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| keep.contains(name));
+            if kept {
+                left = true;
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+                _ => {}
+            }
         }
+        if !left {
+            match std::fs::remove_dir(&folder) {
+                // A file written meanwhile keeps the folder.
+                Err(error)
+                    if !matches!(
+                        error.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::DirectoryNotEmpty
+                    ) =>
+                {
+                    return Err(error);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }

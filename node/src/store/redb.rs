@@ -428,6 +428,43 @@ impl RedbStore {
         Ok(files)
     }
 
+    /// The ids of a document's uploaded files.
+    fn attached(&self, document: &str) -> Result<HashSet<String>, StoreError> {
+        let read = self.db.begin_read().map_err(io)?;
+        let metas = read.open_table(ASSET_META).map_err(io)?;
+        let mut ids = HashSet::new();
+        for row in metas
+            .range((document, "")..(document, LAST_ID))
+            .map_err(io)?
+        {
+            ids.insert(row.map_err(io)?.0.value().1.to_owned());
+        }
+        Ok(ids)
+    }
+
+    /// Writes an uploaded file's bytes, durably, without recording it: [`attach_in`] records
+    /// it in a transaction of the caller's (until then it is no file of the document's).
+    pub fn put_asset_bytes(
+        &self,
+        document: &str,
+        id: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        self.files.write(document, id, bytes).map_err(io)
+    }
+
+    /// Where an uploaded file's bytes are kept, recorded or not.
+    #[cfg(test)]
+    pub(crate) fn file_path(&self, document: &str, id: &str) -> Option<std::path::PathBuf> {
+        self.files.path(document, id)
+    }
+
+    /// Removes an uploaded file's bytes, once a committed transaction detached it
+    /// ([`detach_in`]).
+    pub fn remove_asset_bytes(&self, document: &str, id: &str) -> Result<(), StoreError> {
+        self.files.remove(document, id).map_err(io)
+    }
+
     /// Records an uploaded file whose bytes are in place.
     fn put_asset_meta(
         &self,
@@ -444,9 +481,10 @@ impl RedbStore {
         transaction.commit().map_err(io)
     }
 
-    /// Commits a batch of writes and, in the same transaction, whatever `also` writes to tables
-    /// of its own (the cluster's record of the raft entries that carried the batch; it may also
-    /// lower the transaction's durability when a raft log already holds the batch durably).
+    /// Commits a batch of writes and, in the same transaction after them, whatever `also`
+    /// writes (the cluster's record of the raft entries that carried the batch, and the
+    /// uploaded files they attach; it may also lower the transaction's durability when a raft
+    /// log already holds the batch durably).
     pub fn commit_with(
         &self,
         writes: &[Write],
@@ -454,7 +492,6 @@ impl RedbStore {
     ) -> Result<CommitStats, StoreError> {
         let mut pending = self.pending();
         let mut transaction = self.db.begin_write().map_err(io)?;
-        also(&mut transaction)?;
         let (appends, cleared, deleted, mut stats) = {
             let mut commit = Commit::new(&transaction, &pending)?;
             for write in writes {
@@ -463,6 +500,8 @@ impl RedbStore {
             commit.drain(self.backlog)?;
             (commit.appends, commit.cleared, commit.deleted, commit.stats)
         };
+        // After the writes, so that files it attaches outlive a deletion in `writes`.
+        also(&mut transaction)?;
         let key = pending.next_batch();
         {
             let mut wal = transaction.open_table(WAL).map_err(io)?;
@@ -479,10 +518,14 @@ impl RedbStore {
         for document in &cleared {
             pending.clear(document);
         }
-        // A deleted document's entries that named its files are gone; the files follow. (A
-        // document whose entries only moved to its log keeps them.)
+        // A deleted document's entries that named its files are gone; the files follow, but
+        // for those attached again in the same commit (a document deleted and created again).
+        // A document whose entries only moved to its log keeps them.
         for document in &deleted {
-            if let Err(error) = self.files.remove_document(document) {
+            let pruned = self
+                .attached(document)
+                .and_then(|keep| self.files.prune(document, &keep).map_err(io));
+            if let Err(error) = pruned {
                 tracing::warn!(%document, %error, "a deleted document's files cannot be removed");
             }
         }
@@ -688,4 +731,41 @@ impl Store for RedbStore {
         transaction.commit().map_err(io)?;
         self.files.remove(document, id).map_err(io)
     }
+}
+
+/// Records, in `transaction`, an uploaded file whose bytes are in place
+/// ([`RedbStore::put_asset_bytes`]).
+pub fn attach_in(
+    transaction: &WriteTransaction,
+    document: &str,
+    id: &str,
+    meta: &AssetMeta,
+) -> Result<(), StoreError> {
+    let meta = serde_json::to_vec(meta).map_err(io)?;
+    transaction
+        .open_table(ASSET_META)
+        .map_err(io)?
+        .insert((document, id), meta.as_slice())
+        .map_err(io)?;
+    Ok(())
+}
+
+/// Forgets, in `transaction`, an uploaded file; its bytes go once the transaction is durable
+/// ([`RedbStore::remove_asset_bytes`]).
+pub fn detach_in(
+    transaction: &WriteTransaction,
+    document: &str,
+    id: &str,
+) -> Result<(), StoreError> {
+    transaction
+        .open_table(ASSET_META)
+        .map_err(io)?
+        .remove((document, id))
+        .map_err(io)?;
+    transaction
+        .open_table(ASSET_DATA)
+        .map_err(io)?
+        .remove((document, id))
+        .map_err(io)?;
+    Ok(())
 }
