@@ -7,6 +7,7 @@ use std::future::Future;
 
 use std::sync::Arc;
 
+use openraft::async_runtime::WatchReceiver;
 use openraft::errors::ClientWriteError;
 use openraft::impls::ProgressResponder;
 use openraft::raft::ClientWriteResponse;
@@ -138,13 +139,21 @@ async fn run(
             let early = tokio::time::timeout(NODE_SLOT_HOLD, &mut done).await;
             drop(node_slot);
             let answer = match early {
-                Ok(answer) => answer,
-                Err(_) => done.await,
+                Ok(answer) => Some(answer),
+                Err(_) => answer_unless(done, removed(&raft), NODE_SLOT_HOLD).await,
             };
             let result = match answer {
-                Ok(result) => outcome(partition, result),
-                Err(_) => Err(Refused {
+                Some(Ok(result)) => outcome(partition, result),
+                Some(Err(_)) => Err(Refused {
                     error: StoreError::Io("the node is shutting down".into()),
+                    shared: true,
+                }),
+                // The waiting documents close and are asked again where the partition is led.
+                None => Err(Refused {
+                    error: StoreError::Io(format!(
+                        "partition {partition}: this node left the partition's group with the \
+                         write in flight; what became of it is the group's to say"
+                    )),
                     shared: true,
                 }),
             };
@@ -167,6 +176,46 @@ async fn run(
                 }
             }
         });
+    }
+}
+
+/// An entry's answer, or `None` when `gone` comes first and no answer follows within `grace`.
+/// A member removed from a partition's group never hears what became of the entries it
+/// proposed (openraft answers an entry when this member applies, truncates or purges it, and a
+/// removed member does none of these again), so its waiting writers are answered here.
+async fn answer_unless<T>(
+    answer: impl Future<Output = T>,
+    gone: impl Future<Output = ()>,
+    grace: std::time::Duration,
+) -> Option<T> {
+    tokio::pin!(answer);
+    tokio::select! {
+        answer = &mut answer => return Some(answer),
+        () = gone => {}
+    }
+    // An answer already on its way still counts.
+    tokio::time::timeout(grace, answer).await.ok()
+}
+
+/// Resolves once this node is no longer a member (voter or learner) of the partition's group.
+async fn removed(raft: &PartitionRaft) {
+    let mut metrics = raft.server_metrics();
+    loop {
+        let gone = {
+            let metrics = metrics.borrow_watched();
+            metrics
+                .membership_config
+                .membership()
+                .get_node(&metrics.id)
+                .is_none()
+        };
+        if gone {
+            return;
+        }
+        if metrics.changed().await.is_err() {
+            // The group stopped: its entries are answered as it stops.
+            return std::future::pending().await;
+        }
     }
 }
 
@@ -299,6 +348,48 @@ mod tests {
             stats.entries.load(Ordering::Relaxed),
             1,
             "the writes that waited went in one entry"
+        );
+        raft.shutdown().await.expect("the group stops");
+    }
+
+    #[tokio::test]
+    async fn a_writer_is_answered_when_this_node_leaves_the_group_with_its_entry_unanswered() {
+        let never = std::future::pending::<()>();
+        let left = std::future::ready(());
+        assert_eq!(
+            answer_unless(never, left, Duration::from_millis(50)).await,
+            None
+        );
+
+        // An answer that follows the departure within the grace counts.
+        let late = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            7
+        };
+        assert_eq!(
+            answer_unless(late, std::future::ready(()), Duration::from_secs(5)).await,
+            Some(7)
+        );
+
+        // While this node stays a member, the answer is waited for.
+        let answer = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            8
+        };
+        assert_eq!(
+            answer_unless(answer, std::future::pending(), Duration::ZERO).await,
+            Some(8)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_member_of_its_group_is_not_taken_for_removed() {
+        let directory = tempfile::tempdir().expect("a directory");
+        let raft = partition_alone(directory.path()).await;
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), removed(&raft))
+                .await
+                .is_err()
         );
         raft.shutdown().await.expect("the group stops");
     }
