@@ -827,6 +827,32 @@ mod tests {
         (served, on_disk)
     }
 
+    /// A snapshot of one document at index 5 with one file, `id`, whose bytes are its id.
+    fn snapshot_of(document: &str, id: &str) -> PartitionSnapshot {
+        PartitionSnapshot {
+            documents: vec![SnapshotDocument {
+                name: document.into(),
+                index: 5,
+                document: serde_json::json!({"n": 5}),
+            }],
+            files: vec![SnapshotFile {
+                document: document.into(),
+                id: id.into(),
+                meta: meta(id),
+                bytes: base64::engine::general_purpose::STANDARD.encode(id),
+            }],
+            ..PartitionSnapshot::default()
+        }
+    }
+
+    /// A snapshot's place: after entry 9.
+    fn at_nine() -> SnapshotMetaOf<TypeConfig> {
+        SnapshotMetaOf::<TypeConfig> {
+            last_log_id: Some(log_id::<TypeConfig>(1, 1, 9)),
+            last_membership: StoredMembership::default(),
+        }
+    }
+
     fn apply(machine: &mut StateMachine, batch: Vec<EntryResponder<TypeConfig>>) {
         let (answers, _) = machine.apply_batch(batch).expect("applied");
         assert!(answers.iter().all(|(_, applied)| applied.refused.is_none()));
@@ -901,26 +927,8 @@ mod tests {
             ],
         );
 
-        let snapshot = PartitionSnapshot {
-            documents: vec![SnapshotDocument {
-                name: kept.into(),
-                index: 5,
-                document: serde_json::json!({"n": 5}),
-            }],
-            files: vec![SnapshotFile {
-                document: kept.into(),
-                id: "after".into(),
-                meta: meta("after"),
-                bytes: base64::engine::general_purpose::STANDARD.encode("after"),
-            }],
-            ..PartitionSnapshot::default()
-        };
-        let meta = SnapshotMetaOf::<TypeConfig> {
-            last_log_id: Some(log_id::<TypeConfig>(1, 1, 9)),
-            last_membership: StoredMembership::default(),
-        };
         machine
-            .install_snapshot(&meta, snapshot)
+            .install_snapshot(&at_nine(), snapshot_of(kept, "after"))
             .await
             .expect("installed");
 
@@ -951,26 +959,14 @@ mod tests {
                 vec![append(doc, 1), upload(doc, "before", "before")],
             )],
         );
-        let snapshot = PartitionSnapshot {
-            documents: vec![SnapshotDocument {
-                name: doc.into(),
-                index: 5,
-                document: serde_json::json!({"n": 5}),
-            }],
-            // An id no file can be written under.
-            files: vec![SnapshotFile {
-                document: doc.into(),
-                id: "../elsewhere".into(),
-                meta: meta("x"),
-                bytes: base64::engine::general_purpose::STANDARD.encode("x"),
-            }],
-            ..PartitionSnapshot::default()
-        };
-        let meta = SnapshotMetaOf::<TypeConfig> {
-            last_log_id: Some(log_id::<TypeConfig>(1, 1, 9)),
-            last_membership: StoredMembership::default(),
-        };
-        assert!(machine.install_snapshot(&meta, snapshot).await.is_err());
+        // An id no file can be written under.
+        let snapshot = snapshot_of(doc, "../elsewhere");
+        assert!(
+            machine
+                .install_snapshot(&at_nine(), snapshot)
+                .await
+                .is_err()
+        );
         drop(machine);
         drop(store);
 

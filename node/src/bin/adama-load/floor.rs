@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
@@ -73,24 +73,7 @@ async fn handshake(mut stream: TcpStream) -> Result<(Reader, Arc<Outbox>), Strin
     stream
         .set_nodelay(true)
         .map_err(|error| error.to_string())?;
-    let mut buffer = vec![0u8; 4096];
-    let mut end = 0;
-    let head_end = loop {
-        if let Some(at) = buffer[..end].windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        if end == buffer.len() {
-            return Err("a handshake too long".into());
-        }
-        let read = stream
-            .read(&mut buffer[end..])
-            .await
-            .map_err(|error| error.to_string())?;
-        if read == 0 {
-            return Err("closed during the handshake".into());
-        }
-        end += read;
-    };
+    let (buffer, head_end, end) = crate::wire::read_head(&mut stream).await?;
     let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
     let key = head
         .lines()

@@ -417,6 +417,29 @@ impl Reader {
     }
 }
 
+/// Reads an HTTP head (a handshake's request or answer) into a buffer that may also hold what
+/// followed it: the buffer, where the head ends and where the bytes read end.
+pub async fn read_head(stream: &mut TcpStream) -> Result<(Vec<u8>, usize, usize), String> {
+    let mut buffer = vec![0u8; READ_BUFFER];
+    let mut end = 0;
+    loop {
+        if let Some(at) = buffer[..end].windows(4).position(|w| w == b"\r\n\r\n") {
+            return Ok((buffer, at + 4, end));
+        }
+        if end == buffer.len() {
+            return Err("too long".into());
+        }
+        let read = stream
+            .read(&mut buffer[end..])
+            .await
+            .map_err(|error| error.to_string())?;
+        if read == 0 {
+            return Err("the socket closed".into());
+        }
+        end += read;
+    }
+}
+
 /// Opens a socket at `/~s` and waits for its `connected` status.
 pub async fn open(address: &str) -> Result<(Reader, Arc<Outbox>), String> {
     let mut stream = TcpStream::connect(address)
@@ -433,24 +456,9 @@ pub async fn open(address: &str) -> Result<(Reader, Arc<Outbox>), String> {
         .write_all(request.as_bytes())
         .await
         .map_err(|error| format!("cannot open a socket: {error}"))?;
-    let mut buffer = vec![0u8; READ_BUFFER];
-    let mut end = 0;
-    let head_end = loop {
-        if let Some(at) = buffer[..end].windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        if end == buffer.len() {
-            return Err("the node's answer to the opening handshake is too long".into());
-        }
-        let read = stream
-            .read(&mut buffer[end..])
-            .await
-            .map_err(|error| format!("cannot open a socket: {error}"))?;
-        if read == 0 {
-            return Err("the node closed the socket during the opening handshake".into());
-        }
-        end += read;
-    };
+    let (buffer, head_end, end) = read_head(&mut stream)
+        .await
+        .map_err(|why| format!("the node's answer to the opening handshake: {why}"))?;
     let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
     if !head.starts_with("HTTP/1.1 101") {
         return Err(format!(
