@@ -4,7 +4,8 @@
 //! the sends measure uses, over the same WebSocket framing and loopback TCP as the node: each
 //! document is a counter in memory, a send bumps it in the reading task and writes every
 //! viewer's delta (the sender's with its acknowledgement, in one write), with no document
-//! task, no program, no store and no fsync. What the measure reaches against it is what this
+//! task, no program, no store and no fsync. Like any server of the protocol it pings each
+//! socket once a second (the client answers with a pong). What the measure reaches against it is what this
 //! machine's transport allows with the load client beside it: a bound on any node's figures.
 //! `--floor-work US` adds that much CPU work to each send (outside any lock), to see how much
 //! a node may spend on a send beside the transport before a latency figure is lost.
@@ -31,7 +32,13 @@ struct Counter {
     viewers: Vec<Arc<Outbox>>,
 }
 
-type Counters = Arc<Mutex<HashMap<String, Counter>>>;
+/// The documents by key; each has a lock of its own, held while its frames are written (as a
+/// document's task writes its round's), so that sends to different documents run in parallel.
+type Counters = Arc<Mutex<HashMap<String, Arc<Mutex<Counter>>>>>;
+
+fn counter(counters: &Counters, key: &str) -> Arc<Mutex<Counter>> {
+    Arc::clone(lock(counters).entry(key.to_owned()).or_default())
+}
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
@@ -61,10 +68,42 @@ pub async fn serve(extra: Option<String>) {
     accepting.abort();
 }
 
+/// Sockets to ping, in 100 slots of which one is pinged every 10 ms: each socket once a
+/// second, as the protocol asks of a server (and as the node does, from one clock).
+type Pinged = Arc<Mutex<Vec<Vec<std::sync::Weak<Outbox>>>>>;
+
+const PING_SLOTS: usize = 100;
+
 async fn accept(listener: TcpListener, extra: Duration) {
     let counters = Counters::default();
+    let pinged: Pinged = Arc::new(Mutex::new(vec![Vec::new(); PING_SLOTS]));
+    tokio::spawn(ping(Arc::clone(&pinged)));
+    let mut opened = 0;
     while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(socket(stream, Arc::clone(&counters), extra));
+        let slot = opened % PING_SLOTS;
+        opened += 1;
+        tokio::spawn(socket(
+            stream,
+            Arc::clone(&counters),
+            extra,
+            (Arc::clone(&pinged), slot),
+        ));
+    }
+}
+
+async fn ping(pinged: Pinged) {
+    let began = Instant::now();
+    let mut ticks = tokio::time::interval(Duration::from_millis(10));
+    for slot in (0..PING_SLOTS).cycle() {
+        ticks.tick().await;
+        let frame = format!(
+            r#"{{"ping":{},"latency":"0"}}"#,
+            began.elapsed().as_millis()
+        );
+        lock(&pinged)[slot].retain(|socket| match socket.upgrade() {
+            Some(outbox) => outbox.text(&frame).is_ok(),
+            None => false,
+        });
     }
 }
 
@@ -107,10 +146,11 @@ fn work(time: Duration) {
     }
 }
 
-async fn socket(stream: TcpStream, counters: Counters, extra: Duration) {
+async fn socket(stream: TcpStream, counters: Counters, extra: Duration, pinged: (Pinged, usize)) {
     let Ok((mut reader, outbox)) = handshake(stream).await else {
         return;
     };
+    lock(&pinged.0)[pinged.1].push(Arc::downgrade(&outbox));
     if outbox
         .text(r#"{"status":"connected","version":"floor","assets":false}"#)
         .is_err()
@@ -118,48 +158,52 @@ async fn socket(stream: TcpStream, counters: Counters, extra: Duration) {
         return;
     }
     // The document this socket's stream views.
-    let mut viewing: Option<String> = None;
+    let mut viewing: Option<Arc<Mutex<Counter>>> = None;
     while let Ok(text) = reader.message(&outbox).await {
+        // Pongs are read and parsed, as a server that measures latency does, and not answered.
         let Ok(request) = serde_json::from_str::<Json>(text) else {
             continue;
         };
+        if request.get("pong").is_some() {
+            continue;
+        }
         let id = request["id"].as_i64().unwrap_or_default();
+        let key = request["key"].as_str().unwrap_or_default();
         let outcome = match request["method"].as_str().unwrap_or_default() {
             "document/create" => {
-                let key = request["key"].as_str().unwrap_or_default().to_owned();
-                lock(&counters).entry(key).or_default();
+                counter(&counters, key);
                 outbox.text(&format!(
                     r#"{{"deliver":{id},"done":true,"response":{{}}}}"#
                 ))
             }
             "connection/create" => {
-                let key = request["key"].as_str().unwrap_or_default().to_owned();
-                let mut counters = lock(&counters);
-                let counter = counters.entry(key.clone()).or_default();
-                counter.viewers.push(Arc::clone(&outbox));
-                viewing = Some(key);
-                outbox.text(&format!(
+                let document = counter(&counters, key);
+                let mut state = lock(&document);
+                state.viewers.push(Arc::clone(&outbox));
+                let first = outbox.text(&format!(
                     r#"{{"deliver":{id},"done":false,"response":{{"data":{{"count":{}}},"seq":{}}}}}"#,
-                    counter.value, counter.seq
-                ))
+                    state.value, state.seq
+                ));
+                drop(state);
+                viewing = Some(document);
+                first
             }
             "connection/send" => match &viewing {
-                Some(key) => {
+                Some(document) => {
                     let by = request["message"]["by"].as_i64().unwrap_or(1);
                     work(extra);
-                    let mut counters = lock(&counters);
-                    let counter = counters.entry(key.clone()).or_default();
-                    counter.value += by;
-                    counter.seq += 1;
+                    let mut state = lock(document);
+                    state.value += by;
+                    state.seq += 1;
                     let delta = format!(
                         r#"{{"deliver":1,"done":false,"response":{{"data":{{"count":{}}},"seq":{}}}}}"#,
-                        counter.value, counter.seq
+                        state.value, state.seq
                     );
                     let ack = format!(
                         r#"{{"deliver":{id},"done":true,"response":{{"seq":{}}}}}"#,
-                        counter.seq
+                        state.seq
                     );
-                    for viewer in &counter.viewers {
+                    for viewer in &state.viewers {
                         if Arc::ptr_eq(viewer, &outbox) {
                             let _ = viewer.texts(&[&delta, &ack]);
                         } else {
@@ -180,10 +224,8 @@ async fn socket(stream: TcpStream, counters: Counters, extra: Duration) {
             break;
         }
     }
-    if let Some(key) = viewing
-        && let Some(counter) = lock(&counters).get_mut(&key)
-    {
-        counter
+    if let Some(document) = viewing {
+        lock(&document)
             .viewers
             .retain(|viewer| !Arc::ptr_eq(viewer, &outbox));
     }
