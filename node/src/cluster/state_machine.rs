@@ -201,11 +201,13 @@ impl StateMachine {
     /// Writes the bytes of uploaded files, each durably, before the transaction that attaches
     /// them ([`FileChanges`]); writing one again writes the same bytes, and one left behind
     /// by a transaction that did not commit is no file of any document.
+    /// Returns the files whose bytes do not decode: they are not kept, nor recorded.
     fn write_file_bytes<'a>(
         &self,
         files: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
-    ) -> io::Result<()> {
+    ) -> io::Result<Vec<(&'a str, &'a str)>> {
         use base64::Engine as _;
+        let mut undecodable = Vec::new();
         for (document, id, bytes) in files {
             let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(bytes) else {
                 tracing::error!(
@@ -214,13 +216,14 @@ impl StateMachine {
                     id,
                     "a replicated file does not decode; it is not kept"
                 );
+                undecodable.push((document, id));
                 continue;
             };
             self.store
                 .put_asset_bytes(document, id, &bytes)
                 .map_err(other)?;
         }
-        Ok(())
+        Ok(undecodable)
     }
 
     /// Makes applied deploys take effect here.
@@ -261,7 +264,7 @@ impl StateMachine {
         // A deploy and a file (kept or forgotten) stand whatever happens to the document writes
         // beside them.
         let code = deploys(writes);
-        self.write_file_bytes(writes.iter().filter_map(|write| match write {
+        let undecodable = self.write_file_bytes(writes.iter().filter_map(|write| match write {
             ReplicatedWrite::Asset {
                 document,
                 id,
@@ -282,7 +285,7 @@ impl StateMachine {
             .collect();
         let refused = match converted {
             Ok(converted) => {
-                let files = FileChanges::of(writes, true);
+                let files = FileChanges::of(writes, true, &undecodable);
                 match self
                     .store
                     .commit_with(&converted, &|transaction| record(transaction, &files))
@@ -301,7 +304,7 @@ impl StateMachine {
         }
         tracing::warn!(partition = self.partition, reason = %refused, "a replicated batch is refused by the store");
         // The documents' writes are not applied, their deletions neither.
-        let files = FileChanges::of(writes, false);
+        let files = FileChanges::of(writes, false, &undecodable);
         self.store
             .commit_with(&[], &|transaction| record(transaction, &files))
             .map_err(other)?;
@@ -497,13 +500,24 @@ struct FileChanges<'a> {
 impl<'a> FileChanges<'a> {
     /// `deletions`: whether the batch's document deletions are applied (not when the store
     /// refused its document writes).
-    fn of(writes: &[&'a ReplicatedWrite], deletions: bool) -> FileChanges<'a> {
+    /// `undecodable`: files whose bytes were not kept, which are not recorded either.
+    fn of(
+        writes: &[&'a ReplicatedWrite],
+        deletions: bool,
+        undecodable: &[(&str, &str)],
+    ) -> FileChanges<'a> {
         let mut changes = FileChanges::default();
         for write in writes {
             match write {
                 ReplicatedWrite::Asset {
                     document, id, meta, ..
-                } => changes.attach.push((document, id, meta)),
+                } => {
+                    let file = (document.as_str(), id.as_str());
+                    if !undecodable.contains(&file) {
+                        changes.detach.retain(|forgotten| *forgotten != file);
+                        changes.attach.push((document, id, meta));
+                    }
+                }
                 ReplicatedWrite::ForgetAsset { document, id } => {
                     changes
                         .attach
@@ -704,7 +718,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             // The files' bytes first, so that the transaction that records the snapshot as
             // applied also attaches them: a member killed in between has its old documents
             // and files, and is sent the snapshot again.
-            self.write_file_bytes(snapshot.files.iter().map(|file| {
+            let undecodable = self.write_file_bytes(snapshot.files.iter().map(|file| {
                 (
                     file.document.as_str(),
                     file.id.as_str(),
@@ -717,7 +731,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     self.record_code(transaction, &code, true)?;
                     // After the documents' replacement, which detached their earlier files.
                     for file in &snapshot.files {
-                        attach_in(transaction, &file.document, &file.id, &file.meta)?;
+                        let name = (file.document.as_str(), file.id.as_str());
+                        if !undecodable.contains(&name) {
+                            attach_in(transaction, &file.document, &file.id, &file.meta)?;
+                        }
                     }
                     Ok(())
                 })
@@ -912,6 +929,27 @@ mod tests {
             ],
         );
         assert_eq!(file(&store, DOC, "brief"), (None, false));
+    }
+
+    #[test]
+    fn a_replicated_file_whose_bytes_do_not_decode_is_not_recorded() {
+        let directory = tempfile::tempdir().expect("a directory");
+        let (store, mut machine) = machine(directory.path());
+        let garbled = ReplicatedWrite::Asset {
+            document: DOC.into(),
+            id: "garbled".into(),
+            meta: meta("x"),
+            bytes: "not base64 at all!".into(),
+        };
+        apply(
+            &mut machine,
+            vec![entry(
+                1,
+                vec![append(DOC, 1), garbled, upload(DOC, "fine", "fine")],
+            )],
+        );
+        assert_eq!(file(&store, DOC, "garbled"), (None, false));
+        assert_eq!(file(&store, DOC, "fine"), (Some("fine".into()), true));
     }
 
     #[tokio::test]
