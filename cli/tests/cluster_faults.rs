@@ -11,7 +11,6 @@
 mod cluster_support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -128,13 +127,7 @@ fn random_kills_pauses_restarts_and_a_deploy_leave_identical_copies_and_every_se
     let seed = seed();
     let seconds = seconds();
     eprintln!("fault schedule: ADAMA_FAULT_SEED={seed} ADAMA_FAULT_SECONDS={seconds}");
-    let mut cluster = Nodes::start_with(3, PARTITIONS, "", |root, id| {
-        let file: PathBuf = root.join(format!("ledger{id}.a"));
-        if !file.exists() {
-            std::fs::write(&file, LEDGER_V1).expect("the source is written");
-        }
-        vec!["--space".into(), format!("ledger={}", file.display())]
-    });
+    let mut cluster = Nodes::start_with_space(3, PARTITIONS, "ledger", LEDGER_V1);
     let everyone = [1, 2, 3];
     cluster.wait_all_led(
         "every partition has a leader",

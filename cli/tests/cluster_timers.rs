@@ -5,7 +5,6 @@
 
 mod cluster_support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use cluster_support::{Client, Nodes};
@@ -31,13 +30,7 @@ public int rang;
 
 #[test]
 fn the_new_leader_runs_the_timer_of_a_document_whose_leader_died() {
-    let mut cluster = Nodes::start_with(3, PARTITIONS, "", |root, id| {
-        let file: PathBuf = root.join(format!("alarm{id}.a"));
-        if !file.exists() {
-            std::fs::write(&file, ALARM).expect("the source is written");
-        }
-        vec!["--space".into(), format!("alarm={}", file.display())]
-    });
+    let mut cluster = Nodes::start_with_space(3, PARTITIONS, "alarm", ALARM);
     let everyone = [1, 2, 3];
     cluster.wait_all_led(
         "every partition has a leader",

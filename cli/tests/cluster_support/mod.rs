@@ -90,6 +90,25 @@ impl Nodes {
         nodes
     }
 
+    /// Starts `count` nodes with `partitions` partitions serving one space, `name`, from
+    /// `source` (written once under the root for each node, so that a node started again
+    /// serves what its file holds then).
+    pub fn start_with_space(
+        count: u64,
+        partitions: u32,
+        name: &str,
+        source: &'static str,
+    ) -> Nodes {
+        let name = name.to_owned();
+        Nodes::start_with(count, partitions, "", move |root, id| {
+            let file = root.join(format!("{name}{id}.a"));
+            if !file.exists() {
+                std::fs::write(&file, source).expect("the source is written");
+            }
+            vec!["--space".into(), format!("{name}={}", file.display())]
+        })
+    }
+
     /// The ids of the cluster file's nodes.
     pub fn ids(&self) -> Vec<u64> {
         self.addresses.keys().copied().collect()

@@ -200,8 +200,8 @@ impl StateMachine {
 
     /// Writes the bytes of uploaded files, each durably, before the transaction that attaches
     /// them ([`FileChanges`]); writing one again writes the same bytes, and one left behind
-    /// by a transaction that did not commit is no file of any document.
-    /// Returns the files whose bytes do not decode: they are not kept, nor recorded.
+    /// by a transaction that did not commit is no file of any document. Returns the files
+    /// whose bytes do not decode: they are not kept, and are not to be recorded.
     fn write_file_bytes<'a>(
         &self,
         files: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
@@ -725,18 +725,21 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     file.bytes.as_str(),
                 )
             }))?;
+            let files = FileChanges {
+                attach: snapshot
+                    .files
+                    .iter()
+                    .map(|file| (file.document.as_str(), file.id.as_str(), &file.meta))
+                    .filter(|(document, id, _)| !undecodable.contains(&(*document, *id)))
+                    .collect(),
+                detach: Vec::new(),
+            };
             self.store
                 .commit_with(&writes, &|transaction| {
                     self.record_state(transaction)?;
                     self.record_code(transaction, &code, true)?;
                     // After the documents' replacement, which detached their earlier files.
-                    for file in &snapshot.files {
-                        let name = (file.document.as_str(), file.id.as_str());
-                        if !undecodable.contains(&name) {
-                            attach_in(transaction, &file.document, &file.id, &file.meta)?;
-                        }
-                    }
-                    Ok(())
+                    files.record(transaction)
                 })
                 .map_err(other)
         })?;

@@ -264,13 +264,7 @@ fn uploaded_files_are_kept_per_document_until_it_is_deleted(store: &impl Store) 
     store
         .put_asset_file("f/one", "a3", &meta, &staging)
         .expect("a staged file is kept");
-    assert_eq!(
-        store
-            .asset("f/one", "a3")
-            .expect("read")
-            .map(|(_, bytes)| bytes),
-        Some(b"big".to_vec())
-    );
+    assert_eq!(bytes_of(store, "f/one", "a3"), Some(b"big".to_vec()));
     assert!(!staging.exists(), "the staged file was moved or removed");
     // A snapshot moves the document's entries to its log: its files stay.
     store
@@ -285,10 +279,7 @@ fn uploaded_files_are_kept_per_document_until_it_is_deleted(store: &impl Store) 
         ])
         .expect("a snapshot");
     assert_eq!(
-        store
-            .asset("f/one", "a3")
-            .expect("read")
-            .map(|(_, bytes)| bytes),
+        bytes_of(store, "f/one", "a3"),
         Some(b"big".to_vec()),
         "the files outlive the move of the log"
     );
@@ -302,13 +293,18 @@ fn uploaded_files_are_kept_per_document_until_it_is_deleted(store: &impl Store) 
     assert_eq!(store.asset("f/one", "a1").expect("read"), None);
     assert_eq!(store.asset("f/one", "a3").expect("read"), None);
     assert_eq!(
-        store
-            .asset("f/two", "a1")
-            .expect("read")
-            .map(|(_, bytes)| bytes),
+        bytes_of(store, "f/two", "a1"),
         Some(b"two".to_vec()),
         "another document keeps its files"
     );
+}
+
+/// An uploaded file's bytes as the store serves them.
+fn bytes_of(store: &impl Store, document: &str, id: &str) -> Option<Vec<u8>> {
+    store
+        .asset(document, id)
+        .expect("read")
+        .map(|(_, bytes)| bytes)
 }
 
 fn snapshots_and_later_entries_survive_a_reopen<S: Store>(open: &impl Fn() -> S) {

@@ -472,12 +472,8 @@ impl RedbStore {
         id: &str,
         meta: &AssetMeta,
     ) -> Result<(), StoreError> {
-        let meta = serde_json::to_vec(meta).map_err(io)?;
         let transaction = self.db.begin_write().map_err(io)?;
-        {
-            let mut metas = transaction.open_table(ASSET_META).map_err(io)?;
-            metas.insert((document, id), meta.as_slice()).map_err(io)?;
-        }
+        attach_in(&transaction, document, id, meta)?;
         transaction.commit().map_err(io)
     }
 
@@ -722,14 +718,9 @@ impl Store for RedbStore {
 
     fn remove_asset(&self, document: &DocumentName, id: &str) -> Result<(), StoreError> {
         let transaction = self.db.begin_write().map_err(io)?;
-        {
-            let mut metas = transaction.open_table(ASSET_META).map_err(io)?;
-            let mut data = transaction.open_table(ASSET_DATA).map_err(io)?;
-            metas.remove((document, id)).map_err(io)?;
-            data.remove((document, id)).map_err(io)?;
-        }
+        detach_in(&transaction, document, id)?;
         transaction.commit().map_err(io)?;
-        self.files.remove(document, id).map_err(io)
+        self.remove_asset_bytes(document, id)
     }
 }
 

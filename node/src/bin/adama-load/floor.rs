@@ -49,20 +49,20 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The child's side: serves on a free loopback port until the parent closes stdin.
 pub async fn serve(extra: Option<String>) {
     let extra = Duration::from_micros(extra.and_then(|us| us.parse().ok()).unwrap_or(0));
-    let listener = match TcpListener::bind("127.0.0.1:0").await {
-        Ok(listener) => listener,
+    let bound = match TcpListener::bind("127.0.0.1:0").await {
+        Ok(listener) => listener.local_addr().map(|address| (listener, address)),
+        Err(error) => Err(error),
+    };
+    let listener = match bound {
+        Ok((listener, address)) => {
+            println!("listening {address}");
+            listener
+        }
         Err(error) => {
             println!("error {error}");
             std::process::exit(2);
         }
     };
-    match listener.local_addr() {
-        Ok(address) => println!("listening {address}"),
-        Err(error) => {
-            println!("error {error}");
-            std::process::exit(2);
-        }
-    }
     let accepting = tokio::spawn(accept(listener, extra));
     crate::target::wait_for_parent().await;
     accepting.abort();

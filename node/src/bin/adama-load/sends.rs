@@ -442,14 +442,16 @@ pub fn mode(options: &Options) -> String {
 }
 
 pub async fn run(options: &Options) -> Result<(), String> {
-    let target = if options.measure == "floor" {
+    // The floor's server is no node: it has no metrics.
+    let floor = options.measure == "floor";
+    let target = if floor {
         Target::start_floor(options.floor_work).await?
     } else {
         Target::start(options).await?
     };
     client::create_documents(&target.address, options.documents).await?;
     let opened = open(options, |_| target.address.clone()).await?;
-    let commits_before = if target.floor {
+    let commits_before = if floor {
         None
     } else {
         Some(target.commits().await?)

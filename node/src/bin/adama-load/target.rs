@@ -25,8 +25,6 @@ pub struct Target {
     _child: Option<std::process::Child>,
     _running: Option<adama_node::Running>,
     data: Option<PathBuf>,
-    /// The transport floor's server, not a node: it has no metrics.
-    pub floor: bool,
 }
 
 /// The counter space, served from `data`.
@@ -66,7 +64,6 @@ impl Target {
                 _child: None,
                 _running: None,
                 data: None,
-                floor: false,
             });
         }
         let data = fresh_data("load");
@@ -78,7 +75,6 @@ impl Target {
                 _child: None,
                 _running: Some(running),
                 data: Some(data),
-                floor: false,
             });
         }
         Target::child(data, None).await
@@ -92,24 +88,19 @@ impl Target {
     /// The transport floor's server (`floor.rs`), in a child process.
     pub async fn start_floor(work_us: u64) -> Result<Target, String> {
         let work = work_us.to_string();
-        let mut target = Target::spawn(&[crate::floor::SERVE_FLOOR, &work]).await?;
-        target.floor = true;
-        Ok(target)
+        Target::spawn(&[crate::floor::SERVE_FLOOR.as_ref(), work.as_ref()]).await
     }
 
     async fn child(data: PathBuf, replica_of: Option<&str>) -> Result<Target, String> {
-        let mut args = vec![
-            SERVE_NODE,
-            data.to_str().ok_or("a data path that is not UTF-8")?,
-        ];
-        args.extend(replica_of);
+        let mut args = vec![std::ffi::OsStr::new(SERVE_NODE), data.as_os_str()];
+        args.extend(replica_of.map(std::ffi::OsStr::new));
         let mut target = Target::spawn(&args).await?;
         target.data = Some(data);
         Ok(target)
     }
 
     /// This binary in a child process with `args`, once it printed where it listens.
-    async fn spawn(args: &[&str]) -> Result<Target, String> {
+    async fn spawn(args: &[&std::ffi::OsStr]) -> Result<Target, String> {
         let exe = std::env::current_exe()
             .map_err(|error| format!("cannot find this program: {error}"))?;
         let mut child = std::process::Command::new(exe)
@@ -137,7 +128,6 @@ impl Target {
             _child: Some(child),
             _running: None,
             data: None,
-            floor: false,
         })
     }
 
