@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json, json};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::{
     ALREADY_CONNECTED, Context, Engine, Policy, Record, Refusal, Space, ViewId, Who,
@@ -104,60 +104,54 @@ impl<T> std::fmt::Debug for Reply<T> {
     }
 }
 
-/// Where a socket receives its frames: written straight to the socket when it takes them
-/// (`outlet`), else queued for its writer task. Bounded: a client that stops reading is cut
-/// off rather than buffered for.
+/// Where a socket receives its frames: its outlet, which writes them straight to the socket
+/// and cuts off a client that lets too many wait.
 #[derive(Debug, Clone)]
 pub struct Sink {
-    pub frames: mpsc::Sender<Frame>,
-    pub kill: Arc<Notify>,
-    /// The socket's sending half; without it every frame goes through the queue.
-    pub outlet: Option<Arc<crate::outlet::Outlet>>,
+    outlet: Arc<crate::outlet::Outlet>,
 }
 
 /// A frame's text, shared (not copied) by every socket that receives the same bytes.
 pub type Frame = axum::extract::ws::Utf8Bytes;
 
 impl Sink {
-    /// Queues a frame; a full queue closes the socket. While a round is being released, the
-    /// frame waits in the round's gathering instead (`Gathering`).
+    pub fn new(outlet: Arc<crate::outlet::Outlet>) -> Sink {
+        Sink { outlet }
+    }
+
+    /// Sends a frame. While a round is being released, the frame waits in the round's
+    /// gathering instead (`Gathering`).
     pub fn push(&self, frame: impl Into<Frame>) {
         let frame = frame.into();
         let frame = GATHERING.with(|gathering| match gathering.borrow_mut().as_mut() {
             Some(gathering) => {
-                gathering.add(self, frame);
+                gathering.add(self.clone(), frame);
                 None
             }
             None => Some(frame),
         });
         if let Some(frame) = frame {
-            self.queue(frame);
+            self.outlet.deliver(std::iter::once(frame));
         }
     }
 
-    fn queue(&self, frame: Frame) {
-        self.deliver(std::iter::once(frame));
-    }
-
-    /// Sends frames in their order; a full queue closes the socket.
-    fn deliver(&self, frames: impl IntoIterator<Item = Frame>) {
-        let room = match &self.outlet {
-            Some(outlet) => outlet.deliver(frames, &self.frames),
-            None => frames.into_iter().all(|frame| {
-                !matches!(
-                    self.frames.try_send(frame),
-                    Err(mpsc::error::TrySendError::Full(_))
-                )
-            }),
-        };
-        if !room {
-            self.kill.notify_one();
+    /// `push`, for a caller done with the sink: it moves into the gathering.
+    fn push_owned(self, frame: Frame) {
+        let left = GATHERING.with(|gathering| match gathering.borrow_mut().as_mut() {
+            Some(gathering) => {
+                gathering.add(self, frame);
+                None
+            }
+            None => Some((self, frame)),
+        });
+        if let Some((sink, frame)) = left {
+            sink.outlet.deliver(std::iter::once(frame));
         }
     }
 
     /// What tells two sinks of the same socket apart from others.
     fn identity(&self) -> usize {
-        Arc::as_ptr(&self.kill) as usize
+        Arc::as_ptr(&self.outlet) as usize
     }
 }
 
@@ -172,18 +166,24 @@ thread_local! {
 /// frames is kept.
 #[derive(Default)]
 struct Gathering {
-    sinks: Vec<(Sink, Vec<Frame>)>,
-    index: HashMap<usize, usize>,
+    frames: Vec<(usize, Sink, Frame)>,
 }
 
 impl Gathering {
-    fn add(&mut self, sink: &Sink, frame: Frame) {
-        let next = self.sinks.len();
-        let at = *self.index.entry(sink.identity()).or_insert(next);
-        if at == next {
-            self.sinks.push((sink.clone(), Vec::with_capacity(2)));
+    fn add(&mut self, sink: Sink, frame: Frame) {
+        self.frames.push((sink.identity(), sink, frame));
+    }
+
+    /// Sends the gathered frames, one write per socket.
+    fn release(mut self) {
+        // Stable: each socket's frames stay in their order.
+        self.frames.sort_by_key(|(socket, _, _)| *socket);
+        let mut frames = self.frames.into_iter().peekable();
+        while let Some((socket, sink, first)) = frames.next() {
+            let same = std::iter::from_fn(|| frames.next_if(|next| next.0 == socket));
+            sink.outlet
+                .deliver(std::iter::once(first).chain(same.map(|(_, _, frame)| frame)));
         }
-        self.sinks[at].1.push(frame);
     }
 }
 
@@ -214,8 +214,8 @@ impl Drop for GatherGuard {
             return;
         }
         let gathered = GATHERING.with(|gathering| gathering.borrow_mut().take());
-        for (sink, frames) in gathered.map(|g| g.sinks).unwrap_or_default() {
-            sink.deliver(frames);
+        if let Some(gathered) = gathered {
+            gathered.release();
         }
     }
 }
@@ -1257,7 +1257,7 @@ impl DocumentTask {
                     .fetch_add(committed, Ordering::Relaxed);
                 let _gathering = GatherGuard::open();
                 for (sink, frame) in frames {
-                    sink.push(frame);
+                    sink.push_owned(frame);
                 }
                 if self.deleted {
                     self.followers.end(&crate::replica::frame::Frame::Deleted);
@@ -1396,16 +1396,8 @@ mod tests {
     }
 
     fn sink() -> (Sink, mpsc::Receiver<Frame>) {
-        let (frames, queue) = mpsc::channel(16);
-        let kill = Arc::new(Notify::new());
-        (
-            Sink {
-                frames,
-                kill,
-                outlet: None,
-            },
-            queue,
-        )
+        let (outlet, queue) = crate::outlet::Outlet::captured(16);
+        (Sink::new(outlet), queue)
     }
 
     fn drain(queue: &mut mpsc::Receiver<Frame>) -> Vec<String> {

@@ -1,17 +1,18 @@
 //! The 1 s pings of every socket (protocol spec §1.3), from one clock for the whole node.
 //!
 //! A timer per socket fires ten thousand times a second at ten thousand sockets, each firing
-//! armed, stored and woken on its own. Here one task ticks every 10 ms and wakes the sockets of
-//! one of a hundred slots; a socket joins the slot whose turn comes a whole second after it
-//! opened (to within a tick), so each socket still gets its ping once a second, and the sockets
-//! opened together are not all woken at once.
+//! armed, stored and woken on its own. Here one task ticks every 10 ms and visits the sockets
+//! of one of a hundred slots itself, writing to each socket's outlet without waking any task
+//! of the socket. A socket joins the slot whose turn comes at each whole second of its life (to
+//! within a tick), and is visited `EARLY` before it, from when its ping may go along with other
+//! frames (`outlet.rs`), and `LATE` after it, when the ping is written alone if nothing took
+//! it. Sockets opened together are not all visited at once. The second visit also cuts off a
+//! socket that went silent.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use tokio::sync::Notify;
-use tokio::sync::futures::Notified;
+use crate::outlet::Outlet;
 
 /// How often the clock ticks; each tick is one slot's turn.
 const TICK: Duration = Duration::from_millis(10);
@@ -20,63 +21,80 @@ const SLOTS: usize = 100;
 /// The time between two pings of a socket.
 pub const PERIOD: Duration = Duration::from_millis(TICK.as_millis() as u64 * SLOTS as u64);
 
+/// Ticks from the visit that opens a socket's ping span to its ping time.
+const EARLY_TICKS: u64 = (crate::outlet::EARLY.as_millis() / TICK.as_millis()) as u64;
+/// Ticks from a socket's ping time to the visit that writes it if nothing took it along.
+const LATE_TICKS: u64 = (crate::outlet::LATE.as_millis() / TICK.as_millis()) as u64;
+
 /// The node's ping clock.
-#[derive(Debug)]
 pub struct Heartbeat {
-    slots: Vec<Notify>,
-    /// The number of the latest turn given (one a tick, counted from the start).
-    turn: AtomicU64,
+    slots: Vec<Mutex<Vec<Weak<Outlet>>>>,
     started: tokio::time::Instant,
+    /// A socket that sends nothing (pongs included) for this long is cut off.
+    silence: Duration,
+}
+
+impl std::fmt::Debug for Heartbeat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Heartbeat")
+            .field("silence", &self.silence)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Heartbeat {
     /// Starts the clock on the current tokio runtime; it stops once the heartbeat is dropped.
-    pub fn start() -> Arc<Heartbeat> {
+    /// Sockets silent for `silence` are cut off at their turn.
+    pub fn start(silence: Duration) -> Arc<Heartbeat> {
         let heartbeat = Arc::new(Heartbeat {
-            slots: (0..SLOTS).map(|_| Notify::new()).collect(),
-            turn: AtomicU64::new(0),
+            slots: (0..SLOTS).map(|_| Mutex::new(Vec::new())).collect(),
             started: tokio::time::Instant::now(),
+            silence,
         });
         tokio::spawn(tick(Arc::downgrade(&heartbeat), heartbeat.started));
         heartbeat
     }
 
-    /// The slot of a socket that opens now: the first of its turns that is a ping comes a
-    /// period after now (to within a tick).
-    pub fn slot(&self) -> Slot<'_> {
+    /// Puts a socket that opens now on the clock. It leaves the clock once its outlet is gone
+    /// or broken.
+    pub fn join(&self, outlet: &Arc<Outlet>) {
         let since = self.started.elapsed().as_nanos();
         let turn = since.div_ceil(TICK.as_nanos()) as u64;
-        Slot {
-            heartbeat: self,
-            notify: &self.slots[turn as usize % SLOTS],
-            first: turn + SLOTS as u64,
+        lock(&self.slots[turn as usize % SLOTS]).push(Arc::downgrade(outlet));
+    }
+
+    /// A turn: the sockets whose ping time comes `EARLY` after it may send their pings from
+    /// now on, and those whose ping time was `LATE` before it are visited (`Outlet::beat`).
+    fn turn(&self, turn: u64) {
+        for member in lock(&self.slots[(turn + EARLY_TICKS) as usize % SLOTS]).iter() {
+            if let Some(outlet) = member.upgrade() {
+                outlet.ping_soon();
+            }
         }
-    }
-}
-
-/// One socket's place on the clock.
-#[derive(Debug)]
-pub struct Slot<'a> {
-    heartbeat: &'a Heartbeat,
-    notify: &'a Notify,
-    /// The turn of the first ping: the slot's turns before it come too early after opening.
-    first: u64,
-}
-
-impl<'a> Slot<'a> {
-    /// The slot's next turn, already listening: a turn that comes while the socket is busy
-    /// writing is not missed.
-    pub fn next_turn(&self) -> std::pin::Pin<Box<Notified<'a>>> {
-        let mut turn = Box::pin(self.notify.notified());
-        turn.as_mut().enable();
-        turn
-    }
-
-    /// Whether the turn that just came is a ping: the slot's turn within a tick of joining
-    /// is not (counted in turns, not in time, so that a clock held up by a busy machine
-    /// neither skips a ping nor pings early).
-    pub fn due(&self) -> bool {
-        self.heartbeat.turn.load(Ordering::Acquire) >= self.first
+        let Some(visited) = turn.checked_sub(LATE_TICKS) else {
+            return;
+        };
+        let mut due = Vec::new();
+        lock(&self.slots[visited as usize % SLOTS]).retain(|member| {
+            let Some(outlet) = member.upgrade() else {
+                return false;
+            };
+            if outlet.is_gone() {
+                return false;
+            }
+            due.push(outlet);
+            true
+        });
+        // Written outside the slot's lock: a socket that joins meanwhile does not wait.
+        for outlet in due {
+            outlet.beat(self.silence);
+        }
     }
 }
 
@@ -91,8 +109,7 @@ async fn tick(heartbeat: Weak<Heartbeat>, started: tokio::time::Instant) {
         let Some(heartbeat) = heartbeat.upgrade() else {
             return;
         };
-        heartbeat.turn.store(turn, Ordering::Release);
-        heartbeat.slots[turn as usize % SLOTS].notify_waiters();
+        heartbeat.turn(turn);
         turn += 1;
     }
 }
@@ -103,20 +120,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_socket_pings_a_period_after_joining_and_then_once_a_period() {
-        let heartbeat = Heartbeat::start();
+        let heartbeat = Heartbeat::start(Duration::from_secs(60));
         tokio::time::sleep(Duration::from_millis(234)).await;
         let joined = tokio::time::Instant::now();
-        let slot = heartbeat.slot();
+        let (outlet, mut frames) = Outlet::captured(16);
+        heartbeat.join(&outlet);
         let mut beats = Vec::new();
         while beats.len() < 2 {
-            slot.next_turn().await;
-            if slot.due() {
-                beats.push(joined.elapsed());
-            }
+            let ping = frames.recv().await.expect("a ping");
+            assert!(ping.as_str().starts_with("{\"ping\":"), "{ping}");
+            beats.push(joined.elapsed());
         }
-        // Never early; late only by as much as a busy machine holds the clock up.
+        // Early or late by at most a span (a ping that goes alone is late); later only by as
+        // much as a busy machine holds the clock up.
         assert!(
-            beats[0] >= PERIOD - TICK,
+            beats[0] >= PERIOD - crate::outlet::EARLY - TICK,
             "the first ping is early: {beats:?}"
         );
         assert!(beats[0] < PERIOD * 3, "the first ping is late: {beats:?}");
@@ -131,11 +149,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn sockets_that_open_apart_take_turns_apart() {
-        let heartbeat = Heartbeat::start();
-        let first = heartbeat.slot();
+    async fn sockets_that_open_apart_are_pinged_apart() {
+        let heartbeat = Heartbeat::start(Duration::from_secs(60));
+        let (first, mut first_frames) = Outlet::captured(16);
+        heartbeat.join(&first);
         tokio::time::sleep(PERIOD / 2).await;
-        let second = heartbeat.slot();
-        assert!(!std::ptr::eq(first.notify, second.notify));
+        let (second, mut second_frames) = Outlet::captured(16);
+        heartbeat.join(&second);
+        first_frames.recv().await.expect("a ping");
+        assert!(
+            second_frames.try_recv().is_err(),
+            "the second socket was pinged with the first"
+        );
+        second_frames.recv().await.expect("a ping");
+    }
+
+    #[tokio::test]
+    async fn a_silent_socket_is_cut_off_at_its_turn_and_leaves_the_clock() {
+        let heartbeat = Heartbeat::start(Duration::from_millis(500));
+        let (silent, mut frames) = Outlet::captured(16);
+        heartbeat.join(&silent);
+        tokio::time::timeout(PERIOD * 3, silent.killed())
+            .await
+            .expect("the silent socket is cut off");
+        assert!(silent.is_gone());
+        assert!(frames.try_recv().is_err(), "a silent socket is not pinged");
+        // Forgotten at the slot's next turn.
+        tokio::time::sleep(PERIOD + PERIOD / 2).await;
+        let members: usize = heartbeat.slots.iter().map(|slot| lock(slot).len()).sum();
+        assert_eq!(members, 0, "the socket left the clock");
     }
 }

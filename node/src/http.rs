@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -207,21 +206,48 @@ pub(crate) fn origin_and_ip(headers: &HeaderMap, peer: SocketAddr) -> (String, S
     (origin, peer.ip().to_string())
 }
 
+/// `/~s`: the opening handshake (RFC 6455 §4.2), then the socket is served on the TCP
+/// connection itself (`socket::run`), with the node's own framing.
 async fn upgrade(
     State(node): State<Arc<Node>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    mut request: axum::extract::Request,
 ) -> Response {
-    let (origin, ip) = origin_and_ip(&headers, peer);
-    // Frames up to four times the limit are read, so that an oversized request still gets
-    // its failure; larger ones close the socket.
-    let limit = node.config.max_frame.saturating_mul(4);
-    upgrade
-        .max_message_size(limit)
-        .max_frame_size(limit)
-        .read_buffer_size(socket::READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| socket::run(node, socket, origin, ip))
+    let accept = match crate::websocket::handshake(request.method(), request.headers()) {
+        Ok(accept) => accept,
+        Err((status, why)) => return (status, why).into_response(),
+    };
+    let Some(upgrading) = request
+        .extensions_mut()
+        .remove::<hyper::upgrade::OnUpgrade>()
+    else {
+        return (
+            StatusCode::UPGRADE_REQUIRED,
+            "this connection cannot be upgraded",
+        )
+            .into_response();
+    };
+    let (origin, ip) = origin_and_ip(request.headers(), peer);
+    tokio::spawn(async move {
+        let upgraded = match upgrading.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::debug!(%error, "a socket's upgrade failed");
+                return;
+            }
+        };
+        match upgraded.downcast::<hyper_util::rt::TokioIo<tokio::net::TcpStream>>() {
+            Ok(parts) => socket::run(node, parts.io.into_inner(), parts.read_buf, origin, ip).await,
+            Err(_) => tracing::error!("an upgraded connection is not a TCP stream"),
+        }
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 fn error_response(status: StatusCode, code: i32, cors_origin: Option<&HeaderValue>) -> Response {

@@ -31,6 +31,7 @@ pub mod staged_upload;
 pub mod store;
 pub mod upgrade;
 pub mod view_diff;
+pub mod websocket;
 
 pub use engine::MemoryBudget;
 pub use node::{Config, Node, SpaceSource};

@@ -221,7 +221,7 @@ impl Node {
                 host,
                 ..Default::default()
             },
-            heartbeat: crate::heartbeat::Heartbeat::start(),
+            heartbeat: crate::heartbeat::Heartbeat::start(crate::socket::READ_IDLE),
         });
         tokio::spawn(wake_documents(Arc::downgrade(&node)));
         tokio::spawn(crate::signing::watch(Arc::downgrade(&node)));

@@ -1,65 +1,95 @@
 //! A socket's sending half, written straight from whoever has frames for it (a document's
-//! round, the socket's own replies, its pings) when the socket takes them at once.
+//! round, the socket's own replies, the node's ping clock).
 //!
-//! Handing every frame to a writer task costs a wake-up, a schedule and a poll of that task
-//! per socket and round; with ten viewers per document that was a large part of a send's
-//! cost. Here the caller writes under a lock held only while it writes, and the writer task is
-//! left the frames that must wait: those behind a full socket (and everything after them, so
-//! that the order holds), and the closing handshake.
+//! The frames are encoded into one buffer and written with one system call on the TCP socket,
+//! under a lock held only while writing: no task is woken and no library sits between a frame
+//! and the kernel. What the socket does not take at once waits, in order, for a task that
+//! writes it when the socket is writable again; a caller that comes meanwhile queues behind it.
+//! A client that lets more than the allowed frames wait is cut off rather than buffered for.
 //!
-//! The order of a socket's frames holds because a frame goes to the writer's queue only while
-//! the outlet is `behind`, under the same lock, and the writer clears `behind` only once it
-//! has written the whole queue, under that lock too.
+//! The socket's ping (protocol spec §1.3, once a second) rides along with a write that goes
+//! out anyway within `EARLY` before or `LATE` after its time; only a socket that gets nothing
+//! in that span is written its ping alone. The node's clock (`heartbeat.rs`) opens and closes
+//! that span, so a write only checks a flag. A busy viewer then costs no system call for its
+//! pings, and the cadence stays within a tenth of a second of one a second.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use axum::extract::ws::{Message, WebSocket};
-use futures_util::SinkExt;
-use futures_util::stream::SplitSink;
-use tokio::sync::{Notify, mpsc};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::Notify;
 
 use crate::document::Frame;
+use crate::websocket;
 
-/// The frame that tells the writer to close after what is queued.
-pub const CLOSE: &str = "";
+/// How long before its time a ping may go with other frames.
+pub const EARLY: Duration = Duration::from_millis(100);
+/// How long after its time a ping waits for other frames before it is written alone.
+pub const LATE: Duration = Duration::from_millis(100);
 
-/// A socket's sending half, shared by the callers that write and the writer task.
+/// How long the closing frames may take to leave before the socket is shut regardless.
+const CLOSING_GRACE: Duration = Duration::from_secs(5);
+
+/// Where the frames go.
+#[derive(Debug)]
+enum Io {
+    Socket(OwnedWriteHalf),
+    /// Kept for whoever holds the receiver (the document's tests).
+    #[cfg(test)]
+    Captured(tokio::sync::mpsc::Sender<Frame>),
+}
+
+/// A socket's sending half, shared by everyone that writes to it.
 #[derive(Debug)]
 pub struct Outlet {
+    io: Io,
     state: Mutex<State>,
-    /// Wakes the writer task: it has frames to write, or a write to finish.
-    writer: Notify,
+    /// Frames that may wait for the socket before the client counts as not reading.
+    max_waiting: usize,
+    /// Wakes the socket's reader to close: its client does not read, or went silent.
+    kill: Notify,
+    opened: Instant,
+    /// The round trip of the last ping, in ms.
+    latency: AtomicI64,
+    /// A frame came in since the clock's last visit.
+    heard: AtomicBool,
+    /// The clock's last visit that found a frame had come in, in ms after `opened`.
+    last_heard: AtomicU64,
 }
 
-struct State {
-    sink: SplitSink<WebSocket, Message>,
-    /// Frames wait for the writer (in its queue, or in the library's buffer of a full socket);
-    /// until it caught up, new frames queue behind them.
-    behind: bool,
-    /// A write failed: the socket is gone, and the writer ends.
-    broken: bool,
+/// A write's frames, encoded, and where each ends.
+#[derive(Default)]
+struct Encoded {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
 }
 
-impl std::fmt::Debug for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("State")
-            .field("behind", &self.behind)
-            .field("broken", &self.broken)
-            .finish()
+impl Encoded {
+    fn add(&mut self, opcode: u8, payload: &[u8]) {
+        websocket::encode(opcode, payload, None, &mut self.bytes);
+        self.ends.push(self.bytes.len());
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
     }
 }
 
-/// What the writer found at the end of what waited.
-#[derive(Debug, PartialEq, Eq)]
-pub enum CaughtUp {
-    /// Everything is written; callers write straight again.
-    Written,
-    /// The close frame came: the writer sends the close handshake and ends.
-    Closing,
-    /// The socket is gone.
-    Broken,
+#[derive(Debug, Default)]
+struct State {
+    /// Bytes the socket has not taken yet; not empty exactly while a task is writing them.
+    waiting: Vec<u8>,
+    /// Where each waiting frame ends in `waiting`.
+    ends: VecDeque<usize>,
+    /// The closing frame is written or waiting: nothing goes after it.
+    closing: bool,
+    /// The socket is gone, or was cut off.
+    broken: bool,
+    /// The ping's span is open and no write took it along yet.
+    ping_due: bool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -68,150 +98,291 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+thread_local! {
+    /// Where a write's frames are encoded before they go: the bytes a socket takes at once
+    /// are never kept in a buffer of the socket's own.
+    static SCRATCH: std::cell::RefCell<Encoded> = std::cell::RefCell::new(Encoded::default());
+}
+
+// Outside tests a socket is the only kind of outlet.
+#[cfg_attr(
+    not(test),
+    allow(irrefutable_let_patterns, clippy::infallible_destructuring_match)
+)]
 impl Outlet {
-    pub fn new(sink: SplitSink<WebSocket, Message>) -> Outlet {
-        Outlet {
-            state: Mutex::new(State {
-                sink,
-                behind: false,
-                broken: false,
-            }),
-            writer: Notify::new(),
-        }
+    /// The sending half of an accepted socket that may let `max_waiting` frames wait.
+    pub fn socket(half: OwnedWriteHalf, max_waiting: usize) -> Arc<Outlet> {
+        Outlet::with(Io::Socket(half), max_waiting)
     }
 
-    /// Writes `frames` now, in one system call, when the socket takes them without waiting;
-    /// the rest goes to `queue`, in order, for the writer task. False when the queue is full
-    /// (the client does not read its frames).
-    pub fn deliver(
-        &self,
-        frames: impl IntoIterator<Item = Frame>,
-        queue: &mpsc::Sender<Frame>,
-    ) -> bool {
-        let mut state = lock(&self.state);
-        let mut frames = frames.into_iter().peekable();
-        if !state.behind && !state.broken {
-            // Nothing is waited on here: a write that would wait is the writer task's.
-            let mut cx = Context::from_waker(Waker::noop());
-            let mut wrote = false;
-            while let Some(frame) = frames.peek() {
-                if frame.as_str() == CLOSE {
-                    break;
-                }
-                match state.sink.poll_ready_unpin(&mut cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(_)) => {
-                        state.broken = true;
-                        break;
+    /// An outlet whose frames go to a channel of `capacity` frames, for tests.
+    #[cfg(test)]
+    pub fn captured(capacity: usize) -> (Arc<Outlet>, tokio::sync::mpsc::Receiver<Frame>) {
+        let (frames, queue) = tokio::sync::mpsc::channel(capacity);
+        (Outlet::with(Io::Captured(frames), capacity), queue)
+    }
+
+    fn with(io: Io, max_waiting: usize) -> Arc<Outlet> {
+        Arc::new(Outlet {
+            io,
+            state: Mutex::new(State::default()),
+            max_waiting,
+            kill: Notify::new(),
+            opened: Instant::now(),
+            latency: AtomicI64::new(0),
+            heard: AtomicBool::new(false),
+            last_heard: AtomicU64::new(0),
+        })
+    }
+
+    /// Sends text frames in their order, in one write when the socket takes them at once.
+    pub fn deliver(self: &Arc<Self>, frames: impl IntoIterator<Item = Frame>) {
+        let half = match &self.io {
+            Io::Socket(half) => half,
+            #[cfg(test)]
+            Io::Captured(queue) => {
+                for frame in frames {
+                    if queue.try_send(frame).is_err() {
+                        self.cut_off();
                     }
-                    Poll::Pending => break,
                 }
-                let Some(frame) = frames.next() else { break };
-                if state.sink.start_send_unpin(Message::Text(frame)).is_err() {
-                    state.broken = true;
-                    break;
-                }
-                wrote = true;
+                return;
             }
-            if wrote && !state.broken {
-                match state.sink.poll_flush_unpin(&mut cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(_)) => state.broken = true,
-                    Poll::Pending => state.behind = true,
-                }
+        };
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            scratch.clear();
+            for frame in frames {
+                scratch.add(websocket::TEXT, frame.as_bytes());
             }
-        }
-        let mut room = true;
-        for frame in frames {
-            state.behind = true;
-            if let Err(mpsc::error::TrySendError::Full(_)) = queue.try_send(frame) {
-                room = false;
+            if !scratch.bytes.is_empty() {
+                self.write(half, &mut scratch, Send::Frames);
             }
-        }
-        if state.behind || state.broken {
-            self.writer.notify_one();
-        }
-        room
+        });
     }
 
-    /// Waits until there may be something for the writer to do.
-    pub async fn wanted(&self) {
-        self.writer.notified().await;
+    /// Sends a control frame (a pong) after what waits.
+    pub fn control(self: &Arc<Self>, opcode: u8, payload: &[u8]) {
+        if let Io::Socket(half) = &self.io {
+            let mut frame = Encoded::default();
+            frame.add(opcode, payload);
+            self.write(half, &mut frame, Send::Control);
+        }
     }
 
-    /// The writer's part: writes what waits (`held`, taken from the queue, then the rest of
-    /// the queue) and flushes, waiting on the socket as needed.
-    pub async fn catch_up(
-        &self,
-        held: &mut VecDeque<Frame>,
-        queue: &mut mpsc::Receiver<Frame>,
-    ) -> CaughtUp {
-        std::future::poll_fn(|cx| {
+    /// The ping frame, if one is due and `send` takes it along.
+    fn ping(&self, state: &mut State, send: Send) -> Option<String> {
+        if !state.ping_due || !matches!(send, Send::Frames | Send::Ping) {
+            return None;
+        }
+        state.ping_due = false;
+        let now = self.opened.elapsed().as_millis();
+        let latency = self.latency.load(Ordering::Relaxed);
+        Some(format!("{{\"ping\":{now},\"latency\":\"{latency}\"}}"))
+    }
+
+    /// Writes `frames` now as far as the socket takes them (with the ping, when one is due);
+    /// the rest waits for a task that writes it once the socket is writable. Closing frames
+    /// are the socket's last: once they are out the socket is shut down.
+    fn write(self: &Arc<Self>, half: &OwnedWriteHalf, frames: &mut Encoded, send: Send) {
+        let closing = send == Send::Closing;
+        let mut state = lock(&self.state);
+        if state.broken || state.closing {
+            return;
+        }
+        state.closing = closing;
+        if let Some(ping) = self.ping(&mut state, send) {
+            frames.add(websocket::TEXT, ping.as_bytes());
+        }
+        if frames.bytes.is_empty() {
+            return;
+        }
+        let bytes = &frames.bytes;
+        let draining = !state.waiting.is_empty();
+        let written = if draining {
+            0
+        } else {
+            // Straight to the socket, past tokio's readiness (a cold line of memory per
+            // socket, read on every write): a write that would block leaves the readiness
+            // as it was, and the task that writes what waits finds out from its own write.
+            match socket2::SockRef::from(half.as_ref()).send(bytes) {
+                Ok(written) => written,
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => 0,
+                Err(_) => {
+                    drop(state);
+                    self.cut_off();
+                    return;
+                }
+            }
+        };
+        if written == bytes.len() {
+            if closing {
+                drop(state);
+                self.shut();
+            }
+            return;
+        }
+        let base = state.waiting.len();
+        state.waiting.extend_from_slice(&bytes[written..]);
+        let unwritten = frames.ends.iter().filter(|&&end| end > written);
+        let moved: Vec<usize> = unwritten.map(|end| base + end - written).collect();
+        state.ends.extend(moved);
+        if state.ends.len() > self.max_waiting {
+            tracing::info!("closing a socket that does not read its frames");
+            drop(state);
+            self.cut_off();
+            return;
+        }
+        drop(state);
+        if !draining {
+            tokio::spawn(Arc::clone(self).drain());
+        }
+        if closing {
+            let outlet = Arc::clone(self);
+            tokio::spawn(async move {
+                tokio::time::sleep(CLOSING_GRACE).await;
+                outlet.cut_off();
+            });
+        }
+    }
+
+    /// Writes what waits as the socket takes it, then ends (shutting the socket down if the
+    /// closing frame was among what waited).
+    async fn drain(self: Arc<Self>) {
+        let Io::Socket(half) = &self.io else { return };
+        loop {
+            if half.writable().await.is_err() {
+                self.cut_off();
+                return;
+            }
             let mut state = lock(&self.state);
             if state.broken {
-                return Poll::Ready(CaughtUp::Broken);
+                return;
             }
-            loop {
-                if held.is_empty() {
-                    // Taken under the lock: a caller queues only under it.
-                    match queue.try_recv() {
-                        Ok(frame) => held.push_back(frame),
-                        Err(_) => break,
+            match half.try_write(&state.waiting) {
+                Ok(written) => {
+                    state.waiting.drain(..written);
+                    while state.ends.front().is_some_and(|&end| end <= written) {
+                        state.ends.pop_front();
+                    }
+                    for end in state.ends.iter_mut() {
+                        *end -= written;
+                    }
+                    if state.waiting.is_empty() {
+                        state.waiting = Vec::new();
+                        if state.closing {
+                            drop(state);
+                            self.shut();
+                        }
+                        return;
                     }
                 }
-                if held.front().is_some_and(|frame| frame.as_str() == CLOSE) {
-                    return Poll::Ready(CaughtUp::Closing);
-                }
-                match state.sink.poll_ready_unpin(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(_)) => {
-                        state.broken = true;
-                        return Poll::Ready(CaughtUp::Broken);
-                    }
-                    Poll::Pending => return Poll::Pending,
-                }
-                let Some(frame) = held.pop_front() else { break };
-                if state.sink.start_send_unpin(Message::Text(frame)).is_err() {
-                    state.broken = true;
-                    return Poll::Ready(CaughtUp::Broken);
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => {
+                    drop(state);
+                    self.cut_off();
+                    return;
                 }
             }
-            match state.sink.poll_flush_unpin(cx) {
-                Poll::Ready(Ok(())) => {
-                    state.behind = false;
-                    Poll::Ready(CaughtUp::Written)
-                }
-                Poll::Ready(Err(_)) => {
-                    state.broken = true;
-                    Poll::Ready(CaughtUp::Broken)
-                }
-                Poll::Pending => Poll::Pending,
-            }
-        })
-        .await
+        }
     }
 
-    /// Sends a message through the writer's path (the close handshake), after what waits.
-    pub async fn send(&self, message: Message) -> bool {
-        let mut message = Some(message);
-        std::future::poll_fn(|cx| {
-            let mut state = lock(&self.state);
-            state.behind = true;
-            if let Some(next) = message.take() {
-                match state.sink.poll_ready_unpin(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(_)) => return Poll::Ready(false),
-                    Poll::Pending => {
-                        message = Some(next);
-                        return Poll::Pending;
-                    }
-                }
-                if state.sink.start_send_unpin(next).is_err() {
-                    return Poll::Ready(false);
+    /// Sends the closing frame after what waits, then shuts the socket down; a socket that
+    /// does not take it within a grace period is shut regardless.
+    pub fn close(self: &Arc<Self>) {
+        if let Io::Socket(half) = &self.io {
+            let mut frame = Encoded::default();
+            frame.add(websocket::CLOSE, &[]);
+            self.write(half, &mut frame, Send::Closing);
+        }
+    }
+
+    /// Gives up on the socket: what waits is dropped, the socket is shut down and its reader
+    /// told to close.
+    pub fn cut_off(&self) {
+        let mut state = lock(&self.state);
+        state.broken = true;
+        state.waiting = Vec::new();
+        state.ends.clear();
+        drop(state);
+        self.shut();
+        self.kill.notify_one();
+    }
+
+    fn shut(&self) {
+        lock(&self.state).broken = true;
+        if let Io::Socket(half) = &self.io {
+            // Both ways: the reader sees the end at once, and an unread tail is not waited on.
+            let _ = socket2::SockRef::from(half.as_ref()).shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Waits until the socket is cut off.
+    pub async fn killed(&self) {
+        self.kill.notified().await;
+    }
+
+    /// Whether the socket is gone (the ping clock forgets it).
+    pub fn is_gone(&self) -> bool {
+        lock(&self.state).broken
+    }
+
+    /// Notes that a frame came in. A flag the clock looks at once a second, rather than the
+    /// time of every read.
+    pub fn heard(&self) {
+        if !self.heard.load(Ordering::Relaxed) {
+            self.heard.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Notes the answer to the ping sent at `ping` ms.
+    pub fn pong(&self, ping: i64) {
+        let round_trip = self.opened.elapsed().as_millis() as i64 - ping;
+        self.latency.store(round_trip.max(0), Ordering::Relaxed);
+    }
+
+    /// The clock's turn, `EARLY` before the socket's ping time: from now on a write takes
+    /// the ping along.
+    pub fn ping_soon(&self) {
+        lock(&self.state).ping_due = true;
+    }
+
+    /// The clock's turn, `LATE` after the socket's ping time: a socket that sent nothing
+    /// (pongs included) for `silence` is cut off; any other is written its ping alone if no
+    /// write took it along.
+    pub fn beat(self: &Arc<Self>, silence: Duration) {
+        let now = self.opened.elapsed().as_millis() as u64;
+        if self.heard.swap(false, Ordering::Relaxed) {
+            self.last_heard.store(now, Ordering::Relaxed);
+        }
+        let last_heard = self.last_heard.load(Ordering::Relaxed);
+        if now.saturating_sub(last_heard) >= silence.as_millis() as u64 {
+            tracing::info!("closing a socket that went silent");
+            self.cut_off();
+            return;
+        }
+        match &self.io {
+            Io::Socket(half) => self.write(half, &mut Encoded::default(), Send::Ping),
+            #[cfg(test)]
+            Io::Captured(queue) => {
+                let ping = self.ping(&mut lock(&self.state), Send::Ping);
+                if let Some(ping) = ping {
+                    let _ = queue.try_send(Frame::from(ping));
                 }
             }
-            state.sink.poll_flush_unpin(cx).map(|result| result.is_ok())
-        })
-        .await
+        }
     }
+}
+
+/// What a write sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Send {
+    /// Text frames: the ping goes along if it is due.
+    Frames,
+    /// A control frame, which takes no ping.
+    Control,
+    /// The ping alone, if no write took it along.
+    Ping,
+    /// The closing frame.
+    Closing,
 }

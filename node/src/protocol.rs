@@ -213,22 +213,92 @@ pub fn request_id(frame: &Map<String, Json>) -> Option<i64> {
     }
 }
 
+/// The `ping` of a pong frame in the shape clients send it (the node's ping with `pong` added:
+/// `{"ping":P,"latency":"L","pong":T}`), read without building a JSON value: one comes from
+/// every socket every second. Any other text is for the JSON parser to judge.
+pub fn pong(text: &str) -> Option<i64> {
+    let rest = text.strip_prefix("{\"ping\":")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let ping = rest[..digits].parse().ok()?;
+    let rest = rest[digits..].strip_prefix(",\"latency\":\"")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = rest[digits..].strip_prefix("\",\"pong\":")?;
+    let time = rest.strip_suffix('}')?;
+    let number = !time.is_empty()
+        && time
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || matches!(byte, b'.' | b'e' | b'E' | b'+' | b'-'));
+    (number && time.parse::<f64>().is_ok()).then_some(ping)
+}
+
+// Written out rather than built as JSON values: one of these answers every request. The keys
+// are in the order `serde_json` gives them.
 pub fn deliver(id: i64, response: &Json) -> String {
-    json!({"deliver": id, "done": true, "response": response}).to_string()
+    format!("{{\"deliver\":{id},\"done\":true,\"response\":{response}}}")
 }
 
 pub fn item(id: i64, response: &Json) -> String {
-    json!({"deliver": id, "done": false, "response": response}).to_string()
+    format!("{{\"deliver\":{id},\"done\":false,\"response\":{response}}}")
 }
 
 pub fn done(id: i64) -> String {
-    json!({"deliver": id, "done": true}).to_string()
+    format!("{{\"deliver\":{id},\"done\":true}}")
 }
 
 pub fn failure(id: i64, code: i32) -> String {
-    json!({"failure": id, "reason": code, "retry": codes::retryable(code)}).to_string()
+    let retry = codes::retryable(code);
+    format!("{{\"failure\":{id},\"reason\":{code},\"retry\":{retry}}}")
 }
 
 pub fn disconnected(code: i32) -> String {
     json!({"status": "disconnected", "reason": code}).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_the_json_the_protocol_names() {
+        let response = json!({"seq": 4, "text": "a \"quoted\" line"});
+        let cases = [
+            (
+                deliver(7, &response),
+                json!({"deliver": 7, "done": true, "response": response}),
+            ),
+            (
+                item(-2, &response),
+                json!({"deliver": -2, "done": false, "response": response}),
+            ),
+            (done(9), json!({"deliver": 9, "done": true})),
+            (
+                failure(3, codes::CATASTROPHIC),
+                json!({"failure": 3, "reason": codes::CATASTROPHIC,
+                    "retry": codes::retryable(codes::CATASTROPHIC)}),
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(text, expected.to_string(), "the same bytes as serde_json's");
+        }
+    }
+
+    #[test]
+    fn a_pong_of_the_usual_shape_is_read_without_the_json_parser() {
+        assert_eq!(
+            pong(r#"{"ping":1000,"latency":"3","pong":1717171717.123}"#),
+            Some(1000)
+        );
+        assert_eq!(pong(r#"{"ping":7,"latency":"0","pong":17}"#), Some(7));
+        // Anything else goes to the parser, which decides what it is.
+        for text in [
+            r#"{"ping":1000,"latency":"3","pong":1.5,"id":4,"method":"x"}"#,
+            r#"{"ping":1000,"latency":"3","pong":"x"}"#,
+            r#"{"ping":1000,"latency":"3","pong":}"#,
+            r#"{"ping":1000,"latency":"3"}"#,
+            r#"{"ping":-1,"latency":"3","pong":1}"#,
+            r#"{"latency":"3","ping":1000,"pong":1}"#,
+        ] {
+            assert_eq!(pong(text), None, "{text}");
+        }
+    }
 }

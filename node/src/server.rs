@@ -24,27 +24,52 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let address = listener
         .local_addr()
         .map_err(|error| format!("cannot read the listening address: {error}"))?;
-    // Without TCP_NODELAY a reply written right after a delta waits for the client's delayed
-    // acknowledgement of the delta.
-    let listener =
-        axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
-        });
     let app = crate::http::router(Arc::clone(&node));
-    let task = tokio::spawn(async move {
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(error) = axum::serve(listener, service).await {
-            tracing::error!(%error, "the server stopped");
-        }
-    });
+    let task = tokio::spawn(accept(listener, app));
     tracing::info!(%address, spaces = ?node.space_names(), "the node is serving");
     Ok(Running {
         address,
         node,
         task,
     })
+}
+
+/// Serves HTTP/1.1 on every connection `listener` accepts. The node serves the connections
+/// itself (rather than through `axum::serve`) so that an upgraded connection comes back as the
+/// TCP stream it is: the sockets at `/~s` are read and written on it directly.
+async fn accept(listener: tokio::net::TcpListener, app: axum::Router) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of descriptors, most likely: wait for some to close rather than spin.
+                tracing::warn!(%error, "cannot accept a connection");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        // Without TCP_NODELAY a reply written right after a delta waits for the client's
+        // delayed acknowledgement of the delta.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |mut request| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                tower_service::Service::call(&mut app.clone(), request)
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades();
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "a connection ended with an error");
+            }
+        });
+    }
 }
 
 /// Threads for blocking work (store reads and commits, password hashes, uploads). A burst of

@@ -1,18 +1,18 @@
 //! One WebSocket at `/~s`: frames in, requests to documents, frames out (protocol spec §1–2).
 //!
-//! Frames are written straight to the socket by whoever has them when it takes them at once
-//! (`outlet.rs`); a writer task writes those that must wait, from a bounded queue, and the
-//! node's clock wakes it for the pings.
+//! The socket's own task reads its frames (`websocket.rs`) and dispatches its requests; frames
+//! are written straight to the socket by whoever has them (`outlet.rs`): a document's round,
+//! this task's replies, the node's ping clock (`heartbeat.rs`).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket};
-use futures_util::StreamExt;
+use axum::body::Bytes;
 use serde_json::{Map, Value as Json, json};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::attachments::{self, Upload, Uploads};
 use crate::document::{Failure, Frame, Reply, Request, Sink};
@@ -24,16 +24,19 @@ use crate::protocol::{self, Params, codes};
 /// Requests one socket may have in flight.
 const IN_FLIGHT: usize = 512;
 /// A socket that sends nothing (pongs included) for this long is closed.
-const READ_IDLE: Duration = Duration::from_secs(60);
+pub const READ_IDLE: Duration = Duration::from_secs(60);
 /// The version string of the `connected` frame.
 pub const VERSION: &str = concat!("adama-rs-", env!("CARGO_PKG_VERSION"));
 /// Spaces `document/create` refuses.
 const RESERVED_SPACES: [&str; 3] = ["ide", "wildcard", "billing"];
-/// The read buffer of a socket. The WebSocket library's default (128 KiB) is allocated per
-/// socket and zeroed on every read, which cost a fifth of the node's time under load and most
-/// of an idle connection's memory; requests are small, and a larger frame takes several reads.
-pub const READ_BUFFER_BYTES: usize = 4096;
-use crate::outlet::{CLOSE, CaughtUp, Outlet};
+use crate::outlet::Outlet;
+use crate::websocket::{self, Incoming, Message};
+
+thread_local! {
+    /// Where a socket's bytes are read to, before the reader takes what it keeps.
+    static READ: std::cell::RefCell<Vec<u8>> =
+        std::cell::RefCell::new(vec![0; websocket::READ_CHUNK]);
+}
 
 struct Connection {
     handle: DocumentHandle,
@@ -99,23 +102,18 @@ impl SocketState {
     }
 }
 
-/// Serves one socket until it closes.
-pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String) {
-    let (outgoing, mut incoming) = socket.split();
-    let (frames, mut queue) = mpsc::channel::<Frame>(node.config.max_queued_frames.max(16));
-    let kill = Arc::new(Notify::new());
-    let outlet = Arc::new(Outlet::new(outgoing));
-    let sink = Sink {
-        frames,
-        kill: Arc::clone(&kill),
-        outlet: Some(Arc::clone(&outlet)),
-    };
+/// Serves one socket until it closes: `stream` is the TCP connection past its opening
+/// handshake, `read` the bytes that came with the handshake.
+pub async fn run(node: Arc<Node>, stream: TcpStream, read: Bytes, origin: String, ip: String) {
+    let (input, output) = stream.into_split();
+    let outlet = Outlet::socket(output, node.config.max_queued_frames.max(16));
+    let sink = Sink::new(Arc::clone(&outlet));
     // The greeting goes first, before any request is read.
     let hello = json!({"status": "connected", "version": VERSION, "identities": {}});
     sink.push(hello.to_string());
     let state = Arc::new(SocketState {
         node: Arc::clone(&node),
-        sink: sink.clone(),
+        sink,
         origin,
         ip,
         connections: Mutex::new(HashMap::new()),
@@ -126,90 +124,64 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
         proxy: node.cluster.as_ref().map(|_| Default::default()),
     });
     node.metrics.connections.fetch_add(1, Ordering::Relaxed);
-    let opened = Instant::now();
-    let latency = Arc::new(AtomicI64::new(0));
-    let writer_latency = Arc::clone(&latency);
-    let writer_kill = Arc::clone(&kill);
-    let heartbeat = Arc::clone(&node.heartbeat);
-    let writer = tokio::spawn(async move {
-        let slot = heartbeat.slot();
-        let mut turn = slot.next_turn();
-        let killed = writer_kill.notified();
-        tokio::pin!(killed);
-        let mut held = std::collections::VecDeque::new();
+    node.heartbeat.join(&outlet);
+    // Frames up to four times the limit are read, so that an oversized request still gets
+    // its failure; larger ones close the socket.
+    let limit = node.config.max_frame.saturating_mul(4);
+    let mut incoming = Incoming::new(&read, limit);
+    let killed = outlet.killed();
+    tokio::pin!(killed);
+    'socket: loop {
         loop {
-            tokio::select! {
-                frame = queue.recv() => {
-                    let Some(frame) = frame else { break };
-                    held.push_back(frame);
-                }
-                () = outlet.wanted() => {}
-                () = &mut turn => {
-                    turn = slot.next_turn();
-                    if !slot.due() {
-                        continue;
-                    }
-                    let ping = format!("{{\"ping\":{},\"latency\":\"{}\"}}",
-                        opened.elapsed().as_millis() as i64,
-                        writer_latency.load(Ordering::Relaxed));
-                    sink.push(ping);
-                }
-                () = &mut killed => {
-                    tracing::info!("closing a socket that does not read its frames");
-                    let _ = outlet.send(Message::Close(None)).await;
+            let keep = match incoming.message() {
+                Ok(None) => {
+                    incoming.rest();
                     break;
                 }
-            }
-            match outlet.catch_up(&mut held, &mut queue).await {
-                CaughtUp::Written => {}
-                CaughtUp::Closing => {
-                    let _ = outlet.send(Message::Close(None)).await;
-                    break;
+                Ok(Some(Message::Text(text))) => on_text(&state, text, &outlet).await,
+                Ok(Some(Message::Binary)) => {
+                    state.send(protocol::disconnected(codes::ONLY_TEXT_FRAMES));
+                    false
                 }
-                CaughtUp::Broken => break,
+                Ok(Some(Message::Ping(payload))) => {
+                    outlet.control(websocket::PONG, payload);
+                    true
+                }
+                Ok(Some(Message::Pong)) => true,
+                Ok(Some(Message::Close(_))) => false,
+                Err(broken) => {
+                    tracing::debug!(%broken, "a socket broke the framing");
+                    false
+                }
+            };
+            if !keep {
+                break 'socket;
             }
         }
-        writer_kill.notify_waiters();
-    });
-    // One deadline per socket, pushed back lazily: a timer per read would be set and cleared
-    // for every frame.
-    let mut last_read = tokio::time::Instant::now();
-    let idle = tokio::time::sleep_until(last_read + READ_IDLE);
-    let killed = kill.notified();
-    tokio::pin!(idle, killed);
-    loop {
-        let next = tokio::select! {
-            next = incoming.next() => next,
-            () = &mut idle => {
-                if last_read.elapsed() >= READ_IDLE {
-                    break;
-                }
-                idle.as_mut().reset(last_read + READ_IDLE);
-                continue;
-            }
+        let ready = tokio::select! {
+            ready = input.readable() => ready,
             () = &mut killed => break,
         };
-        let message = match next {
-            Some(Ok(message)) => message,
-            Some(Err(error)) => {
+        if let Err(error) = ready {
+            tracing::debug!(%error, "a socket failed");
+            break;
+        }
+        // Read into the thread's buffer, not one of the socket's own: an idle socket then
+        // holds no read buffer at all.
+        let read = READ.with(|chunk| {
+            let mut chunk = chunk.borrow_mut();
+            let read = input.try_read(&mut chunk[..])?;
+            incoming.receive(&chunk[..read]);
+            Ok::<usize, std::io::Error>(read)
+        });
+        match read {
+            Ok(0) => break,
+            Ok(_) => outlet.heard(),
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(error) => {
                 tracing::debug!(%error, "a socket failed");
                 break;
             }
-            None => break,
-        };
-        last_read = tokio::time::Instant::now();
-        let keep = match message {
-            Message::Text(text) => on_text(&state, text.as_str(), opened, &latency).await,
-            Message::Binary(_) => {
-                state.send(protocol::disconnected(codes::ONLY_TEXT_FRAMES));
-                false
-            }
-            Message::Close(_) => false,
-            Message::Ping(_) | Message::Pong(_) => true,
-        };
-        if !keep {
-            state.send(CLOSE);
-            break;
         }
     }
     // The socket is gone: every stream it opened closes (disconnect semantics).
@@ -231,18 +203,16 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, origin: String, ip: String)
             .await;
     }
     node.metrics.connections.fetch_sub(1, Ordering::Relaxed);
-    // The writer flushes what is queued (a final status frame) and closes.
-    state.send(CLOSE);
-    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    // What waits (a final status frame) leaves first.
+    outlet.close();
 }
 
 /// Handles one text frame; false when the socket must close.
-async fn on_text(
-    state: &Arc<SocketState>,
-    text: &str,
-    opened: Instant,
-    latency: &AtomicI64,
-) -> bool {
+async fn on_text(state: &Arc<SocketState>, text: &str, outlet: &Outlet) -> bool {
+    if let Some(ping) = protocol::pong(text) {
+        outlet.pong(ping);
+        return true;
+    }
     let too_large = text.len() > state.node.config.max_frame;
     let frame: Map<String, Json> = match serde_json::from_str(text) {
         Ok(Json::Object(frame)) => frame,
@@ -257,8 +227,7 @@ async fn on_text(
     };
     if frame.contains_key("pong") {
         if let Some(ping) = frame.get("ping").and_then(Json::as_i64) {
-            let round_trip = opened.elapsed().as_millis() as i64 - ping;
-            latency.store(round_trip.max(0), Ordering::Relaxed);
+            outlet.pong(ping);
         }
         return true;
     }

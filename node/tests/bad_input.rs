@@ -187,6 +187,86 @@ fn framing_errors_close_only_their_own_socket() {
 }
 
 #[test]
+fn control_frames_are_answered_and_frames_that_break_the_protocol_close_their_socket() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("chat", CHAT)]))
+            .await
+            .expect("the node starts");
+        let mut bystander = chat_client(node.address, "bo", true).await;
+        // A WebSocket ping gets its pong, and the socket goes on.
+        let mut pinger = Client::connect(node.address).await;
+        pinger
+            .socket
+            .send(Message::Ping(b"are you there".to_vec().into()))
+            .await
+            .expect("sent");
+        let pong = loop {
+            match pinger.socket.next().await.expect("a frame").expect("read") {
+                Message::Pong(payload) => break payload,
+                Message::Text(_) => continue,
+                other => panic!("not a pong: {other:?}"),
+            }
+        };
+        assert_eq!(&pong[..], b"are you there");
+        let reply = pinger.create_document(5, "chat", "other").await;
+        assert!(reply.get("failure").is_none(), "{reply}");
+        // A close is answered with a close.
+        pinger.socket.close(None).await.expect("the close is sent");
+        let mut answered = false;
+        while let Some(frame) = pinger.socket.next().await {
+            match frame {
+                Ok(Message::Close(_)) => answered = true,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        assert!(answered, "the node answers a close with a close");
+        // An unmasked frame from a client breaks RFC 6455: that socket closes.
+        let mut raw = tokio::net::TcpStream::connect(node.address)
+            .await
+            .expect("a connection");
+        raw.write_all(
+            b"GET /~s HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .expect("the handshake is sent");
+        let mut unmasked = Vec::new();
+        adama_node::websocket::encode(
+            adama_node::websocket::TEXT,
+            br#"{"id":1,"method":"stats"}"#,
+            None,
+            &mut unmasked,
+        );
+        raw.write_all(&unmasked).await.expect("the frame is sent");
+        let mut received = Vec::new();
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            raw.read_to_end(&mut received),
+        )
+        .await
+        .expect("the node closes the socket");
+        assert!(read.is_ok() || !received.is_empty());
+        let text = String::from_utf8_lossy(&received);
+        assert!(
+            text.starts_with("HTTP/1.1 101") && text.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            "{text}"
+        );
+        assert!(
+            !text.contains("stream-count"),
+            "the unmasked request was not served"
+        );
+        let reply = bystander.say(3, 2, "unaffected").await;
+        assert!(reply["response"]["seq"].is_i64(), "{reply}");
+        node.task.abort();
+    });
+}
+
+#[test]
 fn a_flood_of_requests_is_answered_and_others_stay_served() {
     let data = tempfile::tempdir().expect("a data directory");
     run(async {

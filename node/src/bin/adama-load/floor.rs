@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value as Json;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use crate::wire::{Outbox, Reader};
 
@@ -125,7 +124,7 @@ async fn handshake(mut stream: TcpStream) -> Result<(Reader, Arc<Outbox>), Strin
     let answer = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n\r\n",
-        derive_accept_key(key.as_bytes())
+        adama_node::websocket::accept_key(key.as_bytes())
     );
     stream
         .write_all(answer.as_bytes())

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::Options;
 use crate::client;
@@ -152,6 +152,9 @@ struct Lane {
     next_id: i64,
     /// When in each period the lane sends.
     offset: Duration,
+    /// Told when the pacer has sent its last: the lane's reader stops once all is answered.
+    /// One per lane: a signal shared by every reader was a lock they all took on every frame.
+    finished: Arc<Notify>,
 }
 
 /// What the pacer did: sends left out because the lane's window was full (the node was behind),
@@ -172,7 +175,6 @@ async fn paced_connection(
     who: String,
     lanes: Arc<Mutex<Vec<Lane>>>,
     offset: Duration,
-    finished: watch::Receiver<bool>,
 ) -> Outcome {
     let outcome = Outcome::default();
     let socket = opened(&plan, &address, &key, &who).await;
@@ -185,11 +187,13 @@ async fn paced_connection(
     };
     let (reader, outbox) = socket;
     let in_flight = Arc::new(Mutex::new(InFlight::with_capacity(4)));
+    let finished = Arc::new(Notify::new());
     lock(&lanes).push(Lane {
         outbox: Arc::clone(&outbox),
         in_flight: Arc::clone(&in_flight),
         next_id: 10,
         offset,
+        finished: Arc::clone(&finished),
     });
     plan.ready.fetch_add(1, Ordering::Relaxed);
     read_paced(reader, outbox, in_flight, finished, outcome).await
@@ -206,18 +210,21 @@ async fn read_paced(
     mut reader: Reader,
     outbox: Arc<Outbox>,
     in_flight: Arc<Mutex<InFlight>>,
-    mut finished: watch::Receiver<bool>,
+    finished: Arc<Notify>,
     mut outcome: Outcome,
 ) -> Outcome {
     let mut done = false;
+    let finishing = finished.notified();
+    tokio::pin!(finishing);
     loop {
         if done && lock(&in_flight).is_empty() {
             return outcome;
         }
         let next = tokio::select! {
+            biased;
             next = reader.next(&outbox) => next,
-            changed = finished.changed(), if !done => {
-                done = changed.is_err() || *finished.borrow();
+            () = &mut finishing, if !done => {
+                done = true;
                 continue;
             }
         };
@@ -300,7 +307,6 @@ pub struct Opened {
     /// Time between two sends of one connection, when paced.
     pace: Option<Duration>,
     lanes: Arc<Mutex<Vec<Lane>>>,
-    finish: watch::Sender<bool>,
 }
 
 /// What a load run measured.
@@ -354,7 +360,6 @@ pub async fn open(
     let opening = Instant::now();
     let mut tasks = Vec::with_capacity(total);
     let lanes = Arc::new(Mutex::new(Vec::with_capacity(total)));
-    let (finish, finished) = watch::channel(false);
     for document in 0..options.documents {
         for client in 0..options.connections {
             let address = address_of(document);
@@ -368,7 +373,6 @@ pub async fn open(
                     Arc::clone(&lanes),
                     // Connections send spread over one period, so that the sends are spread too.
                     pace.mul_f64(spread(tasks.len())),
-                    finished.clone(),
                 )),
                 None => tokio::spawn(connection(Arc::clone(&plan), address, key, who)),
             };
@@ -388,7 +392,6 @@ pub async fn open(
         tasks,
         pace,
         lanes,
-        finish,
     })
 }
 
@@ -400,8 +403,14 @@ impl Opened {
         match self.pace {
             Some(pace) => {
                 let lanes = std::mem::take(&mut *lock(&self.lanes));
+                let finishes: Vec<Arc<Notify>> = lanes
+                    .iter()
+                    .map(|lane| Arc::clone(&lane.finished))
+                    .collect();
                 pacing = Some(pacer(lanes, pace, self.plan.window, seconds).await);
-                let _ = self.finish.send(true);
+                for finished in finishes {
+                    finished.notify_one();
+                }
             }
             None => {
                 let _ = self.started.send(true);

@@ -7,10 +7,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use adama_node::websocket::{self, CLOSE, CONTINUATION, PING, PONG, TEXT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use crate::client;
 
@@ -18,12 +18,6 @@ use crate::client;
 const KEY: &str = "YWRhbWEtbG9hZC1jbGllbnQ=";
 /// The read buffer a socket starts with; a larger message grows it.
 const READ_BUFFER: usize = 4096;
-
-const TEXT: u8 = 0x1;
-const CLOSE: u8 = 0x8;
-const PING: u8 = 0x9;
-const PONG: u8 = 0xA;
-const CONTINUATION: u8 = 0x0;
 
 /// What a frame from the node is, read from its first bytes when it has the node's usual
 /// shape, else from its JSON.
@@ -106,50 +100,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A client frame (masked, as RFC 6455 §5.3 asks of a client) around `payload`.
-fn client_frame(opcode: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(payload.len() + 14);
-    frame.push(0x80 | opcode);
-    match payload.len() {
-        len @ 0..=125 => frame.push(0x80 | len as u8),
-        len @ 126..=0xFFFF => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&mask);
-    frame.extend(
-        payload
-            .iter()
-            .zip(mask.iter().cycle())
-            .map(|(byte, key)| byte ^ key),
-    );
-    frame
-}
-
-/// A server frame (not masked) around `payload`.
-fn server_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(payload.len() + 10);
-    frame.push(0x80 | opcode);
-    match payload.len() {
-        len @ 0..=125 => frame.push(len as u8),
-        len @ 126..=0xFFFF => {
-            frame.push(126);
-            frame.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            frame.push(127);
-            frame.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(payload);
-    frame
-}
-
 /// A mask key that differs from frame to frame.
 fn next_mask() -> [u8; 4] {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -190,11 +140,11 @@ impl Outbox {
     }
 
     fn encode(&self, opcode: u8, payload: &[u8]) -> Vec<u8> {
-        if self.masked {
-            client_frame(opcode, payload, next_mask())
-        } else {
-            server_frame(opcode, payload)
-        }
+        // A client masks its frames (RFC 6455 §5.3); a server does not.
+        let mask = self.masked.then(next_mask);
+        let mut frame = Vec::with_capacity(payload.len() + 14);
+        websocket::encode(opcode, payload, mask, &mut frame);
+        frame
     }
 
     fn frame(self: &Arc<Self>, opcode: u8, payload: &[u8]) -> Result<(), String> {
@@ -277,42 +227,16 @@ struct Header {
 impl Reader {
     /// The header of the frame at the front of the buffer, once the whole frame is there.
     fn complete_frame(&self) -> Result<Option<Header>, String> {
-        let bytes = &self.buffer[self.start..self.end];
-        if bytes.len() < 2 {
-            return Ok(None);
+        match websocket::header(&self.buffer[self.start..self.end], usize::MAX) {
+            Ok(header) => Ok(Some(Header {
+                fin: header.fin,
+                opcode: header.opcode,
+                payload: (self.start + header.payload.0, self.start + header.payload.1),
+                mask: header.mask,
+            })),
+            Err(websocket::Incomplete::More(_)) => Ok(None),
+            Err(websocket::Incomplete::TooLong(len)) => Err(format!("a frame of {len} bytes")),
         }
-        let fin = bytes[0] & 0x80 != 0;
-        let opcode = bytes[0] & 0x0F;
-        let masked = bytes[1] & 0x80 != 0;
-        let (len, mut at) = match bytes[1] & 0x7F {
-            126 if bytes.len() >= 4 => (u64::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
-            127 if bytes.len() >= 10 => {
-                let mut wide = [0u8; 8];
-                wide.copy_from_slice(&bytes[2..10]);
-                (u64::from_be_bytes(wide), 10)
-            }
-            126 | 127 => return Ok(None),
-            len => (u64::from(len), 2),
-        };
-        let len = usize::try_from(len).map_err(|_| "a frame longer than memory".to_owned())?;
-        let mut mask = None;
-        if masked {
-            if bytes.len() < at + 4 {
-                return Ok(None);
-            }
-            mask = Some([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-            at += 4;
-        }
-        if bytes.len() - at < len {
-            // Room for the whole frame, so that the next reads complete it.
-            return Ok(None);
-        }
-        Ok(Some(Header {
-            fin,
-            opcode,
-            payload: (self.start + at, self.start + at + len),
-            mask,
-        }))
     }
 
     /// Reads more bytes from the socket; an error once it closed.
@@ -466,7 +390,7 @@ pub async fn open(address: &str) -> Result<(Reader, Arc<Outbox>), String> {
             head.lines().next().unwrap_or_default()
         ));
     }
-    let accept = derive_accept_key(KEY.as_bytes());
+    let accept = websocket::accept_key(KEY.as_bytes());
     let accepted = head.lines().any(|line| {
         line.split_once(':').is_some_and(|(name, value)| {
             name.eq_ignore_ascii_case("sec-websocket-accept") && value.trim() == accept
@@ -526,28 +450,5 @@ mod tests {
         );
         assert_eq!(classify("not json"), Kind::Other);
         assert_eq!(classify(r#"{"deliver":"x"}"#), Kind::Other);
-    }
-
-    #[test]
-    fn a_client_frame_is_masked_and_sized_as_the_rfc_says() {
-        let frame = client_frame(TEXT, b"hello", [1, 2, 3, 4]);
-        assert_eq!(&frame[..2], &[0x81, 0x85]);
-        assert_eq!(&frame[2..6], &[1, 2, 3, 4]);
-        let unmasked: Vec<u8> = frame[6..]
-            .iter()
-            .zip([1u8, 2, 3, 4].iter().cycle())
-            .map(|(b, k)| b ^ k)
-            .collect();
-        assert_eq!(unmasked, b"hello");
-        let long = client_frame(TEXT, &[b'a'; 300], [0; 4]);
-        assert_eq!(&long[..4], &[0x81, 0x80 | 126, 1, 44]);
-    }
-
-    #[test]
-    fn a_server_frame_is_not_masked_and_sized_as_the_rfc_says() {
-        assert_eq!(server_frame(TEXT, b"hi"), vec![0x81, 2, b'h', b'i']);
-        let long = server_frame(TEXT, &[b'a'; 300]);
-        assert_eq!(&long[..4], &[0x81, 126, 1, 44]);
-        assert_eq!(long.len(), 304);
     }
 }
