@@ -186,24 +186,6 @@ fn main() {
             std::process::exit(2);
         }
     };
-    // The measuring side runs on one thread: it shares the machine with the node, and on one
-    // thread it takes at most one core and spends nothing on moving its tasks between threads.
-    // The reload measure hosts its node in this process, on the node's own runtime.
-    let runtime = if options.measure == "reload" {
-        Ok(runtime)
-    } else {
-        drop(runtime);
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    };
-    let runtime = match runtime {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
-            std::process::exit(2);
-        }
-    };
     let outcome = runtime.block_on(async move {
         match options.measure.as_str() {
             "reload" => reload::run(&options).await,
