@@ -29,6 +29,9 @@ pub const EARLY: Duration = Duration::from_millis(100);
 /// How long after its time a ping waits for other frames before it is written alone.
 pub const LATE: Duration = Duration::from_millis(100);
 
+/// The encoding buffer a thread keeps between writes, in bytes.
+const SCRATCH_KEPT: usize = 1 << 20;
+
 /// How long the closing frames may take to leave before the socket is shut regardless.
 const CLOSING_GRACE: Duration = Duration::from_secs(5);
 
@@ -157,6 +160,10 @@ impl Outlet {
             }
             if !scratch.bytes.is_empty() {
                 self.write(half, &mut scratch, Send::Frames);
+            }
+            // A large first view is not kept encoded for the thread's life.
+            if scratch.bytes.capacity() > SCRATCH_KEPT {
+                *scratch = Encoded::default();
             }
         });
     }
@@ -385,4 +392,87 @@ enum Send {
     Ping,
     /// The closing frame.
     Closing,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a listener");
+        let address = listener.local_addr().expect("an address");
+        let client = TcpStream::connect(address).await.expect("a connection");
+        let (server, _) = listener.accept().await.expect("accepted");
+        (server, client)
+    }
+
+    /// The text frames in `bytes`, in order.
+    fn texts(bytes: &[u8]) -> Vec<String> {
+        let mut at = 0;
+        let mut texts = Vec::new();
+        while at < bytes.len() {
+            let header = websocket::header(&bytes[at..], usize::MAX).expect("a whole frame");
+            assert_eq!(header.mask, None, "a server's frames are not masked");
+            let (from, to) = header.payload;
+            if header.opcode == websocket::TEXT {
+                texts.push(String::from_utf8(bytes[at + from..at + to].to_vec()).expect("text"));
+            } else {
+                texts.push(format!("<{}>", header.opcode));
+            }
+            at += to;
+        }
+        texts
+    }
+
+    #[tokio::test]
+    async fn frames_a_socket_does_not_take_at_once_follow_in_order_then_the_close() {
+        let (server, mut client) = pair().await;
+        let (_read, write) = server.into_split();
+        let outlet = Outlet::socket(write, 10_000);
+        // Far more than the kernel's buffers hold while the client does not read.
+        let sent: Vec<String> = (0..1000)
+            .map(|index| format!("{index:04}{}", "x".repeat(16 * 1024)))
+            .collect();
+        for text in &sent {
+            outlet.deliver([Frame::from(text.clone())]);
+        }
+        assert!(
+            !lock(&outlet.state).waiting.is_empty(),
+            "some frames wait for the socket"
+        );
+        outlet.close();
+        let mut received = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut received))
+            .await
+            .expect("the socket is shut once everything is out")
+            .expect("read");
+        let mut expected = sent.clone();
+        expected.push(format!("<{}>", websocket::CLOSE));
+        assert_eq!(texts(&received), expected);
+    }
+
+    #[tokio::test]
+    async fn a_client_that_lets_too_many_frames_wait_is_cut_off() {
+        let (server, mut client) = pair().await;
+        let (_read, write) = server.into_split();
+        let outlet = Outlet::socket(write, 8);
+        let frame = Frame::from("y".repeat(64 * 1024));
+        for _ in 0..200 {
+            outlet.deliver([frame.clone()]);
+        }
+        tokio::time::timeout(Duration::from_secs(10), outlet.killed())
+            .await
+            .expect("the reader is told to close");
+        assert!(outlet.is_gone());
+        assert!(
+            lock(&outlet.state).waiting.is_empty(),
+            "nothing is kept for it"
+        );
+        let mut received = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut received))
+            .await
+            .expect("the socket is shut");
+    }
 }
