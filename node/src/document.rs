@@ -501,6 +501,8 @@ impl DocumentTask {
     async fn serve(&mut self, requests: &mut mpsc::Receiver<Request>) {
         let idle = self.node.config.idle_unload;
         let mut idle_since = Instant::now();
+        // Requests the last round took: a document whose rounds take several is busy.
+        let mut last_round = 1;
         loop {
             let wake = self
                 .engine
@@ -514,10 +516,14 @@ impl DocumentTask {
             tokio::select! {
                 request = requests.recv() => {
                     let Some(first) = request else { return };
-                    // Sockets that are ready to read queue their requests too before the
-                    // round is taken: fewer, larger rounds mean fewer commits to wait for
-                    // and fewer deltas to write.
-                    tokio::task::yield_now().await;
+                    // A busy document lets the sockets that are ready to read queue their
+                    // requests too before it takes the round: fewer, larger rounds mean fewer
+                    // commits to wait for and fewer deltas to write. A document that gets one
+                    // request at a time goes on at once: the wait would only cost it a
+                    // reschedule and its sender the time.
+                    if last_round > 1 {
+                        tokio::task::yield_now().await;
+                    }
                     permit = self.begin_round().await;
                     self.handle(first);
                     let mut taken = 1;
@@ -530,6 +536,7 @@ impl DocumentTask {
                             Err(_) => break,
                         }
                     }
+                    last_round = taken;
                 }
                 () = sleep_until(wake) => {
                     permit = self.begin_round().await;
