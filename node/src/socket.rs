@@ -19,7 +19,9 @@ use crate::document::{Failure, Frame, Reply, Request, Sink};
 use crate::engine::{Context, Space, Who};
 use crate::identity;
 use crate::node::{DocumentHandle, Node};
+use crate::outlet::Outlet;
 use crate::protocol::{self, Params, codes};
+use crate::websocket::{self, Incoming, Message};
 
 /// Requests one socket may have in flight.
 const IN_FLIGHT: usize = 512;
@@ -29,8 +31,6 @@ pub const READ_IDLE: Duration = Duration::from_secs(60);
 pub const VERSION: &str = concat!("adama-rs-", env!("CARGO_PKG_VERSION"));
 /// Spaces `document/create` refuses.
 const RESERVED_SPACES: [&str; 3] = ["ide", "wildcard", "billing"];
-use crate::outlet::Outlet;
-use crate::websocket::{self, Incoming, Message};
 
 thread_local! {
     /// Where a socket's bytes are read to, before the reader takes what it keeps.
