@@ -48,6 +48,10 @@ enum Io {
 #[derive(Debug)]
 pub struct Outlet {
     io: Io,
+    /// Where the task that writes what waits runs: the socket's runtime, whichever thread
+    /// (a runtime's or not) wrote the frames. A socket is made on its runtime; a captured
+    /// outlet starts no task.
+    runtime: Option<tokio::runtime::Handle>,
     state: Mutex<State>,
     /// Frames that may wait for the socket before the client counts as not reading.
     max_waiting: usize,
@@ -128,6 +132,7 @@ impl Outlet {
     fn with(io: Io, max_waiting: usize) -> Arc<Outlet> {
         Arc::new(Outlet {
             io,
+            runtime: tokio::runtime::Handle::try_current().ok(),
             state: Mutex::new(State::default()),
             max_waiting,
             kill: Notify::new(),
@@ -159,7 +164,7 @@ impl Outlet {
                 scratch.add(websocket::TEXT, frame.as_bytes());
             }
             if !scratch.bytes.is_empty() {
-                self.write(half, &mut scratch, Send::Frames);
+                self.write(half, &mut scratch, Sending::Frames);
             }
             // A large first view is not kept encoded for the thread's life.
             if scratch.bytes.capacity() > SCRATCH_KEPT {
@@ -173,13 +178,13 @@ impl Outlet {
         if let Io::Socket(half) = &self.io {
             let mut frame = Encoded::default();
             frame.add(opcode, payload);
-            self.write(half, &mut frame, Send::Control);
+            self.write(half, &mut frame, Sending::Control);
         }
     }
 
     /// The ping frame, if one is due and `send` takes it along.
-    fn ping(&self, state: &mut State, send: Send) -> Option<String> {
-        if !state.ping_due || !matches!(send, Send::Frames | Send::Ping) {
+    fn ping(&self, state: &mut State, send: Sending) -> Option<String> {
+        if !state.ping_due || !matches!(send, Sending::Frames | Sending::Ping) {
             return None;
         }
         state.ping_due = false;
@@ -191,8 +196,8 @@ impl Outlet {
     /// Writes `frames` now as far as the socket takes them (with the ping, when one is due);
     /// the rest waits for a task that writes it once the socket is writable. Closing frames
     /// are the socket's last: once they are out the socket is shut down.
-    fn write(self: &Arc<Self>, half: &OwnedWriteHalf, frames: &mut Encoded, send: Send) {
-        let closing = send == Send::Closing;
+    fn write(self: &Arc<Self>, half: &OwnedWriteHalf, frames: &mut Encoded, send: Sending) {
+        let closing = send == Sending::Closing;
         let mut state = lock(&self.state);
         if state.broken || state.closing {
             return;
@@ -242,14 +247,21 @@ impl Outlet {
         }
         drop(state);
         if !draining {
-            tokio::spawn(Arc::clone(self).drain());
+            self.spawn(Arc::clone(self).drain());
         }
         if closing {
             let outlet = Arc::clone(self);
-            tokio::spawn(async move {
+            self.spawn(async move {
                 tokio::time::sleep(CLOSING_GRACE).await;
                 outlet.cut_off();
             });
+        }
+    }
+
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        match &self.runtime {
+            Some(runtime) => drop(runtime.spawn(task)),
+            None => drop(tokio::spawn(task)),
         }
     }
 
@@ -300,7 +312,7 @@ impl Outlet {
         if let Io::Socket(half) = &self.io {
             let mut frame = Encoded::default();
             frame.add(websocket::CLOSE, &[]);
-            self.write(half, &mut frame, Send::Closing);
+            self.write(half, &mut frame, Sending::Closing);
         }
     }
 
@@ -369,10 +381,10 @@ impl Outlet {
             return;
         }
         match &self.io {
-            Io::Socket(half) => self.write(half, &mut Encoded::default(), Send::Ping),
+            Io::Socket(half) => self.write(half, &mut Encoded::default(), Sending::Ping),
             #[cfg(test)]
             Io::Captured(queue) => {
-                let ping = self.ping(&mut lock(&self.state), Send::Ping);
+                let ping = self.ping(&mut lock(&self.state), Sending::Ping);
                 if let Some(ping) = ping {
                     let _ = queue.try_send(Frame::from(ping));
                 }
@@ -383,7 +395,7 @@ impl Outlet {
 
 /// What a write sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Send {
+enum Sending {
     /// Text frames: the ping goes along if it is due.
     Frames,
     /// A control frame, which takes no ping.
