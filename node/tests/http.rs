@@ -128,3 +128,72 @@ fn fixed_routes_metrics_and_web_handlers_answer() {
         node.task.abort();
     });
 }
+
+#[test]
+fn a_request_at_the_socket_path_that_is_no_opening_handshake_gets_a_clear_refusal() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("notes", NOTES)]))
+            .await
+            .expect("the node starts");
+        let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+        let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+        let cases = [
+            // A browser opening the URL as a page.
+            (
+                "GET /~s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".to_owned(),
+                400,
+                "upgrade",
+            ),
+            (
+                format!(
+                    "POST /~s HTTP/1.1\r\nHost: test\r\n{upgrade}{key}Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n"
+                ),
+                405,
+                "get",
+            ),
+            (
+                format!(
+                    "GET /~s HTTP/1.1\r\nHost: test\r\n{upgrade}Sec-WebSocket-Version: 13\r\n\r\n"
+                ),
+                400,
+                "sec-websocket-key",
+            ),
+            (
+                format!(
+                    "GET /~s HTTP/1.1\r\nHost: test\r\n{upgrade}{key}Sec-WebSocket-Version: 8\r\n\r\n"
+                ),
+                400,
+                "13",
+            ),
+        ];
+        for (request, status, reason) in cases {
+            let mut stream = tokio::net::TcpStream::connect(node.address)
+                .await
+                .expect("connects");
+            stream.write_all(request.as_bytes()).await.expect("writes");
+            let mut response = vec![0u8; 4096];
+            let read = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                stream.read(&mut response),
+            )
+            .await
+            .expect("an answer")
+            .expect("reads");
+            let text = String::from_utf8_lossy(&response[..read]).to_lowercase();
+            assert!(
+                text.starts_with(&format!("http/1.1 {status}")),
+                "{request:?}: {text}"
+            );
+            assert!(text.contains(reason), "{request:?}: {text}");
+        }
+        // The node goes on serving.
+        let (status, _, body) = support::http_request(
+            node.address,
+            "GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        node.task.abort();
+    });
+}
