@@ -6,6 +6,13 @@ mod support;
 use serde_json::{Value as Json, json};
 use support::{CHAT, Client, config, run, space};
 
+/// A node serving the chat space from `data`.
+async fn chat_node(data: &std::path::Path) -> adama_node::Running {
+    adama_node::start(config(data, vec![space("chat", CHAT)]))
+        .await
+        .expect("the node starts")
+}
+
 /// A socket with the chat document `room` open as stream 2.
 async fn chat_client(address: std::net::SocketAddr, who: &str, create: bool) -> Client {
     let mut client = Client::connect(address).await;
@@ -39,9 +46,7 @@ async fn failure_of(client: &mut Client, request: Json) -> Json {
 fn each_bad_request_gets_its_code_and_the_socket_stays_usable() {
     let data = tempfile::tempdir().expect("a data directory");
     run(async {
-        let node = adama_node::start(config(data.path(), vec![space("chat", CHAT)]))
-            .await
-            .expect("the node starts");
+        let node = chat_node(data.path()).await;
         let mut ann = chat_client(node.address, "ann", true).await;
         let cases = [
             (json!({"id": 10, "method": "no/such-method"}), 945_213),
@@ -142,9 +147,7 @@ fn each_bad_request_gets_its_code_and_the_socket_stays_usable() {
 fn framing_errors_close_only_their_own_socket() {
     let data = tempfile::tempdir().expect("a data directory");
     run(async {
-        let node = adama_node::start(config(data.path(), vec![space("chat", CHAT)]))
-            .await
-            .expect("the node starts");
+        let node = chat_node(data.path()).await;
         let mut bystander = chat_client(node.address, "bo", true).await;
         let bad_frames = [
             ("{not json".to_owned(), 295_116),
@@ -193,9 +196,7 @@ fn control_frames_are_answered_and_frames_that_break_the_protocol_close_their_so
     use tokio_tungstenite::tungstenite::Message;
     let data = tempfile::tempdir().expect("a data directory");
     run(async {
-        let node = adama_node::start(config(data.path(), vec![space("chat", CHAT)]))
-            .await
-            .expect("the node starts");
+        let node = chat_node(data.path()).await;
         let mut bystander = chat_client(node.address, "bo", true).await;
         // A WebSocket ping gets its pong, and the socket goes on.
         let mut pinger = Client::connect(node.address).await;
@@ -270,9 +271,7 @@ fn control_frames_are_answered_and_frames_that_break_the_protocol_close_their_so
 fn a_flood_of_requests_is_answered_and_others_stay_served() {
     let data = tempfile::tempdir().expect("a data directory");
     run(async {
-        let node = adama_node::start(config(data.path(), vec![space("chat", CHAT)]))
-            .await
-            .expect("the node starts");
+        let node = chat_node(data.path()).await;
         let mut flooder = chat_client(node.address, "ann", true).await;
         let mut other = chat_client(node.address, "bo", false).await;
         let flood = 2_000;
@@ -352,9 +351,7 @@ fn a_client_that_stops_reading_is_cut_off_and_nothing_else_suffers() {
 fn two_sockets_creating_one_document_at_once_get_one_success() {
     let data = tempfile::tempdir().expect("a data directory");
     run(async {
-        let node = adama_node::start(config(data.path(), vec![space("chat", CHAT)]))
-            .await
-            .expect("the node starts");
+        let node = chat_node(data.path()).await;
         let mut first = Client::connect(node.address).await;
         let mut second = Client::connect(node.address).await;
         let create = json!({"method": "document/create", "id": 1, "identity": "anonymous:ann",
