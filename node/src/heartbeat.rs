@@ -12,6 +12,7 @@
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use crate::lock;
 use crate::outlet::Outlet;
 
 /// How often the clock ticks; each tick is one slot's turn.
@@ -40,12 +41,6 @@ impl std::fmt::Debug for Heartbeat {
             .field("silence", &self.silence)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Heartbeat {

@@ -38,3 +38,11 @@ pub use node::{Config, Node, SpaceSource};
 pub use server::{Running, runtime, start};
 
 pub use allocator::{Allocator, return_freed_memory_at_once};
+
+/// Locks `mutex`, going on with what it holds if a holder panicked: no lock in the node is
+/// held across a step that could leave its data half changed.
+pub fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

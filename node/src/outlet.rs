@@ -22,6 +22,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
 use crate::document::Frame;
+use crate::lock;
 use crate::websocket;
 
 /// How long before its time a ping may go with other frames.
@@ -97,12 +98,6 @@ struct State {
     broken: bool,
     /// The ping's span is open and no write took it along yet.
     ping_due: bool,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 thread_local! {

@@ -18,6 +18,7 @@ use crate::attachments::{self, Upload, Uploads};
 use crate::document::{Failure, Frame, Reply, Request, Sink};
 use crate::engine::{Context, Space, Who};
 use crate::identity;
+use crate::lock;
 use crate::node::{DocumentHandle, Node};
 use crate::outlet::Outlet;
 use crate::protocol::{self, Params, codes};
@@ -57,12 +58,6 @@ struct SocketState {
     replica: Option<Arc<crate::replica::streams::Streams>>,
     /// The streams this socket has on other nodes of the cluster (a node alone has none).
     proxy: Option<crate::cluster::proxy::SocketProxy>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl SocketState {

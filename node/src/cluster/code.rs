@@ -11,13 +11,8 @@ use sha2::{Digest, Sha256};
 
 use super::partition_of;
 use crate::engine::{MemoryBudget, Space};
+use crate::lock;
 use crate::node::Node;
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// A short, stable name of a source: the first 16 hex digits of its SHA-256.
 pub fn source_hash(source: &str) -> String {

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use openraft::alias::EntryOf;
 use openraft::storage::IOFlushed;
@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::codec;
 use super::types::TypeConfig;
 use super::wal::{Op, Wal};
+use crate::lock;
 
 /// How many entries of a partition stay in memory after they are durable: the followers'
 /// replication reads them from there rather than from the disk.
@@ -50,12 +51,6 @@ pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
 /// index. Shared by the partition's log handles and the writer, which removes them once they
 /// are on disk.
 pub(crate) type Unflushed = Arc<Mutex<BTreeMap<u64, Arc<EntryOf<TypeConfig>>>>>;
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// One write of a partition's log, queued for the writer.
 pub(crate) enum Work {

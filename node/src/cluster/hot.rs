@@ -14,6 +14,7 @@ use serde_json::{Map, Value as Json};
 
 use super::proxy::{BY_CONNECTION, document_in, stream_in};
 use super::{Cluster, Route};
+use crate::lock;
 use crate::replica::HeatPolicy;
 use crate::replica::host::{Host, Locate};
 use crate::replica::streams::Streams;
@@ -28,12 +29,6 @@ impl HeatPolicy for HotPolicy {
     fn follow(&self, viewers: usize) -> bool {
         viewers >= self.viewers
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// How many viewers this node proxies to each document's leader.

@@ -17,9 +17,10 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableErro
 use serde::de::DeserializeOwned;
 
 use super::codec;
-use super::flusher::{Flusher, Unflushed, Work, blocking, lock};
+use super::flusher::{Flusher, Unflushed, Work, blocking};
 use super::types::TypeConfig;
 use super::wal::{Op, Wal};
+use crate::lock;
 
 /// Where earlier versions kept the logs, in a redb database: (partition, index) → the entry
 /// ([`codec`]).

@@ -55,6 +55,7 @@ use stats::ProposalStats;
 use types::TypeConfig;
 
 use crate::commit::Replicate;
+use crate::lock;
 use crate::store::redb::RedbStore;
 use crate::store::{StoreError, Write};
 
@@ -117,12 +118,6 @@ pub struct Cluster {
     outside_leaders: std::sync::Mutex<HashMap<u32, u64>>,
     /// What keeps a deploy between two rounds of each partition's documents.
     rounds: rounds::Rounds,
-}
-
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for Cluster {

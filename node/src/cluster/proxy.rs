@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::hot::Viewing;
 use super::{Cluster, Route};
 use crate::document::Sink;
+use crate::lock;
 use crate::protocol::{self, codes};
 
 /// The requests that name a document by `space` and `key`.
@@ -58,12 +59,6 @@ pub(super) fn stream_in(frame: &Map<String, Json>, field: &str) -> Option<i64> {
 pub(super) fn document_in(frame: &Map<String, Json>) -> Option<String> {
     let params = protocol::Params(frame);
     Some(format!("{}/{}", params.space().ok()?, params.key().ok()?))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A proxied stream: the node that serves it, and for a viewer (not an upload) its place in

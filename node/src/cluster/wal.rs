@@ -20,7 +20,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
+
+use crate::lock;
 
 /// A segment is closed and the next begun once it holds this many bytes.
 pub const SEGMENT_BYTES: u64 = 64 << 20;
@@ -214,12 +216,6 @@ pub struct Wal {
     segment_bytes: u64,
     index: Mutex<Index>,
     writer: Mutex<Writer>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn segment_path(dir: &Path, id: u64) -> PathBuf {

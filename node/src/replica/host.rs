@@ -25,6 +25,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use super::frame::Frame;
 use crate::document::{Failure, Sink};
 use crate::engine::{Engine, Space, ViewId, Who};
+use crate::lock;
 use crate::node::Node;
 use crate::protocol::codes;
 
@@ -106,12 +107,6 @@ impl std::fmt::Debug for Host {
             .field("primary", &self.primary)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A viewer's place in a followed document.

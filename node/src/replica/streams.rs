@@ -21,6 +21,7 @@ use super::host::{Attached, Host};
 use super::upstream::{self, Upstream};
 use crate::document::Sink;
 use crate::identity;
+use crate::lock;
 use crate::node::Node;
 use crate::protocol::{self, Params, codes};
 
@@ -67,12 +68,6 @@ impl std::fmt::Debug for Streams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Streams")
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Streams {

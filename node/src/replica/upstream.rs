@@ -17,6 +17,7 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::document::Sink;
+use crate::lock;
 use crate::protocol::{self, codes};
 
 /// How long opening a socket or a connection on the primary may take.
@@ -58,12 +59,6 @@ struct Head {
 }
 
 type Table = Arc<Mutex<HashMap<i64, Pending>>>;
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// One socket to the primary, shared by the connections of a node's viewers on it. It closes
 /// once the last of them is dropped.

@@ -19,6 +19,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::wire::{Outbox, Reader};
+use adama_node::lock;
 
 /// The first argument that makes this binary the floor server for a parent load client.
 pub const SERVE_FLOOR: &str = "--serve-floor";
@@ -37,12 +38,6 @@ type Counters = Arc<Mutex<HashMap<String, Arc<Mutex<Counter>>>>>;
 
 fn counter(counters: &Counters, key: &str) -> Arc<Mutex<Counter>> {
     Arc::clone(lock(counters).entry(key.to_owned()).or_default())
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The child's side: serves on a free loopback port until the parent closes stdin.

@@ -11,6 +11,7 @@ use crate::Options;
 use crate::client;
 use crate::target::{Target, process_cpu};
 use crate::wire::{self, Kind, Outbox, Reader};
+use adama_node::lock;
 
 /// Sockets opened at once, so that the node's accept queue does not overflow.
 const OPENING: usize = 128;
@@ -197,12 +198,6 @@ async fn paced_connection(
     });
     plan.ready.fetch_add(1, Ordering::Relaxed);
     read_paced(reader, outbox, in_flight, finished, outcome).await
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Reads a paced connection's frames until the pacer is done and nothing is in flight.

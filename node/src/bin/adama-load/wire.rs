@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::client;
+use adama_node::lock;
 
 /// The key of the opening handshake; the node's answer must match it.
 const KEY: &str = "YWRhbWEtbG9hZC1jbGllbnQ=";
@@ -92,12 +93,6 @@ pub struct Outbox {
     backlog: Mutex<Vec<u8>>,
     /// The first write that failed.
     failed: Mutex<Option<String>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A mask key that differs from frame to frame.
