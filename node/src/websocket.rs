@@ -117,8 +117,8 @@ pub struct Header {
 /// Why the bytes in front of a buffer are not a frame yet, or never will be one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Incomplete {
-    /// More bytes are needed; at least this many in all, when the header says.
-    More(Option<usize>),
+    /// More bytes are needed.
+    More,
     /// The frame's payload is longer than `limit`.
     TooLong(u64),
 }
@@ -127,7 +127,7 @@ pub enum Incomplete {
 /// whose payload is longer than `limit` is refused from its header, before its bytes arrive.
 pub fn header(bytes: &[u8], limit: usize) -> Result<Header, Incomplete> {
     if bytes.len() < 2 {
-        return Err(Incomplete::More(None));
+        return Err(Incomplete::More);
     }
     let fin = bytes[0] & 0x80 != 0;
     let reserved = bytes[0] & 0x70;
@@ -140,7 +140,7 @@ pub fn header(bytes: &[u8], limit: usize) -> Result<Header, Incomplete> {
             wide.copy_from_slice(&bytes[2..10]);
             (u64::from_be_bytes(wide), 10)
         }
-        126 | 127 => return Err(Incomplete::More(None)),
+        126 | 127 => return Err(Incomplete::More),
         len => (u64::from(len), 2),
     };
     if len > limit as u64 {
@@ -150,13 +150,13 @@ pub fn header(bytes: &[u8], limit: usize) -> Result<Header, Incomplete> {
     let mut mask = None;
     if masked {
         if bytes.len() < at + 4 {
-            return Err(Incomplete::More(None));
+            return Err(Incomplete::More);
         }
         mask = Some([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
         at += 4;
     }
     if bytes.len() - at < len {
-        return Err(Incomplete::More(Some(at + len)));
+        return Err(Incomplete::More);
     }
     Ok(Header {
         fin,
@@ -174,7 +174,7 @@ pub enum Message<'a> {
     Binary,
     Ping(&'a [u8]),
     Pong,
-    /// The client closes; the payload (its status code and reason) is echoed in the answer.
+    /// The client closes, with its status code and reason.
     Close(&'a [u8]),
 }
 
@@ -199,6 +199,8 @@ pub struct Incoming {
     end: usize,
     /// The fragments of a message so far, while one is open.
     gathered: Option<(u8, Vec<u8>)>,
+    /// The last fragmented message, joined: its text borrows from here.
+    joined: Vec<u8>,
     limit: usize,
 }
 
@@ -214,6 +216,7 @@ impl Incoming {
             start: 0,
             end: read.len(),
             gathered: None,
+            joined: Vec::new(),
             limit,
         }
     }
@@ -228,7 +231,6 @@ impl Incoming {
             self.end -= self.start;
             self.start = 0;
         }
-        // Past `end` may lie the last joined message, which is no longer borrowed.
         self.buffer.truncate(self.end);
         self.buffer.extend_from_slice(bytes);
         self.end = self.buffer.len();
@@ -238,6 +240,7 @@ impl Incoming {
     pub fn rest(&mut self) {
         if self.start == self.end && self.gathered.is_none() {
             self.buffer = Vec::new();
+            self.joined = Vec::new();
             self.start = 0;
             self.end = 0;
         }
@@ -248,7 +251,7 @@ impl Incoming {
         loop {
             let header = match header(&self.buffer[self.start..self.end], self.limit) {
                 Ok(header) => header,
-                Err(Incomplete::More(_)) => return Ok(None),
+                Err(Incomplete::More) => return Ok(None),
                 Err(Incomplete::TooLong(len)) => return Err(Broken::TooLarge(len)),
             };
             if header.reserved != 0 {
@@ -283,7 +286,7 @@ impl Incoming {
                         return Err(Broken::TooLarge(gathered.len() as u64));
                     }
                     if header.fin {
-                        return self.joined().map(Some);
+                        return self.finish_joined().map(Some);
                     }
                 }
                 PING => return Ok(Some(Message::Ping(&self.buffer[from..to]))),
@@ -294,20 +297,16 @@ impl Incoming {
         }
     }
 
-    /// The fragmented message just completed. Its bytes stay in `gathered` until the next
-    /// message is read, so that the text can borrow them.
-    fn joined(&mut self) -> Result<Message<'_>, Broken> {
+    /// The fragmented message just completed.
+    fn finish_joined(&mut self) -> Result<Message<'_>, Broken> {
         let Some((opcode, bytes)) = self.gathered.take() else {
             return Err(Broken::Protocol("a continuation without a message"));
         };
-        // Parked where `next` does not look for an open message.
-        self.buffer.truncate(self.end);
-        let at = self.buffer.len();
-        self.buffer.extend_from_slice(&bytes);
+        self.joined = bytes;
         if opcode == BINARY {
             return Ok(Message::Binary);
         }
-        text(&self.buffer[at..])
+        text(&self.joined)
     }
 }
 

@@ -210,26 +210,12 @@ pub struct Reader {
     gathered: Vec<u8>,
 }
 
-/// One frame's header, read from the front of the buffer.
-struct Header {
-    fin: bool,
-    opcode: u8,
-    /// Where the payload begins and ends in the buffer.
-    payload: (usize, usize),
-    mask: Option<[u8; 4]>,
-}
-
 impl Reader {
     /// The header of the frame at the front of the buffer, once the whole frame is there.
-    fn complete_frame(&self) -> Result<Option<Header>, String> {
+    fn complete_frame(&self) -> Result<Option<websocket::Header>, String> {
         match websocket::header(&self.buffer[self.start..self.end], usize::MAX) {
-            Ok(header) => Ok(Some(Header {
-                fin: header.fin,
-                opcode: header.opcode,
-                payload: (self.start + header.payload.0, self.start + header.payload.1),
-                mask: header.mask,
-            })),
-            Err(websocket::Incomplete::More(_)) => Ok(None),
+            Ok(header) => Ok(Some(header)),
+            Err(websocket::Incomplete::More) => Ok(None),
             Err(websocket::Incomplete::TooLong(len)) => Err(format!("a frame of {len} bytes")),
         }
     }
@@ -268,7 +254,7 @@ impl Reader {
                 self.fill().await?;
                 continue;
             };
-            let (from, to) = header.payload;
+            let (from, to) = (self.start + header.payload.0, self.start + header.payload.1);
             self.start = to;
             if let Some(mask) = header.mask {
                 for (byte, key) in self.buffer[from..to].iter_mut().zip(mask.iter().cycle()) {
