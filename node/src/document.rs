@@ -122,17 +122,7 @@ impl Sink {
     /// Sends a frame. While a round is being released, the frame waits in the round's
     /// gathering instead (`Gathering`).
     pub fn push(&self, frame: impl Into<Frame>) {
-        let frame = frame.into();
-        let frame = GATHERING.with(|gathering| match gathering.borrow_mut().as_mut() {
-            Some(gathering) => {
-                gathering.add(self.clone(), frame);
-                None
-            }
-            None => Some(frame),
-        });
-        if let Some(frame) = frame {
-            self.outlet.deliver(std::iter::once(frame));
-        }
+        self.clone().push_owned(frame.into());
     }
 
     /// `push`, for a caller done with the sink: it moves into the gathering.
@@ -166,23 +156,24 @@ thread_local! {
 /// frames is kept.
 #[derive(Default)]
 struct Gathering {
-    frames: Vec<(usize, Sink, Frame)>,
+    frames: Vec<(Sink, Frame)>,
 }
 
 impl Gathering {
     fn add(&mut self, sink: Sink, frame: Frame) {
-        self.frames.push((sink.identity(), sink, frame));
+        self.frames.push((sink, frame));
     }
 
     /// Sends the gathered frames, one write per socket.
     fn release(mut self) {
         // Stable: each socket's frames stay in their order.
-        self.frames.sort_by_key(|(socket, _, _)| *socket);
+        self.frames.sort_by_key(|(sink, _)| sink.identity());
         let mut frames = self.frames.into_iter().peekable();
-        while let Some((socket, sink, first)) = frames.next() {
-            let same = std::iter::from_fn(|| frames.next_if(|next| next.0 == socket));
+        while let Some((sink, first)) = frames.next() {
+            let socket = sink.identity();
+            let same = std::iter::from_fn(|| frames.next_if(|next| next.0.identity() == socket));
             sink.outlet
-                .deliver(std::iter::once(first).chain(same.map(|(_, _, frame)| frame)));
+                .deliver(std::iter::once(first).chain(same.map(|(_, frame)| frame)));
         }
     }
 }

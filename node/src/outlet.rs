@@ -232,8 +232,7 @@ impl Outlet {
         let base = state.waiting.len();
         state.waiting.extend_from_slice(&bytes[written..]);
         let unwritten = frames.ends.iter().filter(|&&end| end > written);
-        let moved: Vec<usize> = unwritten.map(|end| base + end - written).collect();
-        state.ends.extend(moved);
+        state.ends.extend(unwritten.map(|end| base + end - written));
         if state.ends.len() > self.max_waiting {
             tracing::info!("closing a socket that does not read its frames");
             drop(state);
@@ -315,6 +314,7 @@ impl Outlet {
     /// told to close.
     pub fn cut_off(&self) {
         let mut state = lock(&self.state);
+        // Broken first, in the same lock: no write goes straight out after this.
         state.broken = true;
         state.waiting = Vec::new();
         state.ends.clear();

@@ -126,32 +126,9 @@ pub async fn run(node: Arc<Node>, stream: TcpStream, read: Bytes, origin: String
     let mut incoming = Incoming::new(&read, limit);
     let killed = outlet.killed();
     tokio::pin!(killed);
-    'socket: loop {
-        loop {
-            let keep = match incoming.message() {
-                Ok(None) => {
-                    incoming.rest();
-                    break;
-                }
-                Ok(Some(Message::Text(text))) => on_text(&state, text, &outlet).await,
-                Ok(Some(Message::Binary)) => {
-                    state.send(protocol::disconnected(codes::ONLY_TEXT_FRAMES));
-                    false
-                }
-                Ok(Some(Message::Ping(payload))) => {
-                    outlet.control(websocket::PONG, payload);
-                    true
-                }
-                Ok(Some(Message::Pong)) => true,
-                Ok(Some(Message::Close(_))) => false,
-                Err(broken) => {
-                    tracing::debug!(%broken, "a socket broke the framing");
-                    false
-                }
-            };
-            if !keep {
-                break 'socket;
-            }
+    loop {
+        if !answer_received(&state, &mut incoming, &outlet).await {
+            break;
         }
         let ready = tokio::select! {
             ready = input.readable() => ready,
@@ -200,6 +177,40 @@ pub async fn run(node: Arc<Node>, stream: TcpStream, read: Bytes, origin: String
     node.metrics.connections.fetch_sub(1, Ordering::Relaxed);
     // What waits (a final status frame) leaves first.
     outlet.close();
+}
+
+/// Handles every whole message received so far; false when the socket must close.
+async fn answer_received(
+    state: &Arc<SocketState>,
+    incoming: &mut Incoming,
+    outlet: &Arc<Outlet>,
+) -> bool {
+    loop {
+        let keep = match incoming.message() {
+            Ok(None) => {
+                incoming.rest();
+                return true;
+            }
+            Ok(Some(Message::Text(text))) => on_text(state, text, outlet).await,
+            Ok(Some(Message::Binary)) => {
+                state.send(protocol::disconnected(codes::ONLY_TEXT_FRAMES));
+                false
+            }
+            Ok(Some(Message::Ping(payload))) => {
+                outlet.control(websocket::PONG, payload);
+                true
+            }
+            Ok(Some(Message::Pong)) => true,
+            Ok(Some(Message::Close(_))) => false,
+            Err(broken) => {
+                tracing::debug!(%broken, "a socket broke the framing");
+                false
+            }
+        };
+        if !keep {
+            return false;
+        }
+    }
 }
 
 /// Handles one text frame; false when the socket must close.
