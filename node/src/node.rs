@@ -178,7 +178,7 @@ impl Node {
                 .await
                 .map_err(|_| "reading the node keys stopped unexpectedly".to_owned())??;
         let metrics = Arc::new(Metrics::default());
-        let mut committer = Committer::start(Arc::clone(&store), Arc::clone(&metrics));
+        let mut committer = Committer::start(&store, Arc::clone(&metrics));
         if let Some(cluster) = &cluster {
             committer =
                 committer.replicated(Arc::clone(cluster) as Arc<dyn crate::commit::Replicate>);

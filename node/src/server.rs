@@ -72,7 +72,7 @@ async fn accept(listener: tokio::net::TcpListener, app: axum::Router) {
     }
 }
 
-/// Threads for blocking work (store reads and commits, password hashes, uploads). A burst of
+/// Threads for blocking work (store reads, password hashes, uploads). A burst of
 /// document loads otherwise starts hundreds, each keeping the allocator's memory of its own
 /// (a thousand documents loaded at once held five times the memory).
 const BLOCKING_THREADS: usize = 8;

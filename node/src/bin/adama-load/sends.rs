@@ -233,6 +233,9 @@ async fn read_paced(
     }
 }
 
+/// How long a paced run waits for its last sends' answers before its readers stop.
+const LAST_ANSWERS: Duration = Duration::from_secs(30);
+
 /// How often the pacer wakes; it writes every send that is due by then.
 const PACER_TICK: Duration = Duration::from_millis(1);
 
@@ -398,12 +401,22 @@ impl Opened {
         match self.pace {
             Some(pace) => {
                 let lanes = std::mem::take(&mut *lock(&self.lanes));
-                let finishes: Vec<Arc<Notify>> = lanes
+                let finishes: Vec<(Arc<Notify>, Arc<Mutex<InFlight>>)> = lanes
                     .iter()
-                    .map(|lane| Arc::clone(&lane.finished))
+                    .map(|lane| (Arc::clone(&lane.finished), Arc::clone(&lane.in_flight)))
                     .collect();
                 pacing = Some(pacer(lanes, pace, self.plan.window, seconds).await);
-                for finished in finishes {
+                // The readers are told to stop once the last sends are answered: told at once,
+                // ten thousand readers woke together and those answers waited behind them.
+                let waiting = Instant::now();
+                while waiting.elapsed() < LAST_ANSWERS
+                    && finishes
+                        .iter()
+                        .any(|(_, in_flight)| !lock(in_flight).is_empty())
+                {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                for (finished, _) in finishes {
                     finished.notify_one();
                 }
             }
