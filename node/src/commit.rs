@@ -32,9 +32,27 @@ pub trait Replicate: Send + Sync + std::fmt::Debug + 'static {
 /// The handle documents commit through.
 #[derive(Debug, Clone)]
 pub struct Committer {
-    jobs: mpsc::UnboundedSender<Job>,
+    commits: Arc<Loop>,
     replicate: Option<Arc<dyn Replicate>>,
     metrics: Arc<Metrics>,
+}
+
+/// The commit loop's queue and thread. When the last handle goes, the queue closes and the
+/// thread is waited for: a commit under way when the node stops ends, and the store closes,
+/// before the process does.
+#[derive(Debug)]
+struct Loop {
+    jobs: Option<mpsc::UnboundedSender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for Job {
@@ -51,15 +69,19 @@ impl Committer {
     pub fn start(store: &Arc<dyn Store>, metrics: Arc<Metrics>) -> Committer {
         let (jobs, queue) = mpsc::unbounded_channel();
         let (store, loop_metrics) = (Arc::downgrade(store), Arc::clone(&metrics));
-        let started = std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("adama-commit".into())
-            .spawn(move || run(&store, &loop_metrics, queue));
-        if let Err(error) = started {
-            // Without its loop every commit fails (its queue is closed) and says so.
-            tracing::error!(%error, "the commit thread could not start");
-        }
+            .spawn(move || run(&store, &loop_metrics, queue))
+            .inspect_err(|error| {
+                // Without its loop every commit fails (its queue is closed) and says so.
+                tracing::error!(%error, "the commit thread could not start");
+            })
+            .ok();
         Committer {
-            jobs,
+            commits: Arc::new(Loop {
+                jobs: Some(jobs),
+                thread,
+            }),
             replicate: None,
             metrics,
         }
@@ -106,7 +128,8 @@ impl Committer {
             queued: Instant::now(),
             done,
         };
-        self.jobs.send(job).map_err(|_| closing())?;
+        let jobs = self.commits.jobs.as_ref().ok_or_else(closing)?;
+        jobs.send(job).map_err(|_| closing())?;
         wait.await.unwrap_or_else(|_| Err(closing()))
     }
 }
@@ -306,6 +329,40 @@ mod tests {
             Some(5),
             "the five queued rounds are one commit"
         );
+    }
+
+    #[test]
+    fn the_last_handle_waits_for_the_commit_under_way() {
+        let (batches, mut told) = mpsc::unbounded_channel();
+        let (release, held) = std_mpsc::channel();
+        let store: Arc<dyn Store> = Arc::new(Held {
+            batches,
+            release: Mutex::new(Some(held)),
+        });
+        let committer = Committer::start(&store, Arc::new(Metrics::default()));
+        let (done, answer) = oneshot::channel();
+        let job = Job {
+            writes: wake("a/0"),
+            queued: Instant::now(),
+            done,
+        };
+        let queued = committer.commits.jobs.as_ref().map(|jobs| jobs.send(job));
+        assert!(matches!(queued, Some(Ok(()))));
+        assert_eq!(told.blocking_recv(), Some(1), "the commit is under way");
+        let weak = Arc::downgrade(&store);
+        drop(store);
+        // The commit is held until a moment after the handle is dropped.
+        let releasing = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            let _ = release.send(());
+        });
+        drop(committer);
+        assert!(
+            weak.upgrade().is_none(),
+            "the store closed before the drop returned"
+        );
+        assert_eq!(answer.blocking_recv().ok(), Some(Ok(())));
+        let _ = releasing.join();
     }
 
     #[tokio::test]
