@@ -284,6 +284,26 @@ mod tests {
         }
     }
 
+    /// A committer over a `Held` store (its first commit held until released, if `hold`), what
+    /// the store tells of its batches, and the release.
+    fn held(
+        hold: bool,
+    ) -> (
+        Arc<dyn Store>,
+        Committer,
+        mpsc::UnboundedReceiver<usize>,
+        std_mpsc::Sender<()>,
+    ) {
+        let (batches, told) = mpsc::unbounded_channel();
+        let (release, held) = std_mpsc::channel();
+        let store: Arc<dyn Store> = Arc::new(Held {
+            batches,
+            release: Mutex::new(hold.then_some(held)),
+        });
+        let committer = Committer::start(&store, Arc::new(Metrics::default()));
+        (store, committer, told, release)
+    }
+
     fn wake(document: &str) -> Vec<Write> {
         vec![Write::Wake {
             document: Arc::from(document),
@@ -293,13 +313,7 @@ mod tests {
 
     #[tokio::test]
     async fn rounds_queued_while_a_commit_runs_share_the_next_commit() {
-        let (batches, mut told) = mpsc::unbounded_channel();
-        let (release, held) = std_mpsc::channel();
-        let store: Arc<dyn Store> = Arc::new(Held {
-            batches,
-            release: Mutex::new(Some(held)),
-        });
-        let committer = Committer::start(&store, Arc::new(Metrics::default()));
+        let (_store, committer, mut told, release) = held(true);
         let first = tokio::spawn({
             let committer = committer.clone();
             async move { committer.commit(wake("a/0")).await }
@@ -333,13 +347,7 @@ mod tests {
 
     #[test]
     fn the_last_handle_waits_for_the_commit_under_way() {
-        let (batches, mut told) = mpsc::unbounded_channel();
-        let (release, held) = std_mpsc::channel();
-        let store: Arc<dyn Store> = Arc::new(Held {
-            batches,
-            release: Mutex::new(Some(held)),
-        });
-        let committer = Committer::start(&store, Arc::new(Metrics::default()));
+        let (store, committer, mut told, release) = held(true);
         let (done, answer) = oneshot::channel();
         let job = Job {
             writes: wake("a/0"),
@@ -367,12 +375,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_commit_loop_does_not_keep_the_store_open() {
-        let (batches, _told) = mpsc::unbounded_channel();
-        let store: Arc<dyn Store> = Arc::new(Held {
-            batches,
-            release: Mutex::new(None),
-        });
-        let committer = Committer::start(&store, Arc::new(Metrics::default()));
+        let (store, committer, _told, _release) = held(false);
         assert_eq!(committer.commit(wake("a/0")).await, Ok(()));
         let weak = Arc::downgrade(&store);
         drop(store);
