@@ -130,7 +130,11 @@ impl Committer {
         };
         let jobs = self.commits.jobs.as_ref().ok_or_else(closing)?;
         jobs.send(job).map_err(|_| closing())?;
-        wait.await.unwrap_or_else(|_| Err(closing()))
+        wait.await.unwrap_or_else(|_| {
+            Err(StoreError::Io(
+                "the commit stopped before it was durable".into(),
+            ))
+        })
     }
 }
 
@@ -169,7 +173,17 @@ fn run(store: &Weak<dyn Store>, metrics: &Metrics, mut queue: mpsc::UnboundedRec
         last = Some((Instant::now(), jobs.len() > 1));
         let answers = match store.upgrade() {
             Some(store) => {
-                let answers = commit_batch(&*store, metrics, jobs);
+                // A panic fails only this batch: its answers are dropped, which its writers
+                // take for a failed commit, and the loop goes on.
+                let answers = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    commit_batch(&*store, metrics, jobs)
+                }))
+                .unwrap_or_else(|_| {
+                    tracing::error!(
+                        "a commit batch stopped unexpectedly; its writers see a failure"
+                    );
+                    Vec::new()
+                });
                 drop(store);
                 answers
             }
@@ -261,6 +275,10 @@ mod tests {
 
     impl Store for Held {
         fn commit(&self, writes: &[Write]) -> Result<crate::store::CommitStats, StoreError> {
+            assert!(
+                writes.iter().all(|write| write.document() != "panic/0"),
+                "a store that fails as a bug would"
+            );
             let _ = self.batches.send(writes.len());
             if let Some(release) = crate::lock(&self.release).take() {
                 let _ = release.recv();
@@ -371,6 +389,17 @@ mod tests {
         );
         assert_eq!(answer.blocking_recv().ok(), Some(Ok(())));
         let _ = releasing.join();
+    }
+
+    #[tokio::test]
+    async fn a_commit_that_panics_fails_its_writers_and_the_next_commit_goes_through() {
+        let (_store, committer, _told, _release) = held(false);
+        let failed = committer.commit(wake("panic/0")).await;
+        assert!(
+            matches!(&failed, Err(StoreError::Io(why)) if why.contains("before it was durable")),
+            "{failed:?}"
+        );
+        assert_eq!(committer.commit(wake("a/0")).await, Ok(()));
     }
 
     #[tokio::test]
