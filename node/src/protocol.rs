@@ -219,16 +219,14 @@ pub fn request_id(frame: &Map<String, Json>) -> Option<i64> {
 pub fn pong(text: &str) -> Option<i64> {
     let rest = text.strip_prefix("{\"ping\":")?;
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let ping = rest[..digits].parse().ok()?;
+    // Numbers as JSON reads them (no leading zero, sign or bare point), so that this takes
+    // nothing the parser would refuse.
+    let ping = serde_json::from_str(&rest[..digits]).ok()?;
     let rest = rest[digits..].strip_prefix(",\"latency\":\"")?;
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     let rest = rest[digits..].strip_prefix("\",\"pong\":")?;
     let time = rest.strip_suffix('}')?;
-    let number = !time.is_empty()
-        && time
-            .bytes()
-            .all(|byte| byte.is_ascii_digit() || matches!(byte, b'.' | b'e' | b'E' | b'+' | b'-'));
-    (number && time.parse::<f64>().is_ok()).then_some(ping)
+    serde_json::from_str::<f64>(time).is_ok().then_some(ping)
 }
 
 // Written out rather than built as JSON values: one of these answers every request. The keys
@@ -299,6 +297,20 @@ mod tests {
             r#"{"latency":"3","ping":1000,"pong":1}"#,
         ] {
             assert_eq!(pong(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_pong_with_numbers_json_does_not_allow_is_left_to_the_parser() {
+        for text in [
+            r#"{"ping":01,"latency":"3","pong":1}"#,
+            r#"{"ping":1,"latency":"3","pong":+1}"#,
+            r#"{"ping":1,"latency":"3","pong":1.}"#,
+            r#"{"ping":1,"latency":"3","pong":.5}"#,
+            r#"{"ping":1,"latency":"3","pong":01}"#,
+        ] {
+            assert_eq!(pong(text), None, "{text}");
+            assert!(serde_json::from_str::<Json>(text).is_err(), "{text}");
         }
     }
 }
