@@ -98,9 +98,7 @@ pub struct Uploads(Mutex<HashMap<i64, Upload>>);
 
 impl Uploads {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Upload>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::lock(&self.0)
     }
 
     pub fn start(&self, id: i64, upload: Upload) {

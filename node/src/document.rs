@@ -122,20 +122,16 @@ impl Sink {
     /// Sends a frame. While a round is being released, the frame waits in the round's
     /// gathering instead (`Gathering`).
     pub fn push(&self, frame: impl Into<Frame>) {
-        self.clone().push_owned(frame.into());
-    }
-
-    /// `push`, for a caller done with the sink: it moves into the gathering.
-    fn push_owned(self, frame: Frame) {
+        let frame = frame.into();
         let left = GATHERING.with(|gathering| match gathering.borrow_mut().as_mut() {
             Some(gathering) => {
-                gathering.add(self, frame);
+                gathering.frames.push((self.clone(), frame));
                 None
             }
-            None => Some((self, frame)),
+            None => Some(frame),
         });
-        if let Some((sink, frame)) = left {
-            sink.outlet.deliver(std::iter::once(frame));
+        if let Some(frame) = left {
+            self.outlet.deliver(std::iter::once(frame));
         }
     }
 
@@ -154,16 +150,11 @@ thread_local! {
 /// is out: a viewer's delta and the acknowledgement behind it leave in one write (one system
 /// call for the node, one read for the client) rather than two. The order of each socket's
 /// frames is kept.
-#[derive(Default)]
 struct Gathering {
     frames: Vec<(Sink, Frame)>,
 }
 
 impl Gathering {
-    fn add(&mut self, sink: Sink, frame: Frame) {
-        self.frames.push((sink, frame));
-    }
-
     /// Sends the gathered frames, one write per socket.
     fn release(mut self) {
         // Stable: each socket's frames stay in their order.
@@ -186,14 +177,20 @@ struct GatherGuard {
 }
 
 impl GatherGuard {
-    fn open() -> GatherGuard {
+    /// Opens the thread's gathering with `frames` in it, or adds them to the one already open.
+    fn open(frames: Vec<(Sink, Frame)>) -> GatherGuard {
         let open = GATHERING.with(|gathering| {
             let mut gathering = gathering.borrow_mut();
-            if gathering.is_some() {
-                return false;
+            match gathering.as_mut() {
+                Some(open) => {
+                    open.frames.extend(frames);
+                    false
+                }
+                None => {
+                    *gathering = Some(Gathering { frames });
+                    true
+                }
             }
-            *gathering = Some(Gathering::default());
-            true
         });
         GatherGuard { open }
     }
@@ -492,8 +489,8 @@ impl DocumentTask {
     async fn serve(&mut self, requests: &mut mpsc::Receiver<Request>) {
         let idle = self.node.config.idle_unload;
         let mut idle_since = Instant::now();
-        // Requests the last round took: a document whose rounds take several is busy.
-        let mut last_round = 1;
+        // Whether the last round took several requests: the document is busy.
+        let mut busy = false;
         loop {
             let wake = self
                 .engine
@@ -512,7 +509,7 @@ impl DocumentTask {
                     // commits to wait for and fewer deltas to write. A document that gets one
                     // request at a time goes on at once: the wait would only cost it a
                     // reschedule and its sender the time.
-                    if last_round > 1 {
+                    if busy {
                         tokio::task::yield_now().await;
                     }
                     permit = self.begin_round().await;
@@ -527,7 +524,7 @@ impl DocumentTask {
                             Err(_) => break,
                         }
                     }
-                    last_round = taken;
+                    busy = taken > 1;
                 }
                 () = sleep_until(wake) => {
                     permit = self.begin_round().await;
@@ -1253,10 +1250,7 @@ impl DocumentTask {
                     .metrics
                     .transactions_committed
                     .fetch_add(committed, Ordering::Relaxed);
-                let _gathering = GatherGuard::open();
-                for (sink, frame) in frames {
-                    sink.push_owned(frame);
-                }
+                let _gathering = GatherGuard::open(frames);
                 if self.deleted {
                     self.followers.end(&crate::replica::frame::Frame::Deleted);
                     // The streams ended with the document (their `done` frames went above).
@@ -1409,7 +1403,7 @@ mod tests {
         let (ann, mut ann_queue) = sink();
         let (bo, mut bo_queue) = sink();
         {
-            let _gathering = GatherGuard::open();
+            let _gathering = GatherGuard::open(Vec::new());
             ann.push("ann delta");
             bo.push("bo delta");
             ann.clone().push("ann reply");

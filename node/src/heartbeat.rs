@@ -22,10 +22,14 @@ const SLOTS: usize = 100;
 /// The time between two pings of a socket.
 pub const PERIOD: Duration = Duration::from_millis(TICK.as_millis() as u64 * SLOTS as u64);
 
+/// How long before its time a ping may go with other frames.
+const EARLY: Duration = Duration::from_millis(100);
+/// How long after its time a ping waits for other frames before it is written alone.
+const LATE: Duration = Duration::from_millis(100);
 /// Ticks from the visit that opens a socket's ping span to its ping time.
-const EARLY_TICKS: u64 = (crate::outlet::EARLY.as_millis() / TICK.as_millis()) as u64;
+const EARLY_TICKS: u64 = (EARLY.as_millis() / TICK.as_millis()) as u64;
 /// Ticks from a socket's ping time to the visit that writes it if nothing took it along.
-const LATE_TICKS: u64 = (crate::outlet::LATE.as_millis() / TICK.as_millis()) as u64;
+const LATE_TICKS: u64 = (LATE.as_millis() / TICK.as_millis()) as u64;
 
 /// The node's ping clock.
 pub struct Heartbeat {
@@ -129,7 +133,7 @@ mod tests {
         // Early or late by at most a span (a ping that goes alone is late); later only by as
         // much as a busy machine holds the clock up.
         assert!(
-            beats[0] >= PERIOD - crate::outlet::EARLY - TICK,
+            beats[0] >= PERIOD - EARLY - TICK,
             "the first ping is early: {beats:?}"
         );
         assert!(beats[0] < PERIOD * 3, "the first ping is late: {beats:?}");

@@ -239,10 +239,7 @@ impl Node {
 
     /// Records that an unloaded document must be loaded at `at` (epoch ms).
     pub(crate) fn schedule_wake(&self, at: i64, name: Arc<str>) {
-        self.wakes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert((at, name));
+        crate::lock(&self.wakes).insert((at, name));
         self.wake_changed.notify_one();
     }
 
@@ -282,11 +279,7 @@ impl Node {
 
     /// The errors of a space's latest source, when it did not compile.
     pub fn diagnostics(&self, space: &str) -> Option<String> {
-        self.diagnostics
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(space)
-            .cloned()
+        crate::lock(&self.diagnostics).get(space).cloned()
     }
 
     /// Records the outcome of compiling a space's new source: the errors, or the new space,
@@ -311,10 +304,7 @@ impl Node {
 
     /// Makes `space` the code that the space's new documents load with.
     pub(crate) fn set_space(&self, space: Arc<Space>) {
-        self.diagnostics
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&space.name);
+        crate::lock(&self.diagnostics).remove(&space.name);
         self.spaces
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -324,18 +314,12 @@ impl Node {
     /// Records the errors of a space's latest source; the running version stays.
     pub(crate) fn refuse_source(&self, space: &str, errors: String) {
         tracing::error!(space, %errors, "the new source does not compile; the running version stays");
-        self.diagnostics
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(space.to_owned(), errors);
+        crate::lock(&self.diagnostics).insert(space.to_owned(), errors);
     }
 
     /// Moves the loaded documents that `belongs` picks to new code.
     pub(crate) async fn move_documents(&self, space: &Arc<Space>, belongs: impl Fn(&str) -> bool) {
-        let handles: Vec<DocumentHandle> = self
-            .documents
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let handles: Vec<DocumentHandle> = crate::lock(&self.documents)
             .iter()
             .filter(|(document, _)| belongs(document))
             .map(|(_, handle)| handle.clone())
@@ -374,10 +358,7 @@ impl Node {
     /// Releases the loaded documents that `belongs` picks (those of a cluster partition that
     /// another node leads now).
     pub fn release_documents(&self, belongs: impl Fn(&str) -> bool) {
-        let handles: Vec<DocumentHandle> = self
-            .documents
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let handles: Vec<DocumentHandle> = crate::lock(&self.documents)
             .iter()
             .filter(|(name, _)| belongs(name))
             .map(|(_, handle)| handle.clone())
@@ -417,10 +398,7 @@ impl Node {
             .as_ref()
             .and_then(|cluster| cluster.code.space(cluster.partition_of(&name), &space.name));
         let space = deployed.as_ref().unwrap_or(space);
-        let mut documents = self
-            .documents
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut documents = crate::lock(&self.documents);
         if let Some(handle) = documents.get(&name)
             && !handle.requests.is_closed()
         {
@@ -443,10 +421,7 @@ impl Node {
 
     /// Drops a stopped task from the registry (unless a newer one took its place).
     pub(crate) fn forget(&self, name: &str, generation: u64) {
-        let mut documents = self
-            .documents
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut documents = crate::lock(&self.documents);
         if documents
             .get(name)
             .is_some_and(|handle| handle.generation == generation)
@@ -510,21 +485,13 @@ fn now_ms() -> i64 {
 async fn wake_documents(node: std::sync::Weak<Node>) {
     loop {
         let Some(strong) = node.upgrade() else { return };
-        let earliest = strong
-            .wakes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .first()
-            .map(|(at, _)| *at);
+        let earliest = crate::lock(&strong.wakes).first().map(|(at, _)| *at);
         let delay = earliest.map_or(Duration::from_secs(3600), |at| {
             Duration::from_millis((at - now_ms()).max(0) as u64)
         });
         let changed = Arc::clone(&strong.wake_changed);
         let due: Vec<Arc<str>> = {
-            let mut wakes = strong
-                .wakes
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut wakes = crate::lock(&strong.wakes);
             let now = now_ms();
             let mut due = Vec::new();
             while let Some((at, name)) = wakes.first().cloned() {

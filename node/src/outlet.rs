@@ -25,11 +25,6 @@ use crate::document::Frame;
 use crate::lock;
 use crate::websocket;
 
-/// How long before its time a ping may go with other frames.
-pub const EARLY: Duration = Duration::from_millis(100);
-/// How long after its time a ping waits for other frames before it is written alone.
-pub const LATE: Duration = Duration::from_millis(100);
-
 /// The encoding buffer a thread keeps between writes, in bytes.
 const SCRATCH_KEPT: usize = 1 << 20;
 
@@ -88,8 +83,11 @@ impl Encoded {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Bytes the socket has not taken yet; not empty exactly while a task is writing them.
+    /// Bytes the socket has not taken yet (from `head` on); not empty exactly while a task is
+    /// writing them.
     waiting: Vec<u8>,
+    /// How much of `waiting` the socket took already.
+    head: usize,
     /// Where each waiting frame ends in `waiting`.
     ends: VecDeque<usize>,
     /// The closing frame is written or waiting: nothing goes after it.
@@ -224,6 +222,7 @@ impl Outlet {
         };
         if written == bytes.len() {
             if closing {
+                state.broken = true;
                 drop(state);
                 self.shut();
             }
@@ -272,22 +271,32 @@ impl Outlet {
             if state.broken {
                 return;
             }
-            match half.try_write(&state.waiting) {
+            let head = state.head;
+            match half.try_write(&state.waiting[head..]) {
                 Ok(written) => {
-                    state.waiting.drain(..written);
-                    while state.ends.front().is_some_and(|&end| end <= written) {
+                    let head = head + written;
+                    while state.ends.front().is_some_and(|&end| end <= head) {
                         state.ends.pop_front();
                     }
-                    for end in state.ends.iter_mut() {
-                        *end -= written;
-                    }
-                    if state.waiting.is_empty() {
+                    if head == state.waiting.len() {
                         state.waiting = Vec::new();
+                        state.head = 0;
                         if state.closing {
+                            state.broken = true;
                             drop(state);
                             self.shut();
                         }
                         return;
+                    }
+                    state.head = head;
+                    // What the socket took goes once it is most of the buffer, not at every
+                    // write: no byte is moved more often than the socket takes as many.
+                    if head > state.waiting.len() / 2 {
+                        state.waiting.drain(..head);
+                        for end in state.ends.iter_mut() {
+                            *end -= head;
+                        }
+                        state.head = 0;
                     }
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
@@ -317,14 +326,15 @@ impl Outlet {
         // Broken first, in the same lock: no write goes straight out after this.
         state.broken = true;
         state.waiting = Vec::new();
+        state.head = 0;
         state.ends.clear();
         drop(state);
         self.shut();
         self.kill.notify_one();
     }
 
+    /// Shuts the socket down; the caller marked it broken.
     fn shut(&self) {
-        lock(&self.state).broken = true;
         if let Io::Socket(half) = &self.io {
             // Both ways: the reader sees the end at once, and an unread tail is not waited on.
             let _ = socket2::SockRef::from(half.as_ref()).shutdown(std::net::Shutdown::Both);

@@ -353,10 +353,7 @@ impl NodeKeys {
     /// read (a file half written by hand) leaves the last good one in use.
     pub fn refresh(&self) -> Result<bool, String> {
         let now = fingerprint(&self.data);
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut seen = crate::lock(&self.seen);
         if *seen == now {
             return Ok(false);
         }

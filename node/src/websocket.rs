@@ -194,9 +194,9 @@ pub enum Broken {
 /// between fragments answered in place.
 #[derive(Debug)]
 pub struct Incoming {
+    /// What was received; the messages before `start` are read.
     buffer: Vec<u8>,
     start: usize,
-    end: usize,
     /// The fragments of a message so far, while one is open.
     gathered: Option<(u8, Vec<u8>)>,
     /// The last fragmented message, joined: its text borrows from here.
@@ -214,7 +214,6 @@ impl Incoming {
         Incoming {
             buffer: read.to_vec(),
             start: 0,
-            end: read.len(),
             gathered: None,
             joined: Vec::new(),
             limit,
@@ -223,33 +222,24 @@ impl Incoming {
 
     /// Adds bytes received from the socket.
     pub fn receive(&mut self, bytes: &[u8]) {
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        } else if self.start > 0 {
-            self.buffer.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        self.buffer.truncate(self.end);
+        self.buffer.drain(..self.start);
+        self.start = 0;
         self.buffer.extend_from_slice(bytes);
-        self.end = self.buffer.len();
     }
 
     /// Called once every message received is read: an idle socket keeps no buffer.
     pub fn rest(&mut self) {
-        if self.start == self.end && self.gathered.is_none() {
+        if self.start == self.buffer.len() && self.gathered.is_none() {
             self.buffer = Vec::new();
             self.joined = Vec::new();
             self.start = 0;
-            self.end = 0;
         }
     }
 
     /// The next whole message in what was received, if there is one.
     pub fn message(&mut self) -> Result<Option<Message<'_>>, Broken> {
         loop {
-            let header = match header(&self.buffer[self.start..self.end], self.limit) {
+            let header = match header(&self.buffer[self.start..], self.limit) {
                 Ok(header) => header,
                 Err(Incomplete::More) => return Ok(None),
                 Err(Incomplete::TooLong(len)) => return Err(Broken::TooLarge(len)),
@@ -278,7 +268,7 @@ impl Incoming {
                     self.gathered = Some((header.opcode, self.buffer[from..to].to_vec()));
                 }
                 CONTINUATION => {
-                    let Some((_, gathered)) = self.gathered.as_mut() else {
+                    let Some((opcode, mut gathered)) = self.gathered.take() else {
                         return Err(Broken::Protocol("a continuation without a message"));
                     };
                     gathered.extend_from_slice(&self.buffer[from..to]);
@@ -286,8 +276,9 @@ impl Incoming {
                         return Err(Broken::TooLarge(gathered.len() as u64));
                     }
                     if header.fin {
-                        return self.finish_joined().map(Some);
+                        return self.finish_joined(opcode, gathered).map(Some);
                     }
+                    self.gathered = Some((opcode, gathered));
                 }
                 PING => return Ok(Some(Message::Ping(&self.buffer[from..to]))),
                 PONG => return Ok(Some(Message::Pong)),
@@ -298,10 +289,7 @@ impl Incoming {
     }
 
     /// The fragmented message just completed.
-    fn finish_joined(&mut self) -> Result<Message<'_>, Broken> {
-        let Some((opcode, bytes)) = self.gathered.take() else {
-            return Err(Broken::Protocol("a continuation without a message"));
-        };
+    fn finish_joined(&mut self, opcode: u8, bytes: Vec<u8>) -> Result<Message<'_>, Broken> {
         self.joined = bytes;
         if opcode == BINARY {
             return Ok(Message::Binary);

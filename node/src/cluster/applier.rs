@@ -85,10 +85,7 @@ impl Applier {
 
     /// Whether the commit being made now should be durable.
     pub(super) fn durable_due(&self) -> bool {
-        let mut last = self
-            .last_durable
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut last = crate::lock(&self.last_durable);
         if last.is_some_and(|at| at.elapsed() < DURABLE_EVERY) {
             return false;
         }

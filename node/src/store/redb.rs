@@ -122,9 +122,7 @@ impl RedbStore {
     }
 
     fn pending(&self) -> MutexGuard<'_, Pending> {
-        self.pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::lock(&self.pending)
     }
 
     /// A read transaction and a document's pending entries, as of the same commit.
