@@ -5,13 +5,17 @@
 //! this task's replies, the node's ping clock (`heartbeat.rs`).
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::task::{Poll, ready};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use serde_json::{Map, Value as Json, json};
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::attachments::{self, Upload, Uploads};
@@ -100,7 +104,7 @@ impl SocketState {
 /// Serves one socket until it closes: `stream` is the TCP connection past its opening
 /// handshake, `read` the bytes that came with the handshake.
 pub async fn run(node: Arc<Node>, stream: TcpStream, read: Bytes, origin: String, ip: String) {
-    let (input, output) = stream.into_split();
+    let (mut input, output) = stream.into_split();
     let outlet = Outlet::socket(output, node.config.max_queued_frames.max(16));
     let sink = Sink::new(Arc::clone(&outlet));
     // The greeting goes first, before any request is read.
@@ -130,26 +134,13 @@ pub async fn run(node: Arc<Node>, stream: TcpStream, read: Bytes, origin: String
         if !answer_received(&state, &mut incoming, &outlet).await {
             break;
         }
-        let ready = tokio::select! {
-            ready = input.readable() => ready,
+        let read = tokio::select! {
+            read = read_into(&mut input, &mut incoming) => read,
             () = &mut killed => break,
         };
-        if let Err(error) = ready {
-            tracing::debug!(%error, "a socket failed");
-            break;
-        }
-        // Read into the thread's buffer, not one of the socket's own: an idle socket then
-        // holds no read buffer at all.
-        let read = READ.with(|chunk| {
-            let mut chunk = chunk.borrow_mut();
-            let read = input.try_read(&mut chunk[..])?;
-            incoming.receive(&chunk[..read]);
-            Ok::<usize, std::io::Error>(read)
-        });
         match read {
             Ok(0) => break,
             Ok(_) => outlet.heard(),
-            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(error) => {
                 tracing::debug!(%error, "a socket failed");
                 break;
@@ -177,6 +168,25 @@ pub async fn run(node: Arc<Node>, stream: TcpStream, read: Bytes, origin: String
     node.metrics.connections.fetch_sub(1, Ordering::Relaxed);
     // What waits (a final status frame) leaves first.
     outlet.close();
+}
+
+/// Waits for bytes and hands them to `incoming`, read through the thread's buffer rather than
+/// one of the socket's own: an idle socket then holds no read buffer at all. Tokio's read takes a
+/// read that filled less than the buffer as the socket drained, so the next wait goes straight to
+/// the poller instead of through a read that finds nothing (one system call less per message).
+fn read_into<'a>(
+    input: &'a mut OwnedReadHalf,
+    incoming: &'a mut Incoming,
+) -> impl Future<Output = std::io::Result<usize>> + 'a {
+    std::future::poll_fn(move |cx| {
+        READ.with(|chunk| {
+            let mut chunk = chunk.borrow_mut();
+            let mut buffer = ReadBuf::new(&mut chunk[..]);
+            ready!(Pin::new(&mut *input).poll_read(cx, &mut buffer))?;
+            incoming.receive(buffer.filled());
+            Poll::Ready(Ok(buffer.filled().len()))
+        })
+    })
 }
 
 /// Handles every whole message received so far; false when the socket must close.
