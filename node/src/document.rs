@@ -214,6 +214,7 @@ pub enum WebMethod {
     Get,
     Put,
     Delete,
+    Options,
 }
 
 /// What a document task is asked to do.
@@ -1199,6 +1200,7 @@ impl DocumentTask {
             WebMethod::Get => ("web_get", "get"),
             WebMethod::Put => ("web_put", "put"),
             WebMethod::Delete => ("web_delete", "delete"),
+            WebMethod::Options => ("web_options", "options"),
         };
         let mut command = context.command(kind, &self.key, now_ms());
         command[field] = request;

@@ -266,7 +266,7 @@ impl Engine {
     pub fn execute(&mut self, command: Json) -> Result<Record, Refusal> {
         let command = Arc::new(command);
         let kind = command.get("command").and_then(Json::as_str).unwrap_or("");
-        let result = if kind == "web_get" {
+        let result = if kind == "web_get" || kind == "web_options" {
             self.document.execute_shared(Arc::clone(&command))
         } else {
             self.document.execute_batch(&command)

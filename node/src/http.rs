@@ -50,6 +50,9 @@ const DEMO: [(&str, &str, &str); 5] = [
     ),
 ];
 
+/// The largest HTTP request body (protocol spec §1.7); uploads have their own bound.
+pub const MAX_BODY: usize = 12_582_912;
+
 /// Path prefixes answered 410 without a body (scanners).
 const SHIELDED: [&str; 6] = ["/api/", "/d/", "/s/", "/docs/", "/wp-admin/", "/wp-login"];
 
@@ -89,8 +92,9 @@ pub fn router(node: Arc<Node>) -> Router {
         .merge(crate::cluster::routes::routes())
         .route("/", get(page))
         .route("/~adama/console", get(console))
-        .route("/demo/{file}", get(demo))
+        .route("/demo/{file}", any(demo))
         .fallback(web)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(node)
 }
 
@@ -172,17 +176,38 @@ async fn deploy(
 
 /// The example pages when the node serves the examples, else the console.
 async fn page(State(node): State<Arc<Node>>) -> Response {
-    if node.config.demo_pages {
-        return demo(axum::extract::Path("index.html".to_owned())).await;
+    if node.config.demo_pages
+        && let Some(page) = demo_file("index.html")
+    {
+        return page;
     }
     console(State(node)).await
 }
 
-async fn demo(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
-    match DEMO.iter().find(|(name, _, _)| *name == file) {
-        Some((_, content_type, body)) => text(content_type, (*body).to_owned()),
-        None => StatusCode::NOT_FOUND.into_response(),
+fn demo_file(file: &str) -> Option<Response> {
+    DEMO.iter()
+        .find(|(name, _, _)| *name == file)
+        .map(|(_, content_type, body)| text(content_type, (*body).to_owned()))
+}
+
+/// The demo pages' files when the node serves them; any other `/demo/…` is a space named
+/// `demo` (a document of it and its `@web` handlers).
+async fn demo(
+    state: State<Arc<Node>>,
+    peer: ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let file = uri.path().trim_start_matches("/demo/");
+    if state.config.demo_pages
+        && matches!(method, Method::GET | Method::HEAD)
+        && let Some(page) = demo_file(file)
+    {
+        return page;
     }
+    web(state, peer, method, uri, headers, body).await
 }
 
 async fn console(State(node): State<Arc<Node>>) -> Response {
@@ -360,7 +385,10 @@ async fn web(
         return StatusCode::GONE.into_response();
     }
     let cors_origin = headers.get(header::ORIGIN).cloned();
-    let (target, handler_path) = if let Some(rest) = path.strip_prefix("/~d") {
+    let domain_path = path
+        .strip_prefix("/~d")
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'));
+    let (target, handler_path) = if let Some(rest) = domain_path {
         match node.config.domain.clone() {
             Some(target) => (
                 target,
@@ -393,13 +421,7 @@ async fn web(
         Method::GET | Method::HEAD => WebMethod::Get,
         Method::PUT | Method::POST => WebMethod::Put,
         Method::DELETE => WebMethod::Delete,
-        Method::OPTIONS => {
-            let mut response = StatusCode::OK.into_response();
-            if let Some(origin) = &cors_origin {
-                add_cors(response.headers_mut(), origin);
-            }
-            return response;
-        }
+        Method::OPTIONS => WebMethod::Options,
         _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
     };
     if let Some(cluster) = &node.cluster {
@@ -460,7 +482,7 @@ async fn web(
         Ok((_, response)) => render(&node, &response, &space_name, &key, cors_origin.as_ref()),
         Err(failure) => {
             let status = match failure.code {
-                133_308 | 114_881 | 110_832 => StatusCode::NOT_FOUND,
+                133_308 | 114_881 | 110_832 | 127_692 => StatusCode::NOT_FOUND,
                 145_659 | 134_399 | 120_060 => StatusCode::BAD_REQUEST,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             };
@@ -546,20 +568,20 @@ fn render(
             Some(other) => other.to_string(),
             None => String::new(),
         };
-        let (content_type, body) = if content_type == "text/identity" {
-            // `sign(agent)` gives a bare agent: the document issues it a token signed with the
-            // node's key. Text that already is an identity passes as it is.
-            let identity = if body.contains(['/', ':', '.']) {
-                body
-            } else {
-                node.issue_identity(space, key, &body)
-            };
-            (
+        let (content_type, body) = match content_type {
+            "text/identity" => (
                 "application/json".to_owned(),
-                json!({"identity": identity}).to_string(),
-            )
-        } else {
-            (content_type.to_owned(), body)
+                json!({"identity": body}).to_string(),
+            ),
+            // `sign(agent)`: the document issues the agent a token signed with the node's key.
+            "text/agent" => {
+                let identity = node.issue_identity(space, key, &body);
+                (
+                    "application/json".to_owned(),
+                    json!({"identity": identity}).to_string(),
+                )
+            }
+            _ => (content_type.to_owned(), body),
         };
         let mut ok = Response::new(Body::from(body));
         *ok.status_mut() = status;

@@ -193,7 +193,15 @@ fn check_token(token: &str, keys: &[TrustedKey], own: Option<&KeyRing>) -> Resul
             .any(|key| key.key.verify(signed.as_bytes(), &signature).is_ok())
     };
     if !verified {
-        return Err(Unverified(codes::KEYSTORE_MISMATCH));
+        // A token a document issued that no key of the node verifies (issued by a node whose
+        // data is gone, or by a key since removed) is stale rather than foreign: 403403 is the
+        // code on which a browser client forgets a stored identity and asks for a new one
+        // (spec §8.2). Another authority's token that its keys refuse is a keystore mismatch.
+        return Err(Unverified(if own_token {
+            codes::AUTH_FORBIDDEN
+        } else {
+            codes::KEYSTORE_MISMATCH
+        }));
     }
     let leeway = if own_token { 0 } else { CLOCK_LEEWAY_SECONDS };
     let now = crate::signing::unix_now();

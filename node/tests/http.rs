@@ -197,3 +197,76 @@ fn a_request_at_the_socket_path_that_is_no_opening_handshake_gets_a_clear_refusa
         node.task.abort();
     });
 }
+
+const PREFLIGHT: &str = r#"
+@static {
+  create { return true; }
+  invent { return true; }
+}
+public int count;
+@web options /open { return {cors: true}; }
+@web options /closed { return {cors: false}; }
+@web get /hello { return {html: "hello"}; }
+@web put /big (Big b) { count = b.text.length(); return {json: {length: count}}; }
+message Big { string text; }
+"#;
+
+fn with_origin(method: &str, path: &str) -> String {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nOrigin: http://app\r\nConnection: close\r\n\r\n"
+    )
+}
+
+#[test]
+fn preflights_reach_their_handlers_and_paths_reach_the_document_they_name() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let mut config = config(
+            data.path(),
+            vec![space("web", PREFLIGHT), space("demo", PREFLIGHT)],
+        );
+        config.domain = Some(("web".to_owned(), "home".to_owned()));
+        let node = adama_node::start(config).await.expect("the node starts");
+        let address = node.address;
+
+        // OPTIONS runs the document's `@web options`: CORS only when the handler asks for it,
+        // 404 127692 when no handler answers the path.
+        let (status, head, _) = http(address, &with_origin("OPTIONS", "/web/k1/open")).await;
+        assert_eq!(status, 200, "{head}");
+        assert!(
+            head.contains("access-control-allow-origin: http://app"),
+            "{head}"
+        );
+        let (status, head, _) = http(address, &with_origin("OPTIONS", "/web/k1/closed")).await;
+        assert_eq!(status, 200, "{head}");
+        assert!(!head.contains("access-control-allow-origin"), "{head}");
+        let (status, _, body) = http(address, &with_origin("OPTIONS", "/web/k1/nowhere")).await;
+        assert_eq!((status, body.as_str()), (404, "error:127692"));
+
+        // `/~d/` is the domain document; `/~dx` is no path of it.
+        let (status, _, body) = http(address, &get("/~d/hello")).await;
+        assert_eq!((status, body.as_str()), (200, "hello"));
+        let (status, _, _) = http(address, &get("/~dhello")).await;
+        assert_ne!(status, 200);
+
+        // A space named `demo` is reached like any other (the demo pages are not served here).
+        let (status, _, body) = http(address, &get("/demo/room-1/hello")).await;
+        assert_eq!((status, body.as_str()), (200, "hello"));
+        let (status, _, body) = http(address, &with_origin("OPTIONS", "/demo/room-1")).await;
+        assert_eq!((status, body.as_str()), (404, "error:127692"));
+
+        // Bodies up to the protocol's 12 MiB are taken.
+        let text = "x".repeat(5_000_000);
+        let (status, _, body) = http(
+            address,
+            &put("/web/k1/big", &format!(r#"{{"text":"{text}"}}"#)),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["length"],
+            5_000_000
+        );
+        node.task.abort();
+    });
+}

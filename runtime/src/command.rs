@@ -190,6 +190,17 @@ pub enum Command {
         )]
         request: Option<Json>,
     },
+    WebOptions {
+        #[serde(flatten)]
+        origin: Origin,
+        #[serde(
+            rename = "options",
+            default,
+            deserialize_with = "lenient::any",
+            skip_serializing_if = "Option::is_none"
+        )]
+        request: Option<Json>,
+    },
 }
 
 impl Command {
@@ -259,6 +270,10 @@ impl Command {
                 origin: origin(),
                 request: any("get"),
             },
+            "web_options" => Command::WebOptions {
+                origin: origin(),
+                request: any("options"),
+            },
             other => {
                 return Err(CommandError::new(
                     codes::UNKNOWN_COMMAND,
@@ -287,6 +302,7 @@ impl Command {
             Command::WebPut { .. } => "web_put",
             Command::WebDelete { .. } => "web_delete",
             Command::WebGet { .. } => "web_get",
+            Command::WebOptions { .. } => "web_options",
         }
     }
 }

@@ -563,8 +563,40 @@ impl Document {
                 || Value::Dynamic(Arc::new(serde_json::Value::Null)),
                 |context| context.parameters.clone(),
             ),
-            AtConstant::Context => Value::Dynamic(Arc::clone(&self.request_context)),
+            AtConstant::Context => self.context_value(&frame.who),
         })
+    }
+
+    /// `@context`: who asks, from where, and of which document, with the members the checker
+    /// types (`who` a principal, the others strings).
+    fn context_value(&self, who: &Principal) -> Value {
+        static SHAPE: std::sync::LazyLock<Arc<Shape>> = std::sync::LazyLock::new(|| {
+            Arc::new(Shape {
+                name: None,
+                fields: ["who", "origin", "ip", "key", "domain"]
+                    .into_iter()
+                    .map(Arc::from)
+                    .collect(),
+            })
+        });
+        let text = |field: &str| {
+            Value::Str(Arc::from(
+                self.request_context
+                    .get(field)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or(""),
+            ))
+        };
+        Value::Message(Arc::new(Message {
+            shape: Arc::clone(&SHAPE),
+            values: vec![
+                Value::principal(who.clone()),
+                text("origin"),
+                text("ip"),
+                Value::Str(Arc::from(self.key.as_str())),
+                text("domain"),
+            ],
+        }))
     }
 
     /// `value.member` for a resolved member.

@@ -333,6 +333,17 @@ impl Document {
                     response = Some(answer);
                     (redo, undo)
                 }),
+            Command::WebOptions { origin, request } => self
+                .web(
+                    request,
+                    WebMethod::Options,
+                    sender(origin.who),
+                    origin.timestamp,
+                )
+                .map(|(redo, undo, answer)| {
+                    response = Some(answer);
+                    (redo, undo)
+                }),
         }?;
         // The record keeps no secret of the command (a replay applies its redo instead).
         let logged = crate::command::redact(&shared).map_or(shared, Arc::new);
@@ -541,6 +552,8 @@ impl Document {
         let (not_found, aborted) = match method {
             WebMethod::Get => (133_308, 145_659),
             WebMethod::Put => (114_881, 134_399),
+            // A preflight the handler declines has no answer, as one with no handler.
+            WebMethod::Options => (127_692, 127_692),
             _ => (110_832, 120_060),
         };
         let Some((index, bindings)) = crate::web::route(&program, method, &request.uri) else {
@@ -565,8 +578,8 @@ impl Document {
             document.reseed_after();
             document.run_web(program, index, bindings, &request, &who)
         };
-        let result = if method == WebMethod::Get {
-            // A GET changes nothing: it gives its response, and what it touched is undone.
+        let result = if matches!(method, WebMethod::Get | WebMethod::Options) {
+            // A GET (or a preflight) changes nothing: it gives its response, and what it touched is undone.
             let empty = || Json::Object(Map::new());
             self.read_only(run)
                 .map(|response| (response, empty(), empty()))

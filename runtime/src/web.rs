@@ -194,7 +194,10 @@ impl Document {
                 "csv" => ("text/csv", text()),
                 "error" => ("text/error", text()),
                 "json" => ("application/json", self.to_stored_json(field)),
-                "identity" | "sign" => ("text/identity", text()),
+                // The node answers both with `{"identity": …}`: a signed identity passes as
+                // it is, an agent is first given a token the document issues.
+                "identity" => ("text/identity", text()),
+                "sign" => ("text/agent", text()),
                 "asset" => ("asset", self.to_view_json(field)),
                 "redirect" | "forward" => {
                     status = if &**name == "redirect" { 301 } else { 302 };

@@ -181,3 +181,46 @@ fn a_put_body_that_does_not_fit_its_message_is_refused() {
         json!("7")
     );
 }
+
+#[test]
+fn the_request_context_reads_as_strings_and_the_principal_who_asks() {
+    let program = compile(
+        "context.a",
+        r#"
+@connected { return true; }
+public string seen;
+message Note { string text; }
+channel note(Note n) {
+  seen = n.text + ":" + @context.who.agent() + "@" + @context.origin + "/" + @context.ip;
+}
+@web get /context {
+  return {html: "o=" + @context.origin + " ip=" + @context.ip + " who=" + @context.who.agent()
+    + " key=" + @context.key + " n=" + @context.origin.length()};
+}
+"#,
+    )
+    .expect("compiles");
+    let mut document = Document::new(program, "space", "room").expect("document");
+    document
+        .execute_batch(&json!({"command": "construct", "who": {"agent": "?", "authority": "?"}, "arg": {}, "timestamp": 0}))
+        .expect("construct");
+    let mut get = request("web_get", "/context", json!({}));
+    get["origin"] = json!("https://x.test");
+    get["ip"] = json!("10.0.0.9");
+    let record = document.execute(&get).expect("get");
+    assert_eq!(
+        record.response.expect("a response")["body"],
+        "o=https://x.test ip=10.0.0.9 who=ann key=room n=14"
+    );
+    let who = json!({"agent": "bo", "authority": "acme"});
+    document
+        .execute(&json!({"command": "connect", "who": who, "timestamp": 1, "viewer-state": {}}))
+        .expect("connect");
+    let record = document
+        .execute(
+            &json!({"command": "send", "who": who, "timestamp": 2, "channel": "note",
+            "message": {"text": "hi"}, "origin": "o", "ip": "1.2.3.4"}),
+        )
+        .expect("send");
+    assert_eq!(record.redo["seen"], "hi:bo@o/1.2.3.4");
+}

@@ -210,7 +210,9 @@ fn read_verse(directory: &Path, budget: MemoryBudget) -> Result<Served, String> 
         .as_array()
         .into_iter()
         .flatten()
-        .find(|document| document["domain"].as_bool() == Some(true))
+        // The devbox takes an entry with a `domain` property (whatever its value, a host name
+        // or `true`) as the domain document; `false` or null says it is none.
+        .find(|document| !matches!(document["domain"], Json::Null | Json::Bool(false)))
         .and_then(|document| {
             Some((
                 document["space"].as_str()?.to_lowercase(),
@@ -352,4 +354,38 @@ pub fn run(args: &ServeArgs) -> Outcome {
             _ = running.task => Outcome::Failure,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn domain_of(documents: &str) -> Option<(String, String)> {
+        let directory = tempfile::tempdir().expect("a directory");
+        std::fs::write(directory.path().join("room.a"), "public int n;").expect("writes");
+        let verse =
+            format!(r#"{{"spaces":[{{"name":"room","main":"room.a"}}],"documents":{documents}}}"#);
+        std::fs::write(directory.path().join("local.verse.json"), verse).expect("writes");
+        read_verse(directory.path(), MemoryBudget::default())
+            .expect("the verse reads")
+            .1
+    }
+
+    #[test]
+    fn an_entry_with_a_domain_property_is_the_domain_document() {
+        let room = Some(("room".to_owned(), "main".to_owned()));
+        for documents in [
+            r#"[{"space":"Room","key":"main","domain":true}]"#,
+            r#"[{"space":"room","key":"other"},{"space":"room","key":"main","domain":"localhost"}]"#,
+        ] {
+            assert_eq!(domain_of(documents), room, "{documents}");
+        }
+        for documents in [
+            r#"[{"space":"room","key":"main"}]"#,
+            r#"[{"space":"room","key":"main","domain":false}]"#,
+            r#"[{"space":"room","key":"main","domain":null}]"#,
+        ] {
+            assert_eq!(domain_of(documents), None, "{documents}");
+        }
+    }
 }
