@@ -329,6 +329,8 @@ struct ViewSub {
     stream: i64,
     /// Not yet sent its first item (after which the view-state filter follows).
     fresh: bool,
+    /// The document's seq as of the last item sent.
+    seen_seq: Option<i32>,
 }
 
 type Deferred = Box<dyn FnOnce(Option<&Failure>) + Send>;
@@ -1013,6 +1015,7 @@ impl DocumentTask {
                 sink,
                 stream,
                 fresh: true,
+                seen_seq: None,
             },
         );
         self.node.metrics.streams.fetch_add(1, Ordering::Relaxed);
@@ -1303,6 +1306,10 @@ impl DocumentTask {
         };
         let mut tokens: Vec<u64> = self.views.keys().copied().collect();
         tokens.sort_unstable();
+        // A round that changed nothing (a refused send, a check such as `can-attach`) leaves
+        // the seq where it was: a view that shows nothing new then has nothing to be told.
+        let seq = engine.seq();
+        let unchanged = format!("{{\"seq\":{seq}}}");
         // Views that cannot differ get the same delta; a viewer whose stream has the same id
         // (each socket numbers its own) then gets the very bytes another one got.
         let mut encoded: HashMap<i64, (String, Frame)> = HashMap::new();
@@ -1311,6 +1318,10 @@ impl DocumentTask {
                 continue;
             };
             if let Some(delta) = engine.view_delta(sub.view) {
+                if delta == unchanged && sub.seen_seq == Some(seq) {
+                    continue;
+                }
+                sub.seen_seq = Some(seq);
                 let frame = match encoded.get(&sub.stream) {
                     Some((same, frame)) if *same == delta => frame.clone(),
                     _ => {

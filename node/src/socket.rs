@@ -659,11 +659,8 @@ async fn dispatch(
             let key = params.key()?;
             let channel = params.channel()?;
             let message = params.message("message")?;
-            let marker = if method == "message/direct-send-once" {
-                Some(params.string("dedupe")?)
-            } else {
-                params.optional_string("dedupe")?
-            };
+            // `dedupe` is optional for both (spec §2.0), as for `connection/send-once`.
+            let marker = params.optional_string("dedupe")?;
             let context = state.context(who);
             ask_document(
                 state,

@@ -148,3 +148,104 @@ fn a_socket_is_pinged_once_a_second_from_a_second_after_it_opens() {
         node.task.abort();
     });
 }
+
+#[test]
+fn a_request_that_changes_nothing_sends_no_viewer_an_item() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("chat", CHAT)]))
+            .await
+            .expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        ann.create_document(1, "chat", "quiet").await;
+        ann.open(2, "anonymous:ann", "chat", "quiet").await;
+        let mut bo = Client::connect(node.address).await;
+        bo.open(1, "anonymous:bo", "chat", "quiet").await;
+        // Bo's arrival reaches ann's view (an invalidation); after it, all is quiet.
+        ann.say(3, 2, "first").await;
+        ann.until(|frame| {
+            frame["deliver"] == 2 && frame["response"]["delta"]["data"]["lines"] == 1
+        })
+        .await;
+        bo.until(|frame| frame["deliver"] == 1 && frame["response"]["delta"]["data"]["lines"] == 1)
+            .await;
+
+        ann.seen.clear();
+        bo.seen.clear();
+        // A refused send, an update with the same viewer state and a check of attachments
+        // change nothing: their replies come, and no view gets an item for them.
+        let refused = ann.say(4, 2, " ").await;
+        assert!(refused["failure"] == 4, "{refused}");
+        ann.request(
+            json!({"method": "connection/update", "id": 5, "connection": 2, "viewer-state": {}}),
+        )
+        .await;
+        ann.reply(5).await;
+        ann.request(json!({"method": "connection/can-attach", "id": 6, "connection": 2}))
+            .await;
+        ann.reply(6).await;
+        ann.say(7, 2, "second").await;
+        let next = ann.item(2).await;
+        assert_eq!(next["response"]["delta"]["data"]["lines"], 2, "{next}");
+        let next = bo.item(1).await;
+        assert_eq!(next["response"]["delta"]["data"]["lines"], 2, "{next}");
+        node.task.abort();
+    });
+}
+
+/// A room that takes sends from principals without a stream (`@static send`).
+const POSTS: &str = r#"
+@static {
+  create { return true; }
+  send { return true; }
+}
+@connected { return true; }
+message Say { string body; }
+record Line { public int id; public string body; }
+table<Line> _lines;
+public formula chat = iterate _lines order by id asc;
+public formula lines = _lines.size();
+channel say(Say s) { _lines <- {body: s.body}; }
+"#;
+
+#[test]
+fn a_direct_send_reaches_the_document_without_a_stream_with_or_without_a_dedupe_marker() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("chat", POSTS)]))
+            .await
+            .expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        ann.create_document(1, "chat", "post").await;
+        ann.open(2, "anonymous:ann", "chat", "post").await;
+        let mut bo = Client::connect(node.address).await;
+        let send = |id: i64, method: &str, body: &str| {
+            json!({"method": method, "id": id, "identity": "anonymous:bo", "space": "chat",
+                "key": "post", "channel": "say", "message": {"body": body}})
+        };
+        for (id, method) in [(1, "message/direct-send"), (2, "message/direct-send-once")] {
+            bo.request(send(id, method, "hi")).await;
+            let reply = bo.reply(id).await;
+            assert_eq!(reply["done"], true, "{method}: {reply}");
+        }
+        let mut marked = send(3, "message/direct-send-once", "once");
+        marked["dedupe"] = json!("m-1");
+        bo.request(marked.clone()).await;
+        assert_eq!(bo.reply(3).await["done"], true);
+        marked["id"] = json!(4);
+        bo.request(marked).await;
+        // The same marker again is a duplicate (spec §2.13).
+        let again = bo.reply(4).await;
+        assert_eq!(again["reason"], 143_407, "{again}");
+        let seen = ann
+            .until(|frame| {
+                frame["deliver"] == 2 && frame["response"]["delta"]["data"]["lines"] == 3
+            })
+            .await;
+        assert_eq!(
+            seen["response"]["delta"]["data"]["chat"]["3"]["body"], "once",
+            "{seen}"
+        );
+        node.task.abort();
+    });
+}
