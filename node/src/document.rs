@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value as Json, json};
 use tokio::sync::{mpsc, oneshot};
 
+use adama_runtime::HostRequest;
+
 use crate::engine::{
     ALREADY_CONNECTED, Context, Engine, Policy, Record, Refusal, Space, ViewId, Who,
 };
@@ -335,6 +337,10 @@ struct ViewSub {
 
 type Deferred = Box<dyn FnOnce(Option<&Failure>) + Send>;
 
+/// How many times a round carries out what code asked before it gives up on code that asks
+/// again from every `@disconnected`.
+const KICK_PASSES: usize = 8;
+
 /// How many queued requests one round takes.
 const ROUND: usize = 256;
 
@@ -373,6 +379,11 @@ pub(crate) struct DocumentTask {
     released: bool,
     committed: u64,
     followers: crate::replica::Followers,
+    /// The connection whose message is being handled (view-state items go to it).
+    sender: Option<u64>,
+    /// What committed code asked of the node this round, with the connection that sent the
+    /// message it handled.
+    asked: Vec<(Option<u64>, HostRequest)>,
 }
 
 fn now_ms() -> i64 {
@@ -415,6 +426,8 @@ impl DocumentTask {
             released: false,
             committed: 0,
             followers: crate::replica::Followers::default(),
+            sender: None,
+            asked: Vec::new(),
         };
         tokio::spawn(task.run(requests));
         sender
@@ -669,6 +682,9 @@ impl DocumentTask {
         };
         match engine.execute(command) {
             Ok(record) => {
+                for request in engine.take_host_requests() {
+                    self.asked.push((self.sender, request));
+                }
                 let record = Arc::new(record);
                 let changed = record.redo.as_object().is_none_or(|redo| !redo.is_empty());
                 if changed {
@@ -1055,7 +1071,73 @@ impl DocumentTask {
         if let Some(view) = view {
             command["view-id"] = json!(view);
         }
-        self.run_command(command).map(|record| record.seq)
+        self.sender = token;
+        let result = self.run_command(command).map(|record| record.seq);
+        self.sender = None;
+        result
+    }
+
+    /// Carries out what committed code asked of the node (`Document.disconnect`,
+    /// `Document.destroy`) before the round's deltas are taken; gives back the view-state
+    /// items, which follow the deltas.
+    fn carry_out_requests(&mut self) -> Vec<(u64, Json)> {
+        let mut items = Vec::new();
+        // A kick runs `@disconnected`, whose code may ask again: a few passes, not forever.
+        for _ in 0..KICK_PASSES {
+            if self.asked.is_empty() {
+                break;
+            }
+            for (sender, request) in std::mem::take(&mut self.asked) {
+                match request {
+                    HostRequest::ViewState(item) => {
+                        if let Some(token) = sender {
+                            items.push((token, item));
+                        }
+                    }
+                    HostRequest::Disconnect(who) => self.kick(&who.agent, &who.authority),
+                    HostRequest::Destroy => self.destroy(),
+                }
+            }
+        }
+        if !self.asked.is_empty() {
+            tracing::warn!(document = %self.name, "code kept asking for kicks; the rest is dropped");
+            self.asked.clear();
+        }
+        items
+    }
+
+    /// `Document.disconnect(who)`: each of the principal's streams gets
+    /// `{"force-disconnect":true}`, then fails with 403500, and closes as an ended one does.
+    fn kick(&mut self, agent: &str, authority: &str) {
+        let mut tokens: Vec<u64> = self
+            .views
+            .iter()
+            .filter(|(_, sub)| sub.who.agent == agent && sub.who.authority == authority)
+            .map(|(token, _)| *token)
+            .collect();
+        tokens.sort_unstable();
+        for token in tokens {
+            if let Some(sub) = self.views.get(&token) {
+                let item = delta_frame(sub.stream, r#"{"force-disconnect":true}"#);
+                self.frames.push((sub.sink.clone(), item.into()));
+                let failure = crate::protocol::failure(sub.stream, codes::AUTH_DISCONNECTED);
+                self.frames.push((sub.sink.clone(), failure.into()));
+            }
+            let _ = self.end(token);
+        }
+    }
+
+    /// `Document.destroy()`: the document is deleted with this round's commit, as an accepted
+    /// `document/delete` would delete it (its streams end with `done:true`).
+    fn destroy(&mut self) {
+        if self.deleted || self.engine.is_none() {
+            return;
+        }
+        self.writes.push(Write::Delete {
+            document: Arc::clone(&self.name),
+        });
+        self.engine = None;
+        self.deleted = true;
     }
 
     /// The principal of a request: the view's when it names one (which must exist).
@@ -1217,7 +1299,14 @@ impl DocumentTask {
     /// Ends the round: deltas are computed now, the writes are made durable, and only then
     /// are the replies and deltas released. False when the document must stop.
     async fn flush(&mut self) -> bool {
+        let items = self.carry_out_requests();
         self.collect_deltas();
+        for (token, item) in items {
+            if let Some(sub) = self.views.get(&token) {
+                let frame = delta_frame(sub.stream, &item.to_string());
+                self.frames.push((sub.sink.clone(), frame.into()));
+            }
+        }
         if self.deleted {
             for sub in self.views.values() {
                 self.frames.push((

@@ -289,6 +289,11 @@ impl Engine {
         self.document.is_deleted()
     }
 
+    /// What committed code asked of the node since the last call (runtime `HostRequest`).
+    pub fn take_host_requests(&mut self) -> Vec<adama_runtime::HostRequest> {
+        self.document.take_host_requests()
+    }
+
     /// The principals the document holds as connected.
     pub fn clients(&self) -> Vec<Who> {
         self.document

@@ -22,6 +22,8 @@ pub mod codes {
     pub const DELETE_REJECTED: i32 = 147_186;
     pub const CATASTROPHIC: i32 = 144_416;
     pub const AUTH_FORBIDDEN: i32 = 403_403;
+    /// A stream closed because the document's code disconnected its principal.
+    pub const AUTH_DISCONNECTED: i32 = 403_500;
     pub const TOKEN_LAYOUT: i32 = 995_342;
     pub const TOKEN_JSON: i32 = 908_303;
     pub const TOKEN_INCOMPLETE: i32 = 959_500;

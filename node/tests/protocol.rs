@@ -249,3 +249,101 @@ fn a_direct_send_reaches_the_document_without_a_stream_with_or_without_a_dedupe_
         node.task.abort();
     });
 }
+
+const CONTROL: &str = r#"
+@static { create { return true; } }
+@connected { return true; }
+public int n;
+message Empty {}
+message Kick { principal who; }
+channel nudge(Empty e) {
+  n = n + 1;
+  ViewState.goto("/next");
+  ViewState.log("nudged");
+}
+channel kick(Kick k) { Document.disconnect(k.who); }
+channel end(Empty e) { Document.destroy(); }
+"#;
+
+#[test]
+fn code_pushes_view_state_items_kicks_principals_and_destroys_its_document() {
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("control", CONTROL)]))
+            .await
+            .expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        ann.create_document(1, "control", "room").await;
+        ann.open(2, "anonymous:ann", "control", "room").await;
+        let mut bo = Client::connect(node.address).await;
+        bo.open(1, "anonymous:bo", "control", "room").await;
+        let send = |id: i64, channel: &str, message: serde_json::Value| {
+            json!({"method": "connection/send", "id": id, "connection": 2, "channel": channel,
+                "message": message})
+        };
+
+        // The sender's stream gets the items, after the round's delta; the other viewer none.
+        ann.request(send(3, "nudge", json!({}))).await;
+        assert_eq!(ann.reply(3).await["done"], true);
+        let goto = ann
+            .until(|frame| frame["response"]["delta"].get("goto").is_some())
+            .await;
+        let log = ann
+            .until(|frame| frame["response"]["delta"].get("log").is_some())
+            .await;
+        assert_eq!(
+            goto,
+            json!({"deliver": 2, "done": false, "response": {"delta": {"goto": "/next"}}})
+        );
+        assert_eq!(
+            log,
+            json!({"deliver": 2, "done": false, "response": {"delta": {"log": "nudged"}}})
+        );
+        let seen = bo
+            .until(|frame| frame["deliver"] == 1 && frame["response"]["delta"]["data"]["n"] == 1)
+            .await;
+        assert!(seen["response"]["delta"].get("goto").is_none(), "{seen}");
+
+        // A kick: bo's stream is told, then fails with 403500, and takes no more sends.
+        ann.request(send(
+            4,
+            "kick",
+            json!({"who": {"agent": "bo", "authority": "anonymous"}}),
+        ))
+        .await;
+        assert_eq!(ann.reply(4).await["done"], true);
+        let told = bo
+            .until(|frame| {
+                frame["deliver"] == 1 && frame["response"]["delta"]["force-disconnect"] == true
+            })
+            .await;
+        assert_eq!(told["done"], false);
+        assert_eq!(
+            bo.reply(1).await,
+            json!({"failure": 1, "reason": 403_500, "retry": false})
+        );
+        bo.request(
+            json!({"method": "connection/send", "id": 2, "connection": 1,
+            "channel": "nudge", "message": {}}),
+        )
+        .await;
+        assert_eq!(bo.reply(2).await["reason"], 457_745);
+
+        // Destroy: the document is deleted with the round, and the streams end.
+        ann.request(send(5, "end", json!({}))).await;
+        assert_eq!(ann.reply(5).await["done"], true);
+        assert_eq!(
+            ann.until(|frame| frame["deliver"] == 2 && frame["done"] == true)
+                .await,
+            json!({"deliver": 2, "done": true})
+        );
+        let mut carl = Client::connect(node.address).await;
+        carl.request(
+            json!({"method": "connection/create", "id": 1, "identity": "anonymous:carl",
+            "space": "control", "key": "room", "viewer-state": {}}),
+        )
+        .await;
+        assert_eq!(carl.reply(1).await["reason"], 625_676);
+        node.task.abort();
+    });
+}

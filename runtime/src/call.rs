@@ -1,6 +1,7 @@
 //! Calls: user functions and methods, enum dispatchers, and the library (including the methods
 //! that touch the document: deleting rows, async channels, futures).
 
+use crate::host_request::HostRequest;
 use std::sync::Arc;
 
 use adama_compiler::hir::{Expr, ExprId};
@@ -342,11 +343,28 @@ impl Document {
             DocumentFunction::Key => Value::string(&self.key),
             DocumentFunction::Space => Value::string(&self.space),
             DocumentFunction::Seq => Value::Int(self.meta.seq),
-            // Destroying, rewinding and patching are the host's; inside a transaction they
-            // are requests the host has not been given a way to hear yet.
-            DocumentFunction::Request | DocumentFunction::Patch => Value::Void,
-            // View-state pushes reach a connection only through a host that has one.
-            DocumentFunction::ViewState => Value::Bool(true),
+            DocumentFunction::Destroy => {
+                self.run.host.push(HostRequest::Destroy);
+                Value::Void
+            }
+            DocumentFunction::Disconnect => {
+                if let Some(who) = args.first().and_then(Value::unwrap_maybe) {
+                    self.run
+                        .host
+                        .push(HostRequest::Disconnect(who.as_principal()));
+                }
+                Value::Void
+            }
+            DocumentFunction::Rewind | DocumentFunction::Patch => Value::Void,
+            // The item reaches the client whose message is being handled, when there is one.
+            DocumentFunction::ViewState(name) => {
+                let arguments: Vec<serde_json::Value> =
+                    args.iter().map(|value| self.to_view_json(value)).collect();
+                if let Some(item) = crate::host_request::view_state_item(name, &arguments) {
+                    self.run.host.push(HostRequest::ViewState(item));
+                }
+                Value::Bool(true)
+            }
         }
     }
 
@@ -936,9 +954,12 @@ pub(crate) enum DocumentFunction {
     Key,
     Space,
     Seq,
-    Request,
+    Destroy,
+    Disconnect,
+    /// Rolling back to an earlier seq is the host's (it has the log); from code it is a no-op.
+    Rewind,
     Patch,
-    ViewState,
+    ViewState(&'static str),
 }
 
 /// Resolves a call site's name.
@@ -987,13 +1008,14 @@ pub(crate) fn native(name: &str) -> Native {
         "Document.key" => Some(DocumentFunction::Key),
         "Document.space" => Some(DocumentFunction::Space),
         "Document.seq" => Some(DocumentFunction::Seq),
-        "Document.destroy" | "Document.rewind" | "Document.disconnect" => {
-            Some(DocumentFunction::Request)
-        }
+        "Document.destroy" => Some(DocumentFunction::Destroy),
+        "Document.disconnect" => Some(DocumentFunction::Disconnect),
+        "Document.rewind" => Some(DocumentFunction::Rewind),
         "Document.patch" => Some(DocumentFunction::Patch),
-        "ViewState.merge" | "ViewState.goto" | "ViewState.send" | "ViewState.log" => {
-            Some(DocumentFunction::ViewState)
-        }
+        "ViewState.merge" => Some(DocumentFunction::ViewState("ViewState.merge")),
+        "ViewState.goto" => Some(DocumentFunction::ViewState("ViewState.goto")),
+        "ViewState.send" => Some(DocumentFunction::ViewState("ViewState.send")),
+        "ViewState.log" => Some(DocumentFunction::ViewState("ViewState.log")),
         _ => None,
     };
     if let Some(function) = document {

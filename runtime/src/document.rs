@@ -264,6 +264,8 @@ pub struct Document {
     pub(crate) request_context: Arc<serde_json::Value>,
     /// Whether an accepted `delete` command ended the document.
     pub(crate) deleted: bool,
+    /// What committed code asked of the host, until the host takes it.
+    pub(crate) host_requests: Vec<crate::host_request::HostRequest>,
 }
 
 /// Called before each statement runs, when a debugger is attached.
@@ -412,6 +414,7 @@ impl Document {
             tests: TestReport::default(),
             hook: None,
             deleted: false,
+            host_requests: Vec::new(),
             shadow: None,
             request_context: Arc::new(serde_json::json!({"origin": "", "ip": ""})),
         };
@@ -445,6 +448,11 @@ impl Document {
     /// Whether an accepted `delete` ended the document (the host then removes it).
     pub fn is_deleted(&self) -> bool {
         self.deleted
+    }
+
+    /// What committed code asked of the host since it last took them, in order.
+    pub fn take_host_requests(&mut self) -> Vec<crate::host_request::HostRequest> {
+        std::mem::take(&mut self.host_requests)
     }
 
     /// The asks of async channels the document waits on, as its views show them.

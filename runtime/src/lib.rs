@@ -27,6 +27,7 @@ mod error;
 mod eval;
 mod exec;
 mod hash_order;
+mod host_request;
 mod json;
 mod library;
 mod memory;
@@ -58,6 +59,7 @@ pub use document::{
 };
 pub use encode::{principal_from_json, principal_json};
 pub use error::{Fault, codes};
+pub use host_request::HostRequest;
 pub use program::compile;
 pub use random::JavaRandom;
 pub use script::{run_script, run_script_recorded};

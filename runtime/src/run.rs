@@ -40,6 +40,8 @@ pub(crate) struct Run {
     /// and the store and internal fields as it left them (what views show until the next
     /// committed transaction).
     pub blocked: Option<BlockedRun>,
+    /// What the run's code asked of the host: the host hears it once the run commits.
+    pub host: Vec<crate::host_request::HostRequest>,
 }
 
 /// What a blocked run leaves behind its rollback.

@@ -92,7 +92,10 @@ fn run_command(document: &mut Document, command: &Json) -> (Json, Option<Transac
         let line = json!({"seq": document.meta.seq, "redo": null, "undo": null, "views": views, "error": null});
         return (line, None);
     }
-    match document.execute_batch(command) {
+    let result = document.execute_batch(command);
+    // A script has no connections or store to act on what code asks of its host.
+    document.host_requests.clear();
+    match result {
         Ok(record) => {
             let mut views = Map::new();
             for view in document.view_ids() {

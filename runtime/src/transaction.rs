@@ -169,6 +169,8 @@ impl Document {
                     Arc::make_mut(&mut self.meta.dedupe).insert(marker, time);
                 }
                 finish(self, &value);
+                let asked = std::mem::take(&mut self.run.host);
+                self.host_requests.extend(asked);
                 let (mut redo, mut undo) = (Map::new(), Map::new());
                 diff_meta(&before, &self.meta, &mut redo, &mut undo);
                 self.commit_record(self.root, &mut redo, &mut undo);

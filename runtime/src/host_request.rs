@@ -1,0 +1,36 @@
+//! What code asks of the host that runs the document: to delete it, to drop a principal's
+//! connections, to push view-state events to the client that sent the message. A run collects
+//! them; they reach the host only when the run's transaction commits, so a rolled-back run asks
+//! nothing.
+
+use serde_json::{Value as Json, json};
+
+use crate::value::Principal;
+
+/// One request of committed code to its host.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostRequest {
+    /// `Document.destroy()`: delete the document once the transaction is durable.
+    Destroy,
+    /// `Document.disconnect(who)`: every connection of `who` gets `{"force-disconnect":true}`
+    /// and closes.
+    Disconnect(Principal),
+    /// `ViewState.merge/goto/send/log`: an item for the connection whose message is being
+    /// handled (the view message, as it goes in a stream item's `delta`).
+    ViewState(Json),
+}
+
+/// The view message of a `ViewState` function: `merge(d)`, `goto(uri)`, `send(viewport, d)`,
+/// `log(text)` (runtime spec §4.2).
+pub(crate) fn view_state_item(name: &str, arguments: &[Json]) -> Option<Json> {
+    let first = arguments.first().cloned().unwrap_or(Json::Null);
+    Some(match name {
+        "ViewState.merge" => json!({"viewstate": first}),
+        "ViewState.goto" => json!({"goto": first}),
+        "ViewState.send" => {
+            json!({"viewport": first, "message": arguments.get(1).cloned().unwrap_or(Json::Null)})
+        }
+        "ViewState.log" => json!({"log": first}),
+        _ => return None,
+    })
+}
