@@ -410,6 +410,10 @@ async fn web(
         }
         ((space, key), rest)
     };
+    // The handler sees its path decoded, as its query parameters are (`/files/a%20b` is `a b`).
+    let handler_path = percent_encoding::percent_decode_str(&handler_path)
+        .decode_utf8_lossy()
+        .into_owned();
     let Some(space) = node.space(&target.0) else {
         return error_response(
             StatusCode::INTERNAL_SERVER_ERROR,

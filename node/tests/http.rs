@@ -207,6 +207,7 @@ public int count;
 @web options /open { return {cors: true}; }
 @web options /closed { return {cors: false}; }
 @web get /hello { return {html: "hello"}; }
+@web get /files/$rest* { return {html: "file " + rest}; }
 @web put /big (Big b) { count = b.text.length(); return {json: {length: count}}; }
 message Big { string text; }
 "#;
@@ -248,6 +249,10 @@ fn preflights_reach_their_handlers_and_paths_reach_the_document_they_name() {
         assert_eq!((status, body.as_str()), (200, "hello"));
         let (status, _, _) = http(address, &get("/~dhello")).await;
         assert_ne!(status, 200);
+
+        // The handler's path is decoded.
+        let (status, _, body) = http(address, &get("/web/k1/files/a%20b/%E2%9C%93")).await;
+        assert_eq!((status, body.as_str()), (200, "file a b/\u{2713}"));
 
         // A space named `demo` is reached like any other (the demo pages are not served here).
         let (status, _, body) = http(address, &get("/demo/room-1/hello")).await;
