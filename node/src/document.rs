@@ -1242,6 +1242,16 @@ impl DocumentTask {
         let Some(engine) = self.engine.as_mut() else {
             return Ok(());
         };
+        // Requests that arrive together share a round: what the view has not been told yet (its
+        // first item, when it opened in this round) goes before its end, as it would have had
+        // each request a round of its own.
+        if let Some(delta) = engine.view_delta(sub.view) {
+            let seq = engine.seq();
+            if sub.seen_seq != Some(seq) || delta != format!("{{\"seq\":{seq}}}") {
+                self.frames
+                    .push((sub.sink.clone(), delta_frame(sub.stream, &delta).into()));
+            }
+        }
         engine.close_view(sub.view);
         let last_view = !self.views.values().any(|other| other.who == sub.who);
         let connected = engine.clients().contains(&sub.who);

@@ -347,3 +347,41 @@ fn code_pushes_view_state_items_kicks_principals_and_destroys_its_document() {
         node.task.abort();
     });
 }
+
+#[test]
+fn a_stream_opened_and_ended_in_one_write_still_gets_its_first_item() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let data = tempfile::tempdir().expect("a data directory");
+    run(async {
+        let node = adama_node::start(config(data.path(), vec![space("chat", CHAT)]))
+            .await
+            .expect("the node starts");
+        let mut ann = Client::connect(node.address).await;
+        ann.create_document(1, "chat", "brief").await;
+        // Both requests leave in one write, so the document takes them in one round.
+        let open = json!({"method": "connection/create", "id": 2, "identity": "anonymous:ann",
+            "space": "chat", "key": "brief", "viewer-state": {}});
+        let end = json!({"method": "connection/end", "id": 3, "connection": 2});
+        for request in [open, end] {
+            ann.socket
+                .feed(Message::Text(request.to_string().into()))
+                .await
+                .expect("queued");
+        }
+        ann.socket.flush().await.expect("written");
+        let first = ann.next().await.expect("a frame");
+        assert_eq!(first["deliver"], 2, "{first}");
+        assert_eq!(first["response"]["delta"]["data"]["lines"], 0, "{first}");
+        assert_eq!(
+            ann.reply(3).await,
+            json!({"deliver": 3, "done": true, "response": {}})
+        );
+        assert_eq!(
+            ann.until(|frame| frame["deliver"] == 2 && frame["done"] == true)
+                .await,
+            json!({"deliver": 2, "done": true})
+        );
+        node.task.abort();
+    });
+}
