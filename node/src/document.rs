@@ -1117,13 +1117,19 @@ impl DocumentTask {
             .collect();
         tokens.sort_unstable();
         for token in tokens {
-            if let Some(sub) = self.views.get(&token) {
-                let item = delta_frame(sub.stream, r#"{"force-disconnect":true}"#);
-                self.frames.push((sub.sink.clone(), item.into()));
-                let failure = crate::protocol::failure(sub.stream, codes::AUTH_DISCONNECTED);
-                self.frames.push((sub.sink.clone(), failure.into()));
-            }
+            let Some((sink, stream)) = self
+                .views
+                .get(&token)
+                .map(|sub| (sub.sink.clone(), sub.stream))
+            else {
+                continue;
+            };
+            // The view's last item (if it has one) goes first, then the kick.
             let _ = self.end(token);
+            let item = delta_frame(stream, r#"{"force-disconnect":true}"#);
+            self.frames.push((sink.clone(), item.into()));
+            let failure = crate::protocol::failure(stream, codes::AUTH_DISCONNECTED);
+            self.frames.push((sink, failure.into()));
         }
     }
 
