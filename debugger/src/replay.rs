@@ -751,8 +751,11 @@ impl Replay {
         let recorded = record.redo.clone();
         let command = Arc::clone(&record.command);
         let replayed = self.live_document().and_then(|document| {
-            document
-                .execute_batch(&command)
+            let result = document.execute_batch(&command);
+            // What the code asks of a host (a kick, a view-state push) is the node's business
+            // when it first ran; a replay drops it rather than keep it.
+            document.take_host_requests();
+            result
                 .map(|record| record.redo)
                 .map_err(|error| format!("{} (code {})", error.message, error.code))
         });

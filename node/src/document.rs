@@ -682,9 +682,7 @@ impl DocumentTask {
         };
         match engine.execute(command) {
             Ok(record) => {
-                for request in engine.take_host_requests() {
-                    self.asked.push((self.sender, request));
-                }
+                let asked = engine.take_host_requests();
                 let record = Arc::new(record);
                 let changed = record.redo.as_object().is_none_or(|redo| !redo.is_empty());
                 if changed {
@@ -699,6 +697,14 @@ impl DocumentTask {
                     self.since_snapshot += 1;
                     self.committed += 1;
                     self.followers.stage(&record);
+                }
+                // A destroy takes effect at once, so that the round's later requests are not
+                // run against a deleted document (they are asked again of a fresh task).
+                for request in asked {
+                    match request {
+                        HostRequest::Destroy => self.destroy(),
+                        request => self.asked.push((self.sender, request)),
+                    }
                 }
                 Ok(record)
             }
@@ -758,13 +764,13 @@ impl DocumentTask {
         if self.is_constructed() {
             return Ok(());
         }
-        if !self.space.allows(Policy::Invent, context) {
+        if !self.space.allows(Policy::Invent, context, &self.key) {
             return Err(Failure::new(
                 codes::LOOKUP_FAILED,
                 "the document does not exist and may not be invented",
             ));
         }
-        if !self.space.allows(Policy::Create, context) {
+        if !self.space.allows(Policy::Create, context, &self.key) {
             return Err(Failure::new(
                 codes::CREATION_REJECTED,
                 "the document refused its creation",
@@ -821,7 +827,8 @@ impl DocumentTask {
                 self.defer(reply, result);
             }
             Request::End { token, reply } => {
-                let result = self.end(token);
+                // A socket that closed (no reply) has no one to tell what its view missed.
+                let result = self.end(token, reply.is_some());
                 if let Some(reply) = reply {
                     self.defer(reply, result);
                 }
@@ -837,7 +844,7 @@ impl DocumentTask {
                         codes::ALREADY_CREATED,
                         "the document already exists",
                     ))
-                } else if !self.space.allows(Policy::Create, &context) {
+                } else if !self.space.allows(Policy::Create, &context, &self.key) {
                     Err(Failure::new(
                         codes::CREATION_REJECTED,
                         "the document refused its creation",
@@ -1089,12 +1096,20 @@ impl DocumentTask {
             }
             for (sender, request) in std::mem::take(&mut self.asked) {
                 match request {
-                    HostRequest::ViewState(item) => {
-                        if let Some(token) = sender {
+                    // Only code that ran for the sender reaches the sender's client.
+                    HostRequest::ViewState { who, item } => {
+                        let ran_for_sender = sender
+                            .and_then(|token| self.views.get(&token))
+                            .is_some_and(|sub| {
+                                *sub.who.agent == *who.agent && *sub.who.authority == *who.authority
+                            });
+                        if let (true, Some(token)) = (ran_for_sender, sender) {
                             items.push((token, item));
                         }
                     }
-                    HostRequest::Disconnect(who) => self.kick(&who.agent, &who.authority),
+                    HostRequest::Disconnect(who) => {
+                        self.kick(&who.agent, &who.authority, &mut items);
+                    }
                     HostRequest::Destroy => self.destroy(),
                 }
             }
@@ -1108,7 +1123,9 @@ impl DocumentTask {
 
     /// `Document.disconnect(who)`: each of the principal's streams gets
     /// `{"force-disconnect":true}`, then fails with 403500, and closes as an ended one does.
-    fn kick(&mut self, agent: &str, authority: &str) {
+    /// What it had not been told goes first: its view's last item, then the view-state items
+    /// asked for it before the kick (`items`).
+    fn kick(&mut self, agent: &str, authority: &str, items: &mut Vec<(u64, Json)>) {
         let mut tokens: Vec<u64> = self
             .views
             .iter()
@@ -1124,8 +1141,11 @@ impl DocumentTask {
             else {
                 continue;
             };
-            // The view's last item (if it has one) goes first, then the kick.
-            let _ = self.end(token);
+            let _ = self.end(token, true);
+            for (_, item) in items.extract_if(.., |(to, _)| *to == token) {
+                self.frames
+                    .push((sink.clone(), delta_frame(stream, &item.to_string()).into()));
+            }
             let item = delta_frame(stream, r#"{"force-disconnect":true}"#);
             self.frames.push((sink.clone(), item.into()));
             let failure = crate::protocol::failure(stream, codes::AUTH_DISCONNECTED);
@@ -1199,7 +1219,10 @@ impl DocumentTask {
         }
         let mut command = context.command("attach", &self.key, now_ms());
         command["asset"] = asset;
-        self.run_command(command)
+        self.sender = token;
+        let result = self.run_command(command);
+        self.sender = None;
+        result
             .map(|record| record.seq)
             .map_err(|failure| match failure.code {
                 // The runtime refuses an attach of a stranger as it refuses its send; the
@@ -1240,7 +1263,8 @@ impl DocumentTask {
         Ok(agent)
     }
 
-    fn end(&mut self, token: u64) -> Result<(), Failure> {
+    /// Closes a view; with `tell`, what it had not been told yet is sent first.
+    fn end(&mut self, token: u64, tell: bool) -> Result<(), Failure> {
         let Some(sub) = self.views.remove(&token) else {
             return Err(Failure::new(codes::END_NOT_FOUND, "no such connection"));
         };
@@ -1251,7 +1275,7 @@ impl DocumentTask {
         // Requests that arrive together share a round: what the view has not been told yet (its
         // first item, when it opened in this round) goes before its end, as it would have had
         // each request a round of its own.
-        if let Some(delta) = engine.view_delta(sub.view) {
+        if tell && let Some(delta) = engine.view_delta(sub.view) {
             let seq = engine.seq();
             if sub.seen_seq != Some(seq) || delta != format!("{{\"seq\":{seq}}}") {
                 self.frames
@@ -1296,6 +1320,13 @@ impl DocumentTask {
         context: &Context,
         request: Json,
     ) -> Result<Json, Failure> {
+        // A preflight is the browser's, unasked: it invents no document.
+        if method == WebMethod::Options && !self.is_constructed() {
+            return Err(Failure::new(
+                127_692,
+                "no such document to answer a preflight",
+            ));
+        }
         self.ensure_exists(context)?;
         let (kind, field) = match method {
             WebMethod::Get => ("web_get", "get"),

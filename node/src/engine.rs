@@ -186,15 +186,16 @@ impl Space {
         Space { budget, ..self }
     }
 
-    /// Whether a static policy allows `context` for a document: every block returns true, and
-    /// there is at least one (an absent policy denies, and so does policy code that fails).
-    pub fn allows(&self, policy: Policy, context: &Context) -> bool {
+    /// Whether a static policy allows `context` for the document `key`: every block returns
+    /// true, and there is at least one (an absent policy denies, and so does policy code that
+    /// fails).
+    pub fn allows(&self, policy: Policy, context: &Context, key: &str) -> bool {
         let policy = match policy {
             Policy::Create => StaticPolicy::Create,
             Policy::Invent => StaticPolicy::Invent,
         };
         let who = principal_from_json(&context.who.to_json());
-        let request = json!({"origin": context.origin, "ip": context.ip});
+        let request = json!({"origin": context.origin, "ip": context.ip, "key": key});
         match self.loaded.static_policy(policy, &who, &request) {
             Ok(allowed) => allowed,
             Err(fault) => {

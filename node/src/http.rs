@@ -331,6 +331,21 @@ fn parameters(uri: &Uri) -> (Json, Option<String>) {
     (Json::Object(object), token)
 }
 
+/// A handler's path with each segment percent-decoded, as its query parameters are
+/// (`/files/a%20b` is `a b`). A segment whose decoding would hold a `/` or a `?`, or is not
+/// UTF-8, stays as it came: an escape must not change which handler a path reaches.
+fn decoded_path(path: &str) -> String {
+    path.split('/')
+        .map(
+            |segment| match percent_encoding::percent_decode_str(segment).decode_utf8() {
+                Ok(text) if !text.contains(['/', '?']) => text.into_owned(),
+                _ => segment.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn identity_text(headers: &HeaderMap, token: Option<String>) -> Option<String> {
     if token.is_some() {
         return token;
@@ -410,10 +425,7 @@ async fn web(
         }
         ((space, key), rest)
     };
-    // The handler sees its path decoded, as its query parameters are (`/files/a%20b` is `a b`).
-    let handler_path = percent_encoding::percent_decode_str(&handler_path)
-        .decode_utf8_lossy()
-        .into_owned();
+    let handler_path = decoded_path(&handler_path);
     let Some(space) = node.space(&target.0) else {
         return error_response(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -230,6 +230,12 @@ fn preflights_reach_their_handlers_and_paths_reach_the_document_they_name() {
         let node = adama_node::start(config).await.expect("the node starts");
         let address = node.address;
 
+        // A preflight invents no document: 404 127692 for one that does not exist.
+        let (status, _, body) = http(address, &with_origin("OPTIONS", "/web/k1/open")).await;
+        assert_eq!((status, body.as_str()), (404, "error:127692"));
+        let (status, _, _) = http(address, &get("/web/k1/hello")).await;
+        assert_eq!(status, 200, "a GET invents it");
+
         // OPTIONS runs the document's `@web options`: CORS only when the handler asks for it,
         // 404 127692 when no handler answers the path.
         let (status, head, _) = http(address, &with_origin("OPTIONS", "/web/k1/open")).await;
@@ -253,12 +259,17 @@ fn preflights_reach_their_handlers_and_paths_reach_the_document_they_name() {
         // The handler's path is decoded.
         let (status, _, body) = http(address, &get("/web/k1/files/a%20b/%E2%9C%93")).await;
         assert_eq!((status, body.as_str()), (200, "file a b/\u{2713}"));
+        // An escaped `/` or `?` stays escaped: it reaches no other handler.
+        let (status, _, body) = http(address, &get("/web/k1/files/a%2Fb")).await;
+        assert_eq!((status, body.as_str()), (200, "file a%2Fb"));
+        let (status, _, body) = http(address, &get("/web/k1/hello%3Fx")).await;
+        assert_eq!((status, body.as_str()), (404, "error:133308"));
 
         // A space named `demo` is reached like any other (the demo pages are not served here).
         let (status, _, body) = http(address, &get("/demo/room-1/hello")).await;
         assert_eq!((status, body.as_str()), (200, "hello"));
-        let (status, _, body) = http(address, &with_origin("OPTIONS", "/demo/room-1")).await;
-        assert_eq!((status, body.as_str()), (404, "error:127692"));
+        let (status, _, body) = http(address, &with_origin("OPTIONS", "/demo/room-1/open")).await;
+        assert_eq!(status, 200, "{body}");
 
         // Bodies up to the protocol's 12 MiB are taken.
         let text = "x".repeat(5_000_000);
@@ -272,6 +283,13 @@ fn preflights_reach_their_handlers_and_paths_reach_the_document_they_name() {
             serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["length"],
             5_000_000
         );
+        let text = "x".repeat(13_000_000);
+        let (status, _, _) = http(
+            address,
+            &put("/web/k1/big", &format!(r#"{{"text":"{text}"}}"#)),
+        )
+        .await;
+        assert_eq!(status, 413, "past 12 MiB");
         node.task.abort();
     });
 }

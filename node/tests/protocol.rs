@@ -263,6 +263,13 @@ channel nudge(Empty e) {
 }
 channel kick(Kick k) { Document.disconnect(k.who); }
 channel end(Empty e) { Document.destroy(); }
+channel tick(Empty e) { n = n + 1; }
+channel leave(Empty e) { ViewState.goto("/login"); Document.disconnect(@who); }
+message Pick { int v; }
+channel<Pick> picks;
+principal asked;
+channel wait(Empty e) { asked = @who; transition #waiting; }
+#waiting { future<Pick> p = picks.fetch(asked); n = n + p.await().v; ViewState.log("picked"); }
 "#;
 
 #[test]
@@ -282,36 +289,84 @@ fn code_pushes_view_state_items_kicks_principals_and_destroys_its_document() {
                 "message": message})
         };
 
-        // The sender's stream gets the items, after the round's delta; the other viewer none.
+        // The sender's stream gets the items, after the round's delta and before the reply; the
+        // other viewer none.
+        ann.seen.clear();
         ann.request(send(3, "nudge", json!({}))).await;
-        assert_eq!(ann.reply(3).await["done"], true);
-        let goto = ann
-            .until(|frame| frame["response"]["delta"].get("goto").is_some())
-            .await;
-        let log = ann
-            .until(|frame| frame["response"]["delta"].get("log").is_some())
-            .await;
-        assert_eq!(
-            goto,
-            json!({"deliver": 2, "done": false, "response": {"delta": {"goto": "/next"}}})
+        let mut frames = Vec::new();
+        while frames
+            .last()
+            .is_none_or(|frame: &serde_json::Value| frame["deliver"] != 3)
+        {
+            frames.push(ann.next().await.expect("a frame"));
+        }
+        let at = |wanted: &dyn Fn(&serde_json::Value) -> bool| {
+            frames
+                .iter()
+                .position(wanted)
+                .unwrap_or_else(|| panic!("in {frames:?}"))
+        };
+        let delta = at(&|frame| frame["response"]["delta"]["data"]["n"] == 1);
+        let goto = at(&|frame| frame["response"]["delta"] == json!({"goto": "/next"}));
+        let log = at(&|frame| frame["response"]["delta"] == json!({"log": "nudged"}));
+        assert!(delta < goto && goto < log, "{frames:?}");
+        assert!(
+            frames
+                .iter()
+                .all(|frame| frame["deliver"] == 2 || frame["deliver"] == 3)
         );
-        assert_eq!(
-            log,
-            json!({"deliver": 2, "done": false, "response": {"delta": {"log": "nudged"}}})
+        ann.request(send(4, "tick", json!({}))).await;
+        ann.reply(4).await;
+        let mut seen = Vec::new();
+        while seen
+            .last()
+            .is_none_or(|frame: &serde_json::Value| frame["response"]["delta"]["data"]["n"] != 2)
+        {
+            seen.push(bo.next().await.expect("a frame"));
+        }
+        assert!(
+            seen.iter()
+                .all(|frame| frame["response"]["delta"].get("goto").is_none()
+                    && frame["response"]["delta"].get("log").is_none()),
+            "{seen:?}"
         );
-        let seen = bo
-            .until(|frame| frame["deliver"] == 1 && frame["response"]["delta"]["data"]["n"] == 1)
+
+        // Code that runs for no one reaches no client, even in the batch of ann's send: the
+        // state machine waits for ann's pick and goes on when her send delivers it.
+        ann.request(send(5, "wait", json!({}))).await;
+        ann.reply(5).await;
+        ann.until(|frame| frame["response"]["delta"]["outstanding"][0]["channel"] == "picks")
             .await;
-        assert!(seen["response"]["delta"].get("goto").is_none(), "{seen}");
+        ann.seen.clear();
+        ann.request(send(6, "picks", json!({"v": 100}))).await;
+        let mut frames = Vec::new();
+        while frames
+            .last()
+            .is_none_or(|frame: &serde_json::Value| frame["deliver"] != 6)
+        {
+            frames.push(ann.next().await.expect("a frame"));
+        }
+        assert!(
+            frames
+                .iter()
+                .any(|frame| frame["response"]["delta"]["data"]["n"] == 102),
+            "the pick went through in the send's round: {frames:?}"
+        );
+        assert!(
+            frames
+                .iter()
+                .all(|frame| frame["response"]["delta"].get("log").is_none()),
+            "{frames:?}"
+        );
 
         // A kick: bo's stream is told, then fails with 403500, and takes no more sends.
         ann.request(send(
-            4,
+            7,
             "kick",
             json!({"who": {"agent": "bo", "authority": "anonymous"}}),
         ))
         .await;
-        assert_eq!(ann.reply(4).await["done"], true);
+        assert_eq!(ann.reply(7).await["done"], true);
         let told = bo
             .until(|frame| {
                 frame["deliver"] == 1 && frame["response"]["delta"]["force-disconnect"] == true
@@ -329,9 +384,35 @@ fn code_pushes_view_state_items_kicks_principals_and_destroys_its_document() {
         .await;
         assert_eq!(bo.reply(2).await["reason"], 457_745);
 
+        // Logging out: a view-state item asked before the kick of its own sender arrives
+        // before the kick.
+        let mut dee = Client::connect(node.address).await;
+        dee.open(1, "anonymous:dee", "control", "room").await;
+        dee.seen.clear();
+        dee.request(
+            json!({"method": "connection/send", "id": 2, "connection": 1,
+            "channel": "leave", "message": {}}),
+        )
+        .await;
+        let mut frames = Vec::new();
+        while frames
+            .last()
+            .is_none_or(|frame: &serde_json::Value| frame["failure"] != 1)
+        {
+            frames.push(dee.next().await.expect("a frame"));
+        }
+        let goto = frames
+            .iter()
+            .position(|frame| frame["response"]["delta"] == json!({"goto": "/login"}));
+        let kicked = frames
+            .iter()
+            .position(|frame| frame["response"]["delta"] == json!({"force-disconnect": true}));
+        assert!(goto.is_some() && goto < kicked, "{frames:?}");
+        assert_eq!(frames.last().expect("the failure")["reason"], 403_500);
+
         // Destroy: the document is deleted with the round, and the streams end.
-        ann.request(send(5, "end", json!({}))).await;
-        assert_eq!(ann.reply(5).await["done"], true);
+        ann.request(send(8, "end", json!({}))).await;
+        assert_eq!(ann.reply(8).await["done"], true);
         assert_eq!(
             ann.until(|frame| frame["deliver"] == 2 && frame["done"] == true)
                 .await,

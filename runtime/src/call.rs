@@ -181,7 +181,9 @@ impl Document {
                         }
                         Ok(Value::Void)
                     }
-                    Native::Document(function) => Ok(self.document_function(function, &args)),
+                    Native::Document(function) => {
+                        Ok(self.document_function(function, &args, &frame.who))
+                    }
                     Native::Library { function, clock } => {
                         if clock {
                             self.track_clock();
@@ -328,7 +330,12 @@ impl Document {
     }
 
     /// Library functions that need the document itself.
-    fn document_function(&mut self, function: DocumentFunction, args: &[Value]) -> Value {
+    fn document_function(
+        &mut self,
+        function: DocumentFunction,
+        args: &[Value],
+        who: &Principal,
+    ) -> Value {
         match function {
             DocumentFunction::Template { escape } => {
                 let text = args.first().map_or("", Value::as_str);
@@ -361,7 +368,10 @@ impl Document {
                 let arguments: Vec<serde_json::Value> =
                     args.iter().map(|value| self.to_view_json(value)).collect();
                 if let Some(item) = crate::host_request::view_state_item(name, &arguments) {
-                    self.run.host.push(HostRequest::ViewState(item));
+                    self.run.host.push(HostRequest::ViewState {
+                        who: who.clone(),
+                        item,
+                    });
                 }
                 Value::Bool(true)
             }

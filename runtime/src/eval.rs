@@ -593,7 +593,16 @@ impl Document {
                 Value::principal(who.clone()),
                 text("origin"),
                 text("ip"),
-                Value::Str(Arc::from(self.key.as_str())),
+                // A static policy runs on a scratch document; the key asked about is in the
+                // context.
+                match self
+                    .request_context
+                    .get("key")
+                    .and_then(serde_json::Value::as_str)
+                {
+                    Some(key) => Value::Str(Arc::from(key)),
+                    None => Value::Str(Arc::from(self.key.as_str())),
+                },
                 text("domain"),
             ],
         }))

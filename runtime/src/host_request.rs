@@ -16,8 +16,10 @@ pub enum HostRequest {
     /// and closes.
     Disconnect(Principal),
     /// `ViewState.merge/goto/send/log`: an item for the connection whose message is being
-    /// handled (the view message, as it goes in a stream item's `delta`).
-    ViewState(Json),
+    /// handled (the view message, as it goes in a stream item's `delta`). `who` is the principal
+    /// the code ran for: code that ran in the same batch for someone else (a queued handler, a
+    /// state-machine step) reaches no one else's client.
+    ViewState { who: Principal, item: Json },
 }
 
 /// The view message of a `ViewState` function: `merge(d)`, `goto(uri)`, `send(viewport, d)`,

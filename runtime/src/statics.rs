@@ -32,7 +32,7 @@ const POLICY_BUDGET: u64 = 25_000;
 
 impl Loaded {
     /// Whether the program's static `policy` allows `who`, with `context` as `@context`
-    /// (`{"origin": …, "ip": …}`): every block of the policy returns true, and there is at
+    /// (`{"origin": …, "ip": …, "key": …}`, the key of the document asked about): every block of the policy returns true, and there is at
     /// least one (a program without the policy denies). Code that fails (runs out of budget,
     /// aborts) is the error; it denies.
     pub fn static_policy(
@@ -49,6 +49,7 @@ impl Loaded {
         scratch.request_context = Arc::new(serde_json::json!({
             "origin": text("origin"),
             "ip": text("ip"),
+            "key": text("key"),
         }));
         scratch.evaluate_static_policy(policy, who)
     }

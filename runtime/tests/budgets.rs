@@ -287,3 +287,25 @@ fn a_document_whose_size_lies_in_nested_values_is_held_to_its_budget() {
         "room again once shrunk"
     );
 }
+
+#[test]
+fn a_static_policy_reads_the_key_and_the_origin_it_is_asked_about() {
+    let program = loaded(
+        r#"
+@static {
+  create { return @context.key == "mine" && @context.origin == "https://app" && @context.who == @who; }
+}
+public int x;
+"#,
+    );
+    let ann = Principal::new("ann", "acme");
+    let asked = |key: &str| {
+        program.static_policy(
+            StaticPolicy::Create,
+            &ann,
+            &json!({"origin": "https://app", "ip": "1.2.3.4", "key": key}),
+        )
+    };
+    assert_eq!(asked("mine"), Ok(true));
+    assert_eq!(asked("theirs"), Ok(false));
+}

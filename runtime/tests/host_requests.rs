@@ -55,6 +55,14 @@ fn send(document: &mut Document, channel: &str, message: serde_json::Value) -> b
         .is_ok()
 }
 
+/// A view-state item asked by code that ran for ann.
+fn asked(item: serde_json::Value) -> HostRequest {
+    HostRequest::ViewState {
+        who: Principal::new("ann", "acme"),
+        item,
+    }
+}
+
 #[test]
 fn view_state_functions_ask_for_items_of_the_sender_s_client_in_order() {
     let mut document = room();
@@ -62,10 +70,10 @@ fn view_state_functions_ask_for_items_of_the_sender_s_client_in_order() {
     assert_eq!(
         document.take_host_requests(),
         vec![
-            HostRequest::ViewState(json!({"goto": "/next"})),
-            HostRequest::ViewState(json!({"log": "nudged"})),
-            HostRequest::ViewState(json!({"viewstate": {"tab": "b"}})),
-            HostRequest::ViewState(json!({"viewport": "panel", "message": {"open": true}})),
+            asked(json!({"goto": "/next"})),
+            asked(json!({"log": "nudged"})),
+            asked(json!({"viewstate": {"tab": "b"}})),
+            asked(json!({"viewport": "panel", "message": {"open": true}})),
         ]
     );
     assert!(document.take_host_requests().is_empty(), "taken once");
