@@ -569,7 +569,7 @@ impl Document {
 
     /// `@context`: who asks, from where, and of which document, with the members the checker
     /// types (`who` a principal, the others strings).
-    fn context_value(&self, who: &Principal) -> Value {
+    pub(crate) fn context_value(&self, who: &Principal) -> Value {
         static SHAPE: std::sync::LazyLock<Arc<Shape>> = std::sync::LazyLock::new(|| {
             Arc::new(Shape {
                 name: None,

@@ -104,6 +104,15 @@ impl Document {
         let mut allowed = Ok(true);
         for (unit, body) in blocks {
             let mut frame = Frame::new(&program, *unit, who.clone());
+            // `@static (c) { … }`: `c` is `@context`.
+            if let Some((_, slot)) = program
+                .static_context
+                .iter()
+                .find(|(owner, _)| owner == unit)
+                && let Some(place) = frame.slots.get_mut(*slot as usize)
+            {
+                *place = self.context_value(who);
+            }
             match self.block(&program, &mut frame, body) {
                 Ok(Flow::Return(value)) if value.as_bool() => {}
                 Ok(_) => {

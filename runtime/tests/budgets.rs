@@ -309,3 +309,28 @@ public int x;
     assert_eq!(asked("mine"), Ok(true));
     assert_eq!(asked("theirs"), Ok(false));
 }
+
+#[test]
+fn a_static_block_may_name_the_request_context() {
+    let program = loaded(
+        r#"
+@static (c) {
+  create { return c.origin == "https://app" && c.key == "mine" && c.who.agent() == "ann"; }
+  invent { return c.ip != ""; }
+}
+public int x;
+"#,
+    );
+    let ann = Principal::new("ann", "acme");
+    let asked = |policy, key: &str, ip: &str| {
+        program.static_policy(
+            policy,
+            &ann,
+            &json!({"origin": "https://app", "ip": ip, "key": key}),
+        )
+    };
+    assert_eq!(asked(StaticPolicy::Create, "mine", "1.2.3.4"), Ok(true));
+    assert_eq!(asked(StaticPolicy::Create, "theirs", "1.2.3.4"), Ok(false));
+    assert_eq!(asked(StaticPolicy::Invent, "mine", "1.2.3.4"), Ok(true));
+    assert_eq!(asked(StaticPolicy::Invent, "mine", ""), Ok(false));
+}

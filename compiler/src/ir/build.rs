@@ -621,7 +621,11 @@ impl Builder<'_> {
                         EventKind::CanAttach => self.program.can_attach.push(entry),
                     }
                 }
-                Decl::Static { entries, .. } => {
+                Decl::Static { context, entries } => {
+                    if context.is_some() {
+                        let slot = self.alloc(unit_id);
+                        self.program.static_context.push((unit_id, slot));
+                    }
                     for entry in entries {
                         match entry {
                             StaticEntry::Policy { kind, body, .. } => {

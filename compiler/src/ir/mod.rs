@@ -201,6 +201,9 @@ pub struct Program {
     pub static_create: Vec<(UnitId, Block)>,
     pub static_invent: Vec<(UnitId, Block)>,
     pub static_send: Vec<(UnitId, Block)>,
+    /// The frame slot of the name an `@static (c)` block binds the request context to, by the
+    /// block's unit.
+    pub static_context: Vec<(UnitId, u32)>,
     /// `@static` settings whose value is a constant (`maximum_history = 500;`).
     pub static_settings: Vec<(String, UnitId, ExprId)>,
     /// `replication<service:method> name = expr;` of the document and of records, in

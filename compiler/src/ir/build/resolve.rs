@@ -263,7 +263,17 @@ impl Resolver<'_, '_> {
                 }
                 self.block(body);
             }
-            Decl::Static { entries, .. } => {
+            Decl::Static { context, entries } => {
+                let slot = self
+                    .builder
+                    .program
+                    .static_context
+                    .iter()
+                    .find(|(owner, _)| *owner == unit)
+                    .map(|(_, slot)| *slot);
+                if let (Some(context), Some(slot)) = (context, slot) {
+                    self.bind(context, slot);
+                }
                 for entry in entries {
                     match entry {
                         StaticEntry::Policy { body, .. } => self.block(body),
