@@ -373,3 +373,56 @@ fn new_code_on_the_primary_reaches_the_replicas_viewers() {
         assert_eq!(original["source"].as_str(), Some(source.as_str()));
     });
 }
+
+#[test]
+fn what_the_primary_s_code_sends_a_viewer_reaches_it_on_the_replica() {
+    let primary = start(&[]);
+    let replica = start(&["--replica-of", &primary.address]);
+    run(async {
+        let source = format!(
+            "{}\nmessage LeaveNow {{}}\nchannel leave(LeaveNow l) {{ ViewState.goto(\"/bye\"); Document.disconnect(@who); }}\n",
+            include_str!("../../examples/counter/counter.a")
+        );
+        let deployed = http(&primary.address, "PUT", "/~adama/deploy/counter", &source);
+        assert_eq!(deployed, "deployed");
+        let mut viewer = open(&replica.address).await;
+        request(
+            &mut viewer,
+            json!({"method": "document/create", "id": 1, "identity": "anonymous:eve",
+                "space": "counter", "key": "kicked", "arg": {}}),
+        )
+        .await;
+        answer(&mut viewer, 1, &mut Vec::new()).await;
+        request(
+            &mut viewer,
+            json!({"method": "connection/create", "id": 2, "identity": "anonymous:eve",
+                "space": "counter", "key": "kicked", "viewer-state": {}}),
+        )
+        .await;
+        let mut seen = Vec::new();
+        watch_until(&mut viewer, 2, 0, &mut seen).await;
+        request(
+            &mut viewer,
+            json!({"method": "connection/send", "id": 3, "connection": 2, "channel": "leave",
+                "message": {}}),
+        )
+        .await;
+        // The stream's failure comes last; the items the code sent come before it, in order.
+        let mut frames = Vec::new();
+        while frames
+            .last()
+            .is_none_or(|frame: &Json| frame["failure"] != 2)
+        {
+            frames.push(next(&mut viewer).await.expect("a frame"));
+        }
+        let position = |wanted: Json| {
+            frames
+                .iter()
+                .position(|frame| frame["deliver"] == 2 && frame["response"]["delta"] == wanted)
+        };
+        let goto = position(json!({"goto": "/bye"}));
+        let kicked = position(json!({"force-disconnect": true}));
+        assert!(goto.is_some() && goto < kicked, "{frames:?}");
+        assert_eq!(frames.last().expect("the failure")["reason"], 403_500);
+    });
+}

@@ -241,7 +241,15 @@ async fn link(
     let socket = host.upstream(&primary).await?;
     let lost = lost_hook(Arc::downgrade(streams), id, sink.clone());
     let upstream = socket
-        .connect(identity_text, space, key, &viewer_state, lost)
+        .connect(
+            identity_text,
+            space,
+            key,
+            &viewer_state,
+            lost,
+            id,
+            sink.clone(),
+        )
         .await?;
     match host
         .attach(space, key, who, viewer_state, sink.clone(), id)

@@ -40,10 +40,14 @@ enum Pending {
         _permit: Option<OwnedSemaphorePermit>,
     },
     /// The viewer's connection: its first item says it is open; the deltas of the primary's
-    /// view are not used (the replica's copy shows the viewer its view).
+    /// view are not used (the replica's copy shows the viewer its view), but the items the
+    /// document's code sends the viewer (a kick's `force-disconnect`, view-state pushes) go to
+    /// the viewer's stream, `client` on `sink`.
     Stream {
         opened: Option<oneshot::Sender<Result<(), i32>>>,
         lost: Option<OnLost>,
+        client: i64,
+        sink: Sink,
     },
 }
 
@@ -143,7 +147,9 @@ impl UpstreamSocket {
     }
 
     /// Opens a viewer's connection on the primary, as `identity` (the text the viewer gave);
-    /// `lost` hears when it ends later.
+    /// `lost` hears when it ends later; the items code sends the viewer go to stream `client`
+    /// on `sink`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn connect(
         self: &Arc<UpstreamSocket>,
         identity: &str,
@@ -151,6 +157,8 @@ impl UpstreamSocket {
         key: &str,
         viewer_state: &Json,
         lost: OnLost,
+        client: i64,
+        sink: Sink,
     ) -> Result<Upstream, i32> {
         let stream = self.next.fetch_add(1, Ordering::Relaxed);
         let (opened, answer) = oneshot::channel();
@@ -159,6 +167,8 @@ impl UpstreamSocket {
             Pending::Stream {
                 opened: Some(opened),
                 lost: Some(lost),
+                client,
+                sink,
             },
         );
         let request = json!({"method": "connection/create", "id": stream, "identity": identity,
@@ -261,7 +271,7 @@ async fn pump(
             Pending::Relay { client, sink, .. } => {
                 sink.push(protocol::failure(client, codes::CATASTROPHIC));
             }
-            Pending::Stream { opened, lost } => {
+            Pending::Stream { opened, lost, .. } => {
                 if let Some(opened) = opened {
                     let _ = opened.send(Err(codes::CATASTROPHIC));
                 } else if let Some(lost) = lost {
@@ -270,6 +280,26 @@ async fn pump(
             }
         }
     }
+}
+
+/// The keys of the view messages the document's code sends a viewer (protocol spec §6.1), which
+/// the replica's copy cannot compute.
+const CODE_ITEMS: [&str; 5] = ["force-disconnect", "viewstate", "goto", "log", "viewport"];
+
+/// A stream item of the primary that carries such a message, renumbered for the viewer's stream.
+fn code_item(text: &str, client: i64) -> Option<String> {
+    if !CODE_ITEMS.iter().any(|key| text.contains(key)) {
+        return None;
+    }
+    let Ok(Json::Object(mut frame)) = serde_json::from_str::<Json>(text) else {
+        return None;
+    };
+    let delta = frame.get("response")?.get("delta")?.as_object()?;
+    if !CODE_ITEMS.iter().any(|key| delta.contains_key(*key)) {
+        return None;
+    }
+    frame.insert("deliver".into(), json!(client));
+    Some(Json::Object(frame).to_string())
 }
 
 fn on_frame(text: &str, pending: &Table, outgoing: &mpsc::Sender<String>) {
@@ -286,7 +316,13 @@ fn on_frame(text: &str, pending: &Table, outgoing: &mpsc::Sender<String>) {
         _ => return,
     };
     let mut table = lock(pending);
-    if let Some(Pending::Stream { opened, lost }) = table.get_mut(&id) {
+    if let Some(Pending::Stream {
+        opened,
+        lost,
+        client,
+        sink,
+    }) = table.get_mut(&id)
+    {
         if let Some(opened) = opened.take() {
             let _ = opened.send(if failed {
                 Err(head.reason.unwrap_or(codes::CATASTROPHIC))
@@ -300,6 +336,8 @@ fn on_frame(text: &str, pending: &Table, outgoing: &mpsc::Sender<String>) {
             if let Some(lost) = lost {
                 lost(head.reason.unwrap_or(codes::CATASTROPHIC));
             }
+        } else if let Some(item) = code_item(text, *client) {
+            sink.push(item);
         }
         return;
     }
