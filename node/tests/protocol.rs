@@ -293,13 +293,7 @@ fn code_pushes_view_state_items_kicks_principals_and_destroys_its_document() {
         // other viewer none.
         ann.seen.clear();
         ann.request(send(3, "nudge", json!({}))).await;
-        let mut frames = Vec::new();
-        while frames
-            .last()
-            .is_none_or(|frame: &serde_json::Value| frame["deliver"] != 3)
-        {
-            frames.push(ann.next().await.expect("a frame"));
-        }
+        let frames = ann.frames_through(|frame| frame["deliver"] == 3).await;
         let at = |wanted: &dyn Fn(&serde_json::Value) -> bool| {
             frames
                 .iter()
@@ -317,13 +311,9 @@ fn code_pushes_view_state_items_kicks_principals_and_destroys_its_document() {
         );
         ann.request(send(4, "tick", json!({}))).await;
         ann.reply(4).await;
-        let mut seen = Vec::new();
-        while seen
-            .last()
-            .is_none_or(|frame: &serde_json::Value| frame["response"]["delta"]["data"]["n"] != 2)
-        {
-            seen.push(bo.next().await.expect("a frame"));
-        }
+        let seen = bo
+            .frames_through(|frame| frame["response"]["delta"]["data"]["n"] == 2)
+            .await;
         assert!(
             seen.iter()
                 .all(|frame| frame["response"]["delta"].get("goto").is_none()
@@ -339,13 +329,7 @@ fn code_pushes_view_state_items_kicks_principals_and_destroys_its_document() {
             .await;
         ann.seen.clear();
         ann.request(send(6, "picks", json!({"v": 100}))).await;
-        let mut frames = Vec::new();
-        while frames
-            .last()
-            .is_none_or(|frame: &serde_json::Value| frame["deliver"] != 6)
-        {
-            frames.push(ann.next().await.expect("a frame"));
-        }
+        let frames = ann.frames_through(|frame| frame["deliver"] == 6).await;
         assert!(
             frames
                 .iter()
@@ -394,13 +378,7 @@ fn code_pushes_view_state_items_kicks_principals_and_destroys_its_document() {
             "channel": "leave", "message": {}}),
         )
         .await;
-        let mut frames = Vec::new();
-        while frames
-            .last()
-            .is_none_or(|frame: &serde_json::Value| frame["failure"] != 1)
-        {
-            frames.push(dee.next().await.expect("a frame"));
-        }
+        let frames = dee.frames_through(|frame| frame["failure"] == 1).await;
         let goto = frames
             .iter()
             .position(|frame| frame["response"]["delta"] == json!({"goto": "/login"}));

@@ -264,6 +264,19 @@ impl Document {
         };
         self.keep_request_context(&shared);
         let mut response = None;
+        // The four web commands differ only in their method; the handler's answer is the
+        // record's response.
+        let mut web = |document: &mut Document,
+                       method: WebMethod,
+                       origin: crate::command::Origin,
+                       request: Option<Json>| {
+            document
+                .web(request, method, sender(origin.who), origin.timestamp)
+                .map(|(redo, undo, answer)| {
+                    response = Some(answer);
+                    (redo, undo)
+                })
+        };
         let (redo, undo) = match command {
             Command::Construct {
                 origin,
@@ -302,50 +315,12 @@ impl Document {
                 codes::NOTHING_TO_DELIVER,
                 "no service call is waiting for a delivery (service calls complete at once here)",
             )),
-            Command::WebPut { origin, request } => self
-                .web(
-                    request,
-                    WebMethod::Put,
-                    sender(origin.who),
-                    origin.timestamp,
-                )
-                .map(|(redo, undo, answer)| {
-                    response = Some(answer);
-                    (redo, undo)
-                }),
-            Command::WebDelete { origin, request } => self
-                .web(
-                    request,
-                    WebMethod::Delete,
-                    sender(origin.who),
-                    origin.timestamp,
-                )
-                .map(|(redo, undo, answer)| {
-                    response = Some(answer);
-                    (redo, undo)
-                }),
-            Command::WebGet { origin, request } => self
-                .web(
-                    request,
-                    WebMethod::Get,
-                    sender(origin.who),
-                    origin.timestamp,
-                )
-                .map(|(redo, undo, answer)| {
-                    response = Some(answer);
-                    (redo, undo)
-                }),
-            Command::WebOptions { origin, request } => self
-                .web(
-                    request,
-                    WebMethod::Options,
-                    sender(origin.who),
-                    origin.timestamp,
-                )
-                .map(|(redo, undo, answer)| {
-                    response = Some(answer);
-                    (redo, undo)
-                }),
+            Command::WebPut { origin, request } => web(self, WebMethod::Put, origin, request),
+            Command::WebDelete { origin, request } => web(self, WebMethod::Delete, origin, request),
+            Command::WebGet { origin, request } => web(self, WebMethod::Get, origin, request),
+            Command::WebOptions { origin, request } => {
+                web(self, WebMethod::Options, origin, request)
+            }
         }?;
         // The record keeps no secret of the command (a replay applies its redo instead).
         let logged = crate::command::redact(&shared).map_or(shared, Arc::new);

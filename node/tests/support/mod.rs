@@ -115,6 +115,15 @@ impl Client {
         }
     }
 
+    /// The frames that arrive, in order, up to and with the first that matches.
+    pub async fn frames_through(&mut self, last: impl Fn(&Json) -> bool) -> Vec<Json> {
+        let mut frames = Vec::new();
+        while frames.last().is_none_or(|frame| !last(frame)) {
+            frames.push(self.next().await.expect("the socket stays open"));
+        }
+        frames
+    }
+
     /// The terminal frame (deliver done or failure) of request `id`.
     pub async fn reply(&mut self, id: i64) -> Json {
         self.until(|frame| {
