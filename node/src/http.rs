@@ -393,6 +393,25 @@ async fn web(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let mut response = web_answer(node, peer, method, uri, headers, body).await;
+    // Only a 200 keeps its connection open (spec §5.2).
+    if response.status() != StatusCode::OK {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// A request for a document's `@web` handlers, answered.
+async fn web_answer(
+    node: Arc<Node>,
+    peer: SocketAddr,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_owned();
     if (path.starts_with("/.") && !path.starts_with("/.well-known"))
         || SHIELDED.iter().any(|prefix| path.starts_with(prefix))
@@ -413,7 +432,13 @@ async fn web(
                     rest.to_owned()
                 },
             ),
-            None => return error_response(StatusCode::NOT_FOUND, codes::DOMAIN_NOT_FOUND, None),
+            None => {
+                return error_response(
+                    StatusCode::NOT_FOUND,
+                    codes::DOMAIN_NOT_FOUND,
+                    cors_origin.as_ref(),
+                );
+            }
         }
     } else {
         let mut parts = path.trim_start_matches('/').splitn(3, '/');

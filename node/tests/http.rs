@@ -250,6 +250,15 @@ fn preflights_reach_their_handlers_and_paths_reach_the_document_they_name() {
         let (status, _, body) = http(address, &with_origin("OPTIONS", "/web/k1/nowhere")).await;
         assert_eq!((status, body.as_str()), (404, "error:127692"));
 
+        // Only a 200 keeps its connection: after a 404 the node closes it unasked.
+        let keep_alive = "GET /web/k1/nowhere HTTP/1.1\r\nHost: test\r\n\r\n";
+        let (status, head, _) =
+            tokio::time::timeout(std::time::Duration::from_secs(5), http(address, keep_alive))
+                .await
+                .expect("the node closes the connection");
+        assert_eq!(status, 404);
+        assert!(head.contains("connection: close"), "{head}");
+
         // `/~d/` is the domain document; `/~dx` is no path of it.
         let (status, _, body) = http(address, &get("/~d/hello")).await;
         assert_eq!((status, body.as_str()), (200, "hello"));
