@@ -335,6 +335,20 @@ struct ViewSub {
     seen_seq: Option<i32>,
 }
 
+impl ViewSub {
+    /// Whether `delta` tells the view nothing it was not told: only the seq, and the seq it
+    /// already has. A round that changed nothing (a refused send, a `can-attach`) leaves the
+    /// seq where it was, and its views get no item.
+    fn told_all(&self, delta: &str, seq: i32) -> bool {
+        self.seen_seq == Some(seq)
+            && delta
+                .strip_prefix("{\"seq\":")
+                .and_then(|rest| rest.strip_suffix('}'))
+                .and_then(|number| number.parse::<i32>().ok())
+                == Some(seq)
+    }
+}
+
 type Deferred = Box<dyn FnOnce(Option<&Failure>) + Send>;
 
 /// How many times a round carries out what code asked before it gives up on code that asks
@@ -1078,8 +1092,19 @@ impl DocumentTask {
         if let Some(view) = view {
             command["view-id"] = json!(view);
         }
+        self.run_command_from(token, command)
+            .map(|record| record.seq)
+    }
+
+    /// [`Self::run_command`] for a message a connection sent: what the code pushes to the
+    /// sender's client goes to it.
+    fn run_command_from(
+        &mut self,
+        token: Option<u64>,
+        command: Json,
+    ) -> Result<Arc<Record>, Failure> {
         self.sender = token;
-        let result = self.run_command(command).map(|record| record.seq);
+        let result = self.run_command(command);
         self.sender = None;
         result
     }
@@ -1098,18 +1123,14 @@ impl DocumentTask {
                 match request {
                     // Only code that ran for the sender reaches the sender's client.
                     HostRequest::ViewState { who, item } => {
-                        let ran_for_sender = sender
-                            .and_then(|token| self.views.get(&token))
-                            .is_some_and(|sub| {
-                                *sub.who.agent == *who.agent && *sub.who.authority == *who.authority
-                            });
-                        if let (true, Some(token)) = (ran_for_sender, sender) {
+                        let sender = sender.filter(|token| {
+                            self.views.get(token).is_some_and(|sub| sub.who.is(&who))
+                        });
+                        if let Some(token) = sender {
                             items.push((token, item));
                         }
                     }
-                    HostRequest::Disconnect(who) => {
-                        self.kick(&who.agent, &who.authority, &mut items);
-                    }
+                    HostRequest::Disconnect(who) => self.kick(&who, &mut items),
                     HostRequest::Destroy => self.destroy(),
                 }
             }
@@ -1125,11 +1146,11 @@ impl DocumentTask {
     /// `{"force-disconnect":true}`, then fails with 403500, and closes as an ended one does.
     /// What it had not been told goes first: its view's last item, then the view-state items
     /// asked for it before the kick (`items`).
-    fn kick(&mut self, agent: &str, authority: &str, items: &mut Vec<(u64, Json)>) {
+    fn kick(&mut self, who: &adama_runtime::Principal, items: &mut Vec<(u64, Json)>) {
         let mut tokens: Vec<u64> = self
             .views
             .iter()
-            .filter(|(_, sub)| sub.who.agent == agent && sub.who.authority == authority)
+            .filter(|(_, sub)| sub.who.is(who))
             .map(|(token, _)| *token)
             .collect();
         tokens.sort_unstable();
@@ -1153,8 +1174,9 @@ impl DocumentTask {
         }
     }
 
-    /// `Document.destroy()`: the document is deleted with this round's commit, as an accepted
-    /// `document/delete` would delete it (its streams end with `done:true`).
+    /// Deletes the document with this round's commit (`Document.destroy()`, an accepted
+    /// `document/delete`): its streams end with `done:true`, and the round's later requests go
+    /// to a fresh task.
     fn destroy(&mut self) {
         if self.deleted || self.engine.is_none() {
             return;
@@ -1219,10 +1241,7 @@ impl DocumentTask {
         }
         let mut command = context.command("attach", &self.key, now_ms());
         command["asset"] = asset;
-        self.sender = token;
-        let result = self.run_command(command);
-        self.sender = None;
-        result
+        self.run_command_from(token, command)
             .map(|record| record.seq)
             .map_err(|failure| match failure.code {
                 // The runtime refuses an attach of a stranger as it refuses its send; the
@@ -1275,12 +1294,12 @@ impl DocumentTask {
         // Requests that arrive together share a round: what the view has not been told yet (its
         // first item, when it opened in this round) goes before its end, as it would have had
         // each request a round of its own.
-        if tell && let Some(delta) = engine.view_delta(sub.view) {
-            let seq = engine.seq();
-            if sub.seen_seq != Some(seq) || delta != format!("{{\"seq\":{seq}}}") {
-                self.frames
-                    .push((sub.sink.clone(), delta_frame(sub.stream, &delta).into()));
-            }
+        if tell
+            && let Some(delta) = engine.view_delta(sub.view)
+            && !sub.told_all(&delta, engine.seq())
+        {
+            self.frames
+                .push((sub.sink.clone(), delta_frame(sub.stream, &delta).into()));
         }
         engine.close_view(sub.view);
         let last_view = !self.views.values().any(|other| other.who == sub.who);
@@ -1306,11 +1325,7 @@ impl DocumentTask {
             ));
         }
         self.run_command(context.command("delete", &self.key, now_ms()))?;
-        self.writes.push(Write::Delete {
-            document: Arc::clone(&self.name),
-        });
-        self.engine = None;
-        self.deleted = true;
+        self.destroy();
         Ok(())
     }
 
@@ -1442,10 +1457,7 @@ impl DocumentTask {
         };
         let mut tokens: Vec<u64> = self.views.keys().copied().collect();
         tokens.sort_unstable();
-        // A round that changed nothing (a refused send, a check such as `can-attach`) leaves
-        // the seq where it was: a view that shows nothing new then has nothing to be told.
         let seq = engine.seq();
-        let unchanged = format!("{{\"seq\":{seq}}}");
         // Views that cannot differ get the same delta; a viewer whose stream has the same id
         // (each socket numbers its own) then gets the very bytes another one got.
         let mut encoded: HashMap<i64, (String, Frame)> = HashMap::new();
@@ -1454,7 +1466,7 @@ impl DocumentTask {
                 continue;
             };
             if let Some(delta) = engine.view_delta(sub.view) {
-                if delta == unchanged && sub.seen_seq == Some(seq) {
+                if sub.told_all(&delta, seq) {
                     continue;
                 }
                 sub.seen_seq = Some(seq);

@@ -39,6 +39,11 @@ impl Who {
         json!({"agent": self.agent, "authority": self.authority})
     }
 
+    /// Whether this is the runtime's `principal`.
+    pub fn is(&self, principal: &adama_runtime::Principal) -> bool {
+        *self.agent == *principal.agent && *self.authority == *principal.authority
+    }
+
     fn from_json(json: &Json) -> Who {
         let principal = principal_from_json(json);
         Who::new(&principal.agent, &principal.authority)

@@ -610,13 +610,14 @@ fn render(
             None => String::new(),
         };
         let (content_type, body) = match content_type {
-            "text/identity" => (
-                "application/json".to_owned(),
-                json!({"identity": body}).to_string(),
-            ),
-            // `sign(agent)`: the document issues the agent a token signed with the node's key.
-            "text/agent" => {
-                let identity = node.issue_identity(space, key, &body);
+            "text/identity" | "text/agent" => {
+                // `sign(agent)`: the document issues the agent a token signed with the node's
+                // key; `identity` passes as it is.
+                let identity = if content_type == "text/agent" {
+                    node.issue_identity(space, key, &body)
+                } else {
+                    body
+                };
                 (
                     "application/json".to_owned(),
                     json!({"identity": identity}).to_string(),

@@ -1,7 +1,6 @@
 //! Calls: user functions and methods, enum dispatchers, and the library (including the methods
 //! that touch the document: deleting rows, async channels, futures).
 
-use crate::host_request::HostRequest;
 use std::sync::Arc;
 
 use adama_compiler::hir::{Expr, ExprId};
@@ -12,6 +11,7 @@ use crate::document::{Ask, Document, Meta, Timeout};
 use crate::error::{Fault, codes};
 use crate::eval::Frame;
 use crate::exec::Flow;
+use crate::host_request::{HostRequest, ViewStatePush};
 use crate::library::{BuiltinFn, Host};
 use crate::place::Place;
 use crate::random::JavaRandom;
@@ -364,15 +364,13 @@ impl Document {
             }
             DocumentFunction::Rewind | DocumentFunction::Patch => Value::Void,
             // The item reaches the client whose message is being handled, when there is one.
-            DocumentFunction::ViewState(name) => {
+            DocumentFunction::ViewState(push) => {
                 let arguments: Vec<serde_json::Value> =
                     args.iter().map(|value| self.to_view_json(value)).collect();
-                if let Some(item) = crate::host_request::view_state_item(name, &arguments) {
-                    self.run.host.push(HostRequest::ViewState {
-                        who: who.clone(),
-                        item,
-                    });
-                }
+                self.run.host.push(HostRequest::ViewState {
+                    who: who.clone(),
+                    item: push.item(&arguments),
+                });
                 Value::Bool(true)
             }
         }
@@ -969,7 +967,7 @@ pub(crate) enum DocumentFunction {
     /// Rolling back to an earlier seq is the host's (it has the log); from code it is a no-op.
     Rewind,
     Patch,
-    ViewState(&'static str),
+    ViewState(ViewStatePush),
 }
 
 /// Resolves a call site's name.
@@ -1022,10 +1020,10 @@ pub(crate) fn native(name: &str) -> Native {
         "Document.disconnect" => Some(DocumentFunction::Disconnect),
         "Document.rewind" => Some(DocumentFunction::Rewind),
         "Document.patch" => Some(DocumentFunction::Patch),
-        "ViewState.merge" => Some(DocumentFunction::ViewState("ViewState.merge")),
-        "ViewState.goto" => Some(DocumentFunction::ViewState("ViewState.goto")),
-        "ViewState.send" => Some(DocumentFunction::ViewState("ViewState.send")),
-        "ViewState.log" => Some(DocumentFunction::ViewState("ViewState.log")),
+        "ViewState.merge" => Some(DocumentFunction::ViewState(ViewStatePush::Merge)),
+        "ViewState.goto" => Some(DocumentFunction::ViewState(ViewStatePush::Goto)),
+        "ViewState.send" => Some(DocumentFunction::ViewState(ViewStatePush::Send)),
+        "ViewState.log" => Some(DocumentFunction::ViewState(ViewStatePush::Log)),
         _ => None,
     };
     if let Some(function) = document {

@@ -579,14 +579,12 @@ impl Document {
                     .collect(),
             })
         });
-        let text = |field: &str| {
-            Value::Str(Arc::from(
-                self.request_context
-                    .get(field)
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or(""),
-            ))
+        let field = |name: &str| {
+            self.request_context
+                .get(name)
+                .and_then(serde_json::Value::as_str)
         };
+        let text = |name: &str| Value::Str(Arc::from(field(name).unwrap_or("")));
         Value::Message(Arc::new(Message {
             shape: Arc::clone(&SHAPE),
             values: vec![
@@ -595,14 +593,7 @@ impl Document {
                 text("ip"),
                 // A static policy runs on a scratch document; the key asked about is in the
                 // context.
-                match self
-                    .request_context
-                    .get("key")
-                    .and_then(serde_json::Value::as_str)
-                {
-                    Some(key) => Value::Str(Arc::from(key)),
-                    None => Value::Str(Arc::from(self.key.as_str())),
-                },
+                Value::Str(Arc::from(field("key").unwrap_or(&self.key))),
                 text("domain"),
             ],
         }))

@@ -22,17 +22,25 @@ pub enum HostRequest {
     ViewState { who: Principal, item: Json },
 }
 
-/// The view message of a `ViewState` function: `merge(d)`, `goto(uri)`, `send(viewport, d)`,
-/// `log(text)` (runtime spec §4.2).
-pub(crate) fn view_state_item(name: &str, arguments: &[Json]) -> Option<Json> {
-    let first = arguments.first().cloned().unwrap_or(Json::Null);
-    Some(match name {
-        "ViewState.merge" => json!({"viewstate": first}),
-        "ViewState.goto" => json!({"goto": first}),
-        "ViewState.send" => {
-            json!({"viewport": first, "message": arguments.get(1).cloned().unwrap_or(Json::Null)})
+/// The `ViewState` functions (runtime spec §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ViewStatePush {
+    Merge,
+    Goto,
+    Send,
+    Log,
+}
+
+impl ViewStatePush {
+    /// The view message of a call with these arguments: `merge(d)`, `goto(uri)`,
+    /// `send(viewport, d)`, `log(text)`.
+    pub(crate) fn item(self, arguments: &[Json]) -> Json {
+        let argument = |index: usize| arguments.get(index).cloned().unwrap_or(Json::Null);
+        match self {
+            ViewStatePush::Merge => json!({"viewstate": argument(0)}),
+            ViewStatePush::Goto => json!({"goto": argument(0)}),
+            ViewStatePush::Send => json!({"viewport": argument(0), "message": argument(1)}),
+            ViewStatePush::Log => json!({"log": argument(0)}),
         }
-        "ViewState.log" => json!({"log": first}),
-        _ => return None,
-    })
+    }
 }

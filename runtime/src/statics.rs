@@ -32,9 +32,9 @@ const POLICY_BUDGET: u64 = 25_000;
 
 impl Loaded {
     /// Whether the program's static `policy` allows `who`, with `context` as `@context`
-    /// (`{"origin": …, "ip": …, "key": …}`, the key of the document asked about): every block of the policy returns true, and there is at
-    /// least one (a program without the policy denies). Code that fails (runs out of budget,
-    /// aborts) is the error; it denies.
+    /// (`{"origin": …, "ip": …, "key": …}`, the key of the document asked about): every block of
+    /// the policy returns true, and there is at least one (a program without the policy denies).
+    /// Code that fails (runs out of budget, aborts) is the error; it denies.
     pub fn static_policy(
         self: &Arc<Self>,
         policy: StaticPolicy,

@@ -247,8 +247,7 @@ async fn link(
             key,
             &viewer_state,
             lost,
-            id,
-            sink.clone(),
+            (id, sink.clone()),
         )
         .await?;
     match host

@@ -147,9 +147,8 @@ impl UpstreamSocket {
     }
 
     /// Opens a viewer's connection on the primary, as `identity` (the text the viewer gave);
-    /// `lost` hears when it ends later; the items code sends the viewer go to stream `client`
-    /// on `sink`.
-    #[allow(clippy::too_many_arguments)]
+    /// `lost` hears when it ends later; the items code sends the viewer go to its stream
+    /// (`viewer`: the stream's id on the viewer's socket, and the socket).
     pub async fn connect(
         self: &Arc<UpstreamSocket>,
         identity: &str,
@@ -157,9 +156,9 @@ impl UpstreamSocket {
         key: &str,
         viewer_state: &Json,
         lost: OnLost,
-        client: i64,
-        sink: Sink,
+        viewer: (i64, Sink),
     ) -> Result<Upstream, i32> {
+        let (client, sink) = viewer;
         let stream = self.next.fetch_add(1, Ordering::Relaxed);
         let (opened, answer) = oneshot::channel();
         lock(&self.pending).insert(
@@ -287,17 +286,16 @@ async fn pump(
 const CODE_ITEMS: [&str; 5] = ["force-disconnect", "viewstate", "goto", "log", "viewport"];
 
 /// A stream item of the primary that carries such a message, renumbered for the viewer's stream.
+/// Every delta of the primary's stream passes here: the item's first key (the node writes such a
+/// message alone) says whether it is one before anything is parsed.
 fn code_item(text: &str, client: i64) -> Option<String> {
-    if !CODE_ITEMS.iter().any(|key| text.contains(key)) {
+    let key = text.split_once(r#""delta":{""#)?.1.split('"').next()?;
+    if !CODE_ITEMS.contains(&key) {
         return None;
     }
     let Ok(Json::Object(mut frame)) = serde_json::from_str::<Json>(text) else {
         return None;
     };
-    let delta = frame.get("response")?.get("delta")?.as_object()?;
-    if !CODE_ITEMS.iter().any(|key| delta.contains_key(*key)) {
-        return None;
-    }
     frame.insert("deliver".into(), json!(client));
     Some(Json::Object(frame).to_string())
 }
